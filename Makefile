@@ -1,0 +1,34 @@
+# Every target bootstraps .venv on a fresh machine that has Python 3.11+ and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export HYPOTHESIS_PROFILE ?= dev
+
+.PHONY: demo test lint bench install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[web,postgres,testing]" --group dev
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/twores demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src integrations tests benchmarks
+	$(BIN)/ruff format --check src integrations tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

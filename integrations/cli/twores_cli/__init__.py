@@ -1,0 +1,1 @@
+"""twores command-line reference integration: click + rich over ``twores.services``."""

@@ -1,0 +1,1 @@
+"""twores web reference integration (Litestar). The app arrives with the web issue."""

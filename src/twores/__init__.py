@@ -1,0 +1,65 @@
+"""twores: the food-safety "two responsibilities" (两个责任) mechanism as a library.
+
+Importing this package loads neither SQLAlchemy nor any web framework.
+"""
+
+from __future__ import annotations
+
+from twores.bootstrap import Twores, build
+from twores.core.areas import Area, Hierarchy, Tier, canonical_area_code
+from twores.core.assignment import Assignment, AssignmentReason
+from twores.core.businesses import (
+    BusinessType,
+    CanteenKind,
+    FoodBusiness,
+    Grade,
+    OperatingStatus,
+    RiskLevel,
+    Scale,
+    Staff,
+    StaffMember,
+)
+from twores.core.cadres import Cadre
+from twores.core.convert import make_converter
+from twores.core.errors import (
+    InvalidValueError,
+    StructureError,
+    TworesError,
+)
+from twores.core.periods import Frequency, Period, PeriodKind
+from twores.core.rules import Decision, Rule, RuleSet, Ruling
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Area",
+    "Assignment",
+    "AssignmentReason",
+    "BusinessType",
+    "Cadre",
+    "CanteenKind",
+    "Decision",
+    "FoodBusiness",
+    "Frequency",
+    "Grade",
+    "Hierarchy",
+    "InvalidValueError",
+    "OperatingStatus",
+    "Period",
+    "PeriodKind",
+    "RiskLevel",
+    "Rule",
+    "RuleSet",
+    "Ruling",
+    "Scale",
+    "Staff",
+    "StaffMember",
+    "StructureError",
+    "Tier",
+    "Twores",
+    "TworesError",
+    "__version__",
+    "build",
+    "canonical_area_code",
+    "make_converter",
+]

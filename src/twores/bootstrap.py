@@ -1,0 +1,43 @@
+"""The composition root: ``build()`` wires plugins (and, later, storage) into one app object.
+
+Nothing here is global; every call builds a fresh, independent app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from twores.core.areas import Hierarchy
+from twores.core.convert import make_converter
+from twores.plugins.manager import TworesPluginManager, make_plugin_manager
+
+
+@attrs.define
+class Twores:
+    """One configured twores: its plugin manager (rules) and its areas."""
+
+    plugins: TworesPluginManager
+    hierarchy: Hierarchy | None = None
+    converter: Any = attrs.field(factory=make_converter, repr=False)
+
+    def use_hierarchy(self, hierarchy: Hierarchy) -> None:
+        """Answer rule questions with paths from ``hierarchy`` (needed for non-standard codes)."""
+        self.hierarchy = hierarchy
+        self.plugins.hierarchy = hierarchy
+
+
+def build(
+    *,
+    load_entrypoints: bool = True,
+    blocked: Iterable[str] = (),
+    plugins: Iterable[object] = (),
+    hierarchy: Hierarchy | None = None,
+) -> Twores:
+    """A new app: built-in rules, installed plugins (unless disabled) and ``plugins``."""
+    manager = make_plugin_manager(
+        load_entrypoints=load_entrypoints, blocked=blocked, plugins=plugins, hierarchy=hierarchy
+    )
+    return Twores(plugins=manager, hierarchy=hierarchy)

@@ -1,0 +1,1 @@
+"""The twores domain: pure Python over attrs, no storage, no framework."""

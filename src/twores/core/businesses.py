@@ -1,0 +1,301 @@
+"""Food businesses (包保主体): identity, type, scale, status, grades and staff."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import attrs
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import InvalidChecksum, InvalidLength, ValidationError
+
+from twores.core.areas import _check_code, check_date_range
+from twores.core.errors import (
+    InvalidGradeError,
+    InvalidLicenceError,
+    InvalidUSCCError,
+    InvalidValueError,
+    MissingValueError,
+)
+from twores.core.labels import LabelledEnum, clean_text
+
+
+class Grade(LabelledEnum):
+    """Assignment grade (包保分级): decides the tier of the cadre who takes the business."""
+
+    A = ("A", "A级", "grade A")
+    B = ("B", "B级", "grade B")
+    C = ("C", "C级", "grade C")
+    D = ("D", "D级", "grade D")
+
+    @classmethod
+    def _error(cls, field: str, value: object, choices: str) -> InvalidValueError:
+        return InvalidGradeError(field, value, "包保等级应为 A、B、C 或 D", "expected A, B, C or D")
+
+
+class RiskLevel(LabelledEnum):
+    """Regulator risk grade (风险等级, 2016 CFDA rules): A is the *lowest* risk.
+
+    Independent of :class:`Grade`; a business carries both.
+    """
+
+    A = ("A", "A级风险", "risk A")
+    B = ("B", "B级风险", "risk B")
+    C = ("C", "C级风险", "risk C")
+    D = ("D", "D级风险", "risk D")
+
+    @classmethod
+    def _error(cls, field: str, value: object, choices: str) -> InvalidValueError:
+        return InvalidGradeError(field, value, "风险等级应为 A、B、C 或 D", "expected A, B, C or D")
+
+
+class BusinessType(LabelledEnum):
+    """Business type (业态)."""
+
+    PRODUCTION = ("production", "食品生产", "food production", ("生产", "食品生产企业"))
+    SALES = ("sales", "食品销售", "food sales", ("销售", "流通", "食品流通"))
+    CATERING = ("catering", "餐饮服务", "catering", ("餐饮", "餐饮服务企业"))
+    CANTEEN = (
+        "canteen",
+        "集中用餐单位",
+        "canteen",
+        ("食堂", "单位食堂", "集中用餐", "集体用餐", "学校食堂"),
+    )
+    SPECIAL_FOOD = ("special_food", "特殊食品", "special food", ("特殊食品生产", "保健食品"))
+    WORKSHOP = ("workshop", "食品小作坊", "food workshop", ("小作坊", "作坊"))
+    VENDOR = ("vendor", "食品摊贩", "food vendor", ("摊贩", "小摊点", "食品小摊点"))
+
+
+class Scale(LabelledEnum):
+    """Business scale (规模)."""
+
+    LARGE = ("large", "大型", "large", ("大",))
+    MEDIUM = ("medium", "中型", "medium", ("中",))
+    SMALL = ("small", "小型", "small", ("小",))
+    MICRO = ("micro", "微型", "micro", ("微", "小微", "小微型"))
+
+
+class CanteenKind(LabelledEnum):
+    """What a canteen serves (集中用餐单位类别); drives the director thresholds."""
+
+    KINDERGARTEN = ("kindergarten", "托幼机构", "kindergarten", ("幼儿园", "托育机构"))
+    SCHOOL = ("school", "学校", "school", ("学校食堂", "中小学", "高校"))
+    ELDERLY_CARE = ("elderly_care", "养老机构", "elderly care", ("养老院", "敬老院"))
+    OTHER = ("other", "其他单位", "other", ("机关", "企事业单位", "医院"))
+
+
+class OperatingStatus(LabelledEnum):
+    """Operating status (经营状态)."""
+
+    OPERATING = ("operating", "在营", "operating", ("在产", "在业", "营业", "正常", "存续"))
+    SUSPENDED = ("suspended", "停业", "suspended", ("歇业", "停产", "暂停"))
+    CLOSED = ("closed", "注销", "closed", ("关闭", "已注销"))
+    REVOKED = ("revoked", "吊销", "licence revoked", ("已吊销", "撤销"))
+
+    @property
+    def in_scope(self) -> bool:
+        """Whether the business still needs an assigned cadre (suspended ones stay)."""
+        return self in (OperatingStatus.OPERATING, OperatingStatus.SUSPENDED)
+
+
+LICENSED_PREFIX: dict[BusinessType, str] = {
+    BusinessType.PRODUCTION: "SC",
+    BusinessType.SPECIAL_FOOD: "SC",
+    BusinessType.SALES: "JY",
+    BusinessType.CATERING: "JY",
+    BusinessType.CANTEEN: "JY",
+}
+PROVINCE_CODES = frozenset(
+    {
+        *("11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36"),
+        *("37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62"),
+        *("63", "64", "65", "71", "81", "82"),
+    }
+)
+_LICENCE_RE = re.compile(r"^(JY|SC)(\d{14})$")
+_REGISTRATION_RE = re.compile(r"^[0-9A-Z\u3400-\u9fff〔〕\[\]()（）\-第号字]{4,40}$")
+_PHONE_RE = re.compile(r"^\+?[0-9][0-9\- ]{5,18}[0-9]$")
+
+
+def canonical_uscc(value: str) -> str:
+    """Full-width, spaced or lower-case credit codes in canonical form (not validated)."""
+    return uscc.compact(clean_text(value)).upper()
+
+
+def canonical_licence(value: str) -> str:
+    return clean_text(value).replace(" ", "").upper()
+
+
+def _check_uscc(instance: Any, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        uscc.validate(value)
+    except InvalidChecksum:
+        raise InvalidUSCCError(attribute.name, value, "校验码错误", "checksum mismatch") from None
+    except InvalidLength:
+        raise InvalidUSCCError(
+            attribute.name, value, "应为 18 位", "must be 18 characters"
+        ) from None
+    except ValidationError:
+        raise InvalidUSCCError(attribute.name, value, "格式错误", "malformed") from None
+    if value != canonical_uscc(value):
+        raise InvalidUSCCError(
+            attribute.name,
+            value,
+            "应为规范形式（半角大写）",
+            "must be canonical (ASCII, upper case)",
+        )
+
+
+def _check_licence(
+    instance: Any, attribute: attrs.Attribute[str | None], value: str | None
+) -> None:
+    if value is None:
+        return
+    match = _LICENCE_RE.match(value)
+    if match:
+        prefix, digits = match.groups()
+        # JY: main type, province, city, county...; SC layouts vary (category or type first).
+        if prefix == "JY" and digits[1:3] not in PROVINCE_CODES:
+            raise InvalidLicenceError(
+                attribute.name,
+                value,
+                f"其中的省份代码 {digits[1:3]} 不存在",
+                f"its province segment {digits[1:3]} does not exist",
+            )
+        return
+    if value.startswith(("JY", "SC")) or not _REGISTRATION_RE.match(value):
+        raise InvalidLicenceError(
+            attribute.name,
+            value,
+            "应为 JY 或 SC 加 14 位数字（小作坊、摊贩可为登记证号）",
+            "expected JY or SC and 14 digits (workshops and vendors may give a registration no.)",
+        )
+
+
+def _check_optional_text(
+    instance: Any, attribute: attrs.Attribute[str | None], value: str | None
+) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise MissingValueError(attribute.name)
+
+
+def _check_phone(instance: Any, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None and not _PHONE_RE.match(value):
+        raise InvalidValueError(
+            attribute.name, value, "不是有效的电话号码", "not a valid phone number"
+        )
+
+
+def _check_id_number(
+    instance: Any, attribute: attrs.Attribute[str | None], value: str | None
+) -> None:
+    if value is None:
+        return
+    try:
+        ric.validate(value)
+    except ValidationError:
+        raise InvalidValueError(
+            attribute.name, value, "不是有效的居民身份证号", "not a valid resident ID number"
+        ) from None
+
+
+def _check_diners(instance: Any, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise InvalidValueError(
+            attribute.name, value, "应为非负整数", "must be a non-negative integer"
+        )
+
+
+def _check_name(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise MissingValueError(attribute.name)
+    if value != clean_text(value):
+        raise InvalidValueError(
+            attribute.name,
+            value,
+            "含有多余空格或全角字符",
+            "has stray spaces or full-width characters",
+        )
+
+
+@attrs.frozen
+class StaffMember:
+    """A named person in one of the three roles (三人三责)."""
+
+    name: str = attrs.field(validator=_check_name)
+    phone: str | None = attrs.field(default=None, validator=_check_phone)
+    id_number: str | None = attrs.field(default=None, validator=_check_id_number)
+    #: Barred from serving as director or officer until this date (5-year ban).
+    banned_until: date | None = None
+
+    def is_banned(self, on: date) -> bool:
+        return self.banned_until is not None and on <= self.banned_until
+
+
+@attrs.frozen
+class Staff:
+    """Enterprise head (主要负责人), food safety director (总监) and officer (安全员)."""
+
+    head: StaffMember | None = None
+    director: StaffMember | None = None
+    officer: StaffMember | None = None
+
+
+@attrs.frozen
+class FoodBusiness:
+    """A business under tiered assignment (包保主体).
+
+    Identified by its licence number, or by its credit code when it has no licence.
+    ``grade`` (包保分级) and ``risk_grade`` (风险等级) are independent.
+    """
+
+    name: str = attrs.field(validator=_check_name)
+    area_code: str = attrs.field(validator=_check_code)
+    business_type: BusinessType = attrs.field(validator=attrs.validators.instance_of(BusinessType))
+    licence_no: str | None = attrs.field(default=None, validator=_check_licence)
+    uscc: str | None = attrs.field(default=None, validator=_check_uscc)
+    scale: Scale | None = None
+    canteen_kind: CanteenKind | None = None
+    #: Average diners per meal, for canteens and meal suppliers.
+    diners: int | None = attrs.field(default=None, validator=_check_diners)
+    chain_headquarters: bool = False
+    status: OperatingStatus = OperatingStatus.OPERATING
+    status_since: date | None = None
+    opened_on: date | None = None
+    grade: Grade | None = None
+    risk_grade: RiskLevel | None = None
+    staff: Staff = Staff()
+
+    def __attrs_post_init__(self) -> None:
+        if self.licence_no is None and self.uscc is None:
+            raise MissingValueError("licence_no")
+        expected = LICENSED_PREFIX.get(self.business_type)
+        if self.licence_no is not None and expected and not self.licence_no.startswith(expected):
+            raise InvalidLicenceError(
+                "licence_no",
+                self.licence_no,
+                f"{self.business_type.zh}的许可证编号应以 {expected} 开头",
+                f"a {self.business_type.en} licence starts with {expected}",
+            )
+        if self.canteen_kind is not None and self.business_type is not BusinessType.CANTEEN:
+            raise InvalidValueError(
+                "canteen_kind",
+                self.canteen_kind.zh,
+                "只有集中用餐单位有食堂类别",
+                "only canteens have a canteen kind",
+            )
+        check_date_range(
+            self.opened_on, self.status_since, "opened_on", "status_since", strict=False
+        )
+
+    @property
+    def key(self) -> str:
+        """The natural key: licence number, else credit code."""
+        return self.licence_no or self.uscc or ""
+
+    @property
+    def in_scope(self) -> bool:
+        return self.status.in_scope

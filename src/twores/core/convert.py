@@ -1,0 +1,177 @@
+"""Conversion between domain objects and plain data (dicts, JSON).
+
+``make_converter()`` returns a fresh cattrs converter. Structuring checks every field and
+raises one :class:`StructureError` listing every bad field path, not just the first.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.errors import BaseValidationError, IterableValidationError
+
+from twores.core.errors import (
+    InvalidDateError,
+    InvalidValueError,
+    MissingValueError,
+    StructureError,
+    TworesError,
+)
+from twores.core.labels import LabelledEnum
+from twores.core.periods import Period
+
+T = TypeVar("T")
+
+
+def _structure_date(value: object, _: type) -> date:
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InvalidDateError(
+        "value", value, "应为 YYYY-MM-DD 格式的日期", "expected a YYYY-MM-DD date"
+    )
+
+
+def _structure_str(value: object, _: type) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidValueError("value", value, "应为文本", "expected text")
+
+
+def _structure_int(value: object, _: type) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise InvalidValueError("value", value, "应为整数", "expected an integer")
+
+
+_TRUE = {"true", "1", "yes", "y", "是", "有"}
+_FALSE = {"false", "0", "no", "n", "否", "无"}
+
+
+def _structure_bool(value: object, _: type) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().casefold()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidValueError("value", value, "应为“是”或“否”", "expected true or false")
+
+
+def _structure_period(value: object, _: type) -> Period:
+    if isinstance(value, Period):
+        return value
+    if isinstance(value, str):
+        return Period.parse(value)
+    raise InvalidValueError("value", value, "应为周期，如 2026Q1", "expected a period like 2026Q1")
+
+
+def _relocate(error: InvalidValueError, path: str) -> InvalidValueError:
+    """Name the error by its full path: a leaf error's placeholder field becomes ``path``."""
+    clone = error.at()
+    leaf = error.field in ("value", "period", path.rsplit(".", 1)[-1].split("[")[0])
+    field = path if leaf or not path else f"{path}.{error.field}"
+    InvalidValueError.__init__(
+        clone, field, error.value, error.reason_zh, error.reason_en, row=error.row
+    )
+    return clone
+
+
+def _collect(exc: BaseException, path: str) -> list[InvalidValueError]:
+    if isinstance(exc, StructureError):
+        return [e.at(path) if path else e for e in exc.errors]
+    if isinstance(exc, InvalidValueError):
+        return [_relocate(exc, path)]
+    if isinstance(exc, IterableValidationError):
+        found: list[InvalidValueError] = []
+        with_notes, without = exc.group_exceptions()
+        for inner, note in with_notes:
+            found.extend(_collect(inner, f"{path}[{note.index}]"))
+        for inner in without:
+            found.extend(_collect(inner, path))
+        return found
+    if isinstance(exc, BaseValidationError):
+        return [e for inner in exc.exceptions for e in _collect(inner, path)]
+    if isinstance(exc, TworesError):
+        return [InvalidValueError(path or "value", "", exc.message_zh, exc.message_en)]
+    return [InvalidValueError(path or "value", "", "数据类型不符", f"wrong type ({exc})")]
+
+
+def _make_attrs_hook(converter: cattrs.Converter, cls: type[T]) -> Callable[[Any, type], T]:
+    fields = attrs.fields(attrs.resolve_types(cls))  # type: ignore[type-var,arg-type]
+    names = {f.alias or f.name for f in fields}
+
+    def structure(data: Any, _: type) -> T:
+        if isinstance(data, cls):
+            return data
+        if not isinstance(data, Mapping):
+            raise StructureError(
+                cls.__name__,
+                [InvalidValueError("value", data, "应为键值对象", "expected a mapping")],
+            )
+        errors: list[InvalidValueError] = []
+        kwargs: dict[str, Any] = {}
+        for field in fields:
+            key = field.alias or field.name
+            if key not in data:
+                if field.default is attrs.NOTHING:
+                    errors.append(MissingValueError(key))
+                continue
+            try:
+                value = converter.structure(data[key], field.type)
+                if field.validator is not None:
+                    field.validator(None, field, value)
+            except Exception as exc:
+                errors.extend(_collect(exc, key))
+                continue
+            kwargs[key] = value
+        errors.extend(
+            InvalidValueError(key, data[key], "未知字段", "unknown field")
+            for key in sorted(set(data) - names, key=str)
+        )
+        if errors:
+            raise StructureError(cls.__name__, errors)
+        try:
+            return cls(**kwargs)
+        except InvalidValueError as exc:
+            raise StructureError(cls.__name__, [exc]) from None
+
+    return structure
+
+
+def make_converter() -> cattrs.Converter:
+    """A fresh converter for every twores domain type (no global state)."""
+    converter = cattrs.Converter(detailed_validation=True)
+    converter.register_structure_hook(date, _structure_date)
+    converter.register_unstructure_hook(date, date.isoformat)
+    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook(Period, _structure_period)
+    converter.register_unstructure_hook(Period, str)
+    converter.register_structure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, LabelledEnum),
+        lambda value, cls: cls.parse(value),
+    )
+    converter.register_unstructure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, LabelledEnum), lambda member: member.value
+    )
+    converter.register_structure_hook_factory(
+        lambda t: attrs.has(t) and t is not Period,
+        functools.partial(_make_attrs_hook, converter),
+    )
+    return converter

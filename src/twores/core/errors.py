@@ -1,0 +1,233 @@
+"""The TworesError hierarchy.
+
+Every error carries a stable ``code`` (for programs), and a message in Chinese and in
+English (for people) that names the field and the value at fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar, Literal
+
+Lang = Literal["zh", "en"]
+
+#: Field name -> (Chinese label, English label), used in every field-level message.
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "code": ("区划代码", "area code"),
+    "name": ("名称", "name"),
+    "tier": ("层级", "tier"),
+    "parent_code": ("上级区划代码", "parent area code"),
+    "area_code": ("所属区划", "area code"),
+    "valid_from": ("生效日期", "valid from"),
+    "valid_to": ("失效日期", "valid to"),
+    "licence_no": ("许可证编号", "licence number"),
+    "uscc": ("统一社会信用代码", "unified social credit code"),
+    "business_type": ("业态", "business type"),
+    "scale": ("规模", "scale"),
+    "canteen_kind": ("食堂类别", "canteen kind"),
+    "diners": ("就餐人数", "diners per meal"),
+    "chain_headquarters": ("连锁总部", "chain headquarters"),
+    "status": ("经营状态", "operating status"),
+    "status_since": ("状态变更日期", "status since"),
+    "opened_on": ("成立日期", "opened on"),
+    "grade": ("包保等级", "assignment grade"),
+    "risk_grade": ("风险等级", "risk grade"),
+    "staff": ("人员", "staff"),
+    "head": ("主要负责人", "head"),
+    "director": ("食品安全总监", "food safety director"),
+    "officer": ("食品安全员", "food safety officer"),
+    "banned_until": ("禁业截止日期", "banned until"),
+    "phone": ("联系电话", "phone"),
+    "id_number": ("身份证号", "ID number"),
+    "id": ("编号", "id"),
+    "post": ("职务", "post"),
+    "active_from": ("任职起始日期", "active from"),
+    "active_to": ("任职截止日期", "active to"),
+    "cadre_id": ("包保干部编号", "cadre id"),
+    "business_key": ("主体标识", "business key"),
+    "reason": ("原因", "reason"),
+    "kind": ("类型", "kind"),
+    "start": ("开始日期", "start"),
+}
+
+
+def field_label(field: str, lang: Lang) -> str:
+    """The label of the last segment of a field path, e.g. ``staff.director.name``."""
+    last = field.rsplit(".", 1)[-1].split("[", 1)[0]
+    zh, en = FIELD_LABELS.get(last, (last, last))
+    return zh if lang == "zh" else en
+
+
+def _show(value: object) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class TworesError(Exception):
+    """Base of every error twores raises on purpose."""
+
+    code: ClassVar[str] = "error"
+
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__(f"{message_zh} | {message_en}")
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+    def message(self, lang: Lang = "zh") -> str:
+        """The message in one language."""
+        return self.message_zh if lang == "zh" else self.message_en
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready description: code and both messages."""
+        return {"code": self.code, "zh": self.message_zh, "en": self.message_en}
+
+
+class InvalidValueError(TworesError):
+    """A field holds a value the domain does not accept."""
+
+    code = "invalid_value"
+
+    def __init__(
+        self, field: str, value: object, reason_zh: str, reason_en: str, *, row: int | None = None
+    ) -> None:
+        self.field = field
+        self.value = value
+        self.reason_zh = reason_zh
+        self.reason_en = reason_en
+        self.row = row
+        where_zh = f"第{row}行 " if row is not None else ""
+        where_en = f"row {row}: " if row is not None else ""
+        shown = _show(value)
+        super().__init__(
+            f"{where_zh}{field_label(field, 'zh')}（{field}）的值“{shown}”无效：{reason_zh}",
+            f"{where_en}invalid {field_label(field, 'en')} ({field}) value '{shown}': {reason_en}",
+        )
+
+    def at(self, prefix: str | None = None, *, row: int | None = None) -> InvalidValueError:
+        """The same error, located under a path prefix and/or at a ledger row."""
+        field = f"{prefix}.{self.field}" if prefix else self.field
+        if self.field.startswith("[") and prefix:
+            field = f"{prefix}{self.field}"
+        clone = type(self).__new__(type(self))
+        InvalidValueError.__init__(
+            clone,
+            field,
+            self.value,
+            self.reason_zh,
+            self.reason_en,
+            row=self.row if row is None else row,
+        )
+        return clone
+
+    def to_dict(self) -> dict[str, object]:
+        data = super().to_dict()
+        data.update(field=self.field, value=_show(self.value), row=self.row)
+        return data
+
+
+class MissingValueError(InvalidValueError):
+    code = "missing_value"
+
+    def __init__(self, field: str, *, row: int | None = None) -> None:
+        super().__init__(field, "", "必填项为空", "a value is required", row=row)
+
+
+class InvalidUSCCError(InvalidValueError):
+    code = "invalid_uscc"
+
+
+class InvalidAreaCodeError(InvalidValueError):
+    code = "invalid_area_code"
+
+
+class InvalidLicenceError(InvalidValueError):
+    code = "invalid_licence_no"
+
+
+class InvalidGradeError(InvalidValueError):
+    code = "invalid_grade"
+
+
+class InvalidDateError(InvalidValueError):
+    code = "invalid_date"
+
+
+class InvalidChoiceError(InvalidValueError):
+    """A value outside a closed set of choices (an enum)."""
+
+    code = "invalid_choice"
+
+
+class InvalidPeriodError(InvalidValueError):
+    code = "invalid_period"
+
+
+class StructureError(TworesError):
+    """Structured data with one or more bad fields; lists every one of them."""
+
+    code = "invalid_data"
+
+    def __init__(self, type_name: str, errors: Sequence[InvalidValueError]) -> None:
+        self.type_name = type_name
+        self.errors: tuple[InvalidValueError, ...] = tuple(errors)
+        count = len(self.errors)
+        zh = "；".join(e.message_zh for e in self.errors)
+        en = "; ".join(e.message_en for e in self.errors)
+        super().__init__(
+            f"{type_name} 数据有 {count} 处错误：{zh}",
+            f"{type_name} data has {count} error(s): {en}",
+        )
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(e.field for e in self.errors)
+
+    def to_dict(self) -> dict[str, object]:
+        data = super().to_dict()
+        data["errors"] = [e.to_dict() for e in self.errors]
+        return data
+
+
+class HierarchyError(TworesError):
+    """Areas that do not form a consistent hierarchy; lists every problem found."""
+
+    code = "invalid_hierarchy"
+
+    def __init__(self, problems: Iterable[InvalidValueError]) -> None:
+        self.problems = tuple(problems)
+        shown = self.problems[:20]
+        more = len(self.problems) - len(shown)
+        tail_zh = f"；另有 {more} 处" if more else ""
+        tail_en = f"; and {more} more" if more else ""
+        super().__init__(
+            "区划层级不一致：" + "；".join(p.message_zh for p in shown) + tail_zh,
+            "inconsistent area hierarchy: " + "; ".join(p.message_en for p in shown) + tail_en,
+        )
+
+
+class UnknownAreaError(TworesError):
+    code = "unknown_area"
+
+    def __init__(self, code: str) -> None:
+        self.area_code = code
+        super().__init__(f"区划代码“{code}”不存在", f"no area with code '{code}'")
+
+
+class PluginError(TworesError):
+    """A plugin broke the contract of a hook (conflicting names, bad results)."""
+
+    code = "plugin_error"
+
+
+class RuleConflictError(PluginError):
+    code = "plugin_conflict"
+
+
+class NoDecisionError(PluginError):
+    code = "no_decision"
+
+    def __init__(self, question: str, subject: str) -> None:
+        super().__init__(
+            f"没有任何规则插件回答“{question}”（对象：{subject}）",
+            f"no rule plugin answered '{question}' (for {subject})",
+        )

@@ -1,0 +1,76 @@
+"""Enums with Chinese and English labels, parsed from the spellings ledgers use."""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from typing import Self
+
+from twores.core.errors import InvalidChoiceError, InvalidValueError
+
+
+def clean_text(value: str) -> str:
+    """NFKC (full-width letters and digits to ASCII), trimmed, inner whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", value).split())
+
+
+class LabelledEnum(enum.Enum):
+    """An enum whose value is a stable English slug, with zh/en labels and aliases.
+
+    Subclasses define members as ``SLUG = ("slug", "中文", "English", ("alias", ...))``.
+    """
+
+    _zh: str
+    _en: str
+    _aliases: tuple[str, ...]
+
+    def __new__(cls, slug: str, zh: str, en: str, aliases: tuple[str, ...] = ()) -> Self:
+        member = object.__new__(cls)
+        member._value_ = slug
+        member._zh = zh
+        member._en = en
+        member._aliases = aliases
+        return member
+
+    @property
+    def zh(self) -> str:
+        return self._zh
+
+    @property
+    def en(self) -> str:
+        return self._en
+
+    def label(self, lang: str = "zh") -> str:
+        return self._zh if lang == "zh" else self._en
+
+    @classmethod
+    def _lookup(cls) -> dict[str, Self]:
+        table: dict[str, Self] | None = cls.__dict__.get("_lookup_table")
+        if table is None:
+            table = {}
+            for member in cls:
+                for spelling in (member.value, member.name, member.zh, member.en, *member._aliases):
+                    table[clean_text(str(spelling)).casefold()] = member
+            type.__setattr__(cls, "_lookup_table", table)
+        return table
+
+    @classmethod
+    def parse(cls, value: object, *, field: str = "value") -> Self:
+        """The member for a slug, name, label or alias; raises a field-naming error."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            found = cls._lookup().get(clean_text(value).casefold())
+            if found is not None:
+                return found
+        choices = "、".join(m.zh for m in cls)
+        raise cls._error(field, value, choices)
+
+    @classmethod
+    def _error(cls, field: str, value: object, choices: str) -> InvalidValueError:
+        return InvalidChoiceError(
+            field,
+            value,
+            f"应为以下之一：{choices}",
+            "expected one of: " + ", ".join(str(m.value) for m in cls),
+        )

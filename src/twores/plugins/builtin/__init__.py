@@ -1,0 +1,13 @@
+"""Built-in plugins, registered through the same path as installed ones.
+
+Block one by name (``make_plugin_manager(blocked=["national"])``) like any other plugin.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from twores.plugins.builtin import national
+
+#: (name, module) of each built-in plugin, in registration order.
+DEFAULT_PLUGINS: tuple[tuple[str, ModuleType], ...] = (("national", national),)

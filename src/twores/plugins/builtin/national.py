@@ -1,0 +1,299 @@
+"""The national baseline rules (全国默认规则), a plugin like any other.
+
+Every decision hook here is ``trylast``, so any regional plugin that answers wins. The
+sources are those of ``domain.md``; where no national text was found (the grading table),
+the rule says so and provinces are expected to override it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from twores.core.areas import Area, Tier
+from twores.core.businesses import BusinessType, CanteenKind, FoodBusiness, Grade, Scale
+from twores.core.periods import Frequency, Period, PeriodKind
+from twores.core.rules import Rule, RuleSet, Ruling
+from twores.plugins import hookimpl
+from twores.plugins.records import TierLabel
+
+ORDER_60_IN_FORCE = date(2022, 11, 1)
+RULES_2025_IN_FORCE = date(2025, 4, 15)
+
+GRADE_RECORDED = Rule(
+    "national.grade.recorded",
+    "采用台账登记的包保等级",
+    "use the assignment grade recorded in the ledger",
+    "各地按分布、规模、业态摸底定级",
+)
+GRADE_TABLE = Rule(
+    "national.grade.table",
+    "按业态和规模的默认分级表",
+    "default grading table by business type and scale",
+    "干部分层、主体分级、层级对应（汉台区、马鞍山市方案）；无全国分级标准，本表为可替换的默认值",
+)
+TIER_FOR_GRADE = Rule(
+    "national.tier.default",
+    "A级对应市级、B级对应县级、C级对应乡级、D级对应村级",
+    "A to city, B to county, C to township, D to village",
+    "干部分层、主体分级、层级对应（汉台区、马鞍山市、广西方案）",
+)
+QUARTERLY = Rule(
+    "national.frequency.quarterly",
+    "各层级包保干部每季度至少督导一次",
+    "cadres of every tier supervise each business at least once a quarter",
+    "各地实施方案：每季度至少督导一次（周至、高邮、宜章、临泉、广西）",
+)
+NO_DIRECTOR_RULE = Rule(
+    "national.director.none",
+    "主体责任规定施行前，无配备总监要求",
+    "no director requirement before SAMR Order 60",
+    effective_to=ORDER_60_IN_FORCE,
+)
+DIRECTOR_ORDER_60 = Rule(
+    "national.director.order60",
+    "《企业落实食品安全主体责任监督管理规定》（总局令第60号）",
+    "SAMR Order No. 60 on enterprises' food-safety responsibility",
+    "国家市场监督管理总局令第60号，2022-11-01施行",
+    effective_from=ORDER_60_IN_FORCE,
+    effective_to=RULES_2025_IN_FORCE,
+)
+DIRECTOR_2025 = Rule(
+    "national.director.2025",
+    "2025年食品生产经营企业和集中用餐单位落实主体责任监督管理规定",
+    "2025 SAMR rules for food businesses and canteens",
+    "市场监管总局2025年两部主体责任规定，2025-04-15施行",
+    effective_from=RULES_2025_IN_FORCE,
+)
+WINDOW_PERIOD_END = Rule(
+    "national.window.period_end",
+    "录入窗口在周期最后一日关闭",
+    "the entry window closes on the period's last day",
+    "平台按季度开放录入窗口",
+)
+TIER_LABELS = Rule(
+    "national.label.tier",
+    "按层级的通用称谓：省、市、县、乡、村",
+    "generic tier names: province, city, county, township, village",
+)
+
+RULE_SET = RuleSet(
+    name="national",
+    version="2025.1",
+    title_zh="全国默认规则",
+    title_en="national baseline",
+    rules=(
+        GRADE_RECORDED,
+        GRADE_TABLE,
+        TIER_FOR_GRADE,
+        QUARTERLY,
+        NO_DIRECTOR_RULE,
+        DIRECTOR_ORDER_60,
+        DIRECTOR_2025,
+        WINDOW_PERIOD_END,
+        TIER_LABELS,
+    ),
+)
+
+#: The default grading table: grade by business type and scale.
+GRADING_TABLE: dict[BusinessType, dict[Scale, Grade]] = {
+    BusinessType.PRODUCTION: {
+        Scale.LARGE: Grade.A,
+        Scale.MEDIUM: Grade.B,
+        Scale.SMALL: Grade.C,
+        Scale.MICRO: Grade.D,
+    },
+    BusinessType.SALES: {
+        Scale.LARGE: Grade.A,
+        Scale.MEDIUM: Grade.B,
+        Scale.SMALL: Grade.C,
+        Scale.MICRO: Grade.D,
+    },
+    BusinessType.CATERING: {
+        Scale.LARGE: Grade.A,
+        Scale.MEDIUM: Grade.B,
+        Scale.SMALL: Grade.C,
+        Scale.MICRO: Grade.D,
+    },
+    BusinessType.CANTEEN: {
+        Scale.LARGE: Grade.A,
+        Scale.MEDIUM: Grade.B,
+        Scale.SMALL: Grade.C,
+        Scale.MICRO: Grade.D,
+    },
+    BusinessType.SPECIAL_FOOD: {
+        Scale.LARGE: Grade.A,
+        Scale.MEDIUM: Grade.A,
+        Scale.SMALL: Grade.B,
+        Scale.MICRO: Grade.B,
+    },
+    BusinessType.WORKSHOP: {
+        Scale.LARGE: Grade.C,
+        Scale.MEDIUM: Grade.C,
+        Scale.SMALL: Grade.C,
+        Scale.MICRO: Grade.D,
+    },
+    BusinessType.VENDOR: {
+        Scale.LARGE: Grade.D,
+        Scale.MEDIUM: Grade.D,
+        Scale.SMALL: Grade.D,
+        Scale.MICRO: Grade.D,
+    },
+}
+#: A business of unknown scale is graded as this scale.
+UNKNOWN_SCALE = Scale.MICRO
+#: Floors applied after the table: the grade is raised to at least this one.
+CHAIN_HEADQUARTERS_FLOOR = Grade.B
+CANTEEN_1000_DINERS_FLOOR = Grade.B
+SCHOOL_CANTEEN_FLOOR = Grade.C
+
+
+def _higher(first: Grade, second: Grade) -> Grade:
+    """The higher grade (A is highest)."""
+    return min(first, second, key=lambda g: g.value)
+
+
+def grade_by_table(business: FoodBusiness) -> tuple[Grade, str, str]:
+    """The table grade with the reasons in Chinese and English."""
+    scale = business.scale or UNKNOWN_SCALE
+    grade = GRADING_TABLE[business.business_type][scale]
+    missing_zh, missing_en = ("", "") if business.scale else ("（规模未填）", " (scale missing)")
+    why_zh = [f"{business.business_type.zh}·{scale.zh}{missing_zh}→{grade.value}"]
+    why_en = [f"{business.business_type.en}, {scale.en}{missing_en} -> {grade.value}"]
+    floors: list[tuple[bool, Grade, str, str]] = [
+        (business.chain_headquarters, CHAIN_HEADQUARTERS_FLOOR, "连锁总部", "chain headquarters"),
+        (
+            business.business_type is BusinessType.CANTEEN and (business.diners or 0) >= 1000,
+            CANTEEN_1000_DINERS_FLOOR,
+            "就餐人数≥1000",
+            "1,000+ diners",
+        ),
+        (
+            business.canteen_kind in (CanteenKind.SCHOOL, CanteenKind.KINDERGARTEN),
+            SCHOOL_CANTEEN_FLOOR,
+            "学校或托幼食堂",
+            "school or kindergarten canteen",
+        ),
+    ]
+    for applies, floor, zh, en in floors:
+        if applies and _higher(grade, floor) != grade:
+            grade = floor
+            why_zh.append(f"{zh}至少{floor.value}级")
+            why_en.append(f"{en}: at least {floor.value}")
+    return grade, "；".join(why_zh), "; ".join(why_en)
+
+
+@hookimpl
+def twores_rule_sets() -> list[RuleSet]:
+    return [RULE_SET]
+
+
+@hookimpl(trylast=True)
+def twores_grade_business(business: FoodBusiness) -> Ruling[Grade]:
+    if business.grade is not None:
+        return Ruling(business.grade, GRADE_RECORDED)
+    grade, why_zh, why_en = grade_by_table(business)
+    return Ruling(grade, GRADE_TABLE, why_zh, why_en)
+
+
+_TIERS = {Grade.A: Tier.CITY, Grade.B: Tier.COUNTY, Grade.C: Tier.TOWNSHIP, Grade.D: Tier.VILLAGE}
+
+
+@hookimpl(trylast=True)
+def twores_tier_for_grade(grade: Grade) -> Ruling[Tier]:
+    return Ruling(_TIERS[grade], TIER_FOR_GRADE)
+
+
+@hookimpl(trylast=True)
+def twores_supervision_frequency() -> Ruling[Frequency]:
+    return Ruling(Frequency(PeriodKind.QUARTER, 1), QUARTERLY)
+
+
+def _director_order_60(business: FoodBusiness) -> tuple[bool, str, str]:
+    kind, scale, diners = business.business_type, business.scale, business.diners or 0
+    large_or_medium = scale in (Scale.LARGE, Scale.MEDIUM)
+    if kind is BusinessType.SPECIAL_FOOD:
+        return True, "特殊食品生产企业", "special-food maker"
+    if kind is BusinessType.PRODUCTION and large_or_medium:
+        return True, "大中型食品生产企业", "large or medium producer"
+    if kind in (BusinessType.CATERING, BusinessType.SALES) and large_or_medium:
+        return True, f"大中型{kind.zh}企业", f"large or medium {kind.en} business"
+    if kind in (BusinessType.CATERING, BusinessType.SALES) and business.chain_headquarters:
+        return True, f"{kind.zh}连锁总部", f"{kind.en} chain headquarters"
+    if kind is BusinessType.CANTEEN:
+        if business.canteen_kind is CanteenKind.KINDERGARTEN and diners >= 300:
+            return True, "托幼机构食堂就餐≥300人", "kindergarten canteen, 300+ diners"
+        if business.canteen_kind is CanteenKind.SCHOOL and diners >= 500:
+            return True, "学校食堂就餐≥500人", "school canteen, 500+ diners"
+        if diners > 1000:
+            return True, "集中用餐单位就餐>1000人", "canteen, over 1,000 diners"
+    if kind is BusinessType.CATERING and diners > 1000:
+        return True, "供餐>1000人", "meals for over 1,000"
+    return False, "不属于须配备总监的情形", "not a class that must appoint a director"
+
+
+def _director_2025(business: FoodBusiness) -> tuple[bool, str, str]:
+    kind, scale, diners = business.business_type, business.scale, business.diners or 0
+    large_or_medium = scale in (Scale.LARGE, Scale.MEDIUM)
+    if kind is BusinessType.SPECIAL_FOOD:
+        return True, "第六条：特殊食品生产企业", "Art. 6: special-food maker"
+    if (
+        kind in (BusinessType.PRODUCTION, BusinessType.SALES, BusinessType.CATERING)
+        and large_or_medium
+    ):
+        return True, f"第六条：大中型{kind.zh}企业", f"Art. 6: large or medium {kind.en} business"
+    if kind is BusinessType.CATERING and diners > 1000:
+        return (
+            True,
+            "第六条：中央厨房或集体用餐配送>1000人",
+            "Art. 6: central kitchen or group meals >1,000",
+        )
+    if kind in (BusinessType.CATERING, BusinessType.SALES) and business.chain_headquarters:
+        return True, f"第六条：{kind.zh}连锁总部", f"Art. 6: {kind.en} chain headquarters"
+    if kind is BusinessType.CANTEEN:
+        thresholds = {
+            CanteenKind.KINDERGARTEN: 300,
+            CanteenKind.SCHOOL: 500,
+            CanteenKind.ELDERLY_CARE: 300,
+        }
+        threshold = thresholds.get(business.canteen_kind or CanteenKind.OTHER, 1000)
+        if diners >= threshold:
+            kind_zh = (business.canteen_kind or CanteenKind.OTHER).zh
+            kind_en = (business.canteen_kind or CanteenKind.OTHER).en
+            return (
+                True,
+                f"集中用餐单位规定：{kind_zh}食堂平均每餐≥{threshold}人",
+                f"canteen rule: {kind_en} canteen, {threshold}+ diners per meal",
+            )
+    return False, "不属于须配备总监的情形", "not a class that must appoint a director"
+
+
+@hookimpl(trylast=True)
+def twores_requires_director(business: FoodBusiness, on: date) -> Ruling[bool]:
+    if on < ORDER_60_IN_FORCE:
+        return Ruling(False, NO_DIRECTOR_RULE)
+    rule, decide = (
+        (DIRECTOR_ORDER_60, _director_order_60)
+        if on < RULES_2025_IN_FORCE
+        else (DIRECTOR_2025, _director_2025)
+    )
+    required, why_zh, why_en = decide(business)
+    return Ruling(required, rule, why_zh, why_en)
+
+
+@hookimpl(trylast=True)
+def twores_window_close(period: Period) -> Ruling[date]:
+    return Ruling(period.end, WINDOW_PERIOD_END)
+
+
+_LABELS = {
+    Tier.PROVINCE: TierLabel("省", "province"),
+    Tier.CITY: TierLabel("市", "city"),
+    Tier.COUNTY: TierLabel("县", "county"),
+    Tier.TOWNSHIP: TierLabel("乡", "township"),
+    Tier.VILLAGE: TierLabel("村", "village"),
+}
+
+
+@hookimpl(trylast=True)
+def twores_area_label(area: Area) -> Ruling[TierLabel]:
+    return Ruling(_LABELS[area.tier], TIER_LABELS)

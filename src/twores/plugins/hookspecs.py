@@ -1,0 +1,215 @@
+"""Every twores hook. Names start with ``twores_``; call them with keyword arguments.
+
+Three shapes:
+
+* **registration** hooks return records (rule sets, storage backends); the manager rejects
+  duplicate names and names both plugins;
+* **decision** hooks are ``firstresult``: the first plugin to return a
+  :class:`~twores.core.rules.Ruling` decides. The national baseline implements them with
+  ``trylast=True`` so any region wins. Return ``None`` to abstain (e.g. outside your region).
+  Decision hooks are called by :class:`~twores.plugins.manager.TworesPluginManager`, which
+  records which plugin and rule decided; hook wrappers do not apply to them;
+* cross-cutting hooks (events, audit) arrive with the issues that need them.
+
+Every decision hook receives ``area_path``: the area codes from the root (province) down to
+the area concerned, so a regional plugin can test ``"15" in area_path`` even for
+non-standard units such as development zones. Implementations may accept fewer arguments
+than the spec declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pluggy
+
+from twores.plugins import NAME
+
+if TYPE_CHECKING:
+    from twores.core.areas import Area, Tier
+    from twores.core.businesses import FoodBusiness, Grade
+    from twores.core.periods import Frequency, Period
+    from twores.core.rules import RuleSet, Ruling
+    from twores.plugins.records import BackendSpec, TierLabel
+
+hookspec = pluggy.HookspecMarker(NAME)
+
+
+# --- registration ---------------------------------------------------------------------
+
+
+@hookspec
+def twores_rule_sets() -> Sequence[RuleSet]:
+    """Register the dated rules this plugin decides with.
+
+    Every :class:`~twores.core.rules.Rule` a decision hook returns must belong to a
+    registered rule set; ``twores plugins`` lists them with their versions.
+
+    Example::
+
+        from datetime import date
+        from twores.core.rules import Rule, RuleSet
+        from twores.plugins import hookimpl
+
+        HALF_YEARLY = Rule("my_region.frequency.county", "县级干部每半年督导一次",
+                           "county cadres supervise half-yearly",
+                           effective_from=date(2024, 1, 1))
+
+        @hookimpl
+        def twores_rule_sets():
+            return [RuleSet("my_region", "2024.1", "某省规则", "My region's rules",
+                            rules=(HALF_YEARLY,), region="33")]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def twores_storage_backends() -> Sequence[BackendSpec]:
+    """Register storage backends by name (``memory``, ``sqlalchemy``, ...).
+
+    Example::
+
+        from twores.plugins import hookimpl
+        from twores.plugins.records import BackendSpec
+
+        def open_store(url):
+            from my_package.store import MyStore   # import heavy modules lazily
+            return MyStore(url)
+
+        @hookimpl
+        def twores_storage_backends():
+            return [BackendSpec("mystore", "我的存储", "My store", open_store)]
+    """
+    raise NotImplementedError
+
+
+# --- decisions ------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def twores_grade_business(
+    business: FoodBusiness, on: date, area_path: tuple[str, ...]
+) -> Ruling[Grade] | None:
+    """Decide the assignment grade (包保分级 A–D) of a business on a date.
+
+    Example (grade every school canteen at least C in province 33)::
+
+        from twores.core.businesses import BusinessType, CanteenKind, Grade
+        from twores.core.rules import Ruling
+        from twores.plugins import hookimpl
+
+        @hookimpl
+        def twores_grade_business(business, on, area_path):
+            if "33" in area_path and business.canteen_kind is CanteenKind.SCHOOL:
+                return Ruling(Grade.C, SCHOOL_CANTEENS)   # a Rule you registered
+            return None   # let the next plugin (finally the national table) decide
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def twores_tier_for_grade(
+    grade: Grade, on: date, area_path: tuple[str, ...]
+) -> Ruling[Tier] | None:
+    """Decide which cadre tier takes businesses of a grade (层级对应).
+
+    Example (a county-level city whose leaders take grade A and B at county tier)::
+
+        from twores.core.areas import Tier
+        from twores.core.businesses import Grade
+        from twores.core.rules import Ruling
+        from twores.plugins import hookimpl
+
+        @hookimpl
+        def twores_tier_for_grade(grade, on, area_path):
+            if "320582" in area_path and grade in (Grade.A, Grade.B):
+                return Ruling(Tier.COUNTY, CITY_LEADERS_AT_COUNTY_TIER)
+            return None
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def twores_supervision_frequency(
+    tier: Tier, on: date, area_path: tuple[str, ...]
+) -> Ruling[Frequency] | None:
+    """Decide how often a cadre of ``tier`` must supervise each assigned business.
+
+    ``area_path`` leads to the cadre's jurisdiction.
+
+    Example (county-tier cadres in Inner Mongolia supervise half-yearly)::
+
+        from twores.core.areas import Tier
+        from twores.core.periods import Frequency, PeriodKind
+        from twores.core.rules import Ruling
+        from twores.plugins import hookimpl
+
+        @hookimpl
+        def twores_supervision_frequency(tier, on, area_path):
+            if "15" in area_path and tier is Tier.COUNTY:
+                return Ruling(Frequency(PeriodKind.HALF_YEAR), COUNTY_HALF_YEARLY)
+            return None
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def twores_requires_director(
+    business: FoodBusiness, on: date, area_path: tuple[str, ...]
+) -> Ruling[bool] | None:
+    """Decide whether a business must appoint a food safety director (食品安全总监) on ``on``.
+
+    Example (a province that requires a director in every chain store)::
+
+        from twores.core.rules import Ruling
+        from twores.plugins import hookimpl
+
+        @hookimpl
+        def twores_requires_director(business, on, area_path):
+            if "44" in area_path and business.chain_headquarters:
+                return Ruling(True, CHAIN_STORES)
+            return None
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def twores_window_close(period: Period, area_path: tuple[str, ...]) -> Ruling[date] | None:
+    """Decide the last day on which records for ``period`` may be entered (录入截止).
+
+    Example (the 2023 township plan: Q4 uploads close on 11-30)::
+
+        from datetime import date
+        from twores.core.periods import PeriodKind
+        from twores.core.rules import Ruling
+        from twores.plugins import hookimpl
+
+        @hookimpl
+        def twores_window_close(period, area_path):
+            if period.kind is PeriodKind.QUARTER and period.start.month == 10:
+                return Ruling(date(period.start.year, 11, 30), Q4_CLOSES_NOV_30)
+            return None
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def twores_area_label(area: Area, area_path: tuple[str, ...]) -> Ruling[TierLabel] | None:
+    """Decide what an area's tier is called (市/县/乡/村; 盟/旗/苏木/嘎查; 区/街道/社区).
+
+    Example::
+
+        from twores.core.areas import Tier
+        from twores.core.rules import Ruling
+        from twores.plugins import hookimpl
+        from twores.plugins.records import TierLabel
+
+        @hookimpl
+        def twores_area_label(area, area_path):
+            if area.tier is Tier.TOWNSHIP and area.name.endswith("街道"):
+                return Ruling(TierLabel("街道", "sub-district"), STREET_LABELS)
+            return None
+    """
+    raise NotImplementedError

@@ -1,0 +1,328 @@
+"""The plugin manager: loads plugins and answers rule questions with explanations.
+
+There is no module-level manager; call :func:`make_plugin_manager` (``twores.build`` does).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any, TypeVar, cast
+
+import pluggy
+
+from twores.core.areas import Area, Hierarchy, Tier, is_standard_code, parent_code_of
+from twores.core.businesses import FoodBusiness, Grade
+from twores.core.errors import NoDecisionError, PluginError, RuleConflictError
+from twores.core.periods import Frequency, Period
+from twores.core.rules import Decision, Rule, RuleSet, Ruling
+from twores.plugins import NAME, hookspecs
+from twores.plugins.builtin import DEFAULT_PLUGINS
+from twores.plugins.records import BackendSpec, TierLabel
+
+T = TypeVar("T")
+
+DISABLE_AUTOLOAD_ENV = "TWORES_DISABLE_PLUGIN_AUTOLOAD"
+DISABLED_PLUGINS_ENV = "TWORES_DISABLED_PLUGINS"
+
+
+def _truthy(value: str | None) -> bool:
+    return bool(value) and value.strip().lower() not in ("0", "false", "no", "")  # type: ignore[union-attr]
+
+
+class TworesPluginManager(pluggy.PluginManager):
+    """A pluggy manager with one typed method per hook.
+
+    Decision methods return a :class:`~twores.core.rules.Decision`; ``decision.explain()``
+    names the plugin and the rule that decided.
+    """
+
+    def __init__(self, hierarchy: Hierarchy | None = None) -> None:
+        super().__init__(NAME)
+        self.add_hookspecs(hookspecs)
+        self.hierarchy = hierarchy
+        self._rules_cache: dict[str, tuple[Rule, str]] | None = None
+
+    # --- registration hooks ---------------------------------------------------------
+
+    def _registered(self, hook_name: str) -> list[tuple[str, Any]]:
+        found: list[tuple[str, Any]] = []
+        for impl in reversed(getattr(self.hook, hook_name).get_hookimpls()):
+            for record in impl.function() or ():
+                found.append((impl.plugin_name, record))
+        return found
+
+    def rule_sets(self) -> list[RuleSet]:
+        """Every registered rule set, sorted by name; duplicate names or rule ids fail."""
+        return [rule_set for rule_set, _ in self._rule_sets_with_source()]
+
+    def _rule_sets_with_source(self) -> list[tuple[RuleSet, str]]:
+        by_name: dict[str, tuple[RuleSet, str]] = {}
+        for plugin, rule_set in self._registered("twores_rule_sets"):
+            if not isinstance(rule_set, RuleSet):
+                raise PluginError(
+                    f"插件 {plugin} 的 twores_rule_sets 返回了非 RuleSet 对象",
+                    f"plugin {plugin} returned a non-RuleSet from twores_rule_sets",
+                )
+            if rule_set.name in by_name:
+                other = by_name[rule_set.name][1]
+                raise RuleConflictError(
+                    f"规则集名称“{rule_set.name}”冲突：插件 {other} 与 {plugin}",
+                    f"rule set name '{rule_set.name}' is registered by both {other} and {plugin}",
+                )
+            by_name[rule_set.name] = (rule_set, plugin)
+        return [by_name[name] for name in sorted(by_name)]
+
+    def rules(self) -> Mapping[str, tuple[Rule, str]]:
+        """Rule id -> (rule, plugin that registered it)."""
+        if self._rules_cache is None:
+            table: dict[str, tuple[Rule, str]] = {}
+            for rule_set, plugin in self._rule_sets_with_source():
+                for rule in rule_set.rules:
+                    if rule.id in table:
+                        raise RuleConflictError(
+                            f"规则编号“{rule.id}”冲突：插件 {table[rule.id][1]} 与 {plugin}",
+                            f"rule id '{rule.id}' is registered by both "
+                            f"{table[rule.id][1]} and {plugin}",
+                        )
+                    table[rule.id] = (rule, plugin)
+            self._rules_cache = table
+        return self._rules_cache
+
+    def storage_backends(self) -> dict[str, BackendSpec]:
+        found: dict[str, tuple[BackendSpec, str]] = {}
+        for plugin, spec in self._registered("twores_storage_backends"):
+            if spec.name in found:
+                raise RuleConflictError(
+                    f"存储后端名称“{spec.name}”冲突：插件 {found[spec.name][1]} 与 {plugin}",
+                    f"storage backend '{spec.name}' is registered by both "
+                    f"{found[spec.name][1]} and {plugin}",
+                )
+            found[spec.name] = (spec, plugin)
+        return {name: found[name][0] for name in sorted(found)}
+
+    def storage_backend(self, name: str) -> BackendSpec:
+        backends = self.storage_backends()
+        if name not in backends:
+            raise PluginError(
+                f"没有名为“{name}”的存储后端（可用：{'、'.join(backends) or '无'}）",
+                f"no storage backend named '{name}' (available: {', '.join(backends) or 'none'})",
+            )
+        return backends[name]
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        self._rules_cache = None
+        return super().register(plugin, name)
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        self._rules_cache = None
+        return super().unregister(plugin, name)
+
+    # --- decisions ------------------------------------------------------------------
+
+    def area_path(self, area_code: str) -> tuple[str, ...]:
+        """Codes from the root to ``area_code``: by the hierarchy, else by code prefixes."""
+        if self.hierarchy is not None and area_code in self.hierarchy:
+            return tuple(area.code for area in self.hierarchy.path(area_code))
+        if not is_standard_code(area_code):
+            return (area_code,)
+        path = [area_code]
+        while (parent := parent_code_of(path[-1])) is not None:
+            path.append(parent)
+        return tuple(reversed(path))
+
+    def _decide(
+        self,
+        hook_name: str,
+        question: tuple[str, str],
+        subject: str,
+        on: date,
+        kwargs: dict[str, Any],
+    ) -> Decision[Any]:
+        abstained: list[str] = []
+        caller = getattr(self.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            result = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+            if result is None:
+                abstained.append(impl.plugin_name)
+                continue
+            return self._checked(
+                result, impl.plugin_name, hook_name, question, subject, on, abstained
+            )
+        raise NoDecisionError(question[0], subject)
+
+    def _checked(
+        self,
+        result: object,
+        plugin: str,
+        hook_name: str,
+        question: tuple[str, str],
+        subject: str,
+        on: date,
+        abstained: list[str],
+    ) -> Decision[Any]:
+        if not isinstance(result, Ruling):
+            raise PluginError(
+                f"插件 {plugin} 的 {hook_name} 应返回 Ruling，实为 {type(result).__name__}",
+                f"{hook_name} of plugin {plugin} must return a Ruling, got {type(result).__name__}",
+            )
+        rule = result.rule
+        registered = self.rules().get(rule.id)
+        if registered is None or registered[0] != rule:
+            raise PluginError(
+                f"插件 {plugin} 使用了未登记的规则 {rule.id}（请在 twores_rule_sets 中登记）",
+                f"plugin {plugin} decided with unregistered rule {rule.id} "
+                "(register it through twores_rule_sets)",
+            )
+        if not rule.in_force(on):
+            raise PluginError(
+                f"插件 {plugin} 使用的规则 {rule.id} 在 {on.isoformat()} 不生效",
+                f"plugin {plugin} decided with rule {rule.id}, not in force on {on.isoformat()}",
+            )
+        return Decision(
+            question_zh=question[0],
+            question_en=question[1],
+            subject=subject,
+            value=result.value,
+            rule=rule,
+            plugin=plugin,
+            on=on,
+            detail_zh=result.detail_zh,
+            detail_en=result.detail_en,
+            abstained=tuple(abstained),
+        )
+
+    @staticmethod
+    def _business_subject(business: FoodBusiness) -> str:
+        return f"{business.name}（{business.key}）"
+
+    def grade(self, business: FoodBusiness, on: date) -> Decision[Grade]:
+        """The assignment grade (包保分级) of ``business`` on ``on``."""
+        decision = self._decide(
+            "twores_grade_business",
+            ("包保分级", "assignment grade"),
+            self._business_subject(business),
+            on,
+            {"business": business, "on": on, "area_path": self.area_path(business.area_code)},
+        )
+        return cast(Decision[Grade], self._typed(decision, Grade))
+
+    def tier_for_grade(
+        self, grade: Grade, on: date, area_code: str | None = None
+    ) -> Decision[Tier]:
+        """The cadre tier that takes businesses of ``grade`` (in ``area_code``)."""
+        path = self.area_path(area_code) if area_code else ()
+        decision = self._decide(
+            "twores_tier_for_grade",
+            ("对应包保层级", "cadre tier"),
+            grade.zh,
+            on,
+            {"grade": grade, "on": on, "area_path": path},
+        )
+        return cast(Decision[Tier], self._typed(decision, Tier))
+
+    def supervision_frequency(self, tier: Tier, on: date, area_code: str) -> Decision[Frequency]:
+        """How often a ``tier`` cadre with jurisdiction ``area_code`` must supervise."""
+        decision = self._decide(
+            "twores_supervision_frequency",
+            ("督导频次", "supervision frequency"),
+            f"{tier.zh}包保干部（{area_code}）",
+            on,
+            {"tier": tier, "on": on, "area_path": self.area_path(area_code)},
+        )
+        return cast(Decision[Frequency], self._typed(decision, Frequency))
+
+    def requires_director(self, business: FoodBusiness, on: date) -> Decision[bool]:
+        """Whether ``business`` must appoint a food safety director on ``on``."""
+        decision = self._decide(
+            "twores_requires_director",
+            ("须配备食品安全总监", "director required"),
+            self._business_subject(business),
+            on,
+            {"business": business, "on": on, "area_path": self.area_path(business.area_code)},
+        )
+        return cast(Decision[bool], self._typed(decision, bool))
+
+    def window_close(self, period: Period, area_code: str | None = None) -> Decision[date]:
+        """The last day on which records of ``period`` may be entered."""
+        path = self.area_path(area_code) if area_code else ()
+        decision = self._decide(
+            "twores_window_close",
+            ("录入截止日期", "entry window closes"),
+            period.label("zh"),
+            period.start,
+            {"period": period, "area_path": path},
+        )
+        return cast(Decision[date], self._typed(decision, date))
+
+    def area_label(self, area: Area) -> Decision[TierLabel]:
+        """What ``area``'s tier is called (e.g. 旗 for a banner)."""
+        decision = self._decide(
+            "twores_area_label",
+            ("层级称谓", "tier label"),
+            f"{area.name}（{area.code}）",
+            area.valid_from or date.min,
+            {"area": area, "area_path": self.area_path(area.code)},
+        )
+        return cast(Decision[TierLabel], self._typed(decision, TierLabel))
+
+    @staticmethod
+    def _typed(decision: Decision[Any], expected: type) -> Decision[Any]:
+        if not isinstance(decision.value, expected):
+            raise PluginError(
+                f"插件 {decision.plugin} 对“{decision.question_zh}”返回了错误类型的值 "
+                f"{decision.value!r}",
+                f"plugin {decision.plugin} answered '{decision.question_en}' with "
+                f"{decision.value!r}, expected {expected.__name__}",
+            )
+        return decision
+
+    # --- introspection ----------------------------------------------------------------
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each plugin: name, the hooks it implements, and the rule sets it registers."""
+        rule_sets: dict[str, list[str]] = {}
+        for rule_set, plugin in self._rule_sets_with_source():
+            rule_sets.setdefault(plugin, []).append(f"{rule_set.name} {rule_set.version}")
+        described = []
+        for name, plugin in sorted(self.list_name_plugin(), key=lambda item: item[0]):
+            if plugin is None:
+                continue
+            hooks = sorted(caller.name for caller in self.get_hookcallers(plugin) or ())
+            described.append({"name": name, "hooks": hooks, "rule_sets": rule_sets.get(name, [])})
+        return described
+
+
+def make_plugin_manager(
+    load_entrypoints: bool = True,
+    blocked: Iterable[str] = (),
+    *,
+    plugins: Iterable[object] = (),
+    hierarchy: Hierarchy | None = None,
+) -> TworesPluginManager:
+    """A new manager with the built-in plugins, entry-point plugins and ``plugins``.
+
+    ``load_entrypoints`` is overridden to False by ``TWORES_DISABLE_PLUGIN_AUTOLOAD=1``;
+    ``TWORES_DISABLED_PLUGINS=a,b`` adds to ``blocked``. A blocked name is never
+    registered, whether built-in or installed.
+    """
+    pm = TworesPluginManager(hierarchy)
+    names = set(blocked)
+    names.update(
+        n.strip() for n in os.environ.get(DISABLED_PLUGINS_ENV, "").split(",") if n.strip()
+    )
+    for name in names:
+        pm.set_blocked(name)
+    for name, module in DEFAULT_PLUGINS:
+        if not pm.is_blocked(name):
+            pm.register(module, name)
+    if load_entrypoints and not _truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
+        pm.load_setuptools_entrypoints(NAME)
+    for plugin in plugins:
+        pm.register(plugin)
+    pm.check_pending()
+    pm.rules()
+    return pm

@@ -1,0 +1,1 @@
+"""Reference regional rule plugins, each installed through the ``twores`` entry point."""

@@ -1,0 +1,123 @@
+"""Synthetic but realistic businesses on real areas, for demos, tests and benchmarks.
+
+Deterministic for a given seed. Credit codes and licences are well-formed (valid USCC
+check digit, JY/SC licence with the real province, city and county codes).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator, Sequence
+
+from stdnum.cn import uscc
+
+from twores.core.areas import Area, Hierarchy, Tier
+from twores.core.businesses import BusinessType, CanteenKind, FoodBusiness, Scale
+
+#: Share of each business type among assigned businesses (catering and sales dominate).
+TYPE_MIX: tuple[tuple[BusinessType, float], ...] = (
+    (BusinessType.CATERING, 0.44),
+    (BusinessType.SALES, 0.38),
+    (BusinessType.PRODUCTION, 0.06),
+    (BusinessType.CANTEEN, 0.06),
+    (BusinessType.WORKSHOP, 0.04),
+    (BusinessType.VENDOR, 0.015),
+    (BusinessType.SPECIAL_FOOD, 0.005),
+)
+#: Scale mix: micro businesses dominate, so village-tier (D) loads are long-tailed.
+SCALE_MIX: tuple[tuple[Scale, float], ...] = (
+    (Scale.MICRO, 0.85),
+    (Scale.SMALL, 0.11),
+    (Scale.MEDIUM, 0.035),
+    (Scale.LARGE, 0.005),
+)
+_SUFFIXES: dict[BusinessType, Sequence[str]] = {
+    BusinessType.CATERING: ("米粉店", "饭店", "农家乐", "小吃店", "快餐店", "酒家", "餐馆"),
+    BusinessType.SALES: ("超市", "便利店", "小卖部", "食杂店", "副食店", "商店"),
+    BusinessType.PRODUCTION: ("食品厂", "米粉厂", "茶厂", "酒厂", "食品有限公司"),
+    BusinessType.CANTEEN: ("小学食堂", "中学食堂", "幼儿园食堂", "卫生院食堂", "敬老院食堂"),
+    BusinessType.WORKSHOP: ("豆腐坊", "米粉坊", "糕点坊", "腊味坊"),
+    BusinessType.VENDOR: ("早餐摊", "水果摊", "烧烤摊"),
+    BusinessType.SPECIAL_FOOD: ("保健食品有限公司", "营养食品有限公司"),
+}
+_CANTEEN_KINDS = {
+    "小学食堂": CanteenKind.SCHOOL,
+    "中学食堂": CanteenKind.SCHOOL,
+    "幼儿园食堂": CanteenKind.KINDERGARTEN,
+    "敬老院食堂": CanteenKind.ELDERLY_CARE,
+    "卫生院食堂": CanteenKind.OTHER,
+}
+_PLACE_SUFFIX = re.compile(
+    r"(村民委员会|村委会|居民委员会|居委会|社区居委会|委员会|社区|嘎查|村|街道|镇|乡|苏木)+$"
+)
+
+
+def place_name(area: Area) -> str:
+    """The short place name people use: 大圩镇上桥村民委员会 -> 上桥."""
+    short = _PLACE_SUFFIX.sub("", area.name)
+    return short if len(short) >= 2 else area.name[:4]
+
+
+def credit_code(rng: random.Random, area_code: str) -> str:
+    """A well-formed USCC for an individual business (92…) registered in the area's county."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    body = "92" + area_code[:6] + "".join(rng.choice(alphabet) for _ in range(9))
+    return body + uscc.calc_check_digit(body)
+
+
+def licence_number(rng: random.Random, business_type: BusinessType, area_code: str) -> str:
+    """A well-formed JY/SC licence number located in the area's county."""
+    county = area_code[:6]
+    if business_type in (BusinessType.PRODUCTION, BusinessType.SPECIAL_FOOD, BusinessType.WORKSHOP):
+        category = f"{rng.randint(101, 131)}"
+        return f"SC{category}{county}{rng.randint(0, 99999):05d}"
+    main = rng.choice("123")
+    return f"JY{main}{county}{rng.randint(0, 9999999):07d}"
+
+
+def _pick(rng: random.Random, mix: Sequence[tuple[object, float]]) -> object:
+    return rng.choices([item for item, _ in mix], weights=[w for _, w in mix])[0]
+
+
+def synthetic_businesses(
+    hierarchy: Hierarchy, count: int, *, seed: int = 0, within: str | None = None
+) -> Iterator[FoodBusiness]:
+    """``count`` ungraded businesses spread over the villages (below ``within``)."""
+    rng = random.Random(seed)
+    villages = [
+        area
+        for area in (hierarchy.descendants(within) if within else iter(hierarchy))
+        if area.tier is Tier.VILLAGE
+    ]
+    if not villages:
+        return
+    seen: set[str] = set()
+    produced = 0
+    while produced < count:
+        village = rng.choice(villages)
+        business_type = _pick(rng, TYPE_MIX)
+        assert isinstance(business_type, BusinessType)
+        scale = _pick(rng, SCALE_MIX)
+        assert isinstance(scale, Scale)
+        suffix = rng.choice(_SUFFIXES[business_type])
+        licence = licence_number(rng, business_type, village.code)
+        if licence in seen:
+            continue
+        seen.add(licence)
+        canteen_kind = _CANTEEN_KINDS.get(suffix) if business_type is BusinessType.CANTEEN else None
+        diners = None
+        if business_type is BusinessType.CANTEEN:
+            diners = int(rng.lognormvariate(5.3, 0.8))
+        yield FoodBusiness(
+            name=f"{place_name(village)}{suffix}",
+            area_code=village.code,
+            business_type=business_type,
+            licence_no=licence,
+            uscc=credit_code(rng, village.code),
+            scale=scale,
+            canteen_kind=canteen_kind,
+            diners=diners,
+            chain_headquarters=business_type is BusinessType.SALES and rng.random() < 0.002,
+        )
+        produced += 1

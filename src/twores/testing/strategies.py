@@ -1,0 +1,353 @@
+"""Hypothesis strategies for twores domain types, in Hypothesis' house style.
+
+Plural names, keyword-only arguments that take strategies, and valid data built
+constructively (never filtered): every value drawn passes the domain's own validation.
+
+    from hypothesis import given
+    from twores.testing import strategies as tst
+
+    @given(tst.hierarchies(max_tier=tst.Tier.TOWNSHIP))
+    def test_every_path_starts_at_a_root(hierarchy):
+        ...
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from hypothesis import strategies as st
+from stdnum.cn import uscc
+
+from twores.core.areas import Area, Hierarchy, Tier
+from twores.core.assignment import Assignment, AssignmentReason
+from twores.core.businesses import (
+    LICENSED_PREFIX,
+    PROVINCE_CODES,
+    BusinessType,
+    CanteenKind,
+    FoodBusiness,
+    Grade,
+    OperatingStatus,
+    RiskLevel,
+    Scale,
+    Staff,
+    StaffMember,
+)
+from twores.core.cadres import Cadre
+from twores.core.periods import Frequency, Period, PeriodKind
+from twores.core.rules import Rule, RuleSet
+
+__all__ = [
+    "Tier",
+    "areas",
+    "assignments",
+    "businesses",
+    "cadres",
+    "credit_codes",
+    "hierarchies",
+    "licence_numbers",
+    "periods",
+    "rule_sets",
+    "staff_members",
+]
+
+_NAME_CHARS = "东南西北中新安平和兴华山水河湖林石桥溪田龙凤金银城关坪塘岭岗洲头江口"
+_TIER_SUFFIX = {
+    Tier.PROVINCE: "省",
+    Tier.CITY: "市",
+    Tier.COUNTY: "县",
+    Tier.TOWNSHIP: "镇",
+    Tier.VILLAGE: "村",
+}
+_SEGMENT_WIDTH = {Tier.CITY: 2, Tier.COUNTY: 2, Tier.TOWNSHIP: 3, Tier.VILLAGE: 3}
+_DAY_MIN = date(2015, 1, 1)
+_DAY_MAX = date(2030, 12, 31)
+
+
+def _check_tier_range(min_tier: Tier, max_tier: Tier) -> None:
+    if max_tier.depth < min_tier.depth:
+        raise ValueError(f"max_tier={max_tier.value} is above min_tier={min_tier.value}")
+
+
+def place_names(*, tier: Tier) -> st.SearchStrategy[str]:
+    """Chinese place names ending in the tier's usual suffix."""
+    return st.text(alphabet=_NAME_CHARS, min_size=2, max_size=4).map(
+        lambda s: s + _TIER_SUFFIX[tier]
+    )
+
+
+@st.composite
+def hierarchies(
+    draw: st.DrawFn,
+    *,
+    max_tier: Tier = Tier.VILLAGE,
+    max_children: int = 3,
+    nonstandard: bool = True,
+) -> Hierarchy:
+    """A consistent hierarchy rooted at one province, down to ``max_tier``.
+
+    Statistical codes nest by prefix; with ``nonstandard`` some units (development zones)
+    get non-numeric codes and an explicit parent, and so do their descendants.
+    """
+    if max_children < 0:
+        raise ValueError(f"max_children={max_children} must be >= 0")
+    root = Area(
+        code=draw(st.sampled_from(sorted(PROVINCE_CODES - {"71", "81", "82"}))),
+        name=draw(place_names(tier=Tier.PROVINCE)),
+        tier=Tier.PROVINCE,
+    )
+    found = [root]
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        tier = parent.tier.child
+        if tier is None or tier.depth > max_tier.depth:
+            continue
+        count = draw(st.integers(min_value=1 if parent is root else 0, max_value=max_children))
+        width = _SEGMENT_WIDTH[tier]
+        segments = draw(
+            st.lists(
+                st.integers(min_value=1, max_value=10**width - 1),
+                min_size=count,
+                max_size=count,
+                unique=True,
+            )
+        )
+        for index, segment in enumerate(sorted(segments)):
+            special = not parent.is_standard or (nonstandard and draw(st.integers(0, 9)) == 0)
+            if special:
+                code = f"{parent.code}-Z{index}"
+                child = Area(
+                    code=code, name=draw(place_names(tier=tier)), tier=tier, parent_code=parent.code
+                )
+            else:
+                code = f"{parent.code}{segment:0{width}d}"
+                child = Area(code=code, name=draw(place_names(tier=tier)), tier=tier)
+            found.append(child)
+            frontier.append(child)
+    return Hierarchy(found)
+
+
+def areas(*, max_tier: Tier = Tier.VILLAGE) -> st.SearchStrategy[Area]:
+    """Single valid areas (drawn from generated hierarchies, so parents are consistent)."""
+    return hierarchies(max_tier=max_tier).flatmap(lambda h: st.sampled_from(list(h)))
+
+
+def credit_codes(*, area_codes: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[str]:
+    """Valid unified social credit codes (check digit computed, never filtered)."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    region = (
+        area_codes.map(lambda c: (c + "000000")[:6] if c.isdigit() else "450323")
+        if area_codes is not None
+        else st.just("450323")
+    )
+    return st.builds(
+        lambda kind, county, body: kind + county + body,
+        st.sampled_from(["91", "92", "93", "12", "52"]),
+        region,
+        st.text(alphabet=alphabet, min_size=9, max_size=9),
+    ).map(lambda body: body + uscc.calc_check_digit(body))
+
+
+def licence_numbers(*, business_type: BusinessType) -> st.SearchStrategy[str]:
+    """Valid licence numbers for the type (JY or SC + 14 digits with a real province)."""
+    prefix = LICENSED_PREFIX.get(business_type) or "JY"
+    province = st.sampled_from(sorted(PROVINCE_CODES))
+    if prefix == "JY":
+        return st.builds(
+            lambda main, prov, rest: f"JY{main}{prov}{rest:011d}",
+            st.integers(1, 3),
+            province,
+            st.integers(0, 10**11 - 1),
+        )
+    return st.builds(
+        lambda category, prov, rest: f"SC{category:03d}{prov}{rest:09d}",
+        st.integers(101, 131),
+        province,
+        st.integers(0, 10**9 - 1),
+    )
+
+
+def _dates(*, min_value: date = _DAY_MIN, max_value: date = _DAY_MAX) -> st.SearchStrategy[date]:
+    return st.dates(min_value=min_value, max_value=max_value)
+
+
+def _chinese_names() -> st.SearchStrategy[str]:
+    return st.builds(
+        lambda family, given: family + given,
+        st.sampled_from("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗覃韦莫"),
+        st.text(alphabet="伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂华", min_size=1, max_size=2),
+    )
+
+
+def _phones() -> st.SearchStrategy[str]:
+    return st.builds(
+        lambda p, n: f"1{p}{n:09d}", st.sampled_from("3456789"), st.integers(0, 10**9 - 1)
+    )
+
+
+def staff_members() -> st.SearchStrategy[StaffMember]:
+    return st.builds(
+        StaffMember,
+        name=_chinese_names(),
+        phone=st.none() | _phones(),
+        banned_until=st.none() | _dates(),
+    )
+
+
+@st.composite
+def businesses(
+    draw: st.DrawFn,
+    *,
+    area_codes: st.SearchStrategy[str] | None = None,
+    business_types: st.SearchStrategy[BusinessType] | None = None,
+    grades: st.SearchStrategy[Grade | None] | None = None,
+    statuses: st.SearchStrategy[OperatingStatus] | None = None,
+) -> FoodBusiness:
+    """Valid food businesses; each argument narrows one field."""
+    business_type = draw(
+        business_types if business_types is not None else st.sampled_from(BusinessType)
+    )
+    area_code = draw(
+        area_codes
+        if area_codes is not None
+        else st.sampled_from(["450323101202", "450321100", "450323"])
+    )
+    has_licence = business_type not in (BusinessType.WORKSHOP, BusinessType.VENDOR) or draw(
+        st.booleans()
+    )
+    licence = draw(licence_numbers(business_type=business_type)) if has_licence else None
+    credit = (
+        draw(credit_codes(area_codes=st.just(area_code)))
+        if not licence or draw(st.booleans())
+        else None
+    )
+    opened = draw(st.none() | _dates())
+    since = draw(st.none() | _dates(min_value=opened or _DAY_MIN))
+    canteen = business_type is BusinessType.CANTEEN
+    return FoodBusiness(
+        name=draw(st.text(alphabet=_NAME_CHARS, min_size=2, max_size=6)) + "食品店",
+        area_code=area_code,
+        business_type=business_type,
+        licence_no=licence,
+        uscc=credit,
+        scale=draw(st.none() | st.sampled_from(Scale)),
+        canteen_kind=draw(st.none() | st.sampled_from(CanteenKind)) if canteen else None,
+        diners=draw(st.none() | st.integers(0, 5000)),
+        chain_headquarters=draw(st.booleans()),
+        status=draw(statuses if statuses is not None else st.sampled_from(OperatingStatus)),
+        status_since=since,
+        opened_on=opened,
+        grade=draw(grades if grades is not None else st.none() | st.sampled_from(Grade)),
+        risk_grade=draw(st.none() | st.sampled_from(RiskLevel)),
+        staff=Staff(
+            head=draw(st.none() | staff_members()),
+            director=draw(st.none() | staff_members()),
+            officer=draw(st.none() | staff_members()),
+        ),
+    )
+
+
+@st.composite
+def cadres(
+    draw: st.DrawFn,
+    *,
+    jurisdictions: st.SearchStrategy[Area] | None = None,
+    ids: st.SearchStrategy[str] | None = None,
+) -> Cadre:
+    """Valid cadres whose tier is their jurisdiction's tier."""
+    area = draw(jurisdictions if jurisdictions is not None else areas(max_tier=Tier.VILLAGE))
+    start = draw(st.none() | _dates(max_value=date(2029, 12, 31)))
+    end = draw(st.none() | _dates(min_value=date.fromordinal((start or _DAY_MIN).toordinal() + 1)))
+    return Cadre(
+        id=draw(ids if ids is not None else st.from_regex(r"[a-z][a-z0-9]{3,11}", fullmatch=True)),
+        name=draw(_chinese_names()),
+        tier=area.tier,
+        area_code=area.code,
+        post=draw(
+            st.none() | st.sampled_from(["村党支部书记", "镇长", "副县长", "市长", "村委委员"])
+        ),
+        phone=draw(st.none() | _phones()),
+        active_from=start,
+        active_to=end,
+    )
+
+
+@st.composite
+def assignments(
+    draw: st.DrawFn,
+    *,
+    cadre_ids: st.SearchStrategy[str] | None = None,
+    business_keys: st.SearchStrategy[str] | None = None,
+) -> Assignment:
+    start = draw(_dates(max_value=date(2029, 12, 31)))
+    end = draw(
+        st.none()
+        | st.integers(1, 2000).map(lambda days: date.fromordinal(start.toordinal() + days))
+    )
+    return Assignment(
+        cadre_id=draw(
+            cadre_ids
+            if cadre_ids is not None
+            else st.from_regex(r"[a-z][a-z0-9]{3,11}", fullmatch=True)
+        ),
+        business_key=draw(
+            business_keys
+            if business_keys is not None
+            else licence_numbers(business_type=BusinessType.CATERING)
+        ),
+        valid_from=start,
+        valid_to=end,
+        reason=draw(st.sampled_from(AssignmentReason)),
+    )
+
+
+def periods(*, kinds: st.SearchStrategy[PeriodKind] | None = None) -> st.SearchStrategy[Period]:
+    return st.builds(
+        Period.containing, kinds if kinds is not None else st.sampled_from(PeriodKind), _dates()
+    )
+
+
+def frequencies() -> st.SearchStrategy[Frequency]:
+    return st.builds(Frequency, st.sampled_from(PeriodKind), st.integers(1, 4))
+
+
+def rules() -> st.SearchStrategy[Rule]:
+    def build(rule_id: str, start: date | None, days: int | None) -> Rule:
+        end = date.fromordinal(start.toordinal() + days) if start and days else None
+        return Rule(rule_id, "规则", "rule", "来源", start, end)
+
+    return st.builds(
+        build,
+        st.from_regex(r"[a-z]+\.[a-z]+", fullmatch=True),
+        st.none() | _dates(),
+        st.none() | st.integers(1, 3000),
+    )
+
+
+def rule_sets() -> st.SearchStrategy[RuleSet]:
+    return st.builds(
+        RuleSet,
+        name=st.from_regex(r"[a-z_]{3,12}", fullmatch=True),
+        version=st.from_regex(r"20[0-9]{2}\.[0-9]", fullmatch=True),
+        title_zh=st.just("规则集"),
+        title_en=st.just("rule set"),
+        rules=st.lists(rules(), max_size=3, unique_by=lambda r: r.id).map(tuple),
+        region=st.none() | st.sampled_from(sorted(PROVINCE_CODES)),
+    )
+
+
+#: Strategy for each domain type, for round-trip tests over every type.
+DOMAIN_STRATEGIES: dict[type, Any] = {
+    Area: areas(),
+    FoodBusiness: businesses(),
+    Staff: st.builds(Staff, head=st.none() | staff_members()),
+    StaffMember: staff_members(),
+    Cadre: cadres(),
+    Assignment: assignments(),
+    Period: periods(),
+    Frequency: frequencies(),
+    Rule: rules(),
+    RuleSet: rule_sets(),
+}

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from twores.plugins.manager import TworesPluginManager, make_plugin_manager
+
+settings.register_profile("dev", max_examples=30, deadline=None)
+settings.register_profile(
+    "ci",
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def pm() -> TworesPluginManager:
+    """A fresh manager with the built-in plugins only (no entry points)."""
+    return make_plugin_manager(load_entrypoints=False)
+
+
+@pytest.fixture
+def divisions_dir() -> Path:
+    folder = Path(os.environ.get("TWORES_DIVISIONS_DIR", SHARED_DATA / "china-divisions-2022"))
+    if not (folder / "villages.csv.xz").exists():
+        pytest.skip(f"division data not present at {folder}")
+    return folder

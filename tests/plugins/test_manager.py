@@ -1,0 +1,213 @@
+"""Loading, blocking, ordering and the contract checks of the plugin manager."""
+
+from __future__ import annotations
+
+import types
+from datetime import date
+
+import pytest
+
+from twores.core.areas import Area, Tier
+from twores.core.errors import NoDecisionError, PluginError, RuleConflictError
+from twores.core.periods import Frequency, PeriodKind
+from twores.core.rules import Rule, RuleSet, Ruling
+from twores.plugins import hookimpl
+from twores.plugins.builtin import national
+from twores.plugins.manager import make_plugin_manager
+from twores.plugins.records import BackendSpec
+
+ON = date(2025, 6, 30)
+HOHHOT_COUNTY = "150121"  # 土默特左旗
+ALXA = Area(code="1529", name="阿拉善盟", tier=Tier.CITY)
+BAOTOU = Area(code="1502", name="包头市", tier=Tier.CITY)
+
+
+def plugin(**hooks: object) -> types.SimpleNamespace:
+    return types.SimpleNamespace(**hooks)
+
+
+def test_inner_mongolia_is_installed_through_the_entry_point() -> None:
+    pm = make_plugin_manager()
+    assert pm.has_plugin("inner_mongolia")
+    names = [name for name, _ in pm.list_plugin_distinfo()]
+    assert names and getattr(names[0], "__name__", "").endswith("inner_mongolia")
+
+
+def test_region_overrides_the_national_rule_and_blocking_restores_it() -> None:
+    regional = make_plugin_manager().supervision_frequency(Tier.COUNTY, ON, HOHHOT_COUNTY)
+    assert regional.value == Frequency(PeriodKind.HALF_YEAR, 1)
+    assert regional.plugin == "inner_mongolia"
+    assert regional.abstained == ()
+    blocked = make_plugin_manager(blocked=["inner_mongolia"])
+    assert not blocked.has_plugin("inner_mongolia")
+    default = blocked.supervision_frequency(Tier.COUNTY, ON, HOHHOT_COUNTY)
+    assert default.value == Frequency(PeriodKind.QUARTER, 1)
+    assert default.plugin == "national"
+
+
+def test_region_abstains_outside_its_area_and_tier() -> None:
+    pm = make_plugin_manager()
+    guilin = pm.supervision_frequency(Tier.COUNTY, ON, "450323")
+    assert guilin.plugin == "national" and guilin.abstained == ("inner_mongolia",)
+    assert pm.supervision_frequency(Tier.VILLAGE, ON, "150121100200").plugin == "national"
+    assert (
+        pm.supervision_frequency(Tier.COUNTY, date(2022, 6, 1), HOHHOT_COUNTY).plugin == "national"
+    )
+
+
+def test_mongolian_labels_per_area() -> None:
+    pm = make_plugin_manager()
+    assert pm.area_label(ALXA).value.zh == "盟"
+    assert pm.area_label(BAOTOU).value.zh == "市"
+    assert (
+        pm.area_label(Area(code="150121", name="土默特左旗", tier=Tier.COUNTY)).value.en == "banner"
+    )
+    assert pm.area_label(Area(code="150125", name="武川县", tier=Tier.COUNTY)).value.zh == "县"
+    gacha = Area(code="152921100201", name="巴彦嘎查村民委员会", tier=Tier.VILLAGE)
+    assert pm.area_label(gacha).value.zh == "嘎查"
+    assert pm.area_label(Area(code="4522", name="某盟", tier=Tier.CITY)).value.zh == "市"
+    blocked = make_plugin_manager(blocked=["inner_mongolia"])
+    assert blocked.area_label(ALXA).value.zh == "市"
+
+
+def test_environment_disables_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWORES_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert not make_plugin_manager().has_plugin("inner_mongolia")
+    monkeypatch.delenv("TWORES_DISABLE_PLUGIN_AUTOLOAD")
+    monkeypatch.setenv("TWORES_DISABLED_PLUGINS", "inner_mongolia")
+    assert not make_plugin_manager().has_plugin("inner_mongolia")
+
+
+def test_managers_are_independent() -> None:
+    first, second = make_plugin_manager(load_entrypoints=False), make_plugin_manager()
+    assert not first.has_plugin("inner_mongolia") and second.has_plugin("inner_mongolia")
+
+
+LOCAL = Rule("local.grade", "本地分级", "local grading")
+LOCAL_SET = RuleSet("local", "1", "本地", "local", rules=(LOCAL,))
+
+
+def test_any_registered_plugin_beats_the_trylast_baseline() -> None:
+    from twores.core.businesses import BusinessType, FoodBusiness, Grade
+
+    local = plugin(
+        twores_rule_sets=hookimpl(lambda: [LOCAL_SET]),
+        twores_grade_business=hookimpl(lambda business: Ruling(Grade.A, LOCAL)),
+    )
+    pm = make_plugin_manager(load_entrypoints=False, plugins=[local])
+    shop = FoodBusiness(
+        name="店",
+        area_code="450323",
+        business_type=BusinessType.SALES,
+        licence_no="JY14503230034495",
+        grade=Grade.D,
+    )
+    decision = pm.grade(shop, ON)
+    assert decision.value is Grade.A and decision.rule is LOCAL
+
+
+def test_duplicate_rule_set_names_name_both_plugins() -> None:
+    copy = plugin(twores_rule_sets=hookimpl(lambda: [RuleSet("national", "9", "x", "x")]))
+    with pytest.raises(RuleConflictError) as info:
+        make_plugin_manager(load_entrypoints=False, plugins=[copy])
+    assert "national" in info.value.message_en and "both" in info.value.message_en
+
+
+def test_duplicate_rule_ids_are_rejected() -> None:
+    copy = plugin(
+        twores_rule_sets=hookimpl(
+            lambda: [RuleSet("copy", "1", "x", "x", rules=(national.QUARTERLY,))]
+        )
+    )
+    with pytest.raises(RuleConflictError):
+        make_plugin_manager(load_entrypoints=False, plugins=[copy])
+
+
+def test_deciding_with_an_unregistered_rule_fails() -> None:
+    rogue = plugin(
+        twores_supervision_frequency=hookimpl(
+            lambda: Ruling(Frequency(), Rule("rogue.x", "x", "x"))
+        )
+    )
+    pm = make_plugin_manager(load_entrypoints=False, plugins=[rogue])
+    with pytest.raises(PluginError) as info:
+        pm.supervision_frequency(Tier.VILLAGE, ON, "450323101202")
+    assert "rogue.x" in info.value.message_en
+
+
+def test_deciding_with_a_rule_not_in_force_fails() -> None:
+    stale = plugin(
+        twores_requires_director=hookimpl(lambda: Ruling(True, national.DIRECTOR_ORDER_60))
+    )
+    pm = make_plugin_manager(load_entrypoints=False, plugins=[stale])
+    from twores.core.businesses import BusinessType, FoodBusiness
+
+    shop = FoodBusiness(
+        name="店",
+        area_code="450323",
+        business_type=BusinessType.SALES,
+        licence_no="JY14503230034495",
+    )
+    assert pm.requires_director(shop, date(2024, 1, 1)).plugin != "national"
+    with pytest.raises(PluginError):
+        pm.requires_director(shop, date(2025, 5, 1))
+
+
+def test_wrongly_typed_answers_fail() -> None:
+    wrong = plugin(
+        twores_rule_sets=hookimpl(lambda: [LOCAL_SET]),
+        twores_tier_for_grade=hookimpl(lambda: Ruling("village", LOCAL)),
+    )
+    pm = make_plugin_manager(load_entrypoints=False, plugins=[wrong])
+    from twores.core.businesses import Grade
+
+    with pytest.raises(PluginError):
+        pm.tier_for_grade(Grade.D, ON)
+
+
+def test_blocking_the_baseline_leaves_questions_unanswered() -> None:
+    pm = make_plugin_manager(load_entrypoints=False, blocked=["national"])
+    with pytest.raises(NoDecisionError):
+        pm.supervision_frequency(Tier.VILLAGE, ON, "450323101202")
+
+
+def test_storage_backends_register_by_name() -> None:
+    def opener(url: str) -> object:
+        return {"url": url}
+
+    first = plugin(
+        twores_storage_backends=hookimpl(lambda: [BackendSpec("toy", "玩具", "toy", opener)])
+    )
+    pm = make_plugin_manager(load_entrypoints=False, plugins=[first])
+    assert pm.storage_backend("toy").open("x") == {"url": "x"}
+    with pytest.raises(PluginError):
+        pm.storage_backend("missing")
+    second = plugin(
+        twores_storage_backends=hookimpl(lambda: [BackendSpec("toy", "又一个", "another", opener)])
+    )
+    pm.register(second, "second")
+    with pytest.raises(RuleConflictError):
+        pm.storage_backends()
+
+
+def test_describe_lists_hooks_and_rule_versions() -> None:
+    described = {p["name"]: p for p in make_plugin_manager().describe()}
+    assert described["national"]["rule_sets"] == ["national 2025.1"]
+    assert "twores_supervision_frequency" in described["inner_mongolia"]["hooks"]
+
+
+def test_non_standard_areas_use_the_hierarchy_for_their_region() -> None:
+    from twores.core.areas import Hierarchy
+
+    zone = Area(code="1501-KFQ", name="呼和浩特经开区", tier=Tier.COUNTY, parent_code="1501")
+    hierarchy = Hierarchy(
+        [
+            Area(code="15", name="内蒙古自治区", tier=Tier.PROVINCE),
+            Area(code="1501", name="呼和浩特市", tier=Tier.CITY),
+            zone,
+        ]
+    )
+    without = make_plugin_manager()
+    assert without.supervision_frequency(Tier.COUNTY, ON, "1501-KFQ").plugin == "national"
+    with_tree = make_plugin_manager(hierarchy=hierarchy)
+    assert with_tree.supervision_frequency(Tier.COUNTY, ON, "1501-KFQ").plugin == "inner_mongolia"

@@ -1,0 +1,38 @@
+"""Hierarchy consistency: parent exactly one tier up, acyclic, ancestry agreeing with codes."""
+
+from __future__ import annotations
+
+from hypothesis import given
+
+from twores.core.areas import Hierarchy, Tier
+from twores.core.invariants import hierarchy_violations
+from twores.divisions import demo_region
+from twores.testing import assert_invariants
+from twores.testing.strategies import hierarchies
+
+
+@given(hierarchies())
+def test_generated_hierarchies_are_consistent(hierarchy: Hierarchy) -> None:
+    assert_invariants(hierarchy=hierarchy)
+
+
+@given(hierarchies(max_tier=Tier.TOWNSHIP, nonstandard=False))
+def test_contains_agrees_with_code_prefixes(hierarchy: Hierarchy) -> None:
+    codes = [area.code for area in hierarchy]
+    for outer in codes:
+        for inner in codes:
+            assert hierarchy.contains(outer, inner) == inner.startswith(outer)
+
+
+@given(hierarchies())
+def test_subtree_keeps_paths(hierarchy: Hierarchy) -> None:
+    for area in list(hierarchy)[:5]:
+        sub = hierarchy.subtree(area.code)
+        assert sub.path(area.code) == hierarchy.path(area.code)
+        assert {a.code for a in sub.descendants(area.code)} == {
+            a.code for a in hierarchy.descendants(area.code)
+        }
+
+
+def test_real_guilin_hierarchy_is_consistent() -> None:
+    assert hierarchy_violations(demo_region()) == []
