@@ -41,8 +41,19 @@ class TworesPluginManager(pluggy.PluginManager):
     def __init__(self, hierarchy: Hierarchy | None = None) -> None:
         super().__init__(NAME)
         self.add_hookspecs(hookspecs)
-        self.hierarchy = hierarchy
+        self._hierarchy = hierarchy
         self._rules_cache: dict[str, tuple[Rule, str]] | None = None
+        self._impls_cache: dict[str, list[tuple[Any, tuple[str, ...], str]]] = {}
+        self._paths: dict[str, tuple[str, ...]] = {}
+
+    @property
+    def hierarchy(self) -> Hierarchy | None:
+        return self._hierarchy
+
+    @hierarchy.setter
+    def hierarchy(self, hierarchy: Hierarchy | None) -> None:
+        self._hierarchy = hierarchy
+        self._paths.clear()
 
     # --- registration hooks ---------------------------------------------------------
 
@@ -113,18 +124,38 @@ class TworesPluginManager(pluggy.PluginManager):
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         self._rules_cache = None
+        self._impls_cache.clear()
         return super().register(plugin, name)
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         self._rules_cache = None
+        self._impls_cache.clear()
         return super().unregister(plugin, name)
+
+    def _decision_impls(self, hook_name: str) -> list[tuple[Any, tuple[str, ...], str]]:
+        """(function, argnames, plugin name) in call order, wrappers left out."""
+        impls = self._impls_cache.get(hook_name)
+        if impls is None:
+            impls = [
+                (impl.function, tuple(impl.argnames), impl.plugin_name)
+                for impl in reversed(getattr(self.hook, hook_name).get_hookimpls())
+                if not (impl.hookwrapper or impl.wrapper)
+            ]
+            self._impls_cache[hook_name] = impls
+        return impls
 
     # --- decisions ------------------------------------------------------------------
 
     def area_path(self, area_code: str) -> tuple[str, ...]:
         """Codes from the root to ``area_code``: by the hierarchy, else by code prefixes."""
-        if self.hierarchy is not None and area_code in self.hierarchy:
-            return tuple(area.code for area in self.hierarchy.path(area_code))
+        path = self._paths.get(area_code)
+        if path is None:
+            path = self._paths[area_code] = self._compute_path(area_code)
+        return path
+
+    def _compute_path(self, area_code: str) -> tuple[str, ...]:
+        if self._hierarchy is not None and area_code in self._hierarchy:
+            return tuple(area.code for area in self._hierarchy.path(area_code))
         if not is_standard_code(area_code):
             return (area_code,)
         path = [area_code]
@@ -171,7 +202,7 @@ class TworesPluginManager(pluggy.PluginManager):
             )
         rule = result.rule
         registered = self.rules().get(rule.id)
-        if registered is None or registered[0] != rule:
+        if registered is None or (registered[0] is not rule and registered[0] != rule):
             raise PluginError(
                 f"插件 {plugin} 使用了未登记的规则 {rule.id}（请在 twores_rule_sets 中登记）",
                 f"plugin {plugin} decided with unregistered rule {rule.id} "

@@ -1,0 +1,82 @@
+"""Render the hook reference (docs/plugins/hooks.md) from the hookspecs themselves.
+
+Regenerate with ``python -m twores.plugins.reference > docs/plugins/hooks.md``; a test fails
+when the file is stale or a hook lacks a docstring with an example.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from twores.plugins import hookspecs
+
+INTRO = """\
+# Hook reference / 钩子参考
+
+Generated from `twores.plugins.hookspecs` by `python -m twores.plugins.reference`; do not
+edit by hand. Implement hooks with the `hookimpl` marker from `twores.plugins`; an
+implementation may accept fewer arguments than the spec lists.
+
+**Registration hooks** return records; a name registered twice fails with both plugins
+named. **Decision hooks** are `firstresult`: the first plugin to return a
+`Ruling(value, rule, detail_zh, detail_en)` decides and `None` abstains; the national
+baseline answers each of them with `trylast=True`. The manager checks that the deciding rule
+is registered through `twores_rule_sets`, is in force on the date asked, and that the value
+has the right type; `decision.explain()` then names the plugin and the rule.
+
+Every decision hook receives `area_path`: the area codes from the province down to the area
+concerned. Test your region with `"15" in area_path`; for non-standard units (development
+zones) this needs the app to know the hierarchy (`app.use_hierarchy(...)`).
+"""
+
+
+def hookspec_functions() -> list[Callable[..., Any]]:
+    """Every hookspec, in source order."""
+    functions = [
+        fn
+        for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+        if name.startswith("twores_")
+    ]
+    return sorted(functions, key=lambda fn: inspect.getsourcelines(fn)[1])
+
+
+def signature(fn: Callable[..., Any]) -> str:
+    return f"{fn.__name__}({', '.join(inspect.signature(fn).parameters)})"
+
+
+def _markdown(doc: str) -> str:
+    lines: list[str] = []
+    in_code = False
+    for line in inspect.cleandoc(doc).splitlines():
+        if line.rstrip().endswith("::"):
+            lines.append(line.rstrip()[:-1])
+            lines.append("")
+            lines.append("```python")
+            in_code = True
+            continue
+        if in_code and lines[-1] == "```python" and not line.strip():
+            continue
+        if in_code and line and not line.startswith("    "):
+            lines.append("```")
+            in_code = False
+        lines.append(line[4:] if in_code else line)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if in_code:
+        lines.append("```")
+    return "\n".join(lines).replace("\n\n```\n", "\n```\n")
+
+
+def render() -> str:
+    parts = [INTRO]
+    for fn in hookspec_functions():
+        opts = getattr(fn, "twores_spec", {}) or {}
+        shape = "decision (`firstresult`)" if opts.get("firstresult") else "registration"
+        parts.append(f"## {signature(fn)}\n\n*{shape} hook*\n\n{_markdown(fn.__doc__ or '')}\n")
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(render(), end="")
