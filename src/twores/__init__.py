@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from twores.bootstrap import Twores, build
 from twores.core.areas import Area, Hierarchy, Tier, canonical_area_code
-from twores.core.assignment import Assignment, AssignmentReason
+from twores.core.assignment import (
+    Assignment,
+    AssignmentReason,
+    Plan,
+    PlanMode,
+    apply_plan,
+    explain,
+    plan_assignments,
+)
 from twores.core.businesses import (
     BusinessType,
     CanteenKind,
@@ -26,7 +34,20 @@ from twores.core.errors import (
     StructureError,
     TworesError,
 )
+from twores.core.invariants import Violation, hierarchy_violations, roster_violations
 from twores.core.periods import Frequency, Period, PeriodKind
+from twores.core.roster import (
+    BusinessCloses,
+    BusinessMoves,
+    BusinessOpens,
+    BusinessRegraded,
+    CadreJoins,
+    CadreLeaves,
+    CadreMoves,
+    Roster,
+    RosterChange,
+    RuleBook,
+)
 from twores.core.rules import Decision, Rule, RuleSet, Ruling
 
 __version__ = "0.1.0"
@@ -35,8 +56,15 @@ __all__ = [
     "Area",
     "Assignment",
     "AssignmentReason",
+    "BusinessCloses",
+    "BusinessMoves",
+    "BusinessOpens",
+    "BusinessRegraded",
     "BusinessType",
     "Cadre",
+    "CadreJoins",
+    "CadreLeaves",
+    "CadreMoves",
     "CanteenKind",
     "Decision",
     "FoodBusiness",
@@ -47,8 +75,13 @@ __all__ = [
     "OperatingStatus",
     "Period",
     "PeriodKind",
+    "Plan",
+    "PlanMode",
     "RiskLevel",
+    "Roster",
+    "RosterChange",
     "Rule",
+    "RuleBook",
     "RuleSet",
     "Ruling",
     "Scale",
@@ -58,8 +91,14 @@ __all__ = [
     "Tier",
     "Twores",
     "TworesError",
+    "Violation",
     "__version__",
+    "apply_plan",
     "build",
     "canonical_area_code",
+    "explain",
+    "hierarchy_violations",
     "make_converter",
+    "plan_assignments",
+    "roster_violations",
 ]

@@ -39,7 +39,7 @@ class Tier(LabelledEnum):
     @property
     def depth(self) -> int:
         """1 for province ... 5 for village."""
-        return _TIER_ORDER.index(self) + 1
+        return _DEPTH[self]
 
     @property
     def code_length(self) -> int:
@@ -72,6 +72,7 @@ class Tier(LabelledEnum):
 
 
 _TIER_ORDER: tuple[Tier, ...] = tuple(Tier)
+_DEPTH: dict[Tier, int] = {tier: index + 1 for index, tier in enumerate(_TIER_ORDER)}
 CODE_LENGTHS = (2, 4, 6, 9, 12)
 _CODE_RE = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 
@@ -309,9 +310,11 @@ class Hierarchy:
     def ancestor(self, code: str, tier: Tier) -> Area | None:
         """The area itself or its ancestor at ``tier``; None if ``tier`` is below it."""
         area = self[code]
-        while area.tier.depth > tier.depth:
+        depth, wanted = _DEPTH[area.tier], _DEPTH[tier]
+        while depth > wanted:
             assert area.parent_code is not None
             area = self._areas[area.parent_code]
+            depth -= 1
         return area if area.tier is tier else None
 
     def contains(self, outer: str, inner: str) -> bool:

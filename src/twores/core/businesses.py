@@ -96,7 +96,11 @@ class OperatingStatus(LabelledEnum):
     @property
     def in_scope(self) -> bool:
         """Whether the business still needs an assigned cadre (suspended ones stay)."""
-        return self in (OperatingStatus.OPERATING, OperatingStatus.SUSPENDED)
+        return self in IN_SCOPE_STATUSES
+
+
+#: Statuses that keep a business under assignment.
+IN_SCOPE_STATUSES = frozenset({OperatingStatus.OPERATING, OperatingStatus.SUSPENDED})
 
 
 LICENSED_PREFIX: dict[BusinessType, str] = {

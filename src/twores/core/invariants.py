@@ -7,10 +7,14 @@ through ``twores.testing.assert_invariants``.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
+from datetime import date
 
 import attrs
 
 from twores.core.areas import Hierarchy, Tier, is_standard_code
+from twores.core.assignment import Assignment
+from twores.core.roster import Roster, RuleBook
 
 
 @attrs.frozen
@@ -98,4 +102,165 @@ def hierarchy_violations(hierarchy: Hierarchy) -> list[Violation]:
                     f"descendants of {area.code} disagree with its children",
                 )
             )
+    return found
+
+
+def roster_violations(
+    roster: Roster, rules: RuleBook, on: date, *, ignore: Iterable[str] = ()
+) -> list[Violation]:
+    """Assignment invariants on ``on`` (domain.md §11), skipping the businesses in ``ignore``.
+
+    * coverage: every active in-scope business has exactly one active assignment;
+    * tier: the cadre's tier is the one the rules in force give for the business's grade;
+    * jurisdiction: the business lies inside the cadre's area;
+    * no active assignment to an unknown or inactive cadre, or to an unknown or closed business;
+    * no overlapping valid time for one business, over the whole history;
+    * no cadre above the load cap where the rules set one.
+    """
+    skipped = set(ignore)
+    found: list[Violation] = []
+    hierarchy = roster.hierarchy
+    active_by_business: dict[str, list[Assignment]] = {}
+    load: dict[str, int] = {}
+    for assignment in roster.active_assignments(on):
+        active_by_business.setdefault(assignment.business_key, []).append(assignment)
+        load[assignment.cadre_id] = load.get(assignment.cadre_id, 0) + 1
+
+    for key in sorted(roster.businesses):
+        business = roster.businesses[key]
+        if key in skipped or not business.in_scope:
+            continue
+        held = active_by_business.get(key, [])
+        if not held:
+            found.append(
+                Violation(
+                    "coverage.missing",
+                    (key,),
+                    f"在营主体 {key} 没有包保干部",
+                    f"active business {key} has no assigned cadre",
+                )
+            )
+        elif len(held) > 1:
+            cadres = ", ".join(sorted(a.cadre_id for a in held))
+            found.append(
+                Violation(
+                    "coverage.multiple",
+                    (key, *sorted(a.cadre_id for a in held)),
+                    f"主体 {key} 同时有 {len(held)} 名包保干部：{cadres}",
+                    f"business {key} has {len(held)} active assignments: {cadres}",
+                )
+            )
+
+    for key in sorted(active_by_business):
+        if key in skipped:
+            continue
+        for assignment in active_by_business[key]:
+            found.extend(_assignment_violations(roster, rules, on, assignment))
+
+    for key, history in _by_business(roster.assignments).items():
+        if key in skipped:
+            continue
+        ordered = sorted(history, key=lambda a: (a.valid_from, a.valid_to or date.max))
+        for first, second in itertools.pairwise(ordered):
+            if first.valid_from == first.valid_to or second.valid_from == second.valid_to:
+                continue
+            if first.valid_to is None or second.valid_from < first.valid_to:
+                found.append(
+                    Violation(
+                        "assignment.overlap",
+                        (key, first.cadre_id, second.cadre_id),
+                        f"主体 {key} 的包保关系时间重叠（{first.cadre_id} 与 {second.cadre_id}）",
+                        f"assignments of business {key} overlap "
+                        f"({first.cadre_id} and {second.cadre_id})",
+                    )
+                )
+
+    for cadre_id in sorted(load):
+        cadre = roster.cadres.get(cadre_id)
+        if cadre is None or cadre.area_code not in hierarchy:
+            continue
+        cap = rules.load_cap(cadre.tier, on, cadre.area_code)
+        if cap is not None and load[cadre_id] > cap:
+            found.append(
+                Violation(
+                    "assignment.load_cap",
+                    (cadre_id,),
+                    f"干部 {cadre_id} 包保 {load[cadre_id]} 家，超过上限 {cap}",
+                    f"cadre {cadre_id} holds {load[cadre_id]} businesses, above the cap of {cap}",
+                )
+            )
+    return found
+
+
+def _by_business(assignments: Iterable[Assignment]) -> dict[str, list[Assignment]]:
+    grouped: dict[str, list[Assignment]] = {}
+    for assignment in assignments:
+        grouped.setdefault(assignment.business_key, []).append(assignment)
+    return grouped
+
+
+def _assignment_violations(
+    roster: Roster, rules: RuleBook, on: date, assignment: Assignment
+) -> list[Violation]:
+    key, cadre_id = assignment.business_key, assignment.cadre_id
+    ids = (key, cadre_id)
+    business = roster.businesses.get(key)
+    cadre = roster.cadres.get(cadre_id)
+    if business is None or cadre is None:
+        missing = f"business {key}" if business is None else f"cadre {cadre_id}"
+        missing_zh = f"主体 {key}" if business is None else f"干部 {cadre_id}"
+        return [
+            Violation(
+                "assignment.dangling",
+                ids,
+                f"包保关系指向不存在的{missing_zh}",
+                f"an assignment refers to unknown {missing}",
+            )
+        ]
+    found: list[Violation] = []
+    if not business.in_scope:
+        found.append(
+            Violation(
+                "assignment.closed_business",
+                ids,
+                f"已{business.status.zh}的主体 {key} 仍有包保干部 {cadre_id}",
+                f"{business.status.en} business {key} still assigned to {cadre_id}",
+            )
+        )
+    if not cadre.is_active(on):
+        found.append(
+            Violation(
+                "assignment.inactive_cadre",
+                ids,
+                f"不在岗的干部 {cadre_id} 仍包保主体 {key}",
+                f"inactive cadre {cadre_id} still assigned to {key}",
+            )
+        )
+    tier = rules.tier_of(rules.grade_of(business, on), on, business.area_code)
+    if cadre.tier is not tier:
+        found.append(
+            Violation(
+                "assignment.tier",
+                ids,
+                f"主体 {key} 应由{tier.zh}干部包保，{cadre_id} 为{cadre.tier.zh}",
+                f"business {key} needs a {tier.en} cadre; {cadre_id} is {cadre.tier.en}",
+            )
+        )
+    hierarchy = roster.hierarchy
+    inside = (
+        business.area_code in hierarchy
+        and cadre.area_code in hierarchy
+        and hierarchy.contains(cadre.area_code, business.area_code)
+    )
+    if not inside:
+        found.append(
+            Violation(
+                "assignment.jurisdiction",
+                ids,
+                f"主体 {key}（{business.area_code}）不在干部 {cadre_id} 的辖区 "
+                f"{cadre.area_code} 内",
+                f"business {key} ({business.area_code}) lies outside {cadre_id}'s area "
+                f"{cadre.area_code}",
+            )
+        )
     return found

@@ -24,6 +24,10 @@ class LabelledEnum(enum.Enum):
     _en: str
     _aliases: tuple[str, ...]
 
+    # Members are singletons compared by identity, so the identity hash is consistent with
+    # equality; it is a C-level call, where Enum's own hashes the name in Python.
+    __hash__ = object.__hash__
+
     def __new__(cls, slug: str, zh: str, en: str, aliases: tuple[str, ...] = ()) -> Self:
         member = object.__new__(cls)
         member._value_ = slug

@@ -156,6 +156,28 @@ def twores_supervision_frequency(
 
 
 @hookspec(firstresult=True)
+def twores_load_cap(tier: Tier, on: date, area_path: tuple[str, ...]) -> Ruling[int | None] | None:
+    """Decide the most businesses one cadre of ``tier`` may hold (``Ruling(None, ...)``: no cap).
+
+    ``area_path`` leads to the cadre's jurisdiction. The planner never places a business
+    above the cap (it reports it unplaceable instead) and the invariants flag any cadre above it.
+
+    Example (village cadres in province 33 hold at most 30 businesses)::
+
+        from twores.core.areas import Tier
+        from twores.core.rules import Ruling
+        from twores.plugins import hookimpl
+
+        @hookimpl
+        def twores_load_cap(tier, on, area_path):
+            if "33" in area_path and tier is Tier.VILLAGE:
+                return Ruling(30, VILLAGE_CAP)   # a Rule you registered
+            return None
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
 def twores_requires_director(
     business: FoodBusiness, on: date, area_path: tuple[str, ...]
 ) -> Ruling[bool] | None:

@@ -6,7 +6,7 @@ There is no module-level manager; call :func:`make_plugin_manager` (``twores.bui
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar, cast
 
@@ -163,38 +163,19 @@ class TworesPluginManager(pluggy.PluginManager):
             path.append(parent)
         return tuple(reversed(path))
 
-    def _decide(
-        self,
-        hook_name: str,
-        question: tuple[str, str],
-        subject: str,
-        on: date,
-        kwargs: dict[str, Any],
-    ) -> Decision[Any]:
+    def _first_ruling(
+        self, hook_name: str, kwargs: dict[str, Any]
+    ) -> tuple[Any, str, list[str]] | None:
         abstained: list[str] = []
-        caller = getattr(self.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
-            if impl.hookwrapper or impl.wrapper:
-                continue
-            result = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+        for function, argnames, plugin in self._decision_impls(hook_name):
+            result = function(**{arg: kwargs[arg] for arg in argnames})
             if result is None:
-                abstained.append(impl.plugin_name)
+                abstained.append(plugin)
                 continue
-            return self._checked(
-                result, impl.plugin_name, hook_name, question, subject, on, abstained
-            )
-        raise NoDecisionError(question[0], subject)
+            return result, plugin, abstained
+        return None
 
-    def _checked(
-        self,
-        result: object,
-        plugin: str,
-        hook_name: str,
-        question: tuple[str, str],
-        subject: str,
-        on: date,
-        abstained: list[str],
-    ) -> Decision[Any]:
+    def _check_ruling(self, result: object, plugin: str, hook_name: str, on: date) -> Ruling[Any]:
         if not isinstance(result, Ruling):
             raise PluginError(
                 f"插件 {plugin} 的 {hook_name} 应返回 Ruling，实为 {type(result).__name__}",
@@ -213,16 +194,55 @@ class TworesPluginManager(pluggy.PluginManager):
                 f"插件 {plugin} 使用的规则 {rule.id} 在 {on.isoformat()} 不生效",
                 f"plugin {plugin} decided with rule {rule.id}, not in force on {on.isoformat()}",
             )
+        return result
+
+    @staticmethod
+    def _check_type(
+        value: object, expected: type | tuple[type, ...], plugin: str, hook: str
+    ) -> None:
+        if not isinstance(value, expected):
+            raise PluginError(
+                f"插件 {plugin} 的 {hook} 返回了错误类型的值 {value!r}",
+                f"{hook} of plugin {plugin} returned {value!r} of the wrong type",
+            )
+
+    def _value(
+        self, hook_name: str, on: date, kwargs: dict[str, Any], expected: type | tuple[type, ...]
+    ) -> Any:
+        """The decided value alone (the fast path for bulk work)."""
+        found = self._first_ruling(hook_name, kwargs)
+        if found is None:
+            raise NoDecisionError(hook_name, repr(kwargs))
+        result, plugin, _ = found
+        value = self._check_ruling(result, plugin, hook_name, on).value
+        self._check_type(value, expected, plugin, hook_name)
+        return value
+
+    def _decide(
+        self,
+        hook_name: str,
+        question: tuple[str, str],
+        subject: str,
+        on: date,
+        kwargs: dict[str, Any],
+        expected: type | tuple[type, ...],
+    ) -> Decision[Any]:
+        found = self._first_ruling(hook_name, kwargs)
+        if found is None:
+            raise NoDecisionError(question[0], subject)
+        result, plugin, abstained = found
+        ruling = self._check_ruling(result, plugin, hook_name, on)
+        self._check_type(ruling.value, expected, plugin, hook_name)
         return Decision(
             question_zh=question[0],
             question_en=question[1],
             subject=subject,
-            value=result.value,
-            rule=rule,
+            value=ruling.value,
+            rule=ruling.rule,
             plugin=plugin,
             on=on,
-            detail_zh=result.detail_zh,
-            detail_en=result.detail_en,
+            detail_zh=ruling.detail_zh,
+            detail_en=ruling.detail_en,
             abstained=tuple(abstained),
         )
 
@@ -238,8 +258,9 @@ class TworesPluginManager(pluggy.PluginManager):
             self._business_subject(business),
             on,
             {"business": business, "on": on, "area_path": self.area_path(business.area_code)},
+            Grade,
         )
-        return cast(Decision[Grade], self._typed(decision, Grade))
+        return cast(Decision[Grade], decision)
 
     def tier_for_grade(
         self, grade: Grade, on: date, area_code: str | None = None
@@ -252,8 +273,9 @@ class TworesPluginManager(pluggy.PluginManager):
             grade.zh,
             on,
             {"grade": grade, "on": on, "area_path": path},
+            Tier,
         )
-        return cast(Decision[Tier], self._typed(decision, Tier))
+        return cast(Decision[Tier], decision)
 
     def supervision_frequency(self, tier: Tier, on: date, area_code: str) -> Decision[Frequency]:
         """How often a ``tier`` cadre with jurisdiction ``area_code`` must supervise."""
@@ -263,8 +285,25 @@ class TworesPluginManager(pluggy.PluginManager):
             f"{tier.zh}包保干部（{area_code}）",
             on,
             {"tier": tier, "on": on, "area_path": self.area_path(area_code)},
+            Frequency,
         )
-        return cast(Decision[Frequency], self._typed(decision, Frequency))
+        return cast(Decision[Frequency], decision)
+
+    def load_cap(self, tier: Tier, on: date, area_code: str) -> Decision[int | None]:
+        """The most businesses one ``tier`` cadre in ``area_code`` may hold (None: no cap)."""
+        decision = self._decide(
+            "twores_load_cap",
+            ("包保数量上限", "load cap"),
+            f"{tier.zh}包保干部（{area_code}）",
+            on,
+            {"tier": tier, "on": on, "area_path": self.area_path(area_code)},
+            (int, type(None)),
+        )
+        return cast(Decision[int | None], decision)
+
+    def rulebook(self) -> PluginRuleBook:
+        """The rules as values only, for the planner and the invariants (fast, cached)."""
+        return PluginRuleBook(self)
 
     def requires_director(self, business: FoodBusiness, on: date) -> Decision[bool]:
         """Whether ``business`` must appoint a food safety director on ``on``."""
@@ -274,8 +313,9 @@ class TworesPluginManager(pluggy.PluginManager):
             self._business_subject(business),
             on,
             {"business": business, "on": on, "area_path": self.area_path(business.area_code)},
+            bool,
         )
-        return cast(Decision[bool], self._typed(decision, bool))
+        return cast(Decision[bool], decision)
 
     def window_close(self, period: Period, area_code: str | None = None) -> Decision[date]:
         """The last day on which records of ``period`` may be entered."""
@@ -286,8 +326,9 @@ class TworesPluginManager(pluggy.PluginManager):
             period.label("zh"),
             period.start,
             {"period": period, "area_path": path},
+            date,
         )
-        return cast(Decision[date], self._typed(decision, date))
+        return cast(Decision[date], decision)
 
     def area_label(self, area: Area) -> Decision[TierLabel]:
         """What ``area``'s tier is called (e.g. 旗 for a banner)."""
@@ -297,19 +338,9 @@ class TworesPluginManager(pluggy.PluginManager):
             f"{area.name}（{area.code}）",
             area.valid_from or date.min,
             {"area": area, "area_path": self.area_path(area.code)},
+            TierLabel,
         )
-        return cast(Decision[TierLabel], self._typed(decision, TierLabel))
-
-    @staticmethod
-    def _typed(decision: Decision[Any], expected: type) -> Decision[Any]:
-        if not isinstance(decision.value, expected):
-            raise PluginError(
-                f"插件 {decision.plugin} 对“{decision.question_zh}”返回了错误类型的值 "
-                f"{decision.value!r}",
-                f"plugin {decision.plugin} answered '{decision.question_en}' with "
-                f"{decision.value!r}, expected {expected.__name__}",
-            )
-        return decision
+        return cast(Decision[TierLabel], decision)
 
     # --- introspection ----------------------------------------------------------------
 
@@ -325,6 +356,79 @@ class TworesPluginManager(pluggy.PluginManager):
             hooks = sorted(caller.name for caller in self.get_hookcallers(plugin) or ())
             described.append({"name": name, "hooks": hooks, "rule_sets": rule_sets.get(name, [])})
         return described
+
+
+class PluginRuleBook:
+    """:class:`~twores.core.roster.RuleBook` over a plugin manager.
+
+    Caches tier and cap answers per (question, date, area); grading is asked per business.
+    """
+
+    def __init__(self, manager: TworesPluginManager) -> None:
+        self.manager = manager
+        self._tiers: dict[tuple[Grade, date, str], Tier] = {}
+        self._caps: dict[tuple[Tier, date, str], int | None] = {}
+
+    def grade_of(self, business: FoodBusiness, on: date) -> Grade:
+        path = self.manager.area_path(business.area_code)
+        return cast(
+            Grade,
+            self.manager._value(
+                "twores_grade_business",
+                on,
+                {"business": business, "on": on, "area_path": path},
+                Grade,
+            ),
+        )
+
+    def grades_of(self, businesses: Sequence[FoodBusiness], on: date) -> list[Grade]:
+        """Grade many businesses: implementations resolved and rules checked once per batch."""
+        manager = self.manager
+        hook = "twores_grade_business"
+        impls = manager._decision_impls(hook)
+        simple = all(argnames == ("business",) for _, argnames, _ in impls)
+        area_path = manager.area_path
+        checked: set[int] = set()
+        grades: list[Grade] = []
+        append = grades.append
+        for business in businesses:
+            if not simple:
+                values = {
+                    "business": business,
+                    "on": on,
+                    "area_path": area_path(business.area_code),
+                }
+            for function, argnames, plugin in impls:
+                if simple:
+                    result = function(business)
+                else:
+                    result = function(*[values[arg] for arg in argnames])
+                if result is None:
+                    continue
+                if not isinstance(result, Ruling) or id(result.rule) not in checked:
+                    manager._check_ruling(result, plugin, hook, on)
+                    checked.add(id(result.rule))
+                value = result.value
+                if type(value) is not Grade:
+                    manager._check_type(value, Grade, plugin, hook)
+                append(value)
+                break
+            else:
+                raise NoDecisionError("包保分级", business.key)
+        return grades
+
+    def tier_of(self, grade: Grade, on: date, area_code: str) -> Tier:
+        key = (grade, on, area_code)
+        tier = self._tiers.get(key)
+        if tier is None:
+            tier = self._tiers[key] = self.manager.tier_for_grade(grade, on, area_code).value
+        return tier
+
+    def load_cap(self, tier: Tier, on: date, area_code: str) -> int | None:
+        key = (tier, on, area_code)
+        if key not in self._caps:
+            self._caps[key] = self.manager.load_cap(tier, on, area_code).value
+        return self._caps[key]
 
 
 def make_plugin_manager(

@@ -13,7 +13,9 @@ from collections.abc import Iterator, Sequence
 from stdnum.cn import uscc
 
 from twores.core.areas import Area, Hierarchy, Tier
-from twores.core.businesses import BusinessType, CanteenKind, FoodBusiness, Scale
+from twores.core.businesses import BusinessType, CanteenKind, FoodBusiness, Grade, Scale
+from twores.core.cadres import Cadre
+from twores.core.roster import Roster
 
 #: Share of each business type among assigned businesses (catering and sales dominate).
 TYPE_MIX: tuple[tuple[BusinessType, float], ...] = (
@@ -80,10 +82,96 @@ def _pick(rng: random.Random, mix: Sequence[tuple[object, float]]) -> object:
     return rng.choices([item for item, _ in mix], weights=[w for _, w in mix])[0]
 
 
+#: A D-heavy assignment-grade mix (Hantai: 89% D; Dangtu: 68% D; domain.md §8).
+GRADE_MIX: tuple[tuple[Grade, float], ...] = (
+    (Grade.A, 0.002),
+    (Grade.B, 0.023),
+    (Grade.C, 0.175),
+    (Grade.D, 0.800),
+)
+#: Share of the cadres above one per area, by tier.
+CADRE_SHARE: dict[Tier, float] = {
+    Tier.CITY: 0.07,
+    Tier.COUNTY: 0.20,
+    Tier.TOWNSHIP: 0.33,
+    Tier.VILLAGE: 0.40,
+}
+_FAMILY = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗覃韦莫唐蒋"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂华英"
+_POSTS = {
+    Tier.CITY: ("副市长", "市委常委", "市政协副主席"),
+    Tier.COUNTY: ("副县长", "县委常委", "县人大副主任"),
+    Tier.TOWNSHIP: ("镇长", "镇党委副书记", "副乡长"),
+    Tier.VILLAGE: ("村党支部书记", "村委会主任", "村委委员"),
+}
+
+
+def synthetic_cadres(
+    hierarchy: Hierarchy, total: int, *, seed: int = 0, within: str | None = None
+) -> Iterator[Cadre]:
+    """``total`` cadres: two per village (branch secretary and director) when ``total``
+    allows, one per other area, the rest spread by tier (:data:`CADRE_SHARE`). With
+    ``within``, the areas above it (its city and county) get cadres too.
+
+    Fewer than one per area is not possible; ``total`` is then raised to the area count.
+    """
+    rng = random.Random(seed)
+    scope = [*hierarchy.path(within), *hierarchy.descendants(within)] if within else list(hierarchy)
+    by_tier = {tier: [a for a in scope if a.tier is tier] for tier in CADRE_SHARE}
+    areas_count = sum(len(areas) for areas in by_tier.values())
+    per_village = 2 if total >= areas_count + len(by_tier[Tier.VILLAGE]) else 1
+    counts = {
+        area.code: per_village if tier is Tier.VILLAGE else 1
+        for tier, areas in by_tier.items()
+        for area in areas
+    }
+    spare = max(0, total - sum(counts.values()))
+    for tier, share in CADRE_SHARE.items():
+        if by_tier[tier]:
+            for area in rng.choices(by_tier[tier], k=round(spare * share)):
+                counts[area.code] += 1
+    for areas in by_tier.values():
+        for area in areas:
+            for number in range(counts[area.code]):
+                yield Cadre(
+                    id=f"C{area.code}-{number + 1:03d}",
+                    name=rng.choice(_FAMILY) + "".join(rng.choices(_GIVEN, k=rng.choice((1, 2)))),
+                    tier=area.tier,
+                    area_code=area.code,
+                    post=rng.choice(_POSTS[area.tier]),
+                    phone=f"1{rng.choice('3589')}{rng.randint(0, 10**9 - 1):09d}",
+                )
+
+
+def synthetic_roster(
+    hierarchy: Hierarchy,
+    *,
+    businesses: int,
+    cadres: int,
+    seed: int = 0,
+    graded: bool = True,
+    within: str | None = None,
+) -> Roster:
+    """A roster without assignments; with ``graded`` the grades follow :data:`GRADE_MIX`."""
+    return Roster.build(
+        hierarchy,
+        synthetic_businesses(hierarchy, businesses, seed=seed, within=within, graded=graded),
+        synthetic_cadres(hierarchy, cadres, seed=seed, within=within),
+    )
+
+
 def synthetic_businesses(
-    hierarchy: Hierarchy, count: int, *, seed: int = 0, within: str | None = None
+    hierarchy: Hierarchy,
+    count: int,
+    *,
+    seed: int = 0,
+    within: str | None = None,
+    graded: bool = False,
 ) -> Iterator[FoodBusiness]:
-    """``count`` ungraded businesses spread over the villages (below ``within``)."""
+    """``count`` businesses spread over the villages (below ``within``).
+
+    Ungraded by default (the rules grade them); with ``graded`` a D-heavy grade is recorded.
+    """
     rng = random.Random(seed)
     villages = [
         area
@@ -119,5 +207,6 @@ def synthetic_businesses(
             canteen_kind=canteen_kind,
             diners=diners,
             chain_headquarters=business_type is BusinessType.SALES and rng.random() < 0.002,
+            grade=_pick(rng, GRADE_MIX) if graded else None,  # type: ignore[arg-type]
         )
         produced += 1

@@ -2,21 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import date
 
 from twores.core.areas import Hierarchy
-from twores.core.invariants import Violation, hierarchy_violations
+from twores.core.invariants import Violation, hierarchy_violations, roster_violations
+from twores.core.roster import Roster, RuleBook
 
 
 class InvariantViolated(AssertionError):
+    """Raised with every violation found, each in Chinese and English."""
+
     def __init__(self, violations: Sequence[Violation]) -> None:
         self.violations = tuple(violations)
         lines = "\n".join(f"  [{v.kind}] {v.message_en} / {v.message_zh}" for v in violations[:50])
-        super().__init__(f"{len(violations)} invariant violation(s):\n{lines}")
+        more = f"\n  ... and {len(violations) - 50} more" if len(violations) > 50 else ""
+        super().__init__(f"{len(violations)} invariant violation(s):\n{lines}{more}")
 
 
-def assert_invariants(*, hierarchy: Hierarchy) -> None:
-    """Fail with every violation listed when any invariant does not hold."""
-    violations = hierarchy_violations(hierarchy)
+def national_rules() -> RuleBook:
+    """The rules of the built-in plugins only (no installed region)."""
+    from twores.plugins.manager import make_plugin_manager
+
+    return make_plugin_manager(load_entrypoints=False).rulebook()
+
+
+def assert_invariants(
+    *,
+    roster: Roster | None = None,
+    hierarchy: Hierarchy | None = None,
+    rules: RuleBook | None = None,
+    on: date | None = None,
+    ignore: Iterable[str] = (),
+) -> None:
+    """Fail, listing every violation, unless the invariants hold.
+
+    With ``roster``: its hierarchy and the assignment invariants on ``on`` under ``rules``
+    (default: the national rules), skipping the business keys in ``ignore`` (for example a
+    plan's unplaceable businesses). With ``hierarchy`` alone: the hierarchy invariants.
+    """
+    if roster is None and hierarchy is None:
+        raise TypeError("assert_invariants needs roster= or hierarchy=")
+    violations = hierarchy_violations(hierarchy if hierarchy is not None else roster.hierarchy)  # type: ignore[union-attr]
+    if roster is not None:
+        if on is None:
+            raise TypeError("assert_invariants(roster=...) needs on=, the day to check")
+        violations += roster_violations(roster, rules or national_rules(), on, ignore=ignore)
     if violations:
         raise InvariantViolated(violations)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import attrs
 from hypothesis import strategies as st
 from stdnum.cn import uscc
 
@@ -36,7 +37,19 @@ from twores.core.businesses import (
 )
 from twores.core.cadres import Cadre
 from twores.core.periods import Frequency, Period, PeriodKind
+from twores.core.roster import (
+    BusinessCloses,
+    BusinessMoves,
+    BusinessOpens,
+    BusinessRegraded,
+    CadreJoins,
+    CadreLeaves,
+    CadreMoves,
+    Roster,
+    RosterChange,
+)
 from twores.core.rules import Rule, RuleSet
+from twores.plugins.builtin.national import TIER_FOR_GRADE_TABLE
 
 __all__ = [
     "Tier",
@@ -48,6 +61,8 @@ __all__ = [
     "hierarchies",
     "licence_numbers",
     "periods",
+    "roster_changes",
+    "rosters",
     "rule_sets",
     "staff_members",
 ]
@@ -351,3 +366,184 @@ DOMAIN_STRATEGIES: dict[type, Any] = {
     Rule: rules(),
     RuleSet: rule_sets(),
 }
+
+
+# --- rosters ----------------------------------------------------------------------------
+
+#: The day generated rosters are planned on.
+DEFAULT_DAY = date(2025, 6, 30)
+_GRADE_WEIGHTS = (Grade.A, Grade.B, Grade.C, Grade.C, Grade.D, Grade.D, Grade.D, Grade.D)
+
+
+def _licence_for(index: int, business_type: BusinessType, province: str) -> str:
+    if LICENSED_PREFIX.get(business_type, "JY") == "SC":
+        return f"SC101{province}{index:09d}"
+    return f"JY1{province}{index:011d}"
+
+
+@st.composite
+def _roster_business(
+    draw: st.DrawFn, *, index: int, areas: list[Area], province: str
+) -> FoodBusiness:
+    business_type = draw(st.sampled_from(BusinessType))
+    area = draw(st.sampled_from(areas))
+    return FoodBusiness(
+        name=draw(st.text(alphabet=_NAME_CHARS, min_size=2, max_size=4)) + "食品店",
+        area_code=area.code,
+        business_type=business_type,
+        licence_no=_licence_for(index, business_type, province),
+        scale=draw(st.none() | st.sampled_from(Scale)),
+        status=draw(
+            st.sampled_from(
+                [OperatingStatus.OPERATING] * 6
+                + [OperatingStatus.SUSPENDED, OperatingStatus.CLOSED]
+            )
+        ),
+        grade=draw(st.sampled_from(_GRADE_WEIGHTS)),
+    )
+
+
+@st.composite
+def _roster_cadre(draw: st.DrawFn, *, index: int, areas: list[Area], on: date) -> Cadre:
+    area = draw(st.sampled_from(areas))
+    active = draw(st.integers(0, 9)) > 0
+    return Cadre(
+        id=f"c{index:04d}",
+        name=draw(_chinese_names()),
+        tier=area.tier,
+        area_code=area.code,
+        active_from=date(2020, 1, 1),
+        active_to=None if active else draw(_dates(min_value=date(2020, 1, 2), max_value=on)),
+    )
+
+
+@st.composite
+def rosters(
+    draw: st.DrawFn,
+    *,
+    hierarchies: st.SearchStrategy[Hierarchy] | None = None,
+    min_businesses: int = 0,
+    max_businesses: int = 30,
+    max_cadres: int = 15,
+    assignments: bool = True,
+    on: date = DEFAULT_DAY,
+) -> Roster:
+    """Consistent rosters: areas, businesses and cadres in them, optionally assignments.
+
+    Businesses carry a recorded grade (D-heavy) and sit at township or village level;
+    cadres hold one area of their tier, mostly one that the national rules send businesses
+    to. With ``assignments``, some businesses hold an
+    assignment to a cadre on their own path (of any tier, so some will not match the rules:
+    that is what the planner repairs), occasionally with an ended predecessor.
+    """
+    if min_businesses < 0 or max_businesses < min_businesses or max_cadres < 0:
+        raise ValueError("need 0 <= min_businesses <= max_businesses and max_cadres >= 0")
+    hierarchy = draw(hierarchies if hierarchies is not None else st.deferred(lambda: _small_trees))
+    areas = [a for a in hierarchy if a.tier is not Tier.PROVINCE]
+    if not areas:
+        areas = list(hierarchy)
+    # Most businesses sit in villages; a few higher up, where D grades cannot be placed.
+    villages = [a for a in hierarchy if a.tier is Tier.VILLAGE]
+    low = [a for a in hierarchy if a.tier in (Tier.TOWNSHIP, Tier.VILLAGE)] or areas
+    if villages:
+        low = villages * 8 + low
+    province = hierarchy.roots[0].code if hierarchy.roots[0].code in PROVINCE_CODES else "45"
+    count = draw(st.integers(min_businesses, max_businesses))
+    businesses = [
+        draw(_roster_business(index=i, areas=low, province=province)) for i in range(count)
+    ]
+    # Most cadres sit where the national rules send some business, so most get placed.
+    wanted = [
+        area
+        for b in businesses
+        if b.grade is not None
+        and (area := hierarchy.ancestor(b.area_code, TIER_FOR_GRADE_TABLE[b.grade])) is not None
+    ]
+    cadres = [
+        draw(
+            _roster_cadre(
+                index=i,
+                areas=wanted if wanted and draw(st.integers(0, 3)) > 0 else areas,
+                on=on,
+            )
+        )
+        for i in range(draw(st.integers(0, max_cadres)))
+    ]
+    history: list[Assignment] = []
+    if assignments and cadres:
+        for business in businesses:
+            path = {a.code for a in hierarchy.path(business.area_code)}
+            candidates = [c for c in cadres if c.area_code in path]
+            if not candidates or not draw(st.booleans()):
+                continue
+            cadre = draw(st.sampled_from(candidates))
+            start = draw(_dates(min_value=date(2021, 1, 1), max_value=on))
+            if draw(st.integers(0, 4)) == 0:
+                earlier = draw(st.sampled_from(candidates))
+                history.append(
+                    Assignment(
+                        earlier.id, business.key, date(2020, 6, 1), start, AssignmentReason.INITIAL
+                    )
+                )
+            history.append(
+                Assignment(cadre.id, business.key, start, None, AssignmentReason.IMPORTED)
+            )
+    return Roster.build(hierarchy, businesses, cadres, history)
+
+
+_small_trees = hierarchies(max_children=3, nonstandard=True)
+
+
+@st.composite
+def roster_changes(
+    draw: st.DrawFn, roster: Roster, *, on: date = DEFAULT_DAY, max_size: int = 5
+) -> list[RosterChange]:
+    """Churn a roster undergoes: cadres leaving, joining or moving; businesses opening,
+    closing, regrading or moving. Each change is valid when applied in order."""
+    changes: list[RosterChange] = []
+    current = roster
+    areas = [a for a in roster.hierarchy if a.tier is not Tier.PROVINCE] or list(roster.hierarchy)
+    low = [a for a in roster.hierarchy if a.tier in (Tier.TOWNSHIP, Tier.VILLAGE)] or areas
+    province = roster.hierarchy.roots[0].code
+    province = province if province in PROVINCE_CODES else "45"
+    for step in range(draw(st.integers(0, max_size))):
+        kinds = ["open", "join"]
+        if current.cadres:
+            kinds += ["leave", "move_cadre"]
+        if current.businesses:
+            kinds += ["close", "regrade", "move_business"]
+        kind = draw(st.sampled_from(kinds))
+        change: RosterChange
+        if kind == "open":
+            business = draw(_roster_business(index=10**6 + step, areas=low, province=province))
+            index = 10**6 + step
+            while business.key in current.businesses:
+                index += max_size + 1
+                business = attrs.evolve(
+                    business, licence_no=_licence_for(index, business.business_type, province)
+                )
+            change = BusinessOpens(business)
+        elif kind == "join":
+            cadre = draw(_roster_cadre(index=5000 + step, areas=areas, on=on))
+            index = 5000 + step
+            while cadre.id in current.cadres:
+                index += max_size + 1
+                cadre = attrs.evolve(cadre, id=f"c{index:04d}")
+            change = CadreJoins(attrs.evolve(cadre, active_to=None))
+        elif kind == "leave":
+            change = CadreLeaves(draw(st.sampled_from(sorted(current.cadres))), on)
+        elif kind == "move_cadre":
+            cadre = current.cadres[draw(st.sampled_from(sorted(current.cadres)))]
+            same_tier = [a.code for a in roster.hierarchy if a.tier is cadre.tier]
+            change = CadreMoves(cadre.id, draw(st.sampled_from(same_tier)))
+        elif kind == "close":
+            change = BusinessCloses(draw(st.sampled_from(sorted(current.businesses))), on)
+        elif kind == "regrade":
+            key = draw(st.sampled_from(sorted(current.businesses)))
+            change = BusinessRegraded(key, draw(st.sampled_from(Grade)))
+        else:
+            key = draw(st.sampled_from(sorted(current.businesses)))
+            change = BusinessMoves(key, draw(st.sampled_from(low)).code)
+        current = current.apply(change)
+        changes.append(change)
+    return changes

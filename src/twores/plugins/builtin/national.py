@@ -43,6 +43,12 @@ QUARTERLY = Rule(
     "cadres of every tier supervise each business at least once a quarter",
     "各地实施方案：每季度至少督导一次（周至、高邮、宜章、临泉、广西）",
 )
+NO_LOAD_CAP = Rule(
+    "national.load.no_cap",
+    "不设包保数量上限",
+    "no cap on the businesses one cadre holds",
+    "未见全国统一上限（内蒙古约 1:5.7，桂林约 1:8.2）",
+)
 NO_DIRECTOR_RULE = Rule(
     "national.director.none",
     "主体责任规定施行前，无配备总监要求",
@@ -86,6 +92,7 @@ RULE_SET = RuleSet(
         GRADE_TABLE,
         TIER_FOR_GRADE,
         QUARTERLY,
+        NO_LOAD_CAP,
         NO_DIRECTOR_RULE,
         DIRECTOR_ORDER_60,
         DIRECTOR_2025,
@@ -187,25 +194,39 @@ def twores_rule_sets() -> list[RuleSet]:
     return [RULE_SET]
 
 
+_RECORDED = {grade: Ruling(grade, GRADE_RECORDED) for grade in Grade}
+
+
 @hookimpl(trylast=True)
 def twores_grade_business(business: FoodBusiness) -> Ruling[Grade]:
     if business.grade is not None:
-        return Ruling(business.grade, GRADE_RECORDED)
+        return _RECORDED[business.grade]
     grade, why_zh, why_en = grade_by_table(business)
     return Ruling(grade, GRADE_TABLE, why_zh, why_en)
 
 
-_TIERS = {Grade.A: Tier.CITY, Grade.B: Tier.COUNTY, Grade.C: Tier.TOWNSHIP, Grade.D: Tier.VILLAGE}
+#: The national tier for each grade.
+TIER_FOR_GRADE_TABLE = {
+    Grade.A: Tier.CITY,
+    Grade.B: Tier.COUNTY,
+    Grade.C: Tier.TOWNSHIP,
+    Grade.D: Tier.VILLAGE,
+}
 
 
 @hookimpl(trylast=True)
 def twores_tier_for_grade(grade: Grade) -> Ruling[Tier]:
-    return Ruling(_TIERS[grade], TIER_FOR_GRADE)
+    return Ruling(TIER_FOR_GRADE_TABLE[grade], TIER_FOR_GRADE)
 
 
 @hookimpl(trylast=True)
 def twores_supervision_frequency() -> Ruling[Frequency]:
     return Ruling(Frequency(PeriodKind.QUARTER, 1), QUARTERLY)
+
+
+@hookimpl(trylast=True)
+def twores_load_cap() -> Ruling[int | None]:
+    return Ruling(None, NO_LOAD_CAP)
 
 
 def _director_order_60(business: FoodBusiness) -> tuple[bool, str, str]:

@@ -1,0 +1,31 @@
+"""Plugin managers with a chosen set of installed region plugins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib.metadata import entry_points
+
+from twores.plugins import NAME
+from twores.plugins.manager import TworesPluginManager, make_plugin_manager
+
+
+def installed_plugins() -> list[str]:
+    """Names of the plugins installed under the ``twores`` entry-point group."""
+    return sorted({ep.name for ep in entry_points(group=NAME)})
+
+
+def plugin_manager_for(regions: Iterable[str] | None) -> TworesPluginManager:
+    """A manager with the built-ins and only the named installed plugins.
+
+    ``None`` keeps every installed plugin; an empty list keeps none (national rules only).
+    """
+    if regions is None:
+        return make_plugin_manager()
+    wanted = set(regions)
+    installed = installed_plugins()
+    unknown = wanted - set(installed)
+    if unknown:
+        raise ValueError(
+            f"unknown twores plugin(s) {sorted(unknown)}; installed: {installed or 'none'}"
+        )
+    return make_plugin_manager(blocked=[name for name in installed if name not in wanted])

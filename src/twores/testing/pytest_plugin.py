@@ -1,0 +1,70 @@
+"""pytest plugin (entry point ``pytest11``): twores fixtures and ``--twores-region``.
+
+Fixtures:
+
+* ``twores_plugin_manager``: a plugin manager with the regions chosen by ``--twores-region``
+  (repeatable; ``none`` for the national rules only; default: every installed plugin);
+* ``twores_rules``: the same rules as a RuleBook for the planner and the invariants;
+* ``twores_rosters``: a Hypothesis strategy of rosters (draw from it with ``st.data()``);
+* ``twores_roster``: one deterministic synthetic roster on the packaged 桂林市 region.
+
+Nothing here imports Hypothesis until a fixture that needs it is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from twores.core.roster import Roster, RuleBook
+    from twores.plugins.manager import TworesPluginManager
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("twores")
+    group.addoption(
+        "--twores-region",
+        action="append",
+        dest="twores_regions",
+        default=None,
+        metavar="NAME",
+        help="enable this installed twores region plugin (repeatable; 'none' for national only)",
+    )
+
+
+@pytest.fixture(scope="session")
+def twores_regions(request: pytest.FixtureRequest) -> tuple[str, ...] | None:
+    """The region plugins chosen on the command line, or None for all installed."""
+    chosen = request.config.getoption("twores_regions")
+    if chosen is None:
+        return None
+    return tuple(name for name in chosen if name != "none")
+
+
+@pytest.fixture(scope="session")
+def twores_plugin_manager(twores_regions: tuple[str, ...] | None) -> TworesPluginManager:
+    from twores.testing.plugin_managers import plugin_manager_for
+
+    return plugin_manager_for(twores_regions)
+
+
+@pytest.fixture(scope="session")
+def twores_rules(twores_plugin_manager: TworesPluginManager) -> RuleBook:
+    return twores_plugin_manager.rulebook()
+
+
+@pytest.fixture(scope="session")
+def twores_rosters() -> Any:
+    from twores.testing.strategies import rosters
+
+    return rosters()
+
+
+@pytest.fixture
+def twores_roster() -> Roster:
+    from twores.divisions import demo_region
+    from twores.services.synth import synthetic_roster
+
+    return synthetic_roster(demo_region(), businesses=600, cadres=150, seed=7, within="450323")

@@ -1,0 +1,95 @@
+"""A Hypothesis state machine for roster churn, for users to subclass.
+
+Each step churns the roster (cadres leave, join or move; businesses open, close, regrade or
+move) or plans and applies assignments; after every plan the invariants must hold for all but
+the businesses the plan reported unplaceable, and exactly those must lack an eligible cadre.
+
+Subclass it to test your region and your storage::
+
+    from twores.testing.stateful import RosterChurn
+
+    class InnerMongoliaChurn(RosterChurn):
+        regions = ("inner_mongolia",)
+
+    TestInnerMongoliaChurn = InnerMongoliaChurn.TestCase
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from twores.core.assignment import Plan, PlanMode, apply_plan, plan_assignments
+from twores.core.roster import Roster, RuleBook
+from twores.testing.assertions import assert_invariants
+from twores.testing.plugin_managers import plugin_manager_for
+from twores.testing.strategies import DEFAULT_DAY, roster_changes, rosters
+
+
+class RosterChurn(RuleBasedStateMachine):
+    """Churn, plan, apply; check the invariants after each plan."""
+
+    #: Entry-point region plugins to enable (the national rules are always on).
+    regions: tuple[str, ...] = ()
+    #: The day every plan is made on.
+    on: date = DEFAULT_DAY
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rules: RuleBook = self.make_rules()
+        self.roster: Roster | None = None
+        self.last_plan: Plan | None = None
+
+    # --- extension points -------------------------------------------------------------
+
+    def make_rules(self) -> RuleBook:
+        """The rules under test; override to bring your own plugin manager."""
+        return plugin_manager_for(self.regions).rulebook()
+
+    def roster_strategy(self) -> st.SearchStrategy[Roster]:
+        return rosters(on=self.on)
+
+    def apply(self, plan: Plan) -> Roster:
+        """Apply ``plan``; override to write through your backend and read the roster back."""
+        assert self.roster is not None
+        return self.roster.with_assignments(apply_plan(self.roster.assignments, plan))
+
+    # --- steps ------------------------------------------------------------------------
+
+    @initialize(data=st.data())
+    def start(self, data: st.DataObject) -> None:
+        self.roster = data.draw(self.roster_strategy(), label="roster")
+
+    @rule(data=st.data())
+    def churn(self, data: st.DataObject) -> None:
+        assert self.roster is not None
+        for change in data.draw(
+            roster_changes(self.roster, on=self.on, max_size=3), label="changes"
+        ):
+            self.roster = self.roster.apply(change)
+        self.last_plan = None
+
+    @rule(mode=st.sampled_from(PlanMode))
+    def plan_and_apply(self, mode: PlanMode) -> None:
+        assert self.roster is not None
+        plan = plan_assignments(self.roster, self.rules, self.on, mode)
+        self.roster = self.apply(plan)
+        self.last_plan = plan
+
+    @precondition(lambda self: self.last_plan is not None)
+    @rule()
+    def plan_again_changes_nothing(self) -> None:
+        assert self.roster is not None and self.last_plan is not None
+        again = plan_assignments(self.roster, self.rules, self.on, PlanMode.INCREMENTAL)
+        assert again.is_empty, f"a second incremental plan still changes {len(again.changes)}"
+
+    # --- invariants -------------------------------------------------------------------
+
+    @invariant()
+    def invariants_hold_after_a_plan(self) -> None:
+        if self.last_plan is None or self.roster is None:
+            return
+        unplaced = {u.business_key for u in self.last_plan.unplaced}
+        assert_invariants(roster=self.roster, rules=self.rules, on=self.on, ignore=unplaced)

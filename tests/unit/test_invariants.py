@@ -1,0 +1,96 @@
+"""Each invariant catches the violation it names."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from twores import (
+    Assignment,
+    BusinessType,
+    Cadre,
+    FoodBusiness,
+    Grade,
+    OperatingStatus,
+    Roster,
+    Tier,
+)
+from twores.core.invariants import roster_violations
+from twores.divisions import demo_region
+from twores.testing import national_rules
+
+ON = date(2025, 6, 30)
+RULES = national_rules()
+SHOP = FoodBusiness(
+    name="店",
+    area_code="450323101202",
+    business_type=BusinessType.SALES,
+    licence_no="JY14503231000001",
+    grade=Grade.D,
+)
+VILLAGE_CADRE = Cadre(id="v", name="王伟", tier=Tier.VILLAGE, area_code="450323101202")
+
+
+def kinds(
+    businesses: list[FoodBusiness], cadres: list[Cadre], assignments: list[Assignment]
+) -> list[str]:
+    roster = Roster.build(demo_region(), businesses, cadres, assignments)
+    return sorted(v.kind for v in roster_violations(roster, RULES, ON))
+
+
+def test_a_correct_roster_has_no_violations() -> None:
+    assert kinds([SHOP], [VILLAGE_CADRE], [Assignment("v", SHOP.key, date(2025, 1, 1))]) == []
+
+
+def test_coverage() -> None:
+    assert kinds([SHOP], [VILLAGE_CADRE], []) == ["coverage.missing"]
+    other = Cadre(id="w", name="李娜", tier=Tier.VILLAGE, area_code="450323101202")
+    two = [Assignment("v", SHOP.key, date(2025, 1, 1)), Assignment("w", SHOP.key, date(2025, 2, 1))]
+    assert kinds([SHOP], [VILLAGE_CADRE, other], two) == ["assignment.overlap", "coverage.multiple"]
+
+
+def test_tier_and_jurisdiction() -> None:
+    township = Cadre(id="t", name="王伟", tier=Tier.TOWNSHIP, area_code="450323101")
+    assert kinds([SHOP], [township], [Assignment("t", SHOP.key, date(2025, 1, 1))]) == [
+        "assignment.tier"
+    ]
+    elsewhere = Cadre(id="e", name="王伟", tier=Tier.VILLAGE, area_code="450323101203")
+    assert kinds([SHOP], [elsewhere], [Assignment("e", SHOP.key, date(2025, 1, 1))]) == [
+        "assignment.jurisdiction"
+    ]
+
+
+def test_inactive_cadre_closed_business_and_dangling() -> None:
+    gone = Cadre(
+        id="v",
+        name="王伟",
+        tier=Tier.VILLAGE,
+        area_code="450323101202",
+        active_from=date(2020, 1, 1),
+        active_to=date(2025, 3, 1),
+    )
+    assert kinds([SHOP], [gone], [Assignment("v", SHOP.key, date(2025, 1, 1))]) == [
+        "assignment.inactive_cadre"
+    ]
+    closed = FoodBusiness(
+        name="店",
+        area_code="450323101202",
+        business_type=BusinessType.SALES,
+        licence_no="JY14503231000001",
+        grade=Grade.D,
+        status=OperatingStatus.CLOSED,
+    )
+    assert kinds([closed], [VILLAGE_CADRE], [Assignment("v", SHOP.key, date(2025, 1, 1))]) == [
+        "assignment.closed_business"
+    ]
+    assert kinds([SHOP], [], [Assignment("x", SHOP.key, date(2025, 1, 1))]) == [
+        "assignment.dangling"
+    ]
+
+
+def test_overlap_in_history() -> None:
+    history = [
+        Assignment("v", SHOP.key, date(2024, 1, 1), date(2024, 6, 1)),
+        Assignment("v", SHOP.key, date(2024, 5, 1), date(2024, 7, 1)),
+        Assignment("v", SHOP.key, date(2025, 1, 1)),
+    ]
+    assert kinds([SHOP], [VILLAGE_CADRE], history) == ["assignment.overlap"]
