@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 import twores
-from benchmarks.harness import Figure, median_time
+from benchmarks.harness import Figure, median_time, peak_rss_mb
 from twores.core.assignment import PlanMode, apply_plan, plan_assignments
 from twores.core.roster import CadreLeaves
 from twores.divisions import load_divisions
@@ -47,6 +47,9 @@ def run() -> list[Figure]:
             groups.setdefault((business.area_code, 0), []).append(business.key)
 
     baseline_s = median_time(baseline)
+    before = peak_rss_mb()
+    plan_assignments(roster, rules, ON, PlanMode.FRESH)
+    plan_mb = peak_rss_mb()
     fresh_s = median_time(lambda: plan_assignments(roster, rules, ON, PlanMode.FRESH))
     plan = plan_assignments(roster, rules, ON, PlanMode.FRESH)
     assigned = roster.with_assignments(apply_plan((), plan))
@@ -68,7 +71,17 @@ def run() -> list[Figure]:
         f"moved {moves}, left without an eligible cadre {stranded}"
     )
     exact = len(incremental.ends) == orphaned and moves + stranded == orphaned
+    print(f"  peak RSS {before:.0f} MB with the roster loaded, {plan_mb:.0f} MB after planning")
     return [
+        Figure(
+            "peak RSS, roster + fresh plan",
+            plan_mb,
+            "-",
+            None,
+            "<= 500 MB",
+            plan_mb <= 500,
+            unit="MB",
+        ),
         Figure(
             f"plan fresh {BUSINESSES:,} / {CADRES:,}",
             fresh_s,

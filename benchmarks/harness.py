@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -11,27 +12,38 @@ import attrs
 
 @attrs.frozen
 class Figure:
+    """One measured figure: seconds (shown in ms) unless ``unit`` says otherwise."""
+
     name: str
     median_s: float
     baseline_name: str
     baseline_s: float | None
     target: str
     passed: bool
+    unit: str = "s"
 
     @property
     def ratio(self) -> float | None:
         return self.median_s / self.baseline_s if self.baseline_s else None
 
+    def _show(self, value: float) -> str:
+        return f"{value * 1000:9.1f} ms" if self.unit == "s" else f"{value:9.1f} {self.unit}"
+
     def line(self) -> str:
         ratio = f"{self.ratio:.2f}x" if self.ratio is not None else "-"
-        baseline = (
-            f"{self.baseline_s * 1000:.1f} ms ({self.baseline_name})" if self.baseline_s else "-"
-        )
+        baseline = "-"
+        if self.baseline_s:
+            baseline = f"{self._show(self.baseline_s).strip()} ({self.baseline_name})"
         verdict = "PASS" if self.passed else "FAIL"
         return (
-            f"{self.name:<40} median {self.median_s * 1000:9.1f} ms  baseline {baseline:<38} "
+            f"{self.name:<40} median {self._show(self.median_s)}  baseline {baseline:<38} "
             f"ratio {ratio:>7}  target {self.target:<24} {verdict}"
         )
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def median_time(fn: Callable[[], object], *, repeats: int = 5) -> float:

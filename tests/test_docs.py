@@ -44,7 +44,9 @@ def _python_blocks(path: Path) -> list[str]:
     return blocks
 
 
-@pytest.mark.parametrize("page", ["../README.md", "concepts.md", "plugins/writing.md"])
+@pytest.mark.parametrize(
+    "page", ["../README.md", "concepts.md", "assignment.md", "plugins/writing.md"]
+)
 def test_documented_examples_run(page: str, capsys: pytest.CaptureFixture[str]) -> None:
     namespace: dict[str, object] = {"__name__": f"docs_{page.replace('/', '_')}"}
     for block in _python_blocks(DOCS / page):

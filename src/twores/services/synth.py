@@ -126,9 +126,16 @@ def synthetic_cadres(
         for area in areas
     }
     spare = max(0, total - sum(counts.values()))
+    # Spare cadres follow the work: an area's weight is the number of villages below it.
+    villages_below: dict[str, int] = dict.fromkeys(counts, 0)
+    for village in by_tier[Tier.VILLAGE]:
+        for area in hierarchy.path(village.code):
+            if area.code in villages_below:
+                villages_below[area.code] += 1
     for tier, share in CADRE_SHARE.items():
         if by_tier[tier]:
-            for area in rng.choices(by_tier[tier], k=round(spare * share)):
+            weights = [villages_below[a.code] or 1 for a in by_tier[tier]]
+            for area in rng.choices(by_tier[tier], weights=weights, k=round(spare * share)):
                 counts[area.code] += 1
     for areas in by_tier.values():
         for area in areas:
