@@ -52,27 +52,21 @@ TestChurn.settings = settings(max_examples=10, stateful_step_count=8, deadline=N
 """
 
 
-def test_outside_project_runs_the_kit(tmp_path: Path) -> None:
-    (tmp_path / "test_region.py").write_text(docs_example() + OUTSIDE_TESTS, encoding="utf-8")
+def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_PROFILE"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--twores-region",
-            "inner_mongolia",
-            "test_region.py",
-        ],
-        cwd=tmp_path,
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=folder,
         capture_output=True,
         text=True,
         env=env,
         check=False,
     )
+
+
+def test_outside_project_runs_the_kit(tmp_path: Path) -> None:
+    (tmp_path / "test_region.py").write_text(docs_example() + OUTSIDE_TESTS, encoding="utf-8")
+    result = run_pytest(tmp_path, "--twores-region", "inner_mongolia", "test_region.py")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "5 passed" in result.stdout
 
@@ -81,22 +75,6 @@ def test_unknown_region_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "test_x.py").write_text(
         "def test_x(twores_plugin_manager):\n    pass\n", encoding="utf-8"
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--twores-region",
-            "atlantis",
-            "test_x.py",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_pytest(tmp_path, "--twores-region", "atlantis", "test_x.py")
     assert result.returncode != 0
     assert "atlantis" in result.stdout
