@@ -24,6 +24,8 @@ class BackendSpec:
     title_zh: str
     title_en: str
     open: Callable[..., Any]
+    #: URL schemes this backend opens (``sqlite``, ``postgresql``, ``memory``...).
+    schemes: tuple[str, ...] = ()
 
 
 @attrs.frozen

@@ -1,0 +1,125 @@
+"""The audit log: append-only entries linked by a SHA-256 hash chain.
+
+Each entry's hash covers its content and the previous entry's hash, so editing an entry,
+deleting one, or reordering them breaks the chain at that point (:func:`verify_chain`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+GENESIS = "0" * 64
+
+
+@attrs.frozen
+class AuditEntry:
+    seq: int
+    at: str
+    actor: str
+    operation: str
+    entity: str
+    key: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    prev_hash: str
+    hash: str
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def canonical(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def entry_hash(
+    prev_hash: str,
+    seq: int,
+    at: str,
+    actor: str,
+    operation: str,
+    entity: str,
+    key: str,
+    before: object,
+    after: object,
+) -> str:
+    payload = canonical([seq, at, actor, operation, entity, key, before, after])
+    return hashlib.sha256(f"{prev_hash}\n{payload}".encode()).hexdigest()
+
+
+class AuditChain:
+    """Builds entries that continue a chain from (last seq, last hash)."""
+
+    def __init__(self, last_seq: int = 0, last_hash: str = GENESIS) -> None:
+        self.last_seq, self.last_hash = last_seq, last_hash
+
+    def next(
+        self,
+        actor: str,
+        operation: str,
+        entity: str,
+        key: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        at: str | None = None,
+    ) -> AuditEntry:
+        seq, stamp = self.last_seq + 1, at or now_iso()
+        digest = entry_hash(self.last_hash, seq, stamp, actor, operation, entity, key, before, after)
+        entry = AuditEntry(seq, stamp, actor, operation, entity, key, before, after, self.last_hash, digest)
+        self.last_seq, self.last_hash = seq, digest
+        return entry
+
+
+@attrs.frozen
+class AuditProblem:
+    seq: int
+    kind: str
+    message_zh: str
+    message_en: str
+
+
+def verify_chain(entries: Iterable[AuditEntry]) -> list[AuditProblem]:
+    """Every break in the chain: gaps (deleted entries), edited entries, broken links."""
+    problems: list[AuditProblem] = []
+    expected_seq, prev_hash = 1, GENESIS
+    for entry in entries:
+        if entry.seq != expected_seq:
+            problems.append(
+                AuditProblem(
+                    entry.seq,
+                    "missing",
+                    f"审计记录 {expected_seq}–{entry.seq - 1} 缺失（被删除）",
+                    f"audit entries {expected_seq}-{entry.seq - 1} are missing (deleted)",
+                )
+            )
+        if entry.prev_hash != prev_hash:
+            problems.append(
+                AuditProblem(
+                    entry.seq,
+                    "broken_link",
+                    f"审计记录 {entry.seq} 与前一条的链接断开",
+                    f"audit entry {entry.seq} does not link to the entry before it",
+                )
+            )
+        digest = entry_hash(
+            entry.prev_hash, entry.seq, entry.at, entry.actor, entry.operation, entry.entity,
+            entry.key, entry.before, entry.after,
+        )
+        if digest != entry.hash:
+            problems.append(
+                AuditProblem(
+                    entry.seq,
+                    "edited",
+                    f"审计记录 {entry.seq} 的内容被修改",
+                    f"audit entry {entry.seq} was edited",
+                )
+            )
+        expected_seq, prev_hash = entry.seq + 1, entry.hash
+    return problems

@@ -1,0 +1,154 @@
+"""Storage ports: the protocols every backend implements.
+
+A :class:`Store` opens units of work; a :class:`UnitOfWork` is a transaction over the
+repositories that rolls back unless committed. Every unit of work runs within a
+:class:`~twores.core.security.Scope`: reads see only the scope's subtree, writes outside it
+raise :class:`~twores.core.security.ScopeError`, and every change is appended to the audit
+log. Bulk reads stream (``stream()`` yields in batches, never a whole province at once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from types import TracebackType
+from typing import Protocol, Self
+
+import attrs
+
+from twores.core.areas import Area, Hierarchy
+from twores.core.assignment import Assignment, Plan
+from twores.core.audit import AuditEntry, AuditProblem
+from twores.core.businesses import FoodBusiness
+from twores.core.cadres import Cadre
+from twores.core.security import Scope
+
+
+@attrs.frozen
+class UpsertResult:
+    """How many records a write inserted, updated or found unchanged."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> int:
+        return self.inserted + self.updated
+
+    def __add__(self, other: UpsertResult) -> UpsertResult:
+        return UpsertResult(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
+
+@attrs.frozen
+class ImportRecord:
+    """One imported file: its SHA-256, kind, name, who and when, and what it changed."""
+
+    sha256: str
+    kind: str
+    file_name: str
+    actor: str
+    at: str
+    rows: int
+    inserted: int
+    updated: int
+
+
+class AreaRepository(Protocol):
+    def upsert_many(self, areas: Iterable[Area]) -> UpsertResult: ...
+    def get(self, code: str) -> Area | None: ...
+    def stream(self) -> Iterator[Area]: ...
+    def hierarchy(self) -> Hierarchy: ...
+
+
+class BusinessRepository(Protocol):
+    def upsert_many(self, businesses: Iterable[FoodBusiness]) -> UpsertResult: ...
+    def get(self, key: str) -> FoodBusiness | None: ...
+    def stream(self, *, within: str | None = None) -> Iterator[FoodBusiness]:
+        """In key order, within the scope (and the subtree ``within``)."""
+        ...
+
+    def count(self, *, within: str | None = None) -> int: ...
+
+
+class CadreRepository(Protocol):
+    def upsert_many(self, cadres: Iterable[Cadre]) -> UpsertResult: ...
+    def get(self, cadre_id: str) -> Cadre | None: ...
+    def stream(self, *, within: str | None = None) -> Iterator[Cadre]:
+        """In id order, within the scope (and the subtree ``within``)."""
+        ...
+
+    def count(self, *, within: str | None = None) -> int: ...
+
+
+class AssignmentRepository(Protocol):
+    def upsert_many(self, assignments: Iterable[Assignment]) -> UpsertResult:
+        """Insert new assignments; update ``valid_to``/``reason`` of known ones.
+
+        An assignment is identified by (business key, cadre id, valid_from).
+        """
+        ...
+
+    def apply(self, plan: Plan) -> UpsertResult:
+        """End and create what ``plan`` says."""
+        ...
+
+    def stream(
+        self,
+        *,
+        business_key: str | None = None,
+        cadre_id: str | None = None,
+        active_on: date | None = None,
+        within: str | None = None,
+    ) -> Iterator[Assignment]:
+        """In (business key, valid_from, cadre id) order, within the scope."""
+        ...
+
+    def count(self, *, active_on: date | None = None, within: str | None = None) -> int: ...
+
+
+class AuditLog(Protocol):
+    def entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]: ...
+    def verify(self) -> list[AuditProblem]:
+        """Every edited, deleted or unlinked entry (empty when the log is intact)."""
+        ...
+
+
+class ImportLog(Protocol):
+    def find(self, sha256: str) -> ImportRecord | None: ...
+    def record(self, record: ImportRecord) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    scope: Scope
+    areas: AreaRepository
+    businesses: BusinessRepository
+    cadres: CadreRepository
+    assignments: AssignmentRepository
+    audit: AuditLog
+    imports: ImportLog
+
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back unless :meth:`commit` was called."""
+        ...
+
+
+class Store(Protocol):
+    """A storage backend, opened from a URL by its plugin."""
+
+    url: str
+
+    def unit_of_work(self, scope: Scope) -> UnitOfWork: ...
+    def close(self) -> None: ...

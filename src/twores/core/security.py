@@ -1,0 +1,70 @@
+"""Who is asking: a Scope is an area subtree plus a role, carried by every unit of work."""
+
+from __future__ import annotations
+
+import attrs
+
+from twores.core.errors import TworesError
+from twores.core.labels import LabelledEnum
+
+
+class Role(LabelledEnum):
+    ADMIN = ("admin", "系统管理员", "administrator")
+    OFFICE = ("office", "食安办", "food-safety office")
+    CADRE = ("cadre", "包保干部", "cadre")
+    READ_ONLY = ("read_only", "只读", "read-only")
+
+
+#: Roles that may see personal data (phones, ID numbers) unmasked.
+UNMASKING_ROLES = frozenset({Role.ADMIN, Role.OFFICE})
+#: Roles that may change records.
+WRITING_ROLES = frozenset({Role.ADMIN, Role.OFFICE, Role.CADRE})
+
+
+@attrs.frozen
+class Scope:
+    """``actor`` acting as ``role`` over the subtree of ``area_code`` (None: everywhere)."""
+
+    actor: str
+    role: Role
+    area_code: str | None = None
+
+    @classmethod
+    def system(cls, actor: str = "system") -> Scope:
+        return cls(actor, Role.ADMIN, None)
+
+    @property
+    def can_unmask(self) -> bool:
+        return self.role in UNMASKING_ROLES
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in WRITING_ROLES
+
+
+class ScopeError(TworesError):
+    """An operation outside the caller's jurisdiction or beyond the caller's role."""
+
+    code = "out_of_scope"
+
+
+def outside_scope(scope: Scope, what_zh: str, what_en: str) -> ScopeError:
+    where = scope.area_code or "全国"
+    return ScopeError(
+        f"{scope.actor}（{scope.role.zh}，辖区 {where}）无权访问{what_zh}",
+        f"{scope.actor} ({scope.role.en}, scope {scope.area_code or 'all'}) may not access {what_en}",
+    )
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****1234: keep the first three and last four digits."""
+    if not phone:
+        return phone
+    return phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:] if len(phone) > 7 else "*" * len(phone)
+
+
+def mask_id_number(id_number: str | None) -> str | None:
+    """110101********1234: keep the region code and the last four characters."""
+    if not id_number:
+        return id_number
+    return id_number[:6] + "*" * max(0, len(id_number) - 10) + id_number[-4:]

@@ -1,0 +1,363 @@
+"""The in-memory backend: complete, and the reference model the SQL backend must match."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from datetime import date
+from types import TracebackType
+from typing import Any, Self
+
+import attrs
+
+from twores.core.areas import Area, Hierarchy
+from twores.core.assignment import Assignment, Plan
+from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
+from twores.core.businesses import FoodBusiness
+from twores.core.cadres import Cadre
+from twores.core.ports import ImportRecord, UpsertResult
+from twores.core.security import Scope
+from twores.plugins import hookimpl
+from twores.plugins.records import BackendSpec
+from twores.plugins.storage.common import AncestorCodes, Change, ScopeGuard, audit_payloads, plain
+
+AssignmentId = tuple[str, str, date]
+
+
+@attrs.define
+class _State:
+    areas: dict[str, Area] = attrs.Factory(dict)
+    businesses: dict[str, FoodBusiness] = attrs.Factory(dict)
+    cadres: dict[str, Cadre] = attrs.Factory(dict)
+    assignments: dict[AssignmentId, Assignment] = attrs.Factory(dict)
+    audit: list[AuditEntry] = attrs.Factory(list)
+    imports: dict[str, ImportRecord] = attrs.Factory(dict)
+
+    def copy(self) -> _State:
+        return _State(
+            dict(self.areas),
+            dict(self.businesses),
+            dict(self.cadres),
+            dict(self.assignments),
+            list(self.audit),
+            dict(self.imports),
+        )
+
+
+def assignment_id(assignment: Assignment) -> AssignmentId:
+    return (assignment.business_key, assignment.cadre_id, assignment.valid_from)
+
+
+class MemoryStore:
+    """All data in dicts; units of work stage a copy and swap it in on commit."""
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._state = _State()
+        self._hierarchy: Hierarchy | None = None
+        self._lock = threading.Lock()
+
+    def unit_of_work(self, scope: Scope) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self, scope)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def _commit(self, state: _State, hierarchy: Hierarchy | None) -> None:
+        with self._lock:
+            self._state = state
+            if hierarchy is not None:
+                self._hierarchy = hierarchy
+
+    def _current_hierarchy(self) -> Hierarchy:
+        if self._hierarchy is None:
+            self._hierarchy = Hierarchy(self._state.areas.values())
+        return self._hierarchy
+
+
+class MemoryUnitOfWork:
+    def __init__(self, store: MemoryStore, scope: Scope) -> None:
+        self.store, self.scope = store, scope
+        self._state = store._state.copy()
+        self._hierarchy = store._current_hierarchy()
+        self._hierarchy_changed = False
+        self._committed = False
+        last = self._state.audit[-1] if self._state.audit else None
+        self._chain = AuditChain(last.seq, last.hash) if last else AuditChain()
+        self.areas = _Areas(self)
+        self.businesses = _Businesses(self)
+        self.cadres = _Cadres(self)
+        self.assignments = _Assignments(self)
+        self.audit = _Audit(self)
+        self.imports = _Imports(self)
+
+    @property
+    def guard(self) -> ScopeGuard:
+        return ScopeGuard(self.scope, self._hierarchy)
+
+    def record(self, entity: str, changes: list[Change]) -> None:
+        """Append audit entries for (key, before, after) changes."""
+        for operation, key, before, after in audit_payloads(changes):
+            self._state.audit.append(
+                self._chain.next(self.scope.actor, operation, entity, key, before, after)
+            )
+
+    def commit(self) -> None:
+        self.store._commit(self._state, self._hierarchy if self._hierarchy_changed else None)
+        self._committed = True
+
+    def rollback(self) -> None:
+        self._state = self.store._state.copy()
+        self._committed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._committed:
+            self.rollback()
+
+
+class _Areas:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    def upsert_many(self, areas: Iterable[Area]) -> UpsertResult:
+        self.uow.guard.check_admin("区划", "areas")
+        table = self.uow._state.areas
+        staged = dict(table)
+        inserted = updated = unchanged = 0
+        changes: list[tuple[str, Area | None, Area]] = []
+        for area in areas:
+            before = staged.get(area.code)
+            if before == area:
+                unchanged += 1
+                continue
+            staged[area.code] = area
+            changes.append((area.code, before, area))
+            inserted += before is None
+            updated += before is not None
+        if changes:
+            hierarchy = Hierarchy(staged.values())
+            self.uow._state.areas = staged
+            self.uow._hierarchy, self.uow._hierarchy_changed = hierarchy, True
+            self.uow.record(
+                "area",
+                [(code, plain(b) if b else None, plain(a)) for code, b, a in changes],
+            )
+        return UpsertResult(inserted, updated, unchanged)
+
+    def get(self, code: str) -> Area | None:
+        return self.uow._state.areas.get(code)
+
+    def stream(self) -> Iterator[Area]:
+        return iter(sorted(self.uow._state.areas.values(), key=lambda a: (a.tier.depth, a.code)))
+
+    def hierarchy(self) -> Hierarchy:
+        return self.uow._hierarchy
+
+
+class _Keyed:
+    """Shared upsert/get/stream/count for records keyed by a string and placed in an area."""
+
+    entity = ""
+    what_zh = ""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    def _table(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _key(self, record: Any) -> str:
+        raise NotImplementedError
+
+    def upsert_many(self, records: Iterable[Any]) -> UpsertResult:
+        table = self._table()
+        guard = self.uow.guard
+        inserted = updated = unchanged = 0
+        changes: list[Change] = []
+        for record in records:
+            AncestorCodes.of(guard.hierarchy, record.area_code)
+            key = self._key(record)
+            before = table.get(key)
+            guard.check_write(record.area_code, f"{self.what_zh} {key}", f"{self.entity} {key}")
+            if before is not None:
+                guard.check_write(before.area_code, f"{self.what_zh} {key}", f"{self.entity} {key}")
+            if before == record:
+                unchanged += 1
+                continue
+            table[key] = record
+            changes.append((key, self._audit(before) if before is not None else None, self._audit(record)))
+            inserted += before is None
+            updated += before is not None
+        self.uow.record(self.entity, changes)
+        return UpsertResult(inserted, updated, unchanged)
+
+    def _audit(self, record: Any) -> dict[str, Any]:
+        data = plain(record)
+        if "staff" in data:
+            staff = data["staff"]
+            data["staff"] = (
+                json.dumps(staff, ensure_ascii=False, sort_keys=True) if any(staff.values()) else None
+            )
+        return {"key" if self.entity == "business" else "id": self._key(record), **data}
+
+    def get(self, key: str) -> Any:
+        record = self._table().get(key)
+        if record is None or not self.uow.guard.allows(record.area_code):
+            return None
+        return record
+
+    def stream(self, *, within: str | None = None) -> Iterator[Any]:
+        guard = self.uow.guard
+        root = guard.within(within)
+        table = self._table()
+        for key in sorted(table):
+            record = table[key]
+            if root is None or guard.hierarchy.contains(root, record.area_code):
+                yield record
+
+    def count(self, *, within: str | None = None) -> int:
+        return sum(1 for _ in self.stream(within=within))
+
+
+class _Businesses(_Keyed):
+    entity, what_zh = "business", "包保主体"
+
+    def _table(self) -> dict[str, FoodBusiness]:
+        return self.uow._state.businesses
+
+    def _key(self, record: FoodBusiness) -> str:
+        return record.key
+
+
+class _Cadres(_Keyed):
+    entity, what_zh = "cadre", "包保干部"
+
+    def _table(self) -> dict[str, Cadre]:
+        return self.uow._state.cadres
+
+    def _key(self, record: Cadre) -> str:
+        return record.id
+
+
+class _Assignments:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    def _area_of(self, assignment: Assignment) -> str:
+        business = self.uow._state.businesses.get(assignment.business_key)
+        if business is None:
+            from twores.core.roster import UnknownRecordError
+
+            raise UnknownRecordError("包保主体", "business", assignment.business_key)
+        if assignment.cadre_id not in self.uow._state.cadres:
+            from twores.core.roster import UnknownRecordError
+
+            raise UnknownRecordError("包保干部", "cadre", assignment.cadre_id)
+        return business.area_code
+
+    def upsert_many(self, assignments: Iterable[Assignment]) -> UpsertResult:
+        table = self.uow._state.assignments
+        guard = self.uow.guard
+        inserted = updated = unchanged = 0
+        changes: list[Change] = []
+        for assignment in assignments:
+            area = self._area_of(assignment)
+            ident = assignment_id(assignment)
+            key = "|".join((ident[0], ident[1], ident[2].isoformat()))
+            guard.check_write(area, f"包保关系 {key}", f"assignment {key}")
+            before = table.get(ident)
+            if before == assignment:
+                unchanged += 1
+                continue
+            table[ident] = assignment
+            changes.append((key, plain(before) if before is not None else None, plain(assignment)))
+            inserted += before is None
+            updated += before is not None
+        self.uow.record("assignment", changes)
+        return UpsertResult(inserted, updated, unchanged)
+
+    def apply(self, plan: Plan) -> UpsertResult:
+        table = self.uow._state.assignments
+        ended = []
+        for change in plan.ends:
+            held = table.get((change.business_key, change.cadre_id, change.valid_from))
+            if held is not None and held.is_active(plan.on):
+                ended.append(attrs.evolve(held, valid_to=plan.on))
+        return self.upsert_many([*ended, *(c.assignment for c in plan.creates)])
+
+    def stream(
+        self,
+        *,
+        business_key: str | None = None,
+        cadre_id: str | None = None,
+        active_on: date | None = None,
+        within: str | None = None,
+    ) -> Iterator[Assignment]:
+        guard = self.uow.guard
+        root = guard.within(within)
+        businesses = self.uow._state.businesses
+        for ident in sorted(self.uow._state.assignments):
+            assignment = self.uow._state.assignments[ident]
+            if business_key is not None and assignment.business_key != business_key:
+                continue
+            if cadre_id is not None and assignment.cadre_id != cadre_id:
+                continue
+            if active_on is not None and not assignment.is_active(active_on):
+                continue
+            business = businesses.get(assignment.business_key)
+            if root is not None and (
+                business is None or not guard.hierarchy.contains(root, business.area_code)
+            ):
+                continue
+            yield assignment
+
+    def count(self, *, active_on: date | None = None, within: str | None = None) -> int:
+        return sum(1 for _ in self.stream(active_on=active_on, within=within))
+
+
+class _Audit:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    def entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]:
+        return (e for e in self.uow._state.audit if e.seq > after_seq)
+
+    def verify(self) -> list[AuditProblem]:
+        return verify_chain(self.uow._state.audit)
+
+
+class _Imports:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    def find(self, sha256: str) -> ImportRecord | None:
+        return self.uow._state.imports.get(sha256)
+
+    def record(self, record: ImportRecord) -> None:
+        self.uow._state.imports[record.sha256] = record
+
+
+def open_memory(url: str = "memory://") -> MemoryStore:
+    return MemoryStore(url)
+
+
+@hookimpl
+def twores_storage_backends() -> list[BackendSpec]:
+    return [
+        BackendSpec(
+            "memory",
+            "内存（参考模型）",
+            "in memory (the reference model)",
+            open_memory,
+            schemes=("memory",),
+        )
+    ]

@@ -1,0 +1,30 @@
+"""The SQLAlchemy storage backend (SQLite by default, PostgreSQL in production).
+
+This module only registers the backend; SQLAlchemy is imported when a store is opened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twores.plugins import hookimpl
+from twores.plugins.records import BackendSpec
+
+
+def open_sql_store(url: str, **options: Any) -> Any:
+    from twores.plugins.sqlalchemy.backend import SqlStore
+
+    return SqlStore(url, **options)
+
+
+@hookimpl
+def twores_storage_backends() -> list[BackendSpec]:
+    return [
+        BackendSpec(
+            "sqlalchemy",
+            "SQLite / PostgreSQL（SQLAlchemy）",
+            "SQLite / PostgreSQL (SQLAlchemy)",
+            open_sql_store,
+            schemes=("sqlite", "postgresql", "postgresql+psycopg"),
+        )
+    ]

@@ -1,0 +1,623 @@
+"""The SQL store: SQLAlchemy Core over SQLite (default) or PostgreSQL (psycopg 3).
+
+Writes go in batches through the driver's ``executemany`` (and COPY on PostgreSQL for new
+rows); a row hash per record makes re-imports of unchanged data write nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from datetime import date
+from importlib import resources
+from types import TracebackType
+from typing import Any, Self
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from twores.core.areas import Area, Hierarchy, Tier
+from twores.core.assignment import Assignment, Plan
+from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
+from twores.core.businesses import FoodBusiness
+from twores.core.cadres import Cadre
+from twores.core.ports import ImportRecord, UpsertResult
+from twores.core.roster import UnknownRecordError
+from twores.core.security import Scope
+from twores.plugins.sqlalchemy import rows, tables
+from twores.plugins.storage.common import AncestorCodes, ScopeGuard, audit_payloads
+
+BATCH = 5_000
+_TIER_COLUMN = {
+    Tier.PROVINCE: "province_code",
+    Tier.CITY: "city_code",
+    Tier.COUNTY: "county_code",
+    Tier.TOWNSHIP: "township_code",
+    Tier.VILLAGE: "village_code",
+}
+
+
+def normalise_url(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event emit BEGIN
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-262144")
+    cursor.close()
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+class SqlStore:
+    """A database opened from a SQLAlchemy URL; migrated to the latest schema on open."""
+
+    def __init__(self, url: str, *, migrate: bool = True, echo: bool = False) -> None:
+        self.url = normalise_url(url)
+        self.engine = sa.create_engine(self.url, echo=echo)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+        if self.is_sqlite:
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "begin", _sqlite_begin)
+        self._hierarchy: Hierarchy | None = None
+        if migrate:
+            self.upgrade()
+
+    def alembic_config(self, connection: sa.Connection | None = None) -> Config:
+        config = Config()
+        location = resources.files("twores.plugins.sqlalchemy").joinpath("migrations")
+        config.set_main_option("script_location", str(location))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        if connection is not None:
+            config.attributes["connection"] = connection
+        return config
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply the Alembic migrations up to ``revision``."""
+        with self.engine.begin() as connection:
+            command.upgrade(self.alembic_config(connection), revision)
+
+    def revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            from alembic.runtime.migration import MigrationContext
+
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def unit_of_work(self, scope: Scope) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self, scope)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def hierarchy(self, connection: sa.Connection) -> Hierarchy:
+        if self._hierarchy is None:
+            self._hierarchy = Hierarchy(
+                rows.area(r) for r in connection.execute(sa.select(tables.areas))
+            )
+        return self._hierarchy
+
+
+class SqlUnitOfWork:
+    def __init__(self, store: SqlStore, scope: Scope) -> None:
+        self.store, self.scope = store, scope
+        self.connection = store.engine.connect()
+        self._transaction = self.connection.begin()
+        self._hierarchy = store.hierarchy(self.connection)
+        self._hierarchy_changed = False
+        self._chain: AuditChain | None = None
+        self._committed = False
+        self.areas = _Areas(self)
+        self.businesses = _Businesses(self)
+        self.cadres = _Cadres(self)
+        self.assignments = _Assignments(self)
+        self.audit = _Audit(self)
+        self.imports = _Imports(self)
+
+    @property
+    def guard(self) -> ScopeGuard:
+        return ScopeGuard(self.scope, self._hierarchy)
+
+    def placeholders(self, count: int) -> str:
+        mark = "?" if self.connection.dialect.paramstyle == "qmark" else "%s"
+        return ", ".join([mark] * count)
+
+    def executemany(self, sql: str, params: list[tuple[Any, ...]]) -> None:
+        if params:
+            self.connection.exec_driver_sql(sql, params)
+
+    def record(
+        self, entity: str, changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]]
+    ) -> None:
+        """Append audit entries for (key, before, after) changes and move the head."""
+        if not changes:
+            return
+        if self._chain is None:
+            self.connection.execute(
+                sa.update(tables.audit_head)
+                .where(tables.audit_head.c.id == 1)
+                .values(seq=tables.audit_head.c.seq)
+            )
+            head = self.connection.execute(
+                sa.select(tables.audit_head.c.seq, tables.audit_head.c.hash)
+            ).one()
+            self._chain = AuditChain(head.seq, head.hash)
+        params = []
+        for operation, key, before, after in audit_payloads(changes):
+            entry = self._chain.next(self.scope.actor, operation, entity, key, before, after)
+            params.append(
+                (
+                    entry.seq,
+                    entry.at,
+                    entry.actor,
+                    entry.operation,
+                    entry.entity,
+                    entry.key,
+                    _dump(entry.before),
+                    _dump(entry.after),
+                    entry.prev_hash,
+                    entry.hash,
+                )
+            )
+        self.executemany(
+            "INSERT INTO audit_log (seq, at, actor, operation, entity, key, before, after, "
+            f"prev_hash, hash) VALUES ({self.placeholders(10)})",
+            params,
+        )
+        self.connection.execute(
+            sa.update(tables.audit_head)
+            .where(tables.audit_head.c.id == 1)
+            .values(seq=self._chain.last_seq, hash=self._chain.last_hash)
+        )
+
+    def commit(self) -> None:
+        self._transaction.commit()
+        self._committed = True
+        if self._hierarchy_changed:
+            self.store._hierarchy = self._hierarchy
+        self.connection.close()
+
+    def rollback(self) -> None:
+        if self._transaction.is_active:
+            self._transaction.rollback()
+        self.connection.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._committed:
+            self.rollback()
+
+    def within_clause(self, table: sa.Table, within: str | None) -> sa.ColumnElement[bool] | None:
+        root = self.guard.within(within)
+        if root is None:
+            return None
+        area = self._hierarchy.get(root)
+        if area is None:
+            return sa.false()
+        return table.c[_TIER_COLUMN[area.tier]] == root
+
+
+def _dump(value: object) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _load(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+class _Areas:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def upsert_many(self, areas: Iterable[Area]) -> UpsertResult:
+        uow = self.uow
+        uow.guard.check_admin("区划", "areas")
+        existing = {
+            a.code: a
+            for a in (rows.area(r) for r in uow.connection.execute(sa.select(tables.areas)))
+        }
+        staged = dict(existing)
+        changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = []
+        inserts, updates = [], []
+        unchanged = 0
+        for area in areas:
+            before = staged.get(area.code)
+            if before == area:
+                unchanged += 1
+                continue
+            staged[area.code] = area
+            (inserts if before is None else updates).append(area)
+            changes.append(
+                (area.code, rows.area_plain(before) if before else None, rows.area_plain(area))
+            )
+        if not changes:
+            return UpsertResult(0, 0, unchanged)
+        hierarchy = Hierarchy(staged.values())
+        columns = ("code", "name", "tier", "parent_code", "valid_from", "valid_to")
+        uow.executemany(
+            f"INSERT INTO areas ({', '.join(columns)}) VALUES ({uow.placeholders(len(columns))})",
+            [rows.area_values(a) for a in {a.code: a for a in inserts}.values()],
+        )
+        mark = "?" if uow.connection.dialect.paramstyle == "qmark" else "%s"
+        uow.executemany(
+            f"UPDATE areas SET name={mark}, tier={mark}, parent_code={mark}, valid_from={mark}, "
+            f"valid_to={mark} WHERE code={mark}",
+            [(*rows.area_values(a)[1:], a.code) for a in updates],
+        )
+        uow._hierarchy, uow._hierarchy_changed = hierarchy, True
+        uow.record("area", changes)
+        inserted = len({a.code for a in inserts})
+        return UpsertResult(inserted, len(changes) - inserted, unchanged)
+
+    def get(self, code: str) -> Area | None:
+        return self.uow._hierarchy.get(code)
+
+    def stream(self) -> Iterator[Area]:
+        return iter(sorted(self.uow._hierarchy, key=lambda a: (a.tier.depth, a.code)))
+
+    def hierarchy(self) -> Hierarchy:
+        return self.uow._hierarchy
+
+
+class _Keyed:
+    """Upsert, get, stream and count for businesses and cadres."""
+
+    entity = ""
+    what_zh = ""
+    table: sa.Table
+    key_column = ""
+    codec: rows.Codec
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def upsert_many(self, records: Iterable[Any]) -> UpsertResult:
+        result = UpsertResult()
+        batch: list[Any] = []
+        for record in records:
+            batch.append(record)
+            if len(batch) >= BATCH:
+                result += self._upsert_batch(batch)
+                batch = []
+        if batch:
+            result += self._upsert_batch(batch)
+        return result
+
+    def _upsert_batch(self, records: list[Any]) -> UpsertResult:
+        uow, codec = self.uow, self.codec
+        guard = uow.guard
+        hierarchy = guard.hierarchy
+        keyed: dict[str, Any] = {}
+        for record in records:
+            keyed[codec.key(record)] = record
+        existing = {
+            row[self.key_column]: row
+            for row in uow.connection.execute(
+                sa.select(self.table).where(self.table.c[self.key_column].in_(list(keyed)))
+            ).mappings()
+        }
+        inserts: list[tuple[Any, ...]] = []
+        deletes: list[tuple[str, str]] = []
+        changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = []
+        updated = unchanged = 0
+        ancestors: dict[str, AncestorCodes] = {}
+        for key, record in keyed.items():
+            codes = ancestors.get(record.area_code)
+            if codes is None:
+                codes = ancestors[record.area_code] = AncestorCodes.of(hierarchy, record.area_code)
+            guard.check_write(record.area_code, f"{self.what_zh} {key}", f"{self.entity} {key}")
+            values = codec.values(record, codes)
+            before = existing.get(key)
+            if before is not None:
+                if before["row_hash"] == values[-1]:
+                    unchanged += 1
+                    continue
+                guard.check_write(
+                    before["area_code"], f"{self.what_zh} {key}", f"{self.entity} {key}"
+                )
+                deletes.append((before["county_code"], key))
+                updated += 1
+            inserts.append(values)
+            changes.append(
+                (
+                    key,
+                    codec.audit(before) if before is not None else None,
+                    codec.audit_values(values),
+                )
+            )
+        mark = "?" if uow.connection.dialect.paramstyle == "qmark" else "%s"
+        uow.executemany(
+            f"DELETE FROM {self.table.name} WHERE county_code={mark} AND {self.key_column}={mark}",
+            deletes,
+        )
+        self._insert(inserts)
+        uow.record(self.entity, changes)
+        return UpsertResult(len(inserts) - updated, updated, unchanged)
+
+    def _insert(self, values: list[tuple[Any, ...]]) -> None:
+        uow = self.uow
+        if not values:
+            return
+        columns = self.codec.columns
+        if uow.store.is_postgres and len(values) > 100:
+            cursor = uow.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {self.table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+            return
+        uow.executemany(
+            f"INSERT INTO {self.table.name} ({', '.join(columns)}) "
+            f"VALUES ({uow.placeholders(len(columns))})",
+            values,
+        )
+
+    def get(self, key: str) -> Any:
+        row = (
+            self.uow.connection.execute(
+                sa.select(self.table).where(self.table.c[self.key_column] == key)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None or not self.uow.guard.allows(row["area_code"]):
+            return None
+        return self.codec.record(row)
+
+    def _select(self, within: str | None) -> sa.Select[Any]:
+        query = sa.select(self.table)
+        clause = self.uow.within_clause(self.table, within)
+        return query if clause is None else query.where(clause)
+
+    def stream(self, *, within: str | None = None) -> Iterator[Any]:
+        query = self._select(within).order_by(self.table.c[self.key_column])
+        result = self.uow.connection.execution_options(yield_per=BATCH).execute(query)
+        for row in result.mappings():
+            yield self.codec.record(row)
+
+    def count(self, *, within: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(self.table)
+        clause = self.uow.within_clause(self.table, within)
+        if clause is not None:
+            query = query.where(clause)
+        return int(self.uow.connection.execute(query).scalar_one())
+
+
+class _Businesses(_Keyed):
+    entity, what_zh = "business", "包保主体"
+    table, key_column, codec = tables.businesses, "key", rows.BUSINESS
+
+
+class _Cadres(_Keyed):
+    entity, what_zh = "cadre", "包保干部"
+    table, key_column, codec = tables.cadres, "id", rows.CADRE
+
+
+class _Assignments:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def upsert_many(self, assignments: Iterable[Assignment]) -> UpsertResult:
+        result = UpsertResult()
+        batch: list[Assignment] = []
+        for assignment in assignments:
+            batch.append(assignment)
+            if len(batch) >= BATCH:
+                result += self._upsert_batch(batch)
+                batch = []
+        if batch:
+            result += self._upsert_batch(batch)
+        return result
+
+    def _upsert_batch(self, batch: list[Assignment]) -> UpsertResult:
+        uow = self.uow
+        guard = uow.guard
+        t = tables.assignments
+        keys = sorted({a.business_key for a in batch})
+        areas = dict(
+            uow.connection.execute(
+                sa.select(tables.businesses.c.key, tables.businesses.c.area_code).where(
+                    tables.businesses.c.key.in_(keys)
+                )
+            ).tuples()
+        )
+        cadre_ids = sorted({a.cadre_id for a in batch})
+        known_cadres = set(
+            uow.connection.execute(
+                sa.select(tables.cadres.c.id).where(tables.cadres.c.id.in_(cadre_ids))
+            ).scalars()
+        )
+        existing = {
+            (r.business_key, r.cadre_id, r.valid_from): r
+            for r in uow.connection.execute(sa.select(t).where(t.c.business_key.in_(keys)))
+        }
+        mark = "?" if uow.connection.dialect.paramstyle == "qmark" else "%s"
+        inserts, updates = [], []
+        changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = []
+        unchanged = 0
+        for assignment in {rows.assignment_id(a): a for a in batch}.values():
+            area = areas.get(assignment.business_key)
+            if area is None:
+                raise UnknownRecordError("包保主体", "business", assignment.business_key)
+            if assignment.cadre_id not in known_cadres:
+                raise UnknownRecordError("包保干部", "cadre", assignment.cadre_id)
+            key = rows.assignment_key(assignment)
+            guard.check_write(area, f"包保关系 {key}", f"assignment {key}")
+            before = existing.get(rows.assignment_id(assignment))
+            after = rows.assignment_plain(assignment)
+            if before is not None:
+                if (
+                    before.valid_to == assignment.valid_to
+                    and before.reason == assignment.reason.value
+                ):
+                    unchanged += 1
+                    continue
+                updates.append(
+                    (
+                        assignment.valid_to,
+                        assignment.reason.value,
+                        before.county_code,
+                        assignment.business_key,
+                        assignment.cadre_id,
+                        assignment.valid_from,
+                    )
+                )
+                changes.append((key, rows.assignment_row_plain(before), after))
+                continue
+            codes = AncestorCodes.of(guard.hierarchy, area)
+            inserts.append(rows.assignment_values(assignment, codes))
+            changes.append((key, None, after))
+        columns = rows.ASSIGNMENT_COLUMNS
+        uow.executemany(
+            f"INSERT INTO assignments ({', '.join(columns)}) VALUES ({uow.placeholders(len(columns))})",
+            inserts,
+        )
+        uow.executemany(
+            f"UPDATE assignments SET valid_to={mark}, reason={mark} WHERE county_code={mark} "
+            f"AND business_key={mark} AND cadre_id={mark} AND valid_from={mark}",
+            updates,
+        )
+        uow.record("assignment", changes)
+        return UpsertResult(len(inserts), len(updates), unchanged)
+
+    def apply(self, plan: Plan) -> UpsertResult:
+        ended = []
+        for change in plan.ends:
+            for held in self.stream(business_key=change.business_key, cadre_id=change.cadre_id):
+                if held.valid_from == change.valid_from and held.is_active(plan.on):
+                    ended.append(held.ended(plan.on))
+        return self.upsert_many([*ended, *(c.assignment for c in plan.creates)])
+
+    def _query(
+        self,
+        business_key: str | None,
+        cadre_id: str | None,
+        active_on: date | None,
+        within: str | None,
+    ) -> list[sa.ColumnElement[bool]]:
+        t = tables.assignments
+        conditions: list[sa.ColumnElement[bool]] = []
+        clause = self.uow.within_clause(t, within)
+        if clause is not None:
+            conditions.append(clause)
+        if business_key is not None:
+            conditions.append(t.c.business_key == business_key)
+        if cadre_id is not None:
+            conditions.append(t.c.cadre_id == cadre_id)
+        if active_on is not None:
+            conditions.append(t.c.valid_from <= active_on)
+            conditions.append(sa.or_(t.c.valid_to.is_(None), t.c.valid_to > active_on))
+        return conditions
+
+    def stream(
+        self,
+        *,
+        business_key: str | None = None,
+        cadre_id: str | None = None,
+        active_on: date | None = None,
+        within: str | None = None,
+    ) -> Iterator[Assignment]:
+        t = tables.assignments
+        query = (
+            sa.select(t)
+            .where(*self._query(business_key, cadre_id, active_on, within))
+            .order_by(t.c.business_key, t.c.cadre_id, t.c.valid_from)
+        )
+        for row in self.uow.connection.execution_options(yield_per=BATCH).execute(query):
+            yield rows.assignment(row)
+
+    def count(self, *, active_on: date | None = None, within: str | None = None) -> int:
+        t = tables.assignments
+        query = (
+            sa.select(sa.func.count())
+            .select_from(t)
+            .where(*self._query(None, None, active_on, within))
+        )
+        return int(self.uow.connection.execute(query).scalar_one())
+
+
+class _Audit:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]:
+        t = tables.audit_log
+        query = sa.select(t).where(t.c.seq > after_seq).order_by(t.c.seq)
+        for r in self.uow.connection.execution_options(yield_per=BATCH).execute(query):
+            yield AuditEntry(
+                r.seq,
+                r.at,
+                r.actor,
+                r.operation,
+                r.entity,
+                r.key,
+                _load(r.before),
+                _load(r.after),
+                r.prev_hash,
+                r.hash,
+            )
+
+    def verify(self) -> list[AuditProblem]:
+        problems = verify_chain(self.entries())
+        head = self.uow.connection.execute(
+            sa.select(tables.audit_head.c.seq, tables.audit_head.c.hash)
+        ).one()
+        last = self.uow.connection.execute(
+            sa.select(tables.audit_log.c.seq, tables.audit_log.c.hash)
+            .order_by(tables.audit_log.c.seq.desc())
+            .limit(1)
+        ).first()
+        last_seq, last_hash = (last.seq, last.hash) if last else (0, "0" * 64)
+        if (last_seq, last_hash) != (head.seq, head.hash):
+            problems.append(
+                AuditProblem(
+                    head.seq,
+                    "truncated",
+                    f"审计日志末尾被删除或修改（应至第 {head.seq} 条，实至第 {last_seq} 条）",
+                    f"the end of the audit log was deleted or edited (head {head.seq}, last {last_seq})",
+                )
+            )
+        return problems
+
+
+class _Imports:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def find(self, sha256: str) -> ImportRecord | None:
+        row = self.uow.connection.execute(
+            sa.select(tables.import_batches).where(tables.import_batches.c.sha256 == sha256)
+        ).first()
+        return None if row is None else ImportRecord(*row)
+
+    def record(self, record: ImportRecord) -> None:
+        self.uow.connection.execute(
+            sa.insert(tables.import_batches).values(
+                sha256=record.sha256,
+                kind=record.kind,
+                file_name=record.file_name,
+                actor=record.actor,
+                at=record.at,
+                rows=record.rows,
+                inserted=record.inserted,
+                updated=record.updated,
+            )
+        )

@@ -1,0 +1,142 @@
+"""SQLAlchemy Core tables.
+
+Distribution-ready for Citus: every hot table (businesses, cadres, assignments) carries the
+denormalized ancestor codes and ``county_code``, the distribution column, which starts every
+primary key and unique constraint. ``areas`` is a small reference table. Code columns use
+``COLLATE "C"`` on PostgreSQL so prefix and equality lookups use plain byte order.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+
+def code(length: int = 32) -> sa.types.TypeEngine[str]:
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
+def _ancestors() -> list[sa.Column[str]]:
+    return [
+        sa.Column("province_code", code(), nullable=True),
+        sa.Column("city_code", code(), nullable=True),
+        sa.Column("township_code", code(), nullable=True),
+        sa.Column("village_code", code(), nullable=True),
+    ]
+
+
+areas = sa.Table(
+    "areas",
+    metadata,
+    sa.Column("code", code(), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("tier", sa.String(16), nullable=False),
+    sa.Column("parent_code", code(), nullable=True),
+    sa.Column("valid_from", sa.Date, nullable=True),
+    sa.Column("valid_to", sa.Date, nullable=True),
+)
+
+businesses = sa.Table(
+    "businesses",
+    metadata,
+    sa.Column("county_code", code(), primary_key=True),
+    sa.Column("key", code(64), primary_key=True),
+    *_ancestors(),
+    sa.Column("area_code", code(), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("business_type", sa.String(16), nullable=False),
+    sa.Column("licence_no", code(64), nullable=True),
+    sa.Column("uscc", code(18), nullable=True),
+    sa.Column("scale", sa.String(16), nullable=True),
+    sa.Column("canteen_kind", sa.String(16), nullable=True),
+    sa.Column("diners", sa.Integer, nullable=True),
+    sa.Column("chain_headquarters", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_since", sa.Date, nullable=True),
+    sa.Column("opened_on", sa.Date, nullable=True),
+    sa.Column("grade", sa.String(1), nullable=True),
+    sa.Column("risk_grade", sa.String(1), nullable=True),
+    sa.Column("staff", sa.Text, nullable=True),
+    sa.Column("row_hash", sa.String(32), nullable=False),
+)
+
+cadres = sa.Table(
+    "cadres",
+    metadata,
+    sa.Column("county_code", code(), primary_key=True),
+    sa.Column("id", code(64), primary_key=True),
+    *_ancestors(),
+    sa.Column("area_code", code(), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("tier", sa.String(16), nullable=False),
+    sa.Column("post", sa.String(100), nullable=True),
+    sa.Column("phone", sa.String(32), nullable=True),
+    sa.Column("id_number", sa.String(18), nullable=True),
+    sa.Column("active_from", sa.Date, nullable=True),
+    sa.Column("active_to", sa.Date, nullable=True),
+    sa.Column("row_hash", sa.String(32), nullable=False),
+)
+
+assignments = sa.Table(
+    "assignments",
+    metadata,
+    sa.Column("county_code", code(), primary_key=True),
+    sa.Column("business_key", code(64), primary_key=True),
+    sa.Column("cadre_id", code(64), primary_key=True),
+    sa.Column("valid_from", sa.Date, primary_key=True),
+    *_ancestors(),
+    sa.Column("valid_to", sa.Date, nullable=True),
+    sa.Column("reason", sa.String(32), nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("operation", sa.String(16), nullable=False),
+    sa.Column("entity", sa.String(32), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("before", sa.Text, nullable=True),
+    sa.Column("after", sa.Text, nullable=True),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+import_batches = sa.Table(
+    "import_batches",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("file_name", sa.String(500), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("inserted", sa.Integer, nullable=False),
+    sa.Column("updated", sa.Integer, nullable=False),
+)
+
+#: Secondary indexes (created by the migration; named for Alembic).
+INDEXES = [
+    sa.Index("ix_businesses_key", businesses.c.key),
+    sa.Index("ix_businesses_city", businesses.c.city_code),
+    sa.Index("ix_businesses_township", businesses.c.township_code),
+    sa.Index("ix_businesses_village", businesses.c.village_code),
+    sa.Index("ix_cadres_id", cadres.c.id),
+    sa.Index("ix_cadres_city", cadres.c.city_code),
+    sa.Index("ix_cadres_township", cadres.c.township_code),
+    sa.Index("ix_assignments_cadre", assignments.c.county_code, assignments.c.cadre_id),
+    sa.Index("ix_assignments_business", assignments.c.business_key),
+    sa.Index("ix_assignments_city", assignments.c.city_code),
+    sa.Index("ix_assignments_township", assignments.c.township_code),
+]

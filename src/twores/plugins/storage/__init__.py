@@ -1,0 +1,1 @@
+"""What every storage backend shares: scope guards, ancestor codes, audit payloads."""

@@ -1,0 +1,128 @@
+"""Helpers shared by the storage backends (memory and SQL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from twores.core.areas import Hierarchy, Tier
+from twores.core.convert import make_converter
+from twores.core.errors import InvalidAreaCodeError
+from twores.core.security import Scope, ScopeError, outside_scope
+
+CONVERTER = make_converter()
+
+
+def plain(record: object) -> dict[str, Any]:
+    """A record as plain JSON-ready data (for the audit log and row hashes)."""
+    data: dict[str, Any] = CONVERTER.unstructure(record)
+    return data
+
+
+@attrs.frozen
+class AncestorCodes:
+    """The denormalized ancestor codes stored on every hot row.
+
+    ``county_code`` is the distribution key: the county above the area, or the area itself
+    when it lies above county level (a city-level business or cadre).
+    """
+
+    province_code: str | None
+    city_code: str | None
+    county_code: str
+    township_code: str | None
+    village_code: str | None
+
+    @classmethod
+    def of(cls, hierarchy: Hierarchy, area_code: str) -> AncestorCodes:
+        if area_code not in hierarchy:
+            raise InvalidAreaCodeError(
+                "area_code", area_code, "区划代码不存在（请先导入区划）", "no such area (import areas first)"
+            )
+        codes = hierarchy.ancestor_codes(area_code)
+        return cls(
+            codes.get(Tier.PROVINCE),
+            codes.get(Tier.CITY),
+            codes.get(Tier.COUNTY, area_code),
+            codes.get(Tier.TOWNSHIP),
+            codes.get(Tier.VILLAGE),
+        )
+
+    def code_at(self, tier: Tier) -> str | None:
+        return {
+            Tier.PROVINCE: self.province_code,
+            Tier.CITY: self.city_code,
+            Tier.COUNTY: self.county_code,
+            Tier.TOWNSHIP: self.township_code,
+            Tier.VILLAGE: self.village_code,
+        }[tier]
+
+
+class ScopeGuard:
+    """Decides what a scope may see and change, by the hierarchy."""
+
+    def __init__(self, scope: Scope, hierarchy: Hierarchy) -> None:
+        self.scope = scope
+        self.hierarchy = hierarchy
+
+    def allows(self, area_code: str) -> bool:
+        root = self.scope.area_code
+        if root is None:
+            return True
+        return (
+            root in self.hierarchy
+            and area_code in self.hierarchy
+            and self.hierarchy.contains(root, area_code)
+        )
+
+    def check_write(self, area_code: str, what_zh: str, what_en: str) -> None:
+        if not self.scope.can_write or not self.allows(area_code):
+            raise outside_scope(self.scope, what_zh, what_en)
+
+    def check_admin(self, what_zh: str, what_en: str) -> None:
+        if self.scope.area_code is not None or not self.scope.can_write:
+            raise outside_scope(self.scope, what_zh, what_en)
+
+    def within(self, area_code: str | None) -> str | None:
+        """The narrower of the scope root and ``area_code`` (they must nest)."""
+        root = self.scope.area_code
+        if area_code is None:
+            return root
+        if root is None or self.hierarchy.contains(root, area_code):
+            return area_code
+        if area_code in self.hierarchy and self.hierarchy.contains(area_code, root):
+            return root
+        raise ScopeError(
+            f"查询范围 {area_code} 超出辖区 {root}", f"query area {area_code} lies outside scope {root}"
+        )
+
+
+#: Changed records per audit entry when a write changes many at once (an import).
+AUDIT_CHUNK = 1_000
+
+Change = tuple[str, dict[str, Any] | None, dict[str, Any]]
+
+
+def audit_payloads(changes: list[Change]) -> list[tuple[str, str, Any, Any]]:
+    """(operation, key, before, after) per audit entry.
+
+    One change gives one entry with the record's own before and after; a bulk write gives
+    one entry per chunk of :data:`AUDIT_CHUNK` inserts or updates, keyed ``first..last (n)``
+    with ``{key: record}`` maps, so a million-row import stays one pass over the data.
+    """
+    entries: list[tuple[str, str, Any, Any]] = []
+    for operation, group in (
+        ("insert", [c for c in changes if c[1] is None]),
+        ("update", [c for c in changes if c[1] is not None]),
+    ):
+        if len(group) == 1:
+            key, before, after = group[0]
+            entries.append((operation, key, before, after))
+            continue
+        for start in range(0, len(group), AUDIT_CHUNK):
+            chunk = group[start : start + AUDIT_CHUNK]
+            key = f"{chunk[0][0]}..{chunk[-1][0]} ({len(chunk)})"
+            before = {k: b for k, b, _ in chunk} if operation == "update" else None
+            entries.append((operation, key, before, {k: a for k, _, a in chunk}))
+    return entries
