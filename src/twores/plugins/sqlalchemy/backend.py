@@ -389,7 +389,7 @@ class _Keyed:
 
     def stream(self, *, within: str | None = None) -> Iterator[Any]:
         query = self._select(within).order_by(self.table.c[self.key_column])
-        result = self.uow.connection.execution_options(yield_per=BATCH).execute(query)
+        result = self.uow.connection.execute(query.execution_options(yield_per=BATCH))
         for row in result.mappings():
             yield self.codec.record(row)
 
@@ -437,7 +437,7 @@ class _Assignments:
                 sa.select(tables.businesses.c.key, tables.businesses.c.area_code).where(
                     tables.businesses.c.key.in_(keys)
                 )
-            ).tuples()
+            ).all()
         )
         cadre_ids = sorted({a.cadre_id for a in batch})
         known_cadres = set(
@@ -541,7 +541,7 @@ class _Assignments:
             .where(*self._query(business_key, cadre_id, active_on, within))
             .order_by(t.c.business_key, t.c.cadre_id, t.c.valid_from)
         )
-        for row in self.uow.connection.execution_options(yield_per=BATCH).execute(query):
+        for row in self.uow.connection.execute(query.execution_options(yield_per=BATCH)):
             yield rows.assignment(row)
 
     def count(self, *, active_on: date | None = None, within: str | None = None) -> int:
@@ -561,7 +561,7 @@ class _Audit:
     def entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]:
         t = tables.audit_log
         query = sa.select(t).where(t.c.seq > after_seq).order_by(t.c.seq)
-        for r in self.uow.connection.execution_options(yield_per=BATCH).execute(query):
+        for r in self.uow.connection.execute(query.execution_options(yield_per=BATCH)):
             yield AuditEntry(
                 r.seq,
                 r.at,

@@ -1,0 +1,319 @@
+"""The storage contract every backend must pass, ours and third parties' alike.
+
+Subclass :class:`BackendContract`, name the subclass ``Test…`` and implement
+:meth:`~BackendContract.make_store`; pytest collects every contract test for it::
+
+    from twores.testing.backend_contract import BackendContract
+
+    class TestMyBackend(BackendContract):
+        def make_store(self, tmp_path):
+            return MyStore(f"my://{tmp_path}/db")
+
+Implement :meth:`~BackendContract.edit_audit_entry` and
+:meth:`~BackendContract.delete_audit_entry` to also run the tamper-detection tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+import attrs
+import pytest
+
+from twores.core.areas import Area, Hierarchy, Tier
+from twores.core.assignment import Assignment, AssignmentReason, PlanMode, plan_assignments
+from twores.core.businesses import FoodBusiness, Grade, OperatingStatus, Staff, StaffMember
+from twores.core.cadres import Cadre
+from twores.core.errors import InvalidAreaCodeError
+from twores.core.ports import ImportRecord, Store, UpsertResult
+from twores.core.roster import Roster, UnknownRecordError
+from twores.core.security import Role, Scope, ScopeError
+from twores.divisions import demo_region
+from twores.services.synth import synthetic_roster
+from twores.testing.assertions import national_rules
+
+ON = date(2025, 6, 30)
+COUNTY = "450323"
+TOWNSHIP = "450323101"
+SYSTEM = Scope.system("contract")
+
+
+class BackendContract:
+    """Behaviour every :class:`~twores.core.ports.Store` must show."""
+
+    def make_store(self, tmp_path: Path) -> Store:
+        raise NotImplementedError
+
+    def edit_audit_entry(self, store: Store, seq: int) -> None:
+        """Change one stored audit entry behind the store's back (optional)."""
+        pytest.skip("this backend offers no way to tamper with its audit log")
+
+    def delete_audit_entry(self, store: Store, seq: int) -> None:
+        """Delete one stored audit entry behind the store's back (optional)."""
+        pytest.skip("this backend offers no way to tamper with its audit log")
+
+    # --- fixtures ---------------------------------------------------------------------
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[Store]:
+        store = self.make_store(tmp_path)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    @pytest.fixture
+    def hierarchy(self) -> Hierarchy:
+        return demo_region().subtree(COUNTY)
+
+    @pytest.fixture
+    def roster(self, hierarchy: Hierarchy) -> Roster:
+        return synthetic_roster(hierarchy, businesses=300, cadres=80, seed=11, within=COUNTY)
+
+    @pytest.fixture
+    def loaded(self, store: Store, roster: Roster) -> Store:
+        with store.unit_of_work(SYSTEM) as uow:
+            uow.areas.upsert_many(roster.hierarchy)
+            uow.businesses.upsert_many(roster.businesses.values())
+            uow.cadres.upsert_many(roster.cadres.values())
+            uow.commit()
+        return store
+
+    # --- records round-trip ---------------------------------------------------------
+
+    def test_areas_round_trip(self, store: Store, hierarchy: Hierarchy) -> None:
+        with store.unit_of_work(SYSTEM) as uow:
+            assert uow.areas.upsert_many(hierarchy) == UpsertResult(len(hierarchy), 0, 0)
+            uow.commit()
+        with store.unit_of_work(SYSTEM) as uow:
+            assert sorted(uow.areas.stream(), key=lambda a: a.code) == sorted(
+                hierarchy, key=lambda a: a.code
+            )
+            assert uow.areas.get(TOWNSHIP) == hierarchy[TOWNSHIP]
+            assert uow.areas.hierarchy().path(TOWNSHIP) == hierarchy.path(TOWNSHIP)
+
+    def test_records_round_trip(self, loaded: Store, roster: Roster) -> None:
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert list(uow.businesses.stream()) == sorted(
+                roster.businesses.values(), key=lambda b: b.key
+            )
+            assert list(uow.cadres.stream()) == sorted(roster.cadres.values(), key=lambda c: c.id)
+            some = next(iter(roster.businesses.values()))
+            assert uow.businesses.get(some.key) == some
+            assert uow.businesses.get("JY00000000000000") is None
+
+    def test_every_field_survives(self, loaded: Store, roster: Roster) -> None:
+        business = attrs.evolve(
+            next(iter(roster.businesses.values())),
+            status=OperatingStatus.SUSPENDED,
+            status_since=date(2025, 3, 1),
+            opened_on=date(2019, 5, 2),
+            diners=120,
+            grade=Grade.C,
+            staff=Staff(
+                head=StaffMember("王伟", phone="13812345678"),
+                officer=StaffMember("李娜", banned_until=date(2027, 1, 1)),
+            ),
+        )
+        cadre = attrs.evolve(
+            next(iter(roster.cadres.values())),
+            id_number="11010519491231002X",
+            active_from=date(2023, 1, 1),
+            active_to=date(2026, 1, 1),
+        )
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.businesses.upsert_many([business]) == UpsertResult(0, 1, 0)
+            assert uow.cadres.upsert_many([cadre]) == UpsertResult(0, 1, 0)
+            uow.commit()
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.businesses.get(business.key) == business
+            assert uow.cadres.get(cadre.id) == cadre
+
+    # --- idempotence and audit --------------------------------------------------------
+
+    def test_rewriting_the_same_data_changes_nothing_and_audits_nothing(
+        self, loaded: Store, roster: Roster
+    ) -> None:
+        with loaded.unit_of_work(SYSTEM) as uow:
+            before = len(list(uow.audit.entries()))
+            assert uow.businesses.upsert_many(roster.businesses.values()) == UpsertResult(
+                0, 0, len(roster.businesses)
+            )
+            assert uow.cadres.upsert_many(roster.cadres.values()).changed == 0
+            assert uow.areas.upsert_many(roster.hierarchy).changed == 0
+            uow.commit()
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert len(list(uow.audit.entries())) == before
+
+    def test_a_change_is_audited_with_actor_before_and_after(
+        self, loaded: Store, roster: Roster
+    ) -> None:
+        business = next(iter(roster.businesses.values()))
+        changed = attrs.evolve(business, grade=Grade.B if business.grade is not Grade.B else Grade.C)
+        scope = Scope("王科长", Role.OFFICE, COUNTY)
+        with loaded.unit_of_work(scope) as uow:
+            last = max((e.seq for e in uow.audit.entries()), default=0)
+            uow.businesses.upsert_many([changed])
+            uow.commit()
+        with loaded.unit_of_work(SYSTEM) as uow:
+            (entry,) = list(uow.audit.entries(after_seq=last))
+            assert (entry.actor, entry.operation, entry.entity, entry.key) == (
+                "王科长",
+                "update",
+                "business",
+                business.key,
+            )
+            assert entry.before is not None and entry.after is not None
+            assert entry.before["grade"] == (business.grade.value if business.grade else None)
+            assert entry.after["grade"] == changed.grade.value  # type: ignore[union-attr]
+            assert uow.audit.verify() == []
+
+    def test_audit_detects_an_edited_entry(self, loaded: Store) -> None:
+        self.edit_audit_entry(loaded, 2)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            problems = uow.audit.verify()
+        assert [p.kind for p in problems if p.seq == 2] == ["edited"]
+
+    def test_audit_detects_a_deleted_entry(self, loaded: Store) -> None:
+        self.delete_audit_entry(loaded, 2)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            problems = uow.audit.verify()
+        assert "missing" in {p.kind for p in problems}
+
+    # --- transactions -----------------------------------------------------------------
+
+    def test_rolls_back_unless_committed(self, loaded: Store, roster: Roster) -> None:
+        business = next(iter(roster.businesses.values()))
+        closed = attrs.evolve(business, status=OperatingStatus.CLOSED)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            uow.businesses.upsert_many([closed])
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.businesses.get(business.key) == business
+        with pytest.raises(RuntimeError), loaded.unit_of_work(SYSTEM) as uow:
+            uow.businesses.upsert_many([closed])
+            raise RuntimeError("boom")
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.businesses.get(business.key) == business
+            uow.businesses.upsert_many([closed])
+            uow.rollback()
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.businesses.get(business.key) == business
+
+    def test_unknown_area_is_rejected(self, loaded: Store, roster: Roster) -> None:
+        business = attrs.evolve(next(iter(roster.businesses.values())), area_code="450323999999")
+        with pytest.raises(InvalidAreaCodeError), loaded.unit_of_work(SYSTEM) as uow:
+            uow.businesses.upsert_many([business])
+
+    # --- queries ----------------------------------------------------------------------
+
+    def test_streams_and_counts_within_an_area(self, loaded: Store, roster: Roster) -> None:
+        hierarchy = roster.hierarchy
+        inside = sorted(
+            (b for b in roster.businesses.values() if hierarchy.contains(TOWNSHIP, b.area_code)),
+            key=lambda b: b.key,
+        )
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert list(uow.businesses.stream(within=TOWNSHIP)) == inside
+            assert uow.businesses.count(within=TOWNSHIP) == len(inside)
+            assert uow.businesses.count() == len(roster.businesses)
+            cadres = [c for c in roster.cadres.values() if hierarchy.contains(TOWNSHIP, c.area_code)]
+            assert uow.cadres.count(within=TOWNSHIP) == len(cadres)
+            assert uow.cadres.count(within="4503") == len(roster.cadres)
+
+    def test_assignments_apply_a_plan_and_query(self, loaded: Store, roster: Roster) -> None:
+        plan = plan_assignments(roster, national_rules(), ON, PlanMode.FRESH)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.assignments.apply(plan).inserted == len(plan.creates)
+            uow.commit()
+        with loaded.unit_of_work(SYSTEM) as uow:
+            stored = list(uow.assignments.stream())
+            assert len(stored) == len(plan.creates)
+            assert uow.assignments.count(active_on=ON) == len(plan.creates)
+            assert uow.assignments.count(active_on=date(2025, 6, 29)) == 0
+            first = stored[0]
+            assert list(uow.assignments.stream(business_key=first.business_key)) == [first]
+            mine = list(uow.assignments.stream(cadre_id=first.cadre_id))
+            assert all(a.cadre_id == first.cadre_id for a in mine) and first in mine
+            in_township = [
+                a
+                for a in stored
+                if roster.hierarchy.contains(TOWNSHIP, roster.businesses[a.business_key].area_code)
+            ]
+            assert list(uow.assignments.stream(within=TOWNSHIP)) == in_township
+            again = plan_assignments(roster.with_assignments(stored), national_rules(), ON)
+            assert again.is_empty
+
+    def test_ending_an_assignment_keeps_history(self, loaded: Store, roster: Roster) -> None:
+        business = next(iter(roster.businesses.values()))
+        cadre = next(c for c in roster.cadres.values() if c.tier is Tier.VILLAGE)
+        started = Assignment(cadre.id, business.key, date(2024, 1, 1))
+        with loaded.unit_of_work(SYSTEM) as uow:
+            uow.assignments.upsert_many([started])
+            uow.commit()
+        with loaded.unit_of_work(SYSTEM) as uow:
+            ended = attrs.evolve(started, valid_to=ON, reason=AssignmentReason.CADRE_LEFT)
+            assert uow.assignments.upsert_many([ended]) == UpsertResult(0, 1, 0)
+            assert uow.assignments.upsert_many([ended]) == UpsertResult(0, 0, 1)
+            uow.commit()
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert list(uow.assignments.stream(business_key=business.key)) == [ended]
+            assert uow.assignments.count(active_on=ON) == 0
+
+    def test_assignments_need_known_records(self, loaded: Store, roster: Roster) -> None:
+        cadre = next(iter(roster.cadres.values()))
+        with pytest.raises(UnknownRecordError), loaded.unit_of_work(SYSTEM) as uow:
+            uow.assignments.upsert_many([Assignment(cadre.id, "JY00000000000000", ON)])
+
+    # --- scope ------------------------------------------------------------------------
+
+    def test_scope_limits_reads(self, loaded: Store, roster: Roster) -> None:
+        hierarchy = roster.hierarchy
+        township = Scope("乡镇用户", Role.OFFICE, TOWNSHIP)
+        outside = next(
+            b for b in roster.businesses.values() if not hierarchy.contains(TOWNSHIP, b.area_code)
+        )
+        with loaded.unit_of_work(township) as uow:
+            assert uow.businesses.get(outside.key) is None
+            seen = list(uow.businesses.stream())
+            assert seen and all(hierarchy.contains(TOWNSHIP, b.area_code) for b in seen)
+            assert uow.businesses.count() == len(seen)
+            with pytest.raises(ScopeError):
+                list(uow.businesses.stream(within="450323102"))
+
+    def test_scope_limits_writes(self, loaded: Store, roster: Roster) -> None:
+        hierarchy = roster.hierarchy
+        outside = next(
+            b for b in roster.businesses.values() if not hierarchy.contains(TOWNSHIP, b.area_code)
+        )
+        township = Scope("乡镇用户", Role.OFFICE, TOWNSHIP)
+        with pytest.raises(ScopeError), loaded.unit_of_work(township) as uow:
+            uow.businesses.upsert_many([attrs.evolve(outside, grade=Grade.A)])
+        reader = Scope("访客", Role.READ_ONLY, None)
+        with pytest.raises(ScopeError), loaded.unit_of_work(reader) as uow:
+            uow.businesses.upsert_many([attrs.evolve(outside, grade=Grade.A)])
+        with pytest.raises(ScopeError), loaded.unit_of_work(township) as uow:
+            uow.areas.upsert_many([Area(code="450323-X", name="新区", tier=Tier.TOWNSHIP, parent_code=COUNTY)])
+
+    # --- imports ----------------------------------------------------------------------
+
+    def test_import_log(self, store: Store) -> None:
+        record = ImportRecord("ab" * 32, "businesses", "台账.xlsx", "王科长", "2025-06-30T00:00:00", 3, 3, 0)
+        with store.unit_of_work(SYSTEM) as uow:
+            assert uow.imports.find(record.sha256) is None
+            uow.imports.record(record)
+            uow.commit()
+        with store.unit_of_work(SYSTEM) as uow:
+            assert uow.imports.find(record.sha256) == record
+
+    def test_a_business_can_move_to_another_county(self, loaded: Store, roster: Roster) -> None:
+        business = next(iter(roster.businesses.values()))
+        with loaded.unit_of_work(SYSTEM) as uow:
+            uow.areas.upsert_many(demo_region().subtree("450324"))
+            moved = attrs.evolve(business, area_code="450324100")
+            assert uow.businesses.upsert_many([moved]) == UpsertResult(0, 1, 0)
+            uow.commit()
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.businesses.get(business.key) == moved
+            assert uow.businesses.count() == len(roster.businesses)
+            assert uow.businesses.count(within="450324") == 1

@@ -1,0 +1,90 @@
+"""Our three backends run the shipped contract suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+import pytest
+import sqlalchemy as sa
+
+from twores.core.ports import Store
+from twores.plugins.builtin.memory import MemoryStore
+from twores.plugins.sqlalchemy.backend import SqlStore
+from twores.testing.backend_contract import BackendContract
+
+
+class TestMemoryBackend(BackendContract):
+    def make_store(self, tmp_path: Path) -> Store:
+        return MemoryStore()
+
+    def edit_audit_entry(self, store: Store, seq: int) -> None:
+        assert isinstance(store, MemoryStore)
+        log = store._state.audit
+        log[seq - 1] = attrs.evolve(log[seq - 1], actor="someone else")
+
+    def delete_audit_entry(self, store: Store, seq: int) -> None:
+        assert isinstance(store, MemoryStore)
+        del store._state.audit[seq - 1]
+
+
+class SqlTamper:
+    def edit_audit_entry(self, store: Store, seq: int) -> None:
+        assert isinstance(store, SqlStore)
+        with store.engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE audit_log SET actor = 'someone else' WHERE seq = :seq"), {"seq": seq}
+            )
+
+    def delete_audit_entry(self, store: Store, seq: int) -> None:
+        assert isinstance(store, SqlStore)
+        with store.engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM audit_log WHERE seq = :seq"), {"seq": seq})
+
+
+class TestSqliteBackend(SqlTamper, BackendContract):
+    def make_store(self, tmp_path: Path) -> Store:
+        return SqlStore(f"sqlite:///{tmp_path / 'twores.db'}")
+
+
+class TestPostgresBackend(SqlTamper, BackendContract):
+    @pytest.fixture(autouse=True)
+    def _server(self, postgres_url: str) -> None:
+        self.url = postgres_url
+
+    def make_store(self, tmp_path: Path) -> Store:
+        return SqlStore(self.url)
+
+
+def test_sqlite_runs_in_wal_with_full_sync(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'twores.db'}")
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    assert store.revision() == "0001"
+    store.close()
+
+
+def test_postgres_code_columns_use_the_c_collation(postgres_url: str) -> None:
+    store = SqlStore(postgres_url)
+    with store.engine.connect() as connection:
+        collations = dict(
+            connection.exec_driver_sql(
+                "SELECT column_name, collation_name FROM information_schema.columns "
+                "WHERE table_name = 'businesses' AND column_name IN ('county_code', 'key', 'name')"
+            ).all()
+        )
+    assert collations == {"county_code": "C", "key": "C", "name": None}
+    store.close()
+
+
+def test_every_unique_constraint_includes_the_county(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'twores.db'}")
+    inspector = sa.inspect(store.engine)
+    for table in ("businesses", "cadres", "assignments"):
+        assert inspector.get_pk_constraint(table)["constrained_columns"][0] == "county_code"
+        for unique in inspector.get_unique_constraints(table):
+            assert "county_code" in unique["column_names"]
+        for index in inspector.get_indexes(table):
+            assert not index["unique"] or "county_code" in index["column_names"]
+    store.close()
