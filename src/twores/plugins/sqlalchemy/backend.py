@@ -319,6 +319,7 @@ class _Keyed:
         deletes: list[tuple[str, str]] = []
         changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = []
         updated = unchanged = 0
+        moves: list[tuple[str, AncestorCodes]] = []
         ancestors: dict[str, AncestorCodes] = {}
         for key, record in keyed.items():
             codes = ancestors.get(record.area_code)
@@ -335,6 +336,8 @@ class _Keyed:
                     before["area_code"], f"{self.what_zh} {key}", f"{self.entity} {key}"
                 )
                 deletes.append((before["county_code"], key))
+                if before["area_code"] != record.area_code:
+                    moves.append((key, codes))
                 updated += 1
             inserts.append(values)
             changes.append(
@@ -350,8 +353,13 @@ class _Keyed:
             deletes,
         )
         self._insert(inserts)
+        if moves:
+            self._moved(moves)
         uow.record(self.entity, changes)
         return UpsertResult(len(inserts) - updated, updated, unchanged)
+
+    def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:
+        """Rows that follow a moved record's location (the business's assignments)."""
 
     def _insert(self, values: list[tuple[Any, ...]]) -> None:
         uow = self.uow
@@ -404,6 +412,15 @@ class _Keyed:
 class _Businesses(_Keyed):
     entity, what_zh = "business", "包保主体"
     table, key_column, codec = tables.businesses, "key", rows.BUSINESS
+
+    def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:
+        """A moved business takes its assignment history with it (they are filed by its area)."""
+        mark = "?" if self.uow.connection.dialect.paramstyle == "qmark" else "%s"
+        self.uow.executemany(
+            f"UPDATE assignments SET province_code={mark}, city_code={mark}, county_code={mark}, "
+            f"township_code={mark}, village_code={mark} WHERE business_key={mark}",
+            [(*rows.ancestor_values(codes), key) for key, codes in moves],
+        )
 
 
 class _Cadres(_Keyed):

@@ -27,7 +27,7 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def _ancestor_values(codes: AncestorCodes) -> tuple[str | None, ...]:
+def ancestor_values(codes: AncestorCodes) -> tuple[str | None, ...]:
     return (
         codes.province_code,
         codes.city_code,
@@ -49,7 +49,7 @@ class Codec:
 
     def values(self, record: Any, codes: AncestorCodes) -> tuple[Any, ...]:
         own = self.values_of(record)
-        return (*_ancestor_values(codes), *own, row_hash(own))
+        return (*ancestor_values(codes), *own, row_hash(own))
 
     def audit_values(self, values: tuple[Any, ...]) -> dict[str, Any]:
         own = values[len(ANCESTORS) : -1]
@@ -197,7 +197,7 @@ def assignment_key(a: Assignment) -> str:
 
 def assignment_values(a: Assignment, codes: AncestorCodes) -> tuple[Any, ...]:
     return (
-        *_ancestor_values(codes),
+        *ancestor_values(codes),
         a.business_key,
         a.cadre_id,
         a.valid_from,
