@@ -36,6 +36,7 @@ from twores.core.errors import (
 )
 from twores.core.invariants import Violation, hierarchy_violations, roster_violations
 from twores.core.periods import Frequency, Period, PeriodKind
+from twores.core.ports import ImportRecord, Store, UnitOfWork, UpsertResult
 from twores.core.roster import (
     BusinessCloses,
     BusinessMoves,
@@ -49,6 +50,7 @@ from twores.core.roster import (
     RuleBook,
 )
 from twores.core.rules import Decision, Rule, RuleSet, Ruling
+from twores.core.security import Role, Scope, ScopeError
 
 __version__ = "0.1.0"
 
@@ -71,6 +73,7 @@ __all__ = [
     "Frequency",
     "Grade",
     "Hierarchy",
+    "ImportRecord",
     "InvalidValueError",
     "OperatingStatus",
     "Period",
@@ -78,6 +81,7 @@ __all__ = [
     "Plan",
     "PlanMode",
     "RiskLevel",
+    "Role",
     "Roster",
     "RosterChange",
     "Rule",
@@ -85,12 +89,17 @@ __all__ = [
     "RuleSet",
     "Ruling",
     "Scale",
+    "Scope",
+    "ScopeError",
     "Staff",
     "StaffMember",
+    "Store",
     "StructureError",
     "Tier",
     "Twores",
     "TworesError",
+    "UnitOfWork",
+    "UpsertResult",
     "Violation",
     "__version__",
     "apply_plan",

@@ -1,0 +1,41 @@
+"""Opening a store from a URL through the storage backend plugins."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from twores.bootstrap import Twores
+from twores.core.errors import PluginError
+from twores.core.ports import Store
+
+DB_ENV = "TWORES_DB"
+DEFAULT_DB_FILE = "twores.db"
+
+
+def default_url() -> str:
+    """``TWORES_DB``, else the SQLite file ``twores.db`` in the working folder."""
+    return os.environ.get(DB_ENV) or f"sqlite:///{Path(DEFAULT_DB_FILE).resolve()}"
+
+
+def database_url(value: str | None) -> str:
+    """A URL from what a user typed: a URL, or a path to an SQLite file."""
+    if not value:
+        return default_url()
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).resolve()}"
+
+
+def open_store(app: Twores, url: str | None = None, **options: object) -> Store:
+    """Open ``url`` (see :func:`database_url`) with the backend that serves its scheme."""
+    target = database_url(url)
+    scheme = target.split("://", 1)[0].split("+", 1)[0]
+    for spec in app.plugins.storage_backends().values():
+        if scheme in spec.schemes:
+            store: Store = spec.open(target, **options)
+            return store
+    raise PluginError(
+        f"没有存储后端支持“{scheme}”地址",
+        f"no storage backend serves '{scheme}' URLs",
+    )
