@@ -71,20 +71,8 @@ for module in (demo, plugins, db, audit):
 
 
 def main() -> None:
-    """Run the CLI; a TworesError becomes one clear line and exit code 1."""
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        sys.exit(EXIT_ERROR)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(EXIT_USAGE)
-    except twores.TworesError as error:
-        lang = (
-            "en" if "--lang=en" in sys.argv or ("--lang" in sys.argv and "en" in sys.argv) else "zh"
-        )
-        click.echo(error.message(lang), err=True)  # type: ignore[arg-type]
-        sys.exit(EXIT_ERROR)
+    """Run the CLI (exit codes: 0 ok, 1 error, 2 usage, 3 input rejected)."""
+    cli.main(prog_name="twores")
 
 
 if __name__ == "__main__":
