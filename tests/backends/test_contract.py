@@ -33,7 +33,8 @@ class SqlTamper:
         assert isinstance(store, SqlStore)
         with store.engine.begin() as connection:
             connection.execute(
-                sa.text("UPDATE audit_log SET actor = 'someone else' WHERE seq = :seq"), {"seq": seq}
+                sa.text("UPDATE audit_log SET actor = 'someone else' WHERE seq = :seq"),
+                {"seq": seq},
             )
 
     def delete_audit_entry(self, store: Store, seq: int) -> None:

@@ -71,8 +71,12 @@ class AuditChain:
         at: str | None = None,
     ) -> AuditEntry:
         seq, stamp = self.last_seq + 1, at or now_iso()
-        digest = entry_hash(self.last_hash, seq, stamp, actor, operation, entity, key, before, after)
-        entry = AuditEntry(seq, stamp, actor, operation, entity, key, before, after, self.last_hash, digest)
+        digest = entry_hash(
+            self.last_hash, seq, stamp, actor, operation, entity, key, before, after
+        )
+        entry = AuditEntry(
+            seq, stamp, actor, operation, entity, key, before, after, self.last_hash, digest
+        )
         self.last_seq, self.last_hash = seq, digest
         return entry
 
@@ -109,8 +113,15 @@ def verify_chain(entries: Iterable[AuditEntry]) -> list[AuditProblem]:
                 )
             )
         digest = entry_hash(
-            entry.prev_hash, entry.seq, entry.at, entry.actor, entry.operation, entry.entity,
-            entry.key, entry.before, entry.after,
+            entry.prev_hash,
+            entry.seq,
+            entry.at,
+            entry.actor,
+            entry.operation,
+            entry.entity,
+            entry.key,
+            entry.before,
+            entry.after,
         )
         if digest != entry.hash:
             problems.append(

@@ -60,7 +60,11 @@ def mask_phone(phone: str | None) -> str | None:
     """138****1234: keep the first three and last four digits."""
     if not phone:
         return phone
-    return phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:] if len(phone) > 7 else "*" * len(phone)
+    return (
+        phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:]
+        if len(phone) > 7
+        else "*" * len(phone)
+    )
 
 
 def mask_id_number(id_number: str | None) -> str | None:

@@ -150,7 +150,9 @@ class BackendContract:
         self, loaded: Store, roster: Roster
     ) -> None:
         business = next(iter(roster.businesses.values()))
-        changed = attrs.evolve(business, grade=Grade.B if business.grade is not Grade.B else Grade.C)
+        changed = attrs.evolve(
+            business, grade=Grade.B if business.grade is not Grade.B else Grade.C
+        )
         scope = Scope("王科长", Role.OFFICE, COUNTY)
         with loaded.unit_of_work(scope) as uow:
             last = max((e.seq for e in uow.audit.entries()), default=0)
@@ -217,7 +219,9 @@ class BackendContract:
             assert list(uow.businesses.stream(within=TOWNSHIP)) == inside
             assert uow.businesses.count(within=TOWNSHIP) == len(inside)
             assert uow.businesses.count() == len(roster.businesses)
-            cadres = [c for c in roster.cadres.values() if hierarchy.contains(TOWNSHIP, c.area_code)]
+            cadres = [
+                c for c in roster.cadres.values() if hierarchy.contains(TOWNSHIP, c.area_code)
+            ]
             assert uow.cadres.count(within=TOWNSHIP) == len(cadres)
             assert uow.cadres.count(within="4503") == len(roster.cadres)
 
@@ -293,12 +297,16 @@ class BackendContract:
         with pytest.raises(ScopeError), loaded.unit_of_work(reader) as uow:
             uow.businesses.upsert_many([attrs.evolve(outside, grade=Grade.A)])
         with pytest.raises(ScopeError), loaded.unit_of_work(township) as uow:
-            uow.areas.upsert_many([Area(code="450323-X", name="新区", tier=Tier.TOWNSHIP, parent_code=COUNTY)])
+            uow.areas.upsert_many(
+                [Area(code="450323-X", name="新区", tier=Tier.TOWNSHIP, parent_code=COUNTY)]
+            )
 
     # --- imports ----------------------------------------------------------------------
 
     def test_import_log(self, store: Store) -> None:
-        record = ImportRecord("ab" * 32, "businesses", "台账.xlsx", "王科长", "2025-06-30T00:00:00", 3, 3, 0)
+        record = ImportRecord(
+            "ab" * 32, "businesses", "台账.xlsx", "王科长", "2025-06-30T00:00:00", 3, 3, 0
+        )
         with store.unit_of_work(SYSTEM) as uow:
             assert uow.imports.find(record.sha256) is None
             uow.imports.record(record)

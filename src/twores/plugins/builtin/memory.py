@@ -194,7 +194,9 @@ class _Keyed:
                 unchanged += 1
                 continue
             table[key] = record
-            changes.append((key, self._audit(before) if before is not None else None, self._audit(record)))
+            changes.append(
+                (key, self._audit(before) if before is not None else None, self._audit(record))
+            )
             inserted += before is None
             updated += before is not None
         self.uow.record(self.entity, changes)
@@ -205,7 +207,9 @@ class _Keyed:
         if "staff" in data:
             staff = data["staff"]
             data["staff"] = (
-                json.dumps(staff, ensure_ascii=False, sort_keys=True) if any(staff.values()) else None
+                json.dumps(staff, ensure_ascii=False, sort_keys=True)
+                if any(staff.values())
+                else None
             )
         return {"key" if self.entity == "business" else "id": self._key(record), **data}
 

@@ -38,7 +38,10 @@ class AncestorCodes:
     def of(cls, hierarchy: Hierarchy, area_code: str) -> AncestorCodes:
         if area_code not in hierarchy:
             raise InvalidAreaCodeError(
-                "area_code", area_code, "区划代码不存在（请先导入区划）", "no such area (import areas first)"
+                "area_code",
+                area_code,
+                "区划代码不存在（请先导入区划）",
+                "no such area (import areas first)",
             )
         codes = hierarchy.ancestor_codes(area_code)
         return cls(
@@ -94,7 +97,8 @@ class ScopeGuard:
         if area_code in self.hierarchy and self.hierarchy.contains(area_code, root):
             return root
         raise ScopeError(
-            f"查询范围 {area_code} 超出辖区 {root}", f"query area {area_code} lies outside scope {root}"
+            f"查询范围 {area_code} 超出辖区 {root}",
+            f"query area {area_code} lies outside scope {root}",
         )
 
 

@@ -1,0 +1,235 @@
+"""Exporting lists as CSV or .xlsx with the headers offices use (and the importer reads).
+
+Phones and ID numbers are masked unless the caller asks to unmask *and* the caller's role
+allows it; an unmasked export re-imports to the identical state.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from twores.core.assignment import Assignment
+from twores.core.businesses import FoodBusiness, StaffMember
+from twores.core.cadres import Cadre
+from twores.core.periods import today
+from twores.core.ports import Store
+from twores.core.security import Scope, mask_id_number, mask_phone, outside_scope
+
+STAFF_ROLES = (("head", "主要负责人"), ("director", "食品安全总监"), ("officer", "食品安全员"))
+
+BUSINESS_HEADERS = (
+    "主体名称",
+    "统一社会信用代码",
+    "许可证编号",
+    "所属区划",
+    "业态",
+    "规模",
+    "食堂类别",
+    "就餐人数",
+    "连锁总部",
+    "经营状态",
+    "状态变更日期",
+    "成立日期",
+    "包保等级",
+    "风险等级",
+    *(
+        f"{label}{suffix}"
+        for _, label in STAFF_ROLES
+        for suffix in ("", "电话", "身份证号", "禁业截止日期")
+    ),
+)
+CADRE_HEADERS = (
+    "干部编号",
+    "包保干部姓名",
+    "职务",
+    "层级",
+    "所属区划",
+    "联系电话",
+    "身份证号",
+    "任职起始日期",
+    "任职截止日期",
+)
+ASSIGNMENT_HEADERS = ("许可证编号", "干部编号", "开始日期", "结束日期", "原因")
+CADRE_LIST_HEADERS = (
+    "干部编号",
+    "包保干部姓名",
+    "职务",
+    "层级",
+    "干部所属区划",
+    "主体名称",
+    "许可证编号",
+    "统一社会信用代码",
+    "主体所属区划",
+    "业态",
+    "包保等级",
+)
+KINDS = ("businesses", "cadres", "assignments", "cadre-lists")
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, date):
+        return value.isoformat()
+    label = getattr(value, "zh", None)
+    return str(label) if label is not None else str(value)
+
+
+class _Masker:
+    def __init__(self, unmask: bool) -> None:
+        self.unmask = unmask
+
+    def phone(self, value: str | None) -> str | None:
+        return value if self.unmask else mask_phone(value)
+
+    def id_number(self, value: str | None) -> str | None:
+        return value if self.unmask else mask_id_number(value)
+
+
+def _staff_cells(member: StaffMember | None, mask: _Masker) -> list[object]:
+    if member is None:
+        return ["", "", "", ""]
+    return [
+        member.name,
+        mask.phone(member.phone),
+        mask.id_number(member.id_number),
+        member.banned_until,
+    ]
+
+
+def business_row(b: FoodBusiness, mask: _Masker) -> list[object]:
+    cells: list[object] = [
+        b.name,
+        b.uscc,
+        b.licence_no,
+        b.area_code,
+        b.business_type,
+        b.scale,
+        b.canteen_kind,
+        b.diners,
+        b.chain_headquarters,
+        b.status,
+        b.status_since,
+        b.opened_on,
+        b.grade,
+        b.risk_grade,
+    ]
+    for attribute, _ in STAFF_ROLES:
+        cells.extend(_staff_cells(getattr(b.staff, attribute), mask))
+    return cells
+
+
+def cadre_row(c: Cadre, mask: _Masker) -> list[object]:
+    return [
+        c.id,
+        c.name,
+        c.post,
+        c.tier,
+        c.area_code,
+        mask.phone(c.phone),
+        mask.id_number(c.id_number),
+        c.active_from,
+        c.active_to,
+    ]
+
+
+def assignment_row(a: Assignment) -> list[object]:
+    return [a.business_key, a.cadre_id, a.valid_from, a.valid_to, a.reason]
+
+
+def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """Write ``rows`` under ``headers`` to .csv (UTF-8 with BOM, for Excel) or .xlsx."""
+    count = 0
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import Workbook
+
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet()
+        sheet.append(list(headers))
+        for row in rows:
+            sheet.append([_text(cell) for cell in row])
+            count += 1
+        workbook.save(path)
+        return count
+    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(headers)
+        for row in rows:
+            writer.writerow([_text(cell) for cell in row])
+            count += 1
+    return count
+
+
+def export_list(
+    store: Store,
+    scope: Scope,
+    kind: str,
+    path: str | Path,
+    *,
+    unmask: bool = False,
+    within: str | None = None,
+    on: date | None = None,
+) -> int:
+    """Export one list (``businesses``, ``cadres``, ``assignments``, ``cadre-lists``).
+
+    Returns the number of rows written. Unmasking needs a role that may see personal data.
+    """
+    if unmask and not scope.can_unmask:
+        raise outside_scope(scope, "未脱敏的个人信息", "unmasked personal data")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    mask = _Masker(unmask)
+    target = Path(path)
+    with store.unit_of_work(scope) as uow:
+        headers, rows = _rows(uow, kind, mask, within, on)
+        return write_table(target, headers, rows)
+
+
+def _rows(
+    uow: Any, kind: str, mask: _Masker, within: str | None, on: date | None
+) -> tuple[Sequence[str], Iterator[list[object]]]:
+    generators: dict[str, Callable[[], tuple[Sequence[str], Iterator[list[object]]]]] = {
+        "businesses": lambda: (
+            BUSINESS_HEADERS,
+            (business_row(b, mask) for b in uow.businesses.stream(within=within)),
+        ),
+        "cadres": lambda: (
+            CADRE_HEADERS,
+            (cadre_row(c, mask) for c in uow.cadres.stream(within=within)),
+        ),
+        "assignments": lambda: (
+            ASSIGNMENT_HEADERS,
+            (assignment_row(a) for a in uow.assignments.stream(within=within, active_on=on)),
+        ),
+        "cadre-lists": lambda: (CADRE_LIST_HEADERS, _cadre_lists(uow, within, on)),
+    }
+    return generators[kind]()
+
+
+def _cadre_lists(uow: Any, within: str | None, on: date | None) -> Iterator[list[object]]:
+    """Each cadre's responsibility list (责任清单): the businesses assigned on ``on``."""
+    day = on or today()
+    for cadre in uow.cadres.stream(within=within):
+        for assignment in uow.assignments.stream(cadre_id=cadre.id, active_on=day):
+            business = uow.businesses.get(assignment.business_key)
+            if business is None:
+                continue
+            yield [
+                cadre.id,
+                cadre.name,
+                cadre.post,
+                cadre.tier,
+                cadre.area_code,
+                business.name,
+                business.licence_no,
+                business.uscc,
+                business.area_code,
+                business.business_type,
+                business.grade,
+            ]
