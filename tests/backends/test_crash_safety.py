@@ -1,4 +1,4 @@
-"""SIGKILL a writer at random moments: the database stays consistent and loses nothing acknowledged."""
+"""SIGKILL writers at random moments: the database stays consistent, nothing acked is lost."""
 
 from __future__ import annotations
 

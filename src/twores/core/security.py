@@ -52,7 +52,8 @@ def outside_scope(scope: Scope, what_zh: str, what_en: str) -> ScopeError:
     where = scope.area_code or "全国"
     return ScopeError(
         f"{scope.actor}（{scope.role.zh}，辖区 {where}）无权访问{what_zh}",
-        f"{scope.actor} ({scope.role.en}, scope {scope.area_code or 'all'}) may not access {what_en}",
+        f"{scope.actor} ({scope.role.en}, scope {scope.area_code or 'all'}) "
+        f"may not access {what_en}",
     )
 
 

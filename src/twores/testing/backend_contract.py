@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+
 import attrs
 import pytest
 
 from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.assignment import Assignment, AssignmentReason, PlanMode, plan_assignments
-from twores.core.businesses import FoodBusiness, Grade, OperatingStatus, Staff, StaffMember
-from twores.core.cadres import Cadre
+from twores.core.businesses import Grade, OperatingStatus, Staff, StaffMember
 from twores.core.errors import InvalidAreaCodeError
 from twores.core.ports import ImportRecord, Store, UpsertResult
 from twores.core.roster import Roster, UnknownRecordError
@@ -192,9 +192,14 @@ class BackendContract:
             uow.businesses.upsert_many([closed])
         with loaded.unit_of_work(SYSTEM) as uow:
             assert uow.businesses.get(business.key) == business
-        with pytest.raises(RuntimeError), loaded.unit_of_work(SYSTEM) as uow:
-            uow.businesses.upsert_many([closed])
-            raise RuntimeError("boom")
+
+        def fail_midway() -> None:
+            with loaded.unit_of_work(SYSTEM) as uow:
+                uow.businesses.upsert_many([closed])
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            fail_midway()
         with loaded.unit_of_work(SYSTEM) as uow:
             assert uow.businesses.get(business.key) == business
             uow.businesses.upsert_many([closed])

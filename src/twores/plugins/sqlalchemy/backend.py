@@ -20,8 +20,6 @@ from alembic.config import Config
 from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.assignment import Assignment, Plan
 from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
-from twores.core.businesses import FoodBusiness
-from twores.core.cadres import Cadre
 from twores.core.ports import ImportRecord, UpsertResult
 from twores.core.roster import UnknownRecordError
 from twores.core.security import Scope
@@ -504,7 +502,8 @@ class _Assignments:
             changes.append((key, None, after))
         columns = rows.ASSIGNMENT_COLUMNS
         uow.executemany(
-            f"INSERT INTO assignments ({', '.join(columns)}) VALUES ({uow.placeholders(len(columns))})",
+            f"INSERT INTO assignments ({', '.join(columns)}) "
+            f"VALUES ({uow.placeholders(len(columns))})",
             inserts,
         )
         uow.executemany(
@@ -609,7 +608,8 @@ class _Audit:
                     head.seq,
                     "truncated",
                     f"审计日志末尾被删除或修改（应至第 {head.seq} 条，实至第 {last_seq} 条）",
-                    f"the end of the audit log was deleted or edited (head {head.seq}, last {last_seq})",
+                    "the end of the audit log was deleted or edited "
+                    f"(head {head.seq}, last {last_seq})",
                 )
             )
         return problems
