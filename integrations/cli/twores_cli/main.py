@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import twores
-from twores_cli.commands import audit, db, demo, plugins
+from twores_cli.commands import audit, db, demo, exports, imports, plugins
 from twores_cli.context import EXIT_ERROR, Context
 
 
@@ -66,7 +66,7 @@ def cli(
     ctx.obj = Context(lang=lang, db=db, regions=regions or None, output=output)
 
 
-for module in (demo, plugins, db, audit):
+for module in (demo, plugins, db, imports, exports, audit):
     cli.add_command(module.command)
 
 

@@ -1,0 +1,333 @@
+"""Importing office ledgers (台账): all-or-nothing per file, idempotent, with a row report.
+
+A file is parsed and checked completely before anything is written; any bad row rejects
+the whole file, nothing changes, and a report naming every bad row, column and value (in
+Chinese and English) is written beside the input. Re-importing the same data changes 0
+rows and writes 0 audit entries; each file's SHA-256 is recorded, so a replay is reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from twores.bootstrap import Twores
+from twores.core.areas import Hierarchy
+from twores.core.assignment import Assignment, AssignmentReason
+from twores.core.audit import now_iso
+from twores.core.businesses import FoodBusiness
+from twores.core.cadres import Cadre
+from twores.core.periods import today
+from twores.core.ports import ImportRecord, Store, UnitOfWork, UpsertResult
+from twores.core.roster import RuleBook
+from twores.core.security import Scope
+from twores.services.sheets.parsing import (
+    BusinessRow,
+    CadreRef,
+    ParseResult,
+    RowError,
+    parse_areas,
+    parse_assignments,
+    parse_businesses,
+    parse_cadres,
+    read_sheet,
+)
+from twores.services.sheets.report import write_report
+
+KINDS = ("areas", "businesses", "cadres", "assignments")
+
+
+@attrs.frozen
+class ImportReport:
+    """What an import did (or, when rejected, why not)."""
+
+    kind: str
+    path: Path
+    sha256: str
+    rows: int
+    records: UpsertResult
+    assignments: UpsertResult
+    errors: tuple[RowError, ...]
+    report_path: Path | None
+    replay: bool
+    dry_run: bool
+
+    @property
+    def accepted(self) -> bool:
+        return not self.errors
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_file(
+    app: Twores,
+    store: Store,
+    scope: Scope,
+    kind: str,
+    path: str | Path,
+    *,
+    on: date | None = None,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import one ledger file of ``kind`` (areas, businesses, cadres, assignments)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    source = Path(path)
+    sha = file_sha256(source)
+    day = on or today()
+    rules = app.plugins.rulebook()
+    with store.unit_of_work(scope) as uow:
+        replay = uow.imports.find(sha) is not None
+        importer = _IMPORTERS[kind]
+        rows, errors, records, linked = importer(uow, source, rules, day)
+        if errors:
+            report = write_report(errors, source)
+            return ImportReport(
+                kind,
+                source,
+                sha,
+                rows,
+                UpsertResult(),
+                UpsertResult(),
+                tuple(errors),
+                report,
+                replay,
+                dry_run,
+            )
+        if not replay:
+            uow.imports.record(
+                ImportRecord(
+                    sha,
+                    kind,
+                    source.name,
+                    scope.actor,
+                    now_iso(),
+                    rows,
+                    records.inserted + linked.inserted,
+                    records.updated + linked.updated,
+                )
+            )
+        if dry_run:
+            uow.rollback()
+        else:
+            uow.commit()
+    return ImportReport(kind, source, sha, rows, records, linked, (), None, replay, dry_run)
+
+
+Outcome = tuple[int, list[RowError], UpsertResult, UpsertResult]
+
+
+def _import_areas(uow: UnitOfWork, source: Path, rules: RuleBook, on: date) -> Outcome:
+    parsed = parse_areas(source)
+    if parsed.errors:
+        return (
+            len(parsed.rows) + len(parsed.errors),
+            list(parsed.errors),
+            UpsertResult(),
+            UpsertResult(),
+        )
+    return len(parsed.rows), [], uow.areas.upsert_many(parsed.rows), UpsertResult()
+
+
+def _import_cadres(uow: UnitOfWork, source: Path, rules: RuleBook, on: date) -> Outcome:
+    parsed: ParseResult[Cadre] = parse_cadres(read_sheet(source, "cadres"), uow.areas.hierarchy())
+    if parsed.errors:
+        return _count(parsed), list(parsed.errors), UpsertResult(), UpsertResult()
+    return len(parsed.rows), [], uow.cadres.upsert_many(parsed.rows), UpsertResult()
+
+
+def _count(parsed: ParseResult[Any]) -> int:
+    return len(parsed.rows) + len({e.row for e in parsed.errors})
+
+
+def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date) -> Outcome:
+    hierarchy = uow.areas.hierarchy()
+    parsed: ParseResult[BusinessRow] = parse_businesses(read_sheet(source, "businesses"), hierarchy)
+    errors = list(parsed.errors)
+    resolver = CadreResolver(uow.cadres.stream(), hierarchy)
+    links: list[tuple[FoodBusiness, Cadre]] = []
+    for row in parsed.rows:
+        if row.cadre is None:
+            continue
+        cadre, error = resolver.resolve(row, parsed.columns)
+        if error is not None:
+            errors.append(error)
+            continue
+        assert cadre is not None
+        tier = rules.tier_of(rules.grade_of(row.business, on), on, row.business.area_code)
+        if cadre.tier is not tier:
+            errors.append(
+                RowError(
+                    row.row,
+                    row.serial,
+                    parsed.columns.get("cadre_tier", parsed.columns.get("grade", "层级")),
+                    cadre.name,
+                    f"该主体应由{tier.zh}干部包保，{cadre.name}为{cadre.tier.zh}干部",
+                    f"the business needs a {tier.en} cadre; {cadre.name} is {cadre.tier.en}",
+                    "tier_mismatch",
+                )
+            )
+            continue
+        links.append((row.business, cadre))
+    if errors:
+        return _count(parsed), errors, UpsertResult(), UpsertResult()
+    records = uow.businesses.upsert_many(r.business for r in parsed.rows)
+    linked = uow.assignments.upsert_many(_assignments_for(uow, links, on))
+    return len(parsed.rows), [], records, linked
+
+
+def _assignments_for(
+    uow: UnitOfWork, links: list[tuple[FoodBusiness, Cadre]], on: date
+) -> Iterable[Assignment]:
+    """Assignments the ledger implies: keep a matching active one, else end and replace."""
+    wanted = {business.key: cadre.id for business, cadre in links}
+    active: dict[str, list[Assignment]] = {}
+    for assignment in uow.assignments.stream(active_on=on):
+        if assignment.business_key in wanted:
+            active.setdefault(assignment.business_key, []).append(assignment)
+    for key, cadre_id in wanted.items():
+        held = active.get(key, [])
+        if any(a.cadre_id == cadre_id for a in held):
+            continue
+        for other in held:
+            yield other.ended(on)
+        yield Assignment(cadre_id, key, on, None, AssignmentReason.IMPORTED)
+
+
+def _import_assignments(uow: UnitOfWork, source: Path, rules: RuleBook, on: date) -> Outcome:
+    hierarchy = uow.areas.hierarchy()
+    parsed = parse_assignments(read_sheet(source, "assignments"))
+    errors = list(parsed.errors)
+    resolver = CadreResolver(uow.cadres.stream(), hierarchy)
+    assignments: list[Assignment] = []
+    for row in parsed.rows:
+        business = uow.businesses.get(row.business_key)
+        if business is None:
+            errors.append(
+                RowError(
+                    row.row,
+                    row.serial,
+                    parsed.columns.get("business_key", "许可证编号"),
+                    row.business_key,
+                    "包保主体不存在（请先导入主体）",
+                    "no such business (import businesses first)",
+                    "unknown_business",
+                )
+            )
+            continue
+        cadre_id = row.cadre_id
+        if cadre_id is None and row.cadre is not None:
+            cadre, error = resolver.resolve_for(
+                row.cadre, business, row.row, row.serial, parsed.columns
+            )
+            if error is not None:
+                errors.append(error)
+                continue
+            assert cadre is not None
+            cadre_id = cadre.id
+        if cadre_id is None or resolver.get(cadre_id) is None:
+            errors.append(
+                RowError(
+                    row.row,
+                    row.serial,
+                    parsed.columns.get("cadre_id", "干部编号"),
+                    cadre_id or "",
+                    "包保干部不存在（请先导入干部）",
+                    "no such cadre (import cadres first)",
+                    "unknown_cadre",
+                )
+            )
+            continue
+        assignments.append(
+            Assignment(
+                cadre_id, business.key, row.valid_from, row.valid_to, AssignmentReason.IMPORTED
+            )
+        )
+    if errors:
+        return _count(parsed), errors, UpsertResult(), UpsertResult()
+    return len(parsed.rows), [], UpsertResult(), uow.assignments.upsert_many(assignments)
+
+
+_IMPORTERS = {
+    "areas": _import_areas,
+    "cadres": _import_cadres,
+    "businesses": _import_businesses,
+    "assignments": _import_assignments,
+}
+
+
+class CadreResolver:
+    """Finds the one cadre a ledger row names; ambiguity or absence is an error, never a guess."""
+
+    def __init__(self, cadres: Iterable[Cadre], hierarchy: Hierarchy) -> None:
+        self.hierarchy = hierarchy
+        self.by_name: dict[str, list[Cadre]] = {}
+        self.by_id: dict[str, Cadre] = {}
+        for cadre in cadres:
+            self.by_name.setdefault(cadre.name, []).append(cadre)
+            self.by_id[cadre.id] = cadre
+
+    def get(self, cadre_id: str) -> Cadre | None:
+        return self.by_id.get(cadre_id)
+
+    def resolve(
+        self, row: BusinessRow, columns: dict[str, str]
+    ) -> tuple[Cadre | None, RowError | None]:
+        assert row.cadre is not None
+        return self.resolve_for(row.cadre, row.business, row.row, row.serial, columns)
+
+    def resolve_for(
+        self,
+        ref: CadreRef,
+        business: FoodBusiness,
+        row: int,
+        serial: str | None,
+        columns: dict[str, str],
+    ) -> tuple[Cadre | None, RowError | None]:
+        column = columns.get("cadre_name", "包保干部姓名")
+        candidates = [
+            c
+            for c in self.by_name.get(ref.name, [])
+            if c.area_code in self.hierarchy
+            and business.area_code in self.hierarchy
+            and self.hierarchy.contains(c.area_code, business.area_code)
+        ]
+        if ref.tier is not None:
+            candidates = [c for c in candidates if c.tier is ref.tier]
+        if ref.phone:
+            candidates = [c for c in candidates if c.phone == ref.phone]
+        elif ref.post:
+            candidates = [c for c in candidates if c.post == ref.post]
+        if len(candidates) == 1:
+            return candidates[0], None
+        if not candidates:
+            return None, RowError(
+                row,
+                serial,
+                column,
+                ref.name,
+                "在主体所在辖区找不到该包保干部（请先导入干部，或核对姓名、电话、职务）",
+                "no such cadre over the business's area (import cadres first, or check the "
+                "name, phone and post)",
+                "unknown_cadre",
+            )
+        return None, RowError(
+            row,
+            serial,
+            column,
+            ref.name,
+            f"有 {len(candidates)} 名同名干部，请填写联系电话以区分",
+            f"{len(candidates)} cadres share this name; give the phone number to tell them apart",
+            "ambiguous_cadre",
+        )

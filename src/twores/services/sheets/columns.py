@@ -1,0 +1,94 @@
+"""The headers offices use for each sheet, and their English aliases."""
+
+from __future__ import annotations
+
+from twores.services.sheets.reading import normalise_header
+
+#: kind -> field -> accepted headers (the first is the canonical Chinese header).
+COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "businesses": {
+        "name": ("主体名称", "单位名称", "企业名称", "name", "business name"),
+        "uscc": ("统一社会信用代码", "社会信用代码", "信用代码", "uscc", "credit code"),
+        "licence_no": (
+            "许可证编号",
+            "许可证号",
+            "食品经营许可证号",
+            "licence no",
+            "license no",
+            "licence_no",
+        ),
+        "area": ("所属区划", "区划代码", "所在区划", "area", "area code", "area_code"),
+        "business_type": ("业态", "主体业态", "business type", "type"),
+        "scale": ("规模", "经营规模", "scale"),
+        "status": ("经营状态", "状态", "status"),
+        "grade": ("包保等级", "包保分级", "grade"),
+        "risk_grade": ("风险等级", "风险分级", "risk grade", "risk"),
+        "opened_on": ("成立日期", "开业日期", "opened on", "opened"),
+        "status_since": ("状态变更日期", "status since"),
+        "canteen_kind": ("食堂类别", "canteen kind"),
+        "diners": ("就餐人数", "供餐人数", "diners"),
+        "chain_headquarters": ("连锁总部", "chain headquarters"),
+        "cadre_name": ("包保干部姓名", "包保干部", "cadre name", "cadre"),
+        "cadre_post": ("职务", "干部职务", "post"),
+        "cadre_tier": ("层级", "干部层级", "tier"),
+        "cadre_phone": ("联系电话", "干部电话", "phone"),
+        "cadre_id_number": ("身份证号", "干部身份证号", "id number"),
+        **{
+            f"{role}_{part}": (f"{label}{suffix}",)
+            for role, label in (
+                ("head", "主要负责人"),
+                ("director", "食品安全总监"),
+                ("officer", "食品安全员"),
+            )
+            for part, suffix in (
+                ("name", ""),
+                ("phone", "电话"),
+                ("id_number", "身份证号"),
+                ("banned_until", "禁业截止日期"),
+            )
+        },
+    },
+    "cadres": {
+        "id": ("干部编号", "cadre id", "id"),
+        "name": ("包保干部姓名", "姓名", "干部姓名", "name"),
+        "post": ("职务", "post"),
+        "tier": ("层级", "tier"),
+        "area": ("所属区划", "辖区", "area", "area code"),
+        "phone": ("联系电话", "电话", "phone"),
+        "id_number": ("身份证号", "id number"),
+        "active_from": ("任职起始日期", "active from"),
+        "active_to": ("任职截止日期", "active to"),
+    },
+    "assignments": {
+        "business_key": ("许可证编号", "主体标识", "统一社会信用代码", "business", "licence no"),
+        "cadre_id": ("干部编号", "cadre id"),
+        "cadre_name": ("包保干部姓名", "cadre name"),
+        "cadre_phone": ("联系电话", "phone"),
+        "cadre_post": ("职务", "post"),
+        "valid_from": ("开始日期", "包保开始日期", "valid from"),
+        "valid_to": ("结束日期", "包保结束日期", "valid to"),
+        "reason": ("原因", "reason"),
+    },
+}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "businesses": ("name", "area", "business_type"),
+    "cadres": ("name", "area"),
+    "assignments": ("business_key", "valid_from"),
+}
+
+
+def known_headers(kind: str) -> set[str]:
+    return {normalise_header(h) for aliases in COLUMNS[kind].values() for h in aliases}
+
+
+def map_columns(kind: str, header: list[str]) -> dict[str, str]:
+    """field -> the header text this file uses for it."""
+    by_normal = {normalise_header(h): h for h in header if h}
+    found: dict[str, str] = {}
+    for field, aliases in COLUMNS[kind].items():
+        for alias in aliases:
+            actual = by_normal.get(normalise_header(alias))
+            if actual is not None and actual not in found.values():
+                found[field] = actual
+                break
+    return found

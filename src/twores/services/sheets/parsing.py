@@ -1,0 +1,577 @@
+"""Sheet rows -> domain records, every bad field of every row reported."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import attrs
+
+from twores.core.areas import Area, Hierarchy, Tier, canonical_area_code, is_standard_code
+from twores.core.businesses import (
+    BusinessType,
+    CanteenKind,
+    FoodBusiness,
+    Grade,
+    OperatingStatus,
+    RiskLevel,
+    Scale,
+    Staff,
+    StaffMember,
+    canonical_licence,
+    canonical_uscc,
+)
+from twores.core.cadres import Cadre
+from twores.core.errors import (
+    InvalidAreaCodeError,
+    InvalidValueError,
+    MissingValueError,
+    StructureError,
+    TworesError,
+)
+from twores.core.labels import clean_text
+from twores.divisions import load_divisions
+from twores.services.sheets import values as v
+from twores.services.sheets.columns import COLUMNS, REQUIRED, known_headers, map_columns
+from twores.services.sheets.reading import Row, Table, read_table
+
+T = TypeVar("T")
+_PLACE_SUFFIXES = ("村民委员会", "居民委员会", "社区居委会", "村委会", "居委会", "委员会")
+
+
+@attrs.frozen
+class RowError:
+    """One bad value: where (row, 序号, column), what, and why in Chinese and English."""
+
+    row: int
+    serial: str | None
+    column: str
+    value: str
+    reason_zh: str
+    reason_en: str
+    code: str
+
+
+@attrs.frozen
+class CadreRef:
+    """A cadre as a ledger row names one (resolved against stored cadres later)."""
+
+    name: str
+    phone: str | None = None
+    post: str | None = None
+    tier: Tier | None = None
+
+
+@attrs.frozen
+class BusinessRow:
+    row: int
+    serial: str | None
+    business: FoodBusiness
+    cadre: CadreRef | None
+
+
+@attrs.frozen
+class AssignmentRow:
+    row: int
+    serial: str | None
+    business_key: str
+    cadre_id: str | None
+    cadre: CadreRef | None
+    valid_from: date
+    valid_to: date | None
+
+
+@attrs.frozen
+class ParseResult(Generic[T]):
+    rows: list[T]
+    errors: list[RowError]
+    columns: dict[str, str]
+
+
+class _RowReader:
+    """Reads fields of one row, collecting every error instead of stopping at the first."""
+
+    def __init__(self, row: Row, columns: dict[str, str]) -> None:
+        self.row, self.columns = row, columns
+        self.errors: list[RowError] = []
+
+    def raw(self, field: str) -> object:
+        header = self.columns.get(field)
+        return self.row.values.get(header) if header else None
+
+    def get(self, field: str, read: Callable[[object, str], T | None]) -> T | None:
+        value = self.raw(field)
+        try:
+            return read(value, field)
+        except InvalidValueError as error:
+            self.fail(field, value, error)
+        except TworesError as error:
+            self.errors.append(
+                RowError(
+                    self.row.number,
+                    self.row.serial,
+                    self.column(field),
+                    _show(value),
+                    error.message_zh,
+                    error.message_en,
+                    error.code,
+                )
+            )
+        return None
+
+    def column(self, field: str) -> str:
+        return self.columns.get(field) or _canonical(field)
+
+    def fail(self, field: str, value: object, error: InvalidValueError) -> None:
+        self.errors.append(
+            RowError(
+                self.row.number,
+                self.row.serial,
+                self.column(field),
+                _show(value),
+                error.reason_zh,
+                error.reason_en,
+                error.code,
+            )
+        )
+
+    def record_errors(self, error: TworesError, field_of: Callable[[str], str]) -> None:
+        """Errors a constructor raised, mapped back to this file's columns."""
+        problems = error.errors if isinstance(error, StructureError) else (error,)
+        for problem in problems:
+            if isinstance(problem, InvalidValueError):
+                field = field_of(problem.field)
+                self.fail(
+                    field, self.raw(field) if field in self.columns else problem.value, problem
+                )
+
+
+def _canonical(field: str) -> str:
+    for kind in COLUMNS.values():
+        if field in kind:
+            return kind[field][0]
+    return field
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _enum(enum: type, *, required: bool = False) -> Callable[[object, str], object]:
+    def read(value: object, field: str) -> object:
+        if v.blank(value):
+            if required:
+                raise MissingValueError(field)
+            return None
+        return enum.parse(str(value), field=field)  # type: ignore[attr-defined]
+
+    return read
+
+
+def _grade(enum: type) -> Callable[[object, str], object]:
+    def read(value: object, field: str) -> object:
+        if v.blank(value):
+            return None
+        return enum.parse(v.grade_text(value), field=field)  # type: ignore[attr-defined]
+
+    return read
+
+
+class AreaResolver:
+    """An area given as a code (typed any way) or as a name path (灵川县/大圩镇/上桥村)."""
+
+    def __init__(self, hierarchy: Hierarchy) -> None:
+        self.hierarchy = hierarchy
+        self._children: dict[str | None, dict[str, list[Area]]] = {}
+
+    def _by_name(self, parent: str | None) -> dict[str, list[Area]]:
+        if parent not in self._children:
+            kids = self.hierarchy.children(parent) if parent else self.hierarchy.roots
+            table: dict[str, list[Area]] = {}
+            for area in kids:
+                for name in {area.name, _short(area.name)}:
+                    table.setdefault(name, []).append(area)
+            self._children[parent] = table
+        return self._children[parent]
+
+    def __call__(self, value: object, field: str) -> str:
+        if v.blank(value):
+            raise MissingValueError(field)
+        text = clean_text(str(value))
+        if isinstance(value, int | float) or text.replace(".0", "").isdigit() or "-" in text:
+            code = canonical_area_code(value, field=field)
+            if code in self.hierarchy:
+                return code
+            raise InvalidAreaCodeError(field, value, "区划代码不存在", "no such area")
+        return self._path(text, field)
+
+    def _path(self, text: str, field: str) -> str:
+        parts = [
+            p for p in text.replace("／", "/").replace("\\", "/").replace(">", "/").split("/") if p
+        ]
+        if len(parts) == 1:
+            parts = self._split_run(parts[0])
+        # Start at any area with the first name; then walk down by name.
+        starts = [a for a in self.hierarchy if a.name == parts[0] or _short(a.name) == parts[0]]
+        matches = []
+        for start in starts:
+            current: Area | None = start
+            for name in parts[1:]:
+                found = self._by_name(current.code).get(name, []) if current else []
+                current = found[0] if len(found) == 1 else None
+            if current is not None:
+                matches.append(current)
+        if len(matches) == 1:
+            return matches[0].code
+        reason = (
+            ("区划名称有歧义", "ambiguous area name")
+            if matches
+            else ("找不到该区划", "no such area")
+        )
+        raise InvalidAreaCodeError(field, text, *reason)
+
+    def _split_run(self, text: str) -> list[str]:
+        """'灵川县大圩镇上桥村' -> ['灵川县', '大圩镇', '上桥村'] by walking known names."""
+        for root in self.hierarchy:
+            if text.startswith(root.name):
+                parts, rest, current = [root.name], text[len(root.name) :], root.code
+                while rest:
+                    step = next(
+                        (
+                            n
+                            for n in sorted(self._by_name(current), key=len, reverse=True)
+                            if rest.startswith(n)
+                        ),
+                        None,
+                    )
+                    if step is None:
+                        break
+                    parts.append(step)
+                    current = self._by_name(current)[step][0].code
+                    rest = rest[len(step) :]
+                if not rest:
+                    return parts
+        return [text]
+
+
+def _short(name: str) -> str:
+    for suffix in _PLACE_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+def _header_errors(kind: str, table: Table, columns: dict[str, str]) -> list[RowError]:
+    missing = [f for f in REQUIRED[kind] if f not in columns]
+    if kind == "businesses" and "licence_no" not in columns and "uscc" not in columns:
+        missing.append("licence_no")
+    return [
+        RowError(
+            table.header_row,
+            None,
+            _canonical(f),
+            "",
+            "缺少必需的列",
+            "a required column is missing",
+            "missing_column",
+        )
+        for f in missing
+    ]
+
+
+def read_sheet(path: str | Path, kind: str) -> Table:
+    return read_table(path, known_headers(kind))
+
+
+def _duplicates(
+    rows: list[T],
+    key: Callable[[T], str],
+    where: Callable[[T], tuple[int, str | None]],
+    column: str,
+) -> tuple[list[T], list[RowError]]:
+    first: dict[str, int] = {}
+    kept, errors = [], []
+    for item in rows:
+        k = key(item)
+        number, serial = where(item)
+        if k in first:
+            errors.append(
+                RowError(
+                    number,
+                    serial,
+                    column,
+                    k,
+                    f"与第{first[k]}行重复",
+                    f"duplicates row {first[k]}",
+                    "duplicate_key",
+                )
+            )
+            continue
+        first[k] = number
+        kept.append(item)
+    return kept, errors
+
+
+def parse_businesses(table: Table, hierarchy: Hierarchy) -> ParseResult[BusinessRow]:
+    columns = map_columns("businesses", table.header)
+    errors = _header_errors("businesses", table, columns)
+    if errors:
+        return ParseResult([], errors, columns)
+    area = AreaResolver(hierarchy)
+    rows: list[BusinessRow] = []
+    field_of = {"area_code": "area"}
+    for row in table.rows:
+        r = _RowReader(row, columns)
+        fields = {
+            "name": r.get("name", lambda x, f: v.text(x, f, required=True)),
+            "area_code": r.get("area", area),
+            "business_type": r.get("business_type", _enum(BusinessType, required=True)),
+            "licence_no": r.get(
+                "licence_no", lambda x, f: None if v.blank(x) else canonical_licence(str(x))
+            ),
+            "uscc": r.get("uscc", lambda x, f: None if v.blank(x) else canonical_uscc(str(x))),
+            "scale": r.get("scale", _enum(Scale)),
+            "canteen_kind": r.get("canteen_kind", _enum(CanteenKind)),
+            "diners": r.get("diners", v.integer),
+            "chain_headquarters": r.get("chain_headquarters", v.boolean) or False,
+            "status": r.get("status", _enum(OperatingStatus)) or OperatingStatus.OPERATING,
+            "status_since": r.get("status_since", v.day),
+            "opened_on": r.get("opened_on", v.day),
+            "grade": r.get("grade", _grade(Grade)),
+            "risk_grade": r.get("risk_grade", _grade(RiskLevel)),
+        }
+        staff = {role: _staff(r, role) for role in ("head", "director", "officer")}
+        cadre = _cadre_ref(r)
+        if r.errors:
+            errors.extend(r.errors)
+            continue
+        try:
+            business = FoodBusiness(**fields, staff=Staff(**staff))  # type: ignore[arg-type]
+        except TworesError as error:
+            r.record_errors(error, lambda f: field_of.get(f, f))
+            errors.extend(r.errors)
+            continue
+        rows.append(BusinessRow(row.number, row.serial, business, cadre))
+    rows, duplicates = _duplicates(
+        rows,
+        lambda b: b.business.key,
+        lambda b: (b.row, b.serial),
+        columns.get("licence_no", "许可证编号"),
+    )
+    return ParseResult(rows, sorted(errors + duplicates, key=lambda e: (e.row, e.column)), columns)
+
+
+def _staff(r: _RowReader, role: str) -> StaffMember | None:
+    name = r.get(f"{role}_name", v.text)
+    phone = r.get(f"{role}_phone", v.text)
+    id_number = r.get(
+        f"{role}_id_number", lambda x, f: None if v.blank(x) else clean_text(str(x)).upper()
+    )
+    banned = r.get(f"{role}_banned_until", v.day)
+    if name is None:
+        return None
+    try:
+        return StaffMember(name, phone, id_number, banned)
+    except InvalidValueError as error:
+        field = {
+            "name": "name",
+            "phone": "phone",
+            "id_number": "id_number",
+            "banned_until": "banned_until",
+        }[error.field]
+        r.fail(f"{role}_{field}", r.raw(f"{role}_{field}"), error)
+        return None
+
+
+def _cadre_ref(r: _RowReader) -> CadreRef | None:
+    name = r.get("cadre_name", v.text)
+    if name is None:
+        return None
+    return CadreRef(
+        name=name,
+        phone=r.get("cadre_phone", v.text),
+        post=r.get("cadre_post", v.text),
+        tier=r.get("cadre_tier", _enum(Tier)),  # type: ignore[arg-type]
+    )
+
+
+def derive_cadre_id(area_code: str, name: str, phone: str | None) -> str:
+    digest = hashlib.blake2b(f"{name}|{phone or ''}".encode(), digest_size=4).hexdigest()
+    return f"{area_code}-{digest}"
+
+
+def parse_cadres(table: Table, hierarchy: Hierarchy) -> ParseResult[Cadre]:
+    columns = map_columns("cadres", table.header)
+    errors = _header_errors("cadres", table, columns)
+    if errors:
+        return ParseResult([], errors, columns)
+    area = AreaResolver(hierarchy)
+    cadres: list[tuple[Row, Cadre]] = []
+    for row in table.rows:
+        r = _RowReader(row, columns)
+        name = r.get("name", lambda x, f: v.text(x, f, required=True))
+        area_code = r.get("area", area)
+        tier = r.get("tier", _enum(Tier))
+        phone = r.get("phone", v.text)
+        fields = {
+            "post": r.get("post", v.text),
+            "phone": phone,
+            "id_number": r.get(
+                "id_number", lambda x, f: None if v.blank(x) else clean_text(str(x)).upper()
+            ),
+            "active_from": r.get("active_from", v.day),
+            "active_to": r.get("active_to", v.day),
+        }
+        given_id = r.get("id", v.text)
+        if r.errors or name is None or area_code is None:
+            errors.extend(r.errors)
+            continue
+        area_tier = hierarchy[area_code].tier
+        if tier is not None and tier is not area_tier:
+            r.fail(
+                "area",
+                r.raw("area"),
+                InvalidAreaCodeError(
+                    "area",
+                    area_code,
+                    f"{tier.zh}干部的辖区应为{tier.zh}区划，此区划为{area_tier.zh}",
+                    f"a {tier.en} cadre's area must be a {tier.en} area, this one is {area_tier.en}",
+                ),
+            )
+            errors.extend(r.errors)
+            continue
+        try:
+            cadre = Cadre(
+                id=given_id or derive_cadre_id(area_code, name, phone),
+                name=name,
+                tier=area_tier,
+                area_code=area_code,
+                **fields,  # type: ignore[arg-type]
+            )
+        except TworesError as error:
+            r.record_errors(error, lambda f: {"area_code": "area"}.get(f, f))
+            errors.extend(r.errors)
+            continue
+        cadres.append((row, cadre))
+    kept, duplicates = _duplicates(
+        cadres,
+        lambda item: item[1].id,
+        lambda item: (item[0].number, item[0].serial),
+        columns.get("id", columns.get("name", "包保干部姓名")),
+    )
+    return ParseResult(
+        [c for _, c in kept], sorted(errors + duplicates, key=lambda e: (e.row, e.column)), columns
+    )
+
+
+def parse_assignments(table: Table) -> ParseResult[AssignmentRow]:
+    columns = map_columns("assignments", table.header)
+    errors = _header_errors("assignments", table, columns)
+    if errors:
+        return ParseResult([], errors, columns)
+    rows: list[AssignmentRow] = []
+    for row in table.rows:
+        r = _RowReader(row, columns)
+        key = r.get("business_key", lambda x, f: v.text(x, f, required=True))
+        start = r.get("valid_from", v.day)
+        if start is None and not r.errors:
+            r.fail("valid_from", None, MissingValueError("valid_from"))
+        end = r.get("valid_to", v.day)
+        cadre_id = r.get("cadre_id", v.text)
+        cadre = _cadre_ref(r)
+        if cadre_id is None and cadre is None and not r.errors:
+            r.fail("cadre_id", None, MissingValueError("cadre_id"))
+        if start and end and end < start:
+            r.fail(
+                "valid_to",
+                r.raw("valid_to"),
+                InvalidValueError("valid_to", end, "结束日期早于开始日期", "ends before it starts"),
+            )
+        if r.errors or key is None or start is None:
+            errors.extend(r.errors)
+            continue
+        rows.append(
+            AssignmentRow(
+                row.number, row.serial, canonical_licence(key), cadre_id, cadre, start, end
+            )
+        )
+    return ParseResult(rows, errors, columns)
+
+
+def parse_areas(path: str | Path) -> ParseResult[Area]:
+    """Division files (or a folder of them) or an area sheet (区划代码, 区划名称, 上级区划代码, 层级)."""
+    source = Path(path)
+    try:
+        if source.is_dir() or source.name.lower().endswith((".csv", ".csv.xz", ".csv.gz")):
+            return ParseResult(load_divisions(source), [], {})
+        return _area_sheet(source)
+    except StructureError as error:
+        return ParseResult(
+            [],
+            [
+                RowError(
+                    e.row or 0,
+                    None,
+                    _canonical_area_field(e.field),
+                    _show(e.value),
+                    e.reason_zh,
+                    e.reason_en,
+                    e.code,
+                )
+                for e in error.errors
+            ],
+            {},
+        )
+
+
+def _canonical_area_field(field: str) -> str:
+    return {
+        "code": "区划代码",
+        "name": "区划名称",
+        "parent_code": "上级区划代码",
+        "tier": "层级",
+    }.get(field, field)
+
+
+def _area_sheet(source: Path) -> ParseResult[Area]:
+    table = read_table(
+        source,
+        {"区划代码", "区划名称", "上级区划代码", "层级", "code", "name", "tier", "parent_code"},
+    )
+    header = {h: h for h in table.header}
+    field = {
+        "code": ("区划代码", "code"),
+        "name": ("区划名称", "name"),
+        "parent_code": ("上级区划代码", "parent_code"),
+        "tier": ("层级", "tier"),
+    }
+    columns = {
+        f: next((h for h in aliases if h in header), aliases[0]) for f, aliases in field.items()
+    }
+    areas, errors = [], []
+    for row in table.rows:
+        r = _RowReader(row, columns)
+        code = r.get("code", lambda x, f: canonical_area_code(x, field=f))
+        parent = r.get(
+            "parent_code", lambda x, f: None if v.blank(x) else canonical_area_code(x, field=f)
+        )
+        tier = r.get("tier", _enum(Tier))
+        name = r.get("name", lambda x, f: v.text(x, f, required=True))
+        if code is not None and tier is None and is_standard_code(code):
+            tier = Tier.for_code(code)
+        if r.errors or code is None or name is None or tier is None:
+            errors.extend(r.errors)
+            continue
+        try:
+            areas.append(Area(code=code, name=name, tier=tier, parent_code=parent))
+        except TworesError as error:
+            r.record_errors(error, lambda f: f)
+            errors.extend(r.errors)
+    return ParseResult(areas, errors, columns)

@@ -1,0 +1,103 @@
+"""Reading a sheet into a header and numbered rows, the way offices really lay them out.
+
+Titles and "填报单位" lines above the header, blank rows in the middle and signature lines
+("填表人：…") below are skipped; the header is the first row that names known columns.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import attrs
+
+from twores.core.labels import clean_text
+from twores.divisions import open_text
+
+SERIAL_HEADERS = ("序号", "编号序号", "no", "no.", "#")
+HEADER_SEARCH_ROWS = 10
+
+
+@attrs.frozen
+class Row:
+    number: int
+    serial: str | None
+    values: dict[str, object]
+
+
+@attrs.frozen
+class Table:
+    header: list[str]
+    header_row: int
+    rows: list[Row]
+
+
+def normalise_header(text: object) -> str:
+    value = clean_text(str(text or "")).replace(" ", "").casefold()
+    for suffix in ("（必填）", "(必填)", "*"):
+        value = value.removesuffix(suffix)
+    return value.lstrip("*")
+
+
+def _raw_rows(path: Path) -> Iterator[list[object]]:
+    name = path.name.lower()
+    if name.endswith((".xlsx", ".xlsm", ".xls")):
+        from python_calamine import CalamineWorkbook
+
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0)
+        yield from (list(row) for row in sheet.to_python(skip_empty_area=False))
+        return
+    try:
+        with open_text(path) as stream:
+            yield from csv.reader(stream)
+    except UnicodeDecodeError:
+        with path.open(encoding="gb18030", newline="") as stream:
+            yield from csv.reader(stream)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _is_footer(cells: list[object]) -> bool:
+    filled = [str(c) for c in cells if not _blank(c)]
+    return bool(filled) and all(("：" in c or ":" in c) and len(c) <= 40 for c in filled)
+
+
+def read_table(path: str | Path, known: Iterable[str]) -> Table:
+    """The table in ``path``; ``known`` are the normalised headers that identify the header row."""
+    source = Path(path)
+    known_set = set(known)
+    raw = list(_raw_rows(source))
+    header_index = 0
+    for index, cells in enumerate(raw[:HEADER_SEARCH_ROWS]):
+        if sum(1 for c in cells if normalise_header(c) in known_set) >= 2:
+            header_index = index
+            break
+    header = [clean_text(str(c)) if not _blank(c) else "" for c in raw[header_index]] if raw else []
+    normalised = [normalise_header(h) for h in header]
+    serial_at = next((i for i, h in enumerate(normalised) if h in SERIAL_HEADERS), None)
+    recognised = [i for i, h in enumerate(normalised) if h in known_set]
+    rows: list[Row] = []
+    for offset, cells in enumerate(raw[header_index + 1 :], start=header_index + 2):
+        if all(_blank(cells[i]) if i < len(cells) else True for i in recognised):
+            continue  # a blank row
+        if _is_footer(cells):
+            continue  # a signature line such as 填表人：… 审核人：…
+        values = {
+            header[i]: (cells[i] if i < len(cells) else None)
+            for i in range(len(header))
+            if header[i]
+        }
+        serial = None
+        if serial_at is not None and serial_at < len(cells) and not _blank(cells[serial_at]):
+            serial_value = cells[serial_at]
+            serial = (
+                str(int(serial_value))
+                if isinstance(serial_value, float) and serial_value.is_integer()
+                else clean_text(str(serial_value))
+            )
+        rows.append(Row(offset, serial, values))
+    return Table(header, header_index + 1, rows)
