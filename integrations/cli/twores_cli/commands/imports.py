@@ -42,28 +42,28 @@ def command(
     store.close()
     t = obj.t
     if not report.accepted:
+        count, path = len(report.errors), report.report_path
         obj.errors.print(
             t(
-                f"[red]拒绝导入：{len(report.errors)} 处错误，数据库未改动。错误报告：{report.report_path}[/]",
-                f"[red]rejected: {len(report.errors)} error(s), nothing changed. Report: {report.report_path}[/]",
+                f"[red]拒绝导入：{count} 处错误，数据库未改动。错误报告：{path}[/]",
+                f"[red]rejected: {count} error(s), nothing changed. Report: {path}[/]",
             ),
             highlight=False,
         )
         for error in report.errors[:20]:
             reason = error.reason_zh if obj.lang == "zh" else error.reason_en
-            obj.errors.print(
-                f"  {t('第', 'row ')}{error.row}{t('行', '')} {error.column}“{error.value}”：{reason}",
-                highlight=False,
-            )
+            where = f"{t('第', 'row ')}{error.row}{t('行', '')}"
+            obj.errors.print(f"  {where} {error.column}“{error.value}”：{reason}", highlight=False)
         raise SystemExit(EXIT_REJECTED)
     verb = (
         t("检查通过（未写入）", "checked (nothing written)") if dry_run else t("已导入", "imported")
     )
     replay = t("（该文件此前已导入）", " (this file was imported before)") if report.replay else ""
+    records, links = report.records, report.assignments
     obj.console.print(
         f"{verb}{replay}: {report.rows} {t('行', 'rows')}; "
-        f"{t('新增', 'inserted')} {report.records.inserted}, {t('更新', 'updated')} {report.records.updated}, "
-        f"{t('未变', 'unchanged')} {report.records.unchanged}; "
-        f"{t('包保关系', 'assignments')} +{report.assignments.inserted} ~{report.assignments.updated}",
+        f"{t('新增', 'inserted')} {records.inserted}, {t('更新', 'updated')} {records.updated}, "
+        f"{t('未变', 'unchanged')} {records.unchanged}; "
+        f"{t('包保关系', 'assignments')} +{links.inserted} ~{links.updated}",
         highlight=False,
     )

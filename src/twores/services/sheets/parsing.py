@@ -164,6 +164,22 @@ def _show(value: object) -> str:
     return str(value)
 
 
+def _checked(
+    cls: type, attribute: str, read: Callable[[object, str], T | None]
+) -> Callable[[object, str], T | None]:
+    """``read``, then the domain's own validator for ``cls.attribute`` (so every bad field
+    is reported even when another field of the row is bad too)."""
+    field = getattr(attrs.fields(cls), attribute)
+
+    def check(value: object, name: str) -> T | None:
+        result = read(value, name)
+        if result is not None and field.validator is not None:
+            field.validator(None, field, result)
+        return result
+
+    return check
+
+
 def _enum(enum: type, *, required: bool = False) -> Callable[[object, str], object]:
     def read(value: object, field: str) -> object:
         if v.blank(value):
@@ -196,7 +212,7 @@ class AreaResolver:
             kids = self.hierarchy.children(parent) if parent else self.hierarchy.roots
             table: dict[str, list[Area]] = {}
             for area in kids:
-                for name in {area.name, _short(area.name)}:
+                for name in _aliases(area.name):
                     table.setdefault(name, []).append(area)
             self._children[parent] = table
         return self._children[parent]
@@ -219,7 +235,7 @@ class AreaResolver:
         if len(parts) == 1:
             parts = self._split_run(parts[0])
         # Start at any area with the first name; then walk down by name.
-        starts = [a for a in self.hierarchy if a.name == parts[0] or _short(a.name) == parts[0]]
+        starts = [a for a in self.hierarchy if parts[0] in _aliases(a.name)]
         matches = []
         for start in starts:
             current: Area | None = start
@@ -266,6 +282,19 @@ def _short(name: str) -> str:
         if name.endswith(suffix) and len(name) > len(suffix) + 1:
             return name[: -len(suffix)]
     return name
+
+
+def _aliases(name: str) -> set[str]:
+    """敢兴村委会 -> {敢兴村委会, 敢兴, 敢兴村}; 大圩社区居委会 -> {…, 大圩社区}."""
+    short = _short(name)
+    found = {name, short}
+    if short != name:
+        tail = name[len(short) :]
+        if tail.startswith("村"):
+            found.add(short + "村")
+        elif tail.startswith(("社区", "居")):
+            found.add(short + "社区")
+    return found
 
 
 def _header_errors(kind: str, table: Table, columns: dict[str, str]) -> list[RowError]:
@@ -330,16 +359,30 @@ def parse_businesses(table: Table, hierarchy: Hierarchy) -> ParseResult[Business
     for row in table.rows:
         r = _RowReader(row, columns)
         fields = {
-            "name": r.get("name", lambda x, f: v.text(x, f, required=True)),
+            "name": r.get(
+                "name", _checked(FoodBusiness, "name", lambda x, f: v.text(x, f, required=True))
+            ),
             "area_code": r.get("area", area),
             "business_type": r.get("business_type", _enum(BusinessType, required=True)),
             "licence_no": r.get(
-                "licence_no", lambda x, f: None if v.blank(x) else canonical_licence(str(x))
+                "licence_no",
+                _checked(
+                    FoodBusiness,
+                    "licence_no",
+                    lambda x, f: None if v.blank(x) else canonical_licence(str(x)),
+                ),
             ),
-            "uscc": r.get("uscc", lambda x, f: None if v.blank(x) else canonical_uscc(str(x))),
+            "uscc": r.get(
+                "uscc",
+                _checked(
+                    FoodBusiness,
+                    "uscc",
+                    lambda x, f: None if v.blank(x) else canonical_uscc(str(x)),
+                ),
+            ),
             "scale": r.get("scale", _enum(Scale)),
             "canteen_kind": r.get("canteen_kind", _enum(CanteenKind)),
-            "diners": r.get("diners", v.integer),
+            "diners": r.get("diners", _checked(FoodBusiness, "diners", v.integer)),
             "chain_headquarters": r.get("chain_headquarters", v.boolean) or False,
             "status": r.get("status", _enum(OperatingStatus)) or OperatingStatus.OPERATING,
             "status_since": r.get("status_since", v.day),
@@ -442,7 +485,8 @@ def parse_cadres(table: Table, hierarchy: Hierarchy) -> ParseResult[Cadre]:
                     "area",
                     area_code,
                     f"{tier.zh}干部的辖区应为{tier.zh}区划，此区划为{area_tier.zh}",
-                    f"a {tier.en} cadre's area must be a {tier.en} area, this one is {area_tier.en}",
+                    f"a {tier.en} cadre's area must be a {tier.en} area, "
+                    f"this one is {area_tier.en}",
                 ),
             )
             errors.extend(r.errors)
@@ -506,7 +550,7 @@ def parse_assignments(table: Table) -> ParseResult[AssignmentRow]:
 
 
 def parse_areas(path: str | Path) -> ParseResult[Area]:
-    """Division files (or a folder of them) or an area sheet (区划代码, 区划名称, 上级区划代码, 层级)."""
+    """Division files (or a folder of them), or an area sheet (区划代码, 区划名称, …)."""
     source = Path(path)
     try:
         if source.is_dir() or source.name.lower().endswith((".csv", ".csv.xz", ".csv.gz")):

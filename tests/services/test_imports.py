@@ -1,0 +1,324 @@
+"""Ledger imports: the real sample, messy ledgers of our own, all-or-nothing, idempotence."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+import twores
+from twores.divisions import demo_region
+from twores.services.exports import export_list
+from twores.services.imports import import_file
+from twores.services.stores import open_store
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "sample-ledgers"
+ADMIN = twores.Scope("测试员", twores.Role.ADMIN)
+ON = date(2025, 6, 30)
+
+
+@pytest.fixture
+def app() -> twores.Twores:
+    return twores.build(load_entrypoints=False)
+
+
+@pytest.fixture
+def store(app: twores.Twores, tmp_path: Path) -> twores.Store:
+    store = open_store(app, f"sqlite:///{tmp_path / 'twores.db'}")
+    with store.unit_of_work(ADMIN) as uow:
+        uow.areas.upsert_many(demo_region())
+        uow.commit()
+    return store
+
+
+@pytest.fixture
+def samples(tmp_path: Path) -> Path:
+    if not SAMPLES.exists():
+        pytest.skip(f"sample ledgers not present at {SAMPLES}")
+    folder = tmp_path / "samples"
+    shutil.copytree(SAMPLES, folder)
+    return folder
+
+
+def state(store: twores.Store) -> tuple[list[object], ...]:
+    with store.unit_of_work(ADMIN) as uow:
+        return (
+            list(uow.businesses.stream()),
+            list(uow.cadres.stream()),
+            list(uow.assignments.stream()),
+            list(uow.audit.entries()),
+        )
+
+
+def test_the_sample_county_ledger(app: twores.Twores, store: twores.Store, samples: Path) -> None:
+    expected = json.loads((samples / "lingchuan_expected.json").read_text(encoding="utf-8"))
+    cadres = import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    assert cadres.accepted and cadres.records.inserted == expected["cadres"]
+    report = import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=ON)
+    assert report.accepted and report.rows == expected["businesses"]
+    assert report.records.inserted == report.assignments.inserted == expected["businesses"]
+    businesses, _, assignments, audit = state(store)
+    assert Counter(b.grade.value for b in businesses) == expected["by_grade"]  # type: ignore[attr-defined]
+    roster = twores.Roster.build(demo_region(), businesses, state(store)[1], assignments)  # type: ignore[arg-type]
+    assert twores.roster_violations(roster, app.plugins.rulebook(), ON) == []
+
+    again = import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=ON)
+    assert again.accepted and again.replay
+    assert again.records.changed == 0 and again.assignments.changed == 0
+    assert state(store)[3] == audit  # no audit entry written
+
+
+def test_the_bad_ledger_is_refused_whole(
+    app: twores.Twores, store: twores.Store, samples: Path
+) -> None:
+    expected = json.loads((samples / "lingchuan_expected.json").read_text(encoding="utf-8"))
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    before = state(store)
+    report = import_file(
+        app, store, ADMIN, "businesses", samples / "lingchuan_ledger_bad.xlsx", on=ON
+    )
+    assert not report.accepted
+    assert {e.serial: e.column for e in report.errors} == expected["bad_rows"]
+    assert state(store) == before
+    assert report.report_path is not None and report.report_path.exists()
+    sheet = load_workbook(report.report_path).active
+    lines = list(sheet.iter_rows(values_only=True))
+    assert lines[0] == ("行号", "序号", "列", "值", "错误代码", "原因", "reason")
+    assert sorted(str(line[1]) for line in lines[1:]) == sorted(expected["bad_rows"])
+
+
+MESSY_HEADER = [
+    "序号",
+    "主体名称",
+    "统一社会信用代码",
+    "许可证编号",
+    "所属区划",
+    "业态",
+    "规模",
+    "经营状态",
+    "包保等级",
+    "风险等级",
+    "成立日期",
+    "包保干部姓名",
+    "职务",
+    "联系电话",
+]
+
+
+def messy_rows() -> list[list[object]]:
+    return [
+        [
+            1,
+            " 大圩 豆腐坊 ",
+            "９１１１００００６０００３７３４１Ｌ",
+            "SC14503231110603",
+            450323101202.0,
+            "食品生产",
+            "微型",
+            "在营",
+            "A级",
+            "B",
+            "2019年5月2日",
+            None,
+            None,
+            None,
+        ],
+        [
+            2,
+            "敢兴便利店",
+            None,
+            "jy14503230034495",
+            "灵川县/大圩镇/敢兴村",
+            "食品销售",
+            "小型",
+            "在营",
+            "ｄ",
+            None,
+            43587,
+            None,
+            None,
+            None,
+        ],
+        [None, None, None, None, None, None, None, None, None, None, None, None, None, None],
+        [
+            3,
+            "灵田米粉店",
+            None,
+            "JY14503230369045",
+            "450323107206",
+            "餐饮服务",
+            "微型",
+            "停业",
+            " c ",
+            "a",
+            datetime(2021, 2, 1),
+            None,
+            None,
+            None,
+        ],
+        [
+            4,
+            "三街超市",
+            None,
+            "JY14503232897810",
+            "450323100200",
+            "食品销售",
+            "微型",
+            "在营",
+            "Ａ",
+            None,
+            "2019/5/2",
+            None,
+            None,
+            None,
+        ],
+    ]
+
+
+def write_xlsx(path: Path, rows: list[list[object]], header: list[str] = MESSY_HEADER) -> Path:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["灵川县食品生产经营主体分层分级包保台账"])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
+    sheet.append(["填报单位：灵川县食安办", None, None, None, None, "填报日期：2023年3月20日"])
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    sheet.append([])
+    sheet.append(["填表人：莫某某", None, None, None, "审核人：覃某某"])
+    workbook.save(path)
+    return path
+
+
+def test_a_messy_xlsx_ledger_imports(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    report = import_file(
+        app, store, ADMIN, "businesses", write_xlsx(tmp_path / "台账.xlsx", messy_rows())
+    )
+    assert report.accepted, report.errors
+    businesses = {b.name: b for b in state(store)[0]}  # type: ignore[attr-defined]
+    assert set(businesses) == {"大圩 豆腐坊", "敢兴便利店", "灵田米粉店", "三街超市"}
+    tofu = businesses["大圩 豆腐坊"]
+    assert tofu.uscc == "91110000600037341L" and tofu.grade is twores.Grade.A
+    assert tofu.area_code == "450323101202" and tofu.opened_on == date(2019, 5, 2)
+    shop = businesses["敢兴便利店"]
+    assert shop.licence_no == "JY14503230034495" and shop.opened_on == date(2019, 5, 2)
+    assert shop.area_code == "450323101201"  # 敢兴村委会, found by its short name
+    assert businesses["灵田米粉店"].status is twores.OperatingStatus.SUSPENDED
+    assert businesses["灵田米粉店"].risk_grade is twores.RiskLevel.A
+
+
+def test_every_error_of_every_row_is_reported(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    rows = messy_rows()
+    rows[0][2], rows[0][8], rows[0][10] = "91110000600037341X", "E", "2019-13-45"
+    rows[3][4] = "450323999999"
+    rows.append(list(rows[4]))  # a duplicate licence number
+    report = import_file(
+        app, store, ADMIN, "businesses", write_xlsx(tmp_path / "坏台账.xlsx", rows)
+    )
+    found = {(e.serial, e.column) for e in report.errors}
+    assert found == {
+        ("1", "统一社会信用代码"),
+        ("1", "包保等级"),
+        ("1", "成立日期"),
+        ("3", "所属区划"),
+        ("4", "许可证编号"),
+    }
+    assert all(e.reason_zh and e.reason_en for e in report.errors)
+    assert state(store)[0] == []
+
+
+def test_a_missing_required_column_is_reported(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "缺列.csv"
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows(
+            [["主体名称", "许可证编号", "业态"], ["店", "JY14503230034495", "食品销售"]]
+        )
+    report = import_file(app, store, ADMIN, "businesses", path)
+    assert [(e.column, e.code) for e in report.errors] == [("所属区划", "missing_column")]
+    assert report.report_path is not None and report.report_path.suffix == ".csv"
+
+
+def test_cadres_must_resolve_exactly(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    cadres = tmp_path / "干部.csv"
+    with cadres.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows(
+            [
+                ["包保干部姓名", "职务", "层级", "所属区划", "联系电话"],
+                ["吴伟", "村委会主任", "村级", "450323101202", "18374074002"],
+                ["吴伟", "村委委员", "村级", "450323101202", "18374074003"],
+            ]
+        )
+    assert import_file(app, store, ADMIN, "cadres", cadres).accepted
+    rows = messy_rows()[:2]
+    rows[0][8], rows[0][11], rows[0][12] = "D", "吴伟", None  # ambiguous: two 吴伟, no phone
+    rows[1][11] = "张三"  # unknown
+    report = import_file(app, store, ADMIN, "businesses", write_xlsx(tmp_path / "台账.xlsx", rows))
+    assert sorted(e.code for e in report.errors) == ["ambiguous_cadre", "unknown_cadre"]
+    rows[0][13] = "18374074003"
+    rows[1][11] = None
+    report = import_file(app, store, ADMIN, "businesses", write_xlsx(tmp_path / "台账2.xlsx", rows))
+    assert report.accepted and report.assignments.inserted == 1
+
+
+def test_dry_run_changes_nothing(app: twores.Twores, store: twores.Store, tmp_path: Path) -> None:
+    before = state(store)
+    report = import_file(
+        app,
+        store,
+        ADMIN,
+        "businesses",
+        write_xlsx(tmp_path / "台账.xlsx", messy_rows()),
+        dry_run=True,
+    )
+    assert report.accepted and report.records.inserted == 4
+    assert state(store) == before
+
+
+def test_unmasked_export_reimports_to_the_identical_state(
+    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+) -> None:
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=ON)
+    for kind, suffix in (("cadres", ".csv"), ("businesses", ".xlsx"), ("assignments", ".xlsx")):
+        export_list(store, ADMIN, kind, tmp_path / f"{kind}{suffix}", unmask=True)
+    copy = open_store(app, f"sqlite:///{tmp_path / 'copy.db'}")
+    with copy.unit_of_work(ADMIN) as uow:
+        uow.areas.upsert_many(demo_region())
+        uow.commit()
+    for kind, suffix in (("cadres", ".csv"), ("businesses", ".xlsx"), ("assignments", ".xlsx")):
+        report = import_file(app, copy, ADMIN, kind, tmp_path / f"{kind}{suffix}")
+        assert report.accepted, report.errors[:3]
+    original, restored = state(store), state(copy)
+    assert restored[:2] == original[:2]
+    assert [(a.cadre_id, a.business_key, a.valid_from) for a in restored[2]] == [  # type: ignore[attr-defined]
+        (a.cadre_id, a.business_key, a.valid_from)
+        for a in original[2]  # type: ignore[attr-defined]
+    ]
+
+
+def test_exports_mask_personal_data_unless_allowed(
+    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+) -> None:
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    masked = tmp_path / "masked.csv"
+    export_list(store, ADMIN, "cadres", masked)
+    text = masked.read_text(encoding="utf-8-sig")
+    assert "18374074002" not in text and "183****4002" in text
+    with pytest.raises(twores.ScopeError):
+        export_list(
+            store, twores.Scope("访客", twores.Role.READ_ONLY), "cadres", masked, unmask=True
+        )
