@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-MODULES = ("benchmarks.rules", "benchmarks.assign")
+MODULES = ("benchmarks.rules", "benchmarks.assign", "benchmarks.import")
 
 
 def main(argv: list[str]) -> int:

@@ -11,6 +11,11 @@ from twores.core.errors import InvalidChoiceError, InvalidValueError
 
 def clean_text(value: str) -> str:
     """NFKC (full-width letters and digits to ASCII), trimmed, inner whitespace collapsed."""
+    if value.isascii():
+        stripped = value.strip()
+        if "  " not in stripped and "\t" not in stripped and "\n" not in stripped:
+            return stripped
+        return " ".join(stripped.split())
     return " ".join(unicodedata.normalize("NFKC", value).split())
 
 

@@ -319,11 +319,14 @@ class _Keyed:
         updated = unchanged = 0
         moves: list[tuple[str, AncestorCodes]] = []
         ancestors: dict[str, AncestorCodes] = {}
+        writable: set[str] = set()
         for key, record in keyed.items():
             codes = ancestors.get(record.area_code)
             if codes is None:
                 codes = ancestors[record.area_code] = AncestorCodes.of(hierarchy, record.area_code)
-            guard.check_write(record.area_code, f"{self.what_zh} {key}", f"{self.entity} {key}")
+            if record.area_code not in writable:
+                guard.check_write(record.area_code, f"{self.what_zh} {key}", f"{self.entity} {key}")
+                writable.add(record.area_code)
             values = codec.values(record, codes)
             before = existing.get(key)
             if before is not None:

@@ -12,7 +12,7 @@ import attrs
 
 from twores.core.areas import Area, Tier
 from twores.core.assignment import Assignment, AssignmentReason
-from twores.core.businesses import FoodBusiness
+from twores.core.businesses import FoodBusiness, Staff
 from twores.core.cadres import Cadre
 from twores.plugins.storage.common import CONVERTER, AncestorCodes, plain
 
@@ -66,8 +66,16 @@ def _enum(value: Any) -> Any:
     return None if value is None else value.value
 
 
+_NO_STAFF = Staff()
+
+
+def _staff_json(staff: Staff) -> str | None:
+    if staff == _NO_STAFF:
+        return None
+    return json.dumps(plain(staff), ensure_ascii=False, sort_keys=True)
+
+
 def _business_values(b: FoodBusiness) -> tuple[Any, ...]:
-    staff = plain(b.staff)
     return (
         b.key,
         b.area_code,
@@ -84,7 +92,7 @@ def _business_values(b: FoodBusiness) -> tuple[Any, ...]:
         b.opened_on,
         _enum(b.grade),
         _enum(b.risk_grade),
-        json.dumps(staff, ensure_ascii=False, sort_keys=True) if any(staff.values()) else None,
+        _staff_json(b.staff),
     )
 
 

@@ -353,43 +353,14 @@ def parse_businesses(table: Table, hierarchy: Hierarchy) -> ParseResult[Business
     errors = _header_errors("businesses", table, columns)
     if errors:
         return ParseResult([], errors, columns)
-    area = AreaResolver(hierarchy)
     rows: list[BusinessRow] = []
     field_of = {"area_code": "area"}
+    readers = _business_readers(AreaResolver(hierarchy))
     for row in table.rows:
         r = _RowReader(row, columns)
-        fields = {
-            "name": r.get(
-                "name", _checked(FoodBusiness, "name", lambda x, f: v.text(x, f, required=True))
-            ),
-            "area_code": r.get("area", area),
-            "business_type": r.get("business_type", _enum(BusinessType, required=True)),
-            "licence_no": r.get(
-                "licence_no",
-                _checked(
-                    FoodBusiness,
-                    "licence_no",
-                    lambda x, f: None if v.blank(x) else canonical_licence(str(x)),
-                ),
-            ),
-            "uscc": r.get(
-                "uscc",
-                _checked(
-                    FoodBusiness,
-                    "uscc",
-                    lambda x, f: None if v.blank(x) else canonical_uscc(str(x)),
-                ),
-            ),
-            "scale": r.get("scale", _enum(Scale)),
-            "canteen_kind": r.get("canteen_kind", _enum(CanteenKind)),
-            "diners": r.get("diners", _checked(FoodBusiness, "diners", v.integer)),
-            "chain_headquarters": r.get("chain_headquarters", v.boolean) or False,
-            "status": r.get("status", _enum(OperatingStatus)) or OperatingStatus.OPERATING,
-            "status_since": r.get("status_since", v.day),
-            "opened_on": r.get("opened_on", v.day),
-            "grade": r.get("grade", _grade(Grade)),
-            "risk_grade": r.get("risk_grade", _grade(RiskLevel)),
-        }
+        fields = {name: r.get(column, read) for name, (column, read) in readers.items()}
+        fields["chain_headquarters"] = fields["chain_headquarters"] or False
+        fields["status"] = fields["status"] or OperatingStatus.OPERATING
         staff = {role: _staff(r, role) for role in ("head", "director", "officer")}
         cadre = _cadre_ref(r)
         if r.errors:
@@ -411,7 +382,43 @@ def parse_businesses(table: Table, hierarchy: Hierarchy) -> ParseResult[Business
     return ParseResult(rows, sorted(errors + duplicates, key=lambda e: (e.row, e.column)), columns)
 
 
+Reader = Callable[[object, str], object]
+
+
+def _business_readers(area: AreaResolver) -> dict[str, tuple[str, Reader]]:
+    """FoodBusiness field -> (sheet field, reader), built once per file."""
+
+    def required_text(x: object, f: str) -> object:
+        return v.text(x, f, required=True)
+
+    def licence(x: object, f: str) -> object:
+        return None if v.blank(x) else canonical_licence(str(x))
+
+    def credit_code(x: object, f: str) -> object:
+        return None if v.blank(x) else canonical_uscc(str(x))
+
+    return {
+        "name": ("name", _checked(FoodBusiness, "name", required_text)),
+        "area_code": ("area", area),
+        "business_type": ("business_type", _enum(BusinessType, required=True)),
+        "licence_no": ("licence_no", _checked(FoodBusiness, "licence_no", licence)),
+        "uscc": ("uscc", _checked(FoodBusiness, "uscc", credit_code)),
+        "scale": ("scale", _enum(Scale)),
+        "canteen_kind": ("canteen_kind", _enum(CanteenKind)),
+        "diners": ("diners", _checked(FoodBusiness, "diners", v.integer)),
+        "chain_headquarters": ("chain_headquarters", v.boolean),
+        "status": ("status", _enum(OperatingStatus)),
+        "status_since": ("status_since", v.day),
+        "opened_on": ("opened_on", v.day),
+        "grade": ("grade", _grade(Grade)),
+        "risk_grade": ("risk_grade", _grade(RiskLevel)),
+    }
+
+
 def _staff(r: _RowReader, role: str) -> StaffMember | None:
+    parts = ("name", "phone", "id_number", "banned_until")
+    if all(v.blank(r.raw(f"{role}_{part}")) for part in parts):
+        return None
     name = r.get(f"{role}_name", v.text)
     phone = r.get(f"{role}_phone", v.text)
     id_number = r.get(

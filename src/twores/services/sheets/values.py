@@ -21,7 +21,7 @@ _FALSE = {"否", "无", "n", "no", "false", "0", "×"}
 
 
 def blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not clean_text(value))
+    return value is None or (isinstance(value, str) and (not value or value.isspace()))
 
 
 def text(value: object, field: str, *, required: bool = False) -> str | None:

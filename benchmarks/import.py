@@ -1,0 +1,185 @@
+"""Importing 1M businesses from CSV: into an SQLite file (first run, identical re-run) and
+into PostgreSQL (COPY), beside raw baselines measured in the same run.
+
+Baselines: ``sqlite3.executemany`` of the same rows into the same columns in one
+transaction, indexes built afterwards; psycopg ``COPY`` of the same rows into a plain table.
+Rows: ``TWORES_BENCH_ROWS`` (default 1,000,000). Each import runs in a child process, so its
+peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.harness import Figure
+from twores.divisions import demo_region
+from twores.services.exports import BUSINESS_HEADERS, business_row, write_table
+from twores.services.synth import synthetic_businesses
+
+ROWS = int(os.environ.get("TWORES_BENCH_ROWS", "1000000"))
+POSTGRES = os.environ.get("TWORES_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+CHILD = """
+import json, resource, sys, time
+import twores
+from twores.divisions import demo_region
+from twores.services.imports import import_file
+from twores.services.stores import open_store
+url, path = sys.argv[1], sys.argv[2]
+app = twores.build(load_entrypoints=False)
+store = open_store(app, url)
+scope = twores.Scope("bench", twores.Role.ADMIN)
+with store.unit_of_work(scope) as uow:
+    uow.areas.upsert_many(demo_region())
+    uow.commit()
+start = time.perf_counter()
+report = import_file(app, store, scope, "businesses", path)
+elapsed = time.perf_counter() - start
+print(json.dumps({"seconds": elapsed, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "inserted": report.records.inserted, "updated": report.records.updated,
+                  "unchanged": report.records.unchanged, "errors": len(report.errors)}))
+"""
+
+
+def write_csv(path: Path) -> list[tuple[object, ...]]:
+    businesses = list(synthetic_businesses(demo_region(), ROWS, seed=42, graded=True))
+    from twores.services.exports import _Masker
+
+    mask = _Masker(True)
+    write_table(path, BUSINESS_HEADERS, (business_row(b, mask) for b in businesses))
+    with path.open(encoding="utf-8-sig", newline="") as stream:
+        reader = csv.reader(stream)
+        next(reader)
+        return [tuple(row) for row in reader]
+
+
+def run_child(url: str, path: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, url, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def raw_sqlite(path: Path, rows: list[tuple[object, ...]]) -> float:
+    start = time.perf_counter()
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    columns = ", ".join(f"c{i} TEXT" for i in range(len(rows[0])))
+    connection.execute(f"CREATE TABLE t (county TEXT, {columns}, PRIMARY KEY (county, c2))")
+    marks = ", ".join("?" * (len(rows[0]) + 1))
+    with connection:
+        connection.executemany(
+            f"INSERT INTO t VALUES ({marks})", ((str(r[3])[:6], *r) for r in rows)
+        )
+    connection.execute("CREATE INDEX t_key ON t (c2)")
+    connection.execute("CREATE INDEX t_village ON t (c3)")
+    connection.close()
+    return time.perf_counter() - start
+
+
+def raw_copy(rows: list[tuple[object, ...]]) -> float | None:
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    try:
+        connection = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        return None
+    with connection:
+        columns = ", ".join(f"c{i} text" for i in range(len(rows[0])))
+        connection.execute("DROP TABLE IF EXISTS bench_raw_copy")
+        connection.execute(f"CREATE UNLOGGED TABLE bench_raw_copy ({columns})")
+        start = time.perf_counter()
+        with connection.cursor().copy("COPY bench_raw_copy FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        elapsed = time.perf_counter() - start
+        connection.execute("DROP TABLE bench_raw_copy")
+    return elapsed
+
+
+def fresh_postgres_schema() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3) as connection:
+            connection.execute("DROP SCHEMA IF EXISTS bench_import CASCADE")
+            connection.execute("CREATE SCHEMA bench_import")
+    except Exception:  # noqa: BLE001 - no server: the figure is skipped
+        return None
+    separator = "&" if "?" in POSTGRES else "?"
+    return f"{POSTGRES}{separator}options=-csearch_path%3Dbench_import"
+
+
+def run() -> list[Figure]:
+    folder = Path(tempfile.mkdtemp(prefix="twores-bench-"))
+    source = folder / "businesses.csv"
+    rows = write_csv(source)
+    raw_s = raw_sqlite(folder / "raw.db", rows)
+    db = f"sqlite:///{folder / 'twores.db'}"
+    first = run_child(db, source)
+    again = run_child(db, source)
+    print(
+        f"  {ROWS:,} rows; first import: inserted {first['inserted']:.0f}, peak RSS "
+        f"{first['rss_mb']:.0f} MB; re-import: changed {again['inserted'] + again['updated']:.0f}"
+    )
+    figures = [
+        Figure(
+            f"import {ROWS:,} businesses into SQLite",
+            first["seconds"],
+            "raw sqlite3 executemany",
+            raw_s,
+            "<= 15 s and <= 4x",
+            first["seconds"] <= 15 * ROWS / 1_000_000 and first["seconds"] <= 4 * raw_s,
+        ),
+        Figure(
+            "import peak RSS",
+            first["rss_mb"],
+            "-",
+            None,
+            "<= 1500 MB",
+            first["rss_mb"] <= 1500,
+            unit="MB",
+        ),
+        Figure(
+            "re-import the identical file",
+            again["seconds"],
+            "first import",
+            first["seconds"],
+            "<= 0.8x, 0 changed",
+            again["seconds"] <= 0.8 * first["seconds"] and again["inserted"] + again["updated"] == 0,
+        ),
+    ]
+    copy_s = raw_copy(rows)
+    schema_url = fresh_postgres_schema() if copy_s is not None else None
+    if schema_url is None or copy_s is None:
+        print("  PostgreSQL not reachable: COPY figures skipped")
+        return figures
+    postgres = run_child(schema_url, source)
+    rate = ROWS / postgres["seconds"]
+    print(f"  PostgreSQL: {rate:,.0f} rows/s (raw COPY {ROWS / copy_s:,.0f} rows/s)")
+    figures.append(
+        Figure(
+            f"import {ROWS:,} businesses into PostgreSQL",
+            postgres["seconds"],
+            "raw psycopg COPY",
+            copy_s,
+            ">= 150k rows/s",
+            rate >= 150_000,
+        )
+    )
+    return figures
