@@ -161,7 +161,8 @@ def run() -> list[Figure]:
             "first import",
             first["seconds"],
             "<= 0.8x, 0 changed",
-            again["seconds"] <= 0.8 * first["seconds"] and again["inserted"] + again["updated"] == 0,
+            again["seconds"] <= 0.8 * first["seconds"]
+            and again["inserted"] + again["updated"] == 0,
         ),
     ]
     copy_s = raw_copy(rows)

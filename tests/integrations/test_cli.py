@@ -33,3 +33,74 @@ def test_plugins_lists_rule_versions(tmp_path: Path) -> None:
     result = run("plugins", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "inner_mongolia 2023.1" in result.stdout and "national 2025.1" in result.stdout
+
+
+def test_import_export_and_audit_through_the_cli(tmp_path: Path) -> None:
+    import csv
+    import sqlite3
+
+    from twores.divisions import DEMO_REGION_FILE
+
+    db = str(tmp_path / "twores.db")
+    areas = Path(__file__).resolve().parents[2] / "src" / "twores" / "divisions" / "data"
+    assert run("--db", db, "db", "upgrade", cwd=tmp_path).returncode == 0
+    imported = run("--db", db, "import", "areas", str(areas / DEMO_REGION_FILE), cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    cadres = tmp_path / "干部.csv"
+    with cadres.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows(
+            [
+                ["包保干部姓名", "职务", "层级", "所属区划", "联系电话"],
+                ["吴伟", "村委会主任", "村级", "450323101202", "18374074002"],
+            ]
+        )
+    assert run("--db", db, "import", "cadres", str(cadres), cwd=tmp_path).returncode == 0
+    ledger = tmp_path / "台账.csv"
+    with ledger.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows(
+            [
+                [
+                    "主体名称",
+                    "许可证编号",
+                    "所属区划",
+                    "业态",
+                    "包保等级",
+                    "包保干部姓名",
+                    "联系电话",
+                ],
+                [
+                    "嵅村豆腐坊",
+                    "SC14503231110603",
+                    "450323101202",
+                    "食品生产",
+                    "D",
+                    "吴伟",
+                    "18374074002",
+                ],
+                ["坏店", "JY123", "450323101202", "食品销售", "E", "", ""],
+            ]
+        )
+    rejected = run("--lang", "en", "--db", db, "import", "businesses", str(ledger), cwd=tmp_path)
+    assert rejected.returncode == 3
+    assert "rejected" in rejected.stderr and (tmp_path / "台账.errors.csv").exists()
+    connection = sqlite3.connect(db)
+    assert connection.execute("SELECT count(*) FROM businesses").fetchone() == (0,)
+    connection.close()
+    ledger.write_text(
+        ledger.read_text(encoding="utf-8").splitlines()[0]
+        + "\n"
+        + ledger.read_text(encoding="utf-8").splitlines()[1]
+        + "\n",
+        encoding="utf-8",
+    )
+    accepted = run("--db", db, "import", "businesses", str(ledger), cwd=tmp_path)
+    assert accepted.returncode == 0, accepted.stderr
+    exported = run("--db", db, "export", "cadre-lists", str(tmp_path / "清单.xlsx"), cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert run("--db", db, "audit", "verify", cwd=tmp_path).returncode == 0
+    connection = sqlite3.connect(db)
+    with connection:
+        connection.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1")
+    connection.close()
+    tampered = run("--lang", "en", "--db", db, "audit", "verify", cwd=tmp_path)
+    assert tampered.returncode == 1 and "edited" in tampered.stderr
