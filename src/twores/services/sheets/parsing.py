@@ -94,13 +94,14 @@ class ParseResult(Generic[T]):
 class _RowReader:
     """Reads fields of one row, collecting every error instead of stopping at the first."""
 
-    def __init__(self, row: Row, columns: dict[str, str]) -> None:
-        self.row, self.columns = row, columns
+    def __init__(self, row: Row, columns: dict[str, int], headers: dict[str, str]) -> None:
+        self.row, self.positions, self.columns = row, columns, headers
         self.errors: list[RowError] = []
 
     def raw(self, field: str) -> object:
-        header = self.columns.get(field)
-        return self.row.values.get(header) if header else None
+        position = self.positions.get(field)
+        cells = self.row.cells
+        return cells[position] if position is not None and position < len(cells) else None
 
     def get(self, field: str, read: Callable[[object, str], T | None]) -> T | None:
         value = self.raw(field)
@@ -297,6 +298,11 @@ def _aliases(name: str) -> set[str]:
     return found
 
 
+def _positions(table: Table, columns: dict[str, str]) -> dict[str, int]:
+    """field -> cell position, for the fields this file has."""
+    return {f: table.index[h] for f, h in columns.items() if h in table.index}
+
+
 def _header_errors(kind: str, table: Table, columns: dict[str, str]) -> list[RowError]:
     missing = [f for f in REQUIRED[kind] if f not in columns]
     if kind == "businesses" and "licence_no" not in columns and "uscc" not in columns:
@@ -351,13 +357,14 @@ def _duplicates(
 def parse_businesses(table: Table, hierarchy: Hierarchy) -> ParseResult[BusinessRow]:
     columns = map_columns("businesses", table.header)
     errors = _header_errors("businesses", table, columns)
+    positions = _positions(table, columns)
     if errors:
         return ParseResult([], errors, columns)
     rows: list[BusinessRow] = []
     field_of = {"area_code": "area"}
     readers = _business_readers(AreaResolver(hierarchy))
     for row in table.rows:
-        r = _RowReader(row, columns)
+        r = _RowReader(row, positions, columns)
         fields = {name: r.get(column, read) for name, (column, read) in readers.items()}
         fields["chain_headquarters"] = fields["chain_headquarters"] or False
         fields["status"] = fields["status"] or OperatingStatus.OPERATING
@@ -460,12 +467,13 @@ def derive_cadre_id(area_code: str, name: str, phone: str | None) -> str:
 def parse_cadres(table: Table, hierarchy: Hierarchy) -> ParseResult[Cadre]:
     columns = map_columns("cadres", table.header)
     errors = _header_errors("cadres", table, columns)
+    positions = _positions(table, columns)
     if errors:
         return ParseResult([], errors, columns)
     area = AreaResolver(hierarchy)
     cadres: list[tuple[Row, Cadre]] = []
     for row in table.rows:
-        r = _RowReader(row, columns)
+        r = _RowReader(row, positions, columns)
         name = r.get("name", lambda x, f: v.text(x, f, required=True))
         area_code = r.get("area", area)
         tier = r.get("tier", _enum(Tier))
@@ -525,11 +533,12 @@ def parse_cadres(table: Table, hierarchy: Hierarchy) -> ParseResult[Cadre]:
 def parse_assignments(table: Table) -> ParseResult[AssignmentRow]:
     columns = map_columns("assignments", table.header)
     errors = _header_errors("assignments", table, columns)
+    positions = _positions(table, columns)
     if errors:
         return ParseResult([], errors, columns)
     rows: list[AssignmentRow] = []
     for row in table.rows:
-        r = _RowReader(row, columns)
+        r = _RowReader(row, positions, columns)
         key = r.get("business_key", lambda x, f: v.text(x, f, required=True))
         start = r.get("valid_from", v.day)
         if start is None and not r.errors:
@@ -606,9 +615,10 @@ def _area_sheet(source: Path) -> ParseResult[Area]:
     columns = {
         f: next((h for h in aliases if h in header), aliases[0]) for f, aliases in field.items()
     }
+    positions = _positions(table, columns)
     areas, errors = [], []
     for row in table.rows:
-        r = _RowReader(row, columns)
+        r = _RowReader(row, positions, columns)
         code = r.get("code", lambda x, f: canonical_area_code(x, field=f))
         parent = r.get(
             "parent_code", lambda x, f: None if v.blank(x) else canonical_area_code(x, field=f)

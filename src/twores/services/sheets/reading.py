@@ -7,6 +7,7 @@ Titles and "填报单位" lines above the header, blank rows in the middle and s
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -21,16 +22,29 @@ HEADER_SEARCH_ROWS = 10
 
 @attrs.frozen
 class Row:
+    """One data row: its line number, its 序号 (if any) and its cells in header order."""
+
     number: int
     serial: str | None
-    values: dict[str, object]
+    cells: list[object]
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Table:
     header: list[str]
     header_row: int
     rows: list[Row]
+
+    @functools.cached_property
+    def index(self) -> dict[str, int]:
+        """Header text -> cell position."""
+        return {name: i for i, name in enumerate(self.header) if name}
+
+    def cell(self, row: Row, header: str) -> object:
+        position = self.index.get(header)
+        if position is None or position >= len(row.cells):
+            return None
+        return row.cells[position]
 
 
 def normalise_header(text: object) -> str:
@@ -99,5 +113,5 @@ def read_table(path: str | Path, known: Iterable[str]) -> Table:
                 if isinstance(serial_value, float) and serial_value.is_integer()
                 else clean_text(str(serial_value))
             )
-        rows.append(Row(offset, serial, values))
+        rows.append(Row(offset, serial, cells))
     return Table(header, header_index + 1, rows)
