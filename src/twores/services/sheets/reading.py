@@ -100,11 +100,6 @@ def read_table(path: str | Path, known: Iterable[str]) -> Table:
             continue  # a blank row
         if _is_footer(cells):
             continue  # a signature line such as 填表人：… 审核人：…
-        values = {
-            header[i]: (cells[i] if i < len(cells) else None)
-            for i in range(len(header))
-            if header[i]
-        }
         serial = None
         if serial_at is not None and serial_at < len(cells) and not _blank(cells[serial_at]):
             serial_value = cells[serial_at]
