@@ -165,22 +165,6 @@ def _show(value: object) -> str:
     return str(value)
 
 
-def _checked(
-    cls: type, attribute: str, read: Callable[[object, str], T | None]
-) -> Callable[[object, str], T | None]:
-    """``read``, then the domain's own validator for ``cls.attribute`` (so every bad field
-    is reported even when another field of the row is bad too)."""
-    field = getattr(attrs.fields(cls), attribute)
-
-    def check(value: object, name: str) -> T | None:
-        result = read(value, name)
-        if result is not None and field.validator is not None:
-            field.validator(None, field, result)
-        return result
-
-    return check
-
-
 def _enum(enum: type, *, required: bool = False) -> Callable[[object, str], object]:
     def read(value: object, field: str) -> object:
         if v.blank(value):
@@ -370,13 +354,18 @@ def parse_businesses(table: Table, hierarchy: Hierarchy) -> ParseResult[Business
         fields["status"] = fields["status"] or OperatingStatus.OPERATING
         staff = {role: _staff(r, role) for role in ("head", "director", "officer")}
         cadre = _cadre_ref(r)
-        if r.errors:
-            errors.extend(r.errors)
-            continue
-        try:
-            business = FoodBusiness(**fields, staff=Staff(**staff))  # type: ignore[arg-type]
-        except TworesError as error:
-            r.record_errors(error, lambda f: field_of.get(f, f))
+        business = None
+        if not r.errors:
+            try:
+                business = FoodBusiness(**fields, staff=Staff(**staff))  # type: ignore[arg-type]
+            except TworesError as error:
+                # Find every bad field first; the constructor stops at the first.
+                _validate_fields(r, fields, readers)
+                if not r.errors:
+                    r.record_errors(error, lambda f: field_of.get(f, f))
+        else:
+            _validate_fields(r, fields, readers)
+        if business is None:
             errors.extend(r.errors)
             continue
         rows.append(BusinessRow(row.number, row.serial, business, cadre))
@@ -390,6 +379,24 @@ def parse_businesses(table: Table, hierarchy: Hierarchy) -> ParseResult[Business
 
 
 Reader = Callable[[object, str], object]
+_VALIDATED = ("name", "licence_no", "uscc", "diners")
+
+
+def _validate_fields(
+    r: _RowReader, fields: dict[str, object], readers: dict[str, tuple[str, Reader]]
+) -> None:
+    """Run FoodBusiness's own field validators on every field that was read."""
+    attributes = attrs.fields(FoodBusiness)
+    for name in _VALIDATED:
+        value = fields.get(name)
+        attribute = getattr(attributes, name)
+        if value is None or attribute.validator is None:
+            continue
+        try:
+            attribute.validator(None, attribute, value)
+        except InvalidValueError as error:
+            sheet_field = readers[name][0]
+            r.fail(sheet_field, r.raw(sheet_field), error)
 
 
 def _business_readers(area: AreaResolver) -> dict[str, tuple[str, Reader]]:
@@ -405,14 +412,14 @@ def _business_readers(area: AreaResolver) -> dict[str, tuple[str, Reader]]:
         return None if v.blank(x) else canonical_uscc(str(x))
 
     return {
-        "name": ("name", _checked(FoodBusiness, "name", required_text)),
+        "name": ("name", required_text),
         "area_code": ("area", area),
         "business_type": ("business_type", _enum(BusinessType, required=True)),
-        "licence_no": ("licence_no", _checked(FoodBusiness, "licence_no", licence)),
-        "uscc": ("uscc", _checked(FoodBusiness, "uscc", credit_code)),
+        "licence_no": ("licence_no", licence),
+        "uscc": ("uscc", credit_code),
         "scale": ("scale", _enum(Scale)),
         "canteen_kind": ("canteen_kind", _enum(CanteenKind)),
-        "diners": ("diners", _checked(FoodBusiness, "diners", v.integer)),
+        "diners": ("diners", v.integer),
         "chain_headquarters": ("chain_headquarters", v.boolean),
         "status": ("status", _enum(OperatingStatus)),
         "status_since": ("status_since", v.day),
