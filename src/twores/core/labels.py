@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import enum
+import re
 import unicodedata
 from typing import Self
 
 from twores.core.errors import InvalidChoiceError, InvalidValueError
+
+
+_INNER_SPACE = re.compile(r"\s")
 
 
 def clean_text(value: str) -> str:
@@ -14,6 +18,11 @@ def clean_text(value: str) -> str:
     if value.isascii():
         stripped = value.strip()
         if "  " not in stripped and "\t" not in stripped and "\n" not in stripped:
+            return stripped
+        return " ".join(stripped.split())
+    if unicodedata.is_normalized("NFKC", value):
+        stripped = value.strip()
+        if not _INNER_SPACE.search(stripped):
             return stripped
         return " ".join(stripped.split())
     return " ".join(unicodedata.normalize("NFKC", value).split())
@@ -69,7 +78,8 @@ class LabelledEnum(enum.Enum):
         if isinstance(value, cls):
             return value
         if isinstance(value, str):
-            found = cls._lookup().get(clean_text(value).casefold())
+            table = cls._lookup()
+            found = table.get(value) or table.get(clean_text(value).casefold())
             if found is not None:
                 return found
         choices = "、".join(m.zh for m in cls)

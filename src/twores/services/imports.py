@@ -31,9 +31,9 @@ from twores.services.sheets.parsing import (
     CadreRef,
     ParseResult,
     RowError,
+    iter_business_chunks,
     parse_areas,
     parse_assignments,
-    parse_businesses,
     parse_cadres,
     read_sheet,
 )
@@ -152,46 +152,55 @@ def _count(parsed: ParseResult[Any]) -> int:
 
 
 def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date) -> Outcome:
+    """Stream the sheet in chunks inside one transaction: memory stays bounded, and any
+    error anywhere still rolls everything back (the caller never commits)."""
     hierarchy = uow.areas.hierarchy()
-    parsed: ParseResult[BusinessRow] = parse_businesses(read_sheet(source, "businesses"), hierarchy)
-    errors = list(parsed.errors)
     resolver = CadreResolver(uow.cadres.stream(), hierarchy)
-    links: list[tuple[FoodBusiness, Cadre]] = []
-    for row in parsed.rows:
-        if row.cadre is None:
-            continue
-        cadre, error = resolver.resolve(row, parsed.columns)
-        if error is not None:
-            errors.append(error)
-            continue
-        assert cadre is not None
-        tier = rules.tier_of(rules.grade_of(row.business, on), on, row.business.area_code)
-        if cadre.tier is not tier:
-            errors.append(
-                RowError(
-                    row.row,
-                    row.serial,
-                    parsed.columns.get("cadre_tier", parsed.columns.get("grade", "层级")),
-                    cadre.name,
-                    f"该主体应由{tier.zh}干部包保，{cadre.name}为{cadre.tier.zh}干部",
-                    f"the business needs a {tier.en} cadre; {cadre.name} is {cadre.tier.en}",
-                    "tier_mismatch",
-                )
-            )
-            continue
-        links.append((row.business, cadre))
+    errors: list[RowError] = []
+    links: dict[str, str] = {}
+    records = UpsertResult()
+    rows = 0
+    for chunk in iter_business_chunks(read_sheet(source, "businesses"), hierarchy):
+        rows += len(chunk.rows) + len({e.row for e in chunk.errors})
+        errors.extend(chunk.errors)
+        for row in chunk.rows:
+            if row.cadre is None:
+                continue
+            cadre, error = resolver.resolve(row, chunk.columns)
+            if error is None:
+                assert cadre is not None
+                error = _tier_error(row, cadre, chunk.columns, rules, on)
+            if error is not None:
+                errors.append(error)
+            else:
+                links[row.business.key] = cadre.id  # type: ignore[union-attr]
+        if not errors:
+            records += uow.businesses.upsert_many(r.business for r in chunk.rows)
     if errors:
-        return _count(parsed), errors, UpsertResult(), UpsertResult()
-    records = uow.businesses.upsert_many(r.business for r in parsed.rows)
+        return rows, sorted(errors, key=lambda e: (e.row, e.column)), UpsertResult(), UpsertResult()
     linked = uow.assignments.upsert_many(_assignments_for(uow, links, on))
-    return len(parsed.rows), [], records, linked
+    return rows, [], records, linked
 
 
-def _assignments_for(
-    uow: UnitOfWork, links: list[tuple[FoodBusiness, Cadre]], on: date
-) -> Iterable[Assignment]:
+def _tier_error(
+    row: BusinessRow, cadre: Cadre, columns: dict[str, str], rules: RuleBook, on: date
+) -> RowError | None:
+    tier = rules.tier_of(rules.grade_of(row.business, on), on, row.business.area_code)
+    if cadre.tier is tier:
+        return None
+    return RowError(
+        row.row,
+        row.serial,
+        columns.get("cadre_tier", columns.get("grade", "层级")),
+        cadre.name,
+        f"该主体应由{tier.zh}干部包保，{cadre.name}为{cadre.tier.zh}干部",
+        f"the business needs a {tier.en} cadre; {cadre.name} is {cadre.tier.en}",
+        "tier_mismatch",
+    )
+
+
+def _assignments_for(uow: UnitOfWork, wanted: dict[str, str], on: date) -> Iterable[Assignment]:
     """Assignments the ledger implies: keep a matching active one, else end and replace."""
-    wanted = {business.key: cadre.id for business, cadre in links}
     active: dict[str, list[Assignment]] = {}
     for assignment in uow.assignments.stream(active_on=on):
         if assignment.business_key in wanted:

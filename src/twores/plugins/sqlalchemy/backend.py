@@ -24,7 +24,7 @@ from twores.core.ports import ImportRecord, UpsertResult
 from twores.core.roster import UnknownRecordError
 from twores.core.security import Scope
 from twores.plugins.sqlalchemy import rows, tables
-from twores.plugins.storage.common import AncestorCodes, ScopeGuard, audit_payloads
+from twores.plugins.storage.common import AncestorCodes, Change, ScopeGuard, audit_payloads
 
 BATCH = 5_000
 _TIER_COLUMN = {
@@ -135,7 +135,7 @@ class SqlUnitOfWork:
             self.connection.exec_driver_sql(sql, params)
 
     def record(
-        self, entity: str, changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]]
+        self, entity: str, changes: list[Change], fields: tuple[str, ...] | None = None
     ) -> None:
         """Append audit entries for (key, before, after) changes and move the head."""
         if not changes:
@@ -151,7 +151,7 @@ class SqlUnitOfWork:
             ).one()
             self._chain = AuditChain(head.seq, head.hash)
         params = []
-        for operation, key, before, after in audit_payloads(changes):
+        for operation, key, before, after in audit_payloads(changes, fields):
             entry = self._chain.next(self.scope.actor, operation, entity, key, before, after)
             params.append(
                 (
@@ -215,7 +215,7 @@ class SqlUnitOfWork:
 def _dump(value: object) -> str | None:
     if value is None:
         return None
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _load(value: str | None) -> Any:
@@ -345,7 +345,7 @@ class _Keyed:
                 (
                     key,
                     codec.audit(before) if before is not None else None,
-                    codec.audit_values(values),
+                    values[len(rows.ANCESTORS) : -1],
                 )
             )
         mark = "?" if uow.connection.dialect.paramstyle == "qmark" else "%s"
@@ -356,7 +356,7 @@ class _Keyed:
         self._insert(inserts)
         if moves:
             self._moved(moves)
-        uow.record(self.entity, changes)
+        uow.record(self.entity, changes, codec.fields)
         return UpsertResult(len(inserts) - updated, updated, unchanged)
 
     def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:

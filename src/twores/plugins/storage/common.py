@@ -105,15 +105,28 @@ class ScopeGuard:
 #: Changed records per audit entry when a write changes many at once (an import).
 AUDIT_CHUNK = 1_000
 
-Change = tuple[str, dict[str, Any] | None, dict[str, Any]]
+Change = tuple[str, Any, Any]
 
 
-def audit_payloads(changes: list[Change]) -> list[tuple[str, str, Any, Any]]:
+def _as_dict(value: Any, fields: tuple[str, ...] | None) -> Any:
+    if fields is None or value is None or isinstance(value, dict):
+        return value
+    return {
+        name: (v.isoformat() if hasattr(v, "isoformat") else v)
+        for name, v in zip(fields, value, strict=True)
+    }
+
+
+def audit_payloads(
+    changes: list[Change], fields: tuple[str, ...] | None = None
+) -> list[tuple[str, str, Any, Any]]:
     """(operation, key, before, after) per audit entry.
 
-    One change gives one entry with the record's own before and after; a bulk write gives
-    one entry per chunk of :data:`AUDIT_CHUNK` inserts or updates, keyed ``first..last (n)``
-    with ``{key: record}`` maps, so a million-row import stays one pass over the data.
+    One change gives one entry with the record's own before and after (as field -> value).
+    A bulk write gives one entry per chunk of :data:`AUDIT_CHUNK` inserts or updates, keyed
+    ``first..last (n)``; with ``fields`` the records are stored compactly as
+    ``{"fields": [...], "records": {key: [values...]}}``, so a million-row import stays one
+    cheap pass over the data.
     """
     entries: list[tuple[str, str, Any, Any]] = []
     for operation, group in (
@@ -122,11 +135,29 @@ def audit_payloads(changes: list[Change]) -> list[tuple[str, str, Any, Any]]:
     ):
         if len(group) == 1:
             key, before, after = group[0]
-            entries.append((operation, key, before, after))
+            entries.append((operation, key, _as_dict(before, fields), _as_dict(after, fields)))
             continue
         for start in range(0, len(group), AUDIT_CHUNK):
             chunk = group[start : start + AUDIT_CHUNK]
             key = f"{chunk[0][0]}..{chunk[-1][0]} ({len(chunk)})"
-            before = {k: b for k, b, _ in chunk} if operation == "update" else None
-            entries.append((operation, key, before, {k: a for k, _, a in chunk}))
+            if fields is None:
+                before = {k: b for k, b, _ in chunk} if operation == "update" else None
+                after = {k: a for k, _, a in chunk}
+            else:
+                before = (
+                    {
+                        "fields": list(fields),
+                        "records": {k: _plain_list(b, fields) for k, b, _ in chunk},
+                    }
+                    if operation == "update"
+                    else None
+                )
+                after = {"fields": list(fields), "records": {k: list(a) for k, _, a in chunk}}
+            entries.append((operation, key, before, after))
     return entries
+
+
+def _plain_list(value: Any, fields: tuple[str, ...]) -> list[Any]:
+    if isinstance(value, dict):
+        return [value.get(name) for name in fields]
+    return list(value)

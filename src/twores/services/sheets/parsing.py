@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -338,44 +339,88 @@ def _duplicates(
     return kept, errors
 
 
-def parse_businesses(table: Table, hierarchy: Hierarchy) -> ParseResult[BusinessRow]:
+CHUNK = 10_000
+_FIELD_OF = {"area_code": "area"}
+
+
+def iter_business_chunks(
+    table: Table, hierarchy: Hierarchy, *, size: int = CHUNK
+) -> Iterator[ParseResult[BusinessRow]]:
+    """Parse a business sheet ``size`` rows at a time (a key repeated anywhere is an error)."""
     columns = map_columns("businesses", table.header)
     errors = _header_errors("businesses", table, columns)
-    positions = _positions(table, columns)
     if errors:
-        return ParseResult([], errors, columns)
-    rows: list[BusinessRow] = []
-    field_of = {"area_code": "area"}
+        yield ParseResult([], errors, columns)
+        return
+    positions = _positions(table, columns)
     readers = _business_readers(AreaResolver(hierarchy))
-    for row in table.rows:
-        r = _RowReader(row, positions, columns)
-        fields = {name: r.get(column, read) for name, (column, read) in readers.items()}
-        fields["chain_headquarters"] = fields["chain_headquarters"] or False
-        fields["status"] = fields["status"] or OperatingStatus.OPERATING
-        staff = {role: _staff(r, role) for role in ("head", "director", "officer")}
-        cadre = _cadre_ref(r)
-        business = None
-        if not r.errors:
-            try:
-                business = FoodBusiness(**fields, staff=Staff(**staff))  # type: ignore[arg-type]
-            except TworesError as error:
-                # Find every bad field first; the constructor stops at the first.
-                _validate_fields(r, fields, readers)
-                if not r.errors:
-                    r.record_errors(error, lambda f: field_of.get(f, f))
-        else:
+    key_column = columns.get("licence_no", columns.get("uscc", "许可证编号"))
+    first_seen: dict[str, int] = {}
+    rows_iter = iter(table.rows)
+    while batch := list(itertools.islice(rows_iter, size)):
+        parsed: list[BusinessRow] = []
+        problems: list[RowError] = []
+        for row in batch:
+            result = _parse_business(row, positions, columns, readers)
+            if isinstance(result, list):
+                problems.extend(result)
+                continue
+            key = result.business.key
+            if key in first_seen:
+                problems.append(
+                    RowError(
+                        row.number,
+                        row.serial,
+                        key_column,
+                        key,
+                        f"与第{first_seen[key]}行重复",
+                        f"duplicates row {first_seen[key]}",
+                        "duplicate_key",
+                    )
+                )
+                continue
+            first_seen[key] = row.number
+            parsed.append(result)
+        yield ParseResult(parsed, sorted(problems, key=lambda e: (e.row, e.column)), columns)
+
+
+def parse_businesses(table: Table, hierarchy: Hierarchy) -> ParseResult[BusinessRow]:
+    """A whole business sheet at once (for small files; imports stream with chunks)."""
+    rows: list[BusinessRow] = []
+    errors: list[RowError] = []
+    columns: dict[str, str] = {}
+    for chunk in iter_business_chunks(table, hierarchy):
+        rows.extend(chunk.rows)
+        errors.extend(chunk.errors)
+        columns = chunk.columns
+    return ParseResult(rows, errors, columns)
+
+
+def _parse_business(
+    row: Row,
+    positions: dict[str, int],
+    columns: dict[str, str],
+    readers: dict[str, tuple[str, Reader]],
+) -> BusinessRow | list[RowError]:
+    r = _RowReader(row, positions, columns)
+    fields = {name: r.get(column, read) for name, (column, read) in readers.items()}
+    fields["chain_headquarters"] = fields["chain_headquarters"] or False
+    fields["status"] = fields["status"] or OperatingStatus.OPERATING
+    staff = {role: _staff(r, role) for role in ("head", "director", "officer")}
+    cadre = _cadre_ref(r)
+    if not r.errors:
+        try:
+            business = FoodBusiness(**fields, staff=Staff(**staff))  # type: ignore[arg-type]
+        except TworesError as error:
+            # Find every bad field first; the constructor stops at the first.
             _validate_fields(r, fields, readers)
-        if business is None:
-            errors.extend(r.errors)
-            continue
-        rows.append(BusinessRow(row.number, row.serial, business, cadre))
-    rows, duplicates = _duplicates(
-        rows,
-        lambda b: b.business.key,
-        lambda b: (b.row, b.serial),
-        columns.get("licence_no", "许可证编号"),
-    )
-    return ParseResult(rows, sorted(errors + duplicates, key=lambda e: (e.row, e.column)), columns)
+            if not r.errors:
+                r.record_errors(error, lambda f: _FIELD_OF.get(f, f))
+        else:
+            return BusinessRow(row.number, row.serial, business, cadre)
+    else:
+        _validate_fields(r, fields, readers)
+    return r.errors
 
 
 Reader = Callable[[object, str], object]
@@ -429,9 +474,12 @@ def _business_readers(area: AreaResolver) -> dict[str, tuple[str, Reader]]:
     }
 
 
+_STAFF_PARTS = ("name", "phone", "id_number", "banned_until")
+
+
 def _staff(r: _RowReader, role: str) -> StaffMember | None:
-    parts = ("name", "phone", "id_number", "banned_until")
-    if all(v.blank(r.raw(f"{role}_{part}")) for part in parts):
+    fields = [f"{role}_{part}" for part in _STAFF_PARTS]
+    if not any(f in r.positions for f in fields) or all(v.blank(r.raw(f)) for f in fields):
         return None
     name = r.get(f"{role}_name", v.text)
     phone = r.get(f"{role}_phone", v.text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import itertools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -31,9 +32,11 @@ class Row:
 
 @attrs.frozen(slots=False)
 class Table:
+    """The header and the data rows; ``rows`` streams (it can be walked once)."""
+
     header: list[str]
     header_row: int
-    rows: list[Row]
+    rows: Iterable[Row]
 
     @functools.cached_property
     def index(self) -> dict[str, int]:
@@ -61,7 +64,7 @@ def _raw_rows(path: Path) -> Iterator[list[object]]:
 
         workbook = CalamineWorkbook.from_path(str(path))
         sheet = workbook.get_sheet_by_index(0)
-        yield from (list(row) for row in sheet.to_python(skip_empty_area=False))
+        yield from (list(row) for row in sheet.iter_rows())
         return
     try:
         with open_text(path) as stream:
@@ -75,38 +78,58 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _all_blank(cells: list[object], positions: list[int]) -> bool:
+    size = len(cells)
+    for position in positions:
+        if position < size and not _blank(cells[position]):
+            return False
+    return True
+
+
 def _is_footer(cells: list[object]) -> bool:
-    filled = [str(c) for c in cells if not _blank(c)]
-    return bool(filled) and all(("：" in c or ":" in c) and len(c) <= 40 for c in filled)
+    filled = [c for c in cells if c is not None and c != ""]
+    if not filled or len(filled) > 6:
+        return False
+    texts = [str(c) for c in filled if not _blank(c)]
+    return bool(texts) and all(("：" in t or ":" in t) and len(t) <= 40 for t in texts)
 
 
 def read_table(path: str | Path, known: Iterable[str]) -> Table:
-    """The table in ``path``; ``known`` are the normalised headers that identify the header row."""
+    """The table in ``path``; ``known`` are the normalised headers that identify the header row.
+
+    Rows are read lazily, so a million-row file is never held in memory at once.
+    """
     source = Path(path)
     known_set = set(known)
-    raw = list(_raw_rows(source))
+    stream = _raw_rows(source)
+    head = list(itertools.islice(stream, HEADER_SEARCH_ROWS))
     header_index = 0
-    for index, cells in enumerate(raw[:HEADER_SEARCH_ROWS]):
+    for index, cells in enumerate(head):
         if sum(1 for c in cells if normalise_header(c) in known_set) >= 2:
             header_index = index
             break
-    header = [clean_text(str(c)) if not _blank(c) else "" for c in raw[header_index]] if raw else []
+    header = (
+        [clean_text(str(c)) if not _blank(c) else "" for c in head[header_index]] if head else []
+    )
     normalised = [normalise_header(h) for h in header]
     serial_at = next((i for i, h in enumerate(normalised) if h in SERIAL_HEADERS), None)
     recognised = [i for i, h in enumerate(normalised) if h in known_set]
-    rows: list[Row] = []
-    for offset, cells in enumerate(raw[header_index + 1 :], start=header_index + 2):
-        if all(_blank(cells[i]) if i < len(cells) else True for i in recognised):
+    remaining = itertools.chain(head[header_index + 1 :], stream)
+    rows = _data_rows(remaining, header_index + 2, recognised, serial_at)
+    return Table(header, header_index + 1, rows)
+
+
+def _data_rows(
+    raw: Iterable[list[object]], first_number: int, recognised: list[int], serial_at: int | None
+) -> Iterator[Row]:
+    for number, cells in enumerate(raw, start=first_number):
+        if _all_blank(cells, recognised):
             continue  # a blank row
         if _is_footer(cells):
             continue  # a signature line such as 填表人：… 审核人：…
         serial = None
         if serial_at is not None and serial_at < len(cells) and not _blank(cells[serial_at]):
-            serial_value = cells[serial_at]
-            serial = (
-                str(int(serial_value))
-                if isinstance(serial_value, float) and serial_value.is_integer()
-                else clean_text(str(serial_value))
-            )
-        rows.append(Row(offset, serial, cells))
-    return Table(header, header_index + 1, rows)
+            value = cells[serial_at]
+            integral = isinstance(value, float) and value.is_integer()
+            serial = str(int(value)) if integral else clean_text(str(value))  # type: ignore[arg-type]
+        yield Row(number, serial, cells)
