@@ -9,7 +9,6 @@ from typing import Self
 
 from twores.core.errors import InvalidChoiceError, InvalidValueError
 
-
 _INNER_SPACE = re.compile(r"\s")
 
 

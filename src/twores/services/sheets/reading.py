@@ -80,10 +80,7 @@ def _blank(value: object) -> bool:
 
 def _all_blank(cells: list[object], positions: list[int]) -> bool:
     size = len(cells)
-    for position in positions:
-        if position < size and not _blank(cells[position]):
-            return False
-    return True
+    return all(position >= size or _blank(cells[position]) for position in positions)
 
 
 def _is_footer(cells: list[object]) -> bool:
