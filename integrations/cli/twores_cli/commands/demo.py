@@ -5,56 +5,86 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from twores.services.demo import run_demo
-from twores_cli.context import Context, pass_context
+from twores.services.demo import GUILIN_BUSINESSES, GUILIN_CADRES, DemoReport, run_demo
+from twores_cli.context import EXIT_ERROR, Context, pass_context
 
 
 @click.command("demo")
-@click.option("--businesses", default=2000, show_default=True, help="Synthetic businesses to grade")
+@click.option(
+    "--businesses", default=GUILIN_BUSINESSES, show_default=True, help="Synthetic businesses"
+)
+@click.option("--cadres", default=GUILIN_CADRES, show_default=True, help="Synthetic cadres")
 @click.option("--seed", default=2023, show_default=True, help="Random seed for the synthetic data")
 @pass_context
-def command(obj: Context, businesses: int, seed: int) -> None:
-    """Run the demo on the real 桂林市 hierarchy / 在桂林市真实区划上运行演示.
+def command(obj: Context, businesses: int, cadres: int, seed: int) -> None:
+    """Run the demo on the real 桂林市 hierarchy, stored in SQLite / 在桂林市真实区划上运行演示.
+
+    Stores the region, synthetic businesses and cadres (the sizes Guilin reports), grades
+    them, plans and stores the assignments, and checks the invariants. Uses --db (default
+    twores.db here); running it again changes nothing.
 
     \b
     Example:
-      twores demo --businesses 500
+      twores --db demo.db demo --businesses 5000 --cadres 800
     """
-    t, console = obj.t, obj.console
-    report = run_demo(obj.app, businesses=businesses, seed=seed)
+    report = run_demo(obj.app, db=obj.db, businesses=businesses, cadres=cadres, seed=seed)
+    _print(obj, report)
+    if report.violations:
+        raise SystemExit(EXIT_ERROR)
+
+
+def _print(obj: Context, report: DemoReport) -> None:
+    t, console, lang = obj.t, obj.console, obj.lang
     console.print(
         t(f"[bold]演示区域：{report.region}[/]", f"[bold]Demo region: {report.region}[/]")
     )
     console.print(
-        "  ".join(
-            f"{tier.label(obj.lang)}: {count}"
-            for tier, count in sorted(report.areas_by_tier.items())
-        )
+        "  ".join(f"{tier.label(lang)}: {n}" for tier, n in sorted(report.areas_by_tier.items()))
     )
     table = Table(title=t(f"包保分级（{report.on}）", f"Assignment grades ({report.on})"))
     for header in (t("等级", "grade"), t("主体数", "businesses"), t("包保层级", "cadre tier")):
         table.add_column(header)
+    tiers = {r.grade.value: r.tier.value for r in report.examples}
     for grade in sorted(report.grades, key=lambda g: g.value):
-        tier = next(r.tier.value for r in report.ruled if r.grade.value is grade)
-        table.add_row(grade.label(obj.lang), str(report.grades[grade]), tier.label(obj.lang))
-    console.print(table)
-    console.print(
-        t(
-            f"须配备食品安全总监：{report.directors_required} 家",
-            f"Businesses that must appoint a food safety director: {report.directors_required}",
+        tier = tiers.get(grade)
+        table.add_row(
+            grade.label(lang), str(report.grades[grade]), tier.label(lang) if tier else ""
         )
-    )
+    console.print(table)
+    summary = Table(title=t("数据库", "Database"), show_header=False)
+    summary.add_column()
+    summary.add_column()
+    for label_zh, label_en, value in (
+        ("包保主体", "businesses", report.businesses),
+        ("包保干部", "cadres", report.cadres),
+        ("有效包保关系", "active assignments", report.assignments_active),
+        ("无法分配", "unplaceable", report.unplaced),
+        ("单人最多包保", "largest load", report.max_load),
+        ("须配备食品安全总监", "must appoint a director", report.directors_required),
+        ("不变量违例", "invariant violations", report.violations),
+        ("审计记录", "audit entries", report.audit_entries),
+    ):
+        summary.add_row(t(label_zh, label_en), str(value))
+    console.print(summary)
     console.print(t("[bold]规则决定示例[/]", "[bold]How some decisions were made[/]"))
     shown: set[str] = set()
-    for item in report.ruled:
+    for item in report.examples:
         key = f"{item.grade.rule.id}/{item.director.rule.id}/{item.director.value}"
         if key in shown:
             continue
         shown.add(key)
         for decision in (item.grade, item.director):
-            console.print(" • " + decision.explain(obj.lang), highlight=False)
-        if len(shown) >= 4:
+            console.print(" • " + decision.explain(lang), highlight=False)
+        if len(shown) >= 3:
             break
-    first = report.ruled[0]
-    console.print(" • " + first.tier.explain(obj.lang), highlight=False)
-    console.print(" • " + first.frequency.explain(obj.lang), highlight=False)
+    first = report.examples[0]
+    console.print(" • " + first.frequency.explain(lang), highlight=False)
+    for zh, en in report.explanations:
+        console.print(" • " + (zh if lang == "zh" else en), highlight=False)
+    console.print(
+        t(
+            f"用时 {report.seconds:.1f} 秒；数据库：{report.db_url}",
+            f"took {report.seconds:.1f} s; database: {report.db_url}",
+        ),
+        highlight=False,
+    )
