@@ -62,7 +62,7 @@ def test_sqlite_runs_in_wal_with_full_sync(tmp_path: Path) -> None:
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-    assert store.revision() == "0001"
+    assert store.revision() == "0002"
     store.close()
 
 
@@ -89,3 +89,26 @@ def test_every_unique_constraint_includes_the_county(tmp_path: Path) -> None:
         for index in inspector.get_indexes(table):
             assert not index["unique"] or "county_code" in index["column_names"]
     store.close()
+
+
+def test_a_second_process_sees_new_areas(tmp_path: Path) -> None:
+    from twores.core.areas import Area, Tier
+    from twores.core.security import Scope
+    from twores.divisions import demo_region
+
+    url = f"sqlite:///{tmp_path / 'twores.db'}"
+    first, second = SqlStore(url), SqlStore(url)
+    scope = Scope.system()
+    with first.unit_of_work(scope) as uow:
+        uow.areas.upsert_many(demo_region())
+        uow.commit()
+    with second.unit_of_work(scope) as uow:
+        assert uow.areas.hierarchy().get("4503") is not None
+    zone = Area(code="4503-GXQ", name="桂林高新区", tier=Tier.COUNTY, parent_code="4503")
+    with first.unit_of_work(scope) as uow:
+        uow.areas.upsert_many([zone])
+        uow.commit()
+    with second.unit_of_work(scope) as uow:
+        assert uow.areas.get("4503-GXQ") == zone
+    first.close()
+    second.close()

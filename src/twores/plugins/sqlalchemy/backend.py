@@ -69,6 +69,7 @@ class SqlStore:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
         self._hierarchy: Hierarchy | None = None
+        self._areas_version: int | None = None
         if migrate:
             self.upgrade()
 
@@ -99,11 +100,22 @@ class SqlStore:
         self.engine.dispose()
 
     def hierarchy(self, connection: sa.Connection) -> Hierarchy:
-        if self._hierarchy is None:
+        """The areas, reloaded whenever any process has changed them since the last load."""
+        version = areas_version(connection)
+        if self._hierarchy is None or version != self._areas_version:
             self._hierarchy = Hierarchy(
                 rows.area(r) for r in connection.execute(sa.select(tables.areas))
             )
+            self._areas_version = version
         return self._hierarchy
+
+
+def areas_version(connection: sa.Connection) -> int:
+    meta = tables.store_meta
+    value = connection.execute(
+        sa.select(meta.c.value).where(meta.c.key == "areas_version")
+    ).scalar_one()
+    return int(value)
 
 
 class SqlUnitOfWork:
@@ -179,10 +191,11 @@ class SqlUnitOfWork:
         )
 
     def commit(self) -> None:
+        version = areas_version(self.connection) if self._hierarchy_changed else None
         self._transaction.commit()
         self._committed = True
-        if self._hierarchy_changed:
-            self.store._hierarchy = self._hierarchy
+        if version is not None:
+            self.store._hierarchy, self.store._areas_version = self._hierarchy, version
         self.connection.close()
 
     def rollback(self) -> None:
@@ -262,6 +275,10 @@ class _Areas:
             [(*rows.area_values(a)[1:], a.code) for a in updates],
         )
         uow._hierarchy, uow._hierarchy_changed = hierarchy, True
+        meta = tables.store_meta
+        uow.connection.execute(
+            sa.update(meta).where(meta.c.key == "areas_version").values(value=meta.c.value + 1)
+        )
         uow.record("area", changes)
         inserted = len({a.code for a in inserts})
         return UpsertResult(inserted, len(changes) - inserted, unchanged)

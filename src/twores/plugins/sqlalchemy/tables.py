@@ -126,6 +126,13 @@ import_batches = sa.Table(
     sa.Column("updated", sa.Integer, nullable=False),
 )
 
+store_meta = sa.Table(
+    "store_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
 #: Secondary indexes (created by the migration; named for Alembic).
 INDEXES = [
     sa.Index("ix_businesses_key", businesses.c.key),
