@@ -104,3 +104,28 @@ def test_import_export_and_audit_through_the_cli(tmp_path: Path) -> None:
     connection.close()
     tampered = run("--lang", "en", "--db", db, "audit", "verify", cwd=tmp_path)
     assert tampered.returncode == 1 and "edited" in tampered.stderr
+
+
+def test_a_scoped_import_cannot_write_outside_its_county(tmp_path: Path) -> None:
+    import csv
+
+    from twores.divisions import DEMO_REGION_FILE
+
+    db = str(tmp_path / "twores.db")
+    areas = Path(__file__).resolve().parents[2] / "src" / "twores" / "divisions" / "data"
+    assert (
+        run("--db", db, "import", "areas", str(areas / DEMO_REGION_FILE), cwd=tmp_path).returncode
+        == 0
+    )
+    ledger = tmp_path / "台账.csv"
+    with ledger.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows(
+            [
+                ["主体名称", "许可证编号", "所属区划", "业态"],
+                ["阳朔米粉店", "JY14503210000001", "450321100001", "餐饮服务"],
+            ]
+        )
+    scoped = ("--db", db, "import", "businesses", str(ledger), "--role", "office", "--scope")
+    refused = run("--lang", "en", *scoped, "450323", cwd=tmp_path)
+    assert refused.returncode == 1 and "may not access" in refused.stderr
+    assert run(*scoped, "450321", cwd=tmp_path).returncode == 0

@@ -20,9 +20,24 @@ from twores_cli.context import EXIT_REJECTED, Context, pass_context
     "--on", "on", type=click.DateTime(["%Y-%m-%d"]), help="Assignment start date (default today)"
 )
 @click.option("--actor", default="cli", show_default=True, help="Who is importing (audit log)")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in twores.Role]),
+    default="admin",
+    show_default=True,
+    help="The importer's role / 角色",
+)
+@click.option("--scope", "scope_area", help="Limit writes to this area's subtree / 限定辖区")
 @pass_context
 def command(
-    obj: Context, kind: str, file: Path, dry_run: bool, on: dt.datetime | None, actor: str
+    obj: Context,
+    kind: str,
+    file: Path,
+    dry_run: bool,
+    on: dt.datetime | None,
+    actor: str,
+    role: str,
+    scope_area: str | None,
 ) -> None:
     """Import a ledger (CSV or .xlsx) / 导入台账.
 
@@ -33,9 +48,10 @@ def command(
       twores import areas ../shared/data/china-divisions-2022
       twores import cadres 干部名单.csv
       twores import businesses 灵川县台账.xlsx --dry-run
+      twores import businesses 灵川县台账.xlsx --role office --scope 450323
     """
     store = obj.store()
-    scope = twores.Scope(actor, twores.Role.ADMIN, None)
+    scope = twores.Scope(actor, twores.Role(role), scope_area)
     report = import_file(
         obj.app, store, scope, kind, file, on=on.date() if on else None, dry_run=dry_run
     )
