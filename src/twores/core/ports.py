@@ -9,7 +9,7 @@ log. Bulk reads stream (``stream()`` yields in batches, never a whole province a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import date
 from types import TracebackType
 from typing import Protocol, Self
@@ -101,11 +101,12 @@ class AssignmentRepository(Protocol):
         self,
         *,
         business_key: str | None = None,
+        business_keys: Collection[str] | None = None,
         cadre_id: str | None = None,
         active_on: date | None = None,
         within: str | None = None,
     ) -> Iterator[Assignment]:
-        """In (business key, valid_from, cadre id) order, within the scope."""
+        """In (business key, cadre id, valid_from) order, within the scope."""
         ...
 
     def count(self, *, active_on: date | None = None, within: str | None = None) -> int: ...

@@ -199,19 +199,27 @@ def _tier_error(
     )
 
 
+LINK_BATCH = 5_000
+
+
 def _assignments_for(uow: UnitOfWork, wanted: dict[str, str], on: date) -> Iterable[Assignment]:
-    """Assignments the ledger implies: keep a matching active one, else end and replace."""
-    active: dict[str, list[Assignment]] = {}
-    for assignment in uow.assignments.stream(active_on=on):
-        if assignment.business_key in wanted:
+    """Assignments the ledger implies: keep a matching active one, else end and replace.
+
+    Looks up the current assignments a batch of businesses at a time.
+    """
+    keys = sorted(wanted)
+    for start in range(0, len(keys), LINK_BATCH):
+        batch = keys[start : start + LINK_BATCH]
+        active: dict[str, list[Assignment]] = {}
+        for assignment in uow.assignments.stream(business_keys=batch, active_on=on):
             active.setdefault(assignment.business_key, []).append(assignment)
-    for key, cadre_id in wanted.items():
-        held = active.get(key, [])
-        if any(a.cadre_id == cadre_id for a in held):
-            continue
-        for other in held:
-            yield other.ended(on)
-        yield Assignment(cadre_id, key, on, None, AssignmentReason.IMPORTED)
+        for key in batch:
+            held = active.get(key, [])
+            if any(a.cadre_id == wanted[key] for a in held):
+                continue
+            for other in held:
+                yield other.ended(on)
+            yield Assignment(wanted[key], key, on, None, AssignmentReason.IMPORTED)
 
 
 def _import_assignments(uow: UnitOfWork, source: Path, rules: RuleBook, on: date) -> Outcome:

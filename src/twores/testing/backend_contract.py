@@ -242,6 +242,8 @@ class BackendContract:
             assert uow.assignments.count(active_on=date(2025, 6, 29)) == 0
             first = stored[0]
             assert list(uow.assignments.stream(business_key=first.business_key)) == [first]
+            some = {a.business_key for a in stored[:5]}
+            assert list(uow.assignments.stream(business_keys=some)) == stored[:5]
             mine = list(uow.assignments.stream(cadre_id=first.cadre_id))
             assert all(a.cadre_id == first.cadre_id for a in mine) and first in mine
             in_township = [

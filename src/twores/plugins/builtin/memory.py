@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import date
 from types import TracebackType
 from typing import Any, Self
@@ -302,16 +302,20 @@ class _Assignments:
         self,
         *,
         business_key: str | None = None,
+        business_keys: Collection[str] | None = None,
         cadre_id: str | None = None,
         active_on: date | None = None,
         within: str | None = None,
     ) -> Iterator[Assignment]:
         guard = self.uow.guard
+        wanted = set(business_keys) if business_keys is not None else None
         root = guard.within(within)
         businesses = self.uow._state.businesses
         for ident in sorted(self.uow._state.assignments):
             assignment = self.uow._state.assignments[ident]
             if business_key is not None and assignment.business_key != business_key:
+                continue
+            if wanted is not None and assignment.business_key not in wanted:
                 continue
             if cadre_id is not None and assignment.cadre_id != cadre_id:
                 continue

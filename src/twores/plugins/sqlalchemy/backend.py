@@ -7,7 +7,7 @@ rows); a row hash per record makes re-imports of unchanged data write nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import date
 from importlib import resources
 from types import TracebackType
@@ -545,6 +545,7 @@ class _Assignments:
     def _query(
         self,
         business_key: str | None,
+        business_keys: Collection[str] | None,
         cadre_id: str | None,
         active_on: date | None,
         within: str | None,
@@ -556,6 +557,8 @@ class _Assignments:
             conditions.append(clause)
         if business_key is not None:
             conditions.append(t.c.business_key == business_key)
+        if business_keys is not None:
+            conditions.append(t.c.business_key.in_(sorted(business_keys)))
         if cadre_id is not None:
             conditions.append(t.c.cadre_id == cadre_id)
         if active_on is not None:
@@ -567,6 +570,7 @@ class _Assignments:
         self,
         *,
         business_key: str | None = None,
+        business_keys: Collection[str] | None = None,
         cadre_id: str | None = None,
         active_on: date | None = None,
         within: str | None = None,
@@ -574,7 +578,7 @@ class _Assignments:
         t = tables.assignments
         query = (
             sa.select(t)
-            .where(*self._query(business_key, cadre_id, active_on, within))
+            .where(*self._query(business_key, business_keys, cadre_id, active_on, within))
             .order_by(t.c.business_key, t.c.cadre_id, t.c.valid_from)
         )
         for row in self.uow.connection.execute(query.execution_options(yield_per=BATCH)):
@@ -585,7 +589,7 @@ class _Assignments:
         query = (
             sa.select(sa.func.count())
             .select_from(t)
-            .where(*self._query(None, None, active_on, within))
+            .where(*self._query(None, None, None, active_on, within))
         )
         return int(self.uow.connection.execute(query).scalar_one())
 
