@@ -354,6 +354,8 @@ def iter_business_chunks(
         return
     positions = _positions(table, columns)
     readers = _business_readers(AreaResolver(hierarchy))
+    plan = [(name, field, positions.get(field), read) for name, (field, read) in readers.items()]
+    staff_plan = _staff_plan(positions)
     key_column = columns.get("licence_no", columns.get("uscc", "许可证编号"))
     first_seen: dict[str, int] = {}
     rows_iter = iter(table.rows)
@@ -361,7 +363,7 @@ def iter_business_chunks(
         parsed: list[BusinessRow] = []
         problems: list[RowError] = []
         for row in batch:
-            result = _parse_business(row, positions, columns, readers)
+            result = _parse_business(row, positions, columns, readers, plan, staff_plan)
             if isinstance(result, list):
                 problems.extend(result)
                 continue
@@ -396,18 +398,47 @@ def parse_businesses(table: Table, hierarchy: Hierarchy) -> ParseResult[Business
     return ParseResult(rows, errors, columns)
 
 
+Plan = list[tuple[str, str, int | None, "Reader"]]
+StaffPlan = list[tuple[str, tuple[int, ...]]]
+
+
+def _staff_plan(positions: dict[str, int]) -> StaffPlan:
+    """Roles whose columns this sheet has, with those columns' positions."""
+    plan: StaffPlan = []
+    for role in ("head", "director", "officer"):
+        found = tuple(
+            positions[f"{role}_{part}"] for part in _STAFF_PARTS if f"{role}_{part}" in positions
+        )
+        if found:
+            plan.append((role, found))
+    return plan
+
+
 def _parse_business(
     row: Row,
     positions: dict[str, int],
     columns: dict[str, str],
     readers: dict[str, tuple[str, Reader]],
+    plan: Plan,
+    staff_plan: StaffPlan,
 ) -> BusinessRow | list[RowError]:
     r = _RowReader(row, positions, columns)
-    fields = {name: r.get(column, read) for name, (column, read) in readers.items()}
+    cells = row.cells
+    size = len(cells)
+    fields: dict[str, object] = {}
+    for name, field, position, read in plan:
+        value = cells[position] if position is not None and position < size else None
+        try:
+            fields[name] = read(value, field)
+        except TworesError:
+            fields[name] = r.get(field, read)  # records the error with its column
     fields["chain_headquarters"] = fields["chain_headquarters"] or False
     fields["status"] = fields["status"] or OperatingStatus.OPERATING
-    staff = {role: _staff(r, role) for role in ("head", "director", "officer")}
-    cadre = _cadre_ref(r)
+    staff: dict[str, StaffMember | None] = {}
+    for role, where in staff_plan:
+        if not all(p >= size or v.blank(cells[p]) for p in where):
+            staff[role] = _staff(r, role)
+    cadre = _cadre_ref(r) if "cadre_name" in positions else None
     if not r.errors:
         try:
             business = FoodBusiness(**fields, staff=Staff(**staff))  # type: ignore[arg-type]
