@@ -22,6 +22,7 @@ from twores.core.assignment import Assignment, AssignmentReason
 from twores.core.audit import now_iso
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
+from twores.core.gc import gc_paused
 from twores.core.periods import today
 from twores.core.ports import ImportRecord, Store, UnitOfWork, UpsertResult
 from twores.core.roster import RuleBook
@@ -90,7 +91,8 @@ def import_file(
     with store.unit_of_work(scope) as uow:
         replay = uow.imports.find(sha) is not None
         importer = _IMPORTERS[kind]
-        rows, errors, records, linked = importer(uow, source, rules, day)
+        with gc_paused():  # a large import creates no cycles; GC rescans cost ~9%
+            rows, errors, records, linked = importer(uow, source, rules, day)
         if errors:
             report = write_report(errors, source)
             return ImportReport(
