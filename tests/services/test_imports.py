@@ -237,6 +237,21 @@ def test_every_error_of_every_row_is_reported(
     assert state(store)[0] == []
 
 
+def test_a_bad_value_repeated_down_the_sheet_is_reported_on_every_row(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    rows = messy_rows()
+    for row in (rows[1], rows[3], rows[4]):
+        row[8], row[10] = "E级", "2019-13-45"
+    report = import_file(app, store, ADMIN, "businesses", write_xlsx(tmp_path / "t.xlsx", rows))
+    found = sorted((e.serial, e.column, e.value) for e in report.errors)
+    assert found == [
+        (serial, column, value)
+        for serial in ("2", "3", "4")
+        for column, value in (("包保等级", "E级"), ("成立日期", "2019-13-45"))
+    ]
+
+
 def test_a_missing_required_column_is_reported(
     app: twores.Twores, store: twores.Store, tmp_path: Path
 ) -> None:

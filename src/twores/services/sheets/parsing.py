@@ -354,7 +354,10 @@ def iter_business_chunks(
         return
     positions = _positions(table, columns)
     readers = _business_readers(AreaResolver(hierarchy))
-    plan = [(name, field, positions.get(field), read) for name, (field, read) in readers.items()]
+    plan = [
+        (name, field, positions.get(field), read if name in _FREE_TEXT else _memoized(read))
+        for name, (field, read) in readers.items()
+    ]
     staff_plan = _staff_plan(positions)
     key_column = columns.get("licence_no", columns.get("uscc", "许可证编号"))
     first_seen: dict[str, int] = {}
@@ -456,6 +459,29 @@ def _parse_business(
 
 Reader = Callable[[object, str], object]
 _VALIDATED = ("name", "licence_no", "uscc", "diners")
+_FREE_TEXT = frozenset({"name", "licence_no", "uscc"})
+_MEMO_LIMIT = 100_000
+
+
+def _memoized(read: Reader) -> Reader:
+    """Parse each distinct text once: areas, labels and dates repeat down a ledger.
+
+    Only successes are kept, so every bad cell still raises (and is reported) on its own row.
+    """
+    seen: dict[str, object] = {}
+
+    def cached(value: object, field: str) -> object:
+        if value.__class__ is not str:
+            return read(value, field)
+        try:
+            return seen[value]  # type: ignore[index]
+        except KeyError:
+            result = read(value, field)
+            if len(seen) < _MEMO_LIMIT:
+                seen[value] = result  # type: ignore[index]
+            return result
+
+    return cached
 
 
 def _validate_fields(
