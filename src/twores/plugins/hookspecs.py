@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from twores.core.businesses import FoodBusiness, Grade
     from twores.core.periods import Frequency, Period
     from twores.core.rules import RuleSet, Ruling
+    from twores.core.supervision import VisitMode
     from twores.plugins.records import BackendSpec, TierLabel
 
 hookspec = pluggy.HookspecMarker(NAME)
@@ -213,6 +214,48 @@ def twores_window_close(period: Period, area_path: tuple[str, ...]) -> Ruling[da
             if period.kind is PeriodKind.QUARTER and period.start.month == 10:
                 return Ruling(date(period.start.year, 11, 30), Q4_CLOSES_NOV_30)
             return None
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def twores_counting_visit_modes(
+    on: date, area_path: tuple[str, ...]
+) -> Ruling[frozenset[VisitMode]] | None:
+    """Decide which visit modes (现场/视频/集中/其他) fulfil a supervision task.
+
+    ``area_path`` leads to the business visited.
+
+    Example (a region that accepts only on-site visits)::
+
+        from twores.core.rules import Ruling
+        from twores.core.supervision import VisitMode
+        from twores.plugins import hookimpl
+
+        @hookimpl
+        def twores_counting_visit_modes(on, area_path):
+            if "45" in area_path:
+                return Ruling(frozenset({VisitMode.ON_SITE}), ON_SITE_ONLY)
+            return None
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def twores_letter_renewal(year: int, area_path: tuple[str, ...]) -> Ruling[date] | None:
+    """Decide the day by which every cadre signs ``year``'s commitment letter (承诺书).
+
+    ``area_path`` leads to the cadre's jurisdiction.
+
+    Example (sign by the end of March)::
+
+        from datetime import date
+        from twores.core.rules import Ruling
+        from twores.plugins import hookimpl
+
+        @hookimpl
+        def twores_letter_renewal(year, area_path):
+            return Ruling(date(year, 3, 31), SIGN_BY_MARCH)
     """
     raise NotImplementedError
 

@@ -17,6 +17,7 @@ from twores.core.businesses import FoodBusiness, Grade
 from twores.core.errors import NoDecisionError, PluginError, RuleConflictError
 from twores.core.periods import Frequency, Period
 from twores.core.rules import Decision, Rule, RuleSet, Ruling
+from twores.core.supervision import VisitMode
 from twores.plugins import NAME, hookspecs
 from twores.plugins.builtin import DEFAULT_PLUGINS
 from twores.plugins.records import BackendSpec, TierLabel
@@ -326,6 +327,30 @@ class TworesPluginManager(pluggy.PluginManager):
             period.label("zh"),
             period.start,
             {"period": period, "area_path": path},
+            date,
+        )
+        return cast(Decision[date], decision)
+
+    def counting_visit_modes(self, on: date, area_code: str) -> Decision[frozenset[VisitMode]]:
+        """The visit modes that fulfil a task for a business in ``area_code``."""
+        decision = self._decide(
+            "twores_counting_visit_modes",
+            ("计入任务的督导方式", "visit modes that count"),
+            area_code,
+            on,
+            {"on": on, "area_path": self.area_path(area_code)},
+            frozenset,
+        )
+        return cast(Decision[frozenset[VisitMode]], decision)
+
+    def letter_renewal(self, year: int, area_code: str) -> Decision[date]:
+        """The day by which cadres in ``area_code`` sign ``year``'s commitment letter."""
+        decision = self._decide(
+            "twores_letter_renewal",
+            ("承诺书签订截止日期", "letter signing deadline"),
+            f"{year}年（{area_code}）",
+            date(year, 1, 1),
+            {"year": year, "area_path": self.area_path(area_code)},
             date,
         )
         return cast(Decision[date], decision)

@@ -13,6 +13,7 @@ from twores.core.areas import Area, Tier
 from twores.core.businesses import BusinessType, CanteenKind, FoodBusiness, Grade, Scale
 from twores.core.periods import Frequency, Period, PeriodKind
 from twores.core.rules import Rule, RuleSet, Ruling
+from twores.core.supervision import VisitMode
 from twores.plugins import hookimpl
 from twores.plugins.records import TierLabel
 
@@ -76,6 +77,18 @@ WINDOW_PERIOD_END = Rule(
     "the entry window closes on the period's last day",
     "平台按季度开放录入窗口",
 )
+COUNTING_MODES = Rule(
+    "national.visit.modes",
+    "现场、视频和集中督导均计入督导任务",
+    "on-site, video and grouped visits all count",
+    "各地实施方案：现场督导、集中督导、视频督导（张家港、广西）",
+)
+LETTER_BY_OCT_30 = Rule(
+    "national.letter.oct30",
+    "每年10月30日前签订当年承诺书，有效期一年",
+    "sign this year's letter by 10-30; valid for one year",
+    "2023年乡镇实施方案：10月30日前完成承诺书签订并上传（各地可替换）",
+)
 TIER_LABELS = Rule(
     "national.label.tier",
     "按层级的通用称谓：省、市、县、乡、村",
@@ -84,7 +97,7 @@ TIER_LABELS = Rule(
 
 RULE_SET = RuleSet(
     name="national",
-    version="2025.1",
+    version="2025.2",
     title_zh="全国默认规则",
     title_en="national baseline",
     rules=(
@@ -97,6 +110,8 @@ RULE_SET = RuleSet(
         DIRECTOR_ORDER_60,
         DIRECTOR_2025,
         WINDOW_PERIOD_END,
+        COUNTING_MODES,
+        LETTER_BY_OCT_30,
         TIER_LABELS,
     ),
 )
@@ -304,6 +319,19 @@ def twores_requires_director(business: FoodBusiness, on: date) -> Ruling[bool]:
 @hookimpl(trylast=True)
 def twores_window_close(period: Period) -> Ruling[date]:
     return Ruling(period.end, WINDOW_PERIOD_END)
+
+
+_COUNTING = frozenset({VisitMode.ON_SITE, VisitMode.VIDEO, VisitMode.GROUPED})
+
+
+@hookimpl(trylast=True)
+def twores_counting_visit_modes() -> Ruling[frozenset[VisitMode]]:
+    return Ruling(_COUNTING, COUNTING_MODES)
+
+
+@hookimpl(trylast=True)
+def twores_letter_renewal(year: int) -> Ruling[date]:
+    return Ruling(date(year, 10, 30), LETTER_BY_OCT_30)
 
 
 _LABELS = {

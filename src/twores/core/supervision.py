@@ -1,0 +1,281 @@
+"""Supervision (督导): checklists, tasks per period, and visits.
+
+A task is owed by a *business* for a period (the frequency rule's period kind); it moves
+with the business when the assignment is handed over, and the visit that fulfils it
+credits the cadre assigned on the visit's date. Visits keep the day they happened
+(``visited_on``) apart from the moment they were entered (``recorded_at``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+
+import attrs
+
+from twores.core.assignment import Assignment
+from twores.core.businesses import FoodBusiness, OperatingStatus
+from twores.core.errors import InvalidValueError, TworesError
+from twores.core.labels import LabelledEnum
+from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
+
+
+class VisitMode(LabelledEnum):
+    """How a supervision visit was made; the rules say which modes count."""
+
+    ON_SITE = ("on_site", "现场", "on site", ("现场督导", "实地", "实地督导"))
+    VIDEO = ("video", "视频", "video", ("视频督导", "远程视频", "远程"))
+    GROUPED = ("grouped", "集中", "grouped", ("集中督导", "集中汇报"))
+    OTHER = ("other", "其他", "other", ())
+
+
+class Answer(LabelledEnum):
+    """The answer to one checklist item."""
+
+    YES = ("yes", "符合", "yes", ("是", "合格", "√", "y"))
+    NO = ("no", "不符合", "no", ("否", "不合格", "×", "n"))
+    NOT_APPLICABLE = ("na", "不适用", "not applicable", ("无", "n/a", "-"))
+
+
+@attrs.frozen
+class ChecklistItem:
+    code: str
+    zh: str
+    en: str
+    topic_zh: str
+
+
+@attrs.frozen
+class Checklist:
+    """A versioned list of what a visit checks (名称@版本, e.g. ``national@2023.1``)."""
+
+    name: str
+    version: str
+    items: tuple[ChecklistItem, ...]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def item(self, code: str) -> ChecklistItem | None:
+        return next((i for i in self.items if i.code == code), None)
+
+    def check(self, answers: Mapping[str, Answer]) -> None:
+        """Every answered item must be on this checklist."""
+        unknown = sorted(set(answers) - {i.code for i in self.items})
+        if unknown:
+            raise InvalidValueError(
+                "answers",
+                ", ".join(unknown),
+                f"不是检查表 {self.ref} 的检查项",
+                f"not an item of checklist {self.ref}",
+            )
+
+
+#: The four areas a cadre pushes (domain.md §3) with the township task-list items.
+NATIONAL_CHECKLIST = Checklist(
+    "national",
+    "2023.1",
+    (
+        ChecklistItem("M1", "建立食品安全责任制度", "responsibility system in place", "管理制度"),
+        ChecklistItem("M2", "配备食品安全员（及总监）", "officer (and director) appointed", "管理制度"),
+        ChecklistItem("M3", "制定风险管控清单", "risk control list drawn up", "管理制度"),
+        ChecklistItem("P1", "落实进货查验和记录", "incoming goods checked and recorded", "日常防控"),
+        ChecklistItem("P2", "落实过程控制", "process control in place", "日常防控"),
+        ChecklistItem("P3", "落实出厂（出售）检验", "release checks done", "日常防控"),
+        ChecklistItem(
+            "P4", "落实日管控、周排查、月调度", "daily, weekly and monthly routine kept", "日常防控"
+        ),
+        ChecklistItem("P5", "食品可追溯", "food traceable", "日常防控"),
+        ChecklistItem("E1", "制定食品安全事故处置方案", "incident plan in place", "应急处置"),
+        ChecklistItem("T1", "开展食品安全宣传和培训", "publicity and training held", "宣传培训"),
+    ),
+)
+
+
+class SupervisionError(TworesError):
+    code = "supervision"
+
+
+class NotAssignedError(SupervisionError):
+    code = "not_assigned"
+
+    def __init__(self, cadre_id: str, business_key: str, on: date) -> None:
+        super().__init__(
+            f"干部 {cadre_id} 在 {on.isoformat()} 未包保主体 {business_key}，不能记录督导",
+            f"cadre {cadre_id} was not assigned to business {business_key} on {on.isoformat()}",
+        )
+
+
+class WindowClosedError(SupervisionError):
+    code = "window_closed"
+
+    def __init__(self, period: Period, closed_on: date) -> None:
+        super().__init__(
+            f"{period.label('zh')}的录入已于 {closed_on.isoformat()} 截止；补录须填写原因",
+            f"entry for {period} closed on {closed_on.isoformat()}; late entry needs a reason",
+        )
+
+
+@attrs.frozen
+class SupervisionTask:
+    """Visit number ``seq`` a business is owed for ``period`` (the frequency's own period).
+
+    ``cadre_id`` is who holds the business now; ``credited_to`` the cadre of the visit
+    that fulfilled it. A suspended business is exempt, with the reason.
+    """
+
+    business_key: str
+    area_code: str
+    period: Period
+    seq: int
+    due_on: date
+    cadre_id: str | None = None
+    exempt_reason: str | None = None
+    visit_id: str | None = None
+    credited_to: str | None = None
+
+    @property
+    def key(self) -> str:
+        return task_key(self.business_key, self.period, self.seq)
+
+    @property
+    def done(self) -> bool:
+        return self.visit_id is not None
+
+    @property
+    def exempt(self) -> bool:
+        return self.exempt_reason is not None
+
+
+def task_key(business_key: str, period: Period, seq: int) -> str:
+    return f"{business_key}/{period}/{seq}"
+
+
+@attrs.frozen
+class Visit:
+    """One supervision visit (督导记录)."""
+
+    business_key: str = attrs.field(validator=attrs.validators.min_len(1))
+    cadre_id: str = attrs.field(validator=attrs.validators.min_len(1))
+    area_code: str
+    visited_on: date
+    recorded_at: datetime
+    mode: VisitMode = VisitMode.ON_SITE
+    checklist: str = NATIONAL_CHECKLIST.ref
+    answers: tuple[tuple[str, Answer], ...] = ()
+    evidence: tuple[str, ...] = ()
+    findings: tuple[str, ...] = ()
+    late_reason: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.recorded_at.tzinfo is None:
+            raise InvalidValueError(
+                "recorded_at", self.recorded_at, "须带时区", "must carry a time zone"
+            )
+        if self.visited_on > self.recorded_day:
+            raise InvalidValueError(
+                "visited_on",
+                self.visited_on.isoformat(),
+                "督导日期晚于录入日期",
+                "a visit cannot be dated after it was recorded",
+            )
+        for digest in self.evidence:
+            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+                raise InvalidValueError(
+                    "evidence", digest, "应为 SHA-256 十六进制摘要", "expected a SHA-256 hex digest"
+                )
+
+    @property
+    def key(self) -> str:
+        return visit_key(self.business_key, self.visited_on, self.cadre_id)
+
+    @property
+    def recorded_day(self) -> date:
+        """The recording day in China (Asia/Shanghai)."""
+        return self.recorded_at.astimezone(CHINA_TZ).date()
+
+
+def visit_key(business_key: str, visited_on: date, cadre_id: str) -> str:
+    return f"{business_key}/{visited_on.isoformat()}/{cadre_id}"
+
+
+# --- scheduling -------------------------------------------------------------------------
+
+
+def task_periods(requested: Period, kind: PeriodKind) -> list[Period]:
+    """The periods of ``kind`` that overlap ``requested`` (a half-year task shows in Q1 and Q2)."""
+    found = [Period.containing(kind, requested.start)]
+    while found[-1].end < requested.end:
+        found.append(found[-1].next())
+    return found
+
+
+def holder_on(assignments: Sequence[Assignment], day: date) -> str | None:
+    """The cadre holding a business on ``day`` (the latest-starting active assignment)."""
+    active = [a for a in assignments if a.is_active(day)]
+    return max(active, key=lambda a: a.valid_from).cadre_id if active else None
+
+
+def required_tasks(
+    requested: Period,
+    businesses: Iterable[FoodBusiness],
+    assignments: Mapping[str, Sequence[Assignment]],
+    *,
+    frequency_of: Callable[[FoodBusiness], Frequency],
+    due_on: Callable[[Period, str], date],
+    as_of: date,
+) -> list[SupervisionTask]:
+    """The tasks the frequency rule requires in ``requested``, as of day ``as_of``.
+
+    Closed businesses owe nothing; suspended ones are exempt with the reason; the task
+    names the cadre holding the business on ``as_of`` (clamped into the task's period).
+    """
+    tasks: list[SupervisionTask] = []
+    for business in businesses:
+        if business.status is OperatingStatus.CLOSED:
+            continue
+        frequency = frequency_of(business)
+        held = assignments.get(business.key, ())
+        exempt = None
+        if business.status is OperatingStatus.SUSPENDED:
+            since = f"（自{business.status_since.isoformat()}）" if business.status_since else ""
+            exempt = f"停业{since}"
+        for period in task_periods(requested, frequency.kind):
+            day = min(max(as_of, period.start), period.end)
+            cadre = holder_on(held, day)
+            close = due_on(period, business.area_code)
+            for seq in range(1, frequency.visits + 1):
+                tasks.append(
+                    SupervisionTask(
+                        business.key, business.area_code, period, seq, close, cadre, exempt
+                    )
+                )
+    return tasks
+
+
+def merge_task(existing: SupervisionTask | None, required: SupervisionTask) -> SupervisionTask:
+    """A rescheduled task keeps its fulfilment; holder, area and exemption follow the rules."""
+    if existing is None or existing.visit_id is None:
+        return required
+    return attrs.evolve(required, visit_id=existing.visit_id, credited_to=existing.credited_to)
+
+
+def window_open(recorded_day: date, closes_on: date) -> bool:
+    """Entry is open through the whole closing day (until 23:59:59 in China)."""
+    return recorded_day <= closes_on
+
+
+def task_for_visit(
+    visit: Visit, tasks: Iterable[SupervisionTask], counts: bool
+) -> SupervisionTask | None:
+    """The open task ``visit`` fulfils: the first open one whose period holds the visit date."""
+    if not counts:
+        return None
+    open_tasks = sorted(
+        (t for t in tasks if not t.done and not t.exempt and visit.visited_on in t.period),
+        key=lambda t: (t.period.start, t.seq),
+    )
+    if not open_tasks:
+        return None
+    return attrs.evolve(open_tasks[0], visit_id=visit.key, credited_to=visit.cadre_id)
