@@ -21,7 +21,9 @@ from twores.core.assignment import Assignment, Plan
 from twores.core.audit import AuditEntry, AuditProblem
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
+from twores.core.letters import Letter
 from twores.core.security import Scope
+from twores.core.supervision import SupervisionTask, Visit
 
 
 @attrs.frozen
@@ -112,6 +114,47 @@ class AssignmentRepository(Protocol):
     def count(self, *, active_on: date | None = None, within: str | None = None) -> int: ...
 
 
+class TaskRepository(Protocol):
+    def upsert_many(self, tasks: Iterable[SupervisionTask]) -> UpsertResult:
+        """Insert or update tasks by key (business/period/seq)."""
+        ...
+
+    def get(self, key: str) -> SupervisionTask | None: ...
+    def stream(
+        self,
+        *,
+        business_key: str | None = None,
+        cadre_id: str | None = None,
+        overlapping: tuple[date, date] | None = None,
+        within: str | None = None,
+    ) -> Iterator[SupervisionTask]:
+        """In key order; ``overlapping`` keeps tasks whose period meets [first, last]."""
+        ...
+
+
+class VisitRepository(Protocol):
+    def upsert_many(self, visits: Iterable[Visit]) -> UpsertResult: ...
+    def get(self, key: str) -> Visit | None: ...
+    def stream(
+        self,
+        *,
+        business_key: str | None = None,
+        cadre_id: str | None = None,
+        between: tuple[date, date] | None = None,
+        within: str | None = None,
+    ) -> Iterator[Visit]:
+        """In key order; ``between`` keeps visits dated in [first, last]."""
+        ...
+
+
+class LetterRepository(Protocol):
+    def upsert_many(self, letters: Iterable[Letter]) -> UpsertResult: ...
+    def get(self, key: str) -> Letter | None: ...
+    def stream(
+        self, *, year: int | None = None, cadre_id: str | None = None, within: str | None = None
+    ) -> Iterator[Letter]: ...
+
+
 class AuditLog(Protocol):
     def entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]: ...
     def verify(self) -> list[AuditProblem]:
@@ -130,6 +173,9 @@ class UnitOfWork(Protocol):
     businesses: BusinessRepository
     cadres: CadreRepository
     assignments: AssignmentRepository
+    tasks: TaskRepository
+    visits: VisitRepository
+    letters: LetterRepository
     audit: AuditLog
     imports: ImportLog
 

@@ -8,6 +8,7 @@ credits the cadre assigned on the visit's date. Visits keep the day they happene
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 
@@ -78,9 +79,9 @@ NATIONAL_CHECKLIST = Checklist(
     "2023.1",
     (
         ChecklistItem("M1", "建立食品安全责任制度", "responsibility system in place", "管理制度"),
-        ChecklistItem("M2", "配备食品安全员（及总监）", "officer (and director) appointed", "管理制度"),
+        ChecklistItem("M2", "配备食品安全员（及总监）", "officer (and director) named", "管理制度"),
         ChecklistItem("M3", "制定风险管控清单", "risk control list drawn up", "管理制度"),
-        ChecklistItem("P1", "落实进货查验和记录", "incoming goods checked and recorded", "日常防控"),
+        ChecklistItem("P1", "落实进货查验和记录", "incoming goods checked", "日常防控"),
         ChecklistItem("P2", "落实过程控制", "process control in place", "日常防控"),
         ChecklistItem("P3", "落实出厂（出售）检验", "release checks done", "日常防控"),
         ChecklistItem(
@@ -203,12 +204,13 @@ def visit_key(business_key: str, visited_on: date, cadre_id: str) -> str:
 # --- scheduling -------------------------------------------------------------------------
 
 
-def task_periods(requested: Period, kind: PeriodKind) -> list[Period]:
+@functools.cache
+def task_periods(requested: Period, kind: PeriodKind) -> tuple[Period, ...]:
     """The periods of ``kind`` that overlap ``requested`` (a half-year task shows in Q1 and Q2)."""
     found = [Period.containing(kind, requested.start)]
     while found[-1].end < requested.end:
         found.append(found[-1].next())
-    return found
+    return tuple(found)
 
 
 def holder_on(assignments: Sequence[Assignment], day: date) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import date
 from types import TracebackType
 from typing import Any, Self
@@ -16,8 +16,10 @@ from twores.core.assignment import Assignment, Plan
 from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
+from twores.core.letters import Letter
 from twores.core.ports import ImportRecord, UpsertResult
 from twores.core.security import Scope
+from twores.core.supervision import SupervisionTask, Visit
 from twores.plugins import hookimpl
 from twores.plugins.records import BackendSpec
 from twores.plugins.storage.common import AncestorCodes, Change, ScopeGuard, audit_payloads, plain
@@ -33,6 +35,9 @@ class _State:
     assignments: dict[AssignmentId, Assignment] = attrs.Factory(dict)
     audit: list[AuditEntry] = attrs.Factory(list)
     imports: dict[str, ImportRecord] = attrs.Factory(dict)
+    tasks: dict[str, SupervisionTask] = attrs.Factory(dict)
+    visits: dict[str, Visit] = attrs.Factory(dict)
+    letters: dict[str, Letter] = attrs.Factory(dict)
 
     def copy(self) -> _State:
         return _State(
@@ -42,6 +47,9 @@ class _State:
             dict(self.assignments),
             list(self.audit),
             dict(self.imports),
+            dict(self.tasks),
+            dict(self.visits),
+            dict(self.letters),
         )
 
 
@@ -89,6 +97,9 @@ class MemoryUnitOfWork:
         self.businesses = _Businesses(self)
         self.cadres = _Cadres(self)
         self.assignments = _Assignments(self)
+        self.tasks = _Tasks(self)
+        self.visits = _Visits(self)
+        self.letters = _Letters(self)
         self.audit = _Audit(self)
         self.imports = _Imports(self)
 
@@ -220,12 +231,17 @@ class _Keyed:
         return record
 
     def stream(self, *, within: str | None = None) -> Iterator[Any]:
+        return self._matching(lambda _: True, within)
+
+    def _matching(self, wanted: Callable[[Any], bool], within: str | None) -> Iterator[Any]:
         guard = self.uow.guard
         root = guard.within(within)
         table = self._table()
         for key in sorted(table):
             record = table[key]
-            if root is None or guard.hierarchy.contains(root, record.area_code):
+            if (root is None or guard.hierarchy.contains(root, record.area_code)) and wanted(
+                record
+            ):
                 yield record
 
     def count(self, *, within: str | None = None) -> int:
@@ -250,6 +266,83 @@ class _Cadres(_Keyed):
 
     def _key(self, record: Cadre) -> str:
         return record.id
+
+
+class _Tasks(_Keyed):
+    entity, what_zh = "task", "督导任务"
+
+    def _table(self) -> dict[str, SupervisionTask]:
+        return self.uow._state.tasks
+
+    def _key(self, record: SupervisionTask) -> str:
+        return record.key
+
+    def stream(  # type: ignore[override]
+        self,
+        *,
+        business_key: str | None = None,
+        cadre_id: str | None = None,
+        overlapping: tuple[date, date] | None = None,
+        within: str | None = None,
+    ) -> Iterator[SupervisionTask]:
+        def wanted(t: SupervisionTask) -> bool:
+            return (
+                (business_key is None or t.business_key == business_key)
+                and (cadre_id is None or t.cadre_id == cadre_id)
+                and (
+                    overlapping is None
+                    or (t.period.start <= overlapping[1] and t.period.end >= overlapping[0])
+                )
+            )
+
+        return self._matching(wanted, within)
+
+
+class _Visits(_Keyed):
+    entity, what_zh = "visit", "督导记录"
+
+    def _table(self) -> dict[str, Visit]:
+        return self.uow._state.visits
+
+    def _key(self, record: Visit) -> str:
+        return record.key
+
+    def stream(  # type: ignore[override]
+        self,
+        *,
+        business_key: str | None = None,
+        cadre_id: str | None = None,
+        between: tuple[date, date] | None = None,
+        within: str | None = None,
+    ) -> Iterator[Visit]:
+        def wanted(v: Visit) -> bool:
+            return (
+                (business_key is None or v.business_key == business_key)
+                and (cadre_id is None or v.cadre_id == cadre_id)
+                and (between is None or between[0] <= v.visited_on <= between[1])
+            )
+
+        return self._matching(wanted, within)
+
+
+class _Letters(_Keyed):
+    entity, what_zh = "letter", "承诺书"
+
+    def _table(self) -> dict[str, Letter]:
+        return self.uow._state.letters
+
+    def _key(self, record: Letter) -> str:
+        return record.key
+
+    def stream(  # type: ignore[override]
+        self, *, year: int | None = None, cadre_id: str | None = None, within: str | None = None
+    ) -> Iterator[Letter]:
+        def wanted(letter: Letter) -> bool:
+            return (year is None or letter.year == year) and (
+                cadre_id is None or letter.cadre_id == cadre_id
+            )
+
+        return self._matching(wanted, within)
 
 
 class _Assignments:

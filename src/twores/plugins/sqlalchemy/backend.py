@@ -20,9 +20,11 @@ from alembic.config import Config
 from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.assignment import Assignment, Plan
 from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
+from twores.core.letters import Letter
 from twores.core.ports import ImportRecord, UpsertResult
 from twores.core.roster import UnknownRecordError
 from twores.core.security import Scope
+from twores.core.supervision import SupervisionTask, Visit
 from twores.plugins.sqlalchemy import rows, tables
 from twores.plugins.storage.common import AncestorCodes, Change, ScopeGuard, audit_payloads
 
@@ -131,6 +133,9 @@ class SqlUnitOfWork:
         self.businesses = _Businesses(self)
         self.cadres = _Cadres(self)
         self.assignments = _Assignments(self)
+        self.tasks = _Tasks(self)
+        self.visits = _Visits(self)
+        self.letters = _Letters(self)
         self.audit = _Audit(self)
         self.imports = _Imports(self)
 
@@ -414,7 +419,12 @@ class _Keyed:
         return query if clause is None else query.where(clause)
 
     def stream(self, *, within: str | None = None) -> Iterator[Any]:
+        return self._where([], within)
+
+    def _where(self, clauses: list[sa.ColumnElement[bool]], within: str | None) -> Iterator[Any]:
         query = self._select(within).order_by(self.table.c[self.key_column])
+        if clauses:
+            query = query.where(*clauses)
         result = self.uow.connection.execute(query.execution_options(yield_per=BATCH))
         for row in result.mappings():
             yield self.codec.record(row)
@@ -444,6 +454,68 @@ class _Businesses(_Keyed):
 class _Cadres(_Keyed):
     entity, what_zh = "cadre", "包保干部"
     table, key_column, codec = tables.cadres, "id", rows.CADRE
+
+
+class _Tasks(_Keyed):
+    entity, what_zh = "task", "督导任务"
+    table, key_column, codec = tables.tasks, "key", rows.TASK
+
+    def stream(  # type: ignore[override]
+        self,
+        *,
+        business_key: str | None = None,
+        cadre_id: str | None = None,
+        overlapping: tuple[date, date] | None = None,
+        within: str | None = None,
+    ) -> Iterator[SupervisionTask]:
+        c = self.table.c
+        clauses = []
+        if business_key is not None:
+            clauses.append(c.business_key == business_key)
+        if cadre_id is not None:
+            clauses.append(c.cadre_id == cadre_id)
+        if overlapping is not None:
+            clauses += [c.period_start <= overlapping[1], c.period_end >= overlapping[0]]
+        return self._where(clauses, within)
+
+
+class _Visits(_Keyed):
+    entity, what_zh = "visit", "督导记录"
+    table, key_column, codec = tables.visits, "key", rows.VISIT
+
+    def stream(  # type: ignore[override]
+        self,
+        *,
+        business_key: str | None = None,
+        cadre_id: str | None = None,
+        between: tuple[date, date] | None = None,
+        within: str | None = None,
+    ) -> Iterator[Visit]:
+        c = self.table.c
+        clauses = []
+        if business_key is not None:
+            clauses.append(c.business_key == business_key)
+        if cadre_id is not None:
+            clauses.append(c.cadre_id == cadre_id)
+        if between is not None:
+            clauses += [c.visited_on >= between[0], c.visited_on <= between[1]]
+        return self._where(clauses, within)
+
+
+class _Letters(_Keyed):
+    entity, what_zh = "letter", "承诺书"
+    table, key_column, codec = tables.letters, "key", rows.LETTER
+
+    def stream(  # type: ignore[override]
+        self, *, year: int | None = None, cadre_id: str | None = None, within: str | None = None
+    ) -> Iterator[Letter]:
+        c = self.table.c
+        clauses = []
+        if year is not None:
+            clauses.append(c.year == year)
+        if cadre_id is not None:
+            clauses.append(c.cadre_id == cadre_id)
+        return self._where(clauses, within)
 
 
 class _Assignments:

@@ -5,15 +5,27 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import attrs
 
 from twores.core.areas import Area, Tier
 from twores.core.assignment import Assignment, AssignmentReason
-from twores.core.businesses import FoodBusiness, Staff
+from twores.core.businesses import (
+    BusinessType,
+    CanteenKind,
+    FoodBusiness,
+    Grade,
+    OperatingStatus,
+    RiskLevel,
+    Scale,
+    Staff,
+)
 from twores.core.cadres import Cadre
+from twores.core.letters import Letter
+from twores.core.periods import Period, PeriodKind
+from twores.core.supervision import Answer, SupervisionTask, Visit, VisitMode
 from twores.plugins.storage.common import CONVERTER, AncestorCodes, plain
 
 ANCESTORS = ("province_code", "city_code", "county_code", "township_code", "village_code")
@@ -96,14 +108,31 @@ def _business_values(b: FoodBusiness) -> tuple[Any, ...]:
     )
 
 
+def _maybe(enum: Any, value: Any) -> Any:
+    return None if value is None else enum(value)
+
+
 def _business_record(row: Mapping[str, Any]) -> FoodBusiness:
+    # Built directly (not through cattrs): streams of a province's businesses read this.
     # ``key`` is derived from the licence number or credit code, not a field of its own.
-    data = {name: row[name] for name in BUSINESS_FIELDS if name != "key"}
-    data["staff"] = json.loads(data["staff"]) if data["staff"] else {}
-    result: FoodBusiness = CONVERTER.structure(
-        {k: v for k, v in data.items() if v is not None}, FoodBusiness
+    staff = row["staff"]
+    return FoodBusiness(
+        name=row["name"],
+        area_code=row["area_code"],
+        business_type=BusinessType(row["business_type"]),
+        licence_no=row["licence_no"],
+        uscc=row["uscc"],
+        scale=_maybe(Scale, row["scale"]),
+        canteen_kind=_maybe(CanteenKind, row["canteen_kind"]),
+        diners=row["diners"],
+        chain_headquarters=bool(row["chain_headquarters"]),
+        status=OperatingStatus(row["status"]),
+        status_since=_maybe(_day, row["status_since"]),
+        opened_on=_maybe(_day, row["opened_on"]),
+        grade=_maybe(Grade, row["grade"]),
+        risk_grade=_maybe(RiskLevel, row["risk_grade"]),
+        staff=CONVERTER.structure(json.loads(staff), Staff) if staff else _NO_STAFF,
     )
-    return result
 
 
 BUSINESS_FIELDS = (
@@ -226,3 +255,175 @@ def assignment(row: Any) -> Assignment:
 
 def assignment_row_plain(row: Any) -> dict[str, Any]:
     return plain(assignment(row))
+
+
+def _json(value: Any) -> str | None:
+    return json.dumps(value, ensure_ascii=False) if value else None
+
+
+def _task_values(t: SupervisionTask) -> tuple[Any, ...]:
+    return (
+        t.key,
+        t.area_code,
+        t.business_key,
+        str(t.period),
+        t.period.kind.value,
+        t.period.start,
+        t.period.end,
+        t.seq,
+        t.due_on,
+        t.cadre_id,
+        t.exempt_reason,
+        t.visit_id,
+        t.credited_to,
+    )
+
+
+def _task_record(row: Mapping[str, Any]) -> SupervisionTask:
+    return SupervisionTask(
+        row["business_key"],
+        row["area_code"],
+        Period(_day(row["period_start"]), PeriodKind(row["period_kind"])),
+        row["seq"],
+        _day(row["due_on"]),
+        row["cadre_id"],
+        row["exempt_reason"],
+        row["visit_id"],
+        row["credited_to"],
+    )
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+TASK_FIELDS = (
+    "key",
+    "area_code",
+    "business_key",
+    "period",
+    "period_kind",
+    "period_start",
+    "period_end",
+    "seq",
+    "due_on",
+    "cadre_id",
+    "exempt_reason",
+    "visit_id",
+    "credited_to",
+)
+TASK = Codec(
+    columns=(*ANCESTORS, *TASK_FIELDS, "row_hash"),
+    fields=TASK_FIELDS,
+    key=lambda t: t.key,
+    values_of=_task_values,
+    record_of=_task_record,
+)
+
+
+def _visit_values(v: Visit) -> tuple[Any, ...]:
+    return (
+        v.key,
+        v.area_code,
+        v.business_key,
+        v.cadre_id,
+        v.visited_on,
+        v.recorded_at.isoformat(),
+        v.mode.value,
+        v.checklist,
+        _json([[code, answer.value] for code, answer in v.answers]),
+        _json(list(v.evidence)),
+        _json(list(v.findings)),
+        v.late_reason,
+    )
+
+
+def _visit_record(row: Mapping[str, Any]) -> Visit:
+    answers = json.loads(row["answers"]) if row["answers"] else []
+    return Visit(
+        business_key=row["business_key"],
+        cadre_id=row["cadre_id"],
+        area_code=row["area_code"],
+        visited_on=_day(row["visited_on"]),
+        recorded_at=datetime.fromisoformat(row["recorded_at"]),
+        mode=VisitMode(row["mode"]),
+        checklist=row["checklist"],
+        answers=tuple((code, Answer(value)) for code, value in answers),
+        evidence=tuple(json.loads(row["evidence"])) if row["evidence"] else (),
+        findings=tuple(json.loads(row["findings"])) if row["findings"] else (),
+        late_reason=row["late_reason"],
+    )
+
+
+VISIT_FIELDS = (
+    "key",
+    "area_code",
+    "business_key",
+    "cadre_id",
+    "visited_on",
+    "recorded_at",
+    "mode",
+    "checklist",
+    "answers",
+    "evidence",
+    "findings",
+    "late_reason",
+)
+VISIT = Codec(
+    columns=(*ANCESTORS, *VISIT_FIELDS, "row_hash"),
+    fields=VISIT_FIELDS,
+    key=lambda v: v.key,
+    values_of=_visit_values,
+    record_of=_visit_record,
+)
+
+LETTER_FIELDS = (
+    "key",
+    "area_code",
+    "cadre_id",
+    "year",
+    "list_hash",
+    "businesses",
+    "generated_on",
+    "signed_on",
+    "counterparty",
+    "scan_sha256",
+)
+
+
+def _letter_values(x: Letter) -> tuple[Any, ...]:
+    return (
+        x.key,
+        x.area_code,
+        x.cadre_id,
+        x.year,
+        x.list_hash,
+        x.businesses,
+        x.generated_on,
+        x.signed_on,
+        x.counterparty,
+        x.scan_sha256,
+    )
+
+
+def _letter_record(row: Mapping[str, Any]) -> Letter:
+    return Letter(
+        cadre_id=row["cadre_id"],
+        area_code=row["area_code"],
+        year=row["year"],
+        list_hash=row["list_hash"],
+        businesses=row["businesses"],
+        generated_on=_day(row["generated_on"]),
+        signed_on=_day(row["signed_on"]) if row["signed_on"] is not None else None,
+        counterparty=row["counterparty"],
+        scan_sha256=row["scan_sha256"],
+    )
+
+
+LETTER = Codec(
+    columns=(*ANCESTORS, *LETTER_FIELDS, "row_hash"),
+    fields=LETTER_FIELDS,
+    key=lambda x: x.key,
+    values_of=_letter_values,
+    record_of=_letter_record,
+)

@@ -1,0 +1,69 @@
+"""Commitment letters (承诺书): one per cadre per year, covering that cadre's list."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import attrs
+
+from twores.core.labels import LabelledEnum
+
+
+class LetterStatus(LabelledEnum):
+    MISSING = ("missing", "未生成", "not generated")
+    UNSIGNED = ("unsigned", "待签订", "awaiting signature")
+    SIGNED = ("signed", "已签订", "signed")
+    LIST_CHANGED = ("list_changed", "包保清单已变更，须重签", "list changed: sign a new letter")
+    EXPIRED = ("expired", "已过期（超过一年）", "expired (over a year old)")
+    OVERDUE = ("overdue", "逾期未签", "not signed by the deadline")
+
+
+@attrs.frozen
+class Letter:
+    """A cadre's letter for ``year``; ``list_hash`` identifies the business list it covers."""
+
+    cadre_id: str
+    area_code: str
+    year: int
+    list_hash: str
+    businesses: int
+    generated_on: date
+    signed_on: date | None = None
+    counterparty: str | None = None
+    scan_sha256: str | None = None
+
+    @property
+    def key(self) -> str:
+        return letter_key(self.year, self.cadre_id)
+
+    def valid_on(self, day: date) -> bool:
+        """Signed, and within one year of signing."""
+        return self.signed_on is not None and self.signed_on <= day < _one_year_after(
+            self.signed_on
+        )
+
+
+def letter_key(year: int, cadre_id: str) -> str:
+    return f"{year}/{cadre_id}"
+
+
+def _one_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28) + timedelta(days=1)
+
+
+def letter_status(
+    letter: Letter | None, current_list_hash: str, on: date, deadline: date
+) -> LetterStatus:
+    """Where a cadre's letter stands on ``on``: a new one is due when the list changes."""
+    if letter is None:
+        return LetterStatus.OVERDUE if on > deadline else LetterStatus.MISSING
+    if letter.list_hash != current_list_hash:
+        return LetterStatus.LIST_CHANGED
+    if letter.signed_on is None:
+        return LetterStatus.OVERDUE if on > deadline else LetterStatus.UNSIGNED
+    if not letter.valid_on(on):
+        return LetterStatus.EXPIRED
+    return LetterStatus.SIGNED

@@ -1,0 +1,279 @@
+"""Task generation: exactly what the frequency rule requires, idempotent, hand-over credit."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import twores
+from twores.core.assignment import Assignment, AssignmentReason, plan_assignments
+from twores.core.businesses import OperatingStatus
+from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
+from twores.core.ports import Store
+from twores.core.supervision import (
+    NotAssignedError,
+    VisitMode,
+    WindowClosedError,
+    required_tasks,
+    task_periods,
+)
+from twores.divisions import demo_region
+from twores.plugins.builtin.memory import MemoryStore
+from twores.plugins.sqlalchemy.backend import SqlStore
+from twores.services.supervision import VisitInput, record_visit, schedule
+from twores.services.synth import synthetic_roster
+from twores.testing.strategies import periods, rosters
+
+COUNTY = "450323"
+ADMIN = twores.Scope("office", twores.Role.ADMIN)
+START = date(2026, 1, 1)
+
+
+@given(
+    rosters(max_businesses=20),
+    periods(),
+    st.lists(st.sampled_from(list(PeriodKind)), min_size=1, max_size=3),
+    st.integers(1, 3),
+)
+def test_tasks_are_exactly_what_the_frequency_rule_requires(
+    roster: twores.Roster, requested: Period, kinds: list[PeriodKind], visits: int
+) -> None:
+    def frequency_of(business: twores.FoodBusiness) -> Frequency:
+        return Frequency(kinds[hash(business.key) % len(kinds)], visits)
+
+    by_business: dict[str, list[Assignment]] = {}
+    for assignment in roster.assignments:
+        by_business.setdefault(assignment.business_key, []).append(assignment)
+    tasks = required_tasks(
+        requested,
+        roster.businesses.values(),
+        by_business,
+        frequency_of=frequency_of,
+        due_on=lambda period, _: period.end,
+        as_of=requested.start,
+    )
+    expected = Counter(
+        {
+            b.key: len(task_periods(requested, frequency_of(b).kind)) * visits
+            for b in roster.businesses.values()
+            if b.status is not OperatingStatus.CLOSED
+        }
+    )
+    assert Counter(t.business_key for t in tasks) == expected
+    assert len({t.key for t in tasks}) == len(tasks)
+    for task in tasks:
+        assert task.period.start <= requested.end and task.period.end >= requested.start
+        business = roster.businesses[task.business_key]
+        assert task.exempt == (business.status is OperatingStatus.SUSPENDED)
+
+
+def _load(store: Store, roster: twores.Roster, on: date) -> None:
+    plan = plan_assignments(roster, twores.build(load_entrypoints=False).plugins.rulebook(), on)
+    with store.unit_of_work(ADMIN) as uow:
+        uow.areas.upsert_many(roster.hierarchy)
+        uow.businesses.upsert_many(roster.businesses.values())
+        uow.cadres.upsert_many(roster.cadres.values())
+        uow.assignments.apply(plan)
+        uow.commit()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if request.param == "memory":
+        return MemoryStore()
+    return SqlStore(f"sqlite:///{tmp_path / 'twores.db'}")
+
+
+@pytest.fixture
+def app() -> twores.Twores:
+    return twores.build(load_entrypoints=False)
+
+
+@pytest.fixture
+def roster() -> twores.Roster:
+    hierarchy = demo_region().subtree(COUNTY)
+    return synthetic_roster(hierarchy, businesses=120, cadres=40, seed=5, within=COUNTY)
+
+
+def test_scheduling_again_changes_nothing(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    _load(store, roster, START)
+    first = schedule(app, store, ADMIN, "2026Q1", on=START)
+    in_scope = [b for b in roster.businesses.values() if b.status is not OperatingStatus.CLOSED]
+    assert first.tasks == len(in_scope) and first.written.inserted == first.tasks
+    again = schedule(app, store, ADMIN, "2026Q1", on=START)
+    assert again.written.changed == 0 and again.retired == 0
+
+
+def _handed_over(app: twores.Twores, store: Store, roster: twores.Roster) -> tuple[str, str, str]:
+    """Hand one business from its cadre to a colleague of the same area on 02-15."""
+    with store.unit_of_work(ADMIN) as uow:
+        held = list(uow.assignments.stream(active_on=START))
+        first = held[0]
+        old = uow.cadres.get(first.cadre_id)
+        assert old is not None
+        colleague = attrs.evolve(old, id=f"{old.id}-b", name="接任干部")
+        uow.cadres.upsert_many([colleague])
+        uow.assignments.upsert_many(
+            [
+                first.ended(date(2026, 2, 15)),
+                Assignment(
+                    colleague.id,
+                    first.business_key,
+                    date(2026, 2, 15),
+                    None,
+                    AssignmentReason.MANUAL,
+                ),
+            ]
+        )
+        uow.commit()
+    return first.business_key, old.id, colleague.id
+
+
+def test_the_task_moves_and_the_cadre_assigned_on_the_visit_date_gets_the_credit(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    _load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    business, old, new = _handed_over(app, store, roster)
+    report = schedule(app, store, ADMIN, "2026Q1", on=date(2026, 2, 20))
+    assert report.written.updated == 1  # the task follows the business to its new cadre
+    with store.unit_of_work(ADMIN) as uow:
+        (task,) = uow.tasks.stream(business_key=business)
+    assert task.cadre_id == new
+    now = datetime(2026, 3, 1, 9, tzinfo=CHINA_TZ)
+    with pytest.raises(NotAssignedError):
+        record_visit(app, store, ADMIN, VisitInput(business, old, date(2026, 2, 20)), now=now)
+    outcome = record_visit(app, store, ADMIN, VisitInput(business, new, date(2026, 2, 20)), now=now)
+    assert outcome.task is not None and outcome.task.credited_to == new
+    with store.unit_of_work(ADMIN) as uow:
+        (task,) = uow.tasks.stream(business_key=business)
+    assert task.done and task.credited_to == new
+
+
+def test_a_visit_before_the_hand_over_credits_the_cadre_of_that_day(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    _load(store, roster, START)
+    business, old, new = _handed_over(app, store, roster)
+    schedule(app, store, ADMIN, "2026Q1", on=date(2026, 2, 20))
+    now = datetime(2026, 3, 1, 9, tzinfo=CHINA_TZ)
+    with pytest.raises(NotAssignedError):
+        record_visit(app, store, ADMIN, VisitInput(business, new, date(2026, 2, 1)), now=now)
+    outcome = record_visit(app, store, ADMIN, VisitInput(business, old, date(2026, 2, 1)), now=now)
+    assert outcome.task is not None and outcome.task.credited_to == old
+
+
+@pytest.mark.parametrize(
+    ("recorded", "late"),
+    [
+        (datetime(2026, 3, 31, 23, 59, 59, tzinfo=CHINA_TZ), False),
+        (datetime(2026, 3, 31, 15, 59, 59, tzinfo=twores.core.periods.ZoneInfo("UTC")), False),
+        (datetime(2026, 4, 1, 0, 0, 0, tzinfo=CHINA_TZ), True),
+        (datetime(2026, 3, 31, 16, 0, 0, tzinfo=twores.core.periods.ZoneInfo("UTC")), True),
+    ],
+)
+def test_the_window_closes_at_midnight_in_china(
+    app: twores.Twores, store: Store, roster: twores.Roster, recorded: datetime, late: bool
+) -> None:
+    _load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        assignment = next(uow.assignments.stream(active_on=START))
+    visit = VisitInput(assignment.business_key, assignment.cadre_id, date(2026, 3, 20))
+    if late:
+        with pytest.raises(WindowClosedError):
+            record_visit(app, store, ADMIN, visit, now=recorded)
+        with store.unit_of_work(ADMIN) as uow:
+            assert list(uow.visits.stream()) == []  # refused: nothing written
+        visit = attrs.evolve(visit, late_reason="系统故障补录")
+    outcome = record_visit(app, store, ADMIN, visit, now=recorded)
+    assert outcome.late is late and outcome.task is not None
+
+
+def test_modes_that_do_not_count_leave_the_task_open(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    _load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        a = next(uow.assignments.stream(active_on=START))
+    now = datetime(2026, 3, 2, 10, tzinfo=CHINA_TZ)
+    other = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 1), mode="其他")
+    assert record_visit(app, store, ADMIN, other, now=now).task is None
+    video = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 2), mode="视频督导")
+    outcome = record_visit(app, store, ADMIN, video, now=now)
+    assert outcome.task is not None and outcome.visit.mode is VisitMode.VIDEO
+    again = record_visit(app, store, ADMIN, video, now=now)
+    assert again.written.changed == 0 and again.task == outcome.task
+
+
+def test_suspended_businesses_are_exempt_and_closed_ones_drop_out(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    _load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    keys = sorted(roster.businesses)[:2]
+    with store.unit_of_work(ADMIN) as uow:
+        suspended, closed = (uow.businesses.get(k) for k in keys)
+        assert suspended is not None and closed is not None
+        uow.businesses.upsert_many(
+            [
+                attrs.evolve(
+                    suspended, status=OperatingStatus.SUSPENDED, status_since=date(2026, 2, 1)
+                ),
+                attrs.evolve(closed, status=OperatingStatus.CLOSED),
+            ]
+        )
+        uow.commit()
+    report = schedule(app, store, ADMIN, "2026Q1", on=date(2026, 2, 2))
+    assert report.retired == 1
+    with store.unit_of_work(ADMIN) as uow:
+        (held,) = uow.tasks.stream(business_key=keys[0])
+        (gone,) = uow.tasks.stream(business_key=keys[1])
+    assert held.exempt_reason == "停业（自2026-02-01）"
+    assert gone.exempt and not gone.done
+    assert report.tasks == len(roster.businesses) - 1
+    assert schedule(app, store, ADMIN, "2026Q2", on=date(2026, 4, 1)).tasks == report.tasks
+    with store.unit_of_work(ADMIN) as uow:
+        assert len(list(uow.tasks.stream(business_key=keys[1]))) == 1  # none for Q2
+
+
+def test_memory_and_sqlite_agree_on_tasks_and_visits(
+    app: twores.Twores, roster: twores.Roster, tmp_path: Path
+) -> None:
+    results = []
+    for store in (MemoryStore(), SqlStore(f"sqlite:///{tmp_path / 'agree.db'}")):
+        _load(store, roster, START)
+        schedule(app, store, ADMIN, "2026H1", on=START)
+        with store.unit_of_work(ADMIN) as uow:
+            held = list(uow.assignments.stream(active_on=START))[:10]
+        now = datetime(2026, 5, 1, 8, tzinfo=CHINA_TZ)
+        for i, a in enumerate(held):
+            day = START + timedelta(days=10 * i)
+            record_visit(
+                app,
+                store,
+                ADMIN,
+                VisitInput(a.business_key, a.cadre_id, day, findings=("未公示许可证",)),
+                now=now if day > date(2026, 3, 31) else datetime(2026, 3, 31, 12, tzinfo=CHINA_TZ),
+            )
+        with store.unit_of_work(ADMIN) as uow:
+            results.append(
+                (
+                    list(uow.tasks.stream()),
+                    list(uow.tasks.stream(overlapping=(date(2026, 4, 1), date(2026, 4, 30)))),
+                    list(uow.visits.stream()),
+                    list(uow.visits.stream(between=(date(2026, 1, 1), date(2026, 1, 31)))),
+                    list(uow.tasks.stream(within=COUNTY + "101")),
+                )
+            )
+    assert results[0] == results[1]
+    assert len(results[0][2]) == 10
