@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import twores
-from twores.core.assignment import Assignment, AssignmentReason, plan_assignments
+from twores.core.assignment import Assignment, AssignmentReason
 from twores.core.businesses import OperatingStatus
 from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
 from twores.core.ports import Store
@@ -23,16 +23,12 @@ from twores.core.supervision import (
     required_tasks,
     task_periods,
 )
-from twores.divisions import demo_region
 from twores.plugins.builtin.memory import MemoryStore
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.services.supervision import VisitInput, record_visit, schedule
-from twores.services.synth import synthetic_roster
 from twores.testing.strategies import periods, rosters
 
-COUNTY = "450323"
-ADMIN = twores.Scope("office", twores.Role.ADMIN)
-START = date(2026, 1, 1)
+from .helpers import ADMIN, COUNTY, START, load
 
 
 @given(
@@ -73,38 +69,10 @@ def test_tasks_are_exactly_what_the_frequency_rule_requires(
         assert task.exempt == (business.status is OperatingStatus.SUSPENDED)
 
 
-def _load(store: Store, roster: twores.Roster, on: date) -> None:
-    plan = plan_assignments(roster, twores.build(load_entrypoints=False).plugins.rulebook(), on)
-    with store.unit_of_work(ADMIN) as uow:
-        uow.areas.upsert_many(roster.hierarchy)
-        uow.businesses.upsert_many(roster.businesses.values())
-        uow.cadres.upsert_many(roster.cadres.values())
-        uow.assignments.apply(plan)
-        uow.commit()
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    if request.param == "memory":
-        return MemoryStore()
-    return SqlStore(f"sqlite:///{tmp_path / 'twores.db'}")
-
-
-@pytest.fixture
-def app() -> twores.Twores:
-    return twores.build(load_entrypoints=False)
-
-
-@pytest.fixture
-def roster() -> twores.Roster:
-    hierarchy = demo_region().subtree(COUNTY)
-    return synthetic_roster(hierarchy, businesses=120, cadres=40, seed=5, within=COUNTY)
-
-
 def test_scheduling_again_changes_nothing(
     app: twores.Twores, store: Store, roster: twores.Roster
 ) -> None:
-    _load(store, roster, START)
+    load(store, roster, START)
     first = schedule(app, store, ADMIN, "2026Q1", on=START)
     in_scope = [b for b in roster.businesses.values() if b.status is not OperatingStatus.CLOSED]
     assert first.tasks == len(in_scope) and first.written.inserted == first.tasks
@@ -140,7 +108,7 @@ def _handed_over(app: twores.Twores, store: Store, roster: twores.Roster) -> tup
 def test_the_task_moves_and_the_cadre_assigned_on_the_visit_date_gets_the_credit(
     app: twores.Twores, store: Store, roster: twores.Roster
 ) -> None:
-    _load(store, roster, START)
+    load(store, roster, START)
     schedule(app, store, ADMIN, "2026Q1", on=START)
     business, old, new = _handed_over(app, store, roster)
     report = schedule(app, store, ADMIN, "2026Q1", on=date(2026, 2, 20))
@@ -161,7 +129,7 @@ def test_the_task_moves_and_the_cadre_assigned_on_the_visit_date_gets_the_credit
 def test_a_visit_before_the_hand_over_credits_the_cadre_of_that_day(
     app: twores.Twores, store: Store, roster: twores.Roster
 ) -> None:
-    _load(store, roster, START)
+    load(store, roster, START)
     business, old, new = _handed_over(app, store, roster)
     schedule(app, store, ADMIN, "2026Q1", on=date(2026, 2, 20))
     now = datetime(2026, 3, 1, 9, tzinfo=CHINA_TZ)
@@ -183,7 +151,7 @@ def test_a_visit_before_the_hand_over_credits_the_cadre_of_that_day(
 def test_the_window_closes_at_midnight_in_china(
     app: twores.Twores, store: Store, roster: twores.Roster, recorded: datetime, late: bool
 ) -> None:
-    _load(store, roster, START)
+    load(store, roster, START)
     schedule(app, store, ADMIN, "2026Q1", on=START)
     with store.unit_of_work(ADMIN) as uow:
         assignment = next(uow.assignments.stream(active_on=START))
@@ -201,7 +169,7 @@ def test_the_window_closes_at_midnight_in_china(
 def test_modes_that_do_not_count_leave_the_task_open(
     app: twores.Twores, store: Store, roster: twores.Roster
 ) -> None:
-    _load(store, roster, START)
+    load(store, roster, START)
     schedule(app, store, ADMIN, "2026Q1", on=START)
     with store.unit_of_work(ADMIN) as uow:
         a = next(uow.assignments.stream(active_on=START))
@@ -218,7 +186,7 @@ def test_modes_that_do_not_count_leave_the_task_open(
 def test_suspended_businesses_are_exempt_and_closed_ones_drop_out(
     app: twores.Twores, store: Store, roster: twores.Roster
 ) -> None:
-    _load(store, roster, START)
+    load(store, roster, START)
     schedule(app, store, ADMIN, "2026Q1", on=START)
     keys = sorted(roster.businesses)[:2]
     with store.unit_of_work(ADMIN) as uow:
@@ -251,7 +219,7 @@ def test_memory_and_sqlite_agree_on_tasks_and_visits(
 ) -> None:
     results = []
     for store in (MemoryStore(), SqlStore(f"sqlite:///{tmp_path / 'agree.db'}")):
-        _load(store, roster, START)
+        load(store, roster, START)
         schedule(app, store, ADMIN, "2026H1", on=START)
         with store.unit_of_work(ADMIN) as uow:
             held = list(uow.assignments.stream(active_on=START))[:10]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import twores
-from twores_cli.commands import audit, db, demo, exports, imports, plugins
+from twores_cli.commands import audit, db, demo, exports, imports, plugins, supervision
 from twores_cli.context import EXIT_ERROR, Context
 
 
@@ -68,6 +68,8 @@ def cli(
 
 for module in (demo, plugins, db, imports, exports, audit):
     cli.add_command(module.command)
+cli.add_command(supervision.schedule_command)
+cli.add_command(supervision.visit_group)
 
 
 def main() -> None:

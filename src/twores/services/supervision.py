@@ -186,7 +186,7 @@ def record_visits(
     outcomes: list[VisitOutcome] = []
     with store.unit_of_work(scope) as uow:
         for data in visits:
-            outcomes.append(_record_one(app, uow, data, recorded_at, checklist))
+            outcomes.append(record_in(app, uow, data, recorded_at, checklist))
         uow.commit()
     return outcomes
 
@@ -204,9 +204,10 @@ def record_visit(
     return record_visits(app, store, scope, [visit], now=now, checklist=checklist)[0]
 
 
-def _record_one(
+def record_in(
     app: Twores, uow: UnitOfWork, data: VisitInput, recorded_at: datetime, checklist: Checklist
 ) -> VisitOutcome:
+    """Record one visit inside an open unit of work (the caller commits)."""
     business = uow.businesses.get(data.business_key)
     if business is None:
         raise InvalidValueError(

@@ -69,11 +69,22 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "valid_to": ("结束日期", "包保结束日期", "valid to"),
         "reason": ("原因", "reason"),
     },
+    "visits": {
+        "business_key": ("许可证编号", "主体标识", "统一社会信用代码", "business", "licence no"),
+        "cadre_id": ("干部编号", "包保干部编号", "cadre id"),
+        "visited_on": ("督导日期", "检查日期", "visited on", "date"),
+        "mode": ("督导方式", "方式", "mode"),
+        "findings": ("发现问题", "存在问题", "findings"),
+        "evidence": ("证据哈希", "照片哈希", "evidence"),
+        "late_reason": ("补录原因", "late reason"),
+        "answers": ("检查结果", "answers"),
+    },
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "businesses": ("name", "area", "business_type"),
     "cadres": ("name", "area"),
     "assignments": ("business_key", "valid_from"),
+    "visits": ("business_key", "cadre_id", "visited_on"),
 }
 
 

@@ -1,0 +1,224 @@
+"""``twores schedule`` and ``twores visit``: supervision tasks and visits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+import twores
+from twores.services.imports import file_sha256
+from twores.services.supervision import VisitInput, record_visit, schedule
+from twores.services.visit_imports import import_visits
+from twores_cli.context import EXIT_REJECTED, Context, pass_context
+
+_DATE = click.DateTime(["%Y-%m-%d"])
+
+
+def _scope(actor: str, role: str, area: str | None) -> twores.Scope:
+    return twores.Scope(actor, twores.Role(role), area)
+
+
+def _who(function: click.decorators.FC) -> click.decorators.FC:
+    for option in (
+        click.option("--scope", "scope_area", help="Your area's subtree / 限定辖区"),
+        click.option(
+            "--role",
+            type=click.Choice([r.value for r in twores.Role]),
+            default="admin",
+            show_default=True,
+            help="Your role / 角色",
+        ),
+        click.option("--actor", default="cli", show_default=True, help="Who (audit log)"),
+    ):
+        function = option(function)
+    return function
+
+
+@click.command("schedule")
+@click.argument("period")
+@click.option("--on", "on", type=_DATE, help="As of this day (default today) / 以该日为准")
+@click.option("--within", help="Only this area's subtree / 仅该区划")
+@_who
+@pass_context
+def schedule_command(
+    obj: Context,
+    period: str,
+    on: dt.datetime | None,
+    within: str | None,
+    actor: str,
+    role: str,
+    scope_area: str | None,
+) -> None:
+    """Create the supervision tasks due in PERIOD / 生成督导任务.
+
+    PERIOD is 2026Q1, 2026H1, 2026-03, 2026-W11 or 2026. Running it again changes nothing
+    unless assignments or businesses changed (a handed-over task follows its business).
+
+    \b
+    Examples:
+      twores schedule 2026Q1
+      twores schedule 2026Q2 --within 450323 --on 2026-04-01
+    """
+    store = obj.store()
+    report = schedule(
+        obj.app,
+        store,
+        _scope(actor, role, scope_area),
+        period,
+        on=on.date() if on else None,
+        within=within,
+    )
+    store.close()
+    t, written = obj.t, report.written
+    if obj.output == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "period": str(report.period),
+                    "tasks": report.tasks,
+                    "exempt": report.exempt,
+                    "unassigned": report.unassigned,
+                    "inserted": written.inserted,
+                    "updated": written.updated,
+                    "unchanged": written.unchanged,
+                    "retired": report.retired,
+                }
+            )
+        )
+        return
+    obj.console.print(
+        t(
+            f"{report.period.label('zh')}：任务 {report.tasks} 项（豁免 {report.exempt}，"
+            f"无人包保 {report.unassigned}）；新增 {written.inserted}，更新 {written.updated}，"
+            f"未变 {written.unchanged}，撤销 {report.retired}",
+            f"{report.period}: {report.tasks} tasks ({report.exempt} exempt, "
+            f"{report.unassigned} unassigned); {written.inserted} new, {written.updated} updated, "
+            f"{written.unchanged} unchanged, {report.retired} retired",
+        ),
+        highlight=False,
+    )
+
+
+@click.group("visit")
+def visit_group() -> None:
+    """Record supervision visits / 督导记录."""
+
+
+@visit_group.command("record")
+@click.argument("business")
+@click.argument("cadre")
+@click.option("--date", "visited_on", type=_DATE, required=True, help="Visit date / 督导日期")
+@click.option("--mode", default="现场", show_default=True, help="现场/视频/集中/其他")
+@click.option("--answer", "answers", multiple=True, help="Checklist answer, e.g. M1=符合")
+@click.option(
+    "--evidence",
+    "evidence",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Evidence file (its SHA-256 is kept) / 证据文件",
+)
+@click.option("--finding", "findings", multiple=True, help="A problem found / 发现的问题")
+@click.option("--late-reason", help="Reason for entry after the window closed / 补录原因")
+@_who
+@pass_context
+def record_command(
+    obj: Context,
+    business: str,
+    cadre: str,
+    visited_on: dt.datetime,
+    mode: str,
+    answers: tuple[str, ...],
+    evidence: tuple[Path, ...],
+    findings: tuple[str, ...],
+    late_reason: str | None,
+    actor: str,
+    role: str,
+    scope_area: str | None,
+) -> None:
+    """Record one visit of CADRE to BUSINESS / 记录一次督导.
+
+    \b
+    Examples:
+      twores visit record JY14503230034495 450323101-li --date 2026-03-15
+      twores visit record JY14503230034495 450323101-li --date 2026-03-15 \\
+          --mode 视频 --answer M1=符合 --answer P1=不符合 --finding 未公示许可证
+    """
+    pairs = tuple(tuple(a.replace("：", "=").replace(":", "=").split("=", 1)) for a in answers)
+    visit = VisitInput(
+        business,
+        cadre,
+        visited_on.date(),
+        mode,
+        pairs,  # type: ignore[arg-type]
+        tuple(file_sha256(p) for p in evidence),
+        findings,
+        late_reason,
+    )
+    store = obj.store()
+    outcome = record_visit(obj.app, store, _scope(actor, role, scope_area), visit)
+    store.close()
+    t = obj.t
+    task = outcome.task
+    done = (
+        t(f"完成任务 {task.key}", f"fulfils task {task.key}")
+        if task
+        else t("不计入任务", "fulfils no task")
+    )
+    late = t("（补录）", " (late entry)") if outcome.late else ""
+    obj.console.print(
+        f"{t('已记录', 'recorded')} {outcome.visit.key}{late}; {done}", highlight=False
+    )
+
+
+@visit_group.command("import")
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and report, change nothing / 只检查不写入")
+@_who
+@pass_context
+def import_command(
+    obj: Context, file: Path, dry_run: bool, actor: str, role: str, scope_area: str | None
+) -> None:
+    """Import a sheet of visits (CSV or .xlsx) / 批量导入督导记录.
+
+    Columns: 许可证编号, 干部编号, 督导日期, 督导方式, 检查结果 (M1:符合；P1:不符合),
+    发现问题, 证据哈希, 补录原因. On any bad row nothing changes, a report is written beside
+    FILE and the exit code is 3.
+
+    \b
+    Examples:
+      twores visit import 一季度督导记录.xlsx
+    """
+    store = obj.store()
+    report = import_visits(obj.app, store, _scope(actor, role, scope_area), file, dry_run=dry_run)
+    store.close()
+    t = obj.t
+    if not report.accepted:
+        obj.errors.print(
+            t(
+                f"[red]拒绝导入：{len(report.errors)} 处错误，数据库未改动。"
+                f"错误报告：{report.report_path}[/]",
+                f"[red]rejected: {len(report.errors)} error(s), nothing changed. "
+                f"Report: {report.report_path}[/]",
+            ),
+            highlight=False,
+        )
+        for error in report.errors[:20]:
+            reason = error.reason_zh if obj.lang == "zh" else error.reason_en
+            obj.errors.print(
+                f"  {error.row} {error.column}“{error.value}”：{reason}", highlight=False
+            )
+        raise SystemExit(EXIT_REJECTED)
+    obj.console.print(
+        t(
+            f"督导记录 {report.rows} 行：新增 {report.inserted}，未变 {report.unchanged}，"
+            f"完成任务 {report.fulfilled}，补录 {report.late}"
+            + ("（仅检查，未写入）" if dry_run else ""),
+            f"{report.rows} visit rows: {report.inserted} new, {report.unchanged} unchanged, "
+            f"{report.fulfilled} tasks fulfilled, {report.late} late"
+            + (" (checked only, nothing written)" if dry_run else ""),
+        ),
+        highlight=False,
+    )

@@ -1,0 +1,97 @@
+"""Visit sheets (督导记录): one row per visit, every bad field reported."""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from twores.core.businesses import canonical_licence
+from twores.core.errors import InvalidValueError
+from twores.core.supervision import VisitMode
+from twores.services.sheets import values as v
+from twores.services.sheets.columns import map_columns
+from twores.services.sheets.parsing import (
+    ParseResult,
+    RowError,
+    _header_errors,
+    _positions,
+    _RowReader,
+)
+from twores.services.sheets.reading import Table
+from twores.services.supervision import VisitInput
+
+_SPLIT = re.compile(r"[；;、\n]+")
+_ANSWER = re.compile(r"^\s*([A-Za-z]\d+)\s*[:：=]\s*(\S+)\s*$")
+
+
+@attrs.frozen
+class VisitRow:
+    row: int
+    serial: str | None
+    visit: VisitInput
+
+
+def _items(value: object, field: str) -> tuple[str, ...]:
+    text = v.text(value, field)
+    return tuple(p.strip() for p in _SPLIT.split(text) if p.strip()) if text else ()
+
+
+def _answers(value: object, field: str) -> tuple[tuple[str, str], ...]:
+    """``M1:符合；P1:不符合`` -> (("M1", "符合"), ("P1", "不符合"))."""
+    found = []
+    for item in _items(value, field):
+        match = _ANSWER.match(item)
+        if match is None:
+            raise InvalidValueError(
+                field, item, "应形如 M1:符合；P1:不符合", "expected e.g. M1:yes; P1:no"
+            )
+        found.append((match.group(1).upper(), match.group(2)))
+    return tuple(found)
+
+
+def _mode(value: object, field: str) -> str | None:
+    text = v.text(value, field)
+    return None if text is None else VisitMode.parse(text, field=field).zh
+
+
+def parse_visits(table: Table) -> ParseResult[VisitRow]:
+    columns = map_columns("visits", table.header)
+    errors = _header_errors("visits", table, columns)
+    if errors:
+        return ParseResult([], errors, columns)
+    positions = _positions(table, columns)
+    rows: list[VisitRow] = []
+    for row in table.rows:
+        r = _RowReader(row, positions, columns)
+        key = r.get("business_key", lambda x, f: v.text(x, f, required=True))
+        cadre = r.get("cadre_id", lambda x, f: v.text(x, f, required=True))
+        day = r.get("visited_on", v.day)
+        if day is None and not any(e.column == r.column("visited_on") for e in r.errors):
+            r.fail(
+                "visited_on",
+                r.raw("visited_on"),
+                InvalidValueError("visited_on", "", "必填项为空", "a value is required"),
+            )
+        mode = r.get("mode", _mode) or "现场"
+        findings = r.get("findings", _items) or ()
+        evidence = r.get("evidence", _items) or ()
+        answers = r.get("answers", _answers) or ()
+        late = r.get("late_reason", v.text)
+        if r.errors or key is None or cadre is None or day is None:
+            errors.extend(r.errors)
+            continue
+        visit = VisitInput(
+            canonical_licence(key), cadre, day, mode, answers, evidence, findings, late
+        )
+        rows.append(VisitRow(row.number, row.serial, visit))
+    return ParseResult(rows, errors, columns)
+
+
+def row_error(row: VisitRow, column: str, value: object, error: Exception) -> RowError:
+    """A service's refusal of one visit, placed at its row."""
+    zh = getattr(error, "reason_zh", None) or getattr(error, "message_zh", str(error))
+    en = getattr(error, "reason_en", None) or getattr(error, "message_en", str(error))
+    code = getattr(error, "code", "rejected")
+    shown = "" if value is None else str(value)
+    return RowError(row.row, row.serial, column, shown, zh, en, code)

@@ -1,0 +1,82 @@
+"""``twores visit import``: a sheet of visits, all or nothing, with a row-level report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import attrs
+
+from twores.bootstrap import Twores
+from twores.core.errors import InvalidValueError, TworesError
+from twores.core.periods import CHINA_TZ
+from twores.core.ports import Store
+from twores.core.security import Scope
+from twores.core.supervision import NATIONAL_CHECKLIST, NotAssignedError, WindowClosedError
+from twores.services.sheets.parsing import RowError, read_sheet
+from twores.services.sheets.report import write_report
+from twores.services.sheets.visits import parse_visits, row_error
+from twores.services.supervision import record_in
+
+
+@attrs.frozen
+class VisitImportReport:
+    source: Path
+    rows: int
+    inserted: int
+    unchanged: int
+    fulfilled: int
+    late: int
+    errors: tuple[RowError, ...] = ()
+    report_path: Path | None = None
+    dry_run: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return not self.errors
+
+
+def _column(error: Exception, columns: dict[str, str]) -> tuple[str, str]:
+    if isinstance(error, NotAssignedError):
+        return "cadre_id", columns.get("cadre_id", "干部编号")
+    if isinstance(error, WindowClosedError):
+        return "late_reason", columns.get("late_reason", "补录原因")
+    field = error.field if isinstance(error, InvalidValueError) else "business_key"
+    return field, columns.get(field, columns.get("business_key", "许可证编号"))
+
+
+def import_visits(
+    app: Twores,
+    store: Store,
+    scope: Scope,
+    path: str | Path,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+) -> VisitImportReport:
+    """Record every visit of a sheet, or none: a refused row names its column and reason."""
+    source = Path(path)
+    parsed = parse_visits(read_sheet(source, "visits"))
+    errors = list(parsed.errors)
+    recorded_at = (now or datetime.now(CHINA_TZ)).astimezone(CHINA_TZ)
+    inserted = unchanged = fulfilled = late = 0
+    with store.unit_of_work(scope) as uow:
+        for row in parsed.rows:
+            try:
+                outcome = record_in(app, uow, row.visit, recorded_at, NATIONAL_CHECKLIST)
+            except TworesError as error:
+                field, column = _column(error, parsed.columns)
+                errors.append(row_error(row, column, getattr(row.visit, field, ""), error))
+                continue
+            inserted += outcome.written.inserted
+            unchanged += outcome.written.unchanged
+            fulfilled += outcome.task is not None
+            late += outcome.late
+        if not errors and not dry_run:
+            uow.commit()
+    rows = len(parsed.rows) + len({e.row for e in parsed.errors})
+    if errors:
+        errors.sort(key=lambda e: (e.row, e.column))
+        report = write_report(errors, source)
+        return VisitImportReport(source, rows, 0, 0, 0, 0, tuple(errors), report, dry_run)
+    return VisitImportReport(source, rows, inserted, unchanged, fulfilled, late, (), None, dry_run)

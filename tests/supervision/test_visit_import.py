@@ -1,0 +1,113 @@
+"""A sheet of visits imports whole, or is refused with a row-level report and nothing changed."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime
+from pathlib import Path
+
+import twores
+from twores.core.periods import CHINA_TZ
+from twores.core.ports import Store
+from twores.services.supervision import schedule
+from twores.services.visit_imports import import_visits
+
+from .helpers import ADMIN, START, load
+
+NOW = datetime(2026, 3, 20, 18, tzinfo=CHINA_TZ)
+HEADER = [
+    "序号",
+    "许可证编号",
+    "干部编号",
+    "督导日期",
+    "督导方式",
+    "检查结果",
+    "发现问题",
+    "补录原因",
+]
+
+
+def _write(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def _held(store: Store) -> list[twores.Assignment]:
+    with store.unit_of_work(ADMIN) as uow:
+        return list(uow.assignments.stream(active_on=START))
+
+
+def test_a_good_sheet_imports_and_fulfils_tasks(
+    app: twores.Twores, store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    held = _held(store)[:3]
+    rows = [
+        [
+            "1",
+            held[0].business_key,
+            held[0].cadre_id,
+            "2026年3月2日",
+            "视频",
+            "M1:符合；P2:不符合",
+            "过期食品",
+            "",
+        ],
+        ["2", held[1].business_key, held[1].cadre_id, "2026/3/5", "现场", "", "", ""],
+        ["3", held[2].business_key, held[2].cadre_id, "2026-03-06", "其他", "", "", ""],
+    ]
+    report = import_visits(app, store, ADMIN, _write(tmp_path / "v.csv", rows), now=NOW)
+    assert report.accepted and report.inserted == 3 and report.fulfilled == 2
+    with store.unit_of_work(ADMIN) as uow:
+        first = uow.visits.get(f"{held[0].business_key}/2026-03-02/{held[0].cadre_id}")
+    assert first is not None and first.findings == ("过期食品",)
+    assert [(c, a.value) for c, a in first.answers] == [("M1", "yes"), ("P2", "no")]
+    again = import_visits(app, store, ADMIN, tmp_path / "v.csv", now=NOW)
+    assert again.inserted == 0 and again.unchanged == 3
+
+
+def test_a_bad_sheet_is_refused_whole_with_a_report(
+    app: twores.Twores, store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    held = _held(store)
+    stranger = next(a for a in held if a.cadre_id != held[0].cadre_id)
+    rows = [
+        ["1", held[0].business_key, held[0].cadre_id, "2026-03-02", "现场", "", "", ""],
+        ["2", held[0].business_key, stranger.cadre_id, "2026-03-02", "现场", "", "", ""],
+        ["3", held[1].business_key, held[1].cadre_id, "2026-13-02", "飞行", "", "", ""],
+        ["4", held[2].business_key, held[2].cadre_id, "2026-03-02", "现场", "M9:符合", "", ""],
+    ]
+    report = import_visits(app, store, ADMIN, _write(tmp_path / "bad.csv", rows), now=NOW)
+    found = {(e.serial, e.column, e.code) for e in report.errors}
+    assert found == {
+        ("2", "干部编号", "not_assigned"),
+        ("3", "督导日期", "invalid_date"),
+        ("3", "督导方式", "invalid_choice"),
+        ("4", "检查结果", "invalid_value"),
+    }
+    assert report.report_path is not None and report.report_path.exists()
+    with store.unit_of_work(ADMIN) as uow:
+        assert list(uow.visits.stream()) == []
+        assert not any(t.done for t in uow.tasks.stream())
+
+
+def test_late_rows_need_a_reason(
+    app: twores.Twores, store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    a = _held(store)[0]
+    late = datetime(2026, 4, 2, 9, tzinfo=CHINA_TZ)
+    row = ["1", a.business_key, a.cadre_id, "2026-03-30", "现场", "", "", ""]
+    refused = import_visits(app, store, ADMIN, _write(tmp_path / "l.csv", [row]), now=late)
+    assert [(e.column, e.code) for e in refused.errors] == [("补录原因", "window_closed")]
+    row[-1] = "网络故障，4月2日补录"
+    accepted = import_visits(app, store, ADMIN, _write(tmp_path / "l2.csv", [row]), now=late)
+    assert accepted.accepted and accepted.late == 1 and accepted.fulfilled == 1
+    assert date(2026, 3, 30) < late.date()
