@@ -8,7 +8,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-MODULES = ("benchmarks.rules", "benchmarks.assign", "benchmarks.import")
+MODULES = (
+    "benchmarks.rules",
+    "benchmarks.assign",
+    "benchmarks.import",
+    "benchmarks.schedule",
+)
 
 
 def main(argv: list[str]) -> int:

@@ -45,7 +45,15 @@ def _python_blocks(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "page", ["../README.md", "concepts.md", "assignment.md", "storage.md", "plugins/writing.md"]
+    "page",
+    [
+        "../README.md",
+        "concepts.md",
+        "assignment.md",
+        "storage.md",
+        "supervision.md",
+        "plugins/writing.md",
+    ],
 )
 def test_documented_examples_run(page: str, capsys: pytest.CaptureFixture[str]) -> None:
     namespace: dict[str, object] = {"__name__": f"docs_{page.replace('/', '_')}"}

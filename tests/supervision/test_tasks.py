@@ -245,3 +245,21 @@ def test_memory_and_sqlite_agree_on_tasks_and_visits(
             )
     assert results[0] == results[1]
     assert len(results[0][2]) == 10
+
+
+def test_the_township_plan_closes_q4_on_november_30(store: Store, roster: twores.Roster) -> None:
+    from twores.plugins.regions import township_plan_2023
+
+    app = twores.build(load_entrypoints=False)
+    app.plugins.register(township_plan_2023)
+    assert app.plugins.window_close(Period.parse("2026Q4")).value == date(2026, 11, 30)
+    assert app.plugins.window_close(Period.parse("2026Q1")).value == date(2026, 3, 31)
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q4", on=date(2026, 10, 1))
+    with store.unit_of_work(ADMIN) as uow:
+        a = next(uow.assignments.stream(active_on=START))
+    visit = VisitInput(a.business_key, a.cadre_id, date(2026, 11, 20))
+    with pytest.raises(WindowClosedError):
+        record_visit(app, store, ADMIN, visit, now=datetime(2026, 12, 1, 9, tzinfo=CHINA_TZ))
+    ok = record_visit(app, store, ADMIN, visit, now=datetime(2026, 11, 30, 23, tzinfo=CHINA_TZ))
+    assert ok.task is not None and not ok.late

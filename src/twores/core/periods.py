@@ -6,6 +6,7 @@ All dates are calendar dates in China Standard Time (Asia/Shanghai). A period is
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -110,7 +111,7 @@ class Period:
             return cls(date(year, 6 * parts[1] - 5, 1), kind)
         return cls(date(year, 1, 1), kind)
 
-    @property
+    @functools.cached_property
     def end(self) -> date:
         """The last day of the period (inclusive)."""
         return self.next().start - timedelta(days=1)
@@ -136,6 +137,10 @@ class Period:
         return (self.end - self.start).days + 1
 
     def __str__(self) -> str:
+        return self._text
+
+    @functools.cached_property
+    def _text(self) -> str:
         start, kind = self.start, self.kind
         if kind is PeriodKind.DAY:
             return start.isoformat()

@@ -135,10 +135,10 @@ class SupervisionTask:
     exempt_reason: str | None = None
     visit_id: str | None = None
     credited_to: str | None = None
+    key: str = attrs.field(init=False, repr=False)
 
-    @property
-    def key(self) -> str:
-        return task_key(self.business_key, self.period, self.seq)
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "key", task_key(self.business_key, self.period, self.seq))
 
     @property
     def done(self) -> bool:
