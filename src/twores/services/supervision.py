@@ -118,7 +118,9 @@ def schedule(
             for key, t in existing.items()
             if key not in wanted and not t.done and t.exempt_reason != NO_LONGER_DUE
         ]
-        written = uow.tasks.upsert_many([*merged, *retired])
+        changed = [t for t in (*merged, *retired) if existing.get(t.key) != t]
+        same = UpsertResult(unchanged=len(merged) + len(retired) - len(changed))
+        written = uow.tasks.upsert_many(changed) + same
         uow.commit()
     return ScheduleReport(
         requested,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -26,7 +27,7 @@ from twores.core.cadres import Cadre
 from twores.core.letters import Letter
 from twores.core.periods import Period, PeriodKind
 from twores.core.supervision import Answer, SupervisionTask, Visit, VisitMode
-from twores.plugins.storage.common import CONVERTER, AncestorCodes, plain
+from twores.plugins.storage.common import CONVERTER, AncestorCodes, plain, trusted
 
 ANCESTORS = ("province_code", "city_code", "county_code", "township_code", "village_code")
 
@@ -116,7 +117,8 @@ def _business_record(row: Mapping[str, Any]) -> FoodBusiness:
     # Built directly (not through cattrs): streams of a province's businesses read this.
     # ``key`` is derived from the licence number or credit code, not a field of its own.
     staff = row["staff"]
-    return FoodBusiness(
+    return trusted(
+        FoodBusiness,
         name=row["name"],
         area_code=row["area_code"],
         business_type=BusinessType(row["business_type"]),
@@ -248,8 +250,13 @@ def assignment_plain(a: Assignment) -> dict[str, Any]:
 
 
 def assignment(row: Any) -> Assignment:
-    return Assignment(
-        row.cadre_id, row.business_key, row.valid_from, row.valid_to, AssignmentReason(row.reason)
+    return trusted(
+        Assignment,
+        cadre_id=row.cadre_id,
+        business_key=row.business_key,
+        valid_from=_day(row.valid_from),
+        valid_to=_maybe(_day, row.valid_to),
+        reason=AssignmentReason(row.reason),
     )
 
 
@@ -280,17 +287,23 @@ def _task_values(t: SupervisionTask) -> tuple[Any, ...]:
 
 
 def _task_record(row: Mapping[str, Any]) -> SupervisionTask:
-    return SupervisionTask(
-        row["business_key"],
-        row["area_code"],
-        Period(_day(row["period_start"]), PeriodKind(row["period_kind"])),
-        row["seq"],
-        _day(row["due_on"]),
-        row["cadre_id"],
-        row["exempt_reason"],
-        row["visit_id"],
-        row["credited_to"],
+    return trusted(
+        SupervisionTask,
+        business_key=row["business_key"],
+        area_code=row["area_code"],
+        period=_period(_day(row["period_start"]), row["period_kind"]),
+        seq=row["seq"],
+        due_on=_day(row["due_on"]),
+        cadre_id=row["cadre_id"],
+        exempt_reason=row["exempt_reason"],
+        visit_id=row["visit_id"],
+        credited_to=row["credited_to"],
     )
+
+
+@functools.cache
+def _period(start: date, kind: str) -> Period:
+    return Period(start, PeriodKind(kind))
 
 
 def _day(value: Any) -> date:
