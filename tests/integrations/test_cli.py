@@ -129,3 +129,56 @@ def test_a_scoped_import_cannot_write_outside_its_county(tmp_path: Path) -> None
     refused = run("--lang", "en", *scoped, "450323", cwd=tmp_path)
     assert refused.returncode == 1 and "may not access" in refused.stderr
     assert run(*scoped, "450321", cwd=tmp_path).returncode == 0
+
+
+def test_schedule_and_visits_through_the_cli(tmp_path: Path) -> None:
+    import json
+    import sqlite3
+
+    from twores.core.periods import Period, PeriodKind, today
+
+    db = str(tmp_path / "twores.db")
+    assert run("--db", db, "demo", "--businesses", "300", cwd=tmp_path).returncode == 0
+    quarter = str(Period.containing(PeriodKind.QUARTER, today()))
+    first = run("--db", db, "--format", "json", "schedule", quarter, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    counts = json.loads(first.stdout)
+    assert counts["tasks"] == counts["inserted"] > 0
+    again = json.loads(
+        run("--db", db, "--format", "json", "schedule", quarter, cwd=tmp_path).stdout
+    )
+    assert again["unchanged"] == counts["tasks"] and again["inserted"] == again["updated"] == 0
+    with sqlite3.connect(db) as connection:
+        (business, cadre), (other, holder) = connection.execute(
+            "SELECT business_key, cadre_id FROM assignments WHERE valid_to IS NULL "
+            "ORDER BY cadre_id LIMIT 2"
+        ).fetchall()
+        stranger = connection.execute(
+            "SELECT id FROM cadres WHERE id NOT IN (?, ?) LIMIT 1", (cadre, holder)
+        ).fetchone()[0]
+    day = today().isoformat()
+    recorded = run(
+        "--db",
+        db,
+        "visit",
+        "record",
+        business,
+        cadre,
+        "--date",
+        day,
+        "--answer",
+        "M1=符合",
+        "--finding",
+        "未公示许可证",
+        cwd=tmp_path,
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    assert "完成任务" in recorded.stdout
+    refused = run("--db", db, "visit", "record", business, stranger, "--date", day, cwd=tmp_path)
+    assert refused.returncode == 1 and "未包保" in refused.stderr
+    sheet = tmp_path / "督导.csv"
+    sheet.write_text(
+        f"许可证编号,干部编号,督导日期,督导方式\n{other},{stranger},{day},现场\n", encoding="utf-8"
+    )
+    rejected = run("--db", db, "visit", "import", str(sheet), cwd=tmp_path)
+    assert rejected.returncode == 3 and (tmp_path / "督导.errors.csv").exists()
