@@ -48,6 +48,18 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "reason": ("原因", "reason"),
     "kind": ("类型", "kind"),
     "start": ("开始日期", "start"),
+    "end": ("结束日期", "end"),
+    "visited_on": ("督导日期", "visit date"),
+    "recorded_at": ("录入时间", "recorded at"),
+    "mode": ("督导方式", "visit mode"),
+    "answers": ("检查结果", "checklist answers"),
+    "evidence": ("证据哈希", "evidence hash"),
+    "findings": ("发现问题", "findings"),
+    "late_reason": ("补录原因", "late-entry reason"),
+    "signed_on": ("签订日期", "signed on"),
+    "by_role": ("填报人角色", "filed by role"),
+    "by_name": ("填报人", "filed by"),
+    "on": ("日期", "date"),
 }
 
 

@@ -21,6 +21,7 @@ from twores.core.assignment import Assignment, Plan
 from twores.core.audit import AuditEntry, AuditProblem
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
+from twores.core.duties import DutyKind, DutyRecord
 from twores.core.letters import Letter
 from twores.core.security import Scope
 from twores.core.supervision import SupervisionTask, Visit
@@ -155,6 +156,22 @@ class LetterRepository(Protocol):
     ) -> Iterator[Letter]: ...
 
 
+class DutyRepository(Protocol):
+    def upsert_many(self, records: Iterable[DutyRecord]) -> UpsertResult:
+        """One record per business, routine and period: a later one replaces it."""
+        ...
+
+    def get(self, key: str) -> DutyRecord | None: ...
+    def stream(
+        self,
+        *,
+        business_key: str | None = None,
+        kind: DutyKind | None = None,
+        between: tuple[date, date] | None = None,
+        within: str | None = None,
+    ) -> Iterator[DutyRecord]: ...
+
+
 class AuditLog(Protocol):
     def entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]: ...
     def verify(self) -> list[AuditProblem]:
@@ -176,6 +193,7 @@ class UnitOfWork(Protocol):
     tasks: TaskRepository
     visits: VisitRepository
     letters: LetterRepository
+    duties: DutyRepository
     audit: AuditLog
     imports: ImportLog
 

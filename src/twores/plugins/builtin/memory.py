@@ -16,6 +16,7 @@ from twores.core.assignment import Assignment, Plan
 from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
+from twores.core.duties import DutyKind, DutyRecord
 from twores.core.letters import Letter
 from twores.core.ports import ImportRecord, UpsertResult
 from twores.core.security import Scope
@@ -38,6 +39,7 @@ class _State:
     tasks: dict[str, SupervisionTask] = attrs.Factory(dict)
     visits: dict[str, Visit] = attrs.Factory(dict)
     letters: dict[str, Letter] = attrs.Factory(dict)
+    duties: dict[str, DutyRecord] = attrs.Factory(dict)
 
     def copy(self) -> _State:
         return _State(
@@ -50,6 +52,7 @@ class _State:
             dict(self.tasks),
             dict(self.visits),
             dict(self.letters),
+            dict(self.duties),
         )
 
 
@@ -100,6 +103,7 @@ class MemoryUnitOfWork:
         self.tasks = _Tasks(self)
         self.visits = _Visits(self)
         self.letters = _Letters(self)
+        self.duties = _Duties(self)
         self.audit = _Audit(self)
         self.imports = _Imports(self)
 
@@ -340,6 +344,33 @@ class _Letters(_Keyed):
         def wanted(letter: Letter) -> bool:
             return (year is None or letter.year == year) and (
                 cadre_id is None or letter.cadre_id == cadre_id
+            )
+
+        return self._matching(wanted, within)
+
+
+class _Duties(_Keyed):
+    entity, what_zh = "duty_record", "主体责任记录"
+
+    def _table(self) -> dict[str, DutyRecord]:
+        return self.uow._state.duties
+
+    def _key(self, record: DutyRecord) -> str:
+        return record.key
+
+    def stream(  # type: ignore[override]
+        self,
+        *,
+        business_key: str | None = None,
+        kind: DutyKind | None = None,
+        between: tuple[date, date] | None = None,
+        within: str | None = None,
+    ) -> Iterator[DutyRecord]:
+        def wanted(d: DutyRecord) -> bool:
+            return (
+                (business_key is None or d.business_key == business_key)
+                and (kind is None or d.kind is kind)
+                and (between is None or between[0] <= d.on <= between[1])
             )
 
         return self._matching(wanted, within)

@@ -20,6 +20,7 @@ from alembic.config import Config
 from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.assignment import Assignment, Plan
 from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
+from twores.core.duties import DutyKind, DutyRecord
 from twores.core.letters import Letter
 from twores.core.ports import ImportRecord, UpsertResult
 from twores.core.roster import UnknownRecordError
@@ -136,6 +137,7 @@ class SqlUnitOfWork:
         self.tasks = _Tasks(self)
         self.visits = _Visits(self)
         self.letters = _Letters(self)
+        self.duties = _Duties(self)
         self.audit = _Audit(self)
         self.imports = _Imports(self)
 
@@ -515,6 +517,29 @@ class _Letters(_Keyed):
             clauses.append(c.year == year)
         if cadre_id is not None:
             clauses.append(c.cadre_id == cadre_id)
+        return self._where(clauses, within)
+
+
+class _Duties(_Keyed):
+    entity, what_zh = "duty_record", "主体责任记录"
+    table, key_column, codec = tables.duty_records, "key", rows.DUTY
+
+    def stream(  # type: ignore[override]
+        self,
+        *,
+        business_key: str | None = None,
+        kind: DutyKind | None = None,
+        between: tuple[date, date] | None = None,
+        within: str | None = None,
+    ) -> Iterator[DutyRecord]:
+        c = self.table.c
+        clauses = []
+        if business_key is not None:
+            clauses.append(c.business_key == business_key)
+        if kind is not None:
+            clauses.append(c.kind == kind.value)
+        if between is not None:
+            clauses += [c.on_day >= between[0], c.on_day <= between[1]]
         return self._where(clauses, within)
 
 

@@ -24,6 +24,7 @@ from twores.core.businesses import (
     Staff,
 )
 from twores.core.cadres import Cadre
+from twores.core.duties import DutyKind, DutyRecord, StaffRole
 from twores.core.letters import Letter
 from twores.core.periods import Period, PeriodKind
 from twores.core.supervision import Answer, SupervisionTask, Visit, VisitMode
@@ -439,4 +440,56 @@ LETTER = Codec(
     key=lambda x: x.key,
     values_of=_letter_values,
     record_of=_letter_record,
+)
+
+
+DUTY_FIELDS = (
+    "key",
+    "area_code",
+    "business_key",
+    "kind",
+    "period_start",
+    "on_day",
+    "by_role",
+    "by_name",
+    "zero_risk",
+    "findings",
+)
+
+
+def _duty_values(d: DutyRecord) -> tuple[Any, ...]:
+    return (
+        d.key,
+        d.area_code,
+        d.business_key,
+        d.kind.value,
+        d.period.start,
+        d.on,
+        d.by_role.value,
+        d.by_name,
+        d.zero_risk,
+        _json(list(d.findings)),
+    )
+
+
+def _duty_record(row: Mapping[str, Any]) -> DutyRecord:
+    return trusted(
+        DutyRecord,
+        business_key=row["business_key"],
+        area_code=row["area_code"],
+        kind=DutyKind(row["kind"]),
+        on=_day(row["on_day"]),
+        by_role=StaffRole(row["by_role"]),
+        by_name=row["by_name"],
+        zero_risk=bool(row["zero_risk"]),
+        findings=tuple(json.loads(row["findings"])) if row["findings"] else (),
+    )
+
+
+DUTY = Codec(
+    columns=(*ANCESTORS, *DUTY_FIELDS, "row_hash"),
+    fields=DUTY_FIELDS,
+    key=lambda d: d.key,
+    values_of=_duty_values,
+    record_of=_duty_record,
 )

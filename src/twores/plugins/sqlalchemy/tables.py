@@ -149,6 +149,24 @@ letters = sa.Table(
     sa.Column("row_hash", sa.String(32), nullable=False),
 )
 
+duty_records = sa.Table(
+    "duty_records",
+    metadata,
+    sa.Column("county_code", code(), primary_key=True),
+    sa.Column("key", code(120), primary_key=True),
+    *_ancestors(),
+    sa.Column("area_code", code(), nullable=False),
+    sa.Column("business_key", code(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("on_day", sa.Date, nullable=False),
+    sa.Column("by_role", sa.String(16), nullable=False),
+    sa.Column("by_name", sa.String(100), nullable=False),
+    sa.Column("zero_risk", sa.Boolean, nullable=False),
+    sa.Column("findings", sa.Text, nullable=True),
+    sa.Column("row_hash", sa.String(32), nullable=False),
+)
+
 audit_log = sa.Table(
     "audit_log",
     metadata,
@@ -216,4 +234,7 @@ INDEXES = [
     sa.Index("ix_visits_township", visits.c.township_code),
     sa.Index("ix_letters_key", letters.c.key),
     sa.Index("ix_letters_cadre", letters.c.cadre_id),
+    sa.Index("ix_duties_key", duty_records.c.key),
+    sa.Index("ix_duties_business", duty_records.c.business_key, duty_records.c.on_day),
+    sa.Index("ix_duties_township", duty_records.c.township_code),
 ]

@@ -79,12 +79,22 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "late_reason": ("补录原因", "late reason"),
         "answers": ("检查结果", "answers"),
     },
+    "duties": {
+        "business_key": ("许可证编号", "主体标识", "统一社会信用代码", "business", "licence no"),
+        "kind": ("类型", "记录类型", "kind"),
+        "on": ("日期", "记录日期", "date", "on"),
+        "by_role": ("填报人角色", "角色", "role"),
+        "by_name": ("填报人", "填报人姓名", "filed by"),
+        "zero_risk": ("零风险", "零风险报告", "zero risk"),
+        "findings": ("发现问题", "存在问题", "findings"),
+    },
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "businesses": ("name", "area", "business_type"),
     "cadres": ("name", "area"),
     "assignments": ("business_key", "valid_from"),
     "visits": ("business_key", "cadre_id", "visited_on"),
+    "duties": ("business_key", "kind", "on", "by_role", "by_name"),
 }
 
 

@@ -439,7 +439,9 @@ def _parse_business(
     fields["status"] = fields["status"] or OperatingStatus.OPERATING
     staff: dict[str, StaffMember | None] = {}
     for role, where in staff_plan:
-        if not all(p >= size or v.blank(cells[p]) for p in where):
+        present = [cells[p] for p in where if p < size]
+        # Empty cells are falsy: most ledgers leave the staff columns empty.
+        if any(present) and not all(map(v.blank, present)):
             staff[role] = _staff(r, role)
     cadre = _cadre_ref(r) if "cadre_name" in positions else None
     if not r.errors:

@@ -32,7 +32,7 @@ class VisitRow:
     visit: VisitInput
 
 
-def _items(value: object, field: str) -> tuple[str, ...]:
+def split_items(value: object, field: str) -> tuple[str, ...]:
     text = v.text(value, field)
     return tuple(p.strip() for p in _SPLIT.split(text) if p.strip()) if text else ()
 
@@ -40,7 +40,7 @@ def _items(value: object, field: str) -> tuple[str, ...]:
 def _answers(value: object, field: str) -> tuple[tuple[str, str], ...]:
     """``M1:符合；P1:不符合`` -> (("M1", "符合"), ("P1", "不符合"))."""
     found = []
-    for item in _items(value, field):
+    for item in split_items(value, field):
         match = _ANSWER.match(item)
         if match is None:
             raise InvalidValueError(
@@ -74,8 +74,8 @@ def parse_visits(table: Table) -> ParseResult[VisitRow]:
                 InvalidValueError("visited_on", "", "必填项为空", "a value is required"),
             )
         mode = r.get("mode", _mode) or "现场"
-        findings = r.get("findings", _items) or ()
-        evidence = r.get("evidence", _items) or ()
+        findings = r.get("findings", split_items) or ()
+        evidence = r.get("evidence", split_items) or ()
         answers = r.get("answers", _answers) or ()
         late = r.get("late_reason", v.text)
         if r.errors or key is None or cadre is None or day is None:

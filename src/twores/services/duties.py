@@ -1,0 +1,162 @@
+"""Enterprise duties (企业主体责任): routine records in, compliance and staff gaps out."""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import attrs
+
+from twores.bootstrap import Twores
+from twores.core.businesses import FoodBusiness, OperatingStatus
+from twores.core.duties import (
+    Compliance,
+    DutyKind,
+    DutyRecord,
+    StaffProblem,
+    duty_compliance,
+    staff_problems,
+)
+from twores.core.errors import InvalidValueError, TworesError
+from twores.core.ports import Store, UpsertResult
+from twores.core.security import Scope
+from twores.services.sheets.duties import parse_duties
+from twores.services.sheets.parsing import RowError, read_sheet
+from twores.services.sheets.report import write_report
+
+
+@attrs.frozen
+class DutyImportReport:
+    source: Path
+    rows: int
+    written: UpsertResult
+    errors: tuple[RowError, ...] = ()
+    report_path: Path | None = None
+    dry_run: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return not self.errors
+
+
+def import_duties(
+    store: Store, scope: Scope, path: str | Path, *, dry_run: bool = False
+) -> DutyImportReport:
+    """Import routine records, all or nothing; a later record for a period replaces it."""
+    source = Path(path)
+    parsed = parse_duties(read_sheet(source, "duties"))
+    errors = list(parsed.errors)
+    written = UpsertResult()
+    key_column = parsed.columns.get("business_key", "许可证编号")
+    with store.unit_of_work(scope) as uow:
+        records: list[DutyRecord] = []
+        for row in parsed.rows:
+            business = uow.businesses.get(row.business_key)
+            try:
+                if business is None:
+                    raise InvalidValueError(
+                        "business_key",
+                        row.business_key,
+                        "包保主体不存在或不在辖区内",
+                        "no such business in scope",
+                    )
+                records.append(
+                    DutyRecord(
+                        business.key,
+                        business.area_code,
+                        row.kind,
+                        row.on,  # type: ignore[arg-type]
+                        row.by_role,
+                        row.by_name,
+                        row.zero_risk,
+                        row.findings,
+                    )
+                )
+            except InvalidValueError as error:
+                column = parsed.columns.get(error.field, key_column)
+                errors.append(
+                    RowError(
+                        row.row,
+                        row.serial,
+                        column,
+                        str(error.value),
+                        error.reason_zh,
+                        error.reason_en,
+                        error.code,
+                    )
+                )
+        if not errors:
+            try:
+                written = uow.duties.upsert_many(records)
+            except TworesError as error:  # e.g. a record outside the caller's scope
+                errors.append(
+                    RowError(
+                        0, None, key_column, "", error.message_zh, error.message_en, error.code
+                    )
+                )
+        if not errors and not dry_run:
+            uow.commit()
+    rows = len(parsed.rows) + len({e.row for e in parsed.errors})
+    if errors:
+        errors.sort(key=lambda e: (e.row, e.column))
+        return DutyImportReport(
+            source, rows, UpsertResult(), tuple(errors), write_report(errors, source), dry_run
+        )
+    return DutyImportReport(source, rows, written, (), None, dry_run)
+
+
+def _operating(business: FoodBusiness, day: date) -> bool:
+    """Whether ``business`` owed a daily record on ``day`` (not while suspended)."""
+    since = business.status_since
+    return business.status is OperatingStatus.OPERATING or (since is not None and day < since)
+
+
+@attrs.frozen
+class BusinessDuties:
+    """One business's routine compliance over a span, and its staff gaps on the last day."""
+
+    business_key: str
+    name: str
+    area_code: str
+    compliance: tuple[Compliance, ...]
+    staff: tuple[StaffProblem, ...]
+
+
+def duty_report(
+    app: Twores,
+    store: Store,
+    scope: Scope,
+    start: date,
+    end: date,
+    *,
+    within: str | None = None,
+) -> list[BusinessDuties]:
+    """Daily, weekly and monthly compliance of every in-scope business; suspended days
+    (from ``status_since``) owe no daily record."""
+    found: list[BusinessDuties] = []
+    with store.unit_of_work(scope) as uow:
+        by_business: dict[str, list[DutyRecord]] = defaultdict(list)
+        for record in uow.duties.stream(between=(start, end), within=within):
+            by_business[record.business_key].append(record)
+        for business in uow.businesses.stream(within=within):
+            if not business.in_scope:
+                continue
+            operating = functools.partial(_operating, business)
+            records = by_business.get(business.key, [])
+            compliance = tuple(
+                duty_compliance(records, kind, start, end, operating_days=operating)
+                for kind in DutyKind
+            )
+            director = app.plugins.requires_director(business, end).value
+            found.append(
+                BusinessDuties(
+                    business.key,
+                    business.name,
+                    business.area_code,
+                    compliance,
+                    tuple(staff_problems(business, end, director)),
+                )
+            )
+    return found

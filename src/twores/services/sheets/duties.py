@@ -1,0 +1,73 @@
+"""Enterprise routine sheets (日管控、周排查、月调度 records), every bad field reported."""
+
+from __future__ import annotations
+
+import attrs
+
+from twores.core.businesses import canonical_licence
+from twores.core.duties import DutyKind, StaffRole
+from twores.services.sheets import values as v
+from twores.services.sheets.columns import map_columns
+from twores.services.sheets.parsing import ParseResult, _header_errors, _positions, _RowReader
+from twores.services.sheets.reading import Table
+from twores.services.sheets.visits import split_items
+
+
+@attrs.frozen
+class DutyRow:
+    row: int
+    serial: str | None
+    business_key: str
+    kind: DutyKind
+    on: object
+    by_role: StaffRole
+    by_name: str
+    zero_risk: bool
+    findings: tuple[str, ...]
+
+
+def _required(x: object, f: str) -> str | None:
+    return v.text(x, f, required=True)
+
+
+def _kind(x: object, f: str) -> DutyKind:
+    return DutyKind.parse(_required(x, f) or "", field=f)
+
+
+def _role(x: object, f: str) -> StaffRole:
+    return StaffRole.parse(_required(x, f) or "", field=f)
+
+
+def parse_duties(table: Table) -> ParseResult[DutyRow]:
+    columns = map_columns("duties", table.header)
+    errors = _header_errors("duties", table, columns)
+    if errors:
+        return ParseResult([], errors, columns)
+    positions = _positions(table, columns)
+    rows: list[DutyRow] = []
+    for row in table.rows:
+        r = _RowReader(row, positions, columns)
+        key = r.get("business_key", _required)
+        kind = r.get("kind", _kind)
+        day = r.get("on", lambda x, f: v.day(x, f) or v.text(x, f, required=True))
+        role = r.get("by_role", _role)
+        name = r.get("by_name", _required)
+        zero_risk = r.get("zero_risk", v.boolean) or False
+        findings = r.get("findings", split_items) or ()
+        if r.errors or None in (key, kind, day, role, name):
+            errors.extend(r.errors)
+            continue
+        rows.append(
+            DutyRow(
+                row.number,
+                row.serial,
+                canonical_licence(str(key)),
+                kind,  # type: ignore[arg-type]
+                day,
+                role,  # type: ignore[arg-type]
+                str(name),
+                zero_risk,
+                findings,
+            )
+        )
+    return ParseResult(rows, errors, columns)

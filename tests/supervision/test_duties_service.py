@@ -1,0 +1,120 @@
+"""Enterprise routine records: imported whole or refused, compliance per day, week and month."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from pathlib import Path
+
+import attrs
+
+import twores
+from twores.core.businesses import OperatingStatus, StaffMember
+from twores.core.duties import DutyKind
+from twores.core.ports import Store
+from twores.services.duties import duty_report, import_duties
+
+from .helpers import ADMIN, START, load
+
+HEADER = ["序号", "许可证编号", "类型", "日期", "填报人角色", "填报人", "零风险", "发现问题"]
+
+
+def _write(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def _march_records(key: str) -> list[list[str]]:
+    rows = []
+    for offset in range(31):
+        day = date(2026, 3, 1) + timedelta(days=offset)
+        if day == date(2026, 3, 10):
+            continue  # one missing daily record
+        rows.append(
+            [str(len(rows) + 1), key, "日管控", day.isoformat(), "安全员", "黄丽", "是", ""]
+        )
+    for monday in ("2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30"):
+        rows.append(["", key, "周排查", monday, "食品安全员", "黄丽", "否", "冷库温度记录缺失"])
+    rows.append(["", key, "月调度", "2026年3月28日", "主要负责人", "陈总", "否", ""])
+    return rows
+
+
+def test_records_import_and_count_per_day_week_and_month(
+    store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    key = sorted(roster.businesses)[0]
+    sheet = _write(tmp_path / "记录.csv", _march_records(key))
+    report = import_duties(store, ADMIN, sheet)
+    assert report.accepted, report.errors
+    assert report.written.inserted == 30 + 5 + 1
+    assert import_duties(store, ADMIN, sheet).written.changed == 0
+    app = twores.build(load_entrypoints=False)
+    (mine,) = [
+        b
+        for b in duty_report(app, store, ADMIN, date(2026, 3, 1), date(2026, 3, 31))
+        if b.business_key == key
+    ]
+    daily, weekly, monthly = mine.compliance
+    assert (daily.kind, daily.due, daily.kept) == (DutyKind.DAILY, 31, 30)
+    assert [str(p) for p in daily.missing] == ["2026-03-10"]
+    assert (weekly.due, weekly.kept) == (6, 5)  # ISO weeks 9-14 touch March; W09 has none
+    assert (monthly.due, monthly.kept, monthly.rate) == (1, 1, 1.0)
+    assert {p.code for p in mine.staff} == {"missing_officer"}
+
+
+def test_suspended_days_owe_no_daily_record_and_banned_staff_is_flagged(
+    store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    key = sorted(roster.businesses)[0]
+    with store.unit_of_work(ADMIN) as uow:
+        business = uow.businesses.get(key)
+        assert business is not None
+        officer = StaffMember("黄丽", banned_until=date(2027, 1, 1))
+        uow.businesses.upsert_many(
+            [
+                attrs.evolve(
+                    business,
+                    status=OperatingStatus.SUSPENDED,
+                    status_since=date(2026, 3, 16),
+                    staff=attrs.evolve(business.staff, officer=officer),
+                )
+            ]
+        )
+        uow.commit()
+    app = twores.build(load_entrypoints=False)
+    (mine,) = [
+        b
+        for b in duty_report(app, store, ADMIN, date(2026, 3, 1), date(2026, 3, 31))
+        if b.business_key == key
+    ]
+    assert mine.compliance[0].due == 15
+    assert [p.code for p in mine.staff] == ["banned"]
+
+
+def test_bad_rows_refuse_the_whole_sheet(
+    store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    key = sorted(roster.businesses)[0]
+    rows = [
+        *_march_records(key)[:3],
+        ["90", key, "周排查", "2026-03-02", "主要负责人", "陈总", "否", ""],
+        ["91", key, "年总结", "2026-03-02", "主要负责人", "陈总", "否", ""],
+        ["92", "JY00000000000000", "日管控", "2026-03-02", "安全员", "黄丽", "是", ""],
+        ["93", key, "日管控", "2026-03-05", "安全员", "黄丽", "是", "发现过期食品"],
+    ]
+    report = import_duties(store, ADMIN, _write(tmp_path / "坏.csv", rows))
+    assert {(e.serial, e.column) for e in report.errors} == {
+        ("90", "填报人角色"),
+        ("91", "类型"),
+        ("92", "许可证编号"),
+        ("93", "发现问题"),
+    }
+    assert all(e.reason_zh and e.reason_en for e in report.errors)
+    with store.unit_of_work(ADMIN) as uow:
+        assert list(uow.duties.stream()) == []
