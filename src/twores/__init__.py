@@ -29,12 +29,14 @@ from twores.core.businesses import (
 )
 from twores.core.cadres import Cadre
 from twores.core.convert import make_converter
+from twores.core.duties import DutyKind, DutyRecord, StaffRole
 from twores.core.errors import (
     InvalidValueError,
     StructureError,
     TworesError,
 )
 from twores.core.invariants import Violation, hierarchy_violations, roster_violations
+from twores.core.letters import Letter, LetterStatus
 from twores.core.periods import Frequency, Period, PeriodKind
 from twores.core.ports import ImportRecord, Store, UnitOfWork, UpsertResult
 from twores.core.roster import (
@@ -51,10 +53,18 @@ from twores.core.roster import (
 )
 from twores.core.rules import Decision, Rule, RuleSet, Ruling
 from twores.core.security import Role, Scope, ScopeError
+from twores.core.supervision import (
+    NATIONAL_CHECKLIST,
+    Checklist,
+    SupervisionTask,
+    Visit,
+    VisitMode,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "NATIONAL_CHECKLIST",
     "Area",
     "Assignment",
     "AssignmentReason",
@@ -68,13 +78,18 @@ __all__ = [
     "CadreLeaves",
     "CadreMoves",
     "CanteenKind",
+    "Checklist",
     "Decision",
+    "DutyKind",
+    "DutyRecord",
     "FoodBusiness",
     "Frequency",
     "Grade",
     "Hierarchy",
     "ImportRecord",
     "InvalidValueError",
+    "Letter",
+    "LetterStatus",
     "OperatingStatus",
     "Period",
     "PeriodKind",
@@ -93,14 +108,18 @@ __all__ = [
     "ScopeError",
     "Staff",
     "StaffMember",
+    "StaffRole",
     "Store",
     "StructureError",
+    "SupervisionTask",
     "Tier",
     "Twores",
     "TworesError",
     "UnitOfWork",
     "UpsertResult",
     "Violation",
+    "Visit",
+    "VisitMode",
     "__version__",
     "apply_plan",
     "build",

@@ -182,3 +182,41 @@ def test_schedule_and_visits_through_the_cli(tmp_path: Path) -> None:
     )
     rejected = run("--db", db, "visit", "import", str(sheet), cwd=tmp_path)
     assert rejected.returncode == 3 and (tmp_path / "督导.errors.csv").exists()
+
+
+def test_duties_import_and_report_through_the_cli(tmp_path: Path) -> None:
+    import json
+    import sqlite3
+
+    db = str(tmp_path / "twores.db")
+    assert run("--db", db, "demo", "--businesses", "100", cwd=tmp_path).returncode == 0
+    with sqlite3.connect(db) as connection:
+        (key,) = connection.execute("SELECT key FROM businesses ORDER BY key LIMIT 1").fetchone()
+    sheet = tmp_path / "记录.csv"
+    sheet.write_text(
+        "许可证编号,类型,日期,填报人角色,填报人,零风险\n"
+        f"{key},日管控,2026-03-02,安全员,黄丽,是\n{key},月调度,2026-03-30,主要负责人,陈总,否\n",
+        encoding="utf-8",
+    )
+    imported = run("--db", db, "duties", "import", str(sheet), cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    report = run(
+        "--db",
+        db,
+        "--format",
+        "json",
+        "duties",
+        "report",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+        cwd=tmp_path,
+    )
+    assert report.returncode == 0, report.stderr
+    mine = next(b for b in json.loads(report.stdout) if b["business_key"] == key)
+    assert mine["daily"] == [1, 31] and mine["monthly"] == [1, 1]
+    sheet.write_text(
+        f"许可证编号,类型,日期,填报人角色,填报人\n{key},周排查,2026-03-02,主要负责人,陈总\n"
+    )
+    assert run("--db", db, "duties", "import", str(sheet), cwd=tmp_path).returncode == 3

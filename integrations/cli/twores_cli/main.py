@@ -5,7 +5,16 @@ from __future__ import annotations
 import click
 
 import twores
-from twores_cli.commands import audit, db, demo, exports, imports, plugins, supervision
+from twores_cli.commands import (
+    audit,
+    db,
+    demo,
+    duties,
+    exports,
+    imports,
+    plugins,
+    supervision,
+)
 from twores_cli.context import EXIT_ERROR, Context
 
 
@@ -66,7 +75,7 @@ def cli(
     ctx.obj = Context(lang=lang, db=db, regions=regions or None, output=output)
 
 
-for module in (demo, plugins, db, imports, exports, audit):
+for module in (demo, plugins, db, imports, exports, audit, duties):
     cli.add_command(module.command)
 cli.add_command(supervision.schedule_command)
 cli.add_command(supervision.visit_group)
