@@ -220,3 +220,61 @@ def test_duties_import_and_report_through_the_cli(tmp_path: Path) -> None:
         f"许可证编号,类型,日期,填报人角色,填报人\n{key},周排查,2026-03-02,主要负责人,陈总\n"
     )
     assert run("--db", db, "duties", "import", str(sheet), cwd=tmp_path).returncode == 3
+
+
+def test_letters_through_the_cli(tmp_path: Path) -> None:
+    import json
+    import sqlite3
+
+    db = str(tmp_path / "twores.db")
+    assert run("--db", db, "demo", "--businesses", "60", cwd=tmp_path).returncode == 0
+    with sqlite3.connect(db) as connection:
+        (cadre,) = connection.execute(
+            "SELECT cadre_id FROM assignments WHERE valid_to IS NULL LIMIT 1"
+        ).fetchone()
+    out = tmp_path / "承诺书"
+    made = run(
+        "--db",
+        db,
+        "letters",
+        "generate",
+        "--year",
+        "2026",
+        "--cadre",
+        cadre,
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
+    assert made.returncode == 0, made.stderr
+    assert len(list(out.glob("*.docx"))) == len(list(out.glob("*.xlsx"))) == 1
+    signed = run(
+        "--db",
+        db,
+        "letters",
+        "sign",
+        cadre,
+        "--year",
+        "2026",
+        "--on",
+        "2026-12-01",
+        "--counterparty",
+        "镇党委书记",
+        cwd=tmp_path,
+    )
+    assert signed.returncode == 0, signed.stderr
+    status = run(
+        "--db",
+        db,
+        "--format",
+        "json",
+        "letters",
+        "status",
+        "--year",
+        "2026",
+        "--on",
+        "2026-12-02",
+        cwd=tmp_path,
+    )
+    states = {s["cadre_id"]: s["status"] for s in json.loads(status.stdout)}
+    assert states[cadre] == "signed" and set(states.values()) >= {"signed"}

@@ -12,6 +12,7 @@ from twores_cli.commands import (
     duties,
     exports,
     imports,
+    letters,
     plugins,
     supervision,
 )
@@ -75,7 +76,7 @@ def cli(
     ctx.obj = Context(lang=lang, db=db, regions=regions or None, output=output)
 
 
-for module in (demo, plugins, db, imports, exports, audit, duties):
+for module in (demo, plugins, db, imports, exports, audit, duties, letters):
     cli.add_command(module.command)
 cli.add_command(supervision.schedule_command)
 cli.add_command(supervision.visit_group)

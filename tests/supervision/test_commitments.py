@@ -1,0 +1,96 @@
+"""Letters through the store: generated from the lists, signed, due again when a list changes."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import docx
+import pytest
+from openpyxl import load_workbook
+
+import twores
+from twores.core.errors import InvalidValueError
+from twores.core.letters import LetterStatus
+from twores.core.ports import Store
+from twores.services.commitments import generate_letters, letter_states, sign_letter
+
+from .helpers import ADMIN, START, load
+
+
+def _states(app: twores.Twores, store: Store, on: date) -> dict[str, LetterStatus]:
+    return {s.cadre.id: s.status for s in letter_states(app, store, ADMIN, 2026, on=on)}
+
+
+def test_generate_sign_and_renew(
+    app: twores.Twores, store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    day = date(2026, 3, 1)
+    before = _states(app, store, day)
+    assert set(before.values()) == {LetterStatus.MISSING}
+    with store.unit_of_work(ADMIN) as uow:
+        held = next(uow.assignments.stream(active_on=day))
+        cadre = uow.cadres.get(held.cadre_id)
+        business = uow.businesses.get(held.business_key)
+    assert cadre is not None and business is not None
+    (made,) = generate_letters(app, store, ADMIN, 2026, tmp_path, on=day, cadre_id=cadre.id)
+    assert made.renewed and made.letter.signed_on is None
+    text = "\n".join(p.text for p in docx.Document(str(made.docx)).paragraphs)
+    assert cadre.name in text and "承诺书" in text
+    tables = docx.Document(str(made.docx)).tables
+    assert business.name in {c.text for t in tables for row in t.rows for c in row.cells}
+    sheets = load_workbook(made.xlsx)
+    assert sheets.sheetnames == ["责任清单", "任务清单", "督查清单"]
+    assert _states(app, store, day)[cadre.id] is LetterStatus.UNSIGNED
+
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4 signed")
+    signed = sign_letter(
+        store,
+        ADMIN,
+        cadre.id,
+        2026,
+        signed_on=date(2026, 3, 5),
+        counterparty="大圩镇党委书记",
+        scan=scan,
+    )
+    assert signed.scan_sha256 is not None and len(signed.scan_sha256) == 64
+    assert _states(app, store, date(2026, 3, 6))[cadre.id] is LetterStatus.SIGNED
+    again = generate_letters(app, store, ADMIN, 2026, tmp_path, on=day, cadre_id=cadre.id)
+    assert not again[0].renewed and again[0].letter.signed_on == date(2026, 3, 5)
+
+    # The cadre's list changes: a new letter is due, and generating it starts unsigned.
+    with store.unit_of_work(ADMIN) as uow:
+        uow.assignments.upsert_many([held.ended(date(2026, 4, 1))])
+        uow.commit()
+    assert _states(app, store, date(2026, 4, 2))[cadre.id] is LetterStatus.LIST_CHANGED
+    (renewed,) = generate_letters(
+        app, store, ADMIN, 2026, tmp_path, on=date(2026, 4, 2), cadre_id=cadre.id
+    )
+    assert renewed.renewed and renewed.letter.signed_on is None
+    assert _states(app, store, date(2026, 11, 1))[cadre.id] is LetterStatus.OVERDUE
+
+
+def test_signing_needs_a_generated_letter_and_a_plausible_date(
+    app: twores.Twores, store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    with store.unit_of_work(ADMIN) as uow:
+        cadre_id = next(uow.assignments.stream(active_on=START)).cadre_id
+    with pytest.raises(InvalidValueError, match="尚未生成"):
+        sign_letter(store, ADMIN, cadre_id, 2026, signed_on=START, counterparty="书记")
+    generate_letters(app, store, ADMIN, 2026, tmp_path, on=date(2026, 2, 1), cadre_id=cadre_id)
+    with pytest.raises(InvalidValueError, match="早于"):
+        sign_letter(store, ADMIN, cadre_id, 2026, signed_on=START, counterparty="书记")
+    with store.unit_of_work(ADMIN) as uow:
+        (letter,) = uow.letters.stream(cadre_id=cadre_id)
+    assert letter.signed_on is None
+
+
+def test_a_letter_is_valid_for_one_year() -> None:
+    from twores.core.letters import Letter, letter_status
+
+    letter = Letter("c1", "450323101", 2024, "h", 3, date(2024, 2, 1), date(2024, 2, 29))
+    assert letter_status(letter, "h", date(2025, 2, 28), date(2025, 10, 30)) is LetterStatus.SIGNED
+    assert letter_status(letter, "h", date(2025, 3, 1), date(2025, 10, 30)) is LetterStatus.EXPIRED
