@@ -23,9 +23,11 @@ from twores.core.supervision import (
     required_tasks,
     task_periods,
 )
+from twores.divisions import demo_region
 from twores.plugins.builtin.memory import MemoryStore
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.services.supervision import VisitInput, record_visit, schedule
+from twores.services.synth import synthetic_roster
 from twores.testing.strategies import periods, rosters
 
 from .helpers import ADMIN, COUNTY, START, load
@@ -263,3 +265,36 @@ def test_the_township_plan_closes_q4_on_november_30(store: Store, roster: twores
         record_visit(app, store, ADMIN, visit, now=datetime(2026, 12, 1, 9, tzinfo=CHINA_TZ))
     ok = record_visit(app, store, ADMIN, visit, now=datetime(2026, 11, 30, 23, tzinfo=CHINA_TZ))
     assert ok.task is not None and not ok.late
+
+
+@given(
+    handover=st.dates(min_value=date(2026, 1, 2), max_value=date(2026, 3, 31)),
+    visit=st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 3, 31)),
+)
+def test_credit_goes_to_the_cadre_assigned_on_the_visit_date(handover: date, visit: date) -> None:
+    app = twores.build(load_entrypoints=False)
+    store = MemoryStore()
+    hierarchy = demo_region().subtree(COUNTY)
+    small = synthetic_roster(hierarchy, businesses=5, cadres=4, seed=2, within=COUNTY)
+    load(store, small, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        first = next(uow.assignments.stream(active_on=START))
+        old = uow.cadres.get(first.cadre_id)
+        assert old is not None
+        new = attrs.evolve(old, id=f"{old.id}-b", name="接任干部")
+        uow.cadres.upsert_many([new])
+        uow.assignments.upsert_many(
+            [
+                first.ended(handover),
+                Assignment(new.id, first.business_key, handover, None, AssignmentReason.MANUAL),
+            ]
+        )
+        uow.commit()
+    schedule(app, store, ADMIN, "2026Q1", on=handover)
+    holder, other = (new.id, old.id) if visit >= handover else (old.id, new.id)
+    now = datetime(2026, 3, 31, 20, tzinfo=CHINA_TZ)
+    with pytest.raises(NotAssignedError):
+        record_visit(app, store, ADMIN, VisitInput(first.business_key, other, visit), now=now)
+    done = record_visit(app, store, ADMIN, VisitInput(first.business_key, holder, visit), now=now)
+    assert done.task is not None and done.task.credited_to == holder
