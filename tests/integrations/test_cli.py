@@ -32,7 +32,7 @@ def test_demo_in_english(tmp_path: Path) -> None:
 def test_plugins_lists_rule_versions(tmp_path: Path) -> None:
     result = run("plugins", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "inner_mongolia 2023.1" in result.stdout and "national 2025.2" in result.stdout
+    assert "inner_mongolia 2023.1" in result.stdout and "national 2025.3" in result.stdout
 
 
 def test_import_export_and_audit_through_the_cli(tmp_path: Path) -> None:

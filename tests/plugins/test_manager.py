@@ -192,7 +192,7 @@ def test_storage_backends_register_by_name() -> None:
 
 def test_describe_lists_hooks_and_rule_versions() -> None:
     described = {p["name"]: p for p in make_plugin_manager().describe()}
-    assert described["national"]["rule_sets"] == ["national 2025.2"]
+    assert described["national"]["rule_sets"] == ["national 2025.3"]
     assert "twores_supervision_frequency" in described["inner_mongolia"]["hooks"]
 
 

@@ -9,7 +9,8 @@ Three shapes:
   ``trylast=True`` so any region wins. Return ``None`` to abstain (e.g. outside your region).
   Decision hooks are called by :class:`~twores.plugins.manager.TworesPluginManager`, which
   records which plugin and rule decided; hook wrappers do not apply to them;
-* cross-cutting hooks (events, audit) arrive with the issues that need them.
+* **cross-cutting** hooks are broadcast to every plugin: ``twores_on_event`` hears every
+  problem-ledger transition (notifiers: SMS, WeCom, e-mail, logging).
 
 Every decision hook receives ``area_path``: the area codes from the root (province) down to
 the area concerned, so a regional plugin can test ``"15" in area_path`` even for
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from twores.core.areas import Area, Tier
     from twores.core.businesses import FoodBusiness, Grade
     from twores.core.periods import Frequency, Period
+    from twores.core.problems import EscalationPolicy, ProblemEvent, Severity
     from twores.core.rules import RuleSet, Ruling
     from twores.core.supervision import VisitMode
     from twores.plugins.records import BackendSpec, TierLabel
@@ -261,6 +263,46 @@ def twores_letter_renewal(year: int, area_path: tuple[str, ...]) -> Ruling[date]
 
 
 @hookspec(firstresult=True)
+def twores_rectification_days(severity: Severity, area_path: tuple[str, ...]) -> Ruling[int] | None:
+    """Decide how many days a business gets to fix a problem of ``severity`` (整改期限).
+
+    ``area_path`` leads to the business.
+
+    Example (severe problems fixed within 24 hours in a region)::
+
+        from twores.core.problems import Severity
+        from twores.core.rules import Ruling
+        from twores.plugins import hookimpl
+
+        @hookimpl
+        def twores_rectification_days(severity, area_path):
+            if "33" in area_path and severity is Severity.SEVERE:
+                return Ruling(1, SEVERE_IN_A_DAY)
+            return None
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def twores_escalation_policy(area_path: tuple[str, ...]) -> Ruling[EscalationPolicy] | None:
+    """Decide how an overdue problem escalates: reminder letters, then referral one level up.
+
+    ``area_path`` leads to the business.
+
+    Example (two reminder letters, five days apart, before referral)::
+
+        from twores.core.problems import EscalationPolicy
+        from twores.core.rules import Ruling
+        from twores.plugins import hookimpl
+
+        @hookimpl
+        def twores_escalation_policy(area_path):
+            return Ruling(EscalationPolicy(reminders=2, grace_days=5), TWO_REMINDERS)
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
 def twores_area_label(area: Area, area_path: tuple[str, ...]) -> Ruling[TierLabel] | None:
     """Decide what an area's tier is called (市/县/乡/村; 盟/旗/苏木/嘎查; 区/街道/社区).
 
@@ -278,3 +320,25 @@ def twores_area_label(area: Area, area_path: tuple[str, ...]) -> Ruling[TierLabe
             return None
     """
     raise NotImplementedError
+
+
+# --- cross-cutting ----------------------------------------------------------------------
+
+
+@hookspec
+def twores_on_event(event: ProblemEvent, area_path: tuple[str, ...]) -> None:
+    """Hear every problem-ledger transition, after it is committed (notifications).
+
+    ``area_path`` leads to the business. Return values are ignored; an exception in a
+    notifier is logged and does not undo the transition.
+
+    Example (send an SMS when a reminder letter goes out)::
+
+        from twores.core.problems import Action
+        from twores.plugins import hookimpl
+
+        @hookimpl
+        def twores_on_event(event, area_path):
+            if event.action is Action.REMIND:
+                sms.send(event.problem_id, f"整改提醒：期限 {event.deadline}")
+    """

@@ -5,6 +5,7 @@ There is no module-level manager; call :func:`make_plugin_manager` (``twores.bui
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -16,12 +17,14 @@ from twores.core.areas import Area, Hierarchy, Tier, is_standard_code, parent_co
 from twores.core.businesses import FoodBusiness, Grade
 from twores.core.errors import NoDecisionError, PluginError, RuleConflictError
 from twores.core.periods import Frequency, Period
+from twores.core.problems import EscalationPolicy, ProblemEvent, Severity
 from twores.core.rules import Decision, Rule, RuleSet, Ruling
 from twores.core.supervision import VisitMode
 from twores.plugins import NAME, hookspecs
 from twores.plugins.builtin import DEFAULT_PLUGINS
 from twores.plugins.records import BackendSpec, TierLabel
 
+LOG = logging.getLogger("twores.plugins")
 T = TypeVar("T")
 
 DISABLE_AUTOLOAD_ENV = "TWORES_DISABLE_PLUGIN_AUTOLOAD"
@@ -354,6 +357,40 @@ class TworesPluginManager(pluggy.PluginManager):
             date,
         )
         return cast(Decision[date], decision)
+
+    def rectification_days(self, severity: Severity, area_code: str, on: date) -> Decision[int]:
+        """Days a business in ``area_code`` gets to fix a problem of ``severity`` found ``on``."""
+        decision = self._decide(
+            "twores_rectification_days",
+            ("整改期限（天）", "days to fix"),
+            f"{severity.zh}问题（{area_code}）",
+            on,
+            {"severity": severity, "area_path": self.area_path(area_code)},
+            int,
+        )
+        return cast(Decision[int], decision)
+
+    def escalation_policy(self, area_code: str, on: date) -> Decision[EscalationPolicy]:
+        """How a problem in ``area_code`` overdue on ``on`` escalates."""
+        decision = self._decide(
+            "twores_escalation_policy",
+            ("逾期升级办法", "escalation policy"),
+            area_code,
+            on,
+            {"area_path": self.area_path(area_code)},
+            EscalationPolicy,
+        )
+        return cast(Decision[EscalationPolicy], decision)
+
+    def notify(self, event: ProblemEvent, area_code: str) -> None:
+        """Pass a committed transition to every ``twores_on_event`` plugin; a failing
+        notifier is logged, never raised (the transition stands)."""
+        path = self.area_path(area_code)
+        for impl in self.hook.twores_on_event.get_hookimpls():
+            try:
+                impl.function(event=event, area_path=path)
+            except Exception:
+                LOG.exception("notifier %s failed on %s", impl.plugin_name, event.problem_id)
 
     def area_label(self, area: Area) -> Decision[TierLabel]:
         """What ``area``'s tier is called (e.g. 旗 for a banner)."""

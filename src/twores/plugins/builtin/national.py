@@ -12,6 +12,7 @@ from datetime import date
 from twores.core.areas import Area, Tier
 from twores.core.businesses import BusinessType, CanteenKind, FoodBusiness, Grade, Scale
 from twores.core.periods import Frequency, Period, PeriodKind
+from twores.core.problems import EscalationPolicy, Severity
 from twores.core.rules import Rule, RuleSet, Ruling
 from twores.core.supervision import VisitMode
 from twores.plugins import hookimpl
@@ -89,6 +90,18 @@ LETTER_BY_OCT_30 = Rule(
     "sign this year's letter by 10-30; valid for one year",
     "2023年乡镇实施方案：10月30日前完成承诺书签订并上传（各地可替换）",
 )
+RECTIFICATION_DAYS = Rule(
+    "national.problem.deadline",
+    "一般问题15日、较重问题7日、严重问题3日内整改",
+    "fix minor problems in 15 days, major in 7, severe in 3",
+    "未见全国统一期限；各地按问题性质限期整改（桂林、简阳），本表为可替换的默认值",
+)
+ONE_REMINDER_THEN_REFER = Rule(
+    "national.problem.escalation",
+    "逾期未整改发提醒函，宽限7日；仍未整改移交市场监管部门立案，并上提一级督办",
+    "overdue: one reminder letter with 7 more days, then referral one level up",
+    "桂林：问题台账以提醒函、立案调查推动整改",
+)
 TIER_LABELS = Rule(
     "national.label.tier",
     "按层级的通用称谓：省、市、县、乡、村",
@@ -97,7 +110,7 @@ TIER_LABELS = Rule(
 
 RULE_SET = RuleSet(
     name="national",
-    version="2025.2",
+    version="2025.3",
     title_zh="全国默认规则",
     title_en="national baseline",
     rules=(
@@ -112,6 +125,8 @@ RULE_SET = RuleSet(
         WINDOW_PERIOD_END,
         COUNTING_MODES,
         LETTER_BY_OCT_30,
+        RECTIFICATION_DAYS,
+        ONE_REMINDER_THEN_REFER,
         TIER_LABELS,
     ),
 )
@@ -332,6 +347,19 @@ def twores_counting_visit_modes() -> Ruling[frozenset[VisitMode]]:
 @hookimpl(trylast=True)
 def twores_letter_renewal(year: int) -> Ruling[date]:
     return Ruling(date(year, 10, 30), LETTER_BY_OCT_30)
+
+
+_DAYS = {Severity.MINOR: 15, Severity.MAJOR: 7, Severity.SEVERE: 3}
+
+
+@hookimpl(trylast=True)
+def twores_rectification_days(severity: Severity) -> Ruling[int]:
+    return Ruling(_DAYS[severity], RECTIFICATION_DAYS)
+
+
+@hookimpl(trylast=True)
+def twores_escalation_policy() -> Ruling[EscalationPolicy]:
+    return Ruling(EscalationPolicy(reminders=1, grace_days=7), ONE_REMINDER_THEN_REFER)
 
 
 _LABELS = {

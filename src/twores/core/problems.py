@@ -1,0 +1,207 @@
+"""The problem ledger (问题台账): a found problem's closed loop to verified closure (销号).
+
+``transition(problem, action, ...)`` is the only way a problem changes. Every legal move is
+in :data:`TRANSITIONS`; anything else raises :class:`IllegalTransitionError` and leaves
+the problem as it was. Closing always follows a verification by someone other than the
+reporter (a case outcome recorded by the regulator counts as one).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+
+from twores.core.errors import InvalidValueError, TworesError
+from twores.core.labels import LabelledEnum
+
+
+class Severity(LabelledEnum):
+    MINOR = ("minor", "一般", "minor", ("轻微", "一般问题"))
+    MAJOR = ("major", "较重", "major", ("较大", "较重问题"))
+    SEVERE = ("severe", "严重", "severe", ("重大", "严重问题"))
+
+
+class ProblemSource(LabelledEnum):
+    VISIT = ("visit", "包保督导", "supervision visit", ("督导",))
+    CROSS_INSPECTION = ("cross_inspection", "交叉检查", "cross-inspection", ())
+    OVERSIGHT = ("oversight", "督查", "oversight inspection", ("督查检查",))
+    WEEKLY_REPORT = ("weekly_report", "企业周排查", "enterprise weekly check", ("周排查",))
+
+
+class ProblemStatus(LabelledEnum):
+    FOUND = ("found", "已发现", "found")
+    FIXED_ON_SITE = ("fixed_on_site", "现场整改", "fixed on site")
+    RECTIFYING = ("rectifying", "限期整改", "rectifying")
+    SUBMITTED = ("submitted", "待验证", "awaiting verification")
+    VERIFIED = ("verified", "已验证", "verified")
+    REFERRED = ("referred", "已移交立案", "referred for a case")
+    CLOSED = ("closed", "已销号", "closed")
+
+
+class Action(LabelledEnum):
+    FIX_ON_SITE = ("fix_on_site", "现场整改", "fix on site")
+    ORDER = ("order", "责令限期整改", "order rectification")
+    SUBMIT = ("submit", "提交整改", "submit the fix")
+    VERIFY = ("verify", "验证", "verify")
+    REJECT = ("reject", "验证不通过", "reject the fix")
+    CLOSE = ("close", "销号", "close")
+    REMIND = ("remind", "发提醒函", "send a reminder letter")
+    REFER = ("refer", "移交立案", "refer for a case")
+    CASE_CLOSED = ("case_closed", "案件办结", "case concluded")
+    REOPEN = ("reopen", "重新打开", "reopen")
+
+
+S, A = ProblemStatus, Action
+#: status -> action -> status after. Nothing else is possible.
+TRANSITIONS: dict[ProblemStatus, dict[Action, ProblemStatus]] = {
+    S.FOUND: {A.FIX_ON_SITE: S.FIXED_ON_SITE, A.ORDER: S.RECTIFYING, A.REFER: S.REFERRED},
+    S.FIXED_ON_SITE: {A.VERIFY: S.VERIFIED},
+    S.RECTIFYING: {A.SUBMIT: S.SUBMITTED, A.REMIND: S.RECTIFYING, A.REFER: S.REFERRED},
+    S.SUBMITTED: {A.VERIFY: S.VERIFIED, A.REJECT: S.RECTIFYING},
+    S.VERIFIED: {A.CLOSE: S.CLOSED},
+    S.REFERRED: {A.CASE_CLOSED: S.CLOSED},
+    S.CLOSED: {A.REOPEN: S.RECTIFYING},
+}
+#: Actions that set a new rectification deadline (and need one).
+NEEDS_DEADLINE = frozenset({A.ORDER, A.REJECT, A.REMIND, A.REOPEN})
+#: Actions that need evidence (file hashes): the fix, its verification, the case decision.
+NEEDS_EVIDENCE = frozenset({A.SUBMIT, A.VERIFY, A.CASE_CLOSED})
+#: Actions the reporter may never take: a problem is verified by someone else.
+NOT_BY_REPORTER = frozenset({A.VERIFY, A.CASE_CLOSED})
+#: Statuses with a running deadline, which can become overdue.
+OPEN_WITH_DEADLINE = frozenset({S.RECTIFYING})
+
+
+class IllegalTransitionError(TworesError):
+    code = "illegal_transition"
+
+    def __init__(self, problem: Problem, action: Action, why_zh: str, why_en: str) -> None:
+        super().__init__(
+            f"问题 {problem.id}（{problem.status.zh}）不能“{action.zh}”：{why_zh}",
+            f"problem {problem.id} ({problem.status.en}) cannot '{action.en}': {why_en}",
+        )
+
+
+@attrs.frozen
+class ProblemEvent:
+    """One step of a problem's history; every step is also passed to ``twores_on_event``."""
+
+    problem_id: str
+    seq: int
+    action: Action
+    status: ProblemStatus
+    actor: str
+    at: datetime
+    note: str = ""
+    evidence: tuple[str, ...] = ()
+    deadline: date | None = None
+
+
+@attrs.frozen
+class Problem:
+    """A problem in the ledger, with its whole history."""
+
+    id: str
+    business_key: str
+    area_code: str
+    source: ProblemSource
+    description: str = attrs.field(validator=attrs.validators.min_len(1))
+    severity: Severity
+    found_on: date
+    reporter: str
+    source_ref: str | None = None
+    status: ProblemStatus = ProblemStatus.FOUND
+    deadline: date | None = None
+    reminders: int = 0
+    #: Levels above the problem's own area that now own the follow-up (0: its own).
+    escalation: int = 0
+    verified_by: str | None = None
+    history: tuple[ProblemEvent, ...] = ()
+
+    @property
+    def closed(self) -> bool:
+        return self.status is ProblemStatus.CLOSED
+
+    def overdue_on(self, day: date) -> bool:
+        return (
+            self.status in OPEN_WITH_DEADLINE and self.deadline is not None and day > self.deadline
+        )
+
+
+def allowed_actions(problem: Problem) -> tuple[Action, ...]:
+    return tuple(TRANSITIONS[problem.status])
+
+
+def transition(
+    problem: Problem,
+    action: Action,
+    *,
+    actor: str,
+    at: datetime,
+    note: str = "",
+    evidence: tuple[str, ...] = (),
+    deadline: date | None = None,
+) -> tuple[Problem, ProblemEvent]:
+    """The problem after ``action``, and the event that records it."""
+    after = TRANSITIONS[problem.status].get(action)
+    if after is None:
+        allowed = "、".join(a.zh for a in allowed_actions(problem)) or "无"
+        allowed_en = ", ".join(a.en for a in allowed_actions(problem)) or "none"
+        raise IllegalTransitionError(
+            problem, action, f"当前可执行：{allowed}", f"allowed now: {allowed_en}"
+        )
+    if action in NOT_BY_REPORTER and actor == problem.reporter:
+        raise IllegalTransitionError(
+            problem, action, "验证人不能是发现人", "the verifier must not be the reporter"
+        )
+    if action in NEEDS_EVIDENCE and not evidence:
+        raise IllegalTransitionError(problem, action, "须附证据", "evidence is required")
+    if action in NEEDS_DEADLINE:
+        if deadline is None:
+            raise IllegalTransitionError(
+                problem, action, "须给出整改期限", "a deadline is required"
+            )
+        if deadline < at.date():
+            raise InvalidValueError(
+                "deadline", deadline.isoformat(), "整改期限已过", "the deadline has passed"
+            )
+    if action in (A.REJECT, A.REOPEN, A.REFER) and not note:
+        raise IllegalTransitionError(problem, action, "须说明原因", "a reason is required")
+    if problem.history and at < problem.history[-1].at:
+        raise InvalidValueError(
+            "at", at.isoformat(), "早于上一步的时间", "is earlier than the previous step"
+        )
+    event = ProblemEvent(
+        problem.id, len(problem.history) + 1, action, after, actor, at, note, evidence, deadline
+    )
+    changes: dict[str, Any] = {"status": after, "history": (*problem.history, event)}
+    if action in NEEDS_DEADLINE:
+        changes["deadline"] = deadline
+    if action is A.REMIND:
+        changes["reminders"] = problem.reminders + 1
+    if action is A.REFER:
+        changes["escalation"] = problem.escalation + 1
+        changes["deadline"] = None
+    if action in NOT_BY_REPORTER:
+        changes["verified_by"] = actor
+    if action is A.REOPEN:
+        changes["verified_by"] = None
+    return attrs.evolve(problem, **changes), event
+
+
+@attrs.frozen
+class EscalationPolicy:
+    """What happens to an overdue problem: a reminder letter with ``grace_days`` more, and
+    after ``reminders`` of them a referral one level up the tree."""
+
+    reminders: int = 1
+    grace_days: int = 7
+
+
+def next_escalation(problem: Problem, on: date, policy: EscalationPolicy) -> Action | None:
+    """The one step an overdue problem is due on ``on`` (None when not overdue)."""
+    if not problem.overdue_on(on):
+        return None
+    return A.REMIND if problem.reminders < policy.reminders else A.REFER
