@@ -23,6 +23,7 @@ from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
 from twores.core.letters import Letter
+from twores.core.problems import Problem, ProblemStatus, Severity
 from twores.core.security import Scope
 from twores.core.supervision import SupervisionTask, Visit
 
@@ -172,6 +173,22 @@ class DutyRepository(Protocol):
     ) -> Iterator[DutyRecord]: ...
 
 
+class ProblemRepository(Protocol):
+    def upsert_many(self, problems: Iterable[Problem]) -> UpsertResult: ...
+    def get(self, key: str) -> Problem | None: ...
+    def stream(
+        self,
+        *,
+        business_key: str | None = None,
+        status: ProblemStatus | None = None,
+        severity: Severity | None = None,
+        open_on: date | None = None,
+        within: str | None = None,
+    ) -> Iterator[Problem]:
+        """In id order; ``open_on`` keeps problems whose deadline passed before that day."""
+        ...
+
+
 class AuditLog(Protocol):
     def entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]: ...
     def verify(self) -> list[AuditProblem]:
@@ -194,6 +211,7 @@ class UnitOfWork(Protocol):
     visits: VisitRepository
     letters: LetterRepository
     duties: DutyRepository
+    problems: ProblemRepository
     audit: AuditLog
     imports: ImportLog
 

@@ -22,6 +22,7 @@ from twores.core.duties import (
 from twores.core.errors import InvalidValueError, TworesError
 from twores.core.ports import Store, UpsertResult
 from twores.core.security import Scope
+from twores.services.lookups import business_in_scope
 from twores.services.sheets.duties import parse_duties
 from twores.services.sheets.parsing import RowError, read_sheet
 from twores.services.sheets.report import write_report
@@ -53,15 +54,8 @@ def import_duties(
     with store.unit_of_work(scope) as uow:
         records: list[DutyRecord] = []
         for row in parsed.rows:
-            business = uow.businesses.get(row.business_key)
             try:
-                if business is None:
-                    raise InvalidValueError(
-                        "business_key",
-                        row.business_key,
-                        "包保主体不存在或不在辖区内",
-                        "no such business in scope",
-                    )
+                business = business_in_scope(uow, row.business_key)
                 records.append(
                     DutyRecord(
                         business.key,

@@ -11,10 +11,10 @@ import attrs
 from twores.bootstrap import Twores
 from twores.core.assignment import Assignment
 from twores.core.businesses import FoodBusiness
-from twores.core.errors import InvalidValueError
 from twores.core.gc import gc_paused
 from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind, today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
+from twores.core.problems import Problem, ProblemSource
 from twores.core.security import Scope
 from twores.core.supervision import (
     NATIONAL_CHECKLIST,
@@ -31,6 +31,8 @@ from twores.core.supervision import (
     task_for_visit,
     window_open,
 )
+from twores.services.lookups import business_in_scope
+from twores.services.problems import NewProblem, open_in
 
 NO_LONGER_DUE = "不再需要（主体注销或频次调整）"
 
@@ -152,6 +154,13 @@ class VisitOutcome:
     written: UpsertResult
     task: SupervisionTask | None
     late: bool
+    #: Problems the visit's findings opened in the ledger (none when recorded before).
+    opened: tuple[Problem, ...] = ()
+
+    def notify(self, app: Twores) -> None:
+        """Tell the notifiers about the opened problems (after the commit)."""
+        for problem in self.opened:
+            app.plugins.notify(problem.history[-1], problem.area_code)
 
 
 def _build_visit(
@@ -190,6 +199,8 @@ def record_visits(
         for data in visits:
             outcomes.append(record_in(app, uow, data, recorded_at, checklist))
         uow.commit()
+    for outcome in outcomes:
+        outcome.notify(app)
     return outcomes
 
 
@@ -210,14 +221,7 @@ def record_in(
     app: Twores, uow: UnitOfWork, data: VisitInput, recorded_at: datetime, checklist: Checklist
 ) -> VisitOutcome:
     """Record one visit inside an open unit of work (the caller commits)."""
-    business = uow.businesses.get(data.business_key)
-    if business is None:
-        raise InvalidValueError(
-            "business_key",
-            data.business_key,
-            "包保主体不存在或不在辖区内",
-            "no such business in scope",
-        )
+    business = business_in_scope(uow, data.business_key)
     held = list(uow.assignments.stream(business_key=business.key))
     if holder_on(held, data.visited_on) != data.cadre_id:
         raise NotAssignedError(data.cadre_id, business.key, data.visited_on)
@@ -240,4 +244,17 @@ def record_in(
         fulfilled = task_for_visit(visit, tasks, counts)
         if fulfilled is not None:
             uow.tasks.upsert_many([fulfilled])
-    return VisitOutcome(visit, written, fulfilled, late)
+    opened = []
+    for index, finding in enumerate(visit.findings, 1):
+        new = NewProblem(
+            business.key,
+            finding,
+            visit.cadre_id,
+            visit.visited_on,
+            ProblemSource.VISIT,
+            source_ref=f"{visit.key}#{index}",
+        )
+        problem, events = open_in(app, uow, new, recorded_at)
+        if events:
+            opened.append(problem)
+    return VisitOutcome(visit, written, fulfilled, late, tuple(opened))

@@ -16,7 +16,7 @@ from twores.core.supervision import NATIONAL_CHECKLIST, NotAssignedError, Window
 from twores.services.sheets.parsing import RowError, read_sheet
 from twores.services.sheets.report import write_report
 from twores.services.sheets.visits import parse_visits, row_error
-from twores.services.supervision import record_in
+from twores.services.supervision import VisitOutcome, record_in
 
 
 @attrs.frozen
@@ -60,6 +60,7 @@ def import_visits(
     errors = list(parsed.errors)
     recorded_at = (now or datetime.now(CHINA_TZ)).astimezone(CHINA_TZ)
     inserted = unchanged = fulfilled = late = 0
+    outcomes: list[VisitOutcome] = []
     with store.unit_of_work(scope) as uow:
         for row in parsed.rows:
             try:
@@ -68,12 +69,15 @@ def import_visits(
                 field, column = _column(error, parsed.columns)
                 errors.append(row_error(row, column, getattr(row.visit, field, ""), error))
                 continue
+            outcomes.append(outcome)
             inserted += outcome.written.inserted
             unchanged += outcome.written.unchanged
             fulfilled += outcome.task is not None
             late += outcome.late
         if not errors and not dry_run:
             uow.commit()
+            for outcome in outcomes:
+                outcome.notify(app)
     rows = len(parsed.rows) + len({e.row for e in parsed.errors})
     if errors:
         errors.sort(key=lambda e: (e.row, e.column))

@@ -19,6 +19,7 @@ from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
 from twores.core.letters import Letter
 from twores.core.ports import ImportRecord, UpsertResult
+from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
 from twores.core.security import Scope
 from twores.core.supervision import SupervisionTask, Visit
 from twores.plugins import hookimpl
@@ -40,6 +41,7 @@ class _State:
     visits: dict[str, Visit] = attrs.Factory(dict)
     letters: dict[str, Letter] = attrs.Factory(dict)
     duties: dict[str, DutyRecord] = attrs.Factory(dict)
+    problems: dict[str, Problem] = attrs.Factory(dict)
 
     def copy(self) -> _State:
         return _State(
@@ -53,6 +55,7 @@ class _State:
             dict(self.visits),
             dict(self.letters),
             dict(self.duties),
+            dict(self.problems),
         )
 
 
@@ -104,6 +107,7 @@ class MemoryUnitOfWork:
         self.visits = _Visits(self)
         self.letters = _Letters(self)
         self.duties = _Duties(self)
+        self.problems = _Problems(self)
         self.audit = _Audit(self)
         self.imports = _Imports(self)
 
@@ -371,6 +375,42 @@ class _Duties(_Keyed):
                 (business_key is None or d.business_key == business_key)
                 and (kind is None or d.kind is kind)
                 and (between is None or between[0] <= d.on <= between[1])
+            )
+
+        return self._matching(wanted, within)
+
+
+class _Problems(_Keyed):
+    entity, what_zh = "problem", "问题"
+
+    def _table(self) -> dict[str, Problem]:
+        return self.uow._state.problems
+
+    def _key(self, record: Problem) -> str:
+        return record.id
+
+    def stream(  # type: ignore[override]
+        self,
+        *,
+        business_key: str | None = None,
+        status: ProblemStatus | None = None,
+        severity: Severity | None = None,
+        open_on: date | None = None,
+        within: str | None = None,
+    ) -> Iterator[Problem]:
+        def wanted(p: Problem) -> bool:
+            return (
+                (business_key is None or p.business_key == business_key)
+                and (status is None or p.status is status)
+                and (severity is None or p.severity is severity)
+                and (
+                    open_on is None
+                    or (
+                        p.status in OPEN_WITH_DEADLINE
+                        and p.deadline is not None
+                        and p.deadline < open_on
+                    )
+                )
             )
 
         return self._matching(wanted, within)

@@ -23,6 +23,7 @@ from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
 from twores.core.duties import DutyKind, DutyRecord
 from twores.core.letters import Letter
 from twores.core.ports import ImportRecord, UpsertResult
+from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
 from twores.core.roster import UnknownRecordError
 from twores.core.security import Scope
 from twores.core.supervision import SupervisionTask, Visit
@@ -138,6 +139,7 @@ class SqlUnitOfWork:
         self.visits = _Visits(self)
         self.letters = _Letters(self)
         self.duties = _Duties(self)
+        self.problems = _Problems(self)
         self.audit = _Audit(self)
         self.imports = _Imports(self)
 
@@ -540,6 +542,32 @@ class _Duties(_Keyed):
             clauses.append(c.kind == kind.value)
         if between is not None:
             clauses += [c.on_day >= between[0], c.on_day <= between[1]]
+        return self._where(clauses, within)
+
+
+class _Problems(_Keyed):
+    entity, what_zh = "problem", "问题"
+    table, key_column, codec = tables.problems, "key", rows.PROBLEM
+
+    def stream(  # type: ignore[override]
+        self,
+        *,
+        business_key: str | None = None,
+        status: ProblemStatus | None = None,
+        severity: Severity | None = None,
+        open_on: date | None = None,
+        within: str | None = None,
+    ) -> Iterator[Problem]:
+        c = self.table.c
+        clauses = []
+        if business_key is not None:
+            clauses.append(c.business_key == business_key)
+        if status is not None:
+            clauses.append(c.status == status.value)
+        if severity is not None:
+            clauses.append(c.severity == severity.value)
+        if open_on is not None:
+            clauses += [c.status.in_([s.value for s in OPEN_WITH_DEADLINE]), c.deadline < open_on]
         return self._where(clauses, within)
 
 

@@ -27,6 +27,14 @@ from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord, StaffRole
 from twores.core.letters import Letter
 from twores.core.periods import Period, PeriodKind
+from twores.core.problems import (
+    Action,
+    Problem,
+    ProblemEvent,
+    ProblemSource,
+    ProblemStatus,
+    Severity,
+)
 from twores.core.supervision import Answer, SupervisionTask, Visit, VisitMode
 from twores.plugins.storage.common import CONVERTER, AncestorCodes, plain, trusted
 
@@ -499,4 +507,103 @@ DUTY = Codec(
     key=lambda d: d.key,
     values_of=_duty_values,
     record_of=_duty_record,
+)
+
+
+PROBLEM_FIELDS = (
+    "key",
+    "area_code",
+    "business_key",
+    "source",
+    "source_ref",
+    "description",
+    "severity",
+    "found_on",
+    "reporter",
+    "status",
+    "deadline",
+    "reminders",
+    "escalation",
+    "verified_by",
+    "history",
+)
+
+
+def _event_plain(e: ProblemEvent) -> list[Any]:
+    deadline = e.deadline.isoformat() if e.deadline else None
+    return [
+        e.seq,
+        e.action.value,
+        e.status.value,
+        e.actor,
+        e.at.isoformat(),
+        e.note,
+        list(e.evidence),
+        deadline,
+    ]
+
+
+def _event(problem_id: str, data: list[Any]) -> ProblemEvent:
+    seq, action, status, actor, at, note, evidence, deadline = data
+    return ProblemEvent(
+        problem_id,
+        seq,
+        _member(Action, action),
+        _member(ProblemStatus, status),
+        actor,
+        datetime.fromisoformat(at),
+        note,
+        tuple(evidence),
+        _maybe(_day, deadline),
+    )
+
+
+def _problem_values(p: Problem) -> tuple[Any, ...]:
+    return (
+        p.id,
+        p.area_code,
+        p.business_key,
+        p.source.value,
+        p.source_ref,
+        p.description,
+        p.severity.value,
+        p.found_on,
+        p.reporter,
+        p.status.value,
+        p.deadline,
+        p.reminders,
+        p.escalation,
+        p.verified_by,
+        json.dumps([_event_plain(e) for e in p.history], ensure_ascii=False),
+    )
+
+
+def _problem_record(row: Mapping[str, Any]) -> Problem:
+    key = row["key"]
+    return trusted(
+        Problem,
+        id=key,
+        business_key=row["business_key"],
+        area_code=row["area_code"],
+        source=_member(ProblemSource, row["source"]),
+        description=row["description"],
+        severity=_member(Severity, row["severity"]),
+        found_on=_day(row["found_on"]),
+        reporter=row["reporter"],
+        source_ref=row["source_ref"],
+        status=_member(ProblemStatus, row["status"]),
+        deadline=_maybe(_day, row["deadline"]),
+        reminders=row["reminders"],
+        escalation=row["escalation"],
+        verified_by=row["verified_by"],
+        history=tuple(_event(key, e) for e in json.loads(row["history"])),
+    )
+
+
+PROBLEM = Codec(
+    columns=(*ANCESTORS, *PROBLEM_FIELDS, "row_hash"),
+    fields=PROBLEM_FIELDS,
+    key=lambda p: p.id,
+    values_of=_problem_values,
+    record_of=_problem_record,
 )

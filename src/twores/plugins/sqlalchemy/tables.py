@@ -167,6 +167,29 @@ duty_records = sa.Table(
     sa.Column("row_hash", sa.String(32), nullable=False),
 )
 
+problems = sa.Table(
+    "problems",
+    metadata,
+    sa.Column("county_code", code(), primary_key=True),
+    sa.Column("key", code(200), primary_key=True),
+    *_ancestors(),
+    sa.Column("area_code", code(), nullable=False),
+    sa.Column("business_key", code(64), nullable=False),
+    sa.Column("source", sa.String(24), nullable=False),
+    sa.Column("source_ref", sa.String(200), nullable=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("found_on", sa.Date, nullable=False),
+    sa.Column("reporter", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("deadline", sa.Date, nullable=True),
+    sa.Column("reminders", sa.Integer, nullable=False),
+    sa.Column("escalation", sa.Integer, nullable=False),
+    sa.Column("verified_by", sa.String(100), nullable=True),
+    sa.Column("history", sa.Text, nullable=False),
+    sa.Column("row_hash", sa.String(32), nullable=False),
+)
+
 audit_log = sa.Table(
     "audit_log",
     metadata,
@@ -237,4 +260,8 @@ INDEXES = [
     sa.Index("ix_duties_key", duty_records.c.key),
     sa.Index("ix_duties_business", duty_records.c.business_key, duty_records.c.on_day),
     sa.Index("ix_duties_township", duty_records.c.township_code),
+    sa.Index("ix_problems_key", problems.c.key),
+    sa.Index("ix_problems_business", problems.c.business_key),
+    sa.Index("ix_problems_status", problems.c.county_code, problems.c.status, problems.c.deadline),
+    sa.Index("ix_problems_township", problems.c.township_code),
 ]

@@ -1,0 +1,218 @@
+"""The problem ledger through the store: open, move, escalate; every step audited and
+passed to the ``twores_on_event`` notifiers once committed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta
+
+import attrs
+
+from twores.bootstrap import Twores
+from twores.core.errors import InvalidValueError
+from twores.core.periods import CHINA_TZ
+from twores.core.ports import Store, UnitOfWork
+from twores.core.problems import (
+    NEEDS_DEADLINE,
+    Action,
+    Problem,
+    ProblemEvent,
+    ProblemSource,
+    ProblemStatus,
+    Severity,
+    next_escalation,
+    transition,
+)
+from twores.core.security import Scope
+from twores.services.lookups import business_in_scope
+
+
+def _now(at: datetime | None) -> datetime:
+    return (at or datetime.now(CHINA_TZ)).astimezone(CHINA_TZ)
+
+
+def problem_id(business_key: str, found_on: date, description: str, source_ref: str | None) -> str:
+    """Stable: the same finding reported twice is the same problem."""
+    digest = hashlib.blake2b(f"{source_ref or ''}|{description}".encode(), digest_size=4)
+    return f"{business_key}/{found_on.isoformat()}/{digest.hexdigest()}"
+
+
+def _deadline(app: Twores, problem: Problem, on: date) -> date:
+    days = app.plugins.rectification_days(problem.severity, problem.area_code, on).value
+    return on + timedelta(days=days)
+
+
+def _notify(app: Twores, events: Iterable[tuple[ProblemEvent, str]]) -> None:
+    for event, area_code in events:
+        app.plugins.notify(event, area_code)
+
+
+@attrs.frozen
+class NewProblem:
+    """A problem as a visit, an inspection or a weekly report states it."""
+
+    business_key: str
+    description: str
+    reporter: str
+    found_on: date
+    source: ProblemSource = ProblemSource.VISIT
+    severity: Severity = Severity.MINOR
+    source_ref: str | None = None
+    fixed_on_site: bool = False
+
+
+def open_in(
+    app: Twores, uow: UnitOfWork, new: NewProblem, at: datetime
+) -> tuple[Problem, list[ProblemEvent]]:
+    """Open a problem inside a unit of work: fixed on site, or ordered to be fixed by the
+    rules' deadline. Opening the same finding again changes nothing."""
+    business = business_in_scope(uow, new.business_key)
+    key = problem_id(business.key, new.found_on, new.description, new.source_ref)
+    existing = uow.problems.get(key)
+    if existing is not None:
+        return existing, []
+    problem = Problem(
+        key,
+        business.key,
+        business.area_code,
+        new.source,
+        new.description,
+        new.severity,
+        new.found_on,
+        new.reporter,
+        new.source_ref,
+    )
+    if new.fixed_on_site:
+        problem, event = transition(problem, Action.FIX_ON_SITE, actor=new.reporter, at=at)
+    else:
+        deadline = _deadline(app, problem, max(new.found_on, at.date()))
+        problem, event = transition(
+            problem, Action.ORDER, actor=new.reporter, at=at, deadline=deadline
+        )
+    uow.problems.upsert_many([problem])
+    return problem, [event]
+
+
+def open_problems(
+    app: Twores,
+    store: Store,
+    scope: Scope,
+    problems: Iterable[NewProblem],
+    *,
+    at: datetime | None = None,
+) -> list[Problem]:
+    moment = _now(at)
+    opened, events = [], []
+    with store.unit_of_work(scope) as uow:
+        for new in problems:
+            problem, made = open_in(app, uow, new, moment)
+            opened.append(problem)
+            events += [(e, problem.area_code) for e in made]
+        uow.commit()
+    _notify(app, events)
+    return opened
+
+
+def transition_problem(
+    app: Twores,
+    store: Store,
+    scope: Scope,
+    key: str,
+    action: Action,
+    *,
+    actor: str,
+    at: datetime | None = None,
+    note: str = "",
+    evidence: tuple[str, ...] = (),
+    deadline: date | None = None,
+) -> Problem:
+    """Move one problem; a new deadline, when the step needs one, defaults to the rules'."""
+    moment = _now(at)
+    with store.unit_of_work(scope) as uow:
+        problem = uow.problems.get(key)
+        if problem is None:
+            raise InvalidValueError("id", key, "问题不存在或不在辖区内", "no such problem in scope")
+        if action in NEEDS_DEADLINE and deadline is None:
+            deadline = _deadline(app, problem, moment.date())
+        after, event = transition(
+            problem, action, actor=actor, at=moment, note=note, evidence=evidence, deadline=deadline
+        )
+        uow.problems.upsert_many([after])
+        uow.commit()
+    _notify(app, [(event, after.area_code)])
+    return after
+
+
+@attrs.frozen
+class Escalation:
+    problem: Problem
+    event: ProblemEvent
+
+
+def escalate_overdue(
+    app: Twores,
+    store: Store,
+    scope: Scope,
+    on: date,
+    *,
+    actor: str = "system",
+    within: str | None = None,
+    at: datetime | None = None,
+) -> list[Escalation]:
+    """Take the one step each problem overdue on ``on`` is due: a reminder letter, or after
+    the policy's reminders a referral one level up. Running it again the same day does
+    nothing more."""
+    moment = _now(at) if at else datetime(on.year, on.month, on.day, 8, tzinfo=CHINA_TZ)
+    done: list[Escalation] = []
+    with store.unit_of_work(scope) as uow:
+        changed = []
+        for problem in uow.problems.stream(open_on=on, within=within):
+            policy = app.plugins.escalation_policy(problem.area_code, on).value
+            step = next_escalation(problem, on, policy)
+            if step is None:
+                continue
+            if step is Action.REMIND:
+                after, event = transition(
+                    problem,
+                    step,
+                    actor=actor,
+                    at=moment,
+                    note=f"逾期未整改（期限 {problem.deadline}），发提醒函",
+                    deadline=on + timedelta(days=policy.grace_days),
+                )
+            else:
+                after, event = transition(
+                    problem,
+                    step,
+                    actor=actor,
+                    at=moment,
+                    note="提醒后仍逾期未整改，移交市场监管部门立案，上提一级督办",
+                )
+            changed.append(after)
+            done.append(Escalation(after, event))
+        uow.problems.upsert_many(changed)
+        uow.commit()
+    _notify(app, [(e.event, e.problem.area_code) for e in done])
+    return done
+
+
+def list_problems(
+    store: Store,
+    scope: Scope,
+    *,
+    status: ProblemStatus | None = None,
+    severity: Severity | None = None,
+    overdue_on: date | None = None,
+    business_key: str | None = None,
+    within: str | None = None,
+) -> Iterator[Problem]:
+    """Problems by area subtree, status, severity, overdue day or business (its history)."""
+    with store.unit_of_work(scope) as uow:
+        yield from uow.problems.stream(
+            business_key=business_key,
+            status=status,
+            severity=severity,
+            open_on=overdue_on,
+            within=within,
+        )
