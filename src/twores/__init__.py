@@ -39,6 +39,14 @@ from twores.core.invariants import Violation, hierarchy_violations, roster_viola
 from twores.core.letters import Letter, LetterStatus
 from twores.core.periods import Frequency, Period, PeriodKind
 from twores.core.ports import ImportRecord, Store, UnitOfWork, UpsertResult
+from twores.core.problems import (
+    Action,
+    Problem,
+    ProblemEvent,
+    ProblemSource,
+    ProblemStatus,
+    Severity,
+)
 from twores.core.roster import (
     BusinessCloses,
     BusinessMoves,
@@ -65,6 +73,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "NATIONAL_CHECKLIST",
+    "Action",
     "Area",
     "Assignment",
     "AssignmentReason",
@@ -95,6 +104,10 @@ __all__ = [
     "PeriodKind",
     "Plan",
     "PlanMode",
+    "Problem",
+    "ProblemEvent",
+    "ProblemSource",
+    "ProblemStatus",
     "RiskLevel",
     "Role",
     "Roster",
@@ -106,6 +119,7 @@ __all__ = [
     "Scale",
     "Scope",
     "ScopeError",
+    "Severity",
     "Staff",
     "StaffMember",
     "StaffRole",

@@ -14,6 +14,7 @@ from twores_cli.commands import (
     imports,
     letters,
     plugins,
+    problems,
     supervision,
 )
 from twores_cli.context import EXIT_ERROR, Context
@@ -76,7 +77,7 @@ def cli(
     ctx.obj = Context(lang=lang, db=db, regions=regions or None, output=output)
 
 
-for module in (demo, plugins, db, imports, exports, audit, duties, letters):
+for module in (demo, plugins, db, imports, exports, audit, duties, letters, problems):
     cli.add_command(module.command)
 cli.add_command(supervision.schedule_command)
 cli.add_command(supervision.visit_group)

@@ -11,7 +11,7 @@ import attrs
 
 from twores.bootstrap import Twores
 from twores.core.errors import InvalidValueError
-from twores.core.periods import CHINA_TZ
+from twores.core.periods import CHINA_TZ, today
 from twores.core.ports import Store, UnitOfWork
 from twores.core.problems import (
     NEEDS_DEADLINE,
@@ -154,7 +154,7 @@ def escalate_overdue(
     app: Twores,
     store: Store,
     scope: Scope,
-    on: date,
+    on: date | None = None,
     *,
     actor: str = "system",
     within: str | None = None,
@@ -163,6 +163,7 @@ def escalate_overdue(
     """Take the one step each problem overdue on ``on`` is due: a reminder letter, or after
     the policy's reminders a referral one level up. Running it again the same day does
     nothing more."""
+    on = on or today()
     moment = _now(at) if at else datetime(on.year, on.month, on.day, 8, tzinfo=CHINA_TZ)
     done: list[Escalation] = []
     with store.unit_of_work(scope) as uow:

@@ -1,0 +1,220 @@
+"""The problem ledger through the store: opened by visits, moved, escalated exactly once."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+
+import pytest
+
+import twores
+from twores.core.periods import CHINA_TZ
+from twores.core.ports import Store
+from twores.core.problems import Action, IllegalTransitionError, ProblemStatus, Severity
+from twores.plugins import hookimpl
+from twores.services.problems import (
+    NewProblem,
+    escalate_overdue,
+    list_problems,
+    open_problems,
+    transition_problem,
+)
+from twores.services.supervision import VisitInput, record_visit, schedule
+
+from .helpers import ADMIN, START, load
+
+EVIDENCE = ("ab" * 32,)
+
+
+def _at(day: date, hour: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=CHINA_TZ)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    @hookimpl
+    def twores_on_event(self, event: twores.ProblemEvent, area_path: tuple[str, ...]) -> None:
+        self.events.append((event.problem_id, event.action.value))
+
+
+def test_a_visit_finding_goes_through_the_ledger_to_verified_closure(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    heard = Recorder()
+    app.plugins.register(heard)
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        a = next(uow.assignments.stream(active_on=START))
+    visit = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 2), findings=("冷藏柜温度超标",))
+    outcome = record_visit(app, store, ADMIN, visit, now=_at(date(2026, 3, 2)))
+    (problem,) = outcome.opened
+    assert problem.status is ProblemStatus.RECTIFYING
+    assert problem.deadline == date(2026, 3, 17)  # national: minor problems in 15 days
+    assert heard.events == [(problem.id, "order")]
+    again = record_visit(app, store, ADMIN, visit, now=_at(date(2026, 3, 2)))
+    assert again.opened == ()  # the same finding is the same problem
+
+    with pytest.raises(IllegalTransitionError):  # nothing to verify yet
+        transition_problem(
+            app,
+            store,
+            ADMIN,
+            problem.id,
+            Action.VERIFY,
+            actor="镇食安办",
+            evidence=EVIDENCE,
+            at=_at(date(2026, 3, 5)),
+        )
+    transition_problem(
+        app,
+        store,
+        ADMIN,
+        problem.id,
+        Action.SUBMIT,
+        actor="店主",
+        evidence=EVIDENCE,
+        at=_at(date(2026, 3, 6)),
+    )
+    with pytest.raises(IllegalTransitionError, match="验证人不能是发现人"):
+        transition_problem(
+            app,
+            store,
+            ADMIN,
+            problem.id,
+            Action.VERIFY,
+            actor=a.cadre_id,
+            evidence=EVIDENCE,
+            at=_at(date(2026, 3, 7)),
+        )
+    transition_problem(
+        app,
+        store,
+        ADMIN,
+        problem.id,
+        Action.VERIFY,
+        actor="镇食安办",
+        evidence=EVIDENCE,
+        at=_at(date(2026, 3, 7)),
+    )
+    closed = transition_problem(
+        app, store, ADMIN, problem.id, Action.CLOSE, actor="镇食安办", at=_at(date(2026, 3, 7), 11)
+    )
+    assert closed.closed and closed.verified_by == "镇食安办"
+    assert [e.action for e in closed.history] == [
+        Action.ORDER,
+        Action.SUBMIT,
+        Action.VERIFY,
+        Action.CLOSE,
+    ]
+    assert [action for _, action in heard.events] == ["order", "submit", "verify", "close"]
+    with store.unit_of_work(ADMIN) as uow:
+        entries = [e for e in uow.audit.entries() if e.entity == "problem"]
+    assert len(entries) == 4  # every step audited
+
+
+def test_overdue_problems_escalate_exactly_once_per_step(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    key = sorted(roster.businesses)[0]
+    (problem,) = open_problems(
+        app,
+        store,
+        ADMIN,
+        [
+            NewProblem(
+                key,
+                "未落实进货查验",
+                "交叉检查组",
+                date(2026, 3, 1),
+                twores.ProblemSource.CROSS_INSPECTION,
+                Severity.MAJOR,
+            )
+        ],
+        at=_at(date(2026, 3, 1)),
+    )
+    assert problem.deadline == date(2026, 3, 8)
+    assert escalate_overdue(app, store, ADMIN, date(2026, 3, 8)) == []
+    (reminded,) = escalate_overdue(app, store, ADMIN, date(2026, 3, 9))
+    assert reminded.event.action is Action.REMIND
+    assert reminded.problem.deadline == date(2026, 3, 16)
+    assert escalate_overdue(app, store, ADMIN, date(2026, 3, 9)) == []  # same day: nothing
+    assert escalate_overdue(app, store, ADMIN, date(2026, 3, 16)) == []
+    (referred,) = escalate_overdue(app, store, ADMIN, date(2026, 3, 17))
+    assert referred.event.action is Action.REFER
+    assert referred.problem.status is ProblemStatus.REFERRED and referred.problem.escalation == 1
+    for day in range(18, 31):
+        assert escalate_overdue(app, store, ADMIN, date(2026, 3, day)) == []
+    overdue = list(list_problems(store, ADMIN, overdue_on=date(2026, 3, 17)))
+    assert overdue == []
+    referred_list = list(list_problems(store, ADMIN, status=ProblemStatus.REFERRED))
+    assert [p.id for p in referred_list] == [problem.id]
+    closed = transition_problem(
+        app,
+        store,
+        ADMIN,
+        problem.id,
+        Action.CASE_CLOSED,
+        actor="灵川县市场监管局",
+        evidence=EVIDENCE,
+        at=_at(date(2026, 4, 20)),
+    )
+    assert closed.closed and closed.verified_by == "灵川县市场监管局"
+
+
+def test_queries_by_subtree_status_and_severity(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    keys = sorted(roster.businesses)[:6]
+    news = [
+        NewProblem(
+            k,
+            f"问题{i}",
+            "督查组",
+            date(2026, 3, 1),
+            twores.ProblemSource.OVERSIGHT,
+            Severity.SEVERE if i % 2 else Severity.MINOR,
+            fixed_on_site=i == 0,
+        )
+        for i, k in enumerate(keys)
+    ]
+    opened = open_problems(app, store, ADMIN, news, at=_at(date(2026, 3, 1)))
+    assert opened[0].status is ProblemStatus.FIXED_ON_SITE
+    severe = list(list_problems(store, ADMIN, severity=Severity.SEVERE))
+    assert {p.business_key for p in severe} == {keys[1], keys[3], keys[5]}
+    township = roster.businesses[keys[2]].area_code[:9]
+    office = twores.Scope("镇食安办", twores.Role.OFFICE, township)
+    mine = list(list_problems(store, office))
+    assert mine and all(p.area_code.startswith(township) for p in mine)
+    assert (
+        len(list(list_problems(store, ADMIN, overdue_on=date(2026, 3, 5)))) == 3
+    )  # severe: 3 days
+
+
+def test_a_failing_notifier_does_not_undo_the_step(
+    app: twores.Twores, store: Store, roster: twores.Roster, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:
+        @hookimpl
+        def twores_on_event(self, event: object, area_path: object) -> None:
+            raise RuntimeError("SMS gateway down")
+
+    app.plugins.register(Broken())
+    load(store, roster, START)
+    key = sorted(roster.businesses)[0]
+    with caplog.at_level(logging.INFO):
+        (problem,) = open_problems(
+            app,
+            store,
+            ADMIN,
+            [NewProblem(key, "过期食品", "甲", date(2026, 3, 1))],
+            at=_at(date(2026, 3, 1)),
+        )
+    assert "SMS gateway down" in caplog.text and "twores.events" in {r.name for r in caplog.records}
+    with store.unit_of_work(ADMIN) as uow:
+        assert uow.problems.get(problem.id) == problem
+    assert timedelta(days=15) == problem.deadline - date(2026, 3, 1)  # type: ignore[operator]
