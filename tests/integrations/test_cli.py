@@ -278,3 +278,76 @@ def test_letters_through_the_cli(tmp_path: Path) -> None:
     )
     states = {s["cadre_id"]: s["status"] for s in json.loads(status.stdout)}
     assert states[cadre] == "signed" and set(states.values()) >= {"signed"}
+
+
+def test_problems_through_the_cli(tmp_path: Path) -> None:
+    import json
+    import sqlite3
+
+    from twores.core.periods import today
+
+    db = str(tmp_path / "twores.db")
+    assert run("--db", db, "demo", "--businesses", "60", cwd=tmp_path).returncode == 0
+    with sqlite3.connect(db) as connection:
+        business, cadre = connection.execute(
+            "SELECT business_key, cadre_id FROM assignments WHERE valid_to IS NULL LIMIT 1"
+        ).fetchone()
+    day = today().isoformat()
+    found = run(
+        "--db",
+        db,
+        "visit",
+        "record",
+        business,
+        cadre,
+        "--date",
+        day,
+        "--finding",
+        "冷藏柜温度超标",
+        cwd=tmp_path,
+    )
+    assert found.returncode == 0, found.stderr
+    listed = json.loads(
+        run("--db", db, "--format", "json", "problems", "list", cwd=tmp_path).stdout
+    )
+    (problem,) = listed
+    assert problem["status"] == "rectifying" and problem["reporter"] == cadre
+    photo = tmp_path / "整改照片.jpg"
+    photo.write_bytes(b"jpeg")
+    steps = [
+        ("submit", "店主", ("--evidence", str(photo))),
+        ("verify", "镇食安办", ("--evidence", str(photo))),
+        ("close", "镇食安办", ()),
+    ]
+    for action, actor, extra in steps:
+        moved = run(
+            "--db",
+            db,
+            "problems",
+            "transition",
+            problem["id"],
+            action,
+            "--actor",
+            actor,
+            *extra,
+            cwd=tmp_path,
+        )
+        assert moved.returncode == 0, moved.stderr
+    illegal = run(
+        "--db",
+        db,
+        "problems",
+        "transition",
+        problem["id"],
+        "submit",
+        "--actor",
+        "店主",
+        cwd=tmp_path,
+    )
+    assert illegal.returncode == 1 and "不能" in illegal.stderr
+    shown = json.loads(
+        run("--db", db, "--format", "json", "problems", "show", problem["id"], cwd=tmp_path).stdout
+    )
+    assert shown["status"] == "closed" and len(shown["history"]) == 4
+    overdue = run("--db", db, "--format", "json", "problems", "overdue", cwd=tmp_path)
+    assert overdue.returncode == 0 and json.loads(overdue.stdout) == []
