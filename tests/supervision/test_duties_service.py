@@ -16,6 +16,8 @@ from twores.services.duties import duty_report, import_duties
 
 from .helpers import ADMIN, START, load
 
+APP = twores.build(load_entrypoints=False)
+
 HEADER = ["序号", "许可证编号", "类型", "日期", "填报人角色", "填报人", "零风险", "发现问题"]
 
 
@@ -48,10 +50,15 @@ def test_records_import_and_count_per_day_week_and_month(
     load(store, roster, START)
     key = sorted(roster.businesses)[0]
     sheet = _write(tmp_path / "记录.csv", _march_records(key))
-    report = import_duties(store, ADMIN, sheet)
+    report = import_duties(APP, store, ADMIN, sheet)
     assert report.accepted, report.errors
     assert report.written.inserted == 30 + 5 + 1
-    assert import_duties(store, ADMIN, sheet).written.changed == 0
+    assert import_duties(APP, store, ADMIN, sheet).written.changed == 0
+    with store.unit_of_work(ADMIN) as uow:
+        problems = list(uow.problems.stream(business_key=key))
+    # Each weekly report's finding opened one problem, once, reported by the officer.
+    assert len(problems) == 5 and {p.reporter for p in problems} == {"食品安全员黄丽"}
+    assert {p.source for p in problems} == {twores.ProblemSource.WEEKLY_REPORT}
     app = twores.build(load_entrypoints=False)
     (mine,) = [
         b
@@ -108,7 +115,7 @@ def test_bad_rows_refuse_the_whole_sheet(
         ["92", "JY00000000000000", "日管控", "2026-03-02", "安全员", "黄丽", "是", ""],
         ["93", key, "日管控", "2026-03-05", "安全员", "黄丽", "是", "发现过期食品"],
     ]
-    report = import_duties(store, ADMIN, _write(tmp_path / "坏.csv", rows))
+    report = import_duties(APP, store, ADMIN, _write(tmp_path / "坏.csv", rows))
     assert {(e.serial, e.column) for e in report.errors} == {
         ("90", "填报人角色"),
         ("91", "类型"),

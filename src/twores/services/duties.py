@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import attrs
@@ -20,9 +20,12 @@ from twores.core.duties import (
     staff_problems,
 )
 from twores.core.errors import InvalidValueError, TworesError
-from twores.core.ports import Store, UpsertResult
+from twores.core.periods import CHINA_TZ
+from twores.core.ports import Store, UnitOfWork, UpsertResult
+from twores.core.problems import Problem, ProblemSource
 from twores.core.security import Scope
 from twores.services.lookups import business_in_scope
+from twores.services.problems import NewProblem, open_in
 from twores.services.sheets.duties import parse_duties
 from twores.services.sheets.parsing import RowError, read_sheet
 from twores.services.sheets.report import write_report
@@ -43,9 +46,17 @@ class DutyImportReport:
 
 
 def import_duties(
-    store: Store, scope: Scope, path: str | Path, *, dry_run: bool = False
+    app: Twores,
+    store: Store,
+    scope: Scope,
+    path: str | Path,
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
 ) -> DutyImportReport:
-    """Import routine records, all or nothing; a later record for a period replaces it."""
+    """Import routine records, all or nothing; a later record for a period replaces it.
+
+    Problems a weekly check report lists are opened in the problem ledger."""
     source = Path(path)
     parsed = parse_duties(read_sheet(source, "duties"))
     errors = list(parsed.errors)
@@ -81,9 +92,11 @@ def import_duties(
                         error.code,
                     )
                 )
+        opened: list[Problem] = []
         if not errors:
             try:
                 written = uow.duties.upsert_many(records)
+                opened = _open_weekly_findings(app, uow, records, now)
             except TworesError as error:  # e.g. a record outside the caller's scope
                 errors.append(
                     RowError(
@@ -92,6 +105,8 @@ def import_duties(
                 )
         if not errors and not dry_run:
             uow.commit()
+            for problem in opened:
+                app.plugins.notify(problem.history[-1], problem.area_code)
     rows = len(parsed.rows) + len({e.row for e in parsed.errors})
     if errors:
         errors.sort(key=lambda e: (e.row, e.column))
@@ -105,6 +120,29 @@ def _operating(business: FoodBusiness, day: date) -> bool:
     """Whether ``business`` owed a daily record on ``day`` (not while suspended)."""
     since = business.status_since
     return business.status is OperatingStatus.OPERATING or (since is not None and day < since)
+
+
+def _open_weekly_findings(
+    app: Twores, uow: UnitOfWork, records: list[DutyRecord], now: datetime | None
+) -> list[Problem]:
+    at = (now or datetime.now(CHINA_TZ)).astimezone(CHINA_TZ)
+    opened = []
+    for record in records:
+        if record.kind is not DutyKind.WEEKLY:
+            continue
+        for index, finding in enumerate(record.findings, 1):
+            new = NewProblem(
+                record.business_key,
+                finding,
+                f"{record.by_role.zh}{record.by_name}",
+                record.on,
+                ProblemSource.WEEKLY_REPORT,
+                source_ref=f"{record.key}#{index}",
+            )
+            problem, events = open_in(app, uow, new, at)
+            if events:
+                opened.append(problem)
+    return opened
 
 
 @attrs.frozen

@@ -44,7 +44,7 @@ def import_command(
       twores duties import 三月记录.xlsx
     """
     store = obj.store()
-    report = import_duties(store, _scope(actor, scope_area), file, dry_run=dry_run)
+    report = import_duties(obj.app, store, _scope(actor, scope_area), file, dry_run=dry_run)
     store.close()
     t = obj.t
     if not report.accepted:
