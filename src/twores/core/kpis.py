@@ -1,0 +1,161 @@
+"""KPIs (指标): specs, values as (numerator, denominator), roll-ups and rankings.
+
+A value is always a pair of counts. A parent area's value is the sum of its children's
+numerators and denominators — never an average of their rates — and the rate is ``None``
+when the denominator is 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+
+from twores.core.areas import Hierarchy
+from twores.core.labels import LabelledEnum
+
+
+class Direction(LabelledEnum):
+    HIGHER_IS_BETTER = ("higher", "越高越好", "higher is better")
+    LOWER_IS_BETTER = ("lower", "越低越好", "lower is better")
+
+
+@attrs.frozen
+class KpiSpec:
+    """One indicator: what it counts, which way is good, and how much it weighs in rankings."""
+
+    name: str
+    zh: str
+    en: str
+    numerator_zh: str
+    denominator_zh: str
+    direction: Direction
+    definition_zh: str
+    definition_en: str
+    weight: float = 1.0
+
+    def label(self, lang: str = "zh") -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@attrs.frozen(order=True)
+class KpiValue:
+    """``numerator`` of ``denominator`` for one KPI, area and period."""
+
+    kpi: str
+    area_code: str
+    period: str
+    numerator: int = 0
+    denominator: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    def __add__(self, other: KpiValue) -> KpiValue:
+        return attrs.evolve(
+            self,
+            numerator=self.numerator + other.numerator,
+            denominator=self.denominator + other.denominator,
+        )
+
+
+Counts = Mapping[str, tuple[int, int]]
+
+
+def roll_up(kpi: str, period: str, leaves: Counts, hierarchy: Hierarchy) -> dict[str, KpiValue]:
+    """Every area's value from counts at the areas where records sit: each area gets the
+    sum over the records in its subtree."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for area_code, (numerator, denominator) in leaves.items():
+        for area in hierarchy.path(area_code):
+            total = totals[area.code]
+            total[0] += numerator
+            total[1] += denominator
+    return {code: KpiValue(kpi, code, period, n, d) for code, (n, d) in sorted(totals.items())}
+
+
+# --- rankings ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class RankedArea:
+    area_code: str
+    rank: int
+    score: float | None
+    rates: tuple[tuple[str, float | None], ...]
+    #: Places moved up since the previous run (negative: down); None when new.
+    movement: int | None = None
+
+
+@attrs.frozen
+class Ranking:
+    """Sibling areas ordered by a weighted composite of KPI rates.
+
+    Normalisation: each rate is in [0, 1]; a lower-is-better KPI counts as ``1 - rate``;
+    a KPI with no denominator in an area is left out of that area's weighted mean.
+    Ties: equal scores share the better rank, then order by area code.
+    """
+
+    parent: str
+    period: str
+    kpis: tuple[tuple[str, float], ...]
+    areas: tuple[RankedArea, ...]
+    inputs_hash: str
+
+
+def composite(rates: Mapping[str, float | None], specs: Mapping[str, KpiSpec]) -> float | None:
+    total = weight = 0.0
+    for name, spec in specs.items():
+        rate = rates.get(name)
+        if rate is None or spec.weight <= 0:
+            continue
+        good = rate if spec.direction is Direction.HIGHER_IS_BETTER else 1 - min(rate, 1.0)
+        total += spec.weight * good
+        weight += spec.weight
+    return round(total / weight, 12) if weight else None
+
+
+def rank_areas(
+    parent: str,
+    period: str,
+    values: Iterable[KpiValue],
+    specs: Mapping[str, KpiSpec],
+    *,
+    rule_versions: Sequence[str] = (),
+    previous: Ranking | None = None,
+) -> Ranking:
+    """Rank the children whose values are given; deterministic for any input order."""
+    by_area: dict[str, dict[str, float | None]] = defaultdict(dict)
+    facts = []
+    for v in sorted(values):
+        if v.kpi in specs:
+            by_area[v.area_code][v.kpi] = v.rate
+            facts.append([v.kpi, v.area_code, v.numerator, v.denominator])
+    scored = sorted(
+        ((composite(rates, specs), code) for code, rates in by_area.items()),
+        key=lambda s: (s[0] is None, -(s[0] or 0.0), s[1]),
+    )
+    before = {a.area_code: a.rank for a in previous.areas} if previous else {}
+    ranked: list[RankedArea] = []
+    for position, (score, code) in enumerate(scored, 1):
+        rank = ranked[-1].rank if ranked and ranked[-1].score == score else position
+        rates = tuple(sorted(by_area[code].items()))
+        moved = before[code] - rank if code in before else None
+        ranked.append(RankedArea(code, rank, score, rates, moved))
+    weights = tuple(sorted((n, s.weight) for n, s in specs.items()))
+    payload = json.dumps(
+        {
+            "parent": parent,
+            "period": period,
+            "weights": weights,
+            "facts": facts,
+            "rules": sorted(rule_versions),
+        },
+        ensure_ascii=False,
+    )
+    digest = hashlib.sha256(payload.encode()).hexdigest()
+    return Ranking(parent, period, weights, tuple(ranked), digest)
