@@ -14,7 +14,7 @@ from datetime import date
 import attrs
 
 from twores.core.areas import check_date_range
-from twores.core.businesses import FoodBusiness
+from twores.core.businesses import FoodBusiness, OperatingStatus
 from twores.core.errors import InvalidValueError
 from twores.core.labels import LabelledEnum
 from twores.core.periods import Period, PeriodKind
@@ -26,6 +26,7 @@ __all__ = [
     "StaffProblem",
     "StaffRole",
     "duty_compliance",
+    "owes_daily_record",
     "staff_problems",
 ]
 
@@ -187,6 +188,12 @@ class StaffProblem:
 
     def message(self, lang: str = "zh") -> str:
         return self.zh if lang == "zh" else self.en
+
+
+def owes_daily_record(business: FoodBusiness, day: date) -> bool:
+    """Whether ``business`` owed a daily control record on ``day`` (not while suspended)."""
+    since = business.status_since
+    return business.status is OperatingStatus.OPERATING or (since is not None and day < since)
 
 
 def staff_problems(business: FoodBusiness, on: date, director_required: bool) -> list[StaffProblem]:

@@ -10,12 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 
 import attrs
 
 from twores.core.areas import Hierarchy
+from twores.core.businesses import FoodBusiness
 from twores.core.labels import LabelledEnum
+from twores.core.periods import Period
+from twores.core.ports import UnitOfWork
 
 
 class Direction(LabelledEnum):
@@ -159,3 +163,42 @@ def rank_areas(
     )
     digest = hashlib.sha256(payload.encode()).hexdigest()
     return Ranking(parent, period, weights, tuple(ranked), digest)
+
+
+# --- computing -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class KpiInput:
+    """What a counter may read: a scoped unit of work, the period, the as-of day, and the
+    director rule (a dated plugin decision)."""
+
+    uow: UnitOfWork
+    period: Period
+    as_of: date
+    within: str | None
+    director_required: Callable[[FoodBusiness, date], bool]
+
+
+#: area code where the records sit -> (numerator, denominator)
+Counter = Callable[[KpiInput], Counts]
+
+
+@attrs.frozen
+class Kpi:
+    """A spec and the counter that computes it (registered through ``twores_kpis``)."""
+
+    spec: KpiSpec
+    count: Counter
+
+
+def add_counts(
+    found: dict[str, list[int]], area_code: str, numerator: int, denominator: int
+) -> None:
+    counts = found.setdefault(area_code, [0, 0])
+    counts[0] += numerator
+    counts[1] += denominator
+
+
+def as_counts(found: Mapping[str, list[int]]) -> dict[str, tuple[int, int]]:
+    return {code: (n, d) for code, (n, d) in found.items()}

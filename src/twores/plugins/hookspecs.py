@@ -31,6 +31,7 @@ from twores.plugins import NAME
 if TYPE_CHECKING:
     from twores.core.areas import Area, Tier
     from twores.core.businesses import FoodBusiness, Grade
+    from twores.core.kpis import Kpi
     from twores.core.periods import Frequency, Period
     from twores.core.problems import EscalationPolicy, ProblemEvent, Severity
     from twores.core.rules import RuleSet, Ruling
@@ -64,6 +65,26 @@ def twores_rule_sets() -> Sequence[RuleSet]:
         def twores_rule_sets():
             return [RuleSet("my_region", "2024.1", "某省规则", "My region's rules",
                             rules=(HALF_YEARLY,), region="33")]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def twores_kpis() -> Sequence[Kpi]:
+    """Register KPIs: a spec (labels, numerator, denominator, direction, definition, weight)
+    and the counter that computes it. A KPI named like an earlier one replaces it, so a
+    region can add, reweight or replace any national KPI.
+
+    Example (weigh supervision completion double in rankings)::
+
+        import attrs
+        from twores.plugins import hookimpl
+        from twores.plugins.builtin.national_kpis import NATIONAL
+
+        @hookimpl
+        def twores_kpis():
+            tasks = next(k for k in NATIONAL if k.spec.name == "task_completion")
+            return [attrs.evolve(tasks, spec=attrs.evolve(tasks.spec, weight=2.0))]
     """
     raise NotImplementedError
 

@@ -16,6 +16,7 @@ import pluggy
 from twores.core.areas import Area, Hierarchy, Tier, is_standard_code, parent_code_of
 from twores.core.businesses import FoodBusiness, Grade
 from twores.core.errors import NoDecisionError, PluginError, RuleConflictError
+from twores.core.kpis import Kpi
 from twores.core.periods import Frequency, Period
 from twores.core.problems import EscalationPolicy, ProblemEvent, Severity
 from twores.core.rules import Decision, Rule, RuleSet, Ruling
@@ -104,6 +105,17 @@ class TworesPluginManager(pluggy.PluginManager):
                     table[rule.id] = (rule, plugin)
             self._rules_cache = table
         return self._rules_cache
+
+    def kpis(self) -> dict[str, Kpi]:
+        """Registered KPIs by name, in registration order; a plugin that registers a name
+        again replaces the earlier KPI (regions run before the national baseline)."""
+        results = list(self.hook.twores_kpis())  # regions first, the national set last
+        found: dict[str, Kpi] = {}
+        for kpis in results:
+            for kpi in kpis:
+                found.setdefault(kpi.spec.name, kpi)
+        order = dict.fromkeys(k.spec.name for kpis in reversed(results) for k in kpis)
+        return {name: found[name] for name in order}
 
     def storage_backends(self) -> dict[str, BackendSpec]:
         found: dict[str, tuple[BackendSpec, str]] = {}

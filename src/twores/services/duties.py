@@ -10,13 +10,13 @@ from pathlib import Path
 import attrs
 
 from twores.bootstrap import Twores
-from twores.core.businesses import FoodBusiness, OperatingStatus
 from twores.core.duties import (
     Compliance,
     DutyKind,
     DutyRecord,
     StaffProblem,
     duty_compliance,
+    owes_daily_record,
     staff_problems,
 )
 from twores.core.errors import InvalidValueError, TworesError
@@ -116,12 +116,6 @@ def import_duties(
     return DutyImportReport(source, rows, written, (), None, dry_run)
 
 
-def _operating(business: FoodBusiness, day: date) -> bool:
-    """Whether ``business`` owed a daily record on ``day`` (not while suspended)."""
-    since = business.status_since
-    return business.status is OperatingStatus.OPERATING or (since is not None and day < since)
-
-
 def _open_weekly_findings(
     app: Twores, uow: UnitOfWork, records: list[DutyRecord], now: datetime | None
 ) -> list[Problem]:
@@ -175,7 +169,7 @@ def duty_report(
         for business in uow.businesses.stream(within=within):
             if not business.in_scope:
                 continue
-            operating = functools.partial(_operating, business)
+            operating = functools.partial(owes_daily_record, business)
             records = by_business.get(business.key, [])
             compliance = tuple(
                 duty_compliance(records, kind, start, end, operating_days=operating)
