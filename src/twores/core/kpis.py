@@ -12,6 +12,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -19,7 +20,9 @@ from twores.core.areas import Hierarchy
 from twores.core.businesses import FoodBusiness
 from twores.core.labels import LabelledEnum
 from twores.core.periods import Period
-from twores.core.ports import UnitOfWork
+
+if TYPE_CHECKING:
+    from twores.core.ports import UnitOfWork
 
 
 class Direction(LabelledEnum):
@@ -202,3 +205,16 @@ def add_counts(
 
 def as_counts(found: Mapping[str, list[int]]) -> dict[str, tuple[int, int]]:
     return {code: (n, d) for code, (n, d) in found.items()}
+
+
+@attrs.frozen
+class RankingRun:
+    """A stored ranking: reproducible from its inputs, compared with the run before it."""
+
+    ranking: Ranking
+    created_at: str
+    actor: str
+
+    @property
+    def key(self) -> str:
+        return self.ranking.inputs_hash

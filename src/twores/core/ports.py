@@ -22,6 +22,7 @@ from twores.core.audit import AuditEntry, AuditProblem
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
+from twores.core.kpis import RankingRun
 from twores.core.letters import Letter
 from twores.core.problems import Problem, ProblemStatus, Severity
 from twores.core.security import Scope
@@ -189,6 +190,17 @@ class ProblemRepository(Protocol):
         ...
 
 
+class RankingLog(Protocol):
+    def get(self, key: str) -> RankingRun | None: ...
+    def latest(self, parent: str, *, before: str | None = None) -> RankingRun | None:
+        """The newest stored run ranking ``parent``'s children (created before ``before``)."""
+        ...
+
+    def record(self, run: RankingRun) -> bool:
+        """Store a run once (False when a run with the same inputs is already stored)."""
+        ...
+
+
 class AuditLog(Protocol):
     def entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]: ...
     def verify(self) -> list[AuditProblem]:
@@ -212,6 +224,7 @@ class UnitOfWork(Protocol):
     letters: LetterRepository
     duties: DutyRepository
     problems: ProblemRepository
+    rankings: RankingLog
     audit: AuditLog
     imports: ImportLog
 

@@ -17,6 +17,7 @@ from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
+from twores.core.kpis import RankingRun
 from twores.core.letters import Letter
 from twores.core.ports import ImportRecord, UpsertResult
 from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
@@ -42,6 +43,7 @@ class _State:
     letters: dict[str, Letter] = attrs.Factory(dict)
     duties: dict[str, DutyRecord] = attrs.Factory(dict)
     problems: dict[str, Problem] = attrs.Factory(dict)
+    rankings: dict[str, RankingRun] = attrs.Factory(dict)
 
     def copy(self) -> _State:
         return _State(
@@ -56,6 +58,7 @@ class _State:
             dict(self.letters),
             dict(self.duties),
             dict(self.problems),
+            dict(self.rankings),
         )
 
 
@@ -108,6 +111,7 @@ class MemoryUnitOfWork:
         self.letters = _Letters(self)
         self.duties = _Duties(self)
         self.problems = _Problems(self)
+        self.rankings = _Rankings(self)
         self.audit = _Audit(self)
         self.imports = _Imports(self)
 
@@ -505,6 +509,31 @@ class _Audit:
 
     def verify(self) -> list[AuditProblem]:
         return verify_chain(self.uow._state.audit)
+
+
+class _Rankings:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    def get(self, key: str) -> RankingRun | None:
+        return self.uow._state.rankings.get(key)
+
+    def latest(self, parent: str, *, before: str | None = None) -> RankingRun | None:
+        runs = [
+            r
+            for r in self.uow._state.rankings.values()
+            if r.ranking.parent == parent and (before is None or r.created_at < before)
+        ]
+        return max(runs, key=lambda r: (r.created_at, r.key), default=None)
+
+    def record(self, run: RankingRun) -> bool:
+        if run.key in self.uow._state.rankings:
+            return False
+        self.uow.guard.check_write(run.ranking.parent, "排名", "ranking")
+        self.uow._state.rankings[run.key] = run
+        payload = plain(run.ranking)
+        self.uow.record("ranking", [(run.key, None, {"created_at": run.created_at, **payload})])
+        return True
 
 
 class _Imports:

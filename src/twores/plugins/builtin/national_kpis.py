@@ -9,11 +9,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 
-from twores.core.businesses import FoodBusiness
-from twores.core.duties import DutyKind, DutyRecord, duty_compliance, owes_daily_record
+from twores.core.businesses import FoodBusiness, OperatingStatus
+from twores.core.duties import FILERS, DutyKind, DutyRecord, duty_compliance, owes_daily_record
+from twores.core.kpis import Counter, Direction, Kpi, KpiInput, KpiSpec, add_counts, as_counts
 from twores.core.kpis import Counts as CountsMap
-from twores.core.kpis import Direction, Kpi, KpiInput, KpiSpec, add_counts, as_counts
-from twores.core.letters import letter_key
+from twores.core.periods import Period
 from twores.core.problems import OPEN_WITH_DEADLINE, ProblemStatus
 from twores.plugins import hookimpl
 
@@ -42,12 +42,15 @@ def _tasks(k: KpiInput) -> CountsMap:
 
 
 def _letters(k: KpiInput) -> CountsMap:
-    year = k.as_of.year
+    signed = {
+        x.cadre_id
+        for x in k.uow.letters.stream(year=k.as_of.year, within=k.within)
+        if x.valid_on(k.as_of)
+    }
     found: dict[str, list[int]] = {}
     for cadre in k.uow.cadres.stream(within=k.within):
         if cadre.is_active(k.as_of):
-            letter = k.uow.letters.get(letter_key(year, cadre.id))
-            add_counts(found, cadre.area_code, letter is not None and letter.valid_on(k.as_of), 1)
+            add_counts(found, cadre.area_code, cadre.id in signed, 1)
     return as_counts(found)
 
 
@@ -97,24 +100,39 @@ def _overdue(k: KpiInput) -> CountsMap:
     return as_counts(found)
 
 
-def _routine(kind: DutyKind) -> object:
+def _routine(kind: DutyKind) -> Counter:
     def count(k: KpiInput) -> CountsMap:
         end = min(k.period.end, k.as_of)
-        records: dict[str, list[DutyRecord]] = {}
-        for r in k.uow.duties.stream(kind=kind, between=(k.period.start, end), within=k.within):
-            records.setdefault(r.business_key, []).append(r)
         found: dict[str, list[int]] = {}
+        if end < k.period.start:
+            return {}
+        first = Period.containing(kind.period_kind, k.period.start)
+        kept: dict[str, set[Period]] = {}
+        for r in k.uow.duties.stream(kind=kind, between=(first.start, end), within=k.within):
+            kept.setdefault(r.business_key, set()).add(r.period)
+        every = duty_compliance((), kind, k.period.start, end).due
         for b in _in_scope(k):
-            if end < k.period.start:
-                continue
-            days = functools.partial(owes_daily_record, b)
-            c = duty_compliance(
-                records.get(b.key, []), kind, k.period.start, end, operating_days=days
-            )
-            add_counts(found, b.area_code, c.kept, c.due)
+            mine = kept.get(b.key, set())
+            if kind is DutyKind.DAILY and b.status is not OperatingStatus.OPERATING:
+                days = functools.partial(owes_daily_record, b)
+                c = duty_compliance(
+                    (r for r in _records(b, kind, mine)),
+                    kind,
+                    k.period.start,
+                    end,
+                    operating_days=days,
+                )
+                add_counts(found, b.area_code, c.kept, c.due)
+            else:
+                add_counts(found, b.area_code, len(mine), every)
         return as_counts(found)
 
     return count
+
+
+def _records(b: FoodBusiness, kind: DutyKind, periods: set[Period]) -> list[DutyRecord]:
+    """Stand-in records for the periods a business filed (enough to count compliance)."""
+    return [DutyRecord(b.key, b.area_code, kind, p.start, FILERS[kind][0], "-") for p in periods]
 
 
 def _spec(

@@ -21,6 +21,7 @@ from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.assignment import Assignment, Plan
 from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
 from twores.core.duties import DutyKind, DutyRecord
+from twores.core.kpis import Ranking, RankingRun
 from twores.core.letters import Letter
 from twores.core.ports import ImportRecord, UpsertResult
 from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
@@ -28,7 +29,13 @@ from twores.core.roster import UnknownRecordError
 from twores.core.security import Scope
 from twores.core.supervision import SupervisionTask, Visit
 from twores.plugins.sqlalchemy import rows, tables
-from twores.plugins.storage.common import AncestorCodes, Change, ScopeGuard, audit_payloads
+from twores.plugins.storage.common import (
+    CONVERTER,
+    AncestorCodes,
+    Change,
+    ScopeGuard,
+    audit_payloads,
+)
 
 BATCH = 5_000
 _TIER_COLUMN = {
@@ -140,6 +147,7 @@ class SqlUnitOfWork:
         self.letters = _Letters(self)
         self.duties = _Duties(self)
         self.problems = _Problems(self)
+        self.rankings = _Rankings(self)
         self.audit = _Audit(self)
         self.imports = _Imports(self)
 
@@ -762,6 +770,50 @@ class _Audit:
                 )
             )
         return problems
+
+
+class _Rankings:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def get(self, key: str) -> RankingRun | None:
+        row = self.uow.connection.execute(
+            sa.select(tables.rankings).where(tables.rankings.c.key == key)
+        ).first()
+        return None if row is None else _ranking_run(row)
+
+    def latest(self, parent: str, *, before: str | None = None) -> RankingRun | None:
+        t = tables.rankings
+        query = sa.select(t).where(t.c.parent == parent)
+        if before is not None:
+            query = query.where(t.c.created_at < before)
+        row = self.uow.connection.execute(
+            query.order_by(t.c.created_at.desc(), t.c.key.desc()).limit(1)
+        ).first()
+        return None if row is None else _ranking_run(row)
+
+    def record(self, run: RankingRun) -> bool:
+        if self.get(run.key) is not None:
+            return False
+        self.uow.guard.check_write(run.ranking.parent, "排名", "ranking")
+        payload = CONVERTER.unstructure(run.ranking)
+        self.uow.connection.execute(
+            sa.insert(tables.rankings).values(
+                key=run.key,
+                parent=run.ranking.parent,
+                period=run.ranking.period,
+                created_at=run.created_at,
+                actor=run.actor,
+                payload=json.dumps(payload, ensure_ascii=False),
+            )
+        )
+        self.uow.record("ranking", [(run.key, None, {"created_at": run.created_at, **payload})])
+        return True
+
+
+def _ranking_run(row: Any) -> RankingRun:
+    ranking = CONVERTER.structure(json.loads(row.payload), Ranking)
+    return RankingRun(ranking, row.created_at, row.actor)
 
 
 class _Imports:

@@ -190,6 +190,18 @@ problems = sa.Table(
     sa.Column("row_hash", sa.String(32), nullable=False),
 )
 
+#: Ranking runs: a small reference table (like areas), keyed by the hash of the inputs.
+rankings = sa.Table(
+    "rankings",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("parent", code(), nullable=False),
+    sa.Column("period", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+)
+
 audit_log = sa.Table(
     "audit_log",
     metadata,
@@ -264,4 +276,5 @@ INDEXES = [
     sa.Index("ix_problems_business", problems.c.business_key),
     sa.Index("ix_problems_status", problems.c.county_code, problems.c.status, problems.c.deadline),
     sa.Index("ix_problems_township", problems.c.township_code),
+    sa.Index("ix_rankings_parent", rankings.c.parent, rankings.c.created_at),
 ]
