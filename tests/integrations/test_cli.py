@@ -351,3 +351,60 @@ def test_problems_through_the_cli(tmp_path: Path) -> None:
     assert shown["status"] == "closed" and len(shown["history"]) == 4
     overdue = run("--db", db, "--format", "json", "problems", "overdue", cwd=tmp_path)
     assert overdue.returncode == 0 and json.loads(overdue.stdout) == []
+
+
+def test_kpi_rank_and_bulletin_through_the_cli(tmp_path: Path) -> None:
+    import json
+
+    db = str(tmp_path / "twores.db")
+    assert run("--db", db, "demo", "--businesses", "200", cwd=tmp_path).returncode == 0
+    assert run("--db", db, "schedule", "2026Q1", "--on", "2026-01-05", cwd=tmp_path).returncode == 0
+    shown = run(
+        "--db",
+        db,
+        "--format",
+        "json",
+        "kpi",
+        "2026Q1",
+        "--area",
+        "4503",
+        "--on",
+        "2026-03-31",
+        cwd=tmp_path,
+    )
+    assert shown.returncode == 0, shown.stderr
+    areas = json.loads(shown.stdout)["areas"]
+    top, children = areas[0], areas[1:]
+    assert top["area_code"] == "4503" and children
+    assert top["task_completion"][1] == sum(c["task_completion"][1] for c in children) > 0
+    ranked = run(
+        "--db",
+        db,
+        "--format",
+        "json",
+        "rank",
+        "2026Q1",
+        "--parent",
+        "4503",
+        "--on",
+        "2026-03-31",
+        cwd=tmp_path,
+    )
+    assert ranked.returncode == 0, ranked.stderr
+    assert next(a["rank"] for a in json.loads(ranked.stdout)["areas"]) == 1
+    out = tmp_path / "通报"
+    written = run(
+        "--db",
+        db,
+        "bulletin",
+        "2026Q1",
+        "--parent",
+        "4503",
+        "--on",
+        "2026-03-31",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
+    assert written.returncode == 0, written.stderr
+    assert sorted(p.suffix for p in out.iterdir()) == [".docx", ".md", ".xlsx"]

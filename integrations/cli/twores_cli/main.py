@@ -12,6 +12,7 @@ from twores_cli.commands import (
     duties,
     exports,
     imports,
+    kpis,
     letters,
     plugins,
     problems,
@@ -81,6 +82,9 @@ for module in (demo, plugins, db, imports, exports, audit, duties, letters, prob
     cli.add_command(module.command)
 cli.add_command(supervision.schedule_command)
 cli.add_command(supervision.visit_group)
+cli.add_command(kpis.kpi_command)
+cli.add_command(kpis.rank_command)
+cli.add_command(kpis.bulletin_command)
 
 
 def main() -> None:

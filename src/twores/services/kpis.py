@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 import attrs
 
@@ -25,6 +26,7 @@ from twores.core.kpis import (
 from twores.core.periods import Period, today
 from twores.core.ports import Store
 from twores.core.security import Scope
+from twores.services.bulletin import BulletinInput, OverdueItem, write_bulletin
 
 
 @attrs.frozen
@@ -112,3 +114,52 @@ def rank_children(
             uow.rankings.record(RankingRun(ranking, now_iso(), scope.actor))
             uow.commit()
     return ranking, previous
+
+
+def issue_bulletin(
+    app: Twores,
+    store: Store,
+    scope: Scope,
+    period: Period | str,
+    parent: str,
+    folder: str | Path,
+    *,
+    as_of: date | None = None,
+    kind: str = "weekly",
+) -> tuple[Path, Path, Path]:
+    """Rank ``parent``'s children and write the bulletin (.docx, .xlsx, .md) into ``folder``.
+
+    It names the laggards, shows the changes since the previous ranking run and lists the
+    problems overdue on the as-of day."""
+    table = compute_kpis(app, store, scope, period, as_of=as_of, within=parent)
+    ranking, previous = rank_children(app, store, scope, period, parent, table=table)
+    hierarchy = table.hierarchy
+    names = {a.code: a.name for a in hierarchy}
+    overdue = []
+    with store.unit_of_work(scope) as uow:
+        for problem in uow.problems.stream(open_on=table.as_of, within=parent):
+            business = uow.businesses.get(problem.business_key)
+            assert problem.deadline is not None
+            overdue.append(
+                OverdueItem(
+                    problem.id,
+                    business.name if business else problem.business_key,
+                    hierarchy.display_path(problem.area_code, "/"),
+                    problem.description,
+                    problem.deadline,
+                    (table.as_of - problem.deadline).days,
+                )
+            )
+    bulletin = BulletinInput(
+        title_area=names.get(parent, parent),
+        period_label=table.period.label("zh"),
+        issued_on=table.as_of,
+        specs=table.specs,
+        ranking=ranking,
+        area_names=names,
+        previous=previous,
+        overdue=tuple(sorted(overdue, key=lambda o: -o.days_overdue)),
+        kind=kind,
+    )
+    stem = f"{parent}-{table.period}-{'日调度' if kind == 'daily' else '周通报'}"
+    return write_bulletin(bulletin, Path(folder), stem)

@@ -1,0 +1,183 @@
+"""``twores kpi``, ``twores rank`` and ``twores bulletin``: rates, rankings, bulletins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+import twores
+from twores.services.kpis import compute_kpis, issue_bulletin, rank_children
+from twores_cli.context import Context, pass_context
+
+_DATE = click.DateTime(["%Y-%m-%d"])
+
+
+def _scope(area: str | None) -> twores.Scope:
+    return twores.Scope("cli", twores.Role.OFFICE if area else twores.Role.ADMIN, area)
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.1%}"
+
+
+@click.command("kpi")
+@click.argument("period")
+@click.option("--area", help="Show this area and its children (default: the top) / 区域")
+@click.option("--on", "on", type=_DATE, help="As of this day (default today or period end)")
+@click.option("--scope", "scope_area", help="Your area's subtree / 限定辖区")
+@pass_context
+def kpi_command(
+    obj: Context, period: str, area: str | None, on: dt.datetime | None, scope_area: str | None
+) -> None:
+    """The KPI dashboard: each child area's rates (numerator/denominator) / 指标看板.
+
+    A parent's value is the sum of its children's counts, never an average of rates.
+
+    \b
+    Examples:
+      twores kpi 2026Q1
+      twores kpi 2026Q1 --area 450323
+      twores --format json kpi 2026-03 --area 4503
+    """
+    store = obj.store()
+    table = compute_kpis(
+        obj.app, store, _scope(scope_area), period, as_of=on.date() if on else None, within=area
+    )
+    store.close()
+    top = area or (table.children(None)[0] if table.children(None) else None)
+    rows = [top, *table.children(top)] if top else []
+    names = {a.code: a.name for a in table.hierarchy}
+    if obj.output == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "period": str(table.period),
+                    "as_of": table.as_of.isoformat(),
+                    "areas": [
+                        {
+                            "area_code": code,
+                            "name": names.get(code, code),
+                            **{
+                                s.name: [
+                                    table.value(s.name, code).numerator,
+                                    table.value(s.name, code).denominator,
+                                ]
+                                for s in table.specs
+                            },
+                        }
+                        for code in rows
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    lang = obj.lang
+    view = Table(obj.t("区域", "area"), *(s.label(lang) for s in table.specs))
+    for code in rows:
+        view.add_row(
+            names.get(code, code), *(_percent(table.value(s.name, code).rate) for s in table.specs)
+        )
+    obj.console.print(view)
+
+
+@click.command("rank")
+@click.argument("period")
+@click.option("--parent", required=True, help="Rank this area's children / 上级区域")
+@click.option("--on", "on", type=_DATE, help="As of this day (default today or period end)")
+@click.option("--scope", "scope_area", help="Your area's subtree / 限定辖区")
+@pass_context
+def rank_command(
+    obj: Context, period: str, parent: str, on: dt.datetime | None, scope_area: str | None
+) -> None:
+    """Rank sibling areas by the weighted composite; the run is stored / 硬排名.
+
+    \b
+    Examples:
+      twores rank 2026Q1 --parent 4503
+      twores --format json rank 2026-W13 --parent 450323
+    """
+    store = obj.store()
+    ranking, _ = rank_children(
+        obj.app, store, _scope(scope_area), period, parent, as_of=on.date() if on else None
+    )
+    store.close()
+    if obj.output == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "inputs_hash": ranking.inputs_hash,
+                    "areas": [
+                        {
+                            "area_code": a.area_code,
+                            "rank": a.rank,
+                            "score": a.score,
+                            "movement": a.movement,
+                        }
+                        for a in ranking.areas
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    t = obj.t
+    view = Table(t("名次", "rank"), t("区域", "area"), t("综合得分", "score"), t("变化", "move"))
+    for a in ranking.areas:
+        move = (
+            "—" if a.movement in (None, 0) else f"{'↑' if a.movement > 0 else '↓'}{abs(a.movement)}"
+        )
+        view.add_row(str(a.rank), a.area_code, _percent(a.score), move)
+    obj.console.print(view)
+    obj.console.print(f"{t('输入摘要', 'inputs hash')} {ranking.inputs_hash[:16]}", highlight=False)
+
+
+@click.command("bulletin")
+@click.argument("period")
+@click.option("--parent", required=True, help="Rank this area's children / 上级区域")
+@click.option(
+    "--out",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("bulletins"),
+    show_default=True,
+    help="Output folder / 输出目录",
+)
+@click.option("--daily", is_flag=True, help="The daily dispatch table (日调度) / 日调度表")
+@click.option("--on", "on", type=_DATE, help="As of this day (default today or period end)")
+@click.option("--scope", "scope_area", help="Your area's subtree / 限定辖区")
+@pass_context
+def bulletin_command(
+    obj: Context,
+    period: str,
+    parent: str,
+    folder: Path,
+    daily: bool,
+    on: dt.datetime | None,
+    scope_area: str | None,
+) -> None:
+    """Write the weekly bulletin (周通报) or daily dispatch table as .docx, .xlsx and .md.
+
+    \b
+    Examples:
+      twores bulletin 2026-W13 --parent 4503 --out 通报
+      twores bulletin 2026-03-31 --parent 450323 --daily
+    """
+    store = obj.store()
+    paths = issue_bulletin(
+        obj.app,
+        store,
+        _scope(scope_area),
+        period,
+        parent,
+        folder,
+        as_of=on.date() if on else None,
+        kind="daily" if daily else "weekly",
+    )
+    store.close()
+    for path in paths:
+        obj.console.print(str(path), highlight=False)
