@@ -408,3 +408,14 @@ def test_kpi_rank_and_bulletin_through_the_cli(tmp_path: Path) -> None:
     )
     assert written.returncode == 0, written.stderr
     assert sorted(p.suffix for p in out.iterdir()) == [".docx", ".md", ".xlsx"]
+
+
+def test_quality_through_the_cli(tmp_path: Path) -> None:
+    import json
+
+    db = str(tmp_path / "twores.db")
+    assert run("--db", db, "demo", "--businesses", "50", cwd=tmp_path).returncode == 0
+    result = run("--db", db, "--format", "json", "quality", "2026Q1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["signals"] == []
+    assert run("--db", db, "--lang", "en", "quality", "2026Q1", cwd=tmp_path).returncode == 0

@@ -16,6 +16,7 @@ from twores_cli.commands import (
     letters,
     plugins,
     problems,
+    quality,
     supervision,
 )
 from twores_cli.context import EXIT_ERROR, Context
@@ -78,7 +79,7 @@ def cli(
     ctx.obj = Context(lang=lang, db=db, regions=regions or None, output=output)
 
 
-for module in (demo, plugins, db, imports, exports, audit, duties, letters, problems):
+for module in (demo, plugins, db, imports, exports, audit, duties, letters, problems, quality):
     cli.add_command(module.command)
 cli.add_command(supervision.schedule_command)
 cli.add_command(supervision.visit_group)

@@ -1,0 +1,71 @@
+"""``twores quality``: data-quality signals (flagged, never blocking)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.table import Table
+
+import twores
+from twores.services.quality import quality_report
+from twores_cli.context import Context, pass_context
+
+
+@click.command("quality")
+@click.argument("period")
+@click.option("--within", help="Only this area's subtree / 仅该区划")
+@click.option("--scope", "scope_area", help="Your area's subtree / 限定辖区")
+@pass_context
+def command(obj: Context, period: str, within: str | None, scope_area: str | None) -> None:
+    """Flag implausible supervision data for PERIOD, each signal explained / 数据质量.
+
+    Too many visits per cadre-day, visits before the assignment or after closure, bulk
+    entry just before a window closes, identical text or evidence across visits, entries
+    at implausible hours. Nothing is blocked.
+
+    \b
+    Examples:
+      twores quality 2026Q1
+      twores --format json quality 2026-03 --within 450323
+    """
+    store = obj.store()
+    scope = twores.Scope("cli", twores.Role.OFFICE if scope_area else twores.Role.ADMIN, scope_area)
+    report = quality_report(obj.app, store, scope, period, within=within)
+    store.close()
+    lang = obj.lang
+    if obj.output == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "period": str(report.period),
+                    "visits": report.visits,
+                    "signals": [
+                        {
+                            "kind": s.kind.value,
+                            "area_code": s.area_code,
+                            "subject": s.subject,
+                            "visits": list(s.visits),
+                            "zh": s.zh,
+                            "en": s.en,
+                        }
+                        for s in report.signals
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    t = obj.t
+    obj.console.print(
+        t(
+            f"{report.period.label('zh')}：督导记录 {report.visits} 条，"
+            f"提示 {len(report.signals)} 条",
+            f"{report.period}: {report.visits} visits, {len(report.signals)} signals",
+        ),
+        highlight=False,
+    )
+    view = Table(t("类型", "kind"), t("区划", "area"), t("说明", "explanation"))
+    for s in report.signals:
+        view.add_row(s.kind.label(lang), s.area_code, s.zh if lang == "zh" else s.en)
+    obj.console.print(view)

@@ -1,0 +1,62 @@
+"""Data-quality signals (数据质量) for a period: flagged, never blocking, each explained."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+import attrs
+
+from twores.bootstrap import Twores
+from twores.core.areas import Tier
+from twores.core.periods import Period, PeriodKind
+from twores.core.ports import Store
+from twores.core.quality import QualityRules, Signal, SignalKind, quality_signals
+from twores.core.security import Scope
+from twores.core.supervision import Visit
+
+
+@attrs.frozen
+class QualityReport:
+    period: Period
+    visits: int
+    signals: tuple[Signal, ...]
+    #: county (or the area itself above county level) -> kind -> number of signals
+    by_area: dict[str, Counter[SignalKind]]
+
+
+def quality_report(
+    app: Twores,
+    store: Store,
+    scope: Scope,
+    period: Period | str,
+    *,
+    within: str | None = None,
+    rules: QualityRules | None = None,
+) -> QualityReport:
+    """Every signal on the visits dated in ``period``, and their count per county."""
+    chosen = Period.parse(period) if isinstance(period, str) else period
+    closes: dict[tuple[Period, str], date] = {}
+
+    def window_closes(visit: Visit) -> date:
+        quarter = Period.containing(PeriodKind.QUARTER, visit.visited_on)
+        key = (quarter, visit.area_code)
+        if key not in closes:
+            closes[key] = app.plugins.window_close(quarter, visit.area_code).value
+        return closes[key]
+
+    with store.unit_of_work(scope) as uow:
+        hierarchy = uow.areas.hierarchy()
+        visits = list(uow.visits.stream(between=(chosen.start, chosen.end), within=within))
+        keys = {v.business_key for v in visits}
+        assignments = list(uow.assignments.stream(business_keys=keys, within=within))
+        businesses = {k: b for k in keys if (b := uow.businesses.get(k)) is not None}
+    signals = quality_signals(
+        visits, assignments, businesses, window_closes=window_closes, rules=rules or QualityRules()
+    )
+    by_area: dict[str, Counter[SignalKind]] = {}
+    for signal in signals:
+        county = hierarchy.ancestor(signal.area_code, Tier.COUNTY)
+        code = county.code if county is not None else signal.area_code
+        by_area.setdefault(code, Counter())[signal.kind] += 1
+    return QualityReport(chosen, len(visits), tuple(signals), by_area)

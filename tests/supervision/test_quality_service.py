@@ -1,0 +1,36 @@
+"""Data-quality signals from the store: flagged per county, nothing blocked."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import twores
+from twores.core.periods import CHINA_TZ
+from twores.core.quality import SignalKind
+from twores.services.quality import quality_report
+from twores.services.supervision import VisitInput, record_visits, schedule
+
+from .helpers import ADMIN, COUNTY, START, load
+
+PHOTO = "cd" * 32
+
+
+def test_reused_evidence_and_night_entries_are_flagged_not_blocked(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        held = list(uow.assignments.stream(active_on=START))[:3]
+    visits = [
+        VisitInput(a.business_key, a.cadre_id, date(2026, 3, 2), evidence=(PHOTO,)) for a in held
+    ]
+    night = datetime(2026, 3, 3, 2, 30, tzinfo=CHINA_TZ)
+    outcomes = record_visits(app, store, ADMIN, visits, now=night)
+    assert all(o.written.inserted == 1 for o in outcomes)  # recorded: flags never block
+    report = quality_report(app, store, ADMIN, "2026Q1")
+    kinds = {s.kind for s in report.signals}
+    assert kinds == {SignalKind.SAME_EVIDENCE, SignalKind.ODD_HOURS}
+    (reused,) = [s for s in report.signals if s.kind is SignalKind.SAME_EVIDENCE]
+    assert len(reused.visits) == 3 and reused.zh and reused.en
+    assert report.by_area[COUNTY][SignalKind.ODD_HOURS] == 3
