@@ -13,6 +13,7 @@ MODULES = (
     "benchmarks.assign",
     "benchmarks.import",
     "benchmarks.schedule",
+    "benchmarks.kpi",
 )
 
 

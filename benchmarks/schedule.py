@@ -20,7 +20,7 @@ from benchmarks.assign import BUSINESSES, CADRES, DIVISIONS
 from benchmarks.harness import Figure
 from twores.core.assignment import plan_assignments
 from twores.divisions import load_divisions
-from twores.plugins.sqlalchemy import rows, tables
+from twores.plugins.sqlalchemy import rows
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.plugins.storage.common import AncestorCodes
 from twores.services.supervision import schedule
@@ -51,22 +51,32 @@ def _raw_baseline(store: SqlStore, path: Path) -> float:
     return time.perf_counter() - start
 
 
-def run() -> list[Figure]:
+def loaded_store() -> tuple[twores.Twores, SqlStore, str] | None:
+    """An SQLite file with 内蒙古's areas, 225,200 businesses, 39,300 cadres and a plan."""
     if not (DIVISIONS / "villages.csv.xz").exists():
-        print(f"skipped benchmarks.schedule: no division data at {DIVISIONS}")
-        return []
+        print(f"skipped: no division data at {DIVISIONS}")
+        return None
     folder = Path(tempfile.mkdtemp(prefix="twores-schedule-"))
     hierarchy = twores.Hierarchy(load_divisions(DIVISIONS, within="15"))
     roster = synthetic_roster(hierarchy, businesses=BUSINESSES, cadres=CADRES, seed=15)
     app = twores.build(hierarchy=hierarchy)
-    store = SqlStore(f"sqlite:///{folder / 'twores.db'}")
+    path = str(folder / "twores.db")
+    store = SqlStore(f"sqlite:///{path}")
     with store.unit_of_work(SCOPE) as uow:
         uow.areas.upsert_many(hierarchy)
         uow.businesses.upsert_many(roster.businesses.values())
         uow.cadres.upsert_many(roster.cadres.values())
         uow.assignments.apply(plan_assignments(roster, app.plugins.rulebook(), ON))
         uow.commit()
-    assert tables.tasks.name == "supervision_tasks"
+    return app, store, path
+
+
+def run() -> list[Figure]:
+    found = loaded_store()
+    if found is None:
+        return []
+    app, store, path = found
+    folder = Path(path).parent
     start = time.perf_counter()
     first = schedule(app, store, SCOPE, "2026Q1", on=ON)
     first_s = time.perf_counter() - start
