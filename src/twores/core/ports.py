@@ -73,6 +73,10 @@ class AreaRepository(Protocol):
 class BusinessRepository(Protocol):
     def upsert_many(self, businesses: Iterable[FoodBusiness]) -> UpsertResult: ...
     def get(self, key: str) -> FoodBusiness | None: ...
+    def get_many(self, keys: Collection[str]) -> dict[str, FoodBusiness]:
+        """The businesses of ``keys`` that exist and lie in scope, by key."""
+        ...
+
     def stream(self, *, within: str | None = None) -> Iterator[FoodBusiness]:
         """In key order, within the scope (and the subtree ``within``)."""
         ...
@@ -130,6 +134,7 @@ class TaskRepository(Protocol):
         cadre_id: str | None = None,
         overlapping: tuple[date, date] | None = None,
         within: str | None = None,
+        business_keys: Collection[str] | None = None,
     ) -> Iterator[SupervisionTask]:
         """In key order; ``overlapping`` keeps tasks whose period meets [first, last]."""
         ...
@@ -138,6 +143,7 @@ class TaskRepository(Protocol):
 class VisitRepository(Protocol):
     def upsert_many(self, visits: Iterable[Visit]) -> UpsertResult: ...
     def get(self, key: str) -> Visit | None: ...
+    def get_many(self, keys: Collection[str]) -> dict[str, Visit]: ...
     def stream(
         self,
         *,

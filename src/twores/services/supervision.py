@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -29,6 +30,7 @@ from twores.core.supervision import (
     merge_task,
     required_tasks,
     task_for_visit,
+    visit_key,
     window_open,
 )
 from twores.services.lookups import business_in_scope
@@ -183,6 +185,9 @@ def _build_visit(
     )
 
 
+VISIT_BATCH = 5_000
+
+
 def record_visits(
     app: Twores,
     store: Store,
@@ -192,12 +197,17 @@ def record_visits(
     now: datetime | None = None,
     checklist: Checklist = NATIONAL_CHECKLIST,
 ) -> list[VisitOutcome]:
-    """Record visits in one transaction: any rejected visit rejects them all."""
+    """Record visits in one transaction, a batch at a time: any rejected visit rejects
+    them all."""
     recorded_at = (now or datetime.now(CHINA_TZ)).astimezone(CHINA_TZ)
     outcomes: list[VisitOutcome] = []
+    pending = iter(visits)
     with store.unit_of_work(scope) as uow:
-        for data in visits:
-            outcomes.append(record_in(app, uow, data, recorded_at, checklist))
+        recorder = VisitRecorder(app, uow, recorded_at, checklist)
+        while batch := list(itertools.islice(pending, VISIT_BATCH)):
+            recorder.prefetch(batch)
+            outcomes += [recorder.record(data) for data in batch]
+            recorder.flush()
         uow.commit()
     for outcome in outcomes:
         outcome.notify(app)
@@ -217,44 +227,102 @@ def record_visit(
     return record_visits(app, store, scope, [visit], now=now, checklist=checklist)[0]
 
 
-def record_in(
-    app: Twores, uow: UnitOfWork, data: VisitInput, recorded_at: datetime, checklist: Checklist
-) -> VisitOutcome:
-    """Record one visit inside an open unit of work (the caller commits)."""
-    business = business_in_scope(uow, data.business_key)
-    held = list(uow.assignments.stream(business_key=business.key))
-    if holder_on(held, data.visited_on) != data.cadre_id:
-        raise NotAssignedError(data.cadre_id, business.key, data.visited_on)
-    visit = _build_visit(data, business, recorded_at, checklist)
-    day = data.visited_on
-    tasks = list(uow.tasks.stream(business_key=business.key, overlapping=(day, day)))
-    periods = [t.period for t in tasks] or [Period.containing(PeriodKind.QUARTER, day)]
-    closes = (
-        min(t.due_on for t in tasks)
-        if tasks
-        else app.plugins.window_close(periods[0], business.area_code).value
-    )
-    late = not window_open(visit.recorded_day, closes)
-    if late and not visit.late_reason:
-        raise WindowClosedError(periods[0], closes)
-    written = uow.visits.upsert_many([visit])
-    counts = visit.mode in app.plugins.counting_visit_modes(day, business.area_code).value
-    fulfilled = next((t for t in tasks if t.visit_id == visit.key), None)
-    if fulfilled is None:
-        fulfilled = task_for_visit(visit, tasks, counts)
-        if fulfilled is not None:
-            uow.tasks.upsert_many([fulfilled])
-    opened = []
-    for index, finding in enumerate(visit.findings, 1):
-        new = NewProblem(
-            business.key,
-            finding,
-            visit.cadre_id,
-            visit.visited_on,
-            ProblemSource.VISIT,
-            source_ref=f"{visit.key}#{index}",
+class VisitRecorder:
+    """Records visits inside an open unit of work (the caller commits).
+
+    ``prefetch`` reads a batch's businesses, assignments, tasks and earlier visits at once;
+    ``record`` checks one visit against them (assignment on the visit date, entry window,
+    checklist) and credits its task; ``flush`` writes what the batch changed.
+    """
+
+    def __init__(
+        self, app: Twores, uow: UnitOfWork, recorded_at: datetime, checklist: Checklist
+    ) -> None:
+        self.app, self.uow, self.recorded_at, self.checklist = app, uow, recorded_at, checklist
+        self.businesses: dict[str, FoodBusiness] = {}
+        self.held: dict[str, list[Assignment]] = defaultdict(list)
+        self.tasks: dict[str, list[SupervisionTask]] = defaultdict(list)
+        self.stored: dict[str, Visit] = {}
+        self._visits: dict[str, Visit] = {}
+        self._tasks: dict[str, SupervisionTask] = {}
+        self._counting: dict[tuple[date, str], frozenset[VisitMode]] = {}
+
+    def prefetch(self, batch: Sequence[VisitInput]) -> None:
+        keys = {d.business_key for d in batch} - set(self.businesses)
+        if not keys:
+            return
+        self.businesses.update(self.uow.businesses.get_many(keys))
+        for assignment in self.uow.assignments.stream(business_keys=keys):
+            self.held[assignment.business_key].append(assignment)
+        days = [d.visited_on for d in batch]
+        span = (min(days), max(days))
+        for task in self.uow.tasks.stream(business_keys=keys, overlapping=span):
+            self.tasks[task.business_key].append(task)
+        wanted = [visit_key(d.business_key, d.visited_on, d.cadre_id) for d in batch]
+        self.stored.update(self.uow.visits.get_many(wanted))
+
+    def _counts(self, visit: Visit) -> bool:
+        key = (visit.visited_on, visit.area_code)
+        if key not in self._counting:
+            decision = self.app.plugins.counting_visit_modes(visit.visited_on, visit.area_code)
+            self._counting[key] = decision.value
+        return visit.mode in self._counting[key]
+
+    def record(self, data: VisitInput) -> VisitOutcome:
+        business = self.businesses.get(data.business_key)
+        if business is None:
+            business = business_in_scope(self.uow, data.business_key)
+            self.prefetch([data])
+        if holder_on(self.held.get(business.key, ()), data.visited_on) != data.cadre_id:
+            raise NotAssignedError(data.cadre_id, business.key, data.visited_on)
+        visit = _build_visit(data, business, self.recorded_at, self.checklist)
+        day = data.visited_on
+        tasks = [t for t in self.tasks.get(business.key, ()) if day in t.period]
+        period = tasks[0].period if tasks else Period.containing(PeriodKind.QUARTER, day)
+        closes = (
+            min(t.due_on for t in tasks)
+            if tasks
+            else self.app.plugins.window_close(period, business.area_code).value
         )
-        problem, events = open_in(app, uow, new, recorded_at)
-        if events:
-            opened.append(problem)
-    return VisitOutcome(visit, written, fulfilled, late, tuple(opened))
+        late = not window_open(visit.recorded_day, closes)
+        if late and not visit.late_reason:
+            raise WindowClosedError(period, closes)
+        before = self._visits.get(visit.key) or self.stored.get(visit.key)
+        if before == visit:
+            written = UpsertResult(unchanged=1)
+        else:
+            written = UpsertResult(inserted=1) if before is None else UpsertResult(updated=1)
+            self._visits[visit.key] = visit
+        fulfilled = next((t for t in tasks if t.visit_id == visit.key), None)
+        if fulfilled is None:
+            fulfilled = task_for_visit(visit, tasks, self._counts(visit))
+            if fulfilled is not None:
+                self._replace(fulfilled)
+        return VisitOutcome(visit, written, fulfilled, late, self._open(visit))
+
+    def _replace(self, task: SupervisionTask) -> None:
+        held = self.tasks[task.business_key]
+        held[:] = [task if t.key == task.key else t for t in held]
+        self._tasks[task.key] = task
+
+    def _open(self, visit: Visit) -> tuple[Problem, ...]:
+        opened = []
+        for index, finding in enumerate(visit.findings, 1):
+            new = NewProblem(
+                visit.business_key,
+                finding,
+                visit.cadre_id,
+                visit.visited_on,
+                ProblemSource.VISIT,
+                source_ref=f"{visit.key}#{index}",
+            )
+            problem, events = open_in(self.app, self.uow, new, self.recorded_at)
+            if events:
+                opened.append(problem)
+        return tuple(opened)
+
+    def flush(self) -> None:
+        self.uow.visits.upsert_many(self._visits.values())
+        self.uow.tasks.upsert_many(self._tasks.values())
+        self.stored.update(self._visits)
+        self._visits, self._tasks = {}, {}

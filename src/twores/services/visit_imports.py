@@ -16,7 +16,7 @@ from twores.core.supervision import NATIONAL_CHECKLIST, NotAssignedError, Window
 from twores.services.sheets.parsing import RowError, read_sheet
 from twores.services.sheets.report import write_report
 from twores.services.sheets.visits import parse_visits, row_error
-from twores.services.supervision import VisitOutcome, record_in
+from twores.services.supervision import VISIT_BATCH, VisitOutcome, VisitRecorder
 
 
 @attrs.frozen
@@ -62,9 +62,13 @@ def import_visits(
     inserted = unchanged = fulfilled = late = 0
     outcomes: list[VisitOutcome] = []
     with store.unit_of_work(scope) as uow:
-        for row in parsed.rows:
+        recorder = VisitRecorder(app, uow, recorded_at, NATIONAL_CHECKLIST)
+        for index, row in enumerate(parsed.rows):
+            if index % VISIT_BATCH == 0:
+                recorder.flush()
+                recorder.prefetch([r.visit for r in parsed.rows[index : index + VISIT_BATCH]])
             try:
-                outcome = record_in(app, uow, row.visit, recorded_at, NATIONAL_CHECKLIST)
+                outcome = recorder.record(row.visit)
             except TworesError as error:
                 field, column = _column(error, parsed.columns)
                 errors.append(row_error(row, column, getattr(row.visit, field, ""), error))
@@ -74,6 +78,7 @@ def import_visits(
             unchanged += outcome.written.unchanged
             fulfilled += outcome.task is not None
             late += outcome.late
+        recorder.flush()
         if not errors and not dry_run:
             uow.commit()
             for outcome in outcomes:

@@ -242,6 +242,10 @@ class _Keyed:
             return None
         return record
 
+    def get_many(self, keys: Collection[str]) -> dict[str, Any]:
+        """The records of ``keys`` that exist and lie in scope, by key."""
+        return {k: r for k in keys if (r := self.get(k)) is not None}
+
     def stream(self, *, within: str | None = None) -> Iterator[Any]:
         return self._matching(lambda _: True, within)
 
@@ -296,10 +300,12 @@ class _Tasks(_Keyed):
         cadre_id: str | None = None,
         overlapping: tuple[date, date] | None = None,
         within: str | None = None,
+        business_keys: Collection[str] | None = None,
     ) -> Iterator[SupervisionTask]:
         def wanted(t: SupervisionTask) -> bool:
             return (
                 (business_key is None or t.business_key == business_key)
+                and (business_keys is None or t.business_key in business_keys)
                 and (cadre_id is None or t.cadre_id == cadre_id)
                 and (
                     overlapping is None

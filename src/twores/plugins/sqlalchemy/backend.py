@@ -425,6 +425,19 @@ class _Keyed:
             return None
         return self.codec.record(row)
 
+    def get_many(self, keys: Collection[str]) -> dict[str, Any]:
+        """The records of ``keys`` that exist and lie in scope, by key."""
+        found: dict[str, Any] = {}
+        ordered = sorted(keys)
+        guard = self.uow.guard
+        for start in range(0, len(ordered), BATCH):
+            chunk = ordered[start : start + BATCH]
+            query = sa.select(self.table).where(self.table.c[self.key_column].in_(chunk))
+            for row in self.uow.connection.execute(query).mappings():
+                if guard.allows(row["area_code"]):
+                    found[row[self.key_column]] = self.codec.record(row)
+        return found
+
     def _select(self, within: str | None) -> sa.Select[Any]:
         query = sa.select(self.table)
         clause = self.uow.within_clause(self.table, within)
@@ -479,11 +492,14 @@ class _Tasks(_Keyed):
         cadre_id: str | None = None,
         overlapping: tuple[date, date] | None = None,
         within: str | None = None,
+        business_keys: Collection[str] | None = None,
     ) -> Iterator[SupervisionTask]:
         c = self.table.c
         clauses = []
         if business_key is not None:
             clauses.append(c.business_key == business_key)
+        if business_keys is not None:
+            clauses.append(c.business_key.in_(sorted(business_keys)))
         if cadre_id is not None:
             clauses.append(c.cadre_id == cadre_id)
         if overlapping is not None:
