@@ -77,6 +77,12 @@ class BusinessRepository(Protocol):
         """The businesses of ``keys`` that exist and lie in scope, by key."""
         ...
 
+    def coverage_by_area(
+        self, on: date, *, within: str | None = None
+    ) -> dict[str, tuple[int, int]]:
+        """Per area: (in-scope businesses held by a cadre on ``on``, in-scope businesses)."""
+        ...
+
     def stream(self, *, within: str | None = None) -> Iterator[FoodBusiness]:
         """In key order, within the scope (and the subtree ``within``)."""
         ...
@@ -137,6 +143,12 @@ class TaskRepository(Protocol):
         business_keys: Collection[str] | None = None,
     ) -> Iterator[SupervisionTask]:
         """In key order; ``overlapping`` keeps tasks whose period meets [first, last]."""
+        ...
+
+    def completion_by_area(
+        self, overlapping: tuple[date, date], *, within: str | None = None
+    ) -> dict[str, tuple[int, int]]:
+        """Per area: (done, due) of the non-exempt tasks whose period meets the span."""
         ...
 
 

@@ -17,7 +17,7 @@ from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
-from twores.core.kpis import RankingRun
+from twores.core.kpis import RankingRun, add_counts, as_counts
 from twores.core.letters import Letter
 from twores.core.ports import ImportRecord, UpsertResult
 from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
@@ -267,6 +267,16 @@ class _Keyed:
 class _Businesses(_Keyed):
     entity, what_zh = "business", "包保主体"
 
+    def coverage_by_area(
+        self, on: date, *, within: str | None = None
+    ) -> dict[str, tuple[int, int]]:
+        held = {a.business_key for a in self.uow._state.assignments.values() if a.is_active(on)}
+        found: dict[str, list[int]] = {}
+        for b in self.stream(within=within):
+            if b.in_scope:
+                add_counts(found, b.area_code, b.key in held, 1)
+        return as_counts(found)
+
     def _table(self) -> dict[str, FoodBusiness]:
         return self.uow._state.businesses
 
@@ -286,6 +296,15 @@ class _Cadres(_Keyed):
 
 class _Tasks(_Keyed):
     entity, what_zh = "task", "督导任务"
+
+    def completion_by_area(
+        self, overlapping: tuple[date, date], *, within: str | None = None
+    ) -> dict[str, tuple[int, int]]:
+        found: dict[str, list[int]] = {}
+        for t in self.stream(overlapping=overlapping, within=within):
+            if not t.exempt:
+                add_counts(found, t.area_code, t.done, 1)
+        return as_counts(found)
 
     def _table(self) -> dict[str, SupervisionTask]:
         return self.uow._state.tasks

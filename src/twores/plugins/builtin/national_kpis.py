@@ -25,20 +25,11 @@ def _in_scope(k: KpiInput) -> Iterator[FoodBusiness]:
 
 
 def _coverage(k: KpiInput) -> CountsMap:
-    held = {a.business_key for a in k.uow.assignments.stream(active_on=k.as_of, within=k.within)}
-    found: dict[str, list[int]] = {}
-    for b in _in_scope(k):
-        add_counts(found, b.area_code, b.key in held, 1)
-    return as_counts(found)
+    return k.uow.businesses.coverage_by_area(k.as_of, within=k.within)
 
 
 def _tasks(k: KpiInput) -> CountsMap:
-    found: dict[str, list[int]] = {}
-    span = (k.period.start, k.period.end)
-    for t in k.uow.tasks.stream(overlapping=span, within=k.within):
-        if not t.exempt:
-            add_counts(found, t.area_code, t.done, 1)
-    return as_counts(found)
+    return k.uow.tasks.completion_by_area((k.period.start, k.period.end), within=k.within)
 
 
 def _letters(k: KpiInput) -> CountsMap:

@@ -20,6 +20,7 @@ from alembic.config import Config
 from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.assignment import Assignment, Plan
 from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
+from twores.core.businesses import IN_SCOPE_STATUSES
 from twores.core.duties import DutyKind, DutyRecord
 from twores.core.kpis import Ranking, RankingRun
 from twores.core.letters import Letter
@@ -466,6 +467,30 @@ class _Businesses(_Keyed):
     entity, what_zh = "business", "包保主体"
     table, key_column, codec = tables.businesses, "key", rows.BUSINESS
 
+    def coverage_by_area(
+        self, on: date, *, within: str | None = None
+    ) -> dict[str, tuple[int, int]]:
+        b, a = self.table.c, tables.assignments.c
+        held = (
+            sa.select(sa.literal(1))
+            .where(
+                a.county_code == b.county_code,
+                a.business_key == b.key,
+                a.valid_from <= on,
+                sa.or_(a.valid_to.is_(None), a.valid_to > on),
+            )
+            .exists()
+        )
+        query = (
+            sa.select(b.area_code, sa.func.sum(sa.case((held, 1), else_=0)), sa.func.count())
+            .where(b.status.in_([s.value for s in IN_SCOPE_STATUSES]))
+            .group_by(b.area_code)
+        )
+        clause = self.uow.within_clause(self.table, within)
+        if clause is not None:
+            query = query.where(clause)
+        return {code: (int(n), int(d)) for code, n, d in self.uow.connection.execute(query)}
+
     def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:
         """A moved business takes its assignment history with it (they are filed by its area)."""
         mark = "?" if self.uow.connection.dialect.paramstyle == "qmark" else "%s"
@@ -484,6 +509,28 @@ class _Cadres(_Keyed):
 class _Tasks(_Keyed):
     entity, what_zh = "task", "督导任务"
     table, key_column, codec = tables.tasks, "key", rows.TASK
+
+    def completion_by_area(
+        self, overlapping: tuple[date, date], *, within: str | None = None
+    ) -> dict[str, tuple[int, int]]:
+        c = self.table.c
+        query = (
+            sa.select(
+                c.area_code,
+                sa.func.sum(sa.case((c.visit_id.is_not(None), 1), else_=0)),
+                sa.func.count(),
+            )
+            .where(
+                c.exempt_reason.is_(None),
+                c.period_start <= overlapping[1],
+                c.period_end >= overlapping[0],
+            )
+            .group_by(c.area_code)
+        )
+        clause = self.uow.within_clause(self.table, within)
+        if clause is not None:
+            query = query.where(clause)
+        return {a: (int(n), int(d)) for a, n, d in self.uow.connection.execute(query)}
 
     def stream(  # type: ignore[override]
         self,
