@@ -63,3 +63,10 @@ def test_documented_examples_run(page: str, capsys: pytest.CaptureFixture[str]) 
         if name.startswith("test_") and callable(value):
             value()
     capsys.readouterr()
+
+
+def test_cli_reference_is_current() -> None:
+    from twores_cli.reference import render
+
+    on_disk = (DOCS / "cli.md").read_text(encoding="utf-8")
+    assert on_disk == render(), "docs/cli.md is stale: python -m twores_cli.reference > docs/cli.md"

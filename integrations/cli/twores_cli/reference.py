@@ -1,0 +1,37 @@
+"""Generate docs/cli.md from the commands themselves: ``python -m twores_cli.reference``."""
+
+from __future__ import annotations
+
+import click
+
+from twores_cli.main import cli
+
+
+def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
+    found = [(path, command)]
+    if isinstance(command, click.Group):
+        for name in sorted(command.commands):
+            found += _walk(command.commands[name], [*path, name])
+    return found
+
+
+def render() -> str:
+    lines = [
+        "# Command line reference / 命令行参考",
+        "",
+        "Generated from the commands by `python -m twores_cli.reference > docs/cli.md`;",
+        "a test fails when this page is stale. Exit codes: 0 done, 1 error, 2 usage,",
+        "3 input rejected (nothing changed).",
+        "",
+    ]
+    for path, command in _walk(cli, ["twores"]):
+        with click.Context(
+            command, info_name=" ".join(path), terminal_width=100, max_content_width=100
+        ) as ctx:
+            text = command.get_help(ctx)
+        lines += [f"## `{' '.join(path)}`", "", "```text", text.rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render(), end="")
