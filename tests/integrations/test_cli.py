@@ -419,3 +419,25 @@ def test_quality_through_the_cli(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["signals"] == []
     assert run("--db", db, "--lang", "en", "quality", "2026Q1", cwd=tmp_path).returncode == 0
+
+
+def test_check_passes_after_the_demo_and_fails_on_a_broken_roster(tmp_path: Path) -> None:
+    import json
+    import sqlite3
+
+    db = str(tmp_path / "twores.db")
+    assert run("--db", db, "demo", "--businesses", "120", cwd=tmp_path).returncode == 0
+    checked = run("--db", db, "check", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    planned = run("--db", db, "--format", "json", "assign", "--dry-run", cwd=tmp_path)
+    assert planned.returncode == 0 and json.loads(planned.stdout)["dry_run"] is True
+    with sqlite3.connect(db) as connection:  # break coverage behind the library's back
+        connection.execute(
+            "DELETE FROM assignments WHERE rowid IN (SELECT rowid FROM assignments LIMIT 1)"
+        )
+    broken = run("--db", db, "--format", "json", "check", cwd=tmp_path)
+    assert broken.returncode == 1
+    assert {v["kind"] for v in json.loads(broken.stdout)["violations"]} == {"coverage.missing"}
+    fixed = run("--db", db, "assign", cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stderr
+    assert run("--db", db, "check", cwd=tmp_path).returncode == 0

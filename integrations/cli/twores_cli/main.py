@@ -6,6 +6,7 @@ import click
 
 import twores
 from twores_cli.commands import (
+    assignments,
     audit,
     db,
     demo,
@@ -81,6 +82,8 @@ def cli(
 
 for module in (demo, plugins, db, imports, exports, audit, duties, letters, problems, quality):
     cli.add_command(module.command)
+cli.add_command(assignments.assign_command)
+cli.add_command(assignments.check_command)
 cli.add_command(supervision.schedule_command)
 cli.add_command(supervision.visit_group)
 cli.add_command(kpis.kpi_command)
