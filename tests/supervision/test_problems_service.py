@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
+import docx
 import pytest
 
 import twores
@@ -116,7 +118,7 @@ def test_a_visit_finding_goes_through_the_ledger_to_verified_closure(
 
 
 def test_overdue_problems_escalate_exactly_once_per_step(
-    app: twores.Twores, store: Store, roster: twores.Roster
+    app: twores.Twores, store: Store, roster: twores.Roster, tmp_path: Path
 ) -> None:
     load(store, roster, START)
     key = sorted(roster.businesses)[0]
@@ -138,8 +140,12 @@ def test_overdue_problems_escalate_exactly_once_per_step(
     )
     assert problem.deadline == date(2026, 3, 8)
     assert escalate_overdue(app, store, ADMIN, date(2026, 3, 8)) == []
-    (reminded,) = escalate_overdue(app, store, ADMIN, date(2026, 3, 9))
+    letters = tmp_path / "提醒函"
+    (reminded,) = escalate_overdue(app, store, ADMIN, date(2026, 3, 9), letters=letters)
     assert reminded.event.action is Action.REMIND
+    (letter,) = letters.glob("*.docx")
+    text = "\n".join(p.text for p in docx.Document(str(letter)).paragraphs)
+    assert "提醒函" in text and "未落实进货查验" in text and "2026年3月16日" in text
     assert reminded.problem.deadline == date(2026, 3, 16)
     assert escalate_overdue(app, store, ADMIN, date(2026, 3, 9)) == []  # same day: nothing
     assert escalate_overdue(app, store, ADMIN, date(2026, 3, 16)) == []

@@ -15,6 +15,7 @@ import attrs
 
 from twores.core.errors import InvalidValueError, TworesError
 from twores.core.labels import LabelledEnum
+from twores.core.periods import CHINA_TZ
 
 
 class Severity(LabelledEnum):
@@ -70,6 +71,8 @@ NEEDS_DEADLINE = frozenset({A.ORDER, A.REJECT, A.REMIND, A.REOPEN})
 NEEDS_EVIDENCE = frozenset({A.SUBMIT, A.VERIFY, A.CASE_CLOSED})
 #: Actions the reporter may never take: a problem is verified by someone else.
 NOT_BY_REPORTER = frozenset({A.VERIFY, A.CASE_CLOSED})
+#: Steps after which an overdue problem starts again from its first reminder.
+RESTART_ESCALATION = frozenset({A.REJECT, A.REOPEN})
 #: Statuses with a running deadline, which can become overdue.
 OPEN_WITH_DEADLINE = frozenset({S.RECTIFYING})
 
@@ -114,6 +117,7 @@ class Problem:
     source_ref: str | None = None
     status: ProblemStatus = ProblemStatus.FOUND
     deadline: date | None = None
+    #: Reminder letters sent since the deadline last restarted (a rejected fix, a reopening).
     reminders: int = 0
     #: Levels above the problem's own area that now own the follow-up (0: its own).
     escalation: int = 0
@@ -158,12 +162,21 @@ def transition(
         )
     if action in NEEDS_EVIDENCE and not evidence:
         raise IllegalTransitionError(problem, action, "须附证据", "evidence is required")
+    if at.tzinfo is None:
+        raise InvalidValueError("at", at.isoformat(), "须带时区", "must carry a time zone")
+    day = at.astimezone(CHINA_TZ).date()
+    if day < problem.found_on:
+        raise InvalidValueError(
+            "at", at.isoformat(), "早于问题发现日期", "is before the problem was found"
+        )
+    if action not in NEEDS_DEADLINE:
+        deadline = None  # only the steps that set a deadline record one
     if action in NEEDS_DEADLINE:
         if deadline is None:
             raise IllegalTransitionError(
                 problem, action, "须给出整改期限", "a deadline is required"
             )
-        if deadline < at.date():
+        if deadline < day:
             raise InvalidValueError(
                 "deadline", deadline.isoformat(), "整改期限已过", "the deadline has passed"
             )
@@ -181,6 +194,8 @@ def transition(
         changes["deadline"] = deadline
     if action is A.REMIND:
         changes["reminders"] = problem.reminders + 1
+    if action in RESTART_ESCALATION:
+        changes["reminders"] = 0
     if action is A.REFER:
         changes["escalation"] = problem.escalation + 1
         changes["deadline"] = None
@@ -196,8 +211,8 @@ class EscalationPolicy:
     """What happens to an overdue problem: a reminder letter with ``grace_days`` more, and
     after ``reminders`` of them a referral one level up the tree."""
 
-    reminders: int = 1
-    grace_days: int = 7
+    reminders: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    grace_days: int = attrs.field(default=7, validator=attrs.validators.ge(1))
 
 
 def next_escalation(problem: Problem, on: date, policy: EscalationPolicy) -> Action | None:

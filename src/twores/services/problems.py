@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import attrs
 
@@ -26,6 +27,7 @@ from twores.core.problems import (
 )
 from twores.core.security import Scope
 from twores.services.lookups import business_in_scope
+from twores.services.reminders import write_reminder
 
 
 def _now(at: datetime | None) -> datetime:
@@ -159,10 +161,11 @@ def escalate_overdue(
     actor: str = "system",
     within: str | None = None,
     at: datetime | None = None,
+    letters: str | Path | None = None,
 ) -> list[Escalation]:
     """Take the one step each problem overdue on ``on`` is due: a reminder letter, or after
     the policy's reminders a referral one level up. Running it again the same day does
-    nothing more."""
+    nothing more. With ``letters``, each reminder letter (提醒函) is written there as .docx."""
     on = on or today()
     moment = _now(at) if at else datetime(on.year, on.month, on.day, 8, tzinfo=CHINA_TZ)
     done: list[Escalation] = []
@@ -193,9 +196,32 @@ def escalate_overdue(
             changed.append(after)
             done.append(Escalation(after, event))
         uow.problems.upsert_many(changed)
+        if letters is not None:
+            _write_reminders(uow, done, Path(letters), actor, on)
         uow.commit()
     _notify(app, [(e.event, e.problem.area_code) for e in done])
     return done
+
+
+def _write_reminders(
+    uow: UnitOfWork, done: list[Escalation], folder: Path, issuer: str, on: date
+) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    hierarchy = uow.areas.hierarchy()
+    for step in done:
+        if step.event.action is not Action.REMIND:
+            continue
+        problem = step.problem
+        business = uow.businesses.get(problem.business_key)
+        name = problem.id.replace("/", "_")
+        write_reminder(
+            problem,
+            business_name=business.name if business else problem.business_key,
+            area_name=hierarchy.display_path(problem.area_code, ""),
+            issuer=issuer,
+            issued_on=on,
+            path=folder / f"提醒函-{name}-{problem.reminders}.docx",
+        )
 
 
 def list_problems(

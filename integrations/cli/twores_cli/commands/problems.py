@@ -210,10 +210,21 @@ def transition_command(
 @command.command("overdue")
 @click.option("--on", "on", type=_DATE, help="Day to judge (default today) / 日期")
 @click.option("--within", help="Only this area's subtree / 仅该区划")
+@click.option(
+    "--letters",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each reminder letter (.docx) here / 提醒函输出目录",
+)
+@click.option("--issuer", default="食品安全委员会办公室", show_default=True, help="落款单位")
 @click.option("--scope", "scope_area", help="Your area's subtree / 限定辖区")
 @pass_context
 def overdue_command(
-    obj: Context, on: dt.datetime | None, within: str | None, scope_area: str | None
+    obj: Context,
+    on: dt.datetime | None,
+    within: str | None,
+    letters: Path | None,
+    issuer: str,
+    scope_area: str | None,
 ) -> None:
     """Escalate overdue problems one step each: reminder letter, then referral / 逾期升级.
 
@@ -222,11 +233,17 @@ def overdue_command(
     \b
     Examples:
       twores problems overdue
-      twores problems overdue --on 2026-04-20 --within 450323
+      twores problems overdue --on 2026-04-20 --within 450323 --letters 提醒函
     """
     store = obj.store()
     done = escalate_overdue(
-        obj.app, store, _scope("cli", scope_area), on.date() if on else None, within=within
+        obj.app,
+        store,
+        _scope(issuer, scope_area),
+        on.date() if on else None,
+        within=within,
+        actor=issuer,
+        letters=letters,
     )
     store.close()
     if obj.output == "json":
