@@ -7,6 +7,7 @@ when the denominator is 0.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -181,6 +182,11 @@ class KpiInput:
     as_of: date
     within: str | None
     director_required: Callable[[FoodBusiness, date], bool]
+
+    @functools.cached_property
+    def in_scope(self) -> tuple[FoodBusiness, ...]:
+        """The operating and suspended businesses, read once for every counter."""
+        return tuple(b for b in self.uow.businesses.stream(within=self.within) if b.in_scope)
 
 
 #: area code where the records sit -> (numerator, denominator)

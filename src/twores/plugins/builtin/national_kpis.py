@@ -7,7 +7,6 @@ Counters read through the caller's scoped unit of work and count where the recor
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 
 from twores.core.businesses import FoodBusiness, OperatingStatus
 from twores.core.duties import FILERS, DutyKind, DutyRecord, duty_compliance, owes_daily_record
@@ -20,8 +19,8 @@ from twores.plugins import hookimpl
 UP, DOWN = Direction.HIGHER_IS_BETTER, Direction.LOWER_IS_BETTER
 
 
-def _in_scope(k: KpiInput) -> Iterator[FoodBusiness]:
-    return (b for b in k.uow.businesses.stream(within=k.within) if b.in_scope)
+def _in_scope(k: KpiInput) -> tuple[FoodBusiness, ...]:
+    return k.in_scope
 
 
 def _coverage(k: KpiInput) -> CountsMap:
