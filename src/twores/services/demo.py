@@ -2,15 +2,17 @@
 
 It loads the real hierarchy, creates synthetic businesses and cadres at the sizes Guilin
 reports (46,907 and 5,708), grades them with the installed rules, plans the assignments,
-stores everything (audited) and checks the invariants on what was stored. Later stages
-extend it to the whole yearly cycle.
+stores everything (audited) and checks the invariants on what was stored; then it runs
+the next quarter's supervision (tasks, visits, problems through the ledger), computes the
+KPIs, ranks the counties and writes the weekly bulletin.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
 
 import attrs
 
@@ -19,9 +21,11 @@ from twores.core.areas import Tier
 from twores.core.assignment import Plan, PlanMode, explain, plan_assignments
 from twores.core.businesses import FoodBusiness, Grade
 from twores.core.invariants import roster_violations
+from twores.core.periods import Period, PeriodKind
 from twores.core.roster import Roster
 from twores.core.security import Scope
 from twores.divisions import DEMO_REGION_CODE, demo_region
+from twores.services.demo_cycle import CycleReport, run_cycle
 from twores.services.rules import RuledBusiness, rule_businesses
 from twores.services.stores import database_url, open_store
 from twores.services.synth import synthetic_businesses, synthetic_cadres
@@ -50,6 +54,8 @@ class DemoReport:
     examples: tuple[RuledBusiness, ...]
     #: (zh, en) of why a few businesses got their cadre
     explanations: tuple[tuple[str, str], ...]
+    #: The supervision quarter after the assignment day (when the demo runs it).
+    cycle: CycleReport | None = None
 
 
 def run_demo(
@@ -60,8 +66,11 @@ def run_demo(
     cadres: int = GUILIN_CADRES,
     on: date | None = None,
     seed: int = 2023,
+    cycle: bool = True,
+    folder: Path | None = None,
 ) -> DemoReport:
-    """Build, plan and store the demo region; check the invariants on the stored data."""
+    """Build, plan and store the demo region; check the invariants on the stored data;
+    then run the next quarter's supervision cycle and write its bulletin into ``folder``."""
     started = time.perf_counter()
     hierarchy = demo_region()
     app.use_hierarchy(hierarchy)
@@ -89,6 +98,12 @@ def run_demo(
             plan = plan_assignments(roster, rules, day, mode)
             uow.assignments.apply(plan)
             uow.commit()
+        quarter = Period.containing(PeriodKind.QUARTER, day + timedelta(days=1))
+        ran = (
+            run_cycle(app, store, scope, quarter, DEMO_REGION_CODE, folder or Path("twores-demo"))
+            if cycle
+            else None
+        )
         with store.unit_of_work(scope) as uow:
             stored = Roster.build(
                 hierarchy, uow.businesses.stream(), uow.cadres.stream(), uow.assignments.stream()
@@ -116,6 +131,7 @@ def run_demo(
         seconds=time.perf_counter() - started,
         examples=examples,
         explanations=tuple(_explanations(plan, records[:3])),
+        cycle=ran,
     )
 
 

@@ -130,20 +130,57 @@ def transition_problem(
     deadline: date | None = None,
 ) -> Problem:
     """Move one problem; a new deadline, when the step needs one, defaults to the rules'."""
-    moment = _now(at)
+    step = Step(key, action, actor, _now(at), note, evidence, deadline)
+    return transition_many(app, store, scope, [step])[-1]
+
+
+@attrs.frozen
+class Step:
+    """One transition to apply: ``transition_many`` applies a list of them together."""
+
+    key: str
+    action: Action
+    actor: str
+    at: datetime
+    note: str = ""
+    evidence: tuple[str, ...] = ()
+    deadline: date | None = None
+
+
+def transition_many(
+    app: Twores, store: Store, scope: Scope, steps: Iterable[Step]
+) -> list[Problem]:
+    """Apply steps in one transaction (any illegal step rejects them all); the notifiers
+    hear them once committed."""
+    events: list[tuple[ProblemEvent, str]] = []
+    moved: list[Problem] = []
     with store.unit_of_work(scope) as uow:
-        problem = uow.problems.get(key)
-        if problem is None:
-            raise InvalidValueError("id", key, "问题不存在或不在辖区内", "no such problem in scope")
-        if action in NEEDS_DEADLINE and deadline is None:
-            deadline = _deadline(app, problem, moment.date())
-        after, event = transition(
-            problem, action, actor=actor, at=moment, note=note, evidence=evidence, deadline=deadline
-        )
-        uow.problems.upsert_many([after])
+        changed: dict[str, Problem] = {}
+        for step in steps:
+            problem = changed.get(step.key) or uow.problems.get(step.key)
+            if problem is None:
+                raise InvalidValueError(
+                    "id", step.key, "问题不存在或不在辖区内", "no such problem in scope"
+                )
+            deadline = step.deadline
+            if step.action in NEEDS_DEADLINE and deadline is None:
+                deadline = _deadline(app, problem, step.at.date())
+            after, event = transition(
+                problem,
+                step.action,
+                actor=step.actor,
+                at=step.at,
+                note=step.note,
+                evidence=step.evidence,
+                deadline=deadline,
+            )
+            changed[step.key] = after
+            moved.append(after)
+            events.append((event, after.area_code))
+        uow.problems.upsert_many(changed.values())
         uow.commit()
-    _notify(app, [(event, after.area_code)])
-    return after
+    _notify(app, events)
+    return moved
 
 
 @attrs.frozen

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from rich.table import Table
 
 from twores.services.demo import GUILIN_BUSINESSES, GUILIN_CADRES, DemoReport, run_demo
+from twores.services.demo_cycle import CycleReport
 from twores_cli.context import EXIT_ERROR, Context, pass_context
 
 
@@ -15,20 +18,48 @@ from twores_cli.context import EXIT_ERROR, Context, pass_context
 )
 @click.option("--cadres", default=GUILIN_CADRES, show_default=True, help="Synthetic cadres")
 @click.option("--seed", default=2023, show_default=True, help="Random seed for the synthetic data")
+@click.option(
+    "--cycle/--no-cycle",
+    default=True,
+    show_default=True,
+    help="Run the next quarter's supervision, KPIs and bulletin / 运行一个季度的督导",
+)
+@click.option(
+    "--out",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("twores-demo"),
+    show_default=True,
+    help="Folder for the bulletin files / 通报输出目录",
+)
 @pass_context
-def command(obj: Context, businesses: int, cadres: int, seed: int) -> None:
+def command(
+    obj: Context, businesses: int, cadres: int, seed: int, cycle: bool, folder: Path
+) -> None:
     """Run the demo on the real 桂林市 hierarchy, stored in SQLite / 在桂林市真实区划上运行演示.
 
     Stores the region, synthetic businesses and cadres (the sizes Guilin reports), grades
-    them, plans and stores the assignments, and checks the invariants. Uses --db (default
+    them, plans and stores the assignments and checks the invariants; then runs the next
+    quarter: tasks, visits with a realistic completion pattern, problems through the
+    ledger, KPIs, a county ranking and the weekly bulletin (in --out). Uses --db (default
     twores.db here); running it again changes nothing.
 
     \b
     Example:
       twores --db demo.db demo --businesses 5000 --cadres 800
     """
-    report = run_demo(obj.app, db=obj.db, businesses=businesses, cadres=cadres, seed=seed)
+    report = run_demo(
+        obj.app,
+        db=obj.db,
+        businesses=businesses,
+        cadres=cadres,
+        seed=seed,
+        cycle=cycle,
+        folder=folder,
+    )
     _print(obj, report)
+    if report.cycle is not None:
+        _print_cycle(obj, report.cycle)
     if report.violations:
         raise SystemExit(EXIT_ERROR)
 
@@ -88,3 +119,39 @@ def _print(obj: Context, report: DemoReport) -> None:
         ),
         highlight=False,
     )
+
+
+_DASHBOARD = ("coverage", "task_completion", "rectification", "overdue_problems")
+
+
+def _print_cycle(obj: Context, cycle: CycleReport) -> None:
+    t, lang, table = obj.t, obj.lang, cycle.kpis
+    obj.console.print(
+        t(
+            f"[bold]{cycle.period.label('zh')}督导[/]：任务 {cycle.tasks}，"
+            f"督导记录 {cycle.visits}，"
+            f"发现问题 {cycle.problems_opened}（已销号 {cycle.problems_closed}，"
+            f"逾期发提醒函 {cycle.reminders}）",
+            f"[bold]{cycle.period} supervision[/]: {cycle.tasks} tasks, {cycle.visits} visits, "
+            f"{cycle.problems_opened} problems found ({cycle.problems_closed} closed, "
+            f"{cycle.reminders} reminder letters)",
+        ),
+        highlight=False,
+    )
+    specs = {s.name: s for s in table.specs}
+    view = Table(title=t("指标看板", "KPI dashboard"))
+    view.add_column(t("区域", "area"))
+    for name in _DASHBOARD:
+        view.add_column(specs[name].label(lang))
+    names = {a.code: a.name for a in table.hierarchy}
+    top = table.children(None)[0]
+    city = next(iter(table.children(top)), top)
+    for code in [city, *table.children(city)]:
+        cells = []
+        for name in _DASHBOARD:
+            value = table.value(name, code)
+            cells.append("—" if value.rate is None else f"{value.rate:.1%}")
+        view.add_row(names.get(code, code), *cells)
+    obj.console.print(view)
+    for path in cycle.files:
+        obj.console.print(f"{t('通报', 'bulletin')}: {path}", highlight=False)

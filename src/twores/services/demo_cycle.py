@@ -1,0 +1,114 @@
+"""The demo's supervision quarter: tasks, visits with a realistic completion pattern,
+problems through the ledger, KPIs, a county ranking and a weekly bulletin."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import attrs
+
+from twores.bootstrap import Twores
+from twores.core.areas import Tier
+from twores.core.periods import CHINA_TZ, Period, PeriodKind
+from twores.core.ports import Store
+from twores.core.problems import Action, ProblemStatus
+from twores.core.security import Scope
+from twores.services.kpis import KpiTable, compute_kpis, issue_bulletin
+from twores.services.problems import Step, escalate_overdue, transition_many
+from twores.services.supervision import VisitInput, record_visits, schedule
+
+FINDINGS = (
+    "进货查验记录不全",
+    "从业人员健康证过期",
+    "冷藏设施温度超标",
+    "未公示食品经营许可证",
+    "餐具消毒记录缺失",
+    "超过保质期的食品未及时清理",
+)
+MODES = ("现场",) * 16 + ("视频",) * 3 + ("集中",)
+EVIDENCE = "5f" * 32
+
+
+@attrs.frozen
+class CycleReport:
+    period: Period
+    tasks: int
+    visits: int
+    problems_opened: int
+    problems_closed: int
+    reminders: int
+    kpis: KpiTable
+    files: tuple[Path, ...]
+
+
+def _at(day: date, hour: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=CHINA_TZ)
+
+
+def run_cycle(
+    app: Twores,
+    store: Store,
+    scope: Scope,
+    period: Period,
+    parent: str,
+    folder: Path,
+    *,
+    seed: int = 2023,
+) -> CycleReport:
+    """One quarter of supervision on the stored roster, as offices would record it."""
+    rnd = random.Random(seed)
+    scheduled = schedule(app, store, scope, period, on=period.start)
+    last_day = period.end - timedelta(days=3)
+    with store.unit_of_work(scope) as uow:
+        hierarchy = uow.areas.hierarchy()
+        tasks = list(uow.tasks.stream(overlapping=(period.start, period.end)))
+        held = {a.business_key: a.cadre_id for a in uow.assignments.stream(active_on=last_day)}
+    # Some counties finish nearly every visit, some lag (the ranking has something to show).
+    counties = sorted({c.code for c in hierarchy if c.tier is Tier.COUNTY})
+    completion = {code: rnd.uniform(0.78, 0.99) for code in counties}
+    visits = []
+    for task in tasks:
+        county = hierarchy.ancestor(task.area_code, Tier.COUNTY)
+        cadre = held.get(task.business_key)
+        rate = completion.get(county.code if county else "", 0.9)
+        if task.exempt or cadre is None or rnd.random() > rate:
+            continue
+        day = period.start + timedelta(days=rnd.randrange((last_day - period.start).days))
+        found = (rnd.choice(FINDINGS),) if rnd.random() < 0.04 else ()
+        visits.append(VisitInput(task.business_key, cadre, day, rnd.choice(MODES), findings=found))
+    # Cadres enter each month's visits at the month's end (the quarter's last days early).
+    by_month: dict[date, list[VisitInput]] = {}
+    for visit in visits:
+        month = Period.containing(PeriodKind.MONTH, visit.visited_on)
+        by_month.setdefault(min(month.end, last_day), []).append(visit)
+    opened = []
+    for entered, batch in sorted(by_month.items()):
+        outcomes = record_visits(app, store, scope, batch, now=_at(entered, 18))
+        opened += [p for o in outcomes for p in o.opened]
+    # Most businesses fix what was found; the office verifies the fix and closes it.
+    steps = []
+    fix_day = _at(last_day + timedelta(days=1), 10)
+    for problem in opened:
+        if rnd.random() < 0.7:
+            steps += [
+                Step(problem.id, Action.SUBMIT, "主体负责人", fix_day, evidence=(EVIDENCE,)),
+                Step(problem.id, Action.VERIFY, "乡镇食安办", fix_day, evidence=(EVIDENCE,)),
+                Step(problem.id, Action.CLOSE, "乡镇食安办", fix_day),
+            ]
+    moved = transition_many(app, store, scope, steps)
+    escalated = escalate_overdue(app, store, scope, period.end, actor="市食安办")
+    table = compute_kpis(app, store, scope, period, as_of=period.end)
+    files = issue_bulletin(app, store, scope, period, parent, folder, as_of=period.end)
+    return CycleReport(
+        period,
+        scheduled.tasks,
+        len(visits),
+        len(opened),
+        sum(p.status is ProblemStatus.CLOSED for p in moved),
+        Counter(e.event.action for e in escalated)[Action.REMIND],
+        table,
+        files,
+    )
