@@ -454,3 +454,64 @@ def test_check_passes_after_the_demo_and_fails_on_a_broken_roster(tmp_path: Path
     fixed = run("--db", db, "assign", cwd=tmp_path)
     assert fixed.returncode == 0, fixed.stderr
     assert run("--db", db, "check", cwd=tmp_path).returncode == 0
+
+
+def test_init_and_synth_through_the_cli(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = str(tmp_path / "s.db")
+    made = run(
+        "--db",
+        db,
+        "synth",
+        "--businesses",
+        "300",
+        "--cadres",
+        "60",
+        "--area",
+        "450323",
+        "--quarter",
+        "--out",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+    )
+    assert made.returncode == 0, made.stderr
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT count(*) FROM businesses").fetchone() == (300,)
+        assert connection.execute("SELECT count(*) FROM visits").fetchone()[0] > 200
+    assert run("--db", db, "check", cwd=tmp_path).returncode == 0
+    fresh = str(tmp_path / "i.db")
+    assert run("--db", fresh, "init", "--area", "450323", cwd=tmp_path).returncode == 0
+    with sqlite3.connect(fresh) as connection:
+        (areas,) = connection.execute("SELECT count(*) FROM areas").fetchone()
+    assert areas > 100
+
+
+def test_plugins_add_commands() -> None:
+    import click
+    import pytest
+
+    import twores
+    from twores.plugins import hookimpl
+    from twores_cli import main as cli_main
+
+    @click.command("region-report", help="某省报表")
+    def region_report() -> None:
+        click.echo("ok")
+
+    class RegionCommands:
+        @hookimpl
+        def twores_cli_commands(self) -> list[click.Command]:
+            return [region_report, click.Command("demo")]  # ours keep their names
+
+    app = twores.build(load_entrypoints=False)
+    app.plugins.register(RegionCommands())
+    patch = pytest.MonkeyPatch()
+    patch.setattr(twores, "build", lambda **_: app)
+    try:
+        cli_main.add_plugin_commands()
+        assert cli_main.cli.commands["region-report"] is region_report
+        assert cli_main.cli.commands["demo"].help and "桂林" in cli_main.cli.commands["demo"].help
+    finally:
+        cli_main.cli.commands.pop("region-report", None)
+        patch.undo()

@@ -18,6 +18,7 @@ from twores_cli.commands import (
     plugins,
     problems,
     quality,
+    setup,
     supervision,
 )
 from twores_cli.context import EXIT_ERROR, Context
@@ -82,6 +83,8 @@ def cli(
 
 for module in (demo, plugins, db, imports, exports, audit, duties, letters, problems, quality):
     cli.add_command(module.command)
+cli.add_command(setup.init_command)
+cli.add_command(setup.synth_command)
 cli.add_command(assignments.assign_command)
 cli.add_command(assignments.check_command)
 cli.add_command(supervision.schedule_command)
@@ -91,8 +94,16 @@ cli.add_command(kpis.rank_command)
 cli.add_command(kpis.bulletin_command)
 
 
+def add_plugin_commands() -> None:
+    """Commands installed plugins add through ``twores_cli_commands`` (ours keep their names)."""
+    for command in twores.build().plugins.cli_commands():
+        if command.name not in cli.commands:
+            cli.add_command(command)
+
+
 def main() -> None:
     """Run the CLI (exit codes: 0 ok, 1 error, 2 usage, 3 input rejected)."""
+    add_plugin_commands()
     cli.main(prog_name="twores")
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -85,6 +85,26 @@ def twores_kpis() -> Sequence[Kpi]:
         def twores_kpis():
             tasks = next(k for k in NATIONAL if k.spec.name == "task_completion")
             return [attrs.evolve(tasks, spec=attrs.evolve(tasks.spec, weight=2.0))]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def twores_cli_commands() -> Sequence[Any]:
+    """Add commands to the ``twores`` command line: return ``click`` commands or groups.
+
+    Example (a region's own export)::
+
+        import click
+        from twores.plugins import hookimpl
+
+        @click.command("gansu-report", help="甘肃省报表 / Gansu report")
+        def gansu_report():
+            click.echo("...")
+
+        @hookimpl
+        def twores_cli_commands():
+            return [gansu_report]
     """
     raise NotImplementedError
 

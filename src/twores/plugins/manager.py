@@ -117,6 +117,14 @@ class TworesPluginManager(pluggy.PluginManager):
         order = dict.fromkeys(k.spec.name for kpis in reversed(results) for k in kpis)
         return {name: found[name] for name in order}
 
+    def cli_commands(self) -> list[Any]:
+        """Commands plugins add to the ``twores`` command line (the first of a name wins)."""
+        found: dict[str, Any] = {}
+        for commands in self.hook.twores_cli_commands():
+            for command in commands:
+                found.setdefault(command.name, command)
+        return list(found.values())
+
     def storage_backends(self) -> dict[str, BackendSpec]:
         found: dict[str, tuple[BackendSpec, str]] = {}
         for plugin, spec in self._registered("twores_storage_backends"):
