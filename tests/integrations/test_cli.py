@@ -515,3 +515,21 @@ def test_plugins_add_commands() -> None:
     finally:
         cli_main.cli.commands.pop("region-report", None)
         patch.undo()
+
+
+def test_shell_completion(tmp_path: Path) -> None:
+    env = {**os.environ, "_TWORES_COMPLETE": "bash_source"}
+    script = subprocess.run(
+        [*TWORES], capture_output=True, text=True, cwd=tmp_path, env=env, check=True
+    ).stdout
+    assert "_twores_completion" in script or "complete" in script
+    env = {
+        **os.environ,
+        "_TWORES_COMPLETE": "bash_complete",
+        "COMP_WORDS": "twores sch",
+        "COMP_CWORD": "1",
+    }
+    words = subprocess.run(
+        [*TWORES], capture_output=True, text=True, cwd=tmp_path, env=env, check=True
+    ).stdout
+    assert "schedule" in words

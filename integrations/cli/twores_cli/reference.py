@@ -23,6 +23,9 @@ def render() -> str:
         "a test fails when this page is stale. Exit codes: 0 done, 1 error, 2 usage,",
         "3 input rejected (nothing changed).",
         "",
+        'Shell completion: `eval "$(_TWORES_COMPLETE=bash_source twores)"` in `~/.bashrc`',
+        "(`zsh_source` and `fish_source` for zsh and fish).",
+        "",
     ]
     for path, command in _walk(cli, ["twores"]):
         with click.Context(
