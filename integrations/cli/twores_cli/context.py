@@ -7,6 +7,7 @@ from typing import NoReturn
 import attrs
 import click
 from rich.console import Console
+from rich.status import Status
 
 import twores
 from twores.services.stores import open_store
@@ -47,6 +48,10 @@ class Context:
 
     def store(self) -> twores.Store:
         return open_store(self.app, self.db)
+
+    def working(self, zh: str, en: str) -> Status:
+        """A spinner on stderr while a long operation runs (shown on terminals only)."""
+        return self.errors.status(self.t(zh, en))
 
     def fail(self, error: twores.TworesError, code: int = EXIT_ERROR) -> NoReturn:
         self.errors.print(f"[red]{error.message(self.lang)}[/]", highlight=False)  # type: ignore[arg-type]

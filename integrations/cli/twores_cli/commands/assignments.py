@@ -41,14 +41,15 @@ def assign_command(
       twores assign --mode rebalance --on 2026-04-01
     """
     store = obj.store()
-    report = assign(
-        obj.app,
-        store,
-        _scope(scope_area),
-        on=on.date() if on else None,
-        mode=twores.PlanMode(mode) if mode else None,
-        dry_run=dry_run,
-    )
+    with obj.working("正在分配包保关系…", "planning assignments…"):
+        report = assign(
+            obj.app,
+            store,
+            _scope(scope_area),
+            on=on.date() if on else None,
+            mode=twores.PlanMode(mode) if mode else None,
+            dry_run=dry_run,
+        )
     store.close()
     plan, t, lang = report.plan, obj.t, obj.lang
     changes = Counter((c.action.label(lang), c.reason.label(lang)) for c in plan.changes)
@@ -108,7 +109,8 @@ def check_command(obj: Context, on: dt.datetime | None, scope_area: str | None) 
       twores --format json check --on 2026-03-31
     """
     store = obj.store()
-    report = check(obj.app, store, _scope(scope_area), on=on.date() if on else None)
+    with obj.working("正在检查不变量…", "checking invariants…"):
+        report = check(obj.app, store, _scope(scope_area), on=on.date() if on else None)
     store.close()
     t = obj.t
     if obj.output == "json":

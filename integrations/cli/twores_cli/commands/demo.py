@@ -48,15 +48,16 @@ def command(
     Example:
       twores --db demo.db demo --businesses 5000 --cadres 800
     """
-    report = run_demo(
-        obj.app,
-        db=obj.db,
-        businesses=businesses,
-        cadres=cadres,
-        seed=seed,
-        cycle=cycle,
-        folder=folder,
-    )
+    with obj.working("正在运行演示…", "running the demo…"):
+        report = run_demo(
+            obj.app,
+            db=obj.db,
+            businesses=businesses,
+            cadres=cadres,
+            seed=seed,
+            cycle=cycle,
+            folder=folder,
+        )
     _print(obj, report)
     if report.cycle is not None:
         _print_cycle(obj, report.cycle)

@@ -91,9 +91,10 @@ def report_command(
       twores --format json duties report --from 2026-03-01 --to 2026-03-31
     """
     store = obj.store()
-    found = duty_report(
-        obj.app, store, _scope("cli", scope_area), start.date(), end.date(), within=within
-    )
+    with obj.working("正在统计主体责任…", "counting routine records…"):
+        found = duty_report(
+            obj.app, store, _scope("cli", scope_area), start.date(), end.date(), within=within
+        )
     store.close()
     if gaps_only:
         found = [b for b in found if b.staff or any(c.missing for c in b.compliance)]

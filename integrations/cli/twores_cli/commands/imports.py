@@ -52,9 +52,10 @@ def command(
     """
     store = obj.store()
     scope = twores.Scope(actor, twores.Role(role), scope_area)
-    report = import_file(
-        obj.app, store, scope, kind, file, on=on.date() if on else None, dry_run=dry_run
-    )
+    with obj.working("正在导入台账…", "importing the ledger…"):
+        report = import_file(
+            obj.app, store, scope, kind, file, on=on.date() if on else None, dry_run=dry_run
+        )
     store.close()
     t = obj.t
     if not report.accepted:

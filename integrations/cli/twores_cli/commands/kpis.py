@@ -44,9 +44,10 @@ def kpi_command(
       twores --format json kpi 2026-03 --area 4503
     """
     store = obj.store()
-    table = compute_kpis(
-        obj.app, store, _scope(scope_area), period, as_of=on.date() if on else None, within=area
-    )
+    with obj.working("正在计算指标…", "computing KPIs…"):
+        table = compute_kpis(
+            obj.app, store, _scope(scope_area), period, as_of=on.date() if on else None, within=area
+        )
     store.close()
     top = area or (table.children(None)[0] if table.children(None) else None)
     rows = [top, *table.children(top)] if top else []
@@ -102,9 +103,10 @@ def rank_command(
       twores --format json rank 2026-W13 --parent 450323
     """
     store = obj.store()
-    ranking, _ = rank_children(
-        obj.app, store, _scope(scope_area), period, parent, as_of=on.date() if on else None
-    )
+    with obj.working("正在排名…", "ranking…"):
+        ranking, _ = rank_children(
+            obj.app, store, _scope(scope_area), period, parent, as_of=on.date() if on else None
+        )
     store.close()
     if obj.output == "json":
         click.echo(
@@ -168,16 +170,17 @@ def bulletin_command(
       twores bulletin 2026-03-31 --parent 450323 --daily
     """
     store = obj.store()
-    paths = issue_bulletin(
-        obj.app,
-        store,
-        _scope(scope_area),
-        period,
-        parent,
-        folder,
-        as_of=on.date() if on else None,
-        kind="daily" if daily else "weekly",
-    )
+    with obj.working("正在生成通报…", "writing the bulletin…"):
+        paths = issue_bulletin(
+            obj.app,
+            store,
+            _scope(scope_area),
+            period,
+            parent,
+            folder,
+            as_of=on.date() if on else None,
+            kind="daily" if daily else "weekly",
+        )
     store.close()
     for path in paths:
         obj.console.print(str(path), highlight=False)

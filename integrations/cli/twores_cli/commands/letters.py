@@ -59,16 +59,17 @@ def generate_command(
       twores letters generate --year 2026 --cadre C450323101-003 --counterparty 大圩镇党委书记
     """
     store = obj.store()
-    generated = generate_letters(
-        obj.app,
-        store,
-        _scope(actor, scope_area),
-        year,
-        folder,
-        on=on.date() if on else None,
-        cadre_id=cadre_id,
-        counterparty=counterparty,
-    )
+    with obj.working("正在生成承诺书…", "writing letters…"):
+        generated = generate_letters(
+            obj.app,
+            store,
+            _scope(actor, scope_area),
+            year,
+            folder,
+            on=on.date() if on else None,
+            cadre_id=cadre_id,
+            counterparty=counterparty,
+        )
     store.close()
     renewed = sum(g.renewed for g in generated)
     obj.console.print(

@@ -236,15 +236,16 @@ def overdue_command(
       twores problems overdue --on 2026-04-20 --within 450323 --letters 提醒函
     """
     store = obj.store()
-    done = escalate_overdue(
-        obj.app,
-        store,
-        _scope(issuer, scope_area),
-        on.date() if on else None,
-        within=within,
-        actor=issuer,
-        letters=letters,
-    )
+    with obj.working("正在处理逾期问题…", "escalating overdue problems…"):
+        done = escalate_overdue(
+            obj.app,
+            store,
+            _scope(issuer, scope_area),
+            on.date() if on else None,
+            within=within,
+            actor=issuer,
+            letters=letters,
+        )
     store.close()
     if obj.output == "json":
         click.echo(

@@ -31,7 +31,8 @@ def command(obj: Context, period: str, within: str | None, scope_area: str | Non
     """
     store = obj.store()
     scope = twores.Scope("cli", twores.Role.OFFICE if scope_area else twores.Role.ADMIN, scope_area)
-    report = quality_report(obj.app, store, scope, period, within=within)
+    with obj.working("正在检查数据质量…", "checking data quality…"):
+        report = quality_report(obj.app, store, scope, period, within=within)
     store.close()
     lang = obj.lang
     if obj.output == "json":

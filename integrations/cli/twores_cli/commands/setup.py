@@ -86,18 +86,19 @@ def synth_command(
           --businesses 225200 --cadres 39300
       twores synth --businesses 5000 --cadres 800 --quarter
     """
-    report = synthesize(
-        obj.app,
-        obj.db,
-        businesses=businesses,
-        cadres=cadres,
-        area=area,
-        divisions=divisions,
-        on=on.date(),
-        seed=seed,
-        quarter=quarter,
-        folder=folder,
-    )
+    with obj.working("正在生成模拟数据…", "synthesizing…"):
+        report = synthesize(
+            obj.app,
+            obj.db,
+            businesses=businesses,
+            cadres=cadres,
+            area=area,
+            divisions=divisions,
+            on=on.date(),
+            seed=seed,
+            quarter=quarter,
+            folder=folder,
+        )
     obj.console.print(
         obj.t(
             f"{report.url}：区划 {report.areas}，主体 {report.businesses}，干部 {report.cadres}，"

@@ -63,14 +63,15 @@ def schedule_command(
       twores schedule 2026Q2 --within 450323 --on 2026-04-01
     """
     store = obj.store()
-    report = schedule(
-        obj.app,
-        store,
-        _scope(actor, role, scope_area),
-        period,
-        on=on.date() if on else None,
-        within=within,
-    )
+    with obj.working("正在生成督导任务…", "scheduling tasks…"):
+        report = schedule(
+            obj.app,
+            store,
+            _scope(actor, role, scope_area),
+            period,
+            on=on.date() if on else None,
+            within=within,
+        )
     store.close()
     t, written = obj.t, report.written
     if obj.output == "json":
@@ -192,7 +193,10 @@ def import_command(
       twores visit import 一季度督导记录.xlsx
     """
     store = obj.store()
-    report = import_visits(obj.app, store, _scope(actor, role, scope_area), file, dry_run=dry_run)
+    with obj.working("正在导入督导记录…", "importing visits…"):
+        report = import_visits(
+            obj.app, store, _scope(actor, role, scope_area), file, dry_run=dry_run
+        )
     store.close()
     t = obj.t
     if not report.accepted:
