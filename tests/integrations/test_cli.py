@@ -533,3 +533,48 @@ def test_shell_completion(tmp_path: Path) -> None:
         [*TWORES], capture_output=True, text=True, cwd=tmp_path, env=env, check=True
     ).stdout
     assert "schedule" in words
+
+
+def test_every_command_runs_on_the_demo_database(tmp_path: Path) -> None:
+    """The demo, then each command once on its database (each also has its own test)."""
+    import sqlite3
+
+    db = str(tmp_path / "twores.db")
+    assert (
+        run("--db", db, "demo", "--businesses", "300", "--cadres", "120", cwd=tmp_path).returncode
+        == 0
+    )
+    with sqlite3.connect(db) as connection:
+        business, cadre = connection.execute(
+            "SELECT business_key, cadre_id FROM assignments WHERE valid_to IS NULL LIMIT 1"
+        ).fetchone()
+        (problem,) = connection.execute("SELECT key FROM problems LIMIT 1").fetchone() or ("",)
+    sheet = tmp_path / "records.csv"
+    sheet.write_text(
+        f"许可证编号,类型,日期,填报人角色,填报人\n{business},日管控,2025-07-02,安全员,黄丽\n"
+    )
+    commands = [
+        ["check"],
+        ["assign", "--dry-run"],
+        ["plugins"],
+        ["db", "upgrade"],
+        ["export", "businesses", str(tmp_path / "b.csv")],
+        ["audit", "verify"],
+        ["schedule", "2025Q3", "--on", "2025-07-01"],
+        ["visit", "record", business, cadre, "--date", "2025-09-20", "--late-reason", "补录"],
+        ["letters", "status", "--year", "2025", "--on", "2025-09-30"],
+        ["duties", "import", str(sheet)],
+        ["duties", "report", "--from", "2025-07-01", "--to", "2025-07-31", "--gaps-only"],
+        ["problems", "list"],
+        ["problems", "overdue", "--on", "2025-10-30"],
+        ["kpi", "2025Q3", "--area", "4503"],
+        ["rank", "2025Q3", "--parent", "4503"],
+        ["bulletin", "2025Q3", "--parent", "4503", "--out", str(tmp_path / "b")],
+        ["quality", "2025Q3"],
+    ]
+    if problem:
+        commands.append(["problems", "show", problem])
+    for command in commands:
+        result = run("--db", db, *command, cwd=tmp_path)
+        assert result.returncode == 0, (command, result.stdout, result.stderr)
+    assert run("--db", db, "check", cwd=tmp_path).returncode == 0

@@ -4,6 +4,7 @@ problems through the ledger, KPIs, a county ranking and a weekly bulletin."""
 from __future__ import annotations
 
 import random
+import zlib
 from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -11,11 +12,12 @@ from pathlib import Path
 import attrs
 
 from twores.bootstrap import Twores
-from twores.core.areas import Tier
+from twores.core.areas import Hierarchy, Tier
 from twores.core.periods import CHINA_TZ, Period, PeriodKind
 from twores.core.ports import Store
 from twores.core.problems import Action, ProblemStatus
-from twores.core.security import Scope
+from twores.core.security import Role, Scope
+from twores.services.commitments import generate_letters, sign_letter
 from twores.services.kpis import KpiTable, compute_kpis, issue_bulletin
 from twores.services.problems import Step, escalate_overdue, transition_many
 from twores.services.supervision import VisitInput, record_visits, schedule
@@ -100,6 +102,7 @@ def run_cycle(
             ]
     moved = transition_many(app, store, scope, steps)
     escalated = escalate_overdue(app, store, scope, period.end, actor="市食安办")
+    letters = _sign_letters(app, store, hierarchy, parent, period, folder)
     table = compute_kpis(app, store, scope, period, as_of=period.end)
     files = issue_bulletin(app, store, scope, period, parent, folder, as_of=period.end)
     return CycleReport(
@@ -110,5 +113,36 @@ def run_cycle(
         sum(p.status is ProblemStatus.CLOSED for p in moved),
         Counter(e.event.action for e in escalated)[Action.REMIND],
         table,
-        files,
+        (*files, *letters),
     )
+
+
+def _sign_letters(
+    app: Twores,
+    store: Store,
+    hierarchy: Hierarchy,
+    parent: str,
+    period: Period,
+    folder: Path,
+) -> list[Path]:
+    """One township's letters and lists, most of them signed (the rest still owe theirs)."""
+    township = next((a for a in hierarchy.descendants(parent) if a.tier is Tier.TOWNSHIP), None)
+    if township is None:
+        return []
+    office = Scope(f"{township.name}党委", Role.OFFICE, township.code)
+    made = generate_letters(
+        app, store, office, period.start.year, folder / "承诺书", on=period.start
+    )
+    signed_on = period.start + timedelta(days=10)
+    for item in made:
+        # Four in five sign, the same ones on every run.
+        if zlib.crc32(item.letter.cadre_id.encode()) % 5 and item.letter.signed_on is None:
+            sign_letter(
+                store,
+                office,
+                item.letter.cadre_id,
+                item.letter.year,
+                signed_on=signed_on,
+                counterparty=f"{township.name}党委书记",
+            )
+    return [folder / "承诺书"] if made else []

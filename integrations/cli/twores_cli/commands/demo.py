@@ -155,4 +155,4 @@ def _print_cycle(obj: Context, cycle: CycleReport) -> None:
         view.add_row(names.get(code, code), *cells)
     obj.console.print(view)
     for path in cycle.files:
-        obj.console.print(f"{t('通报', 'bulletin')}: {path}", highlight=False)
+        obj.console.print(f"{t('文件', 'file')}: {path}", highlight=False)
