@@ -49,6 +49,13 @@ class Context:
     def store(self) -> twores.Store:
         return open_store(self.app, self.db)
 
+    def scope(
+        self, area: str | None = None, actor: str = "cli", role: str | None = None
+    ) -> twores.Scope:
+        """The caller's scope: ``role`` if given, else an office for an area, else admin."""
+        chosen = twores.Role(role) if role else (twores.Role.OFFICE if area else twores.Role.ADMIN)
+        return twores.Scope(actor, chosen, area)
+
     def working(self, zh: str, en: str) -> Status:
         """A spinner on stderr while a long operation runs (shown on terminals only)."""
         return self.errors.status(self.t(zh, en))

@@ -24,6 +24,11 @@ def today() -> date:
     return datetime.now(CHINA_TZ).date()
 
 
+def china_time(at: datetime | None = None) -> datetime:
+    """``at`` (default: now) as a time in China."""
+    return (at or datetime.now(CHINA_TZ)).astimezone(CHINA_TZ)
+
+
 class PeriodKind(LabelledEnum):
     DAY = ("day", "日", "day", ("每日", "天"))
     WEEK = ("week", "周", "ISO week", ("每周", "星期"))

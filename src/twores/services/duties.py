@@ -20,7 +20,7 @@ from twores.core.duties import (
     staff_problems,
 )
 from twores.core.errors import InvalidValueError, TworesError
-from twores.core.periods import CHINA_TZ
+from twores.core.periods import china_time
 from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.problems import Problem, ProblemSource
 from twores.core.security import Scope
@@ -119,7 +119,7 @@ def import_duties(
 def _open_weekly_findings(
     app: Twores, uow: UnitOfWork, records: list[DutyRecord], now: datetime | None
 ) -> list[Problem]:
-    at = (now or datetime.now(CHINA_TZ)).astimezone(CHINA_TZ)
+    at = china_time(now)
     opened = []
     for record in records:
         if record.kind is not DutyKind.WEEKLY:

@@ -12,7 +12,7 @@ import attrs
 
 from twores.bootstrap import Twores
 from twores.core.errors import InvalidValueError
-from twores.core.periods import CHINA_TZ, today
+from twores.core.periods import CHINA_TZ, china_time, today
 from twores.core.ports import Store, UnitOfWork
 from twores.core.problems import (
     NEEDS_DEADLINE,
@@ -31,7 +31,7 @@ from twores.services.reminders import write_reminder
 
 
 def _now(at: datetime | None) -> datetime:
-    return (at or datetime.now(CHINA_TZ)).astimezone(CHINA_TZ)
+    return china_time(at)
 
 
 def problem_id(business_key: str, found_on: date, description: str, source_ref: str | None) -> str:

@@ -13,7 +13,7 @@ from twores.bootstrap import Twores
 from twores.core.assignment import Assignment
 from twores.core.businesses import FoodBusiness
 from twores.core.gc import gc_paused
-from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind, today
+from twores.core.periods import Frequency, Period, PeriodKind, china_time, today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.problems import Problem, ProblemSource
 from twores.core.security import Scope
@@ -199,7 +199,7 @@ def record_visits(
 ) -> list[VisitOutcome]:
     """Record visits in one transaction, a batch at a time: any rejected visit rejects
     them all."""
-    recorded_at = (now or datetime.now(CHINA_TZ)).astimezone(CHINA_TZ)
+    recorded_at = china_time(now)
     outcomes: list[VisitOutcome] = []
     pending = iter(visits)
     with store.unit_of_work(scope) as uow:

@@ -9,7 +9,7 @@ import attrs
 
 from twores.bootstrap import Twores
 from twores.core.errors import InvalidValueError, TworesError
-from twores.core.periods import CHINA_TZ
+from twores.core.periods import china_time
 from twores.core.ports import Store
 from twores.core.security import Scope
 from twores.core.supervision import NATIONAL_CHECKLIST, NotAssignedError, WindowClosedError
@@ -58,7 +58,7 @@ def import_visits(
     source = Path(path)
     parsed = parse_visits(read_sheet(source, "visits"))
     errors = list(parsed.errors)
-    recorded_at = (now or datetime.now(CHINA_TZ)).astimezone(CHINA_TZ)
+    recorded_at = china_time(now)
     inserted = unchanged = fulfilled = late = 0
     outcomes: list[VisitOutcome] = []
     with store.unit_of_work(scope) as uow:

@@ -16,10 +16,6 @@ from twores_cli.context import EXIT_ERROR, Context, pass_context
 _DATE = click.DateTime(["%Y-%m-%d"])
 
 
-def _scope(area: str | None) -> twores.Scope:
-    return twores.Scope("cli", twores.Role.OFFICE if area else twores.Role.ADMIN, area)
-
-
 @click.command("assign")
 @click.option("--on", "on", type=_DATE, help="Plan date (default today) / 日期")
 @click.option(
@@ -45,7 +41,7 @@ def assign_command(
         report = assign(
             obj.app,
             store,
-            _scope(scope_area),
+            obj.scope(scope_area),
             on=on.date() if on else None,
             mode=twores.PlanMode(mode) if mode else None,
             dry_run=dry_run,
@@ -110,7 +106,7 @@ def check_command(obj: Context, on: dt.datetime | None, scope_area: str | None) 
     """
     store = obj.store()
     with obj.working("正在检查不变量…", "checking invariants…"):
-        report = check(obj.app, store, _scope(scope_area), on=on.date() if on else None)
+        report = check(obj.app, store, obj.scope(scope_area), on=on.date() if on else None)
     store.close()
     t = obj.t
     if obj.output == "json":

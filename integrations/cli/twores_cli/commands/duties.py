@@ -21,10 +21,6 @@ def command() -> None:
     """Enterprise routine records and compliance / 企业主体责任."""
 
 
-def _scope(actor: str, area: str | None) -> twores.Scope:
-    return twores.Scope(actor, twores.Role.OFFICE if area else twores.Role.ADMIN, area)
-
-
 @command.command("import")
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check and report, change nothing / 只检查不写入")
@@ -44,7 +40,7 @@ def import_command(
       twores duties import 三月记录.xlsx
     """
     store = obj.store()
-    report = import_duties(obj.app, store, _scope(actor, scope_area), file, dry_run=dry_run)
+    report = import_duties(obj.app, store, obj.scope(scope_area, actor), file, dry_run=dry_run)
     store.close()
     t = obj.t
     if not report.accepted:
@@ -93,7 +89,7 @@ def report_command(
     store = obj.store()
     with obj.working("正在统计主体责任…", "counting routine records…"):
         found = duty_report(
-            obj.app, store, _scope("cli", scope_area), start.date(), end.date(), within=within
+            obj.app, store, obj.scope(scope_area), start.date(), end.date(), within=within
         )
     store.close()
     if gaps_only:

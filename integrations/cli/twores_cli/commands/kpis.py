@@ -9,15 +9,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-import twores
 from twores.services.kpis import compute_kpis, issue_bulletin, rank_children
 from twores_cli.context import Context, pass_context
 
 _DATE = click.DateTime(["%Y-%m-%d"])
-
-
-def _scope(area: str | None) -> twores.Scope:
-    return twores.Scope("cli", twores.Role.OFFICE if area else twores.Role.ADMIN, area)
 
 
 def _percent(rate: float | None) -> str:
@@ -46,7 +41,12 @@ def kpi_command(
     store = obj.store()
     with obj.working("正在计算指标…", "computing KPIs…"):
         table = compute_kpis(
-            obj.app, store, _scope(scope_area), period, as_of=on.date() if on else None, within=area
+            obj.app,
+            store,
+            obj.scope(scope_area),
+            period,
+            as_of=on.date() if on else None,
+            within=area,
         )
     store.close()
     top = area or (table.children(None)[0] if table.children(None) else None)
@@ -105,7 +105,7 @@ def rank_command(
     store = obj.store()
     with obj.working("正在排名…", "ranking…"):
         ranking, _ = rank_children(
-            obj.app, store, _scope(scope_area), period, parent, as_of=on.date() if on else None
+            obj.app, store, obj.scope(scope_area), period, parent, as_of=on.date() if on else None
         )
     store.close()
     if obj.output == "json":
@@ -174,7 +174,7 @@ def bulletin_command(
         paths = issue_bulletin(
             obj.app,
             store,
-            _scope(scope_area),
+            obj.scope(scope_area),
             period,
             parent,
             folder,

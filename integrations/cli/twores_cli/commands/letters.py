@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-import twores
 from twores.services.commitments import generate_letters, letter_states, sign_letter
 from twores_cli.context import Context, pass_context
 
@@ -19,10 +18,6 @@ _DATE = click.DateTime(["%Y-%m-%d"])
 @click.group("letters")
 def command() -> None:
     """Commitment letters and three lists / 承诺书与三清单."""
-
-
-def _scope(actor: str, area: str | None) -> twores.Scope:
-    return twores.Scope(actor, twores.Role.OFFICE if area else twores.Role.ADMIN, area)
 
 
 @command.command("generate")
@@ -63,7 +58,7 @@ def generate_command(
         generated = generate_letters(
             obj.app,
             store,
-            _scope(actor, scope_area),
+            obj.scope(scope_area, actor),
             year,
             folder,
             on=on.date() if on else None,
@@ -114,7 +109,7 @@ def sign_command(
     store = obj.store()
     letter = sign_letter(
         store,
-        _scope(actor, scope_area),
+        obj.scope(scope_area, actor),
         cadre_id,
         year,
         signed_on=signed_on.date(),
@@ -146,7 +141,7 @@ def status_command(obj: Context, year: int, on: dt.datetime | None, scope_area: 
     """
     store = obj.store()
     states = letter_states(
-        obj.app, store, _scope("cli", scope_area), year, on=on.date() if on else None
+        obj.app, store, obj.scope(scope_area), year, on=on.date() if on else None
     )
     store.close()
     if obj.output == "json":

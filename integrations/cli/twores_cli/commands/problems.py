@@ -18,10 +18,6 @@ from twores_cli.context import Context, pass_context
 _DATE = click.DateTime(["%Y-%m-%d"])
 
 
-def _scope(actor: str, area: str | None) -> twores.Scope:
-    return twores.Scope(actor, twores.Role.OFFICE if area else twores.Role.ADMIN, area)
-
-
 def _plain(p: Problem) -> dict[str, object]:
     return {
         "id": p.id,
@@ -74,7 +70,7 @@ def list_command(
     found = list(
         list_problems(
             store,
-            _scope("cli", scope_area),
+            obj.scope(scope_area),
             status=ProblemStatus(status) if status else None,
             severity=Severity(severity) if severity else None,
             overdue_on=overdue_on.date() if overdue_on else None,
@@ -117,7 +113,7 @@ def show_command(obj: Context, problem_id: str, scope_area: str | None) -> None:
       twores problems show JY14503230034495/2026-03-02/1a2b3c4d
     """
     store = obj.store()
-    with store.unit_of_work(_scope("cli", scope_area)) as uow:
+    with store.unit_of_work(obj.scope(scope_area)) as uow:
         problem = uow.problems.get(problem_id)
     store.close()
     if problem is None:
@@ -195,7 +191,7 @@ def transition_command(
     after = transition_problem(
         obj.app,
         store,
-        _scope(actor, scope_area),
+        obj.scope(scope_area, actor),
         problem_id,
         Action(action),
         actor=actor,
@@ -240,7 +236,7 @@ def overdue_command(
         done = escalate_overdue(
             obj.app,
             store,
-            _scope(issuer, scope_area),
+            obj.scope(scope_area, issuer),
             on.date() if on else None,
             within=within,
             actor=issuer,

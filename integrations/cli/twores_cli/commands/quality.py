@@ -7,7 +7,6 @@ import json
 import click
 from rich.table import Table
 
-import twores
 from twores.services.quality import quality_report
 from twores_cli.context import Context, pass_context
 
@@ -30,7 +29,7 @@ def command(obj: Context, period: str, within: str | None, scope_area: str | Non
       twores --format json quality 2026-03 --within 450323
     """
     store = obj.store()
-    scope = twores.Scope("cli", twores.Role.OFFICE if scope_area else twores.Role.ADMIN, scope_area)
+    scope = obj.scope(scope_area)
     with obj.working("正在检查数据质量…", "checking data quality…"):
         report = quality_report(obj.app, store, scope, period, within=within)
     store.close()

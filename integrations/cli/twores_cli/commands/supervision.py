@@ -17,10 +17,6 @@ from twores_cli.context import EXIT_REJECTED, Context, pass_context
 _DATE = click.DateTime(["%Y-%m-%d"])
 
 
-def _scope(actor: str, role: str, area: str | None) -> twores.Scope:
-    return twores.Scope(actor, twores.Role(role), area)
-
-
 def _who(function: click.decorators.FC) -> click.decorators.FC:
     for option in (
         click.option("--scope", "scope_area", help="Your area's subtree / 限定辖区"),
@@ -67,7 +63,7 @@ def schedule_command(
         report = schedule(
             obj.app,
             store,
-            _scope(actor, role, scope_area),
+            obj.scope(scope_area, actor, role),
             period,
             on=on.date() if on else None,
             within=within,
@@ -159,7 +155,7 @@ def record_command(
         late_reason,
     )
     store = obj.store()
-    outcome = record_visit(obj.app, store, _scope(actor, role, scope_area), visit)
+    outcome = record_visit(obj.app, store, obj.scope(scope_area, actor, role), visit)
     store.close()
     t = obj.t
     task = outcome.task
@@ -195,7 +191,7 @@ def import_command(
     store = obj.store()
     with obj.working("正在导入督导记录…", "importing visits…"):
         report = import_visits(
-            obj.app, store, _scope(actor, role, scope_area), file, dry_run=dry_run
+            obj.app, store, obj.scope(scope_area, actor, role), file, dry_run=dry_run
         )
     store.close()
     t = obj.t

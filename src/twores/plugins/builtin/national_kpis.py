@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 from twores.core.businesses import FoodBusiness, OperatingStatus
-from twores.core.duties import FILERS, DutyKind, DutyRecord, duty_compliance, owes_daily_record
+from twores.core.duties import DutyKind, DutyRecord, duty_compliance, owes_daily_record
 from twores.core.kpis import Counter, Direction, Kpi, KpiInput, KpiSpec, add_counts, as_counts
 from twores.core.kpis import Counts as CountsMap
 from twores.core.periods import Period
@@ -17,10 +17,6 @@ from twores.core.problems import OPEN_WITH_DEADLINE, ProblemStatus
 from twores.plugins import hookimpl
 
 UP, DOWN = Direction.HIGHER_IS_BETTER, Direction.LOWER_IS_BETTER
-
-
-def _in_scope(k: KpiInput) -> tuple[FoodBusiness, ...]:
-    return k.in_scope
 
 
 def _coverage(k: KpiInput) -> CountsMap:
@@ -46,7 +42,7 @@ def _letters(k: KpiInput) -> CountsMap:
 
 def _director(k: KpiInput) -> CountsMap:
     found: dict[str, list[int]] = {}
-    for b in _in_scope(k):
+    for b in k.in_scope:
         if k.director_required(b, k.as_of):
             add_counts(found, b.area_code, b.staff.director is not None, 1)
     return as_counts(found)
@@ -54,7 +50,7 @@ def _director(k: KpiInput) -> CountsMap:
 
 def _officer(k: KpiInput) -> CountsMap:
     found: dict[str, list[int]] = {}
-    for b in _in_scope(k):
+    for b in k.in_scope:
         add_counts(found, b.area_code, b.staff.officer is not None, 1)
     return as_counts(found)
 
@@ -67,7 +63,7 @@ def complete(b: FoodBusiness) -> bool:
 
 def _data(k: KpiInput) -> CountsMap:
     found: dict[str, list[int]] = {}
-    for b in _in_scope(k):
+    for b in k.in_scope:
         add_counts(found, b.area_code, complete(b), 1)
     return as_counts(found)
 
@@ -97,32 +93,21 @@ def _routine(kind: DutyKind) -> Counter:
         if end < k.period.start:
             return {}
         first = Period.containing(kind.period_kind, k.period.start)
-        kept: dict[str, set[Period]] = {}
+        filed: dict[str, list[DutyRecord]] = {}
         for r in k.uow.duties.stream(kind=kind, between=(first.start, end), within=k.within):
-            kept.setdefault(r.business_key, set()).add(r.period)
+            filed.setdefault(r.business_key, []).append(r)
         every = duty_compliance((), kind, k.period.start, end).due
-        for b in _in_scope(k):
-            mine = kept.get(b.key, set())
+        for b in k.in_scope:
+            mine = filed.get(b.key, [])
             if kind is DutyKind.DAILY and b.status is not OperatingStatus.OPERATING:
                 days = functools.partial(owes_daily_record, b)
-                c = duty_compliance(
-                    (r for r in _records(b, kind, mine)),
-                    kind,
-                    k.period.start,
-                    end,
-                    operating_days=days,
-                )
+                c = duty_compliance(mine, kind, k.period.start, end, operating_days=days)
                 add_counts(found, b.area_code, c.kept, c.due)
             else:
-                add_counts(found, b.area_code, len(mine), every)
+                add_counts(found, b.area_code, len({r.period for r in mine}), every)
         return as_counts(found)
 
     return count
-
-
-def _records(b: FoodBusiness, kind: DutyKind, periods: set[Period]) -> list[DutyRecord]:
-    """Stand-in records for the periods a business filed (enough to count compliance)."""
-    return [DutyRecord(b.key, b.area_code, kind, p.start, FILERS[kind][0], "-") for p in periods]
 
 
 def _spec(
