@@ -9,9 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from twores.core.ports import Store
+from twores.divisions import demo_region
 from twores.plugins.builtin.memory import MemoryStore
 from twores.plugins.sqlalchemy.backend import SqlStore
-from twores.testing.backend_contract import BackendContract
+from twores.services.synth import synthetic_roster
+from twores.testing.backend_contract import SYSTEM, BackendContract
 
 
 class TestMemoryBackend(BackendContract):
@@ -112,3 +114,30 @@ def test_a_second_process_sees_new_areas(tmp_path: Path) -> None:
         assert uow.areas.get("4503-GXQ") == zone
     first.close()
     second.close()
+
+
+def _index_names(store: SqlStore) -> set[str]:
+    with store.engine.connect() as connection:
+        return {i["name"] for i in sa.inspect(connection).get_indexes("businesses") if i["name"]}
+
+
+def test_a_bulk_load_rebuilds_the_indexes_it_set_aside(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'twores.db'}")
+    indexes = _index_names(store)
+    assert {"ix_businesses_key", "ix_businesses_village"} <= indexes
+    hierarchy = demo_region().subtree("450323")
+    roster = synthetic_roster(hierarchy, businesses=50, cadres=5, seed=3, within="450323")
+    for commit in (False, True):
+        with store.unit_of_work(SYSTEM) as uow:
+            uow.areas.upsert_many(roster.hierarchy)
+            with uow.businesses.bulk_load():
+                uow.businesses.upsert_many(roster.businesses.values())
+            if commit:
+                uow.commit()
+        assert _index_names(store) == indexes
+    with store.engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT * FROM businesses WHERE key = 'x'"
+        ).fetchall()
+    assert "ix_businesses_key" in str(plan)
+    store.close()

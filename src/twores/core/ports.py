@@ -10,6 +10,7 @@ log. Bulk reads stream (``stream()`` yields in batches, never a whole province a
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
+from contextlib import AbstractContextManager
 from datetime import date
 from types import TracebackType
 from typing import Protocol, Self
@@ -72,6 +73,11 @@ class AreaRepository(Protocol):
 
 class BusinessRepository(Protocol):
     def upsert_many(self, businesses: Iterable[FoodBusiness]) -> UpsertResult: ...
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """A large load of keys that are distinct follows inside this block: a backend may
+        defer index upkeep to the block's end. Results are the same as without it."""
+        ...
+
     def get(self, key: str) -> FoodBusiness | None: ...
     def get_many(self, keys: Collection[str]) -> dict[str, FoodBusiness]:
         """The businesses of ``keys`` that exist and lie in scope, by key."""

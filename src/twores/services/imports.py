@@ -162,22 +162,24 @@ def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date)
     links: dict[str, str] = {}
     records = UpsertResult()
     rows = 0
-    for chunk in iter_business_chunks(read_sheet(source, "businesses"), hierarchy):
-        rows += len(chunk.rows) + len({e.row for e in chunk.errors})
-        errors.extend(chunk.errors)
-        for row in chunk.rows:
-            if row.cadre is None:
-                continue
-            cadre, error = resolver.resolve(row, chunk.columns)
-            if error is None:
-                assert cadre is not None
-                error = _tier_error(row, cadre, chunk.columns, rules, on)
-            if error is not None:
-                errors.append(error)
-            else:
-                links[row.business.key] = cadre.id  # type: ignore[union-attr]
-        if not errors:
-            records += uow.businesses.upsert_many(r.business for r in chunk.rows)
+    chunks = iter_business_chunks(read_sheet(source, "businesses"), hierarchy)
+    with uow.businesses.bulk_load():
+        for chunk in chunks:
+            rows += len(chunk.rows) + len({e.row for e in chunk.errors})
+            errors.extend(chunk.errors)
+            for row in chunk.rows:
+                if row.cadre is None:
+                    continue
+                cadre, error = resolver.resolve(row, chunk.columns)
+                if error is None:
+                    assert cadre is not None
+                    error = _tier_error(row, cadre, chunk.columns, rules, on)
+                if error is not None:
+                    errors.append(error)
+                else:
+                    links[row.business.key] = cadre.id  # type: ignore[union-attr]
+            if not errors:
+                records += uow.businesses.upsert_many(r.business for r in chunk.rows)
     if errors:
         return rows, sorted(errors, key=lambda e: (e.row, e.column)), UpsertResult(), UpsertResult()
     linked = uow.assignments.upsert_many(_assignments_for(uow, links, on))

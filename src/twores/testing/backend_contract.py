@@ -207,6 +207,27 @@ class BackendContract:
         with loaded.unit_of_work(SYSTEM) as uow:
             assert uow.businesses.get(business.key) == business
 
+    def test_a_bulk_load_gives_what_an_ordinary_load_gives(
+        self, store: Store, roster: Roster
+    ) -> None:
+        businesses = sorted(roster.businesses.values(), key=lambda b: b.key)
+        with store.unit_of_work(SYSTEM) as uow:
+            uow.areas.upsert_many(roster.hierarchy)
+            with uow.businesses.bulk_load():
+                first = uow.businesses.upsert_many(businesses[:100])
+                rest = uow.businesses.upsert_many(businesses[100:])
+            assert (first + rest).inserted == len(businesses)
+            assert uow.businesses.upsert_many(businesses) == UpsertResult(0, 0, len(businesses))
+            uow.commit()
+        with store.unit_of_work(SYSTEM) as uow:
+            assert list(uow.businesses.stream()) == businesses
+            assert uow.businesses.get(businesses[-1].key) == businesses[-1]
+            assert uow.businesses.count(within=TOWNSHIP) == sum(
+                1 for b in businesses if b.area_code.startswith(TOWNSHIP)
+            )
+            with uow.businesses.bulk_load():  # not empty now: an ordinary load
+                assert uow.businesses.upsert_many(businesses[:5]) == UpsertResult(0, 0, 5)
+
     def test_unknown_area_is_rejected(self, loaded: Store, roster: Roster) -> None:
         business = attrs.evolve(next(iter(roster.businesses.values())), area_code="450323999999")
         with pytest.raises(InvalidAreaCodeError), loaded.unit_of_work(SYSTEM) as uow:

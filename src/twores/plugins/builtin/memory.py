@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -200,6 +201,9 @@ class _Keyed:
 
     def _key(self, record: Any) -> str:
         raise NotImplementedError
+
+    def bulk_load(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
 
     def upsert_many(self, records: Iterable[Any]) -> UpsertResult:
         table = self._table()

@@ -6,6 +6,7 @@ rows); a row hash per record makes re-imports of unchanged data write nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Collection, Iterable, Iterator
 from datetime import date
@@ -322,6 +323,39 @@ class _Keyed:
 
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
+        self._fresh = False
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Into an empty table: drop the secondary indexes and build them once at the end
+        (inside the transaction, so a rollback restores them), and skip looking up rows
+        that cannot exist yet. Any other table: an ordinary load."""
+        connection = self.uow.connection
+        name = self.table.name
+        if (
+            self._fresh
+            or connection.execute(sa.select(sa.literal(1)).select_from(self.table).limit(1)).first()
+        ):
+            yield
+            return
+        indexes = [
+            i
+            for i in sa.inspect(connection).get_indexes(name)
+            if all(i["column_names"]) and not i.get("expressions")
+        ]
+        for index in indexes:
+            connection.exec_driver_sql(f"DROP INDEX {index['name']}")
+        self._fresh = True
+        try:
+            yield
+        finally:
+            self._fresh = False
+        for index in indexes:
+            unique = "UNIQUE " if index["unique"] else ""
+            columns = ", ".join(index["column_names"])  # type: ignore[arg-type]
+            connection.exec_driver_sql(
+                f"CREATE {unique}INDEX {index['name']} ON {name} ({columns})"
+            )
 
     def upsert_many(self, records: Iterable[Any]) -> UpsertResult:
         result = UpsertResult()
@@ -342,12 +376,7 @@ class _Keyed:
         keyed: dict[str, Any] = {}
         for record in records:
             keyed[codec.key(record)] = record
-        existing = {
-            row[self.key_column]: row
-            for row in uow.connection.execute(
-                sa.select(self.table).where(self.table.c[self.key_column].in_(list(keyed)))
-            ).mappings()
-        }
+        existing = {} if self._fresh else self._existing(list(keyed))
         inserts: list[tuple[Any, ...]] = []
         deletes: list[tuple[str, str]] = []
         changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = []
@@ -393,6 +422,10 @@ class _Keyed:
             self._moved(moves)
         uow.record(self.entity, changes, codec.fields)
         return UpsertResult(len(inserts) - updated, updated, unchanged)
+
+    def _existing(self, keys: list[str]) -> dict[str, Any]:
+        query = sa.select(self.table).where(self.table.c[self.key_column].in_(keys))
+        return {row[self.key_column]: row for row in self.uow.connection.execute(query).mappings()}
 
     def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:
         """Rows that follow a moved record's location (the business's assignments)."""
