@@ -40,6 +40,18 @@ from twores.plugins.storage.common import (
 )
 
 BATCH = 5_000
+AUDIT_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "operation",
+    "entity",
+    "key",
+    "before",
+    "after",
+    "prev_hash",
+    "hash",
+)
 _TIER_COLUMN = {
     Tier.PROVINCE: "province_code",
     Tier.CITY: "city_code",
@@ -165,6 +177,23 @@ class SqlUnitOfWork:
         if params:
             self.connection.exec_driver_sql(sql, params)
 
+    def insert_rows(
+        self, table: str, columns: tuple[str, ...], values: list[tuple[Any, ...]]
+    ) -> None:
+        """Insert new rows: COPY on PostgreSQL for more than a handful, else executemany."""
+        if not values:
+            return
+        names = ", ".join(columns)
+        if self.store.is_postgres and len(values) > 100:
+            cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+            return
+        self.executemany(
+            f"INSERT INTO {table} ({names}) VALUES ({self.placeholders(len(columns))})", values
+        )
+
     def record(
         self, entity: str, changes: list[Change], fields: tuple[str, ...] | None = None
     ) -> None:
@@ -198,11 +227,7 @@ class SqlUnitOfWork:
                     entry.hash,
                 )
             )
-        self.executemany(
-            "INSERT INTO audit_log (seq, at, actor, operation, entity, key, before, after, "
-            f"prev_hash, hash) VALUES ({self.placeholders(10)})",
-            params,
-        )
+        self.insert_rows("audit_log", AUDIT_COLUMNS, params)
         self.connection.execute(
             sa.update(tables.audit_head)
             .where(tables.audit_head.c.id == 1)
@@ -431,21 +456,7 @@ class _Keyed:
         """Rows that follow a moved record's location (the business's assignments)."""
 
     def _insert(self, values: list[tuple[Any, ...]]) -> None:
-        uow = self.uow
-        if not values:
-            return
-        columns = self.codec.columns
-        if uow.store.is_postgres and len(values) > 100:
-            cursor = uow.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            with cursor.copy(f"COPY {self.table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in values:
-                    copy.write_row(row)
-            return
-        uow.executemany(
-            f"INSERT INTO {self.table.name} ({', '.join(columns)}) "
-            f"VALUES ({uow.placeholders(len(columns))})",
-            values,
-        )
+        self.uow.insert_rows(self.table.name, self.codec.columns, values)
 
     def get(self, key: str) -> Any:
         row = (
