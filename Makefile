@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export HYPOTHESIS_PROFILE ?= dev
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean chromium
 
 install: $(STAMP)
 
@@ -24,7 +24,13 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# Debian's chromium for the browser tests (tests/web); Playwright never downloads one.
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq chromium chromium-driver) || \
+	  echo "WARNING: chromium could not be installed: browser tests will be skipped" >&2
+
+test: lint chromium
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

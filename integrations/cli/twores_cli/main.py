@@ -20,6 +20,7 @@ from twores_cli.commands import (
     quality,
     setup,
     supervision,
+    web,
 )
 from twores_cli.context import EXIT_ERROR, Context
 
@@ -92,6 +93,8 @@ cli.add_command(supervision.visit_group)
 cli.add_command(kpis.kpi_command)
 cli.add_command(kpis.rank_command)
 cli.add_command(kpis.bulletin_command)
+cli.add_command(web.serve_command)
+cli.add_command(web.users_group)
 
 
 def add_plugin_commands() -> None:

@@ -33,9 +33,11 @@ if TYPE_CHECKING:
     from twores.core.businesses import FoodBusiness, Grade
     from twores.core.kpis import Kpi
     from twores.core.periods import Frequency, Period
+    from twores.core.ports import UnitOfWork
     from twores.core.problems import EscalationPolicy, ProblemEvent, Severity
     from twores.core.rules import RuleSet, Ruling
     from twores.core.supervision import VisitMode
+    from twores.core.users import UserRepository
     from twores.plugins.records import BackendSpec, TierLabel
 
 hookspec = pluggy.HookspecMarker(NAME)
@@ -125,6 +127,25 @@ def twores_storage_backends() -> Sequence[BackendSpec]:
         @hookimpl
         def twores_storage_backends():
             return [BackendSpec("mystore", "我的存储", "My store", open_store)]
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def twores_user_repository(unit_of_work: UnitOfWork) -> UserRepository | None:
+    """The repository of sign-in users inside ``unit_of_work``, for the backend that made
+    it (return None for other backends' units of work).
+
+    Example::
+
+        from twores.plugins import hookimpl
+
+        @hookimpl
+        def twores_user_repository(unit_of_work):
+            from my_package.store import MyUnitOfWork, MyUsers
+            if isinstance(unit_of_work, MyUnitOfWork):
+                return MyUsers(unit_of_work)
+            return None
     """
     raise NotImplementedError
 

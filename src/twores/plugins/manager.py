@@ -18,9 +18,11 @@ from twores.core.businesses import FoodBusiness, Grade
 from twores.core.errors import NoDecisionError, PluginError, RuleConflictError
 from twores.core.kpis import Kpi
 from twores.core.periods import Frequency, Period
+from twores.core.ports import UnitOfWork
 from twores.core.problems import EscalationPolicy, ProblemEvent, Severity
 from twores.core.rules import Decision, Rule, RuleSet, Ruling
 from twores.core.supervision import VisitMode
+from twores.core.users import UserRepository
 from twores.plugins import NAME, hookspecs
 from twores.plugins.builtin import DEFAULT_PLUGINS
 from twores.plugins.records import BackendSpec, TierLabel
@@ -145,6 +147,16 @@ class TworesPluginManager(pluggy.PluginManager):
                 f"no storage backend named '{name}' (available: {', '.join(backends) or 'none'})",
             )
         return backends[name]
+
+    def user_repository(self, unit_of_work: UnitOfWork) -> UserRepository:
+        """Sign-in users in ``unit_of_work``, from the plugin of its backend."""
+        found = self.hook.twores_user_repository(unit_of_work=unit_of_work)
+        if found is None:
+            raise PluginError(
+                "该存储后端不保存登录用户",
+                "this storage backend keeps no sign-in users",
+            )
+        return cast("UserRepository", found)
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         self._rules_cache = None

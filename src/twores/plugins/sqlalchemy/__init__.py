@@ -28,3 +28,12 @@ def twores_storage_backends() -> list[BackendSpec]:
             schemes=("sqlite", "postgresql", "postgresql+psycopg"),
         )
     ]
+
+
+@hookimpl
+def twores_user_repository(unit_of_work: Any) -> Any:
+    if type(unit_of_work).__module__ != "twores.plugins.sqlalchemy.backend":
+        return None  # another backend's unit of work: leave SQLAlchemy unimported
+    from twores.plugins.sqlalchemy.users import SqlUserRepository
+
+    return SqlUserRepository(unit_of_work)

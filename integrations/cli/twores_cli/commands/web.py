@@ -1,0 +1,120 @@
+"""``twores serve`` (the web app under uvicorn) and ``twores users`` (sign-in accounts)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+import twores
+from twores.services import users
+from twores_cli.context import EXIT_REJECTED, Context, pass_context
+
+SECRET_ENV = "TWORES_WEB_SECRET"
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address / 监听地址")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port / 端口")
+@pass_context
+def serve_command(obj: Context, host: str, port: int) -> None:
+    """Serve the web pages and JSON API (OpenAPI at /schema) / 启动网页与 API 服务.
+
+    Sign-in accounts come from ``twores users add``. Set TWORES_WEB_SECRET to keep CSRF
+    tokens valid across restarts.
+
+    \b
+    Example:
+      twores users add admin --name 管理员 --role admin --password-stdin
+      twores serve --port 8000
+    """
+    try:
+        import uvicorn
+
+        from twores_web import create_app
+    except ImportError:
+        obj.fail(
+            twores.TworesError(
+                "需要安装网页组件：pip install 'twores[web]'",
+                "the web extra is needed: pip install 'twores[web]'",
+            )
+        )
+    store = obj.store()
+    app = create_app(obj.app, store, secret=os.environ.get(SECRET_ENV))
+    obj.errors.print(obj.t(f"服务地址 http://{host}:{port}/", f"serving on http://{host}:{port}/"))
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        store.close()
+
+
+@click.group("users")
+def users_group() -> None:
+    """Sign-in accounts of the web app / 网页登录账号."""
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Display name / 姓名")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in twores.Role]),
+    required=True,
+    help="Role / 角色",
+)
+@click.option("--area", default=None, help="Area subtree (admins may omit) / 辖区区划代码")
+@click.option("--cadre", "cadre_id", default=None, help="Cadre id (role cadre) / 干部编号")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from stdin / 从标准输入读取密码"
+)
+@click.option("--inactive", is_flag=True, help="Create disabled / 停用账号")
+@pass_context
+def add_user(
+    obj: Context,
+    username: str,
+    display_name: str,
+    role: str,
+    area: str | None,
+    cadre_id: str | None,
+    password_stdin: bool,
+    inactive: bool,
+) -> None:
+    """Create or change a user (without a password: SSO only) / 新增或修改账号.
+
+    \b
+    Example:
+      echo 'long-secret' | twores users add dwz --name 大圩镇食安办 --role office \\
+          --area 450323101 --password-stdin
+    """
+    password = click.get_text_stream("stdin").readline().rstrip("\n") if password_stdin else None
+    try:
+        user = users.User(
+            username, display_name, twores.Role(role), area, None, cadre_id, not inactive
+        )
+        store = obj.store()
+        try:
+            result = users.add_user(obj.app, store, obj.scope(), user, password=password)
+        finally:
+            store.close()
+    except twores.InvalidValueError as error:
+        obj.fail(error, EXIT_REJECTED)
+    done = obj.t("新增", "created") if result.inserted else obj.t("已更新", "updated")
+    obj.console.print(f"{done}: {username} ({twores.Role(role).label(obj.lang)}, {area or '-'})")
+
+
+@users_group.command("list")
+@pass_context
+def list_users(obj: Context) -> None:
+    """List users / 列出账号."""
+    store = obj.store()
+    try:
+        found = users.list_users(obj.app, store, obj.scope())
+    finally:
+        store.close()
+    for user in found:
+        state = "" if user.active else obj.t("（停用）", " (inactive)")
+        obj.console.print(
+            f"{user.username}\t{user.display_name}\t{user.role.label(obj.lang)}\t"
+            f"{user.area_code or '-'}\t{user.cadre_id or ''}{state}",
+            highlight=False,
+        )

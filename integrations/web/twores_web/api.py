@@ -1,0 +1,261 @@
+"""The JSON API under /api: thin calls of the services with the signed-in user's scope.
+
+Domain records (attrs classes) are returned as they are; OpenAPI is at /schema.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import attrs
+from litestar import Controller, Request, Response
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+
+import twores
+from twores.services import imports, problems, supervision, users, web_views
+from twores.services.kpis import Dashboard, kpi_dashboard
+from twores.services.sheets.parsing import RowError
+from twores_web.auth import SESSION_USER, Me
+from twores_web.handlers import get, post
+from twores_web.state import WebState
+
+AREA = Parameter(query="area", required=False, description="区划代码 / area code")
+PERIOD = Parameter(query="period", required=False, description="e.g. 2026Q1 (default: now)")
+
+
+@attrs.frozen
+class Credentials:
+    username: str
+    password: str
+
+
+@attrs.frozen
+class Transition:
+    action: twores.Action
+    note: str = ""
+    evidence: tuple[str, ...] = ()
+    deadline: date | None = None
+
+
+@attrs.frozen
+class ImportResult:
+    """An import's outcome: accepted, or refused with every bad row (nothing changed)."""
+
+    kind: str
+    file_name: str
+    accepted: bool
+    rows: int
+    inserted: int
+    updated: int
+    errors: tuple[RowError, ...]
+
+
+@attrs.frozen
+class VisitResult:
+    visit: twores.Visit
+    task: twores.SupervisionTask | None
+    late: bool
+    opened: tuple[twores.Problem, ...]
+
+
+@attrs.frozen
+class RankingResult:
+    ranking: Any
+    previous: Any
+
+
+def period_of(text: str | None) -> twores.Period:
+    return twores.Period.parse(text) if text else web_views.current_period()
+
+
+class Api(Controller):
+    path = "/api"
+    tags = ["twores"]  # noqa: RUF012
+
+    @post("/login", summary="Sign in / 登录")
+    def login(self, request: Request[Any, Any, Any], web: WebState, data: Credentials) -> Me:
+        user = users.authenticate(web.app, web.store, data.username, data.password)
+        request.set_session({SESSION_USER: user.username})
+        return Me.of(user)
+
+    @post("/logout", summary="Sign out / 退出", status_code=204)
+    def logout(self, request: Request[Any, Any, Any]) -> None:
+        request.clear_session()
+
+    @get("/me", summary="The signed-in user / 当前用户")
+    def me(self, user: users.User) -> Me:
+        return Me.of(user)
+
+    @get("/areas", summary="The scope's root area and its children / 辖区")
+    def root_area(self, user: users.User, web: WebState) -> web_views.AreaView:
+        return web_views.area_view(web.store, user.scope)
+
+    @get("/areas/{code:str}", summary="An area with its children / 区划及下级")
+    def area(self, code: str, user: users.User, web: WebState) -> web_views.AreaView:
+        return web_views.area_view(web.store, user.scope, code)
+
+    @get("/dashboard", summary="KPIs of an area and its children / 指标看板")
+    def dashboard(
+        self,
+        user: users.User,
+        web: WebState,
+        area: Annotated[str | None, AREA] = None,
+        period: Annotated[str | None, PERIOD] = None,
+    ) -> Dashboard:
+        return kpi_dashboard(web.app, web.store, user.scope, period_of(period), area)
+
+    @get("/ranking", summary="Children ranked, with movements / 排名")
+    def ranking(
+        self,
+        user: users.User,
+        web: WebState,
+        area: Annotated[str | None, AREA] = None,
+        period: Annotated[str | None, PERIOD] = None,
+    ) -> RankingResult:
+        board = kpi_dashboard(web.app, web.store, user.scope, period_of(period), area)
+        found = web_views.ranking_view(web.app, web.store, user.scope, board)
+        return RankingResult(*(found or (None, None)))
+
+    @get("/businesses", summary="Businesses in an area / 包保主体")
+    def businesses(
+        self,
+        user: users.User,
+        web: WebState,
+        area: Annotated[str | None, AREA] = None,
+        offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    ) -> web_views.BusinessPage:
+        return web_views.businesses(web.store, user.scope, area, offset=offset, limit=limit)
+
+    @get("/businesses/{key:str}", summary="A business with its history / 主体详情")
+    def business(self, key: str, user: users.User, web: WebState) -> web_views.BusinessDetail:
+        return web_views.business_detail(web.store, user.scope, key)
+
+    @get("/cadres/{cadre_id:str}", summary="A cadre's businesses and tasks / 干部工作台")
+    def cadre(
+        self,
+        cadre_id: str,
+        user: users.User,
+        web: WebState,
+        period: Annotated[str | None, PERIOD] = None,
+    ) -> web_views.CadreDesk:
+        return web_views.cadre_desk(web.app, web.store, user.scope, cadre_id, period_of(period))
+
+    @post("/visits", summary="Record a visit / 录入督导记录")
+    def visit(self, user: users.User, web: WebState, data: supervision.VisitInput) -> VisitResult:
+        data = web_views.visit_as(user, data)
+        done = supervision.record_visit(web.app, web.store, user.scope, data)
+        return VisitResult(done.visit, done.task, done.late, done.opened)
+
+    @get("/problems", summary="The problem ledger / 问题台账")
+    def problems(
+        self,
+        user: users.User,
+        web: WebState,
+        status: twores.ProblemStatus | None = None,
+        severity: twores.Severity | None = None,
+        area: Annotated[str | None, AREA] = None,
+        overdue_on: date | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+    ) -> list[twores.Problem]:
+        return web_views.problem_ledger(
+            web.store,
+            user.scope,
+            status=status,
+            severity=severity,
+            within=area,
+            overdue_on=overdue_on,
+            limit=limit,
+        )
+
+    @post("/problems/{key:str}/transition", summary="Move a problem / 问题流转")
+    def transition(
+        self, key: str, user: users.User, web: WebState, data: Transition
+    ) -> twores.Problem:
+        return problems.transition_problem(
+            web.app,
+            web.store,
+            user.scope,
+            key,
+            data.action,
+            actor=user.username,
+            note=data.note,
+            evidence=data.evidence,
+            deadline=data.deadline,
+        )
+
+    @post("/imports/{kind:str}", summary="Import a ledger (all or nothing) / 导入台账")
+    def import_ledger(
+        self,
+        kind: str,
+        user: users.User,
+        web: WebState,
+        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> ImportResult:
+        return run_import(web, user, kind, data.filename, data.file.read())
+
+    @post("/bulletin", summary="Issue the bulletin and download it / 周通报下载")
+    def bulletin(
+        self,
+        user: users.User,
+        web: WebState,
+        area: Annotated[str, Parameter(query="area")],
+        period: Annotated[str | None, PERIOD] = None,
+        fmt: Annotated[str, Parameter(query="format", pattern="^(docx|xlsx|md)$")] = "docx",
+    ) -> Response[bytes]:
+        return bulletin_download(web, user, area, period, fmt)
+
+
+def run_import(
+    web: WebState, user: users.User, kind: str, file_name: str, content: bytes
+) -> ImportResult:
+    """Import an uploaded file through the import service; the report names every bad row."""
+    if kind not in imports.KINDS:
+        raise twores.InvalidValueError(
+            "kind", kind, f"应为 {'、'.join(imports.KINDS)} 之一", f"must be one of {imports.KINDS}"
+        )
+    safe = Path(file_name or "upload.xlsx").name
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / safe
+        path.write_bytes(content)
+        report = imports.import_file(web.app, web.store, user.scope, kind, path)
+    return ImportResult(
+        kind,
+        safe,
+        report.accepted,
+        report.rows,
+        report.records.inserted + report.assignments.inserted,
+        report.records.updated + report.assignments.updated,
+        report.errors,
+    )
+
+
+MEDIA = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "md": "text/markdown; charset=utf-8",
+}
+
+
+def bulletin_download(
+    web: WebState, user: users.User, area: str, period: str | None, fmt: str
+) -> Response[bytes]:
+    from urllib.parse import quote
+
+    from twores.services.kpis import issue_bulletin
+
+    with tempfile.TemporaryDirectory() as folder:
+        files = issue_bulletin(web.app, web.store, user.scope, period_of(period), area, folder)
+        chosen = next(f for f in files if f.suffix == f".{fmt}")
+        content = chosen.read_bytes()
+        name = chosen.name
+    return Response(
+        content,
+        media_type=MEDIA[fmt],
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )

@@ -1,0 +1,152 @@
+"""The app factory: ``create_app(app, store)`` returns an ASGI app (Litestar).
+
+Embed it in a provincial system by mounting the returned app, or run it with
+``twores serve``. Sessions are kept server-side (the cookie holds only a random id);
+every form and every unsafe API call carries the CSRF token (cookie ``csrftoken``, form
+field ``_csrf_token`` or header ``X-CSRFToken``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.response import Redirect, Template
+from litestar.stores.base import Store as SessionStore
+from litestar.stores.memory import MemoryStore
+from litestar.template.config import TemplateConfig
+
+import twores
+from twores.services.users import AuthenticationError, User
+from twores_web.api import Api
+from twores_web.auth import Authenticator, request_user, require_user
+from twores_web.i18n import lang_of, translator
+from twores_web.pages import PAGES
+from twores_web.state import WebState
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def create_app(
+    app: twores.Twores,
+    store: twores.Store,
+    *,
+    secret: str | None = None,
+    authenticators: Sequence[Authenticator] = (),
+    session_store: SessionStore | None = None,
+    secure_cookies: bool = False,
+    debug: bool = False,
+) -> Litestar:
+    """The web app over ``store``.
+
+    ``secret`` signs the CSRF tokens (default: random per process; give one when several
+    workers serve the same users). ``authenticators`` are SSO hooks tried before the
+    session. ``session_store`` keeps sessions (default: in memory, one process).
+    """
+    state = WebState(app, store, tuple(authenticators))
+
+    def provide_state() -> WebState:
+        return state
+
+    def provide_user(request: Request[Any, Any, Any]) -> User:
+        return require_user(request_user(request, app, store, state.authenticators))
+
+    return Litestar(
+        route_handlers=[Api, *PAGES],
+        dependencies={
+            "web": Provide(provide_state, sync_to_thread=False),
+            "user": Provide(provide_user, sync_to_thread=True),
+        },
+        middleware=[
+            ServerSideSessionConfig(secure=secure_cookies, httponly=True, samesite="lax").middleware
+        ],
+        stores={"sessions": session_store or MemoryStore()},
+        csrf_config=CSRFConfig(
+            secret=secret or secrets.token_hex(32), cookie_secure=secure_cookies
+        ),
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="twores",
+            version=twores.__version__,
+            description="食品安全“两个责任”包保工作 API (food-safety two responsibilities)",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        exception_handlers={Exception: handle_error},
+        signature_types=[User, WebState],
+        debug=debug,
+    )
+
+
+def _status(error: Exception) -> int:
+    if isinstance(error, AuthenticationError):
+        return 401
+    if isinstance(error, twores.ScopeError):
+        return 403
+    if isinstance(error, twores.TworesError):
+        return 400
+    if isinstance(error, HTTPException):
+        return error.status_code
+    return 500
+
+
+def _body(error: Exception, status: int) -> dict[str, Any]:
+    if isinstance(error, twores.TworesError):
+        return error.to_dict()
+    if isinstance(error, NotAuthorizedException):
+        return {"code": "not_signed_in", "zh": "请先登录", "en": "sign in first"}
+    if isinstance(error, PermissionDeniedException):
+        return {"code": "forbidden", "zh": "无权操作（或表单已过期）", "en": str(error.detail)}
+    if isinstance(error, NotFoundException):
+        return {"code": "not_found", "zh": "页面不存在", "en": "not found"}
+    if isinstance(error, ValidationException):
+        return {
+            "code": "invalid_request",
+            "zh": "请求参数无效",
+            "en": str(error.detail),
+            "extra": error.extra,
+        }
+    if isinstance(error, HTTPException):
+        return {"code": "http_error", "zh": str(error.detail), "en": str(error.detail)}
+    return {"code": "internal_error", "zh": "服务器内部错误", "en": "internal server error"}
+
+
+def handle_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """JSON with a code and zh/en messages under /api; an error page (or sign-in) elsewhere."""
+    status = _status(error)
+    body = _body(error, status)
+    if status == 500:
+        request.logger.exception("unhandled error", exc_info=error)
+    if request.url.path.startswith("/api") or request.url.path.startswith("/schema"):
+        return Response(body, status_code=status)
+    if status == 401:
+        return Redirect("/login")
+    lang = lang_of(request)
+    return Template(
+        "error.html",
+        context={
+            "lang": lang,
+            "t": translator(lang),
+            "path": request.url.path,
+            "message": body[lang],
+            "status": status,
+            "user": None,
+        },
+        status_code=status,
+    )

@@ -1,0 +1,70 @@
+"""Who is asking: SSO authenticators first, then the signed-in session.
+
+An authenticator is any callable ``(request) -> username | None``: it vouches for a user
+(e.g. from a header set by the provincial SSO gateway); the user must exist and be active
+in the database, which gives the role and area. The session stores the username only, so
+a changed role or a deactivated account takes effect on the next request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException
+
+import twores
+from twores.services.users import User, find_user
+
+#: An SSO hook: a request in, the username it vouches for (or None) out.
+Authenticator = Callable[[Request[Any, Any, Any]], str | None]
+
+SESSION_USER = "user"
+
+
+@attrs.frozen
+class Me:
+    """The signed-in user as the API shows it (no password hash)."""
+
+    username: str
+    display_name: str
+    role: twores.Role
+    area_code: str | None
+    cadre_id: str | None
+    can_write: bool
+    can_unmask: bool
+
+    @classmethod
+    def of(cls, user: User) -> Me:
+        scope = user.scope
+        return cls(
+            user.username,
+            user.display_name,
+            user.role,
+            user.area_code,
+            user.cadre_id,
+            scope.can_write,
+            scope.can_unmask,
+        )
+
+
+def request_user(
+    request: Request[Any, Any, Any],
+    app: twores.Twores,
+    store: twores.Store,
+    authenticators: Sequence[Authenticator],
+) -> User | None:
+    for authenticate in authenticators:
+        username = authenticate(request)
+        if username:
+            return find_user(app, store, username)
+    username = request.session.get(SESSION_USER) if request.scope.get("session") else None
+    return find_user(app, store, username) if username else None
+
+
+def require_user(user: User | None) -> User:
+    if user is None:
+        raise NotAuthorizedException("请先登录 | sign in first")
+    return user

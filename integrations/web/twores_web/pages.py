@@ -1,0 +1,306 @@
+"""Server-rendered pages (zh-CN by default, English with ``?lang=en``), thin over the
+services like the API. Forms post with the CSRF token; nothing needs JavaScript."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import litestar
+from litestar import Request, Response
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+import twores
+from twores.services import problems, supervision, users, web_views
+from twores.services.kpis import kpi_dashboard
+from twores_web.api import bulletin_download, period_of, run_import
+from twores_web.auth import SESSION_USER, Me
+from twores_web.charts import bar_chart
+from twores_web.handlers import get, post
+from twores_web.i18n import COOKIE, LANGS, lang_of, translator
+from twores_web.state import WebState
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+NO_SCHEMA = {"include_in_schema": False}
+
+
+def page(
+    request: Request[Any, Any, Any],
+    name: str,
+    user: users.User | None,
+    status: int = 200,
+    **context: Any,
+) -> Template:
+    lang = lang_of(request)
+    return Template(
+        name,
+        context={
+            "lang": lang,
+            "t": translator(lang),
+            "user": Me.of(user) if user else None,
+            "path": request.url.path,
+            **context,
+        },
+        status_code=status,
+    )
+
+
+def _local(target: str | None) -> str:
+    """Only same-site paths are followed after sign-in or a language switch."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/dashboard"
+    return target
+
+
+@litestar.get("/login", sync_to_thread=False, **NO_SCHEMA)  # no I/O here
+def login_form(request: Request[Any, Any, Any], next: str | None = None) -> Template:
+    return page(request, "login.html", None, next=_local(next))
+
+
+@post("/login", **NO_SCHEMA)
+def login(request: Request[Any, Any, Any], web: WebState, data: Form) -> Any:
+    try:
+        user = users.authenticate(
+            web.app, web.store, str(data.get("username", "")), str(data.get("password", ""))
+        )
+    except users.AuthenticationError as error:
+        lang = lang_of(request)
+        return page(
+            request, "login.html", None, 401, error=error.message(lang), next=data.get("next")
+        )
+    request.set_session({SESSION_USER: user.username})
+    return Redirect(_local(data.get("next")))
+
+
+@post("/logout", **NO_SCHEMA)
+def logout(request: Request[Any, Any, Any]) -> Redirect:
+    request.clear_session()
+    return Redirect("/login")
+
+
+@get("/lang/{code:str}", **NO_SCHEMA)
+def switch_lang(code: str, next: str | None = None) -> Response[Any]:
+    response: Response[Any] = Redirect(_local(next))
+    if code in LANGS:
+        response.set_cookie(COOKIE, code, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@get("/", **NO_SCHEMA)
+def home(user: users.User) -> Redirect:
+    return Redirect("/cadre" if user.cadre_id else "/dashboard")
+
+
+@get("/dashboard", **NO_SCHEMA)
+def dashboard(
+    request: Request[Any, Any, Any],
+    user: users.User,
+    web: WebState,
+    area: str | None = None,
+    period: str | None = None,
+) -> Template:
+    chosen = period_of(period)
+    board = kpi_dashboard(web.app, web.store, user.scope, chosen, area)
+    view = web_views.area_view(web.store, user.scope, board.area)
+    names = {a.code: a.name for a in (*view.path, *view.children)}
+    kids = [a for a in board.areas if a != board.area]
+    lang = lang_of(request)
+    charts = [
+        bar_chart(
+            spec.zh if lang == "zh" else spec.en,
+            [names.get(k, k) for k in kids],
+            [board.values[spec.name][k].rate for k in kids],
+            chart_id=f"chart-{spec.name}",
+        )
+        for spec in board.specs
+    ]
+    ranked = web_views.ranking_view(web.app, web.store, user.scope, board)
+    return page(
+        request,
+        "dashboard.html",
+        user,
+        board=board,
+        view=view,
+        names=names,
+        charts=charts if kids else [],
+        ranking=ranked[0] if ranked else None,
+        period=chosen,
+    )
+
+
+@get("/areas/{code:str}", **NO_SCHEMA)
+def area(
+    request: Request[Any, Any, Any], code: str, user: users.User, web: WebState, offset: int = 0
+) -> Template:
+    view = web_views.area_view(web.store, user.scope, code)
+    found = web_views.businesses(web.store, user.scope, code, offset=max(offset, 0), limit=100)
+    return page(request, "area.html", user, view=view, page_=found, offset=max(offset, 0))
+
+
+@get("/businesses/{key:str}", **NO_SCHEMA)
+def business(
+    request: Request[Any, Any, Any], key: str, user: users.User, web: WebState
+) -> Template:
+    detail = web_views.business_detail(web.store, user.scope, key)
+    return page(request, "business.html", user, d=detail)
+
+
+@get("/cadre", **NO_SCHEMA)
+def cadre(
+    request: Request[Any, Any, Any],
+    user: users.User,
+    web: WebState,
+    cadre: str | None = None,
+    done: str | None = None,
+) -> Template:
+    cadre_id = cadre or user.cadre_id
+    if not cadre_id:
+        raise twores.InvalidValueError(
+            "cadre_id", "", "请指定干部编号（?cadre=…）", "name a cadre (?cadre=...)"
+        )
+    desk = web_views.cadre_desk(web.app, web.store, user.scope, cadre_id)
+    return page(
+        request,
+        "cadre.html",
+        user,
+        desk=desk,
+        done=done,
+        today=date.today().isoformat(),
+        modes=list(twores.VisitMode),
+    )
+
+
+@post("/cadre/visits", **NO_SCHEMA)
+def record_visit(
+    request: Request[Any, Any, Any], user: users.User, web: WebState, data: Form
+) -> Any:
+    findings = tuple(x.strip() for x in str(data.get("findings", "")).splitlines() if x.strip())
+    visit = supervision.VisitInput(
+        business_key=str(data.get("business_key", "")),
+        cadre_id=str(data.get("cadre_id") or user.cadre_id or ""),
+        visited_on=_date(str(data.get("visited_on", ""))),
+        mode=str(data.get("mode") or "现场"),
+        findings=findings,
+        late_reason=str(data.get("late_reason") or "") or None,
+    )
+    visit = web_views.visit_as(user, visit)
+    supervision.record_visit(web.app, web.store, user.scope, visit)
+    target = "/cadre?done=" + quote(visit.business_key)
+    if user.cadre_id != visit.cadre_id:
+        target += "&cadre=" + quote(visit.cadre_id)
+    return Redirect(target)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise twores.InvalidValueError(
+            "visited_on", text, "应为 YYYY-MM-DD 格式的日期", "must be a date YYYY-MM-DD"
+        ) from None
+
+
+@get("/problems", **NO_SCHEMA)
+def problem_ledger(
+    request: Request[Any, Any, Any],
+    user: users.User,
+    web: WebState,
+    status: str | None = None,
+    severity: str | None = None,
+    area: str | None = None,
+) -> Template:
+    found = web_views.problem_ledger(
+        web.store,
+        user.scope,
+        status=twores.ProblemStatus.parse(status, field="status") if status else None,
+        severity=twores.Severity.parse(severity, field="severity") if severity else None,
+        within=area or None,
+    )
+    return page(
+        request,
+        "problems.html",
+        user,
+        problems=[(p, web_views.next_actions(p)) for p in found],
+        statuses=list(twores.ProblemStatus),
+        severities=list(twores.Severity),
+        chosen={"status": status or "", "severity": severity or "", "area": area or ""},
+    )
+
+
+@post("/problems/{key:str}/transition", **NO_SCHEMA)
+def transition(key: str, user: users.User, web: WebState, data: Form) -> Redirect:
+    evidence = tuple(x.strip() for x in str(data.get("evidence", "")).split() if x.strip())
+    deadline = str(data.get("deadline") or "")
+    problems.transition_problem(
+        web.app,
+        web.store,
+        user.scope,
+        key,
+        twores.Action.parse(str(data.get("action", "")), field="action"),
+        actor=user.username,
+        note=str(data.get("note", "")),
+        evidence=evidence,
+        deadline=_date(deadline) if deadline else None,
+    )
+    return Redirect("/problems")
+
+
+@litestar.get("/imports", sync_to_thread=False, **NO_SCHEMA)  # no I/O here
+def import_form(request: Request[Any, Any, Any], user: users.User) -> Template:
+    return page(request, "imports.html", user, report=None)
+
+
+@litestar.post("/imports", **NO_SCHEMA)
+async def import_upload(
+    request: Request[Any, Any, Any], user: users.User, web: WebState, data: Upload
+) -> Template:
+    upload = data.get("file")
+    if upload is None or not hasattr(upload, "read"):
+        raise twores.InvalidValueError("file", "", "请选择文件", "choose a file")
+    content = await upload.read()
+    from anyio import to_thread
+
+    report = await to_thread.run_sync(
+        run_import, web, user, str(data.get("kind", "")), upload.filename, content
+    )
+    status = 200 if report.accepted else 422
+    return page(request, "imports.html", user, status, report=report)
+
+
+@litestar.get("/bulletin", sync_to_thread=False, **NO_SCHEMA)  # no I/O here
+def bulletin_form(request: Request[Any, Any, Any], user: users.User) -> Template:
+    return page(request, "bulletin.html", user, period=str(web_views.current_period()))
+
+
+@post("/bulletin", **NO_SCHEMA)
+def bulletin(user: users.User, web: WebState, data: Form) -> Response[bytes]:
+    fmt = str(data.get("format") or "docx")
+    if fmt not in ("docx", "xlsx", "md"):
+        raise twores.InvalidValueError("format", fmt, "应为 docx、xlsx 或 md", "docx, xlsx or md")
+    return bulletin_download(
+        web, user, str(data.get("area") or user.area_code or ""), data.get("period"), fmt
+    )
+
+
+PAGES = [
+    login_form,
+    login,
+    logout,
+    switch_lang,
+    home,
+    dashboard,
+    area,
+    business,
+    cadre,
+    record_visit,
+    problem_ledger,
+    transition,
+    import_form,
+    import_upload,
+    bulletin_form,
+    bulletin,
+]

@@ -1,0 +1,76 @@
+"""People who sign in (web users): a name, a role over an area subtree, a password hash.
+
+The hash is opaque here (argon2 in the services); a user without one signs in only through
+single sign-on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import attrs
+
+from twores.core.errors import InvalidValueError
+from twores.core.ports import UpsertResult
+from twores.core.security import Role, Scope
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
+
+
+def _check_username(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not _USERNAME.match(value):
+        raise InvalidValueError(
+            "username",
+            value,
+            "应为 2–64 个字母、数字或 _ . @ -",
+            "must be 2-64 letters, digits or _ . @ -",
+        )
+
+
+def _check_display(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip() or len(value) > 100:
+        raise InvalidValueError(
+            "display_name", value, "不能为空且不超过 100 字", "must be 1-100 characters"
+        )
+
+
+@attrs.frozen
+class User:
+    """One person who signs in; ``area_code`` None means nationwide (admins only)."""
+
+    username: str = attrs.field(validator=_check_username)
+    display_name: str = attrs.field(validator=_check_display)
+    role: Role = attrs.field(validator=attrs.validators.instance_of(Role))
+    area_code: str | None = None
+    password_hash: str | None = attrs.field(default=None, repr=False)
+    #: The cadre this user acts as (role cadre): visits are recorded in that cadre's name.
+    cadre_id: str | None = None
+    active: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        if self.area_code is None and self.role is not Role.ADMIN:
+            raise InvalidValueError(
+                "area_code", None, "只有系统管理员可以不限辖区", "only admins may have no area"
+            )
+        if self.role is Role.CADRE and not self.cadre_id:
+            raise InvalidValueError(
+                "cadre_id", None, "包保干部账号须指定干部编号", "a cadre user needs a cadre id"
+            )
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.username, self.role, self.area_code)
+
+
+class UserRepository(Protocol):
+    """Users within the caller's scope: reads see users whose area lies in the subtree;
+    writes need an admin or office scope containing the user's area, and are audited
+    (without the password hash)."""
+
+    def get(self, username: str) -> User | None: ...
+    def upsert(self, user: User) -> UpsertResult: ...
+    def stream(self) -> Iterator[User]:
+        """In username order."""
+        ...

@@ -1,0 +1,115 @@
+"""Sign-in users in the SQL store (table ``web_users``, migration 0008).
+
+Users are few and cold, so the table carries no ancestor codes; scope checks go through
+the unit of work's hierarchy like every other write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+
+from twores.core.ports import UpsertResult
+from twores.core.security import Role, outside_scope
+from twores.core.users import User
+from twores.plugins.sqlalchemy.tables import code
+
+#: Own metadata: the table is created by migration 0008, not by the backend's tables.
+metadata = sa.MetaData()
+
+web_users = sa.Table(
+    "web_users",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("display_name", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("area_code", code(), nullable=True),
+    sa.Column("password_hash", sa.String(200), nullable=True),
+    sa.Column("cadre_id", sa.String(64), nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
+
+#: Audited fields: never the password hash (only whether it changed).
+AUDITED = ("display_name", "role", "area_code", "cadre_id", "active")
+
+
+def _user(row: Any) -> User:
+    return User(
+        username=row.username,
+        display_name=row.display_name,
+        role=Role(row.role),
+        area_code=row.area_code,
+        password_hash=row.password_hash,
+        cadre_id=row.cadre_id,
+        active=bool(row.active),
+    )
+
+
+def _audited(user: User | None, password_changed: bool) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    found: dict[str, Any] = {name: getattr(user, name) for name in AUDITED}
+    found["role"] = user.role.value
+    found["password_changed"] = password_changed
+    return found
+
+
+class SqlUserRepository:
+    def __init__(self, uow: Any) -> None:
+        self.uow = uow
+
+    def _visible(self, user: User) -> bool:
+        root = self.uow.scope.area_code
+        if root is None:
+            return True
+        return user.area_code is not None and self.uow.guard.allows(user.area_code)
+
+    def get(self, username: str) -> User | None:
+        row = self.uow.connection.execute(
+            sa.select(web_users).where(web_users.c.username == username)
+        ).first()
+        user = None if row is None else _user(row)
+        return user if user is not None and self._visible(user) else None
+
+    def stream(self) -> Iterator[User]:
+        rows = self.uow.connection.execute(sa.select(web_users).order_by(web_users.c.username))
+        yield from (u for u in map(_user, rows) if self._visible(u))
+
+    def upsert(self, user: User) -> UpsertResult:
+        scope = self.uow.scope
+        if scope.role not in (Role.ADMIN, Role.OFFICE) or not self._visible(user):
+            raise outside_scope(scope, f"用户 {user.username}", f"user {user.username}")
+        if user.role is Role.ADMIN and scope.role is not Role.ADMIN:
+            raise outside_scope(scope, "管理员账号", "admin accounts")
+        row = self.uow.connection.execute(
+            sa.select(web_users).where(web_users.c.username == user.username)
+        ).first()
+        before = None if row is None else _user(row)
+        if before is not None and not self._visible(before):
+            raise outside_scope(scope, f"用户 {user.username}", f"user {user.username}")
+        if before == user:
+            return UpsertResult(unchanged=1)
+        values = {
+            "display_name": user.display_name,
+            "role": user.role.value,
+            "area_code": user.area_code,
+            "password_hash": user.password_hash,
+            "cadre_id": user.cadre_id,
+            "active": user.active,
+        }
+        if before is None:
+            self.uow.connection.execute(
+                sa.insert(web_users).values(username=user.username, **values)
+            )
+        else:
+            self.uow.connection.execute(
+                sa.update(web_users).where(web_users.c.username == user.username).values(**values)
+            )
+        changed = before is None or before.password_hash != user.password_hash
+        self.uow.record(
+            "web_user",
+            [(user.username, _audited(before, False), _audited(user, changed))],
+        )
+        return UpsertResult(inserted=1) if before is None else UpsertResult(updated=1)

@@ -1,0 +1,126 @@
+"""Sign-in users: create, change, authenticate (argon2 password hashes).
+
+argon2-cffi comes with the ``web`` extra and is imported only when a password is hashed or
+checked. Every change goes through the caller's scope and is audited without the hash.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twores.bootstrap import Twores
+from twores.core.errors import InvalidValueError, TworesError
+from twores.core.ports import Store, UpsertResult
+from twores.core.security import Role, Scope
+from twores.core.users import User
+
+__all__ = [
+    "AuthenticationError",
+    "Role",
+    "User",
+    "add_user",
+    "authenticate",
+    "find_user",
+    "hash_password",
+    "list_users",
+    "verify_password",
+]
+
+MIN_PASSWORD = 8
+
+
+class AuthenticationError(TworesError):
+    """Unknown user, wrong password or inactive account (one message for all three)."""
+
+    code = "authentication_failed"
+
+    def __init__(self) -> None:
+        super().__init__("用户名或密码错误", "wrong username or password")
+
+
+def _hasher() -> Any:
+    try:
+        from argon2 import PasswordHasher
+    except ImportError as error:  # pragma: no cover - the web extra brings it
+        raise TworesError(
+            "需要安装 argon2-cffi（pip install 'twores[web]'）",
+            "argon2-cffi is needed (pip install 'twores[web]')",
+        ) from error
+    return PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password`` (at least 8 characters)."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidValueError(
+            "password", "*" * len(password), "至少 8 个字符", "must be at least 8 characters"
+        )
+    return str(_hasher().hash(password))
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        return False
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return bool(_hasher().verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def add_user(
+    app: Twores,
+    store: Store,
+    scope: Scope,
+    user: User,
+    *,
+    password: str | None = None,
+) -> UpsertResult:
+    """Create or change ``user`` (hashing ``password`` when given); the user's area must
+    exist and lie inside the caller's scope."""
+    if password is not None:
+        user = _with_hash(user, hash_password(password))
+    with store.unit_of_work(scope) as uow:
+        if user.area_code is not None and uow.areas.get(user.area_code) is None:
+            raise InvalidValueError(
+                "area_code", user.area_code, "区划不存在或不在辖区内", "no such area in scope"
+            )
+        if user.cadre_id is not None and uow.cadres.get(user.cadre_id) is None:
+            raise InvalidValueError(
+                "cadre_id", user.cadre_id, "干部不存在或不在辖区内", "no such cadre in scope"
+            )
+        users = app.plugins.user_repository(uow)
+        if password is None:
+            known = users.get(user.username)
+            if known is not None and user.password_hash is None:
+                user = _with_hash(user, known.password_hash)
+        result = users.upsert(user)
+        uow.commit()
+    return result
+
+
+def _with_hash(user: User, password_hash: str | None) -> User:
+    import attrs
+
+    return attrs.evolve(user, password_hash=password_hash)
+
+
+def find_user(app: Twores, store: Store, username: str) -> User | None:
+    """The active user ``username`` (read as the system: used by sign-in and SSO)."""
+    with store.unit_of_work(Scope.system("sign-in")) as uow:
+        user = app.plugins.user_repository(uow).get(username)
+    return user if user is not None and user.active else None
+
+
+def authenticate(app: Twores, store: Store, username: str, password: str) -> User:
+    """The user whose password this is, else :class:`AuthenticationError`."""
+    user = find_user(app, store, username)
+    if user is None or not verify_password(user.password_hash, password):
+        raise AuthenticationError()
+    return user
+
+
+def list_users(app: Twores, store: Store, scope: Scope) -> list[User]:
+    with store.unit_of_work(scope) as uow:
+        return list(app.plugins.user_repository(uow).stream())

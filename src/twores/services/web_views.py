@@ -1,0 +1,231 @@
+"""Read models for the web pages and JSON API, all within the caller's scope.
+
+Each function opens one unit of work with the caller's scope, so the backends' scope
+checks apply; personal data is masked for roles that may not see it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import attrs
+
+from twores.bootstrap import Twores
+from twores.core.areas import Area, Hierarchy
+from twores.core.assignment import Assignment
+from twores.core.businesses import FoodBusiness
+from twores.core.cadres import Cadre
+from twores.core.errors import InvalidValueError
+from twores.core.kpis import Ranking, rank_areas
+from twores.core.letters import LetterStatus
+from twores.core.periods import Period, PeriodKind, today
+from twores.core.ports import Store
+from twores.core.problems import TRANSITIONS, Action, Problem, ProblemStatus, Severity
+from twores.core.security import Role, Scope, outside_scope
+from twores.core.supervision import SupervisionTask, Visit
+from twores.core.users import User
+from twores.services.commitments import letter_states
+from twores.services.kpis import Dashboard
+from twores.services.lookups import business_in_scope
+from twores.services.privacy import business_for, cadre_for
+from twores.services.supervision import VisitInput
+
+#: Rows a list page shows at most.
+PAGE = 200
+
+
+def current_period(day: date | None = None) -> Period:
+    """The supervision quarter of ``day`` (default: today in China)."""
+    return Period.containing(PeriodKind.QUARTER, day or today())
+
+
+def in_scope(hierarchy: Hierarchy, scope: Scope, area_code: str) -> bool:
+    """Whether ``area_code`` lies in ``scope``'s subtree (the rule every view applies)."""
+    if area_code not in hierarchy:
+        return False
+    return scope.area_code is None or hierarchy.contains(scope.area_code, area_code)
+
+
+@attrs.frozen
+class AreaView:
+    """An area with its path from the root and its children (only within the scope)."""
+
+    area: Area | None
+    path: tuple[Area, ...]
+    children: tuple[Area, ...]
+
+
+def area_view(store: Store, scope: Scope, code: str | None = None) -> AreaView:
+    """``code`` (default: the scope's root) with its children; outside the scope: an error."""
+    code = code or scope.area_code
+    with store.unit_of_work(scope) as uow:
+        hierarchy = uow.areas.hierarchy()
+    if code is None:
+        return AreaView(None, (), hierarchy.roots)
+    if code not in hierarchy:
+        raise InvalidValueError("area_code", code, "区划不存在", "no such area")
+    if not in_scope(hierarchy, scope, code):
+        raise outside_scope(scope, f"区划 {code}", f"area {code}")
+    path = hierarchy.path(code)
+    if scope.area_code is not None:  # the path shown starts at the scope's root
+        depth = len(hierarchy.path(scope.area_code)) - 1
+        path = path[depth:]
+    return AreaView(hierarchy[code], path, hierarchy.children(code))
+
+
+def area_names(store: Store, scope: Scope) -> dict[str, str]:
+    with store.unit_of_work(scope) as uow:
+        return {a.code: a.name for a in uow.areas.hierarchy()}
+
+
+@attrs.frozen
+class BusinessPage:
+    total: int
+    businesses: tuple[FoodBusiness, ...]
+
+
+def businesses(
+    store: Store, scope: Scope, within: str | None = None, *, offset: int = 0, limit: int = PAGE
+) -> BusinessPage:
+    """A page of the businesses under ``within`` (default: the whole scope), in key order."""
+    if offset < 0 or not 1 <= limit <= 1000:
+        raise InvalidValueError("limit", limit, "应在 1–1000 之间", "must be 1-1000")
+    found: list[FoodBusiness] = []
+    with store.unit_of_work(scope) as uow:
+        total = uow.businesses.count(within=within)
+        for i, business in enumerate(uow.businesses.stream(within=within)):
+            if i >= offset + limit:
+                break
+            if i >= offset:
+                found.append(business_for(scope, business))
+    return BusinessPage(total, tuple(found))
+
+
+@attrs.frozen
+class BusinessDetail:
+    """A business with its assignment history, tasks, visits and problems."""
+
+    business: FoodBusiness
+    key: str
+    area_path: str
+    assignments: tuple[Assignment, ...]
+    cadres: tuple[Cadre, ...]
+    tasks: tuple[SupervisionTask, ...]
+    visits: tuple[Visit, ...]
+    problems: tuple[Problem, ...]
+
+
+def business_detail(store: Store, scope: Scope, key: str) -> BusinessDetail:
+    with store.unit_of_work(scope) as uow:
+        business = business_in_scope(uow, key)
+        assignments = tuple(uow.assignments.stream(business_key=business.key))
+        cadres = [uow.cadres.get(c) for c in dict.fromkeys(a.cadre_id for a in assignments)]
+        return BusinessDetail(
+            business_for(scope, business),
+            business.key,
+            uow.areas.hierarchy().display_path(business.area_code, " / "),
+            assignments,
+            tuple(cadre_for(scope, c) for c in cadres if c is not None),
+            tuple(uow.tasks.stream(business_key=business.key)),
+            tuple(uow.visits.stream(business_key=business.key)),
+            tuple(uow.problems.stream(business_key=business.key)),
+        )
+
+
+@attrs.frozen
+class CadreDesk:
+    """A cadre's page: the businesses held today, this period's tasks, the letter status."""
+
+    cadre: Cadre
+    period: Period
+    businesses: tuple[FoodBusiness, ...]
+    tasks: tuple[SupervisionTask, ...]
+    letter_status: LetterStatus | None
+    letter_deadline: date | None
+
+
+def cadre_desk(
+    app: Twores, store: Store, scope: Scope, cadre_id: str, period: Period | None = None
+) -> CadreDesk:
+    chosen = period or current_period()
+    day = min(today(), chosen.end)
+    with store.unit_of_work(scope) as uow:
+        cadre = uow.cadres.get(cadre_id)
+        if cadre is None:
+            raise InvalidValueError(
+                "cadre_id", cadre_id, "干部不存在或不在辖区内", "no such cadre in scope"
+            )
+        keys = [a.business_key for a in uow.assignments.stream(cadre_id=cadre_id, active_on=day)]
+        held = uow.businesses.get_many(keys)
+        tasks = tuple(uow.tasks.stream(cadre_id=cadre_id, overlapping=(chosen.start, chosen.end)))
+    mine = [s for s in letter_states(app, store, scope, day.year, on=day) if s.cadre.id == cadre_id]
+    return CadreDesk(
+        cadre_for(scope, cadre),
+        chosen,
+        tuple(business_for(scope, held[k]) for k in sorted(held)),
+        tasks,
+        mine[0].status if mine else None,
+        mine[0].deadline if mine else None,
+    )
+
+
+def problem_ledger(
+    store: Store,
+    scope: Scope,
+    *,
+    status: ProblemStatus | None = None,
+    severity: Severity | None = None,
+    within: str | None = None,
+    overdue_on: date | None = None,
+    limit: int = PAGE,
+) -> list[Problem]:
+    """The first ``limit`` problems matching the filters, in id order."""
+    found: list[Problem] = []
+    with store.unit_of_work(scope) as uow:
+        for problem in uow.problems.stream(
+            status=status, severity=severity, within=within, open_on=overdue_on
+        ):
+            found.append(problem)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def ranking_view(
+    app: Twores, store: Store, scope: Scope, dashboard: Dashboard
+) -> tuple[Ranking, Ranking | None] | None:
+    """The dashboard's children ranked, with movements against the last stored run (read
+    only: nothing is stored; ``twores rank`` or the bulletin stores runs)."""
+    parent = dashboard.area
+    kids = [a for a in dashboard.areas if a != parent]
+    if parent is None or not kids:
+        return None
+    specs = {s.name: s for s in dashboard.specs}
+    values = [dashboard.values[k][c] for k in specs for c in kids]
+    versions = [f"{r.name} {r.version}" for r in app.plugins.rule_sets()]
+    with store.unit_of_work(scope) as uow:
+        run = uow.rankings.latest(parent)
+    previous = run.ranking if run else None
+    ranking = rank_areas(
+        parent, str(dashboard.period), values, specs, rule_versions=versions, previous=previous
+    )
+    return ranking, previous
+
+
+def next_actions(problem: Problem) -> list[Action]:
+    """The ledger steps possible from ``problem``'s status (the state machine's, no others)."""
+    return list(TRANSITIONS.get(problem.status, {}))
+
+
+def visit_as(user: User, visit: VisitInput) -> VisitInput:
+    """The visit a user may record: a cadre records visits in their own name only."""
+    if user.role is not Role.CADRE:
+        return visit
+    if visit.cadre_id and visit.cadre_id != user.cadre_id:
+        raise InvalidValueError(
+            "cadre_id",
+            visit.cadre_id,
+            f"包保干部只能以本人（{user.cadre_id}）名义录入",
+            f"a cadre records visits as themselves ({user.cadre_id}) only",
+        )
+    return attrs.evolve(visit, cadre_id=user.cadre_id)
