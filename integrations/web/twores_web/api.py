@@ -13,8 +13,7 @@ from typing import Annotated, Any
 import attrs
 from litestar import Controller, Request, Response
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 
 import twores
 from twores.services import imports, problems, supervision, users, web_views
@@ -22,10 +21,10 @@ from twores.services.kpis import Dashboard, kpi_dashboard
 from twores.services.sheets.parsing import RowError
 from twores_web.auth import SESSION_USER, Me
 from twores_web.handlers import get, post
-from twores_web.state import WebState
+from twores_web.state import CurrentUser, Web
 
-AREA = Parameter(query="area", required=False, description="区划代码 / area code")
-PERIOD = Parameter(query="period", required=False, description="e.g. 2026Q1 (default: now)")
+AREA = QueryParameter(required=False, description="区划代码 / area code")
+PERIOD = QueryParameter(required=False, description="e.g. 2026Q1 (default: now)")
 
 
 @attrs.frozen
@@ -36,6 +35,8 @@ class Credentials:
 
 @attrs.frozen
 class Transition:
+    #: The problem's id (``business/found-on/hash``).
+    problem_id: str
     action: twores.Action
     note: str = ""
     evidence: tuple[str, ...] = ()
@@ -78,7 +79,7 @@ class Api(Controller):
     tags = ["twores"]  # noqa: RUF012
 
     @post("/login", summary="Sign in / 登录")
-    def login(self, request: Request[Any, Any, Any], web: WebState, data: Credentials) -> Me:
+    def login(self, request: Request[Any, Any, Any], web: Web, data: JSONBody[Credentials]) -> Me:
         user = users.authenticate(web.app, web.store, data.username, data.password)
         request.set_session({SESSION_USER: user.username})
         return Me.of(user)
@@ -88,22 +89,22 @@ class Api(Controller):
         request.clear_session()
 
     @get("/me", summary="The signed-in user / 当前用户")
-    def me(self, user: users.User) -> Me:
+    def me(self, user: CurrentUser) -> Me:
         return Me.of(user)
 
     @get("/areas", summary="The scope's root area and its children / 辖区")
-    def root_area(self, user: users.User, web: WebState) -> web_views.AreaView:
+    def root_area(self, user: CurrentUser, web: Web) -> web_views.AreaView:
         return web_views.area_view(web.store, user.scope)
 
     @get("/areas/{code:str}", summary="An area with its children / 区划及下级")
-    def area(self, code: str, user: users.User, web: WebState) -> web_views.AreaView:
+    def area(self, code: FromPath[str], user: CurrentUser, web: Web) -> web_views.AreaView:
         return web_views.area_view(web.store, user.scope, code)
 
     @get("/dashboard", summary="KPIs of an area and its children / 指标看板")
     def dashboard(
         self,
-        user: users.User,
-        web: WebState,
+        user: CurrentUser,
+        web: Web,
         area: Annotated[str | None, AREA] = None,
         period: Annotated[str | None, PERIOD] = None,
     ) -> Dashboard:
@@ -112,8 +113,8 @@ class Api(Controller):
     @get("/ranking", summary="Children ranked, with movements / 排名")
     def ranking(
         self,
-        user: users.User,
-        web: WebState,
+        user: CurrentUser,
+        web: Web,
         area: Annotated[str | None, AREA] = None,
         period: Annotated[str | None, PERIOD] = None,
     ) -> RankingResult:
@@ -124,30 +125,32 @@ class Api(Controller):
     @get("/businesses", summary="Businesses in an area / 包保主体")
     def businesses(
         self,
-        user: users.User,
-        web: WebState,
+        user: CurrentUser,
+        web: Web,
         area: Annotated[str | None, AREA] = None,
-        offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> web_views.BusinessPage:
         return web_views.businesses(web.store, user.scope, area, offset=offset, limit=limit)
 
     @get("/businesses/{key:str}", summary="A business with its history / 主体详情")
-    def business(self, key: str, user: users.User, web: WebState) -> web_views.BusinessDetail:
+    def business(self, key: FromPath[str], user: CurrentUser, web: Web) -> web_views.BusinessDetail:
         return web_views.business_detail(web.store, user.scope, key)
 
     @get("/cadres/{cadre_id:str}", summary="A cadre's businesses and tasks / 干部工作台")
     def cadre(
         self,
-        cadre_id: str,
-        user: users.User,
-        web: WebState,
+        cadre_id: FromPath[str],
+        user: CurrentUser,
+        web: Web,
         period: Annotated[str | None, PERIOD] = None,
     ) -> web_views.CadreDesk:
         return web_views.cadre_desk(web.app, web.store, user.scope, cadre_id, period_of(period))
 
     @post("/visits", summary="Record a visit / 录入督导记录")
-    def visit(self, user: users.User, web: WebState, data: supervision.VisitInput) -> VisitResult:
+    def visit(
+        self, user: CurrentUser, web: Web, data: JSONBody[supervision.VisitInput]
+    ) -> VisitResult:
         data = web_views.visit_as(user, data)
         done = supervision.record_visit(web.app, web.store, user.scope, data)
         return VisitResult(done.visit, done.task, done.late, done.opened)
@@ -155,13 +158,13 @@ class Api(Controller):
     @get("/problems", summary="The problem ledger / 问题台账")
     def problems(
         self,
-        user: users.User,
-        web: WebState,
-        status: twores.ProblemStatus | None = None,
-        severity: twores.Severity | None = None,
+        user: CurrentUser,
+        web: Web,
+        status: FromQuery[twores.ProblemStatus | None] = None,
+        severity: FromQuery[twores.Severity | None] = None,
         area: Annotated[str | None, AREA] = None,
-        overdue_on: date | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+        overdue_on: FromQuery[date | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> list[twores.Problem]:
         return web_views.problem_ledger(
             web.store,
@@ -173,15 +176,13 @@ class Api(Controller):
             limit=limit,
         )
 
-    @post("/problems/{key:str}/transition", summary="Move a problem / 问题流转")
-    def transition(
-        self, key: str, user: users.User, web: WebState, data: Transition
-    ) -> twores.Problem:
+    @post("/problems/transition", summary="Move a problem / 问题流转")
+    def transition(self, user: CurrentUser, web: Web, data: JSONBody[Transition]) -> twores.Problem:
         return problems.transition_problem(
             web.app,
             web.store,
             user.scope,
-            key,
+            data.problem_id,
             data.action,
             actor=user.username,
             note=data.note,
@@ -192,27 +193,27 @@ class Api(Controller):
     @post("/imports/{kind:str}", summary="Import a ledger (all or nothing) / 导入台账")
     def import_ledger(
         self,
-        kind: str,
-        user: users.User,
-        web: WebState,
-        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+        kind: FromPath[str],
+        user: CurrentUser,
+        web: Web,
+        data: MultipartBody[UploadFile],
     ) -> ImportResult:
         return run_import(web, user, kind, data.filename, data.file.read())
 
     @post("/bulletin", summary="Issue the bulletin and download it / 周通报下载")
     def bulletin(
         self,
-        user: users.User,
-        web: WebState,
-        area: Annotated[str, Parameter(query="area")],
+        user: CurrentUser,
+        web: Web,
+        area: Annotated[str, QueryParameter(description="区划代码 / area code")],
         period: Annotated[str | None, PERIOD] = None,
-        fmt: Annotated[str, Parameter(query="format", pattern="^(docx|xlsx|md)$")] = "docx",
+        format: Annotated[str, QueryParameter(pattern="^(docx|xlsx|md)$")] = "docx",
     ) -> Response[bytes]:
-        return bulletin_download(web, user, area, period, fmt)
+        return bulletin_download(web, user, area, period, format)
 
 
 def run_import(
-    web: WebState, user: users.User, kind: str, file_name: str, content: bytes
+    web: Web, user: CurrentUser, kind: str, file_name: str, content: bytes
 ) -> ImportResult:
     """Import an uploaded file through the import service; the report names every bad row."""
     if kind not in imports.KINDS:
@@ -243,7 +244,7 @@ MEDIA = {
 
 
 def bulletin_download(
-    web: WebState, user: users.User, area: str, period: str | None, fmt: str
+    web: Web, user: CurrentUser, area: str, period: str | None, fmt: str
 ) -> Response[bytes]:
     from urllib.parse import quote
 

@@ -4,13 +4,12 @@ services like the API. Forms post with the CSRF token; nothing needs JavaScript.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
 import litestar
 from litestar import Request, Response
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
 import twores
@@ -21,17 +20,17 @@ from twores_web.auth import SESSION_USER, Me
 from twores_web.charts import bar_chart
 from twores_web.handlers import get, post
 from twores_web.i18n import COOKIE, LANGS, lang_of, translator
-from twores_web.state import WebState
+from twores_web.state import CurrentUser, Web
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+Form = URLEncodedBody[dict[str, Any]]
+Upload = MultipartBody[dict[str, Any]]
 NO_SCHEMA = {"include_in_schema": False}
 
 
 def page(
     request: Request[Any, Any, Any],
     name: str,
-    user: users.User | None,
+    user: CurrentUser | None,
     status: int = 200,
     **context: Any,
 ) -> Template:
@@ -57,12 +56,12 @@ def _local(target: str | None) -> str:
 
 
 @litestar.get("/login", sync_to_thread=False, **NO_SCHEMA)  # no I/O here
-def login_form(request: Request[Any, Any, Any], next: str | None = None) -> Template:
+def login_form(request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:
     return page(request, "login.html", None, next=_local(next))
 
 
 @post("/login", **NO_SCHEMA)
-def login(request: Request[Any, Any, Any], web: WebState, data: Form) -> Any:
+def login(request: Request[Any, Any, Any], web: Web, data: Form) -> Any:
     try:
         user = users.authenticate(
             web.app, web.store, str(data.get("username", "")), str(data.get("password", ""))
@@ -83,7 +82,7 @@ def logout(request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/lang/{code:str}", **NO_SCHEMA)
-def switch_lang(code: str, next: str | None = None) -> Response[Any]:
+def switch_lang(code: FromPath[str], next: FromQuery[str | None] = None) -> Response[Any]:
     response: Response[Any] = Redirect(_local(next))
     if code in LANGS:
         response.set_cookie(COOKIE, code, max_age=365 * 86400, samesite="lax")
@@ -91,17 +90,17 @@ def switch_lang(code: str, next: str | None = None) -> Response[Any]:
 
 
 @get("/", **NO_SCHEMA)
-def home(user: users.User) -> Redirect:
+def home(user: CurrentUser) -> Redirect:
     return Redirect("/cadre" if user.cadre_id else "/dashboard")
 
 
 @get("/dashboard", **NO_SCHEMA)
 def dashboard(
     request: Request[Any, Any, Any],
-    user: users.User,
-    web: WebState,
-    area: str | None = None,
-    period: str | None = None,
+    user: CurrentUser,
+    web: Web,
+    area: FromQuery[str | None] = None,
+    period: FromQuery[str | None] = None,
 ) -> Template:
     chosen = period_of(period)
     board = kpi_dashboard(web.app, web.store, user.scope, chosen, area)
@@ -134,7 +133,11 @@ def dashboard(
 
 @get("/areas/{code:str}", **NO_SCHEMA)
 def area(
-    request: Request[Any, Any, Any], code: str, user: users.User, web: WebState, offset: int = 0
+    request: Request[Any, Any, Any],
+    code: FromPath[str],
+    user: CurrentUser,
+    web: Web,
+    offset: FromQuery[int] = 0,
 ) -> Template:
     view = web_views.area_view(web.store, user.scope, code)
     found = web_views.businesses(web.store, user.scope, code, offset=max(offset, 0), limit=100)
@@ -143,7 +146,7 @@ def area(
 
 @get("/businesses/{key:str}", **NO_SCHEMA)
 def business(
-    request: Request[Any, Any, Any], key: str, user: users.User, web: WebState
+    request: Request[Any, Any, Any], key: FromPath[str], user: CurrentUser, web: Web
 ) -> Template:
     detail = web_views.business_detail(web.store, user.scope, key)
     return page(request, "business.html", user, d=detail)
@@ -152,10 +155,10 @@ def business(
 @get("/cadre", **NO_SCHEMA)
 def cadre(
     request: Request[Any, Any, Any],
-    user: users.User,
-    web: WebState,
-    cadre: str | None = None,
-    done: str | None = None,
+    user: CurrentUser,
+    web: Web,
+    cadre: FromQuery[str | None] = None,
+    done: FromQuery[str | None] = None,
 ) -> Template:
     cadre_id = cadre or user.cadre_id
     if not cadre_id:
@@ -175,9 +178,7 @@ def cadre(
 
 
 @post("/cadre/visits", **NO_SCHEMA)
-def record_visit(
-    request: Request[Any, Any, Any], user: users.User, web: WebState, data: Form
-) -> Any:
+def record_visit(request: Request[Any, Any, Any], user: CurrentUser, web: Web, data: Form) -> Any:
     findings = tuple(x.strip() for x in str(data.get("findings", "")).splitlines() if x.strip())
     visit = supervision.VisitInput(
         business_key=str(data.get("business_key", "")),
@@ -207,11 +208,11 @@ def _date(text: str) -> date:
 @get("/problems", **NO_SCHEMA)
 def problem_ledger(
     request: Request[Any, Any, Any],
-    user: users.User,
-    web: WebState,
-    status: str | None = None,
-    severity: str | None = None,
-    area: str | None = None,
+    user: CurrentUser,
+    web: Web,
+    status: FromQuery[str | None] = None,
+    severity: FromQuery[str | None] = None,
+    area: FromQuery[str | None] = None,
 ) -> Template:
     found = web_views.problem_ledger(
         web.store,
@@ -231,15 +232,15 @@ def problem_ledger(
     )
 
 
-@post("/problems/{key:str}/transition", **NO_SCHEMA)
-def transition(key: str, user: users.User, web: WebState, data: Form) -> Redirect:
+@post("/problems/transition", **NO_SCHEMA)
+def transition(user: CurrentUser, web: Web, data: Form) -> Redirect:
     evidence = tuple(x.strip() for x in str(data.get("evidence", "")).split() if x.strip())
     deadline = str(data.get("deadline") or "")
     problems.transition_problem(
         web.app,
         web.store,
         user.scope,
-        key,
+        str(data.get("problem_id", "")),
         twores.Action.parse(str(data.get("action", "")), field="action"),
         actor=user.username,
         note=str(data.get("note", "")),
@@ -250,13 +251,13 @@ def transition(key: str, user: users.User, web: WebState, data: Form) -> Redirec
 
 
 @litestar.get("/imports", sync_to_thread=False, **NO_SCHEMA)  # no I/O here
-def import_form(request: Request[Any, Any, Any], user: users.User) -> Template:
+def import_form(request: Request[Any, Any, Any], user: CurrentUser) -> Template:
     return page(request, "imports.html", user, report=None)
 
 
 @litestar.post("/imports", **NO_SCHEMA)
 async def import_upload(
-    request: Request[Any, Any, Any], user: users.User, web: WebState, data: Upload
+    request: Request[Any, Any, Any], user: CurrentUser, web: Web, data: Upload
 ) -> Template:
     upload = data.get("file")
     if upload is None or not hasattr(upload, "read"):
@@ -272,12 +273,12 @@ async def import_upload(
 
 
 @litestar.get("/bulletin", sync_to_thread=False, **NO_SCHEMA)  # no I/O here
-def bulletin_form(request: Request[Any, Any, Any], user: users.User) -> Template:
+def bulletin_form(request: Request[Any, Any, Any], user: CurrentUser) -> Template:
     return page(request, "bulletin.html", user, period=str(web_views.current_period()))
 
 
 @post("/bulletin", **NO_SCHEMA)
-def bulletin(user: users.User, web: WebState, data: Form) -> Response[bytes]:
+def bulletin(user: CurrentUser, web: Web, data: Form) -> Response[bytes]:
     fmt = str(data.get("format") or "docx")
     if fmt not in ("docx", "xlsx", "md"):
         raise twores.InvalidValueError("format", fmt, "应为 docx、xlsx 或 md", "docx, xlsx or md")

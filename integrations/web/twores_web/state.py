@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import attrs
+from litestar.di import NamedDependency
 
 import twores
+from twores.services.users import User
 from twores_web.auth import Authenticator
 
 
@@ -15,3 +17,8 @@ class WebState:
     app: twores.Twores
     store: twores.Store
     authenticators: Sequence[Authenticator] = ()
+
+
+#: Handler parameters the app injects (named explicitly, as Litestar 3 requires).
+Web = NamedDependency[WebState]
+CurrentUser = NamedDependency[User]

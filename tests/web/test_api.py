@@ -1,0 +1,155 @@
+"""The JSON API: sign-in, CSRF, scope, masking, visits, the ledger, imports, bulletin."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from litestar.testing import TestClient
+from tests.web.conftest import OTHER_TOWNSHIP, SSO_HEADER, TOWNSHIP, sign_in
+
+
+def csrf(client: TestClient[Any]) -> dict[str, str]:
+    return {"x-csrftoken": client.cookies.get("csrftoken", "")}
+
+
+def test_sign_in_needs_the_right_password_and_csrf(client: TestClient[Any]) -> None:
+    assert client.get("/api/me").status_code == 401
+    client.get("/login")
+    refused = client.post("/api/login", json={"username": "town", "password": "x" * 12})
+    assert refused.status_code == 403  # no CSRF token
+    wrong = sign_in(client, "town", "wrong-password")
+    assert wrong.status_code == 401 and wrong.json()["zh"] == "用户名或密码错误"
+    assert sign_in(client, "town").status_code == 201
+    me = client.get("/api/me").json()
+    assert me["role"] == "office" and me["area_code"] == TOWNSHIP and "password_hash" not in me
+    assert client.post("/api/logout", headers=csrf(client)).status_code == 204
+    assert client.get("/api/me").status_code == 401
+
+
+def test_a_township_user_sees_only_the_township(client: TestClient[Any]) -> None:
+    sign_in(client, "town")
+    root = client.get("/api/areas").json()
+    assert root["area"]["code"] == TOWNSHIP
+    assert all(c["code"].startswith(TOWNSHIP) for c in root["children"])
+    assert client.get(f"/api/areas/{OTHER_TOWNSHIP}").status_code == 403
+    assert client.get("/api/areas/450323").status_code == 403
+    page = client.get("/api/businesses", params={"limit": 1000}).json()
+    assert page["total"] > 0
+    assert all(b["area_code"].startswith(TOWNSHIP) for b in page["businesses"])
+    board = client.get("/api/dashboard").json()
+    assert board["area"] == TOWNSHIP and all(a.startswith(TOWNSHIP) for a in board["areas"])
+    assert client.get("/api/dashboard", params={"area": OTHER_TOWNSHIP}).status_code == 403
+    problems = client.get("/api/problems").json()
+    assert all(p["area_code"].startswith(TOWNSHIP) for p in problems)
+
+
+def test_businesses_outside_the_scope_are_not_found(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    with web_db["store"].unit_of_work(__import__("twores").Scope.system()) as uow:
+        other = next(uow.businesses.stream(within=OTHER_TOWNSHIP))
+    sign_in(client, "town")
+    answer = client.get(f"/api/businesses/{other.key}")
+    assert answer.status_code == 400 and answer.json()["code"] == "invalid_value"
+    assert (
+        client.get(f"/api/businesses/{other.key}", headers={SSO_HEADER: "admin"}).status_code == 200
+    )
+
+
+def test_personal_data_is_masked_for_read_only_users(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    cadre = web_db["cadre"]
+    sign_in(client, "viewer")
+    shown = client.get(f"/api/cadres/{cadre.id}").json()["cadre"]
+    if cadre.phone:
+        assert shown["phone"] != cadre.phone and "****" in shown["phone"]
+    office = client.get(f"/api/cadres/{cadre.id}", headers={SSO_HEADER: "town"}).json()
+    assert office["cadre"]["phone"] == cadre.phone
+
+
+def test_a_cadre_records_a_visit_in_their_own_name_only(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    cadre = web_db["cadre"]
+    sign_in(client, "cadre")
+    desk = client.get(f"/api/cadres/{cadre.id}").json()
+    key = desk["businesses"][0]["licence_no"] or desk["businesses"][0]["uscc"]
+    visit = {"business_key": key, "cadre_id": "C-someone-else", "visited_on": "2020-01-01"}
+    refused = client.post("/api/visits", json=visit, headers=csrf(client))
+    assert refused.status_code == 400 and refused.json()["field"] == "cadre_id"
+    read_only = client.post(
+        "/api/visits",
+        json={**visit, "cadre_id": cadre.id},
+        headers={**csrf(client), SSO_HEADER: "viewer"},
+    )
+    assert read_only.status_code in (400, 403)
+
+
+def test_problem_transitions_follow_the_ledger(client: TestClient[Any]) -> None:
+    sign_in(client, "town")
+    rectifying = client.get("/api/problems", params={"status": "rectifying"}).json()
+    assert rectifying
+    key = rectifying[0]["id"]
+    illegal = client.post(
+        "/api/problems/transition",
+        json={"problem_id": key, "action": "close"},
+        headers=csrf(client),
+    )
+    assert illegal.status_code == 400
+    assert client.get("/api/problems", params={"status": "rectifying"}).json()[0]["id"] == key
+    bad = client.post(
+        "/api/problems/transition", json={"problem_id": key, "action": "fly"}, headers=csrf(client)
+    )
+    assert bad.status_code == 400
+
+
+def test_a_bad_import_is_refused_with_row_errors(client: TestClient[Any], tmp_path: Any) -> None:
+    sign_in(client, "town")
+    ledger = tmp_path / "台账.csv"
+    with ledger.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows(
+            [
+                ["主体名称", "许可证编号", "所属区划", "业态", "包保等级"],
+                ["坏店", "JY123", TOWNSHIP + "001", "食品销售", "E"],
+            ]
+        )
+    with ledger.open("rb") as stream:
+        answer = client.post(
+            "/api/imports/businesses", files={"data": ("台账.csv", stream)}, headers=csrf(client)
+        )
+    assert answer.status_code == 201, answer.text
+    report = answer.json()
+    assert report["accepted"] is False and report["inserted"] == 0
+    assert {e["column"] for e in report["errors"]} >= {"许可证编号"}
+    assert all(e["reason_zh"] and e["reason_en"] for e in report["errors"])
+
+
+def test_bulletin_downloads(client: TestClient[Any]) -> None:
+    sign_in(client, "town")
+    answer = client.post(
+        "/api/bulletin", params={"area": TOWNSHIP, "format": "md"}, headers=csrf(client)
+    )
+    assert answer.status_code == 201, answer.text
+    assert "通报" in answer.text
+    assert "attachment" in answer.headers["content-disposition"]
+
+
+def test_pages_render_in_chinese_and_english(client: TestClient[Any]) -> None:
+    sign_in(client, "town")
+    page = client.get("/dashboard")
+    assert page.status_code == 200 and "大圩镇" in page.text and "<svg" in page.text
+    assert "指标看板" in page.text
+    english = client.get("/dashboard", params={"lang": "en"})
+    assert "KPI dashboard" in english.text
+    assert client.get(f"/dashboard?area={OTHER_TOWNSHIP}").status_code == 403
+    for path in ("/problems", "/imports", "/bulletin", f"/areas/{TOWNSHIP}"):
+        assert client.get(path).status_code == 200, path
+
+
+def test_openapi_lists_the_domain_models(client: TestClient[Any]) -> None:
+    schema = client.get("/schema/openapi.json").json()
+    names = set(schema["components"]["schemas"])
+    assert {"FoodBusiness", "Problem", "Visit", "SupervisionTask", "Cadre"} <= names
+    assert not any(path.startswith("/dashboard") for path in schema["paths"])
