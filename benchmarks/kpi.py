@@ -1,10 +1,13 @@
-"""KPI recompute on 内蒙古-sized data: 225,200 businesses and one quarter's 225,200 tasks.
+"""KPI recompute and the summary on 内蒙古-sized data: 225,200 businesses, one quarter's tasks.
 
-Figures: the supervision-completion KPI for the whole province and every area in it, and
-the full national set; beside a hand-written ``GROUP BY`` of the same tasks per area in
-the same run (the baseline of performance.md). performance.md's targets are for 1M × 1M:
-full recompute ≤ 2 s on SQLite and ≤ 2× the hand-written GROUP BY; the KPI dashboard
-(province → city → county) ≤ 50 ms.
+Figures (medians of several runs; baselines measured in the same run):
+* task completion recounted from raw rows for every area ÷ a hand-written ``GROUP BY`` of the
+  same tasks per area (performance.md: ≤ 2×);
+* the full national set recounted from raw rows (performance.md: ≤ 2 s for 1M × 1M, so
+  ≤ 0.45 s at this size, scaling linearly), beside the same ``GROUP BY``;
+* one county recounted from raw rows (scale.md: ≤ 50 ms);
+* the dashboard (province → cities, and one city → counties) read from the warm summary
+  (≤ 50 ms), and again right after a task is completed (kept up in O(1)).
 """
 
 from __future__ import annotations
@@ -13,16 +16,18 @@ import sqlite3
 import time
 from datetime import date
 
-from benchmarks.harness import Figure
+import attrs
+
+from benchmarks.harness import Figure, median_time
 from benchmarks.schedule import ON, SCOPE, loaded_store
-from twores.services.kpis import compute_kpis
+from twores.services.kpis import compute_kpis, kpi_dashboard
 from twores.services.supervision import schedule
 
 AS_OF = date(2026, 3, 31)
+SCALE = 1_000_000 / 225_200
 
 
-def _group_by(path: str) -> float:
-    start = time.perf_counter()
+def _group_by(path: str) -> None:
     with sqlite3.connect(path) as connection:
         connection.execute(
             "SELECT area_code, SUM(visit_id IS NOT NULL), COUNT(*) FROM supervision_tasks "
@@ -30,7 +35,6 @@ def _group_by(path: str) -> float:
             "GROUP BY area_code",
             ("2026-03-31", "2026-01-01"),
         ).fetchall()
-    return time.perf_counter() - start
 
 
 def run() -> list[Figure]:
@@ -39,35 +43,81 @@ def run() -> list[Figure]:
         return []
     app, store, path = found
     schedule(app, store, SCOPE, "2026Q1", on=ON)
-    baseline = _group_by(path)
+    baseline = median_time(lambda: _group_by(path))
+
+    def fresh(names: list[str] | None = None, within: str | None = None) -> None:
+        compute_kpis(
+            app, store, SCOPE, "2026Q1", as_of=AS_OF, names=names, within=within, fresh=True
+        )
+
+    tasks_s = median_time(lambda: fresh(["task_completion"]), repeats=3)
+    full_s = median_time(lambda: fresh(), repeats=3)
+    county_s = median_time(lambda: fresh(within="150102"))
     start = time.perf_counter()
-    table = compute_kpis(app, store, SCOPE, "2026Q1", as_of=AS_OF, names=["task_completion"])
-    tasks_s = time.perf_counter() - start
-    start = time.perf_counter()
-    compute_kpis(app, store, SCOPE, "2026Q1", as_of=AS_OF)
-    full_s = time.perf_counter() - start
-    start = time.perf_counter()
-    compute_kpis(app, store, SCOPE, "2026Q1", as_of=AS_OF, within="1501", names=["coverage"])
-    city_s = time.perf_counter() - start
+    kpi_dashboard(app, store, SCOPE, "2026Q1", "15", as_of=AS_OF)  # fills the summary
+    fill_s = time.perf_counter() - start
+    board_s = median_time(lambda: kpi_dashboard(app, store, SCOPE, "2026Q1", "15", as_of=AS_OF))
+    city_s = median_time(lambda: kpi_dashboard(app, store, SCOPE, "2026Q1", "1501", as_of=AS_OF))
+    with store.unit_of_work(SCOPE) as uow:
+        todo = [t for t in uow.tasks.stream(within="150102") if not t.done and not t.exempt][:5]
+
+    def complete_then_read() -> None:
+        with store.unit_of_work(SCOPE) as uow:
+            uow.tasks.upsert_many([attrs.evolve(todo.pop(), visit_id="bench/visit")])
+            uow.commit()
+        kpi_dashboard(app, store, SCOPE, "2026Q1", "15", as_of=AS_OF, names=["task_completion"])
+
+    after_s = median_time(complete_then_read)
+    board = kpi_dashboard(app, store, SCOPE, "2026Q1", "15", as_of=AS_OF)
     store.close()
-    value = table.value("task_completion", "15")
-    print(f"  province: {value.numerator:,} of {value.denominator:,} tasks done")
+    value = board.values["task_completion"]["15"]
+    print(
+        f"  province: {value.numerator:,} of {value.denominator:,} tasks done; "
+        f"summary filled in {fill_s * 1000:.0f} ms; full set x{SCALE:.2f} = {full_s * SCALE:.2f} s"
+    )
+    group_by = "hand-written GROUP BY"
     return [
         Figure(
-            "KPI task completion, all areas",
+            "KPI task completion, recount",
             tasks_s,
-            "hand-written GROUP BY",
+            group_by,
             baseline,
             "<= 2x GROUP BY",
             tasks_s <= 2 * baseline,
         ),
         Figure(
-            "KPI full national set, all areas",
+            "KPI full national set, recount",
             full_s,
-            "hand-written GROUP BY",
+            group_by,
             baseline,
-            "<= 2 s (1M x 1M)",
-            full_s <= 2,
+            "<= 0.45 s (2 s at 1M)",
+            full_s * SCALE <= 2,
         ),
-        Figure("KPI coverage, one city", city_s, "-", None, "<= 50 ms dashboard", city_s <= 0.05),
+        Figure(
+            "KPI one county, recount", county_s, group_by, baseline, "<= 50 ms", county_s <= 0.05
+        ),
+        Figure(
+            "KPI dashboard 内蒙古 -> cities",
+            board_s,
+            group_by,
+            baseline,
+            "<= 50 ms",
+            board_s <= 0.05,
+        ),
+        Figure(
+            "KPI dashboard one city -> counties",
+            city_s,
+            group_by,
+            baseline,
+            "<= 50 ms",
+            city_s <= 0.05,
+        ),
+        Figure(
+            "KPI complete a task + dashboard",
+            after_s,
+            group_by,
+            baseline,
+            "<= 50 ms",
+            after_s <= 0.05,
+        ),
     ]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from twores.core.areas import Hierarchy
+from twores.core.areas import Hierarchy, Tier
 from twores.core.businesses import FoodBusiness
 from twores.core.labels import LabelledEnum
 from twores.core.periods import Period
@@ -195,10 +195,31 @@ Counter = Callable[[KpiInput], Counts]
 
 @attrs.frozen
 class Kpi:
-    """A spec and the counter that computes it (registered through ``twores_kpis``)."""
+    """A spec and the counter that computes it (registered through ``twores_kpis``).
+
+    A backend may keep a KPI's counts per county in a summary table and recount a county
+    only after a write to it. ``reads`` names the records the counter reads (``business``,
+    ``assignment``, ``cadre``, ``task``, ``visit``, ``letter``, ``duty_record``,
+    ``problem``; None: any); ``per_county`` says a county's counts depend only on rows
+    filed in that county (False: never summarised, always counted afresh).
+    """
 
     spec: KpiSpec
     count: Counter
+    reads: frozenset[str] | None = None
+    per_county: bool = True
+
+    @property
+    def counter_id(self) -> str:
+        """Names the counter, so a summary made by a replaced KPI is never reused."""
+        count = self.count
+        return f"{getattr(count, '__module__', '?')}.{getattr(count, '__qualname__', '?')}"
+
+
+def county_key(hierarchy: Hierarchy, area_code: str) -> str:
+    """The county an area lies in, or the area itself above county level (the storage
+    distribution key, ``county_code``)."""
+    return hierarchy.ancestor_codes(area_code).get(Tier.COUNTY, area_code)
 
 
 def add_counts(

@@ -43,6 +43,14 @@ class Letter:
         )
 
 
+def earliest_valid_signing(day: date) -> date:
+    """The earliest signing day of a letter still valid on ``day`` (a year not yet past)."""
+    signed = day - timedelta(days=367)
+    while _one_year_after(signed) <= day:
+        signed += timedelta(days=1)
+    return signed
+
+
 def letter_key(year: int, cadre_id: str) -> str:
     return f"{year}/{cadre_id}"
 

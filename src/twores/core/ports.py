@@ -9,7 +9,7 @@ log. Bulk reads stream (``stream()`` yields in batches, never a whole province a
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import date
 from types import TracebackType
@@ -237,6 +237,102 @@ class ImportLog(Protocol):
     def record(self, record: ImportRecord) -> None: ...
 
 
+Counts = dict[str, tuple[int, int]]
+
+
+class KpiCounts(Protocol):
+    """The national KPIs' counts per area where the records sit: (numerator, denominator).
+
+    The memory backend is the reference; the SQL backend answers with one GROUP BY each.
+    A record counts with others of its county only (a letter with its cadre, a duty record
+    with its business), so a county's counts depend on that county's rows alone.
+    """
+
+    def letters_signed(self, on: date, *, within: str | None = None) -> Counts:
+        """(active cadres holding a letter for ``on``'s year valid on ``on``, active cadres)."""
+        ...
+
+    def director_staffed(
+        self, on: date, required: Callable[[FoodBusiness, date], bool], *, within: str | None
+    ) -> Counts:
+        """(with a director, required to have one) over in-scope businesses. ``required``
+        is asked once per business profile (every field but the name, licence and credit
+        code and the staff) and area, with one real business of that profile."""
+        ...
+
+    def officer_staffed(self, *, within: str | None = None) -> Counts:
+        """(with an officer, in-scope businesses)."""
+        ...
+
+    def data_complete(self, *, within: str | None = None) -> Counts:
+        """(required fields all filled, in-scope businesses)."""
+        ...
+
+    def rectification(
+        self, span: tuple[date, date], on: date, *, within: str | None = None
+    ) -> Counts:
+        """(closed, found) over problems found in ``span`` up to ``on``."""
+        ...
+
+    def overdue_problems(self, on: date, *, within: str | None = None) -> Counts:
+        """(open with a deadline before ``on``, not closed) over problems."""
+        ...
+
+    def routine(
+        self, kind: DutyKind, span: tuple[date, date], *, within: str | None = None
+    ) -> Counts:
+        """(periods filed, periods due) of ``kind`` over in-scope businesses in ``span``."""
+        ...
+
+
+@attrs.frozen
+class SummaryState:
+    """One KPI's stored counts for a county: the counter (and rule versions) that counted
+    them, the county's change stamp they were counted at, and the county's totals."""
+
+    counter: str
+    stamp: int
+    numerator: int
+    denominator: int
+
+
+class KpiSummary(Protocol):
+    """Per-county KPI counts kept by the backend for a period and as-of day. Every write
+    to a county bumps its change version of that kind of record, in the same transaction."""
+
+    def counties(self, within: str | None) -> list[str] | None:
+        """The county keys under the narrower of the scope and ``within``; None when that
+        lies below county level (such queries count afresh)."""
+        ...
+
+    def versions(self, counties: Collection[str]) -> dict[str, dict[str, int]]:
+        """Per county: its change version of each kind of record written there."""
+        ...
+
+    def states(
+        self, period: str, as_of: date, counties: Collection[str]
+    ) -> dict[tuple[str, str], SummaryState]:
+        """The stored states by (KPI, county)."""
+        ...
+
+    def store(
+        self,
+        period: str,
+        as_of: date,
+        kpi: str,
+        counter: str,
+        counts: dict[str, tuple[int, Counts]],
+    ) -> None:
+        """Replace the counts of each county (county -> (stamp, area -> counts))."""
+        ...
+
+    def leaves(
+        self, period: str, as_of: date, kpis: Collection[str], counties: Collection[str]
+    ) -> dict[str, Counts]:
+        """Per KPI: the stored counts per area where records sit."""
+        ...
+
+
 class UnitOfWork(Protocol):
     scope: Scope
     areas: AreaRepository
@@ -250,6 +346,9 @@ class UnitOfWork(Protocol):
     problems: ProblemRepository
     rankings: RankingLog
     audit: AuditLog
+    kpi_counts: KpiCounts
+    #: None when the backend keeps no summary (every KPI is counted afresh).
+    kpi_summary: KpiSummary | None
     imports: ImportLog
 
     def commit(self) -> None: ...

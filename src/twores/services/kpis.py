@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
 import attrs
 
 from twores.bootstrap import Twores
-from twores.core.areas import Hierarchy
+from twores.core.areas import Hierarchy, Tier
 from twores.core.audit import now_iso
 from twores.core.businesses import FoodBusiness
 from twores.core.gc import gc_paused
@@ -20,13 +20,16 @@ from twores.core.kpis import (
     KpiValue,
     Ranking,
     RankingRun,
+    add_counts,
+    as_counts,
     rank_areas,
     roll_up,
 )
 from twores.core.periods import Period, today
-from twores.core.ports import Store
+from twores.core.ports import Store, SummaryState, UnitOfWork
 from twores.core.security import Scope
 from twores.services.bulletin import BulletinInput, OverdueItem, write_bulletin
+from twores.services.kpi_summary import refresh
 
 
 @attrs.frozen
@@ -61,24 +64,166 @@ def compute_kpis(
     as_of: date | None = None,
     within: str | None = None,
     names: Sequence[str] | None = None,
+    fresh: bool = False,
 ) -> KpiTable:
-    """Count each KPI where its records sit, then sum up the area tree."""
+    """Count each KPI where its records sit, then sum up the area tree.
+
+    Through the backend's summary when it keeps one (only counties written since are
+    recounted); ``fresh`` counts everything from raw rows instead."""
     chosen = Period.parse(period) if isinstance(period, str) else period
     day = _as_of(chosen, as_of)
-    kpis: dict[str, Kpi] = app.plugins.kpis()
-    if names is not None:
-        kpis = {n: kpis[n] for n in names}
-
-    def director_required(business: FoodBusiness, on: date) -> bool:
-        return app.plugins.requires_director(business, on).value
-
+    kpis = _chosen(app, names)
     values: dict[str, dict[str, KpiValue]] = {}
     with gc_paused(), store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
-        facts = KpiInput(uow, chosen, day, within, director_required)
+        stored = {} if fresh else _summarised(app, uow, kpis, chosen, day, within)
+        direct = _facts(app, uow, chosen, day)(within)
         for name, kpi in kpis.items():
-            values[name] = roll_up(name, str(chosen), kpi.count(facts), hierarchy)
+            counts = stored[name] if name in stored else kpi.count(direct)
+            values[name] = roll_up(name, str(chosen), counts, hierarchy)
+        if stored:
+            uow.commit()
     return KpiTable(chosen, day, tuple(k.spec for k in kpis.values()), values, hierarchy)
+
+
+def _chosen(app: Twores, names: Sequence[str] | None) -> dict[str, Kpi]:
+    kpis: dict[str, Kpi] = app.plugins.kpis()
+    return kpis if names is None else {n: kpis[n] for n in names}
+
+
+def _facts(
+    app: Twores, uow: UnitOfWork, period: Period, day: date
+) -> Callable[[str | None], KpiInput]:
+    def director_required(business: FoodBusiness, on: date) -> bool:
+        return app.plugins.requires_director(business, on).value
+
+    return lambda within: KpiInput(uow, period, day, within, director_required)
+
+
+def _refreshed(
+    app: Twores,
+    uow: UnitOfWork,
+    kpis: dict[str, Kpi],
+    period: Period,
+    day: date,
+    within: str | None,
+) -> tuple[list[str], dict[str, Kpi], dict[tuple[str, str], SummaryState]] | None:
+    """The counties, the KPIs kept in the summary and their fresh states (None: no summary
+    for this query)."""
+    summary = uow.kpi_summary
+    counties = summary.counties(within) if summary is not None else None
+    kept = {n: k for n, k in kpis.items() if k.per_county}
+    if summary is None or counties is None or not kept:
+        return None
+    rules = ",".join(sorted(f"{r.name} {r.version}" for r in app.plugins.rule_sets()))
+    states = refresh(
+        summary,
+        kept,
+        counties,
+        str(period),
+        day,
+        within=within,
+        facts=_facts(app, uow, period, day),
+        hierarchy=uow.areas.hierarchy(),
+        rules=rules,
+    )
+    return counties, kept, states
+
+
+def _summarised(
+    app: Twores,
+    uow: UnitOfWork,
+    kpis: dict[str, Kpi],
+    period: Period,
+    day: date,
+    within: str | None,
+) -> dict[str, dict[str, tuple[int, int]]]:
+    found = _refreshed(app, uow, kpis, period, day, within)
+    if found is None or uow.kpi_summary is None:
+        return {}
+    counties, kept, _ = found
+    return uow.kpi_summary.leaves(str(period), day, list(kept), counties)
+
+
+@attrs.frozen
+class Dashboard:
+    """An area and its child areas with every KPI's value (province → city → county)."""
+
+    area: str | None
+    period: Period
+    as_of: date
+    specs: tuple[KpiSpec, ...]
+    #: The area itself first (when given), then its children in code order.
+    areas: tuple[str, ...]
+    values: dict[str, dict[str, KpiValue]]
+
+
+def kpi_dashboard(
+    app: Twores,
+    store: Store,
+    scope: Scope,
+    period: Period | str,
+    area: str | None = None,
+    *,
+    as_of: date | None = None,
+    names: Sequence[str] | None = None,
+) -> Dashboard:
+    """``area`` (default: the scope's) and its children, read from the summary's per-county
+    totals above county level; a county or below is summed from its stored areas."""
+    chosen = Period.parse(period) if isinstance(period, str) else period
+    day = _as_of(chosen, as_of)
+    kpis = _chosen(app, names)
+    area = area or scope.area_code
+    with gc_paused(), store.unit_of_work(scope) as uow:
+        hierarchy = uow.areas.hierarchy()
+        kids = [a.code for a in (hierarchy.children(area) if area else hierarchy.roots)]
+        shown = ([area] if area else []) + kids
+        found = _refreshed(app, uow, kpis, chosen, day, area)
+        county = area is not None and hierarchy[area].tier.depth >= Tier.COUNTY.depth
+        totals: dict[str, dict[str, tuple[int, int]]] = {}
+        if found is not None and not county:
+            counties, kept, states = found
+            totals = _totals(hierarchy, area, kids, counties, kept, states)
+            uow.commit()
+    rest = [n for n in kpis if n not in totals]
+    values = {n: {a: _value(n, a, chosen, totals[n].get(a)) for a in shown} for n in totals}
+    if rest:
+        table = compute_kpis(app, store, scope, chosen, as_of=day, within=area, names=rest)
+        values.update({n: {a: table.value(n, a) for a in shown} for n in rest})
+    specs = tuple(k.spec for k in kpis.values())
+    return Dashboard(area, chosen, day, specs, tuple(shown), {n: values[n] for n in kpis})
+
+
+def _value(kpi: str, area: str, period: Period, counts: tuple[int, int] | None) -> KpiValue:
+    n, d = counts or (0, 0)
+    return KpiValue(kpi, area, str(period), n, d)
+
+
+def _totals(
+    hierarchy: Hierarchy,
+    area: str | None,
+    kids: list[str],
+    counties: list[str],
+    kpis: dict[str, Kpi],
+    states: dict[tuple[str, str], SummaryState],
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per KPI: the area's and each child's sum of its counties' stored totals."""
+    wanted = set(kids)
+    under: dict[str, list[str]] = {}
+    for c in counties:
+        places = [a.code for a in hierarchy.path(c) if a.code in wanted]
+        under[c] = places + ([area] if area else [])
+    found: dict[str, dict[str, tuple[int, int]]] = {}
+    for name in kpis:
+        sums: dict[str, list[int]] = {}
+        for c in counties:
+            state = states.get((name, c))
+            if state is None:
+                continue
+            for place in under[c]:
+                add_counts(sums, place, state.numerator, state.denominator)
+        found[name] = as_counts(sums)
+    return found
 
 
 def rank_children(

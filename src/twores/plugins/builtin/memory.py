@@ -25,6 +25,7 @@ from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Sev
 from twores.core.security import Scope
 from twores.core.supervision import SupervisionTask, Visit
 from twores.plugins import hookimpl
+from twores.plugins.builtin.memory_kpis import MemoryKpiCounts
 from twores.plugins.records import BackendSpec
 from twores.plugins.storage.common import AncestorCodes, Change, ScopeGuard, audit_payloads, plain
 
@@ -115,6 +116,8 @@ class MemoryUnitOfWork:
         self.rankings = _Rankings(self)
         self.audit = _Audit(self)
         self.imports = _Imports(self)
+        self.kpi_counts = MemoryKpiCounts(self)
+        self.kpi_summary = None
 
     @property
     def guard(self) -> ScopeGuard:

@@ -6,14 +6,9 @@ Counters read through the caller's scoped unit of work and count where the recor
 
 from __future__ import annotations
 
-import functools
-
-from twores.core.businesses import FoodBusiness, OperatingStatus
-from twores.core.duties import DutyKind, DutyRecord, duty_compliance, owes_daily_record
-from twores.core.kpis import Counter, Direction, Kpi, KpiInput, KpiSpec, add_counts, as_counts
+from twores.core.duties import DutyKind
+from twores.core.kpis import Counter, Direction, Kpi, KpiInput, KpiSpec
 from twores.core.kpis import Counts as CountsMap
-from twores.core.periods import Period
-from twores.core.problems import OPEN_WITH_DEADLINE, ProblemStatus
 from twores.plugins import hookimpl
 
 UP, DOWN = Direction.HIGHER_IS_BETTER, Direction.LOWER_IS_BETTER
@@ -28,85 +23,36 @@ def _tasks(k: KpiInput) -> CountsMap:
 
 
 def _letters(k: KpiInput) -> CountsMap:
-    signed = {
-        x.cadre_id
-        for x in k.uow.letters.stream(year=k.as_of.year, within=k.within)
-        if x.valid_on(k.as_of)
-    }
-    found: dict[str, list[int]] = {}
-    for cadre in k.uow.cadres.stream(within=k.within):
-        if cadre.is_active(k.as_of):
-            add_counts(found, cadre.area_code, cadre.id in signed, 1)
-    return as_counts(found)
+    return k.uow.kpi_counts.letters_signed(k.as_of, within=k.within)
 
 
 def _director(k: KpiInput) -> CountsMap:
-    found: dict[str, list[int]] = {}
-    for b in k.in_scope:
-        if k.director_required(b, k.as_of):
-            add_counts(found, b.area_code, b.staff.director is not None, 1)
-    return as_counts(found)
+    return k.uow.kpi_counts.director_staffed(k.as_of, k.director_required, within=k.within)
 
 
 def _officer(k: KpiInput) -> CountsMap:
-    found: dict[str, list[int]] = {}
-    for b in k.in_scope:
-        add_counts(found, b.area_code, b.staff.officer is not None, 1)
-    return as_counts(found)
-
-
-def complete(b: FoodBusiness) -> bool:
-    """The fields a business record must have (主体数据归集): name, area, type, licence or
-    credit code, scale, assignment grade and status."""
-    return bool(b.name and (b.licence_no or b.uscc) and b.scale and b.grade and b.status)
+    return k.uow.kpi_counts.officer_staffed(within=k.within)
 
 
 def _data(k: KpiInput) -> CountsMap:
-    found: dict[str, list[int]] = {}
-    for b in k.in_scope:
-        add_counts(found, b.area_code, complete(b), 1)
-    return as_counts(found)
+    return k.uow.kpi_counts.data_complete(within=k.within)
 
 
 def _rectified(k: KpiInput) -> CountsMap:
-    found: dict[str, list[int]] = {}
-    for p in k.uow.problems.stream(within=k.within):
-        if p.found_on in k.period and p.found_on <= k.as_of:
-            add_counts(found, p.area_code, p.status is ProblemStatus.CLOSED, 1)
-    return as_counts(found)
+    span = (k.period.start, k.period.end)
+    return k.uow.kpi_counts.rectification(span, k.as_of, within=k.within)
 
 
 def _overdue(k: KpiInput) -> CountsMap:
-    found: dict[str, list[int]] = {}
-    for p in k.uow.problems.stream(within=k.within):
-        if p.status is not ProblemStatus.CLOSED:
-            add_counts(
-                found, p.area_code, p.status in OPEN_WITH_DEADLINE and p.overdue_on(k.as_of), 1
-            )
-    return as_counts(found)
+    return k.uow.kpi_counts.overdue_problems(k.as_of, within=k.within)
 
 
 def _routine(kind: DutyKind) -> Counter:
     def count(k: KpiInput) -> CountsMap:
-        end = min(k.period.end, k.as_of)
-        found: dict[str, list[int]] = {}
-        if end < k.period.start:
-            return {}
-        first = Period.containing(kind.period_kind, k.period.start)
-        filed: dict[str, list[DutyRecord]] = {}
-        for r in k.uow.duties.stream(kind=kind, between=(first.start, end), within=k.within):
-            filed.setdefault(r.business_key, []).append(r)
-        every = duty_compliance((), kind, k.period.start, end).due
-        for b in k.in_scope:
-            mine = filed.get(b.key, [])
-            if kind is DutyKind.DAILY and b.status is not OperatingStatus.OPERATING:
-                days = functools.partial(owes_daily_record, b)
-                c = duty_compliance(mine, kind, k.period.start, end, operating_days=days)
-                add_counts(found, b.area_code, c.kept, c.due)
-            else:
-                add_counts(found, b.area_code, len({r.period for r in mine}), every)
-        return as_counts(found)
+        span = (k.period.start, min(k.period.end, k.as_of))
+        return k.uow.kpi_counts.routine(kind, span, within=k.within)
 
+    count.__qualname__ = f"_routine_{kind.value}"
     return count
 
 
@@ -128,6 +74,7 @@ NATIONAL: tuple[Kpi, ...] = (
             "Share of operating or suspended businesses held by a cadre on the day. Target 100%.",
         ),
         _coverage,
+        frozenset({"business", "assignment"}),
     ),
     Kpi(
         _spec(
@@ -140,6 +87,7 @@ NATIONAL: tuple[Kpi, ...] = (
             "Share of the period's supervision tasks done, exempt tasks left out. Target 100%.",
         ),
         _tasks,
+        frozenset({"task"}),
     ),
     Kpi(
         _spec(
@@ -152,6 +100,7 @@ NATIONAL: tuple[Kpi, ...] = (
             "Share of active cadres holding a valid letter for the year. Target 100%.",
         ),
         _letters,
+        frozenset({"cadre", "letter"}),
     ),
     Kpi(
         _spec(
@@ -164,6 +113,7 @@ NATIONAL: tuple[Kpi, ...] = (
             "Share of businesses the dated rules require to have a director that have one.",
         ),
         _director,
+        frozenset({"business"}),
     ),
     Kpi(
         _spec(
@@ -176,6 +126,7 @@ NATIONAL: tuple[Kpi, ...] = (
             "Share of operating or suspended businesses with a food safety officer.",
         ),
         _officer,
+        frozenset({"business"}),
     ),
     Kpi(
         _spec(
@@ -188,6 +139,7 @@ NATIONAL: tuple[Kpi, ...] = (
             "Share of businesses whose required fields are all filled in.",
         ),
         _data,
+        frozenset({"business"}),
     ),
     Kpi(
         _spec(
@@ -200,6 +152,7 @@ NATIONAL: tuple[Kpi, ...] = (
             "Share of the period's problems closed after verification by the day.",
         ),
         _rectified,
+        frozenset({"problem"}),
     ),
     Kpi(
         _spec(
@@ -213,6 +166,7 @@ NATIONAL: tuple[Kpi, ...] = (
             DOWN,
         ),
         _overdue,
+        frozenset({"problem"}),
     ),
     *(
         Kpi(
@@ -226,6 +180,7 @@ NATIONAL: tuple[Kpi, ...] = (
                 f"Share of due {kind.en} records filed in the period.",
             ),
             _routine(kind),
+            frozenset({"business", "duty_record"}),
         )  # type: ignore[arg-type]
         for kind in DutyKind
     ),

@@ -31,6 +31,8 @@ from twores.core.roster import UnknownRecordError
 from twores.core.security import Scope
 from twores.core.supervision import SupervisionTask, Visit
 from twores.plugins.sqlalchemy import rows, tables
+from twores.plugins.sqlalchemy.kpi_counts import SqlKpiCounts
+from twores.plugins.sqlalchemy.summary import SqlKpiSummary
 from twores.plugins.storage.common import (
     CONVERTER,
     AncestorCodes,
@@ -164,6 +166,8 @@ class SqlUnitOfWork:
         self.rankings = _Rankings(self)
         self.audit = _Audit(self)
         self.imports = _Imports(self)
+        self.kpi_counts = SqlKpiCounts(self)
+        self.kpi_summary = SqlKpiSummary(self)
 
     @property
     def guard(self) -> ScopeGuard:
@@ -445,6 +449,7 @@ class _Keyed:
         self._insert(inserts)
         if moves:
             self._moved(moves)
+        uow.kpi_summary.wrote(self.table, [existing[k] for _, k in deletes], inserts)
         uow.record(self.entity, changes, codec.fields)
         return UpsertResult(len(inserts) - updated, updated, unchanged)
 
@@ -771,6 +776,7 @@ class _Assignments:
             f"AND business_key={mark} AND cadre_id={mark} AND valid_from={mark}",
             updates,
         )
+        uow.kpi_summary.touched("assignment", [v[2] for v in inserts] + [u[2] for u in updates])
         uow.record("assignment", changes)
         return UpsertResult(len(inserts), len(updates), unchanged)
 

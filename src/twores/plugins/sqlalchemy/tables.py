@@ -245,6 +245,45 @@ store_meta = sa.Table(
     sa.Column("value", sa.BigInteger, nullable=False),
 )
 
+#: KPI summary (see docs/kpis.md): per county and kind of record, a change version bumped by
+#: every write; per county and KPI, the counts as of a day and the stamp they were counted at.
+kpi_versions = sa.Table(
+    "kpi_versions",
+    metadata,
+    sa.Column("county_code", code(), primary_key=True),
+    sa.Column("source", sa.String(32), primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)
+
+
+def _kpi_key() -> list[sa.Column[object]]:
+    return [
+        sa.Column("county_code", code(), primary_key=True),
+        sa.Column("kpi", sa.String(64), primary_key=True),
+        sa.Column("period", sa.String(16), primary_key=True),
+        sa.Column("as_of", sa.Date, primary_key=True),
+    ]
+
+
+kpi_states = sa.Table(
+    "kpi_states",
+    metadata,
+    *_kpi_key(),
+    sa.Column("counter", sa.String(300), nullable=False),
+    sa.Column("stamp", sa.BigInteger, nullable=False),
+    sa.Column("numerator", sa.BigInteger, nullable=False),
+    sa.Column("denominator", sa.BigInteger, nullable=False),
+)
+
+kpi_summary = sa.Table(
+    "kpi_summary",
+    metadata,
+    *_kpi_key(),
+    sa.Column("area_code", code(), primary_key=True),
+    sa.Column("numerator", sa.BigInteger, nullable=False),
+    sa.Column("denominator", sa.BigInteger, nullable=False),
+)
+
 #: Secondary indexes (created by the migration; named for Alembic).
 INDEXES = [
     sa.Index("ix_businesses_key", businesses.c.key),

@@ -1,0 +1,107 @@
+"""The national KPIs' counts, record by record: the reference the SQL backend must match."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import TYPE_CHECKING
+
+from twores.core.businesses import FoodBusiness, OperatingStatus
+from twores.core.duties import DutyKind, DutyRecord, duty_compliance, owes_daily_record
+from twores.core.kpis import add_counts, as_counts, county_key
+from twores.core.periods import Period
+from twores.core.problems import OPEN_WITH_DEADLINE, ProblemStatus
+
+if TYPE_CHECKING:
+    from twores.core.ports import Counts, UnitOfWork
+
+
+def complete(b: FoodBusiness) -> bool:
+    """The fields a business record must have (主体数据归集): name, area, type, licence or
+    credit code, scale, assignment grade and status."""
+    return bool(b.name and (b.licence_no or b.uscc) and b.scale and b.grade and b.status)
+
+
+class MemoryKpiCounts:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def _county(self, area_code: str) -> str:
+        return county_key(self.uow.areas.hierarchy(), area_code)
+
+    def _in_scope(self, within: str | None) -> Iterable[FoodBusiness]:
+        return (b for b in self.uow.businesses.stream(within=within) if b.in_scope)
+
+    def _each(self, within: str | None, test: Callable[[FoodBusiness], bool]) -> Counts:
+        found: dict[str, list[int]] = {}
+        for b in self._in_scope(within):
+            add_counts(found, b.area_code, test(b), 1)
+        return as_counts(found)
+
+    def letters_signed(self, on: date, *, within: str | None = None) -> Counts:
+        signed = {
+            (x.cadre_id, self._county(x.area_code))
+            for x in self.uow.letters.stream(year=on.year, within=within)
+            if x.valid_on(on)
+        }
+        found: dict[str, list[int]] = {}
+        for cadre in self.uow.cadres.stream(within=within):
+            if cadre.is_active(on):
+                held = (cadre.id, self._county(cadre.area_code)) in signed
+                add_counts(found, cadre.area_code, held, 1)
+        return as_counts(found)
+
+    def director_staffed(
+        self, on: date, required: Callable[[FoodBusiness, date], bool], *, within: str | None
+    ) -> Counts:
+        found: dict[str, list[int]] = {}
+        for b in self._in_scope(within):
+            if required(b, on):
+                add_counts(found, b.area_code, b.staff.director is not None, 1)
+        return as_counts(found)
+
+    def officer_staffed(self, *, within: str | None = None) -> Counts:
+        return self._each(within, lambda b: b.staff.officer is not None)
+
+    def data_complete(self, *, within: str | None = None) -> Counts:
+        return self._each(within, complete)
+
+    def rectification(
+        self, span: tuple[date, date], on: date, *, within: str | None = None
+    ) -> Counts:
+        found: dict[str, list[int]] = {}
+        for p in self.uow.problems.stream(within=within):
+            if span[0] <= p.found_on <= min(span[1], on):
+                add_counts(found, p.area_code, p.status is ProblemStatus.CLOSED, 1)
+        return as_counts(found)
+
+    def overdue_problems(self, on: date, *, within: str | None = None) -> Counts:
+        found: dict[str, list[int]] = {}
+        for p in self.uow.problems.stream(within=within):
+            if p.status is not ProblemStatus.CLOSED:
+                late = p.status in OPEN_WITH_DEADLINE and p.overdue_on(on)
+                add_counts(found, p.area_code, late, 1)
+        return as_counts(found)
+
+    def routine(
+        self, kind: DutyKind, span: tuple[date, date], *, within: str | None = None
+    ) -> Counts:
+        start, end = span
+        if end < start:
+            return {}
+        first = Period.containing(kind.period_kind, start)
+        filed: dict[tuple[str, str], list[DutyRecord]] = {}
+        for r in self.uow.duties.stream(kind=kind, between=(first.start, end), within=within):
+            filed.setdefault((r.business_key, self._county(r.area_code)), []).append(r)
+        every = duty_compliance((), kind, start, end).due
+        found: dict[str, list[int]] = {}
+        for b in self._in_scope(within):
+            mine = filed.get((b.key, self._county(b.area_code)), [])
+            if kind is DutyKind.DAILY and b.status is not OperatingStatus.OPERATING:
+                days = functools.partial(owes_daily_record, b)
+                c = duty_compliance(mine, kind, start, end, operating_days=days)
+                add_counts(found, b.area_code, c.kept, c.due)
+            else:
+                add_counts(found, b.area_code, len({r.period for r in mine}), every)
+        return as_counts(found)
