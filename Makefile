@@ -24,10 +24,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Debian's chromium for the browser tests (tests/web); Playwright never downloads one.
+# Debian's chromium (and CJK fonts for its screenshots) for the browser tests in tests/web;
+# Playwright never downloads a browser.
 chromium:
-	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	  apt-get install -y -qq chromium chromium-driver) || \
+	@(test -x /usr/bin/chromium && test -d /usr/share/fonts/opentype/noto) || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq chromium chromium-driver fonts-noto-cjk) || \
 	  echo "WARNING: chromium could not be installed: browser tests will be skipped" >&2
 
 test: lint chromium

@@ -40,8 +40,16 @@ def web_db(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     store = open_store(app, url)
     system = twores.Scope.system("test setup")
-    with store.unit_of_work(system) as uow:
-        cadre = next(c for c in uow.cadres.stream(within=TOWNSHIP) if c.tier.value == "township")
+    period = current_period()
+    with store.unit_of_work(system) as uow:  # a township cadre with a task still open
+        cadre = next(
+            c
+            for c in uow.cadres.stream(within=TOWNSHIP)
+            if any(
+                t.visit_id is None and not t.exempt_reason
+                for t in uow.tasks.stream(cadre_id=c.id, overlapping=(period.start, period.end))
+            )
+        )
     add_user(app, store, system, User("admin", "管理员", twores.Role.ADMIN), password=PASSWORD)
     add_user(
         app,
@@ -54,7 +62,7 @@ def web_db(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         app,
         store,
         system,
-        User("cadre", "包保干部", twores.Role.CADRE, cadre.area_code, cadre_id=cadre.id),
+        User("cadre", "包保干部", twores.Role.CADRE, TOWNSHIP, cadre_id=cadre.id),
         password=PASSWORD,
     )
     add_user(

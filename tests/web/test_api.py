@@ -117,7 +117,7 @@ def test_a_bad_import_is_refused_with_row_errors(client: TestClient[Any], tmp_pa
         )
     with ledger.open("rb") as stream:
         answer = client.post(
-            "/api/imports/businesses", files={"data": ("台账.csv", stream)}, headers=csrf(client)
+            "/api/imports/businesses", files={"file": ("台账.csv", stream)}, headers=csrf(client)
         )
     assert answer.status_code == 201, answer.text
     report = answer.json()

@@ -5,6 +5,7 @@ Domain records (attrs classes) are returned as they are; OpenAPI is at /schema.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -41,6 +42,13 @@ class Transition:
     note: str = ""
     evidence: tuple[str, ...] = ()
     deadline: date | None = None
+
+
+@dataclasses.dataclass
+class ImportUpload:
+    """The ledger file (.xlsx, .xls or .csv) in the multipart field ``file``."""
+
+    file: UploadFile
 
 
 @attrs.frozen
@@ -196,9 +204,9 @@ class Api(Controller):
         kind: FromPath[str],
         user: CurrentUser,
         web: Web,
-        data: MultipartBody[UploadFile],
+        data: MultipartBody[ImportUpload],
     ) -> ImportResult:
-        return run_import(web, user, kind, data.filename, data.file.read())
+        return run_import(web, user, kind, data.file.filename, data.file.file.read())
 
     @post("/bulletin", summary="Issue the bulletin and download it / 周通报下载")
     def bulletin(
