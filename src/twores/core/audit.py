@@ -50,7 +50,26 @@ def entry_hash(
     before: object,
     after: object,
 ) -> str:
-    payload = canonical([seq, at, actor, operation, entity, key, before, after])
+    return encoded_entry_hash(
+        prev_hash, seq, at, actor, operation, entity, key, canonical(before), canonical(after)
+    )
+
+
+def encoded_entry_hash(
+    prev_hash: str,
+    seq: int,
+    at: str,
+    actor: str,
+    operation: str,
+    entity: str,
+    key: str,
+    before_json: str,
+    after_json: str,
+) -> str:
+    """:func:`entry_hash` with before and after already in :func:`canonical` form (a list
+    encodes as its items' encodings joined, so this hashes the very same bytes)."""
+    head = canonical([seq, at, actor, operation, entity, key])
+    payload = f"{head[:-1]},{before_json},{after_json}]"
     return hashlib.sha256(f"{prev_hash}\n{payload}".encode()).hexdigest()
 
 
@@ -69,10 +88,14 @@ class AuditChain:
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
         at: str | None = None,
+        encoded: tuple[str, str] | None = None,
     ) -> AuditEntry:
+        """The next entry; ``encoded`` is (before, after) in :func:`canonical` form when the
+        caller has it already (it stores that text, so it need not be encoded twice)."""
         seq, stamp = self.last_seq + 1, at or now_iso()
-        digest = entry_hash(
-            self.last_hash, seq, stamp, actor, operation, entity, key, before, after
+        before_json, after_json = encoded or (canonical(before), canonical(after))
+        digest = encoded_entry_hash(
+            self.last_hash, seq, stamp, actor, operation, entity, key, before_json, after_json
         )
         entry = AuditEntry(
             seq, stamp, actor, operation, entity, key, before, after, self.last_hash, digest

@@ -201,6 +201,10 @@ class DutyRepository(Protocol):
 class ProblemRepository(Protocol):
     def upsert_many(self, problems: Iterable[Problem]) -> UpsertResult: ...
     def get(self, key: str) -> Problem | None: ...
+    def get_many(self, keys: Collection[str]) -> dict[str, Problem]:
+        """The problems of ``keys`` that exist and lie in scope, by key."""
+        ...
+
     def stream(
         self,
         *,

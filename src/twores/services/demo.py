@@ -3,8 +3,9 @@
 It loads the real hierarchy, creates synthetic businesses and cadres at the sizes Guilin
 reports (46,907 and 5,708), grades them with the installed rules, plans the assignments,
 stores everything (audited) and checks the invariants on what was stored; then it runs
-the next quarter's supervision (tasks, visits, problems through the ledger), computes the
-KPIs, ranks the counties and writes the weekly bulletin.
+the year of quarterly supervision that follows (tasks, visits, problems through the
+ledger, one township's commitment letters), computes the KPIs, ranks the counties and
+writes the weekly bulletin.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class DemoReport:
     examples: tuple[RuledBusiness, ...]
     #: (zh, en) of why a few businesses got their cadre
     explanations: tuple[tuple[str, str], ...]
-    #: The supervision quarter after the assignment day (when the demo runs it).
+    #: The year of quarterly supervision after the assignment day (when the demo runs it).
     cycle: CycleReport | None = None
 
 
@@ -70,7 +71,8 @@ def run_demo(
     folder: Path | None = None,
 ) -> DemoReport:
     """Build, plan and store the demo region; check the invariants on the stored data;
-    then run the next quarter's supervision cycle and write its bulletin into ``folder``."""
+    then run the year of quarterly supervision that follows and write the bulletin of its
+    last quarter into ``folder``."""
     started = time.perf_counter()
     hierarchy = demo_region()
     app.use_hierarchy(hierarchy)

@@ -1,5 +1,5 @@
-"""The demo's supervision quarter: tasks, visits with a realistic completion pattern,
-problems through the ledger, KPIs, a county ranking and a weekly bulletin."""
+"""The demo's supervision year: each quarter's tasks, visits with a realistic completion
+pattern and problems through the ledger; then KPIs, a county ranking and a weekly bulletin."""
 
 from __future__ import annotations
 
@@ -35,15 +35,36 @@ EVIDENCE = "5f" * 32
 
 
 @attrs.frozen
-class CycleReport:
+class QuarterReport:
+    """One quarter of the demo's supervision."""
+
     period: Period
     tasks: int
     visits: int
     problems_opened: int
     problems_closed: int
     reminders: int
+
+
+@attrs.frozen
+class CycleReport:
+    """The demo's year: its quarters, and the last quarter's KPIs, ranking and bulletin."""
+
+    quarters: tuple[QuarterReport, ...]
     kpis: KpiTable
     files: tuple[Path, ...]
+
+    @property
+    def last(self) -> QuarterReport:
+        return self.quarters[-1]
+
+    @property
+    def visits(self) -> int:
+        return sum(q.visits for q in self.quarters)
+
+    @property
+    def problems_opened(self) -> int:
+        return sum(q.problems_opened for q in self.quarters)
 
 
 def _at(day: date, hour: int) -> datetime:
@@ -54,18 +75,45 @@ def run_cycle(
     app: Twores,
     store: Store,
     scope: Scope,
-    period: Period,
+    first: Period,
     parent: str,
     folder: Path,
     *,
+    quarters: int = 4,
     seed: int = 2023,
 ) -> CycleReport:
-    """One quarter of supervision on the stored roster, as offices would record it."""
-    rnd = random.Random(seed)
+    """A year of quarterly supervision on the stored roster, as offices would record it;
+    then the last quarter's KPIs, county ranking and weekly bulletin."""
+    done: list[QuarterReport] = []
+    letters: list[Path] = []
+    period = first
+    with store.unit_of_work(scope) as uow:
+        hierarchy = uow.areas.hierarchy()
+    for _ in range(quarters):
+        # A generator per quarter: every quarter draws the same on every run.
+        rnd = random.Random(f"{seed}/{period}")
+        done.append(_run_quarter(app, store, scope, hierarchy, period, rnd))
+        if not letters:
+            letters = _sign_letters(app, store, hierarchy, parent, period, folder)
+        period = period.next()
+    last = done[-1].period
+    table = compute_kpis(app, store, scope, last, as_of=last.end)
+    files = issue_bulletin(app, store, scope, last, parent, folder, as_of=last.end)
+    return CycleReport(tuple(done), table, (*files, *letters))
+
+
+def _run_quarter(
+    app: Twores,
+    store: Store,
+    scope: Scope,
+    hierarchy: Hierarchy,
+    period: Period,
+    rnd: random.Random,
+) -> QuarterReport:
+    """Tasks, visits with a realistic completion pattern, problems through the ledger."""
     scheduled = schedule(app, store, scope, period, on=period.start)
     last_day = period.end - timedelta(days=3)
     with store.unit_of_work(scope) as uow:
-        hierarchy = uow.areas.hierarchy()
         tasks = list(uow.tasks.stream(overlapping=(period.start, period.end)))
         held = {a.business_key: a.cadre_id for a in uow.assignments.stream(active_on=last_day)}
     # Some counties finish nearly every visit, some lag (the ranking has something to show).
@@ -102,28 +150,18 @@ def run_cycle(
             ]
     moved = transition_many(app, store, scope, steps)
     escalated = escalate_overdue(app, store, scope, period.end, actor="市食安办")
-    letters = _sign_letters(app, store, hierarchy, parent, period, folder)
-    table = compute_kpis(app, store, scope, period, as_of=period.end)
-    files = issue_bulletin(app, store, scope, period, parent, folder, as_of=period.end)
-    return CycleReport(
+    return QuarterReport(
         period,
         scheduled.tasks,
         len(visits),
         len(opened),
         sum(p.status is ProblemStatus.CLOSED for p in moved),
         Counter(e.event.action for e in escalated)[Action.REMIND],
-        table,
-        (*files, *letters),
     )
 
 
 def _sign_letters(
-    app: Twores,
-    store: Store,
-    hierarchy: Hierarchy,
-    parent: str,
-    period: Period,
-    folder: Path,
+    app: Twores, store: Store, hierarchy: Hierarchy, parent: str, period: Period, folder: Path
 ) -> list[Path]:
     """One township's letters and lists, most of them signed (the rest still owe theirs)."""
     township = next((a for a in hierarchy.descendants(parent) if a.tier is Tier.TOWNSHIP), None)

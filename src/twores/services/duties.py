@@ -25,7 +25,7 @@ from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.problems import Problem, ProblemSource
 from twores.core.security import Scope
 from twores.services.lookups import business_in_scope
-from twores.services.problems import NewProblem, open_in
+from twores.services.problems import NewProblem, open_many_in
 from twores.services.sheets.duties import parse_duties
 from twores.services.sheets.parsing import RowError, read_sheet
 from twores.services.sheets.report import write_report
@@ -119,24 +119,20 @@ def import_duties(
 def _open_weekly_findings(
     app: Twores, uow: UnitOfWork, records: list[DutyRecord], now: datetime | None
 ) -> list[Problem]:
-    at = china_time(now)
-    opened = []
-    for record in records:
-        if record.kind is not DutyKind.WEEKLY:
-            continue
-        for index, finding in enumerate(record.findings, 1):
-            new = NewProblem(
-                record.business_key,
-                finding,
-                f"{record.by_role.zh}{record.by_name}",
-                record.on,
-                ProblemSource.WEEKLY_REPORT,
-                source_ref=f"{record.key}#{index}",
-            )
-            problem, events = open_in(app, uow, new, at)
-            if events:
-                opened.append(problem)
-    return opened
+    news = [
+        NewProblem(
+            record.business_key,
+            finding,
+            f"{record.by_role.zh}{record.by_name}",
+            record.on,
+            ProblemSource.WEEKLY_REPORT,
+            source_ref=f"{record.key}#{index}",
+        )
+        for record in records
+        if record.kind is DutyKind.WEEKLY
+        for index, finding in enumerate(record.findings, 1)
+    ]
+    return [p for p, events in open_many_in(app, uow, news, china_time(now)) if events]
 
 
 @attrs.frozen

@@ -4,13 +4,14 @@ passed to the ``twores_on_event`` notifiers once committed."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import attrs
 
 from twores.bootstrap import Twores
+from twores.core.businesses import FoodBusiness
 from twores.core.errors import InvalidValueError
 from twores.core.periods import CHINA_TZ, china_time, today
 from twores.core.ports import Store, UnitOfWork
@@ -69,11 +70,43 @@ def open_in(
 ) -> tuple[Problem, list[ProblemEvent]]:
     """Open a problem inside a unit of work: fixed on site, or ordered to be fixed by the
     rules' deadline. Opening the same finding again changes nothing."""
-    business = business_in_scope(uow, new.business_key)
-    key = problem_id(business.key, new.found_on, new.description, new.source_ref)
-    existing = uow.problems.get(key)
-    if existing is not None:
-        return existing, []
+    return open_many_in(app, uow, [new], at)[0]
+
+
+def open_many_in(
+    app: Twores, uow: UnitOfWork, news: Sequence[NewProblem], at: datetime
+) -> list[tuple[Problem, list[ProblemEvent]]]:
+    """:func:`open_in` for many findings: one lookup of their businesses and problems and
+    one write. Each result pairs the problem with the events its opening made (none when
+    it was open already, or opened earlier in ``news``)."""
+    if not news:
+        return []
+    businesses = uow.businesses.get_many({n.business_key for n in news})
+    keys = []
+    for new in news:
+        business = businesses.get(new.business_key)
+        if business is None:
+            business_in_scope(uow, new.business_key)  # raises, naming the business
+        assert business is not None
+        keys.append(problem_id(business.key, new.found_on, new.description, new.source_ref))
+    known: dict[str, Problem] = uow.problems.get_many(keys)
+    opened: dict[str, Problem] = {}
+    results: list[tuple[Problem, list[ProblemEvent]]] = []
+    for new, key in zip(news, keys, strict=True):
+        found = known.get(key) or opened.get(key)
+        if found is not None:
+            results.append((found, []))
+            continue
+        problem, event = _opened(app, new, businesses[new.business_key], key, at)
+        opened[key] = problem
+        results.append((problem, [event]))
+    uow.problems.upsert_many(opened.values())
+    return results
+
+
+def _opened(
+    app: Twores, new: NewProblem, business: FoodBusiness, key: str, at: datetime
+) -> tuple[Problem, ProblemEvent]:
     problem = Problem(
         key,
         business.key,
@@ -86,14 +119,9 @@ def open_in(
         new.source_ref,
     )
     if new.fixed_on_site:
-        problem, event = transition(problem, Action.FIX_ON_SITE, actor=new.reporter, at=at)
-    else:
-        deadline = _deadline(app, problem, max(new.found_on, at.date()))
-        problem, event = transition(
-            problem, Action.ORDER, actor=new.reporter, at=at, deadline=deadline
-        )
-    uow.problems.upsert_many([problem])
-    return problem, [event]
+        return transition(problem, Action.FIX_ON_SITE, actor=new.reporter, at=at)
+    deadline = _deadline(app, problem, max(new.found_on, at.date()))
+    return transition(problem, Action.ORDER, actor=new.reporter, at=at, deadline=deadline)
 
 
 def open_problems(

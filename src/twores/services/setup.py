@@ -86,7 +86,7 @@ def synthesize(
         if quarter:
             period = Period.containing(PeriodKind.QUARTER, on).next()
             parent = area or hierarchy.roots[0].code
-            cycle = run_cycle(app, store, scope, period, parent, folder, seed=seed)
+            cycle = run_cycle(app, store, scope, period, parent, folder, quarters=1, seed=seed)
         return SynthReport(
             store.url,
             len(hierarchy),

@@ -34,7 +34,7 @@ from twores.core.supervision import (
     window_open,
 )
 from twores.services.lookups import business_in_scope
-from twores.services.problems import NewProblem, open_in
+from twores.services.problems import NewProblem, open_many_in
 
 NO_LONGER_DUE = "不再需要（主体注销或频次调整）"
 
@@ -206,8 +206,9 @@ def record_visits(
         recorder = VisitRecorder(app, uow, recorded_at, checklist)
         while batch := list(itertools.islice(pending, VISIT_BATCH)):
             recorder.prefetch(batch)
-            outcomes += [recorder.record(data) for data in batch]
-            recorder.flush()
+            for data in batch:
+                recorder.record(data)
+            outcomes += recorder.flush()
         uow.commit()
     for outcome in outcomes:
         outcome.notify(app)
@@ -232,7 +233,8 @@ class VisitRecorder:
 
     ``prefetch`` reads a batch's businesses, assignments, tasks and earlier visits at once;
     ``record`` checks one visit against them (assignment on the visit date, entry window,
-    checklist) and credits its task; ``flush`` writes what the batch changed.
+    checklist) and credits its task; ``flush`` opens the problems the batch's findings
+    name and writes what the batch changed, and returns the batch's outcomes complete.
     """
 
     def __init__(
@@ -246,6 +248,7 @@ class VisitRecorder:
         self._visits: dict[str, Visit] = {}
         self._tasks: dict[str, SupervisionTask] = {}
         self._counting: dict[tuple[date, str], frozenset[VisitMode]] = {}
+        self._pending: list[tuple[VisitOutcome, list[NewProblem]]] = []
 
     def prefetch(self, batch: Sequence[VisitInput]) -> None:
         keys = {d.business_key for d in batch} - set(self.businesses)
@@ -298,31 +301,39 @@ class VisitRecorder:
             fulfilled = task_for_visit(visit, tasks, self._counts(visit))
             if fulfilled is not None:
                 self._replace(fulfilled)
-        return VisitOutcome(visit, written, fulfilled, late, self._open(visit))
+        outcome = VisitOutcome(visit, written, fulfilled, late)
+        self._pending.append((outcome, _findings(visit)))
+        return outcome
 
     def _replace(self, task: SupervisionTask) -> None:
         held = self.tasks[task.business_key]
         held[:] = [task if t.key == task.key else t for t in held]
         self._tasks[task.key] = task
 
-    def _open(self, visit: Visit) -> tuple[Problem, ...]:
-        opened = []
-        for index, finding in enumerate(visit.findings, 1):
-            new = NewProblem(
-                visit.business_key,
-                finding,
-                visit.cadre_id,
-                visit.visited_on,
-                ProblemSource.VISIT,
-                source_ref=f"{visit.key}#{index}",
-            )
-            problem, events = open_in(self.app, self.uow, new, self.recorded_at)
-            if events:
-                opened.append(problem)
-        return tuple(opened)
-
-    def flush(self) -> None:
+    def flush(self) -> list[VisitOutcome]:
+        news = [new for _, found in self._pending for new in found]
+        results = iter(open_many_in(self.app, self.uow, news, self.recorded_at))
+        outcomes = []
+        for outcome, found in self._pending:
+            opened = tuple(p for p, events in itertools.islice(results, len(found)) if events)
+            outcomes.append(attrs.evolve(outcome, opened=opened) if opened else outcome)
         self.uow.visits.upsert_many(self._visits.values())
         self.uow.tasks.upsert_many(self._tasks.values())
         self.stored.update(self._visits)
-        self._visits, self._tasks = {}, {}
+        self._visits, self._tasks, self._pending = {}, {}, []
+        return outcomes
+
+
+def _findings(visit: Visit) -> list[NewProblem]:
+    """The problems a visit's findings open, one per finding."""
+    return [
+        NewProblem(
+            visit.business_key,
+            finding,
+            visit.cadre_id,
+            visit.visited_on,
+            ProblemSource.VISIT,
+            source_ref=f"{visit.key}#{index}",
+        )
+        for index, finding in enumerate(visit.findings, 1)
+    ]

@@ -65,7 +65,7 @@ def import_visits(
         recorder = VisitRecorder(app, uow, recorded_at, NATIONAL_CHECKLIST)
         for index, row in enumerate(parsed.rows):
             if index % VISIT_BATCH == 0:
-                recorder.flush()
+                outcomes += recorder.flush()
                 recorder.prefetch([r.visit for r in parsed.rows[index : index + VISIT_BATCH]])
             try:
                 outcome = recorder.record(row.visit)
@@ -73,12 +73,11 @@ def import_visits(
                 field, column = _column(error, parsed.columns)
                 errors.append(row_error(row, column, getattr(row.visit, field, ""), error))
                 continue
-            outcomes.append(outcome)
             inserted += outcome.written.inserted
             unchanged += outcome.written.unchanged
             fulfilled += outcome.task is not None
             late += outcome.late
-        recorder.flush()
+        outcomes += recorder.flush()
         if not errors and not dry_run:
             uow.commit()
             for outcome in outcomes:

@@ -22,7 +22,7 @@ from twores_cli.context import EXIT_ERROR, Context, pass_context
     "--cycle/--no-cycle",
     default=True,
     show_default=True,
-    help="Run the next quarter's supervision, KPIs and bulletin / 运行一个季度的督导",
+    help="Run the next year's quarterly supervision, KPIs and bulletin / 运行一年的季度督导",
 )
 @click.option(
     "--out",
@@ -127,18 +127,18 @@ _DASHBOARD = ("coverage", "task_completion", "rectification", "overdue_problems"
 
 def _print_cycle(obj: Context, cycle: CycleReport) -> None:
     t, lang, table = obj.t, obj.lang, cycle.kpis
-    obj.console.print(
-        t(
-            f"[bold]{cycle.period.label('zh')}督导[/]：任务 {cycle.tasks}，"
-            f"督导记录 {cycle.visits}，"
-            f"发现问题 {cycle.problems_opened}（已销号 {cycle.problems_closed}，"
-            f"逾期发提醒函 {cycle.reminders}）",
-            f"[bold]{cycle.period} supervision[/]: {cycle.tasks} tasks, {cycle.visits} visits, "
-            f"{cycle.problems_opened} problems found ({cycle.problems_closed} closed, "
-            f"{cycle.reminders} reminder letters)",
-        ),
-        highlight=False,
-    )
+    for q in cycle.quarters:
+        obj.console.print(
+            t(
+                f"[bold]{q.period.label('zh')}督导[/]：任务 {q.tasks}，督导记录 {q.visits}，"
+                f"发现问题 {q.problems_opened}（已销号 {q.problems_closed}，"
+                f"逾期发提醒函 {q.reminders}）",
+                f"[bold]{q.period} supervision[/]: {q.tasks} tasks, {q.visits} visits, "
+                f"{q.problems_opened} problems found ({q.problems_closed} closed, "
+                f"{q.reminders} reminder letters)",
+            ),
+            highlight=False,
+        )
     specs = {s.name: s for s in table.specs}
     view = Table(title=t("指标看板", "KPI dashboard"))
     view.add_column(t("区域", "area"))

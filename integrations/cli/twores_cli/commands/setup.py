@@ -109,7 +109,7 @@ def synth_command(
         highlight=False,
     )
     if report.cycle is not None:
-        c = report.cycle
+        c = report.cycle.last
         obj.console.print(
             obj.t(
                 f"{c.period.label('zh')}：任务 {c.tasks}，督导记录 {c.visits}，"

@@ -20,7 +20,7 @@ from alembic.config import Config
 
 from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.assignment import Assignment, Plan
-from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
+from twores.core.audit import AuditChain, AuditEntry, AuditProblem, canonical, verify_chain
 from twores.core.businesses import IN_SCOPE_STATUSES
 from twores.core.duties import DutyKind, DutyRecord
 from twores.core.kpis import Ranking, RankingRun
@@ -216,7 +216,10 @@ class SqlUnitOfWork:
             self._chain = AuditChain(head.seq, head.hash)
         params = []
         for operation, key, before, after in audit_payloads(changes, fields):
-            entry = self._chain.next(self.scope.actor, operation, entity, key, before, after)
+            encoded = (canonical(before), canonical(after))
+            entry = self._chain.next(
+                self.scope.actor, operation, entity, key, before, after, encoded=encoded
+            )
             params.append(
                 (
                     entry.seq,
@@ -225,8 +228,8 @@ class SqlUnitOfWork:
                     entry.operation,
                     entry.entity,
                     entry.key,
-                    _dump(entry.before),
-                    _dump(entry.after),
+                    None if before is None else encoded[0],
+                    None if after is None else encoded[1],
                     entry.prev_hash,
                     entry.hash,
                 )
@@ -274,9 +277,7 @@ class SqlUnitOfWork:
 
 
 def _dump(value: object) -> str | None:
-    if value is None:
-        return None
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return None if value is None else canonical(value)
 
 
 def _load(value: str | None) -> Any:
