@@ -211,3 +211,27 @@ def test_non_standard_areas_use_the_hierarchy_for_their_region() -> None:
     assert without.supervision_frequency(Tier.COUNTY, ON, "1501-KFQ").plugin == "national"
     with_tree = make_plugin_manager(hierarchy=hierarchy)
     assert with_tree.supervision_frequency(Tier.COUNTY, ON, "1501-KFQ").plugin == "inner_mongolia"
+
+
+def test_remembered_answers_are_asked_once_per_argument_a_rule_reads() -> None:
+    from twores.core.supervision import VisitMode
+
+    asked: list[tuple[str, ...]] = []
+    only_on_site = frozenset({VisitMode.ON_SITE})
+
+    def by_area(area_path: tuple[str, ...]) -> Ruling[frozenset[VisitMode]] | None:
+        asked.append(area_path)
+        return Ruling(only_on_site, LOCAL) if area_path[-1].startswith("450323") else None
+
+    local = plugin(
+        twores_rule_sets=hookimpl(lambda: [LOCAL_SET]),
+        twores_counting_visit_modes=hookimpl(by_area),
+    )
+    pm = make_plugin_manager(load_entrypoints=False, plugins=[local])
+    for _ in range(3):
+        assert pm.counting_modes(ON, "450323101") == only_on_site
+        assert VisitMode.VIDEO in pm.counting_modes(ON, "450324")
+    assert len(asked) == 2  # one per area, not per question
+    assert pm.counting_modes(ON, "450323101") == pm.counting_visit_modes(ON, "450323101").value
+    pm.unregister(local)
+    assert VisitMode.VIDEO in pm.counting_modes(ON, "450323101")  # forgotten with the plugin

@@ -51,6 +51,7 @@ class TworesPluginManager(pluggy.PluginManager):
         self._hierarchy = hierarchy
         self._rules_cache: dict[str, tuple[Rule, str]] | None = None
         self._impls_cache: dict[str, list[tuple[Any, tuple[str, ...], str]]] = {}
+        self._values_cache: dict[tuple[Any, ...], Any] = {}
         self._paths: dict[str, tuple[str, ...]] = {}
 
     @property
@@ -161,11 +162,13 @@ class TworesPluginManager(pluggy.PluginManager):
     def register(self, plugin: object, name: str | None = None) -> str | None:
         self._rules_cache = None
         self._impls_cache.clear()
+        self._values_cache.clear()
         return super().register(plugin, name)
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         self._rules_cache = None
         self._impls_cache.clear()
+        self._values_cache.clear()
         return super().unregister(plugin, name)
 
     def _decision_impls(self, hook_name: str) -> list[tuple[Any, tuple[str, ...], str]]:
@@ -253,6 +256,19 @@ class TworesPluginManager(pluggy.PluginManager):
         value = self._check_ruling(result, plugin, hook_name, on).value
         self._check_type(value, expected, plugin, hook_name)
         return value
+
+    def _remembered_value(
+        self, hook_name: str, on: date, kwargs: dict[str, Any], expected: type | tuple[type, ...]
+    ) -> Any:
+        """:meth:`_value`, remembered per the arguments its implementations read (a rule
+        that reads no area is asked once per day, not once per village)."""
+        read = sorted({a for _, argnames, _ in self._decision_impls(hook_name) for a in argnames})
+        key = (hook_name, on, *(kwargs[a] for a in read))
+        try:
+            return self._values_cache[key]
+        except KeyError:
+            value = self._values_cache[key] = self._value(hook_name, on, kwargs, expected)
+            return value
 
     def _decide(
         self,
@@ -377,6 +393,12 @@ class TworesPluginManager(pluggy.PluginManager):
             frozenset,
         )
         return cast(Decision[frozenset[VisitMode]], decision)
+
+    def counting_modes(self, on: date, area_code: str) -> frozenset[VisitMode]:
+        """The value of :meth:`counting_visit_modes` alone, remembered (for bulk work)."""
+        kwargs = {"on": on, "area_path": self.area_path(area_code)}
+        modes = self._remembered_value("twores_counting_visit_modes", on, kwargs, frozenset)
+        return cast(frozenset[VisitMode], modes)
 
     def letter_renewal(self, year: int, area_code: str) -> Decision[date]:
         """The day by which cadres in ``area_code`` sign ``year``'s commitment letter."""

@@ -247,7 +247,6 @@ class VisitRecorder:
         self.stored: dict[str, Visit] = {}
         self._visits: dict[str, Visit] = {}
         self._tasks: dict[str, SupervisionTask] = {}
-        self._counting: dict[tuple[date, str], frozenset[VisitMode]] = {}
         self._pending: list[tuple[VisitOutcome, list[NewProblem]]] = []
 
     def prefetch(self, batch: Sequence[VisitInput]) -> None:
@@ -265,11 +264,7 @@ class VisitRecorder:
         self.stored.update(self.uow.visits.get_many(wanted))
 
     def _counts(self, visit: Visit) -> bool:
-        key = (visit.visited_on, visit.area_code)
-        if key not in self._counting:
-            decision = self.app.plugins.counting_visit_modes(visit.visited_on, visit.area_code)
-            self._counting[key] = decision.value
-        return visit.mode in self._counting[key]
+        return visit.mode in self.app.plugins.counting_modes(visit.visited_on, visit.area_code)
 
     def record(self, data: VisitInput) -> VisitOutcome:
         business = self.businesses.get(data.business_key)

@@ -456,7 +456,8 @@ class _Keyed:
 
     def _existing(self, keys: list[str]) -> dict[str, Any]:
         query = sa.select(self.table).where(self.table.c[self.key_column].in_(keys))
-        return {row[self.key_column]: row for row in self.uow.connection.execute(query).mappings()}
+        found = self.uow.connection.execute(query).mappings().all()
+        return {row[self.key_column]: row for row in found}
 
     def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:
         """Rows that follow a moved record's location (the business's assignments)."""
