@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+import twores
 from twores_cli.context import Context, pass_context
 
 
@@ -32,4 +33,35 @@ def upgrade(obj: Context) -> None:
             f"database at revision {revision}: {store.url}",
         )
     )
+    store.close()
+
+
+@command.command("grant-app-role")
+@click.argument("role")
+@click.option("--login", is_flag=True, help="Allow the role to sign in / 允许该角色登录")
+@pass_context
+def grant_app_role(obj: Context, role: str, login: bool) -> None:
+    """PostgreSQL: create the app's role, owning no table, with its grants / 创建应用角色.
+
+    Run as the tables' owner after ``db upgrade``. The app then connects as ROLE, and
+    row-level security keeps every transaction inside the signed-in user's scope. Set a
+    password yourself (``ALTER ROLE ... PASSWORD``) or use certificate authentication.
+
+    \b
+    Example:
+      twores --db postgresql://owner@db/twores db grant-app-role twores_app --login
+    """
+    store = obj.store()
+    grant = getattr(store, "grant_app_role", None)
+    if grant is None or not getattr(store, "is_postgres", False):
+        obj.fail(
+            twores.TworesError(
+                "行级安全需要 PostgreSQL 数据库", "row-level security needs PostgreSQL"
+            )
+        )
+    try:
+        grant(role, login=login)
+    except twores.TworesError as error:
+        obj.fail(error)
+    obj.console.print(obj.t(f"已授权应用角色 {role}", f"granted the app role {role}"))
     store.close()

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import date
 from importlib import resources
 from types import TracebackType
@@ -30,7 +31,7 @@ from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Sev
 from twores.core.roster import UnknownRecordError
 from twores.core.security import Scope
 from twores.core.supervision import SupervisionTask, Visit
-from twores.plugins.sqlalchemy import rows, tables
+from twores.plugins.sqlalchemy import rls, rows, tables
 from twores.plugins.sqlalchemy.kpi_counts import SqlKpiCounts
 from twores.plugins.sqlalchemy.summary import SqlKpiSummary
 from twores.plugins.storage.common import (
@@ -123,6 +124,10 @@ class SqlStore:
     def unit_of_work(self, scope: Scope) -> SqlUnitOfWork:
         return SqlUnitOfWork(self, scope)
 
+    def grant_app_role(self, role: str, *, login: bool = False) -> None:
+        """PostgreSQL: create ``role`` (owning no table) with the app's grants."""
+        rls.grant_app_role(self, role, login=login)
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -151,6 +156,7 @@ class SqlUnitOfWork:
         self.connection = store.engine.connect()
         self._transaction = self.connection.begin()
         self._hierarchy = store.hierarchy(self.connection)
+        rls.enter(self)  # PostgreSQL app role: SET LOCAL the scope for the policies
         self._hierarchy_changed = False
         self._chain: AuditChain | None = None
         self._committed = False
@@ -188,7 +194,7 @@ class SqlUnitOfWork:
         if not values:
             return
         names = ", ".join(columns)
-        if self.store.is_postgres and len(values) > 100:
+        if self.store.is_postgres and len(values) > 100 and rls.copy_allowed(self, table):
             cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
             with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in values:
@@ -364,6 +370,7 @@ class _Keyed:
         name = self.table.name
         if (
             self._fresh
+            or rls.applies(self.uow.store, connection)  # the app role owns no index
             or connection.execute(sa.select(sa.literal(1)).select_from(self.table).limit(1)).first()
         ):
             yield
@@ -409,6 +416,7 @@ class _Keyed:
         existing = {} if self._fresh else self._existing(list(keyed))
         inserts: list[tuple[Any, ...]] = []
         deletes: list[tuple[str, str]] = []
+        updates: list[tuple[Mapping[str, Any], tuple[Any, ...]]] = []
         changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = []
         updated = unchanged = 0
         moves: list[tuple[str, AncestorCodes]] = []
@@ -430,11 +438,16 @@ class _Keyed:
                 guard.check_write(
                     before["area_code"], f"{self.what_zh} {key}", f"{self.entity} {key}"
                 )
-                deletes.append((before["county_code"], key))
                 if before["area_code"] != record.area_code:
                     moves.append((key, codes))
                 updated += 1
-            inserts.append(values)
+                if before["county_code"] == codes.county_code:
+                    updates.append((before, values))
+                else:  # the partition key moves: the row moves
+                    deletes.append((before["county_code"], key))
+                    inserts.append(values)
+            else:
+                inserts.append(values)
             changes.append(
                 (
                     key,
@@ -448,11 +461,31 @@ class _Keyed:
             deletes,
         )
         self._insert(inserts)
+        self._update(updates)
         if moves:
             self._moved(moves)
-        uow.kpi_summary.wrote(self.table, [existing[k] for _, k in deletes], inserts)
+        replaced = [existing[k] for _, k in deletes] + [before for before, _ in updates]
+        uow.kpi_summary.wrote(self.table, replaced, inserts + [values for _, values in updates])
         uow.record(self.entity, changes, codec.fields)
-        return UpsertResult(len(inserts) - updated, updated, unchanged)
+        return UpsertResult(len(inserts) + len(updates) - updated, updated, unchanged)
+
+    def _update(self, updates: list[tuple[Mapping[str, Any], tuple[Any, ...]]]) -> None:
+        """Rewrite only the columns that changed, one statement per set of changed columns
+        (a credited task changes three; indexes on untouched columns are left alone)."""
+        columns = self.codec.columns
+        groups: dict[tuple[int, ...], list[tuple[Any, ...]]] = defaultdict(list)
+        for before, values in updates:
+            changed = tuple(i for i, c in enumerate(columns) if before[c] != values[i])
+            key = before[self.key_column]
+            groups[changed].append((*(values[i] for i in changed), before["county_code"], key))
+        mark = "?" if self.uow.connection.dialect.paramstyle == "qmark" else "%s"
+        for changed, params in groups.items():
+            assignments = ", ".join(f"{columns[i]}={mark}" for i in changed)
+            self.uow.executemany(
+                f"UPDATE {self.table.name} SET {assignments} "
+                f"WHERE county_code={mark} AND {self.key_column}={mark}",
+                params,
+            )
 
     def _existing(self, keys: list[str]) -> dict[str, Any]:
         query = sa.select(self.table).where(self.table.c[self.key_column].in_(keys))

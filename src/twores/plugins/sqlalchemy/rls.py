@@ -1,0 +1,132 @@
+"""PostgreSQL row-level security: the database itself keeps each unit of work in its scope.
+
+Migration 0009 enables RLS on the hot tables with one policy each: a row is visible and
+writable when the transaction's scope area is one of its denormalized ancestor codes (or
+the scope is the root, ``*``). The KPI summary tables, keyed by county, admit the counties
+listed in the transaction's ``twores.scope_counties``. Unset settings match nothing.
+
+The app connects as a role that owns no table (:func:`grant_app_role`), so the policies
+apply to it; every unit of work then starts with ``set_config(..., true)`` (``SET LOCAL``).
+Owners and superusers bypass RLS; for them nothing is set.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from twores.core.areas import Hierarchy, Tier
+from twores.core.errors import InvalidValueError, TworesError
+from twores.core.kpis import county_key
+from twores.core.security import Scope
+from twores.plugins.sqlalchemy import tables
+
+if TYPE_CHECKING:
+    from twores.plugins.sqlalchemy.backend import SqlStore, SqlUnitOfWork
+
+SCOPE_AREA = "twores.scope_area"
+SCOPE_COUNTIES = "twores.scope_counties"
+ROOT = "*"
+
+#: Tables with ancestor codes: one scope policy each (migration 0009).
+HOT_TABLES = tuple(t.name for t in tables.metadata.sorted_tables if "province_code" in t.c)
+#: The KPI summary, keyed by county: a county policy each.
+KPI_TABLES = ("kpi_versions", "kpi_states", "kpi_summary")
+RLS_TABLES = frozenset(HOT_TABLES + KPI_TABLES)
+#: What the app role may do per table; the audit log is append-only for it.
+PRIVILEGES: dict[str, str] = {
+    **dict.fromkeys(HOT_TABLES + KPI_TABLES, "SELECT, INSERT, UPDATE, DELETE"),
+    "areas": "SELECT, INSERT, UPDATE",
+    "rankings": "SELECT, INSERT",
+    "audit_log": "SELECT, INSERT",
+    "audit_head": "SELECT, UPDATE",
+    "import_batches": "SELECT, INSERT",
+    "store_meta": "SELECT, UPDATE",
+    "web_users": "SELECT, INSERT, UPDATE",
+    "alembic_version": "SELECT",
+}
+
+_APPLIES: weakref.WeakKeyDictionary[sa.Engine, bool] = weakref.WeakKeyDictionary()
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def scope_settings(scope: Scope, hierarchy: Hierarchy) -> tuple[str, str]:
+    """(``twores.scope_area``, ``twores.scope_counties``) for ``scope``."""
+    area = scope.area_code
+    if area is None:
+        return ROOT, ""
+    if area not in hierarchy:
+        return area, ""
+    county = Tier.COUNTY.depth
+    if hierarchy[area].tier.depth >= county:  # at or below a county: that county only
+        return area, county_key(hierarchy, area)
+    found, todo = [], [area]
+    while todo:  # the subtree's keys of the summary: areas down to county level
+        code = todo.pop()
+        found.append(code)
+        if hierarchy[code].tier.depth < county:
+            todo.extend(a.code for a in hierarchy.children(code))
+    return area, ",".join(sorted(found))
+
+
+def applies(store: SqlStore, connection: sa.Connection) -> bool:
+    """Whether this store's role is subject to the policies (asked once per engine)."""
+    if not store.is_postgres:
+        return False
+    known = _APPLIES.get(store.engine)
+    if known is None:
+        known = bool(
+            connection.exec_driver_sql(
+                "SELECT c.relrowsecurity AND NOT pg_has_role(current_user, c.relowner, 'USAGE')"
+                " AND NOT r.rolsuper AND NOT r.rolbypassrls"
+                " FROM pg_class c, pg_roles r"
+                " WHERE c.oid = to_regclass('businesses') AND r.rolname = current_user"
+            ).scalar()
+        )
+        _APPLIES[store.engine] = known
+    return known
+
+
+def enter(uow: SqlUnitOfWork) -> None:
+    """Set the scope for this unit of work's transaction (PostgreSQL, app role only)."""
+    if not applies(uow.store, uow.connection):
+        return
+    area, counties = scope_settings(uow.scope, uow._hierarchy)
+    uow.connection.exec_driver_sql(
+        f"SELECT set_config('{SCOPE_AREA}', %s, true), set_config('{SCOPE_COUNTIES}', %s, true)",
+        (area, counties),
+    )
+
+
+def copy_allowed(uow: SqlUnitOfWork, table: str) -> bool:
+    """PostgreSQL refuses COPY FROM into a table under RLS: such rows go in by INSERT."""
+    return table not in RLS_TABLES or not applies(uow.store, uow.connection)
+
+
+def grant_app_role(store: SqlStore, role: str, *, login: bool = False) -> None:
+    """Create ``role`` if missing (NOLOGIN unless ``login``) and grant it what the app
+    needs on this store's schema, and no ownership. Run as the tables' owner."""
+    if not store.is_postgres:
+        raise TworesError("行级安全需要 PostgreSQL 数据库", "row-level security needs PostgreSQL")
+    if not _ROLE_NAME.fullmatch(role):
+        raise InvalidValueError(
+            "role", role, "角色名须为小写字母、数字和下划线", "lower-case letters, digits, _ only"
+        )
+    with store.engine.begin() as connection:
+        exists = connection.exec_driver_sql(
+            "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
+        ).first()
+        if exists is None:
+            connection.exec_driver_sql(f"CREATE ROLE {role} {'LOGIN' if login else 'NOLOGIN'}")
+        elif login:
+            connection.exec_driver_sql(f"ALTER ROLE {role} LOGIN")
+        connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA {_schema(connection)} TO {role}")
+        for table, privileges in PRIVILEGES.items():
+            connection.exec_driver_sql(f"GRANT {privileges} ON {table} TO {role}")
+
+
+def _schema(connection: sa.Connection) -> str:
+    return str(connection.exec_driver_sql("SELECT quote_ident(current_schema())").scalar())

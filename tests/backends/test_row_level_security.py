@@ -1,0 +1,150 @@
+"""PostgreSQL row-level security: as the app role (owning no table), the database itself
+keeps every unit of work inside its scope, even for SQL that forgets to filter."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from twores.core.areas import Area, Hierarchy, Tier
+from twores.core.businesses import BusinessType, FoodBusiness
+from twores.core.security import Role, Scope
+from twores.plugins.sqlalchemy import rls, rows, tables
+from twores.plugins.sqlalchemy.backend import SqlStore
+from twores.plugins.storage.common import AncestorCodes
+
+SYSTEM = Scope.system("rls test")
+AREAS = [
+    Area("15", "内蒙古自治区", Tier.PROVINCE),
+    Area("1501", "呼和浩特市", Tier.CITY, "15"),
+    Area("150102", "新城区", Tier.COUNTY, "1501"),
+    Area("150103", "回民区", Tier.COUNTY, "1501"),
+    Area("150102001", "海拉尔东路街道", Tier.TOWNSHIP, "150102"),
+    Area("150102002", "锡林郭勒北路街道", Tier.TOWNSHIP, "150102"),
+    Area("150103001", "环河街街道", Tier.TOWNSHIP, "150103"),
+]
+TOWNSHIP, SIBLING = "150102001", "150102002"
+PER_AREA = 3
+
+
+def _business(area: str, i: int) -> FoodBusiness:
+    licence = f"JY2{area}{i:04d}"  # JY, main type 2, the area's code (province 15)
+    return FoodBusiness(f"餐馆{area}-{i}", area, BusinessType.CATERING, licence_no=licence)
+
+
+@pytest.fixture
+def stores(postgres_url: str) -> Iterator[tuple[SqlStore, SqlStore, str]]:
+    """The owner's store with a small roster, and the same schema opened as an app role."""
+    owner = SqlStore(postgres_url)
+    with owner.unit_of_work(SYSTEM) as uow:
+        uow.areas.upsert_many(AREAS)
+        townships = [a.code for a in AREAS if a.tier is Tier.TOWNSHIP]
+        uow.businesses.upsert_many(_business(a, i) for a in townships for i in range(PER_AREA))
+        uow.commit()
+    role = f"twores_rls_{uuid.uuid4().hex[:10]}"
+    owner.grant_app_role(role)
+    app = SqlStore(postgres_url, migrate=False)
+    sa.event.listen(app.engine, "connect", lambda dbapi, _: _set_role(dbapi, role))
+    try:
+        yield owner, app, role
+    finally:
+        app.close()
+        with owner.engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP OWNED BY {role}")
+            connection.exec_driver_sql(f"DROP ROLE {role}")
+        owner.close()
+
+
+def _set_role(dbapi_connection: object, role: str) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute(f"SET ROLE {role}")
+    cursor.close()
+    dbapi_connection.commit()  # type: ignore[attr-defined]
+
+
+def _keys(store: SqlStore, scope: Scope) -> set[str]:
+    """Every business key a raw, unfiltered SELECT returns in ``scope``'s unit of work."""
+    with store.unit_of_work(scope) as uow:
+        return set(uow.connection.execute(sa.select(tables.businesses.c.key)).scalars())
+
+
+def test_a_raw_select_returns_only_the_scope(stores: tuple[SqlStore, SqlStore, str]) -> None:
+    owner, app, _ = stores
+    township = Scope("town", Role.OFFICE, TOWNSHIP)
+    assert _keys(app, township) == {f"JY2{TOWNSHIP}{i:04d}" for i in range(PER_AREA)}
+    assert len(_keys(app, Scope("county", Role.OFFICE, "150102"))) == 2 * PER_AREA
+    assert len(_keys(app, SYSTEM)) == 3 * PER_AREA  # the root scope sees everything
+    assert len(_keys(owner, township)) == 3 * PER_AREA  # owners bypass RLS
+    with app.engine.connect() as connection:  # no unit of work, no scope: nothing
+        assert connection.execute(sa.select(tables.businesses.c.key)).all() == []
+
+
+def test_writes_outside_the_scope_are_refused(stores: tuple[SqlStore, SqlStore, str]) -> None:
+    _, app, _ = stores
+    township = Scope("town", Role.OFFICE, TOWNSHIP)
+    hierarchy = Hierarchy(AREAS)
+    outside = _business(SIBLING, 99)
+    values = (*rows.ancestor_values(AncestorCodes.of(hierarchy, SIBLING)), *_row(outside))
+    refused = pytest.raises(sa.exc.ProgrammingError, match="row-level security")
+    with app.unit_of_work(township) as uow, refused:  # raw SQL past the service layer
+        uow.connection.execute(sa.insert(tables.businesses).values(values))
+    with app.unit_of_work(township) as uow:
+        hidden = uow.connection.execute(
+            sa.update(tables.businesses)
+            .where(tables.businesses.c.township_code == SIBLING)
+            .values(name="改名")
+        )
+        assert hidden.rowcount == 0
+        moved = sa.update(tables.businesses).values(township_code=SIBLING)
+        with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+            uow.connection.execute(moved)
+
+
+def _row(business: FoodBusiness) -> tuple[object, ...]:
+    return (*rows.BUSINESS.values_of(business), "hash")
+
+
+def test_the_services_work_as_the_app_role(
+    stores: tuple[SqlStore, SqlStore, str], tmp_path: Path
+) -> None:
+    _, app, _ = stores
+    township = Scope("town", Role.OFFICE, TOWNSHIP)
+    many = [_business(TOWNSHIP, 100 + i) for i in range(150)]  # > 100: COPY for owners
+    with app.unit_of_work(township) as uow:
+        assert uow.businesses.upsert_many(many).inserted == 150
+        uow.commit()
+    with app.unit_of_work(township) as uow:
+        assert uow.businesses.count() == PER_AREA + 150
+        assert uow.audit.verify() == []  # the audit log reads back whole
+
+
+def test_the_app_role_owns_nothing_and_cannot_rewrite_the_audit_log(
+    stores: tuple[SqlStore, SqlStore, str],
+) -> None:
+    owner, app, role = stores
+    with owner.engine.connect() as connection:
+        owned = connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "
+            "WHERE r.rolname = %s",
+            (role,),
+        ).scalar()
+        forced = connection.exec_driver_sql(
+            "SELECT relname FROM pg_class WHERE relrowsecurity "
+            "AND relnamespace = to_regnamespace(current_schema())"
+        ).scalars()
+        assert set(forced) == rls.RLS_TABLES
+    assert owned == 0
+    with app.unit_of_work(SYSTEM) as uow, pytest.raises(sa.exc.ProgrammingError):
+        uow.connection.exec_driver_sql("DELETE FROM audit_log")
+
+
+def test_scope_settings_name_the_counties_of_the_summary() -> None:
+    hierarchy = Hierarchy(AREAS)
+    assert rls.scope_settings(SYSTEM, hierarchy) == ("*", "")
+    assert rls.scope_settings(Scope("t", Role.CADRE, TOWNSHIP), hierarchy) == (TOWNSHIP, "150102")
+    city = rls.scope_settings(Scope("c", Role.OFFICE, "1501"), hierarchy)
+    assert city == ("1501", "1501,150102,150103")
