@@ -127,6 +127,10 @@ def composite(rates: Mapping[str, float | None], specs: Mapping[str, KpiSpec]) -
     return round(total / weight, 12) if weight else None
 
 
+def _order(v: KpiValue) -> tuple[str, str, str, int, int]:
+    return (v.kpi, v.area_code, v.period, v.numerator, v.denominator)
+
+
 def rank_areas(
     parent: str,
     period: str,
@@ -139,7 +143,7 @@ def rank_areas(
     """Rank the children whose values are given; deterministic for any input order."""
     by_area: dict[str, dict[str, float | None]] = defaultdict(dict)
     facts = []
-    for v in sorted(values):
+    for v in sorted(values, key=_order):  # KpiValue's own order, without attrs' __lt__
         if v.kpi in specs:
             by_area[v.area_code][v.kpi] = v.rate
             facts.append([v.kpi, v.area_code, v.numerator, v.denominator])

@@ -53,8 +53,10 @@ def refresh(
     facts: Callable[[str | None], KpiInput],
     hierarchy: Hierarchy,
     rules: str,
-) -> dict[tuple[str, str], SummaryState]:
-    """Recount the stale counties of each KPI and store them; every (KPI, county) state."""
+    recount: bool = True,
+) -> dict[tuple[str, str], SummaryState] | None:
+    """Recount the stale counties of each KPI and store them; every (KPI, county) state.
+    With ``recount=False``: None as soon as anything is stale (a read-only pass)."""
     versions = summary.versions(counties)
     states = summary.states(period, as_of, counties)
     for name, kpi in kpis.items():
@@ -67,6 +69,8 @@ def refresh(
                 stale.append(c)
         if not stale:
             continue
+        if not recount:
+            return None
         counted = _recount(kpi, stale, within, facts, hierarchy)
         fresh = {c: (stamps[c], counted.get(c, {})) for c in stale}
         summary.store(period, as_of, name, counter, fresh)

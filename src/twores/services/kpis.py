@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -107,9 +109,11 @@ def _refreshed(
     period: Period,
     day: date,
     within: str | None,
+    *,
+    recount: bool = True,
 ) -> tuple[list[str], dict[str, Kpi], dict[tuple[str, str], SummaryState]] | None:
     """The counties, the KPIs kept in the summary and their fresh states (None: no summary
-    for this query)."""
+    for this query). Raises :class:`_Stale` when ``recount`` is off and a count is stale."""
     summary = uow.kpi_summary
     counties = summary.counties(within) if summary is not None else None
     kept = {n: k for n, k in kpis.items() if k.per_county}
@@ -126,8 +130,20 @@ def _refreshed(
         facts=_facts(app, uow, period, day),
         hierarchy=uow.areas.hierarchy(),
         rules=rules,
+        recount=recount,
     )
+    if states is None:
+        raise _Stale()
     return counties, kept, states
+
+
+class _Stale(Exception):
+    """A read-only pass met stale counts."""
+
+
+#: One summary refresh at a time per process: concurrent dashboards (a web server's
+#: threads) would otherwise all recount the same counties and collide writing them.
+_REFRESHING = threading.Lock()
 
 
 def _summarised(
@@ -174,17 +190,44 @@ def kpi_dashboard(
     day = _as_of(chosen, as_of)
     kpis = _chosen(app, names)
     area = area or scope.area_code
+    try:  # warm: read only, in parallel with other readers
+        return _dashboard(app, store, scope, chosen, day, kpis, area, recount=False)
+    except _Stale:
+        with _REFRESHING:
+            return _dashboard(app, store, scope, chosen, day, kpis, area, recount=True)
+
+
+def _dashboard(
+    app: Twores,
+    store: Store,
+    scope: Scope,
+    chosen: Period,
+    day: date,
+    kpis: dict[str, Kpi],
+    area: str | None,
+    *,
+    recount: bool,
+) -> Dashboard:
     with gc_paused(), store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
         kids = [a.code for a in (hierarchy.children(area) if area else hierarchy.roots)]
         shown = ([area] if area else []) + kids
-        found = _refreshed(app, uow, kpis, chosen, day, area)
         county = area is not None and hierarchy[area].tier.depth >= Tier.COUNTY.depth
-        totals: dict[str, dict[str, tuple[int, int]]] = {}
+        versions = None if county else _versions(uow, area)
+        memos = _MEMOS.setdefault(store, {})
+        key = _memo_key(app, chosen, day, kpis, area)
+        memo = memos.get(key)
+        fresh = memo is not None and memo.hierarchy is hierarchy and memo.versions == versions
+        totals: dict[str, dict[str, tuple[int, int]]] = memo.totals if memo and fresh else {}
+        found = None if fresh else _refreshed(app, uow, kpis, chosen, day, area, recount=recount)
         if found is not None and not county:
             counties, kept, states = found
             totals = _totals(hierarchy, area, kids, counties, kept, states)
             uow.commit()
+            if versions is not None:
+                if len(memos) >= _MEMO_SIZE:
+                    memos.pop(next(iter(memos)))
+                memos[key] = _Memo(versions, hierarchy, totals)
     rest = [n for n in kpis if n not in totals]
     values = {n: {a: _value(n, a, chosen, totals[n].get(a)) for a in shown} for n in totals}
     if rest:
@@ -192,6 +235,38 @@ def kpi_dashboard(
         values.update({n: {a: table.value(n, a) for a in shown} for n in rest})
     specs = tuple(k.spec for k in kpis.values())
     return Dashboard(area, chosen, day, specs, tuple(shown), {n: values[n] for n in kpis})
+
+
+@attrs.frozen
+class _Memo:
+    """The dashboard totals last summed in this process, with the county change versions
+    (read before the counts) and the hierarchy they came from. Versions only grow and every
+    write bumps them, so equal versions mean equal totals."""
+
+    versions: dict[str, dict[str, int]]
+    hierarchy: Hierarchy
+    totals: dict[str, dict[str, tuple[int, int]]]
+
+
+def _memo_key(
+    app: Twores, period: Period, day: date, kpis: dict[str, Kpi], area: str | None
+) -> tuple[object, ...]:
+    rules = tuple(sorted(f"{r.name} {r.version}" for r in app.plugins.rule_sets()))
+    counters = tuple((n, k.counter_id) for n, k in kpis.items() if k.per_county)
+    return (str(period), day, area, counters, rules)
+
+
+def _versions(uow: UnitOfWork, area: str | None) -> dict[str, dict[str, int]] | None:
+    summary = uow.kpi_summary
+    counties = summary.counties(area) if summary is not None else None
+    return None if summary is None or counties is None else summary.versions(counties)
+
+
+#: Per store, the last dashboards summed (a few hundred areas at most are looked at).
+_MEMOS: weakref.WeakKeyDictionary[Store, dict[tuple[object, ...], _Memo]] = (
+    weakref.WeakKeyDictionary()
+)
+_MEMO_SIZE = 512
 
 
 def _value(kpi: str, area: str, period: Period, counts: tuple[int, int] | None) -> KpiValue:

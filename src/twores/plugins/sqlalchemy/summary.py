@@ -176,10 +176,14 @@ class SqlKpiSummary:
 
     def versions(self, counties: Collection[str]) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {c: {} for c in counties}
-        query = sa.select(V.c.county_code, V.c.source, V.c.version).where(
-            *_one_of(V.c.county_code, counties)
-        )
-        for county, source, version in self.uow.connection.execute(query):
+        # hand-written: read on every dashboard request (about 8 rows per county)
+        sql = "SELECT county_code, source, version FROM kpi_versions"
+        params: tuple[str, ...] = ()
+        if len(counties) <= _IN_LIST:
+            params = tuple(sorted(counties))
+            sql += f" WHERE county_code IN ({self.uow.placeholders(len(params))})"
+        rows = self.uow.connection.exec_driver_sql(sql, params)
+        for county, source, version in rows:
             if county in found:
                 found[county][source] = int(version)
         return found
