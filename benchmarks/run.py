@@ -14,6 +14,7 @@ MODULES = (
     "benchmarks.import",
     "benchmarks.schedule",
     "benchmarks.kpi",
+    "benchmarks.web",
 )
 
 
