@@ -13,6 +13,7 @@ import attrs
 
 from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy, Tier
+from twores.core.gc import gc_paused
 from twores.core.periods import CHINA_TZ, Period, PeriodKind
 from twores.core.ports import Store
 from twores.core.problems import Action, ProblemStatus
@@ -92,7 +93,8 @@ def run_cycle(
     for _ in range(quarters):
         # A generator per quarter: every quarter draws the same on every run.
         rnd = random.Random(f"{seed}/{period}")
-        done.append(_run_quarter(app, store, scope, hierarchy, period, rnd))
+        with gc_paused():  # a quarter's bulk work makes no reference cycles
+            done.append(_run_quarter(app, store, scope, hierarchy, period, rnd))
         if not letters:
             letters = _sign_letters(app, store, hierarchy, parent, period, folder)
         period = period.next()

@@ -202,7 +202,7 @@ def record_visits(
     recorded_at = china_time(now)
     outcomes: list[VisitOutcome] = []
     pending = iter(visits)
-    with store.unit_of_work(scope) as uow:
+    with gc_paused(), store.unit_of_work(scope) as uow:
         recorder = VisitRecorder(app, uow, recorded_at, checklist)
         while batch := list(itertools.islice(pending, VISIT_BATCH)):
             recorder.prefetch(batch)

@@ -10,10 +10,15 @@ import random
 import re
 from collections.abc import Iterator, Sequence
 
-from stdnum.cn import uscc
-
 from twores.core.areas import Area, Hierarchy, Tier
-from twores.core.businesses import BusinessType, CanteenKind, FoodBusiness, Grade, Scale
+from twores.core.businesses import (
+    BusinessType,
+    CanteenKind,
+    FoodBusiness,
+    Grade,
+    Scale,
+    uscc_check_digit,
+)
 from twores.core.cadres import Cadre
 from twores.core.roster import Roster
 
@@ -65,7 +70,7 @@ def credit_code(rng: random.Random, area_code: str) -> str:
     """A well-formed USCC for an individual business (92…) registered in the area's county."""
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     body = "92" + area_code[:6] + "".join(rng.choice(alphabet) for _ in range(9))
-    return body + uscc.calc_check_digit(body)
+    return body + uscc_check_digit(body)
 
 
 def licence_number(rng: random.Random, business_type: BusinessType, area_code: str) -> str:

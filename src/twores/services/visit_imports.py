@@ -9,6 +9,7 @@ import attrs
 
 from twores.bootstrap import Twores
 from twores.core.errors import InvalidValueError, TworesError
+from twores.core.gc import gc_paused
 from twores.core.periods import china_time
 from twores.core.ports import Store
 from twores.core.security import Scope
@@ -61,7 +62,7 @@ def import_visits(
     recorded_at = china_time(now)
     inserted = unchanged = fulfilled = late = 0
     outcomes: list[VisitOutcome] = []
-    with store.unit_of_work(scope) as uow:
+    with gc_paused(), store.unit_of_work(scope) as uow:
         recorder = VisitRecorder(app, uow, recorded_at, NATIONAL_CHECKLIST)
         for index, row in enumerate(parsed.rows):
             if index % VISIT_BATCH == 0:
