@@ -268,11 +268,11 @@ def assignment_plain(a: Assignment) -> dict[str, Any]:
 def assignment(row: Any) -> Assignment:
     return trusted(
         Assignment,
-        cadre_id=row.cadre_id,
-        business_key=row.business_key,
-        valid_from=_day(row.valid_from),
-        valid_to=_maybe(_day, row.valid_to),
-        reason=_member(AssignmentReason, row.reason),
+        cadre_id=row["cadre_id"],
+        business_key=row["business_key"],
+        valid_from=_day(row["valid_from"]),
+        valid_to=_maybe(_day, row["valid_to"]),
+        reason=_member(AssignmentReason, row["reason"]),
     )
 
 
