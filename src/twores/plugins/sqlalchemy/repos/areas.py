@@ -1,0 +1,73 @@
+"""Areas: a small reference table, read whole into a hierarchy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from twores.core.areas import Area, Hierarchy
+from twores.core.ports import UpsertResult
+from twores.plugins.sqlalchemy import rows, tables
+
+if TYPE_CHECKING:
+    from twores.plugins.sqlalchemy.backend import SqlUnitOfWork
+
+
+class Areas:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def upsert_many(self, areas: Iterable[Area]) -> UpsertResult:
+        uow = self.uow
+        uow.guard.check_admin("区划", "areas")
+        existing = {
+            a.code: a
+            for a in (rows.area(r) for r in uow.connection.execute(sa.select(tables.areas)))
+        }
+        staged = dict(existing)
+        changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = []
+        inserts, updates = [], []
+        unchanged = 0
+        for area in areas:
+            before = staged.get(area.code)
+            if before == area:
+                unchanged += 1
+                continue
+            staged[area.code] = area
+            (inserts if before is None else updates).append(area)
+            changes.append(
+                (area.code, rows.area_plain(before) if before else None, rows.area_plain(area))
+            )
+        if not changes:
+            return UpsertResult(0, 0, unchanged)
+        hierarchy = Hierarchy(staged.values())
+        columns = ("code", "name", "tier", "parent_code", "valid_from", "valid_to")
+        uow.executemany(
+            f"INSERT INTO areas ({', '.join(columns)}) VALUES ({uow.placeholders(len(columns))})",
+            [rows.area_values(a) for a in {a.code: a for a in inserts}.values()],
+        )
+        mark = "?" if uow.connection.dialect.paramstyle == "qmark" else "%s"
+        uow.executemany(
+            f"UPDATE areas SET name={mark}, tier={mark}, parent_code={mark}, valid_from={mark}, "
+            f"valid_to={mark} WHERE code={mark}",
+            [(*rows.area_values(a)[1:], a.code) for a in updates],
+        )
+        uow._hierarchy, uow._hierarchy_changed = hierarchy, True
+        meta = tables.store_meta
+        uow.connection.execute(
+            sa.update(meta).where(meta.c.key == "areas_version").values(value=meta.c.value + 1)
+        )
+        uow.record("area", changes)
+        inserted = len({a.code for a in inserts})
+        return UpsertResult(inserted, len(changes) - inserted, unchanged)
+
+    def get(self, code: str) -> Area | None:
+        return self.uow._hierarchy.get(code)
+
+    def stream(self) -> Iterator[Area]:
+        return iter(sorted(self.uow._hierarchy, key=lambda a: (a.tier.depth, a.code)))
+
+    def hierarchy(self) -> Hierarchy:
+        return self.uow._hierarchy

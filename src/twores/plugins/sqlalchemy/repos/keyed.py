@@ -1,0 +1,216 @@
+"""Upsert, get, stream and count for records keyed by a string and filed by area."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from twores.core.ports import UpsertResult
+from twores.plugins.sqlalchemy import rls, rows
+from twores.plugins.sqlalchemy.repos import BATCH
+from twores.plugins.storage.common import AncestorCodes
+
+if TYPE_CHECKING:
+    from twores.plugins.sqlalchemy.backend import SqlUnitOfWork
+
+
+class Keyed:
+    """Upsert, get, stream and count for businesses and cadres."""
+
+    entity = ""
+    what_zh = ""
+    table: sa.Table
+    key_column = ""
+    codec: rows.Codec
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+        self._fresh = False
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Into an empty table: drop the secondary indexes and build them once at the end
+        (inside the transaction, so a rollback restores them), and skip looking up rows
+        that cannot exist yet. Any other table: an ordinary load."""
+        connection = self.uow.connection
+        name = self.table.name
+        if (
+            self._fresh
+            or rls.applies(self.uow.store, connection)  # the app role owns no index
+            or connection.execute(sa.select(sa.literal(1)).select_from(self.table).limit(1)).first()
+        ):
+            yield
+            return
+        indexes = [
+            i
+            for i in sa.inspect(connection).get_indexes(name)
+            if all(i["column_names"]) and not i.get("expressions")
+        ]
+        for index in indexes:
+            connection.exec_driver_sql(f"DROP INDEX {index['name']}")
+        self._fresh = True
+        try:
+            yield
+        finally:
+            self._fresh = False
+        for index in indexes:
+            unique = "UNIQUE " if index["unique"] else ""
+            columns = ", ".join(index["column_names"])  # type: ignore[arg-type]
+            connection.exec_driver_sql(
+                f"CREATE {unique}INDEX {index['name']} ON {name} ({columns})"
+            )
+
+    def upsert_many(self, records: Iterable[Any]) -> UpsertResult:
+        result = UpsertResult()
+        batch: list[Any] = []
+        for record in records:
+            batch.append(record)
+            if len(batch) >= BATCH:
+                result += self._upsert_batch(batch)
+                batch = []
+        if batch:
+            result += self._upsert_batch(batch)
+        return result
+
+    def _upsert_batch(self, records: list[Any]) -> UpsertResult:
+        uow, codec = self.uow, self.codec
+        guard = uow.guard
+        hierarchy = guard.hierarchy
+        keyed: dict[str, Any] = {}
+        for record in records:
+            keyed[codec.key(record)] = record
+        existing = {} if self._fresh else self._existing(list(keyed))
+        inserts: list[tuple[Any, ...]] = []
+        deletes: list[tuple[str, str]] = []
+        updates: list[tuple[Mapping[str, Any], tuple[Any, ...]]] = []
+        changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = []
+        updated = unchanged = 0
+        moves: list[tuple[str, AncestorCodes]] = []
+        ancestors: dict[str, AncestorCodes] = {}
+        writable: set[str] = set()
+        for key, record in keyed.items():
+            codes = ancestors.get(record.area_code)
+            if codes is None:
+                codes = ancestors[record.area_code] = AncestorCodes.of(hierarchy, record.area_code)
+            if record.area_code not in writable:
+                guard.check_write(record.area_code, f"{self.what_zh} {key}", f"{self.entity} {key}")
+                writable.add(record.area_code)
+            values = codec.values(record, codes)
+            before = existing.get(key)
+            if before is not None:
+                if before["row_hash"] == values[-1]:
+                    unchanged += 1
+                    continue
+                guard.check_write(
+                    before["area_code"], f"{self.what_zh} {key}", f"{self.entity} {key}"
+                )
+                if before["area_code"] != record.area_code:
+                    moves.append((key, codes))
+                updated += 1
+                if before["county_code"] == codes.county_code:
+                    updates.append((before, values))
+                else:  # the partition key moves: the row moves
+                    deletes.append((before["county_code"], key))
+                    inserts.append(values)
+            else:
+                inserts.append(values)
+            changes.append(
+                (
+                    key,
+                    codec.audit(before) if before is not None else None,
+                    values[len(rows.ANCESTORS) : -1],
+                )
+            )
+        mark = "?" if uow.connection.dialect.paramstyle == "qmark" else "%s"
+        uow.executemany(
+            f"DELETE FROM {self.table.name} WHERE county_code={mark} AND {self.key_column}={mark}",
+            deletes,
+        )
+        self._insert(inserts)
+        self._update(updates)
+        if moves:
+            self._moved(moves)
+        replaced = [existing[k] for _, k in deletes] + [before for before, _ in updates]
+        uow.kpi_summary.wrote(self.table, replaced, inserts + [values for _, values in updates])
+        uow.record(self.entity, changes, codec.fields)
+        return UpsertResult(len(inserts) + len(updates) - updated, updated, unchanged)
+
+    def _update(self, updates: list[tuple[Mapping[str, Any], tuple[Any, ...]]]) -> None:
+        """Rewrite only the columns that changed, one statement per set of changed columns
+        (a credited task changes three; indexes on untouched columns are left alone)."""
+        columns = self.codec.columns
+        groups: dict[tuple[int, ...], list[tuple[Any, ...]]] = defaultdict(list)
+        for before, values in updates:
+            changed = tuple(i for i, c in enumerate(columns) if before[c] != values[i])
+            key = before[self.key_column]
+            groups[changed].append((*(values[i] for i in changed), before["county_code"], key))
+        mark = "?" if self.uow.connection.dialect.paramstyle == "qmark" else "%s"
+        for changed, params in groups.items():
+            assignments = ", ".join(f"{columns[i]}={mark}" for i in changed)
+            self.uow.executemany(
+                f"UPDATE {self.table.name} SET {assignments} "
+                f"WHERE county_code={mark} AND {self.key_column}={mark}",
+                params,
+            )
+
+    def _existing(self, keys: list[str]) -> dict[str, Any]:
+        query = sa.select(self.table).where(self.table.c[self.key_column].in_(keys))
+        found = self.uow.connection.execute(query).mappings().all()
+        return {row[self.key_column]: row for row in found}
+
+    def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:
+        """Rows that follow a moved record's location (the business's assignments)."""
+
+    def _insert(self, values: list[tuple[Any, ...]]) -> None:
+        self.uow.insert_rows(self.table.name, self.codec.columns, values)
+
+    def get(self, key: str) -> Any:
+        row = (
+            self.uow.connection.execute(
+                sa.select(self.table).where(self.table.c[self.key_column] == key)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None or not self.uow.guard.allows(row["area_code"]):
+            return None
+        return self.codec.record(row)
+
+    def get_many(self, keys: Collection[str]) -> dict[str, Any]:
+        """The records of ``keys`` that exist and lie in scope, by key."""
+        found: dict[str, Any] = {}
+        ordered = sorted(keys)
+        guard = self.uow.guard
+        for start in range(0, len(ordered), BATCH):
+            chunk = ordered[start : start + BATCH]
+            query = sa.select(self.table).where(self.table.c[self.key_column].in_(chunk))
+            for row in self.uow.connection.execute(query).mappings():
+                if guard.allows(row["area_code"]):
+                    found[row[self.key_column]] = self.codec.record(row)
+        return found
+
+    def _select(self, within: str | None) -> sa.Select[Any]:
+        query = sa.select(self.table)
+        clause = self.uow.within_clause(self.table, within)
+        return query if clause is None else query.where(clause)
+
+    def stream(self, *, within: str | None = None) -> Iterator[Any]:
+        return self._where([], within)
+
+    def _where(self, clauses: list[sa.ColumnElement[bool]], within: str | None) -> Iterator[Any]:
+        query = self._select(within).order_by(self.table.c[self.key_column])
+        if clauses:
+            query = query.where(*clauses)
+        for row in self.uow.fetch(query):
+            yield self.codec.record(row)
+
+    def count(self, *, within: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(self.table)
+        clause = self.uow.within_clause(self.table, within)
+        if clause is not None:
+            query = query.where(clause)
+        return int(self.uow.connection.execute(query).scalar_one())

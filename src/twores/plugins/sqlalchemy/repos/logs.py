@@ -1,0 +1,137 @@
+"""Append-only logs: the audit chain, stored rankings, imported files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from twores.core.audit import AuditEntry, AuditProblem, verify_chain
+from twores.core.kpis import Ranking, RankingRun
+from twores.core.ports import ImportRecord
+from twores.plugins.sqlalchemy import tables
+from twores.plugins.sqlalchemy.repos import BATCH
+from twores.plugins.storage.common import CONVERTER
+
+if TYPE_CHECKING:
+    from twores.plugins.sqlalchemy.backend import SqlUnitOfWork
+
+
+def _load(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+class AuditLog:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]:
+        t = tables.audit_log
+        query = sa.select(t).where(t.c.seq > after_seq).order_by(t.c.seq)
+        for r in self.uow.connection.execute(query.execution_options(yield_per=BATCH)):
+            yield AuditEntry(
+                r.seq,
+                r.at,
+                r.actor,
+                r.operation,
+                r.entity,
+                r.key,
+                _load(r.before),
+                _load(r.after),
+                r.prev_hash,
+                r.hash,
+            )
+
+    def verify(self) -> list[AuditProblem]:
+        problems = verify_chain(self.entries())
+        head = self.uow.connection.execute(
+            sa.select(tables.audit_head.c.seq, tables.audit_head.c.hash)
+        ).one()
+        last = self.uow.connection.execute(
+            sa.select(tables.audit_log.c.seq, tables.audit_log.c.hash)
+            .order_by(tables.audit_log.c.seq.desc())
+            .limit(1)
+        ).first()
+        last_seq, last_hash = (last.seq, last.hash) if last else (0, "0" * 64)
+        if (last_seq, last_hash) != (head.seq, head.hash):
+            problems.append(
+                AuditProblem(
+                    head.seq,
+                    "truncated",
+                    f"审计日志末尾被删除或修改（应至第 {head.seq} 条，实至第 {last_seq} 条）",
+                    "the end of the audit log was deleted or edited "
+                    f"(head {head.seq}, last {last_seq})",
+                )
+            )
+        return problems
+
+
+class Rankings:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def get(self, key: str) -> RankingRun | None:
+        row = self.uow.connection.execute(
+            sa.select(tables.rankings).where(tables.rankings.c.key == key)
+        ).first()
+        return None if row is None else _ranking_run(row)
+
+    def latest(self, parent: str, *, before: str | None = None) -> RankingRun | None:
+        t = tables.rankings
+        query = sa.select(t).where(t.c.parent == parent)
+        if before is not None:
+            query = query.where(t.c.created_at < before)
+        row = self.uow.connection.execute(
+            query.order_by(t.c.created_at.desc(), t.c.key.desc()).limit(1)
+        ).first()
+        return None if row is None else _ranking_run(row)
+
+    def record(self, run: RankingRun) -> bool:
+        if self.get(run.key) is not None:
+            return False
+        self.uow.guard.check_write(run.ranking.parent, "排名", "ranking")
+        payload = CONVERTER.unstructure(run.ranking)
+        self.uow.connection.execute(
+            sa.insert(tables.rankings).values(
+                key=run.key,
+                parent=run.ranking.parent,
+                period=run.ranking.period,
+                created_at=run.created_at,
+                actor=run.actor,
+                payload=json.dumps(payload, ensure_ascii=False),
+            )
+        )
+        self.uow.record("ranking", [(run.key, None, {"created_at": run.created_at, **payload})])
+        return True
+
+
+def _ranking_run(row: Any) -> RankingRun:
+    ranking = CONVERTER.structure(json.loads(row.payload), Ranking)
+    return RankingRun(ranking, row.created_at, row.actor)
+
+
+class Imports:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def find(self, sha256: str) -> ImportRecord | None:
+        row = self.uow.connection.execute(
+            sa.select(tables.import_batches).where(tables.import_batches.c.sha256 == sha256)
+        ).first()
+        return None if row is None else ImportRecord(*row)
+
+    def record(self, record: ImportRecord) -> None:
+        self.uow.connection.execute(
+            sa.insert(tables.import_batches).values(
+                sha256=record.sha256,
+                kind=record.kind,
+                file_name=record.file_name,
+                actor=record.actor,
+                at=record.at,
+                rows=record.rows,
+                inserted=record.inserted,
+                updated=record.updated,
+            )
+        )

@@ -1,0 +1,196 @@
+"""The keyed repositories: businesses, cadres, tasks, visits, letters, duties, problems."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from datetime import date
+
+import sqlalchemy as sa
+
+from twores.core.businesses import IN_SCOPE_STATUSES
+from twores.core.duties import DutyKind, DutyRecord
+from twores.core.letters import Letter
+from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
+from twores.core.supervision import SupervisionTask, Visit
+from twores.plugins.sqlalchemy import rows, tables
+from twores.plugins.sqlalchemy.repos.keyed import Keyed
+from twores.plugins.storage.common import AncestorCodes
+
+
+class Businesses(Keyed):
+    entity, what_zh = "business", "包保主体"
+    table, key_column, codec = tables.businesses, "key", rows.BUSINESS
+
+    def coverage_by_area(
+        self, on: date, *, within: str | None = None
+    ) -> dict[str, tuple[int, int]]:
+        b, a = self.table.c, tables.assignments.c
+        held = (
+            sa.select(sa.literal(1))
+            .where(
+                a.county_code == b.county_code,
+                a.business_key == b.key,
+                a.valid_from <= on,
+                sa.or_(a.valid_to.is_(None), a.valid_to > on),
+            )
+            .exists()
+        )
+        query = (
+            sa.select(b.area_code, sa.func.sum(sa.case((held, 1), else_=0)), sa.func.count())
+            .where(b.status.in_([s.value for s in IN_SCOPE_STATUSES]))
+            .group_by(b.area_code)
+        )
+        clause = self.uow.within_clause(self.table, within)
+        if clause is not None:
+            query = query.where(clause)
+        return {code: (int(n), int(d)) for code, n, d in self.uow.connection.execute(query)}
+
+    def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:
+        """A moved business takes its assignment history with it (they are filed by its area)."""
+        mark = "?" if self.uow.connection.dialect.paramstyle == "qmark" else "%s"
+        self.uow.executemany(
+            f"UPDATE assignments SET province_code={mark}, city_code={mark}, county_code={mark}, "
+            f"township_code={mark}, village_code={mark} WHERE business_key={mark}",
+            [(*rows.ancestor_values(codes), key) for key, codes in moves],
+        )
+
+
+class Cadres(Keyed):
+    entity, what_zh = "cadre", "包保干部"
+    table, key_column, codec = tables.cadres, "id", rows.CADRE
+
+
+class Tasks(Keyed):
+    entity, what_zh = "task", "督导任务"
+    table, key_column, codec = tables.tasks, "key", rows.TASK
+
+    def completion_by_area(
+        self, overlapping: tuple[date, date], *, within: str | None = None
+    ) -> dict[str, tuple[int, int]]:
+        c = self.table.c
+        query = (
+            sa.select(
+                c.area_code,
+                sa.func.sum(sa.case((c.visit_id.is_not(None), 1), else_=0)),
+                sa.func.count(),
+            )
+            .where(
+                c.exempt_reason.is_(None),
+                c.period_start <= overlapping[1],
+                c.period_end >= overlapping[0],
+            )
+            .group_by(c.area_code)
+        )
+        clause = self.uow.within_clause(self.table, within)
+        if clause is not None:
+            query = query.where(clause)
+        return {a: (int(n), int(d)) for a, n, d in self.uow.connection.execute(query)}
+
+    def stream(  # type: ignore[override]
+        self,
+        *,
+        business_key: str | None = None,
+        cadre_id: str | None = None,
+        overlapping: tuple[date, date] | None = None,
+        within: str | None = None,
+        business_keys: Collection[str] | None = None,
+    ) -> Iterator[SupervisionTask]:
+        c = self.table.c
+        clauses = []
+        if business_key is not None:
+            clauses.append(c.business_key == business_key)
+        if business_keys is not None:
+            clauses.append(c.business_key.in_(sorted(business_keys)))
+        if cadre_id is not None:
+            clauses.append(c.cadre_id == cadre_id)
+        if overlapping is not None:
+            clauses += [c.period_start <= overlapping[1], c.period_end >= overlapping[0]]
+        return self._where(clauses, within)
+
+
+class Visits(Keyed):
+    entity, what_zh = "visit", "督导记录"
+    table, key_column, codec = tables.visits, "key", rows.VISIT
+
+    def stream(  # type: ignore[override]
+        self,
+        *,
+        business_key: str | None = None,
+        cadre_id: str | None = None,
+        between: tuple[date, date] | None = None,
+        within: str | None = None,
+    ) -> Iterator[Visit]:
+        c = self.table.c
+        clauses = []
+        if business_key is not None:
+            clauses.append(c.business_key == business_key)
+        if cadre_id is not None:
+            clauses.append(c.cadre_id == cadre_id)
+        if between is not None:
+            clauses += [c.visited_on >= between[0], c.visited_on <= between[1]]
+        return self._where(clauses, within)
+
+
+class Letters(Keyed):
+    entity, what_zh = "letter", "承诺书"
+    table, key_column, codec = tables.letters, "key", rows.LETTER
+
+    def stream(  # type: ignore[override]
+        self, *, year: int | None = None, cadre_id: str | None = None, within: str | None = None
+    ) -> Iterator[Letter]:
+        c = self.table.c
+        clauses = []
+        if year is not None:
+            clauses.append(c.year == year)
+        if cadre_id is not None:
+            clauses.append(c.cadre_id == cadre_id)
+        return self._where(clauses, within)
+
+
+class Duties(Keyed):
+    entity, what_zh = "duty_record", "主体责任记录"
+    table, key_column, codec = tables.duty_records, "key", rows.DUTY
+
+    def stream(  # type: ignore[override]
+        self,
+        *,
+        business_key: str | None = None,
+        kind: DutyKind | None = None,
+        between: tuple[date, date] | None = None,
+        within: str | None = None,
+    ) -> Iterator[DutyRecord]:
+        c = self.table.c
+        clauses = []
+        if business_key is not None:
+            clauses.append(c.business_key == business_key)
+        if kind is not None:
+            clauses.append(c.kind == kind.value)
+        if between is not None:
+            clauses += [c.on_day >= between[0], c.on_day <= between[1]]
+        return self._where(clauses, within)
+
+
+class Problems(Keyed):
+    entity, what_zh = "problem", "问题"
+    table, key_column, codec = tables.problems, "key", rows.PROBLEM
+
+    def stream(  # type: ignore[override]
+        self,
+        *,
+        business_key: str | None = None,
+        status: ProblemStatus | None = None,
+        severity: Severity | None = None,
+        open_on: date | None = None,
+        within: str | None = None,
+    ) -> Iterator[Problem]:
+        c = self.table.c
+        clauses = []
+        if business_key is not None:
+            clauses.append(c.business_key == business_key)
+        if status is not None:
+            clauses.append(c.status == status.value)
+        if severity is not None:
+            clauses.append(c.severity == severity.value)
+        if open_on is not None:
+            clauses += [c.status.in_([s.value for s in OPEN_WITH_DEADLINE]), c.deadline < open_on]
+        return self._where(clauses, within)
