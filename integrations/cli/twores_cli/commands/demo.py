@@ -39,10 +39,11 @@ def command(
     """Run the demo on the real 桂林市 hierarchy, stored in SQLite / 在桂林市真实区划上运行演示.
 
     Stores the region, synthetic businesses and cadres (the sizes Guilin reports), grades
-    them, plans and stores the assignments and checks the invariants; then runs the next
-    quarter: tasks, visits with a realistic completion pattern, problems through the
-    ledger, KPIs, a county ranking and the weekly bulletin (in --out). Uses --db (default
-    twores.db here); running it again changes nothing.
+    them, plans and stores the assignments and checks the invariants; then runs the year
+    that follows, quarter by quarter: tasks, visits with a realistic completion pattern,
+    problems through the ledger; then the last quarter's KPIs, a county ranking and the
+    weekly bulletin (in --out). Uses --db (default twores.db here); running it again
+    changes nothing.
 
     \b
     Example:
