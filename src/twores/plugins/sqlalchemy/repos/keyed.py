@@ -83,15 +83,17 @@ class Keyed:
         keyed: dict[str, Any] = {}
         for record in records:
             keyed[codec.key(record)] = record
-        existing = {} if self._fresh else self._existing(list(keyed))
+        hashes = {} if self._fresh else self._hashes(list(keyed))
         inserts: list[tuple[Any, ...]] = []
         deletes: list[tuple[str, str]] = []
         updates: list[tuple[Mapping[str, Any], tuple[Any, ...]]] = []
         changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = []
-        updated = unchanged = 0
+        changed: dict[str, tuple[Any, AncestorCodes, tuple[Any, ...]]] = {}
+        unchanged = 0
         moves: list[tuple[str, AncestorCodes]] = []
         ancestors: dict[str, AncestorCodes] = {}
         writable: set[str] = set()
+        own = slice(len(rows.ANCESTORS), -1)
         for key, record in keyed.items():
             codes = ancestors.get(record.area_code)
             if codes is None:
@@ -100,31 +102,27 @@ class Keyed:
                 guard.check_write(record.area_code, f"{self.what_zh} {key}", f"{self.entity} {key}")
                 writable.add(record.area_code)
             values = codec.values(record, codes)
-            before = existing.get(key)
-            if before is not None:
-                if before["row_hash"] == values[-1]:
-                    unchanged += 1
-                    continue
-                guard.check_write(
-                    before["area_code"], f"{self.what_zh} {key}", f"{self.entity} {key}"
-                )
-                if before["area_code"] != record.area_code:
-                    moves.append((key, codes))
-                updated += 1
-                if before["county_code"] == codes.county_code:
-                    updates.append((before, values))
-                else:  # the partition key moves: the row moves
-                    deletes.append((before["county_code"], key))
-                    inserts.append(values)
-            else:
+            stored_hash = hashes.get(key)
+            if stored_hash is None:
                 inserts.append(values)
-            changes.append(
-                (
-                    key,
-                    codec.audit(before) if before is not None else None,
-                    values[len(rows.ANCESTORS) : -1],
-                )
-            )
+                changes.append((key, None, values[own]))
+            elif stored_hash == values[-1]:
+                unchanged += 1
+            else:
+                changed[key] = (record, codes, values)
+        existing = self._existing(list(changed)) if changed else {}
+        for key, (record, codes, values) in changed.items():
+            before = existing[key]
+            guard.check_write(before["area_code"], f"{self.what_zh} {key}", f"{self.entity} {key}")
+            if before["area_code"] != record.area_code:
+                moves.append((key, codes))
+            if before["county_code"] == codes.county_code:
+                updates.append((before, values))
+            else:  # the partition key moves: the row moves
+                deletes.append((before["county_code"], key))
+                inserts.append(values)
+            changes.append((key, codec.audit(before), values[own]))
+        updated = len(changed)
         mark = "?" if uow.connection.dialect.paramstyle == "qmark" else "%s"
         uow.executemany(
             f"DELETE FROM {self.table.name} WHERE county_code={mark} AND {self.key_column}={mark}",
@@ -156,6 +154,12 @@ class Keyed:
                 f"WHERE county_code={mark} AND {self.key_column}={mark}",
                 params,
             )
+
+    def _hashes(self, keys: list[str]) -> dict[str, str]:
+        """The stored row hash of each of ``keys`` that exists (one narrow read per batch)."""
+        t = self.table
+        query = sa.select(t.c[self.key_column], t.c.row_hash).where(t.c[self.key_column].in_(keys))
+        return {row[self.key_column]: row["row_hash"] for row in self.uow.fetch(query)}
 
     def _existing(self, keys: list[str]) -> dict[str, Any]:
         query = sa.select(self.table).where(self.table.c[self.key_column].in_(keys))
