@@ -577,4 +577,51 @@ def test_every_command_runs_on_the_demo_database(tmp_path: Path) -> None:
     for command in commands:
         result = run("--db", db, *command, cwd=tmp_path)
         assert result.returncode == 0, (command, result.stdout, result.stderr)
+    user = ["lgx", "--name", "临桂区食安办", "--role", "office", "--area", "450312"]
+    added = subprocess.run(
+        [*TWORES, "--db", db, "users", "add", *user, "--password-stdin"],
+        input="a-long-enough-secret\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    assert "lgx" in run("--db", db, "users", "list", cwd=tmp_path).stdout
+    _serves(db, tmp_path)
     assert run("--db", db, "check", cwd=tmp_path).returncode == 0
+
+
+def _serves(db: str, cwd: Path) -> None:
+    """``twores serve`` answers its sign-in page, then stops on SIGTERM."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = cwd / "serve.log"
+    with (
+        log.open("w") as errors,
+        subprocess.Popen(
+            [*TWORES, "--db", db, "serve", "--port", str(port)],
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        ) as server,
+    ):
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    url = f"http://127.0.0.1:{port}/login"
+                    with urllib.request.urlopen(url, timeout=2) as page:
+                        assert page.status == 200 and "登录" in page.read().decode()
+                        break
+                except OSError:
+                    assert server.poll() is None, log.read_text()
+                    assert time.monotonic() < deadline, "twores serve did not answer in 30 s"
+                    time.sleep(0.2)
+        finally:
+            server.terminate()
