@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.concurrency import sync_to_thread
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.exceptions import (
@@ -33,9 +34,9 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 import twores
-from twores.services.users import AuthenticationError, User
+from twores.services.users import AuthenticationError, User, known_user
 from twores_web.api import Api
-from twores_web.auth import Authenticator, request_user, require_user
+from twores_web.auth import Authenticator, request_user, require_user, session_username
 from twores_web.i18n import lang_of, translator
 from twores_web.pages import PAGES
 from twores_web.state import WebState
@@ -64,14 +65,20 @@ def create_app(
     def provide_state() -> WebState:
         return state
 
-    def provide_user(request: Request[Any, Any, Any]) -> User:
-        return require_user(request_user(request, app, store, state.authenticators))
+    async def provide_user(request: Request[Any, Any, Any]) -> User:
+        if not state.authenticators:  # a remembered session user: no thread, no query
+            username = session_username(request)
+            user = known_user(app, store, username, lookup=False) if username else None
+            if user is not None:
+                return user
+        found = await sync_to_thread(request_user, request, app, store, state.authenticators)
+        return require_user(found)
 
     return Litestar(
         route_handlers=[Api, *PAGES],
         dependencies={
             "web": Provide(provide_state, sync_to_thread=False),
-            "user": Provide(provide_user, sync_to_thread=True),
+            "user": Provide(provide_user),
         },
         middleware=[
             ServerSideSessionConfig(secure=secure_cookies, httponly=True, samesite="lax").middleware
@@ -80,7 +87,9 @@ def create_app(
         csrf_config=CSRFConfig(
             secret=secret or secrets.token_hex(32), cookie_secure=secure_cookies
         ),
-        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_no_reload
+        ),
         openapi_config=OpenAPIConfig(
             title="twores",
             version=twores.__version__,
@@ -92,6 +101,11 @@ def create_app(
         signature_types=[User, WebState],
         debug=debug,
     )
+
+
+def _no_reload(engine: JinjaTemplateEngine) -> None:
+    """The templates ship with the package: compile each once, never stat it again."""
+    engine.engine.auto_reload = False
 
 
 def _status(error: Exception) -> int:

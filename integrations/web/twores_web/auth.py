@@ -2,8 +2,10 @@
 
 An authenticator is any callable ``(request) -> username | None``: it vouches for a user
 (e.g. from a header set by the provincial SSO gateway); the user must exist and be active
-in the database, which gives the role and area. The session stores the username only, so
-a changed role or a deactivated account takes effect on the next request.
+in the database, which gives the role and area. The session stores the username only; the
+user it names is read again at most every ``USER_TTL`` seconds (2 s), so a changed role or a
+deactivated account takes effect at once when changed through this process and within
+those seconds when changed by another (the CLI, another worker).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException
 
 import twores
-from twores.services.users import User, find_user
+from twores.services.users import User, known_user
 
 #: An SSO hook: a request in, the username it vouches for (or None) out.
 Authenticator = Callable[[Request[Any, Any, Any]], str | None]
@@ -59,9 +61,17 @@ def request_user(
     for authenticate in authenticators:
         username = authenticate(request)
         if username:
-            return find_user(app, store, username)
-    username = request.session.get(SESSION_USER) if request.scope.get("session") else None
-    return find_user(app, store, username) if username else None
+            return known_user(app, store, username)
+    username = session_username(request)
+    return known_user(app, store, username) if username else None
+
+
+def session_username(request: Request[Any, Any, Any]) -> str | None:
+    """The username the signed-in session holds (None: not signed in)."""
+    if not request.scope.get("session"):
+        return None
+    username = request.session.get(SESSION_USER)
+    return username if isinstance(username, str) and username else None
 
 
 def require_user(user: User | None) -> User:

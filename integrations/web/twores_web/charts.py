@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from markupsafe import Markup, escape
@@ -16,6 +17,13 @@ def bar_chart(
     title: str, labels: Sequence[str], rates: Sequence[float | None], *, chart_id: str = ""
 ) -> Markup:
     """Horizontal bars of rates in [0, 1] (None: no data), one per label."""
+    return _chart(title, tuple(labels), tuple(rates), chart_id)
+
+
+@functools.lru_cache(maxsize=1024)  # a pure function of its inputs: the same SVG again
+def _chart(
+    title: str, labels: tuple[str, ...], rates: tuple[float | None, ...], chart_id: str
+) -> Markup:
     height = 28 + len(labels) * (BAR + GAP)
     width = LABEL + PLOT + 60
     parts = [

@@ -3,6 +3,7 @@ services like the API. Forms post with the CSRF token; nothing needs JavaScript.
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from typing import Any
 from urllib.parse import quote
@@ -11,10 +12,11 @@ import litestar
 from litestar import Request, Response
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 import twores
 from twores.services import problems, supervision, users, web_views
-from twores.services.kpis import kpi_dashboard
+from twores.services.kpis import Dashboard, kpi_dashboard
 from twores_web.api import bulletin_download, period_of, run_import
 from twores_web.auth import SESSION_USER, Me
 from twores_web.charts import bar_chart
@@ -104,31 +106,76 @@ def dashboard(
 ) -> Template:
     chosen = period_of(period)
     board = kpi_dashboard(web.app, web.store, user.scope, chosen, area)
-    view = web_views.area_view(web.store, user.scope, board.area)
+    shown = web_views.dashboard_view(web.app, web.store, user.scope, board)
+    lang = lang_of(request)
+    body = _dashboard_body(request, lang, chosen, board, shown)
+    return page(request, "dashboard.html", user, body=body)
+
+
+#: Dashboard contents rendered lately, by everything they show (see ``_body_key``): the
+#: same counts and ranking in the same language give the same HTML, whoever asks (each
+#: asks with the counts of their own scope; the user and the session are outside it).
+_BODIES: dict[tuple[object, ...], Markup] = {}
+_BODIES_MAX = 256
+_bodies_lock = threading.Lock()
+
+
+def _dashboard_body(
+    request: Request[Any, Any, Any],
+    lang: str,
+    period: twores.Period,
+    board: Dashboard,
+    shown: web_views.DashboardView,
+) -> Markup:
+    key = _body_key(lang, period, board, shown)
+    with _bodies_lock:
+        found = _BODIES.get(key)
+    if found is not None:
+        return found
+    view = shown.view
     names = {a.code: a.name for a in (*view.path, *view.children)}
     kids = [a for a in board.areas if a != board.area]
-    lang = lang_of(request)
+    labels = tuple(names.get(k, k) for k in kids)
     charts = [
         bar_chart(
             spec.zh if lang == "zh" else spec.en,
-            [names.get(k, k) for k in kids],
-            [board.values[spec.name][k].rate for k in kids],
+            labels,
+            tuple(board.values[spec.name][k].rate for k in kids),
             chart_id=f"chart-{spec.name}",
         )
         for spec in board.specs
     ]
-    ranked = web_views.ranking_view(web.app, web.store, user.scope, board)
-    return page(
-        request,
-        "dashboard.html",
-        user,
-        board=board,
-        view=view,
-        names=names,
-        charts=charts if kids else [],
-        ranking=ranked[0] if ranked else None,
-        period=chosen,
+    engine = request.app.template_engine
+    assert engine is not None  # create_app configures the templates
+    template = engine.get_template("dashboard_body.html")
+    body = Markup(
+        template.render(
+            lang=lang,
+            t=translator(lang),
+            board=board,
+            view=view,
+            names=names,
+            charts=charts if kids else [],
+            ranking=shown.ranking,
+            period=period,
+        )
     )
+    with _bodies_lock:
+        if len(_BODIES) >= _BODIES_MAX:
+            _BODIES.pop(next(iter(_BODIES)))
+        _BODIES[key] = body
+    return body
+
+
+def _body_key(
+    lang: str, period: twores.Period, board: Dashboard, shown: web_views.DashboardView
+) -> tuple[object, ...]:
+    counts = tuple(
+        (v.numerator, v.denominator)
+        for spec in board.specs
+        for v in map(board.values[spec.name].__getitem__, board.areas)
+    )
+    return (lang, period, board.area, board.areas, board.specs, counts, shown.view, shown.ranking)
 
 
 @get("/areas/{code:str}", **NO_SCHEMA)

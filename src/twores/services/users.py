@@ -6,6 +6,9 @@ checked. Every change goes through the caller's scope and is audited without the
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from typing import Any
 
 from twores.bootstrap import Twores
@@ -22,6 +25,7 @@ __all__ = [
     "authenticate",
     "find_user",
     "hash_password",
+    "known_user",
     "list_users",
     "verify_password",
 ]
@@ -97,6 +101,7 @@ def add_user(
                 user = _with_hash(user, known.password_hash)
         result = users.upsert(user)
         uow.commit()
+    _forget(store, user.username)
     return result
 
 
@@ -111,6 +116,49 @@ def find_user(app: Twores, store: Store, username: str) -> User | None:
     with store.unit_of_work(Scope.system("sign-in")) as uow:
         user = app.plugins.user_repository(uow).get(username)
     return user if user is not None and user.active else None
+
+
+#: How long a signed-in user read by :func:`known_user` is trusted. A change made through
+#: :func:`add_user` in this process takes effect at once; one made by another process (the
+#: CLI, another worker) within this many seconds.
+USER_TTL = 2.0
+_USERS_MAX = 10_000
+
+_lock = threading.Lock()
+#: Per store: username -> (read at, user), and a counter bumped by every change.
+_users: weakref.WeakKeyDictionary[Store, dict[str, tuple[float, User]]] = (
+    weakref.WeakKeyDictionary()
+)
+_changes: weakref.WeakKeyDictionary[Store, int] = weakref.WeakKeyDictionary()
+
+
+def known_user(app: Twores, store: Store, username: str, *, lookup: bool = True) -> User | None:
+    """:func:`find_user`, remembered per process for :data:`USER_TTL` seconds (every request
+    of a signed-in session asks). With ``lookup`` off, only what is remembered (None when
+    nothing fresh is)."""
+    now = time.monotonic()
+    with _lock:
+        found = _users.get(store, {}).get(username)
+        changes = _changes.get(store, 0)
+    if found is not None and now - found[0] < USER_TTL:
+        return found[1]
+    if not lookup:
+        return None
+    user = find_user(app, store, username)
+    if user is not None:
+        with _lock:  # not when a change came in while reading: it may be older than that
+            if _changes.get(store, 0) == changes:
+                remembered = _users.setdefault(store, {})
+                if len(remembered) >= _USERS_MAX:
+                    remembered.clear()
+                remembered[username] = (now, user)
+    return user
+
+
+def _forget(store: Store, username: str) -> None:
+    with _lock:
+        _changes[store] = _changes.get(store, 0) + 1
+        _users.get(store, {}).pop(username, None)
 
 
 def authenticate(app: Twores, store: Store, username: str, password: str) -> User:

@@ -6,6 +6,8 @@ checks apply; personal data is masked for roles that may not see it.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from datetime import date
 
 import attrs
@@ -57,9 +59,13 @@ class AreaView:
 
 def area_view(store: Store, scope: Scope, code: str | None = None) -> AreaView:
     """``code`` (default: the scope's root) with its children; outside the scope: an error."""
-    code = code or scope.area_code
     with store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
+    return _area_view(hierarchy, scope, code)
+
+
+def _area_view(hierarchy: Hierarchy, scope: Scope, code: str | None) -> AreaView:
+    code = code or scope.area_code
     if code is None:
         return AreaView(None, (), hierarchy.roots)
     if code not in hierarchy:
@@ -197,19 +203,77 @@ def ranking_view(
     """The dashboard's children ranked, with movements against the last stored run (read
     only: nothing is stored; ``twores rank`` or the bulletin stores runs)."""
     parent = dashboard.area
-    kids = [a for a in dashboard.areas if a != parent]
-    if parent is None or not kids:
+    if parent is None or len(dashboard.areas) < 2:
         return None
-    specs = {s.name: s for s in dashboard.specs}
-    values = [dashboard.values[k][c] for k in specs for c in kids]
-    versions = [f"{r.name} {r.version}" for r in app.plugins.rule_sets()]
     with store.unit_of_work(scope) as uow:
         run = uow.rankings.latest(parent)
     previous = run.ranking if run else None
+    return _ranked(app, dashboard, previous), previous
+
+
+@attrs.frozen
+class DashboardView:
+    """What the dashboard page shows beside the KPI values: the area with its path and
+    children, and the children ranked (None: nothing to rank) with the previous run."""
+
+    view: AreaView
+    ranking: Ranking | None
+    previous: Ranking | None
+
+
+def dashboard_view(app: Twores, store: Store, scope: Scope, dashboard: Dashboard) -> DashboardView:
+    """:func:`area_view` and :func:`ranking_view` of ``dashboard``'s area in one unit of work."""
+    parent = dashboard.area
+    ranked = parent is not None and len(dashboard.areas) > 1
+    with store.unit_of_work(scope) as uow:
+        view = _area_view(uow.areas.hierarchy(), scope, parent)
+        run = uow.rankings.latest(parent) if ranked and parent is not None else None
+    if not ranked:
+        return DashboardView(view, None, None)
+    previous = run.ranking if run else None
+    return DashboardView(view, _ranked(app, dashboard, previous), previous)
+
+
+#: Rankings computed lately, by everything they are computed from: the parent, the period,
+#: every KPI count, the KPI specs, the rule versions and the previous run's ranks. A pure
+#: function of its key, so never stale and shared safely between users (the counts come
+#: from each caller's own scoped dashboard).
+_RANKINGS: dict[tuple[object, ...], Ranking] = {}
+_RANKINGS_MAX = 512
+_rankings_lock = threading.Lock()
+
+
+def _ranked(app: Twores, dashboard: Dashboard, previous: Ranking | None) -> Ranking:
+    parent = dashboard.area
+    assert parent is not None
+    kids = [a for a in dashboard.areas if a != parent]
+    specs = {s.name: s for s in dashboard.specs}
+    values = [dashboard.values[k][c] for k in specs for c in kids]
+    versions = tuple(f"{r.name} {r.version}" for r in app.plugins.rule_sets())
+    key = (
+        parent,
+        str(dashboard.period),
+        tuple((v.kpi, v.area_code, v.period, v.numerator, v.denominator) for v in values),
+        dashboard.specs,
+        versions,
+        _ranks(previous),
+    )
+    with _rankings_lock:
+        found = _RANKINGS.get(key)
+    if found is not None:
+        return found
     ranking = rank_areas(
         parent, str(dashboard.period), values, specs, rule_versions=versions, previous=previous
     )
-    return ranking, previous
+    with _rankings_lock:
+        if len(_RANKINGS) >= _RANKINGS_MAX:
+            _RANKINGS.pop(next(iter(_RANKINGS)))
+        _RANKINGS[key] = ranking
+    return ranking
+
+
+def _ranks(previous: Ranking | None) -> Sequence[tuple[str, int]] | None:
+    return None if previous is None else tuple((a.area_code, a.rank) for a in previous.areas)
 
 
 def next_actions(problem: Problem) -> list[Action]:
