@@ -4,7 +4,8 @@ Figures (medians of several runs; baselines measured in the same run):
 * task completion recounted from raw rows for every area ÷ a hand-written ``GROUP BY`` of the
   same tasks per area (performance.md: ≤ 2×);
 * the full national set recounted from raw rows (performance.md: ≤ 2 s for 1M × 1M, so
-  ≤ 0.45 s at this size, scaling linearly), beside the same ``GROUP BY``;
+  ≤ 0.45 s at this size, scaling linearly), and as a ratio to the same ``GROUP BY``
+  (performance.md: ≤ 2×);
 * one county recounted from raw rows (scale.md: ≤ 50 ms);
 * the dashboard (province → cities, and one city → counties) read from the warm summary
   (≤ 50 ms), and again right after a task is completed (kept up in O(1)).
@@ -51,7 +52,7 @@ def run() -> list[Figure]:
         )
 
     tasks_s = median_time(lambda: fresh(["task_completion"]), repeats=3)
-    full_s = median_time(lambda: fresh(), repeats=3)
+    full_s = median_time(lambda: fresh(), repeats=5)
     county_s = median_time(lambda: fresh(within="150102"))
     start = time.perf_counter()
     kpi_dashboard(app, store, SCOPE, "2026Q1", "15", as_of=AS_OF)  # fills the summary
@@ -92,6 +93,14 @@ def run() -> list[Figure]:
             baseline,
             "<= 0.45 s (2 s at 1M)",
             full_s * SCALE <= 2,
+        ),
+        Figure(
+            "KPI full national set / GROUP BY",
+            full_s,
+            group_by,
+            baseline,
+            "<= 2x GROUP BY",
+            full_s <= 2 * baseline,
         ),
         Figure(
             "KPI one county, recount", county_s, group_by, baseline, "<= 50 ms", county_s <= 0.05

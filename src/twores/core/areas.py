@@ -9,7 +9,7 @@ code made of letters, digits, ``-`` or ``_``, but must name their parent explici
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -226,11 +226,12 @@ class Hierarchy:
     Every area but a province names a parent that is present and exactly one tier up.
     """
 
-    __slots__ = ("_areas", "_children")
+    __slots__ = ("_areas", "_children", "_up")
 
     def __init__(self, areas: Iterable[Area]) -> None:
         self._areas: dict[str, Area] = {}
         self._children: dict[str, list[str]] = {}
+        self._up: dict[str, tuple[int, str | None]] | None = None
         problems: list[InvalidValueError] = []
         for area in areas:
             if area.code in self._areas:
@@ -298,6 +299,12 @@ class Hierarchy:
     def children(self, code: str) -> tuple[Area, ...]:
         self[code]
         return tuple(self._areas[c] for c in self._children.get(code, ()))
+
+    def up(self) -> Mapping[str, tuple[int, str | None]]:
+        """Every area's (tier depth, parent code), built once (for bottom-up sums)."""
+        if self._up is None:
+            self._up = {c: (a.tier.depth, a.parent_code) for c, a in self._areas.items()}
+        return self._up
 
     def path(self, code: str) -> tuple[Area, ...]:
         """Root first, the area itself last."""

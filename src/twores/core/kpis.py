@@ -13,12 +13,13 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
 from twores.core.areas import Hierarchy, Tier
 from twores.core.businesses import FoodBusiness
+from twores.core.duties import DutyKind
 from twores.core.labels import LabelledEnum
 from twores.core.periods import Period
 
@@ -76,13 +77,28 @@ Counts = Mapping[str, tuple[int, int]]
 
 def roll_up(kpi: str, period: str, leaves: Counts, hierarchy: Hierarchy) -> dict[str, KpiValue]:
     """Every area's value from counts at the areas where records sit: each area gets the
-    sum over the records in its subtree."""
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    sum over the records in its subtree (summed bottom-up, each area once)."""
+    up = hierarchy.up()
+    totals: dict[str, list[int]] = {}
+    by_depth: dict[int, list[str]] = defaultdict(list)
     for area_code, (numerator, denominator) in leaves.items():
-        for area in hierarchy.path(area_code):
-            total = totals[area.code]
-            total[0] += numerator
-            total[1] += denominator
+        if area_code not in up:
+            hierarchy[area_code]  # raises UnknownAreaError
+        by_depth[up[area_code][0]].append(area_code)
+        totals[area_code] = [numerator, denominator]
+    for depth in range(max(by_depth, default=0), 0, -1):
+        for code in by_depth.get(depth, ()):
+            parent = up[code][1]
+            if parent is None:
+                continue
+            n, d = totals[code]
+            above = totals.get(parent)
+            if above is None:
+                totals[parent] = [n, d]
+                by_depth[depth - 1].append(parent)
+            else:
+                above[0] += n
+                above[1] += d
     return {code: KpiValue(kpi, code, period, n, d) for code, (n, d) in sorted(totals.items())}
 
 
@@ -176,21 +192,56 @@ def rank_areas(
 # --- computing -------------------------------------------------------------------------
 
 
+class BusinessTally(NamedTuple):
+    """One area's in-scope businesses (operating or suspended) and how many of them are
+    held by a cadre, have an officer, have their required fields, must have a director,
+    and must have and have one. Counted in one pass for every KPI that reads them."""
+
+    in_scope: int
+    operating: int
+    covered: int
+    officer: int
+    complete: int
+    director_required: int
+    director_held: int
+
+
 @attrs.frozen
 class KpiInput:
     """What a counter may read: a scoped unit of work, the period, the as-of day, and the
-    director rule (a dated plugin decision)."""
+    director rule (a dated plugin decision; ``director_reads_area``: some rule reads the
+    area, so it is asked per area too).
+
+    One input is shared by every counter of a query; the counts several national KPIs read
+    (:attr:`tallies`, :attr:`routines`) are counted once per input."""
 
     uow: UnitOfWork
     period: Period
     as_of: date
     within: str | None
     director_required: Callable[[FoodBusiness, date], bool]
+    director_reads_area: bool = True
 
     @functools.cached_property
     def in_scope(self) -> tuple[FoodBusiness, ...]:
         """The operating and suspended businesses, read once for every counter."""
         return tuple(b for b in self.uow.businesses.stream(within=self.within) if b.in_scope)
+
+    @functools.cached_property
+    def tallies(self) -> dict[str, BusinessTally]:
+        """Per area where businesses sit: their :class:`BusinessTally` on the as-of day."""
+        return self.uow.kpi_counts.businesses(
+            self.as_of,
+            self.director_required,
+            within=self.within,
+            by_area=self.director_reads_area,
+        )
+
+    @functools.cached_property
+    def routines(self) -> Mapping[DutyKind, Counts]:
+        """(periods filed, periods due) of each routine, from the period's start to the day."""
+        span = (self.period.start, min(self.period.end, self.as_of))
+        return self.uow.kpi_counts.routines(dict.fromkeys(DutyKind, span), within=self.within)
 
 
 #: area code where the records sit -> (numerator, denominator)

@@ -9,7 +9,7 @@ log. Bulk reads stream (``stream()`` yields in batches, never a whole province a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import date
 from types import TracebackType
@@ -23,7 +23,7 @@ from twores.core.audit import AuditEntry, AuditProblem
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
-from twores.core.kpis import RankingRun
+from twores.core.kpis import BusinessTally, RankingRun
 from twores.core.letters import Letter
 from twores.core.problems import Problem, ProblemStatus, Severity
 from twores.core.security import Scope
@@ -256,20 +256,19 @@ class KpiCounts(Protocol):
         """(active cadres holding a letter for ``on``'s year valid on ``on``, active cadres)."""
         ...
 
-    def director_staffed(
-        self, on: date, required: Callable[[FoodBusiness, date], bool], *, within: str | None
-    ) -> Counts:
-        """(with a director, required to have one) over in-scope businesses. ``required``
-        is asked once per business profile (every field but the name, licence and credit
-        code and the staff) and area, with one real business of that profile."""
-        ...
-
-    def officer_staffed(self, *, within: str | None = None) -> Counts:
-        """(with an officer, in-scope businesses)."""
-        ...
-
-    def data_complete(self, *, within: str | None = None) -> Counts:
-        """(required fields all filled, in-scope businesses)."""
+    def businesses(
+        self,
+        on: date,
+        required: Callable[[FoodBusiness, date], bool],
+        *,
+        within: str | None,
+        by_area: bool = True,
+    ) -> dict[str, BusinessTally]:
+        """Per area, one tally of its in-scope businesses on ``on`` (coverage, officer,
+        required fields, director). ``required`` is asked once per business profile (type,
+        scale, canteen kind, diners, chain flag, status, grades; and the area when
+        ``by_area``) with a business built from those fields alone: a rule reads the area
+        through ``area_path``, never the name, licence, credit code or staff."""
         ...
 
     def rectification(
@@ -282,10 +281,11 @@ class KpiCounts(Protocol):
         """(open with a deadline before ``on``, not closed) over problems."""
         ...
 
-    def routine(
-        self, kind: DutyKind, span: tuple[date, date], *, within: str | None = None
-    ) -> Counts:
-        """(periods filed, periods due) of ``kind`` over in-scope businesses in ``span``."""
+    def routines(
+        self, spans: Mapping[DutyKind, tuple[date, date]], *, within: str | None = None
+    ) -> dict[DutyKind, Counts]:
+        """Per routine: (periods filed, periods due) over in-scope businesses in its span
+        (a daily record is owed by a suspended business only before it stopped)."""
         ...
 
 

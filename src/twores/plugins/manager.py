@@ -357,6 +357,11 @@ class TworesPluginManager(pluggy.PluginManager):
         """The rules as values only, for the planner and the invariants (fast, cached)."""
         return PluginRuleBook(self)
 
+    def director_reads_area(self) -> bool:
+        """Whether some director rule reads ``area_path`` (else it is asked per profile)."""
+        impls = self._decision_impls("twores_requires_director")
+        return any("area_path" in argnames for _, argnames, _ in impls)
+
     def requires_director(self, business: FoodBusiness, on: date) -> Decision[bool]:
         """Whether ``business`` must appoint a food safety director on ``on``."""
         decision = self._decide(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -78,8 +79,9 @@ def compute_kpis(
     values: dict[str, dict[str, KpiValue]] = {}
     with gc_paused(), store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
-        stored = {} if fresh else _summarised(app, uow, kpis, chosen, day, within)
-        direct = _facts(app, uow, chosen, day)(within)
+        facts = _facts(app, uow, chosen, day)
+        stored = {} if fresh else _summarised(app, uow, kpis, chosen, day, within, facts)
+        direct = facts(within)
         for name, kpi in kpis.items():
             counts = stored[name] if name in stored else kpi.count(direct)
             values[name] = roll_up(name, str(chosen), counts, hierarchy)
@@ -96,10 +98,18 @@ def _chosen(app: Twores, names: Sequence[str] | None) -> dict[str, Kpi]:
 def _facts(
     app: Twores, uow: UnitOfWork, period: Period, day: date
 ) -> Callable[[str | None], KpiInput]:
+    """One input per area, shared by every counter (counts several KPIs read are read once)."""
+
     def director_required(business: FoodBusiness, on: date) -> bool:
         return app.plugins.requires_director(business, on).value
 
-    return lambda within: KpiInput(uow, period, day, within, director_required)
+    by_area = app.plugins.director_reads_area()
+
+    @functools.cache
+    def facts(within: str | None) -> KpiInput:
+        return KpiInput(uow, period, day, within, director_required, by_area)
+
+    return facts
 
 
 def _refreshed(
@@ -111,6 +121,7 @@ def _refreshed(
     within: str | None,
     *,
     recount: bool = True,
+    facts: Callable[[str | None], KpiInput] | None = None,
 ) -> tuple[list[str], dict[str, Kpi], dict[tuple[str, str], SummaryState]] | None:
     """The counties, the KPIs kept in the summary and their fresh states (None: no summary
     for this query). Raises :class:`_Stale` when ``recount`` is off and a count is stale."""
@@ -127,7 +138,7 @@ def _refreshed(
         str(period),
         day,
         within=within,
-        facts=_facts(app, uow, period, day),
+        facts=facts or _facts(app, uow, period, day),
         hierarchy=uow.areas.hierarchy(),
         rules=rules,
         recount=recount,
@@ -153,8 +164,9 @@ def _summarised(
     period: Period,
     day: date,
     within: str | None,
+    facts: Callable[[str | None], KpiInput],
 ) -> dict[str, dict[str, tuple[int, int]]]:
-    found = _refreshed(app, uow, kpis, period, day, within)
+    found = _refreshed(app, uow, kpis, period, day, within, facts=facts)
     if found is None or uow.kpi_summary is None:
         return {}
     counties, kept, _ = found

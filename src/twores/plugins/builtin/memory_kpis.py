@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
 from twores.core.businesses import FoodBusiness, OperatingStatus
 from twores.core.duties import DutyKind, DutyRecord, duty_compliance, owes_daily_record
-from twores.core.kpis import add_counts, as_counts, county_key
+from twores.core.kpis import BusinessTally, add_counts, as_counts, county_key
 from twores.core.periods import Period
 from twores.core.problems import OPEN_WITH_DEADLINE, ProblemStatus
 
@@ -33,12 +33,6 @@ class MemoryKpiCounts:
     def _in_scope(self, within: str | None) -> Iterable[FoodBusiness]:
         return (b for b in self.uow.businesses.stream(within=within) if b.in_scope)
 
-    def _each(self, within: str | None, test: Callable[[FoodBusiness], bool]) -> Counts:
-        found: dict[str, list[int]] = {}
-        for b in self._in_scope(within):
-            add_counts(found, b.area_code, test(b), 1)
-        return as_counts(found)
-
     def letters_signed(self, on: date, *, within: str | None = None) -> Counts:
         signed = {
             (x.cadre_id, self._county(x.area_code))
@@ -52,20 +46,33 @@ class MemoryKpiCounts:
                 add_counts(found, cadre.area_code, held, 1)
         return as_counts(found)
 
-    def director_staffed(
-        self, on: date, required: Callable[[FoodBusiness, date], bool], *, within: str | None
-    ) -> Counts:
+    def businesses(
+        self,
+        on: date,
+        required: Callable[[FoodBusiness, date], bool],
+        *,
+        within: str | None,
+        by_area: bool = True,
+    ) -> dict[str, BusinessTally]:
+        assignments = self.uow.assignments.stream(active_on=on, within=within)
+        held = {a.business_key for a in assignments}
         found: dict[str, list[int]] = {}
         for b in self._in_scope(within):
-            if required(b, on):
-                add_counts(found, b.area_code, b.staff.director is not None, 1)
-        return as_counts(found)
-
-    def officer_staffed(self, *, within: str | None = None) -> Counts:
-        return self._each(within, lambda b: b.staff.officer is not None)
-
-    def data_complete(self, *, within: str | None = None) -> Counts:
-        return self._each(within, complete)
+            must = required(b, on)
+            counts = found.setdefault(b.area_code, [0] * 7)
+            for i, yes in enumerate(
+                (
+                    True,
+                    b.status is OperatingStatus.OPERATING,
+                    b.key in held,
+                    b.staff.officer is not None,
+                    complete(b),
+                    must,
+                    must and b.staff.director is not None,
+                )
+            ):
+                counts[i] += yes
+        return {area: BusinessTally(*counts) for area, counts in found.items()}
 
     def rectification(
         self, span: tuple[date, date], on: date, *, within: str | None = None
@@ -84,9 +91,12 @@ class MemoryKpiCounts:
                 add_counts(found, p.area_code, late, 1)
         return as_counts(found)
 
-    def routine(
-        self, kind: DutyKind, span: tuple[date, date], *, within: str | None = None
-    ) -> Counts:
+    def routines(
+        self, spans: Mapping[DutyKind, tuple[date, date]], *, within: str | None = None
+    ) -> dict[DutyKind, Counts]:
+        return {kind: self._routine(kind, span, within) for kind, span in spans.items()}
+
+    def _routine(self, kind: DutyKind, span: tuple[date, date], within: str | None) -> Counts:
         start, end = span
         if end < start:
             return {}

@@ -14,8 +14,22 @@ from twores.plugins import hookimpl
 UP, DOWN = Direction.HIGHER_IS_BETTER, Direction.LOWER_IS_BETTER
 
 
-def _coverage(k: KpiInput) -> CountsMap:
-    return k.uow.businesses.coverage_by_area(k.as_of, within=k.within)
+def _tally(numerator: int, denominator: int, name: str) -> Counter:
+    """A counter of two fields of the shared business tally (one scan for all of them);
+    areas with nothing to count are left out."""
+
+    def count(k: KpiInput) -> CountsMap:
+        return {a: (t[numerator], t[denominator]) for a, t in k.tallies.items() if t[denominator]}
+
+    count.__qualname__ = name
+    return count
+
+
+_IN_SCOPE, _, _COVERED, _OFFICER, _COMPLETE, _REQUIRED, _HELD = range(7)
+_coverage = _tally(_COVERED, _IN_SCOPE, "_coverage")
+_director = _tally(_HELD, _REQUIRED, "_director")
+_officer = _tally(_OFFICER, _IN_SCOPE, "_officer")
+_data = _tally(_COMPLETE, _IN_SCOPE, "_data")
 
 
 def _tasks(k: KpiInput) -> CountsMap:
@@ -24,18 +38,6 @@ def _tasks(k: KpiInput) -> CountsMap:
 
 def _letters(k: KpiInput) -> CountsMap:
     return k.uow.kpi_counts.letters_signed(k.as_of, within=k.within)
-
-
-def _director(k: KpiInput) -> CountsMap:
-    return k.uow.kpi_counts.director_staffed(k.as_of, k.director_required, within=k.within)
-
-
-def _officer(k: KpiInput) -> CountsMap:
-    return k.uow.kpi_counts.officer_staffed(within=k.within)
-
-
-def _data(k: KpiInput) -> CountsMap:
-    return k.uow.kpi_counts.data_complete(within=k.within)
 
 
 def _rectified(k: KpiInput) -> CountsMap:
@@ -49,8 +51,7 @@ def _overdue(k: KpiInput) -> CountsMap:
 
 def _routine(kind: DutyKind) -> Counter:
     def count(k: KpiInput) -> CountsMap:
-        span = (k.period.start, min(k.period.end, k.as_of))
-        return k.uow.kpi_counts.routine(kind, span, within=k.within)
+        return k.routines[kind]
 
     count.__qualname__ = f"_routine_{kind.value}"
     return count

@@ -4,7 +4,7 @@ the same county (``county_code``), so each query stays on one Citus shard per co
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -13,11 +13,12 @@ from sqlalchemy.dialects import postgresql
 
 from twores.core.businesses import IN_SCOPE_STATUSES, FoodBusiness, OperatingStatus
 from twores.core.duties import DutyKind, duty_compliance
-from twores.core.kpis import add_counts, as_counts
+from twores.core.kpis import BusinessTally, as_counts
 from twores.core.letters import earliest_valid_signing
 from twores.core.periods import Period
 from twores.core.problems import OPEN_WITH_DEADLINE, ProblemStatus
 from twores.plugins.sqlalchemy import tables
+from twores.plugins.sqlalchemy.profiles import director_rule, profile_business
 
 if TYPE_CHECKING:
     from twores.core.ports import Counts
@@ -26,17 +27,24 @@ if TYPE_CHECKING:
 B, C, L = tables.businesses.c, tables.cadres.c, tables.letters.c
 D, P = tables.duty_records.c, tables.problems.c
 _IN_SCOPE = [s.value for s in IN_SCOPE_STATUSES]
-#: The director rule is asked once per profile: these columns and the area.
+A = tables.assignments.c
+#: The director rule is asked once per distinct profile: these columns (and the area when
+#: a rule reads it), low-cardinality ones first so the predicate's tree stays small.
 PROFILE = (
-    B.area_code,
     B.business_type,
+    B.status,
+    B.chain_headquarters,
     B.scale,
     B.canteen_kind,
-    B.diners,
-    B.chain_headquarters,
-    B.status,
     B.grade,
     B.risk_grade,
+)
+#: 主体数据归集: the required fields are filled in.
+_COMPLETE = sa.and_(
+    B.name != "",
+    sa.or_(sa.func.coalesce(B.licence_no, "") != "", sa.func.coalesce(B.uscc, "") != ""),
+    B.scale.is_not(None),
+    B.grade.is_not(None),
 )
 
 
@@ -63,12 +71,6 @@ class SqlKpiCounts:
             value = sa.func.json_extract(B.staff, f"$.{role}")
         return value.is_not(None)
 
-    def _businesses(self, condition: sa.ColumnElement[bool], within: str | None) -> Counts:
-        query = sa.select(B.area_code, _ones(condition), sa.func.count()).where(
-            B.status.in_(_IN_SCOPE)
-        )
-        return self._grouped(query, tables.businesses, within)
-
     def letters_signed(self, on: date, *, within: str | None = None) -> Counts:
         valid = (
             sa.select(sa.literal(1))
@@ -88,33 +90,47 @@ class SqlKpiCounts:
         )
         return self._grouped(query, tables.cadres, within)
 
-    def director_staffed(
-        self, on: date, required: Callable[[FoodBusiness, date], bool], *, within: str | None
-    ) -> Counts:
+    def businesses(
+        self,
+        on: date,
+        required: Callable[[FoodBusiness, date], bool],
+        *,
+        within: str | None,
+        by_area: bool = True,
+    ) -> dict[str, BusinessTally]:
+        where = [B.status.in_(_IN_SCOPE), *self._where(tables.businesses, within)]
+        columns = (*PROFILE, *([B.area_code] if by_area else []), B.diners)
+        profiles = self.uow.connection.execute(sa.select(*columns).distinct().where(*where))
+        answers = [(p, required(profile_business(p._mapping, within), on)) for p in profiles.all()]
+        must = director_rule(answers, columns)
+        held = (
+            sa.select(sa.literal(1))
+            .where(
+                A.county_code == B.county_code,
+                A.business_key == B.key,
+                A.valid_from <= on,
+                sa.or_(A.valid_to.is_(None), A.valid_to > on),
+            )
+            .exists()
+        )
         query = (
-            sa.select(*PROFILE, _ones(self._has("director")), sa.func.count(), sa.func.min(B.key))
-            .where(B.status.in_(_IN_SCOPE), *self._where(tables.businesses, within))
-            .group_by(*PROFILE)
+            sa.select(
+                B.area_code,
+                sa.func.count(),
+                _ones(B.status == OperatingStatus.OPERATING.value),
+                _ones(held),
+                _ones(self._has("officer")),
+                _ones(_COMPLETE),
+                _ones(must),
+                _ones(sa.and_(must, self._has("director"))),
+            )
+            .where(*where)
+            .group_by(B.area_code)
         )
-        groups = self.uow.connection.execute(query).all()
-        examples = self.uow.businesses.get_many([g[-1] for g in groups])
-        found: dict[str, list[int]] = {}
-        for g in groups:
-            if required(examples[g[-1]], on):
-                add_counts(found, g.area_code, int(g[-3]), int(g[-2]))
-        return as_counts(found)
-
-    def officer_staffed(self, *, within: str | None = None) -> Counts:
-        return self._businesses(self._has("officer"), within)
-
-    def data_complete(self, *, within: str | None = None) -> Counts:
-        filled = sa.and_(
-            B.name != "",
-            sa.or_(sa.func.coalesce(B.licence_no, "") != "", sa.func.coalesce(B.uscc, "") != ""),
-            B.scale.is_not(None),
-            B.grade.is_not(None),
-        )
-        return self._businesses(filled, within)
+        return {
+            r[0]: BusinessTally(*(int(n or 0) for n in r[1:]))
+            for r in self.uow.connection.execute(query).all()
+        }
 
     def rectification(
         self, span: tuple[date, date], on: date, *, within: str | None = None
@@ -131,36 +147,56 @@ class SqlKpiCounts:
         )
         return self._grouped(query, tables.problems, within)
 
-    def _filed(self, kind: DutyKind, span: tuple[date, date], within: str | None) -> Any:
-        return sa.select(sa.func.count()).where(
-            D.county_code == B.county_code,
-            D.business_key == B.key,
-            D.kind == kind.value,
-            D.on_day >= span[0],
-            D.on_day <= span[1],
-            *self._where(tables.duty_records, within),
-        )
-
-    def routine(
-        self, kind: DutyKind, span: tuple[date, date], *, within: str | None = None
-    ) -> Counts:
-        start, end = span
-        if end < start:
+    def routines(
+        self, spans: Mapping[DutyKind, tuple[date, date]], *, within: str | None = None
+    ) -> dict[DutyKind, Counts]:
+        spans = {kind: span for kind, span in spans.items() if span[0] <= span[1]}
+        found: dict[DutyKind, dict[str, list[int]]] = {kind: {} for kind in spans}
+        if not spans:
             return {}
-        first = Period.containing(kind.period_kind, start).start
-        every = duty_compliance((), kind, start, end).due
-        daily = kind is DutyKind.DAILY
-        filed = self._filed(kind, (first, end), within).scalar_subquery()
-        query = sa.select(B.area_code, sa.func.sum(filed), sa.func.count() * every).where(
-            B.status.in_([OperatingStatus.OPERATING.value] if daily else _IN_SCOPE)
-        )
-        found = {a: list(c) for a, c in self._grouped(query, tables.businesses, within).items()}
-        if daily:  # a suspended business owes records only before the day it stopped
-            kept = self._filed(kind, span, within).where(D.on_day < B.status_since)
-            owed = sa.select(B.area_code, B.status_since, kept.scalar_subquery()).where(
-                B.status == OperatingStatus.SUSPENDED.value, *self._where(tables.businesses, within)
+        in_scope = [B.status.in_(_IN_SCOPE), *self._where(tables.businesses, within)]
+        operating = B.status == OperatingStatus.OPERATING.value
+        due = sa.select(B.area_code, sa.func.count(), _ones(operating)).where(*in_scope)
+        every = {kind: duty_compliance((), kind, *span).due for kind, span in spans.items()}
+        for area, everyone, open_ in self.uow.connection.execute(due.group_by(B.area_code)).all():
+            for kind, times in every.items():
+                owing = int(open_ or 0) if kind is DutyKind.DAILY else int(everyone)
+                found[kind][area] = [0, owing * times]
+        if DutyKind.DAILY in spans:  # a suspended business owes records only before it stopped
+            start, end = spans[DutyKind.DAILY]
+            suspended = (
+                sa.select(B.area_code, B.status_since, sa.func.count())
+                .where(B.status == OperatingStatus.SUSPENDED.value, *in_scope[1:])
+                .group_by(B.area_code, B.status_since)
             )
-            for area, since, n in self.uow.connection.execute(owed):
+            for area, since, n in self.uow.connection.execute(suspended):
                 last = min(end, since - timedelta(days=1)) if since else start - timedelta(days=1)
-                add_counts(found, area, int(n), max(0, (last - start).days + 1))
-        return as_counts(found)
+                found[DutyKind.DAILY][area][1] += int(n) * max(0, (last - start).days + 1)
+        for kind, area, n in self.uow.connection.execute(self._filed(spans, within)):
+            found[DutyKind(kind)][area][0] += int(n)
+        return {kind: as_counts(counts) for kind, counts in found.items()}
+
+    def _filed(self, spans: Mapping[DutyKind, tuple[date, date]], within: str | None) -> Any:
+        """Records filed per routine and area of their business (one per period)."""
+        kept = []
+        for kind, (start, end) in spans.items():
+            first = Period.containing(kind.period_kind, start).start
+            owed = [D.on_day >= first, D.on_day <= end]
+            if kind is DutyKind.DAILY:
+                since = B.status == OperatingStatus.OPERATING.value
+                owed.append(sa.or_(since, D.on_day < B.status_since))
+            kept.append(sa.and_(D.kind == kind.value, *owed))
+        joined = tables.duty_records.join(
+            tables.businesses, sa.and_(B.county_code == D.county_code, B.key == D.business_key)
+        )
+        return (
+            sa.select(D.kind, B.area_code, sa.func.count())
+            .select_from(joined)
+            .where(
+                sa.or_(*kept),
+                B.status.in_(_IN_SCOPE),
+                *self._where(tables.duty_records, within),
+                *self._where(tables.businesses, within),
+            )
+            .group_by(D.kind, B.area_code)
+        )

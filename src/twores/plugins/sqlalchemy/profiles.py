@@ -1,0 +1,94 @@
+"""The director rule in SQL: asked once per distinct business profile, its answers become
+one predicate (a small decision tree over the profile columns) that a single scan counts.
+
+The predicate only has to be right on the profiles that exist, so each branch stops as
+soon as every profile under it has the same answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from twores.core.businesses import (
+    LICENSED_PREFIX,
+    BusinessType,
+    CanteenKind,
+    FoodBusiness,
+    Grade,
+    OperatingStatus,
+    RiskLevel,
+    Scale,
+    Staff,
+)
+from twores.plugins.storage.common import trusted
+
+Answer = tuple[Sequence[Any], bool]
+
+
+def profile_business(values: Mapping[str, Any], within: str | None) -> FoodBusiness:
+    """A business of a profile (built from the grouped columns, not read): the rule sees
+    its type, scale, canteen kind, diners, chain flag, status, grades and area."""
+    kind = BusinessType(values["business_type"])
+    return trusted(
+        FoodBusiness,
+        name="profile",
+        area_code=values.get("area_code", within or ""),
+        business_type=kind,
+        licence_no=f"{LICENSED_PREFIX.get(kind, '')}0",
+        uscc=None,
+        scale=_maybe(Scale, values["scale"]),
+        canteen_kind=_maybe(CanteenKind, values["canteen_kind"]),
+        diners=values["diners"],
+        chain_headquarters=bool(values["chain_headquarters"]),
+        status=OperatingStatus(values["status"]),
+        status_since=None,
+        opened_on=None,
+        grade=_maybe(Grade, values["grade"]),
+        risk_grade=_maybe(RiskLevel, values["risk_grade"]),
+        staff=Staff(),
+    )
+
+
+def _maybe(kind: Any, value: Any) -> Any:
+    return None if value is None else kind(value)
+
+
+def director_rule(
+    answers: Sequence[Answer], columns: Sequence[sa.ColumnElement[Any]]
+) -> sa.ColumnElement[bool]:
+    """True on exactly the rows whose profile (values of ``columns``) was answered True."""
+    return _branch(answers, columns, 0)
+
+
+def _branch(
+    answers: Sequence[Answer], columns: Sequence[sa.ColumnElement[Any]], depth: int
+) -> sa.ColumnElement[bool]:
+    said = {yes for _, yes in answers}
+    if said != {True, False}:
+        return sa.true() if said == {True} else sa.false()
+    column = columns[depth]
+    by_value: dict[Any, list[Answer]] = {}
+    for answer in answers:
+        by_value.setdefault(answer[0][depth], []).append(answer)
+    true_values, parts = [], []
+    for value, below in by_value.items():
+        below_said = {yes for _, yes in below}
+        if below_said == {True}:
+            true_values.append(value)
+        elif below_said == {True, False}:
+            parts.append(sa.and_(_is(column, value), _branch(below, columns, depth + 1)))
+    if None in true_values:
+        true_values.remove(None)
+        parts.append(column.is_(None))
+    if true_values:
+        listed = sa.bindparam(None, sorted(true_values), expanding=True, literal_execute=True)
+        parts.append(column.in_(listed))
+    return sa.or_(*parts) if parts else sa.false()
+
+
+def _is(column: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[bool]:
+    if value is None:
+        return column.is_(None)
+    return column == sa.literal(value, column.type, literal_execute=True)
