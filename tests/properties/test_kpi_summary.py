@@ -3,12 +3,17 @@ and equals the memory backend (the reference)."""
 
 from __future__ import annotations
 
+import os
 import tempfile
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
 import attrs
+import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +25,7 @@ from twores.core.periods import CHINA_TZ
 from twores.core.ports import Store, UnitOfWork
 from twores.core.roster import Roster
 from twores.plugins.builtin.memory import MemoryStore
-from twores.plugins.sqlalchemy.backend import SqlStore
+from twores.plugins.sqlalchemy.backend import SqlStore, normalise_url
 from twores.services.kpis import compute_kpis, kpi_dashboard
 from twores.services.problems import NewProblem, open_problems
 from twores.services.supervision import schedule
@@ -132,37 +137,75 @@ def _write(uow: UnitOfWork, kind: str, arg: object) -> None:
             uow.assignments.upsert_many([held[int(arg) % len(held)].ended(date(2026, 2, 1))])  # type: ignore[call-overload]
 
 
+POSTGRES_URL = os.environ.get("TWORES_TEST_POSTGRES_URL")
+
+
+@contextmanager
+def _sql_store(backend: str) -> Iterator[SqlStore]:
+    """A fresh SQLite file, or a fresh schema on the PostgreSQL test server."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            store = SqlStore(f"sqlite:///{Path(folder) / 'k.db'}")
+            try:
+                yield store
+            finally:
+                store.close()
+        return
+    assert POSTGRES_URL is not None
+    schema = f"k_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(normalise_url(POSTGRES_URL))
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    store = SqlStore(f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}")
+    try:
+        yield store
+    finally:
+        store.close()
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(
+                not POSTGRES_URL, reason="TWORES_TEST_POSTGRES_URL is not set: no PostgreSQL"
+            ),
+        ),
+    ],
+)
 @settings(max_examples=12, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data(), rosters(max_businesses=10, max_cadres=6))
+@given(data=st.data(), roster=rosters(max_businesses=10, max_cadres=6))
 def test_summary_equals_a_recount_and_the_memory_backend(
-    data: st.DataObject, roster: Roster
+    backend: str, data: st.DataObject, roster: Roster
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        sql = SqlStore(f"sqlite:///{Path(folder) / 'k.db'}")
+    with _sql_store(backend) as sql:
         memory = MemoryStore()
-        try:
+        for store in (memory, sql):
+            with store.unit_of_work(ADMIN) as uow:
+                _load(roster)(uow)
+                uow.commit()
+        steps = data.draw(st.lists(writes(roster), max_size=12))
+        for kind, arg in [("schedule", None), *steps]:
             for store in (memory, sql):
-                with store.unit_of_work(ADMIN) as uow:
-                    _load(roster)(uow)
-                    uow.commit()
-            steps = data.draw(st.lists(writes(roster), max_size=12))
-            for kind, arg in [("schedule", None), *steps]:
-                for store in (memory, sql):
-                    _apply(store, kind, arg)
-                day = data.draw(DAYS)
-                summary = compute_kpis(APP, sql, ADMIN, "2026Q1", as_of=day).values
-                recount = compute_kpis(APP, sql, ADMIN, "2026Q1", as_of=day, fresh=True).values
-                reference = compute_kpis(APP, memory, ADMIN, "2026Q1", as_of=day).values
-                assert summary == recount
-                assert summary == reference
+                _apply(store, kind, arg)
             day = data.draw(DAYS)
+            summary = compute_kpis(APP, sql, ADMIN, "2026Q1", as_of=day).values
+            recount = compute_kpis(APP, sql, ADMIN, "2026Q1", as_of=day, fresh=True).values
             reference = compute_kpis(APP, memory, ADMIN, "2026Q1", as_of=day).values
-            root = roster.hierarchy.roots[0].code if roster.hierarchy.roots else None
-            board = kpi_dashboard(APP, sql, ADMIN, "2026Q1", root, as_of=day)
-            for name, row in board.values.items():
-                assert all(v == reference[name].get(v.area_code, v) for v in row.values())
-        finally:
-            sql.close()
+            assert summary == recount
+            assert summary == reference
+        day = data.draw(DAYS)
+        reference = compute_kpis(APP, memory, ADMIN, "2026Q1", as_of=day).values
+        root = roster.hierarchy.roots[0].code if roster.hierarchy.roots else None
+        board = kpi_dashboard(APP, sql, ADMIN, "2026Q1", root, as_of=day)
+        for name, row in board.values.items():
+            assert all(v == reference[name].get(v.area_code, v) for v in row.values())
 
 
 def test_completing_a_task_moves_the_summary_without_a_recount(tmp_path: Path) -> None:

@@ -176,6 +176,8 @@ class SqlKpiSummary:
 
     def versions(self, counties: Collection[str]) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {c: {} for c in counties}
+        if not found:
+            return found
         # hand-written: read on every dashboard request (about 8 rows per county)
         sql = "SELECT county_code, source, version FROM kpi_versions"
         params: tuple[str, ...] = ()
