@@ -298,3 +298,42 @@ def test_credit_goes_to_the_cadre_assigned_on_the_visit_date(handover: date, vis
         record_visit(app, store, ADMIN, VisitInput(first.business_key, other, visit), now=now)
     done = record_visit(app, store, ADMIN, VisitInput(first.business_key, holder, visit), now=now)
     assert done.task is not None and done.task.credited_to == holder
+
+
+def test_a_business_that_moves_county_takes_its_fulfilled_task_along(
+    app: twores.Twores, store: Store
+) -> None:
+    """Scheduling goes county by county; a moved business's task keeps its visit, and a
+    business filed at city level (its own distribution key) is scheduled too."""
+    from twores.services.synth import synthetic_businesses
+
+    city = demo_region().subtree("4503")
+    roster = synthetic_roster(city, businesses=60, cadres=30, seed=8, within="4503")
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        counties = uow.businesses.county_codes()
+        assert len(counties) > 1
+        task = next(iter(uow.tasks.stream(county_code=counties[0])))
+        business = uow.businesses.get(task.business_key)
+        elsewhere = next(b for b in uow.businesses.stream(county_code=counties[-1]))
+        assert business is not None
+        uow.tasks.upsert_many([attrs.evolve(task, visit_id="v/1", credited_to="c")])
+        (extra,) = synthetic_businesses(city, 1, seed=99)
+        uow.businesses.upsert_many(
+            [
+                attrs.evolve(business, area_code=elsewhere.area_code),
+                attrs.evolve(extra, area_code="4503"),
+            ]
+        )
+        uow.commit()
+    report = schedule(app, store, ADMIN, "2026Q1", on=START)
+    assert report.retired == 0 and report.tasks == len(roster.businesses) + 1
+    with store.unit_of_work(ADMIN) as uow:
+        moved = uow.tasks.get_many([task.key])[task.key]
+        assert moved.done and moved.area_code == elsewhere.area_code
+        assert task.key in {t.key for t in uow.tasks.stream(county_code=counties[-1])}
+        assert "4503" in uow.businesses.county_codes()
+        assert [t.area_code for t in uow.tasks.stream(county_code="4503")] == ["4503"]
+    again = schedule(app, store, ADMIN, "2026Q1", on=START)
+    assert again.written.inserted == again.written.updated == 0

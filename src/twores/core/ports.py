@@ -89,8 +89,16 @@ class BusinessRepository(Protocol):
         """Per area: (in-scope businesses held by a cadre on ``on``, in-scope businesses)."""
         ...
 
-    def stream(self, *, within: str | None = None) -> Iterator[FoodBusiness]:
-        """In key order, within the scope (and the subtree ``within``)."""
+    def county_codes(self, *, within: str | None = None) -> list[str]:
+        """The distribution keys (``county_code``: the county above a record's area, or the
+        area itself above county level) of the records in scope under ``within``, sorted."""
+        ...
+
+    def stream(
+        self, *, within: str | None = None, county_code: str | None = None
+    ) -> Iterator[FoodBusiness]:
+        """In key order, within the scope (and the subtree ``within``); with
+        ``county_code``, only those filed under that distribution key."""
         ...
 
     def count(self, *, within: str | None = None) -> int: ...
@@ -126,8 +134,10 @@ class AssignmentRepository(Protocol):
         cadre_id: str | None = None,
         active_on: date | None = None,
         within: str | None = None,
+        county_code: str | None = None,
     ) -> Iterator[Assignment]:
-        """In (business key, cadre id, valid_from) order, within the scope."""
+        """In (business key, cadre id, valid_from) order, within the scope; with
+        ``county_code``, only those of businesses filed under that distribution key."""
         ...
 
     def count(self, *, active_on: date | None = None, within: str | None = None) -> int: ...
@@ -147,8 +157,19 @@ class TaskRepository(Protocol):
         overlapping: tuple[date, date] | None = None,
         within: str | None = None,
         business_keys: Collection[str] | None = None,
+        county_code: str | None = None,
     ) -> Iterator[SupervisionTask]:
-        """In key order; ``overlapping`` keeps tasks whose period meets [first, last]."""
+        """In key order; ``overlapping`` keeps tasks whose period meets [first, last];
+        ``county_code`` those filed under that distribution key."""
+        ...
+
+    def get_many(self, keys: Collection[str]) -> dict[str, SupervisionTask]:
+        """The tasks of ``keys`` that exist and lie in scope, by key."""
+        ...
+
+    def county_codes(self, *, within: str | None = None) -> list[str]:
+        """The distribution keys (``county_code``: the county above a record's area, or the
+        area itself above county level) of the records in scope under ``within``, sorted."""
         ...
 
     def completion_by_area(

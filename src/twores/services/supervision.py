@@ -60,6 +60,8 @@ class _RuleCache:
         self._grades: dict[str, object] = {}
 
     def prepare(self, businesses: Sequence[FoodBusiness]) -> None:
+        """Grade ``businesses`` at once (the county at hand; earlier grades are dropped)."""
+        self._grades = {}
         for business, grade in zip(
             businesses, self.rules.grades_of(businesses, self.on), strict=True
         ):
@@ -82,9 +84,11 @@ class _RuleCache:
         return self._close[cache_key]
 
 
-def _assignments_by_business(uow: UnitOfWork, within: str | None) -> dict[str, list[Assignment]]:
+def _assignments_by_business(
+    uow: UnitOfWork, within: str | None, county_code: str
+) -> dict[str, list[Assignment]]:
     held: dict[str, list[Assignment]] = defaultdict(list)
-    for assignment in uow.assignments.stream(within=within):
+    for assignment in uow.assignments.stream(within=within, county_code=county_code):
         held[assignment.business_key].append(assignment)
     return held
 
@@ -98,42 +102,69 @@ def schedule(
     on: date | None = None,
     within: str | None = None,
 ) -> ScheduleReport:
-    """Create (or bring up to date) the tasks due in ``period``; running it again changes 0."""
+    """Create (or bring up to date) the tasks due in ``period``; running it again changes 0.
+
+    One transaction, one county at a time: memory holds a county's records, not a
+    province's. A task no longer due is retired once every county has been seen (a business
+    that moved county takes its task along with it).
+    """
     requested = Period.parse(period) if isinstance(period, str) else period
     as_of = on or today()
+    span = (requested.start, requested.end)
+    rules = _RuleCache(app, min(max(as_of, requested.start), requested.end))
+    tally = _Tally()
+    wanted: set[str] = set()
+    leftover: list[SupervisionTask] = []
     with gc_paused(), store.unit_of_work(scope) as uow:
-        businesses = list(uow.businesses.stream(within=within))
-        rules = _RuleCache(app, min(max(as_of, requested.start), requested.end))
-        rules.prepare(businesses)
-        required = required_tasks(
-            requested,
-            businesses,
-            _assignments_by_business(uow, within),
-            frequency_of=rules.frequency,
-            due_on=rules.closes,
-            as_of=as_of,
+        counties = sorted(
+            {*uow.businesses.county_codes(within=within), *uow.tasks.county_codes(within=within)}
         )
-        span = (requested.start, requested.end)
-        existing = {t.key: t for t in uow.tasks.stream(overlapping=span, within=within)}
-        merged = [merge_task(existing.get(t.key), t) for t in required]
-        wanted = {t.key for t in merged}
+        for county in counties:
+            businesses = list(uow.businesses.stream(within=within, county_code=county))
+            rules.prepare(businesses)
+            required = required_tasks(
+                requested,
+                businesses,
+                _assignments_by_business(uow, within, county),
+                frequency_of=rules.frequency,
+                due_on=rules.closes,
+                as_of=as_of,
+            )
+            filed = {
+                t.key: t
+                for t in uow.tasks.stream(overlapping=span, within=within, county_code=county)
+            }
+            moved_in = [t.key for t in required if t.key not in filed]
+            existing = {**filed, **uow.tasks.get_many(moved_in)} if moved_in else filed
+            merged = [merge_task(existing.get(t.key), t) for t in required]
+            wanted.update(t.key for t in merged)
+            leftover += [t for key, t in filed.items() if key not in wanted]
+            tally.add(merged, uow.tasks.upsert_many(t for t in merged if existing.get(t.key) != t))
         retired = [
             attrs.evolve(t, exempt_reason=NO_LONGER_DUE)
-            for key, t in existing.items()
-            if key not in wanted and not t.done and t.exempt_reason != NO_LONGER_DUE
+            for t in leftover
+            if t.key not in wanted and not t.done and t.exempt_reason != NO_LONGER_DUE
         ]
-        changed = [t for t in (*merged, *retired) if existing.get(t.key) != t]
-        same = UpsertResult(unchanged=len(merged) + len(retired) - len(changed))
-        written = uow.tasks.upsert_many(changed) + same
+        written = tally.written + uow.tasks.upsert_many(retired)
         uow.commit()
     return ScheduleReport(
-        requested,
-        len(merged),
-        sum(t.exempt for t in merged),
-        sum(t.cadre_id is None and not t.exempt for t in merged),
-        written,
-        len(retired),
+        requested, tally.tasks, tally.exempt, tally.unassigned, written, len(retired)
     )
+
+
+@attrs.define
+class _Tally:
+    tasks: int = 0
+    exempt: int = 0
+    unassigned: int = 0
+    written: UpsertResult = attrs.Factory(UpsertResult)
+
+    def add(self, merged: list[SupervisionTask], written: UpsertResult) -> None:
+        self.tasks += len(merged)
+        self.exempt += sum(t.exempt for t in merged)
+        self.unassigned += sum(t.cadre_id is None and not t.exempt for t in merged)
+        unchanged = len(merged) - written.inserted - written.updated
+        self.written += written + UpsertResult(unchanged=unchanged)
 
 
 @attrs.frozen

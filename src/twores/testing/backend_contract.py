@@ -228,6 +228,20 @@ class BackendContract:
             with uow.businesses.bulk_load():  # not empty now: an ordinary load
                 assert uow.businesses.upsert_many(businesses[:5]) == UpsertResult(0, 0, 5)
 
+    def test_streams_by_distribution_key(self, loaded: Store, roster: Roster) -> None:
+        h = roster.hierarchy
+        by_county: dict[str, set[str]] = {}
+        for b in roster.businesses.values():
+            county = h.ancestor_codes(b.area_code).get(Tier.COUNTY, b.area_code)
+            by_county.setdefault(county, set()).add(b.key)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.businesses.county_codes() == sorted(by_county)
+            assert uow.businesses.county_codes(within=TOWNSHIP) == [COUNTY]
+            for county, keys in by_county.items():
+                streamed = [b.key for b in uow.businesses.stream(county_code=county)]
+                assert streamed == sorted(keys)
+            assert list(uow.businesses.stream(county_code="450324")) == []
+
     def test_unknown_area_is_rejected(self, loaded: Store, roster: Roster) -> None:
         business = attrs.evolve(next(iter(roster.businesses.values())), area_code="450323999999")
         with pytest.raises(InvalidAreaCodeError), loaded.unit_of_work(SYSTEM) as uow:

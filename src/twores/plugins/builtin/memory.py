@@ -101,6 +101,7 @@ class MemoryUnitOfWork:
         self._state = store._state.copy()
         self._hierarchy = store._current_hierarchy()
         self._hierarchy_changed = False
+        self._counties: dict[str, str] = {}
         self._committed = False
         last = self._state.audit[-1] if self._state.audit else None
         self._chain = AuditChain(last.seq, last.hash) if last else AuditChain()
@@ -122,6 +123,15 @@ class MemoryUnitOfWork:
     @property
     def guard(self) -> ScopeGuard:
         return ScopeGuard(self.scope, self._hierarchy)
+
+    def county_of(self, area_code: str) -> str:
+        """The distribution key a record in ``area_code`` is filed under (as the SQL store)."""
+        found = self._counties.get(area_code)
+        if found is None:
+            found = self._counties[area_code] = AncestorCodes.of(
+                self._hierarchy, area_code
+            ).county_code
+        return found
 
     def record(self, entity: str, changes: list[Change]) -> None:
         """Append audit entries for (key, before, after) changes."""
@@ -174,6 +184,7 @@ class _Areas:
             hierarchy = Hierarchy(staged.values())
             self.uow._state.areas = staged
             self.uow._hierarchy, self.uow._hierarchy_changed = hierarchy, True
+            self.uow._counties.clear()
             self.uow.record(
                 "area",
                 [(code, plain(b) if b else None, plain(a)) for code, b, a in changes],
@@ -253,15 +264,24 @@ class _Keyed:
         """The records of ``keys`` that exist and lie in scope, by key."""
         return {k: r for k in keys if (r := self.get(k)) is not None}
 
-    def stream(self, *, within: str | None = None) -> Iterator[Any]:
-        return self._matching(lambda _: True, within)
+    def stream(self, *, within: str | None = None, county_code: str | None = None) -> Iterator[Any]:
+        return self._matching(lambda _: True, within, county_code)
 
-    def _matching(self, wanted: Callable[[Any], bool], within: str | None) -> Iterator[Any]:
+    def county_codes(self, *, within: str | None = None) -> list[str]:
+        county_of = self.uow.county_of
+        return sorted({county_of(r.area_code) for r in self._matching(lambda _: True, within)})
+
+    def _matching(
+        self, wanted: Callable[[Any], bool], within: str | None, county_code: str | None = None
+    ) -> Iterator[Any]:
         guard = self.uow.guard
         root = guard.within(within)
         table = self._table()
+        county_of = self.uow.county_of
         for key in sorted(table):
             record = table[key]
+            if county_code is not None and county_of(record.area_code) != county_code:
+                continue
             if (root is None or guard.hierarchy.contains(root, record.area_code)) and wanted(
                 record
             ):
@@ -327,6 +347,7 @@ class _Tasks(_Keyed):
         overlapping: tuple[date, date] | None = None,
         within: str | None = None,
         business_keys: Collection[str] | None = None,
+        county_code: str | None = None,
     ) -> Iterator[SupervisionTask]:
         def wanted(t: SupervisionTask) -> bool:
             return (
@@ -339,7 +360,7 @@ class _Tasks(_Keyed):
                 )
             )
 
-        return self._matching(wanted, within)
+        return self._matching(wanted, within, county_code)
 
 
 class _Visits(_Keyed):
@@ -506,6 +527,7 @@ class _Assignments:
         cadre_id: str | None = None,
         active_on: date | None = None,
         within: str | None = None,
+        county_code: str | None = None,
     ) -> Iterator[Assignment]:
         guard = self.uow.guard
         wanted = set(business_keys) if business_keys is not None else None
@@ -524,6 +546,10 @@ class _Assignments:
             business = businesses.get(assignment.business_key)
             if root is not None and (
                 business is None or not guard.hierarchy.contains(root, business.area_code)
+            ):
+                continue
+            if county_code is not None and (
+                business is None or self.uow.county_of(business.area_code) != county_code
             ):
                 continue
             yield assignment

@@ -150,12 +150,14 @@ class Assignments:
         cadre_id: str | None = None,
         active_on: date | None = None,
         within: str | None = None,
+        county_code: str | None = None,
     ) -> Iterator[Assignment]:
         t = tables.assignments
+        conditions = self._query(business_key, business_keys, cadre_id, active_on, within)
+        if county_code is not None:
+            conditions.append(t.c.county_code == county_code)
         query = (
-            sa.select(t)
-            .where(*self._query(business_key, business_keys, cadre_id, active_on, within))
-            .order_by(t.c.business_key, t.c.cadre_id, t.c.valid_from)
+            sa.select(t).where(*conditions).order_by(t.c.business_key, t.c.cadre_id, t.c.valid_from)
         )
         for row in self.uow.fetch(query):
             yield rows.assignment(row)

@@ -202,8 +202,17 @@ class Keyed:
         clause = self.uow.within_clause(self.table, within)
         return query if clause is None else query.where(clause)
 
-    def stream(self, *, within: str | None = None) -> Iterator[Any]:
-        return self._where([], within)
+    def stream(self, *, within: str | None = None, county_code: str | None = None) -> Iterator[Any]:
+        clauses = [] if county_code is None else [self.table.c.county_code == county_code]
+        return self._where(clauses, within)
+
+    def county_codes(self, *, within: str | None = None) -> list[str]:
+        c = self.table.c
+        query = sa.select(c.county_code).distinct().order_by(c.county_code)
+        clause = self.uow.within_clause(self.table, within)
+        if clause is not None:
+            query = query.where(clause)
+        return list(self.uow.connection.execute(query).scalars())
 
     def _where(self, clauses: list[sa.ColumnElement[bool]], within: str | None) -> Iterator[Any]:
         query = self._select(within).order_by(self.table.c[self.key_column])

@@ -94,9 +94,10 @@ class Tasks(Keyed):
         overlapping: tuple[date, date] | None = None,
         within: str | None = None,
         business_keys: Collection[str] | None = None,
+        county_code: str | None = None,
     ) -> Iterator[SupervisionTask]:
         c = self.table.c
-        clauses = []
+        clauses = [] if county_code is None else [c.county_code == county_code]
         if business_key is not None:
             clauses.append(c.business_key == business_key)
         if business_keys is not None:
