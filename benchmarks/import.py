@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -128,6 +129,13 @@ def fresh_postgres_schema() -> str | None:
 
 def run() -> list[Figure]:
     folder = Path(tempfile.mkdtemp(prefix="twores-bench-"))
+    try:
+        return _run(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(folder: Path) -> list[Figure]:
     source = folder / "businesses.csv"
     rows = write_csv(source)
     raw_s = raw_sqlite(folder / "raw.db", rows)

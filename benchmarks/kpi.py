@@ -13,9 +13,11 @@ Figures (medians of several runs; baselines measured in the same run):
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import time
 from datetime import date
+from pathlib import Path
 
 import attrs
 
@@ -71,6 +73,7 @@ def run() -> list[Figure]:
     after_s = median_time(complete_then_read)
     board = kpi_dashboard(app, store, SCOPE, "2026Q1", "15", as_of=AS_OF)
     store.close()
+    shutil.rmtree(Path(path).parent, ignore_errors=True)
     value = board.values["task_completion"]["15"]
     print(
         f"  province: {value.numerator:,} of {value.denominator:,} tasks done; "

@@ -9,6 +9,7 @@ columns in one transaction, in the same run.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -85,6 +86,7 @@ def run() -> list[Figure]:
     again_s = time.perf_counter() - start
     raw_s = _raw_baseline(store, folder / "raw.db")
     store.close()
+    shutil.rmtree(folder, ignore_errors=True)
     print(
         f"  {first.tasks:,} tasks ({first.exempt:,} exempt, {first.unassigned:,} unassigned); "
         f"second run changed {again.written.changed}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -134,7 +135,10 @@ def run() -> list[Figure]:
     if prepared is None:
         return []
     _, path = prepared
-    return _measure(path)
+    try:
+        return _measure(path)
+    finally:
+        shutil.rmtree(Path(path).parent, ignore_errors=True)
 
 
 def _measure(path: str) -> list[Figure]:
