@@ -244,3 +244,34 @@ def test_completing_a_task_moves_the_summary_without_a_recount(tmp_path: Path) -
     after = compute_kpis(APP, sql, ADMIN, "2026Q1", as_of=day)
     assert after.value("task_completion", county).numerator == before.numerator + 1
     sql.close()
+
+
+def test_the_dashboard_moves_when_a_task_is_completed(tmp_path: Path) -> None:
+    """Above county level the dashboard is remembered per process until a county's change
+    versions move: a completed task shows on the next read."""
+    from twores.core.assignment import plan_assignments
+    from twores.divisions import demo_region
+    from twores.services.synth import synthetic_roster
+
+    city = demo_region().subtree("4503")
+    roster = synthetic_roster(city, businesses=40, cadres=20, seed=4, within="4503")
+    sql = SqlStore(f"sqlite:///{tmp_path / 'k.db'}")
+    with sql.unit_of_work(ADMIN) as uow:
+        _load(roster)(uow)
+        uow.assignments.apply(plan_assignments(roster, APP.plugins.rulebook(), START))
+        uow.commit()
+    schedule(APP, sql, ADMIN, "2026Q1", on=START)
+    day = date(2026, 3, 31)
+
+    def done() -> int:
+        board = kpi_dashboard(APP, sql, ADMIN, "2026Q1", "4503", as_of=day)
+        return board.values["task_completion"]["4503"].numerator
+
+    before = done()
+    assert done() == before  # remembered
+    with sql.unit_of_work(ADMIN) as uow:
+        task = next(t for t in uow.tasks.stream() if not t.done and not t.exempt)
+        uow.tasks.upsert_many([attrs.evolve(task, visit_id="v/1")])
+        uow.commit()
+    assert done() == before + 1
+    sql.close()

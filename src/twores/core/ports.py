@@ -334,6 +334,11 @@ class KpiSummary(Protocol):
         """Per county: its change version of each kind of record written there."""
         ...
 
+    def fingerprint(self, counties: Collection[str]) -> tuple[int, int]:
+        """(version rows, their sum) over ``counties`` (or more): versions only grow and
+        every write bumps one, so an equal fingerprint means nothing was written since."""
+        ...
+
     def states(
         self, period: str, as_of: date, counties: Collection[str]
     ) -> dict[tuple[str, str], SummaryState]:

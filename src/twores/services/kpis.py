@@ -251,11 +251,11 @@ def _dashboard(
 
 @attrs.frozen
 class _Memo:
-    """The dashboard totals last summed in this process, with the county change versions
-    (read before the counts) and the hierarchy they came from. Versions only grow and every
-    write bumps them, so equal versions mean equal totals."""
+    """The dashboard totals last summed in this process, with the fingerprint of the county
+    change versions (read before the counts) and the hierarchy they came from. Versions only
+    grow and every write bumps them, so an equal fingerprint means equal totals."""
 
-    versions: dict[str, dict[str, int]]
+    versions: tuple[int, int]
     hierarchy: Hierarchy
     totals: dict[str, dict[str, tuple[int, int]]]
 
@@ -268,10 +268,10 @@ def _memo_key(
     return (str(period), day, area, counters, rules)
 
 
-def _versions(uow: UnitOfWork, area: str | None) -> dict[str, dict[str, int]] | None:
+def _versions(uow: UnitOfWork, area: str | None) -> tuple[int, int] | None:
     summary = uow.kpi_summary
     counties = summary.counties(area) if summary is not None else None
-    return None if summary is None or counties is None else summary.versions(counties)
+    return None if summary is None or counties is None else summary.fingerprint(counties)
 
 
 #: Per store, the last dashboards summed (a few hundred areas at most are looked at).
