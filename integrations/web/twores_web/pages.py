@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 import litestar
+from anyio import to_thread
 from litestar import Request, Response
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -310,8 +311,6 @@ async def import_upload(
     if upload is None or not hasattr(upload, "read"):
         raise twores.InvalidValueError("file", "", "请选择文件", "choose a file")
     content = await upload.read()
-    from anyio import to_thread
-
     report = await to_thread.run_sync(
         run_import, web, user, str(data.get("kind", "")), upload.filename, content
     )

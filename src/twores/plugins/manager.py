@@ -52,6 +52,7 @@ class TworesPluginManager(pluggy.PluginManager):
         self._rules_cache: dict[str, tuple[Rule, str]] | None = None
         self._impls_cache: dict[str, list[tuple[Any, tuple[str, ...], str]]] = {}
         self._values_cache: dict[tuple[Any, ...], Any] = {}
+        self._arguments_cache: dict[str, tuple[str, ...]] = {}
         self._paths: dict[str, tuple[str, ...]] = {}
 
     @property
@@ -163,13 +164,25 @@ class TworesPluginManager(pluggy.PluginManager):
         self._rules_cache = None
         self._impls_cache.clear()
         self._values_cache.clear()
+        self._arguments_cache.clear()
         return super().register(plugin, name)
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         self._rules_cache = None
         self._impls_cache.clear()
         self._values_cache.clear()
+        self._arguments_cache.clear()
         return super().unregister(plugin, name)
+
+    def _arguments_read(self, hook_name: str) -> tuple[str, ...]:
+        """The arguments some implementation of ``hook_name`` takes, sorted."""
+        read = self._arguments_cache.get(hook_name)
+        if read is None:
+            impls = self._decision_impls(hook_name)
+            read = self._arguments_cache[hook_name] = tuple(
+                sorted({a for _, argnames, _ in impls for a in argnames})
+            )
+        return read
 
     def _decision_impls(self, hook_name: str) -> list[tuple[Any, tuple[str, ...], str]]:
         """(function, argnames, plugin name) in call order, wrappers left out."""
@@ -262,8 +275,7 @@ class TworesPluginManager(pluggy.PluginManager):
     ) -> Any:
         """:meth:`_value`, remembered per the arguments its implementations read (a rule
         that reads no area is asked once per day, not once per village)."""
-        read = sorted({a for _, argnames, _ in self._decision_impls(hook_name) for a in argnames})
-        key = (hook_name, on, *(kwargs[a] for a in read))
+        key = (hook_name, on, *(kwargs[a] for a in self._arguments_read(hook_name)))
         try:
             return self._values_cache[key]
         except KeyError:
@@ -359,8 +371,7 @@ class TworesPluginManager(pluggy.PluginManager):
 
     def director_reads_area(self) -> bool:
         """Whether some director rule reads ``area_path`` (else it is asked per profile)."""
-        impls = self._decision_impls("twores_requires_director")
-        return any("area_path" in argnames for _, argnames, _ in impls)
+        return "area_path" in self._arguments_read("twores_requires_director")
 
     def requires_director(self, business: FoodBusiness, on: date) -> Decision[bool]:
         """Whether ``business`` must appoint a food safety director on ``on``."""

@@ -178,9 +178,13 @@ class SqlUnitOfWork:
     def guard(self) -> ScopeGuard:
         return ScopeGuard(self.scope, self._hierarchy)
 
+    @property
+    def mark(self) -> str:
+        """The driver's parameter placeholder (``?`` for sqlite3, ``%s`` for psycopg)."""
+        return "?" if self.connection.dialect.paramstyle == "qmark" else "%s"
+
     def placeholders(self, count: int) -> str:
-        mark = "?" if self.connection.dialect.paramstyle == "qmark" else "%s"
-        return ", ".join([mark] * count)
+        return ", ".join([self.mark] * count)
 
     def executemany(self, sql: str, params: list[tuple[Any, ...]]) -> None:
         if params:

@@ -54,7 +54,7 @@ class SqlKpiSummary:
         self.uow = uow
 
     def _sql(self, sql: str, params: list[tuple[Any, ...]]) -> None:
-        mark = "?" if self.uow.connection.dialect.paramstyle == "qmark" else "%s"
+        mark = self.uow.mark
         self.uow.executemany(sql.replace("?", mark), params)
 
     def _allowed(self, counties: Collection[str]) -> None:
@@ -179,11 +179,8 @@ class SqlKpiSummary:
         if not found:
             return found
         # hand-written: read on every dashboard request (about 8 rows per county)
-        sql = "SELECT county_code, source, version FROM kpi_versions"
-        params: tuple[str, ...] = ()
-        if len(counties) <= _IN_LIST:
-            params = tuple(sorted(counties))
-            sql += f" WHERE county_code IN ({self.uow.placeholders(len(params))})"
+        where, params = self._counties_where(counties)
+        sql = f"SELECT county_code, source, version FROM kpi_versions{where}"
         rows = self.uow.connection.exec_driver_sql(sql, params)
         for county, source, version in rows:
             if county in found:
@@ -192,13 +189,18 @@ class SqlKpiSummary:
 
     def fingerprint(self, counties: Collection[str]) -> tuple[int, int]:
         # one aggregate row instead of ~8 rows per county (read on every dashboard request)
-        sql = "SELECT count(*), sum(version) FROM kpi_versions"
-        params: tuple[str, ...] = ()
-        if 0 < len(counties) <= _IN_LIST:
-            params = tuple(sorted(counties))
-            sql += f" WHERE county_code IN ({self.uow.placeholders(len(params))})"
+        where, params = self._counties_where(counties)
+        sql = f"SELECT count(*), sum(version) FROM kpi_versions{where}"
         rows, total = self.uow.connection.exec_driver_sql(sql, params).one()
         return int(rows), int(total or 0)
+
+    def _counties_where(self, counties: Collection[str]) -> tuple[str, tuple[str, ...]]:
+        """A WHERE over ``counties``; none (every row, filtered by the caller) when there are
+        none or too many for an IN list."""
+        if not 0 < len(counties) <= _IN_LIST:
+            return "", ()
+        params = tuple(sorted(counties))
+        return f" WHERE county_code IN ({self.uow.placeholders(len(params))})", params
 
     def states(
         self, period: str, as_of: date, counties: Collection[str]

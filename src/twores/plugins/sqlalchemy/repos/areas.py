@@ -48,7 +48,7 @@ class Areas:
             f"INSERT INTO areas ({', '.join(columns)}) VALUES ({uow.placeholders(len(columns))})",
             [rows.area_values(a) for a in {a.code: a for a in inserts}.values()],
         )
-        mark = "?" if uow.connection.dialect.paramstyle == "qmark" else "%s"
+        mark = uow.mark
         uow.executemany(
             f"UPDATE areas SET name={mark}, tier={mark}, parent_code={mark}, valid_from={mark}, "
             f"valid_to={mark} WHERE code={mark}",

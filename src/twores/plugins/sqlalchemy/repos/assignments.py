@@ -12,7 +12,7 @@ from twores.core.assignment import Assignment, Plan
 from twores.core.ports import UpsertResult
 from twores.core.roster import UnknownRecordError
 from twores.plugins.sqlalchemy import rows, tables
-from twores.plugins.sqlalchemy.repos import BATCH
+from twores.plugins.sqlalchemy.repos import batches
 from twores.plugins.storage.common import AncestorCodes
 
 if TYPE_CHECKING:
@@ -25,13 +25,7 @@ class Assignments:
 
     def upsert_many(self, assignments: Iterable[Assignment]) -> UpsertResult:
         result = UpsertResult()
-        batch: list[Assignment] = []
-        for assignment in assignments:
-            batch.append(assignment)
-            if len(batch) >= BATCH:
-                result += self._upsert_batch(batch)
-                batch = []
-        if batch:
+        for batch in batches(assignments):
             result += self._upsert_batch(batch)
         return result
 
@@ -59,7 +53,7 @@ class Assignments:
             .mappings()
             .all()
         }
-        mark = "?" if uow.connection.dialect.paramstyle == "qmark" else "%s"
+        mark = uow.mark
         inserts, updates = [], []
         changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = []
         unchanged = 0

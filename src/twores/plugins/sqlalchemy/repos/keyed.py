@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from twores.core.ports import UpsertResult
 from twores.plugins.sqlalchemy import rls, rows
-from twores.plugins.sqlalchemy.repos import BATCH
+from twores.plugins.sqlalchemy.repos import BATCH, batches
 from twores.plugins.storage.common import AncestorCodes
 
 if TYPE_CHECKING:
@@ -66,13 +66,7 @@ class Keyed:
 
     def upsert_many(self, records: Iterable[Any]) -> UpsertResult:
         result = UpsertResult()
-        batch: list[Any] = []
-        for record in records:
-            batch.append(record)
-            if len(batch) >= BATCH:
-                result += self._upsert_batch(batch)
-                batch = []
-        if batch:
+        for batch in batches(records):
             result += self._upsert_batch(batch)
         return result
 
@@ -123,7 +117,7 @@ class Keyed:
                 inserts.append(values)
             changes.append((key, codec.audit(before), values[own]))
         updated = len(changed)
-        mark = "?" if uow.connection.dialect.paramstyle == "qmark" else "%s"
+        mark = uow.mark
         uow.executemany(
             f"DELETE FROM {self.table.name} WHERE county_code={mark} AND {self.key_column}={mark}",
             deletes,
@@ -146,7 +140,7 @@ class Keyed:
             changed = tuple(i for i, c in enumerate(columns) if before[c] != values[i])
             key = before[self.key_column]
             groups[changed].append((*(values[i] for i in changed), before["county_code"], key))
-        mark = "?" if self.uow.connection.dialect.paramstyle == "qmark" else "%s"
+        mark = self.uow.mark
         for changed, params in groups.items():
             assignments = ", ".join(f"{columns[i]}={mark}" for i in changed)
             self.uow.executemany(

@@ -47,7 +47,7 @@ class Businesses(Keyed):
 
     def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:
         """A moved business takes its assignment history with it (they are filed by its area)."""
-        mark = "?" if self.uow.connection.dialect.paramstyle == "qmark" else "%s"
+        mark = self.uow.mark
         self.uow.executemany(
             f"UPDATE assignments SET province_code={mark}, city_code={mark}, county_code={mark}, "
             f"township_code={mark}, village_code={mark} WHERE business_key={mark}",
