@@ -4,7 +4,7 @@ the same county (``county_code``), so each query stays on one Citus shard per co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 from twores.core.businesses import IN_SCOPE_STATUSES, FoodBusiness, OperatingStatus
 from twores.core.duties import DutyKind, duty_compliance
-from twores.core.kpis import BusinessTally, as_counts
+from twores.core.kpis import BusinessTally, add_counts, as_counts
 from twores.core.letters import earliest_valid_signing
 from twores.core.periods import Period
 from twores.core.problems import OPEN_WITH_DEADLINE, ProblemStatus
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 B, C, L = tables.businesses.c, tables.cadres.c, tables.letters.c
 D, P = tables.duty_records.c, tables.problems.c
 _IN_SCOPE = [s.value for s in IN_SCOPE_STATUSES]
+DAY = timedelta(days=1)
 A = tables.assignments.c
 #: The director rule is asked once per distinct profile: these columns (and the area when
 #: a rule reads it), low-cardinality ones first so the predicate's tree stays small.
@@ -48,6 +49,14 @@ _COMPLETE = sa.and_(
 )
 
 
+#: The day a suspended business stopped (NULL for an operating one): routines owe by it.
+_STOPPED = sa.case((B.status == OperatingStatus.SUSPENDED.value, B.status_since), else_=None)
+
+
+#: Businesses required to have a director and those that have one, summed as one number.
+_HELD = 2**32
+
+
 def _ones(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
     return sa.func.sum(sa.case((condition, 1), else_=0))
 
@@ -55,6 +64,8 @@ def _ones(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
 class SqlKpiCounts:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
+        #: within -> (writes counted then, the business scan's per-(area, stopped) counts)
+        self._owing: dict[str | None, tuple[int, Sequence[Any]]] = {}
 
     def _where(self, table: sa.Table, within: str | None) -> list[sa.ColumnElement[bool]]:
         clause = self.uow.within_clause(table, within)
@@ -116,21 +127,36 @@ class SqlKpiCounts:
         query = (
             sa.select(
                 B.area_code,
+                _STOPPED,
                 sa.func.count(),
                 _ones(B.status == OperatingStatus.OPERATING.value),
                 _ones(held),
                 _ones(self._has("officer")),
                 _ones(_COMPLETE),
-                _ones(must),
-                _ones(sa.and_(must, self._has("director"))),
+                sa.func.sum(sa.case((must, self._director), else_=0)),
             )
             .where(*where)
-            .group_by(B.area_code)
+            .group_by(B.area_code, _STOPPED)
         )
-        return {
-            r[0]: BusinessTally(*(int(n or 0) for n in r[1:]))
-            for r in self.uow.connection.execute(query).all()
-        }
+        rows = self.uow.connection.execute(query).all()
+        self._owing[within] = (self.uow.kpi_summary.writes, [r[:4] for r in rows])
+        found: dict[str, list[int]] = {}
+        for area, _, *counts, director in rows:
+            counts = [int(n or 0) for n in counts]
+            counts += divmod(int(director or 0), _HELD)[::-1]
+            sums = found.get(area)
+            if sums is None:
+                found[area] = counts
+            else:
+                for i, n in enumerate(counts):
+                    sums[i] += n
+        return {area: BusinessTally(*counts) for area, counts in found.items()}
+
+    @property
+    def _director(self) -> sa.ColumnElement[int]:
+        """What a business that must have a director adds: 1, and ``_HELD`` more when it
+        has one (so the rule's predicate is evaluated once a row)."""
+        return sa.case((self._has("director"), 1 + _HELD), else_=1)
 
     def rectification(
         self, span: tuple[date, date], on: date, *, within: str | None = None
@@ -154,27 +180,30 @@ class SqlKpiCounts:
         found: dict[DutyKind, dict[str, list[int]]] = {kind: {} for kind in spans}
         if not spans:
             return {}
-        in_scope = [B.status.in_(_IN_SCOPE), *self._where(tables.businesses, within)]
-        operating = B.status == OperatingStatus.OPERATING.value
-        due = sa.select(B.area_code, sa.func.count(), _ones(operating)).where(*in_scope)
         every = {kind: duty_compliance((), kind, *span).due for kind, span in spans.items()}
-        for area, everyone, open_ in self.uow.connection.execute(due.group_by(B.area_code)).all():
+        for area, stopped, everyone, open_ in self._owed(within):
             for kind, times in every.items():
                 owing = int(open_ or 0) if kind is DutyKind.DAILY else int(everyone)
-                found[kind][area] = [0, owing * times]
-        if DutyKind.DAILY in spans:  # a suspended business owes records only before it stopped
-            start, end = spans[DutyKind.DAILY]
-            suspended = (
-                sa.select(B.area_code, B.status_since, sa.func.count())
-                .where(B.status == OperatingStatus.SUSPENDED.value, *in_scope[1:])
-                .group_by(B.area_code, B.status_since)
-            )
-            for area, since, n in self.uow.connection.execute(suspended):
-                last = min(end, since - timedelta(days=1)) if since else start - timedelta(days=1)
-                found[DutyKind.DAILY][area][1] += int(n) * max(0, (last - start).days + 1)
+                add_counts(found[kind], area, 0, owing * times)
+            if DutyKind.DAILY in spans:  # a suspended business owes days before it stopped
+                start, end = spans[DutyKind.DAILY]
+                last = min(end, stopped - DAY) if stopped else start - DAY
+                days = max(0, (last - start).days + 1)
+                found[DutyKind.DAILY][area][1] += (int(everyone) - int(open_ or 0)) * days
         for kind, area, n in self.uow.connection.execute(self._filed(spans, within)):
             found[DutyKind(kind)][area][0] += int(n)
         return {kind: as_counts(counts) for kind, counts in found.items()}
+
+    def _owed(self, within: str | None) -> Sequence[Any]:
+        """Per (area, day a suspended business stopped): in-scope and operating businesses;
+        the last business scan's when nothing was written since, else counted now."""
+        writes, rows = self._owing.pop(within, (None, []))
+        if writes == self.uow.kpi_summary.writes:
+            return rows
+        in_scope = [B.status.in_(_IN_SCOPE), *self._where(tables.businesses, within)]
+        operating = _ones(B.status == OperatingStatus.OPERATING.value)
+        query = sa.select(B.area_code, _STOPPED, sa.func.count(), operating).where(*in_scope)
+        return self.uow.connection.execute(query.group_by(B.area_code, _STOPPED)).all()
 
     def _filed(self, spans: Mapping[DutyKind, tuple[date, date]], within: str | None) -> Any:
         """Records filed per routine and area of their business (one per period)."""

@@ -30,7 +30,7 @@ Answer = tuple[Sequence[Any], bool]
 def profile_business(values: Mapping[str, Any], within: str | None) -> FoodBusiness:
     """A business of a profile (built from the grouped columns, not read): the rule sees
     its type, scale, canteen kind, diners, chain flag, status, grades and area."""
-    kind = BusinessType(values["business_type"])
+    kind = BusinessType._value2member_map_[values["business_type"]]
     return trusted(
         FoodBusiness,
         name="profile",
@@ -42,7 +42,7 @@ def profile_business(values: Mapping[str, Any], within: str | None) -> FoodBusin
         canteen_kind=_maybe(CanteenKind, values["canteen_kind"]),
         diners=values["diners"],
         chain_headquarters=bool(values["chain_headquarters"]),
-        status=OperatingStatus(values["status"]),
+        status=_maybe(OperatingStatus, values["status"]),
         status_since=None,
         opened_on=None,
         grade=_maybe(Grade, values["grade"]),
@@ -52,7 +52,7 @@ def profile_business(values: Mapping[str, Any], within: str | None) -> FoodBusin
 
 
 def _maybe(kind: Any, value: Any) -> Any:
-    return None if value is None else kind(value)
+    return None if value is None else kind._value2member_map_[value]
 
 
 def director_rule(
@@ -82,13 +82,39 @@ def _branch(
     if None in true_values:
         true_values.remove(None)
         parts.append(column.is_(None))
-    if true_values:
+    if true_values and all(type(v) is int for v in by_value if v is not None):
+        parts.extend(_runs(column, true_values, [v for v in by_value if v is not None]))
+    elif true_values:
         listed = sa.bindparam(None, sorted(true_values), expanding=True, literal_execute=True)
         parts.append(column.in_(listed))
     return sa.or_(*parts) if parts else sa.false()
 
 
+def _runs(
+    column: sa.ColumnElement[Any], true_values: list[Any], values: list[Any]
+) -> list[sa.ColumnElement[bool]]:
+    """Integer values as ranges: each run of true values with no other value between them
+    (open-ended at either end), so a threshold rule is one comparison, not a long IN list."""
+    yes, ordered = set(true_values), sorted(values)
+    found, start = [], None
+    for i, value in enumerate(ordered):
+        if value in yes and start is None:
+            start = i
+        if start is not None and (i + 1 == len(ordered) or ordered[i + 1] not in yes):
+            low, high = ordered[start], ordered[i]
+            bounds = [column >= _literal(column, low)] if start else []
+            if i + 1 < len(ordered):
+                bounds.append(column <= _literal(column, high))
+            found.append(sa.and_(*bounds) if bounds else column.is_not(None))
+            start = None
+    return found
+
+
+def _literal(column: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[Any]:
+    return sa.literal(value, column.type, literal_execute=True)
+
+
 def _is(column: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[bool]:
     if value is None:
         return column.is_(None)
-    return column == sa.literal(value, column.type, literal_execute=True)
+    return column == _literal(column, value)

@@ -52,6 +52,8 @@ def _one_of(column: sa.Column[Any], values: Collection[str]) -> list[sa.ColumnEl
 class SqlKpiSummary:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
+        #: Writes through this unit of work so far (what counted raw rows may be reused by).
+        self.writes = 0
 
     def _sql(self, sql: str, params: list[tuple[Any, ...]]) -> None:
         mark = self.uow.mark
@@ -66,6 +68,7 @@ class SqlKpiSummary:
 
     def touched(self, source: str, counties: Iterable[str | None]) -> None:
         """Bump the version of ``source`` in each county (once per county)."""
+        self.writes += 1
         self._sql(
             "INSERT INTO kpi_versions (county_code, source, version) VALUES (?, ?, 1) "
             "ON CONFLICT (county_code, source) DO UPDATE SET version = kpi_versions.version + 1",
