@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
@@ -78,28 +79,64 @@ Counts = Mapping[str, tuple[int, int]]
 def roll_up(kpi: str, period: str, leaves: Counts, hierarchy: Hierarchy) -> dict[str, KpiValue]:
     """Every area's value from counts at the areas where records sit: each area gets the
     sum over the records in its subtree (summed bottom-up, each area once)."""
+    return roll_ups(period, {kpi: leaves}, hierarchy)[kpi]
+
+
+def roll_ups(
+    period: str, leaves: Mapping[str, Counts], hierarchy: Hierarchy
+) -> dict[str, dict[str, KpiValue]]:
+    """:func:`roll_up` of several KPIs in one bottom-up pass: each area holds one row of
+    (numerator, denominator, leaves below) per KPI, added to its parent's in one step."""
     up = hierarchy.up()
     totals: dict[str, list[int]] = {}
     by_depth: dict[int, list[str]] = defaultdict(list)
-    for area_code, (numerator, denominator) in leaves.items():
-        if area_code not in up:
-            hierarchy[area_code]  # raises UnknownAreaError
-        by_depth[up[area_code][0]].append(area_code)
-        totals[area_code] = [numerator, denominator]
+    width = 3 * len(leaves)
+    for i, counts in enumerate(leaves.values()):
+        for area_code, (numerator, denominator) in counts.items():
+            row = totals.get(area_code)
+            if row is None:
+                if area_code not in up:
+                    hierarchy[area_code]  # raises UnknownAreaError
+                row = totals[area_code] = [0] * width
+                by_depth[up[area_code][0]].append(area_code)
+            row[3 * i : 3 * i + 3] = (numerator, denominator, 1)
     for depth in range(max(by_depth, default=0), 0, -1):
         for code in by_depth.get(depth, ()):
             parent = up[code][1]
             if parent is None:
                 continue
-            n, d = totals[code]
             above = totals.get(parent)
             if above is None:
-                totals[parent] = [n, d]
+                totals[parent] = totals[code][:]
                 by_depth[depth - 1].append(parent)
             else:
-                above[0] += n
-                above[1] += d
-    return {code: KpiValue(kpi, code, period, n, d) for code, (n, d) in sorted(totals.items())}
+                totals[parent] = list(map(operator.add, above, totals[code]))
+    ordered = sorted(totals.items())
+    return {
+        kpi: {
+            code: _value(kpi, code, period, row[3 * i], row[3 * i + 1])
+            for code, row in ordered
+            if row[3 * i + 2]
+        }
+        for i, kpi in enumerate(leaves)
+    }
+
+
+_SLOTS = {f: KpiValue.__dict__[f].__set__ for f in attrs.fields_dict(KpiValue)}
+_KPI, _AREA, _PERIOD = _SLOTS["kpi"], _SLOTS["area_code"], _SLOTS["period"]
+_NUMERATOR, _DENOMINATOR = _SLOTS["numerator"], _SLOTS["denominator"]
+
+
+def _value(kpi: str, area_code: str, period: str, numerator: int, denominator: int) -> KpiValue:
+    """A :class:`KpiValue` set slot by slot (a roll-up makes one per area and KPI; the
+    attrs initializer of a frozen class costs half as much again)."""
+    value = object.__new__(KpiValue)
+    _KPI(value, kpi)
+    _AREA(value, area_code)
+    _PERIOD(value, period)
+    _NUMERATOR(value, numerator)
+    _DENOMINATOR(value, denominator)
+    return value
 
 
 # --- rankings ---------------------------------------------------------------------------

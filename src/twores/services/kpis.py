@@ -26,7 +26,7 @@ from twores.core.kpis import (
     add_counts,
     as_counts,
     rank_areas,
-    roll_up,
+    roll_ups,
 )
 from twores.core.periods import Period, today
 from twores.core.ports import Store, SummaryState, UnitOfWork
@@ -76,15 +76,13 @@ def compute_kpis(
     chosen = Period.parse(period) if isinstance(period, str) else period
     day = _as_of(chosen, as_of)
     kpis = _chosen(app, names)
-    values: dict[str, dict[str, KpiValue]] = {}
     with gc_paused(), store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
         facts = _facts(app, uow, chosen, day)
         stored = {} if fresh else _summarised(app, uow, kpis, chosen, day, within, facts)
         direct = facts(within)
-        for name, kpi in kpis.items():
-            counts = stored[name] if name in stored else kpi.count(direct)
-            values[name] = roll_up(name, str(chosen), counts, hierarchy)
+        counts = {n: stored[n] if n in stored else k.count(direct) for n, k in kpis.items()}
+        values = roll_ups(str(chosen), counts, hierarchy)
         if stored:
             uow.commit()
     return KpiTable(chosen, day, tuple(k.spec for k in kpis.values()), values, hierarchy)

@@ -297,6 +297,13 @@ INDEXES = [
     sa.Index("ix_assignments_business", assignments.c.business_key),
     sa.Index("ix_assignments_city", assignments.c.city_code),
     sa.Index("ix_assignments_township", assignments.c.township_code),
+    sa.Index(
+        "ix_assignments_held",
+        assignments.c.county_code,
+        assignments.c.business_key,
+        assignments.c.valid_from,
+        assignments.c.valid_to,
+    ),
     sa.Index("ix_tasks_key", tasks.c.key),
     sa.Index("ix_tasks_business", tasks.c.business_key),
     sa.Index("ix_tasks_cadre", tasks.c.county_code, tasks.c.cadre_id),
