@@ -12,7 +12,7 @@ import hashlib
 import json
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -79,12 +79,12 @@ Counts = Mapping[str, tuple[int, int]]
 def roll_up(kpi: str, period: str, leaves: Counts, hierarchy: Hierarchy) -> dict[str, KpiValue]:
     """Every area's value from counts at the areas where records sit: each area gets the
     sum over the records in its subtree (summed bottom-up, each area once)."""
-    return roll_ups(period, {kpi: leaves}, hierarchy)[kpi]
+    return dict(roll_ups(period, {kpi: leaves}, hierarchy)[kpi])
 
 
 def roll_ups(
     period: str, leaves: Mapping[str, Counts], hierarchy: Hierarchy
-) -> dict[str, dict[str, KpiValue]]:
+) -> dict[str, RolledUp]:
     """:func:`roll_up` of several KPIs in one bottom-up pass: each area holds one row of
     (numerator, denominator, leaves below) per KPI, added to its parent's in one step."""
     up = hierarchy.up()
@@ -111,32 +111,37 @@ def roll_ups(
                 by_depth[depth - 1].append(parent)
             else:
                 totals[parent] = list(map(operator.add, above, totals[code]))
-    ordered = sorted(totals.items())
-    return {
-        kpi: {
-            code: _value(kpi, code, period, row[3 * i], row[3 * i + 1])
-            for code, row in ordered
-            if row[3 * i + 2]
-        }
-        for i, kpi in enumerate(leaves)
-    }
+    codes = sorted(totals)
+    return {kpi: RolledUp(kpi, period, totals, 3 * i, codes) for i, kpi in enumerate(leaves)}
 
 
-_SLOTS = {f: KpiValue.__dict__[f].__set__ for f in attrs.fields_dict(KpiValue)}
-_KPI, _AREA, _PERIOD = _SLOTS["kpi"], _SLOTS["area_code"], _SLOTS["period"]
-_NUMERATOR, _DENOMINATOR = _SLOTS["numerator"], _SLOTS["denominator"]
+class RolledUp(Mapping[str, KpiValue]):
+    """One KPI's values by area code (in code order) from a roll-up's rows of counts; each
+    :class:`KpiValue` is made when it is read (a province has ~16k areas per KPI, and a
+    query mostly reads a few of them)."""
 
+    __slots__ = ("_at", "_codes", "_kpi", "_period", "_rows")
 
-def _value(kpi: str, area_code: str, period: str, numerator: int, denominator: int) -> KpiValue:
-    """A :class:`KpiValue` set slot by slot (a roll-up makes one per area and KPI; the
-    attrs initializer of a frozen class costs half as much again)."""
-    value = object.__new__(KpiValue)
-    _KPI(value, kpi)
-    _AREA(value, area_code)
-    _PERIOD(value, period)
-    _NUMERATOR(value, numerator)
-    _DENOMINATOR(value, denominator)
-    return value
+    def __init__(
+        self, kpi: str, period: str, rows: Mapping[str, list[int]], at: int, codes: list[str]
+    ) -> None:
+        self._kpi, self._period, self._rows, self._at = kpi, period, rows, at
+        self._codes = [c for c in codes if rows[c][at + 2]]  # areas with records below
+
+    def __getitem__(self, area_code: str) -> KpiValue:
+        row = self._rows.get(area_code)
+        if row is None or not row[self._at + 2]:
+            raise KeyError(area_code)
+        return KpiValue(self._kpi, area_code, self._period, row[self._at], row[self._at + 1])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._codes)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __repr__(self) -> str:
+        return f"RolledUp({self._kpi!r}, {len(self)} areas)"
 
 
 # --- rankings ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -42,7 +42,8 @@ class KpiTable:
     period: Period
     as_of: date
     specs: tuple[KpiSpec, ...]
-    values: dict[str, dict[str, KpiValue]]
+    #: KPI -> area code -> value (values are made as they are read).
+    values: Mapping[str, Mapping[str, KpiValue]]
     hierarchy: Hierarchy
 
     def value(self, kpi: str, area_code: str) -> KpiValue:
