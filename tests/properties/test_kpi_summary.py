@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import attrs
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,10 +23,11 @@ from twores.core.periods import CHINA_TZ
 from twores.core.ports import Store, UnitOfWork
 from twores.core.roster import Roster
 from twores.plugins.builtin.memory import MemoryStore
-from twores.plugins.sqlalchemy.backend import SqlStore, normalise_url
+from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.services.kpis import compute_kpis, kpi_dashboard
 from twores.services.problems import NewProblem, open_problems
 from twores.services.supervision import schedule
+from twores.testing.postgres import scratch_store
 from twores.testing.strategies import rosters
 
 ADMIN = twores.Scope("tester", twores.Role.ADMIN)
@@ -152,19 +151,8 @@ def _sql_store(backend: str) -> Iterator[SqlStore]:
                 store.close()
         return
     assert POSTGRES_URL is not None
-    schema = f"k_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(normalise_url(POSTGRES_URL))
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    store = SqlStore(f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}")
-    try:
+    with scratch_store(POSTGRES_URL) as store:
         yield store
-    finally:
-        store.close()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 @pytest.mark.parametrize(
