@@ -18,10 +18,12 @@ from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
 from twores.core.ports import Store
 from twores.core.supervision import (
     NotAssignedError,
+    TaskSlot,
     VisitMode,
     WindowClosedError,
     required_tasks,
     task_periods,
+    task_slots,
 )
 from twores.divisions import demo_region
 from twores.plugins.builtin.memory import MemoryStore
@@ -48,14 +50,11 @@ def test_tasks_are_exactly_what_the_frequency_rule_requires(
     by_business: dict[str, list[Assignment]] = {}
     for assignment in roster.assignments:
         by_business.setdefault(assignment.business_key, []).append(assignment)
-    tasks = required_tasks(
-        requested,
-        roster.businesses.values(),
-        by_business,
-        frequency_of=frequency_of,
-        due_on=lambda period, _: period.end,
-        as_of=requested.start,
-    )
+
+    def slots_of(business: twores.FoodBusiness) -> tuple[TaskSlot, ...]:
+        return task_slots(requested, frequency_of(business), lambda p: p.end, requested.start)
+
+    tasks = required_tasks(roster.businesses.values(), by_business, slots_of)
     expected = Counter(
         {
             b.key: len(task_periods(requested, frequency_of(b).kind)) * visits

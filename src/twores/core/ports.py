@@ -27,7 +27,7 @@ from twores.core.kpis import BusinessTally, RankingRun
 from twores.core.letters import Letter
 from twores.core.problems import Problem, ProblemStatus, Severity
 from twores.core.security import Scope
-from twores.core.supervision import SupervisionTask, Visit
+from twores.core.supervision import SupervisionTask, TaskPlan, Visit
 
 
 @attrs.frozen
@@ -48,6 +48,18 @@ class UpsertResult:
             self.updated + other.updated,
             self.unchanged + other.unchanged,
         )
+
+
+@attrs.frozen
+class TaskSync:
+    """What scheduling a period found and did: the required tasks (of them exempt, and
+    without a holder), the writes, and the filed tasks retired as no longer due."""
+
+    tasks: int
+    exempt: int
+    unassigned: int
+    written: UpsertResult
+    retired: int
 
 
 @attrs.frozen
@@ -176,6 +188,12 @@ class TaskRepository(Protocol):
         self, overlapping: tuple[date, date], *, within: str | None = None
     ) -> dict[str, tuple[int, int]]:
         """Per area: (done, due) of the non-exempt tasks whose period meets the span."""
+        ...
+
+    def sync(self, plan: TaskPlan, *, within: str | None = None) -> TaskSync:
+        """Bring the tasks of ``plan.requested`` under ``within`` up to date with ``plan``,
+        as :func:`twores.core.scheduling.sync_tasks` does (the reference, which a backend
+        may simply call): running it again changes nothing."""
         ...
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime
 import attrs
 
 from twores.core.assignment import Assignment
-from twores.core.businesses import FoodBusiness, OperatingStatus
+from twores.core.businesses import FoodBusiness, Grade, OperatingStatus
 from twores.core.errors import InvalidValueError, TworesError
 from twores.core.labels import LabelledEnum
 from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
@@ -214,45 +214,99 @@ def task_periods(requested: Period, kind: PeriodKind) -> tuple[Period, ...]:
 
 
 def holder_on(assignments: Sequence[Assignment], day: date) -> str | None:
-    """The cadre holding a business on ``day`` (the latest-starting active assignment)."""
+    """The cadre holding a business on ``day``: the latest-starting active assignment (of
+    two starting the same day, the greater cadre id)."""
     active = [a for a in assignments if a.is_active(day)]
-    return max(active, key=lambda a: a.valid_from).cadre_id if active else None
+    return max(active, key=lambda a: (a.valid_from, a.cadre_id)).cadre_id if active else None
+
+
+#: Why a task that is no longer due is kept, not deleted.
+NO_LONGER_DUE = "不再需要（主体注销或频次调整）"
+
+
+@attrs.frozen
+class TaskSlot:
+    """Visit ``seq`` of ``period`` that a business owes, due by ``due_on``; it names the
+    cadre holding the business on ``holder_day``."""
+
+    period: Period
+    seq: int
+    due_on: date
+    holder_day: date
+
+
+def task_slots(
+    requested: Period, frequency: Frequency, due_on: Callable[[Period], date], as_of: date
+) -> tuple[TaskSlot, ...]:
+    """The visits ``frequency`` requires in ``requested``, held as of day ``as_of`` (clamped
+    into each visit's period)."""
+    return tuple(
+        TaskSlot(period, seq, due_on(period), min(max(as_of, period.start), period.end))
+        for period in task_periods(requested, frequency.kind)
+        for seq in range(1, frequency.visits + 1)
+    )
+
+
+@attrs.frozen
+class TaskPlan:
+    """What scheduling ``requested`` requires of each business.
+
+    ``area_slots`` answers for every business filed in an area at once, or None where the
+    answer depends on the business's grade: ``grade_of`` grades it (from its
+    classification, and its area only if ``grading_reads_area``) and ``grade_slots``
+    answers for a grade in an area.
+    """
+
+    requested: Period
+    area_slots: Callable[[str], tuple[TaskSlot, ...] | None]
+    grade_of: Callable[[FoodBusiness], Grade]
+    grade_slots: Callable[[Grade, str], tuple[TaskSlot, ...]]
+    grading_reads_area: bool = True
+
+    def slots(self, business: FoodBusiness) -> tuple[TaskSlot, ...]:
+        found = self.area_slots(business.area_code)
+        if found is None:
+            return self.grade_slots(self.grade_of(business), business.area_code)
+        return found
+
+
+def exemption(business: FoodBusiness) -> str | None:
+    """Why ``business`` owes no visit now (suspended), else None."""
+    if business.status is not OperatingStatus.SUSPENDED:
+        return None
+    since = f"（自{business.status_since.isoformat()}）" if business.status_since else ""
+    return f"停业{since}"
 
 
 def required_tasks(
-    requested: Period,
     businesses: Iterable[FoodBusiness],
     assignments: Mapping[str, Sequence[Assignment]],
-    *,
-    frequency_of: Callable[[FoodBusiness], Frequency],
-    due_on: Callable[[Period, str], date],
-    as_of: date,
+    slots_of: Callable[[FoodBusiness], Sequence[TaskSlot]],
 ) -> list[SupervisionTask]:
-    """The tasks the frequency rule requires in ``requested``, as of day ``as_of``.
+    """The tasks ``slots_of`` requires of ``businesses``.
 
-    Closed businesses owe nothing; suspended ones are exempt with the reason; the task
-    names the cadre holding the business on ``as_of`` (clamped into the task's period).
+    Closed businesses owe nothing; suspended ones are exempt with the reason; each task
+    names the cadre holding the business on its slot's holder day.
     """
     tasks: list[SupervisionTask] = []
     for business in businesses:
         if business.status is OperatingStatus.CLOSED:
             continue
-        frequency = frequency_of(business)
         held = assignments.get(business.key, ())
-        exempt = None
-        if business.status is OperatingStatus.SUSPENDED:
-            since = f"（自{business.status_since.isoformat()}）" if business.status_since else ""
-            exempt = f"停业{since}"
-        for period in task_periods(requested, frequency.kind):
-            day = min(max(as_of, period.start), period.end)
-            cadre = holder_on(held, day)
-            close = due_on(period, business.area_code)
-            for seq in range(1, frequency.visits + 1):
-                tasks.append(
-                    SupervisionTask(
-                        business.key, business.area_code, period, seq, close, cadre, exempt
-                    )
+        exempt = exemption(business)
+        for slot in slots_of(business):
+            cadre = holder_on(held, slot.holder_day)
+            tasks.append(
+                SupervisionTask(
+                    business.key,
+                    business.area_code,
+                    slot.period,
+                    slot.seq,
+                    slot.due_on,
+                    cadre,
+                    exempt,
                 )
+            )
     return tasks
 
 

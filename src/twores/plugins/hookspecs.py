@@ -159,6 +159,11 @@ def twores_grade_business(
 ) -> Ruling[Grade] | None:
     """Decide the assignment grade (包保分级 A–D) of a business on a date.
 
+    Decide from the business's classification — type, scale, canteen kind, diners, chain
+    flag, operating status, recorded grade and risk grade — and, if you take it,
+    ``area_path``: an SQL store schedules by grading each distinct such profile once
+    (with its area only when some grading rule takes ``area_path``), not each business.
+
     Example (grade every school canteen at least C in province 33)::
 
         from twores.core.businesses import BusinessType, CanteenKind, Grade

@@ -369,9 +369,18 @@ class TworesPluginManager(pluggy.PluginManager):
         """The rules as values only, for the planner and the invariants (fast, cached)."""
         return PluginRuleBook(self)
 
+    def reads_area(self, hook_name: str) -> bool:
+        """Whether some implementation of ``hook_name`` takes ``area_path`` (if none does,
+        one answer holds for every area)."""
+        return "area_path" in self._arguments_read(hook_name)
+
+    def grading_reads_area(self) -> bool:
+        """Whether some grading rule reads ``area_path`` (else grades follow the profile)."""
+        return self.reads_area("twores_grade_business")
+
     def director_reads_area(self) -> bool:
         """Whether some director rule reads ``area_path`` (else it is asked per profile)."""
-        return "area_path" in self._arguments_read("twores_requires_director")
+        return self.reads_area("twores_requires_director")
 
     def requires_director(self, business: FoodBusiness, on: date) -> Decision[bool]:
         """Whether ``business`` must appoint a food safety director on ``on``."""
@@ -553,8 +562,26 @@ class PluginRuleBook:
         key = (grade, on, area_code)
         tier = self._tiers.get(key)
         if tier is None:
-            tier = self._tiers[key] = self.manager.tier_for_grade(grade, on, area_code).value
+            kwargs = {"grade": grade, "on": on, "area_path": self.manager.area_path(area_code)}
+            tier = self._tiers[key] = self.manager._remembered_value(
+                "twores_tier_for_grade", on, kwargs, Tier
+            )
         return tier
+
+    def frequency(self, tier: Tier, on: date, area_code: str) -> Frequency:
+        """The supervision frequency, asked once per the arguments its rules read."""
+        kwargs = {"tier": tier, "on": on, "area_path": self.manager.area_path(area_code)}
+        return cast(
+            Frequency,
+            self.manager._remembered_value("twores_supervision_frequency", on, kwargs, Frequency),
+        )
+
+    def window_close(self, period: Period, area_code: str) -> date:
+        """The entry window's last day, asked once per the arguments its rules read."""
+        kwargs = {"period": period, "area_path": self.manager.area_path(area_code)}
+        return cast(
+            date, self.manager._remembered_value("twores_window_close", period.start, kwargs, date)
+        )
 
     def load_cap(self, tier: Tier, on: date, area_code: str) -> int | None:
         key = (tier, on, area_code)

@@ -10,8 +10,9 @@ from datetime import date, datetime
 import attrs
 
 from twores.bootstrap import Twores
+from twores.core.areas import Tier
 from twores.core.assignment import Assignment
-from twores.core.businesses import FoodBusiness
+from twores.core.businesses import FoodBusiness, Grade
 from twores.core.gc import gc_paused
 from twores.core.periods import Frequency, Period, PeriodKind, china_time, today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
@@ -23,20 +24,20 @@ from twores.core.supervision import (
     Checklist,
     NotAssignedError,
     SupervisionTask,
+    TaskPlan,
+    TaskSlot,
     Visit,
     VisitMode,
     WindowClosedError,
     holder_on,
-    merge_task,
-    required_tasks,
     task_for_visit,
+    task_periods,
+    task_slots,
     visit_key,
     window_open,
 )
 from twores.services.lookups import business_in_scope
 from twores.services.problems import NewProblem, open_many_in
-
-NO_LONGER_DUE = "不再需要（主体注销或频次调整）"
 
 
 @attrs.frozen
@@ -49,48 +50,79 @@ class ScheduleReport:
     retired: int
 
 
-class _RuleCache:
-    """Frequency and window decisions, asked once per (tier or period, area)."""
+class _SlotRules:
+    """The visits each area's businesses owe in the requested period, from the rules.
 
-    def __init__(self, app: Twores, on: date) -> None:
-        self.app, self.on = app, on
-        self.rules = app.plugins.rulebook()
-        self._frequency: dict[tuple[object, str], Frequency] = {}
-        self._close: dict[tuple[Period, str], date] = {}
-        self._grades: dict[str, object] = {}
+    Where every grade maps to the same frequency in an area, the area answers for all its
+    businesses (no business is graded); otherwise the grade decides. A rule that does not
+    read the area is asked once for all areas.
+    """
 
-    def prepare(self, businesses: Sequence[FoodBusiness]) -> None:
-        """Grade ``businesses`` at once (the county at hand; earlier grades are dropped)."""
-        self._grades = {}
-        for business, grade in zip(
-            businesses, self.rules.grades_of(businesses, self.on), strict=True
-        ):
-            self._grades[business.key] = grade
+    HOOKS = ("twores_tier_for_grade", "twores_supervision_frequency", "twores_window_close")
 
-    def frequency(self, business: FoodBusiness) -> Frequency:
-        grade = self._grades.get(business.key) or self.rules.grade_of(business, self.on)
-        tier = self.rules.tier_of(grade, self.on, business.area_code)  # type: ignore[arg-type]
-        cache_key = (tier, business.area_code)
-        if cache_key not in self._frequency:
-            self._frequency[cache_key] = self.app.plugins.supervision_frequency(
-                tier, self.on, business.area_code
-            ).value
-        return self._frequency[cache_key]
+    def __init__(self, app: Twores, requested: Period, as_of: date) -> None:
+        self.plugins, self.rules = app.plugins, app.plugins.rulebook()
+        self.requested, self.as_of = requested, as_of
+        self.on = min(max(as_of, requested.start), requested.end)
+        self.by_area = tuple(self.plugins.reads_area(hook) for hook in self.HOOKS)
+        self._by_area: dict[tuple[str | None, ...], dict[Grade, tuple[TaskSlot, ...]]] = {}
+        self._tiers: dict[str | None, dict[Grade, Tier]] = {}
+        self._dues: dict[tuple[PeriodKind, str | None], tuple[date, ...]] = {}
+        self._shared: dict[tuple[Frequency, tuple[date, ...]], tuple[TaskSlot, ...]] = {}
 
-    def closes(self, period: Period, area_code: str) -> date:
-        cache_key = (period, area_code)
-        if cache_key not in self._close:
-            self._close[cache_key] = self.app.plugins.window_close(period, area_code).value
-        return self._close[cache_key]
+    def plan(self) -> TaskPlan:
+        return TaskPlan(
+            self.requested,
+            self.area_slots,
+            self.grade_of,
+            self.grade_slots,
+            self.plugins.grading_reads_area(),
+        )
 
+    def area_slots(self, area_code: str) -> tuple[TaskSlot, ...] | None:
+        distinct = set(self._grades(area_code).values())
+        return distinct.pop() if len(distinct) == 1 else None
 
-def _assignments_by_business(
-    uow: UnitOfWork, within: str | None, county_code: str
-) -> dict[str, list[Assignment]]:
-    held: dict[str, list[Assignment]] = defaultdict(list)
-    for assignment in uow.assignments.stream(within=within, county_code=county_code):
-        held[assignment.business_key].append(assignment)
-    return held
+    def grade_of(self, business: FoodBusiness) -> Grade:
+        return self.rules.grade_of(business, self.on)
+
+    def grade_slots(self, grade: Grade, area_code: str) -> tuple[TaskSlot, ...]:
+        return self._grades(area_code)[grade]
+
+    def _grades(self, area_code: str) -> dict[Grade, tuple[TaskSlot, ...]]:
+        """The slots of each grade in ``area_code`` (shared by areas the rules cannot tell
+        apart)."""
+        tier_key, frequency_key, window_key = (
+            area_code if reads else None for reads in self.by_area
+        )
+        found = self._by_area.get((tier_key, frequency_key, window_key))
+        if found is not None:
+            return found
+        rules, on = self.rules, self.on
+        tiers = self._tiers.get(tier_key)
+        if tiers is None:
+            tiers = self._tiers[tier_key] = {g: rules.tier_of(g, on, area_code) for g in Grade}
+        frequencies = {tier: rules.frequency(tier, on, area_code) for tier in set(tiers.values())}
+        found = {}
+        for grade, tier in tiers.items():
+            frequency = frequencies[tier]
+            dues = self._dues.get((frequency.kind, window_key))
+            if dues is None:
+                periods = task_periods(self.requested, frequency.kind)
+                dues = tuple(rules.window_close(period, area_code) for period in periods)
+                self._dues[(frequency.kind, window_key)] = dues
+            found[grade] = self._slots(frequency, dues)
+        self._by_area[(tier_key, frequency_key, window_key)] = found
+        return found
+
+    def _slots(self, frequency: Frequency, dues: tuple[date, ...]) -> tuple[TaskSlot, ...]:
+        found = self._shared.get((frequency, dues))
+        if found is None:
+            periods = task_periods(self.requested, frequency.kind)
+            due_on = dict(zip(periods, dues, strict=True)).__getitem__
+            found = task_slots(self.requested, frequency, due_on, self.as_of)
+            self._shared[(frequency, dues)] = found
+        return found
 
 
 def schedule(
@@ -104,67 +136,17 @@ def schedule(
 ) -> ScheduleReport:
     """Create (or bring up to date) the tasks due in ``period``; running it again changes 0.
 
-    One transaction, one county at a time: memory holds a county's records, not a
-    province's. A task no longer due is retired once every county has been seen (a business
-    that moved county takes its task along with it).
+    One transaction. A task no longer due is retired (exempt, ``NO_LONGER_DUE``), never
+    deleted; a business that moved county takes its task along with it.
     """
     requested = Period.parse(period) if isinstance(period, str) else period
-    as_of = on or today()
-    span = (requested.start, requested.end)
-    rules = _RuleCache(app, min(max(as_of, requested.start), requested.end))
-    tally = _Tally()
-    wanted: set[str] = set()
-    leftover: list[SupervisionTask] = []
+    plan = _SlotRules(app, requested, on or today()).plan()
     with gc_paused(), store.unit_of_work(scope) as uow:
-        counties = sorted(
-            {*uow.businesses.county_codes(within=within), *uow.tasks.county_codes(within=within)}
-        )
-        for county in counties:
-            businesses = list(uow.businesses.stream(within=within, county_code=county))
-            rules.prepare(businesses)
-            required = required_tasks(
-                requested,
-                businesses,
-                _assignments_by_business(uow, within, county),
-                frequency_of=rules.frequency,
-                due_on=rules.closes,
-                as_of=as_of,
-            )
-            filed = {
-                t.key: t
-                for t in uow.tasks.stream(overlapping=span, within=within, county_code=county)
-            }
-            moved_in = [t.key for t in required if t.key not in filed]
-            existing = {**filed, **uow.tasks.get_many(moved_in)} if moved_in else filed
-            merged = [merge_task(existing.get(t.key), t) for t in required]
-            wanted.update(t.key for t in merged)
-            leftover += [t for key, t in filed.items() if key not in wanted]
-            tally.add(merged, uow.tasks.upsert_many(t for t in merged if existing.get(t.key) != t))
-        retired = [
-            attrs.evolve(t, exempt_reason=NO_LONGER_DUE)
-            for t in leftover
-            if t.key not in wanted and not t.done and t.exempt_reason != NO_LONGER_DUE
-        ]
-        written = tally.written + uow.tasks.upsert_many(retired)
+        synced = uow.tasks.sync(plan, within=within)
         uow.commit()
     return ScheduleReport(
-        requested, tally.tasks, tally.exempt, tally.unassigned, written, len(retired)
+        requested, synced.tasks, synced.exempt, synced.unassigned, synced.written, synced.retired
     )
-
-
-@attrs.define
-class _Tally:
-    tasks: int = 0
-    exempt: int = 0
-    unassigned: int = 0
-    written: UpsertResult = attrs.Factory(UpsertResult)
-
-    def add(self, merged: list[SupervisionTask], written: UpsertResult) -> None:
-        self.tasks += len(merged)
-        self.exempt += sum(t.exempt for t in merged)
-        self.unassigned += sum(t.cadre_id is None and not t.exempt for t in merged)
-        unchanged = len(merged) - written.inserted - written.updated
-        self.written += written + UpsertResult(unchanged=unchanged)
 
 
 @attrs.frozen

@@ -24,11 +24,20 @@ import pytest
 
 from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.assignment import Assignment, AssignmentReason, PlanMode, plan_assignments
-from twores.core.businesses import Grade, OperatingStatus, Staff, StaffMember
+from twores.core.businesses import (
+    BusinessType,
+    FoodBusiness,
+    Grade,
+    OperatingStatus,
+    Staff,
+    StaffMember,
+)
 from twores.core.errors import InvalidAreaCodeError
+from twores.core.periods import Frequency, Period, PeriodKind
 from twores.core.ports import ImportRecord, Store, UpsertResult
 from twores.core.roster import Roster, UnknownRecordError
 from twores.core.security import Role, Scope, ScopeError
+from twores.core.supervision import TaskPlan, required_tasks, task_slots
 from twores.divisions import demo_region
 from twores.services.synth import synthetic_roster
 from twores.testing.assertions import national_rules
@@ -367,3 +376,43 @@ class BackendContract:
             assert uow.businesses.get(business.key) == moved
             assert uow.businesses.count() == len(roster.businesses)
             assert uow.businesses.count(within="450324") == 1
+
+    def test_scheduling_builds_exactly_the_required_tasks(
+        self, loaded: Store, roster: Roster
+    ) -> None:
+        """``tasks.sync`` gives what :func:`~twores.core.supervision.required_tasks` says,
+        per area and, in one township, per grade; again, it changes nothing."""
+        plan = _grade_dependent_plan(Period.parse("2025Q3"), ON)
+        held: dict[str, list[Assignment]] = {}
+        with loaded.unit_of_work(SYSTEM) as uow:
+            uow.assignments.apply(plan_assignments(roster, national_rules(), ON))
+            for assignment in uow.assignments.stream():
+                held.setdefault(assignment.business_key, []).append(assignment)
+            synced = uow.tasks.sync(plan)
+            uow.commit()
+        expected = required_tasks(roster.businesses.values(), held, plan.slots)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert list(uow.tasks.stream()) == sorted(expected, key=lambda t: t.key)
+            again = uow.tasks.sync(plan)
+        assert synced.tasks == len(expected) == synced.written.inserted
+        assert synced.exempt == sum(t.exempt for t in expected)
+        assert {t.period.kind for t in expected} == {PeriodKind.QUARTER, PeriodKind.HALF_YEAR}
+        assert again.written.changed == 0 and again.retired == 0
+
+
+def _grade_dependent_plan(requested: Period, as_of: date) -> TaskPlan:
+    """Quarterly everywhere except in one township, where caterers (grade B there) are
+    half-yearly."""
+    quarterly = task_slots(requested, Frequency(PeriodKind.QUARTER), lambda p: p.end, as_of)
+    half = task_slots(requested, Frequency(PeriodKind.HALF_YEAR), lambda p: p.end, as_of)
+
+    def grade_of(business: FoodBusiness) -> Grade:
+        return Grade.B if business.business_type is BusinessType.CATERING else Grade.D
+
+    return TaskPlan(
+        requested,
+        lambda area: None if area.startswith(TOWNSHIP) else quarterly,
+        grade_of,
+        lambda grade, area: half if grade in (Grade.A, Grade.B) else quarterly,
+        grading_reads_area=False,
+    )

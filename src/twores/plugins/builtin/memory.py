@@ -20,10 +20,11 @@ from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
 from twores.core.kpis import RankingRun, add_counts, as_counts
 from twores.core.letters import Letter
-from twores.core.ports import ImportRecord, UpsertResult
+from twores.core.ports import ImportRecord, TaskSync, UpsertResult
 from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
+from twores.core.scheduling import sync_tasks
 from twores.core.security import Scope
-from twores.core.supervision import SupervisionTask, Visit
+from twores.core.supervision import SupervisionTask, TaskPlan, Visit
 from twores.plugins import hookimpl
 from twores.plugins.builtin.memory_kpis import MemoryKpiCounts
 from twores.plugins.records import BackendSpec
@@ -332,6 +333,9 @@ class _Tasks(_Keyed):
             if not t.exempt:
                 add_counts(found, t.area_code, t.done, 1)
         return as_counts(found)
+
+    def sync(self, plan: TaskPlan, *, within: str | None = None) -> TaskSync:
+        return sync_tasks(self.uow, plan, within=within)
 
     def _table(self) -> dict[str, SupervisionTask]:
         return self.uow._state.tasks

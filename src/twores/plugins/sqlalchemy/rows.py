@@ -42,6 +42,8 @@ ANCESTORS = ("province_code", "city_code", "county_code", "township_code", "vill
 
 
 def row_hash(values: tuple[Any, ...]) -> str:
+    """A fingerprint of a record's values; rows written set-wise store "" (not known), and
+    an upsert compares their columns instead."""
     return hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
 
 

@@ -105,8 +105,13 @@ class Keyed:
             else:
                 changed[key] = (record, codes, values)
         existing = self._existing(list(changed)) if changed else {}
-        for key, (record, codes, values) in changed.items():
+        rehashed: list[tuple[str, str, str]] = []
+        for key, (record, codes, values) in list(changed.items()):
             before = existing[key]
+            if not before["row_hash"] and codec.audit(before) == codec.audit_values(values):
+                rehashed.append((values[-1], before["county_code"], key))  # written set-wise
+                del changed[key]
+                continue
             guard.check_write(before["area_code"], f"{self.what_zh} {key}", f"{self.entity} {key}")
             if before["area_code"] != record.area_code:
                 moves.append((key, codes))
@@ -116,8 +121,13 @@ class Keyed:
                 deletes.append((before["county_code"], key))
                 inserts.append(values)
             changes.append((key, codec.audit(before), values[own]))
-        updated = len(changed)
+        updated, unchanged = len(changed), unchanged + len(rehashed)
         mark = uow.mark
+        uow.executemany(
+            f"UPDATE {self.table.name} SET row_hash={mark} "
+            f"WHERE county_code={mark} AND {self.key_column}={mark}",
+            rehashed,
+        )
         uow.executemany(
             f"DELETE FROM {self.table.name} WHERE county_code={mark} AND {self.key_column}={mark}",
             deletes,

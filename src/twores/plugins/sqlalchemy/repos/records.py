@@ -10,10 +10,12 @@ import sqlalchemy as sa
 from twores.core.businesses import IN_SCOPE_STATUSES
 from twores.core.duties import DutyKind, DutyRecord
 from twores.core.letters import Letter
+from twores.core.ports import TaskSync
 from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
-from twores.core.supervision import SupervisionTask, Visit
+from twores.core.supervision import SupervisionTask, TaskPlan, Visit
 from twores.plugins.sqlalchemy import rows, tables
 from twores.plugins.sqlalchemy.repos.keyed import Keyed
+from twores.plugins.sqlalchemy.repos.task_sync import SetwiseSchedule
 from twores.plugins.storage.common import AncestorCodes
 
 
@@ -85,6 +87,9 @@ class Tasks(Keyed):
         if clause is not None:
             query = query.where(clause)
         return {a: (int(n), int(d)) for a, n, d in self.uow.connection.execute(query)}
+
+    def sync(self, plan: TaskPlan, *, within: str | None = None) -> TaskSync:
+        return SetwiseSchedule(self, plan, within).run()
 
     def stream(  # type: ignore[override]
         self,

@@ -1,0 +1,392 @@
+"""Scheduling set-wise: the database builds the tasks a plan requires.
+
+The plan is asked once per area, and where an area's answer depends on the business, once
+per distinct business profile there (what :func:`profile_business` builds: the grading
+rules decide from those fields and the area). The answers go into small temporary tables
+of slot sets; one ``SELECT`` per county joins them with the businesses and each business's
+holder on the slot's day. A first run (no task of the period filed anywhere) inserts that
+``SELECT`` straight into the tasks with ``RETURNING`` for the audit and the KPI summary;
+a later run reads it beside the filed task and writes only the differences through the
+ordinary upsert, then retires what is no longer wanted. Results equal
+:func:`twores.core.scheduling.sync_tasks`, the memory backend's, which the tests hold it to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from twores.core.businesses import Grade, OperatingStatus
+from twores.core.ports import TaskSync, UpsertResult
+from twores.core.scheduling import TaskTally, retirements
+from twores.core.supervision import NO_LONGER_DUE, SupervisionTask, TaskPlan, TaskSlot
+from twores.plugins.sqlalchemy import rows, tables
+from twores.plugins.sqlalchemy.profiles import profile_business
+from twores.plugins.sqlalchemy.repos import BATCH, batches
+
+if TYPE_CHECKING:
+    from twores.plugins.sqlalchemy.repos.records import Tasks
+
+B, A, T = tables.businesses.c, tables.assignments.c, tables.tasks.c
+PROFILE = (
+    "business_type",
+    "scale",
+    "canteen_kind",
+    "diners",
+    "chain_headquarters",
+    "status",
+    "grade",
+    "risk_grade",
+)
+_TEMP = sa.MetaData()
+
+
+def _working_table(name: str, *items: sa.Column[Any] | sa.Index) -> sa.Table:
+    """A temporary table of this run (created and dropped in its transaction)."""
+    return sa.Table(f"twores_{name}", _TEMP, *items, prefixes=["TEMPORARY"])
+
+
+def _area() -> sa.Column[str]:
+    return sa.Column("area_code", tables.code(), primary_key=True)
+
+
+SLOT_SETS = _working_table(
+    "slot_sets",
+    sa.Column("set_id", sa.Integer, primary_key=True),
+    sa.Column("period", sa.String(16), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    *(sa.Column(name, sa.String(16), nullable=False) for name in ("period_kind",)),
+    *(
+        sa.Column(name, sa.Date, nullable=False)
+        for name in ("period_start", "period_end", "due_on", "holder_day")
+    ),
+)
+AREA_SETS = _working_table("area_sets", _area(), sa.Column("set_id", sa.Integer, nullable=False))
+GRADE_SETS = _working_table(
+    "grade_sets",
+    _area(),
+    sa.Column("grade", sa.String(1), primary_key=True),
+    sa.Column("set_id", sa.Integer, nullable=False),
+)
+PROFILE_GRADES = _working_table(
+    "profile_grades",
+    sa.Column("area_code", tables.code(), nullable=True),
+    *(sa.Column(name, tables.businesses.c[name].type) for name in PROFILE),
+    sa.Column("decided", sa.String(1), nullable=False),
+    sa.Index("twores_profile_grades_profile", *PROFILE, "area_code"),
+)
+TEMPORARY = (SLOT_SETS, AREA_SETS, PROFILE_GRADES, GRADE_SETS)
+S = SLOT_SETS.c
+COLUMNS = rows.TASK.columns
+OWN = slice(len(rows.ANCESTORS), -1)
+_AT = {name: i for i, name in enumerate(COLUMNS)}
+#: What a plan decides of a filed task (the rest follows from its key, or is the visit's).
+DECIDED = ("county_code", "area_code", "due_on", "cadre_id", "exempt_reason")
+
+
+def _text(value: Any) -> sa.ColumnElement[str]:
+    return sa.cast(value, sa.String)
+
+
+def _wanted(source: sa.FromClause) -> dict[str, Any]:
+    """The task row each slot of a business's set requires, as column expressions."""
+    holder = (
+        sa.select(A.cadre_id)
+        .where(
+            A.county_code == B.county_code,
+            A.business_key == B.key,
+            A.valid_from <= S.holder_day,
+            sa.or_(A.valid_to.is_(None), A.valid_to > S.holder_day),
+        )
+        .order_by(A.valid_from.desc(), A.cadre_id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    since = sa.literal("（自") + _text(B.status_since) + sa.literal("）")
+    exempt = sa.case(
+        (
+            B.status == OperatingStatus.SUSPENDED.value,
+            sa.literal("停业") + sa.func.coalesce(since, sa.literal("")),
+        ),
+        else_=sa.null(),
+    )
+    return {
+        "from": source,
+        **{name: B[name] for name in rows.ANCESTORS},
+        "key": B.key + "/" + S.period + "/" + _text(S.seq),
+        "area_code": B.area_code,
+        "business_key": B.key,
+        "period": S.period,
+        "period_kind": S.period_kind,
+        "period_start": S.period_start,
+        "period_end": S.period_end,
+        "seq": S.seq,
+        "due_on": S.due_on,
+        "cadre_id": holder,
+        "exempt_reason": exempt,
+        "visit_id": sa.null(),
+        "credited_to": sa.null(),
+        "row_hash": sa.literal(""),
+    }
+
+
+#: What a profile column holds in place of NULL, so profiles join by plain equality.
+BLANK = {"scale": "", "canteen_kind": "", "diners": -1, "grade": "", "risk_grade": ""}
+
+
+def _filled(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    blank = BLANK.get(column.key)
+    return column if blank is None else sa.func.coalesce(column, blank)
+
+
+def _by_area() -> sa.FromClause:
+    sets = AREA_SETS.c
+    joined = tables.businesses.join(AREA_SETS, sets.area_code == B.area_code)
+    return joined.join(SLOT_SETS, S.set_id == sets.set_id)
+
+
+def _by_grade(grading_reads_area: bool) -> sa.FromClause:
+    """Each business's grade from its profile (and area, where grading reads it)."""
+    p, g = PROFILE_GRADES.c, GRADE_SETS.c
+    same = [p[name] == _filled(B[name]) for name in PROFILE]
+    area = [p.area_code == B.area_code] if grading_reads_area else []
+    joined = tables.businesses.join(PROFILE_GRADES, sa.and_(*same, *area))
+    joined = joined.join(GRADE_SETS, sa.and_(g.area_code == B.area_code, g.grade == p.decided))
+    return joined.join(SLOT_SETS, S.set_id == g.set_id)
+
+
+class SetwiseSchedule:
+    """One set-wise scheduling run of ``plan`` within ``within`` (see the module doc)."""
+
+    def __init__(self, tasks: Tasks, plan: TaskPlan, within: str | None) -> None:
+        self.tasks, self.plan, self.within = tasks, plan, within
+        self.uow = tasks.uow
+        self.connection = tasks.uow.connection
+        clause = self.uow.within_clause(tables.businesses, within)
+        self.in_scope = [B.status != OperatingStatus.CLOSED.value]
+        self.in_scope += [] if clause is None else [clause]
+        self.sources: list[sa.FromClause] = []
+        self.tally = TaskTally()
+
+    def run(self) -> TaskSync:
+        """Bring the tasks up to date; the working tables go with the transaction if it
+        fails (and are dropped here when it does not)."""
+        for table in TEMPORARY:
+            table.drop(self.connection, checkfirst=True)
+            table.create(self.connection)
+        synced = self._sync()
+        for table in TEMPORARY:
+            table.drop(self.connection)
+        return synced
+
+    def _sync(self) -> TaskSync:
+        self._ask_plan()
+        counties = self._counties()
+        if self._first_run():
+            for county in counties:
+                self._insert(county)
+            return self.tally.result(UpsertResult(), 0)
+        for county in counties:
+            self._bring_up_to_date(county)
+        retired = retirements(self._unwanted())
+        return self.tally.result(self.tasks.upsert_many(retired), len(retired))
+
+    # --- the plan into the database ------------------------------------------------------
+
+    def _ask_plan(self) -> None:
+        """Slot sets per area; where the grade decides, each profile's grade and the slot
+        set of each grade in each such area."""
+        plan, sets = self.plan, dict[tuple[TaskSlot, ...], int]()
+        by_area: list[tuple[Any, ...]] = []
+        graded: list[str] = []
+        query = sa.select(B.area_code).distinct().where(*self.in_scope)
+        for (area,) in self.connection.execute(query):
+            slots = plan.area_slots(area)
+            if slots is None:
+                graded.append(area)
+            else:
+                by_area.append((area, sets.setdefault(slots, len(sets))))
+        by_grade = [
+            (area, grade.value, sets.setdefault(plan.grade_slots(grade, area), len(sets)))
+            for area in graded
+            for grade in Grade
+        ]
+        profiles = self._grades(set(graded)) if graded else []
+        self._load(SLOT_SETS, [_slot_row(i, slot) for slots, i in sets.items() for slot in slots])
+        self._load(AREA_SETS, by_area)
+        self._load(GRADE_SETS, by_grade)
+        self._load(PROFILE_GRADES, profiles)
+        if by_area:
+            self.sources.append(_by_area())
+        if by_grade:
+            self.sources.append(_by_grade(plan.grading_reads_area))
+
+    def _grades(self, graded: set[str]) -> list[tuple[Any, ...]]:
+        """(area or None, profile..., grade) of each distinct business profile."""
+        reads_area = self.plan.grading_reads_area
+        columns = [B[name] for name in PROFILE]
+        if reads_area:
+            columns.insert(0, B.area_code)
+        found = []
+        query = sa.select(*columns).where(*self.in_scope).group_by(*columns)
+        for profile in self.uow.fetch(query):
+            if reads_area and profile["area_code"] not in graded:
+                continue
+            grade = self.plan.grade_of(profile_business(profile, self.within))
+            area = profile["area_code"] if reads_area else None
+            filled = (BLANK.get(n) if profile[n] is None else profile[n] for n in PROFILE)
+            found.append((area, *filled, grade.value))
+        return found
+
+    def _load(self, table: sa.Table, values: list[Any]) -> None:
+        names = [c.name for c in table.columns]
+        if values and isinstance(values[0], dict):
+            values = [tuple(v[name] for name in names) for v in values]
+        self.uow.executemany(
+            f"INSERT INTO {table.name} ({', '.join(names)}) "
+            f"VALUES ({self.uow.placeholders(len(names))})",
+            values,
+        )
+
+    def _counties(self) -> list[str]:
+        return self.uow.businesses.county_codes(within=self.within)
+
+    def _first_run(self) -> bool:
+        """No task of the period is filed anywhere (so none can have moved in)."""
+        span = self.plan.requested
+        query = sa.select(sa.literal(1)).where(
+            T.period_start <= span.end, T.period_end >= span.start
+        )
+        return self.connection.execute(query.limit(1)).first() is None
+
+    def _wanted(self, county: str) -> Iterator[tuple[dict[str, Any], list[Any]]]:
+        """Per source of slot sets: the wanted task's columns and the county's rows."""
+        for source in self.sources:
+            yield _wanted(source), [*self.in_scope, B.county_code == county]
+
+    # --- writing -------------------------------------------------------------------------
+
+    def _insert(self, county: str) -> None:
+        """The county's wanted tasks, straight in; then their audit entries and counts."""
+        guard, writable = self.uow.guard, set[str]()
+        for values, where in self._wanted(county):
+            select = (
+                sa.select(*(values[name].label(name) for name in COLUMNS))
+                .select_from(values["from"])
+                .where(*where)
+            )
+            statement = (
+                tables.tasks.insert()
+                .from_select(COLUMNS, select)
+                .returning(*(T[name] for name in COLUMNS))
+            )
+            for chunk in batches(self._rows(self.connection.execute(statement))):
+                inserted = [tuple(r) for r in chunk]
+                for area in {v[_AT["area_code"]] for v in inserted} - writable:
+                    guard.check_write(area, f"督导任务 {county}", f"task in {county}")
+                    writable.add(area)
+                self.uow.kpi_summary.wrote(tables.tasks, [], inserted)
+                changes = [(v[OWN][0], None, v[OWN]) for v in inserted]
+                self.uow.record("task", changes, rows.TASK.fields)
+                self._count(inserted, UpsertResult(inserted=len(inserted)))
+
+    def _bring_up_to_date(self, county: str) -> None:
+        """Count the county's wanted tasks and rewrite those missing or unlike the filed
+        ones (a fulfilled task keeps its visit): one pass, whole rows only where they
+        differ."""
+        filed = tables.tasks.alias("filed")
+        f = filed.c
+        for values, where in self._wanted(county):
+            wanted = (
+                sa.select(*(values[name].label(name) for name in COLUMNS))
+                .select_from(values["from"])
+                .where(*where)
+                .cte("wanted")
+                .prefix_with("MATERIALIZED")  # else each use re-runs the holder subquery
+            )
+            w = wanted.c
+            differs = sa.or_(
+                f.key.is_(None), *(f[name].is_distinct_from(w[name]) for name in DECIDED)
+            )
+            whole = [sa.case((differs, w[name])) for name in COLUMNS]
+            query = sa.select(
+                w.exempt_reason.is_not(None),
+                w.cadre_id.is_(None),
+                differs,
+                *whole,
+                f.visit_id,
+                f.credited_to,
+            ).select_from(wanted.outerjoin(filed, f.key == w.key))
+            total = exempted = unassigned = 0
+            changed: list[SupervisionTask] = []
+            for exempt, open_, differ, *row in self._rows(self.connection.execute(query)):
+                total += 1
+                exempted += bool(exempt)
+                unassigned += bool(open_ and not exempt)
+                if differ:
+                    changed.append(_merged(row))
+            written = self.tasks.upsert_many(changed)
+            self.tally.add_counts(total, exempted, unassigned, written)
+
+    def _rows(self, result: sa.CursorResult[Any]) -> Iterator[Sequence[Any]]:
+        """``result``'s rows; on SQLite the driver's values (ISO dates), as
+        ``SqlUnitOfWork.fetch`` reads them."""
+        cursor = result.cursor if self.uow.store.is_sqlite else result
+        while chunk := cursor.fetchmany(BATCH):
+            yield from chunk
+
+    def _count(self, values: list[tuple[Any, ...]], written: UpsertResult) -> None:
+        exempt, cadre = _AT["exempt_reason"], _AT["cadre_id"]
+        exempted = sum(v[exempt] is not None for v in values)
+        unassigned = sum(v[cadre] is None and v[exempt] is None for v in values)
+        self.tally.add_counts(len(values), exempted, unassigned, written)
+
+    def _unwanted(self) -> Iterator[SupervisionTask]:
+        """The open tasks filed in the period within scope that no business wants now."""
+        span = self.plan.requested
+        clause = self.uow.within_clause(tables.tasks, self.within)
+        wanted = [
+            sa.exists(
+                sa.select(sa.literal(1))
+                .select_from(source)
+                .where(
+                    *self.in_scope, B.key == T.business_key, S.period == T.period, S.seq == T.seq
+                )
+            )
+            for source in self.sources
+        ]
+        query = sa.select(tables.tasks).where(
+            T.period_start <= span.end,
+            T.period_end >= span.start,
+            T.visit_id.is_(None),
+            sa.or_(T.exempt_reason.is_(None), T.exempt_reason != NO_LONGER_DUE),
+            *([] if clause is None else [clause]),
+            *(~exists for exists in wanted),
+        )
+        for row in self.uow.fetch(query):
+            yield rows.TASK.record(row)
+
+
+def _slot_row(set_id: int, slot: TaskSlot) -> dict[str, Any]:
+    return {
+        "set_id": set_id,
+        "period": str(slot.period),
+        "seq": slot.seq,
+        "period_kind": slot.period.kind.value,
+        "period_start": slot.period.start.isoformat(),
+        "period_end": slot.period.end.isoformat(),
+        "due_on": slot.due_on.isoformat(),
+        "holder_day": slot.holder_day.isoformat(),
+    }
+
+
+def _merged(row: Sequence[Any]) -> SupervisionTask:
+    """The task of a wanted row (``COLUMNS``, then the filed visit and credit)."""
+    *wanted, visit, credit = row
+    values = dict(zip(COLUMNS, wanted, strict=True))
+    if visit is not None:
+        values.update(visit_id=visit, credited_to=credit)
+    task: SupervisionTask = rows.TASK.record(values)
+    return task

@@ -1,0 +1,114 @@
+"""Scheduling where the frequency depends on the grade: the SQL backend (which grades each
+distinct business profile) schedules exactly what the memory backend (which grades each
+business) does, on a first run, after changes, and again."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import attrs
+import pytest
+
+import twores
+from twores.core.areas import Tier
+from twores.core.businesses import FoodBusiness, Grade, OperatingStatus, Scale
+from twores.core.periods import Frequency, PeriodKind
+from twores.core.ports import Store
+from twores.core.rules import Rule, RuleSet, Ruling
+from twores.core.supervision import NO_LONGER_DUE
+from twores.plugins import hookimpl
+from twores.plugins.builtin.memory import MemoryStore
+from twores.plugins.sqlalchemy.backend import SqlStore
+from twores.services.supervision import schedule
+
+from .helpers import ADMIN, COUNTY, START, load
+
+TOWNSHIP = COUNTY + "101"
+HALF_YEARLY = Rule("test.county_half_year", "县级半年一次", "county tier half-yearly", "test")
+LARGE_IS_A = Rule("test.large_is_a", "大型为A级", "large businesses are grade A", "test")
+TOWNSHIP_IS_B = Rule("test.township_b", "本镇为B级", "this township's are grade B", "test")
+
+
+class GradeDependentRules:
+    """County-tier cadres visit half-yearly; large businesses are grade A."""
+
+    @hookimpl
+    def twores_rule_sets(self) -> list[RuleSet]:
+        rules = (HALF_YEARLY, LARGE_IS_A, TOWNSHIP_IS_B)
+        return [RuleSet("test", "1", "测试规则", "test rules", rules)]
+
+    @hookimpl
+    def twores_supervision_frequency(self, tier: Tier) -> Ruling[Frequency] | None:
+        if tier is Tier.COUNTY:
+            return Ruling(Frequency(PeriodKind.HALF_YEAR, 1), HALF_YEARLY)
+        return None
+
+    @hookimpl(tryfirst=True)
+    def twores_grade_business(self, business: FoodBusiness) -> Ruling[Grade] | None:
+        if business.scale is Scale.LARGE:
+            return Ruling(Grade.A, LARGE_IS_A)
+        return None
+
+
+class TownshipGradeRules(GradeDependentRules):
+    """As above, and every business of one township is grade B (grading reads the area)."""
+
+    @hookimpl(tryfirst=True)
+    def twores_grade_business(  # type: ignore[override]
+        self, business: FoodBusiness, area_path: tuple[str, ...]
+    ) -> Ruling[Grade] | None:
+        if TOWNSHIP in area_path:
+            return Ruling(Grade.B, TOWNSHIP_IS_B)
+        return super().twores_grade_business(business)
+
+
+def _state(store: Store) -> list[object]:
+    with store.unit_of_work(ADMIN) as uow:
+        return list(uow.tasks.stream())
+
+
+def _change(store: Store, keys: list[str]) -> None:
+    """Suspend one business, close one, make one large (grade A: a county-tier task)."""
+    with store.unit_of_work(ADMIN) as uow:
+        suspended, closed, grown = (uow.businesses.get(k) for k in keys)
+        assert suspended is not None and closed is not None and grown is not None
+        uow.businesses.upsert_many(
+            [
+                attrs.evolve(
+                    suspended, status=OperatingStatus.SUSPENDED, status_since=date(2026, 2, 1)
+                ),
+                attrs.evolve(closed, status=OperatingStatus.CLOSED),
+                attrs.evolve(grown, scale=Scale.LARGE, grade=None),
+            ]
+        )
+        uow.commit()
+
+
+@pytest.mark.parametrize("by_area", [False, True], ids=["grade-by-profile", "grade-reads-area"])
+def test_grade_dependent_frequencies_schedule_alike(
+    roster: twores.Roster, tmp_path: Path, by_area: bool
+) -> None:
+    app = twores.build(load_entrypoints=False)
+    app.plugins.register(TownshipGradeRules() if by_area else GradeDependentRules())
+    assert app.plugins.grading_reads_area() is by_area
+    keys = sorted(roster.businesses)[:3]
+    states, reports = [], []
+    for store in (MemoryStore(), SqlStore(f"sqlite:///{tmp_path / 'rules.db'}")):
+        load(store, roster, START)
+        first = schedule(app, store, ADMIN, "2026Q1", on=START)
+        before = _state(store)
+        _change(store, keys)
+        later = schedule(app, store, ADMIN, "2026Q1", on=date(2026, 2, 2))
+        again = schedule(app, store, ADMIN, "2026Q1", on=date(2026, 2, 2))
+        states.append((before, _state(store)))
+        reports.append((first, later, again))
+    assert states[0] == states[1]
+    assert reports[0] == reports[1]
+    first, later, again = reports[0]
+    kinds = {t.period.kind for t in states[0][0]}
+    assert kinds == {PeriodKind.QUARTER, PeriodKind.HALF_YEAR}  # both frequencies occur
+    assert later.written.changed > 0 and later.retired >= 1
+    assert again.written.changed == 0 and again.retired == 0
+    retired = [t for t in states[0][1] if t.exempt_reason == NO_LONGER_DUE]
+    assert {t.business_key for t in retired} >= {keys[1]}
