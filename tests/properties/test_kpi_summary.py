@@ -3,10 +3,7 @@ and equals the memory backend (the reference)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -27,7 +24,7 @@ from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.services.kpis import compute_kpis, kpi_dashboard
 from twores.services.problems import NewProblem, open_problems
 from twores.services.supervision import schedule
-from twores.testing.postgres import scratch_store
+from twores.testing.postgres import fresh_sql_store, sql_backends
 from twores.testing.strategies import rosters
 
 ADMIN = twores.Scope("tester", twores.Role.ADMIN)
@@ -136,43 +133,13 @@ def _write(uow: UnitOfWork, kind: str, arg: object) -> None:
             uow.assignments.upsert_many([held[int(arg) % len(held)].ended(date(2026, 2, 1))])  # type: ignore[call-overload]
 
 
-POSTGRES_URL = os.environ.get("TWORES_TEST_POSTGRES_URL")
-
-
-@contextmanager
-def _sql_store(backend: str) -> Iterator[SqlStore]:
-    """A fresh SQLite file, or a fresh schema on the PostgreSQL test server."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            store = SqlStore(f"sqlite:///{Path(folder) / 'k.db'}")
-            try:
-                yield store
-            finally:
-                store.close()
-        return
-    assert POSTGRES_URL is not None
-    with scratch_store(POSTGRES_URL) as store:
-        yield store
-
-
-@pytest.mark.parametrize(
-    "backend",
-    [
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not POSTGRES_URL, reason="TWORES_TEST_POSTGRES_URL is not set: no PostgreSQL"
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("backend", sql_backends())
 @settings(max_examples=12, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), roster=rosters(max_businesses=10, max_cadres=6))
 def test_summary_equals_a_recount_and_the_memory_backend(
     backend: str, data: st.DataObject, roster: Roster
 ) -> None:
-    with _sql_store(backend) as sql:
+    with fresh_sql_store(backend) as sql:
         memory = MemoryStore()
         for store in (memory, sql):
             with store.unit_of_work(ADMIN) as uow:

@@ -1,0 +1,108 @@
+"""Set-wise scheduling on SQL equals the reference (memory backend): on random rosters, plans
+(slots per area, or per grade in some areas, graded with or without the area) and changes
+between runs (suspended, closed, regraded and moved businesses)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import twores
+from twores.core.businesses import FoodBusiness, Grade, OperatingStatus
+from twores.core.periods import Frequency, Period, PeriodKind
+from twores.core.ports import Store
+from twores.core.roster import Roster
+from twores.core.supervision import TaskPlan, TaskSlot, task_slots
+from twores.plugins.builtin.memory import MemoryStore
+from twores.testing.postgres import fresh_sql_store, sql_backends
+from twores.testing.strategies import periods, rosters
+
+ADMIN = twores.Scope("tester", twores.Role.ADMIN)
+KINDS = st.sampled_from([PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.HALF_YEAR])
+
+
+@st.composite
+def plans(draw: st.DrawFn, roster: Roster) -> TaskPlan:
+    requested: Period = draw(periods(kinds=KINDS))
+    as_of = requested.start + timedelta(days=draw(st.integers(-5, 200)))
+    by_grade = {grade: Frequency(draw(KINDS), draw(st.integers(1, 2))) for grade in Grade}
+    areas = sorted(a.code for a in roster.hierarchy)
+    graded = draw(st.sets(st.sampled_from(areas))) if areas else set()
+    marked = draw(st.sets(st.sampled_from(areas))) if areas else set()
+    reads_area = draw(st.booleans())
+
+    def slots(frequency: Frequency) -> tuple[TaskSlot, ...]:
+        return task_slots(requested, frequency, lambda p: p.end - timedelta(days=1), as_of)
+
+    def grade_of(business: FoodBusiness) -> Grade:
+        if reads_area and business.area_code in marked:
+            return Grade.A
+        return business.grade or Grade.D
+
+    return TaskPlan(
+        requested,
+        lambda area: None if area in graded else slots(Frequency()),
+        grade_of,
+        lambda grade, area: slots(by_grade[grade]),
+        grading_reads_area=reads_area,
+    )
+
+
+@st.composite
+def changes(draw: st.DrawFn, roster: Roster) -> list[FoodBusiness]:
+    businesses = sorted(roster.businesses.values(), key=lambda b: b.key)
+    low = sorted({b.area_code for b in businesses})
+    changed = []
+    for business in draw(st.lists(st.sampled_from(businesses), unique=True)) if low else []:
+        kind = draw(st.sampled_from(["suspend", "close", "reopen", "regrade", "move"]))
+        if kind == "suspend":
+            since = draw(st.none() | st.just(date(2026, 2, 1)))
+            business = attrs.evolve(business, status=OperatingStatus.SUSPENDED, status_since=since)
+        elif kind == "close":
+            business = attrs.evolve(business, status=OperatingStatus.CLOSED)
+        elif kind == "reopen":
+            business = attrs.evolve(business, status=OperatingStatus.OPERATING)
+        elif kind == "regrade":
+            business = attrs.evolve(business, grade=draw(st.sampled_from(Grade)))
+        else:
+            business = attrs.evolve(business, area_code=draw(st.sampled_from(low)))
+        changed.append(business)
+    return changed
+
+
+def _tasks(store: Store) -> list[object]:
+    with store.unit_of_work(ADMIN) as uow:
+        return list(uow.tasks.stream())
+
+
+@pytest.mark.parametrize("backend", sql_backends())
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), roster=rosters(max_businesses=12, max_cadres=6))
+def test_set_wise_scheduling_equals_the_reference(
+    backend: str, data: st.DataObject, roster: Roster
+) -> None:
+    plan = data.draw(plans(roster))
+    later = data.draw(changes(roster))
+    with fresh_sql_store(backend) as sql:
+        outcomes = []
+        for store in (MemoryStore(), sql):
+            with store.unit_of_work(ADMIN) as uow:
+                uow.areas.upsert_many(roster.hierarchy)
+                uow.businesses.upsert_many(roster.businesses.values())
+                uow.cadres.upsert_many(roster.cadres.values())
+                uow.assignments.upsert_many(roster.assignments)
+                first = uow.tasks.sync(plan)
+                uow.commit()
+            after_first = _tasks(store)
+            with store.unit_of_work(ADMIN) as uow:
+                uow.businesses.upsert_many(later)
+                second = uow.tasks.sync(plan)
+                again = uow.tasks.sync(plan)
+                uow.commit()
+            outcomes.append((first, after_first, second, _tasks(store), again))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][4].written.changed == 0
