@@ -160,6 +160,7 @@ class SqlUnitOfWork:
         self._hierarchy_changed = False
         self._chain: AuditChain | None = None
         self._committed = False
+        self._tuned = False
         self.areas = Areas(self)
         self.businesses = Businesses(self)
         self.cadres = Cadres(self)
@@ -178,6 +179,16 @@ class SqlUnitOfWork:
     @property
     def guard(self) -> ScopeGuard:
         return ScopeGuard(self.scope, self._hierarchy)
+
+    def tune_for_bulk(self) -> None:
+        """PostgreSQL, for the rest of the transaction: no JIT (compiling the expressions
+        of a province-wide scan took 2.2 of its 2.7 s, and scheduling's per-county
+        statements were compiled one by one) and room to sort or hash a province's rows in
+        memory (the default 4 MB spilled a GROUP BY to disk)."""
+        if self.store.is_postgres and not self._tuned:
+            self.connection.exec_driver_sql("SET LOCAL jit = off")
+            self.connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+            self._tuned = True
 
     @property
     def mark(self) -> str:

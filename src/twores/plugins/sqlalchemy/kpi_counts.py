@@ -66,7 +66,6 @@ class SqlKpiCounts:
         self.uow = uow
         #: within -> (writes counted then, the business scan's per-(area, stopped) counts)
         self._owing: dict[str | None, tuple[int, Sequence[Any]]] = {}
-        self._tuned = False
 
     def _where(self, table: sa.Table, within: str | None) -> list[sa.ColumnElement[bool]]:
         clause = self.uow.within_clause(table, within)
@@ -110,7 +109,7 @@ class SqlKpiCounts:
         within: str | None,
         by_area: bool = True,
     ) -> dict[str, BusinessTally]:
-        self._scanning()
+        self.uow.tune_for_bulk()
         where = [B.status.in_(_IN_SCOPE), *self._where(tables.businesses, within)]
         columns = (*PROFILE, *([B.area_code] if by_area else []), B.diners)
         profiles = self.uow.connection.execute(sa.select(*columns).distinct().where(*where))
@@ -157,15 +156,6 @@ class SqlKpiCounts:
             .exists()
         )
 
-    def _scanning(self) -> None:
-        """PostgreSQL, for the rest of the transaction: no JIT (compiling the tally's
-        expressions took 2.2 of its 2.7 s on 内蒙古) and room to sort or hash a province's
-        rows in memory (the default 4 MB spilled the GROUP BY to disk)."""
-        if self.uow.store.is_postgres and not self._tuned:
-            self.uow.connection.exec_driver_sql("SET LOCAL jit = off")
-            self.uow.connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
-            self._tuned = True
-
     @property
     def _director(self) -> sa.ColumnElement[int]:
         """What a business that must have a director adds: 1, and ``_HELD`` more when it
@@ -194,7 +184,7 @@ class SqlKpiCounts:
         found: dict[DutyKind, dict[str, list[int]]] = {kind: {} for kind in spans}
         if not spans:
             return {}
-        self._scanning()
+        self.uow.tune_for_bulk()
         every = {kind: duty_compliance((), kind, *span).due for kind, span in spans.items()}
         for area, stopped, everyone, open_ in self._owed(within):
             for kind, times in every.items():

@@ -182,6 +182,7 @@ class SetwiseSchedule:
         return synced
 
     def _sync(self) -> TaskSync:
+        self.uow.tune_for_bulk()
         self._ask_plan()
         counties = self._counties()
         if self._first_run():
@@ -218,6 +219,9 @@ class SetwiseSchedule:
         self._load(AREA_SETS, by_area)
         self._load(GRADE_SETS, by_grade)
         self._load(PROFILE_GRADES, profiles)
+        if self.uow.store.is_postgres:  # temporary tables have no statistics until asked
+            for table in TEMPORARY:
+                self.connection.exec_driver_sql(f"ANALYZE {table.name}")
         if by_area:
             self.sources.append(_by_area())
         if by_grade:
