@@ -80,7 +80,7 @@ def _tasks(store: Store) -> list[object]:
 
 
 @pytest.mark.parametrize("backend", sql_backends())
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), roster=rosters(max_businesses=12, max_cadres=6))
 def test_set_wise_scheduling_equals_the_reference(
     backend: str, data: st.DataObject, roster: Roster
