@@ -19,6 +19,7 @@ from twores.core.periods import Period
 from twores.core.problems import OPEN_WITH_DEADLINE, ProblemStatus
 from twores.plugins.sqlalchemy import tables
 from twores.plugins.sqlalchemy.profiles import director_rule, profile_business
+from twores.plugins.sqlalchemy.repos.assignments import held_on
 
 if TYPE_CHECKING:
     from twores.core.ports import Counts
@@ -28,7 +29,6 @@ B, C, L = tables.businesses.c, tables.cadres.c, tables.letters.c
 D, P = tables.duty_records.c, tables.problems.c
 _IN_SCOPE = [s.value for s in IN_SCOPE_STATUSES]
 DAY = timedelta(days=1)
-A = tables.assignments.c
 #: The director rule is asked once per distinct profile: these columns (and the area when
 #: a rule reads it), low-cardinality ones first so the predicate's tree stays small.
 PROFILE = (
@@ -121,7 +121,7 @@ class SqlKpiCounts:
                 _STOPPED,
                 sa.func.count(),
                 _ones(B.status == OperatingStatus.OPERATING.value),
-                _ones(self._held(on)),
+                _ones(held_on(on)),
                 _ones(self._has("officer")),
                 _ones(_COMPLETE),
                 sa.func.sum(sa.case((must, self._director), else_=0)),
@@ -142,19 +142,6 @@ class SqlKpiCounts:
                 for i, n in enumerate(counts):
                     sums[i] += n
         return {area: BusinessTally(*counts) for area, counts in found.items()}
-
-    def _held(self, on: date) -> sa.ColumnElement[bool]:
-        """Held by an assignment on ``on`` (answered from ``ix_assignments_held``)."""
-        return (
-            sa.select(sa.literal(1))
-            .where(
-                A.county_code == B.county_code,
-                A.business_key == B.key,
-                A.valid_from <= on,
-                sa.or_(A.valid_to.is_(None), A.valid_to > on),
-            )
-            .exists()
-        )
 
     @property
     def _director(self) -> sa.ColumnElement[int]:

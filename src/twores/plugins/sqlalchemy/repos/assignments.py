@@ -19,6 +19,24 @@ if TYPE_CHECKING:
     from twores.plugins.sqlalchemy.backend import SqlUnitOfWork
 
 
+A, B = tables.assignments.c, tables.businesses.c
+
+
+def in_force_on(day: Any) -> list[sa.ColumnElement[bool]]:
+    """An assignment row in force on ``day`` (a date or a date column)."""
+    return [A.valid_from <= day, sa.or_(A.valid_to.is_(None), A.valid_to > day)]
+
+
+def held_on(day: Any) -> sa.ColumnElement[bool]:
+    """The business row is held by an assignment on ``day`` (answered from
+    ``ix_assignments_held``)."""
+    return (
+        sa.select(sa.literal(1))
+        .where(A.county_code == B.county_code, A.business_key == B.key, *in_force_on(day))
+        .exists()
+    )
+
+
 class Assignments:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
@@ -132,8 +150,7 @@ class Assignments:
         if cadre_id is not None:
             conditions.append(t.c.cadre_id == cadre_id)
         if active_on is not None:
-            conditions.append(t.c.valid_from <= active_on)
-            conditions.append(sa.or_(t.c.valid_to.is_(None), t.c.valid_to > active_on))
+            conditions += in_force_on(active_on)
         return conditions
 
     def stream(

@@ -14,6 +14,7 @@ from twores.core.ports import TaskSync
 from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
 from twores.core.supervision import SupervisionTask, TaskPlan, Visit
 from twores.plugins.sqlalchemy import rows, tables
+from twores.plugins.sqlalchemy.repos.assignments import held_on
 from twores.plugins.sqlalchemy.repos.keyed import Keyed
 from twores.plugins.sqlalchemy.repos.task_sync import SetwiseSchedule
 from twores.plugins.storage.common import AncestorCodes
@@ -26,17 +27,7 @@ class Businesses(Keyed):
     def coverage_by_area(
         self, on: date, *, within: str | None = None
     ) -> dict[str, tuple[int, int]]:
-        b, a = self.table.c, tables.assignments.c
-        held = (
-            sa.select(sa.literal(1))
-            .where(
-                a.county_code == b.county_code,
-                a.business_key == b.key,
-                a.valid_from <= on,
-                sa.or_(a.valid_to.is_(None), a.valid_to > on),
-            )
-            .exists()
-        )
+        b, held = self.table.c, held_on(on)
         query = (
             sa.select(b.area_code, sa.func.sum(sa.case((held, 1), else_=0)), sa.func.count())
             .where(b.status.in_([s.value for s in IN_SCOPE_STATUSES]))

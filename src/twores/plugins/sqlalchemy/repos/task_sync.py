@@ -25,6 +25,7 @@ from twores.core.supervision import NO_LONGER_DUE, SupervisionTask, TaskPlan, Ta
 from twores.plugins.sqlalchemy import rows, tables
 from twores.plugins.sqlalchemy.profiles import profile_business
 from twores.plugins.sqlalchemy.repos import BATCH, batches
+from twores.plugins.sqlalchemy.repos.assignments import in_force_on
 
 if TYPE_CHECKING:
     from twores.plugins.sqlalchemy.repos.records import Tasks
@@ -97,8 +98,7 @@ def _wanted(source: sa.FromClause) -> dict[str, Any]:
         .where(
             A.county_code == B.county_code,
             A.business_key == B.key,
-            A.valid_from <= S.holder_day,
-            sa.or_(A.valid_to.is_(None), A.valid_to > S.holder_day),
+            *in_force_on(S.holder_day),
         )
         .order_by(A.valid_from.desc(), A.cadre_id.desc())
         .limit(1)
@@ -246,8 +246,6 @@ class SetwiseSchedule:
 
     def _load(self, table: sa.Table, values: list[Any]) -> None:
         names = [c.name for c in table.columns]
-        if values and isinstance(values[0], dict):
-            values = [tuple(v[name] for name in names) for v in values]
         self.uow.executemany(
             f"INSERT INTO {table.name} ({', '.join(names)}) "
             f"VALUES ({self.uow.placeholders(len(names))})",
@@ -373,17 +371,11 @@ class SetwiseSchedule:
             yield rows.TASK.record(row)
 
 
-def _slot_row(set_id: int, slot: TaskSlot) -> dict[str, Any]:
-    return {
-        "set_id": set_id,
-        "period": str(slot.period),
-        "seq": slot.seq,
-        "period_kind": slot.period.kind.value,
-        "period_start": slot.period.start.isoformat(),
-        "period_end": slot.period.end.isoformat(),
-        "due_on": slot.due_on.isoformat(),
-        "holder_day": slot.holder_day.isoformat(),
-    }
+def _slot_row(set_id: int, slot: TaskSlot) -> tuple[Any, ...]:
+    """A row of ``SLOT_SETS``, in its column order."""
+    period = slot.period
+    days = (period.start, period.end, slot.due_on, slot.holder_day)
+    return (set_id, str(period), slot.seq, period.kind.value, *(d.isoformat() for d in days))
 
 
 def _merged(row: Sequence[Any]) -> SupervisionTask:
