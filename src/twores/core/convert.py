@@ -7,7 +7,7 @@ raises one :class:`StructureError` listing every bad field path, not just the fi
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
@@ -175,3 +175,28 @@ def make_converter() -> cattrs.Converter:
         functools.partial(_make_attrs_hook, converter),
     )
     return converter
+
+
+_set = object.__setattr__
+
+
+def trusted(cls: type[T], /, **values: Any) -> T:
+    """Build a record from values already validated, without re-running field validators.
+
+    For rows a store wrote (validated when written; reading a province back should not pay
+    for it again, like unpickling) and for cells an import has already checked.
+    ``__attrs_post_init__`` still runs, so derived fields and cross-field checks hold. All
+    fields must be given.
+    """
+    return trusted_fields(cls, values.keys(), values.values())
+
+
+def trusted_fields(cls: type[T], names: Iterable[str], values: Iterable[Any]) -> T:
+    """:func:`trusted` with the field names and values given apart (no dict per record)."""
+    record = object.__new__(cls)
+    for name, value in zip(names, values, strict=True):
+        _set(record, name, value)
+    post_init = getattr(record, "__attrs_post_init__", None)
+    if post_init is not None:
+        post_init()
+    return record

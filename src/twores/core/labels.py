@@ -10,13 +10,14 @@ from typing import Self
 from twores.core.errors import InvalidChoiceError, InvalidValueError
 
 _INNER_SPACE = re.compile(r"\s")
+_NOT_ONE_SPACE = re.compile(r"[^\S ]| {2}")  # whitespace other than single spaces
 
 
 def clean_text(value: str) -> str:
     """NFKC (full-width letters and digits to ASCII), trimmed, inner whitespace collapsed."""
     if value.isascii():
         stripped = value.strip()
-        if "  " not in stripped and "\t" not in stripped and "\n" not in stripped:
+        if not _NOT_ONE_SPACE.search(stripped):
             return stripped
         return " ".join(stripped.split())
     if unicodedata.is_normalized("NFKC", value):

@@ -7,29 +7,13 @@ from typing import Any, TypeVar
 import attrs
 
 from twores.core.areas import Hierarchy, Tier
-from twores.core.convert import make_converter
+from twores.core.convert import make_converter, trusted
 from twores.core.errors import InvalidAreaCodeError
 from twores.core.security import Scope, ScopeError, outside_scope
 
 CONVERTER = make_converter()
 T = TypeVar("T")
-_set = object.__setattr__
-
-
-def trusted(cls: type[T], /, **values: Any) -> T:
-    """Rebuild a record from a row this store wrote, without re-running field validators.
-
-    Every row was validated when it was written; reading a province back should not pay
-    for it again (like unpickling). ``__attrs_post_init__`` still runs, so derived fields
-    and cross-field checks hold. All fields must be given.
-    """
-    record = object.__new__(cls)
-    for name, value in values.items():
-        _set(record, name, value)
-    post_init = getattr(record, "__attrs_post_init__", None)
-    if post_init is not None:
-        post_init()
-    return record
+__all__ = ["CONVERTER", "AncestorCodes", "plain", "trusted"]
 
 
 def plain(record: object) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from twores.core.labels import clean_text
 from twores.divisions import load_divisions
 from twores.services.sheets import values as v
 from twores.services.sheets.columns import COLUMNS, REQUIRED, known_headers, map_columns
+from twores.services.sheets.columnwise import FREE_TEXT, ColumnwiseBusinesses
 from twores.services.sheets.reading import Row, Table, read_table
 
 T = TypeVar("T")
@@ -344,9 +345,14 @@ _FIELD_OF = {"area_code": "area"}
 
 
 def iter_business_chunks(
-    table: Table, hierarchy: Hierarchy, *, size: int = CHUNK
+    table: Table, hierarchy: Hierarchy, *, size: int = CHUNK, columnwise: bool = True
 ) -> Iterator[ParseResult[BusinessRow]]:
-    """Parse a business sheet ``size`` rows at a time (a key repeated anywhere is an error)."""
+    """Parse a business sheet ``size`` rows at a time (a key repeated anywhere is an error).
+
+    Rows are read column-wise where they can be (``columnwise.py``: the same values, about
+    4x faster) and one by one where they cannot; ``columnwise=False`` reads every row one
+    by one.
+    """
     columns = map_columns("businesses", table.header)
     errors = _header_errors("businesses", table, columns)
     if errors:
@@ -355,18 +361,27 @@ def iter_business_chunks(
     positions = _positions(table, columns)
     readers = _business_readers(AreaResolver(hierarchy))
     plan = [
-        (name, field, positions.get(field), read if name in _FREE_TEXT else _memoized(read))
+        (name, field, positions.get(field), read if name in FREE_TEXT else _memoized(read))
         for name, (field, read) in readers.items()
     ]
     staff_plan = _staff_plan(positions)
+    occupied = [p for _, where in staff_plan for p in where]
+    if "cadre_name" in positions:
+        occupied.append(positions["cadre_name"])
+    fast = ColumnwiseBusinesses(positions, readers, occupied) if columnwise else None
     key_column = columns.get("licence_no", columns.get("uscc", "许可证编号"))
     first_seen: dict[str, int] = {}
     rows_iter = iter(table.rows)
     while batch := list(itertools.islice(rows_iter, size)):
         parsed: list[BusinessRow] = []
         problems: list[RowError] = []
-        for row in batch:
-            result = _parse_business(row, positions, columns, readers, plan, staff_plan)
+        vouched = fast.parse([row.cells for row in batch]) if fast else [None] * len(batch)
+        for row, business in zip(batch, vouched, strict=True):
+            result: BusinessRow | list[RowError]
+            if business is not None:
+                result = BusinessRow(row.number, row.serial, business, None)
+            else:
+                result = _parse_business(row, positions, columns, readers, plan, staff_plan)
             if isinstance(result, list):
                 problems.extend(result)
                 continue
@@ -461,7 +476,6 @@ def _parse_business(
 
 Reader = Callable[[object, str], object]
 _VALIDATED = ("name", "licence_no", "uscc", "diners")
-_FREE_TEXT = frozenset({"name", "licence_no", "uscc"})
 _MEMO_LIMIT = 100_000
 
 
