@@ -87,7 +87,7 @@ class Codec:
 
 
 def _enum(value: Any) -> Any:
-    return None if value is None else value.value
+    return None if value is None else value._value_  # not .value: a descriptor call
 
 
 _NO_STAFF = Staff()
@@ -104,14 +104,14 @@ def _business_values(b: FoodBusiness) -> tuple[Any, ...]:
         b.key,
         b.area_code,
         b.name,
-        b.business_type.value,
+        b.business_type._value_,
         b.licence_no,
         b.uscc,
         _enum(b.scale),
         _enum(b.canteen_kind),
         b.diners,
         b.chain_headquarters,
-        b.status.value,
+        b.status._value_,
         b.status_since,
         b.opened_on,
         _enum(b.grade),
@@ -187,7 +187,7 @@ def _cadre_values(c: Cadre) -> tuple[Any, ...]:
         c.id,
         c.area_code,
         c.name,
-        c.tier.value,
+        c.tier._value_,
         c.post,
         c.phone,
         c.id_number,
@@ -234,7 +234,7 @@ def area(row: Any) -> Area:
 
 
 def area_values(a: Area) -> tuple[Any, ...]:
-    return (a.code, a.name, a.tier.value, a.parent_code, a.valid_from, a.valid_to)
+    return (a.code, a.name, a.tier._value_, a.parent_code, a.valid_from, a.valid_to)
 
 
 def area_plain(a: Area) -> dict[str, Any]:
@@ -259,7 +259,7 @@ def assignment_values(a: Assignment, codes: AncestorCodes) -> tuple[Any, ...]:
         a.cadre_id,
         a.valid_from,
         a.valid_to,
-        a.reason.value,
+        a.reason._value_,
     )
 
 
@@ -292,7 +292,7 @@ def _task_values(t: SupervisionTask) -> tuple[Any, ...]:
         t.area_code,
         t.business_key,
         str(t.period),
-        t.period.kind.value,
+        t.period.kind._value_,
         t.period.start,
         t.period.end,
         t.seq,
@@ -360,9 +360,9 @@ def _visit_values(v: Visit) -> tuple[Any, ...]:
         v.cadre_id,
         v.visited_on,
         v.recorded_at.isoformat(),
-        v.mode.value,
+        v.mode._value_,
         v.checklist,
-        _json([[code, answer.value] for code, answer in v.answers]),
+        _json([[code, answer._value_] for code, answer in v.answers]),
         _json(list(v.evidence)),
         _json(list(v.findings)),
         v.late_reason,
@@ -479,10 +479,10 @@ def _duty_values(d: DutyRecord) -> tuple[Any, ...]:
         d.key,
         d.area_code,
         d.business_key,
-        d.kind.value,
+        d.kind._value_,
         d.period.start,
         d.on,
-        d.by_role.value,
+        d.by_role._value_,
         d.by_name,
         d.zero_risk,
         _json(list(d.findings)),
@@ -535,8 +535,8 @@ def _event_plain(e: ProblemEvent) -> list[Any]:
     deadline = e.deadline.isoformat() if e.deadline else None
     return [
         e.seq,
-        e.action.value,
-        e.status.value,
+        e.action._value_,
+        e.status._value_,
         e.actor,
         e.at.isoformat(),
         e.note,
@@ -565,13 +565,13 @@ def _problem_values(p: Problem) -> tuple[Any, ...]:
         p.id,
         p.area_code,
         p.business_key,
-        p.source.value,
+        p.source._value_,
         p.source_ref,
         p.description,
-        p.severity.value,
+        p.severity._value_,
         p.found_on,
         p.reporter,
-        p.status.value,
+        p.status._value_,
         p.deadline,
         p.reminders,
         p.escalation,

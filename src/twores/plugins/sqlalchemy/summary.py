@@ -54,6 +54,10 @@ class SqlKpiSummary:
         self.uow = uow
         #: Writes through this unit of work so far (what counted raw rows may be reused by).
         self.writes = 0
+        #: (county, source) versions bumped since versions were last read: bumping them
+        #: again could change no stamp (stamps are versions read), so a bulk load of a
+        #: hundred batches bumps each county once, not a hundred times.
+        self._unread: set[tuple[str, str]] = set()
 
     def _sql(self, sql: str, params: list[tuple[Any, ...]]) -> None:
         mark = self.uow.mark
@@ -69,11 +73,13 @@ class SqlKpiSummary:
     def touched(self, source: str, counties: Iterable[str | None]) -> None:
         """Bump the version of ``source`` in each county (once per county)."""
         self.writes += 1
+        bumps = sorted({(c, source) for c in counties if c is not None} - self._unread)
         self._sql(
             "INSERT INTO kpi_versions (county_code, source, version) VALUES (?, ?, 1) "
             "ON CONFLICT (county_code, source) DO UPDATE SET version = kpi_versions.version + 1",
-            [(c, source) for c in sorted({c for c in counties if c is not None})],
+            bumps,
         )
+        self._unread.update(bumps)
 
     def wrote(
         self, table: sa.Table, before: list[Mapping[str, Any]], after: list[tuple[Any, ...]]
@@ -181,6 +187,7 @@ class SqlKpiSummary:
         found: dict[str, dict[str, int]] = {c: {} for c in counties}
         if not found:
             return found
+        self._unread.clear()
         # hand-written: read on every dashboard request (about 8 rows per county)
         where, params = self._counties_where(counties)
         sql = f"SELECT county_code, source, version FROM kpi_versions{where}"
@@ -192,6 +199,7 @@ class SqlKpiSummary:
 
     def fingerprint(self, counties: Collection[str]) -> tuple[int, int]:
         # one aggregate row instead of ~8 rows per county (read on every dashboard request)
+        self._unread.clear()
         where, params = self._counties_where(counties)
         sql = f"SELECT count(*), sum(version) FROM kpi_versions{where}"
         rows, total = self.uow.connection.exec_driver_sql(sql, params).one()

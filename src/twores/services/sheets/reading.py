@@ -83,9 +83,14 @@ def _all_blank(cells: list[object], positions: list[int]) -> bool:
     return all(position >= size or _blank(cells[position]) for position in positions)
 
 
+_FOOTER_CELLS = 6
+
+
 def _is_footer(cells: list[object]) -> bool:
+    if len(cells) - cells.count("") - cells.count(None) > _FOOTER_CELLS:
+        return False  # a data row (counted in C: most rows end here)
     filled = [c for c in cells if c is not None and c != ""]
-    if not filled or len(filled) > 6:
+    if not filled or len(filled) > _FOOTER_CELLS:
         return False
     texts = [str(c) for c in filled if not _blank(c)]
     return bool(texts) and all(("：" in t or ":" in t) and len(t) <= 40 for t in texts)

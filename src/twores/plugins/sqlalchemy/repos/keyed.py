@@ -30,6 +30,11 @@ class Keyed:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
         self._fresh = False
+        # Per area, across batches while the hierarchy stays the same: its ancestor codes,
+        # and whether the caller may write there (checked once).
+        self._areas_of: object = None
+        self._ancestors: dict[str, AncestorCodes] = {}
+        self._writable: set[str] = set()
 
     @contextlib.contextmanager
     def bulk_load(self) -> Iterator[None]:
@@ -85,8 +90,9 @@ class Keyed:
         changed: dict[str, tuple[Any, AncestorCodes, tuple[Any, ...]]] = {}
         unchanged = 0
         moves: list[tuple[str, AncestorCodes]] = []
-        ancestors: dict[str, AncestorCodes] = {}
-        writable: set[str] = set()
+        if self._areas_of is not hierarchy:
+            self._areas_of, self._ancestors, self._writable = hierarchy, {}, set()
+        ancestors, writable = self._ancestors, self._writable
         own = slice(len(rows.ANCESTORS), -1)
         for key, record in keyed.items():
             codes = ancestors.get(record.area_code)
