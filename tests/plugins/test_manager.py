@@ -11,7 +11,7 @@ from twores.core.areas import Area, Tier
 from twores.core.errors import NoDecisionError, PluginError, RuleConflictError
 from twores.core.periods import Frequency, PeriodKind
 from twores.core.rules import Rule, RuleSet, Ruling
-from twores.plugins import hookimpl
+from twores.plugins import hookimpl, reads_area_down_to
 from twores.plugins.builtin import national
 from twores.plugins.manager import make_plugin_manager
 from twores.plugins.records import BackendSpec
@@ -235,3 +235,35 @@ def test_remembered_answers_are_asked_once_per_argument_a_rule_reads() -> None:
     assert pm.counting_modes(ON, "450323101") == pm.counting_visit_modes(ON, "450323101").value
     pm.unregister(local)
     assert VisitMode.VIDEO in pm.counting_modes(ON, "450323101")  # forgotten with the plugin
+
+
+def test_a_rule_that_reads_the_area_down_to_a_tier_is_asked_once_per_area_there() -> None:
+    asked: list[tuple[str, ...]] = []
+    monthly = Frequency(PeriodKind.MONTH, 1)
+
+    @reads_area_down_to(Tier.CITY)
+    def by_city(tier: Tier, area_path: tuple[str, ...]) -> Ruling[Frequency] | None:
+        asked.append(area_path)
+        return Ruling(monthly, LOCAL) if "4503" in area_path and tier is Tier.VILLAGE else None
+
+    local = plugin(
+        twores_rule_sets=hookimpl(lambda: [LOCAL_SET]),
+        twores_supervision_frequency=hookimpl(by_city),
+    )
+    pm = make_plugin_manager(load_entrypoints=False, plugins=[local])
+    rules = pm.rulebook()
+    villages = ["450323101001", "450323101002", "450324102003", "450102001001"]
+    found = [rules.frequency(Tier.VILLAGE, ON, code) for code in villages]
+    assert len(asked) == 2  # 桂林市 and 南宁市, not four villages
+    national_rule = pm.supervision_frequency(Tier.VILLAGE, ON, "45").value
+    assert found == [monthly, monthly, monthly, national_rule]
+    assert pm.area_key("twores_supervision_frequency", "450323101001") == ("45", "4503")
+    assert pm.area_key("twores_window_close", "450323101001") is None  # no rule reads it
+
+    def whole_path(tier: Tier, area_path: tuple[str, ...]) -> None:
+        return None
+
+    pm.register(plugin(twores_supervision_frequency=hookimpl(whole_path)))
+    assert pm.area_key("twores_supervision_frequency", "450323101001") == (
+        "45", "4503", "450323", "450323101", "450323101001"
+    )  # fmt: skip

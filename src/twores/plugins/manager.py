@@ -23,12 +23,14 @@ from twores.core.problems import EscalationPolicy, ProblemEvent, Severity
 from twores.core.rules import Decision, Rule, RuleSet, Ruling
 from twores.core.supervision import VisitMode
 from twores.core.users import UserRepository
-from twores.plugins import NAME, hookspecs
+from twores.plugins import AREA_DEPTH, NAME, hookspecs
 from twores.plugins.builtin import DEFAULT_PLUGINS
 from twores.plugins.records import BackendSpec, TierLabel
 
 LOG = logging.getLogger("twores.plugins")
 T = TypeVar("T")
+#: More codes than any area path holds: a rule that reads the whole path.
+_EVERY_LEVEL = 99
 
 DISABLE_AUTOLOAD_ENV = "TWORES_DISABLE_PLUGIN_AUTOLOAD"
 DISABLED_PLUGINS_ENV = "TWORES_DISABLED_PLUGINS"
@@ -53,6 +55,7 @@ class TworesPluginManager(pluggy.PluginManager):
         self._impls_cache: dict[str, list[tuple[Any, tuple[str, ...], str]]] = {}
         self._values_cache: dict[tuple[Any, ...], Any] = {}
         self._arguments_cache: dict[str, tuple[str, ...]] = {}
+        self._levels_cache: dict[str, int] = {}
         self._paths: dict[str, tuple[str, ...]] = {}
 
     @property
@@ -165,6 +168,7 @@ class TworesPluginManager(pluggy.PluginManager):
         self._impls_cache.clear()
         self._values_cache.clear()
         self._arguments_cache.clear()
+        self._levels_cache.clear()
         return super().register(plugin, name)
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
@@ -172,6 +176,7 @@ class TworesPluginManager(pluggy.PluginManager):
         self._impls_cache.clear()
         self._values_cache.clear()
         self._arguments_cache.clear()
+        self._levels_cache.clear()
         return super().unregister(plugin, name)
 
     def _arguments_read(self, hook_name: str) -> tuple[str, ...]:
@@ -183,6 +188,27 @@ class TworesPluginManager(pluggy.PluginManager):
                 sorted({a for _, argnames, _ in impls for a in argnames})
             )
         return read
+
+    def _area_levels(self, hook_name: str) -> int:
+        """How many leading codes of ``area_path`` some implementation of ``hook_name``
+        reads: 0 when none takes it, all of them unless every one that does declares
+        :func:`~twores.plugins.reads_area_down_to`."""
+        levels = self._levels_cache.get(hook_name)
+        if levels is None:
+            depths = [
+                tier.depth if (tier := getattr(function, AREA_DEPTH, None)) else _EVERY_LEVEL
+                for function, argnames, _ in self._decision_impls(hook_name)
+                if "area_path" in argnames
+            ]
+            levels = self._levels_cache[hook_name] = max(depths, default=0)
+        return levels
+
+    def area_key(self, hook_name: str, area_code: str) -> tuple[str, ...] | None:
+        """What of ``area_code`` the rules of ``hook_name`` can tell apart: None when none
+        reads the area, else the leading codes of its path that they read. Areas with equal
+        keys get equal answers."""
+        levels = self._area_levels(hook_name)
+        return self.area_path(area_code)[:levels] if levels else None
 
     def _decision_impls(self, hook_name: str) -> list[tuple[Any, tuple[str, ...], str]]:
         """(function, argnames, plugin name) in call order, wrappers left out."""
@@ -275,7 +301,15 @@ class TworesPluginManager(pluggy.PluginManager):
     ) -> Any:
         """:meth:`_value`, remembered per the arguments its implementations read (a rule
         that reads no area is asked once per day, not once per village)."""
-        key = (hook_name, on, *(kwargs[a] for a in self._arguments_read(hook_name)))
+        levels = self._area_levels(hook_name)
+        key = (
+            hook_name,
+            on,
+            *(
+                kwargs[a][:levels] if a == "area_path" else kwargs[a]
+                for a in self._arguments_read(hook_name)
+            ),
+        )
         try:
             return self._values_cache[key]
         except KeyError:

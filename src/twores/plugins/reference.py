@@ -29,6 +29,12 @@ has the right type; `decision.explain()` then names the plugin and the rule.
 Every decision hook receives `area_path`: the area codes from the province down to the area
 concerned. Test your region with `"15" in area_path`; for non-standard units (development
 zones) this needs the app to know the hierarchy (`app.use_hierarchy(...)`).
+
+Bulk work (scheduling a province, counting KPIs) remembers each answer per the arguments
+the rules read, so a rule that takes `area_path` is asked once per village. A rule that
+reads the path only down to some tier says so with `@reads_area_down_to(Tier.PROVINCE)`
+(from `twores.plugins`, under `@hookimpl`); it is then asked once per province, and must
+give the same answer for every area below one.
 """
 
 

@@ -50,12 +50,17 @@ class ScheduleReport:
     retired: int
 
 
+#: What the rules of one hook read of an area (None: nothing; see PluginManager.area_key).
+_AreaKey = tuple[str, ...] | None
+
+
 class _SlotRules:
     """The visits each area's businesses owe in the requested period, from the rules.
 
     Where every grade maps to the same frequency in an area, the area answers for all its
-    businesses (no business is graded); otherwise the grade decides. A rule that does not
-    read the area is asked once for all areas.
+    businesses (no business is graded); otherwise the grade decides. Rules are asked once
+    per what they read of the area: once for all areas when they read none of it, once per
+    province when they declare ``reads_area_down_to(Tier.PROVINCE)``.
     """
 
     HOOKS = ("twores_tier_for_grade", "twores_supervision_frequency", "twores_window_close")
@@ -64,10 +69,9 @@ class _SlotRules:
         self.plugins, self.rules = app.plugins, app.plugins.rulebook()
         self.requested, self.as_of = requested, as_of
         self.on = min(max(as_of, requested.start), requested.end)
-        self.by_area = tuple(self.plugins.reads_area(hook) for hook in self.HOOKS)
-        self._by_area: dict[tuple[str | None, ...], dict[Grade, tuple[TaskSlot, ...]]] = {}
-        self._tiers: dict[str | None, dict[Grade, Tier]] = {}
-        self._dues: dict[tuple[PeriodKind, str | None], tuple[date, ...]] = {}
+        self._by_area: dict[tuple[_AreaKey, ...], dict[Grade, tuple[TaskSlot, ...]]] = {}
+        self._tiers: dict[_AreaKey, dict[Grade, Tier]] = {}
+        self._dues: dict[tuple[PeriodKind, _AreaKey], tuple[date, ...]] = {}
         self._shared: dict[tuple[Frequency, tuple[date, ...]], tuple[TaskSlot, ...]] = {}
 
     def plan(self) -> TaskPlan:
@@ -93,7 +97,7 @@ class _SlotRules:
         """The slots of each grade in ``area_code`` (shared by areas the rules cannot tell
         apart)."""
         tier_key, frequency_key, window_key = (
-            area_code if reads else None for reads in self.by_area
+            self.plugins.area_key(hook, area_code) for hook in self.HOOKS
         )
         found = self._by_area.get((tier_key, frequency_key, window_key))
         if found is not None:

@@ -16,7 +16,7 @@ from datetime import date
 from twores.core.areas import Area, Tier
 from twores.core.periods import Frequency, PeriodKind
 from twores.core.rules import Rule, RuleSet, Ruling
-from twores.plugins import hookimpl
+from twores.plugins import hookimpl, reads_area_down_to
 from twores.plugins.records import TierLabel
 
 REGION = "15"
@@ -71,6 +71,7 @@ def twores_area_label(area: Area, area_path: tuple[str, ...]) -> Ruling[TierLabe
 
 
 @hookimpl
+@reads_area_down_to(Tier.PROVINCE)
 def twores_supervision_frequency(
     tier: Tier, on: date, area_path: tuple[str, ...]
 ) -> Ruling[Frequency] | None:
