@@ -1,6 +1,8 @@
 """Set-wise scheduling on SQL equals the reference (memory backend): on random rosters, plans
 (slots per area, or per grade in some areas, graded with or without the area) and changes
-between runs (suspended, closed, regraded and moved businesses)."""
+between runs (suspended, closed, regraded and moved businesses, assignments handed over,
+grade frequencies changed), where the SQL backend re-schedules only the counties whose
+inputs changed."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import twores
+from twores.core.assignment import Assignment
 from twores.core.businesses import FoodBusiness, Grade, OperatingStatus
 from twores.core.periods import Frequency, Period, PeriodKind
 from twores.core.ports import Store
@@ -26,10 +29,11 @@ KINDS = st.sampled_from([PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.HALF_Y
 
 
 @st.composite
-def plans(draw: st.DrawFn, roster: Roster) -> TaskPlan:
+def plans(draw: st.DrawFn, roster: Roster) -> tuple[TaskPlan, TaskPlan]:
+    """A plan, and the same plan with the frequency of each grade drawn again (rules that
+    changed between two runs)."""
     requested: Period = draw(periods(kinds=KINDS))
     as_of = requested.start + timedelta(days=draw(st.integers(-5, 200)))
-    by_grade = {grade: Frequency(draw(KINDS), draw(st.integers(1, 2))) for grade in Grade}
     areas = sorted(a.code for a in roster.hierarchy)
     graded = draw(st.sets(st.sampled_from(areas))) if areas else set()
     marked = draw(st.sets(st.sampled_from(areas))) if areas else set()
@@ -43,13 +47,30 @@ def plans(draw: st.DrawFn, roster: Roster) -> TaskPlan:
             return Grade.A
         return business.grade or Grade.D
 
-    return TaskPlan(
-        requested,
-        lambda area: None if area in graded else slots(Frequency()),
-        grade_of,
-        lambda grade, area: slots(by_grade[grade]),
-        grading_reads_area=reads_area,
-    )
+    def plan() -> TaskPlan:
+        by_grade = {grade: Frequency(draw(KINDS), draw(st.integers(1, 2))) for grade in Grade}
+        return TaskPlan(
+            requested,
+            lambda area: None if area in graded else slots(Frequency()),
+            grade_of,
+            lambda grade, area: slots(by_grade[grade]),
+            grading_reads_area=reads_area,
+        )
+
+    return plan(), plan()
+
+
+@st.composite
+def hand_overs(draw: st.DrawFn, roster: Roster, plan: TaskPlan) -> list[Assignment]:
+    """Assignments ended inside the period (their businesses unassigned from then on)."""
+    if not roster.assignments:
+        return []
+    start = plan.requested.start
+    ended = []
+    for assignment in draw(st.lists(st.sampled_from(roster.assignments), unique=True, max_size=3)):
+        on = max(assignment.valid_from, start + timedelta(days=draw(st.integers(0, 60))))
+        ended.append(assignment.ended(on))
+    return ended
 
 
 @st.composite
@@ -85,8 +106,10 @@ def _tasks(store: Store) -> list[object]:
 def test_set_wise_scheduling_equals_the_reference(
     backend: str, data: st.DataObject, roster: Roster
 ) -> None:
-    plan = data.draw(plans(roster))
+    plan, replanned = data.draw(plans(roster))
     later = data.draw(changes(roster))
+    handed = data.draw(hand_overs(roster, plan))
+    second_plan = data.draw(st.sampled_from([plan, replanned]))
     with fresh_sql_store(backend) as sql:
         outcomes = []
         for store in (MemoryStore(), sql):
@@ -100,8 +123,9 @@ def test_set_wise_scheduling_equals_the_reference(
             after_first = _tasks(store)
             with store.unit_of_work(ADMIN) as uow:
                 uow.businesses.upsert_many(later)
-                second = uow.tasks.sync(plan)
-                again = uow.tasks.sync(plan)
+                uow.assignments.upsert_many(handed)
+                second = uow.tasks.sync(second_plan)
+                again = uow.tasks.sync(second_plan)
                 uow.commit()
             outcomes.append((first, after_first, second, _tasks(store), again))
     assert outcomes[0] == outcomes[1]

@@ -33,8 +33,8 @@ ROOT = "*"
 
 #: Tables with ancestor codes: one scope policy each (migration 0009).
 HOT_TABLES = tuple(t.name for t in tables.metadata.sorted_tables if "province_code" in t.c)
-#: The KPI summary, keyed by county: a county policy each.
-KPI_TABLES = ("kpi_versions", "kpi_states", "kpi_summary")
+#: The KPI summary and the scheduling marks, keyed by county: a county policy each.
+KPI_TABLES = ("kpi_versions", "kpi_states", "kpi_summary", "task_sync_marks")
 RLS_TABLES = frozenset(HOT_TABLES + KPI_TABLES)
 #: What the app role may do per table; the audit log is append-only for it.
 PRIVILEGES: dict[str, str] = {

@@ -284,6 +284,19 @@ kpi_summary = sa.Table(
     sa.Column("denominator", sa.BigInteger, nullable=False),
 )
 
+#: What the last scheduling run of a period found in each county it scheduled whole, and a
+#: fingerprint of everything it read there (repos/sync_marks.py).
+task_sync_marks = sa.Table(
+    "task_sync_marks",
+    metadata,
+    sa.Column("county_code", code(), primary_key=True),
+    sa.Column("period", sa.String(16), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("tasks", sa.Integer, nullable=False),
+    sa.Column("exempt", sa.Integer, nullable=False),
+    sa.Column("unassigned", sa.Integer, nullable=False),
+)
+
 #: Secondary indexes (created by the migration; named for Alembic).
 INDEXES = [
     sa.Index("ix_businesses_key", businesses.c.key),

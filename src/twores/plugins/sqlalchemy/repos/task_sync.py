@@ -13,11 +13,13 @@ ordinary upsert, then retires what is no longer wanted. Results equal
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import hashlib
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from twores.core.areas import Tier
 from twores.core.businesses import Grade, OperatingStatus
 from twores.core.ports import TaskSync, UpsertResult
 from twores.core.scheduling import TaskTally, retirements
@@ -26,6 +28,7 @@ from twores.plugins.sqlalchemy import rows, tables
 from twores.plugins.sqlalchemy.profiles import profile_business
 from twores.plugins.sqlalchemy.repos import BATCH, batches
 from twores.plugins.sqlalchemy.repos.assignments import in_force_on
+from twores.plugins.sqlalchemy.repos.sync_marks import Counts, SyncMarks
 
 if TYPE_CHECKING:
     from twores.plugins.sqlalchemy.repos.records import Tasks
@@ -169,6 +172,7 @@ class SetwiseSchedule:
         self.in_scope += [] if clause is None else [clause]
         self.sources: list[sa.FromClause] = []
         self.tally = TaskTally()
+        self.plan_digests: dict[str, str] = {}
 
     def run(self) -> TaskSync:
         """Bring the tasks up to date; the working tables go with the transaction if it
@@ -185,14 +189,38 @@ class SetwiseSchedule:
         self.uow.tune_for_bulk()
         self._ask_plan()
         counties = self._counties()
+        marks = self._marks()
+        scheduled: dict[str, Counts] = {}
         if self._first_run():
             for county in counties:
-                self._insert(county)
-            return self.tally.result(UpsertResult(), 0)
-        for county in counties:
-            self._bring_up_to_date(county)
-        retired = retirements(self._unwanted())
-        return self.tally.result(self.tasks.upsert_many(retired), len(retired))
+                scheduled[county] = self._counted(self._insert, county)
+            synced = self.tally.result(UpsertResult(), 0)
+        else:
+            skipped = marks.unchanged(counties) if marks else {}
+            for county in counties:
+                if county in skipped:
+                    self.tally.add_counts(*skipped[county], UpsertResult())
+                else:
+                    scheduled[county] = self._counted(self._bring_up_to_date, county)
+            retired = retirements(self._unwanted(skipped))
+            synced = self.tally.result(self.tasks.upsert_many(retired), len(retired))
+        if marks:
+            marks.save(scheduled)
+        return synced
+
+    def _marks(self) -> SyncMarks | None:
+        """The period's marks, when this run schedules whole counties (not a township)."""
+        root = self.uow.guard.within(self.within)
+        if root is not None and self.uow.guard.hierarchy[root].tier.depth > Tier.COUNTY.depth:
+            return None
+        return SyncMarks(self.uow, str(self.plan.requested), self.plan_digests)
+
+    def _counted(self, schedule: Callable[[str], None], county: str) -> Counts:
+        """Schedule ``county``; the (tasks, exempt, unassigned) it found."""
+        tally = self.tally
+        before = (tally.tasks, tally.exempt, tally.unassigned)
+        schedule(county)
+        return (tally.tasks - before[0], tally.exempt - before[1], tally.unassigned - before[2])
 
     # --- the plan into the database ------------------------------------------------------
 
@@ -202,8 +230,10 @@ class SetwiseSchedule:
         plan, sets = self.plan, dict[tuple[TaskSlot, ...], int]()
         by_area: list[tuple[Any, ...]] = []
         graded: list[str] = []
-        query = sa.select(B.area_code).distinct().where(*self.in_scope)
-        for (area,) in self.connection.execute(query):
+        county_of: dict[str, str] = {}
+        query = sa.select(B.area_code, B.county_code).distinct().where(*self.in_scope)
+        for area, county in self.connection.execute(query):
+            county_of[area] = county
             slots = plan.area_slots(area)
             if slots is None:
                 graded.append(area)
@@ -215,6 +245,7 @@ class SetwiseSchedule:
             for grade in Grade
         ]
         profiles = self._grades(set(graded)) if graded else []
+        self.plan_digests = _digests(sets, by_area, by_grade, profiles, county_of, plan)
         self._load(SLOT_SETS, [_slot_row(i, slot) for slots, i in sets.items() for slot in slots])
         self._load(AREA_SETS, by_area)
         self._load(GRADE_SETS, by_grade)
@@ -345,10 +376,14 @@ class SetwiseSchedule:
         unassigned = sum(v[cadre] is None and v[exempt] is None for v in values)
         self.tally.add_counts(len(values), exempted, unassigned, written)
 
-    def _unwanted(self) -> Iterator[SupervisionTask]:
-        """The open tasks filed in the period within scope that no business wants now."""
+    def _unwanted(self, skipped: Collection[str]) -> Iterator[SupervisionTask]:
+        """The open tasks filed in the period within scope that no business wants now (none
+        in ``skipped`` counties, where nothing changed since they were retired)."""
         span = self.plan.requested
         clause = self.uow.within_clause(tables.tasks, self.within)
+        where = [] if clause is None else [clause]
+        if skipped:
+            where.append(T.county_code.not_in(sorted(skipped)))
         wanted = [
             sa.exists(
                 sa.select(sa.literal(1))
@@ -364,11 +399,34 @@ class SetwiseSchedule:
             T.period_end >= span.start,
             T.visit_id.is_(None),
             sa.or_(T.exempt_reason.is_(None), T.exempt_reason != NO_LONGER_DUE),
-            *([] if clause is None else [clause]),
+            *where,
             *(~exists for exists in wanted),
         )
         for row in self.uow.fetch(query):
             yield rows.TASK.record(row)
+
+
+def _digests(
+    sets: dict[tuple[TaskSlot, ...], int],
+    by_area: list[tuple[Any, ...]],
+    by_grade: list[tuple[Any, ...]],
+    profiles: list[tuple[Any, ...]],
+    county_of: dict[str, str],
+    plan: TaskPlan,
+) -> dict[str, str]:
+    """Per county, a digest of the plan's answers there (its areas' slot sets, by grade
+    where the grade decides) and of the grades of all profiles."""
+    slots_of = {i: hashlib.sha256(repr(slots).encode()).hexdigest() for slots, i in sets.items()}
+    common = [str(plan.requested), str(plan.grading_reads_area), repr(sorted(profiles))]
+    answers: dict[str, list[str]] = {}
+    for area, set_id in by_area:
+        answers.setdefault(county_of[area], []).append(f"{area}:{slots_of[set_id]}")
+    for area, grade, set_id in by_grade:
+        answers.setdefault(county_of[area], []).append(f"{area}/{grade}:{slots_of[set_id]}")
+    return {
+        county: hashlib.sha256("|".join([*common, *sorted(found)]).encode()).hexdigest()
+        for county, found in answers.items()
+    }
 
 
 def _slot_row(set_id: int, slot: TaskSlot) -> tuple[Any, ...]:

@@ -1,0 +1,84 @@
+"""Scheduling again follows every input of a county: after a hand-over, a change of rules
+(also of only the frequency a grade gets) or of a business, the SQL backend (which skips
+counties whose inputs did not change) gives what the memory backend gives; with nothing
+changed it schedules no county again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+import pytest
+import sqlalchemy as sa
+
+import twores
+from twores.core.areas import Tier
+from twores.core.businesses import OperatingStatus
+from twores.core.periods import Frequency, PeriodKind
+from twores.core.ports import Store
+from twores.core.rules import Ruling
+from twores.plugins import hookimpl
+from twores.plugins.builtin.memory import MemoryStore
+from twores.plugins.sqlalchemy.backend import SqlStore
+from twores.services.supervision import schedule
+
+from .helpers import ADMIN, START, load
+from .test_schedule_rules import HALF_YEARLY, GradeDependentRules
+
+
+def _change(app: twores.Twores, store: Store, change: str) -> None:
+    with store.unit_of_work(ADMIN) as uow:
+        if change == "hand-over":
+            held = sorted(uow.assignments.stream(), key=lambda a: a.business_key)[:5]
+            uow.assignments.upsert_many([a.ended(START) for a in held])  # from the start
+        elif change == "business":
+            first = next(iter(sorted(uow.businesses.stream(), key=lambda b: b.key)))
+            uow.businesses.upsert_many([attrs.evolve(first, status=OperatingStatus.SUSPENDED)])
+        uow.commit()
+    if change == "rules":
+        app.plugins.register(GradeDependentRules())
+    elif change == "grade-rules":
+        app.plugins.unregister(name="grade-dependent")
+        app.plugins.register(MonthlyCountyRules())
+
+
+class MonthlyCountyRules(GradeDependentRules):
+    """As GradeDependentRules, but county-tier cadres visit monthly."""
+
+    @hookimpl
+    def twores_supervision_frequency(self, tier: Tier) -> Ruling[Frequency] | None:
+        if tier is Tier.COUNTY:
+            return Ruling(Frequency(PeriodKind.MONTH, 1), HALF_YEARLY)
+        return None
+
+
+_statements: list[str] = []
+
+
+def _recorded(connection: object, cursor: object, statement: str, *rest: object) -> None:
+    _statements.append(statement)
+
+
+@pytest.mark.parametrize("change", ["hand-over", "rules", "grade-rules", "business", "nothing"])
+def test_scheduling_again_follows_every_input(
+    roster: twores.Roster, tmp_path: Path, change: str
+) -> None:
+    found = []
+    _statements.clear()
+    sql = SqlStore(f"sqlite:///{tmp_path / 'again.db'}")
+    for store in (MemoryStore(), sql):
+        app = twores.build(load_entrypoints=False)
+        if change == "grade-rules":  # the grade decides before and after
+            app.plugins.register(GradeDependentRules(), name="grade-dependent")
+        load(store, roster, START)
+        schedule(app, store, ADMIN, "2026Q1", on=START)
+        _change(app, store, change)
+        if store is sql:
+            sa.event.listen(sql.engine, "before_cursor_execute", _recorded)
+        report = schedule(app, store, ADMIN, "2026Q1", on=START)
+        with store.unit_of_work(ADMIN) as uow:
+            found.append((report, list(uow.tasks.stream())))
+    assert found[0] == found[1]
+    rescheduled = any("WITH wanted" in s for s in _statements)
+    assert rescheduled is (change != "nothing")
+    assert (found[0][0].written.changed > 0) is (change != "nothing")
