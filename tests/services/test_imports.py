@@ -13,10 +13,19 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 import twores
+from twores.core.security import ScopeError
 from twores.divisions import demo_region
-from twores.services.exports import export_list
+from twores.services.exports import (
+    BUSINESS_HEADERS,
+    _Masker,
+    business_row,
+    export_list,
+    write_table,
+)
 from twores.services.imports import import_file
+from twores.services.sheets import parsing
 from twores.services.stores import open_store
+from twores.services.synth import synthetic_businesses
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "sample-ledgers"
 ADMIN = twores.Scope("测试员", twores.Role.ADMIN)
@@ -337,3 +346,41 @@ def test_exports_mask_personal_data_unless_allowed(
         export_list(
             store, twores.Scope("访客", twores.Role.READ_ONLY), "cadres", masked, unmask=True
         )
+
+
+def _businesses(count: int) -> list[twores.FoodBusiness]:
+    return list(synthetic_businesses(demo_region(), count, seed=3, graded=True))
+
+
+def _ledger(path: Path, businesses: list[twores.FoodBusiness], bad_row: int | None = None) -> Path:
+    """A clean business ledger; ``bad_row`` (1-based) gets an unreadable grade."""
+    rows = [list(business_row(b, _Masker(True))) for b in businesses]
+    if bad_row is not None:
+        rows[bad_row - 1][BUSINESS_HEADERS.index("包保等级")] = "Z级"
+    write_table(path, BUSINESS_HEADERS, rows)
+    return path
+
+
+def test_a_bad_row_in_the_last_chunk_rejects_chunks_already_written(
+    app: twores.Twores, store: twores.Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parsing, "CHUNK", 7)  # 60 rows: eight chunks written before the bad one
+    before = state(store)
+    path = _ledger(tmp_path / "台账.csv", _businesses(60), bad_row=60)
+    report = import_file(app, store, ADMIN, "businesses", path)
+    assert [(e.row, e.column) for e in report.errors] == [(61, "包保等级")]
+    assert state(store) == before
+
+
+def test_a_write_refused_mid_file_changes_nothing(
+    app: twores.Twores, store: twores.Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parsing, "CHUNK", 7)
+    businesses = _businesses(60)
+    county = businesses[0].area_code[:6]
+    assert not all(b.area_code.startswith(county) for b in businesses)
+    office = twores.Scope("县食安办", twores.Role.OFFICE, area_code=county)
+    before = state(store)
+    with pytest.raises(ScopeError):
+        import_file(app, store, office, "businesses", _ledger(tmp_path / "台账.csv", businesses))
+    assert state(store) == before

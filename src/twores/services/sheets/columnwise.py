@@ -31,6 +31,7 @@ Readers = dict[str, tuple[str, Reader]]
 FREE_TEXT = ("name", "licence_no", "uscc")
 _MEMO_LIMIT = 100_000
 _TEXT_CELLS = frozenset({str, type(None)})
+_STR_CELLS = frozenset({str})
 _SPACE_BUT_NEWLINE = re.compile(r"[^\S\n]")
 _FIELDS = attrs.fields(FoodBusiness)
 _NO_STAFF = Staff()
@@ -128,7 +129,7 @@ class ColumnwiseBusinesses:
     def _free_text(
         self, name: str, field: str, read: Reader, cells: list[object], slow: set[int]
     ) -> list[object]:
-        if any(cell.__class__ is not str for cell in cells):
+        if not _STR_CELLS.issuperset(map(type, cells)):
             return _each(name, field, read, cells, slow)
         normal = _normalised(cells, _NORMAL[name])  # type: ignore[arg-type]
         if normal is None:

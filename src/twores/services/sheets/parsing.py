@@ -345,9 +345,10 @@ _FIELD_OF = {"area_code": "area"}
 
 
 def iter_business_chunks(
-    table: Table, hierarchy: Hierarchy, *, size: int = CHUNK, columnwise: bool = True
+    table: Table, hierarchy: Hierarchy, *, size: int | None = None, columnwise: bool = True
 ) -> Iterator[ParseResult[BusinessRow]]:
-    """Parse a business sheet ``size`` rows at a time (a key repeated anywhere is an error).
+    """Parse a business sheet ``size`` (default ``CHUNK``) rows at a time (a key repeated
+    anywhere is an error).
 
     Rows are read column-wise where they can be (``columnwise.py``: the same values, about
     4x faster) and one by one where they cannot; ``columnwise=False`` reads every row one
@@ -372,7 +373,7 @@ def iter_business_chunks(
     key_column = columns.get("licence_no", columns.get("uscc", "许可证编号"))
     first_seen: dict[str, int] = {}
     rows_iter = iter(table.rows)
-    while batch := list(itertools.islice(rows_iter, size)):
+    while batch := list(itertools.islice(rows_iter, size or CHUNK)):
         parsed: list[BusinessRow] = []
         problems: list[RowError] = []
         vouched = fast.parse([row.cells for row in batch]) if fast else [None] * len(batch)
