@@ -70,6 +70,7 @@ class _SlotRules:
         self.requested, self.as_of = requested, as_of
         self.on = min(max(as_of, requested.start), requested.end)
         self._by_area: dict[tuple[_AreaKey, ...], dict[Grade, tuple[TaskSlot, ...]]] = {}
+        self._of_area: dict[str, dict[Grade, tuple[TaskSlot, ...]]] = {}
         self._tiers: dict[_AreaKey, dict[Grade, Tier]] = {}
         self._dues: dict[tuple[PeriodKind, _AreaKey], tuple[date, ...]] = {}
         self._shared: dict[tuple[Frequency, tuple[date, ...]], tuple[TaskSlot, ...]] = {}
@@ -96,6 +97,12 @@ class _SlotRules:
     def _grades(self, area_code: str) -> dict[Grade, tuple[TaskSlot, ...]]:
         """The slots of each grade in ``area_code`` (shared by areas the rules cannot tell
         apart)."""
+        found = self._of_area.get(area_code)
+        if found is None:
+            found = self._of_area[area_code] = self._shared_grades(area_code)
+        return found
+
+    def _shared_grades(self, area_code: str) -> dict[Grade, tuple[TaskSlot, ...]]:
         tier_key, frequency_key, window_key = (
             self.plugins.area_key(hook, area_code) for hook in self.HOOKS
         )

@@ -93,33 +93,27 @@ class SqlKpiSummary:
             self._tasks_changed(before, after)
 
     def _tasks_changed(self, before: list[Mapping[str, Any]], after: list[tuple[Any, ...]]) -> None:
-        # county -> (area, first, last) -> [done, due]
-        delta: dict[str, dict[tuple[str, date, date], list[int]]] = defaultdict(dict)
-
-        def add(county: str, area: str, first: Any, last: Any, done: bool, sign: int) -> None:
-            counts = delta[county].setdefault((area, _day(first), _day(last)), [0, 0])
-            counts[0] += sign * done
-            counts[1] += sign
-
-        for r in before:
-            if r["exempt_reason"] is None:
-                span = (r["period_start"], r["period_end"])
-                add(r["county_code"], r["area_code"], *span, r["visit_id"] is not None, -1)
-        t = _TASK
-        for v in after:
-            if v[t["exempt_reason"]] is None:
-                span = (v[t["period_start"]], v[t["period_end"]])
-                add(v[_COUNTY], v[t["area_code"]], *span, v[t["visit_id"]] is not None, 1)
-        versions = self.versions(delta)
-        fresh = self.uow.connection.execute(
+        """Move the stored task counts that were up to date by the tasks written (a county
+        with no such count is recounted when read: nothing to add up for it now)."""
+        counties = {r["county_code"] for r in before} | {v[_COUNTY] for v in after}
+        stored = self.uow.connection.execute(
             sa.select(S.c.county_code, S.c.kpi, S.c.period, S.c.as_of, S.c.stamp).where(
-                S.c.county_code.in_(sorted(delta)), S.c.counter.like(f"{TASKS_COUNTER}|%")
+                S.c.county_code.in_(sorted(counties)), S.c.counter.like(f"{TASKS_COUNTER}|%")
             )
         ).all()
-        for county, kpi, period, as_of, stamp in fresh:
-            now = versions[county].get("task", 0)
-            if stamp == now - 1:
-                self._add(county, kpi, Period.parse(period), as_of, now, delta[county])
+        if not stored:
+            return
+        versions = self.versions(counties)
+        fresh = [
+            (county, kpi, period, as_of, now)
+            for county, kpi, period, as_of, stamp in stored
+            if stamp == (now := versions[county].get("task", 0)) - 1
+        ]
+        if not fresh:
+            return
+        delta = _task_delta(before, after, {county for county, *_ in fresh})
+        for county, kpi, period, as_of, now in fresh:
+            self._add(county, kpi, Period.parse(period), as_of, now, delta[county])
 
     def _add(
         self,
@@ -283,6 +277,30 @@ class SqlKpiSummary:
 
 def _total(leaves: Counts) -> tuple[int, int]:
     return sum(n for n, _ in leaves.values()), sum(d for _, d in leaves.values())
+
+
+def _task_delta(
+    before: list[Mapping[str, Any]], after: list[tuple[Any, ...]], counties: set[str]
+) -> dict[str, dict[tuple[str, date, date], list[int]]]:
+    """county -> (area, first day, last day) -> [done, due] that the write moved."""
+    delta: dict[str, dict[tuple[str, date, date], list[int]]] = defaultdict(dict)
+
+    def add(county: str, area: str, first: Any, last: Any, done: bool, sign: int) -> None:
+        if county in counties:
+            counts = delta[county].setdefault((area, _day(first), _day(last)), [0, 0])
+            counts[0] += sign * done
+            counts[1] += sign
+
+    for r in before:
+        if r["exempt_reason"] is None:
+            span = (r["period_start"], r["period_end"])
+            add(r["county_code"], r["area_code"], *span, r["visit_id"] is not None, -1)
+    t = _TASK
+    for v in after:
+        if v[t["exempt_reason"]] is None:
+            span = (v[t["period_start"]], v[t["period_end"]])
+            add(v[_COUNTY], v[t["area_code"]], *span, v[t["visit_id"]] is not None, 1)
+    return delta
 
 
 def _day(value: Any) -> date:
