@@ -1,19 +1,27 @@
 """A county's change version moves between any read of it and a later write, also inside one
-unit of work (summary stamps are versions read, so a stamp must never survive a write)."""
+unit of work (summary stamps are versions read, so a stamp must never survive a write), and
+stored task counts stay right when another transaction stores counts between two writes."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import attrs
 import pytest
 
 import twores
+from twores.core.assignment import plan_assignments
 from twores.core.businesses import BusinessType, FoodBusiness
 from twores.divisions import demo_region
-from twores.testing.postgres import fresh_sql_store, sql_backends
+from twores.services.kpis import compute_kpis
+from twores.services.supervision import schedule
+from twores.services.synth import synthetic_roster
+from twores.testing.postgres import POSTGRES_URL, fresh_sql_store, sql_backends
 
 ADMIN = twores.Scope("tester", twores.Role.ADMIN)
 VILLAGE = next(a for a in demo_region() if len(a.code) == 12)
 COUNTY = VILLAGE.code[:6]
+START = date(2026, 1, 5)
 
 
 def _business(number: int) -> FoodBusiness:
@@ -40,3 +48,36 @@ def test_a_write_after_a_read_moves_the_version(backend: str) -> None:
         uow.businesses.upsert_many([_business(4)])
         assert first < second
         assert summary.fingerprint([COUNTY])[1] > third[1]
+
+
+POSTGRES_ONLY = pytest.mark.skipif(
+    POSTGRES_URL is None, reason="TWORES_TEST_POSTGRES_URL is not set: no PostgreSQL"
+)
+
+
+@POSTGRES_ONLY
+def test_counts_stored_between_two_task_writes_of_one_unit_of_work_stay_right() -> None:
+    """Another transaction stores task counts (stamped with the version committed then)
+    between two task writes of one unit of work: after it commits, the stored counts still
+    equal a recount (READ COMMITTED lets the second write see them)."""
+    app = twores.build(load_entrypoints=False)
+    hierarchy = demo_region().subtree(COUNTY)
+    roster = synthetic_roster(hierarchy, businesses=30, cadres=10, seed=3, within=COUNTY)
+    day = date(2026, 3, 31)
+    with fresh_sql_store("postgresql") as store:
+        with store.unit_of_work(ADMIN) as uow:
+            uow.areas.upsert_many(roster.hierarchy)
+            uow.businesses.upsert_many(roster.businesses.values())
+            uow.cadres.upsert_many(roster.cadres.values())
+            uow.assignments.apply(plan_assignments(roster, app.plugins.rulebook(), START))
+            uow.commit()
+        schedule(app, store, ADMIN, "2026Q1", on=START)
+        with store.unit_of_work(ADMIN) as uow:
+            first, second = [t for t in uow.tasks.stream() if not t.done and not t.exempt][:2]
+            uow.tasks.upsert_many([attrs.evolve(first, visit_id="v/1")])
+            compute_kpis(app, store, ADMIN, "2026Q1", as_of=day)  # stores counts, commits
+            uow.tasks.upsert_many([attrs.evolve(second, visit_id="v/2")])
+            uow.commit()
+        stored = compute_kpis(app, store, ADMIN, "2026Q1", as_of=day)
+        recount = compute_kpis(app, store, ADMIN, "2026Q1", as_of=day, fresh=True)
+        assert stored.value("task_completion", COUNTY) == recount.value("task_completion", COUNTY)

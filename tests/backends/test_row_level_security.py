@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+import twores
 from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.businesses import BusinessType, FoodBusiness
 from twores.core.security import Role, Scope
 from twores.plugins.sqlalchemy import rls, rows, tables
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.plugins.storage.common import AncestorCodes
+from twores.services.supervision import schedule
 
 SYSTEM = Scope.system("rls test")
 AREAS = [
@@ -148,3 +150,29 @@ def test_scope_settings_name_the_counties_of_the_summary() -> None:
     assert rls.scope_settings(Scope("t", Role.CADRE, TOWNSHIP), hierarchy) == (TOWNSHIP, "150102")
     city = rls.scope_settings(Scope("c", Role.OFFICE, "1501"), hierarchy)
     assert city == ("1501", "1501,150102,150103")
+
+
+def test_an_app_role_granted_before_an_upgrade_can_schedule(postgres_url: str) -> None:
+    """A deployment upgraded past its grant: tables the upgrade adds are granted too."""
+    owner = SqlStore(postgres_url, migrate=False)
+    owner.upgrade("0010")
+    role = f"twores_rls_{uuid.uuid4().hex[:10]}"
+    owner.grant_app_role(role)
+    owner.upgrade()
+    with owner.unit_of_work(SYSTEM) as uow:
+        uow.areas.upsert_many(AREAS)
+        uow.businesses.upsert_many([_business(TOWNSHIP, 1)])
+        uow.commit()
+    app = SqlStore(postgres_url, migrate=False)
+    sa.event.listen(app.engine, "connect", lambda dbapi, _: _set_role(dbapi, role))
+    county = Scope("county", Role.OFFICE, "150102")
+    try:
+        for _ in range(2):  # the second run reads the marks the first wrote
+            report = schedule(twores.build(load_entrypoints=False), app, county, "2026Q1")
+            assert report.tasks == 1
+    finally:
+        app.close()
+        with owner.engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP OWNED BY {role}")
+            connection.exec_driver_sql(f"DROP ROLE {role}")
+        owner.close()

@@ -20,7 +20,9 @@ from twores.core.rules import Ruling
 from twores.plugins import hookimpl
 from twores.plugins.builtin.memory import MemoryStore
 from twores.plugins.sqlalchemy.backend import SqlStore
+from twores.plugins.sqlalchemy.repos.sync_marks import SyncMarks
 from twores.services.supervision import schedule
+from twores.testing.postgres import POSTGRES_URL, fresh_sql_store
 
 from .helpers import ADMIN, START, load
 from .test_schedule_rules import HALF_YEARLY, GradeDependentRules
@@ -82,3 +84,43 @@ def test_scheduling_again_follows_every_input(
     rescheduled = any("WITH wanted" in s for s in _statements)
     assert rescheduled is (change != "nothing")
     assert (found[0][0].written.changed > 0) is (change != "nothing")
+
+
+@pytest.mark.skipif(POSTGRES_URL is None, reason="TWORES_TEST_POSTGRES_URL is not set")
+def test_a_change_committed_during_a_run_is_scheduled_by_the_next(
+    roster: twores.Roster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL another transaction can commit while a run is under way; its change
+    must not count as read: the next run schedules the county again."""
+    renamed, suspended = sorted(roster.businesses)[:2]
+
+    def change(store: Store, key: str, **values: object) -> None:
+        with store.unit_of_work(ADMIN) as uow:
+            business = uow.businesses.get(key)
+            assert business is not None
+            uow.businesses.upsert_many([attrs.evolve(business, **values)])
+            uow.commit()
+
+    def suspend(store: Store) -> None:
+        change(store, suspended, status=OperatingStatus.SUSPENDED)
+
+    found = []
+    with fresh_sql_store("postgresql") as sql:
+        for store in (MemoryStore(), sql):
+            app = twores.build(load_entrypoints=False)
+            load(store, roster, START)
+            schedule(app, store, ADMIN, "2026Q1", on=START)
+            change(store, renamed, name="改名饭店")  # the county is read again, no task moves
+            if store is sql:  # the suspension commits while the run holds no lock it needs
+                save = SyncMarks.save
+                monkeypatch.setattr(SyncMarks, "save", lambda m, f, s=save: (suspend(sql), s(m, f)))
+                schedule(app, store, ADMIN, "2026Q1", on=START)
+                monkeypatch.setattr(SyncMarks, "save", save)
+            else:
+                schedule(app, store, ADMIN, "2026Q1", on=START)
+                suspend(store)
+            report = schedule(app, store, ADMIN, "2026Q1", on=START)
+            with store.unit_of_work(ADMIN) as uow:
+                found.append((report, list(uow.tasks.stream())))
+    assert found[0] == found[1]
+    assert found[0][0].exempt == 1

@@ -140,7 +140,8 @@ _AS_BASE_34 = str.maketrans(_USCC_ALPHABET, "0123456789abcdefghijklmnopqrstu")
 
 
 def uscc_check_digit(canonical: str) -> str:
-    """GB 32100-2015 check digit of an already canonical code.
+    """GB 32100-2015 check digit of an already canonical code (callers check its form first:
+    ``int()`` would also read letters outside the code's alphabet).
 
     The standard weighs character i (from the left) by 3^i mod 31. As 34 = 3 (mod 31), the
     weighted sum mod 31 is the 17 characters read right to left as one base-34 number, mod

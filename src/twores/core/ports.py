@@ -353,8 +353,9 @@ class KpiSummary(Protocol):
         ...
 
     def fingerprint(self, counties: Collection[str]) -> tuple[int, int]:
-        """(version rows, their sum) over ``counties`` (or more): versions only grow and
-        every write bumps one, so an equal fingerprint means nothing was written since."""
+        """(version rows, their sum) over ``counties`` (or more): versions only grow and a
+        write bumps one (once between two reads of it in a unit of work), so an equal
+        fingerprint means nothing was written since."""
         ...
 
     def states(

@@ -252,7 +252,8 @@ def _dashboard(
 class _Memo:
     """The dashboard totals last summed in this process, with the fingerprint of the county
     change versions (read before the counts) and the hierarchy they came from. Versions only
-    grow and every write bumps them, so an equal fingerprint means equal totals."""
+    grow and every committed write has bumped them, so an equal fingerprint means equal
+    totals."""
 
     versions: tuple[int, int]
     hierarchy: Hierarchy

@@ -125,7 +125,9 @@ def grant_app_role(store: SqlStore, role: str, *, login: bool = False) -> None:
             connection.exec_driver_sql(f"ALTER ROLE {role} LOGIN")
         connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA {_schema(connection)} TO {role}")
         for table, privileges in PRIVILEGES.items():
-            connection.exec_driver_sql(f"GRANT {privileges} ON {table} TO {role}")
+            # A schema not yet upgraded lacks the newer tables; their migrations grant them.
+            if connection.exec_driver_sql("SELECT to_regclass(%s)", (table,)).scalar():
+                connection.exec_driver_sql(f"GRANT {privileges} ON {table} TO {role}")
 
 
 def _schema(connection: sa.Connection) -> str:

@@ -1,11 +1,13 @@
 """The KPI summary: per-county change versions, and KPI counts stamped with them.
 
 Every write bumps, in its own transaction, the version of (county, kind of record) for each
-county it touches: one UPSERT per county and batch. Stored counts are stamped with the sum
-of their county's versions of the kinds the KPI reads, so counts whose stamp differs from
-the current sum are stale and are recounted from raw rows (see ``services/kpi_summary.py``).
-Task completion is also kept up incrementally: a task write adds its change to the fresh
-counts of every period it overlaps, and moves their stamp along with the version.
+county it touches: one UPSERT per county, skipped when the transaction bumped it already and
+has not read it since (a task write always bumps: see ``_tasks_changed``). Stored counts
+are stamped with the sum of their county's versions of the kinds the KPI reads, so counts
+whose stamp differs from the current sum are stale and are recounted from raw rows (see
+``services/kpi_summary.py``). Task completion is also kept up incrementally: a task write
+adds its change to the fresh counts of every period it overlaps, and moves their stamp along
+with the version.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ TASKS_COUNTER = "twores.plugins.builtin.national_kpis._tasks"
 _COUNTY = rows.ANCESTORS.index("county_code")
 _TASK = {name: rows.TASK.columns.index(name) for name in rows.TASK.columns}
 V, S, K = tables.kpi_versions, tables.kpi_states, tables.kpi_summary
+#: The source whose stored counts each write moves by its delta (see ``_tasks_changed``).
+_MOVED_BY_DELTA = SOURCES["supervision_tasks"]
 #: Above this many counties, read all rows and pick counties in Python.
 _IN_LIST = 500
 
@@ -54,9 +58,11 @@ class SqlKpiSummary:
         self.uow = uow
         #: Writes through this unit of work so far (what counted raw rows may be reused by).
         self.writes = 0
-        #: (county, source) versions bumped since versions were last read: bumping them
-        #: again could change no stamp (stamps are versions read), so a bulk load of a
-        #: hundred batches bumps each county once, not a hundred times.
+        #: (county, source) versions bumped since versions were last read here: bumping
+        #: them again could change no stamp (stamps are versions read), so a bulk load of
+        #: a hundred batches bumps each county once, not a hundred times. Not for tasks:
+        #: their stored counts are moved by each write's delta, which needs one bump per
+        #: write (a count another transaction stamped meanwhile must not look fresh).
         self._unread: set[tuple[str, str]] = set()
 
     def _sql(self, sql: str, params: list[tuple[Any, ...]]) -> None:
@@ -79,7 +85,8 @@ class SqlKpiSummary:
             "ON CONFLICT (county_code, source) DO UPDATE SET version = kpi_versions.version + 1",
             bumps,
         )
-        self._unread.update(bumps)
+        if source != _MOVED_BY_DELTA:
+            self._unread.update(bumps)
 
     def wrote(
         self, table: sa.Table, before: list[Mapping[str, Any]], after: list[tuple[Any, ...]]

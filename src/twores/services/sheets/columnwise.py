@@ -115,8 +115,9 @@ class ColumnwiseBusinesses:
         if not _TEXT_CELLS.issuperset(map(type, cells)):
             return _each(name, field, read, cells, slow)  # typed cells (xlsx): 1 == 1.0 == True
         memo, bad = self._memo[name], self._bad[name]
-        if len(memo) > _MEMO_LIMIT:
+        if len(memo) + len(bad) > _MEMO_LIMIT:
             memo.clear()
+            bad.clear()
         for cell in set(cells).difference(memo, bad):
             try:
                 memo[cell] = _checked(name, read(cell, field))

@@ -373,7 +373,7 @@ def iter_business_chunks(
     key_column = columns.get("licence_no", columns.get("uscc", "许可证编号"))
     first_seen: dict[str, int] = {}
     rows_iter = iter(table.rows)
-    while batch := list(itertools.islice(rows_iter, size or CHUNK)):
+    while batch := list(itertools.islice(rows_iter, CHUNK if size is None else size)):
         parsed: list[BusinessRow] = []
         problems: list[RowError] = []
         vouched = fast.parse([row.cells for row in batch]) if fast else [None] * len(batch)

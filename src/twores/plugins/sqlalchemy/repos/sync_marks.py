@@ -4,10 +4,12 @@ run of the same period.
 After a run, each county it scheduled whole gets a mark: a fingerprint of what the run read
 there, with the counts it found. The fingerprint covers the plan's answers for the county's
 areas (slot sets per area and grade), the grade of every business profile, the areas'
-version, and the county's change versions of businesses, assignments and tasks (every write
-to them bumps these, as the KPI summary relies on too). A later run whose fingerprint for a
-county is the same would compute exactly the tasks already filed, so it takes the counts and
-moves on: an identical re-run costs little more than asking the plan.
+version, the county's change versions of businesses and assignments as they were before the
+run read anything (writes bump them; on PostgreSQL a change another transaction commits
+during the run then shows as a newer version next time, never as one already read), and its
+tasks' version after the run's own writes. A later run whose fingerprint for a county is the
+same would compute exactly the tasks already filed, so it takes the counts and moves on: an
+identical re-run costs little more than asking the plan.
 """
 
 from __future__ import annotations
@@ -24,20 +26,24 @@ if TYPE_CHECKING:
     from twores.plugins.sqlalchemy.backend import SqlUnitOfWork
 
 M = tables.task_sync_marks.c
-#: The change versions (kpi_versions sources) a county's tasks follow from.
-SOURCES = ("business", "assignment", "task")
+#: The change versions (kpi_versions sources) a county's tasks follow from, and the run's own.
+INPUTS = ("business", "assignment")
+OUTPUT = "task"
 Counts = tuple[int, int, int]  # tasks, exempt, unassigned
 
 
 class SyncMarks:
-    """The marks of ``period``, for a run whose plan digests per county are ``plan``."""
+    """The marks of ``period``; made before the run reads anything of ``counties``, then
+    given the plan's digest per county once it is asked."""
 
-    def __init__(self, uow: SqlUnitOfWork, period: str, plan: Mapping[str, str]) -> None:
-        self.uow, self.period, self.plan = uow, period, plan
+    def __init__(self, uow: SqlUnitOfWork, period: str, counties: Collection[str]) -> None:
+        self.uow, self.period = uow, period
+        self.plan: Mapping[str, str] = {}
         meta = tables.store_meta.c
         self._areas = uow.connection.execute(
             sa.select(meta.value).where(meta.key == "areas_version")
         ).scalar_one()
+        self._before = uow.kpi_summary.versions(counties)
 
     def unchanged(self, counties: Collection[str]) -> dict[str, Counts]:
         """The counties whose mark still holds, with the counts found then."""
@@ -75,11 +81,12 @@ class SyncMarks:
         )
 
     def _fingerprints(self, counties: Collection[str]) -> dict[str, str]:
-        versions = self.uow.kpi_summary.versions(counties)
+        now = self.uow.kpi_summary.versions(counties)
         found = {}
         for county in counties:
-            seen = versions.get(county, {})
+            before, after = self._before.get(county, {}), now.get(county, {})
             read = [self.plan.get(county, ""), str(self._areas)]
-            read += [f"{source}={seen.get(source, 0)}" for source in SOURCES]
+            read += [f"{source}={before.get(source, 0)}" for source in INPUTS]
+            read.append(f"{OUTPUT}={after.get(OUTPUT, 0)}")
             found[county] = hashlib.sha256("|".join(read).encode()).hexdigest()
         return found

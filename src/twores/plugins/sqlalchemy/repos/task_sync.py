@@ -187,9 +187,11 @@ class SetwiseSchedule:
 
     def _sync(self) -> TaskSync:
         self.uow.tune_for_bulk()
-        self._ask_plan()
         counties = self._counties()
-        marks = self._marks()
+        marks = self._marks(counties)  # what the run reads, versioned before it reads it
+        self._ask_plan()
+        if marks:
+            marks.plan = self.plan_digests
         scheduled: dict[str, Counts] = {}
         if self._first_run():
             for county in counties:
@@ -208,12 +210,12 @@ class SetwiseSchedule:
             marks.save(scheduled)
         return synced
 
-    def _marks(self) -> SyncMarks | None:
+    def _marks(self, counties: list[str]) -> SyncMarks | None:
         """The period's marks, when this run schedules whole counties (not a township)."""
         root = self.uow.guard.within(self.within)
         if root is not None and self.uow.guard.hierarchy[root].tier.depth > Tier.COUNTY.depth:
             return None
-        return SyncMarks(self.uow, str(self.plan.requested), self.plan_digests)
+        return SyncMarks(self.uow, str(self.plan.requested), counties)
 
     def _counted(self, schedule: Callable[[str], None], county: str) -> Counts:
         """Schedule ``county``; the (tasks, exempt, unassigned) it found."""

@@ -6,7 +6,8 @@ Create Date: 2026-12-05 09:00:00.000000
 
 A scheduling run marks each county it scheduled whole with a fingerprint of what it read
 there; a later run of the same period skips a county whose fingerprint is unchanged. On
-PostgreSQL the table gets the KPI summary's county policy (migration 0009).
+PostgreSQL the table gets the KPI summary's county policy (migration 0009), and every role
+granted the KPI summary (an app role, ``twores db grant-app-role``) is granted it too.
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ def upgrade() -> None:
             "CREATE POLICY twores_scope ON task_sync_marks "
             f"USING ({IN_COUNTIES}) WITH CHECK ({IN_COUNTIES})"
         )
+        granted = op.get_bind().exec_driver_sql(
+            "SELECT DISTINCT quote_ident(grantee) FROM information_schema.role_table_grants "
+            "WHERE table_schema = current_schema() AND table_name = 'kpi_versions' "
+            "AND grantee NOT IN (current_user, 'PUBLIC')"
+        )
+        for role in granted.scalars():
+            op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON task_sync_marks TO {role}")
 
 
 def downgrade() -> None:
