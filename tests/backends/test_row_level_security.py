@@ -54,11 +54,15 @@ def stores(postgres_url: str) -> Iterator[tuple[SqlStore, SqlStore, str]]:
     try:
         yield owner, app, role
     finally:
-        app.close()
-        with owner.engine.begin() as connection:
-            connection.exec_driver_sql(f"DROP OWNED BY {role}")
-            connection.exec_driver_sql(f"DROP ROLE {role}")
-        owner.close()
+        _close(owner, app, role)
+
+
+def _close(owner: SqlStore, app: SqlStore, role: str) -> None:
+    app.close()
+    with owner.engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP OWNED BY {role}")
+        connection.exec_driver_sql(f"DROP ROLE {role}")
+    owner.close()
 
 
 def _set_role(dbapi_connection: object, role: str) -> None:
@@ -171,8 +175,4 @@ def test_an_app_role_granted_before_an_upgrade_can_schedule(postgres_url: str) -
             report = schedule(twores.build(load_entrypoints=False), app, county, "2026Q1")
             assert report.tasks == 1
     finally:
-        app.close()
-        with owner.engine.begin() as connection:
-            connection.exec_driver_sql(f"DROP OWNED BY {role}")
-            connection.exec_driver_sql(f"DROP ROLE {role}")
-        owner.close()
+        _close(owner, app, role)
