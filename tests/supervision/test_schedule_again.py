@@ -124,3 +124,22 @@ def test_a_change_committed_during_a_run_is_scheduled_by_the_next(
                 found.append((report, list(uow.tasks.stream())))
     assert found[0] == found[1]
     assert found[0][0].exempt == 1
+
+
+def test_marks_of_another_release_do_not_hold(
+    roster: twores.Roster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an upgrade, what scheduling writes may have changed: every county is read."""
+    from twores.plugins.sqlalchemy.repos import sync_marks
+
+    app = twores.build(load_entrypoints=False)
+    store = SqlStore(f"sqlite:///{tmp_path / 'upgraded.db'}")
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    _statements.clear()
+    sa.event.listen(store.engine, "before_cursor_execute", _recorded)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    assert not any("WITH wanted" in s for s in _statements)
+    monkeypatch.setattr(sync_marks, "SCHEDULER", "a later release")
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    assert any("WITH wanted" in s for s in _statements)

@@ -9,13 +9,15 @@ run read anything (writes bump them; on PostgreSQL a change another transaction 
 during the run then shows as a newer version next time, never as one already read), and its
 tasks' version after the run's own writes. A later run whose fingerprint for a county is the
 same would compute exactly the tasks already filed, so it takes the counts and moves on: an
-identical re-run costs little more than asking the plan.
+identical re-run costs little more than asking the plan. Marks made by another release of
+twores never hold.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Mapping
+from importlib import metadata
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -30,6 +32,17 @@ M = tables.task_sync_marks.c
 INPUTS = ("business", "assignment")
 OUTPUT = "task"
 Counts = tuple[int, int, int]  # tasks, exempt, unassigned
+
+
+def _scheduler_version() -> str:
+    """Marks made by another release do not hold: what scheduling writes may have changed."""
+    try:
+        return metadata.version("twores")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+SCHEDULER = _scheduler_version()
 
 
 class SyncMarks:
@@ -85,7 +98,7 @@ class SyncMarks:
         found = {}
         for county in counties:
             before, after = self._before.get(county, {}), now.get(county, {})
-            read = [self.plan.get(county, ""), str(self._areas)]
+            read = [SCHEDULER, self.plan.get(county, ""), str(self._areas)]
             read += [f"{source}={before.get(source, 0)}" for source in INPUTS]
             read.append(f"{OUTPUT}={after.get(OUTPUT, 0)}")
             found[county] = hashlib.sha256("|".join(read).encode()).hexdigest()
