@@ -23,7 +23,7 @@ from twores.core.security import Scope
 from twores.plugins.sqlalchemy import rls, rows, tables
 from twores.plugins.sqlalchemy.kpi_counts import SqlKpiCounts
 from twores.plugins.sqlalchemy.repos import BATCH
-from twores.plugins.sqlalchemy.repos.areas import Areas
+from twores.plugins.sqlalchemy.repos.areas import Areas, areas_version
 from twores.plugins.sqlalchemy.repos.assignments import Assignments
 from twores.plugins.sqlalchemy.repos.logs import AuditLog, Imports, Rankings
 from twores.plugins.sqlalchemy.repos.records import (
@@ -140,14 +140,6 @@ class SqlStore:
             )
             self._areas_version = version
         return self._hierarchy
-
-
-def areas_version(connection: sa.Connection) -> int:
-    meta = tables.store_meta
-    value = connection.execute(
-        sa.select(meta.c.value).where(meta.c.key == "areas_version")
-    ).scalar_one()
-    return int(value)
 
 
 class SqlUnitOfWork:

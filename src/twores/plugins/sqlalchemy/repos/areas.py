@@ -15,6 +15,15 @@ if TYPE_CHECKING:
     from twores.plugins.sqlalchemy.backend import SqlUnitOfWork
 
 
+def areas_version(connection: sa.Connection) -> int:
+    """How many times the areas changed (bumped by every write to them)."""
+    meta = tables.store_meta
+    value = connection.execute(
+        sa.select(meta.c.value).where(meta.c.key == "areas_version")
+    ).scalar_one()
+    return int(value)
+
+
 class Areas:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow

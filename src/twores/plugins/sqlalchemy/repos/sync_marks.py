@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from twores.plugins.sqlalchemy import tables
+from twores.plugins.sqlalchemy.repos.areas import areas_version
 
 if TYPE_CHECKING:
     from twores.plugins.sqlalchemy.backend import SqlUnitOfWork
@@ -52,10 +53,7 @@ class SyncMarks:
     def __init__(self, uow: SqlUnitOfWork, period: str, counties: Collection[str]) -> None:
         self.uow, self.period = uow, period
         self.plan: Mapping[str, str] = {}
-        meta = tables.store_meta.c
-        self._areas = uow.connection.execute(
-            sa.select(meta.value).where(meta.key == "areas_version")
-        ).scalar_one()
+        self._areas = areas_version(uow.connection)
         self._before = uow.kpi_summary.versions(counties)
 
     def unchanged(self, counties: Collection[str]) -> dict[str, Counts]:
@@ -68,7 +66,7 @@ class SyncMarks:
         marks = self.uow.connection.execute(query).all()
         if not marks:
             return {}
-        now = self._fingerprints(counties)
+        now = self._fingerprints(counties, self._before)
         return {
             county: (tasks, exempt, unassigned)
             for county, fingerprint, tasks, exempt, unassigned in marks
@@ -79,25 +77,26 @@ class SyncMarks:
         """Mark ``found`` counties (just scheduled) with what the run read there now."""
         if not found:
             return
-        now = self._fingerprints(found)
+        now = self._fingerprints(found, self.uow.kpi_summary.versions(found))
         counties = sorted(found)
         self.uow.connection.execute(
             sa.delete(tables.task_sync_marks).where(
                 M.period == self.period, M.county_code.in_(counties)
             )
         )
-        self.uow.executemany(
-            "INSERT INTO task_sync_marks "
-            "(county_code, period, fingerprint, tasks, exempt, unassigned) "
-            f"VALUES ({self.uow.placeholders(6)})",
+        self.uow.insert_rows(
+            "task_sync_marks",
+            tuple(c.name for c in tables.task_sync_marks.columns),
             [(c, self.period, now[c], *found[c]) for c in counties],
         )
 
-    def _fingerprints(self, counties: Collection[str]) -> dict[str, str]:
-        now = self.uow.kpi_summary.versions(counties)
+    def _fingerprints(
+        self, counties: Collection[str], versions: Mapping[str, Mapping[str, int]]
+    ) -> dict[str, str]:
+        """Fingerprints with the task version from ``versions`` (the rest as read before)."""
         found = {}
         for county in counties:
-            before, after = self._before.get(county, {}), now.get(county, {})
+            before, after = self._before.get(county, {}), versions.get(county, {})
             read = [SCHEDULER, self.plan.get(county, ""), str(self._areas)]
             read += [f"{source}={before.get(source, 0)}" for source in INPUTS]
             read.append(f"{OUTPUT}={after.get(OUTPUT, 0)}")
