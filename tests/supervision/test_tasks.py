@@ -28,6 +28,7 @@ from twores.core.supervision import (
 from twores.divisions import demo_region
 from twores.plugins.builtin.memory import MemoryStore
 from twores.plugins.sqlalchemy.backend import SqlStore
+from twores.plugins.storage.common import audited_records
 from twores.services.supervision import VisitInput, record_visit, schedule
 from twores.services.synth import synthetic_roster
 from twores.testing.strategies import periods, rosters
@@ -79,6 +80,27 @@ def test_scheduling_again_changes_nothing(
     assert first.tasks == len(in_scope) and first.written.inserted == first.tasks
     again = schedule(app, store, ADMIN, "2026Q1", on=START)
     assert again.written.changed == 0 and again.retired == 0
+
+
+def test_every_scheduled_task_is_audited_with_what_the_plan_decided(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        tasks = list(uow.tasks.stream())
+        entries = [e for e in uow.audit.entries() if e.entity == "task"]
+        assert uow.audit.verify() == []
+    assert {e.operation for e in entries} == {"insert"}
+    assert {e.actor for e in entries} == {ADMIN.actor}
+    audited = {k: r for e in entries for k, r in audited_records(e).items()}
+    assert audited.keys() == {t.key for t in tasks}
+    for task in tasks:
+        recorded = audited[task.key]
+        assert recorded["area_code"] == task.area_code
+        assert recorded["cadre_id"] == task.cadre_id
+        assert recorded["exempt_reason"] == task.exempt_reason
+        assert str(recorded["due_on"]) == task.due_on.isoformat()
 
 
 def _handed_over(app: twores.Twores, store: Store, roster: twores.Roster) -> tuple[str, str, str]:

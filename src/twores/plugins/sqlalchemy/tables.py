@@ -315,6 +315,7 @@ INDEXES = [
         assignments.c.county_code,
         assignments.c.business_key,
         assignments.c.valid_from,
+        assignments.c.cadre_id,
         assignments.c.valid_to,
     ),
     sa.Index("ix_tasks_key", tasks.c.key),

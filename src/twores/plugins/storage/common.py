@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 import attrs
 
 from twores.core.areas import Hierarchy, Tier
+from twores.core.audit import AuditEntry
 from twores.core.convert import make_converter, trusted
 from twores.core.errors import InvalidAreaCodeError
 from twores.core.security import Scope, ScopeError, outside_scope
@@ -108,6 +110,8 @@ class ScopeGuard:
 AUDIT_CHUNK = 1_000
 
 Change = tuple[str, Any, Any]
+#: The key of an entry for many records: ``first..last (n)``.
+_BULK_KEY = re.compile(r".+\.\..+ \(\d+\)")
 
 
 def _as_dict(value: Any, fields: tuple[str, ...] | None) -> Any:
@@ -157,6 +161,20 @@ def audit_payloads(
                 after = {"fields": list(fields), "records": {k: list(a) for k, _, a in chunk}}
             entries.append((operation, key, before, after))
     return entries
+
+
+def audited_records(entry: AuditEntry) -> dict[str, Any]:
+    """key -> the record as ``entry`` stored it after the change (as field -> value where
+    the write gave fields): the inverse of :func:`audit_payloads` for one entry."""
+    after = entry.after
+    if after is None:
+        return {}
+    if entry.operation in ("insert", "update") and _BULK_KEY.fullmatch(entry.key):
+        if "records" in after and "fields" in after:
+            fields = after["fields"]
+            return {k: dict(zip(fields, v, strict=True)) for k, v in after["records"].items()}
+        return dict(after)
+    return {entry.key: after}
 
 
 def _plain_list(value: Any, fields: tuple[str, ...]) -> list[Any]:

@@ -5,7 +5,7 @@ per distinct business profile there (what :func:`profile_business` builds: the g
 rules decide from those fields and the area). The answers go into small temporary tables
 of slot sets; one ``SELECT`` per county joins them with the businesses and each business's
 holder on the slot's day. A first run (no task of the period filed anywhere) inserts that
-``SELECT`` straight into the tasks with ``RETURNING`` for the audit and the KPI summary;
+``SELECT`` straight into the tasks with ``RETURNING`` what the audit records of each;
 a later run reads it beside the filed task and writes only the differences through the
 ordinary upsert, then retires what is no longer wanted. Results equal
 :func:`twores.core.scheduling.sync_tasks`, the memory backend's, which the tests hold it to.
@@ -29,6 +29,7 @@ from twores.plugins.sqlalchemy.profiles import profile_business
 from twores.plugins.sqlalchemy.repos import BATCH, batches
 from twores.plugins.sqlalchemy.repos.assignments import in_force_on
 from twores.plugins.sqlalchemy.repos.sync_marks import Counts, SyncMarks
+from twores.plugins.sqlalchemy.summary import SOURCES
 
 if TYPE_CHECKING:
     from twores.plugins.sqlalchemy.repos.records import Tasks
@@ -84,10 +85,12 @@ PROFILE_GRADES = _working_table(
 TEMPORARY = (SLOT_SETS, AREA_SETS, PROFILE_GRADES, GRADE_SETS)
 S = SLOT_SETS.c
 COLUMNS = rows.TASK.columns
-OWN = slice(len(rows.ANCESTORS), -1)
-_AT = {name: i for i, name in enumerate(COLUMNS)}
 #: What a plan decides of a filed task (the rest follows from its key, or is the visit's).
 DECIDED = ("county_code", "area_code", "due_on", "cadre_id", "exempt_reason")
+#: What a first run's audit entries hold of each task it creates: the key and what the plan
+#: decided (the business, period and slot are read off the key; no visit is filed yet).
+AUDITED = ("key", "area_code", "due_on", "cadre_id", "exempt_reason")
+RETURNED = ("county_code", *AUDITED)
 
 
 def _text(value: Any) -> sa.ColumnElement[str]:
@@ -229,20 +232,19 @@ class SetwiseSchedule:
     def _ask_plan(self) -> None:
         """Slot sets per area; where the grade decides, each profile's grade and the slot
         set of each grade in each such area."""
-        plan, sets = self.plan, dict[tuple[TaskSlot, ...], int]()
+        plan, sets = self.plan, _SlotSets()
         by_area: list[tuple[Any, ...]] = []
         graded: list[str] = []
-        county_of: dict[str, str] = {}
         query = sa.select(B.area_code, B.county_code).distinct().where(*self.in_scope)
-        for area, county in self.connection.execute(query):
-            county_of[area] = county
+        county_of: dict[str, str] = dict(self.connection.execute(query).all())
+        for area in county_of:
             slots = plan.area_slots(area)
             if slots is None:
                 graded.append(area)
             else:
-                by_area.append((area, sets.setdefault(slots, len(sets))))
+                by_area.append((area, sets.id_of(slots)))
         by_grade = [
-            (area, grade.value, sets.setdefault(plan.grade_slots(grade, area), len(sets)))
+            (area, grade.value, sets.id_of(plan.grade_slots(grade, area)))
             for area in graded
             for grade in Grade
         ]
@@ -311,17 +313,16 @@ class SetwiseSchedule:
             statement = (
                 tables.tasks.insert()
                 .from_select(COLUMNS, select)
-                .returning(*(T[name] for name in COLUMNS))
+                .returning(*(T[name] for name in RETURNED))
             )
             for chunk in batches(self._rows(self.connection.execute(statement))):
-                inserted = [tuple(r) for r in chunk]
-                for area in {v[_AT["area_code"]] for v in inserted} - writable:
+                for area in {v[2] for v in chunk} - writable:
                     guard.check_write(area, f"督导任务 {county}", f"task in {county}")
                     writable.add(area)
-                self.uow.kpi_summary.wrote(tables.tasks, [], inserted)
-                changes = [(v[OWN][0], None, v[OWN]) for v in inserted]
-                self.uow.record("task", changes, rows.TASK.fields)
-                self._count(inserted, UpsertResult(inserted=len(inserted)))
+                self.uow.record("task", [(v[1], None, v[1:]) for v in chunk], AUDITED)
+                self._count(chunk, UpsertResult(inserted=len(chunk)))
+        # Stored counts of the county go stale (recounted when read) rather than moved.
+        self.uow.kpi_summary.touched(SOURCES[tables.tasks.name], [county])
 
     def _bring_up_to_date(self, county: str) -> None:
         """Count the county's wanted tasks and rewrite those missing or unlike the filed
@@ -368,8 +369,9 @@ class SetwiseSchedule:
         while chunk := cursor.fetchmany(BATCH):
             yield from chunk
 
-    def _count(self, values: list[tuple[Any, ...]], written: UpsertResult) -> None:
-        exempt, cadre = _AT["exempt_reason"], _AT["cadre_id"]
+    def _count(self, values: Sequence[Sequence[Any]], written: UpsertResult) -> None:
+        """Tally rows of ``RETURNED``."""
+        exempt, cadre = RETURNED.index("exempt_reason"), RETURNED.index("cadre_id")
         exempted = sum(v[exempt] is not None for v in values)
         unassigned = sum(v[cadre] is None and v[exempt] is None for v in values)
         self.tally.add_counts(len(values), exempted, unassigned, written)
@@ -402,6 +404,22 @@ class SetwiseSchedule:
         )
         for row in self.uow.fetch(query):
             yield rows.TASK.record(row)
+
+
+class _SlotSets(dict[tuple[TaskSlot, ...], int]):
+    """Distinct slot sets, numbered as first seen. The plan hands the same tuple to every
+    area that shares an answer, so it is looked up by identity before by value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: id -> (the tuple, kept alive so its id stays its own; its number)
+        self._by_identity: dict[int, tuple[tuple[TaskSlot, ...], int]] = {}
+
+    def id_of(self, slots: tuple[TaskSlot, ...]) -> int:
+        found = self._by_identity.get(id(slots))
+        if found is None:
+            found = self._by_identity[id(slots)] = (slots, self.setdefault(slots, len(self)))
+        return found[1]
 
 
 def _digests(
