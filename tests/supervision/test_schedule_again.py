@@ -81,7 +81,7 @@ def test_scheduling_again_follows_every_input(
         with store.unit_of_work(ADMIN) as uow:
             found.append((report, list(uow.tasks.stream())))
     assert found[0] == found[1]
-    rescheduled = any("WITH wanted" in s for s in _statements)
+    rescheduled = any("INSERT INTO twores_wanted" in s for s in _statements)
     assert rescheduled is (change != "nothing")
     assert (found[0][0].written.changed > 0) is (change != "nothing")
 
@@ -139,7 +139,7 @@ def test_marks_of_another_release_do_not_hold(
     _statements.clear()
     sa.event.listen(store.engine, "before_cursor_execute", _recorded)
     schedule(app, store, ADMIN, "2026Q1", on=START)
-    assert not any("WITH wanted" in s for s in _statements)
+    assert not any("INSERT INTO twores_wanted" in s for s in _statements)
     monkeypatch.setattr(sync_marks, "SCHEDULER", "a later release")
     schedule(app, store, ADMIN, "2026Q1", on=START)
-    assert any("WITH wanted" in s for s in _statements)
+    assert any("INSERT INTO twores_wanted" in s for s in _statements)
