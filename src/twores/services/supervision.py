@@ -74,6 +74,7 @@ class _SlotRules:
         self._tiers: dict[_AreaKey, dict[Grade, Tier]] = {}
         self._dues: dict[tuple[PeriodKind, _AreaKey], tuple[date, ...]] = {}
         self._shared: dict[tuple[Frequency, tuple[date, ...]], tuple[TaskSlot, ...]] = {}
+        self._same_for_all: dict[int, tuple[TaskSlot, ...] | None] = {}
 
     def plan(self) -> TaskPlan:
         return TaskPlan(
@@ -85,8 +86,12 @@ class _SlotRules:
         )
 
     def area_slots(self, area_code: str) -> tuple[TaskSlot, ...] | None:
-        distinct = set(self._grades(area_code).values())
-        return distinct.pop() if len(distinct) == 1 else None
+        grades = self._grades(area_code)
+        key = id(grades)  # shared by the areas the rules cannot tell apart, kept in _by_area
+        if key not in self._same_for_all:
+            distinct = set(grades.values())
+            self._same_for_all[key] = distinct.pop() if len(distinct) == 1 else None
+        return self._same_for_all[key]
 
     def grade_of(self, business: FoodBusiness) -> Grade:
         return self.rules.grade_of(business, self.on)

@@ -21,6 +21,7 @@ from twores.core.areas import Hierarchy, Tier
 from twores.core.audit import AuditChain, canonical
 from twores.core.security import Scope
 from twores.plugins.sqlalchemy import rls, rows, tables
+from twores.plugins.sqlalchemy.checkpoints import WalCheckpointer
 from twores.plugins.sqlalchemy.kpi_counts import SqlKpiCounts
 from twores.plugins.sqlalchemy.repos import BATCH
 from twores.plugins.sqlalchemy.repos.areas import Areas, areas_version
@@ -78,6 +79,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA cache_size=-262144")
     cursor.execute("PRAGMA temp_store=MEMORY")  # scheduling's working tables
+    cursor.execute("PRAGMA wal_autocheckpoint=0")  # the store's checkpointer runs them
     cursor.close()
 
 
@@ -93,9 +95,13 @@ class SqlStore:
         self.engine = sa.create_engine(self.url, echo=echo)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        self.checkpointer: WalCheckpointer | None = None
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
+            database = self.engine.url.database
+            if database and database != ":memory:" and not database.startswith("file:"):
+                self.checkpointer = WalCheckpointer(database)
         self._hierarchy: Hierarchy | None = None
         self._areas_version: int | None = None
         if migrate:
@@ -129,6 +135,8 @@ class SqlStore:
         rls.grant_app_role(self, role, login=login)
 
     def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.engine.dispose()
 
     def hierarchy(self, connection: sa.Connection) -> Hierarchy:
@@ -282,6 +290,8 @@ class SqlUnitOfWork:
         if version is not None:
             self.store._hierarchy, self.store._areas_version = self._hierarchy, version
         self.connection.close()
+        if self.store.checkpointer is not None:
+            self.store.checkpointer.committed()
 
     def rollback(self) -> None:
         if self._transaction.is_active:

@@ -26,7 +26,7 @@ from twores.core.scheduling import TaskTally, retirements
 from twores.core.supervision import NO_LONGER_DUE, SupervisionTask, TaskPlan, TaskSlot
 from twores.plugins.sqlalchemy import rows, tables
 from twores.plugins.sqlalchemy.profiles import profile_business
-from twores.plugins.sqlalchemy.repos import BATCH, batches
+from twores.plugins.sqlalchemy.repos import BATCH
 from twores.plugins.sqlalchemy.repos.assignments import in_force_on
 from twores.plugins.sqlalchemy.repos.sync_marks import Counts, SyncMarks
 from twores.plugins.sqlalchemy.summary import SOURCES
@@ -107,7 +107,6 @@ DECIDED = ("county_code", "area_code", "due_on", "cadre_id", "exempt_reason")
 #: What a first run's audit entries hold of each task it creates: the key and what the plan
 #: decided (the business, period and slot are read off the key; no visit is filed yet).
 AUDITED = ("key", "area_code", "due_on", "cadre_id", "exempt_reason")
-RETURNED = ("county_code", *AUDITED)
 
 
 def _text(value: Any) -> sa.ColumnElement[str]:
@@ -332,13 +331,13 @@ class SetwiseSchedule:
             statement = (
                 tables.tasks.insert()
                 .from_select(COLUMNS, select)
-                .returning(*(T[name] for name in RETURNED))
+                .returning(*(T[name] for name in AUDITED))
             )
-            for chunk in batches(self._rows(self.connection.execute(statement))):
-                for area in {v[2] for v in chunk} - writable:
+            for chunk in self._chunks(self.connection.execute(statement)):
+                for area in {v[1] for v in chunk} - writable:
                     guard.check_write(area, f"督导任务 {county}", f"task in {county}")
                     writable.add(area)
-                self.uow.record("task", [(v[1], None, v[1:]) for v in chunk], AUDITED)
+                self.uow.record("task", [(v[0], None, v) for v in chunk], AUDITED)
                 self._count(chunk, UpsertResult(inserted=len(chunk)))
         # Stored counts of the county go stale (recounted when read) rather than moved.
         self.uow.kpi_summary.touched(SOURCES[tables.tasks.name], [county])
@@ -369,7 +368,7 @@ class SetwiseSchedule:
             .select_from(WANTED.outerjoin(filed, f.key == w.key))
             .where(w.county_code == county, differs)
         )
-        changed = [_merged(row) for row in self._rows(self.connection.execute(query))]
+        changed = [_merged(row) for c in self._chunks(self.connection.execute(query)) for row in c]
         slots = [w.business_key, w.period, w.seq]
         self.connection.execute(
             WANTED_SLOTS.insert().from_select([c.name for c in slots], sa.select(*slots))
@@ -378,16 +377,16 @@ class SetwiseSchedule:
         written = self.tasks.upsert_many(changed)
         self.tally.add_counts(total, exempted, unassigned, written)
 
-    def _rows(self, result: sa.CursorResult[Any]) -> Iterator[Sequence[Any]]:
-        """``result``'s rows; on SQLite the driver's values (ISO dates), as
-        ``SqlUnitOfWork.fetch`` reads them."""
+    def _chunks(self, result: sa.CursorResult[Any]) -> Iterator[Sequence[Sequence[Any]]]:
+        """``result``'s rows in chunks of ``BATCH``; on SQLite the driver's values (ISO
+        dates), as ``SqlUnitOfWork.fetch`` reads them."""
         cursor = result.cursor if self.uow.store.is_sqlite else result
         while chunk := cursor.fetchmany(BATCH):
-            yield from chunk
+            yield chunk
 
     def _count(self, values: Sequence[Sequence[Any]], written: UpsertResult) -> None:
-        """Tally rows of ``RETURNED``."""
-        exempt, cadre = RETURNED.index("exempt_reason"), RETURNED.index("cadre_id")
+        """Tally rows of ``AUDITED``."""
+        exempt, cadre = AUDITED.index("exempt_reason"), AUDITED.index("cadre_id")
         exempted = sum(v[exempt] is not None for v in values)
         unassigned = sum(v[cadre] is None and v[exempt] is None for v in values)
         self.tally.add_counts(len(values), exempted, unassigned, written)
