@@ -6,7 +6,8 @@ rules decide from those fields and the area). The answers go into small temporar
 of slot sets; one ``SELECT`` per county joins them with the businesses and each business's
 holder on the slot's day. A first run (no task of the period filed anywhere) inserts that
 ``SELECT`` straight into the tasks with ``RETURNING`` what the audit records of each;
-a later run reads it beside the filed task and writes only the differences through the
+a later run inserts it into a working table of the county's wanted tasks, counts them
+there, reads beside the filed tasks only those that differ and writes them through the
 ordinary upsert, then retires what is no longer wanted. Results equal
 :func:`twores.core.scheduling.sync_tasks`, the memory backend's, which the tests hold it to.
 """
