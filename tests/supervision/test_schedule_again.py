@@ -5,6 +5,7 @@ changed it schedules no county again."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import attrs
@@ -143,3 +144,21 @@ def test_marks_of_another_release_do_not_hold(
     monkeypatch.setattr(sync_marks, "SCHEDULER", "a later release")
     schedule(app, store, ADMIN, "2026Q1", on=START)
     assert any("INSERT INTO twores_wanted" in s for s in _statements)
+
+
+@pytest.mark.skipif(POSTGRES_URL is None, reason="TWORES_TEST_POSTGRES_URL is not set")
+def test_two_runs_of_one_period_at_once_both_succeed(roster: twores.Roster) -> None:
+    """On PostgreSQL the second run waits for the first and then finds nothing to do,
+    instead of failing on the tasks and marks the first one inserted."""
+    memory, app = MemoryStore(), twores.build(load_entrypoints=False)
+    load(memory, roster, START)
+    expected = schedule(app, memory, ADMIN, "2026Q1", on=START)
+    with fresh_sql_store("postgresql") as sql:
+        load(sql, roster, START)
+        with ThreadPoolExecutor(2) as pool:
+            runs = [pool.submit(schedule, app, sql, ADMIN, "2026Q1", on=START) for _ in "ab"]
+            reports = [run.result() for run in runs]
+        with sql.unit_of_work(ADMIN) as uow, memory.unit_of_work(ADMIN) as reference:
+            assert list(uow.tasks.stream()) == list(reference.tasks.stream())
+    assert sorted(r.written.inserted for r in reports) == [0, expected.tasks]
+    assert all(r.tasks == expected.tasks for r in reports)

@@ -207,6 +207,7 @@ class SetwiseSchedule:
 
     def _sync(self) -> TaskSync:
         self.uow.tune_for_bulk()
+        self._one_run_at_a_time()
         counties = self._counties()
         marks = self._marks(counties)  # what the run reads, versioned before it reads it
         self._ask_plan()
@@ -229,6 +230,16 @@ class SetwiseSchedule:
         if marks:
             marks.save(scheduled)
         return synced
+
+    def _one_run_at_a_time(self) -> None:
+        """PostgreSQL: wait for any other run scheduling this period to commit (it would
+        insert the same tasks and marks; one of the two would fail). SQLite writers wait
+        for each other anyway."""
+        if self.uow.store.is_postgres:
+            lock = f"twores.schedule {self.plan.requested}"
+            self.connection.execute(
+                sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(lock)))
+            )
 
     def _marks(self, counties: list[str]) -> SyncMarks | None:
         """The period's marks, when this run schedules whole counties (not a township)."""
