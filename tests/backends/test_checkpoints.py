@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
+from twores.plugins.sqlalchemy import checkpoints
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.plugins.sqlalchemy.checkpoints import THRESHOLD_BYTES
 
@@ -41,8 +45,9 @@ def test_a_large_commit_is_checkpointed_in_the_background(tmp_path: Path) -> Non
     assert _wait_for(lambda: path.stat().st_size > before + 3 * THRESHOLD_BYTES)
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM filler").scalar() == 16_384
+    thread = store.checkpointer._thread
     store.close()
-    assert not store.checkpointer._thread or not store.checkpointer._thread.is_alive()
+    assert thread is not None and not thread.is_alive()
     assert not Path(f"{path}-wal").exists()  # the last connection checkpointed the rest
 
 
@@ -58,4 +63,108 @@ def test_a_small_commit_starts_no_thread(tmp_path: Path) -> None:
 def test_an_in_memory_store_has_no_checkpointer() -> None:
     store = SqlStore("sqlite://")
     assert store.checkpointer is None
+    store.close()
+
+
+def test_a_relative_path_is_checkpointed_after_a_change_of_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = SqlStore("sqlite:///relative.db")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    path = tmp_path / "relative.db"
+    before = path.stat().st_size
+    _write(store, 4 * THRESHOLD_BYTES)
+    assert store.checkpointer is not None
+    store.checkpointer.committed()
+    assert _wait_for(lambda: path.stat().st_size > before + 3 * THRESHOLD_BYTES)
+    store.close()
+
+
+def test_the_log_shrinks_back_once_checkpointed(tmp_path: Path) -> None:
+    """So its size keeps telling how much waits: small commits after a large one do not
+    each wake the checkpointer."""
+    path = tmp_path / "twores.db"
+    store = SqlStore(f"sqlite:///{path}")
+    assert store.checkpointer is not None
+    _write(store, 4 * THRESHOLD_BYTES)
+    store.checkpointer.committed()
+    log = Path(f"{path}-wal")
+    assert _wait_for(lambda: path.stat().st_size > 3 * THRESHOLD_BYTES)
+    store.checkpointer.close()  # waits for the checkpoint under way to finish
+    _write(store, 10_000)  # restarts the log from its beginning, truncated to the limit
+    assert log.stat().st_size <= THRESHOLD_BYTES
+    store.close()
+
+
+def test_a_failed_checkpoint_does_not_stop_later_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "twores.db"
+    store = SqlStore(f"sqlite:///{path}")
+    checkpointer = store.checkpointer
+    assert checkpointer is not None
+    failures = []
+    connect = sqlite3.connect
+
+    class Failing:
+        """A connection whose first checkpoint fails (a disk error, say)."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.inner = connect(*args, **kwargs)
+
+        def execute(self, sql: str) -> Any:
+            if "wal_checkpoint" in sql and not failures:
+                failures.append(sql)
+                raise sqlite3.OperationalError("disk I/O error")
+            return self.inner.execute(sql)
+
+        def close(self) -> None:
+            self.inner.close()
+
+    monkeypatch.setattr(checkpoints.sqlite3, "connect", Failing)
+    before = path.stat().st_size
+    _write(store, 4 * THRESHOLD_BYTES)
+    checkpointer.committed()
+    assert _wait_for(lambda: bool(failures))
+    _write(store, 10_000)
+    checkpointer.committed()
+    assert _wait_for(lambda: path.stat().st_size > before + 3 * THRESHOLD_BYTES)
+    store.close()
+
+
+def test_a_commit_after_close_starts_the_checkpointer_again(tmp_path: Path) -> None:
+    path = tmp_path / "twores.db"
+    store = SqlStore(f"sqlite:///{path}")
+    assert store.checkpointer is not None
+    store.close()
+    before = path.stat().st_size
+    _write(store, 4 * THRESHOLD_BYTES)  # the engine opens new connections
+    store.checkpointer.committed()
+    assert _wait_for(lambda: path.stat().st_size > before + 3 * THRESHOLD_BYTES)
+    store.close()
+
+
+def test_a_forked_process_starts_a_checkpointer_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child forked while the parent's thread ran inherits no thread: its first large
+    commit starts one (the parent's would never wake in the child)."""
+    path = tmp_path / "twores.db"
+    store = SqlStore(f"sqlite:///{path}")
+    checkpointer = store.checkpointer
+    assert checkpointer is not None
+    _write(store, 4 * THRESHOLD_BYTES)
+    checkpointer.committed()
+    parents, parents_wake = checkpointer._thread, checkpointer._wake
+    assert parents is not None and parents.is_alive()
+    monkeypatch.setattr(checkpoints.os, "getpid", lambda: -1)  # as seen from a child
+    checkpointer.committed()
+    assert checkpointer._thread is not parents and checkpointer._thread.is_alive()
+    monkeypatch.undo()
+    checkpointer.close()
+    parents_wake.set()  # stops the "parent's" thread too
+    parents.join()
     store.close()

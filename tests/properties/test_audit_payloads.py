@@ -2,37 +2,52 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from typing import Any
+from unittest import mock
 
-from hypothesis import given
+import attrs
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from twores.core.audit import AuditChain
+from twores.core.audit import AuditChain, canonical
+from twores.plugins.storage import common
 from twores.plugins.storage.common import audit_payloads, audited_records
 
-FIELDS = ("key", "area_code", "count")
-keys = st.text("ABC0123/", min_size=1, max_size=12)
-values = st.tuples(st.sampled_from(["150102", "150103"]), st.integers(0, 9) | st.none())
+FIELDS = ("key", "area_code", "count", "due_on")
+#: Keys may look like a bulk entry's own key ("a..b (2)").
+keys = st.text("AB01./() ", min_size=1, max_size=12)
+values = st.tuples(
+    st.sampled_from(["150102", "150103"]),
+    st.integers(0, 9) | st.none(),
+    st.dates(date(2020, 1, 1), date(2030, 12, 31)),
+)
 
 
 @given(
     st.dictionaries(keys, st.tuples(st.booleans(), values), max_size=30),
     st.booleans(),
+    st.integers(1, 8),
 )
-def test_every_changed_record_reads_back_from_its_entry(
-    written: dict[str, tuple[bool, tuple[Any, ...]]], with_fields: bool
+@example({"A..B (3)": (False, ("150102", 1, date(2026, 1, 5)))}, False, 5)
+@example({"A..B (4)": (True, ("150102", None, date(2026, 1, 5)))}, True, 5)
+def test_every_changed_record_reads_back_from_its_stored_entry(
+    written: dict[str, tuple[bool, tuple[Any, ...]]], with_fields: bool, chunk: int
 ) -> None:
-    changes = []
-    for key, (update, (area, count)) in written.items():
-        after = (key, area, count) if with_fields else {"area_code": area, "count": count}
-        before = after if update else None
-        changes.append((key, before, after))
+    changes, expected = [], {}
+    for key, (update, (area, count, due_on)) in written.items():
+        record = {"area_code": area, "count": count, "due_on": due_on}
+        after = (key, area, count, due_on) if with_fields else record
+        changes.append((key, after if update else None, after))
+        stored = {"key": key, **record} if with_fields else record
+        expected[key] = {**stored, "due_on": due_on.isoformat()}
     chain = AuditChain()
     read: dict[str, Any] = {}
-    for operation, key, before, after in audit_payloads(changes, FIELDS if with_fields else None):
-        read.update(audited_records(chain.next("t", operation, "thing", key, before, after)))
-    expected = {
-        key: dict(zip(FIELDS, after, strict=True)) if with_fields else after
-        for key, _, after in changes
-    }
+    with mock.patch.object(common, "AUDIT_CHUNK", chunk):
+        payloads = audit_payloads(changes, FIELDS if with_fields else None)
+    for operation, key, before, after in payloads:
+        entry = chain.next("t", operation, "thing", key, before, after)
+        stored = attrs.evolve(entry, after=json.loads(canonical(entry.after)))  # as kept
+        read.update(audited_records(stored))
     assert read == expected

@@ -31,6 +31,7 @@ from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.plugins.storage.common import audited_records
 from twores.services.supervision import VisitInput, record_visit, schedule
 from twores.services.synth import synthetic_roster
+from twores.testing.postgres import POSTGRES_URL, fresh_sql_store
 from twores.testing.strategies import periods, rosters
 
 from .helpers import ADMIN, COUNTY, START, load
@@ -83,6 +84,20 @@ def test_scheduling_again_changes_nothing(
 
 
 def test_every_scheduled_task_is_audited_with_what_the_plan_decided(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    _assert_scheduled_tasks_audited(app, store, roster)
+
+
+@pytest.mark.skipif(POSTGRES_URL is None, reason="TWORES_TEST_POSTGRES_URL is not set")
+def test_every_scheduled_task_is_audited_on_postgresql(
+    app: twores.Twores, roster: twores.Roster
+) -> None:
+    with fresh_sql_store("postgresql") as store:
+        _assert_scheduled_tasks_audited(app, store, roster)
+
+
+def _assert_scheduled_tasks_audited(
     app: twores.Twores, store: Store, roster: twores.Roster
 ) -> None:
     load(store, roster, START)

@@ -21,7 +21,7 @@ from twores.core.areas import Hierarchy, Tier
 from twores.core.audit import AuditChain, canonical
 from twores.core.security import Scope
 from twores.plugins.sqlalchemy import rls, rows, tables
-from twores.plugins.sqlalchemy.checkpoints import WalCheckpointer
+from twores.plugins.sqlalchemy.checkpoints import THRESHOLD_BYTES, WalCheckpointer
 from twores.plugins.sqlalchemy.kpi_counts import SqlKpiCounts
 from twores.plugins.sqlalchemy.repos import BATCH
 from twores.plugins.sqlalchemy.repos.areas import Areas, areas_version
@@ -80,6 +80,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.execute("PRAGMA cache_size=-262144")
     cursor.execute("PRAGMA temp_store=MEMORY")  # scheduling's working tables
     cursor.execute("PRAGMA wal_autocheckpoint=0")  # the store's checkpointer runs them
+    cursor.execute(f"PRAGMA journal_size_limit={THRESHOLD_BYTES}")
     cursor.close()
 
 
@@ -120,6 +121,8 @@ class SqlStore:
         """Apply the Alembic migrations up to ``revision``."""
         with self.engine.begin() as connection:
             command.upgrade(self.alembic_config(connection), revision)
+        if self.checkpointer is not None:
+            self.checkpointer.committed()
 
     def revision(self) -> str | None:
         with self.engine.connect() as connection:
@@ -155,6 +158,7 @@ class SqlUnitOfWork:
         self.store, self.scope = store, scope
         self.connection = store.engine.connect()
         self._transaction = self.connection.begin()
+        self._changes_at_begin = self._total_changes()
         self._hierarchy = store.hierarchy(self.connection)
         rls.enter(self)  # PostgreSQL app role: SET LOCAL the scope for the policies
         self._hierarchy_changed = False
@@ -179,6 +183,30 @@ class SqlUnitOfWork:
     @property
     def guard(self) -> ScopeGuard:
         return ScopeGuard(self.scope, self._hierarchy)
+
+    def _total_changes(self) -> int | None:
+        """SQLite: rows this connection has changed since it opened."""
+        if not self.store.is_sqlite:
+            return None
+        return int(self.connection.connection.driver_connection.total_changes)  # type: ignore[union-attr]
+
+    def claim_writer(self, name: str) -> None:
+        """Wait until no other run that claims ``name`` is under way, before reading what
+        this one will write from.
+
+        PostgreSQL: a transaction-scoped advisory lock on ``name`` (within the schema).
+        SQLite: one writer at a time anyway, but a transaction that has read first cannot
+        take the write lock once another writer has committed ("database is locked"); so
+        a unit of work that has written nothing yet begins again as ``BEGIN IMMEDIATE``,
+        which waits (``busy_timeout``) for the other writer and reads its commits.
+        """
+        if self.store.is_postgres:
+            key = sa.func.hashtext(sa.func.current_schema() + f" {name}")
+            self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+        elif self.store.is_sqlite and self._total_changes() == self._changes_at_begin:
+            self.connection.exec_driver_sql("ROLLBACK")
+            self.connection.exec_driver_sql("BEGIN IMMEDIATE")
+            self._hierarchy = self.store.hierarchy(self.connection)
 
     def tune_for_bulk(self) -> None:
         """PostgreSQL, for the rest of the transaction: no JIT (compiling the expressions

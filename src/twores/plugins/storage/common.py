@@ -111,7 +111,7 @@ AUDIT_CHUNK = 1_000
 
 Change = tuple[str, Any, Any]
 #: The key of an entry for many records: ``first..last (n)``.
-_BULK_KEY = re.compile(r".+\.\..+ \(\d+\)")
+_BULK_KEY = re.compile(r".+\.\..+ \((\d+)\)")
 
 
 def _as_dict(value: Any, fields: tuple[str, ...] | None) -> Any:
@@ -169,11 +169,15 @@ def audited_records(entry: AuditEntry) -> dict[str, Any]:
     after = entry.after
     if after is None:
         return {}
-    if entry.operation in ("insert", "update") and _BULK_KEY.fullmatch(entry.key):
-        if "records" in after and "fields" in after:
+    bulk = _BULK_KEY.fullmatch(entry.key) if entry.operation in ("insert", "update") else None
+    if bulk is not None:
+        count = int(bulk.group(1))
+        records = after.get("records")
+        if isinstance(records, dict) and len(records) == count and "fields" in after:
             fields = after["fields"]
-            return {k: dict(zip(fields, v, strict=True)) for k, v in after["records"].items()}
-        return dict(after)
+            return {k: dict(zip(fields, v, strict=True)) for k, v in records.items()}
+        if len(after) == count and all(isinstance(v, dict) for v in after.values()):
+            return dict(after)
     return {entry.key: after}
 
 

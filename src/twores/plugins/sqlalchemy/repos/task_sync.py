@@ -197,6 +197,7 @@ class SetwiseSchedule:
     def run(self) -> TaskSync:
         """Bring the tasks up to date; the working tables go with the transaction if it
         fails (and are dropped here when it does not)."""
+        self._one_run_at_a_time()
         for table in TEMPORARY:
             table.drop(self.connection, checkfirst=True)
             table.create(self.connection)
@@ -207,7 +208,6 @@ class SetwiseSchedule:
 
     def _sync(self) -> TaskSync:
         self.uow.tune_for_bulk()
-        self._one_run_at_a_time()
         counties = self._counties()
         marks = self._marks(counties)  # what the run reads, versioned before it reads it
         self._ask_plan()
@@ -232,14 +232,10 @@ class SetwiseSchedule:
         return synced
 
     def _one_run_at_a_time(self) -> None:
-        """PostgreSQL: wait for any other run scheduling this period to commit (it would
-        insert the same tasks and marks; one of the two would fail). SQLite writers wait
-        for each other anyway."""
-        if self.uow.store.is_postgres:
-            lock = f"twores.schedule {self.plan.requested}"
-            self.connection.execute(
-                sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(lock)))
-            )
+        """Wait for any other scheduling run to commit: runs of different periods create
+        some of the same tasks (a year's run and its quarter's, two quarters' half-year
+        task), so one lock serves them all, taken before anything is read."""
+        self.uow.claim_writer("twores.schedule")
 
     def _marks(self, counties: list[str]) -> SyncMarks | None:
         """The period's marks, when this run schedules whole counties (not a township)."""
@@ -385,7 +381,10 @@ class SetwiseSchedule:
         self.connection.execute(
             WANTED_SLOTS.insert().from_select([c.name for c in slots], sa.select(*slots))
         )
-        self.connection.execute(WANTED.delete())
+        if self.uow.store.is_postgres:  # a DELETE would leave the rows' space taken
+            self.connection.exec_driver_sql(f"TRUNCATE {WANTED.name}")
+        else:  # SQLite empties a table on an unqualified DELETE
+            self.connection.execute(WANTED.delete())
         written = self.tasks.upsert_many(changed)
         self.tally.add_counts(total, exempted, unassigned, written)
 
@@ -410,6 +409,8 @@ class SetwiseSchedule:
         A task whose slot is in ``WANTED_SLOTS`` is wanted; only the rest are asked whether
         any business (in a county this run skipped, say) wants them."""
         self.connection.exec_driver_sql(SLOTS_INDEX)
+        if self.uow.store.is_postgres:  # analyzed while still empty
+            self.connection.exec_driver_sql(f"ANALYZE {WANTED_SLOTS.name}")
         span = self.plan.requested
         clause = self.uow.within_clause(tables.tasks, self.within)
         where = [] if clause is None else [clause]

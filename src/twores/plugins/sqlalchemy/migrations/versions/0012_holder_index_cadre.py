@@ -9,6 +9,9 @@ Scheduling asks, per business and slot, for the assignment in force on a day, la
 the index gives that order itself (no temporary sort per business: a first schedule of
 内蒙古 reads its slots 12% faster); ``valid_to`` stays in the index, so the coverage
 lookup still reads no row.
+
+On PostgreSQL the rebuild holds ``assignments`` locked until the upgrade commits (seconds for
+a province's assignments): run it in the maintenance window, as any upgrade.
 """
 
 from __future__ import annotations
