@@ -11,6 +11,7 @@ columns in one transaction, in the same run.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import statistics
@@ -93,11 +94,14 @@ def run() -> list[Figure]:
         fresh = folder / f"first-{copy}.db"
         shutil.copyfile(path, fresh)
         store = SqlStore(f"sqlite:///{fresh}")
+        os.sync()  # no earlier copy's writes still on their way to disk
         start = time.perf_counter()
         first = schedule(app, store, SCOPE, "2026Q1", on=ON)
         firsts.append(time.perf_counter() - start)
         if copy < REPEATS - 1:
             store.close()
+            for stale in folder.glob(f"{fresh.name}*"):
+                stale.unlink()
     first_s = statistics.median(firsts)
     agains, again = _timed(lambda: schedule(app, store, SCOPE, "2026Q1", on=ON))
     changes = []
@@ -108,6 +112,7 @@ def run() -> list[Figure]:
         return report
 
     changed_s, _ = _timed(changed_run, setup=lambda: _toggle_one_per_county(store))
+    os.sync()
     raw_s = _raw_baseline(store, folder / "raw.db")
     store.close()
     shutil.rmtree(folder, ignore_errors=True)
