@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+import twores
 from twores.plugins.sqlalchemy import checkpoints
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.plugins.sqlalchemy.checkpoints import THRESHOLD_BYTES
+
+ADMIN = twores.Scope("test", twores.Role.ADMIN)
 
 
 def _write(store: SqlStore, size: int) -> None:
@@ -167,4 +170,20 @@ def test_a_forked_process_starts_a_checkpointer_of_its_own(
     checkpointer.close()
     parents_wake.set()  # stops the "parent's" thread too
     parents.join()
+    store.close()
+
+
+def test_claiming_the_writer_after_other_statements_is_refused(tmp_path: Path) -> None:
+    """Beginning again would silently drop what the unit of work did before."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'twores.db'}")
+    with store.unit_of_work(ADMIN) as uow:
+        uow.connection.exec_driver_sql("CREATE TEMP TABLE scratch (x INTEGER)")
+        with pytest.raises(RuntimeError, match="claim_writer"):
+            uow.claim_writer("twores.test")
+    with store.unit_of_work(ADMIN) as uow:
+        uow.claim_writer("twores.test")  # only read so far: begins again, immediate
+        uow.connection.exec_driver_sql("CREATE TABLE kept (x INTEGER)")
+        uow.commit()
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM kept").scalar() == 0
     store.close()

@@ -51,3 +51,16 @@ def test_every_changed_record_reads_back_from_its_stored_entry(
         stored = attrs.evolve(entry, after=json.loads(canonical(entry.after)))  # as kept
         read.update(audited_records(stored))
     assert read == expected
+
+
+def test_a_write_that_names_a_record_twice_reads_back_its_last_values() -> None:
+    changes = [("A", None, ("A", "150102", 1, None)), ("B", None, ("B", "150102", 2, None))]
+    changes.append(("A", None, ("A", "150103", 3, None)))
+    ((operation, key, before, after),) = audit_payloads(changes, FIELDS)
+    assert key == "A..A (3)"
+    entry = AuditChain().next("t", operation, "thing", key, before, after)
+    read = audited_records(attrs.evolve(entry, after=json.loads(canonical(entry.after))))
+    assert read == {
+        "A": {"key": "A", "area_code": "150103", "count": 3, "due_on": None},
+        "B": {"key": "B", "area_code": "150102", "count": 2, "due_on": None},
+    }

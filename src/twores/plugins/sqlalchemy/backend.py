@@ -55,6 +55,7 @@ AUDIT_COLUMNS = (
     "prev_hash",
     "hash",
 )
+_SCHEMA_CHANGES = ("CREATE", "DROP", "ALTER")
 _TIER_COLUMN = {
     Tier.PROVINCE: "province_code",
     Tier.CITY: "city_code",
@@ -159,6 +160,9 @@ class SqlUnitOfWork:
         self.connection = store.engine.connect()
         self._transaction = self.connection.begin()
         self._changes_at_begin = self._total_changes()
+        self._changed_schema = self._claimed = False
+        if store.is_sqlite:
+            sa.event.listen(self.connection, "before_cursor_execute", self._note_statement)
         self._hierarchy = store.hierarchy(self.connection)
         rls.enter(self)  # PostgreSQL app role: SET LOCAL the scope for the policies
         self._hierarchy_changed = False
@@ -190,23 +194,42 @@ class SqlUnitOfWork:
             return None
         return int(self.connection.connection.driver_connection.total_changes)  # type: ignore[union-attr]
 
+    def _note_statement(self, _c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        """SQLite: note schema changes (``total_changes`` does not count them)."""
+        if not self._changed_schema and statement.lstrip()[:6].upper().startswith(_SCHEMA_CHANGES):
+            self._changed_schema = True
+
     def claim_writer(self, name: str) -> None:
         """Wait until no other run that claims ``name`` is under way, before reading what
-        this one will write from.
+        this one will write from (once per unit of work).
 
         PostgreSQL: a transaction-scoped advisory lock on ``name`` (within the schema).
         SQLite: one writer at a time anyway, but a transaction that has read first cannot
         take the write lock once another writer has committed ("database is locked"); so
-        a unit of work that has written nothing yet begins again as ``BEGIN IMMEDIATE``,
-        which waits (``busy_timeout``) for the other writer and reads its commits.
+        a unit of work that has changed nothing so far begins again as ``BEGIN IMMEDIATE``,
+        which waits (``busy_timeout``) for the other writer and reads its commits. One that
+        has written rows holds the write lock already; one that has changed the schema, or
+        holds a savepoint, cannot begin again without losing them: an error.
         """
         if self.store.is_postgres:
             key = sa.func.hashtext(sa.func.current_schema() + f" {name}")
             self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
-        elif self.store.is_sqlite and self._total_changes() == self._changes_at_begin:
-            self.connection.exec_driver_sql("ROLLBACK")
+            return
+        if not self.store.is_sqlite or self._claimed:
+            return
+        self._claimed = True
+        if self._total_changes() != self._changes_at_begin:
+            return
+        if self._changed_schema or self.connection.in_nested_transaction():
+            raise RuntimeError(f"claim_writer({name!r}) must come before this unit's writes")
+        self.connection.exec_driver_sql("ROLLBACK")
+        try:
             self.connection.exec_driver_sql("BEGIN IMMEDIATE")
-            self._hierarchy = self.store.hierarchy(self.connection)
+        except sa.exc.OperationalError:
+            self.connection.exec_driver_sql("BEGIN")  # as SQLAlchemy believes, to roll back
+            raise
+        self._hierarchy = self.store.hierarchy(self.connection)
+        self.kpi_summary.writes += 1  # counts cached before are of the earlier snapshot
 
     def tune_for_bulk(self) -> None:
         """PostgreSQL, for the rest of the transaction: no JIT (compiling the expressions

@@ -18,6 +18,7 @@ import logging
 import os
 import sqlite3
 import threading
+import weakref
 
 #: The log size past which a commit wakes the checkpointer (SQLite's default threshold:
 #: 1,000 pages of 4 KiB).
@@ -37,6 +38,8 @@ class WalCheckpointer:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
+        this = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _after_fork(this))
 
     def committed(self) -> None:
         """After a commit: checkpoint soon if the log has grown past the threshold."""
@@ -67,7 +70,6 @@ class WalCheckpointer:
 
     def _run(self, wake: threading.Event) -> None:
         connection = sqlite3.connect(self.path, check_same_thread=False)
-        connection.execute("PRAGMA busy_timeout=30000")
         try:
             while True:
                 wake.wait()
@@ -80,3 +82,11 @@ class WalCheckpointer:
                     _LOG.exception("WAL checkpoint of %s failed", self.path)
         finally:
             connection.close()
+
+
+def _after_fork(checkpointer: weakref.ref[WalCheckpointer]) -> None:
+    """In a forked child: none of the parent's thread, nor a lock it may have held."""
+    found = checkpointer()
+    if found is not None:
+        found._lock, found._wake = threading.Lock(), threading.Event()
+        found._thread, found._pid = None, os.getpid()

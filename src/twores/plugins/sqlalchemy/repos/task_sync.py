@@ -187,9 +187,7 @@ class SetwiseSchedule:
         self.tasks, self.plan, self.within = tasks, plan, within
         self.uow = tasks.uow
         self.connection = tasks.uow.connection
-        clause = self.uow.within_clause(tables.businesses, within)
-        self.in_scope = [B.status != OperatingStatus.CLOSED.value]
-        self.in_scope += [] if clause is None else [clause]
+        self.in_scope: list[sa.ColumnElement[bool]] = []
         self.sources: list[sa.FromClause] = []
         self.tally = TaskTally()
         self.plan_digests: dict[str, str] = {}
@@ -198,6 +196,9 @@ class SetwiseSchedule:
         """Bring the tasks up to date; the working tables go with the transaction if it
         fails (and are dropped here when it does not)."""
         self._one_run_at_a_time()
+        clause = self.uow.within_clause(tables.businesses, self.within)  # as of the claim
+        self.in_scope = [B.status != OperatingStatus.CLOSED.value]
+        self.in_scope += [] if clause is None else [clause]
         for table in TEMPORARY:
             table.drop(self.connection, checkfirst=True)
             table.create(self.connection)
