@@ -226,6 +226,10 @@ def test_letters_through_the_cli(tmp_path: Path) -> None:
     import json
     import sqlite3
 
+    from twores.core.periods import today
+
+    day = today()  # the letter is generated today (China time); signed and checked then
+    year, on = str(day.year), day.isoformat()
     db = str(tmp_path / "twores.db")
     assert run("--db", db, "demo", "--businesses", "60", cwd=tmp_path).returncode == 0
     with sqlite3.connect(db) as connection:
@@ -239,7 +243,7 @@ def test_letters_through_the_cli(tmp_path: Path) -> None:
         "letters",
         "generate",
         "--year",
-        "2026",
+        year,
         "--cadre",
         cadre,
         "--out",
@@ -255,9 +259,9 @@ def test_letters_through_the_cli(tmp_path: Path) -> None:
         "sign",
         cadre,
         "--year",
-        "2026",
+        year,
         "--on",
-        "2026-12-01",
+        on,
         "--counterparty",
         "镇党委书记",
         cwd=tmp_path,
@@ -271,9 +275,9 @@ def test_letters_through_the_cli(tmp_path: Path) -> None:
         "letters",
         "status",
         "--year",
-        "2026",
+        year,
         "--on",
-        "2026-12-02",
+        on,
         cwd=tmp_path,
     )
     states = {s["cadre_id"]: s["status"] for s in json.loads(status.stdout)}
