@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -150,9 +151,7 @@ def test_a_commit_after_close_starts_the_checkpointer_again(tmp_path: Path) -> N
     store.close()
 
 
-def test_a_forked_process_starts_a_checkpointer_of_its_own(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_forked_process_starts_a_checkpointer_of_its_own(tmp_path: Path) -> None:
     """A child forked while the parent's thread ran inherits no thread: its first large
     commit starts one (the parent's would never wake in the child)."""
     path = tmp_path / "twores.db"
@@ -163,10 +162,9 @@ def test_a_forked_process_starts_a_checkpointer_of_its_own(
     checkpointer.committed()
     parents, parents_wake = checkpointer._thread, checkpointer._wake
     assert parents is not None and parents.is_alive()
-    monkeypatch.setattr(checkpoints.os, "getpid", lambda: -1)  # as seen from a child
+    checkpoints._after_fork(weakref.ref(checkpointer))  # what os.fork runs in the child
     checkpointer.committed()
     assert checkpointer._thread is not parents and checkpointer._thread.is_alive()
-    monkeypatch.undo()
     checkpointer.close()
     parents_wake.set()  # stops the "parent's" thread too
     parents.join()

@@ -37,7 +37,6 @@ class WalCheckpointer:
         #: The running thread's signal; replacing it tells that thread to stop.
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
         this = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _after_fork(this))
 
@@ -49,8 +48,6 @@ class WalCheckpointer:
         except FileNotFoundError:
             return
         with self._lock:
-            if self._pid != os.getpid():  # a forked child: the parent's thread is not here
-                self._pid, self._thread, self._wake = os.getpid(), None, threading.Event()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, args=(self._wake,), name="twores-wal-checkpoint", daemon=True
@@ -65,7 +62,7 @@ class WalCheckpointer:
             thread, self._thread = self._thread, None
             wake, self._wake = self._wake, threading.Event()
         wake.set()
-        if thread is not None and self._pid == os.getpid():
+        if thread is not None:
             thread.join()
 
     def _run(self, wake: threading.Event) -> None:
@@ -89,4 +86,4 @@ def _after_fork(checkpointer: weakref.ref[WalCheckpointer]) -> None:
     found = checkpointer()
     if found is not None:
         found._lock, found._wake = threading.Lock(), threading.Event()
-        found._thread, found._pid = None, os.getpid()
+        found._thread = None

@@ -97,12 +97,17 @@ class SqlKpiSummary:
             return
         self.touched(SOURCES[table.name], counties)
         if table is tables.tasks:
-            self._tasks_changed(before, after)
+            self._tasks_changed(before, after, counties)
 
-    def _tasks_changed(self, before: list[Mapping[str, Any]], after: list[tuple[Any, ...]]) -> None:
-        """Move the stored task counts that were up to date by the tasks written (a county
-        with no such count is recounted when read: nothing to add up for it now)."""
-        counties = {r["county_code"] for r in before} | {v[_COUNTY] for v in after}
+    def _tasks_changed(
+        self,
+        before: list[Mapping[str, Any]],
+        after: list[tuple[Any, ...]],
+        counties: set[str],
+    ) -> None:
+        """Move the stored task counts of ``counties`` that were up to date by the tasks
+        written (a county with no such count is recounted when read: nothing to add up for
+        it now)."""
         stored = self.uow.connection.execute(
             sa.select(S.c.county_code, S.c.kpi, S.c.period, S.c.as_of, S.c.stamp).where(
                 S.c.county_code.in_(sorted(counties)), S.c.counter.like(f"{TASKS_COUNTER}|%")

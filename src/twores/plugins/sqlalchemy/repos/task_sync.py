@@ -107,7 +107,7 @@ COLUMNS = rows.TASK.columns
 DECIDED = ("county_code", "area_code", "due_on", "cadre_id", "exempt_reason")
 #: What a first run's audit entries hold of each task it creates: the key and what the plan
 #: decided (the business, period and slot are read off the key; no visit is filed yet).
-AUDITED = ("key", "area_code", "due_on", "cadre_id", "exempt_reason")
+AUDITED = ("key", *DECIDED[1:])
 
 
 def _text(value: Any) -> sa.ColumnElement[str]:
