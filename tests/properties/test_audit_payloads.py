@@ -64,3 +64,28 @@ def test_a_write_that_names_a_record_twice_reads_back_its_last_values() -> None:
         "A": {"key": "A", "area_code": "150103", "count": 3, "due_on": None},
         "B": {"key": "B", "area_code": "150102", "count": 2, "due_on": None},
     }
+
+
+#: What stored rows hold, and what else a payload may carry (floats in any form).
+row_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text()
+    | st.dates()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(row_values)
+@example([1e-07, 1e-05, 1e16, "1e5", {"ü": "\u2028\x7f\x00"}])
+@example({"b": [None, date(2026, 3, 31)], "a": "停业（自2026-01-05）"})
+def test_row_payloads_encode_to_the_canonical_text(payload: Any) -> None:
+    """The fast encoder's text is the canonical one, so the chain verifies as written."""
+    assert common.canonical_rows(payload) == canonical(payload)

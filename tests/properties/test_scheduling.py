@@ -1,5 +1,6 @@
 """Set-wise scheduling on SQL equals the reference (memory backend): on random rosters, plans
-(slots per area, or per grade in some areas, graded with or without the area) and changes
+(slots per area, or per grade in some areas, graded with or without the area, some areas
+with grade frequencies of their own) and changes
 between runs (suspended, closed, regraded and moved businesses, assignments handed over,
 grade frequencies changed), where the SQL backend re-schedules only the counties whose
 inputs changed."""
@@ -35,8 +36,9 @@ def plans(draw: st.DrawFn, roster: Roster) -> tuple[TaskPlan, TaskPlan]:
     requested: Period = draw(periods(kinds=KINDS))
     as_of = requested.start + timedelta(days=draw(st.integers(-5, 200)))
     areas = sorted(a.code for a in roster.hierarchy)
-    graded = draw(st.sets(st.sampled_from(areas))) if areas else set()
+    graded = draw(st.sets(st.sampled_from(areas)) | st.just(set(areas))) if areas else set()
     marked = draw(st.sets(st.sampled_from(areas))) if areas else set()
+    regional = draw(st.sets(st.sampled_from(areas))) if areas else set()
     reads_area = draw(st.booleans())
 
     def slots(frequency: Frequency) -> tuple[TaskSlot, ...]:
@@ -49,11 +51,12 @@ def plans(draw: st.DrawFn, roster: Roster) -> tuple[TaskPlan, TaskPlan]:
 
     def plan() -> TaskPlan:
         by_grade = {grade: Frequency(draw(KINDS), draw(st.integers(1, 2))) for grade in Grade}
+        own = {grade: Frequency(draw(KINDS), draw(st.integers(1, 2))) for grade in Grade}
         return TaskPlan(
             requested,
             lambda area: None if area in graded else slots(Frequency()),
             grade_of,
-            lambda grade, area: slots(by_grade[grade]),
+            lambda grade, area: slots((own if area in regional else by_grade)[grade]),
             grading_reads_area=reads_area,
         )
 

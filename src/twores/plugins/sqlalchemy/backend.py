@@ -41,6 +41,7 @@ from twores.plugins.storage.common import (
     Change,
     ScopeGuard,
     audit_payloads,
+    canonical_rows,
 )
 
 AUDIT_COLUMNS = (
@@ -308,8 +309,9 @@ class SqlUnitOfWork:
             ).one()
             self._chain = AuditChain(head.seq, head.hash)
         params = []
+        encode = canonical if fields is None else canonical_rows
         for operation, key, before, after in audit_payloads(changes, fields):
-            encoded = (canonical(before), canonical(after))
+            encoded = (encode(before), encode(after))
             entry = self._chain.next(
                 self.scope.actor, operation, entity, key, before, after, encoded=encoded
             )

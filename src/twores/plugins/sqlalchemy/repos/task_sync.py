@@ -105,9 +105,11 @@ S = SLOT_SETS.c
 COLUMNS = rows.TASK.columns
 #: What a plan decides of a filed task (the rest follows from its key, or is the visit's).
 DECIDED = ("county_code", "area_code", "due_on", "cadre_id", "exempt_reason")
-#: What a first run's audit entries hold of each task it creates: the key and what the plan
-#: decided (the business, period and slot are read off the key; no visit is filed yet).
-AUDITED = ("key", *DECIDED[1:])
+#: What a first run's audit entries hold of each task it creates, under its key: what the
+#: plan decided (the business, period and slot are read off the key; no visit is filed yet).
+AUDITED = DECIDED[1:]
+#: What a first run's insert returns of each task: its key, then ``AUDITED``.
+RETURNED = ("key", *AUDITED)
 
 
 def _text(value: Any) -> sa.ColumnElement[str]:
@@ -170,14 +172,34 @@ def _by_area() -> sa.FromClause:
     return joined.join(SLOT_SETS, S.set_id == sets.set_id)
 
 
-def _by_grade(grading_reads_area: bool) -> sa.FromClause:
-    """Each business's grade from its profile (and area, where grading reads it)."""
+def _by_grade(grading_reads_area: bool, *, per_area: bool) -> sa.FromClause:
+    """Each business's grade from its profile (and area, where grading reads it), and the
+    slot set of that grade (in its area, unless ``GRADE_SETS`` holds one for all areas)."""
     p, g = PROFILE_GRADES.c, GRADE_SETS.c
     same = [p[name] == _filled(B[name]) for name in PROFILE]
     area = [p.area_code == B.area_code] if grading_reads_area else []
     joined = tables.businesses.join(PROFILE_GRADES, sa.and_(*same, *area))
-    joined = joined.join(GRADE_SETS, sa.and_(g.area_code == B.area_code, g.grade == p.decided))
+    in_area = [g.area_code == B.area_code] if per_area else []
+    joined = joined.join(GRADE_SETS, sa.and_(*in_area, g.grade == p.decided))
     return joined.join(SLOT_SETS, S.set_id == g.set_id)
+
+
+#: The area of ``GRADE_SETS`` rows that hold for every area.
+EVERY_AREA = ""
+
+
+def _shared_grade_sets(by_grade: list[tuple[Any, ...]]) -> list[tuple[Any, ...]] | None:
+    """``GRADE_SETS`` rows for every area at once when each area has the same slot set for
+    each grade (one rule for the region: 4 rows instead of 4 per area), else None. Only
+    for a run where the grade decides in every area.
+
+    ``by_grade`` lists each area's grades together, in the same order."""
+    grades = len(Grade)
+    first = by_grade[:grades]
+    ids = [set_id for _, _, set_id in by_grade]
+    if ids != [set_id for _, _, set_id in first] * (len(ids) // grades):
+        return None
+    return [(EVERY_AREA, grade, set_id) for _, grade, set_id in first]
 
 
 class SetwiseSchedule:
@@ -275,9 +297,10 @@ class SetwiseSchedule:
         ]
         profiles = self._grades(set(graded)) if graded else []
         self.plan_digests = _digests(sets, by_area, by_grade, profiles, county_of, plan)
+        shared = None if by_area else _shared_grade_sets(by_grade)  # graded everywhere
         self._load(SLOT_SETS, [_slot_row(i, slot) for slots, i in sets.items() for slot in slots])
         self._load(AREA_SETS, by_area)
-        self._load(GRADE_SETS, by_grade)
+        self._load(GRADE_SETS, by_grade if shared is None else shared)
         self._load(PROFILE_GRADES, profiles)
         if self.uow.store.is_postgres:  # temporary tables have no statistics until asked
             for table in TEMPORARY:
@@ -285,7 +308,7 @@ class SetwiseSchedule:
         if by_area:
             self.sources.append(_by_area())
         if by_grade:
-            self.sources.append(_by_grade(plan.grading_reads_area))
+            self.sources.append(_by_grade(plan.grading_reads_area, per_area=shared is None))
 
     def _grades(self, graded: set[str]) -> list[tuple[Any, ...]]:
         """(area or None, profile..., grade) of each distinct business profile."""
@@ -340,13 +363,13 @@ class SetwiseSchedule:
             statement = (
                 tables.tasks.insert()
                 .from_select(COLUMNS, select)
-                .returning(*(T[name] for name in AUDITED))
+                .returning(*(T[name] for name in RETURNED))
             )
             for chunk in self._chunks(self.connection.execute(statement)):
                 for area in {v[1] for v in chunk} - writable:
                     guard.check_write(area, f"督导任务 {county}", f"task in {county}")
                     writable.add(area)
-                self.uow.record("task", [(v[0], None, v) for v in chunk], AUDITED)
+                self.uow.record("task", [(v[0], None, v[1:]) for v in chunk], AUDITED)
                 self._count(chunk, UpsertResult(inserted=len(chunk)))
         # Stored counts of the county go stale (recounted when read) rather than moved.
         self.uow.kpi_summary.touched(SOURCES[tables.tasks.name], [county])
@@ -397,8 +420,8 @@ class SetwiseSchedule:
             yield chunk
 
     def _count(self, values: Sequence[Sequence[Any]], written: UpsertResult) -> None:
-        """Tally rows of ``AUDITED``."""
-        exempt, cadre = AUDITED.index("exempt_reason"), AUDITED.index("cadre_id")
+        """Tally rows of ``RETURNED``."""
+        exempt, cadre = RETURNED.index("exempt_reason"), RETURNED.index("cadre_id")
         exempted = sum(v[exempt] is not None for v in values)
         unassigned = sum(v[cadre] is None and v[exempt] is None for v in values)
         self.tally.add_counts(len(values), exempted, unassigned, written)
