@@ -179,8 +179,8 @@ def _by_grade(grading_reads_area: bool, *, per_area: bool) -> sa.FromClause:
     same = [p[name] == _filled(B[name]) for name in PROFILE]
     area = [p.area_code == B.area_code] if grading_reads_area else []
     joined = tables.businesses.join(PROFILE_GRADES, sa.and_(*same, *area))
-    in_area = [g.area_code == B.area_code] if per_area else []
-    joined = joined.join(GRADE_SETS, sa.and_(*in_area, g.grade == p.decided))
+    area_of_set = B.area_code if per_area else sa.literal(EVERY_AREA)
+    joined = joined.join(GRADE_SETS, sa.and_(g.area_code == area_of_set, g.grade == p.decided))
     return joined.join(SLOT_SETS, S.set_id == g.set_id)
 
 
