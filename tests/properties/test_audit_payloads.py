@@ -66,14 +66,18 @@ def test_a_write_that_names_a_record_twice_reads_back_its_last_values() -> None:
     }
 
 
-#: What stored rows hold, and what else a payload may carry (floats in any form).
-row_values = st.recursive(
+scalars = (
     st.none()
     | st.booleans()
     | st.integers()
     | st.text()
     | st.dates()
-    | st.floats(allow_nan=False, allow_infinity=False),
+    | st.datetimes()
+    | st.floats(allow_nan=False, allow_infinity=False)
+)
+#: Any JSON-like payload (a single record's, a ranking's).
+payloads = st.recursive(
+    scalars,
     lambda inner: (
         st.lists(inner, max_size=4)
         | st.tuples(inner, inner)
@@ -81,11 +85,21 @@ row_values = st.recursive(
     ),
     max_leaves=20,
 )
+#: A bulk write's payload: records of row values under their keys.
+bulk_payloads = st.fixed_dictionaries(
+    {
+        "fields": st.lists(st.text(max_size=8), max_size=4),
+        "records": st.dictionaries(
+            st.text(max_size=12), st.lists(scalars, max_size=4) | st.tuples(scalars), max_size=8
+        ),
+    }
+)
 
 
-@given(row_values)
-@example([1e-07, 1e-05, 1e16, "1e5", {"ü": "\u2028\x7f\x00"}])
-@example({"b": [None, date(2026, 3, 31)], "a": "停业（自2026-01-05）"})
-def test_row_payloads_encode_to_the_canonical_text(payload: Any) -> None:
-    """The fast encoder's text is the canonical one, so the chain verifies as written."""
+@given(bulk_payloads | payloads)
+@example({"fields": ["n"], "records": {"k": [1e-05], "j": [1e16]}})
+@example({"fields": ["on", "why"], "records": {"k": [date(2026, 3, 31), "停业\u2028\x7f\x00"]}})
+def test_audit_payloads_encode_to_the_canonical_text(payload: Any) -> None:
+    """The SQL backend's fast encoder gives the canonical text, so the chain verifies as
+    written."""
     assert common.canonical_rows(payload) == canonical(payload)
