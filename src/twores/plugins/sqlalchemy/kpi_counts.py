@@ -73,7 +73,7 @@ class SqlKpiCounts:
 
     def _grouped(self, query: sa.Select[Any], table: sa.Table, within: str | None) -> Counts:
         query = query.where(*self._where(table, within)).group_by(table.c.area_code)
-        return {a: (int(n or 0), int(d)) for a, n, d in self.uow.connection.execute(query)}
+        return {a: (int(n or 0), int(d)) for a, n, d in self.uow.connection.execute(query).all()}
 
     def _has(self, role: str) -> sa.ColumnElement[bool]:
         if self.uow.store.is_postgres:
@@ -182,7 +182,7 @@ class SqlKpiCounts:
                 last = min(end, stopped - DAY) if stopped else start - DAY
                 days = max(0, (last - start).days + 1)
                 found[DutyKind.DAILY][area][1] += (int(everyone) - int(open_ or 0)) * days
-        for kind, area, n in self.uow.connection.execute(self._filed(spans, within)):
+        for kind, area, n in self.uow.connection.execute(self._filed(spans, within)).all():
             found[DutyKind(kind)][area][0] += int(n)
         return {kind: as_counts(counts) for kind, counts in found.items()}
 

@@ -36,7 +36,7 @@ class Businesses(Keyed):
         clause = self.uow.within_clause(self.table, within)
         if clause is not None:
             query = query.where(clause)
-        return {code: (int(n), int(d)) for code, n, d in self.uow.connection.execute(query)}
+        return {code: (int(n), int(d)) for code, n, d in self.uow.connection.execute(query).all()}
 
     def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:
         """A moved business takes its assignment history with it (they are filed by its area)."""
@@ -77,7 +77,7 @@ class Tasks(Keyed):
         clause = self.uow.within_clause(self.table, within)
         if clause is not None:
             query = query.where(clause)
-        return {a: (int(n), int(d)) for a, n, d in self.uow.connection.execute(query)}
+        return {a: (int(n), int(d)) for a, n, d in self.uow.connection.execute(query).all()}
 
     def sync(self, plan: TaskPlan, *, within: str | None = None) -> TaskSync:
         return SetwiseSchedule(self, plan, within).run()
