@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 
 from twores.core.areas import Hierarchy, Tier
-from twores.core.audit import AuditChain, canonical
+from twores.core.audit import AuditChain
 from twores.core.security import Scope
 from twores.plugins.sqlalchemy import rls, rows, tables
 from twores.plugins.sqlalchemy.checkpoints import THRESHOLD_BYTES, WalCheckpointer
@@ -309,9 +309,8 @@ class SqlUnitOfWork:
             ).one()
             self._chain = AuditChain(head.seq, head.hash)
         params = []
-        encode = canonical if fields is None else canonical_rows
         for operation, key, before, after in audit_payloads(changes, fields):
-            encoded = (encode(before), encode(after))
+            encoded = (canonical_rows(before), canonical_rows(after))
             entry = self._chain.next(
                 self.scope.actor, operation, entity, key, before, after, encoded=encoded
             )

@@ -172,6 +172,10 @@ def _by_area() -> sa.FromClause:
     return joined.join(SLOT_SETS, S.set_id == sets.set_id)
 
 
+#: The area of ``GRADE_SETS`` rows that hold for every area.
+EVERY_AREA = ""
+
+
 def _by_grade(grading_reads_area: bool, *, per_area: bool) -> sa.FromClause:
     """Each business's grade from its profile (and area, where grading reads it), and the
     slot set of that grade (in its area, unless ``GRADE_SETS`` holds one for all areas)."""
@@ -182,10 +186,6 @@ def _by_grade(grading_reads_area: bool, *, per_area: bool) -> sa.FromClause:
     area_of_set = B.area_code if per_area else sa.literal(EVERY_AREA)
     joined = joined.join(GRADE_SETS, sa.and_(g.area_code == area_of_set, g.grade == p.decided))
     return joined.join(SLOT_SETS, S.set_id == g.set_id)
-
-
-#: The area of ``GRADE_SETS`` rows that hold for every area.
-EVERY_AREA = ""
 
 
 def _shared_grade_sets(by_grade: list[tuple[Any, ...]]) -> list[tuple[Any, ...]] | None:
