@@ -64,7 +64,7 @@ def test_sqlite_runs_in_wal_with_full_sync(tmp_path: Path) -> None:
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-    assert store.revision() == "0012"
+    assert store.revision() == "0013"
     store.close()
 
 
@@ -140,4 +140,17 @@ def test_a_bulk_load_rebuilds_the_indexes_it_set_aside(tmp_path: Path) -> None:
             "EXPLAIN QUERY PLAN SELECT * FROM businesses WHERE key = 'x'"
         ).fetchall()
     assert "ix_businesses_key" in str(plan)
+    store.close()
+
+
+def test_the_migrations_build_the_schema_the_code_declares(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from twores.plugins.sqlalchemy import tables, users
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'twores.db'}")
+    with store.engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert compare_metadata(context, [tables.metadata, users.metadata]) == []  # type: ignore[arg-type]
     store.close()

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+import attrs
 import docx
 
 import twores
+from twores.core.kpis import Direction, KpiValue, RunKind, rank_areas
 from twores.core.periods import CHINA_TZ
 from twores.plugins.builtin.memory import MemoryStore
 from twores.plugins.sqlalchemy.backend import SqlStore
@@ -70,3 +72,29 @@ def test_rankings_are_stored_reproduced_and_compared(
     paths = issue_bulletin(app, store, ADMIN, "2026Q1", COUNTY, tmp_path, as_of=END)
     text = "\n".join(p.text for p in docx.Document(str(paths[0])).paragraphs)
     assert "周通报" in text and "点名通报" in text and "过期食品" in paths[2].read_text()
+
+
+def test_each_run_is_compared_with_the_latest_earlier_run_of_its_kind(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    _scenario(app, store, roster)
+    feb, mar = date(2026, 2, 10), date(2026, 3, 10)
+    weekly = RunKind.WEEKLY
+    week1, _ = rank_children(app, store, ADMIN, "2026Q1", COUNTY, as_of=feb, kind=weekly)
+    rank_children(app, store, ADMIN, "2026Q2", COUNTY, as_of=date(2026, 5, 1))  # later, ad hoc
+    rank_children(app, store, ADMIN, "2026Q1", COUNTY, as_of=date(2026, 3, 1))  # ad hoc
+    week2, before = rank_children(app, store, ADMIN, "2026Q1", COUNTY, as_of=mar, kind=weekly)
+    assert before == week1  # last week's bulletin, not a later or an ad-hoc run
+    again, before_again = rank_children(app, store, ADMIN, "2026Q1", COUNTY, as_of=feb, kind=weekly)
+    assert again == week1 and before_again is None  # a repeat is compared as it first was
+    assert week1.kind is weekly and week1.as_of == feb and week2.as_of == mar
+    _, daily_before = rank_children(
+        app, store, ADMIN, "2026Q1", COUNTY, as_of=END, kind=RunKind.DAILY
+    )
+    assert daily_before is None  # no earlier daily dispatch
+    flipped = {s.name: s for s in compute_kpis(app, store, ADMIN, "2026Q1", as_of=END).specs}
+    values = [KpiValue("coverage", COUNTY + "001", "2026Q1", 1, 2)]
+    up = rank_areas(COUNTY, "2026Q1", values, flipped, as_of=END)
+    down_spec = attrs.evolve(flipped["coverage"], direction=Direction.LOWER_IS_BETTER)
+    down = rank_areas(COUNTY, "2026Q1", values, {**flipped, "coverage": down_spec}, as_of=END)
+    assert up.inputs_hash != down.inputs_hash  # the direction is an input of the run

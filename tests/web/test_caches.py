@@ -84,7 +84,13 @@ def test_the_remembered_ranking_is_the_computed_one(web_db: dict[str, Any]) -> N
     versions = [f"{r.name} {r.version}" for r in app.plugins.rule_sets()]
     values = [board.values[k][c] for k in specs for c in kids]
     fresh = rank_areas(
-        COUNTY, str(board.period), values, specs, rule_versions=versions, previous=first.previous
+        COUNTY,
+        str(board.period),
+        values,
+        specs,
+        rule_versions=versions,
+        previous=first.previous,
+        as_of=board.as_of,
     )
     assert first.ranking == fresh
     moved = attrs.evolve(board, values={**board.values})

@@ -7,10 +7,13 @@ when the denominator is 0.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import importlib.metadata
 import json
 import operator
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
@@ -157,6 +160,15 @@ class RankedArea:
     movement: int | None = None
 
 
+class RunKind(LabelledEnum):
+    """What a ranking run was made for; each is compared with the run before it of its
+    own kind (a weekly bulletin with last week's, not with today's dispatch)."""
+
+    RANKING = ("ranking", "排名", "ranking")
+    DAILY = ("daily", "日调度", "daily dispatch")
+    WEEKLY = ("weekly", "周通报", "weekly bulletin")
+
+
 @attrs.frozen
 class Ranking:
     """Sibling areas ordered by a weighted composite of KPI rates.
@@ -171,6 +183,25 @@ class Ranking:
     kpis: tuple[tuple[str, float], ...]
     areas: tuple[RankedArea, ...]
     inputs_hash: str
+    #: The day the counts describe (None: a run stored before runs kept it).
+    as_of: date | None = None
+    kind: RunKind = RunKind.RANKING
+
+    @property
+    def period_kind(self) -> str:
+        return str(Period.parse(self.period).kind.value)
+
+    def follows(self, earlier: Ranking) -> bool:
+        """True when ``earlier`` is a run this one is compared with: the same parent, kind
+        and kind of period, counted as of an earlier day."""
+        return (
+            earlier.parent == self.parent
+            and earlier.kind is self.kind
+            and earlier.period_kind == self.period_kind
+            and earlier.as_of is not None
+            and self.as_of is not None
+            and earlier.as_of < self.as_of
+        )
 
 
 def composite(rates: Mapping[str, float | None], specs: Mapping[str, KpiSpec]) -> float | None:
@@ -197,6 +228,8 @@ def rank_areas(
     *,
     rule_versions: Sequence[str] = (),
     previous: Ranking | None = None,
+    as_of: date | None = None,
+    kind: RunKind = RunKind.RANKING,
 ) -> Ranking:
     """Rank the children whose values are given; deterministic for any input order."""
     by_area: dict[str, dict[str, float | None]] = defaultdict(dict)
@@ -221,14 +254,17 @@ def rank_areas(
         {
             "parent": parent,
             "period": period,
+            "as_of": None if as_of is None else as_of.isoformat(),
+            "kind": kind.value,
             "weights": weights,
+            "directions": sorted((n, s.direction.value) for n, s in specs.items()),
             "facts": facts,
             "rules": sorted(rule_versions),
         },
         ensure_ascii=False,
     )
     digest = hashlib.sha256(payload.encode()).hexdigest()
-    return Ranking(parent, period, weights, tuple(ranked), digest)
+    return Ranking(parent, period, weights, tuple(ranked), digest, as_of, kind)
 
 
 # --- computing -------------------------------------------------------------------------
@@ -305,12 +341,31 @@ class Kpi:
     count: Counter
     reads: frozenset[str] | None = None
     per_county: bool = True
+    #: Bumped by the KPI's author whenever the counter counts differently.
+    version: str = ""
 
     @property
     def counter_id(self) -> str:
-        """Names the counter, so a summary made by a replaced KPI is never reused."""
+        """Names the counter, the release of the package that ships it and the KPI's own
+        version, so a summary counted by a replaced, upgraded or revised counter is never
+        reused."""
         count = self.count
-        return f"{getattr(count, '__module__', '?')}.{getattr(count, '__qualname__', '?')}"
+        module = getattr(count, "__module__", None) or "?"
+        name = f"{module}.{getattr(count, '__qualname__', '?')}"
+        return f"{name}|{_release_of(module)}|{self.version}"
+
+
+@functools.cache
+def _release_of(module: str) -> str:
+    """The version of the distribution that provides ``module`` (its top-level package's
+    ``__version__`` for an editable install, which the metadata does not map; "" if
+    neither is known)."""
+    top = module.partition(".")[0]
+    for distribution in importlib.metadata.packages_distributions().get(top, ()):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            return f"{distribution} {importlib.metadata.version(distribution)}"
+    package = sys.modules.get(top)
+    return str(getattr(package, "__version__", ""))
 
 
 def county_key(hierarchy: Hierarchy, area_code: str) -> str:

@@ -23,7 +23,7 @@ from twores.core.audit import AuditEntry, AuditProblem
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
-from twores.core.kpis import BusinessTally, RankingRun
+from twores.core.kpis import BusinessTally, Ranking, RankingRun
 from twores.core.letters import Letter
 from twores.core.problems import Problem, ProblemStatus, Severity
 from twores.core.security import Scope
@@ -259,8 +259,10 @@ class ProblemRepository(Protocol):
 
 class RankingLog(Protocol):
     def get(self, key: str) -> RankingRun | None: ...
-    def latest(self, parent: str, *, before: str | None = None) -> RankingRun | None:
-        """The newest stored run ranking ``parent``'s children (created before ``before``)."""
+    def previous(self, ranking: Ranking) -> RankingRun | None:
+        """The stored run ``ranking`` is compared with: of those it follows
+        (:meth:`Ranking.follows`), the one counted as of the latest day (the newest of
+        that day's)."""
         ...
 
     def record(self, run: RankingRun) -> bool:

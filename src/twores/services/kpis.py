@@ -23,6 +23,7 @@ from twores.core.kpis import (
     KpiValue,
     Ranking,
     RankingRun,
+    RunKind,
     add_counts,
     as_counts,
     rank_areas,
@@ -322,27 +323,35 @@ def rank_children(
     *,
     as_of: date | None = None,
     table: KpiTable | None = None,
+    kind: RunKind = RunKind.RANKING,
 ) -> tuple[Ranking, Ranking | None]:
-    """Rank ``parent``'s child areas and store the run; returns it with the previous run.
+    """Rank ``parent``'s child areas and store the run; returns it with the run it follows
+    (the latest earlier one of its kind: :meth:`Ranking.follows`).
 
-    The same inputs and rule versions give the same hash, so a repeated run is the stored
-    one (and is compared with the run before it)."""
+    The same inputs, day, kind and rule versions give the same hash, so a repeated run is
+    the stored one (and is compared with the same earlier run)."""
     table = table or compute_kpis(app, store, scope, period, as_of=as_of, within=parent)
     specs = {s.name: s for s in table.specs}
     values = [table.value(k, c) for k in specs for c in table.children(parent)]
     versions = [f"{r.name} {r.version}" for r in app.plugins.rule_sets()]
+    day, name = table.as_of, str(table.period)
     with store.unit_of_work(scope) as uow:
-        draft = rank_areas(parent, str(table.period), values, specs, rule_versions=versions)
-        stored = uow.rankings.get(draft.inputs_hash)
-        before = stored.created_at if stored else None
-        previous_run = (
-            uow.rankings.latest(parent, before=before) if before else uow.rankings.latest(parent)
+        draft = rank_areas(
+            parent, name, values, specs, rule_versions=versions, as_of=day, kind=kind
         )
+        previous_run = uow.rankings.previous(draft)
         previous = previous_run.ranking if previous_run else None
         ranking = rank_areas(
-            parent, str(table.period), values, specs, rule_versions=versions, previous=previous
+            parent,
+            name,
+            values,
+            specs,
+            rule_versions=versions,
+            previous=previous,
+            as_of=day,
+            kind=kind,
         )
-        if stored is None:
+        if uow.rankings.get(draft.inputs_hash) is None:
             uow.rankings.record(RankingRun(ranking, now_iso(), scope.actor))
             uow.commit()
     return ranking, previous
@@ -361,10 +370,12 @@ def issue_bulletin(
 ) -> tuple[Path, Path, Path]:
     """Rank ``parent``'s children and write the bulletin (.docx, .xlsx, .md) into ``folder``.
 
-    It names the laggards, shows the changes since the previous ranking run and lists the
-    problems overdue on the as-of day."""
+    It names the laggards, shows the changes since the previous bulletin of its ``kind``
+    (``weekly`` or ``daily``; stored as a ranking run of that kind) and lists the problems
+    overdue on the as-of day."""
     table = compute_kpis(app, store, scope, period, as_of=as_of, within=parent)
-    ranking, previous = rank_children(app, store, scope, period, parent, table=table)
+    run_kind = RunKind(kind)
+    ranking, previous = rank_children(app, store, scope, period, parent, table=table, kind=run_kind)
     hierarchy = table.hierarchy
     names = {a.code: a.name for a in hierarchy}
     overdue = []
@@ -393,5 +404,5 @@ def issue_bulletin(
         overdue=tuple(sorted(overdue, key=lambda o: -o.days_overdue)),
         kind=kind,
     )
-    stem = f"{parent}-{table.period}-{'日调度' if kind == 'daily' else '周通报'}"
+    stem = f"{parent}-{table.period}-{run_kind.zh}"
     return write_bulletin(bulletin, Path(folder), stem)

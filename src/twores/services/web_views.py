@@ -206,7 +206,7 @@ def ranking_view(
     if parent is None or len(dashboard.areas) < 2:
         return None
     with store.unit_of_work(scope) as uow:
-        run = uow.rankings.latest(parent)
+        run = uow.rankings.previous(_ranked(app, dashboard, None))
     previous = run.ranking if run else None
     return _ranked(app, dashboard, previous), previous
 
@@ -227,7 +227,7 @@ def dashboard_view(app: Twores, store: Store, scope: Scope, dashboard: Dashboard
     ranked = parent is not None and len(dashboard.areas) > 1
     with store.unit_of_work(scope) as uow:
         view = _area_view(uow.areas.hierarchy(), scope, parent)
-        run = uow.rankings.latest(parent) if ranked and parent is not None else None
+        run = uow.rankings.previous(_ranked(app, dashboard, None)) if ranked else None
     if not ranked:
         return DashboardView(view, None, None)
     previous = run.ranking if run else None
@@ -253,6 +253,7 @@ def _ranked(app: Twores, dashboard: Dashboard, previous: Ranking | None) -> Rank
     key = (
         parent,
         str(dashboard.period),
+        dashboard.as_of,
         tuple((v.kpi, v.area_code, v.period, v.numerator, v.denominator) for v in values),
         dashboard.specs,
         versions,
@@ -263,7 +264,13 @@ def _ranked(app: Twores, dashboard: Dashboard, previous: Ranking | None) -> Rank
     if found is not None:
         return found
     ranking = rank_areas(
-        parent, str(dashboard.period), values, specs, rule_versions=versions, previous=previous
+        parent,
+        str(dashboard.period),
+        values,
+        specs,
+        rule_versions=versions,
+        previous=previous,
+        as_of=dashboard.as_of,
     )
     with _rankings_lock:
         if len(_RANKINGS) >= _RANKINGS_MAX:

@@ -18,7 +18,7 @@ from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
-from twores.core.kpis import RankingRun, add_counts, as_counts
+from twores.core.kpis import Ranking, RankingRun, add_counts, as_counts
 from twores.core.letters import Letter
 from twores.core.ports import ImportRecord, TaskSync, UpsertResult
 from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
@@ -580,13 +580,9 @@ class _Rankings:
     def get(self, key: str) -> RankingRun | None:
         return self.uow._state.rankings.get(key)
 
-    def latest(self, parent: str, *, before: str | None = None) -> RankingRun | None:
-        runs = [
-            r
-            for r in self.uow._state.rankings.values()
-            if r.ranking.parent == parent and (before is None or r.created_at < before)
-        ]
-        return max(runs, key=lambda r: (r.created_at, r.key), default=None)
+    def previous(self, ranking: Ranking) -> RankingRun | None:
+        runs = [r for r in self.uow._state.rankings.values() if ranking.follows(r.ranking)]
+        return max(runs, key=lambda r: (r.ranking.as_of, r.created_at, r.key), default=None)
 
     def record(self, run: RankingRun) -> bool:
         if run.key in self.uow._state.rankings:

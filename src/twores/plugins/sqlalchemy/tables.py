@@ -200,6 +200,9 @@ rankings = sa.Table(
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("actor", sa.String(100), nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="ranking"),
+    sa.Column("period_kind", sa.String(16), nullable=True),
+    sa.Column("as_of", sa.Date, nullable=True),
 )
 
 audit_log = sa.Table(
@@ -336,5 +339,11 @@ INDEXES = [
     sa.Index("ix_problems_business", problems.c.business_key),
     sa.Index("ix_problems_status", problems.c.county_code, problems.c.status, problems.c.deadline),
     sa.Index("ix_problems_township", problems.c.township_code),
-    sa.Index("ix_rankings_parent", rankings.c.parent, rankings.c.created_at),
+    sa.Index(
+        "ix_rankings_previous",
+        rankings.c.parent,
+        rankings.c.kind,
+        rankings.c.period_kind,
+        rankings.c.as_of,
+    ),
 ]

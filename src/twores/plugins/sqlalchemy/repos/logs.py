@@ -78,14 +78,21 @@ class Rankings:
         ).first()
         return None if row is None else _ranking_run(row)
 
-    def latest(self, parent: str, *, before: str | None = None) -> RankingRun | None:
+    def previous(self, ranking: Ranking) -> RankingRun | None:
+        if ranking.as_of is None:
+            return None
         t = tables.rankings
-        query = sa.select(t).where(t.c.parent == parent)
-        if before is not None:
-            query = query.where(t.c.created_at < before)
-        row = self.uow.connection.execute(
-            query.order_by(t.c.created_at.desc(), t.c.key.desc()).limit(1)
-        ).first()
+        query = (
+            sa.select(t)
+            .where(
+                t.c.parent == ranking.parent,
+                t.c.kind == ranking.kind.value,
+                t.c.period_kind == ranking.period_kind,
+                t.c.as_of < ranking.as_of,
+            )
+            .order_by(t.c.as_of.desc(), t.c.created_at.desc(), t.c.key.desc())
+        )
+        row = self.uow.connection.execute(query.limit(1)).first()
         return None if row is None else _ranking_run(row)
 
     def record(self, run: RankingRun) -> bool:
@@ -101,6 +108,9 @@ class Rankings:
                 created_at=run.created_at,
                 actor=run.actor,
                 payload=json.dumps(payload, ensure_ascii=False),
+                kind=run.ranking.kind.value,
+                period_kind=run.ranking.period_kind,
+                as_of=run.ranking.as_of,
             )
         )
         self.uow.record("ranking", [(run.key, None, {"created_at": run.created_at, **payload})])

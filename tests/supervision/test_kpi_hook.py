@@ -1,0 +1,117 @@
+"""A region adds, reweights and replaces KPIs through ``twores_kpis``; a revised counter is
+never served the counts its earlier version stored."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import attrs
+
+import twores
+from twores.core.kpis import Direction, Kpi, KpiInput, KpiSpec, KpiValue
+from twores.core.ports import Counts
+from twores.plugins import hookimpl
+from twores.plugins.builtin.national_kpis import NATIONAL
+from twores.services.kpis import compute_kpis, kpi_dashboard, rank_children
+
+from .helpers import ADMIN, COUNTY, START, load
+
+NATIONAL_BY_NAME = {k.spec.name: k for k in NATIONAL}
+AS_OF = date(2026, 3, 31)
+
+
+def _counts(value: KpiValue) -> tuple[int, int]:
+    return value.numerator, value.denominator
+
+
+def _suspended(k: KpiInput) -> Counts:
+    """A region's own KPI: suspended businesses among those in scope, where they sit."""
+    return {a: (t.in_scope - t.operating, t.in_scope) for a, t in k.tallies.items()}
+
+
+def _every_business_counts_once(k: KpiInput) -> Counts:
+    """A replacement coverage counter: every in-scope business, held or not."""
+    return {a: (t.in_scope, t.in_scope) for a, t in k.tallies.items()}
+
+
+SUSPENDED = Kpi(
+    KpiSpec(
+        "suspended",
+        "停业主体占比",
+        "businesses suspended",
+        "停业主体",
+        "在营、停业主体",
+        Direction.LOWER_IS_BETTER,
+        "在营、停业主体中停业的比例。",
+        "Share of in-scope businesses that are suspended.",
+    ),
+    _suspended,
+    frozenset({"business"}),
+)
+
+
+class Region:
+    """Adds a KPI, doubles task completion's weight and replaces the coverage counter."""
+
+    @hookimpl
+    def twores_kpis(self) -> list[Kpi]:
+        tasks, coverage = NATIONAL_BY_NAME["task_completion"], NATIONAL_BY_NAME["coverage"]
+        return [
+            SUSPENDED,
+            attrs.evolve(tasks, spec=attrs.evolve(tasks.spec, weight=2.0)),
+            attrs.evolve(coverage, count=_every_business_counts_once),
+        ]
+
+
+def test_a_region_adds_reweights_and_replaces_kpis(
+    store: twores.Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    national = twores.build(load_entrypoints=False)
+    regional = twores.build(load_entrypoints=False, plugins=[Region()])
+    kpis = regional.plugins.kpis()
+    assert set(kpis) == set(national.plugins.kpis()) | {"suspended"}
+    assert kpis["task_completion"].spec.weight == 2.0
+    table = compute_kpis(regional, store, ADMIN, "2026Q1", as_of=AS_OF)
+    in_scope = sum(b.in_scope for b in roster.businesses.values())
+    suspended = sum(
+        b.status is twores.OperatingStatus.SUSPENDED for b in roster.businesses.values()
+    )
+    assert _counts(table.value("suspended", COUNTY)) == (suspended, in_scope)
+    assert _counts(table.value("coverage", COUNTY)) == (in_scope, in_scope)
+    dashboard = kpi_dashboard(regional, store, ADMIN, "2026Q1", COUNTY, as_of=AS_OF)
+    assert _counts(dashboard.values["suspended"][COUNTY]) == (suspended, in_scope)
+    ranking, _ = rank_children(regional, store, ADMIN, "2026Q1", COUNTY, as_of=AS_OF)
+    assert dict(ranking.kpis)["task_completion"] == 2.0
+    assert "suspended" in dict(ranking.kpis)
+
+
+def _nobody(k: KpiInput) -> Counts:
+    """The replacement coverage counter's next release: it counts anew."""
+    return {a: (0, t.in_scope) for a, t in k.tallies.items()}
+
+
+_nobody.__qualname__ = _every_business_counts_once.__qualname__  # same name, new logic
+
+
+class RevisedRegion(Region):
+    @hookimpl
+    def twores_kpis(self) -> list[Kpi]:
+        revised = attrs.evolve(NATIONAL_BY_NAME["coverage"], count=_nobody, version="2")
+        return [*(k for k in super().twores_kpis() if k.spec.name != "coverage"), revised]
+
+
+def test_a_revised_counter_is_not_served_its_earlier_counts(
+    store: twores.Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    national = twores.build(load_entrypoints=False)
+    held = compute_kpis(national, store, ADMIN, "2026Q1", as_of=AS_OF).value("coverage", COUNTY)
+    first = twores.build(load_entrypoints=False, plugins=[Region()])
+    everyone = compute_kpis(first, store, ADMIN, "2026Q1", as_of=AS_OF).value("coverage", COUNTY)
+    assert everyone.numerator == everyone.denominator > 0
+    second = twores.build(load_entrypoints=False, plugins=[RevisedRegion()])
+    recounted = compute_kpis(second, store, ADMIN, "2026Q1", as_of=AS_OF)
+    assert recounted.value("coverage", COUNTY).numerator == 0
+    again = compute_kpis(national, store, ADMIN, "2026Q1", as_of=AS_OF)
+    assert again.value("coverage", COUNTY) == held
