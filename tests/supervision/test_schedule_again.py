@@ -181,3 +181,32 @@ def test_runs_at_once_wait_for_each_other(
                 run.result()
         with sql.unit_of_work(ADMIN) as uow, memory.unit_of_work(ADMIN) as reference:
             assert list(uow.tasks.stream()) == list(reference.tasks.stream())
+
+
+def test_a_status_taken_after_a_period_leaves_its_tasks_owed(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    from datetime import date
+
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        first = sorted(uow.businesses.stream(), key=lambda b: b.key)[:3]
+        statuses = [
+            (OperatingStatus.SUSPENDED, date(2026, 8, 1)),
+            (OperatingStatus.CLOSED, date(2026, 9, 1)),
+            (OperatingStatus.REVOKED, date(2026, 5, 1)),
+        ]
+        uow.businesses.upsert_many(
+            attrs.evolve(b, status=status, status_since=since)
+            for b, (status, since) in zip(first, statuses, strict=True)
+        )
+        uow.commit()
+    again = schedule(app, store, ADMIN, "2026Q1", on=date(2026, 12, 1))
+    assert again.written.changed == 0 and again.retired == 0  # Q1 was owed in full
+    schedule(app, store, ADMIN, "2026Q3", on=date(2026, 7, 1))
+    suspended, closed, revoked = (b.key for b in first)
+    with store.unit_of_work(ADMIN) as uow:
+        q3 = {t.business_key: t for t in uow.tasks.stream(overlapping=(date(2026, 7, 1),) * 2)}
+    assert q3[suspended].exempt_reason == "停业（自2026-08-01）"
+    assert closed not in q3 and revoked not in q3  # gone by the end of Q3

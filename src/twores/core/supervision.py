@@ -270,10 +270,18 @@ class TaskPlan:
         return found
 
 
-def exemption(business: FoodBusiness) -> str | None:
-    """Why ``business`` owes no visit now (suspended), else None."""
-    if business.status is not OperatingStatus.SUSPENDED:
-        return None
+def status_bearing_on(business: FoodBusiness, period_end: date) -> OperatingStatus:
+    """The status that bears on a task of a period ending ``period_end``: the business's
+    own when it took effect by then (or its day is not known), else operating — a business
+    suspended, closed or revoked after the period still owed that period's visits."""
+    since = business.status_since
+    if business.status is OperatingStatus.OPERATING or since is None or since <= period_end:
+        return business.status
+    return OperatingStatus.OPERATING
+
+
+def exemption(business: FoodBusiness) -> str:
+    """Why a suspended ``business`` owes no visit."""
     since = f"（自{business.status_since.isoformat()}）" if business.status_since else ""
     return f"停业{since}"
 
@@ -285,16 +293,17 @@ def required_tasks(
 ) -> list[SupervisionTask]:
     """The tasks ``slots_of`` requires of ``businesses``.
 
-    Closed businesses owe nothing; suspended ones are exempt with the reason; each task
-    names the cadre holding the business on its slot's holder day.
+    A business closed or revoked by a slot's period end owes nothing for it; one suspended
+    by then is exempt with the reason (:func:`status_bearing_on`); each task names the
+    cadre holding the business on its slot's holder day.
     """
     tasks: list[SupervisionTask] = []
     for business in businesses:
-        if business.status is OperatingStatus.CLOSED:
-            continue
         held = assignments.get(business.key, ())
-        exempt = exemption(business)
         for slot in slots_of(business):
+            status = status_bearing_on(business, slot.period.end)
+            if not status.in_scope:
+                continue
             cadre = holder_on(held, slot.holder_day)
             tasks.append(
                 SupervisionTask(
@@ -304,7 +313,7 @@ def required_tasks(
                     slot.seq,
                     slot.due_on,
                     cadre,
-                    exempt,
+                    exemption(business) if status is OperatingStatus.SUSPENDED else None,
                 )
             )
     return tasks

@@ -132,7 +132,7 @@ def _wanted(source: sa.FromClause) -> dict[str, Any]:
     since = sa.literal("（自") + _text(B.status_since) + sa.literal("）")
     exempt = sa.case(
         (
-            B.status == OperatingStatus.SUSPENDED.value,
+            _bears(OperatingStatus.SUSPENDED, S.period_end),
             sa.literal("停业") + sa.func.coalesce(since, sa.literal("")),
         ),
         else_=sa.null(),
@@ -155,6 +155,22 @@ def _wanted(source: sa.FromClause) -> dict[str, Any]:
         "credited_to": sa.null(),
         "row_hash": sa.literal(""),
     }
+
+
+#: Statuses under which a business owes no visit at all.
+GONE = [s.value for s in OperatingStatus if not s.in_scope]
+
+
+def _bears(status: OperatingStatus, period_end: Any) -> sa.ColumnElement[bool]:
+    """The business is in ``status`` and it bears on a task of a period ending
+    ``period_end`` (:func:`twores.core.supervision.status_bearing_on`)."""
+    since = B.status_since
+    return sa.and_(B.status == status.value, sa.or_(since.is_(None), since <= period_end))
+
+
+def _owes(period_end: Any) -> sa.ColumnElement[bool]:
+    """Not closed or revoked by ``period_end`` (a business gone later still owed it)."""
+    return sa.or_(B.status.not_in(GONE), B.status_since > period_end)
 
 
 #: What a profile column holds in place of NULL, so profiles join by plain equality.
@@ -219,7 +235,8 @@ class SetwiseSchedule:
         fails (and are dropped here when it does not)."""
         self._one_run_at_a_time()
         clause = self.uow.within_clause(tables.businesses, self.within)  # as of the claim
-        self.in_scope = [B.status != OperatingStatus.CLOSED.value]
+        # A business gone by the period's start owes none of its slots (each ends later).
+        self.in_scope = [_owes(self.plan.requested.start)]
         self.in_scope += [] if clause is None else [clause]
         for table in TEMPORARY:
             table.drop(self.connection, checkfirst=True)
@@ -347,7 +364,7 @@ class SetwiseSchedule:
     def _wanted(self, county: str) -> Iterator[tuple[dict[str, Any], list[Any]]]:
         """Per source of slot sets: the wanted task's columns and the county's rows."""
         for source in self.sources:
-            yield _wanted(source), [*self.in_scope, B.county_code == county]
+            yield _wanted(source), [*self.in_scope, _owes(S.period_end), B.county_code == county]
 
     # --- writing -------------------------------------------------------------------------
 
@@ -451,7 +468,11 @@ class SetwiseSchedule:
                 sa.select(sa.literal(1))
                 .select_from(source)
                 .where(
-                    *self.in_scope, B.key == T.business_key, S.period == T.period, S.seq == T.seq
+                    *self.in_scope,
+                    _owes(S.period_end),
+                    B.key == T.business_key,
+                    S.period == T.period,
+                    S.seq == T.seq,
                 )
             )
             for source in self.sources
