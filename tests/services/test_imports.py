@@ -298,6 +298,20 @@ def test_cadres_must_resolve_exactly(
     assert report.accepted and report.assignments.inserted == 1
 
 
+def test_a_gb18030_ledger_whose_first_chinese_comes_late_imports(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    rows = [["name", "licence no", "area", "type", "status"]]
+    rows += [[f"Shop {i}", f"JY1450323{i:07d}", "450323", "sales", "operating"] for i in range(400)]
+    rows.append(["灵川米粉店", "JY14503239999999", "灵川县", "餐饮服务", "在营"])
+    path = tmp_path / "ledger.csv"
+    path.write_bytes("\r\n".join(",".join(r) for r in rows).encode("gb18030"))
+    report = import_file(app, store, ADMIN, "businesses", path)
+    assert not report.errors and report.records.inserted == 401
+    with store.unit_of_work(ADMIN) as uow:
+        assert uow.businesses.get("JY14503239999999").name == "灵川米粉店"
+
+
 def test_dry_run_changes_nothing(app: twores.Twores, store: twores.Store, tmp_path: Path) -> None:
     before = state(store)
     report = import_file(

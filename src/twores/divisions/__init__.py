@@ -18,6 +18,7 @@ import lzma
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import BinaryIO
 
 from twores.core.areas import Area, Hierarchy, Tier, canonical_area_code, is_standard_code
 from twores.core.errors import InvalidValueError, MissingValueError, StructureError, TworesError
@@ -36,13 +37,23 @@ _SHEET_COLUMNS = {
 }
 
 
-def open_text(path: Path) -> io.TextIOBase:
-    """Open a UTF-8 text file, decompressing ``.xz`` and ``.gz`` transparently."""
+def open_binary(path: Path) -> BinaryIO:
+    """Open a file's bytes, decompressing ``.xz`` and ``.gz`` transparently."""
     if path.suffix == ".xz":
-        return lzma.open(path, "rt", encoding="utf-8-sig", newline="")  # type: ignore[return-value]
+        return lzma.open(path, "rb")  # type: ignore[return-value]
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")  # type: ignore[return-value]
-    return open(path, encoding="utf-8-sig", newline="")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def open_text(path: Path, encoding: str = "utf-8-sig") -> io.TextIOBase:
+    """Open a text file (UTF-8 unless told), decompressing ``.xz`` and ``.gz``
+    transparently."""
+    if path.suffix == ".xz":
+        return lzma.open(path, "rt", encoding=encoding, newline="")  # type: ignore[return-value]
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding=encoding, newline="")  # type: ignore[return-value]
+    return open(path, encoding=encoding, newline="")
 
 
 def _within(code: str, root: str | None) -> bool:

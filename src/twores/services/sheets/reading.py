@@ -6,16 +6,19 @@ Titles and "填报单位" lines above the header, blank rows in the middle and s
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import itertools
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import attrs
 
+from twores.core.errors import InvalidValueError
 from twores.core.labels import clean_text
-from twores.divisions import open_text
+from twores.divisions import open_binary, open_text
 
 SERIAL_HEADERS = ("序号", "编号序号", "no", "no.", "#")
 HEADER_SEARCH_ROWS = 10
@@ -66,12 +69,52 @@ def _raw_rows(path: Path) -> Iterator[list[object]]:
         sheet = workbook.get_sheet_by_index(0)
         yield from (list(row) for row in sheet.iter_rows())
         return
-    try:
-        with open_text(path) as stream:
-            yield from csv.reader(stream)
-    except UnicodeDecodeError:
-        with path.open(encoding="gb18030", newline="") as stream:
-            yield from csv.reader(stream)
+    yield from _csv_rows(path)
+
+
+def _csv_rows(path: Path) -> Iterator[list[str]]:
+    """A CSV file's rows, in the encoding :func:`text_encoding` finds."""
+    encoding = text_encoding(path)
+    done = 0
+    with open_text(path, encoding) as stream:
+        try:
+            for row in csv.reader(stream):
+                done += 1
+                yield row
+        except UnicodeDecodeError as error:
+            raise InvalidValueError(
+                "encoding",
+                path.name,
+                f"第 {done + 1} 行附近的字节不是 {encoding} 编码（文件混用了编码）",
+                f"bytes near row {done + 1} are not {encoding} (the file mixes encodings)",
+            ) from error
+
+
+#: Bytes read at a time while looking for the first non-ASCII text, and how much of it is
+#: tried as UTF-8.
+_CHUNK, _SAMPLE = 1 << 20, 1 << 16
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+def text_encoding(path: Path) -> str:
+    """``utf-8-sig`` or ``gb18030`` (Chinese ledgers are saved in either), decided before
+    any row is read, on the text from the file's first non-ASCII byte on (ASCII reads
+    alike in both)."""
+    with open_binary(path) as stream:
+        while chunk := stream.read(_CHUNK):
+            found = _NON_ASCII.search(chunk)
+            if found is not None:
+                first = found.start()
+                sample = chunk[first : first + _SAMPLE]
+                if len(sample) < _SAMPLE:
+                    sample += stream.read(_SAMPLE - len(sample))
+                decoder = codecs.getincrementaldecoder("utf-8")()
+                try:
+                    decoder.decode(sample)  # a character cut at the sample's end is fine
+                except UnicodeDecodeError:
+                    return "gb18030"
+                return "utf-8-sig"
+    return "utf-8-sig"
 
 
 def _blank(value: object) -> bool:
