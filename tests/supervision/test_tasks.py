@@ -221,6 +221,27 @@ def test_modes_that_do_not_count_leave_the_task_open(
     assert again.written.changed == 0 and again.task == outcome.task
 
 
+def test_recording_the_same_visit_again_later_changes_nothing(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        a = next(uow.assignments.stream(active_on=START))
+        entries = len(list(uow.audit.entries()))
+    visit = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 2))
+    first = record_visit(app, store, ADMIN, visit, now=datetime(2026, 3, 2, 10, tzinfo=CHINA_TZ))
+    after_window = datetime(2026, 5, 6, 9, tzinfo=CHINA_TZ)  # Q1's window has closed
+    again = record_visit(app, store, ADMIN, visit, now=after_window)
+    assert again.written.changed == 0 and not again.late
+    assert again.visit.recorded_at == first.visit.recorded_at  # entered when it first was
+    with store.unit_of_work(ADMIN) as uow:
+        assert len(list(uow.audit.entries())) == entries + 2  # the visit and its task, once
+    edited = attrs.evolve(visit, mode="视频督导", late_reason="  ")
+    with pytest.raises(WindowClosedError):  # a blank reason is no reason
+        record_visit(app, store, ADMIN, edited, now=after_window)
+
+
 def test_suspended_businesses_are_exempt_and_closed_ones_drop_out(
     app: twores.Twores, store: Store, roster: twores.Roster
 ) -> None:

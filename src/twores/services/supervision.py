@@ -210,7 +210,7 @@ def _build_visit(
         answers=answers,
         evidence=tuple(e.lower() for e in data.evidence),
         findings=data.findings,
-        late_reason=data.late_reason or None,
+        late_reason=(data.late_reason or "").strip() or None,
     )
 
 
@@ -305,19 +305,15 @@ class VisitRecorder:
         visit = _build_visit(data, business, self.recorded_at, self.checklist)
         day = data.visited_on
         tasks = [t for t in self.tasks.get(business.key, ()) if day in t.period]
-        period = tasks[0].period if tasks else Period.containing(PeriodKind.QUARTER, day)
-        closes = (
-            min(t.due_on for t in tasks)
-            if tasks
-            else self.app.plugins.window_close(period, business.area_code).value
-        )
-        late = not window_open(visit.recorded_day, closes)
-        if late and not visit.late_reason:
-            raise WindowClosedError(period, closes)
         before = self._visits.get(visit.key) or self.stored.get(visit.key)
-        if before == visit:
-            written = UpsertResult(unchanged=1)
+        if before is not None and attrs.evolve(visit, recorded_at=before.recorded_at) == before:
+            visit, written = before, UpsertResult(unchanged=1)  # entered when it first was
+            late = not window_open(visit.recorded_day, self._closes(business, tasks, day)[1])
         else:
+            period, closes = self._closes(business, tasks, day)
+            late = not window_open(visit.recorded_day, closes)
+            if late and not visit.late_reason:
+                raise WindowClosedError(period, closes)
             written = UpsertResult(inserted=1) if before is None else UpsertResult(updated=1)
             self._visits[visit.key] = visit
         fulfilled = next((t for t in tasks if t.visit_id == visit.key), None)
@@ -328,6 +324,15 @@ class VisitRecorder:
         outcome = VisitOutcome(visit, written, fulfilled, late)
         self._pending.append((outcome, _findings(visit)))
         return outcome
+
+    def _closes(
+        self, business: FoodBusiness, tasks: list[SupervisionTask], day: date
+    ) -> tuple[Period, date]:
+        """The period of a visit on ``day`` and the day its entry window closes."""
+        if tasks:
+            return tasks[0].period, min(t.due_on for t in tasks)
+        period = Period.containing(PeriodKind.QUARTER, day)
+        return period, self.app.plugins.window_close(period, business.area_code).value
 
     def _replace(self, task: SupervisionTask) -> None:
         held = self.tasks[task.business_key]
