@@ -41,6 +41,7 @@ def _march_records(key: str) -> list[list[str]]:
     for monday in ("2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30"):
         rows.append(["", key, "周排查", monday, "食品安全员", "黄丽", "否", "冷库温度记录缺失"])
     rows.append(["", key, "月调度", "2026年3月28日", "主要负责人", "陈总", "否", ""])
+    rows.append(["", key, "周排查", "2026-02-25", "食品安全员", "黄丽", "是", ""])  # W09
     return rows
 
 
@@ -52,7 +53,7 @@ def test_records_import_and_count_per_day_week_and_month(
     sheet = _write(tmp_path / "记录.csv", _march_records(key))
     report = import_duties(APP, store, ADMIN, sheet)
     assert report.accepted, report.errors
-    assert report.written.inserted == 30 + 5 + 1
+    assert report.written.inserted == 30 + 6 + 1
     assert import_duties(APP, store, ADMIN, sheet).written.changed == 0
     with store.unit_of_work(ADMIN) as uow:
         problems = list(uow.problems.stream(business_key=key))
@@ -68,7 +69,7 @@ def test_records_import_and_count_per_day_week_and_month(
     daily, weekly, monthly = mine.compliance
     assert (daily.kind, daily.due, daily.kept) == (DutyKind.DAILY, 31, 30)
     assert [str(p) for p in daily.missing] == ["2026-03-10"]
-    assert (weekly.due, weekly.kept) == (6, 5)  # ISO weeks 9-14 touch March; W09 has none
+    assert (weekly.due, weekly.kept) == (6, 6)  # ISO weeks 9-14 touch March (W09 from 02-23)
     assert (monthly.due, monthly.kept, monthly.rate) == (1, 1, 1.0)
     assert {p.code for p in mine.staff} == {"missing_officer"}
 

@@ -20,7 +20,7 @@ from twores.core.duties import (
     staff_problems,
 )
 from twores.core.errors import InvalidValueError, TworesError
-from twores.core.periods import china_time
+from twores.core.periods import Period, china_time
 from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.problems import Problem, ProblemSource
 from twores.core.security import Scope
@@ -156,11 +156,13 @@ def duty_report(
     within: str | None = None,
 ) -> list[BusinessDuties]:
     """Daily, weekly and monthly compliance of every in-scope business; suspended days
-    (from ``status_since``) owe no daily record."""
+    (from ``status_since``) owe no daily record. A week or month the span cuts counts
+    whole: its records from before ``start`` are read too."""
     found: list[BusinessDuties] = []
+    first = min(Period.containing(kind.period_kind, start).start for kind in DutyKind)
     with store.unit_of_work(scope) as uow:
         by_business: dict[str, list[DutyRecord]] = defaultdict(list)
-        for record in uow.duties.stream(between=(start, end), within=within):
+        for record in uow.duties.stream(between=(first, end), within=within):
             by_business[record.business_key].append(record)
         for business in uow.businesses.stream(within=within):
             if not business.in_scope:
