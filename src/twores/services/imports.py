@@ -272,7 +272,11 @@ def _import_assignments(uow: UnitOfWork, source: Path, rules: RuleBook, on: date
             continue
         assignments.append(
             Assignment(
-                cadre_id, business.key, row.valid_from, row.valid_to, AssignmentReason.IMPORTED
+                cadre_id,
+                business.key,
+                row.valid_from,
+                row.valid_to,
+                row.reason or AssignmentReason.IMPORTED,
             )
         )
     if errors:

@@ -12,6 +12,7 @@ from typing import Generic, TypeVar
 import attrs
 
 from twores.core.areas import Area, Hierarchy, Tier, canonical_area_code, is_standard_code
+from twores.core.assignment import AssignmentReason
 from twores.core.businesses import (
     BusinessType,
     CanteenKind,
@@ -84,6 +85,9 @@ class AssignmentRow:
     cadre: CadreRef | None
     valid_from: date
     valid_to: date | None
+    #: Why it began or ended, as the sheet says (None: not given; the import says
+    #: ``imported``).
+    reason: AssignmentReason | None = None
 
 
 @attrs.frozen
@@ -673,6 +677,7 @@ def parse_assignments(table: Table) -> ParseResult[AssignmentRow]:
         if start is None and not r.errors:
             r.fail("valid_from", None, MissingValueError("valid_from"))
         end = r.get("valid_to", v.day)
+        reason = r.get("reason", _enum(AssignmentReason))
         cadre_id = r.get("cadre_id", v.text)
         cadre = _cadre_ref(r)
         if cadre_id is None and cadre is None and not r.errors:
@@ -688,7 +693,7 @@ def parse_assignments(table: Table) -> ParseResult[AssignmentRow]:
             continue
         rows.append(
             AssignmentRow(
-                row.number, row.serial, canonical_licence(key), cadre_id, cadre, start, end
+                row.number, row.serial, canonical_licence(key), cadre_id, cadre, start, end, reason
             )
         )
     return ParseResult(rows, errors, columns)
