@@ -6,7 +6,7 @@ import csv
 import json
 import shutil
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import attrs
@@ -297,6 +297,47 @@ def test_cadres_must_resolve_exactly(
     rows[1][11] = None
     report = import_file(app, store, ADMIN, "businesses", write_xlsx(tmp_path / "台账2.xlsx", rows))
     assert report.accepted and report.assignments.inserted == 1
+
+
+def test_assignments_that_break_the_invariants_are_refused(
+    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+) -> None:
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=ON)
+    with store.unit_of_work(ADMIN) as uow:
+        held = sorted(uow.assignments.stream(active_on=ON), key=lambda a: a.business_key)
+        cadres = {c.id: c for c in uow.cadres.stream()}
+    first = held[0]
+    tier = cadres[first.cadre_id].tier
+    other_tier = next(c for c in cadres.values() if c.tier is not tier)
+    later = ON + timedelta(days=30)
+
+    def sheet(name: str, rows: list[list[object]]) -> Path:
+        path = tmp_path / name
+        write_table(path, ("许可证编号", "干部编号", "开始日期", "结束日期"), rows)
+        return path
+
+    before = state(store)
+    bad = sheet(
+        "bad.csv",
+        [
+            [first.business_key, first.cadre_id, later, None],  # a second holder at once
+            [held[1].business_key, other_tier.id, ON, None],  # the wrong tier
+        ],
+    )
+    report = import_file(app, store, ADMIN, "assignments", bad, on=ON)
+    codes = {(e.row, e.code) for e in report.errors}
+    assert (2, "assignment_overlap") in codes and (3, "assignment_tier") in codes
+    assert state(store) == before
+    hand_over = sheet(
+        "hand-over.csv",
+        [
+            [first.business_key, first.cadre_id, first.valid_from, later],
+            [first.business_key, first.cadre_id, later, None],
+        ],
+    )
+    report = import_file(app, store, ADMIN, "assignments", hand_over, on=ON)
+    assert report.accepted, report.errors
 
 
 def test_a_gb18030_ledger_whose_first_chinese_comes_late_imports(

@@ -155,16 +155,14 @@ def roster_violations(
         if key in skipped:
             continue
         for assignment in active_by_business[key]:
-            found.extend(_assignment_violations(roster, rules, on, assignment))
+            found.extend(assignment_violations(roster, rules, on, assignment))
 
     for key, history in _by_business(roster.assignments).items():
         if key in skipped:
             continue
         ordered = sorted(history, key=lambda a: (a.valid_from, a.valid_to or date.max))
         for first, second in itertools.pairwise(ordered):
-            if first.valid_from == first.valid_to or second.valid_from == second.valid_to:
-                continue
-            if first.valid_to is None or second.valid_from < first.valid_to:
+            if overlapping(first, second):
                 found.append(
                     Violation(
                         "assignment.overlap",
@@ -199,9 +197,21 @@ def _by_business(assignments: Iterable[Assignment]) -> dict[str, list[Assignment
     return grouped
 
 
-def _assignment_violations(
+def overlapping(first: Assignment, second: Assignment) -> bool:
+    """Two assignments' valid times share a day (an empty one shares none)."""
+    if first.valid_from == first.valid_to or second.valid_from == second.valid_to:
+        return False
+    return (second.valid_to is None or first.valid_from < second.valid_to) and (
+        first.valid_to is None or second.valid_from < first.valid_to
+    )
+
+
+def assignment_violations(
     roster: Roster, rules: RuleBook, on: date, assignment: Assignment
 ) -> list[Violation]:
+    """What is wrong with one assignment active on ``on``: an unknown, closed or revoked
+    business; an unknown or inactive cadre; the wrong tier; a business outside the
+    cadre's area."""
     key, cadre_id = assignment.business_key, assignment.cadre_id
     ids = (key, cadre_id)
     business = roster.businesses.get(key)

@@ -27,7 +27,9 @@ from twores.core.periods import today
 from twores.core.ports import ImportRecord, Store, UnitOfWork, UpsertResult
 from twores.core.roster import RuleBook
 from twores.core.security import Scope
+from twores.services.assignment_checks import imported_assignment_errors
 from twores.services.sheets.parsing import (
+    AssignmentRow,
     BusinessRow,
     CadreRef,
     ParseResult,
@@ -173,7 +175,9 @@ def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date)
                 cadre, error = resolver.resolve(row, chunk.columns)
                 if error is None:
                     assert cadre is not None
-                    error = _tier_error(row, cadre, chunk.columns, rules, on)
+                    error = _closed_error(row, cadre, chunk.columns) or _tier_error(
+                        row, cadre, chunk.columns, rules, on
+                    )
                 if error is not None:
                     errors.append(error)
                 else:
@@ -184,6 +188,22 @@ def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date)
         return rows, sorted(errors, key=lambda e: (e.row, e.column)), UpsertResult(), UpsertResult()
     linked = uow.assignments.upsert_many(_assignments_for(uow, links, on))
     return rows, [], records, linked
+
+
+def _closed_error(row: BusinessRow, cadre: Cadre, columns: dict[str, str]) -> RowError | None:
+    """A closed or revoked business is held by no cadre."""
+    status = row.business.status
+    if status.in_scope:
+        return None
+    return RowError(
+        row.row,
+        row.serial,
+        columns.get("cadre_name", "包保干部姓名"),
+        cadre.name,
+        f"已{status.zh}的主体不再包保，不能指定包保干部",
+        f"a {status.en} business is no longer assigned a cadre",
+        "closed_business",
+    )
 
 
 def _tier_error(
@@ -231,7 +251,7 @@ def _import_assignments(uow: UnitOfWork, source: Path, rules: RuleBook, on: date
     parsed = parse_assignments(read_sheet(source, "assignments"))
     errors = list(parsed.errors)
     resolver = CadreResolver(uow.cadres.stream(), hierarchy)
-    assignments: list[Assignment] = []
+    assignments: list[tuple[AssignmentRow, Assignment]] = []
     for row in parsed.rows:
         business = uow.businesses.get(row.business_key)
         if business is None:
@@ -270,18 +290,21 @@ def _import_assignments(uow: UnitOfWork, source: Path, rules: RuleBook, on: date
                 )
             )
             continue
+        reason = row.reason or AssignmentReason.IMPORTED
         assignments.append(
-            Assignment(
-                cadre_id,
-                business.key,
-                row.valid_from,
-                row.valid_to,
-                row.reason or AssignmentReason.IMPORTED,
-            )
+            (row, Assignment(cadre_id, business.key, row.valid_from, row.valid_to, reason))
         )
+    if not errors:
+        errors = imported_assignment_errors(uow, rules, on, assignments, parsed.columns)
     if errors:
-        return _count(parsed), errors, UpsertResult(), UpsertResult()
-    return len(parsed.rows), [], UpsertResult(), uow.assignments.upsert_many(assignments)
+        return (
+            _count(parsed),
+            sorted(errors, key=lambda e: (e.row, e.column)),
+            UpsertResult(),
+            UpsertResult(),
+        )
+    written = uow.assignments.upsert_many(a for _, a in assignments)
+    return len(parsed.rows), [], UpsertResult(), written
 
 
 _IMPORTERS = {
