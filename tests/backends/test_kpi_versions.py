@@ -12,6 +12,7 @@ import pytest
 import twores
 from twores.core.assignment import plan_assignments
 from twores.core.businesses import BusinessType, FoodBusiness
+from twores.core.supervision import visit_key
 from twores.divisions import demo_region
 from twores.services.kpis import compute_kpis
 from twores.services.supervision import schedule
@@ -74,9 +75,13 @@ def test_counts_stored_between_two_task_writes_of_one_unit_of_work_stay_right() 
         schedule(app, store, ADMIN, "2026Q1", on=START)
         with store.unit_of_work(ADMIN) as uow:
             first, second = [t for t in uow.tasks.stream() if not t.done and not t.exempt][:2]
-            uow.tasks.upsert_many([attrs.evolve(first, visit_id="v/1")])
+            uow.tasks.upsert_many(
+                [attrs.evolve(first, visit_id=visit_key(first.business_key, START, "c1"))]
+            )
             compute_kpis(app, store, ADMIN, "2026Q1", as_of=day)  # stores counts, commits
-            uow.tasks.upsert_many([attrs.evolve(second, visit_id="v/2")])
+            uow.tasks.upsert_many(
+                [attrs.evolve(second, visit_id=visit_key(second.business_key, START, "c2"))]
+            )
             uow.commit()
         stored = compute_kpis(app, store, ADMIN, "2026Q1", as_of=day)
         recount = compute_kpis(app, store, ADMIN, "2026Q1", as_of=day, fresh=True)

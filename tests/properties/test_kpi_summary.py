@@ -4,7 +4,7 @@ and equals the memory backend (the reference)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import attrs
@@ -19,6 +19,7 @@ from twores.core.letters import Letter
 from twores.core.periods import CHINA_TZ
 from twores.core.ports import Store, UnitOfWork
 from twores.core.roster import Roster
+from twores.core.supervision import SupervisionTask, visit_key
 from twores.plugins.builtin.memory import MemoryStore
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.services.kpis import compute_kpis, kpi_dashboard
@@ -123,7 +124,10 @@ def _write(uow: UnitOfWork, kind: str, arg: object) -> None:
         tasks = list(uow.tasks.stream())
         if tasks:
             t = tasks[int(arg) % len(tasks)]  # type: ignore[call-overload]
-            done = attrs.evolve(t, visit_id=None if t.done else f"v/{t.key}")
+            days = (t.period.end - t.period.start).days + 1
+            day = t.period.start + timedelta(days=int(arg) % days)  # type: ignore[call-overload]
+            visit = visit_key(t.business_key, day, t.cadre_id or "c0")
+            done = attrs.evolve(t, visit_id=None if t.done else visit)
             uow.tasks.upsert_many(
                 [done if kind == "visit" else attrs.evolve(t, exempt_reason="停业")]
             )
@@ -183,7 +187,7 @@ def test_completing_a_task_moves_the_summary_without_a_recount(tmp_path: Path) -
     before = compute_kpis(APP, sql, ADMIN, "2026Q1", as_of=day).value("task_completion", county)
     with sql.unit_of_work(ADMIN) as uow:
         task = next(t for t in uow.tasks.stream() if not t.done and not t.exempt)
-        uow.tasks.upsert_many([attrs.evolve(task, visit_id="v/1")])
+        uow.tasks.upsert_many([attrs.evolve(task, visit_id=_visit_of(task))])
         uow.commit()
     s = tables.kpi_states
     with sql.engine.connect() as connection:  # moved by the write itself, stamp and all
@@ -226,7 +230,11 @@ def test_the_dashboard_moves_when_a_task_is_completed(tmp_path: Path) -> None:
     assert done() == before  # remembered
     with sql.unit_of_work(ADMIN) as uow:
         task = next(t for t in uow.tasks.stream() if not t.done and not t.exempt)
-        uow.tasks.upsert_many([attrs.evolve(task, visit_id="v/1")])
+        uow.tasks.upsert_many([attrs.evolve(task, visit_id=_visit_of(task))])
         uow.commit()
     assert done() == before + 1
     sql.close()
+
+
+def _visit_of(task: SupervisionTask) -> str:
+    return visit_key(task.business_key, task.period.start, "c1")

@@ -230,6 +230,12 @@ class ProblemLedger(RuleBasedStateMachine):
         self.now = START
         self.policy = EscalationPolicy()
         self.problems: dict[str, Problem] = {}
+        #: per problem: (status, deadline) at the end of each day a step was taken
+        self.days: dict[str, dict[date, tuple[ProblemStatus, date | None]]] = {}
+
+    def took(self, key: str, after: Problem) -> None:
+        self.problems[key] = after
+        self.days[key][local_day(after.history[-1].at)] = (after.status, after.deadline)
 
     @initialize(
         found=st.lists(
@@ -253,6 +259,7 @@ class ProblemLedger(RuleBasedStateMachine):
             self.problems[f"P{number}"] = problem(
                 number, reporter, local_day(self.now), severity=severity, source=source
             )
+            self.days[f"P{number}"] = {local_day(self.now): (S.FOUND, None)}
 
     def pick(self, data: st.DataObject) -> str:
         return data.draw(st.sampled_from(sorted(self.problems)), label="problem")
@@ -284,7 +291,7 @@ class ProblemLedger(RuleBasedStateMachine):
             deadline=deadline,
         )
         if after is not None:
-            self.problems[key] = after
+            self.took(key, after)
 
     @rule(data=st.data())
     def act_in_order(self, data: st.DataObject) -> None:
@@ -304,7 +311,7 @@ class ProblemLedger(RuleBasedStateMachine):
             deadline=local_day(self.now) + timedelta(days=days),
         )
         if after is not None:
-            self.problems[key] = after
+            self.took(key, after)
 
     @rule(data=st.data())
     def escalate(self, data: st.DataObject) -> None:
@@ -337,7 +344,19 @@ class ProblemLedger(RuleBasedStateMachine):
             )
             assert after is not None, f"the escalation step {due} was refused"
             assert next_escalation(after, today, self.policy) is None, "two steps due on one day"
-            self.problems[key] = after
+            self.took(key, after)
+
+    @invariant()
+    def each_past_day_replays_to_what_it_was(self) -> None:
+        for key, p in self.problems.items():
+            days = sorted(self.days[key].items())
+            for (day, state), (next_day, _) in pairwise([*days, (date.max, None)]):
+                assert p.state_on(day) == state
+                if next_day > day + timedelta(days=1) and next_day != date.max:
+                    assert p.state_on(next_day - timedelta(days=1)) == state
+                status, deadline = state
+                late = status is S.RECTIFYING and deadline is not None and day > deadline
+                assert p.overdue_on(day) is late
 
     @invariant()
     def ledger_is_consistent(self) -> None:

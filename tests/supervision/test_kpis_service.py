@@ -11,10 +11,11 @@ import docx
 import twores
 from twores.core.kpis import Direction, KpiValue, RunKind, rank_areas
 from twores.core.periods import CHINA_TZ
+from twores.core.problems import Action
 from twores.plugins.builtin.memory import MemoryStore
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.services.kpis import compute_kpis, issue_bulletin, rank_children
-from twores.services.problems import NewProblem, open_problems
+from twores.services.problems import NewProblem, open_problems, transition_problem
 from twores.services.supervision import VisitInput, record_visits, schedule
 
 from .helpers import ADMIN, COUNTY, START, load
@@ -98,3 +99,38 @@ def test_each_run_is_compared_with_the_latest_earlier_run_of_its_kind(
     down_spec = attrs.evolve(flipped["coverage"], direction=Direction.LOWER_IS_BETTER)
     down = rank_areas(COUNTY, "2026Q1", values, {**flipped, "coverage": down_spec}, as_of=END)
     assert up.inputs_hash != down.inputs_hash  # the direction is an input of the run
+
+
+def test_counts_are_as_they_stood_on_the_as_of_day(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster
+) -> None:
+    _scenario(app, store, roster)
+    with store.unit_of_work(ADMIN) as uow:
+        (problem,) = uow.problems.stream()
+    steps = [(Action.SUBMIT, "乙", 18), (Action.VERIFY, "丙", 19), (Action.CLOSE, "丙", 20)]
+    for action, actor, day in steps:
+        transition_problem(
+            app,
+            store,
+            ADMIN,
+            problem.id,
+            action,
+            actor=actor,
+            at=datetime(2026, 3, day, 10, tzinfo=CHINA_TZ),
+            evidence=("ab" * 32,),
+        )
+
+    def counts(kpi: str, day: date) -> tuple[int, int]:
+        value = compute_kpis(app, store, ADMIN, "2026Q1", as_of=day).value(kpi, COUNTY)
+        return value.numerator, value.denominator
+
+    held = len(roster.businesses)
+    visited_by_feb5 = sum(1 for i in range(held) if i % 3 and 1 + i % 20 <= 5)
+    assert counts("task_completion", date(2026, 2, 5)) == (visited_by_feb5, held)
+    assert counts("overdue_problems", date(2026, 3, 17)) == (1, 1)  # deadline 03-16 passed
+    assert counts("rectification", date(2026, 3, 17)) == (0, 1)
+    assert counts("overdue_problems", END) == (0, 0)  # closed on 03-20
+    assert counts("rectification", END) == (1, 1)
+    with store.unit_of_work(ADMIN) as uow:
+        assert [p.id for p in uow.problems.stream(open_on=date(2026, 3, 17))] == [problem.id]
+        assert list(uow.problems.stream(open_on=END)) == []

@@ -24,6 +24,7 @@ from twores.core.supervision import (
     required_tasks,
     task_periods,
     task_slots,
+    visit_key,
 )
 from twores.divisions import demo_region
 from twores.plugins.builtin.memory import MemoryStore
@@ -375,7 +376,8 @@ def test_a_business_that_moves_county_takes_its_fulfilled_task_along(
         business = uow.businesses.get(task.business_key)
         elsewhere = next(b for b in uow.businesses.stream(county_code=counties[-1]))
         assert business is not None
-        uow.tasks.upsert_many([attrs.evolve(task, visit_id="v/1", credited_to="c")])
+        visited = visit_key(task.business_key, START, "c")
+        uow.tasks.upsert_many([attrs.evolve(task, visit_id=visited, credited_to="c")])
         (extra,) = synthetic_businesses(city, 1, seed=99)
         uow.businesses.upsert_many(
             [

@@ -189,9 +189,14 @@ class TaskRepository(Protocol):
         ...
 
     def completion_by_area(
-        self, overlapping: tuple[date, date], *, within: str | None = None
+        self,
+        overlapping: tuple[date, date],
+        *,
+        within: str | None = None,
+        done_by: date | None = None,
     ) -> dict[str, tuple[int, int]]:
-        """Per area: (done, due) of the non-exempt tasks whose period meets the span."""
+        """Per area: (done, due) of the non-exempt tasks whose period meets the span; with
+        ``done_by``, done only by a visit on or before that day (:func:`credited_on`)."""
         ...
 
     def sync(self, plan: TaskPlan, *, within: str | None = None) -> TaskSync:
@@ -257,7 +262,8 @@ class ProblemRepository(Protocol):
         open_on: date | None = None,
         within: str | None = None,
     ) -> Iterator[Problem]:
-        """In id order; ``open_on`` keeps problems whose deadline passed before that day."""
+        """In id order; ``open_on`` keeps the problems overdue on that day (as they stood
+        then: :meth:`Problem.overdue_on`)."""
         ...
 
 

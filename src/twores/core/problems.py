@@ -128,10 +128,38 @@ class Problem:
     def closed(self) -> bool:
         return self.status is ProblemStatus.CLOSED
 
+    @property
+    def changed_on(self) -> date:
+        """The day (China time) of its latest step, or the day it was found."""
+        return _day_of(self.history[-1]) if self.history else self.found_on
+
+    def state_on(self, day: date) -> tuple[ProblemStatus, date | None]:
+        """Its status and deadline at the end of ``day`` (its steps up to then replayed)."""
+        if day >= self.changed_on:
+            return self.status, self.deadline
+        status, deadline = ProblemStatus.FOUND, None
+        for event in self.history:
+            if _day_of(event) > day:
+                break
+            status, deadline = event.status, deadline_after(event.action, deadline, event.deadline)
+        return status, deadline
+
     def overdue_on(self, day: date) -> bool:
-        return (
-            self.status in OPEN_WITH_DEADLINE and self.deadline is not None and day > self.deadline
-        )
+        """Past its deadline, still being rectified, at the end of ``day``."""
+        status, deadline = self.state_on(day)
+        return status in OPEN_WITH_DEADLINE and deadline is not None and day > deadline
+
+
+def _day_of(event: ProblemEvent) -> date:
+    return event.at.astimezone(CHINA_TZ).date()
+
+
+def deadline_after(action: Action, before: date | None, given: date | None) -> date | None:
+    """The deadline once ``action`` is taken: the one it sets, none after a referral (the
+    level above sets its own), else unchanged."""
+    if action in NEEDS_DEADLINE:
+        return given
+    return None if action is A.REFER else before
 
 
 def allowed_actions(problem: Problem) -> tuple[Action, ...]:
@@ -189,16 +217,17 @@ def transition(
     event = ProblemEvent(
         problem.id, len(problem.history) + 1, action, after, actor, at, note, evidence, deadline
     )
-    changes: dict[str, Any] = {"status": after, "history": (*problem.history, event)}
-    if action in NEEDS_DEADLINE:
-        changes["deadline"] = deadline
+    changes: dict[str, Any] = {
+        "status": after,
+        "history": (*problem.history, event),
+        "deadline": deadline_after(action, problem.deadline, deadline),
+    }
     if action is A.REMIND:
         changes["reminders"] = problem.reminders + 1
     if action in RESTART_ESCALATION:
         changes["reminders"] = 0
     if action is A.REFER:
         changes["escalation"] = problem.escalation + 1
-        changes["deadline"] = None
     if action in NOT_BY_REPORTER:
         changes["verified_by"] = actor
     if action is A.REOPEN:

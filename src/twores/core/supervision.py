@@ -133,12 +133,30 @@ class SupervisionTask:
     due_on: date
     cadre_id: str | None = None
     exempt_reason: str | None = None
-    visit_id: str | None = None
+    visit_id: str | None = attrs.field(default=None)
     credited_to: str | None = None
     key: str = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "key", task_key(self.business_key, self.period, self.seq))
+
+    @visit_id.validator
+    def _check_visit_id(self, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+        """A visit of this business (its key, :func:`visit_key`, holds the visit's day)."""
+        if value is None:
+            return
+        prefix, day = f"{self.business_key}/", value[len(self.business_key) + 1 :][:10]
+        try:
+            valid = value.startswith(prefix) and bool(date.fromisoformat(day))
+        except ValueError:
+            valid = False
+        if not valid:
+            raise InvalidValueError(
+                "visit_id",
+                value,
+                "应为本主体的督导记录编号（主体标识/日期/干部编号）",
+                "must be a visit of this business (business/date/cadre)",
+            )
 
     @property
     def done(self) -> bool:
@@ -199,6 +217,15 @@ class Visit:
 
 def visit_key(business_key: str, visited_on: date, cadre_id: str) -> str:
     return f"{business_key}/{visited_on.isoformat()}/{cadre_id}"
+
+
+def credited_on(task: SupervisionTask) -> date | None:
+    """The day of the visit that fulfilled ``task`` (read off the visit's key, which holds
+    it right after the business key: :func:`visit_key`), or None while it is open."""
+    if task.visit_id is None:
+        return None
+    start = len(task.business_key) + 1
+    return date.fromisoformat(task.visit_id[start : start + 10])
 
 
 # --- scheduling -------------------------------------------------------------------------

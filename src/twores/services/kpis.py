@@ -382,15 +382,16 @@ def issue_bulletin(
     with store.unit_of_work(scope) as uow:
         for problem in uow.problems.stream(open_on=table.as_of, within=parent):
             business = uow.businesses.get(problem.business_key)
-            assert problem.deadline is not None
+            deadline = problem.state_on(table.as_of)[1]  # as it stood on the day
+            assert deadline is not None
             overdue.append(
                 OverdueItem(
                     problem.id,
                     business.name if business else problem.business_key,
                     hierarchy.display_path(problem.area_code, "/"),
                     problem.description,
-                    problem.deadline,
-                    (table.as_of - problem.deadline).days,
+                    deadline,
+                    (table.as_of - deadline).days,
                 )
             )
     bulletin = BulletinInput(

@@ -21,10 +21,10 @@ from twores.core.duties import DutyKind, DutyRecord
 from twores.core.kpis import Ranking, RankingRun, add_counts, as_counts
 from twores.core.letters import Letter
 from twores.core.ports import ImportRecord, TaskSync, UpsertResult
-from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
+from twores.core.problems import Problem, ProblemStatus, Severity
 from twores.core.scheduling import sync_tasks
 from twores.core.security import Scope
-from twores.core.supervision import SupervisionTask, TaskPlan, Visit
+from twores.core.supervision import SupervisionTask, TaskPlan, Visit, credited_on
 from twores.plugins import hookimpl
 from twores.plugins.builtin.memory_kpis import MemoryKpiCounts
 from twores.plugins.records import BackendSpec
@@ -326,12 +326,18 @@ class _Tasks(_Keyed):
     entity, what_zh = "task", "督导任务"
 
     def completion_by_area(
-        self, overlapping: tuple[date, date], *, within: str | None = None
+        self,
+        overlapping: tuple[date, date],
+        *,
+        within: str | None = None,
+        done_by: date | None = None,
     ) -> dict[str, tuple[int, int]]:
         found: dict[str, list[int]] = {}
         for t in self.stream(overlapping=overlapping, within=within):
             if not t.exempt:
-                add_counts(found, t.area_code, t.done, 1)
+                day = credited_on(t)
+                done = day is not None and (done_by is None or day <= done_by)
+                add_counts(found, t.area_code, done, 1)
         return as_counts(found)
 
     def sync(self, plan: TaskPlan, *, within: str | None = None) -> TaskSync:
@@ -464,14 +470,7 @@ class _Problems(_Keyed):
                 (business_key is None or p.business_key == business_key)
                 and (status is None or p.status is status)
                 and (severity is None or p.severity is severity)
-                and (
-                    open_on is None
-                    or (
-                        p.status in OPEN_WITH_DEADLINE
-                        and p.deadline is not None
-                        and p.deadline < open_on
-                    )
-                )
+                and (open_on is None or p.overdue_on(open_on))
             )
 
         return self._matching(wanted, within)

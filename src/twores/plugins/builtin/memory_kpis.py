@@ -11,7 +11,7 @@ from twores.core.businesses import FoodBusiness, OperatingStatus
 from twores.core.duties import DutyKind, DutyRecord, duty_compliance, owes_daily_record
 from twores.core.kpis import BusinessTally, add_counts, as_counts, county_key
 from twores.core.periods import Period
-from twores.core.problems import OPEN_WITH_DEADLINE, ProblemStatus
+from twores.core.problems import ProblemStatus
 
 if TYPE_CHECKING:
     from twores.core.ports import Counts, UnitOfWork
@@ -80,15 +80,15 @@ class MemoryKpiCounts:
         found: dict[str, list[int]] = {}
         for p in self.uow.problems.stream(within=within):
             if span[0] <= p.found_on <= min(span[1], on):
-                add_counts(found, p.area_code, p.status is ProblemStatus.CLOSED, 1)
+                closed = p.state_on(on)[0] is ProblemStatus.CLOSED
+                add_counts(found, p.area_code, closed, 1)
         return as_counts(found)
 
     def overdue_problems(self, on: date, *, within: str | None = None) -> Counts:
         found: dict[str, list[int]] = {}
         for p in self.uow.problems.stream(within=within):
-            if p.status is not ProblemStatus.CLOSED:
-                late = p.status in OPEN_WITH_DEADLINE and p.overdue_on(on)
-                add_counts(found, p.area_code, late, 1)
+            if p.found_on <= on and p.state_on(on)[0] is not ProblemStatus.CLOSED:
+                add_counts(found, p.area_code, p.overdue_on(on), 1)
         return as_counts(found)
 
     def routines(

@@ -33,7 +33,11 @@ _data = _tally(_COMPLETE, _IN_SCOPE, "_data")
 
 
 def _tasks(k: KpiInput) -> CountsMap:
-    return k.uow.tasks.completion_by_area((k.period.start, k.period.end), within=k.within)
+    """Done by a visit on or before the as-of day (every credited visit is, from the
+    period's end on)."""
+    done_by = k.as_of if k.as_of < k.period.end else None
+    span = (k.period.start, k.period.end)
+    return k.uow.tasks.completion_by_area(span, within=k.within, done_by=done_by)
 
 
 def _letters(k: KpiInput) -> CountsMap:
@@ -89,6 +93,7 @@ NATIONAL: tuple[Kpi, ...] = (
         ),
         _tasks,
         frozenset({"task"}),
+        version="2",  # as of the day: visits' and problems' own days
     ),
     Kpi(
         _spec(
@@ -154,6 +159,7 @@ NATIONAL: tuple[Kpi, ...] = (
         ),
         _rectified,
         frozenset({"problem"}),
+        version="2",  # as of the day: visits' and problems' own days
     ),
     Kpi(
         _spec(
@@ -168,6 +174,7 @@ NATIONAL: tuple[Kpi, ...] = (
         ),
         _overdue,
         frozenset({"problem"}),
+        version="2",  # as of the day: visits' and problems' own days
     ),
     *(
         Kpi(

@@ -16,8 +16,8 @@ from twores.core.duties import DutyKind, duty_compliance
 from twores.core.kpis import BusinessTally, add_counts, as_counts
 from twores.core.letters import earliest_valid_signing
 from twores.core.periods import Period
-from twores.core.problems import OPEN_WITH_DEADLINE, ProblemStatus
-from twores.plugins.sqlalchemy import tables
+from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus
+from twores.plugins.sqlalchemy import rows, tables
 from twores.plugins.sqlalchemy.profiles import director_rule, profile_business
 from twores.plugins.sqlalchemy.repos.assignments import held_on
 
@@ -51,6 +51,16 @@ _COMPLETE = sa.and_(
 
 #: The day a suspended business stopped (NULL for an operating one): routines owe by it.
 _STOPPED = sa.case((B.status == OperatingStatus.SUSPENDED.value, B.status_since), else_=None)
+
+
+def _closed_by(problem: Problem, on: date) -> tuple[int, int]:
+    return int(problem.state_on(on)[0] is ProblemStatus.CLOSED), 1
+
+
+def _overdue_by(problem: Problem, on: date) -> tuple[int, int] | None:
+    if problem.state_on(on)[0] is ProblemStatus.CLOSED:
+        return None
+    return int(problem.overdue_on(on)), 1
 
 
 #: Businesses required to have a director and those that have one, summed as one number.
@@ -152,17 +162,42 @@ class SqlKpiCounts:
     def rectification(
         self, span: tuple[date, date], on: date, *, within: str | None = None
     ) -> Counts:
+        found = [P.found_on >= span[0], P.found_on <= min(span[1], on)]
         query = sa.select(
             P.area_code, _ones(P.status == ProblemStatus.CLOSED.value), sa.func.count()
-        ).where(P.found_on >= span[0], P.found_on <= min(span[1], on))
-        return self._grouped(query, tables.problems, within)
+        ).where(*found, P.changed_on <= on)
+        counts = self._grouped(query, tables.problems, within)
+        return self._replayed(counts, found, on, within, _closed_by)
 
     def overdue_problems(self, on: date, *, within: str | None = None) -> Counts:
         late = sa.and_(P.status.in_([s.value for s in OPEN_WITH_DEADLINE]), P.deadline < on)
         query = sa.select(P.area_code, _ones(late), sa.func.count()).where(
-            P.status != ProblemStatus.CLOSED.value
+            P.found_on <= on, P.changed_on <= on, P.status != ProblemStatus.CLOSED.value
         )
-        return self._grouped(query, tables.problems, within)
+        counts = self._grouped(query, tables.problems, within)
+        return self._replayed(counts, [P.found_on <= on], on, within, _overdue_by)
+
+    def _replayed(
+        self,
+        counts: Counts,
+        where: list[sa.ColumnElement[bool]],
+        on: date,
+        within: str | None,
+        count: Callable[[Problem, date], tuple[int, int] | None],
+    ) -> Counts:
+        """``counts`` (of the problems whose row holds their state on ``on``) plus those of
+        the problems changed since, each replayed to ``on`` in Python."""
+        later = sa.or_(P.changed_on.is_(None), P.changed_on > on)
+        query = sa.select(tables.problems).where(
+            *where, later, *self._where(tables.problems, within)
+        )
+        found = {area: list(pair) for area, pair in counts.items()}
+        for row in self.uow.fetch(query):
+            problem = rows.PROBLEM.record(row)
+            pair = count(problem, on)
+            if pair is not None:
+                add_counts(found, problem.area_code, *pair)
+        return as_counts(found)
 
     def routines(
         self, spans: Mapping[DutyKind, tuple[date, date]], *, within: str | None = None

@@ -528,6 +528,7 @@ PROBLEM_FIELDS = (
     "escalation",
     "verified_by",
     "history",
+    "changed_on",
 )
 
 
@@ -577,6 +578,7 @@ def _problem_values(p: Problem) -> tuple[Any, ...]:
         p.escalation,
         p.verified_by,
         json.dumps([_event_plain(e) for e in p.history], ensure_ascii=False),
+        p.changed_on,
     )
 
 

@@ -116,10 +116,11 @@ class SqlKpiSummary:
         if not stored:
             return
         versions = self.versions(counties)
-        fresh = [
+        fresh = [  # counts as of a day inside their period are recounted (visits' days)
             (county, kpi, period, as_of, now)
             for county, kpi, period, as_of, stamp in stored
             if stamp == (now := versions[county].get("task", 0)) - 1
+            and as_of >= Period.parse(period).end
         ]
         if not fresh:
             return

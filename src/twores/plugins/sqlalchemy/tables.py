@@ -188,6 +188,8 @@ problems = sa.Table(
     sa.Column("verified_by", sa.String(100), nullable=True),
     sa.Column("history", sa.Text, nullable=False),
     sa.Column("row_hash", sa.String(32), nullable=False),
+    #: The day of the latest step: the row holds the status of any day from then on.
+    sa.Column("changed_on", sa.Date, nullable=True),
 )
 
 #: Ranking runs: a small reference table (like areas), keyed by the hash of the inputs.

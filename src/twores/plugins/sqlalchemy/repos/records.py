@@ -58,13 +58,21 @@ class Tasks(Keyed):
     table, key_column, codec = tables.tasks, "key", rows.TASK
 
     def completion_by_area(
-        self, overlapping: tuple[date, date], *, within: str | None = None
+        self,
+        overlapping: tuple[date, date],
+        *,
+        within: str | None = None,
+        done_by: date | None = None,
     ) -> dict[str, tuple[int, int]]:
         c = self.table.c
+        done = c.visit_id.is_not(None)
+        if done_by is not None:  # the visit's day, read off its key as ``credited_on`` does
+            day = sa.func.substr(c.visit_id, sa.func.length(c.business_key) + 2, 10)
+            done = sa.and_(done, day <= done_by.isoformat())
         query = (
             sa.select(
                 c.area_code,
-                sa.func.sum(sa.case((c.visit_id.is_not(None), 1), else_=0)),
+                sa.func.sum(sa.case((done, 1), else_=0)),
                 sa.func.count(),
             )
             .where(
@@ -188,6 +196,16 @@ class Problems(Keyed):
             clauses.append(c.status == status.value)
         if severity is not None:
             clauses.append(c.severity == severity.value)
-        if open_on is not None:
-            clauses += [c.status.in_([s.value for s in OPEN_WITH_DEADLINE]), c.deadline < open_on]
-        return self._where(clauses, within)
+        if open_on is None:
+            return self._where(clauses, within)
+        # the row holds the state on the day, or the problem changed since (replayed)
+        held = sa.and_(
+            c.changed_on <= open_on,
+            c.status.in_([s.value for s in OPEN_WITH_DEADLINE]),
+            c.deadline < open_on,
+        )
+        later = sa.and_(
+            c.found_on <= open_on, sa.or_(c.changed_on.is_(None), c.changed_on > open_on)
+        )
+        clauses.append(sa.or_(held, later))
+        return (p for p in self._where(clauses, within) if p.overdue_on(open_on))
