@@ -14,7 +14,6 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 import twores
-from twores.core.security import ScopeError
 from twores.divisions import demo_region
 from twores.services.exports import (
     BUSINESS_HEADERS,
@@ -288,12 +287,16 @@ def test_cadres_must_resolve_exactly(
             ]
         )
     assert import_file(app, store, ADMIN, "cadres", cadres).accepted
+    dashed = cadres.with_name("干部2.csv")
+    dashed.write_text(cadres.read_text().replace("18374074002", "183-7407-4002"))
+    again = import_file(app, store, ADMIN, "cadres", dashed)  # the same two cadres
+    assert again.accepted and again.records.changed == 0
     rows = messy_rows()[:2]
     rows[0][8], rows[0][11], rows[0][12] = "D", "吴伟", None  # ambiguous: two 吴伟, no phone
     rows[1][11] = "张三"  # unknown
     report = import_file(app, store, ADMIN, "businesses", write_xlsx(tmp_path / "台账.xlsx", rows))
     assert sorted(e.code for e in report.errors) == ["ambiguous_cadre", "unknown_cadre"]
-    rows[0][13] = "18374074003"
+    rows[0][13] = "183 7407 4003"
     rows[1][11] = None
     report = import_file(app, store, ADMIN, "businesses", write_xlsx(tmp_path / "台账2.xlsx", rows))
     assert report.accepted and report.assignments.inserted == 1
@@ -435,6 +438,22 @@ def test_a_bad_row_in_the_last_chunk_rejects_chunks_already_written(
     assert state(store) == before
 
 
+def test_an_area_sheet_that_breaks_the_hierarchy_is_reported(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    sheet = tmp_path / "区划.csv"
+    write_table(
+        sheet,
+        ("区划代码", "区划名称", "上级区划代码", "层级"),
+        [["459901", "某区", "4599", "县级"]],
+    )
+    before = state(store)
+    report = import_file(app, store, ADMIN, "areas", sheet)
+    assert not report.accepted and report.report_path is not None
+    assert any("4599" in e.value for e in report.errors)
+    assert state(store) == before
+
+
 def test_a_write_refused_mid_file_changes_nothing(
     app: twores.Twores, store: twores.Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -444,6 +463,9 @@ def test_a_write_refused_mid_file_changes_nothing(
     assert not all(b.area_code.startswith(county) for b in businesses)
     office = twores.Scope("县食安办", twores.Role.OFFICE, area_code=county)
     before = state(store)
-    with pytest.raises(ScopeError):
-        import_file(app, store, office, "businesses", _ledger(tmp_path / "台账.csv", businesses))
+    report = import_file(
+        app, store, office, "businesses", _ledger(tmp_path / "台账.csv", businesses)
+    )
+    assert [e.code for e in report.errors] == ["out_of_scope"]  # reported, not raised
+    assert report.report_path is not None and report.report_path.exists()
     assert state(store) == before

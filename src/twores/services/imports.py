@@ -22,11 +22,12 @@ from twores.core.assignment import Assignment, AssignmentReason
 from twores.core.audit import now_iso
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
+from twores.core.errors import HierarchyError, StructureError, TworesError
 from twores.core.gc import gc_paused
 from twores.core.periods import today
 from twores.core.ports import ImportRecord, Store, UnitOfWork, UpsertResult
 from twores.core.roster import RuleBook
-from twores.core.security import Scope
+from twores.core.security import Scope, ScopeError
 from twores.services.assignment_checks import imported_assignment_errors
 from twores.services.sheets.parsing import (
     AssignmentRow,
@@ -94,7 +95,11 @@ def import_file(
         replay = uow.imports.find(sha) is not None
         importer = _IMPORTERS[kind]
         with gc_paused():  # a large import creates no cycles; GC rescans cost ~9%
-            rows, errors, records, linked = importer(uow, source, rules, day)
+            try:
+                rows, errors, records, linked = importer(uow, source, rules, day)
+            except (HierarchyError, StructureError, ScopeError) as error:  # met on writing
+                rows, errors = 0, written_errors(error)
+                records = linked = UpsertResult()
         if errors:
             report = write_report(errors, source)
             return ImportReport(
@@ -130,6 +135,18 @@ def import_file(
 
 
 Outcome = tuple[int, list[RowError], UpsertResult, UpsertResult]
+
+
+def written_errors(error: TworesError) -> list[RowError]:
+    """What refused a write, as report entries (row 0: the file as a whole): one per bad
+    value a hierarchy or record error lists, else the error itself."""
+    found = error.problems if isinstance(error, HierarchyError) else ()
+    found = error.errors if isinstance(error, StructureError) else found
+    if not found:
+        return [RowError(0, None, "", "", error.message_zh, error.message_en, error.code)]
+    return [
+        RowError(0, None, e.field, str(e.value), e.reason_zh, e.reason_en, e.code) for e in found
+    ]
 
 
 def _import_areas(uow: UnitOfWork, source: Path, rules: RuleBook, on: date) -> Outcome:

@@ -69,8 +69,9 @@ def command(
         )
         for error in report.errors[:20]:
             reason = error.reason_zh if obj.lang == "zh" else error.reason_en
-            where = f"{t('第', 'row ')}{error.row}{t('行', '')}"
-            obj.errors.print(f"  {where} {error.column}“{error.value}”：{reason}", highlight=False)
+            where = f"{t('第', 'row ')}{error.row}{t('行', '')}" if error.row else t("文件", "file")
+            cell = f" {error.column}“{error.value}”" if error.column or error.value else ""
+            obj.errors.print(f"  {where}{cell}：{reason}", highlight=False)
         raise SystemExit(EXIT_REJECTED)
     verb = (
         t("检查通过（未写入）", "checked (nothing written)") if dry_run else t("已导入", "imported")

@@ -560,7 +560,7 @@ def _staff(r: _RowReader, role: str) -> StaffMember | None:
     if not any(f in r.positions for f in fields) or all(v.blank(r.raw(f)) for f in fields):
         return None
     name = r.get(f"{role}_name", v.text)
-    phone = r.get(f"{role}_phone", v.text)
+    phone = r.get(f"{role}_phone", v.phone)
     id_number = r.get(
         f"{role}_id_number", lambda x, f: None if v.blank(x) else clean_text(str(x)).upper()
     )
@@ -586,7 +586,7 @@ def _cadre_ref(r: _RowReader) -> CadreRef | None:
         return None
     return CadreRef(
         name=name,
-        phone=r.get("cadre_phone", v.text),
+        phone=r.get("cadre_phone", v.phone),
         post=r.get("cadre_post", v.text),
         tier=r.get("cadre_tier", _enum(Tier)),  # type: ignore[arg-type]
     )
@@ -610,7 +610,7 @@ def parse_cadres(table: Table, hierarchy: Hierarchy) -> ParseResult[Cadre]:
         name = r.get("name", lambda x, f: v.text(x, f, required=True))
         area_code = r.get("area", area)
         tier = r.get("tier", _enum(Tier))
-        phone = r.get("phone", v.text)
+        phone = r.get("phone", v.phone)
         fields = {
             "post": r.get("post", v.text),
             "phone": phone,

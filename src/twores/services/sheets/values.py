@@ -34,6 +34,17 @@ def text(value: object, field: str, *, required: bool = False) -> str | None:
     return clean_text(str(value))
 
 
+#: What ledgers put between a phone number's digits.
+_PHONE_SEPARATORS = str.maketrans("", "", " -()")
+
+
+def phone(value: object, field: str) -> str | None:
+    """A phone number as stored: digits (and a leading +) only, so 183-7407-4002,
+    (0773)2345678 and 183 7407 4002 name the same number as 18374074002."""
+    found = text(value, field)
+    return None if found is None else found.translate(_PHONE_SEPARATORS)
+
+
 def integer(value: object, field: str) -> int | None:
     if blank(value):
         return None
