@@ -23,7 +23,11 @@ from twores_cli.context import Context, pass_context
     "--unmask", is_flag=True, help="Show phones and ID numbers (office and admin roles only)"
 )
 @click.option(
-    "--role", type=click.Choice([r.value for r in twores.Role]), default="office", show_default=True
+    "--role",
+    type=click.Choice([r.value for r in twores.Role]),
+    default="read_only",
+    show_default=True,
+    help="Who exports: unmasking needs office or admin, named explicitly / 导出者角色",
 )
 @click.option("--actor", default="cli", show_default=True)
 @pass_context
@@ -43,7 +47,7 @@ def command(
     Examples:
       twores export businesses 主体.xlsx --within 450323
       twores export cadre-lists 责任清单.xlsx --on 2026-03-31
-      twores export cadres 干部.csv --unmask
+      twores export cadres 干部.csv --unmask --role office
     """
     store = obj.store()
     scope = twores.Scope(actor, twores.Role(role), None)
