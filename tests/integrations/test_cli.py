@@ -97,6 +97,9 @@ def test_import_export_and_audit_through_the_cli(tmp_path: Path) -> None:
     assert accepted.returncode == 0, accepted.stderr
     exported = run("--db", db, "export", "cadre-lists", str(tmp_path / "清单.xlsx"), cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
+    unmasked = ("--db", db, "export", "cadres", str(tmp_path / "干部.csv"), "--unmask")
+    assert run(*unmasked, cwd=tmp_path).returncode != 0  # no role named: read-only
+    assert run(*unmasked, "--role", "office", cwd=tmp_path).returncode == 0
     assert run("--db", db, "audit", "verify", cwd=tmp_path).returncode == 0
     connection = sqlite3.connect(db)
     with connection:
