@@ -245,7 +245,8 @@ class EscalationPolicy:
 
 
 def next_escalation(problem: Problem, on: date, policy: EscalationPolicy) -> Action | None:
-    """The one step an overdue problem is due on ``on`` (None when not overdue)."""
-    if not problem.overdue_on(on):
+    """The one step an overdue problem is due on ``on`` (None when not overdue, or when
+    it has moved on since that day)."""
+    if on < problem.changed_on or not problem.overdue_on(on):
         return None
     return A.REMIND if problem.reminders < policy.reminders else A.REFER

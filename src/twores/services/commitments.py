@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -11,15 +11,14 @@ import attrs
 
 from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy, Tier
-from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
-from twores.core.errors import InvalidValueError
+from twores.core.errors import InvalidValueError, MissingValueError
 from twores.core.letters import Letter, LetterStatus, letter_key, letter_status
 from twores.core.periods import today
 from twores.core.ports import Store, UnitOfWork
 from twores.core.security import Scope
 from twores.services.imports import file_sha256
-from twores.services.letters import DocumentInput, list_hash, write_documents
+from twores.services.letters import DocumentInput, keys_hash, write_documents
 
 #: Who signs with a cadre of each tier (domain.md §4), unless the caller says otherwise.
 COUNTERPARTIES = {
@@ -34,9 +33,21 @@ COUNTERPARTIES = {
 @attrs.frozen
 class GeneratedLetter:
     letter: Letter
-    docx: Path
-    xlsx: Path
+    #: The printable letter and lists (None when only the letter was recorded).
+    docx: Path | None
+    xlsx: Path | None
     renewed: bool
+
+
+@attrs.frozen
+class Signing:
+    """One signed letter to record: whose, which year's, when, with whom, and its scan."""
+
+    cadre_id: str
+    year: int
+    signed_on: date
+    counterparty: str
+    scan: str | Path | None = None
 
 
 @attrs.frozen
@@ -54,15 +65,14 @@ def _path_name(hierarchy: Hierarchy, code: str) -> str:
     return "/".join(a.name for a in hierarchy.path(code) if a.tier is not Tier.PROVINCE)
 
 
-def _lists(uow: UnitOfWork, on: date) -> Iterator[tuple[Cadre, list[FoodBusiness]]]:
-    """Each active cadre in scope with the businesses they hold on ``on``."""
+def _lists(uow: UnitOfWork, on: date) -> Iterator[tuple[Cadre, list[str]]]:
+    """Each active cadre in scope with the keys of the businesses they hold on ``on``."""
     held: dict[str, list[str]] = defaultdict(list)
     for assignment in uow.assignments.stream(active_on=on):
         held[assignment.cadre_id].append(assignment.business_key)
-    by_key = {b.key: b for b in uow.businesses.stream()}
     for cadre in uow.cadres.stream():
         if cadre.is_active(on):
-            yield cadre, [by_key[k] for k in held.get(cadre.id, ()) if k in by_key]
+            yield cadre, held.get(cadre.id, [])
 
 
 def generate_letters(
@@ -75,39 +85,49 @@ def generate_letters(
     on: date | None = None,
     cadre_id: str | None = None,
     counterparty: str | None = None,
+    documents: bool = True,
 ) -> list[GeneratedLetter]:
-    """Write each cadre's letter and lists (.docx and .xlsx) for ``year`` and record them.
+    """Write each cadre's letter and lists (.docx and .xlsx) for ``year`` and record them
+    (without ``documents``, only record them: the files can be written later).
 
     A letter whose list is unchanged keeps its signature; a changed list starts a new,
     unsigned letter (the old one stays in the audit log).
     """
     day = on or today()
     target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
+    if documents:
+        target.mkdir(parents=True, exist_ok=True)
     generated: list[GeneratedLetter] = []
     with store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
-        for cadre, businesses in _lists(uow, day):
+        filed = {x.cadre_id: x for x in uow.letters.stream(year=year, cadre_id=cadre_id)}
+        by_key = {b.key: b for b in uow.businesses.stream()} if documents else {}
+        for cadre, keys in _lists(uow, day):
             if cadre_id is not None and cadre.id != cadre_id:
                 continue
-            frequency = app.plugins.supervision_frequency(cadre.tier, day, cadre.area_code).value
-            document = DocumentInput(
-                cadre=cadre,
-                year=year,
-                businesses=tuple(businesses),
-                area_names={b.area_code: _path_name(hierarchy, b.area_code) for b in businesses},
-                jurisdiction_name=_path_name(hierarchy, cadre.area_code),
-                frequency_label=frequency.label("zh"),
-                counterparty=counterparty or COUNTERPARTIES[cadre.tier],
-            )
-            docx, xlsx = write_documents(document, target)
-            digest = list_hash(businesses)
-            before = uow.letters.get(letter_key(year, cadre.id))
-            letter = Letter(cadre.id, cadre.area_code, year, digest, len(businesses), day)
+            docx = xlsx = None
+            if documents:
+                businesses = [by_key[k] for k in keys if k in by_key]
+                frequency = app.plugins.supervision_frequency(cadre.tier, day, cadre.area_code)
+                document = DocumentInput(
+                    cadre=cadre,
+                    year=year,
+                    businesses=tuple(businesses),
+                    area_names={
+                        b.area_code: _path_name(hierarchy, b.area_code) for b in businesses
+                    },
+                    jurisdiction_name=_path_name(hierarchy, cadre.area_code),
+                    frequency_label=frequency.value.label("zh"),
+                    counterparty=counterparty or COUNTERPARTIES[cadre.tier],
+                )
+                docx, xlsx = write_documents(document, target)
+            digest = keys_hash(keys)
+            before = filed.get(cadre.id)
+            letter = Letter(cadre.id, cadre.area_code, year, digest, len(keys), day)
             if before is not None and before.list_hash == digest:
                 letter = before
-            uow.letters.upsert_many([letter])
             generated.append(GeneratedLetter(letter, docx, xlsx, before is not letter))
+        uow.letters.upsert_many(g.letter for g in generated)
         uow.commit()
     return generated
 
@@ -123,29 +143,41 @@ def sign_letter(
     scan: str | Path | None = None,
 ) -> Letter:
     """Record the signing of a generated letter (with the SHA-256 of its scan)."""
+    return sign_letters(store, scope, [Signing(cadre_id, year, signed_on, counterparty, scan)])[0]
+
+
+def sign_letters(store: Store, scope: Scope, signings: Iterable[Signing]) -> list[Letter]:
+    """Record the signing of generated letters, all in one transaction: any refused
+    signing refuses them all."""
+    signed: list[Letter] = []
     with store.unit_of_work(scope) as uow:
-        letter = uow.letters.get(letter_key(year, cadre_id))
-        if letter is None:
-            raise InvalidValueError(
-                "cadre_id",
-                cadre_id,
-                f"{year}年承诺书尚未生成（先运行 twores letters generate）",
-                f"no {year} letter generated yet (run twores letters generate)",
+        for s in signings:
+            letter = uow.letters.get(letter_key(s.year, s.cadre_id))
+            if letter is None:
+                raise InvalidValueError(
+                    "cadre_id",
+                    s.cadre_id,
+                    f"{s.year}年承诺书尚未生成（先运行 twores letters generate）",
+                    f"no {s.year} letter generated yet (run twores letters generate)",
+                )
+            if s.signed_on < letter.generated_on:
+                raise InvalidValueError(
+                    "signed_on",
+                    s.signed_on.isoformat(),
+                    f"签订日期早于承诺书生成日期 {letter.generated_on.isoformat()}",
+                    f"signed before the letter was generated on {letter.generated_on.isoformat()}",
+                )
+            if not s.counterparty.strip():
+                raise MissingValueError("counterparty")
+            signed.append(
+                attrs.evolve(
+                    letter,
+                    signed_on=s.signed_on,
+                    counterparty=s.counterparty.strip(),
+                    scan_sha256=file_sha256(Path(s.scan)) if s.scan is not None else None,
+                )
             )
-        if signed_on < letter.generated_on:
-            raise InvalidValueError(
-                "signed_on",
-                signed_on.isoformat(),
-                f"签订日期早于承诺书生成日期 {letter.generated_on.isoformat()}",
-                f"signed before the letter was generated on {letter.generated_on.isoformat()}",
-            )
-        signed = attrs.evolve(
-            letter,
-            signed_on=signed_on,
-            counterparty=counterparty,
-            scan_sha256=file_sha256(Path(scan)) if scan is not None else None,
-        )
-        uow.letters.upsert_many([signed])
+        uow.letters.upsert_many(signed)
         uow.commit()
     return signed
 
@@ -158,9 +190,9 @@ def letter_states(
     states: list[LetterState] = []
     with store.unit_of_work(scope) as uow:
         letters = {x.cadre_id: x for x in uow.letters.stream(year=year)}
-        for cadre, businesses in _lists(uow, day):
+        for cadre, keys in _lists(uow, day):
             deadline = app.plugins.letter_renewal(year, cadre.area_code).value
             letter = letters.get(cadre.id)
-            status = letter_status(letter, list_hash(businesses), day, deadline)
-            states.append(LetterState(cadre, letter, status, len(businesses), deadline))
+            status = letter_status(letter, keys_hash(keys), day, deadline)
+            states.append(LetterState(cadre, letter, status, len(keys), deadline))
     return states

@@ -29,7 +29,7 @@ from twores.divisions import DEMO_REGION_CODE, demo_region
 from twores.services.demo_cycle import CycleReport, run_cycle
 from twores.services.rules import RuledBusiness, rule_businesses
 from twores.services.stores import database_url, open_store
-from twores.services.synth import synthetic_businesses, synthetic_cadres
+from twores.services.synth import as_recorded, synthetic_businesses, synthetic_cadres
 
 GUILIN_BUSINESSES = 46_907
 GUILIN_CADRES = 5_708
@@ -80,9 +80,15 @@ def run_demo(
     records = list(synthetic_businesses(hierarchy, businesses, seed=seed))
     staff = list(synthetic_cadres(hierarchy, cadres, seed=seed))
     rules = app.plugins.rulebook()
-    grades = Counter(rules.grades_of(records, day))
+    graded = rules.grades_of(records, day)
+    grades = Counter(graded)
     examples = tuple(rule_businesses(app, records[:400], day))
-    directors = sum(1 for b in records if app.plugins.requires_director(b, day).value)
+
+    def needs_director(business: FoodBusiness) -> bool:
+        return app.plugins.requires_director(business, day).value
+
+    directors = sum(map(needs_director, records))
+    records = list(as_recorded(records, graded, needs_director, seed=seed))
     url = database_url(db)
     store = open_store(app, url)
     scope = Scope.system(DEMO_ACTOR)

@@ -13,12 +13,14 @@ import attrs
 
 from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy, Tier
+from twores.core.duties import DutyKind, DutyRecord, StaffRole
 from twores.core.gc import gc_paused
 from twores.core.periods import CHINA_TZ, Period, PeriodKind
 from twores.core.ports import Store
 from twores.core.problems import Action, ProblemStatus
 from twores.core.security import Role, Scope
-from twores.services.commitments import generate_letters, sign_letter
+from twores.core.supervision import task_periods
+from twores.services.commitments import Signing, generate_letters, sign_letter, sign_letters
 from twores.services.kpis import KpiTable, compute_kpis, issue_bulletin
 from twores.services.problems import Step, escalate_overdue, transition_many
 from twores.services.supervision import VisitInput, record_visits, schedule
@@ -90,15 +92,20 @@ def run_cycle(
     period = first
     with store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
+    years: set[int] = set()
     for _ in range(quarters):
         # A generator per quarter: every quarter draws the same on every run.
         rnd = random.Random(f"{seed}/{period}")
         with gc_paused():  # a quarter's bulk work makes no reference cycles
             done.append(_run_quarter(app, store, scope, hierarchy, period, rnd))
+        if period.start.year not in years:  # each year's letters, signed in its first weeks
+            years.add(period.start.year)
+            _record_letters(app, store, scope, period)
         if not letters:
             letters = _sign_letters(app, store, hierarchy, parent, period, folder)
         period = period.next()
     last = done[-1].period
+    _keep_routines(store, scope, last, random.Random(f"{seed}/routines"))
     table = compute_kpis(app, store, scope, last, as_of=last.end)
     files = issue_bulletin(app, store, scope, last, parent, folder, as_of=last.end)
     return CycleReport(tuple(done), table, (*files, *letters))
@@ -159,6 +166,52 @@ def _run_quarter(
         len(opened),
         sum(p.status is ProblemStatus.CLOSED for p in moved),
         Counter(e.event.action for e in escalated)[Action.REMIND],
+    )
+
+
+#: Shares of businesses keeping each routine the demo simulates: monthly meetings only
+#: (daily records, about four million a quarter for 桂林市, and weekly reports, 600,000,
+#: would double the demo's time: those KPIs show none kept).
+ROUTINE_SHARES = {DutyKind.MONTHLY: 0.9}
+
+
+def _keep_routines(store: Store, scope: Scope, period: Period, rnd: random.Random) -> None:
+    """The quarter's weekly reports (周排查, by the officer or director) and monthly
+    meetings (月调度, by the head) of the businesses that keep them."""
+    with store.unit_of_work(scope) as uow:
+        businesses = [b for b in uow.businesses.stream() if b.in_scope]
+        records = []
+        for business in businesses:
+            staff = business.staff
+            for kind, share in ROUTINE_SHARES.items():
+                filer = staff.head if kind is DutyKind.MONTHLY else staff.officer or staff.director
+                if filer is None or rnd.random() > share:
+                    continue
+                role = {DutyKind.MONTHLY: StaffRole.HEAD}.get(kind)
+                role = role or (StaffRole.OFFICER if staff.officer else StaffRole.DIRECTOR)
+                for sub in task_periods(period, kind.period_kind):
+                    day = min(sub.end, period.end)
+                    records.append(
+                        DutyRecord(business.key, business.area_code, kind, day, role, filer.name)
+                    )
+        uow.duties.upsert_many(records)
+        uow.commit()
+
+
+def _record_letters(app: Twores, store: Store, scope: Scope, period: Period) -> None:
+    """The region's letters for the period's year, recorded (their documents are printed
+    where they are signed) and four in five signed, the same ones on every run."""
+    year, day = period.start.year, period.start
+    made = generate_letters(app, store, scope, year, Path("."), on=day, documents=False)
+    signed_on = day + timedelta(days=10)
+    sign_letters(
+        store,
+        scope,
+        (
+            Signing(g.letter.cadre_id, year, signed_on, "本级党委、政府主要负责人")
+            for g in made
+            if zlib.crc32(g.letter.cadre_id.encode()) % 5 and g.letter.signed_on is None
+        ),
     )
 
 

@@ -72,7 +72,12 @@ class DocumentInput:
 
 def list_hash(businesses: Iterable[FoodBusiness]) -> str:
     """SHA-256 (hex) of the sorted business keys joined by newlines: the list a letter covers."""
-    return hashlib.sha256("\n".join(sorted(b.key for b in businesses)).encode()).hexdigest()
+    return keys_hash(b.key for b in businesses)
+
+
+def keys_hash(keys: Iterable[str]) -> str:
+    """:func:`list_hash` of the businesses with these keys."""
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
 
 
 def document_stem(cadre_id: str, year: int) -> str:

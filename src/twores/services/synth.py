@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+import attrs
 
 from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.businesses import (
@@ -17,6 +19,8 @@ from twores.core.businesses import (
     FoodBusiness,
     Grade,
     Scale,
+    Staff,
+    StaffMember,
     uscc_check_digit,
 )
 from twores.core.cadres import Cadre
@@ -153,6 +157,37 @@ def synthetic_cadres(
                     post=rng.choice(_POSTS[area.tier]),
                     phone=f"1{rng.choice('3589')}{rng.randint(0, 10**9 - 1):09d}",
                 )
+
+
+#: Shares of businesses whose records name an officer, and of those that must have a
+#: director that have appointed one (most do; the KPIs have laggards to show).
+OFFICER_SHARE, DIRECTOR_SHARE = 0.9, 0.85
+
+
+def _person(rng: random.Random) -> StaffMember:
+    name = rng.choice(_FAMILY) + "".join(rng.choices(_GIVEN, k=rng.choice((1, 2))))
+    return StaffMember(name, f"1{rng.choice('3589')}{rng.randint(0, 10**9 - 1):09d}")
+
+
+def as_recorded(
+    businesses: Iterable[FoodBusiness],
+    grades: Iterable[Grade],
+    needs_director: Callable[[FoodBusiness], bool],
+    *,
+    seed: int = 0,
+) -> Iterator[FoodBusiness]:
+    """The businesses as an office's records hold them: the grade the rules gave recorded
+    (包保等级), a named head, most with an officer, most of those that must have a director
+    with one (:data:`OFFICER_SHARE`, :data:`DIRECTOR_SHARE`)."""
+    rng = random.Random(seed)
+    for business, grade in zip(businesses, grades, strict=True):
+        director = needs_director(business) and rng.random() < DIRECTOR_SHARE
+        staff = Staff(
+            head=_person(rng),
+            director=_person(rng) if director else None,
+            officer=_person(rng) if rng.random() < OFFICER_SHARE else None,
+        )
+        yield attrs.evolve(business, grade=grade, staff=staff)
 
 
 def synthetic_roster(
