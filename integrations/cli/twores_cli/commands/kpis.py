@@ -103,11 +103,13 @@ def rank_command(
       twores --format json rank 2026-W13 --parent 450323
     """
     store = obj.store()
+    scope = obj.scope(scope_area)
     with obj.working("正在排名…", "ranking…"):
-        ranking, _ = rank_children(
-            obj.app, store, obj.scope(scope_area), period, parent, as_of=on.date() if on else None
-        )
+        day = on.date() if on else None
+        table = compute_kpis(obj.app, store, scope, period, as_of=day, within=parent)
+        ranking, _ = rank_children(obj.app, store, scope, period, parent, table=table)
     store.close()
+    names = {a.code: a.name for a in table.hierarchy}
     if obj.output == "json":
         click.echo(
             json.dumps(
@@ -116,6 +118,7 @@ def rank_command(
                     "areas": [
                         {
                             "area_code": a.area_code,
+                            "name": names.get(a.area_code, a.area_code),
                             "rank": a.rank,
                             "score": a.score,
                             "movement": a.movement,
@@ -133,7 +136,7 @@ def rank_command(
         move = (
             "—" if a.movement in (None, 0) else f"{'↑' if a.movement > 0 else '↓'}{abs(a.movement)}"
         )
-        view.add_row(str(a.rank), a.area_code, _percent(a.score), move)
+        view.add_row(str(a.rank), names.get(a.area_code, a.area_code), _percent(a.score), move)
     obj.console.print(view)
     obj.console.print(f"{t('输入摘要', 'inputs hash')} {ranking.inputs_hash[:16]}", highlight=False)
 

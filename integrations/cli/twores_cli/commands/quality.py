@@ -40,6 +40,10 @@ def command(obj: Context, period: str, within: str | None, scope_area: str | Non
                 {
                     "period": str(report.period),
                     "visits": report.visits,
+                    "by_area": {
+                        area: {kind.value: n for kind, n in counts.items()}
+                        for area, counts in sorted(report.by_area.items())
+                    },
                     "signals": [
                         {
                             "kind": s.kind.value,
@@ -65,6 +69,13 @@ def command(obj: Context, period: str, within: str | None, scope_area: str | Non
         ),
         highlight=False,
     )
+    kinds = sorted({k for counts in report.by_area.values() for k in counts}, key=lambda k: k.value)
+    if kinds:  # the report per area: how many signals of each kind
+        per_area = Table(t("区划", "area"), *(k.label(lang) for k in kinds), t("合计", "total"))
+        for area, counts in sorted(report.by_area.items()):
+            total = str(sum(counts.values()))
+            per_area.add_row(area, *(str(counts.get(k, 0)) for k in kinds), total)
+        obj.console.print(per_area)
     view = Table(t("类型", "kind"), t("区划", "area"), t("说明", "explanation"))
     for s in report.signals:
         view.add_row(s.kind.label(lang), s.area_code, s.zh if lang == "zh" else s.en)
