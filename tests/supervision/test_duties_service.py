@@ -126,3 +126,34 @@ def test_bad_rows_refuse_the_whole_sheet(
     assert all(e.reason_zh and e.reason_en for e in report.errors)
     with store.unit_of_work(ADMIN) as uow:
         assert list(uow.duties.stream()) == []
+
+
+def test_who_ran_a_revoked_business_is_banned_elsewhere_for_five_years(
+    store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    first, second = sorted(roster.businesses)[:2]
+    person = StaffMember("陈明", id_number="11010519491231002X")
+    with store.unit_of_work(ADMIN) as uow:
+        revoked, other = uow.businesses.get(first), uow.businesses.get(second)
+        assert revoked is not None and other is not None
+        uow.businesses.upsert_many(
+            [
+                attrs.evolve(
+                    revoked,
+                    status=OperatingStatus.REVOKED,
+                    status_since=date(2024, 2, 29),
+                    staff=attrs.evolve(revoked.staff, head=person),
+                ),
+                attrs.evolve(other, staff=attrs.evolve(other.staff, officer=person)),
+            ]
+        )
+        uow.commit()
+    app = twores.build(load_entrypoints=False)
+
+    def problems_on(day: date) -> list[str]:
+        (mine,) = [b for b in duty_report(app, store, ADMIN, day, day) if b.business_key == second]
+        return [p.code for p in mine.staff]
+
+    assert problems_on(date(2029, 2, 27)) == ["banned"]  # five years from 2024-02-29
+    assert problems_on(date(2029, 2, 28)) == []

@@ -8,13 +8,13 @@ Who must appoint a food safety director is a rule decision (see the plugin manag
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import date
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, timedelta
 
 import attrs
 
 from twores.core.areas import check_date_range
-from twores.core.businesses import FoodBusiness, OperatingStatus
+from twores.core.businesses import FoodBusiness, OperatingStatus, StaffMember
 from twores.core.errors import InvalidValueError
 from twores.core.labels import LabelledEnum
 from twores.core.periods import Period, PeriodKind
@@ -196,13 +196,48 @@ def owes_daily_record(business: FoodBusiness, day: date) -> bool:
     return business.status is OperatingStatus.OPERATING or (since is not None and day < since)
 
 
-def staff_problems(business: FoodBusiness, on: date, director_required: bool) -> list[StaffProblem]:
+#: Years the people responsible for a business whose licence was revoked may not manage
+#: food safety at a business (食品安全法 第一百三十五条).
+BAN_YEARS = 5
+
+
+def bans_from_revocations(businesses: Iterable[FoodBusiness]) -> dict[str, date]:
+    """ID number -> the last day of the ban of each head, director or officer of a
+    business whose licence was revoked (吊销): five years from the revocation (the latest
+    ban where a person was at several)."""
+    found: dict[str, date] = {}
+    for business in businesses:
+        since = business.status_since
+        if business.status is not OperatingStatus.REVOKED or since is None:
+            continue
+        until = _years_after(since, BAN_YEARS) - timedelta(days=1)
+        staff = business.staff
+        for member in (staff.head, staff.director, staff.officer):
+            if member is not None and member.id_number:
+                found[member.id_number] = max(until, found.get(member.id_number, until))
+    return found
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=day.year + years, day=28)
+
+
+def staff_problems(
+    business: FoodBusiness,
+    on: date,
+    director_required: bool,
+    bans: Mapping[str, date] | None = None,
+) -> list[StaffProblem]:
     """What is wrong with ``business``'s director and officer on ``on``.
 
     Every in-scope business (operating or suspended) needs an officer; it needs a director
     when ``director_required`` (pass ``plugins.requires_director(business, on).value``).
-    Nobody banned on ``on`` (the 5-year ban) may serve as director or officer. Closed and
-    revoked businesses have no problems.
+    Nobody banned on ``on`` (the 5-year ban: the date recorded with the person, or from
+    ``bans``, :func:`bans_from_revocations`, by ID number) may serve as director or
+    officer. Closed and revoked businesses have no problems.
     """
     if not business.in_scope:
         return []
@@ -222,8 +257,12 @@ def staff_problems(business: FoodBusiness, on: date, director_required: bool) ->
                     f"a {role.en} is required but none is appointed",
                 )
             )
-        elif member is not None and member.is_banned(on):
-            until = member.banned_until.isoformat() if member.banned_until else ""
+        elif (
+            member is not None
+            and (until_day := _banned_until(member, bans)) is not None
+            and (on <= until_day)
+        ):
+            until = until_day.isoformat()
             problems.append(
                 StaffProblem(
                     business.key,
@@ -234,3 +273,10 @@ def staff_problems(business: FoodBusiness, on: date, director_required: bool) ->
                 )
             )
     return problems
+
+
+def _banned_until(member: StaffMember, bans: Mapping[str, date] | None) -> date | None:
+    """The last day of the member's ban: recorded with them, or found by ID number."""
+    found = bans.get(member.id_number) if bans and member.id_number else None
+    recorded = member.banned_until
+    return max(d for d in (found, recorded) if d is not None) if found or recorded else None

@@ -15,6 +15,7 @@ from twores.core.duties import (
     DutyKind,
     DutyRecord,
     StaffProblem,
+    bans_from_revocations,
     duty_compliance,
     owes_daily_record,
     staff_problems,
@@ -156,14 +157,17 @@ def duty_report(
     within: str | None = None,
 ) -> list[BusinessDuties]:
     """Daily, weekly and monthly compliance of every in-scope business; suspended days
-    (from ``status_since``) owe no daily record. A week or month the span cuts counts
-    whole: its records from before ``start`` are read too."""
+    (from ``status_since``) owe no daily record. Staff gaps include anyone under the 5-year
+    ban for a business revoked within the caller's scope (matched by ID number). A week or
+    month the span cuts counts whole: its records from before ``start`` are read too."""
     found: list[BusinessDuties] = []
     first = min(Period.containing(kind.period_kind, start).start for kind in DutyKind)
     with store.unit_of_work(scope) as uow:
         by_business: dict[str, list[DutyRecord]] = defaultdict(list)
         for record in uow.duties.stream(between=(first, end), within=within):
             by_business[record.business_key].append(record)
+        # the 5-year ban of whoever ran a business since revoked, anywhere in the scope
+        bans = bans_from_revocations(uow.businesses.stream())
         for business in uow.businesses.stream(within=within):
             if not business.in_scope:
                 continue
@@ -180,7 +184,7 @@ def duty_report(
                     business.name,
                     business.area_code,
                     compliance,
-                    tuple(staff_problems(business, end, director)),
+                    tuple(staff_problems(business, end, director, bans)),
                 )
             )
     return found
