@@ -146,7 +146,14 @@ def test_docx_content(tmp_path: Path) -> None:
 def test_xlsx_content(tmp_path: Path) -> None:
     _, xlsx_path, _ = write_bulletin(BULLETIN, tmp_path, "week13")
     workbook = load_workbook(xlsx_path)
-    assert workbook.sheetnames == ["排名", "逾期问题"]
+    assert workbook.sheetnames == ["排名", "点名通报", "较上期变化", "逾期问题"]
+    named = workbook["点名通报"]
+    assert [c.value for c in named[3]] == [3, "叠彩区", 0.7, "督导任务完成率", 0.6]
+    assert [c.value for c in named[4]][:2] == [4, "象山区"]
+    assert named["E3"].number_format == "0.0%"
+    changes = workbook["较上期变化"]
+    assert tuple(c.value for c in changes[2]) == CHANGE_HEADERS
+    assert [c.value for c in changes[3]][:4] == ["秀峰区", "2", "1", "↑1"]
     sheet = workbook["排名"]
     assert sheet["A1"].value == TITLE
     assert tuple(c.value for c in sheet[2]) == HEADERS

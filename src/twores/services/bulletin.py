@@ -168,6 +168,20 @@ def naming_text(b: BulletinInput) -> str:
     )
 
 
+LAGGARD_HEADERS = ("名次", "区域", "综合得分", "短板指标", "短板指标值")
+
+
+def laggard_rows(b: BulletinInput) -> list[list[object]]:
+    """The areas named (点名通报): rank, name, score and weakest KPI (numbers as numbers)."""
+    rows: list[list[object]] = []
+    for a in laggard_areas(b):
+        weakest = _weakest(b, a)
+        score = NONE if a.score is None else a.score
+        short: list[object] = [weakest[0].zh, weakest[1]] if weakest else [NONE, NONE]
+        rows.append([a.rank, _name(b, a.area_code), score, *short])
+    return rows
+
+
 def ranking_headers(b: BulletinInput) -> tuple[str, ...]:
     return ("名次", "区域", "综合得分", *(s.zh for s in b.specs), "名次变化")
 
@@ -403,7 +417,9 @@ def _sheet(
 
 
 def write_bulletin_xlsx(b: BulletinInput, path: Path) -> Path:
-    """Sheets 排名 (scores and rates as numbers formatted 0.0%, "—" when none) and 逾期问题."""
+    """Sheets 排名 (scores and rates as numbers formatted 0.0%, "—" when none), 点名通报
+    (the areas named, with their weakest KPI), 较上期变化 (empty without a previous
+    bulletin) and 逾期问题."""
     heading = bulletin_title(b)
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -419,6 +435,27 @@ def write_bulletin_xlsx(b: BulletinInput, path: Path) -> Path:
         for cell in row:
             cell.number_format = "0.0%"
             cell.alignment = Alignment(horizontal="right")
+    _sheet(
+        workbook,
+        "点名通报",
+        f"{heading}·点名通报",
+        LAGGARD_HEADERS,
+        laggard_rows(b),
+        [8, 18, 12, 22, 12],
+    )
+    for row in workbook["点名通报"].iter_rows(min_row=3, min_col=3, max_col=5):
+        for cell in row:
+            if isinstance(cell.value, float):
+                cell.number_format = "0.0%"
+    changes = [list(row) for row in change_rows(b)] if b.previous is not None else []
+    _sheet(
+        workbook,
+        "较上期变化",
+        f"{heading}·较上期变化",
+        CHANGE_HEADERS,
+        changes,
+        [18, 10, 10, 10, 10, 10, 14],
+    )
     overdue_data: list[list[object]] = [
         [o.problem_id, o.business_name, o.area_name, o.description, o.deadline, o.days_overdue]
         for o in _overdue(b)
