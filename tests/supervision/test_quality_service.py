@@ -6,7 +6,9 @@ from datetime import date, datetime
 
 import twores
 from twores.core.periods import CHINA_TZ
-from twores.core.quality import SignalKind
+from twores.core.quality import QualityRules, SignalKind
+from twores.core.rules import Rule, RuleSet, Ruling
+from twores.plugins import hookimpl
 from twores.services.quality import quality_report
 from twores.services.supervision import VisitInput, record_visits, schedule
 
@@ -34,3 +36,33 @@ def test_reused_evidence_and_night_entries_are_flagged_not_blocked(
     (reused,) = [s for s in report.signals if s.kind is SignalKind.SAME_EVIDENCE]
     assert len(reused.visits) == 3 and reused.zh and reused.en
     assert report.by_area[COUNTY][SignalKind.ODD_HOURS] == 3
+
+
+AWAKE = Rule("test.quality.awake", "全天录入", "entries at any hour", "test")
+
+
+class AwakeAllNight:
+    """A region whose offices enter visits around the clock: no hour is odd there."""
+
+    @hookimpl
+    def twores_rule_sets(self) -> list[RuleSet]:
+        return [RuleSet("awake", "1", "全天录入", "around the clock", (AWAKE,))]
+
+    @hookimpl
+    def twores_quality_rules(self) -> Ruling[QualityRules]:
+        return Ruling(QualityRules(night_start=0, night_end=0), AWAKE)
+
+
+def test_a_region_sets_its_own_thresholds(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        held = next(iter(uow.assignments.stream(active_on=START)))
+    visit = VisitInput(held.business_key, held.cadre_id, date(2026, 3, 2))
+    record_visits(app, store, ADMIN, [visit], now=datetime(2026, 3, 3, 2, 30, tzinfo=CHINA_TZ))
+    national = quality_report(app, store, ADMIN, "2026Q1", within=COUNTY)
+    assert [s.kind for s in national.signals] == [SignalKind.ODD_HOURS]
+    regional = twores.build(load_entrypoints=False, plugins=[AwakeAllNight()])
+    assert quality_report(regional, store, ADMIN, "2026Q1", within=COUNTY).signals == ()

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from twores.core.periods import Frequency, Period
     from twores.core.ports import UnitOfWork
     from twores.core.problems import EscalationPolicy, ProblemEvent, Severity
+    from twores.core.quality import QualityRules
     from twores.core.rules import RuleSet, Ruling
     from twores.core.supervision import VisitMode
     from twores.core.users import UserRepository
@@ -365,6 +366,26 @@ def twores_escalation_policy(area_path: tuple[str, ...]) -> Ruling[EscalationPol
         @hookimpl
         def twores_escalation_policy(area_path):
             return Ruling(EscalationPolicy(reminders=2, grace_days=5), TWO_REMINDERS)
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def twores_quality_rules(area_path: tuple[str, ...]) -> Ruling[QualityRules] | None:
+    """Decide the thresholds of the data-quality signals (数据质量): visits per cadre-day,
+    the last-minute window and share, the shortest free text compared, the night hours.
+
+    ``area_path`` leads to the area the report covers.
+
+    Example (ten visits a day are plausible where townships are large)::
+
+        from twores.core.quality import QualityRules
+        from twores.core.rules import Ruling
+        from twores.plugins import hookimpl
+
+        @hookimpl
+        def twores_quality_rules(area_path):
+            return Ruling(QualityRules(max_visits_per_cadre_day=10), LARGE_TOWNSHIPS)
     """
     raise NotImplementedError
 

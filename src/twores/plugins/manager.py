@@ -20,6 +20,7 @@ from twores.core.kpis import Kpi
 from twores.core.periods import Frequency, Period
 from twores.core.ports import UnitOfWork
 from twores.core.problems import EscalationPolicy, ProblemEvent, Severity
+from twores.core.quality import QualityRules
 from twores.core.rules import Decision, Rule, RuleSet, Ruling
 from twores.core.supervision import VisitMode
 from twores.core.users import UserRepository
@@ -494,6 +495,18 @@ class TworesPluginManager(pluggy.PluginManager):
             EscalationPolicy,
         )
         return cast(Decision[EscalationPolicy], decision)
+
+    def quality_rules(self, area_code: str, on: date) -> Decision[QualityRules]:
+        """The thresholds of the data-quality signals for a report on ``area_code``."""
+        decision = self._decide(
+            "twores_quality_rules",
+            ("数据质量阈值", "data-quality thresholds"),
+            area_code,
+            on,
+            {"area_path": self.area_path(area_code)},
+            QualityRules,
+        )
+        return cast(Decision[QualityRules], decision)
 
     def notify(self, event: ProblemEvent, area_code: str) -> None:
         """Pass a committed transition to every ``twores_on_event`` plugin; a failing

@@ -8,7 +8,7 @@ from datetime import date
 import attrs
 
 from twores.bootstrap import Twores
-from twores.core.areas import Tier
+from twores.core.areas import Hierarchy, Tier
 from twores.core.periods import Period, PeriodKind
 from twores.core.ports import Store
 from twores.core.quality import QualityRules, Signal, SignalKind, quality_signals
@@ -47,12 +47,14 @@ def quality_report(
 
     with store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
+        if rules is None:
+            rules = _rules_for(app, hierarchy, within or scope.area_code, chosen.end)
         visits = list(uow.visits.stream(between=(chosen.start, chosen.end), within=within))
         keys = {v.business_key for v in visits}
         assignments = list(uow.assignments.stream(business_keys=keys, within=within))
         businesses = {k: b for k in keys if (b := uow.businesses.get(k)) is not None}
     signals = quality_signals(
-        visits, assignments, businesses, window_closes=window_closes, rules=rules or QualityRules()
+        visits, assignments, businesses, window_closes=window_closes, rules=rules
     )
     by_area: dict[str, Counter[SignalKind]] = {}
     for signal in signals:
@@ -60,3 +62,14 @@ def quality_report(
         code = county.code if county is not None else signal.area_code
         by_area.setdefault(code, Counter())[signal.kind] += 1
     return QualityReport(chosen, len(visits), tuple(signals), by_area)
+
+
+def _rules_for(app: Twores, hierarchy: Hierarchy, area: str | None, on: date) -> QualityRules:
+    """The thresholds the rules give for the report's area (its one root when the report
+    covers the whole store; with several roots, the national defaults)."""
+    if area is None:
+        roots = hierarchy.roots
+        if len(roots) != 1:
+            return QualityRules()
+        area = roots[0].code
+    return app.plugins.quality_rules(area, on).value

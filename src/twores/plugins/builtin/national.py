@@ -13,6 +13,7 @@ from twores.core.areas import Area, Tier
 from twores.core.businesses import BusinessType, CanteenKind, FoodBusiness, Grade, Scale
 from twores.core.periods import Frequency, Period, PeriodKind
 from twores.core.problems import EscalationPolicy, Severity
+from twores.core.quality import QualityRules
 from twores.core.rules import Rule, RuleSet, Ruling
 from twores.core.supervision import VisitMode
 from twores.plugins import hookimpl
@@ -102,6 +103,13 @@ ONE_REMINDER_THEN_REFER = Rule(
     "overdue: one reminder letter with 7 more days, then referral one level up",
     "桂林：问题台账以提醒函、立案调查推动整改",
 )
+QUALITY_THRESHOLDS = Rule(
+    "national.quality.thresholds",
+    "数据质量提示阈值：每名干部每日督导超过8次、窗口关闭前2日集中补录过半（至少5条）、"
+    "6字以上相同文字、23时至次日6时录入",
+    "quality signals: over 8 visits a cadre-day, over half of at least 5 visits entered in "
+    "the window's last 2 days, identical texts of 6+ characters, entries 23:00-06:00",
+)
 TIER_LABELS = Rule(
     "national.label.tier",
     "按层级的通用称谓：省、市、县、乡、村",
@@ -127,6 +135,7 @@ RULE_SET = RuleSet(
         LETTER_BY_OCT_30,
         RECTIFICATION_DAYS,
         ONE_REMINDER_THEN_REFER,
+        QUALITY_THRESHOLDS,
         TIER_LABELS,
     ),
 )
@@ -360,6 +369,11 @@ def twores_rectification_days(severity: Severity) -> Ruling[int]:
 @hookimpl(trylast=True)
 def twores_escalation_policy() -> Ruling[EscalationPolicy]:
     return Ruling(EscalationPolicy(reminders=1, grace_days=7), ONE_REMINDER_THEN_REFER)
+
+
+@hookimpl(trylast=True)
+def twores_quality_rules() -> Ruling[QualityRules]:
+    return Ruling(QualityRules(), QUALITY_THRESHOLDS)
 
 
 _LABELS = {
