@@ -154,10 +154,11 @@ def test_visit_after_the_business_closed() -> None:
         business(0, OperatingStatus.CLOSED, DAY),  # the closing day itself
         business(0, OperatingStatus.CLOSED, None),  # no date: cannot tell
         business(0, OperatingStatus.SUSPENDED, DAY - timedelta(1)),
-        business(0, OperatingStatus.REVOKED, DAY - timedelta(1)),
         business(1, OperatingStatus.CLOSED, DAY - timedelta(1)),  # another business
     ):
         assert run([v], businesses=[quiet]) == []
+    [revoked] = run([v], businesses=[business(0, OperatingStatus.REVOKED, DAY - timedelta(1))])
+    assert revoked.kind is K.AFTER_CLOSURE and "已于 2026-03-01 吊销" in revoked.zh
 
 
 def rushed_visits(rushed: int, early: int, cadre: str = "C1") -> list[Visit]:

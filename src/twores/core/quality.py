@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from twores.core.assignment import Assignment
-from twores.core.businesses import FoodBusiness, OperatingStatus
+from twores.core.businesses import FoodBusiness
 from twores.core.errors import InvalidValueError
 from twores.core.labels import LabelledEnum, clean_text
 from twores.core.periods import CHINA_TZ
@@ -30,7 +30,11 @@ class SignalKind(LabelledEnum):
         "督导日期早于包保开始",
         "visit before the assignment began",
     )
-    AFTER_CLOSURE = ("after_closure", "主体注销后仍有督导", "visit after the business closed")
+    AFTER_CLOSURE = (
+        "after_closure",
+        "主体注销或吊销后仍有督导",
+        "visit after the business closed or lost its licence",
+    )
     LAST_MINUTE = ("last_minute", "截止前集中补录", "bulk entry just before the window closed")
     SAME_TEXT = ("same_text", "多条记录文字雷同", "identical text across visits")
     SAME_EVIDENCE = ("same_evidence", "证据文件重复使用", "the same evidence file reused")
@@ -104,8 +108,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "cadre {who} visited business {biz} on {day} but was never assigned to it",
     ),
     "after_closure": (
-        "主体 {biz} 已于 {closed} 注销，干部 {who} 仍于 {day} 记录督导",
-        "business {biz} closed on {closed} yet cadre {who} recorded a visit on {day}",
+        "主体 {biz} 已于 {closed} {status_zh}，干部 {who} 仍于 {day} 记录督导",
+        "business {biz} {status_en} on {closed} yet cadre {who} recorded a visit on {day}",
     ),
     "last_minute": (
         "干部 {who} 在 {close} 截止前 {days} 天内录入 {n} 条督导，"
@@ -177,10 +181,18 @@ def quality_signals(
         elif v.visited_on < start:
             add(SignalKind.BEFORE_ASSIGNMENT, [v], v.key, start=start.isoformat(), **about)
         business = businesses.get(v.business_key)
-        if business and business.status is OperatingStatus.CLOSED:
+        if business and not business.status.in_scope:  # closed or revoked (吊销)
             closed = business.status_since
             if closed and v.visited_on > closed:
-                add(SignalKind.AFTER_CLOSURE, [v], v.key, closed=closed.isoformat(), **about)
+                status = {"status_zh": business.status.zh, "status_en": business.status.en}
+                add(
+                    SignalKind.AFTER_CLOSURE,
+                    [v],
+                    v.key,
+                    closed=closed.isoformat(),
+                    **status,
+                    **about,
+                )
         local = v.recorded_at.astimezone(CHINA_TZ)
         if rules.is_night(local.hour):
             span = f"{rules.night_start}:00–{rules.night_end}:00"

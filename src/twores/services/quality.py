@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import date
 
 import attrs
@@ -13,7 +13,7 @@ from twores.core.periods import Period, PeriodKind
 from twores.core.ports import Store
 from twores.core.quality import QualityRules, Signal, SignalKind, quality_signals
 from twores.core.security import Scope
-from twores.core.supervision import Visit
+from twores.core.supervision import SupervisionTask, Visit
 
 
 @attrs.frozen
@@ -37,8 +37,14 @@ def quality_report(
     """Every signal on the visits dated in ``period``, and their count per county."""
     chosen = Period.parse(period) if isinstance(period, str) else period
     closes: dict[tuple[Period, str], date] = {}
+    tasks: dict[str, list[SupervisionTask]] = defaultdict(list)
 
     def window_closes(visit: Visit) -> date:
+        """When the entry window of the visit's task closed, as recording it judged
+        (the quarter's, by the rules, for a visit no task was due for)."""
+        due = [t.due_on for t in tasks[visit.business_key] if visit.visited_on in t.period]
+        if due:
+            return min(due)
         quarter = Period.containing(PeriodKind.QUARTER, visit.visited_on)
         key = (quarter, visit.area_code)
         if key not in closes:
@@ -52,6 +58,9 @@ def quality_report(
         visits = list(uow.visits.stream(between=(chosen.start, chosen.end), within=within))
         keys = {v.business_key for v in visits}
         assignments = list(uow.assignments.stream(business_keys=keys, within=within))
+        span = (chosen.start, chosen.end)
+        for task in uow.tasks.stream(business_keys=keys, overlapping=span, within=within):
+            tasks[task.business_key].append(task)
         businesses = {k: b for k in keys if (b := uow.businesses.get(k)) is not None}
     signals = quality_signals(
         visits, assignments, businesses, window_closes=window_closes, rules=rules
