@@ -224,6 +224,23 @@ def test_a_messy_xlsx_ledger_imports(
     assert businesses["灵田米粉店"].risk_grade is twores.RiskLevel.A
 
 
+def test_a_cell_merged_down_several_rows_holds_for_each(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    rows = messy_rows()[:2]
+    area = MESSY_HEADER.index("所属区划")
+    rows[1][area] = None
+    path = write_xlsx(tmp_path / "台账.xlsx", rows)
+    workbook = load_workbook(path)
+    column = area + 1
+    workbook.active.merge_cells(start_row=4, start_column=column, end_row=5, end_column=column)
+    workbook.save(path)
+    report = import_file(app, store, ADMIN, "businesses", path)
+    assert report.accepted, report.errors
+    areas = {b.area_code for b in state(store)[0]}  # type: ignore[attr-defined]
+    assert areas == {"450323101202"}
+
+
 def test_every_error_of_every_row_is_reported(
     app: twores.Twores, store: twores.Store, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ import csv
 import functools
 import itertools
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -67,9 +68,41 @@ def _raw_rows(path: Path) -> Iterator[list[object]]:
 
         workbook = CalamineWorkbook.from_path(str(path))
         sheet = workbook.get_sheet_by_index(0)
-        yield from (list(row) for row in sheet.iter_rows())
+        rows = (list(row) for row in sheet.iter_rows())
+        merged = sheet.merged_cell_ranges or []
+        yield from _filled(rows, merged, sheet.start or (0, 0)) if merged else rows
         return
     yield from _csv_rows(path)
+
+
+Cell = tuple[int, int]
+
+
+def _filled(
+    rows: Iterator[list[object]], merged: list[tuple[Cell, Cell]], start: Cell
+) -> Iterator[list[object]]:
+    """``rows`` with the value of each range merged down several rows in every cell it
+    covers (a 所属区划 merged over the rows of one village holds for each of them); a range
+    within one row (a title across the columns) is left as it is."""
+    by_top: dict[int, list[tuple[Cell, Cell]]] = defaultdict(list)
+    for first, last in merged:
+        if last[0] > first[0]:
+            by_top[first[0]].append((first, last))
+    top, left = start
+    open_ranges: list[tuple[int, int, int, object]] = []  # (last row, first col, last col, value)
+    for number, cells in enumerate(rows, start=top):
+        for (_, first_col), (last_row, last_col) in by_top.get(number, ()):
+            at = first_col - left
+            value = cells[at] if 0 <= at < len(cells) else None
+            open_ranges.append((last_row, first_col, last_col, value))
+        open_ranges = [r for r in open_ranges if r[0] >= number]
+        for _, first_col, last_col, value in open_ranges:
+            if len(cells) <= last_col - left:
+                cells.extend([""] * (last_col - left + 1 - len(cells)))
+            for at in range(max(first_col - left, 0), last_col - left + 1):
+                if _blank(cells[at]):
+                    cells[at] = value
+        yield cells
 
 
 def _csv_rows(path: Path) -> Iterator[list[str]]:
