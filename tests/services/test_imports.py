@@ -486,3 +486,25 @@ def test_a_write_refused_mid_file_changes_nothing(
     assert [e.code for e in report.errors] == ["out_of_scope"]  # reported, not raised
     assert report.report_path is not None and report.report_path.exists()
     assert state(store) == before
+
+
+def test_each_file_gets_its_own_report_name() -> None:
+    from twores.services.sheets.report import report_path
+
+    folder = Path("/data")
+    assert report_path(folder / "a.v1.csv") == folder / "a.v1.errors.csv"
+    assert report_path(folder / "a.v2.csv") == folder / "a.v2.errors.csv"
+    assert report_path(folder / "台账.csv.xz") == folder / "台账.errors.csv"
+    assert report_path(folder / "台账.xlsx") == folder / "台账.errors.xlsx"
+
+
+def test_a_printed_database_url_hides_its_password() -> None:
+    from twores.services.stores import shown_url
+
+    assert (
+        shown_url("postgresql://app:secret@db:5432/twores") == "postgresql://app:***@db:5432/twores"
+    )
+    assert (
+        shown_url("postgresql://postgres@127.0.0.1/test") == "postgresql://postgres@127.0.0.1/test"
+    )
+    assert shown_url("sqlite:///twores.db") == "sqlite:///twores.db"

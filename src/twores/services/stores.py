@@ -27,6 +27,14 @@ def database_url(value: str | None) -> str:
     return f"sqlite:///{Path(value).resolve()}"
 
 
+def shown_url(url: str) -> str:
+    """``url`` fit to print: any password replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    user, colon, _ = credentials.partition(":")
+    return f"{scheme}{sep}{user}:***@{host}" if sep and at and colon else url
+
+
 def open_store(app: Twores, url: str | None = None, **options: object) -> Store:
     """Open ``url`` (see :func:`database_url`) with the backend that serves its scheme."""
     target = database_url(url)

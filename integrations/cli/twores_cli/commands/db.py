@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 import twores
+from twores.services.stores import shown_url
 from twores_cli.context import Context, pass_context
 
 
@@ -29,8 +30,8 @@ def upgrade(obj: Context) -> None:
     revision = getattr(store, "revision", lambda: None)()
     obj.console.print(
         obj.t(
-            f"数据库已是最新结构（{revision}）：{store.url}",
-            f"database at revision {revision}: {store.url}",
+            f"数据库已是最新结构（{revision}）：{shown_url(str(store.url))}",
+            f"database at revision {revision}: {shown_url(str(store.url))}",
         )
     )
     store.close()

@@ -82,6 +82,6 @@ def command(
         f"{verb}{replay}: {report.rows} {t('行', 'rows')}; "
         f"{t('新增', 'inserted')} {records.inserted}, {t('更新', 'updated')} {records.updated}, "
         f"{t('未变', 'unchanged')} {records.unchanged}; "
-        f"{t('包保关系', 'assignments')} +{links.inserted} ~{links.updated}",
+        f"{t('包保关系', 'assignments')} +{links.inserted} ~{links.updated} ={links.unchanged}",
         highlight=False,
     )

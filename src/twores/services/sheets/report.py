@@ -11,8 +11,16 @@ from twores.services.sheets.parsing import RowError
 HEADERS = ("行号", "序号", "列", "值", "错误代码", "原因", "reason")
 
 
+#: Endings dropped from a file's name to name its report (台账.csv.xz -> 台账.errors.csv).
+_ENDINGS = (".xz", ".gz", ".csv", ".xlsx", ".xlsm", ".xls")
+
+
 def report_path(source: Path) -> Path:
-    stem = source.name.split(".")[0]
+    """``<name>.errors.csv`` (or ``.xlsx`` for a workbook) beside ``source``: its name
+    without the file-type endings, so a.v1.csv and a.v2.csv get reports of their own."""
+    stem = source.name
+    while (ending := next((e for e in _ENDINGS if stem.lower().endswith(e)), None)) is not None:
+        stem = stem[: -len(ending)]
     suffix = ".xlsx" if source.suffix.lower() in (".xlsx", ".xlsm", ".xls") else ".csv"
     return source.with_name(f"{stem}.errors{suffix}")
 
