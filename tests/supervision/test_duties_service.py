@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import attrs
@@ -11,6 +11,7 @@ import attrs
 import twores
 from twores.core.businesses import OperatingStatus, StaffMember
 from twores.core.duties import DutyKind
+from twores.core.periods import CHINA_TZ
 from twores.core.ports import Store
 from twores.services.duties import duty_report, import_duties
 
@@ -124,6 +125,8 @@ def test_bad_rows_refuse_the_whole_sheet(
         ("93", "发现问题"),
     }
     assert all(e.reason_zh and e.reason_en for e in report.errors)
+    (role,) = [e for e in report.errors if e.serial == "90"]
+    assert role.value == "主要负责人"  # what the sheet says, not the code behind it
     with store.unit_of_work(ADMIN) as uow:
         assert list(uow.duties.stream()) == []
 
@@ -157,3 +160,18 @@ def test_who_ran_a_revoked_business_is_banned_elsewhere_for_five_years(
 
     assert problems_on(date(2029, 2, 27)) == ["banned"]  # five years from 2024-02-29
     assert problems_on(date(2029, 2, 28)) == []
+
+
+def test_a_record_dated_after_its_entry_is_refused(
+    store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    key = sorted(roster.businesses)[0]
+    rows = [
+        ["1", key, "日管控", "2026-03-31", "安全员", "黄丽", "是", ""],
+        ["2", key, "日管控", "2026-04-02", "安全员", "黄丽", "是", ""],
+    ]
+    entered = datetime(2026, 3, 31, 20, tzinfo=CHINA_TZ)
+    report = import_duties(APP, store, ADMIN, _write(tmp_path / "记录.csv", rows), now=entered)
+    assert [(e.row, e.value) for e in report.errors] == [(3, "2026-04-02")]
+    assert report.written.changed == 0

@@ -65,8 +65,17 @@ def import_duties(
     key_column = parsed.columns.get("business_key", "许可证编号")
     with store.unit_of_work(scope) as uow:
         records: list[DutyRecord] = []
+        entered_on = china_time(now).date()
         for row in parsed.rows:
             try:
+                if row.on > entered_on:  # type: ignore[operator]
+                    raise InvalidValueError(
+                        "on",
+                        row.on.isoformat(),  # type: ignore[union-attr]
+                        f"晚于填报之日（{entered_on.isoformat()}）：记录不能预先填写",
+                        f"after the day it is entered ({entered_on.isoformat()}): "
+                        "records cannot be filed ahead",
+                    )
                 business = business_in_scope(uow, row.business_key)
                 records.append(
                     DutyRecord(
@@ -82,12 +91,13 @@ def import_duties(
                 )
             except InvalidValueError as error:
                 column = parsed.columns.get(error.field, key_column)
+                shown = row.by_role.zh if error.field == "by_role" else str(error.value)
                 errors.append(
                     RowError(
                         row.row,
                         row.serial,
                         column,
-                        str(error.value),
+                        shown,
                         error.reason_zh,
                         error.reason_en,
                         error.code,
