@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 import twores
-from twores.core.errors import InvalidValueError
+from twores.core.errors import InvalidValueError, MissingValueError
 from twores.core.letters import LetterStatus
 from twores.core.ports import Store
 from twores.services.commitments import generate_letters, letter_states, sign_letter
@@ -83,6 +83,17 @@ def test_signing_needs_a_generated_letter_and_a_plausible_date(
     generate_letters(app, store, ADMIN, 2026, tmp_path, on=date(2026, 2, 1), cadre_id=cadre_id)
     with pytest.raises(InvalidValueError, match="早于"):
         sign_letter(store, ADMIN, cadre_id, 2026, signed_on=START, counterparty="书记")
+    later = date(2026, 2, 10)
+    with pytest.raises(InvalidValueError, match="晚于今天"):
+        sign_letter(store, ADMIN, cadre_id, 2026, signed_on=date(2999, 1, 1), counterparty="书记")
+    with pytest.raises(MissingValueError):
+        sign_letter(store, ADMIN, cadre_id, 2026, signed_on=later, counterparty="  ")
+    with store.unit_of_work(ADMIN) as uow:  # the cadre's list changes after the letter
+        held = next(a for a in uow.assignments.stream(active_on=later) if a.cadre_id == cadre_id)
+        uow.assignments.upsert_many([held.ended(date(2026, 2, 5))])
+        uow.commit()
+    with pytest.raises(InvalidValueError, match="重新生成"):
+        sign_letter(store, ADMIN, cadre_id, 2026, signed_on=later, counterparty="书记")
     with store.unit_of_work(ADMIN) as uow:
         (letter,) = uow.letters.stream(cadre_id=cadre_id)
     assert letter.signed_on is None

@@ -65,11 +65,17 @@ def _path_name(hierarchy: Hierarchy, code: str) -> str:
     return "/".join(a.name for a in hierarchy.path(code) if a.tier is not Tier.PROVINCE)
 
 
-def _lists(uow: UnitOfWork, on: date) -> Iterator[tuple[Cadre, list[str]]]:
-    """Each active cadre in scope with the keys of the businesses they hold on ``on``."""
+def _held(uow: UnitOfWork, on: date) -> dict[str, list[str]]:
+    """Cadre id -> the keys of the businesses they hold on ``on`` (within the scope)."""
     held: dict[str, list[str]] = defaultdict(list)
     for assignment in uow.assignments.stream(active_on=on):
         held[assignment.cadre_id].append(assignment.business_key)
+    return held
+
+
+def _lists(uow: UnitOfWork, on: date) -> Iterator[tuple[Cadre, list[str]]]:
+    """Each active cadre in scope with the keys of the businesses they hold on ``on``."""
+    held = _held(uow, on)
     for cadre in uow.cadres.stream():
         if cadre.is_active(on):
             yield cadre, held.get(cadre.id, [])
@@ -150,8 +156,17 @@ def sign_letters(store: Store, scope: Scope, signings: Iterable[Signing]) -> lis
     """Record the signing of generated letters, all in one transaction: any refused
     signing refuses them all."""
     signed: list[Letter] = []
+    lists_on: dict[date, dict[str, list[str]]] = {}
+    latest = today()
     with store.unit_of_work(scope) as uow:
         for s in signings:
+            if s.signed_on > latest:
+                raise InvalidValueError(
+                    "signed_on",
+                    s.signed_on.isoformat(),
+                    f"晚于今天（{latest.isoformat()}）",
+                    f"after today ({latest.isoformat()})",
+                )
             letter = uow.letters.get(letter_key(s.year, s.cadre_id))
             if letter is None:
                 raise InvalidValueError(
@@ -169,6 +184,16 @@ def sign_letters(store: Store, scope: Scope, signings: Iterable[Signing]) -> lis
                 )
             if not s.counterparty.strip():
                 raise MissingValueError("counterparty")
+            if s.signed_on not in lists_on:
+                lists_on[s.signed_on] = _held(uow, s.signed_on)
+            if keys_hash(lists_on[s.signed_on].get(s.cadre_id, [])) != letter.list_hash:
+                raise InvalidValueError(
+                    "cadre_id",
+                    s.cadre_id,
+                    f"{s.signed_on.isoformat()}的包保清单已与承诺书不同：请重新生成后再签",
+                    f"the cadre's list on {s.signed_on.isoformat()} is not the letter's: "
+                    "generate it again, then sign",
+                )
             signed.append(
                 attrs.evolve(
                     letter,
