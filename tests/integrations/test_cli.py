@@ -432,6 +432,19 @@ def test_kpi_rank_and_bulletin_through_the_cli(tmp_path: Path) -> None:
     assert sorted(p.suffix for p in out.iterdir()) == [".docx", ".md", ".xlsx"]
 
 
+def test_kpis_lists_what_each_counts(tmp_path: Path) -> None:
+    import json
+
+    result = run("--lang", "en", "--format", "json", "kpis", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    specs = {s["name"]: s for s in json.loads(result.stdout)}
+    assert len(specs) == 11
+    coverage = specs["coverage"]
+    assert coverage["numerator"] == "businesses held by a cadre"
+    assert coverage["direction"] == "higher" and coverage["definition"].startswith("Share of")
+    assert specs["overdue_problems"]["direction"] == "lower"
+
+
 def test_quality_through_the_cli(tmp_path: Path) -> None:
     import json
 

@@ -49,9 +49,20 @@ class KpiSpec:
     definition_zh: str
     definition_en: str
     weight: float = 1.0
+    numerator_en: str = ""
+    denominator_en: str = ""
 
     def label(self, lang: str = "zh") -> str:
         return self.zh if lang == "zh" else self.en
+
+    def counts(self, lang: str = "zh") -> tuple[str, str]:
+        """What the numerator and the denominator count (Chinese where no English is given)."""
+        if lang == "zh" or not self.numerator_en:
+            return self.numerator_zh, self.denominator_zh
+        return self.numerator_en, self.denominator_en or self.denominator_zh
+
+    def definition(self, lang: str = "zh") -> str:
+        return self.definition_zh if lang == "zh" else self.definition_en
 
 
 @attrs.frozen(order=True)

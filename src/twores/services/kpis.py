@@ -314,6 +314,12 @@ def _totals(
     return found
 
 
+def kpi_specs(app: Twores) -> tuple[KpiSpec, ...]:
+    """The registered KPIs' specs in order: the national set as the installed plugins
+    added to, reweighted or replaced it."""
+    return tuple(k.spec for k in app.plugins.kpis().values())
+
+
 def rank_children(
     app: Twores,
     store: Store,

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from twores.services.kpis import compute_kpis, issue_bulletin, rank_children
+from twores.services.kpis import compute_kpis, issue_bulletin, kpi_specs, rank_children
 from twores_cli.context import Context, pass_context
 
 _DATE = click.DateTime(["%Y-%m-%d"])
@@ -82,6 +82,58 @@ def kpi_command(
     for code in rows:
         view.add_row(
             names.get(code, code), *(_percent(table.value(s.name, code).rate) for s in table.specs)
+        )
+    obj.console.print(view)
+
+
+@click.command("kpis")
+@pass_context
+def kpis_command(obj: Context) -> None:
+    """The KPIs in force: what each counts, which way is good, its weight / 指标定义.
+
+    \b
+    Examples:
+      twores kpis
+      twores --lang en --format json kpis
+    """
+    lang, t = obj.lang, obj.t
+    specs = kpi_specs(obj.app)
+    if obj.output == "json":
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": s.name,
+                        "label": s.label(lang),
+                        "numerator": s.counts(lang)[0],
+                        "denominator": s.counts(lang)[1],
+                        "direction": s.direction.value,
+                        "weight": s.weight,
+                        "definition": s.definition(lang),
+                    }
+                    for s in specs
+                ],
+                ensure_ascii=False,
+            )
+        )
+        return
+    view = Table(
+        t("指标", "KPI"),
+        t("分子", "numerator"),
+        t("分母", "denominator"),
+        t("方向", "direction"),
+        t("权重", "weight"),
+        t("定义", "definition"),
+    )
+    for s in specs:
+        numerator, denominator = s.counts(lang)
+        view.add_row(
+            s.label(lang),
+            numerator,
+            denominator,
+            s.direction.label(lang),
+            f"{s.weight:g}",
+            s.definition(lang),
         )
     obj.console.print(view)
 

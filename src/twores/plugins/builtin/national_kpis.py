@@ -64,7 +64,24 @@ def _routine(kind: DutyKind) -> Counter:
 def _spec(
     name: str, zh: str, en: str, num: str, den: str, d_zh: str, d_en: str, direction: Direction = UP
 ) -> KpiSpec:
-    return KpiSpec(name, zh, en, num, den, direction, d_zh, d_en)
+    num_en, den_en = _COUNTS_EN[name]
+    return KpiSpec(
+        name, zh, en, num, den, direction, d_zh, d_en, numerator_en=num_en, denominator_en=den_en
+    )
+
+
+#: What each national KPI's numerator and denominator count, in English.
+_COUNTS_EN = {
+    "coverage": ("businesses held by a cadre", "operating or suspended businesses"),
+    "task_completion": ("tasks done", "tasks due (exempt ones left out)"),
+    "letters_signed": ("cadres with a valid letter", "active cadres"),
+    "director_staffed": ("businesses with a director", "businesses required to have one"),
+    "officer_staffed": ("businesses with an officer", "operating or suspended businesses"),
+    "data_complete": ("businesses with every required field", "operating or suspended businesses"),
+    "rectification": ("problems closed", "problems found in the period"),
+    "overdue_problems": ("problems past their deadline", "open problems"),
+    **{f"{kind.value}_routine": ("periods filed", "periods due") for kind in DutyKind},
+}
 
 
 NATIONAL: tuple[Kpi, ...] = (
