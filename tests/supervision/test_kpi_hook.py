@@ -97,7 +97,8 @@ _nobody.__qualname__ = _every_business_counts_once.__qualname__  # same name, ne
 class RevisedRegion(Region):
     @hookimpl
     def twores_kpis(self) -> list[Kpi]:
-        revised = attrs.evolve(NATIONAL_BY_NAME["coverage"], count=_nobody, version="2")
+        coverage = NATIONAL_BY_NAME["coverage"]
+        revised = attrs.evolve(coverage, count=_nobody, version=f"{coverage.version}+1")
         return [*(k for k in super().twores_kpis() if k.spec.name != "coverage"), revised]
 
 

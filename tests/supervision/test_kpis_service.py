@@ -124,7 +124,16 @@ def test_counts_are_as_they_stood_on_the_as_of_day(
         value = compute_kpis(app, store, ADMIN, "2026Q1", as_of=day).value(kpi, COUNTY)
         return value.numerator, value.denominator
 
+    with store.unit_of_work(ADMIN) as uow:  # one business closes on 03-20
+        closing = next(b for b in uow.businesses.stream() if b.key != problem.business_key)
+        closed = attrs.evolve(
+            closing, status=twores.OperatingStatus.CLOSED, status_since=date(2026, 3, 20)
+        )
+        uow.businesses.upsert_many([closed])
+        uow.commit()
     held = len(roster.businesses)
+    assert counts("coverage", date(2026, 3, 17)) == (held, held)  # still operating then
+    assert counts("coverage", END) == (held - 1, held - 1)
     visited_by_feb5 = sum(1 for i in range(held) if i % 3 and 1 + i % 20 <= 5)
     assert counts("task_completion", date(2026, 2, 5)) == (visited_by_feb5, held)
     assert counts("overdue_problems", date(2026, 3, 17)) == (1, 1)  # deadline 03-16 passed

@@ -328,3 +328,12 @@ class FoodBusiness:
     @property
     def in_scope(self) -> bool:
         return self.status.in_scope
+
+    def status_on(self, day: date) -> OperatingStatus:
+        """Its status at the end of ``day``: the recorded one once it took effect (or when
+        its day is not known), operating before — a business suspended, closed or revoked
+        later was still operating then."""
+        since = self.status_since
+        if self.status is OperatingStatus.OPERATING or since is None or since <= day:
+            return self.status
+        return OperatingStatus.OPERATING

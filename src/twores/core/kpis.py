@@ -313,8 +313,10 @@ class KpiInput:
 
     @functools.cached_property
     def in_scope(self) -> tuple[FoodBusiness, ...]:
-        """The operating and suspended businesses, read once for every counter."""
-        return tuple(b for b in self.uow.businesses.stream(within=self.within) if b.in_scope)
+        """The businesses operating or suspended on the as-of day, read once for every
+        counter."""
+        found = self.uow.businesses.stream(within=self.within)
+        return tuple(b for b in found if b.status_on(self.as_of).in_scope)
 
     @functools.cached_property
     def tallies(self) -> dict[str, BusinessTally]:

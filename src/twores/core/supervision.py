@@ -297,16 +297,6 @@ class TaskPlan:
         return found
 
 
-def status_bearing_on(business: FoodBusiness, period_end: date) -> OperatingStatus:
-    """The status that bears on a task of a period ending ``period_end``: the business's
-    own when it took effect by then (or its day is not known), else operating — a business
-    suspended, closed or revoked after the period still owed that period's visits."""
-    since = business.status_since
-    if business.status is OperatingStatus.OPERATING or since is None or since <= period_end:
-        return business.status
-    return OperatingStatus.OPERATING
-
-
 def exemption(business: FoodBusiness) -> str:
     """Why a suspended ``business`` owes no visit."""
     since = f"（自{business.status_since.isoformat()}）" if business.status_since else ""
@@ -321,14 +311,14 @@ def required_tasks(
     """The tasks ``slots_of`` requires of ``businesses``.
 
     A business closed or revoked by a slot's period end owes nothing for it; one suspended
-    by then is exempt with the reason (:func:`status_bearing_on`); each task names the
+    by then is exempt with the reason (:meth:`FoodBusiness.status_on`); each task names the
     cadre holding the business on its slot's holder day.
     """
     tasks: list[SupervisionTask] = []
     for business in businesses:
         held = assignments.get(business.key, ())
         for slot in slots_of(business):
-            status = status_bearing_on(business, slot.period.end)
+            status = business.status_on(slot.period.end)
             if not status.in_scope:
                 continue
             cadre = holder_on(held, slot.holder_day)

@@ -30,8 +30,9 @@ class MemoryKpiCounts:
     def _county(self, area_code: str) -> str:
         return county_key(self.uow.areas.hierarchy(), area_code)
 
-    def _in_scope(self, within: str | None) -> Iterable[FoodBusiness]:
-        return (b for b in self.uow.businesses.stream(within=within) if b.in_scope)
+    def _in_scope(self, within: str | None, on: date) -> Iterable[FoodBusiness]:
+        """The businesses operating or suspended at the end of ``on``."""
+        return (b for b in self.uow.businesses.stream(within=within) if b.status_on(on).in_scope)
 
     def letters_signed(self, on: date, *, within: str | None = None) -> Counts:
         signed = {
@@ -57,13 +58,13 @@ class MemoryKpiCounts:
         assignments = self.uow.assignments.stream(active_on=on, within=within)
         held = {a.business_key for a in assignments}
         found: dict[str, list[int]] = {}
-        for b in self._in_scope(within):
+        for b in self._in_scope(within, on):
             must = required(b, on)
             counts = found.setdefault(b.area_code, [0] * 7)
             for i, yes in enumerate(
                 (
                     True,
-                    b.status is OperatingStatus.OPERATING,
+                    b.status_on(on) is OperatingStatus.OPERATING,
                     b.key in held,
                     b.staff.officer is not None,
                     complete(b),
@@ -106,7 +107,7 @@ class MemoryKpiCounts:
             filed.setdefault((r.business_key, self._county(r.area_code)), []).append(r)
         every = duty_compliance((), kind, start, end).due
         found: dict[str, list[int]] = {}
-        for b in self._in_scope(within):
+        for b in self._in_scope(within, end):
             mine = filed.get((b.key, self._county(b.area_code)), [])
             if kind is DutyKind.DAILY and b.status is not OperatingStatus.OPERATING:
                 days = functools.partial(owes_daily_record, b)

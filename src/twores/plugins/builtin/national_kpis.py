@@ -6,6 +6,8 @@ Counters read through the caller's scoped unit of work and count where the recor
 
 from __future__ import annotations
 
+import attrs
+
 from twores.core.duties import DutyKind
 from twores.core.kpis import Counter, Direction, Kpi, KpiInput, KpiSpec
 from twores.core.kpis import Counts as CountsMap
@@ -110,7 +112,6 @@ NATIONAL: tuple[Kpi, ...] = (
         ),
         _tasks,
         frozenset({"task"}),
-        version="2",  # as of the day: visits' and problems' own days
     ),
     Kpi(
         _spec(
@@ -176,7 +177,6 @@ NATIONAL: tuple[Kpi, ...] = (
         ),
         _rectified,
         frozenset({"problem"}),
-        version="2",  # as of the day: visits' and problems' own days
     ),
     Kpi(
         _spec(
@@ -191,7 +191,6 @@ NATIONAL: tuple[Kpi, ...] = (
         ),
         _overdue,
         frozenset({"problem"}),
-        version="2",  # as of the day: visits' and problems' own days
     ),
     *(
         Kpi(
@@ -210,6 +209,12 @@ NATIONAL: tuple[Kpi, ...] = (
         for kind in DutyKind
     ),
 )
+
+
+#: The national counters' version: 2 counts as of the day (visits', problems' and
+#: businesses' statuses as they stood then).
+VERSION = "2"
+NATIONAL = tuple(attrs.evolve(kpi, version=VERSION) for kpi in NATIONAL)
 
 
 @hookimpl(trylast=True)

@@ -49,6 +49,16 @@ _COMPLETE = sa.and_(
 )
 
 
+def _in_scope_on(on: date) -> sa.ColumnElement[bool]:
+    """Operating or suspended at the end of ``on`` (``FoodBusiness.status_on``): so now,
+    or in another status taken only after that day."""
+    return sa.or_(B.status.in_(_IN_SCOPE), B.status_since > on)
+
+
+def _operating_on(on: date) -> sa.ColumnElement[bool]:
+    return sa.or_(B.status == OperatingStatus.OPERATING.value, B.status_since > on)
+
+
 #: The day a suspended business stopped (NULL for an operating one): routines owe by it.
 _STOPPED = sa.case((B.status == OperatingStatus.SUSPENDED.value, B.status_since), else_=None)
 
@@ -75,7 +85,7 @@ class SqlKpiCounts:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
         #: within -> (writes counted then, the business scan's per-(area, stopped) counts)
-        self._owing: dict[str | None, tuple[int, Sequence[Any]]] = {}
+        self._owing: dict[tuple[str | None, date], tuple[int, Sequence[Any]]] = {}
 
     def _where(self, table: sa.Table, within: str | None) -> list[sa.ColumnElement[bool]]:
         clause = self.uow.within_clause(table, within)
@@ -120,7 +130,7 @@ class SqlKpiCounts:
         by_area: bool = True,
     ) -> dict[str, BusinessTally]:
         self.uow.tune_for_bulk()
-        where = [B.status.in_(_IN_SCOPE), *self._where(tables.businesses, within)]
+        where = [_in_scope_on(on), *self._where(tables.businesses, within)]
         columns = (*PROFILE, *([B.area_code] if by_area else []), B.diners)
         profiles = self.uow.connection.execute(sa.select(*columns).distinct().where(*where))
         answers = [(p, required(profile_business(p._mapping, within), on)) for p in profiles.all()]
@@ -130,7 +140,7 @@ class SqlKpiCounts:
                 B.area_code,
                 _STOPPED,
                 sa.func.count(),
-                _ones(B.status == OperatingStatus.OPERATING.value),
+                _ones(_operating_on(on)),
                 _ones(held_on(on)),
                 _ones(self._has("officer")),
                 _ones(_COMPLETE),
@@ -140,7 +150,7 @@ class SqlKpiCounts:
             .group_by(B.area_code, _STOPPED)
         )
         rows = self.uow.connection.execute(query).all()
-        self._owing[within] = (self.uow.kpi_summary.writes, [r[:4] for r in rows])
+        self._owing[within, on] = (self.uow.kpi_summary.writes, [r[:4] for r in rows])
         found: dict[str, list[int]] = {}
         for area, _, *counts, director in rows:
             counts = [int(n or 0) for n in counts]
@@ -208,7 +218,8 @@ class SqlKpiCounts:
             return {}
         self.uow.tune_for_bulk()
         every = {kind: duty_compliance((), kind, *span).due for kind, span in spans.items()}
-        for area, stopped, everyone, open_ in self._owed(within):
+        end = max(span[1] for span in spans.values())  # one as-of day for every routine
+        for area, stopped, everyone, open_ in self._owed(within, end):
             for kind, times in every.items():
                 owing = int(open_ or 0) if kind is DutyKind.DAILY else int(everyone)
                 add_counts(found[kind], area, 0, owing * times)
@@ -221,14 +232,15 @@ class SqlKpiCounts:
             found[DutyKind(kind)][area][0] += int(n)
         return {kind: as_counts(counts) for kind, counts in found.items()}
 
-    def _owed(self, within: str | None) -> Sequence[Any]:
-        """Per (area, day a suspended business stopped): in-scope and operating businesses;
-        the last business scan's when nothing was written since, else counted now."""
-        writes, rows = self._owing.pop(within, (None, []))
+    def _owed(self, within: str | None, on: date) -> Sequence[Any]:
+        """Per (area, day a suspended business stopped): businesses in scope and operating
+        on ``on``; the last business scan's when nothing was written since, else counted
+        now."""
+        writes, rows = self._owing.pop((within, on), (None, []))
         if writes == self.uow.kpi_summary.writes:
             return rows
-        in_scope = [B.status.in_(_IN_SCOPE), *self._where(tables.businesses, within)]
-        operating = _ones(B.status == OperatingStatus.OPERATING.value)
+        in_scope = [_in_scope_on(on), *self._where(tables.businesses, within)]
+        operating = _ones(_operating_on(on))
         query = sa.select(B.area_code, _STOPPED, sa.func.count(), operating).where(*in_scope)
         return self.uow.connection.execute(query.group_by(B.area_code, _STOPPED)).all()
 
@@ -250,7 +262,7 @@ class SqlKpiCounts:
             .select_from(joined)
             .where(
                 sa.or_(*kept),
-                B.status.in_(_IN_SCOPE),
+                _in_scope_on(max(end for _, end in spans.values())),
                 *self._where(tables.duty_records, within),
                 *self._where(tables.businesses, within),
             )

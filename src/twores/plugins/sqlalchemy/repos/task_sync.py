@@ -163,7 +163,7 @@ GONE = [s.value for s in OperatingStatus if not s.in_scope]
 
 def _bears(status: OperatingStatus, period_end: Any) -> sa.ColumnElement[bool]:
     """The business is in ``status`` and it bears on a task of a period ending
-    ``period_end`` (:func:`twores.core.supervision.status_bearing_on`)."""
+    ``period_end`` (:meth:`twores.core.businesses.FoodBusiness.status_on`)."""
     since = B.status_since
     return sa.and_(B.status == status.value, sa.or_(since.is_(None), since <= period_end))
 
