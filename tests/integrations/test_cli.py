@@ -203,8 +203,13 @@ def test_duties_import_and_report_through_the_cli(tmp_path: Path) -> None:
         f"{key},日管控,2026-03-02,安全员,黄丽,是\n{key},月调度,2026-03-30,主要负责人,陈总,否\n",
         encoding="utf-8",
     )
+    checked = run(
+        "--db", db, "--lang", "en", "duties", "import", str(sheet), "--dry-run", cwd=tmp_path
+    )
+    assert checked.returncode == 0 and "nothing written" in checked.stdout
     imported = run("--db", db, "duties", "import", str(sheet), cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr
+    assert "新增 2" in imported.stdout  # the dry run wrote nothing
     report = run(
         "--db",
         db,

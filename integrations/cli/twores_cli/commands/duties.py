@@ -55,8 +55,10 @@ def import_command(
         )
         raise SystemExit(EXIT_REJECTED)
     w = report.written
+    checked = t("检查通过（未写入）：", "checked (nothing written): ") if dry_run else ""
     obj.console.print(
-        t(
+        checked
+        + t(
             f"{report.rows} 行：新增 {w.inserted}，更新 {w.updated}，未变 {w.unchanged}",
             f"{report.rows} rows: {w.inserted} new, {w.updated} updated, {w.unchanged} unchanged",
         ),
