@@ -454,19 +454,21 @@ def test_quality_through_the_cli(tmp_path: Path) -> None:
     import json
 
     db = str(tmp_path / "twores.db")
-    assert run("--db", db, "demo", "--businesses", "50", cwd=tmp_path).returncode == 0
-    result = run("--db", db, "--format", "json", "quality", "2026Q1", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["signals"] == []
-    assert run("--db", db, "--lang", "en", "quality", "2026Q1", cwd=tmp_path).returncode == 0
-    busier = str(tmp_path / "busier.db")
-    assert run("--db", busier, "demo", "--businesses", "400", cwd=tmp_path).returncode == 0
-    result = run("--db", busier, "--format", "json", "quality", "2025Q4", cwd=tmp_path)
+    assert run("--db", db, "demo", "--businesses", "400", cwd=tmp_path).returncode == 0
+    quiet = run("--db", db, "--format", "json", "quality", "2027Q1", cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert json.loads(quiet.stdout) == {
+        "period": "2027Q1",
+        "visits": 0,
+        "by_area": {},
+        "signals": [],
+    }
+    result = run("--db", db, "--format", "json", "quality", "2025Q4", cwd=tmp_path)
     found = json.loads(result.stdout)
     assert found["signals"], "the demo's stock findings repeat: identical text is flagged"
     per_area = sum(n for counts in found["by_area"].values() for n in counts.values())
     assert per_area == len(found["signals"])
-    table = run("--db", busier, "--lang", "en", "quality", "2025Q4", cwd=tmp_path)
+    table = run("--db", db, "--lang", "en", "quality", "2025Q4", cwd=tmp_path)
     assert table.returncode == 0 and "total" in table.stdout
 
 
