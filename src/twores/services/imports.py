@@ -22,7 +22,7 @@ from twores.core.assignment import Assignment, AssignmentReason
 from twores.core.audit import now_iso
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
-from twores.core.errors import HierarchyError, StructureError, TworesError
+from twores.core.errors import HierarchyError, InvalidValueError, StructureError, TworesError
 from twores.core.gc import gc_paused
 from twores.core.periods import today
 from twores.core.ports import ImportRecord, Store, UnitOfWork, UpsertResult
@@ -140,8 +140,11 @@ Outcome = tuple[int, list[RowError], UpsertResult, UpsertResult]
 def written_errors(error: TworesError) -> list[RowError]:
     """What refused a write, as report entries (row 0: the file as a whole): one per bad
     value a hierarchy or record error lists, else the error itself."""
-    found = error.problems if isinstance(error, HierarchyError) else ()
-    found = error.errors if isinstance(error, StructureError) else found
+    found: tuple[InvalidValueError, ...] = ()
+    if isinstance(error, HierarchyError):
+        found = error.problems
+    elif isinstance(error, StructureError):
+        found = error.errors
     if not found:
         return [RowError(0, None, "", "", error.message_zh, error.message_en, error.code)]
     return [

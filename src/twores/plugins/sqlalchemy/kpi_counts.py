@@ -228,7 +228,8 @@ class SqlKpiCounts:
                 last = min(end, stopped - DAY) if stopped else start - DAY
                 days = max(0, (last - start).days + 1)
                 found[DutyKind.DAILY][area][1] += (int(everyone) - int(open_ or 0)) * days
-        for kind, area, n in self.uow.connection.execute(self._filed(spans, within)).all():
+        filed = self._filed(spans, within, end)
+        for kind, area, n in self.uow.connection.execute(filed).all():
             found[DutyKind(kind)][area][0] += int(n)
         return {kind: as_counts(counts) for kind, counts in found.items()}
 
@@ -244,7 +245,9 @@ class SqlKpiCounts:
         query = sa.select(B.area_code, _STOPPED, sa.func.count(), operating).where(*in_scope)
         return self.uow.connection.execute(query.group_by(B.area_code, _STOPPED)).all()
 
-    def _filed(self, spans: Mapping[DutyKind, tuple[date, date]], within: str | None) -> Any:
+    def _filed(
+        self, spans: Mapping[DutyKind, tuple[date, date]], within: str | None, on: date
+    ) -> Any:
         """Records filed per routine and area of their business (one per period)."""
         kept = []
         for kind, (start, end) in spans.items():
@@ -262,7 +265,7 @@ class SqlKpiCounts:
             .select_from(joined)
             .where(
                 sa.or_(*kept),
-                _in_scope_on(max(end for _, end in spans.values())),
+                _in_scope_on(on),
                 *self._where(tables.duty_records, within),
                 *self._where(tables.businesses, within),
             )
