@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from twores.core.ports import Store
 from twores.divisions import demo_region
 from twores.plugins.builtin.memory import MemoryStore
+from twores.plugins.sqlalchemy import tables
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.services.synth import synthetic_roster
 from twores.testing.backend_contract import SYSTEM, BackendContract
@@ -64,7 +65,7 @@ def test_sqlite_runs_in_wal_with_full_sync(tmp_path: Path) -> None:
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-    assert store.revision() == "0014"
+    assert store.revision() == "0015"
     store.close()
 
 
@@ -153,4 +154,29 @@ def test_the_migrations_build_the_schema_the_code_declares(tmp_path: Path) -> No
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection)
         assert compare_metadata(context, [tables.metadata, users.metadata]) == []  # type: ignore[arg-type]
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+        created = dict(connection.exec_driver_sql(query).all())
+    declared = [*tables.metadata.sorted_tables, *users.metadata.sorted_tables]
+    assert {t.name for t in declared if not t.dialect_options["sqlite"]["with_rowid"]} == {
+        name for name, sql in created.items() if sql.rstrip().endswith("WITHOUT ROWID")
+    }
+    store.close()
+
+
+def test_the_upgrade_to_clustered_businesses_keeps_every_row_and_index(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'twores.db'}"
+    store = SqlStore(url, migrate=False)
+    store.upgrade("0014")
+    roster = synthetic_roster(demo_region(), businesses=300, cadres=20, seed=3)
+    with store.unit_of_work(SYSTEM) as uow:
+        uow.areas.upsert_many(demo_region())
+        uow.businesses.upsert_many(roster.businesses.values())
+        uow.commit()
+    store.upgrade()
+    with store.unit_of_work(SYSTEM) as uow:
+        assert list(uow.businesses.stream()) == sorted(
+            roster.businesses.values(), key=lambda b: b.key
+        )
+        names = {i["name"] for i in sa.inspect(uow.connection).get_indexes("businesses")}
+    assert names == {i.name for i in tables.businesses.indexes}
     store.close()

@@ -59,6 +59,9 @@ businesses = sa.Table(
     sa.Column("risk_grade", sa.String(1), nullable=True),
     sa.Column("staff", sa.Text, nullable=True),
     sa.Column("row_hash", sa.String(32), nullable=False),
+    # SQLite keeps the rows in primary-key order, each county's together (set-wise work
+    # reads a county at a time; a rowid table looked each row up through the key index).
+    sqlite_with_rowid=False,
 )
 
 cadres = sa.Table(
