@@ -20,7 +20,7 @@ from twores.core.businesses import FoodBusiness, Grade, OperatingStatus
 from twores.core.periods import Frequency, Period, PeriodKind
 from twores.core.ports import Store
 from twores.core.roster import Roster
-from twores.core.supervision import TaskPlan, TaskSlot, task_slots
+from twores.core.supervision import TaskPlan, TaskSlot, task_business_key, task_key, task_slots
 from twores.plugins.builtin.memory import MemoryStore
 from twores.testing.postgres import fresh_sql_store, sql_backends
 from twores.testing.strategies import periods, rosters
@@ -139,3 +139,13 @@ def test_set_wise_scheduling_equals_the_reference(
             outcomes.append((first, after_first, second, _tasks(store), again))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][4].written.changed == 0
+
+
+@given(
+    business_key=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1),
+    period=periods(),
+    seq=st.integers(min_value=1, max_value=366),
+)
+def test_a_task_key_names_its_business(business_key: str, period: Period, seq: int) -> None:
+    """The SQL store finds tasks by key through their business (no index on key alone)."""
+    assert task_business_key(task_key(business_key, period, seq)) == business_key

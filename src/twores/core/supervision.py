@@ -171,6 +171,12 @@ def task_key(business_key: str, period: Period, seq: int) -> str:
     return f"{business_key}/{period}/{seq}"
 
 
+def task_business_key(key: str) -> str:
+    """The business of a task's key (:func:`task_key`; a business key may hold slashes, a
+    period and a slot number do not)."""
+    return key.rsplit("/", 2)[0]
+
+
 @attrs.frozen
 class Visit:
     """One supervision visit (督导记录)."""

@@ -149,7 +149,7 @@ class SqlStore:
         version = areas_version(connection)
         if self._hierarchy is None or version != self._areas_version:
             self._hierarchy = Hierarchy(
-                rows.area(r) for r in connection.execute(sa.select(tables.areas))
+                rows.area(r) for r in connection.execute(sa.select(tables.areas)).all()
             )
             self._areas_version = version
         return self._hierarchy

@@ -223,7 +223,8 @@ CADRE = Codec(
 
 
 def area(row: Any) -> Area:
-    return Area(
+    return trusted(
+        Area,
         code=row.code,
         name=row.name,
         tier=Tier(row.tier),

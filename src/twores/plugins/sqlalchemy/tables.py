@@ -326,7 +326,8 @@ INDEXES = [
         assignments.c.cadre_id,
         assignments.c.valid_to,
     ),
-    sa.Index("ix_tasks_key", tasks.c.key),
+    # No index on the task key alone: a key starts with its business's key, so lookups by
+    # key name the business too and use this one (``repos.records.Tasks``).
     sa.Index("ix_tasks_business", tasks.c.business_key),
     sa.Index("ix_tasks_cadre", tasks.c.county_code, tasks.c.cadre_id),
     sa.Index("ix_tasks_period", tasks.c.period_start, tasks.c.period_end),

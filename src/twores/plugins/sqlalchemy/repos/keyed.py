@@ -168,13 +168,17 @@ class Keyed:
     def _hashes(self, keys: list[str]) -> dict[str, str]:
         """The stored row hash of each of ``keys`` that exists (one narrow read per batch)."""
         t = self.table
-        query = sa.select(t.c[self.key_column], t.c.row_hash).where(t.c[self.key_column].in_(keys))
+        query = sa.select(t.c[self.key_column], t.c.row_hash).where(self._with_keys(keys))
         return {row[self.key_column]: row["row_hash"] for row in self.uow.fetch(query)}
 
     def _existing(self, keys: list[str]) -> dict[str, Any]:
-        query = sa.select(self.table).where(self.table.c[self.key_column].in_(keys))
+        query = sa.select(self.table).where(self._with_keys(keys))
         found = self.uow.connection.execute(query).mappings().all()
         return {row[self.key_column]: row for row in found}
+
+    def _with_keys(self, keys: Collection[str]) -> sa.ColumnElement[bool]:
+        """The rows of ``keys`` (wherever they are filed)."""
+        return self.table.c[self.key_column].in_(keys)
 
     def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:
         """Rows that follow a moved record's location (the business's assignments)."""
@@ -184,9 +188,7 @@ class Keyed:
 
     def get(self, key: str) -> Any:
         row = (
-            self.uow.connection.execute(
-                sa.select(self.table).where(self.table.c[self.key_column] == key)
-            )
+            self.uow.connection.execute(sa.select(self.table).where(self._with_keys([key])))
             .mappings()
             .first()
         )
@@ -201,7 +203,7 @@ class Keyed:
         guard = self.uow.guard
         for start in range(0, len(ordered), BATCH):
             chunk = ordered[start : start + BATCH]
-            query = sa.select(self.table).where(self.table.c[self.key_column].in_(chunk))
+            query = sa.select(self.table).where(self._with_keys(chunk))
             for row in self.uow.connection.execute(query).mappings():
                 if guard.allows(row["area_code"]):
                     found[row[self.key_column]] = self.codec.record(row)

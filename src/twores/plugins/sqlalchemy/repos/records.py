@@ -12,7 +12,7 @@ from twores.core.duties import DutyKind, DutyRecord
 from twores.core.letters import Letter
 from twores.core.ports import TaskSync
 from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
-from twores.core.supervision import SupervisionTask, TaskPlan, Visit
+from twores.core.supervision import SupervisionTask, TaskPlan, Visit, task_business_key
 from twores.plugins.sqlalchemy import rows, tables
 from twores.plugins.sqlalchemy.repos.assignments import held_on
 from twores.plugins.sqlalchemy.repos.keyed import Keyed
@@ -86,6 +86,12 @@ class Tasks(Keyed):
         if clause is not None:
             query = query.where(clause)
         return {a: (int(n), int(d)) for a, n, d in self.uow.connection.execute(query).all()}
+
+    def _with_keys(self, keys: Collection[str]) -> sa.ColumnElement[bool]:
+        """Through the business index: a task's key names its business."""
+        c = self.table.c
+        businesses = sorted({task_business_key(key) for key in keys})
+        return sa.and_(c.business_key.in_(businesses), c.key.in_(keys))
 
     def sync(self, plan: TaskPlan, *, within: str | None = None) -> TaskSync:
         return SetwiseSchedule(self, plan, within).run()

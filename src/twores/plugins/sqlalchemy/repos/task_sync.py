@@ -418,7 +418,9 @@ class SetwiseSchedule:
         differs = sa.or_(f.key.is_(None), *(f[name].is_distinct_from(w[name]) for name in DECIDED))
         query = (
             sa.select(*(w[name] for name in COLUMNS), f.visit_id, f.credited_to)
-            .select_from(WANTED.outerjoin(filed, f.key == w.key))
+            .select_from(
+                WANTED.outerjoin(filed, sa.and_(f.business_key == w.business_key, f.key == w.key))
+            )
             .where(w.county_code == county, differs)
         )
         changed = [_merged(row) for c in self._chunks(self.connection.execute(query)) for row in c]
