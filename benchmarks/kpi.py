@@ -35,6 +35,7 @@ from benchmarks.assign import BUSINESSES, CADRES, DIVISIONS
 from benchmarks.harness import Figure, median_time
 from twores.core.assignment import plan_assignments
 from twores.core.roster import Roster
+from twores.core.supervision import visit_key
 from twores.divisions import load_divisions
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.services.kpis import compute_kpis, kpi_dashboard
@@ -153,8 +154,10 @@ def _summary_figures(app: twores.Twores, store: SqlStore, baseline: float) -> li
         todo = [t for t in uow.tasks.stream(within="150102") if not t.done and not t.exempt][:5]
 
     def complete_then_read() -> None:
+        task = todo.pop()
+        visit = visit_key(task.business_key, AS_OF, task.cadre_id or "bench")
         with store.unit_of_work(SCOPE) as uow:
-            uow.tasks.upsert_many([attrs.evolve(todo.pop(), visit_id="bench/visit")])
+            uow.tasks.upsert_many([attrs.evolve(task, visit_id=visit, credited_to=task.cadre_id)])
             uow.commit()
         kpi_dashboard(app, store, SCOPE, "2026Q1", "15", as_of=AS_OF, names=["task_completion"])
 
