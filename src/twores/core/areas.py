@@ -61,9 +61,8 @@ class Tier(LabelledEnum):
     @classmethod
     def for_code(cls, code: str) -> Tier | None:
         """The tier a statistical code denotes by its length, or None if non-standard."""
-        if code.isdigit() and code.isascii() and len(code) in CODE_LENGTHS:
-            return _TIER_ORDER[CODE_LENGTHS.index(len(code))]
-        return None
+        tier = _TIER_OF_LENGTH.get(len(code))
+        return tier if tier is not None and code.isdigit() and code.isascii() else None
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Tier):
@@ -74,6 +73,9 @@ class Tier(LabelledEnum):
 _TIER_ORDER: tuple[Tier, ...] = tuple(Tier)
 _DEPTH: dict[Tier, int] = {tier: index + 1 for index, tier in enumerate(_TIER_ORDER)}
 CODE_LENGTHS = (2, 4, 6, 9, 12)
+_TIER_OF_LENGTH: dict[int, Tier] = dict(zip(CODE_LENGTHS, _TIER_ORDER, strict=True))
+#: A standard code's parent tier's code length, by the code's length.
+_PARENT_LENGTH: dict[int, int] = dict(zip(CODE_LENGTHS[1:], CODE_LENGTHS, strict=False))
 _CODE_RE = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 
 
@@ -122,10 +124,8 @@ def canonical_area_code(value: object, *, field: str = "code") -> str:
 
 def parent_code_of(code: str) -> str | None:
     """The statistical parent code by prefix, or None for a province or non-standard code."""
-    tier = Tier.for_code(code)
-    if tier is None or tier.parent is None:
-        return None
-    return code[: tier.parent.code_length]
+    length = _PARENT_LENGTH.get(len(code))
+    return None if length is None or Tier.for_code(code) is None else code[:length]
 
 
 def _check_code(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
@@ -190,7 +190,8 @@ class Area:
                 f"{len(self.code)} 位代码属于{implied_tier.zh}，与层级“{self.tier.zh}”不符",
                 f"a {len(self.code)}-digit code is {implied_tier.en} tier, not {self.tier.en}",
             )
-        implied_parent = parent_code_of(self.code)
+        length = _PARENT_LENGTH.get(len(self.code)) if implied_tier is not None else None
+        implied_parent = None if length is None else self.code[:length]  # parent_code_of
         if self.parent_code is None:
             if implied_parent is not None:
                 object.__setattr__(self, "parent_code", implied_parent)

@@ -24,6 +24,7 @@ from twores.core.businesses import (
     Staff,
 )
 from twores.core.cadres import Cadre
+from twores.core.convert import trusted_fields
 from twores.core.duties import DutyKind, DutyRecord, StaffRole
 from twores.core.letters import Letter
 from twores.core.periods import Period, PeriodKind
@@ -222,16 +223,14 @@ CADRE = Codec(
 )
 
 
+_AREA_FIELDS = ("code", "name", "tier", "parent_code", "valid_from", "valid_to")
+
+
 def area(row: Any) -> Area:
-    return trusted(
-        Area,
-        code=row.code,
-        name=row.name,
-        tier=Tier(row.tier),
-        parent_code=row.parent_code,
-        valid_from=row.valid_from,
-        valid_to=row.valid_to,
-    )
+    """The area of a row of ``areas`` (its columns in table order)."""
+    code, name, tier, parent_code, valid_from, valid_to = row
+    values = (code, name, _member(Tier, tier), parent_code, valid_from, valid_to)
+    return trusted_fields(Area, _AREA_FIELDS, values)
 
 
 def area_values(a: Area) -> tuple[Any, ...]:
