@@ -20,12 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.harness import Figure
+from benchmarks.harness import Figure, scaled
 from twores.divisions import demo_region
 from twores.services.exports import BUSINESS_HEADERS, business_row, write_table
 from twores.services.synth import synthetic_businesses
 
-ROWS = int(os.environ.get("TWORES_BENCH_ROWS", "1000000"))
+ROWS = int(os.environ.get("TWORES_BENCH_ROWS", scaled(1_000_000)))
 POSTGRES = os.environ.get("TWORES_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 CHILD = """

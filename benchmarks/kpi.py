@@ -31,12 +31,11 @@ from typing import Any
 import attrs
 
 import twores
-from benchmarks.assign import BUSINESSES, CADRES, DIVISIONS
+from benchmarks.assign import BUSINESSES, CADRES, DIVISIONS, inner_mongolia
 from benchmarks.harness import Figure, median_time
 from twores.core.assignment import plan_assignments
 from twores.core.roster import Roster
 from twores.core.supervision import visit_key
-from twores.divisions import load_divisions
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.services.kpis import compute_kpis, kpi_dashboard
 from twores.services.supervision import schedule
@@ -67,7 +66,7 @@ JOIN_GROUP_BY = (
 
 
 def _roster() -> Roster:
-    hierarchy = twores.Hierarchy(load_divisions(DIVISIONS, within="15"))
+    hierarchy = inner_mongolia()
     return synthetic_roster(hierarchy, businesses=SIZE, cadres=CADRES * SIZE // BUSINESSES, seed=15)
 
 

@@ -25,11 +25,10 @@ from pathlib import Path
 import attrs
 
 import twores
-from benchmarks.assign import BUSINESSES, CADRES, DIVISIONS
+from benchmarks.assign import BUSINESSES, CADRES, DIVISIONS, inner_mongolia
 from benchmarks.harness import Figure
 from twores.core.assignment import plan_assignments
 from twores.core.businesses import FoodBusiness, OperatingStatus
-from twores.divisions import load_divisions
 from twores.plugins.sqlalchemy import rows
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.plugins.storage.common import AncestorCodes
@@ -82,7 +81,7 @@ def loaded_store() -> tuple[twores.Twores, SqlStore, str] | None:
         print(f"skipped: no division data at {DIVISIONS}")
         return None
     folder = Path(tempfile.mkdtemp(prefix="twores-schedule-"))
-    hierarchy = twores.Hierarchy(load_divisions(DIVISIONS, within="15"))
+    hierarchy = inner_mongolia()
     roster = synthetic_roster(hierarchy, businesses=BUSINESSES, cadres=CADRES, seed=15)
     app = twores.build(hierarchy=hierarchy)
     path = str(folder / "twores.db")

@@ -28,15 +28,15 @@ from pathlib import Path
 import httpx
 
 import twores
-from benchmarks.harness import Figure
+from benchmarks.harness import Figure, scaled
 from benchmarks.schedule import ON, SCOPE, loaded_store
 from twores.core.periods import CHINA_TZ
 from twores.services.supervision import VisitInput, record_visits, schedule
 from twores.services.users import User, add_user
 
 PERIOD = "2026Q1"
-CLIENTS = 20
-REQUESTS = 300  # per round and page, after warm-up
+CLIENTS = max(2, scaled(20))
+REQUESTS = max(CLIENTS, scaled(300))  # per round and page, after warm-up
 ROUNDS = 3  # figures are medians over the rounds
 RANKS = ((0, 50), (0, 95), (1, 50), (1, 95))
 PASSWORD = "bench-password-15"
