@@ -41,6 +41,7 @@ def test_every_benchmark_measures_its_figures() -> None:
         timeout=900,
     )
     assert done.returncode in (0, 1), done.stderr  # 1: some figure missed its target
+    assert "Traceback" not in done.stderr, done.stderr
     figures = [line for line in done.stdout.splitlines() if " median " in line]
     for module, names in FIGURES.items():
         for name in names:

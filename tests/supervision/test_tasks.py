@@ -12,10 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import twores
+from twores.core.areas import Area, Tier
 from twores.core.assignment import Assignment, AssignmentReason
 from twores.core.businesses import OperatingStatus
 from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
 from twores.core.ports import Store
+from twores.core.security import ScopeError
 from twores.core.supervision import (
     NotAssignedError,
     TaskSlot,
@@ -101,11 +103,16 @@ def test_every_scheduled_task_is_audited_on_postgresql(
 def _assert_scheduled_tasks_audited(
     app: twores.Twores, store: Store, roster: twores.Roster
 ) -> None:
+    """The first run of 2026Q1, after 2025Q4's tasks were filed, audits exactly its own."""
     load(store, roster, START)
+    schedule(app, store, ADMIN, "2025Q4", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        before = len(list(uow.audit.entries()))
     schedule(app, store, ADMIN, "2026Q1", on=START)
     with store.unit_of_work(ADMIN) as uow:
-        tasks = list(uow.tasks.stream())
-        entries = [e for e in uow.audit.entries() if e.entity == "task"]
+        span = Period.parse("2026Q1")
+        tasks = list(uow.tasks.stream(overlapping=(span.start, span.end)))
+        entries = [e for e in list(uow.audit.entries())[before:] if e.entity == "task"]
         assert uow.audit.verify() == []
     assert {e.operation for e in entries} == {"insert"}
     assert {e.actor for e in entries} == {ADMIN.actor}
@@ -117,6 +124,47 @@ def _assert_scheduled_tasks_audited(
         assert recorded["cadre_id"] == task.cadre_id
         assert recorded["exempt_reason"] == task.exempt_reason
         assert str(recorded["due_on"]) == task.due_on.isoformat()
+
+
+def test_a_county_office_schedules_its_own_county(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    neighbour = "450324"
+    hierarchy = demo_region()
+    others = synthetic_roster(hierarchy.subtree(neighbour), businesses=30, cadres=10, seed=6)
+    load(store, roster, START)
+    load(store, others, START)
+    office = twores.Scope("county office", twores.Role.OFFICE, COUNTY)
+    report = schedule(app, store, office, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        tasks = list(uow.tasks.stream())
+    assert report.tasks == len(tasks) > 0
+    assert {t.area_code[:6] for t in tasks} == {COUNTY}
+    with pytest.raises(ScopeError):
+        schedule(app, store, twores.Scope("reader", twores.Role.READ_ONLY, COUNTY), "2026Q2")
+
+
+def test_a_task_in_an_area_moved_out_of_the_scope_is_refused(
+    app: twores.Twores, tmp_path: Path, roster: twores.Roster
+) -> None:
+    """Scope is decided by the area tree as it is now, not by codes stored with a row: a
+    zone moved to another county keeps its businesses' stored county until they are
+    written again, and a task there is refused to the old county's office."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'twores.db'}")
+    zone = Area("ZT01", "开发区", Tier.TOWNSHIP, parent_code=COUNTY)
+    business = attrs.evolve(next(iter(roster.businesses.values())), area_code=zone.code)
+    with store.unit_of_work(ADMIN) as uow:
+        uow.areas.upsert_many([*demo_region(), zone])
+        uow.businesses.upsert_many([business])
+        uow.commit()
+    with store.unit_of_work(ADMIN) as uow:
+        uow.areas.upsert_many([attrs.evolve(zone, parent_code="450324")])
+        uow.commit()
+    office = twores.Scope("county office", twores.Role.OFFICE, COUNTY)
+    with pytest.raises(ScopeError):
+        schedule(app, store, office, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        assert list(uow.tasks.stream()) == []
 
 
 def _handed_over(app: twores.Twores, store: Store, roster: twores.Roster) -> tuple[str, str, str]:

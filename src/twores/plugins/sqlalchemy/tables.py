@@ -328,7 +328,7 @@ INDEXES = [
     ),
     # No index on the task key alone: a key starts with its business's key, so lookups by
     # key name the business too and use this one (``repos.records.Tasks``).
-    sa.Index("ix_tasks_business", tasks.c.business_key),
+    sa.Index("ix_tasks_business", tasks.c.business_key, tasks.c.key),
     sa.Index("ix_tasks_cadre", tasks.c.county_code, tasks.c.cadre_id),
     sa.Index("ix_tasks_period", tasks.c.period_start, tasks.c.period_end),
     sa.Index("ix_tasks_township", tasks.c.township_code),
