@@ -221,6 +221,19 @@ class Area:
         return Tier.for_code(self.code) is not None
 
 
+def records_block_the_move(area: Area, parent_code: str | None) -> InvalidAreaCodeError:
+    """The error for moving ``area`` under ``parent_code`` while records are filed in it
+    (the stores keep each record's ancestor codes: the records move first)."""
+    return InvalidAreaCodeError(
+        f"{area.code}.parent_code",
+        parent_code,
+        f"区划 {area.code}（{area.name}）下已有记录（包保主体、干部、任务等），不能改挂上级："
+        "请先把这些记录迁到其他区划",
+        f"records are filed in area {area.code} ({area.name}): move them to other areas "
+        "before changing its parent",
+    )
+
+
 class Hierarchy:
     """A validated tree (or forest) of areas with fast ancestry queries.
 

@@ -377,6 +377,28 @@ class BackendContract:
             assert uow.businesses.count() == len(roster.businesses)
             assert uow.businesses.count(within="450324") == 1
 
+    def test_an_area_with_records_keeps_its_parent(self, loaded: Store, roster: Roster) -> None:
+        """Records are filed under their area's ancestors, which scope every query: moving
+        an area that holds records is refused and changes nothing; an empty one moves."""
+        zone = Area(code="450323-Z", name="开发区", tier=Tier.TOWNSHIP, parent_code=COUNTY)
+        empty = Area(code="450323-E", name="新区", tier=Tier.TOWNSHIP, parent_code=COUNTY)
+        business = attrs.evolve(next(iter(roster.businesses.values())), area_code=zone.code)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            uow.areas.upsert_many([*demo_region().subtree("450324"), zone, empty])
+            uow.businesses.upsert_many([business])
+            uow.commit()
+        with pytest.raises(InvalidAreaCodeError) as raised, loaded.unit_of_work(SYSTEM) as uow:
+            uow.areas.upsert_many([attrs.evolve(zone, parent_code="450324")])
+        assert raised.value.field == "450323-Z.parent_code" and "迁" in raised.value.reason_zh
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.areas.get(zone.code) == zone
+            assert uow.businesses.count(within=COUNTY) == len(roster.businesses)
+            moved = attrs.evolve(empty, parent_code="450324")
+            assert uow.areas.upsert_many([moved]) == UpsertResult(0, 1, 0)
+            uow.commit()
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.areas.hierarchy().contains("450324", empty.code)
+
     def test_scheduling_builds_exactly_the_required_tasks(
         self, loaded: Store, roster: Roster
     ) -> None:

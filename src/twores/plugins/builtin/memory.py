@@ -12,7 +12,7 @@ from typing import Any, Self
 
 import attrs
 
-from twores.core.areas import Area, Hierarchy
+from twores.core.areas import Area, Hierarchy, records_block_the_move
 from twores.core.assignment import Assignment, Plan
 from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
 from twores.core.businesses import FoodBusiness
@@ -177,6 +177,8 @@ class _Areas:
             if before == area:
                 unchanged += 1
                 continue
+            if before is not None and before.parent_code != area.parent_code:
+                self._check_empty(table.get(area.code), area.parent_code)
             staged[area.code] = area
             changes.append((area.code, before, area))
             inserted += before is None
@@ -191,6 +193,16 @@ class _Areas:
                 [(code, plain(b) if b else None, plain(a)) for code, b, a in changes],
             )
         return UpsertResult(inserted, updated, unchanged)
+
+    def _check_empty(self, stored: Area | None, parent_code: str | None) -> None:
+        """As the SQL store does: a stored area with records filed in it keeps its parent."""
+        if stored is None:
+            return
+        state, hierarchy = self.uow._state, self.uow._hierarchy
+        filed = (state.businesses, state.cadres, state.tasks, state.visits, state.letters)
+        for records in (*filed, state.duties, state.problems):
+            if any(hierarchy.contains(stored.code, r.area_code) for r in records.values()):
+                raise records_block_the_move(stored, parent_code)
 
     def get(self, code: str) -> Area | None:
         return self.uow._state.areas.get(code)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from twores.core.areas import Hierarchy, Tier
+from twores.core.areas import Hierarchy
 from twores.core.audit import AuditChain
 from twores.core.security import Scope
 from twores.plugins.sqlalchemy import rls, rows, tables
@@ -37,6 +37,7 @@ from twores.plugins.sqlalchemy.repos.records import (
     Visits,
 )
 from twores.plugins.sqlalchemy.summary import SqlKpiSummary
+from twores.plugins.sqlalchemy.tables import TIER_COLUMN
 from twores.plugins.storage.common import (
     Change,
     ScopeGuard,
@@ -57,13 +58,6 @@ AUDIT_COLUMNS = (
     "hash",
 )
 _SCHEMA_CHANGES = ("CREATE", "DROP", "ALTER")
-_TIER_COLUMN = {
-    Tier.PROVINCE: "province_code",
-    Tier.CITY: "city_code",
-    Tier.COUNTY: "county_code",
-    Tier.TOWNSHIP: "township_code",
-    Tier.VILLAGE: "village_code",
-}
 
 
 def normalise_url(url: str) -> str:
@@ -369,4 +363,4 @@ class SqlUnitOfWork:
         area = self._hierarchy.get(root)
         if area is None:
             return sa.false()
-        return table.c[_TIER_COLUMN[area.tier]] == root
+        return table.c[TIER_COLUMN[area.tier]] == root

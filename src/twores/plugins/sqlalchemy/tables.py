@@ -10,7 +10,18 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from twores.core.areas import Tier
+
 metadata = sa.MetaData()
+
+#: The ancestor-code column of each tier on the tables filed by area.
+TIER_COLUMN = {
+    Tier.PROVINCE: "province_code",
+    Tier.CITY: "city_code",
+    Tier.COUNTY: "county_code",
+    Tier.TOWNSHIP: "township_code",
+    Tier.VILLAGE: "village_code",
+}
 
 
 def code(length: int = 32) -> sa.types.TypeEngine[str]:
@@ -195,7 +206,11 @@ problems = sa.Table(
     sa.Column("changed_on", sa.Date, nullable=True),
 )
 
+#: The tables whose rows are filed by area (they carry the ancestor codes).
+FILED = (businesses, cadres, assignments, tasks, visits, letters, duty_records, problems)
+
 #: Ranking runs: a small reference table (like areas), keyed by the hash of the inputs.
+
 rankings = sa.Table(
     "rankings",
     metadata,

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from twores.core.areas import Area, Hierarchy
+from twores.core.areas import Area, Hierarchy, records_block_the_move
 from twores.core.ports import UpsertResult
 from twores.plugins.sqlalchemy import rows, tables
+from twores.plugins.sqlalchemy.tables import TIER_COLUMN
 
 if TYPE_CHECKING:
     from twores.plugins.sqlalchemy.backend import SqlUnitOfWork
@@ -44,6 +45,8 @@ class Areas:
             if before == area:
                 unchanged += 1
                 continue
+            if before is not None and before.parent_code != area.parent_code:
+                self._check_empty(existing.get(area.code), area.parent_code)
             staged[area.code] = area
             (inserts if before is None else updates).append(area)
             changes.append(
@@ -71,6 +74,17 @@ class Areas:
         uow.record("area", changes)
         inserted = len({a.code for a in inserts})
         return UpsertResult(inserted, len(changes) - inserted, unchanged)
+
+    def _check_empty(self, stored: Area | None, parent_code: str | None) -> None:
+        """Refuse to move a stored area that has records filed in it: each row keeps its
+        ancestor codes, which scope every query."""
+        if stored is None:
+            return
+        for table in tables.FILED:
+            column = table.c[TIER_COLUMN[stored.tier]]
+            query = sa.select(sa.literal(1)).select_from(table).where(column == stored.code)
+            if self.uow.connection.execute(query.limit(1)).first() is not None:
+                raise records_block_the_move(stored, parent_code)
 
     def get(self, code: str) -> Area | None:
         return self.uow._hierarchy.get(code)
