@@ -471,6 +471,28 @@ def test_an_area_sheet_that_breaks_the_hierarchy_is_reported(
     assert state(store) == before
 
 
+def test_an_area_sheet_that_moves_an_area_holding_records_is_reported(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    headers = ("区划代码", "区划名称", "上级区划代码", "层级")
+    zone = tmp_path / "开发区.csv"
+    write_table(zone, headers, [["450323-Z", "开发区", "450323", "乡级"]])
+    assert import_file(app, store, ADMIN, "areas", zone).accepted
+    business = attrs.evolve(_businesses(1)[0], area_code="450323-Z")
+    with store.unit_of_work(ADMIN) as uow:
+        uow.businesses.upsert_many([business])
+        uow.commit()
+    moved = tmp_path / "调整.csv"
+    write_table(moved, headers, [["450323-Z", "开发区", "450324", "乡级"]])
+    before = state(store)
+    report = import_file(app, store, ADMIN, "areas", moved)
+    assert not report.accepted and report.report_path is not None
+    [error] = report.errors
+    assert (error.column, error.value) == ("450323-Z.parent_code", "450324")
+    assert "迁" in error.reason_zh and "move them" in error.reason_en
+    assert state(store) == before
+
+
 def test_a_write_refused_mid_file_changes_nothing(
     app: twores.Twores, store: twores.Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

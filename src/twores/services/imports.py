@@ -22,7 +22,13 @@ from twores.core.assignment import Assignment, AssignmentReason
 from twores.core.audit import now_iso
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
-from twores.core.errors import HierarchyError, InvalidValueError, StructureError, TworesError
+from twores.core.errors import (
+    HierarchyError,
+    InvalidAreaCodeError,
+    InvalidValueError,
+    StructureError,
+    TworesError,
+)
 from twores.core.gc import gc_paused
 from twores.core.periods import today
 from twores.core.ports import ImportRecord, Store, UnitOfWork, UpsertResult
@@ -97,7 +103,8 @@ def import_file(
         with gc_paused():  # a large import creates no cycles; GC rescans cost ~9%
             try:
                 rows, errors, records, linked = importer(uow, source, rules, day)
-            except (HierarchyError, StructureError, ScopeError) as error:  # met on writing
+            except (HierarchyError, StructureError, ScopeError, InvalidAreaCodeError) as error:
+                # met on writing (an area that holds records moved, say)
                 rows, errors = 0, written_errors(error)
                 records = linked = UpsertResult()
         if errors:
@@ -145,6 +152,8 @@ def written_errors(error: TworesError) -> list[RowError]:
         found = error.problems
     elif isinstance(error, StructureError):
         found = error.errors
+    elif isinstance(error, InvalidValueError):
+        found = (error,)
     if not found:
         return [RowError(0, None, "", "", error.message_zh, error.message_en, error.code)]
     return [
