@@ -180,3 +180,19 @@ def test_the_upgrade_to_clustered_businesses_keeps_every_row_and_index(tmp_path:
         names = {i["name"] for i in sa.inspect(uow.connection).get_indexes("businesses")}
     assert names == {i.name for i in tables.businesses.indexes}
     store.close()
+
+
+def test_a_batch_of_task_keys_is_sought_by_business_only(tmp_path: Path) -> None:
+    """Tasks found by key go through their business's index, the keys filtered on the row:
+    an index seek on both IN lists would probe every (business, key) pair (a year of the
+    demo took 325 s instead of 55 s that way)."""
+    from sqlalchemy.dialects import sqlite
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'twores.db'}")
+    with store.unit_of_work(SYSTEM) as uow:
+        clause = uow.tasks._with_keys([f"JY{n:03d}/2026Q1/1" for n in range(40)])
+        query = sa.select(tables.tasks).where(clause)
+        sql = str(query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+        plan = str(uow.connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}").fetchall())
+    assert "ix_tasks_business (business_key=?)" in plan, plan
+    store.close()

@@ -342,8 +342,10 @@ INDEXES = [
         assignments.c.valid_to,
     ),
     # No index on the task key alone: a key starts with its business's key, so lookups by
-    # key name the business too and use this one (``repos.records.Tasks``).
-    sa.Index("ix_tasks_business", tasks.c.business_key, tasks.c.key),
+    # key name the business too and use this one (``repos.records.Tasks``). The business
+    # alone: with the key as a second column SQLite seeks every (business, key) pair of
+    # the two IN lists of a batch lookup.
+    sa.Index("ix_tasks_business", tasks.c.business_key),
     sa.Index("ix_tasks_cadre", tasks.c.county_code, tasks.c.cadre_id),
     sa.Index("ix_tasks_period", tasks.c.period_start, tasks.c.period_end),
     sa.Index("ix_tasks_township", tasks.c.township_code),
