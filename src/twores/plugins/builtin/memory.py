@@ -199,8 +199,16 @@ class _Areas:
         if stored is None:
             return
         state, hierarchy = self.uow._state, self.uow._hierarchy
-        filed = (state.businesses, state.cadres, state.tasks, state.visits, state.letters)
-        for records in (*filed, state.duties, state.problems):
+        filed = (
+            state.businesses,
+            state.cadres,
+            state.tasks,
+            state.visits,
+            state.letters,
+            state.duties,
+            state.problems,
+        )
+        for records in filed:
             if any(hierarchy.contains(stored.code, r.area_code) for r in records.values()):
                 raise records_block_the_move(stored, parent_code)
 
