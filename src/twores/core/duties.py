@@ -278,5 +278,4 @@ def staff_problems(
 def _banned_until(member: StaffMember, bans: Mapping[str, date] | None) -> date | None:
     """The last day of the member's ban: recorded with them, or found by ID number."""
     found = bans.get(member.id_number) if bans and member.id_number else None
-    recorded = member.banned_until
-    return max(d for d in (found, recorded) if d is not None) if found or recorded else None
+    return max(filter(None, (found, member.banned_until)), default=None)

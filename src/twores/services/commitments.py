@@ -158,8 +158,10 @@ def sign_letters(store: Store, scope: Scope, signings: Iterable[Signing]) -> lis
     signed: list[Letter] = []
     lists_on: dict[date, dict[str, list[str]]] = {}
     latest = today()
+    asked = list(signings)
     with store.unit_of_work(scope) as uow:
-        for s in signings:
+        filed = uow.letters.get_many({letter_key(s.year, s.cadre_id) for s in asked})
+        for s in asked:
             if s.signed_on > latest:
                 raise InvalidValueError(
                     "signed_on",
@@ -167,7 +169,7 @@ def sign_letters(store: Store, scope: Scope, signings: Iterable[Signing]) -> lis
                     f"晚于今天（{latest.isoformat()}）",
                     f"after today ({latest.isoformat()})",
                 )
-            letter = uow.letters.get(letter_key(s.year, s.cadre_id))
+            letter = filed.get(letter_key(s.year, s.cadre_id))
             if letter is None:
                 raise InvalidValueError(
                     "cadre_id",

@@ -61,7 +61,7 @@ def quality_report(
         span = (chosen.start, chosen.end)
         for task in uow.tasks.stream(business_keys=keys, overlapping=span, within=within):
             tasks[task.business_key].append(task)
-        businesses = {k: b for k in keys if (b := uow.businesses.get(k)) is not None}
+        businesses = uow.businesses.get_many(keys)
     signals = quality_signals(
         visits, assignments, businesses, window_closes=window_closes, rules=rules
     )
