@@ -455,6 +455,25 @@ def test_a_bad_row_in_the_last_chunk_rejects_chunks_already_written(
     assert state(store) == before
 
 
+def test_a_folder_of_division_files_imports_once(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    folder = tmp_path / "divisions"
+    folder.mkdir()
+    (folder / "provinces.csv").write_text('code,name\n46,"海南省"\n', encoding="utf-8")
+    (folder / "cities.csv").write_text(
+        'code,name,provinceCode\n4601,"海口市",46\n4602,"三亚市",46\n', encoding="utf-8"
+    )
+    first = import_file(app, store, ADMIN, "areas", folder)
+    assert first.accepted and first.records.inserted == 3 and not first.replay
+    again = import_file(app, store, ADMIN, "areas", folder)
+    assert again.replay and again.records.unchanged == 3
+    (folder / "cities.csv").write_text(
+        'code,name,provinceCode\n4601,"海口市",46\n', encoding="utf-8"
+    )
+    assert not import_file(app, store, ADMIN, "areas", folder).replay
+
+
 def test_an_area_sheet_that_breaks_the_hierarchy_is_reported(
     app: twores.Twores, store: twores.Store, tmp_path: Path
 ) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+from datetime import date
 from typing import Any
 
 from litestar.testing import TestClient
-from tests.web.conftest import OTHER_TOWNSHIP, SSO_HEADER, TOWNSHIP, sign_in
+from tests.web.conftest import COUNTY, OTHER_TOWNSHIP, SSO_HEADER, TOWNSHIP, sign_in
 
 
 def csrf(client: TestClient[Any]) -> dict[str, str]:
@@ -27,6 +28,17 @@ def test_sign_in_needs_the_right_password_and_csrf(client: TestClient[Any]) -> N
     assert client.get("/api/me").status_code == 401
 
 
+def test_signing_in_issues_a_new_session_id(client: TestClient[Any]) -> None:
+    planted = "a" * 64  # an id the server never issued, set by someone else
+    client.cookies.set("session", planted, domain="testserver.local")
+    assert sign_in(client, "town").status_code == 201
+    issued = client.cookies.get("session")
+    assert issued and issued != planted
+    assert client.get("/api/me").status_code == 200
+    client.cookies.set("session", planted, domain="testserver.local")  # the planter's view
+    assert client.get("/api/me").status_code == 401
+
+
 def test_a_township_user_sees_only_the_township(client: TestClient[Any]) -> None:
     sign_in(client, "town")
     root = client.get("/api/areas").json()
@@ -40,6 +52,9 @@ def test_a_township_user_sees_only_the_township(client: TestClient[Any]) -> None
     board = client.get("/api/dashboard").json()
     assert board["area"] == TOWNSHIP and all(a.startswith(TOWNSHIP) for a in board["areas"])
     assert client.get("/api/dashboard", params={"area": OTHER_TOWNSHIP}).status_code == 403
+    for above in (COUNTY, "4503"):  # its parent's other children are not the township's
+        assert client.get("/api/dashboard", params={"area": above}).status_code == 403
+        assert client.get("/api/ranking", params={"area": above}).status_code == 403
     problems = client.get("/api/problems").json()
     assert all(p["area_code"].startswith(TOWNSHIP) for p in problems)
 
@@ -87,6 +102,35 @@ def test_a_cadre_records_a_visit_in_their_own_name_only(
     assert read_only.status_code in (400, 403)
 
 
+def test_a_cadre_never_verifies_a_problem_they_reported(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    cadre = web_db["cadre"]
+    sign_in(client, "cadre")
+    desk = client.get(f"/api/cadres/{cadre.id}").json()
+    key = desk["businesses"][-1]["licence_no"] or desk["businesses"][-1]["uscc"]
+    visit = {
+        "business_key": key,
+        "cadre_id": cadre.id,
+        "visited_on": date.today().isoformat(),
+        "findings": ["后厨地面积水"],
+    }
+    answer = client.post("/api/visits", json=visit, headers=csrf(client))
+    assert answer.status_code == 201, answer.text
+    (opened,) = answer.json()["opened"]
+    assert opened["reporter"] == cadre.id
+
+    def step(action: str, **extra: Any) -> Any:
+        body = {"problem_id": opened["id"], "action": action, **extra}
+        return client.post("/api/problems/transition", json=body, headers=csrf(client))
+
+    if opened["status"] == "rectifying":
+        assert step("submit", evidence=["a" * 64]).status_code == 201
+    refused = step("verify", evidence=["b" * 64])
+    assert refused.status_code == 400, refused.text
+    assert "reporter" in refused.json()["en"]
+
+
 def test_problem_transitions_follow_the_ledger(client: TestClient[Any]) -> None:
     sign_in(client, "town")
     rectifying = client.get("/api/problems", params={"status": "rectifying"}).json()
@@ -124,6 +168,19 @@ def test_a_bad_import_is_refused_with_row_errors(client: TestClient[Any], tmp_pa
     assert report["accepted"] is False and report["inserted"] == 0
     assert {e["column"] for e in report["errors"]} >= {"许可证编号"}
     assert all(e["reason_zh"] and e["reason_en"] for e in report["errors"])
+
+
+def test_a_read_only_user_cannot_import_even_an_empty_sheet(
+    client: TestClient[Any], tmp_path: Any
+) -> None:
+    sign_in(client, "viewer")
+    ledger = tmp_path / "干部.csv"
+    ledger.write_text("干部编号,姓名,职务,层级,所属区划\n", encoding="utf-8")
+    with ledger.open("rb") as stream:
+        answer = client.post(
+            "/api/imports/cadres", files={"file": ("干部.csv", stream)}, headers=csrf(client)
+        )
+    assert answer.status_code == 403, answer.text
 
 
 def test_bulletin_downloads(client: TestClient[Any]) -> None:

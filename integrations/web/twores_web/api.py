@@ -22,6 +22,7 @@ from twores.services.kpis import Dashboard, kpi_dashboard
 from twores.services.sheets.parsing import RowError
 from twores_web.auth import SESSION_USER, Me
 from twores_web.handlers import get, post
+from twores_web.sessions import start_session
 from twores_web.state import CurrentUser, Web
 
 AREA = QueryParameter(required=False, description="区划代码 / area code")
@@ -89,7 +90,7 @@ class Api(Controller):
     @post("/login", summary="Sign in / 登录")
     def login(self, request: Request[Any, Any, Any], web: Web, data: JSONBody[Credentials]) -> Me:
         user = users.authenticate(web.app, web.store, data.username, data.password)
-        request.set_session({SESSION_USER: user.username})
+        start_session(request, {SESSION_USER: user.username})
         return Me.of(user)
 
     @post("/logout", summary="Sign out / 退出", status_code=204)
@@ -192,7 +193,7 @@ class Api(Controller):
             user.scope,
             data.problem_id,
             data.action,
-            actor=user.username,
+            actor=user.acts_as,
             note=data.note,
             evidence=data.evidence,
             deadline=data.deadline,

@@ -25,7 +25,6 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -40,6 +39,7 @@ from twores_web.api import Api
 from twores_web.auth import Authenticator, request_user, require_user, session_username
 from twores_web.i18n import lang_of, translator
 from twores_web.pages import PAGES
+from twores_web.sessions import RotatingSessionConfig
 from twores_web.state import WebState
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -97,7 +97,7 @@ def create_app(
             "user": Provide(provide_user),
         },
         middleware=[
-            ServerSideSessionConfig(secure=secure_cookies, httponly=True, samesite="lax").middleware
+            RotatingSessionConfig(secure=secure_cookies, httponly=True, samesite="lax").middleware
         ],
         stores={"sessions": session_store or MemoryStore()},
         csrf_config=CSRFConfig(

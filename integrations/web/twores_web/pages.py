@@ -23,6 +23,7 @@ from twores_web.auth import SESSION_USER, Me
 from twores_web.charts import bar_chart
 from twores_web.handlers import get, post
 from twores_web.i18n import COOKIE, LANGS, lang_of, translator
+from twores_web.sessions import start_session
 from twores_web.state import CurrentUser, Web
 
 Form = URLEncodedBody[dict[str, Any]]
@@ -74,7 +75,7 @@ def login(request: Request[Any, Any, Any], web: Web, data: Form) -> Any:
         return page(
             request, "login.html", None, 401, error=error.message(lang), next=data.get("next")
         )
-    request.set_session({SESSION_USER: user.username})
+    start_session(request, {SESSION_USER: user.username})
     return Redirect(_local(data.get("next")))
 
 
@@ -290,7 +291,7 @@ def transition(user: CurrentUser, web: Web, data: Form) -> Redirect:
         user.scope,
         str(data.get("problem_id", "")),
         twores.Action.parse(str(data.get("action", "")), field="action"),
-        actor=user.username,
+        actor=user.acts_as,
         note=str(data.get("note", "")),
         evidence=evidence,
         deadline=_date(deadline) if deadline else None,

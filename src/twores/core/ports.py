@@ -269,6 +269,9 @@ class ProblemRepository(Protocol):
 
 
 class RankingLog(Protocol):
+    """Stored runs; a run ranks its parent's children, so only a scope that holds the
+    parent sees it (``get`` and ``previous`` answer None to others)."""
+
     def get(self, key: str) -> RankingRun | None: ...
     def previous(self, ranking: Ranking) -> RankingRun | None:
         """The stored run ``ranking`` is compared with: of those it follows
@@ -277,7 +280,8 @@ class RankingLog(Protocol):
         ...
 
     def record(self, run: RankingRun) -> bool:
-        """Store a run once (False when a run with the same inputs is already stored)."""
+        """Store a run once (False when a run with the same inputs is already stored);
+        the scope must be able to write in the parent area."""
         ...
 
 
@@ -290,7 +294,9 @@ class AuditLog(Protocol):
 
 class ImportLog(Protocol):
     def find(self, sha256: str) -> ImportRecord | None: ...
-    def record(self, record: ImportRecord) -> None: ...
+    def record(self, record: ImportRecord) -> None:
+        """Remember an imported file; refused to a scope that cannot write."""
+        ...
 
 
 Counts = dict[str, tuple[int, int]]

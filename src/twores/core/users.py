@@ -63,6 +63,12 @@ class User:
     def scope(self) -> Scope:
         return Scope(self.username, self.role, self.area_code)
 
+    @property
+    def acts_as(self) -> str:
+        """Who the ledgers name for this user's steps: the cadre they act as, else the
+        username (so a cadre's own problem is never verified under another name)."""
+        return self.cadre_id or self.username
+
 
 class UserRepository(Protocol):
     """Users within the caller's scope: reads see users whose area lies in the subtree;

@@ -148,7 +148,7 @@ def load_divisions(path: str | Path, *, within: str | None = None) -> list[Area]
             f"“{root}”不是统计区划代码", f"'{root}' is not a statistical division code"
         )
     folder = Path(path)
-    files = [folder] if folder.is_file() else _division_files(folder)
+    files = [folder] if folder.is_file() else division_files(folder)
     areas: list[Area] = []
     for file in files:
         with open_text(file) as stream:
@@ -156,7 +156,8 @@ def load_divisions(path: str | Path, *, within: str | None = None) -> list[Area]
     return areas
 
 
-def _division_files(folder: Path) -> list[Path]:
+def division_files(folder: Path) -> list[Path]:
+    """The division files of ``folder`` (provinces first), or an error naming it."""
     found = []
     for stem in _NBS_FILES:
         for suffix in (".csv", ".csv.xz", ".csv.gz"):

@@ -34,6 +34,7 @@ from twores.core.periods import today
 from twores.core.ports import ImportRecord, Store, UnitOfWork, UpsertResult
 from twores.core.roster import RuleBook
 from twores.core.security import Scope, ScopeError
+from twores.divisions import division_files
 from twores.services.assignment_checks import imported_assignment_errors
 from twores.services.sheets.parsing import (
     AssignmentRow,
@@ -73,10 +74,14 @@ class ImportReport:
 
 
 def file_sha256(path: Path) -> str:
+    """Of a file's bytes; of a division folder, its division files' names and bytes."""
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
+    for file in division_files(path) if path.is_dir() else [path]:
+        if path.is_dir():
+            digest.update(f"{file.name}\0".encode())
+        with file.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 
@@ -121,7 +126,7 @@ def import_file(
                 replay,
                 dry_run,
             )
-        if not replay:
+        if not replay and not dry_run:
             uow.imports.record(
                 ImportRecord(
                     sha,

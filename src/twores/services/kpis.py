@@ -34,6 +34,7 @@ from twores.core.ports import Store, SummaryState, UnitOfWork
 from twores.core.security import Scope
 from twores.services.bulletin import BulletinInput, OverdueItem, write_bulletin
 from twores.services.kpi_summary import refresh
+from twores.services.lookups import check_area
 
 
 @attrs.frozen
@@ -222,12 +223,14 @@ def _dashboard(
 ) -> Dashboard:
     with gc_paused(), store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
+        if area is not None:
+            check_area(hierarchy, scope, area)
         kids = [a.code for a in (hierarchy.children(area) if area else hierarchy.roots)]
         shown = ([area] if area else []) + kids
         county = area is not None and hierarchy[area].tier.depth >= Tier.COUNTY.depth
         versions = None if county else _versions(uow, area)
         memos = _MEMOS.setdefault(store, {})
-        key = _memo_key(app, chosen, day, kpis, area)
+        key = _memo_key(app, scope, chosen, day, kpis, area)
         memo = memos.get(key)
         fresh = memo is not None and memo.hierarchy is hierarchy and memo.versions == versions
         totals: dict[str, dict[str, tuple[int, int]]] = memo.totals if memo and fresh else {}
@@ -262,11 +265,13 @@ class _Memo:
 
 
 def _memo_key(
-    app: Twores, period: Period, day: date, kpis: dict[str, Kpi], area: str | None
+    app: Twores, scope: Scope, period: Period, day: date, kpis: dict[str, Kpi], area: str | None
 ) -> tuple[object, ...]:
+    """Totals are the scope's counts: two scopes never share them, even when their
+    counties' fingerprints happen to be equal."""
     rules = tuple(sorted(f"{r.name} {r.version}" for r in app.plugins.rule_sets()))
     counters = tuple((n, k.counter_id) for n, k in kpis.items() if k.per_county)
-    return (str(period), day, area, counters, rules)
+    return (scope.area_code, str(period), day, area, counters, rules)
 
 
 def _versions(uow: UnitOfWork, area: str | None) -> tuple[int, int] | None:

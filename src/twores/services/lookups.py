@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from twores.core.areas import Hierarchy
 from twores.core.businesses import FoodBusiness
 from twores.core.errors import InvalidValueError
 from twores.core.ports import UnitOfWork
+from twores.core.security import Scope, outside_scope
+
+
+def in_scope(hierarchy: Hierarchy, scope: Scope, area_code: str) -> bool:
+    """Whether ``area_code`` lies in ``scope``'s subtree (the rule every view applies)."""
+    if area_code not in hierarchy:
+        return False
+    return scope.area_code is None or hierarchy.contains(scope.area_code, area_code)
+
+
+def check_area(hierarchy: Hierarchy, scope: Scope, area_code: str) -> None:
+    """An error naming ``area_code`` when it is unknown or outside ``scope``'s subtree (an
+    area above the scope's root included: its other children are not the caller's)."""
+    if area_code not in hierarchy:
+        raise InvalidValueError("area_code", area_code, "区划不存在", "no such area")
+    if not in_scope(hierarchy, scope, area_code):
+        raise outside_scope(scope, f"区划 {area_code}", f"area {area_code}")
 
 
 def business_in_scope(uow: UnitOfWork, key: str) -> FoodBusiness:

@@ -6,6 +6,8 @@ checked. Every change goes through the caller's scope and is audited without the
 
 from __future__ import annotations
 
+import functools
+import secrets
 import threading
 import time
 import weakref
@@ -164,9 +166,17 @@ def _forget(store: Store, username: str) -> None:
 def authenticate(app: Twores, store: Store, username: str, password: str) -> User:
     """The user whose password this is, else :class:`AuthenticationError`."""
     user = find_user(app, store, username)
-    if user is None or not verify_password(user.password_hash, password):
+    # without a password to check, check a decoy: as slow, so timing tells no one who exists
+    stored = user.password_hash if user is not None else None
+    matches = verify_password(stored or _decoy_hash(), password)
+    if user is None or not stored or not matches:
         raise AuthenticationError()
     return user
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    return hash_password(secrets.token_hex(16))
 
 
 def list_users(app: Twores, store: Store, scope: Scope) -> list[User]:

@@ -23,12 +23,12 @@ from twores.core.letters import LetterStatus
 from twores.core.periods import Period, PeriodKind, today
 from twores.core.ports import Store
 from twores.core.problems import TRANSITIONS, Action, Problem, ProblemStatus, Severity
-from twores.core.security import Role, Scope, outside_scope
+from twores.core.security import Role, Scope
 from twores.core.supervision import SupervisionTask, Visit
 from twores.core.users import User
 from twores.services.commitments import letter_states
 from twores.services.kpis import Dashboard
-from twores.services.lookups import business_in_scope
+from twores.services.lookups import business_in_scope, check_area
 from twores.services.privacy import business_for, cadre_for
 from twores.services.supervision import VisitInput
 
@@ -39,13 +39,6 @@ PAGE = 200
 def current_period(day: date | None = None) -> Period:
     """The supervision quarter of ``day`` (default: today in China)."""
     return Period.containing(PeriodKind.QUARTER, day or today())
-
-
-def in_scope(hierarchy: Hierarchy, scope: Scope, area_code: str) -> bool:
-    """Whether ``area_code`` lies in ``scope``'s subtree (the rule every view applies)."""
-    if area_code not in hierarchy:
-        return False
-    return scope.area_code is None or hierarchy.contains(scope.area_code, area_code)
 
 
 @attrs.frozen
@@ -68,10 +61,7 @@ def _area_view(hierarchy: Hierarchy, scope: Scope, code: str | None) -> AreaView
     code = code or scope.area_code
     if code is None:
         return AreaView(None, (), hierarchy.roots)
-    if code not in hierarchy:
-        raise InvalidValueError("area_code", code, "区划不存在", "no such area")
-    if not in_scope(hierarchy, scope, code):
-        raise outside_scope(scope, f"区划 {code}", f"area {code}")
+    check_area(hierarchy, scope, code)
     path = hierarchy.path(code)
     if scope.area_code is not None:  # the path shown starts at the scope's root
         depth = len(hierarchy.path(scope.area_code)) - 1

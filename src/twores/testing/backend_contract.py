@@ -33,6 +33,7 @@ from twores.core.businesses import (
     StaffMember,
 )
 from twores.core.errors import InvalidAreaCodeError
+from twores.core.kpis import Direction, KpiSpec, KpiValue, Ranking, RankingRun, rank_areas
 from twores.core.periods import Frequency, Period, PeriodKind
 from twores.core.ports import ImportRecord, Store, UpsertResult
 from twores.core.roster import Roster, UnknownRecordError
@@ -46,6 +47,7 @@ ON = date(2025, 6, 30)
 COUNTY = "450323"
 TOWNSHIP = "450323101"
 SYSTEM = Scope.system("contract")
+HIGHER = Direction.HIGHER_IS_BETTER
 
 
 class BackendContract:
@@ -364,6 +366,43 @@ class BackendContract:
             uow.commit()
         with store.unit_of_work(SYSTEM) as uow:
             assert uow.imports.find(record.sha256) == record
+        other = attrs.evolve(record, sha256="cd" * 32)
+        reader = Scope("访客", Role.READ_ONLY, None)
+        with pytest.raises(ScopeError), store.unit_of_work(reader) as uow:
+            uow.imports.record(other)
+        with store.unit_of_work(SYSTEM) as uow:
+            assert uow.imports.find(other.sha256) is None
+
+    # --- rankings ---------------------------------------------------------------------
+
+    def test_a_ranking_is_seen_only_by_scopes_holding_its_parent(
+        self, loaded: Store, hierarchy: Hierarchy
+    ) -> None:
+        spec = KpiSpec("coverage", "包保覆盖率", "coverage", "分子", "分母", HIGHER, "定义", "d")
+        townships = [a.code for a in hierarchy.children(COUNTY)][:3]
+
+        def ranking(day: date, previous: Ranking | None = None) -> Ranking:
+            values = [KpiValue("coverage", t, "2025Q2", i + 1, 4) for i, t in enumerate(townships)]
+            spec_of = {"coverage": spec}
+            return rank_areas(COUNTY, "2025Q2", values, spec_of, as_of=day, previous=previous)
+
+        first, second = ranking(date(2025, 6, 1)), ranking(date(2025, 6, 2))
+        county = Scope("县用户", Role.OFFICE, COUNTY)
+        township = Scope("乡镇用户", Role.OFFICE, TOWNSHIP)
+        with pytest.raises(ScopeError), loaded.unit_of_work(township) as uow:
+            uow.rankings.record(RankingRun(first, "2025-06-01T00:00:00", "乡镇用户"))
+        with loaded.unit_of_work(county) as uow:
+            assert uow.rankings.record(RankingRun(first, "2025-06-01T00:00:00", "县用户"))
+            uow.commit()
+        reader = Scope("县访客", Role.READ_ONLY, COUNTY)
+        with loaded.unit_of_work(reader) as uow:
+            assert uow.rankings.get(first.inputs_hash) is not None
+            found = uow.rankings.previous(second)
+            assert found is not None and found.ranking == first
+        for below in (townships[0], TOWNSHIP):  # a township sees no ranking of its county
+            with loaded.unit_of_work(Scope("乡镇访客", Role.READ_ONLY, below)) as uow:
+                assert uow.rankings.get(first.inputs_hash) is None
+                assert uow.rankings.previous(second) is None
 
     def test_a_business_can_move_to_another_county(self, loaded: Store, roster: Roster) -> None:
         business = next(iter(roster.businesses.values()))

@@ -597,16 +597,23 @@ class _Rankings:
         self.uow = uow
 
     def get(self, key: str) -> RankingRun | None:
-        return self.uow._state.rankings.get(key)
+        run = self.uow._state.rankings.get(key)
+        return run if run is not None and self._visible(run.ranking.parent) else None
+
+    def _visible(self, parent: str) -> bool:
+        """A run ranks the parent's children: only a scope holding the parent sees it."""
+        return self.uow.guard.allows(parent)
 
     def previous(self, ranking: Ranking) -> RankingRun | None:
+        if not self._visible(ranking.parent):
+            return None
         runs = [r for r in self.uow._state.rankings.values() if ranking.follows(r.ranking)]
         return max(runs, key=lambda r: (r.ranking.as_of, r.created_at, r.key), default=None)
 
     def record(self, run: RankingRun) -> bool:
+        self.uow.guard.check_write(run.ranking.parent, "排名", "ranking")
         if run.key in self.uow._state.rankings:
             return False
-        self.uow.guard.check_write(run.ranking.parent, "排名", "ranking")
         self.uow._state.rankings[run.key] = run
         payload = plain(run.ranking)
         self.uow.record("ranking", [(run.key, None, {"created_at": run.created_at, **payload})])
@@ -621,6 +628,7 @@ class _Imports:
         return self.uow._state.imports.get(sha256)
 
     def record(self, record: ImportRecord) -> None:
+        self.uow.guard.check_writer("导入批次", "import batches")
         self.uow._state.imports[record.sha256] = record
 
 

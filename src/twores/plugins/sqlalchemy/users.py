@@ -89,6 +89,8 @@ class SqlUserRepository:
         before = None if row is None else _user(row)
         if before is not None and not self._visible(before):
             raise outside_scope(scope, f"用户 {user.username}", f"user {user.username}")
+        if before is not None and before.role is Role.ADMIN and scope.role is not Role.ADMIN:
+            raise outside_scope(scope, "管理员账号", "admin accounts")
         if before == user:
             return UpsertResult(unchanged=1)
         values = {

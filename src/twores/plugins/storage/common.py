@@ -90,6 +90,11 @@ class ScopeGuard:
         if not self.scope.can_write or not self.allows(area_code):
             raise outside_scope(self.scope, what_zh, what_en)
 
+    def check_writer(self, what_zh: str, what_en: str) -> None:
+        """The scope may write somewhere (for records filed under no area)."""
+        if not self.scope.can_write:
+            raise outside_scope(self.scope, what_zh, what_en)
+
     def check_admin(self, what_zh: str, what_en: str) -> None:
         if self.scope.area_code is not None or not self.scope.can_write:
             raise outside_scope(self.scope, what_zh, what_en)

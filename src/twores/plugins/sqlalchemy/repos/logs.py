@@ -76,10 +76,14 @@ class Rankings:
         row = self.uow.connection.execute(
             sa.select(tables.rankings).where(tables.rankings.c.key == key)
         ).first()
-        return None if row is None else _ranking_run(row)
+        return None if row is None or not self._visible(row.parent) else _ranking_run(row)
+
+    def _visible(self, parent: str) -> bool:
+        """A run ranks the parent's children: only a scope holding the parent sees it."""
+        return self.uow.guard.allows(parent)
 
     def previous(self, ranking: Ranking) -> RankingRun | None:
-        if ranking.as_of is None:
+        if ranking.as_of is None or not self._visible(ranking.parent):
             return None
         t = tables.rankings
         query = (
@@ -96,9 +100,9 @@ class Rankings:
         return None if row is None else _ranking_run(row)
 
     def record(self, run: RankingRun) -> bool:
+        self.uow.guard.check_write(run.ranking.parent, "排名", "ranking")
         if self.get(run.key) is not None:
             return False
-        self.uow.guard.check_write(run.ranking.parent, "排名", "ranking")
         payload = CONVERTER.unstructure(run.ranking)
         self.uow.connection.execute(
             sa.insert(tables.rankings).values(
@@ -133,6 +137,7 @@ class Imports:
         return None if row is None else ImportRecord(*row)
 
     def record(self, record: ImportRecord) -> None:
+        self.uow.guard.check_writer("导入批次", "import batches")
         self.uow.connection.execute(
             sa.insert(tables.import_batches).values(
                 sha256=record.sha256,
