@@ -1,10 +1,10 @@
 """Assignment planning on the real 内蒙古 hierarchy (province 15, down to its 14,592 villages).
 
-225,200 businesses with a D-heavy grade mix and 39,300 cadres (domain.md §8). Figures: a
+225,200 businesses with a D-heavy grade mix and 39,300 cadres (docs/sources.md, Scale). Figures: a
 fresh plan; then an incremental plan after 1% of the cadres leave, which must end exactly the
 orphaned assignments and move every orphaned business that still has an eligible cadre (the
 few whose every eligible cadre left are reported unplaceable, not moved): the lower bound.
-Target (performance.md): ≤ 1 s each.
+Target (the targets in docs/benchmarks.md): ≤ 1 s each.
 Baseline: one pass that only groups the same businesses by (area, tier) with plain dicts.
 """
 

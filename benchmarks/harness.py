@@ -11,7 +11,7 @@ from collections.abc import Callable
 import attrs
 
 #: ``TWORES_BENCH_SCALE`` multiplies every benchmark's data size (default 1, the sizes of
-#: performance.md); the test suite runs them all at 0.01 so none can silently break.
+#: docs/benchmarks.md); the test suite runs them all at 0.01 so none can silently break.
 SCALE = float(os.environ.get("TWORES_BENCH_SCALE", "1"))
 
 

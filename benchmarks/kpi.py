@@ -2,15 +2,15 @@
 
 Figures (medians of several runs; baselines measured in the same run):
 * task completion recounted from raw rows for every area ÷ a hand-written ``GROUP BY`` of the
-  same tasks per area (performance.md: ≤ 2×);
+  same tasks per area (the targets in docs/benchmarks.md: ≤ 2×);
 * the full national set recounted from raw rows: ≤ 2 s on SQLite and ≤ 1 s on PostgreSQL
-  for 1M businesses × 1M tasks (performance.md; scaled linearly at a smaller size), and ≤ 2×
-  the tasks-JOIN-businesses ``GROUP BY county`` that scale.md measured that target against;
-* one county recounted from raw rows (scale.md: ≤ 50 ms);
+  for 1M businesses × 1M tasks (the same targets; scaled linearly at a smaller size), and ≤ 2×
+  the tasks-JOIN-businesses ``GROUP BY county`` that target was measured against;
+* one county recounted from raw rows (docs/benchmarks.md: ≤ 50 ms);
 * the dashboard (province → cities, and one city → counties) read from the warm summary
   (≤ 50 ms), and again right after a task is completed (kept up in O(1)).
 
-``TWORES_BENCH_KPI_BUSINESSES=1000000`` runs the size performance.md states (1M businesses,
+``TWORES_BENCH_KPI_BUSINESSES=1000000`` runs the targets' size (1M businesses,
 about 1M tasks, on the same areas); loading it takes several minutes, so ``make bench`` keeps
 内蒙古's own size. With ``TWORES_TEST_POSTGRES_URL`` set the full recount is also measured on
 PostgreSQL (in a schema of its own, dropped afterwards).
@@ -47,14 +47,14 @@ AS_OF = date(2026, 3, 31)
 SCOPE = twores.Scope("bench", twores.Role.ADMIN)
 SIZE = int(os.environ.get("TWORES_BENCH_KPI_BUSINESSES", BUSINESSES))
 POSTGRES_URL = os.environ.get("TWORES_TEST_POSTGRES_URL")
-#: performance.md's size: the absolute targets scale linearly to this run's size.
+#: The targets' size (docs/benchmarks.md): the absolute targets scale linearly to this run's size.
 SCALE = 1_000_000 / SIZE
 GROUP_BY = (
     "SELECT area_code, SUM(CASE WHEN visit_id IS NOT NULL THEN 1 ELSE 0 END), COUNT(*) "
     "FROM supervision_tasks WHERE exempt_reason IS NULL "
     "AND period_start <= '2026-03-31' AND period_end >= '2026-01-01' GROUP BY area_code"
 )
-#: The query scale.md measured the recount target against.
+#: The query the recount target was measured against (docs/benchmarks.md).
 JOIN_GROUP_BY = (
     "SELECT b.county_code, SUM(CASE WHEN t.visit_id IS NOT NULL THEN 1 ELSE 0 END), COUNT(*) "
     "FROM supervision_tasks t JOIN businesses b "

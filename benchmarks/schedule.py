@@ -4,7 +4,7 @@ The store is an SQLite file holding the real 内蒙古 hierarchy, 225,200 busine
 cadres and a fresh plan. Figures, each the median of five runs: the first ``schedule`` of
 2026Q1 (every task inserted; each on a fresh copy of the loaded file), an identical run
 (nothing changes), and a run after one business per county was suspended or resumed (no
-county can be skipped). Target (performance.md): ≤ 3 s.
+county can be skipped). Target (docs/benchmarks.md): ≤ 3 s.
 Baseline: a raw ``sqlite3.executemany`` of the same task rows, as stored (dates as ISO
 text), into a table of the same columns in one transaction, into a new file, right after
 each first run (the median of five: a machine whose speed drifts moves both alike).

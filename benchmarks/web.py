@@ -6,7 +6,7 @@ visits recorded. ``twores serve`` runs it in a subprocess (one uvicorn worker); 
 
 Figures: p50 and p95 (medians of 3 rounds of 300 requests) of the dashboard page
 (province-level user, 内蒙古 → 12 cities; city user, 呼和浩特 → counties). Target
-(performance.md): p95 ≤ 200 ms under 20 concurrent clients. Baseline: the sign-in page (a
+(docs/benchmarks.md): p95 ≤ 200 ms under 20 concurrent clients. Baseline: the sign-in page (a
 template, no database) under the same load in the same run, so the ratio is the
 dashboard's own cost.
 """

@@ -12,7 +12,7 @@ import attrs
 
 from twores.core.areas import Hierarchy
 from twores.core.convert import make_converter
-from twores.plugins.manager import TworesPluginManager, make_plugin_manager
+from twores.plugins.manager import TworesPluginManager, blocked_except, make_plugin_manager
 
 
 @attrs.define
@@ -33,10 +33,17 @@ def build(
     *,
     load_entrypoints: bool = True,
     blocked: Iterable[str] = (),
+    regions: Iterable[str] | None = None,
     plugins: Iterable[object] = (),
     hierarchy: Hierarchy | None = None,
 ) -> Twores:
-    """A new app: built-in rules, installed plugins (unless disabled) and ``plugins``."""
+    """A new app: built-in rules, installed plugins (unless disabled) and ``plugins``.
+
+    ``regions`` names the installed plugins to load (None: all); naming one that is not
+    installed is a :class:`~twores.core.errors.PluginError`.
+    """
+    if regions is not None:
+        blocked = [*blocked, *blocked_except(regions)]
     manager = make_plugin_manager(
         load_entrypoints=load_entrypoints, blocked=blocked, plugins=plugins, hierarchy=hierarchy
     )

@@ -8,8 +8,8 @@ from pathlib import Path
 TWORES = [sys.executable, "-m", "twores_cli.main"]
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
+def run(*args: str, cwd: Path, columns: int = 200) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": str(columns)}
     return subprocess.run(
         [*TWORES, *args], capture_output=True, text=True, cwd=cwd, env=env, check=False
     )
@@ -663,3 +663,157 @@ def _serves(db: str, cwd: Path) -> None:
                     time.sleep(0.2)
         finally:
             server.terminate()
+
+
+def _small_county(tmp_path: Path) -> str:
+    """A town's areas with 10 businesses and their cadres (about a second)."""
+    db = str(tmp_path / "town.db")
+    made = run("--db", db, "synth", "--businesses", "10", "--cadres", "5", "--area", "450323101",
+               "--out", str(tmp_path / "out"), cwd=tmp_path)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    return db
+
+
+def test_tables_honour_csv_json_and_xlsx(tmp_path: Path) -> None:
+    import csv
+    import io
+    import json
+    import sqlite3
+
+    from openpyxl import load_workbook
+
+    db = _small_county(tmp_path)
+    kpi = run("--db", db, "--format", "csv", "kpi", "2025Q3", "--area", "450323101", cwd=tmp_path)
+    assert kpi.returncode == 0, kpi.stderr
+    rows = list(csv.reader(io.StringIO(kpi.stdout)))
+    assert rows[0][:3] == ["区域", "包保覆盖率", "督导任务完成率"] and rows[1][0] == "大圩镇"
+    plugins = run("--format", "csv", "plugins", cwd=tmp_path)
+    assert next(csv.reader(io.StringIO(plugins.stdout))) == ["插件", "规则集", "钩子"]
+    described = json.loads(run("--format", "json", "plugins", cwd=tmp_path).stdout)
+    assert "national" in {p["name"] for p in described}
+    with sqlite3.connect(db) as connection:
+        business, cadre = connection.execute(
+            "SELECT business_key, cadre_id FROM assignments LIMIT 1"
+        ).fetchone()
+    visit = ("visit", "record", business, cadre, "--date", "2025-07-02", "--late-reason", "补录")
+    recorded = run("--db", db, "--format", "json", *visit, cwd=tmp_path)
+    assert recorded.returncode == 0, recorded.stderr
+    assert json.loads(recorded.stdout)["visit"].startswith(business)
+    xlsx = subprocess.run([*TWORES, "--format", "xlsx", "kpis"], capture_output=True, cwd=tmp_path)
+    assert xlsx.returncode == 0, xlsx.stderr
+    sheet = load_workbook(io.BytesIO(xlsx.stdout)).active
+    assert sheet is not None and sheet["A1"].value == "指标" and sheet.max_row == 12
+
+
+def test_xlsx_is_not_written_to_a_terminal(tmp_path: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [*TWORES, "--format", "xlsx", "kpis"], stdout=follower, stderr=subprocess.PIPE, cwd=tmp_path
+    ) as shown:
+        os.close(follower)
+        errors = shown.stderr.read().decode() if shown.stderr else ""
+    os.close(leader)
+    assert shown.returncode == 2 and "--format csv" in errors and "终端" in errors
+
+
+def test_a_malformed_answer_names_the_option(tmp_path: Path) -> None:
+    answer = ("visit", "record", "JY1", "C1", "--date", "2026-03-15", "--answer", "M1")
+    shown = run(*answer, cwd=tmp_path)
+    assert shown.returncode == 2 and "Traceback" not in shown.stderr
+    assert "选项 --answer 的值无效：“M1”应为“编号=结果”" in shown.stderr
+    assert "Invalid value for '--answer': 'M1'" in shown.stderr
+
+
+def test_bad_databases_are_named_not_traced(tmp_path: Path) -> None:
+    (tmp_path / "ledger.csv").write_text("a,b\n", encoding="utf-8")
+    cases = {
+        "/nonexistent/dir/x.db": "没有数据库 /nonexistent/dir/x.db",
+        str(tmp_path): "是一个文件夹",
+        str(tmp_path / "ledger.csv"): "file is not a database",
+        "postgresql://nouser@127.0.0.1:1/none": "无法使用数据库 postgresql://nouser@127.0.0.1:1/none",
+        str(tmp_path / "missing.db"): "请先运行 twores init",
+    }
+    for db, message in cases.items():
+        shown = run("--db", db, "check", cwd=tmp_path)
+        assert shown.returncode == 1, (db, shown.stdout, shown.stderr)
+        assert message in shown.stderr and "Traceback" not in shown.stderr, (db, shown.stderr)
+    assert not (tmp_path / "missing.db").exists()
+    english = run(
+        "--lang", "en", "--db", str(tmp_path / "missing.db"), "kpi", "2026Q1", cwd=tmp_path
+    )
+    assert english.returncode == 1 and "no database" in english.stderr
+    made = run("--db", "/nonexistent/dir/x.db", "init", cwd=tmp_path)
+    assert made.returncode == 1 and "文件夹 /nonexistent/dir 不存在" in made.stderr
+
+
+def test_db_upgrade_says_when_it_created_the_database(tmp_path: Path) -> None:
+    db = str(tmp_path / "new.db")
+    created = run("--db", db, "db", "upgrade", cwd=tmp_path)
+    assert created.returncode == 0 and "已创建数据库并升级到最新结构" in created.stdout
+    again = run("--lang", "en", "--db", db, "db", "upgrade", cwd=tmp_path)
+    assert again.returncode == 0 and "database at the latest revision" in again.stdout
+
+
+def test_serve_refuses_a_bad_or_busy_port(tmp_path: Path) -> None:
+    import socket
+
+    wrong = run("serve", "--port", "99999", cwd=tmp_path)
+    assert wrong.returncode == 2 and "不在范围" in wrong.stderr and "Traceback" not in wrong.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = run("serve", "--port", str(taken.getsockname()[1]), cwd=tmp_path)
+    assert busy.returncode == 1 and "端口已被占用" in busy.stderr, busy.stderr
+
+
+def test_usage_errors_are_bilingual(tmp_path: Path) -> None:
+    missing = run("import", "businesses", "nosuch.xlsx", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("错误：参数 FILE 的值无效：路径“nosuch.xlsx”不存在")
+    assert "Path 'nosuch.xlsx' does not exist" in missing.stderr
+    chosen = run("--format", "pdf", "kpis", cwd=tmp_path)
+    assert chosen.returncode == 2 and "错误：选项 --format 的值无效" in chosen.stderr
+    english = run("--lang", "en", "kpi", cwd=tmp_path)
+    assert english.returncode == 2 and "错误" not in english.stderr
+    assert "Missing argument 'PERIOD'" in english.stderr
+    bare = run("db", cwd=tmp_path)  # a group without its command shows its help only
+    assert "upgrade" in bare.stdout + bare.stderr and "错误" not in bare.stderr
+
+
+def test_wide_tables_are_not_cut(tmp_path: Path) -> None:
+    db = _small_county(tmp_path)
+    piped = run("--db", db, "kpi", "2025Q3", "--area", "450323101", cwd=tmp_path, columns=80)
+    assert piped.returncode == 0, piped.stderr
+    assert "…" not in piped.stdout and "月调度落实率" in piped.stdout
+    from rich.cells import cell_len
+
+    assert len({cell_len(line) for line in piped.stdout.splitlines()}) == 1  # one line a row
+    assert cell_len(piped.stdout.splitlines()[0]) > 80
+
+
+def test_a_wide_table_is_split_on_a_narrow_terminal() -> None:
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from twores_cli.output import show
+
+    table = Table("区域", *(f"督导任务完成率{i}" for i in range(8)))
+    table.add_row("大境瑶族乡", *("100.0%" for _ in range(8)))
+    screen = io.StringIO()
+    show(Console(file=screen, width=80, force_terminal=True, color_system=None), table, "table")
+    lines = screen.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in screen.getvalue()
+    assert all(f"督导任务完成率{i}" in screen.getvalue() for i in range(8))
+    assert screen.getvalue().count("大境瑶族乡") > 1  # each part repeats the first column
+
+
+def test_a_region_that_is_not_installed_is_named(tmp_path: Path) -> None:
+    typo = run("--region", "inner_mongolai", "plugins", cwd=tmp_path)
+    assert typo.returncode == 1 and "inner_mongolai" in typo.stderr
+    assert "未安装" in typo.stderr
+    chosen = run("--region", "inner_mongolia", "plugins", cwd=tmp_path)
+    assert chosen.returncode == 0 and "inner_mongolia" in chosen.stdout

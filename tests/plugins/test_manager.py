@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+import twores
 from twores.core.areas import Area, Tier
 from twores.core.errors import NoDecisionError, PluginError, RuleConflictError
 from twores.core.periods import Frequency, PeriodKind
@@ -267,3 +268,15 @@ def test_a_rule_that_reads_the_area_down_to_a_tier_is_asked_once_per_area_there(
     assert pm.area_key("twores_supervision_frequency", "450323101001") == (
         "45", "4503", "450323", "450323101", "450323101001"
     )  # fmt: skip
+
+
+def _loaded(app: twores.Twores) -> set[str]:
+    return {name for name, plugin in app.plugins.list_name_plugin() if plugin is not None}
+
+
+def test_only_the_named_regions_load_and_a_typo_is_an_error() -> None:
+    with pytest.raises(PluginError) as error:
+        twores.build(regions=["inner_mongolai"])
+    assert "inner_mongolai" in error.value.message_zh and "not installed" in error.value.message_en
+    assert "inner_mongolia" in _loaded(twores.build(regions=["inner_mongolia"]))
+    assert "inner_mongolia" not in _loaded(twores.build(regions=[]))

@@ -2,7 +2,7 @@
 
 Any action by any actor, with or without evidence, deadline or note, on any of a few
 problems, under a clock that only moves forward; plus the escalation step. The model below
-is written from the module's docstrings and tables (and domain.md §6), not by asking
+is written from the module's docstrings and tables (and docs/sources.md), not by asking
 ``transition`` what it would do.
 """
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from twores.core.areas import Tier
-from twores.core.errors import StructureError
+from twores.core.errors import StructureError, UnknownAreaError
 from twores.divisions import demo_region, demo_region_areas, load_divisions, read_areas
 
 
@@ -33,6 +33,11 @@ def test_single_file_and_compressed_input(divisions_dir: Path) -> None:
     counties = load_divisions(divisions_dir / "areas.csv.xz", within="15")
     assert len(counties) == 108
     assert all(a.tier is Tier.COUNTY and a.code.startswith("15") for a in counties)
+
+
+def test_an_unknown_subtree_is_an_error(divisions_dir: Path) -> None:
+    with pytest.raises(UnknownAreaError):
+        load_divisions(divisions_dir / "provinces.csv.xz", within="99")
 
 
 def test_area_sheet_with_office_headers() -> None:

@@ -114,3 +114,15 @@ def test_error_at_a_ledger_row_says_so() -> None:
     assert error.message_en.startswith("row 38:")
     assert error.to_dict()["row"] == 38
     assert isinstance(error, InvalidUSCCError)
+
+
+def test_values_read_as_typed_and_labels_are_not_repeated() -> None:
+    missing = InvalidValueError("cadre_id", None, "须指定", "required")
+    assert "“”" in missing.message_zh and "'None'" not in missing.message_en
+    hashes = InvalidValueError("evidence", ("abc",), "不是哈希", "not a hash")
+    assert "“abc”" in hashes.message_zh and "('abc',)" not in hashes.message_en
+    period = InvalidValueError("period", "2026Q5", "无此季度", "no such quarter")
+    assert period.message_zh.startswith("周期（period）的值“2026Q5”")
+    assert period.message_en.startswith("invalid period value '2026Q5'")
+    odd = InvalidValueError("shelf_life", 3, "过短", "too short")
+    assert odd.message_zh.startswith("shelf_life的值“3”") and "(shelf_life)" not in odd.message_en

@@ -163,7 +163,7 @@ def test_a_bad_import_is_refused_with_row_errors(client: TestClient[Any], tmp_pa
         answer = client.post(
             "/api/imports/businesses", files={"file": ("台账.csv", stream)}, headers=csrf(client)
         )
-    assert answer.status_code == 201, answer.text
+    assert answer.status_code == 422, answer.text
     report = answer.json()
     assert report["accepted"] is False and report["inserted"] == 0
     assert {e["column"] for e in report["errors"]} >= {"许可证编号"}

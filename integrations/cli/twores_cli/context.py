@@ -8,9 +8,11 @@ import attrs
 import click
 from rich.console import Console
 from rich.status import Status
+from rich.table import Table
 
 import twores
 from twores.services.stores import open_store
+from twores_cli import databases, output
 
 #: Documented exit codes.
 EXIT_OK = 0
@@ -29,25 +31,31 @@ class Context:
     errors: Console = attrs.field(factory=lambda: Console(stderr=True))
     _app: twores.Twores | None = None
 
+    def __attrs_post_init__(self) -> None:
+        if self.output != "table":  # stdout carries only the data; messages go to stderr
+            self.console = Console(stderr=True)
+
     def t(self, zh: str, en: str) -> str:
         return zh if self.lang == "zh" else en
 
     @property
     def app(self) -> twores.Twores:
         if self._app is None:
-            self._app = twores.build(**self._plugin_options())
+            self._app = twores.build(regions=self.regions)
         return self._app
 
-    def _plugin_options(self) -> dict[str, object]:
-        if self.regions is None:
-            return {}
-        from importlib.metadata import entry_points
-
-        installed = {ep.name for ep in entry_points(group="twores")}
-        return {"blocked": sorted(installed - set(self.regions))}
-
-    def store(self) -> twores.Store:
+    def store(self, *, create: bool = False) -> twores.Store:
+        """Open --db; a missing SQLite file is an error unless ``create``."""
+        databases.check(self.db, create=create)
         return open_store(self.app, self.db)
+
+    def show(self, table: Table) -> None:
+        """Print a command's table in the --format chosen."""
+        output.show(self.console, table, self.output)
+
+    def note(self, table: Table) -> None:
+        """Print a secondary table with the messages (stderr unless --format table)."""
+        output.show(self.console, table, "table")
 
     def scope(
         self, area: str | None = None, actor: str = "cli", role: str | None = None

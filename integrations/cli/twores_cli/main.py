@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import click
 
 import twores
@@ -22,18 +25,33 @@ from twores_cli.commands import (
     supervision,
     web,
 )
-from twores_cli.context import EXIT_ERROR, Context
+from twores_cli.context import EXIT_ERROR, EXIT_USAGE, Context
+from twores_cli.databases import as_error
+from twores_cli.output import FORMATS
+from twores_cli.usage import bilingual
 
 
 class TworesGroup(click.Group):
-    """Renders a TworesError as one line in the chosen language, exit code 1."""
+    """Renders a TworesError, or a database that cannot be reached or read, as one line
+    in the chosen language (exit code 1), and usage errors in Chinese too (exit code 2)."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as error:
+            raise bilingual(error) from None
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except twores.TworesError as error:
-            lang = ctx.obj.lang if isinstance(ctx.obj, Context) else "zh"
-            click.echo(error.message(lang), err=True)
+        except click.UsageError as error:
+            raise bilingual(error) from None
+        except Exception as error:
+            obj = ctx.obj if isinstance(ctx.obj, Context) else Context()
+            failed = error if isinstance(error, twores.TworesError) else as_error(error, obj.db)
+            if failed is None:
+                raise
+            click.echo(failed.message(obj.lang), err=True)
             raise SystemExit(EXIT_ERROR) from None
 
 
@@ -53,10 +71,10 @@ class TworesGroup(click.Group):
 @click.option(
     "--format",
     "output",
-    type=click.Choice(["table", "json", "csv", "xlsx"]),
+    type=click.Choice(FORMATS),
     default="table",
     show_default=True,
-    help="Output format / 输出格式",
+    help="Output format of tables; xlsx only to a file or pipe / 输出格式",
 )
 @click.option(
     "--lang",
@@ -80,6 +98,16 @@ def cli(
       twores --lang en plugins
     """
     ctx.obj = Context(lang=lang, db=db, regions=regions or None, output=output)
+    if output == "xlsx" and sys.stdout.isatty():
+        ctx.obj.fail(
+            twores.TworesError(
+                "xlsx 不能输出到终端：请重定向到文件（… > 表.xlsx），"
+                "或用 --format csv、twores export",
+                "xlsx is not written to a terminal: redirect it to a file (... > table.xlsx), "
+                "or use --format csv or twores export",
+            ),
+            EXIT_USAGE,
+        )
 
 
 for module in (demo, plugins, db, imports, exports, audit, duties, letters, problems, quality):

@@ -26,6 +26,20 @@ def render() -> str:
         'Shell completion: `eval "$(_TWORES_COMPLETE=bash_source twores)"` in `~/.bashrc`',
         "(`zsh_source` and `fish_source` for zsh and fish).",
         "",
+        "Output: `--format` applies to commands that print a table; `json` also to those",
+        "that print one record (`visit record`, `schedule`, `problems show`). `csv`, `json`",
+        "and `xlsx` write only the data to stdout, messages go to stderr. `xlsx` is binary:",
+        "it is written only when stdout is a file or pipe (`twores --format xlsx kpis > k.xlsx`)",
+        "and refused on a terminal (exit 2); use `--format csv` or `twores export` there.",
+        "Tables are never cut: piped, each row keeps one line; on a narrow terminal a wide",
+        "table is split into several, each repeating the first column.",
+        "",
+        "Databases: a command that reads needs an existing database; a missing SQLite file is",
+        "an error (run `twores init` or `twores demo` first). `init`, `demo`, `synth`,",
+        "`import` and `db upgrade` create it. A database that cannot be opened, read or",
+        "reached is an error naming it (exit 1). Usage errors (exit 2) print a Chinese line",
+        "before click's English one unless `--lang en`.",
+        "",
     ]
     for path, command in _walk(cli, ["twores"]):
         with click.Context(

@@ -199,15 +199,20 @@ class Api(Controller):
             deadline=data.deadline,
         )
 
-    @post("/imports/{kind:str}", summary="Import a ledger (all or nothing) / 导入台账")
+    @post(
+        "/imports/{kind:str}",
+        summary="Import a ledger (all or nothing) / 导入台账",
+        description="201: imported; 422: rejected, nothing changed, every bad row listed.",
+    )
     def import_ledger(
         self,
         kind: FromPath[str],
         user: CurrentUser,
         web: Web,
         data: MultipartBody[ImportUpload],
-    ) -> ImportResult:
-        return run_import(web, user, kind, data.file.filename, data.file.file.read())
+    ) -> Response[ImportResult]:
+        result = run_import(web, user, kind, data.file.filename, data.file.file.read())
+        return Response(result, status_code=201 if result.accepted else 422)
 
     @post("/bulletin", summary="Issue the bulletin and download it / 周通报下载")
     def bulletin(

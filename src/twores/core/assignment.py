@@ -3,7 +3,7 @@
 The planner splits the work into independent (area, tier) groups: a business of grade G
 can only go to an active cadre of the tier the rules give for G whose jurisdiction is the
 business's ancestor area at that tier. Within a group it balances loads greedily
-(scale.md §4), which gives the fewest moves.
+(docs/assignment.md), which gives the fewest moves.
 """
 
 from __future__ import annotations

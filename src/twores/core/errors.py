@@ -60,6 +60,25 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "by_role": ("填报人角色", "filed by role"),
     "by_name": ("填报人", "filed by"),
     "on": ("日期", "date"),
+    "at": ("时间", "time"),
+    "period": ("周期", "period"),
+    "year": ("年度", "year"),
+    "deadline": ("整改期限", "deadline"),
+    "note": ("说明", "note"),
+    "action": ("操作", "action"),
+    "severity": ("严重程度", "severity"),
+    "counterparty": ("签订对象", "counterparty"),
+    "username": ("用户名", "username"),
+    "display_name": ("显示名称", "display name"),
+    "password": ("密码", "password"),
+    "role": ("角色", "role"),
+    "within": ("查询范围", "area filter"),
+    "limit": ("条数上限", "limit"),
+    "format": ("格式", "format"),
+    "file": ("文件", "file"),
+    "value": ("取值", "value"),
+    "businesses": ("主体数", "businesses"),
+    "cadres": ("干部数", "cadres"),
 }
 
 
@@ -71,8 +90,22 @@ def field_label(field: str, lang: Lang) -> str:
 
 
 def _show(value: object) -> str:
-    text = value if isinstance(value, str) else repr(value)
+    """A value as a user typed it: no Python quoting, an empty one as nothing."""
+    if value is None:
+        text = ""
+    elif isinstance(value, tuple | list | set | frozenset):
+        text = "、".join(map(_show, value))
+    else:
+        text = str(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _labelled(field: str, lang: Lang) -> str:
+    """``label（field）``, or the bare field when it has no label of its own."""
+    label = field_label(field, lang)
+    if label == field.rsplit(".", 1)[-1]:
+        return field
+    return f"{label}（{field}）" if lang == "zh" else f"{label} ({field})"
 
 
 class TworesError(Exception):
@@ -111,8 +144,8 @@ class InvalidValueError(TworesError):
         where_en = f"row {row}: " if row is not None else ""
         shown = _show(value)
         super().__init__(
-            f"{where_zh}{field_label(field, 'zh')}（{field}）的值“{shown}”无效：{reason_zh}",
-            f"{where_en}invalid {field_label(field, 'en')} ({field}) value '{shown}': {reason_en}",
+            f"{where_zh}{_labelled(field, 'zh')}的值“{shown}”无效：{reason_zh}",
+            f"{where_en}invalid {_labelled(field, 'en')} value '{shown}': {reason_en}",
         )
 
     def at(self, prefix: str | None = None, *, row: int | None = None) -> InvalidValueError:

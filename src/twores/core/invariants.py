@@ -108,7 +108,7 @@ def hierarchy_violations(hierarchy: Hierarchy) -> list[Violation]:
 def roster_violations(
     roster: Roster, rules: RuleBook, on: date, *, ignore: Iterable[str] = ()
 ) -> list[Violation]:
-    """Assignment invariants on ``on`` (domain.md §11), skipping the businesses in ``ignore``.
+    """Assignment invariants on ``on`` (docs/sources.md), skipping the businesses in ``ignore``.
 
     * coverage: every active in-scope business has exactly one active assignment;
     * tier: the cadre's tier is the one the rules in force give for the business's grade;

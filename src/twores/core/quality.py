@@ -1,6 +1,6 @@
 """Data-quality signals (数据质量提示) against fabricated or box-ticking records.
 
-domain.md §10 (formalism, fake data, year-end catch-up rushes) and §11 item 11. Signals are
+docs/sources.md, Known problems (formalism, fake data, year-end catch-up rushes). Signals are
 flagged for a person to look at, never blocking, each explained in Chinese and English
 with the cadre, date, count and threshold involved. Thresholds are :class:`QualityRules`,
 which a region may change.

@@ -73,7 +73,7 @@ class Checklist:
             )
 
 
-#: The four areas a cadre pushes (domain.md §3) with the township task-list items.
+#: The four areas a cadre pushes (docs/sources.md, Supervision) with the township task-list items.
 NATIONAL_CHECKLIST = Checklist(
     "national",
     "2023.1",

@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from twores.core.areas import Area, Hierarchy, Tier, canonical_area_code, is_standard_code
-from twores.core.errors import InvalidValueError, MissingValueError, StructureError, TworesError
+from twores.core.errors import (
+    InvalidValueError,
+    MissingValueError,
+    StructureError,
+    TworesError,
+    UnknownAreaError,
+)
 
 #: The packaged demo region: 桂林市 (4503) with its province, complete to village level.
 DEMO_REGION_CODE = "4503"
@@ -153,6 +159,8 @@ def load_divisions(path: str | Path, *, within: str | None = None) -> list[Area]
     for file in files:
         with open_text(file) as stream:
             areas.extend(read_areas(stream, source=file.name, within=root))
+    if root is not None and not areas:
+        raise UnknownAreaError(root)
     return areas
 
 

@@ -637,6 +637,29 @@ class PluginRuleBook:
         return self._caps[key]
 
 
+def installed_plugins() -> list[str]:
+    """Names of the plugins installed under the ``twores`` entry-point group."""
+    from importlib.metadata import entry_points
+
+    return sorted({ep.name for ep in entry_points(group=NAME)})
+
+
+def blocked_except(enabled: Iterable[str]) -> list[str]:
+    """The installed plugins to block so that only ``enabled`` load; a name that is not
+    installed is an error (a typo would otherwise switch every region off unnoticed)."""
+    wanted = set(enabled)
+    installed = installed_plugins()
+    unknown = sorted(wanted - set(installed))
+    if unknown:
+        shown, known = "、".join(unknown), "、".join(installed) or "无"
+        raise PluginError(
+            f"未安装的插件：{shown}（已安装：{known}）",
+            f"plugin(s) not installed: {', '.join(unknown)} (installed: "
+            f"{', '.join(installed) or 'none'})",
+        )
+    return [name for name in installed if name not in wanted]
+
+
 def make_plugin_manager(
     load_entrypoints: bool = True,
     blocked: Iterable[str] = (),

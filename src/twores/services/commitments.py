@@ -20,7 +20,7 @@ from twores.core.security import Scope
 from twores.services.imports import file_sha256
 from twores.services.letters import DocumentInput, keys_hash, write_documents
 
-#: Who signs with a cadre of each tier (domain.md §4), unless the caller says otherwise.
+#: Who signs with a cadre of each tier (docs/sources.md, Three lists) unless the caller names one.
 COUNTERPARTIES = {
     Tier.PROVINCE: "省委、省政府主要负责人",
     Tier.CITY: "市委、市政府主要负责人",

@@ -9,6 +9,7 @@ import attrs
 
 from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy
+from twores.core.errors import InvalidValueError
 from twores.core.periods import Period, PeriodKind
 from twores.core.security import Scope
 from twores.divisions import demo_region, load_divisions
@@ -71,15 +72,20 @@ def synthesize(
 ) -> SynthReport:
     """A real hierarchy with synthetic businesses and cadres at the sizes asked, assigned on
     ``on``; with ``quarter``, the next quarter's supervision as the demo runs it."""
+    for field, count in (("businesses", businesses), ("cadres", cadres)):
+        if count < 0:
+            raise InvalidValueError(field, count, "不能为负数", "must not be negative")
     hierarchy = region(area, divisions)
     app.use_hierarchy(hierarchy)
     scope = Scope.system("twores synth")
     store = open_store(app, url)
     try:
+        made = list(synthetic_businesses(hierarchy, businesses, seed=seed))
+        staff = list(synthetic_cadres(hierarchy, cadres, seed=seed))
         with store.unit_of_work(scope) as uow:
             uow.areas.upsert_many(hierarchy)
-            uow.businesses.upsert_many(synthetic_businesses(hierarchy, businesses, seed=seed))
-            uow.cadres.upsert_many(synthetic_cadres(hierarchy, cadres, seed=seed))
+            uow.businesses.upsert_many(made)
+            uow.cadres.upsert_many(staff)
             uow.commit()
         planned = assign(app, store, scope, on=on)
         cycle = None
@@ -90,8 +96,8 @@ def synthesize(
         return SynthReport(
             store.url,
             len(hierarchy),
-            businesses,
-            cadres,
+            len(made),
+            len(staff),
             len(planned.plan.creates),
             cycle,
         )

@@ -14,17 +14,18 @@ DEFAULT_DB_FILE = "twores.db"
 
 
 def default_url() -> str:
-    """``TWORES_DB``, else the SQLite file ``twores.db`` in the working folder."""
-    return os.environ.get(DB_ENV) or f"sqlite:///{Path(DEFAULT_DB_FILE).resolve()}"
+    """``TWORES_DB`` (a URL or an SQLite file's path), else the SQLite file ``twores.db``
+    in the working folder."""
+    return _as_url(os.environ.get(DB_ENV) or DEFAULT_DB_FILE)
 
 
 def database_url(value: str | None) -> str:
     """A URL from what a user typed: a URL, or a path to an SQLite file."""
-    if not value:
-        return default_url()
-    if "://" in value:
-        return value
-    return f"sqlite:///{Path(value).resolve()}"
+    return _as_url(value) if value else default_url()
+
+
+def _as_url(value: str) -> str:
+    return value if "://" in value else f"sqlite:///{Path(value).resolve()}"
 
 
 def shown_url(url: str) -> str:

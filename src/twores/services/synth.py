@@ -91,7 +91,7 @@ def _pick(rng: random.Random, mix: Sequence[tuple[object, float]]) -> object:
     return rng.choices([item for item, _ in mix], weights=[w for _, w in mix])[0]
 
 
-#: A D-heavy assignment-grade mix (Hantai: 89% D; Dangtu: 68% D; domain.md §8).
+#: A D-heavy assignment-grade mix (Hantai: 89% D; Dangtu: 68% D; docs/sources.md, Scale).
 GRADE_MIX: tuple[tuple[Grade, float], ...] = (
     (Grade.A, 0.002),
     (Grade.B, 0.023),

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from importlib.metadata import entry_points
 
-from twores.plugins import NAME
-from twores.plugins.manager import TworesPluginManager, make_plugin_manager
-
-
-def installed_plugins() -> list[str]:
-    """Names of the plugins installed under the ``twores`` entry-point group."""
-    return sorted({ep.name for ep in entry_points(group=NAME)})
+from twores.plugins.manager import TworesPluginManager, installed_plugins, make_plugin_manager
 
 
 def plugin_manager_for(regions: Iterable[str] | None) -> TworesPluginManager:

@@ -75,7 +75,7 @@ def assign_command(
     view = Table(t("变更", "change"), t("原因", "reason"), t("数量", "count"))
     for (action, reason), count in sorted(changes.items()):
         view.add_row(action, reason, str(count))
-    obj.console.print(view)
+    obj.show(view)
     busiest = Table(
         t("分组（区划，层级）", "group (area, tier)"),
         t("最大负荷", "max load"),
@@ -83,7 +83,7 @@ def assign_command(
     )
     for group, most, total in loads[:10]:
         busiest.add_row(f"{group[0]} {group[1].label(lang)}", str(most), str(total))
-    obj.console.print(busiest)
+    obj.note(busiest)
     verb = t("方案（未写入）", "plan (nothing written)") if dry_run else t("已应用", "applied")
     obj.console.print(
         f"{verb}: {len(plan.changes)} {t('项变更', 'changes')}，"
@@ -123,11 +123,11 @@ def check_command(obj: Context, on: dt.datetime | None, scope_area: str | None) 
             )
         )
     else:
-        if report.violations:
+        if report.violations or obj.output != "table":
             view = Table(t("类型", "kind"), t("说明", "message"))
             for v in report.violations[:200]:
                 view.add_row(v.kind, v.message_zh if obj.lang == "zh" else v.message_en)
-            obj.console.print(view)
+            obj.show(view)
         obj.console.print(
             t(
                 f"违反不变量 {len(report.violations)} 处；无合适干部可包保的主体 "

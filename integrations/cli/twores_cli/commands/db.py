@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 import twores
-from twores.services.stores import shown_url
+from twores.services.stores import database_url, shown_url
 from twores_cli.context import Context, pass_context
+from twores_cli.databases import sqlite_file
 
 
 @click.group("db")
@@ -23,18 +24,26 @@ def upgrade(obj: Context) -> None:
     Example:
       twores --db twores.db db upgrade
     """
-    store = obj.store()
+    file = sqlite_file(database_url(obj.db))
+    created = file is not None and not file.exists()
+    store = obj.store(create=True)
     upgrade_to_head = getattr(store, "upgrade", None)
     if upgrade_to_head is not None:
         upgrade_to_head()
     revision = getattr(store, "revision", lambda: None)()
-    obj.console.print(
-        obj.t(
-            f"数据库已是最新结构（{revision}）：{shown_url(str(store.url))}",
-            f"database at revision {revision}: {shown_url(str(store.url))}",
-        )
-    )
+    where = shown_url(str(store.url))
     store.close()
+    if created:
+        done = obj.t(
+            f"已创建数据库并升级到最新结构（{revision}）：{where}",
+            f"created the database at the latest revision {revision}: {where}",
+        )
+    else:
+        done = obj.t(
+            f"数据库结构为最新版本（{revision}）：{where}",
+            f"database at the latest revision {revision}: {where}",
+        )
+    obj.console.print(done, highlight=False)
 
 
 @command.command("grant-app-role")

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from twores.services.demo import GUILIN_BUSINESSES, GUILIN_CADRES, DemoReport, run_demo
 from twores.services.demo_cycle import CycleReport
+from twores_cli import databases
 from twores_cli.context import EXIT_ERROR, Context, pass_context
 
 
@@ -49,6 +50,7 @@ def command(
     Example:
       twores --db demo.db demo --businesses 5000 --cadres 800
     """
+    databases.check(obj.db, create=True)
     with obj.working("正在运行演示…", "running the demo…"):
         report = run_demo(
             obj.app,
@@ -83,7 +85,7 @@ def _print(obj: Context, report: DemoReport) -> None:
         table.add_row(
             grade.label(lang), str(report.grades[grade]), tier.label(lang) if tier else ""
         )
-    console.print(table)
+    obj.note(table)
     summary = Table(title=t("数据库", "Database"), show_header=False)
     summary.add_column()
     summary.add_column()
@@ -98,7 +100,7 @@ def _print(obj: Context, report: DemoReport) -> None:
         ("审计记录", "audit entries", report.audit_entries),
     ):
         summary.add_row(t(label_zh, label_en), str(value))
-    console.print(summary)
+    obj.note(summary)
     console.print(t("[bold]规则决定示例[/]", "[bold]How some decisions were made[/]"))
     shown: set[str] = set()
     for item in report.examples:
@@ -154,6 +156,6 @@ def _print_cycle(obj: Context, cycle: CycleReport) -> None:
             value = table.value(name, code)
             cells.append("—" if value.rate is None else f"{value.rate:.1%}")
         view.add_row(names.get(code, code), *cells)
-    obj.console.print(view)
+    obj.note(view)
     for path in cycle.files:
         obj.console.print(f"{t('文件', 'file')}: {path}", highlight=False)

@@ -123,4 +123,4 @@ def report_command(
             *(f"{c.kept}/{c.due}" for c in b.compliance),
             "；".join(p.message(lang) for p in b.staff),
         )
-    obj.console.print(table)
+    obj.show(table)

@@ -50,7 +50,7 @@ def command(
       twores import businesses 灵川县台账.xlsx --dry-run
       twores import businesses 灵川县台账.xlsx --role office --scope 450323
     """
-    store = obj.store()
+    store = obj.store(create=True)
     scope = twores.Scope(actor, twores.Role(role), scope_area)
     with obj.working("正在导入台账…", "importing the ledger…"):
         report = import_file(

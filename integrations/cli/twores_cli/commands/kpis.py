@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import click
-from rich.table import Table
+from rich.table import Column, Table
 
 from twores.services.kpis import compute_kpis, issue_bulletin, kpi_specs, rank_children
 from twores_cli.context import Context, pass_context
@@ -78,12 +78,14 @@ def kpi_command(
         )
         return
     lang = obj.lang
-    view = Table(obj.t("区域", "area"), *(s.label(lang) for s in table.specs))
+    view = Table(
+        obj.t("区域", "area"), *(Column(s.label(lang), justify="right") for s in table.specs)
+    )
     for code in rows:
         view.add_row(
             names.get(code, code), *(_percent(table.value(s.name, code).rate) for s in table.specs)
         )
-    obj.console.print(view)
+    obj.show(view)
 
 
 @click.command("kpis")
@@ -135,7 +137,7 @@ def kpis_command(obj: Context) -> None:
             f"{s.weight:g}",
             s.definition(lang),
         )
-    obj.console.print(view)
+    obj.show(view)
 
 
 @click.command("rank")
@@ -189,7 +191,7 @@ def rank_command(
             "—" if a.movement in (None, 0) else f"{'↑' if a.movement > 0 else '↓'}{abs(a.movement)}"
         )
         view.add_row(str(a.rank), names.get(a.area_code, a.area_code), _percent(a.score), move)
-    obj.console.print(view)
+    obj.show(view)
     obj.console.print(f"{t('输入摘要', 'inputs hash')} {ranking.inputs_hash[:16]}", highlight=False)
 
 

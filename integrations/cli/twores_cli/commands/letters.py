@@ -182,4 +182,4 @@ def status_command(obj: Context, year: int, on: dt.datetime | None, scope_area: 
             signed,
             s.deadline.isoformat(),
         )
-    obj.console.print(table)
+    obj.show(table)

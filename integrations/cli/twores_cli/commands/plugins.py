@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 from rich.table import Table
 
@@ -17,10 +19,14 @@ def command(obj: Context) -> None:
     Example:
       twores plugins
     """
+    found = obj.app.plugins.describe()
+    if obj.output == "json":
+        click.echo(json.dumps(found, ensure_ascii=False))
+        return
     t = obj.t
     table = Table(title=t("插件", "Plugins"))
     for header in (t("插件", "plugin"), t("规则集", "rule sets"), t("钩子", "hooks")):
         table.add_column(header)
-    for plugin in obj.app.plugins.describe():
+    for plugin in found:
         table.add_row(plugin["name"], "\n".join(plugin["rule_sets"]), "\n".join(plugin["hooks"]))
-    obj.console.print(table)
+    obj.show(table)

@@ -98,7 +98,7 @@ def list_command(
             p.status.label(lang),
             p.deadline.isoformat() if p.deadline else "",
         )
-    obj.console.print(table)
+    obj.show(table)
 
 
 @command.command("show")

@@ -75,8 +75,8 @@ def command(obj: Context, period: str, within: str | None, scope_area: str | Non
         for area, counts in sorted(report.by_area.items()):
             total = str(sum(counts.values()))
             per_area.add_row(area, *(str(counts.get(k, 0)) for k in kinds), total)
-        obj.console.print(per_area)
+        obj.note(per_area)
     view = Table(t("类型", "kind"), t("区划", "area"), t("说明", "explanation"))
     for s in report.signals:
         view.add_row(s.kind.label(lang), s.area_code, s.zh if lang == "zh" else s.en)
-    obj.console.print(view)
+    obj.show(view)

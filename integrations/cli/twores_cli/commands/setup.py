@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from twores.services.setup import init, synthesize
+from twores_cli import databases
 from twores_cli.context import Context, pass_context
 
 
@@ -29,6 +30,7 @@ def init_command(obj: Context, area: str | None, divisions: Path | None) -> None
       twores init
       twores --db postgresql://user@host/twores init --divisions china-divisions-2022 --area 15
     """
+    databases.check(obj.db, create=True)
     report = init(obj.app, obj.db, area=area, divisions=divisions)
     obj.console.print(
         obj.t(
@@ -86,6 +88,7 @@ def synth_command(
           --businesses 225200 --cadres 39300
       twores synth --businesses 5000 --cadres 800 --quarter
     """
+    databases.check(obj.db, create=True)
     with obj.working("正在生成模拟数据…", "synthesizing…"):
         report = synthesize(
             obj.app,

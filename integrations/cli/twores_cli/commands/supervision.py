@@ -13,8 +13,29 @@ from twores.services.imports import file_sha256
 from twores.services.supervision import VisitInput, record_visit, schedule
 from twores.services.visit_imports import import_visits
 from twores_cli.context import EXIT_REJECTED, Context, pass_context
+from twores_cli.usage import BadValue
 
 _DATE = click.DateTime(["%Y-%m-%d"])
+
+
+class _Answer(click.ParamType):
+    """A checklist answer ``CODE=RESULT`` (``:`` and ``：`` also separate)."""
+
+    name = "CODE=RESULT"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, str]:
+        text = str(value)
+        code, sep, result = text.replace("：", "=").replace(":", "=").partition("=")
+        if not (sep and code.strip() and result.strip()):
+            raise BadValue(
+                f"'{text}' is not CODE=RESULT, e.g. M1=符合",
+                f"“{text}”应为“编号=结果”，如 M1=符合",
+                param=param,
+                ctx=ctx,
+            )
+        return code.strip(), result.strip()
 
 
 def _who(function: click.decorators.FC) -> click.decorators.FC:
@@ -109,7 +130,9 @@ def visit_group() -> None:
 @click.argument("cadre")
 @click.option("--date", "visited_on", type=_DATE, required=True, help="Visit date / 督导日期")
 @click.option("--mode", default="现场", show_default=True, help="现场/视频/集中/其他")
-@click.option("--answer", "answers", multiple=True, help="Checklist answer, e.g. M1=符合")
+@click.option(
+    "--answer", "answers", multiple=True, type=_Answer(), help="Checklist answer, e.g. M1=符合"
+)
 @click.option(
     "--evidence",
     "evidence",
@@ -127,7 +150,7 @@ def record_command(
     cadre: str,
     visited_on: dt.datetime,
     mode: str,
-    answers: tuple[str, ...],
+    answers: tuple[tuple[str, str], ...],
     evidence: tuple[Path, ...],
     findings: tuple[str, ...],
     late_reason: str | None,
@@ -143,13 +166,12 @@ def record_command(
       twores visit record JY14503230034495 450323101-li --date 2026-03-15 \\
           --mode 视频 --answer M1=符合 --answer P1=不符合 --finding 未公示许可证
     """
-    pairs = tuple(tuple(a.replace("：", "=").replace(":", "=").split("=", 1)) for a in answers)
     visit = VisitInput(
         business,
         cadre,
         visited_on.date(),
         mode,
-        pairs,  # type: ignore[arg-type]
+        answers,
         tuple(file_sha256(p) for p in evidence),
         findings,
         late_reason,
@@ -157,6 +179,15 @@ def record_command(
     store = obj.store()
     outcome = record_visit(obj.app, store, obj.scope(scope_area, actor, role), visit)
     store.close()
+    if obj.output == "json":
+        record = {
+            "visit": outcome.visit.key,
+            "task": outcome.task.key if outcome.task else None,
+            "late": outcome.late,
+            "problems": [p.id for p in outcome.opened],
+        }
+        click.echo(json.dumps(record, ensure_ascii=False))
+        return
     t = obj.t
     task = outcome.task
     done = (

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 
 import click
+from rich.table import Table
 
 import twores
 from twores.services import users
@@ -15,7 +17,9 @@ SECRET_ENV = "TWORES_WEB_SECRET"
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address / 监听地址")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port / 端口")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port / 端口"
+)
 @pass_context
 def serve_command(obj: Context, host: str, port: int) -> None:
     """Serve the web pages and JSON API (OpenAPI at /schema) / 启动网页与 API 服务.
@@ -39,13 +43,37 @@ def serve_command(obj: Context, host: str, port: int) -> None:
                 "the web extra is needed: pip install 'twores[web]'",
             )
         )
+    _check_free(host, port)
     store = obj.store()
     app = create_app(obj.app, store, secret=os.environ.get(SECRET_ENV))
     obj.errors.print(obj.t(f"服务地址 http://{host}:{port}/", f"serving on http://{host}:{port}/"))
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
+    except SystemExit as stopped:  # uvicorn exits 3 when it cannot start (docs: 3 = rejected)
+        if stopped.code in (None, 0):
+            raise
+        raise twores.TworesError(
+            f"服务未能在 {host}:{port} 上启动", f"the server did not start on {host}:{port}"
+        ) from None
     finally:
         store.close()
+
+
+def _check_free(host: str, port: int) -> None:
+    """Fail before serving when ``host:port`` cannot be listened on (e.g. already in use)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind((host, port))
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise twores.TworesError(
+            f"无法在 {host}:{port} 上启动服务（{reason}）："
+            "端口已被占用或地址不可用，请换用 --port 或 --host",
+            f"cannot serve on {host}:{port} ({reason}): the port is in use or the address is "
+            "not available; choose another --port or --host",
+        ) from None
 
 
 @click.group("users")
@@ -111,10 +139,23 @@ def list_users(obj: Context) -> None:
         found = users.list_users(obj.app, store, obj.scope())
     finally:
         store.close()
+    t = obj.t
+    table = Table(
+        t("账号", "username"),
+        t("姓名", "name"),
+        t("角色", "role"),
+        t("辖区", "area"),
+        t("干部编号", "cadre"),
+        t("状态", "state"),
+    )
     for user in found:
-        state = "" if user.active else obj.t("（停用）", " (inactive)")
-        obj.console.print(
-            f"{user.username}\t{user.display_name}\t{user.role.label(obj.lang)}\t"
-            f"{user.area_code or '-'}\t{user.cadre_id or ''}{state}",
-            highlight=False,
+        state = t("启用", "active") if user.active else t("停用", "inactive")
+        table.add_row(
+            user.username,
+            user.display_name,
+            user.role.label(obj.lang),
+            user.area_code or "-",
+            user.cadre_id or "",
+            state,
         )
+    obj.show(table)

@@ -1,7 +1,7 @@
 """The national baseline rules (全国默认规则), a plugin like any other.
 
 Every decision hook here is ``trylast``, so any regional plugin that answers wins. The
-sources are those of ``domain.md``; where no national text was found (the grading table),
+sources are those of docs/sources.md; where no national text was found (the grading table),
 the rule says so and provinces are expected to override it.
 """
 

@@ -1,4 +1,4 @@
-"""The national KPI set (domain.md §7): every target is 100%, every value a pair of counts.
+"""The national KPI set (docs/sources.md, KPIs): every target is 100%, every value a pair of counts.
 
 Counters read through the caller's scoped unit of work and count where the records sit
 (the business's, task's, cadre's or problem's area); roll-ups sum them up the tree.

@@ -3,7 +3,7 @@
 * Tier names follow the area: 盟 (league), 旗 (banner), 苏木 (sumu) and 嘎查 (gacha) where
   the area is one; other areas keep 市/县/乡/村 from the national rules.
 * County-tier cadres (旗县级) supervise each business once every half-year instead of
-  every quarter. This is the worked example of docs/plugins/writing.md; domain.md §3 notes
+  every quarter. This is the worked example of docs/plugins/writing.md; docs/sources.md notes
   that no source confirms it, so a deployment should check it against its own documents.
 
 Outside province 15 every hook returns None, so the plugin is safe to install anywhere.

@@ -13,7 +13,7 @@ import msgspec
 from twores.core.areas import Hierarchy, Tier
 from twores.core.audit import AuditEntry, canonical
 from twores.core.convert import make_converter, trusted
-from twores.core.errors import InvalidAreaCodeError
+from twores.core.errors import InvalidAreaCodeError, UnknownAreaError
 from twores.core.security import Scope, ScopeError, outside_scope
 
 CONVERTER = make_converter()
@@ -100,8 +100,12 @@ class ScopeGuard:
             raise outside_scope(self.scope, what_zh, what_en)
 
     def within(self, area_code: str | None) -> str | None:
-        """The narrower of the scope root and ``area_code`` (they must nest)."""
+        """The narrower of the scope root and ``area_code`` (they must nest; an unknown
+        code is an error, not an empty subtree)."""
         root = self.scope.area_code
+        for code in (root, area_code):
+            if code is not None and code not in self.hierarchy:
+                raise UnknownAreaError(code)
         if area_code is None:
             return root
         if root is None or self.hierarchy.contains(root, area_code):

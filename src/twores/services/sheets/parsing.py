@@ -166,6 +166,8 @@ def _canonical(field: str) -> str:
 def _show(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, tuple | list):
+        return "、".join(map(_show, value))
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

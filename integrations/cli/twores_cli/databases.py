@@ -1,0 +1,65 @@
+"""What --db names, checked before a command opens it, and database errors made readable."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import twores
+from twores.services.stores import database_url, shown_url
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names (None for other databases and in-memory SQLite)."""
+    scheme, sep, rest = url.partition(":///")
+    if not sep or scheme.split("+", 1)[0] != "sqlite":
+        return None
+    path = rest.split("?", 1)[0]
+    return None if not path or path == ":memory:" or path.startswith("file:") else Path(path)
+
+
+def shown(db: str | None) -> str:
+    """The database as a user knows it: an SQLite file's path, or the URL sans password."""
+    url = database_url(db)
+    path = sqlite_file(url)
+    return str(path) if path else shown_url(url)
+
+
+def check(db: str | None, *, create: bool) -> None:
+    """Refuse an SQLite path that cannot be a database; unless ``create``, a missing one."""
+    path = sqlite_file(database_url(db))
+    if path is None:
+        return
+    if path.is_dir():
+        raise twores.TworesError(
+            f"数据库 {path} 是一个文件夹，应为 SQLite 文件",
+            f"database {path} is a folder, not an SQLite file",
+        )
+    if path.exists():
+        return
+    if not create:
+        raise twores.TworesError(
+            f"没有数据库 {path}：请先运行 twores init 或 twores demo，或用 --db 指定已有的数据库",
+            f"no database {path}: run twores init or twores demo first, or name one with --db",
+        )
+    if not path.parent.is_dir():
+        raise twores.TworesError(
+            f"无法创建数据库 {path}：文件夹 {path.parent} 不存在",
+            f"cannot create database {path}: folder {path.parent} does not exist",
+        )
+
+
+def as_error(error: Exception, db: str | None) -> twores.TworesError | None:
+    """A database driver's failure to reach or read ``db``, as a TworesError (else None)."""
+    exc = sys.modules.get("sqlalchemy.exc")  # loaded only once a store was opened
+    if exc is None:
+        return None
+    reachable = isinstance(error, exc.OperationalError | exc.InterfaceError)
+    if not reachable and type(error) is not exc.DatabaseError:  # e.g. "file is not a database"
+        return None
+    orig = getattr(error, "orig", None) or error
+    reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    name = shown(db)
+    return twores.TworesError(
+        f"无法使用数据库 {name}：{reason}", f"cannot use the database {name}: {reason}"
+    )
