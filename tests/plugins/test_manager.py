@@ -9,6 +9,7 @@ import pytest
 
 import twores
 from twores.core.areas import Area, Tier
+from twores.core.businesses import BusinessType, FoodBusiness, Grade
 from twores.core.errors import NoDecisionError, PluginError, RuleConflictError
 from twores.core.periods import Frequency, PeriodKind
 from twores.core.rules import Rule, RuleSet, Ruling
@@ -89,7 +90,6 @@ LOCAL_SET = RuleSet("local", "1", "本地", "local", rules=(LOCAL,))
 
 
 def test_any_registered_plugin_beats_the_trylast_baseline() -> None:
-    from twores.core.businesses import BusinessType, FoodBusiness, Grade
 
     local = plugin(
         twores_rule_sets=hookimpl(lambda: [LOCAL_SET]),
@@ -136,12 +136,11 @@ def test_deciding_with_an_unregistered_rule_fails() -> None:
     assert "rogue.x" in info.value.message_en
 
 
-def test_deciding_with_a_rule_not_in_force_fails() -> None:
+def test_a_ruling_under_a_rule_not_in_force_leaves_the_decision_to_the_next() -> None:
     stale = plugin(
         twores_requires_director=hookimpl(lambda: Ruling(True, national.DIRECTOR_ORDER_60))
     )
     pm = make_plugin_manager(load_entrypoints=False, plugins=[stale])
-    from twores.core.businesses import BusinessType, FoodBusiness
 
     shop = FoodBusiness(
         name="店",
@@ -150,8 +149,8 @@ def test_deciding_with_a_rule_not_in_force_fails() -> None:
         licence_no="JY14503230034495",
     )
     assert pm.requires_director(shop, date(2024, 1, 1)).plugin != "national"
-    with pytest.raises(PluginError):
-        pm.requires_director(shop, date(2025, 5, 1))
+    later = pm.requires_director(shop, date(2025, 5, 1))
+    assert later.plugin == "national" and len(later.abstained) == 1
 
 
 def test_wrongly_typed_answers_fail() -> None:
@@ -280,3 +279,41 @@ def test_only_the_named_regions_load_and_a_typo_is_an_error() -> None:
     assert "inner_mongolai" in error.value.message_zh and "not installed" in error.value.message_en
     assert "inner_mongolia" in _loaded(twores.build(regions=["inner_mongolia"]))
     assert "inner_mongolia" not in _loaded(twores.build(regions=[]))
+
+
+def test_a_misspelt_hook_is_a_plugin_error_naming_it() -> None:
+    misspelt = types.SimpleNamespace(twores_supervison_frequency=hookimpl(lambda tier: None))
+    with pytest.raises(PluginError) as error:
+        twores.build(load_entrypoints=False, plugins=[misspelt])
+    assert "twores_supervison_frequency" in error.value.message_en
+    assert "无法加载" in error.value.message_zh
+
+
+def test_a_rule_not_in_force_abstains_and_a_failing_hook_is_named() -> None:
+    later = Rule("test.grade.later", "2030年起", "from 2030", "测试", date(2030, 1, 1))
+    dated = plugin(
+        twores_rule_sets=hookimpl(lambda: [RuleSet("later", "1", "测试", "test", (later,))]),
+        twores_grade_business=hookimpl(tryfirst=True)(lambda business: Ruling(Grade.A, later)),
+    )
+    pm = make_plugin_manager(load_entrypoints=False, plugins=[dated])
+    shop = FoodBusiness(
+        name="店",
+        area_code="450323",
+        business_type=BusinessType.SALES,
+        licence_no="JY14503230034495",
+    )
+    before = pm.grade(shop, date(2026, 1, 1))
+    assert before.rule is not later and len(before.abstained) == 1
+    assert pm.grade(shop, date(2030, 1, 1)).rule is later
+    assert pm.rulebook().grades_of([shop], date(2026, 1, 1)) == [before.value]
+
+    def broken(business: FoodBusiness) -> Ruling[Grade]:
+        raise KeyError("scale")
+
+    failing = plugin(twores_grade_business=hookimpl(tryfirst=True)(broken))
+    pm = make_plugin_manager(load_entrypoints=False, plugins=[failing])
+    for ask in (lambda: pm.grade(shop, ON), lambda: pm.rulebook().grades_of([shop], ON)):
+        with pytest.raises(PluginError) as error:
+            ask()
+        assert "twores_grade_business" in error.value.message_en
+        assert "KeyError" in error.value.message_en

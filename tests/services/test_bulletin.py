@@ -259,3 +259,16 @@ def test_laggards_widen_to_ties_and_never_include_first() -> None:
     level = rank_areas("450300", "w", _values("w", {A: (1, 2, 1, 2), B: (1, 2, 1, 2)}), SPECS)
     text = bulletin_markdown(attrs.evolve(BULLETIN, ranking=level, previous=None))
     assert "本期不作点名" in text
+
+
+def test_areas_with_nothing_to_count_are_never_named() -> None:
+    empty = rank_areas(
+        "450300",
+        "w",
+        _values("w", {A: (9, 10, 9, 10), B: (4, 10, 5, 10), C: (0, 0, 0, 0), D: (0, 0, 0, 0)}),
+        SPECS,
+    )
+    text = bulletin_markdown(attrs.evolve(BULLETIN, ranking=empty, previous=None, laggards=2))
+    naming = next(line for line in text.splitlines() if "点名通报：" in line)
+    assert "叠彩区" in naming and "象山区" not in naming and "七星区" not in naming
+    assert "象山区、七星区本期无指标数据，不参与点名。" in text

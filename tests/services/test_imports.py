@@ -14,6 +14,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 import twores
+from twores.core.assignment import AssignmentReason
 from twores.divisions import demo_region
 from twores.services.exports import (
     BUSINESS_HEADERS,
@@ -23,6 +24,7 @@ from twores.services.exports import (
     write_table,
 )
 from twores.services.imports import import_file
+from twores.services.kpis import compute_kpis
 from twores.services.sheets import parsing
 from twores.services.stores import open_store
 from twores.services.synth import synthetic_businesses
@@ -81,6 +83,36 @@ def test_the_sample_county_ledger(app: twores.Twores, store: twores.Store, sampl
     assert again.accepted and again.replay
     assert again.records.changed == 0 and again.assignments.changed == 0
     assert state(store)[3] == audit  # no audit entry written
+
+
+def test_a_cadre_who_left_holds_nothing_from_that_day(
+    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+) -> None:
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=ON)
+    left = date(2025, 7, 1)
+    with (samples / "lingchuan_cadres.csv").open(encoding="utf-8") as stream:
+        header, first, *rest = list(csv.reader(stream))
+    departed = tmp_path / "干部.csv"
+    with departed.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows(
+            [[*header, "任职截止日期"], [*first, left.isoformat()], *[[*r, ""] for r in rest]]
+        )
+    with store.unit_of_work(ADMIN) as uow:
+        (cadre,) = [c for c in uow.cadres.stream() if c.name == first[0]]
+        held = [a for a in uow.assignments.stream(cadre_id=cadre.id) if a.valid_to is None]
+    assert held
+    report = import_file(app, store, ADMIN, "cadres", departed, on=ON)
+    assert report.accepted and report.records.updated == 1
+    assert report.assignments.updated == len(held)
+    with store.unit_of_work(ADMIN) as uow:
+        ended = list(uow.assignments.stream(cadre_id=cadre.id))
+    assert {(a.valid_to, a.reason) for a in ended} == {(left, AssignmentReason.CADRE_LEFT)}
+    coverage = compute_kpis(app, store, ADMIN, "2025Q3", as_of=date(2025, 7, 2)).values
+    total = coverage["coverage"]["450323"]
+    assert total.numerator == total.denominator - len(held)
+    again = import_file(app, store, ADMIN, "cadres", departed, on=ON)
+    assert again.records.changed == 0 and again.assignments.changed == 0
 
 
 def test_the_bad_ledger_is_refused_whole(

@@ -88,6 +88,13 @@ def test_each_run_is_compared_with_the_latest_earlier_run_of_its_kind(
     assert before == week1  # last week's bulletin, not a later or an ad-hoc run
     again, before_again = rank_children(app, store, ADMIN, "2026Q1", COUNTY, as_of=feb, kind=weekly)
     assert again == week1 and before_again is None  # a repeat is compared as it first was
+    rank_children(app, store, ADMIN, "2026Q1", COUNTY, as_of=date(2026, 2, 1), kind=weekly)
+    again, before_again = rank_children(app, store, ADMIN, "2026Q1", COUNTY, as_of=feb, kind=weekly)
+    assert again == week1 and before_again is None  # even after an earlier run is back-dated
+    repeat, before_repeat = rank_children(
+        app, store, ADMIN, "2026Q1", COUNTY, as_of=mar, kind=weekly
+    )
+    assert repeat == week2 and before_repeat == week1
     assert week1.kind is weekly and week1.as_of == feb and week2.as_of == mar
     _, daily_before = rank_children(
         app, store, ADMIN, "2026Q1", COUNTY, as_of=END, kind=RunKind.DAILY

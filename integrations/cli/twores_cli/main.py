@@ -127,8 +127,16 @@ cli.add_command(web.users_group)
 
 
 def add_plugin_commands() -> None:
-    """Commands installed plugins add through ``twores_cli_commands`` (ours keep their names)."""
-    for command in twores.build().plugins.cli_commands():
+    """Commands installed plugins add through ``twores_cli_commands`` (ours keep their names).
+
+    A plugin that fails to load costs its commands, not the CLI: the error is printed once
+    here, and again by any command that needs the rules (``--region`` can leave it out)."""
+    try:
+        commands = twores.build().plugins.cli_commands()
+    except twores.TworesError as error:
+        click.echo(f"{error.message_zh} | {error.message_en}", err=True)
+        return
+    for command in commands:
         if command.name not in cli.commands:
             cli.add_command(command)
 

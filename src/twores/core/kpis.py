@@ -197,6 +197,8 @@ class Ranking:
     #: The day the counts describe (None: a run stored before runs kept it).
     as_of: date | None = None
     kind: RunKind = RunKind.RANKING
+    #: The inputs hash of the run the movements are counted against (None: none).
+    compared_with: str | None = None
 
     @property
     def period_kind(self) -> str:
@@ -275,7 +277,8 @@ def rank_areas(
         ensure_ascii=False,
     )
     digest = hashlib.sha256(payload.encode()).hexdigest()
-    return Ranking(parent, period, weights, tuple(ranked), digest, as_of, kind)
+    compared_with = previous.inputs_hash if previous else None
+    return Ranking(parent, period, weights, tuple(ranked), digest, as_of, kind, compared_with)
 
 
 # --- computing -------------------------------------------------------------------------

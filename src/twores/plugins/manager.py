@@ -15,7 +15,7 @@ import pluggy
 
 from twores.core.areas import Area, Hierarchy, Tier, is_standard_code, parent_code_of
 from twores.core.businesses import FoodBusiness, Grade
-from twores.core.errors import NoDecisionError, PluginError, RuleConflictError
+from twores.core.errors import NoDecisionError, PluginError, RuleConflictError, TworesError
 from twores.core.kpis import Kpi
 from twores.core.periods import Frequency, Period
 from twores.core.ports import UnitOfWork
@@ -243,18 +243,33 @@ class TworesPluginManager(pluggy.PluginManager):
         return tuple(reversed(path))
 
     def _first_ruling(
-        self, hook_name: str, kwargs: dict[str, Any]
+        self, hook_name: str, kwargs: dict[str, Any], on: date
     ) -> tuple[Any, str, list[str]] | None:
+        """The first implementation's answer, in pluggy's order; one that answers None, or
+        with a rule not in force on ``on`` (a dated rule judges its own years only),
+        abstains. A plugin's own failure is reported naming the plugin and the hook."""
         abstained: list[str] = []
         for function, argnames, plugin in self._decision_impls(hook_name):
-            result = function(**{arg: kwargs[arg] for arg in argnames})
-            if result is None:
+            try:
+                result = function(**{arg: kwargs[arg] for arg in argnames})
+            except TworesError:
+                raise
+            except Exception as error:
+                raise self._failed(plugin, hook_name, error) from error
+            if result is None or (isinstance(result, Ruling) and not result.rule.in_force(on)):
                 abstained.append(plugin)
                 continue
             return result, plugin, abstained
         return None
 
-    def _check_ruling(self, result: object, plugin: str, hook_name: str, on: date) -> Ruling[Any]:
+    @staticmethod
+    def _failed(plugin: str, hook_name: str, error: Exception) -> PluginError:
+        return PluginError(
+            f"插件 {plugin} 的 {hook_name} 出错：{type(error).__name__}: {error}",
+            f"{hook_name} of plugin {plugin} failed: {type(error).__name__}: {error}",
+        )
+
+    def _check_ruling(self, result: object, plugin: str, hook_name: str) -> Ruling[Any]:
         if not isinstance(result, Ruling):
             raise PluginError(
                 f"插件 {plugin} 的 {hook_name} 应返回 Ruling，实为 {type(result).__name__}",
@@ -267,11 +282,6 @@ class TworesPluginManager(pluggy.PluginManager):
                 f"插件 {plugin} 使用了未登记的规则 {rule.id}（请在 twores_rule_sets 中登记）",
                 f"plugin {plugin} decided with unregistered rule {rule.id} "
                 "(register it through twores_rule_sets)",
-            )
-        if not rule.in_force(on):
-            raise PluginError(
-                f"插件 {plugin} 使用的规则 {rule.id} 在 {on.isoformat()} 不生效",
-                f"plugin {plugin} decided with rule {rule.id}, not in force on {on.isoformat()}",
             )
         return result
 
@@ -289,11 +299,11 @@ class TworesPluginManager(pluggy.PluginManager):
         self, hook_name: str, on: date, kwargs: dict[str, Any], expected: type | tuple[type, ...]
     ) -> Any:
         """The decided value alone (the fast path for bulk work)."""
-        found = self._first_ruling(hook_name, kwargs)
+        found = self._first_ruling(hook_name, kwargs, on)
         if found is None:
             raise NoDecisionError(hook_name, repr(kwargs))
         result, plugin, _ = found
-        value = self._check_ruling(result, plugin, hook_name, on).value
+        value = self._check_ruling(result, plugin, hook_name).value
         self._check_type(value, expected, plugin, hook_name)
         return value
 
@@ -326,11 +336,11 @@ class TworesPluginManager(pluggy.PluginManager):
         kwargs: dict[str, Any],
         expected: type | tuple[type, ...],
     ) -> Decision[Any]:
-        found = self._first_ruling(hook_name, kwargs)
+        found = self._first_ruling(hook_name, kwargs, on)
         if found is None:
             raise NoDecisionError(question[0], subject)
         result, plugin, abstained = found
-        ruling = self._check_ruling(result, plugin, hook_name, on)
+        ruling = self._check_ruling(result, plugin, hook_name)
         self._check_type(ruling.value, expected, plugin, hook_name)
         return Decision(
             question_zh=question[0],
@@ -576,7 +586,7 @@ class PluginRuleBook:
         impls = manager._decision_impls(hook)
         simple = all(argnames == ("business",) for _, argnames, _ in impls)
         area_path = manager.area_path
-        checked: set[int] = set()
+        in_force: dict[int, bool] = {}  # per rule: checked, and in force on ``on``?
         grades: list[Grade] = []
         append = grades.append
         for business in businesses:
@@ -587,15 +597,23 @@ class PluginRuleBook:
                     "area_path": area_path(business.area_code),
                 }
             for function, argnames, plugin in impls:
-                if simple:
-                    result = function(business)
-                else:
-                    result = function(*[values[arg] for arg in argnames])
+                try:
+                    if simple:
+                        result = function(business)
+                    else:
+                        result = function(*[values[arg] for arg in argnames])
+                except TworesError:
+                    raise
+                except Exception as error:
+                    raise manager._failed(plugin, hook, error) from error
                 if result is None:
                     continue
-                if not isinstance(result, Ruling) or id(result.rule) not in checked:
-                    manager._check_ruling(result, plugin, hook, on)
-                    checked.add(id(result.rule))
+                applies = in_force.get(id(result.rule)) if isinstance(result, Ruling) else None
+                if applies is None:
+                    manager._check_ruling(result, plugin, hook)
+                    applies = in_force[id(result.rule)] = result.rule.in_force(on)
+                if not applies:  # a dated rule judges its own years only
+                    continue
                 value = result.value
                 if type(value) is not Grade:
                     manager._check_type(value, Grade, plugin, hook)
@@ -683,10 +701,16 @@ def make_plugin_manager(
     for name, module in DEFAULT_PLUGINS:
         if not pm.is_blocked(name):
             pm.register(module, name)
-    if load_entrypoints and not _truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
-        pm.load_setuptools_entrypoints(NAME)
-    for plugin in plugins:
-        pm.register(plugin)
-    pm.check_pending()
+    try:
+        if load_entrypoints and not _truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
+            pm.load_setuptools_entrypoints(NAME)
+        for plugin in plugins:
+            pm.register(plugin)
+        pm.check_pending()
+    except pluggy.PluginValidationError as error:  # e.g. a misspelt hook or argument name
+        name = pm.get_name(error.plugin) or getattr(error.plugin, "__name__", repr(error.plugin))
+        raise PluginError(
+            f"插件 {name} 无法加载：{error}", f"plugin {name} cannot be loaded: {error}"
+        ) from error
     pm.rules()
     return pm

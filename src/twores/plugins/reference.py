@@ -22,9 +22,13 @@ implementation may accept fewer arguments than the spec lists.
 **Registration hooks** return records; a name registered twice fails with both plugins
 named. **Decision hooks** are `firstresult`: the first plugin to return a
 `Ruling(value, rule, detail_zh, detail_en)` decides and `None` abstains; the national
-baseline answers each of them with `trylast=True`. The manager checks that the deciding rule
-is registered through `twores_rule_sets`, is in force on the date asked, and that the value
-has the right type; `decision.explain()` then names the plugin and the rule.
+baseline answers each of them with `trylast=True`. A ruling under a rule not in force on the
+date asked counts as abstaining (so a dated regional rule leaves earlier years to the next
+plugin, finally the national one). The manager checks that the deciding rule is registered
+through `twores_rule_sets` and that the value has the right type; an exception raised inside
+a hook is reported as a `PluginError` naming the plugin and the hook, and a plugin that
+cannot be loaded (a misspelt hook or argument name) likewise. `decision.explain()` names the
+plugin and the rule, and the plugins that abstained.
 
 Every decision hook receives `area_path`: the area codes from the province down to the area
 concerned. Test your region with `"15" in area_path`; for non-standard units (development

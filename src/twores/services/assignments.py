@@ -7,13 +7,45 @@ from datetime import date
 import attrs
 
 from twores.bootstrap import Twores
-from twores.core.assignment import Plan, PlanMode, Unplaced, plan_assignments
+from twores.core.assignment import (
+    AssignmentReason,
+    Plan,
+    PlanMode,
+    Unplaced,
+    plan_assignments,
+)
+from twores.core.cadres import Cadre
 from twores.core.gc import gc_paused
 from twores.core.invariants import Violation, roster_violations
 from twores.core.periods import today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.roster import Roster
 from twores.core.security import Scope
+
+
+def upsert_cadres(uow: UnitOfWork, cadres: list[Cadre]) -> tuple[UpsertResult, UpsertResult]:
+    """Write ``cadres``; a cadre who left (``active_to`` newly set, or earlier than stored)
+    holds nothing from that day: their assignments still in force then end on it (reason
+    cadre_left), so coverage drops at once and ``twores assign`` finds the businesses
+    orphaned. Returns (cadres written, assignments ended)."""
+    leaving = {c.id: c.active_to for c in cadres if c.active_to is not None}
+    stored = uow.cadres.get_many(list(leaving)) if leaving else {}
+    left = {
+        cadre_id: day
+        for cadre_id, day in leaving.items()
+        if (before := stored.get(cadre_id)) is None
+        or before.active_to is None
+        or day < before.active_to
+    }
+    written = uow.cadres.upsert_many(cadres)
+    areas = {c.id: c.area_code for c in cadres}
+    ended = [
+        attrs.evolve(a, valid_to=max(day, a.valid_from), reason=AssignmentReason.CADRE_LEFT)
+        for cadre_id, day in sorted(left.items())
+        for a in uow.assignments.stream(cadre_id=cadre_id, within=areas[cadre_id])
+        if a.valid_to is None or a.valid_to > day
+    ]
+    return written, uow.assignments.upsert_many(ended) if ended else UpsertResult()
 
 
 def load_roster(uow: UnitOfWork) -> Roster:

@@ -113,14 +113,20 @@ def best_areas(b: BulletinInput) -> list[RankedArea]:
 
 
 def laggard_areas(b: BulletinInput) -> list[RankedArea]:
-    """The bottom ``laggards`` areas, widened to every area tied with the last one named;
-    areas tied for first place are never named."""
-    areas = b.ranking.areas
-    count = min(b.laggards, len(areas))
+    """The bottom ``laggards`` areas with a score, widened to every area tied with the last
+    one named; areas tied for first place, and areas with nothing to count, are never
+    named."""
+    scored = [a for a in b.ranking.areas if a.score is not None]
+    count = min(b.laggards, len(scored))
     if count <= 0:
         return []
-    cutoff = areas[-count].rank
-    return [a for a in areas if a.rank >= cutoff and a.rank > 1]
+    cutoff = scored[-count].rank
+    return [a for a in scored if a.rank >= cutoff and a.rank > 1]
+
+
+def unscored_areas(b: BulletinInput) -> list[RankedArea]:
+    """Areas with no KPI to count (no businesses, cadres or tasks there)."""
+    return [a for a in b.ranking.areas if a.score is None]
 
 
 def _weakest(b: BulletinInput, area: RankedArea) -> tuple[KpiSpec, float] | None:
@@ -150,6 +156,9 @@ def overview_text(b: BulletinInput) -> str:
         text += f"综合得分最高的是{_with_score(b, best)}"
         laggards = laggard_areas(b)
         text += f"；排名靠后的是{_with_score(b, laggards)}。" if laggards else "。"
+    if empty := unscored_areas(b):
+        names = "、".join(_name(b, a.area_code) for a in empty)
+        text += f"{names}本期无指标数据，不参与点名。"
     return text
 
 

@@ -36,6 +36,7 @@ from twores.core.roster import RuleBook
 from twores.core.security import Scope, ScopeError
 from twores.divisions import division_files
 from twores.services.assignment_checks import imported_assignment_errors
+from twores.services.assignments import upsert_cadres
 from twores.services.sheets.parsing import (
     AssignmentRow,
     BusinessRow,
@@ -182,7 +183,7 @@ def _import_cadres(uow: UnitOfWork, source: Path, rules: RuleBook, on: date) -> 
     parsed: ParseResult[Cadre] = parse_cadres(read_sheet(source, "cadres"), uow.areas.hierarchy())
     if parsed.errors:
         return _count(parsed), list(parsed.errors), UpsertResult(), UpsertResult()
-    return len(parsed.rows), [], uow.cadres.upsert_many(parsed.rows), UpsertResult()
+    return len(parsed.rows), [], *upsert_cadres(uow, list(parsed.rows))
 
 
 def _count(parsed: ParseResult[Any]) -> int:

@@ -350,6 +350,11 @@ def rank_children(
         draft = rank_areas(
             parent, name, values, specs, rule_versions=versions, as_of=day, kind=kind
         )
+        stored = uow.rankings.get(draft.inputs_hash)
+        if stored is not None:  # a repeat: the stored run, with the run it was compared with
+            key = stored.ranking.compared_with
+            earlier = uow.rankings.get(key) if key else None
+            return stored.ranking, earlier.ranking if earlier else None
         previous_run = uow.rankings.previous(draft)
         previous = previous_run.ranking if previous_run else None
         ranking = rank_areas(
@@ -362,9 +367,8 @@ def rank_children(
             as_of=day,
             kind=kind,
         )
-        if uow.rankings.get(draft.inputs_hash) is None:
-            uow.rankings.record(RankingRun(ranking, now_iso(), scope.actor))
-            uow.commit()
+        uow.rankings.record(RankingRun(ranking, now_iso(), scope.actor))
+        uow.commit()
     return ranking, previous
 
 
