@@ -193,3 +193,26 @@ def test_archives_carry_no_generation_time(written: tuple[Path, Path]) -> None:
             assert {i.date_time for i in archive.infolist()} == {(2025, 1, 1, 0, 0, 0)}
             core = archive.read("docProps/core.xml").decode()
         assert core.count("2025-01-01T00:00:00Z") == 2  # created and modified
+
+
+def test_a_letter_names_the_tier_as_the_region_does(tmp_path: Path) -> None:
+    import twores
+    from twores.core.areas import Area, Hierarchy
+    from twores.services.lookups import tier_name
+
+    banner = Hierarchy(
+        [
+            Area("15", "内蒙古自治区", Tier.PROVINCE),
+            Area("1501", "呼和浩特市", Tier.CITY, "15"),
+            Area("150121", "土默特左旗", Tier.COUNTY, "1501"),
+        ]
+    )
+    app = twores.build(regions=["inner_mongolia"])
+    assert tier_name(app, banner, "150121") == "旗级"
+    assert tier_name(twores.build(regions=[]), banner, "150121") == "县级"
+    cadre = attrs.evolve(CADRE, id="150121-wang", area_code="150121", tier=Tier.COUNTY)
+    doc = DocumentInput(
+        cadre, 2025, BUSINESSES[:1], {}, "土默特左旗", "每半年1次", "旗委书记", tier_name="旗级"
+    )
+    paragraphs, _ = _docx_text(write_documents(doc, tmp_path)[0])
+    assert "为旗级包保干部" in "\n".join(paragraphs)

@@ -67,6 +67,9 @@ def test_rankings_are_stored_reproduced_and_compared(
     assert previous is None and len(first.areas) >= 2
     again, _ = rank_children(app, store, ADMIN, "2026Q1", COUNTY, as_of=date(2026, 2, 10))
     assert again == first  # same inputs, same stored run
+    assert first.rule_versions == tuple(
+        sorted(f"{r.name} {r.version}" for r in app.plugins.rule_sets())
+    )
     later, before = rank_children(app, store, ADMIN, "2026Q1", COUNTY, as_of=END)
     assert before == first and later.inputs_hash != first.inputs_hash
     assert all(a.movement is not None for a in later.areas)

@@ -8,6 +8,7 @@ field ``_csrf_token`` or header ``X-CSRFToken``).
 
 from __future__ import annotations
 
+import functools
 import gc
 import secrets
 from collections.abc import Sequence
@@ -104,7 +105,9 @@ def create_app(
             secret=secret or secrets.token_hex(32), cookie_secure=secure_cookies
         ),
         template_config=TemplateConfig(
-            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_no_reload
+            directory=TEMPLATES,
+            engine=JinjaTemplateEngine,
+            engine_callback=functools.partial(_configure, app),
         ),
         openapi_config=OpenAPIConfig(
             title="twores",
@@ -119,9 +122,16 @@ def create_app(
     )
 
 
-def _no_reload(engine: JinjaTemplateEngine) -> None:
-    """The templates ship with the package: compile each once, never stat it again."""
+def _configure(app: twores.Twores, engine: JinjaTemplateEngine) -> None:
+    """The templates ship with the package: compile each once, never stat it again. They
+    name an area's tier as the region does (``tier_label(area, lang)``: 旗 for a banner)."""
     engine.engine.auto_reload = False
+
+    @functools.lru_cache(maxsize=4096)
+    def tier_label(area: twores.Area, lang: str) -> str:
+        return app.plugins.area_label(area).value.label(lang)
+
+    engine.engine.globals["tier_label"] = tier_label
 
 
 def _status(error: Exception) -> int:

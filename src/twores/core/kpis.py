@@ -199,6 +199,8 @@ class Ranking:
     kind: RunKind = RunKind.RANKING
     #: The inputs hash of the run the movements are counted against (None: none).
     compared_with: str | None = None
+    #: The rule sets in force (``name version``), part of the inputs hash.
+    rule_versions: tuple[str, ...] = ()
 
     @property
     def period_kind(self) -> str:
@@ -278,7 +280,17 @@ def rank_areas(
     )
     digest = hashlib.sha256(payload.encode()).hexdigest()
     compared_with = previous.inputs_hash if previous else None
-    return Ranking(parent, period, weights, tuple(ranked), digest, as_of, kind, compared_with)
+    return Ranking(
+        parent,
+        period,
+        weights,
+        tuple(ranked),
+        digest,
+        as_of,
+        kind,
+        compared_with,
+        tuple(sorted(rule_versions)),
+    )
 
 
 # --- computing -------------------------------------------------------------------------

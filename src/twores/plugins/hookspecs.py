@@ -394,6 +394,9 @@ def twores_quality_rules(area_path: tuple[str, ...]) -> Ruling[QualityRules] | N
 def twores_area_label(area: Area, area_path: tuple[str, ...]) -> Ruling[TierLabel] | None:
     """Decide what an area's tier is called (市/县/乡/村; 盟/旗/苏木/嘎查; 区/街道/社区).
 
+    Shown where people read tiers: commitment letters (为旗级包保干部), and the web's area
+    and cadre pages.
+
     Example::
 
         from twores.core.areas import Tier

@@ -17,7 +17,7 @@ from twores.core.areas import Area, Hierarchy, Tier, is_standard_code, parent_co
 from twores.core.businesses import FoodBusiness, Grade
 from twores.core.errors import NoDecisionError, PluginError, RuleConflictError, TworesError
 from twores.core.kpis import Kpi
-from twores.core.periods import Frequency, Period
+from twores.core.periods import Frequency, Period, today
 from twores.core.ports import UnitOfWork
 from twores.core.problems import EscalationPolicy, ProblemEvent, Severity
 from twores.core.quality import QualityRules
@@ -528,13 +528,13 @@ class TworesPluginManager(pluggy.PluginManager):
             except Exception:
                 LOG.exception("notifier %s failed on %s", impl.plugin_name, event.problem_id)
 
-    def area_label(self, area: Area) -> Decision[TierLabel]:
-        """What ``area``'s tier is called (e.g. 旗 for a banner)."""
+    def area_label(self, area: Area, on: date | None = None) -> Decision[TierLabel]:
+        """What ``area``'s tier is called on ``on`` (default today), e.g. 旗 for a banner."""
         decision = self._decide(
             "twores_area_label",
             ("层级称谓", "tier label"),
             f"{area.name}（{area.code}）",
-            area.valid_from or date.min,
+            on or today(),
             {"area": area, "area_path": self.area_path(area.code)},
             TierLabel,
         )

@@ -19,6 +19,7 @@ from twores.core.ports import Store, UnitOfWork
 from twores.core.security import Scope
 from twores.services.imports import file_sha256
 from twores.services.letters import DocumentInput, keys_hash, write_documents
+from twores.services.lookups import tier_name
 
 #: Who signs with a cadre of each tier (docs/sources.md, Three lists) unless the caller names one.
 COUNTERPARTIES = {
@@ -125,6 +126,7 @@ def generate_letters(
                     jurisdiction_name=_path_name(hierarchy, cadre.area_code),
                     frequency_label=frequency.value.label("zh"),
                     counterparty=counterparty or COUNTERPARTIES[cadre.tier],
+                    tier_name=tier_name(app, hierarchy, cadre.area_code, day),
                 )
                 docx, xlsx = write_documents(document, target)
             digest = keys_hash(keys)

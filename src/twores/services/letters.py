@@ -68,6 +68,12 @@ class DocumentInput:
     frequency_label: str  # e.g. "每季度1次"
     counterparty: str  # who signs with the cadre, e.g. "大圩镇党委书记"
     checklist: Checklist = NATIONAL_CHECKLIST
+    #: The cadre's tier as the region names it, e.g. "旗级" (default: the tier's own name).
+    tier_name: str = ""
+
+    @property
+    def tier(self) -> str:
+        return self.tier_name or self.cadre.tier.zh
 
 
 def list_hash(businesses: Iterable[FoodBusiness]) -> str:
@@ -144,7 +150,7 @@ def _letter_paragraphs(doc: DocumentInput) -> list[str]:
     cadre = doc.cadre
     post = f"，职务{cadre.post}" if cadre.post else ""
     return [
-        f"本人{cadre.name}{post}，为{cadre.tier.zh}包保干部（辖区：{doc.jurisdiction_name}），"
+        f"本人{cadre.name}{post}，为{doc.tier}包保干部（辖区：{doc.jurisdiction_name}），"
         f"{doc.year}年度共包保食品生产经营主体{len(doc.businesses)}家（见附件1责任清单）。"
         "为落实地方党政领导干部食品安全责任和企业主体责任，本人郑重承诺：",
         f"一、按{doc.frequency_label}的频次对包保主体开展督导，如实记录督导情况并按时上传。",
@@ -246,7 +252,7 @@ def write_xlsx(doc: DocumentInput, path: Path) -> Path:
     """Three sheets (责任清单, 任务清单, 督查清单): a title row, a bold header, the rows."""
     workbook = Workbook()
     workbook.remove(workbook.active)
-    who = f"包保干部：{doc.cadre.name}，{doc.cadre.tier.zh}，{doc.jurisdiction_name}"
+    who = f"包保干部：{doc.cadre.name}，{doc.tier}，{doc.jurisdiction_name}"
     for name, headers, rows in _lists(doc):
         sheet = workbook.create_sheet(name)
         sheet.append([f"{doc.year}年度{name}（{who}）"])

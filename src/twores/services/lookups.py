@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy
 from twores.core.businesses import FoodBusiness
 from twores.core.errors import InvalidValueError
@@ -33,3 +36,11 @@ def business_in_scope(uow: UnitOfWork, key: str) -> FoodBusiness:
             "business_key", key, "包保主体不存在或不在辖区内", "no such business in scope"
         )
     return business
+
+
+def tier_name(app: Twores, hierarchy: Hierarchy, area_code: str, on: date | None = None) -> str:
+    """What a cadre of ``area_code`` is called by tier, as the region names it: 旗级 for a
+    banner's, 县级 elsewhere (the ``twores_area_label`` hook)."""
+    if area_code not in hierarchy:
+        return ""
+    return f"{app.plugins.area_label(hierarchy[area_code], on).value.zh}级"

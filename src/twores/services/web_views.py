@@ -138,6 +138,8 @@ class CadreDesk:
     tasks: tuple[SupervisionTask, ...]
     letter_status: LetterStatus | None
     letter_deadline: date | None
+    #: The cadre's area (its tier as the region names it: ``twores_area_label``).
+    area: Area | None = None
 
 
 def cadre_desk(
@@ -151,6 +153,7 @@ def cadre_desk(
             raise InvalidValueError(
                 "cadre_id", cadre_id, "干部不存在或不在辖区内", "no such cadre in scope"
             )
+        area = uow.areas.hierarchy().get(cadre.area_code)
         keys = [a.business_key for a in uow.assignments.stream(cadre_id=cadre_id, active_on=day)]
         held = uow.businesses.get_many(keys)
         tasks = tuple(uow.tasks.stream(cadre_id=cadre_id, overlapping=(chosen.start, chosen.end)))
@@ -162,6 +165,7 @@ def cadre_desk(
         tasks,
         mine[0].status if mine else None,
         mine[0].deadline if mine else None,
+        area,
     )
 
 
