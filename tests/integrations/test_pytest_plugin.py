@@ -27,6 +27,7 @@ from twores.testing.strategies import DEFAULT_DAY, roster_changes
 @settings(max_examples=10)
 def test_strategy_fixture_and_churn(twores_rosters, twores_rules, data):
     roster = data.draw(twores_rosters)
+    assert roster.hierarchy.roots[0].code == "15"  # where the chosen region's rules apply
     for change in data.draw(roster_changes(roster)):
         roster = roster.apply(change)
     plan = twores.plan_assignments(roster, twores_rules, DEFAULT_DAY)
@@ -45,6 +46,10 @@ def test_region_option(twores_plugin_manager, twores_regions):
 
 class Churn(RosterChurn):
     regions = ("inner_mongolia",)
+
+    def apply(self, plan):
+        assert self.roster.hierarchy.roots[0].code == "15"
+        return super().apply(plan)
 
 
 TestChurn = Churn.TestCase

@@ -36,3 +36,9 @@ def test_subtree_keeps_paths(hierarchy: Hierarchy) -> None:
 
 def test_real_guilin_hierarchy_is_consistent() -> None:
     assert hierarchy_violations(demo_region()) == []
+
+
+@given(hierarchies(under="150121"))
+def test_a_tree_under_an_area_holds_it_and_its_path(hierarchy: Hierarchy) -> None:
+    assert_invariants(hierarchy=hierarchy)
+    assert [a.code for a in hierarchy.path("150121")] == ["15", "1501", "150121"]

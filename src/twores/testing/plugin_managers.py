@@ -22,3 +22,9 @@ def plugin_manager_for(regions: Iterable[str] | None) -> TworesPluginManager:
             f"unknown twores plugin(s) {sorted(unknown)}; installed: {installed or 'none'}"
         )
     return make_plugin_manager(blocked=[name for name in installed if name not in wanted])
+
+
+def region_roots(manager: TworesPluginManager) -> tuple[str, ...]:
+    """The root area codes of the regional rule sets in force (``RuleSet.region``), so
+    that generated data lies where the region's rules apply."""
+    return tuple(sorted({r.region for r in manager.rule_sets() if r.region}))

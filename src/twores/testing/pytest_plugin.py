@@ -56,10 +56,19 @@ def twores_rules(twores_plugin_manager: TworesPluginManager) -> RuleBook:
 
 
 @pytest.fixture(scope="session")
-def twores_rosters() -> Any:
-    from twores.testing.strategies import rosters
+def twores_rosters(twores_plugin_manager: TworesPluginManager, twores_rules: RuleBook) -> Any:
+    """``rosters()`` for the rules under test: with ``--twores-region``, trees under the
+    chosen regions' roots and cadres where those rules send businesses."""
+    from hypothesis import strategies as st
 
-    return rosters()
+    from twores.testing.plugin_managers import region_roots
+    from twores.testing.strategies import hierarchies, rosters
+
+    roots = region_roots(twores_plugin_manager)
+    if not roots:
+        return rosters(rules=twores_rules)
+    trees = st.sampled_from(roots).flatmap(lambda root: hierarchies(under=root))
+    return rosters(hierarchies=trees, rules=twores_rules)
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from twores.core.assignment import Plan, PlanMode, apply_plan, plan_assignments
 from twores.core.roster import Roster, RuleBook
 from twores.testing.assertions import assert_invariants
-from twores.testing.plugin_managers import plugin_manager_for
-from twores.testing.strategies import DEFAULT_DAY, roster_changes, rosters
+from twores.testing.plugin_managers import plugin_manager_for, region_roots
+from twores.testing.strategies import DEFAULT_DAY, hierarchies, roster_changes, rosters
 
 
 class RosterChurn(RuleBasedStateMachine):
@@ -49,7 +49,13 @@ class RosterChurn(RuleBasedStateMachine):
         return plugin_manager_for(self.regions).rulebook()
 
     def roster_strategy(self) -> st.SearchStrategy[Roster]:
-        return rosters(on=self.on)
+        """Rosters under the enabled regions' roots (any province without regions), with
+        cadres where the rules send businesses."""
+        roots = region_roots(plugin_manager_for(self.regions)) if self.regions else ()
+        if not roots:
+            return rosters(on=self.on, rules=self.rules)
+        trees = st.sampled_from(roots).flatmap(lambda root: hierarchies(under=root))
+        return rosters(hierarchies=trees, on=self.on, rules=self.rules)
 
     def apply(self, plan: Plan) -> Roster:
         """Apply ``plan``; override to write through your backend and read the roster back."""

@@ -13,6 +13,8 @@ constructively (never filtered): every value drawn passes the domain's own valid
 
 from __future__ import annotations
 
+import functools
+import operator
 from datetime import date
 from typing import Any
 
@@ -47,6 +49,7 @@ from twores.core.roster import (
     CadreMoves,
     Roster,
     RosterChange,
+    RuleBook,
 )
 from twores.core.rules import Rule, RuleSet
 from twores.plugins.builtin.national import TIER_FOR_GRADE_TABLE
@@ -99,16 +102,22 @@ def hierarchies(
     max_tier: Tier = Tier.VILLAGE,
     max_children: int = 3,
     nonstandard: bool = True,
+    under: str | None = None,
 ) -> Hierarchy:
     """A consistent hierarchy rooted at one province, down to ``max_tier``.
 
     Statistical codes nest by prefix; with ``nonstandard`` some units (development zones)
-    get non-numeric codes and an explicit parent, and so do their descendants.
+    get non-numeric codes and an explicit parent, and so do their descendants. With
+    ``under`` (a statistical code, e.g. a region plugin's root ``"15"`` or ``"4503"``) the
+    tree lies in that area's province and always holds that area and its path.
     """
     if max_children < 0:
         raise ValueError(f"max_children={max_children} must be >= 0")
+    if under is not None and (under[:2] not in PROVINCE_CODES or not under.isdigit()):
+        raise ValueError(f"under={under!r} must be a statistical area code")
+    province = under[:2] if under else None
     root = Area(
-        code=draw(st.sampled_from(sorted(PROVINCE_CODES - {"71", "81", "82"}))),
+        code=province or draw(st.sampled_from(sorted(PROVINCE_CODES - {"71", "81", "82"}))),
         name=draw(place_names(tier=Tier.PROVINCE)),
         tier=Tier.PROVINCE,
     )
@@ -119,18 +128,32 @@ def hierarchies(
         tier = parent.tier.child
         if tier is None or tier.depth > max_tier.depth:
             continue
-        count = draw(st.integers(min_value=1 if parent is root else 0, max_value=max_children))
         width = _SEGMENT_WIDTH[tier]
+        end = len(parent.code) + width
+        # the next segment of ``under`` when this parent lies on its path
+        forced = (
+            int(under[len(parent.code) : end])
+            if under and len(under) >= end and under.startswith(parent.code)
+            else None
+        )
+        least = 1 if parent is root or forced is not None else 0
+        count = draw(st.integers(min_value=least, max_value=max(least, max_children)))
         segments = draw(
             st.lists(
-                st.integers(min_value=1, max_value=10**width - 1),
-                min_size=count,
-                max_size=count,
+                st.integers(min_value=1, max_value=10**width - 1).filter(
+                    functools.partial(operator.ne, forced)
+                ),
+                min_size=count - (forced is not None),
+                max_size=count - (forced is not None),
                 unique=True,
             )
         )
+        if forced is not None:
+            segments.append(forced)
         for index, segment in enumerate(sorted(segments)):
-            special = not parent.is_standard or (nonstandard and draw(st.integers(0, 9)) == 0)
+            special = segment != forced and (
+                not parent.is_standard or (nonstandard and draw(st.integers(0, 9)) == 0)
+            )
             if special:
                 code = f"{parent.code}-Z{index}"
                 child = Area(
@@ -427,12 +450,13 @@ def rosters(
     max_cadres: int = 15,
     assignments: bool = True,
     on: date = DEFAULT_DAY,
+    rules: RuleBook | None = None,
 ) -> Roster:
     """Consistent rosters: areas, businesses and cadres in them, optionally assignments.
 
     Businesses carry a recorded grade (D-heavy) and sit at township or village level;
-    cadres hold one area of their tier, mostly one that the national rules send businesses
-    to. With ``assignments``, some businesses hold an
+    cadres hold one area of their tier, mostly one that ``rules`` (default: the national
+    grade-to-tier table) send businesses to. With ``assignments``, some businesses hold an
     assignment to a cadre on their own path (of any tier, so some will not match the rules:
     that is what the planner repairs), occasionally with an ended predecessor.
     """
@@ -457,7 +481,7 @@ def rosters(
         area
         for b in businesses
         if b.grade is not None
-        and (area := hierarchy.ancestor(b.area_code, TIER_FOR_GRADE_TABLE[b.grade])) is not None
+        and (area := hierarchy.ancestor(b.area_code, _tier_for(rules, b, on))) is not None
     ]
     cadres = [
         draw(
@@ -492,6 +516,13 @@ def rosters(
 
 
 _small_trees = hierarchies(max_children=3, nonstandard=True)
+
+
+def _tier_for(rules: RuleBook | None, business: FoodBusiness, on: date) -> Tier:
+    assert business.grade is not None
+    if rules is None:
+        return TIER_FOR_GRADE_TABLE[business.grade]
+    return rules.tier_of(business.grade, on, business.area_code)
 
 
 @st.composite
