@@ -317,3 +317,19 @@ def test_a_rule_not_in_force_abstains_and_a_failing_hook_is_named() -> None:
             ask()
         assert "twores_grade_business" in error.value.message_en
         assert "KeyError" in error.value.message_en
+
+
+def test_an_explanation_lists_a_set_of_values_and_who_abstained() -> None:
+    from twores.core.rules import Decision
+    from twores.core.supervision import VisitMode
+
+    rule = national.TIER_LABELS
+    modes = frozenset({VisitMode.VIDEO, VisitMode.ON_SITE})
+    decision = Decision(
+        "督导方式", "visit modes", "灵川县", modes, rule, "national", abstained=("x",)
+    )
+    assert "frozenset" not in decision.explain("zh") and "frozenset" not in decision.explain("en")
+    assert VisitMode.VIDEO.label("zh") in decision.explain("zh")
+    assert "未作决定的插件：x" in decision.explain("zh") and "abstained: x" in decision.explain(
+        "en"
+    )

@@ -71,6 +71,9 @@ def _value_label(value: object, lang: str) -> str:
         return str(label(lang))
     if isinstance(value, bool):
         return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if isinstance(value, set | frozenset | tuple | list):
+        shown = sorted(_value_label(v, lang) for v in value)
+        return ("、" if lang == "zh" else ", ").join(shown) or ("无" if lang == "zh" else "none")
     return str(value)
 
 
@@ -97,15 +100,17 @@ class Decision(Generic[T]):
         if lang == "zh":
             detail = f"；{self.detail_zh}" if self.detail_zh else ""
             source = f"；依据：{self.rule.source}" if self.rule.source else ""
+            passed = f"；未作决定的插件：{'、'.join(self.abstained)}" if self.abstained else ""
             return (
                 f"{self.subject}{when}：{self.question_zh} → {value}。"
                 f"由插件 {self.plugin} 的规则 {self.rule.id}“{self.rule.title_zh}”决定"
-                f"{detail}{source}"
+                f"{detail}{source}{passed}"
             )
         detail = f"; {self.detail_en}" if self.detail_en else ""
         source = f"; source: {self.rule.source}" if self.rule.source else ""
+        passed = f"; abstained: {', '.join(self.abstained)}" if self.abstained else ""
         return (
             f"{self.subject}{when_en}: {self.question_en} -> {value}. "
             f"Decided by rule {self.rule.id} '{self.rule.title_en}' of plugin {self.plugin}"
-            f"{detail}{source}"
+            f"{detail}{source}{passed}"
         )
