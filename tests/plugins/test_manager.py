@@ -333,3 +333,24 @@ def test_an_explanation_lists_a_set_of_values_and_who_abstained() -> None:
     assert "未作决定的插件：x" in decision.explain("zh") and "abstained: x" in decision.explain(
         "en"
     )
+
+
+def test_a_senseless_value_is_refused_naming_the_plugin() -> None:
+    rule = Rule("test.odd", "怪规则", "odd rule")
+    odd = plugin(
+        twores_rule_sets=hookimpl(lambda: [RuleSet("odd", "1", "测试", "test", (rule,))]),
+        twores_tier_for_grade=hookimpl(tryfirst=True)(lambda: Ruling(Tier.PROVINCE, rule)),
+        twores_supervision_frequency=hookimpl(tryfirst=True)(
+            lambda: Ruling(Frequency(PeriodKind.YEAR, 400), rule)
+        ),
+    )
+    pm = make_plugin_manager(load_entrypoints=False, plugins=[odd])
+    for ask in (
+        lambda: pm.tier_for_grade(Grade.D, ON, "450323"),
+        lambda: pm.supervision_frequency(Tier.VILLAGE, ON, "450323101202"),
+    ):
+        with pytest.raises(PluginError) as error:
+            ask()
+        assert "不合理" in error.value.message_zh
+    with pytest.raises(TypeError):
+        Frequency("month", 1)  # type: ignore[arg-type]

@@ -182,7 +182,9 @@ class Period:
 class Frequency:
     """How often something is due: ``visits`` times per period of ``kind``."""
 
-    kind: PeriodKind = PeriodKind.QUARTER
+    kind: PeriodKind = attrs.field(
+        default=PeriodKind.QUARTER, validator=attrs.validators.instance_of(PeriodKind)
+    )
     visits: int = attrs.field(default=1, validator=attrs.validators.ge(1))
 
     def label(self, lang: str = "zh") -> str:

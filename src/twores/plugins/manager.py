@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar, cast
 
@@ -17,7 +17,7 @@ from twores.core.areas import Area, Hierarchy, Tier, is_standard_code, parent_co
 from twores.core.businesses import FoodBusiness, Grade
 from twores.core.errors import NoDecisionError, PluginError, RuleConflictError, TworesError
 from twores.core.kpis import Kpi
-from twores.core.periods import Frequency, Period, today
+from twores.core.periods import Frequency, Period, PeriodKind, today
 from twores.core.ports import UnitOfWork
 from twores.core.problems import EscalationPolicy, ProblemEvent, Severity
 from twores.core.quality import QualityRules
@@ -293,6 +293,12 @@ class TworesPluginManager(pluggy.PluginManager):
             raise PluginError(
                 f"插件 {plugin} 的 {hook} 返回了错误类型的值 {value!r}",
                 f"{hook} of plugin {plugin} returned {value!r} of the wrong type",
+            )
+        sensible = _SENSIBLE.get(hook)
+        if sensible is not None and not sensible[0](value):
+            raise PluginError(
+                f"插件 {plugin} 的 {hook} 返回了不合理的值 {value!r}：{sensible[1]}",
+                f"{hook} of plugin {plugin} returned {value!r}: {sensible[2]}",
             )
 
     def _value(
@@ -653,6 +659,40 @@ class PluginRuleBook:
         if key not in self._caps:
             self._caps[key] = self.manager.load_cap(tier, on, area_code).value
         return self._caps[key]
+
+
+#: The longest period of each kind, in days: no rule can ask for more visits than days.
+_LONGEST = {
+    PeriodKind.DAY: 1,
+    PeriodKind.WEEK: 7,
+    PeriodKind.MONTH: 31,
+    PeriodKind.QUARTER: 92,
+    PeriodKind.HALF_YEAR: 184,
+    PeriodKind.YEAR: 366,
+}
+#: What a decided value must be besides its type, per hook: (test, why in zh, why in en).
+_SENSIBLE: dict[str, tuple[Callable[[Any], bool], str, str]] = {
+    "twores_tier_for_grade": (
+        lambda tier: tier is not Tier.PROVINCE,
+        "包保干部为市、县、乡、村四级",
+        "cadres are of city, county, township or village tier",
+    ),
+    "twores_load_cap": (
+        lambda cap: cap is None or cap >= 1,
+        "包保上限至少为 1（None 为不设上限）",
+        "a load cap is at least 1 (None for no cap)",
+    ),
+    "twores_rectification_days": (
+        lambda days: days >= 1,
+        "整改期限至少 1 天",
+        "a rectification deadline is at least 1 day",
+    ),
+    "twores_supervision_frequency": (
+        lambda f: f.visits <= _LONGEST[f.kind],
+        "督导次数不能多于周期的天数",
+        "no more visits than the period has days",
+    ),
+}
 
 
 def installed_plugins() -> list[str]:
