@@ -25,7 +25,9 @@ named. **Decision hooks** are `firstresult`: the first plugin to return a
 baseline answers each of them with `trylast=True`. A ruling under a rule not in force on the
 date asked counts as abstaining (so a dated regional rule leaves earlier years to the next
 plugin, finally the national one). The manager checks that the deciding rule is registered
-through `twores_rule_sets` and that the value has the right type; an exception raised inside
+through `twores_rule_sets` and that the value has the right type and makes sense (a cadre
+tier below province, a load cap and a deadline of at least 1, no more visits than the period
+has days); an exception raised inside
 a hook is reported as a `PluginError` naming the plugin and the hook, and a plugin that
 cannot be loaded (a misspelt hook or argument name) likewise. `decision.explain()` names the
 plugin and the rule, and the plugins that abstained.
