@@ -33,6 +33,7 @@ from twores.services.sheets.parsing import (
     read_sheet,
 )
 from twores.services.sheets.reading import Row, Table
+from twores.services.sheets.values import visible
 from twores.services.synth import synthetic_businesses
 
 HIERARCHY = Hierarchy(demo_region())
@@ -52,40 +53,45 @@ def _cells(good: list[object], bad: list[object]) -> st.SearchStrategy[object]:
 
 NAMES = _cells(
     ["鹰嘴山饭店", " 塘头米粉店 ", "Ｋ记（二分店）", "Joe's  Pizza", "a\tb", "ﬁ店", "-", "Ａ",
-     "\u3000桂林米粉\u3000", "a\u00a0b", "甲\u2028乙", "x\x1cy", "店\r", "①号店", 12345.0, 7],
-    ["", "  ", "\u00a0", "a\nb", None],
+     "\u3000桂林米粉\u3000", "a\u00a0b", "甲\u2028乙", "x\x1cy", "店\r", "①号店", 12345.0, 7,
+     "\u200b定江莲花超市", "定江\u200b莲花超市\ufeff", "e\u200b\u0301", "a \u2060 b"],
+    ["", "  ", "\u00a0", "a\nb", None, "\u200b", "\ufeff "],
 )  # fmt: skip
 USCCS = _cells(
     [VALID_USCC, VALID_USCC.lower(), f" {VALID_USCC} ", VALID_USCC[:6] + "-" + VALID_USCC[6:],
-     VALID_USCC.replace("9", "９"), "", None],
-    [VALID_USCC[:-1] + "0", "-", "9245", "I" * 18, 123.0],
+     VALID_USCC.replace("9", "９"), "", None, "\ufeff" + VALID_USCC, VALID_USCC + "\u200b"],
+    [VALID_USCC[:-1] + "0", "-", "9245", "I" * 18, 123.0, 9.2450323e17, "9.24503E+17"],
 )  # fmt: skip
-JY = ["JY14503272341057", "jy14503272341057", "JY 1450\u00a03272341057", "ＪＹ14503272341057"]
+JY = ["JY14503272341057", "jy14503272341057", "JY 1450\u00a03272341057", "ＪＹ14503272341057",
+      "JY14503272341057\u200b"]  # fmt: skip
 SC = ["SC10145032700012", "sc1014503270 0012"]
 #: Licences that fit each kind of business, so that whole rows can be valid.
 LICENCES = {
     **dict.fromkeys((BusinessType.SALES, BusinessType.CATERING, BusinessType.CANTEEN), JY),
     **dict.fromkeys((BusinessType.PRODUCTION, BusinessType.SPECIAL_FOOD), SC),
-    BusinessType.WORKSHOP: ["桂食登字(2023)第001号", ""],
-    BusinessType.VENDOR: ["桂食登字(2023)第001号", ""],
+    BusinessType.WORKSHOP: ["桂食登字(2023)第001号", "", 4503231234.0, "4503231234"],
+    BusinessType.VENDOR: ["桂食登字(2023)第001号", "", 45032300001234.0],
 }
 BAD_LICENCES = [
-    "JY19903272341057", "JY1450327234105", "-", 14503272341057.0, "JY1450327234105\n7", None
+    "JY19903272341057", "JY1450327234105", "-", 14503272341057.0, "JY1450327234105\n7", None,
+    9.25e17, "1.4503E+15",
 ]  # fmt: skip
 AREAS = _cells(
-    [VILLAGE.code, f" {VILLAGE.code}", float(VILLAGE.code)], ["999999999999", "", None, "桂林市"]
+    [VILLAGE.code, f" {VILLAGE.code}", float(VILLAGE.code), VILLAGE.code + "\u2060"],
+    ["999999999999", "", None, "桂林市", "\u200b"],
 )
 SCALES = _cells([*_labels(Scale), "", None], ["巨型"])
 CANTEENS = _cells([""], [*_labels(CanteenKind), "x"])
 DINERS = _cells(["", "120", "1,200", 30.0], ["-5", "三十", True])
 CHAIN = _cells(["", "是", "否", True, 0, "Y"], ["maybe"])
-STATUS = _cells(["", *_labels(OperatingStatus)], ["x"])
+STATUS = _cells(["", *_labels(OperatingStatus), "\ufeff注销"], ["x"])
 DATES = _cells(
     ["", "2023-03-15", "2023年3月15日", "2023/3/15", "45000", datetime(2023, 1, 2, 8),
-     date(2022, 5, 1), 44927.0, "2025-1-1"],
+     date(2022, 5, 1), 44927.0, "2025-1-1", "2019/5/2 0:00", "2023-3-15 0:00:00", 44999.375,
+     "44999.375", "2023-03-15 00:00:00"],
     ["2023-02-30", "x"],
 )  # fmt: skip
-GRADES = _cells(["", "A级", "a", "Ａ", "b级 ", None], ["E"])
+GRADES = _cells(["", "A级", "a", "Ａ", "b级 ", None, "C\u200b"], ["E"])
 RISKS = _cells(["", "B", "c"], ["x"])
 STAFF = _cells(["", None], ["张三", "13800138000", " ", 0])
 CADRES = _cells(["", None], ["李四", " ", 0])
@@ -143,14 +149,19 @@ def test_clean_text_is_nfkc_with_whitespace_collapsed(text: str) -> None:
     assert clean_text(text) == " ".join(unicodedata.normalize("NFKC", text).split())
 
 
-@given(st.lists(st.text(), min_size=1, max_size=6))
+#: Text with the invisible characters sheets drop (zero-width space, BOM, ...) mixed in.
+TEXTS = st.text(st.one_of(st.characters(), st.sampled_from("\u200b\u200c\u200d\u2060\ufeff\u00ad")))
+
+
+@given(st.lists(TEXTS, min_size=1, max_size=6))
 def test_a_column_normalises_as_its_cells_do(cells: list[str]) -> None:
-    """Normalising the joined column equals normalising each cell (NFKC never composes
-    across the line feed that joins them)."""
+    """Normalising the joined column equals normalising each cell as the row parser does
+    (NFKC never composes across the line feed that joins them; invisible characters are
+    dropped first in both)."""
     for name, canonical in (
-        ("name", clean_text),
-        ("licence_no", canonical_licence),
-        ("uscc", canonical_uscc),
+        ("name", lambda c: clean_text(visible(c))),
+        ("licence_no", lambda c: canonical_licence(visible(c))),
+        ("uscc", lambda c: canonical_uscc(visible(c))),
     ):
         column = _normalised(cells, _NORMAL[name])
         if column is None:

@@ -35,20 +35,6 @@ ON = date(2025, 6, 30)
 
 
 @pytest.fixture
-def app() -> twores.Twores:
-    return twores.build(load_entrypoints=False)
-
-
-@pytest.fixture
-def store(app: twores.Twores, tmp_path: Path) -> twores.Store:
-    store = open_store(app, f"sqlite:///{tmp_path / 'twores.db'}")
-    with store.unit_of_work(ADMIN) as uow:
-        uow.areas.upsert_many(demo_region())
-        uow.commit()
-    return store
-
-
-@pytest.fixture
 def samples(tmp_path: Path) -> Path:
     if not SAMPLES.exists():
         pytest.skip(f"sample ledgers not present at {SAMPLES}")

@@ -48,6 +48,29 @@ def upsert_cadres(uow: UnitOfWork, cadres: list[Cadre]) -> tuple[UpsertResult, U
     return written, uow.assignments.upsert_many(ended) if ended else UpsertResult()
 
 
+#: Businesses whose assignments are looked up at a time.
+_BATCH = 5_000
+
+
+def end_closed_assignments(uow: UnitOfWork, closed: dict[str, date]) -> UpsertResult:
+    """Businesses closed or revoked (key -> the day their status changed) are held by no
+    one from that day: their assignments still in force then end on it (reason
+    business_closed), so coverage no longer counts them and no check finds a closed
+    business held. Re-running changes nothing. Returns the assignments ended."""
+    keys = sorted(closed)
+    ended = [
+        attrs.evolve(
+            a,
+            valid_to=max(closed[a.business_key], a.valid_from),
+            reason=AssignmentReason.BUSINESS_CLOSED,
+        )
+        for start in range(0, len(keys), _BATCH)
+        for a in uow.assignments.stream(business_keys=keys[start : start + _BATCH])
+        if a.valid_to is None or a.valid_to > closed[a.business_key]
+    ]
+    return uow.assignments.upsert_many(ended) if ended else UpsertResult()
+
+
 def load_roster(uow: UnitOfWork) -> Roster:
     """The areas, businesses, cadres and assignment history the unit of work can see."""
     return Roster.build(

@@ -36,7 +36,7 @@ from twores.core.roster import RuleBook
 from twores.core.security import Scope, ScopeError
 from twores.divisions import division_files
 from twores.services.assignment_checks import imported_assignment_errors
-from twores.services.assignments import upsert_cadres
+from twores.services.assignments import end_closed_assignments, upsert_cadres
 from twores.services.sheets.parsing import (
     AssignmentRow,
     BusinessRow,
@@ -49,7 +49,8 @@ from twores.services.sheets.parsing import (
     parse_cadres,
     read_sheet,
 )
-from twores.services.sheets.report import write_report
+from twores.services.sheets.report import remove_stale_report, write_report
+from twores.services.sheets.values import compact_name
 
 KINDS = ("areas", "businesses", "cadres", "assignments")
 
@@ -144,6 +145,8 @@ def import_file(
             uow.rollback()
         else:
             uow.commit()
+    if not dry_run:
+        remove_stale_report(source)  # the report of an earlier, rejected try of this file
     return ImportReport(kind, source, sha, rows, records, linked, (), None, replay, dry_run)
 
 
@@ -197,6 +200,7 @@ def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date)
     resolver = CadreResolver(uow.cadres.stream(), hierarchy)
     errors: list[RowError] = []
     links: dict[str, str] = {}
+    closed: dict[str, date] = {}
     records = UpsertResult()
     rows = 0
     chunks = iter_business_chunks(read_sheet(source, "businesses"), hierarchy)
@@ -206,6 +210,8 @@ def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date)
             errors.extend(chunk.errors)
             for row in chunk.rows:
                 if row.cadre is None:
+                    if not row.business.status.in_scope:
+                        closed[row.business.key] = row.business.status_since or on
                     continue
                 cadre, error = resolver.resolve(row, chunk.columns)
                 if error is None:
@@ -222,6 +228,8 @@ def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date)
     if errors:
         return rows, sorted(errors, key=lambda e: (e.row, e.column)), UpsertResult(), UpsertResult()
     linked = uow.assignments.upsert_many(_assignments_for(uow, links, on))
+    if closed:  # a business the ledger closes or revokes is held by no one from that day
+        linked += end_closed_assignments(uow, closed)
     return rows, [], records, linked
 
 
@@ -357,8 +365,8 @@ class CadreResolver:
         self.hierarchy = hierarchy
         self.by_name: dict[str, list[Cadre]] = {}
         self.by_id: dict[str, Cadre] = {}
-        for cadre in cadres:
-            self.by_name.setdefault(cadre.name, []).append(cadre)
+        for cadre in cadres:  # names as sheets now read them (周　敏 stored before: 周敏)
+            self.by_name.setdefault(compact_name(cadre.name), []).append(cadre)
             self.by_id[cadre.id] = cadre
 
     def get(self, cadre_id: str) -> Cadre | None:

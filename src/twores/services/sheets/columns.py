@@ -28,11 +28,27 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "canteen_kind": ("食堂类别", "canteen kind"),
         "diners": ("就餐人数", "供餐人数", "diners"),
         "chain_headquarters": ("连锁总部", "chain headquarters"),
+        # The cadre's own headers (包保干部职务, …) come first: a sheet that has them keeps its
+        # plain 联系电话/身份证号 for the business or its head, and those are not read.
         "cadre_name": ("包保干部姓名", "包保干部", "cadre name", "cadre"),
-        "cadre_post": ("职务", "干部职务", "post"),
-        "cadre_tier": ("层级", "干部层级", "tier"),
-        "cadre_phone": ("联系电话", "干部电话", "phone"),
-        "cadre_id_number": ("身份证号", "干部身份证号", "id number"),
+        "cadre_post": ("包保干部职务", "干部职务", "职务", "cadre post", "post"),
+        "cadre_tier": ("包保干部层级", "干部层级", "层级", "cadre tier", "tier"),
+        "cadre_phone": (
+            "包保干部联系电话",
+            "包保干部电话",
+            "干部联系电话",
+            "干部电话",
+            "联系电话",
+            "cadre phone",
+            "phone",
+        ),
+        "cadre_id_number": (
+            "包保干部身份证号",
+            "干部身份证号",
+            "身份证号",
+            "cadre id number",
+            "id number",
+        ),
         **{
             f"{role}_{part}": (f"{label}{suffix}",)
             for role, label in (

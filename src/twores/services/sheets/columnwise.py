@@ -22,6 +22,7 @@ import attrs
 from twores.core.businesses import FoodBusiness, OperatingStatus, Staff
 from twores.core.convert import trusted_fields
 from twores.core.errors import TworesError
+from twores.services.sheets.values import INVISIBLE
 
 Reader = Callable[[object, str], object]
 #: FoodBusiness field -> (sheet field, reader), as the row parser reads them.
@@ -194,15 +195,17 @@ def _each(name: str, field: str, read: Reader, cells: list[object], slow: set[in
 
 
 def _normalised(cells: list[str], normal: _Normal) -> list[str] | None:
-    """Each cell as the row parser normalises it (NFKC, trimmed, inner whitespace collapsed
-    or dropped, upper-cased), for the whole column at once; None when a cell holds a line
-    break (then the column is read cell by cell).
+    """Each cell as the row parser normalises it (invisible characters dropped, NFKC,
+    trimmed, inner whitespace collapsed or dropped, upper-cased), for the whole column at
+    once; None when a cell holds a line break (then the column is read cell by cell).
 
     NFKC never composes across a line feed, so normalising the joined column equals
     normalising each cell.
     """
     joined = "\n".join(cells)
     if not joined.isascii():
+        if INVISIBLE.search(joined):  # zero-width characters go before NFKC, as in v.clean
+            joined = INVISIBLE.sub("", joined)
         joined = unicodedata.normalize("NFKC", joined)
     if normal.drop_dashes:
         joined = joined.replace("-", "")

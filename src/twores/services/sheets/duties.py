@@ -46,7 +46,7 @@ def parse_duties(table: Table) -> ParseResult[DutyRow]:
     positions = _positions(table, columns)
     rows: list[DutyRow] = []
     for row in table.rows:
-        r = _RowReader(row, positions, columns)
+        r = _RowReader(row, positions, columns, table.formulas.get(row.number))
         key = r.get("business_key", _required)
         kind = r.get("kind", _kind)
         day = r.get("on", lambda x, f: v.day(x, f) or v.text(x, f, required=True))

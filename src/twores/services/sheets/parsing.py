@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -34,7 +35,6 @@ from twores.core.errors import (
     StructureError,
     TworesError,
 )
-from twores.core.labels import clean_text
 from twores.divisions import load_divisions
 from twores.services.sheets import values as v
 from twores.services.sheets.columns import COLUMNS, REQUIRED, known_headers, map_columns
@@ -42,6 +42,11 @@ from twores.services.sheets.columnwise import FREE_TEXT, ColumnwiseBusinesses
 from twores.services.sheets.reading import Row, Table, read_table
 
 T = TypeVar("T")
+#: A name path (灵川县/大圩镇/敢兴村) holds Han characters; a code never does.
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+#: What offices put between the names of a path: 灵川县 / 九屋镇, 灵川县、潭下镇, 灵川县-潮田乡,
+#: 灵川县 公平乡, 灵川县>大圩镇, 灵川县\大圩镇 (full-width forms are folded by NFKC first).
+_PATH_SEPARATORS = re.compile(r"[\s/\\>、\-—–,，|]+")
 _PLACE_SUFFIXES = ("村民委员会", "居民委员会", "社区居委会", "村委会", "居委会", "委员会")
 
 
@@ -100,8 +105,15 @@ class ParseResult(Generic[T]):
 class _RowReader:
     """Reads fields of one row, collecting every error instead of stopping at the first."""
 
-    def __init__(self, row: Row, columns: dict[str, int], headers: dict[str, str]) -> None:
+    def __init__(
+        self,
+        row: Row,
+        columns: dict[str, int],
+        headers: dict[str, str],
+        formulas: dict[int, str] | None = None,
+    ) -> None:
         self.row, self.positions, self.columns = row, columns, headers
+        self.formulas = formulas
         self.errors: list[RowError] = []
 
     def raw(self, field: str) -> object:
@@ -110,6 +122,10 @@ class _RowReader:
         return cells[position] if position is not None and position < len(cells) else None
 
     def get(self, field: str, read: Callable[[object, str], T | None]) -> T | None:
+        if self.formulas and self.positions.get(field) in self.formulas:
+            formula = self.formulas[self.positions[field]]
+            self.errors.append(_formula_error(self.row, self.column(field), formula))
+            return None
         value = self.raw(field)
         try:
             return read(value, field)
@@ -156,6 +172,29 @@ class _RowReader:
                 )
 
 
+def _formula_error(row: Row, column: str, formula: str) -> RowError:
+    return RowError(
+        row.number,
+        row.serial,
+        column,
+        formula,
+        "公式没有计算结果，请在 Excel 中打开并保存后再导入",
+        "the formula has no computed value; open the file in Excel, save it and import it again",
+        "uncomputed_formula",
+    )
+
+
+def _formula_errors(
+    row: Row, formulas: dict[int, str], positions: dict[str, int], columns: dict[str, str]
+) -> list[RowError]:
+    """A row's formula cells without a computed value, in the columns this import reads."""
+    return [
+        _formula_error(row, columns.get(field) or _canonical(field), formulas[position])
+        for field, position in positions.items()
+        if position in formulas
+    ]
+
+
 def _canonical(field: str) -> str:
     for kind in COLUMNS.values():
         if field in kind:
@@ -179,7 +218,7 @@ def _enum(enum: type, *, required: bool = False) -> Callable[[object, str], obje
             if required:
                 raise MissingValueError(field)
             return None
-        return enum.parse(str(value), field=field)  # type: ignore[attr-defined]
+        return enum.parse(v.visible(str(value)), field=field)  # type: ignore[attr-defined]
 
     return read
 
@@ -213,18 +252,19 @@ class AreaResolver:
     def __call__(self, value: object, field: str) -> str:
         if v.blank(value):
             raise MissingValueError(field)
-        text = clean_text(str(value))
-        if isinstance(value, int | float) or text.replace(".0", "").isdigit() or "-" in text:
-            code = canonical_area_code(value, field=field)
+        text = v.clean(str(value))
+        if not text:
+            raise MissingValueError(field)
+        if isinstance(value, int | float) or not _HAN.search(text):  # a code, typed any way
+            typed = value if isinstance(value, int | float) else text
+            code = canonical_area_code(typed, field=field)
             if code in self.hierarchy:
                 return code
             raise InvalidAreaCodeError(field, value, "区划代码不存在", "no such area")
         return self._path(text, field)
 
     def _path(self, text: str, field: str) -> str:
-        parts = [
-            p for p in text.replace("／", "/").replace("\\", "/").replace(">", "/").split("/") if p
-        ]
+        parts = [p for p in _PATH_SEPARATORS.split(text) if p]
         if len(parts) == 1:
             parts = self._split_run(parts[0])
         # Start at any area with the first name; then walk down by name.
@@ -299,14 +339,17 @@ def _header_errors(kind: str, table: Table, columns: dict[str, str]) -> list[Row
     missing = [f for f in REQUIRED[kind] if f not in columns]
     if kind == "businesses" and "licence_no" not in columns and "uscc" not in columns:
         missing.append("licence_no")
+    sheet = table.sheet
+    where_zh = f"（工作表“{sheet}”）" if sheet else ""
+    where_en = f" (sheet “{sheet}”)" if sheet else ""
     return [
         RowError(
             table.header_row,
             None,
             _canonical(f),
             "",
-            "缺少必需的列",
-            "a required column is missing",
+            f"缺少必需的列{where_zh}",
+            f"a required column is missing{where_en}",
             "missing_column",
         )
         for f in missing
@@ -378,6 +421,7 @@ def iter_business_chunks(
     fast = ColumnwiseBusinesses(positions, readers, occupied) if columnwise else None
     key_column = columns.get("licence_no", columns.get("uscc", "许可证编号"))
     first_seen: dict[str, int] = {}
+    formulas = table.formulas
     rows_iter = iter(table.rows)
     while batch := list(itertools.islice(rows_iter, CHUNK if size is None else size)):
         parsed: list[BusinessRow] = []
@@ -389,6 +433,8 @@ def iter_business_chunks(
                 result = BusinessRow(row.number, row.serial, business, None)
             else:
                 result = _parse_business(row, positions, columns, readers, plan, staff_plan)
+            if formulas and row.number in formulas:
+                result = _with_formula_errors(result, row, formulas, positions, columns)
             if isinstance(result, list):
                 problems.extend(result)
                 continue
@@ -409,6 +455,23 @@ def iter_business_chunks(
             first_seen[key] = row.number
             parsed.append(result)
         yield ParseResult(parsed, sorted(problems, key=lambda e: (e.row, e.column)), columns)
+
+
+def _with_formula_errors(
+    result: BusinessRow | list[RowError],
+    row: Row,
+    formulas: dict[int, dict[int, str]],
+    positions: dict[str, int],
+    columns: dict[str, str],
+) -> BusinessRow | list[RowError]:
+    """A row holding formulas without a computed value is refused: each such cell is
+    reported (instead of whatever its empty reading gave)."""
+    found = _formula_errors(row, formulas[row.number], positions, columns)
+    if not found:
+        return result
+    named = {e.column for e in found}
+    others = [e for e in result if e.column not in named] if isinstance(result, list) else []
+    return sorted(found + others, key=lambda e: e.column)
 
 
 def parse_businesses(table: Table, hierarchy: Hierarchy) -> ParseResult[BusinessRow]:
@@ -531,10 +594,12 @@ def _business_readers(area: AreaResolver) -> dict[str, tuple[str, Reader]]:
         return v.text(x, f, required=True)
 
     def licence(x: object, f: str) -> object:
-        return None if v.blank(x) else canonical_licence(str(x))
+        found = v.code_text(x, f)
+        return None if found is None else canonical_licence(found)
 
     def credit_code(x: object, f: str) -> object:
-        return None if v.blank(x) else canonical_uscc(str(x))
+        found = v.code_text(x, f)
+        return None if found is None else canonical_uscc(found)
 
     return {
         "name": ("name", required_text),
@@ -561,11 +626,9 @@ def _staff(r: _RowReader, role: str) -> StaffMember | None:
     fields = [f"{role}_{part}" for part in _STAFF_PARTS]
     if not any(f in r.positions for f in fields) or all(v.blank(r.raw(f)) for f in fields):
         return None
-    name = r.get(f"{role}_name", v.text)
+    name = r.get(f"{role}_name", v.person_name)
     phone = r.get(f"{role}_phone", v.phone)
-    id_number = r.get(
-        f"{role}_id_number", lambda x, f: None if v.blank(x) else clean_text(str(x)).upper()
-    )
+    id_number = r.get(f"{role}_id_number", _id_number)
     banned = r.get(f"{role}_banned_until", v.day)
     if name is None:
         return None
@@ -582,8 +645,12 @@ def _staff(r: _RowReader, role: str) -> StaffMember | None:
         return None
 
 
+def _id_number(x: object, f: str) -> str | None:
+    return None if v.blank(x) else v.clean(str(x)).upper() or None
+
+
 def _cadre_ref(r: _RowReader) -> CadreRef | None:
-    name = r.get("cadre_name", v.text)
+    name = r.get("cadre_name", v.person_name)
     if name is None:
         return None
     return CadreRef(
@@ -608,17 +675,15 @@ def parse_cadres(table: Table, hierarchy: Hierarchy) -> ParseResult[Cadre]:
     area = AreaResolver(hierarchy)
     cadres: list[tuple[Row, Cadre]] = []
     for row in table.rows:
-        r = _RowReader(row, positions, columns)
-        name = r.get("name", lambda x, f: v.text(x, f, required=True))
+        r = _RowReader(row, positions, columns, table.formulas.get(row.number))
+        name = r.get("name", lambda x, f: v.person_name(x, f, required=True))
         area_code = r.get("area", area)
         tier = r.get("tier", _enum(Tier))
         phone = r.get("phone", v.phone)
         fields = {
             "post": r.get("post", v.text),
             "phone": phone,
-            "id_number": r.get(
-                "id_number", lambda x, f: None if v.blank(x) else clean_text(str(x)).upper()
-            ),
+            "id_number": r.get("id_number", _id_number),
             "active_from": r.get("active_from", v.day),
             "active_to": r.get("active_to", v.day),
         }
@@ -673,7 +738,7 @@ def parse_assignments(table: Table) -> ParseResult[AssignmentRow]:
         return ParseResult([], errors, columns)
     rows: list[AssignmentRow] = []
     for row in table.rows:
-        r = _RowReader(row, positions, columns)
+        r = _RowReader(row, positions, columns, table.formulas.get(row.number))
         key = r.get("business_key", lambda x, f: v.text(x, f, required=True))
         start = r.get("valid_from", v.day)
         if start is None and not r.errors:
@@ -754,7 +819,7 @@ def _area_sheet(source: Path) -> ParseResult[Area]:
     positions = _positions(table, columns)
     areas, errors = [], []
     for row in table.rows:
-        r = _RowReader(row, positions, columns)
+        r = _RowReader(row, positions, columns, table.formulas.get(row.number))
         code = r.get("code", lambda x, f: canonical_area_code(x, field=f))
         parent = r.get(
             "parent_code", lambda x, f: None if v.blank(x) else canonical_area_code(x, field=f)

@@ -1,7 +1,11 @@
 """Reading a sheet into a header and numbered rows, the way offices really lay them out.
 
-Titles and "填报单位" lines above the header, blank rows in the middle and signature lines
-("填表人：…") below are skipped; the header is the first row that names known columns.
+Titles and "填报单位" lines above the header, blank rows in the middle, totals rows
+(合计/小计/总计) and signature lines ("填表人：…") below are skipped; the header is the first
+row that names known columns. In a workbook the ledger is the active sheet if it is
+visible, else the first visible one (a hidden 下拉选项 list sheet is never read); a
+workbook whose ledger goes on over other visible sheets is refused, naming them, rather
+than read in part.
 """
 
 from __future__ import annotations
@@ -9,17 +13,22 @@ from __future__ import annotations
 import codecs
 import csv
 import functools
+import html
 import itertools
 import re
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+from typing import Any
+from xml.etree import ElementTree
 
 import attrs
 
-from twores.core.errors import InvalidValueError
-from twores.core.labels import clean_text
+from twores.core.errors import InvalidValueError, StructureError
 from twores.divisions import open_binary, open_text
+from twores.services.sheets.values import clean
 
 SERIAL_HEADERS = ("序号", "编号序号", "no", "no.", "#")
 HEADER_SEARCH_ROWS = 10
@@ -36,11 +45,18 @@ class Row:
 
 @attrs.frozen(slots=False)
 class Table:
-    """The header and the data rows; ``rows`` streams (it can be walked once)."""
+    """The header and the data rows; ``rows`` streams (it can be walked once).
+
+    ``sheet`` is the workbook sheet read (None for a CSV file); ``formulas`` are the
+    formula cells the file holds no computed value for (row number -> cell position ->
+    formula): they read as empty, so the parsers report them instead.
+    """
 
     header: list[str]
     header_row: int
     rows: Iterable[Row]
+    sheet: str | None = None
+    formulas: dict[int, dict[int, str]] = attrs.field(factory=dict)
 
     @functools.cached_property
     def index(self) -> dict[str, int]:
@@ -55,24 +71,10 @@ class Table:
 
 
 def normalise_header(text: object) -> str:
-    value = clean_text(str(text or "")).replace(" ", "").casefold()
+    value = clean(str(text or "")).replace(" ", "").casefold()
     for suffix in ("（必填）", "(必填)", "*"):
         value = value.removesuffix(suffix)
     return value.lstrip("*")
-
-
-def _raw_rows(path: Path) -> Iterator[list[object]]:
-    name = path.name.lower()
-    if name.endswith((".xlsx", ".xlsm", ".xls")):
-        from python_calamine import CalamineWorkbook
-
-        workbook = CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(0)
-        rows = (list(row) for row in sheet.iter_rows())
-        merged = sheet.merged_cell_ranges or []
-        yield from _filled(rows, merged, sheet.start or (0, 0)) if merged else rows
-        return
-    yield from _csv_rows(path)
 
 
 Cell = tuple[int, int]
@@ -88,9 +90,9 @@ def _filled(
     for first, last in merged:
         if last[0] > first[0]:
             by_top[first[0]].append((first, last))
-    top, left = start
+    left = start[1]  # rows are numbered from the sheet's first row, cells from its first column
     open_ranges: list[tuple[int, int, int, object]] = []  # (last row, first col, last col, value)
-    for number, cells in enumerate(rows, start=top):
+    for number, cells in enumerate(rows):
         for (_, first_col), (last_row, last_col) in by_top.get(number, ()):
             at = first_col - left
             value = cells[at] if 0 <= at < len(cells) else None
@@ -175,6 +177,28 @@ def _is_footer(cells: list[object]) -> bool:
     return bool(texts) and all(("：" in t or ":" in t) and len(t) <= 40 for t in texts)
 
 
+#: A totals row's first cell: 合计, 小 计, 总计：, 合计（户）…
+_TOTAL = re.compile(r"\s*[合小总共]\s*计\s*[:：]?\s*(?:[(（][^)）]*[)）])?\s*")
+
+
+def _is_total(cells: list[object]) -> bool:
+    """A totals row (合计/小计/总计 in its first filled cell, under 序号 or 主体名称)."""
+    for cell in cells:
+        if cell is None or cell == "":
+            continue
+        return isinstance(cell, str) and "计" in cell and _TOTAL.fullmatch(cell) is not None
+    return False
+
+
+def _header_at(head: list[list[object]], known: set[str]) -> tuple[int, set[str]] | None:
+    """The header row's index in ``head`` and the known headers it names, if it has one."""
+    for index, cells in enumerate(head):
+        names = {normalise_header(c) for c in cells} & known
+        if len(names) >= 2:
+            return index, names
+    return None
+
+
 def read_table(path: str | Path, known: Iterable[str]) -> Table:
     """The table in ``path``; ``known`` are the normalised headers that identify the header row.
 
@@ -182,22 +206,28 @@ def read_table(path: str | Path, known: Iterable[str]) -> Table:
     """
     source = Path(path)
     known_set = set(known)
-    stream = _raw_rows(source)
-    head = list(itertools.islice(stream, HEADER_SEARCH_ROWS))
-    header_index = 0
-    for index, cells in enumerate(head):
-        if sum(1 for c in cells if normalise_header(c) in known_set) >= 2:
-            header_index = index
-            break
-    header = (
-        [clean_text(str(c)) if not _blank(c) else "" for c in head[header_index]] if head else []
-    )
+    if source.name.lower().endswith(_WORKBOOKS):
+        return _workbook_table(source, known_set)
+    stream = _csv_rows(source)
+    return _table(list(itertools.islice(stream, HEADER_SEARCH_ROWS)), stream, known_set)
+
+
+def _table(
+    head: list[list[Any]],
+    stream: Iterator[list[Any]],
+    known: set[str],
+    sheet: str | None = None,
+    formulas: dict[int, dict[int, str]] | None = None,
+) -> Table:
+    found = _header_at(head, known)
+    header_index = found[0] if found else 0
+    header = [clean(str(c)) if not _blank(c) else "" for c in head[header_index]] if head else []
     normalised = [normalise_header(h) for h in header]
     serial_at = next((i for i, h in enumerate(normalised) if h in SERIAL_HEADERS), None)
-    recognised = [i for i, h in enumerate(normalised) if h in known_set]
+    recognised = [i for i, h in enumerate(normalised) if h in known]
     remaining = itertools.chain(head[header_index + 1 :], stream)
     rows = _data_rows(remaining, header_index + 2, recognised, serial_at)
-    return Table(header, header_index + 1, rows)
+    return Table(header, header_index + 1, rows, sheet, formulas or {})
 
 
 def _data_rows(
@@ -208,9 +238,243 @@ def _data_rows(
             continue  # a blank row
         if _is_footer(cells):
             continue  # a signature line such as 填表人：… 审核人：…
+        if _is_total(cells):
+            continue  # a totals row: 合计 20户
         serial = None
         if serial_at is not None and serial_at < len(cells) and not _blank(cells[serial_at]):
             value = cells[serial_at]
             integral = isinstance(value, float) and value.is_integer()
-            serial = str(int(value)) if integral else clean_text(str(value))  # type: ignore[arg-type]
+            serial = str(int(value)) if integral else clean(str(value))  # type: ignore[call-overload]
         yield Row(number, serial, cells)
+
+
+# -- workbooks -------------------------------------------------------------------------
+
+_WORKBOOKS = (".xlsx", ".xlsm", ".xls")
+#: Share of the ledger's known headers another sheet must name to hold "the same table".
+_SAME_TABLE = 0.8
+
+
+class SheetsError(InvalidValueError):
+    """A workbook whose ledger goes on over several visible sheets."""
+
+    code = "several_sheets"
+
+
+def _workbook_table(source: Path, known: set[str]) -> Table:
+    """The ledger sheet's table: the active sheet if visible, else the first visible one
+    (the first visible sheet whose header names known columns, when that one names none).
+    Another visible sheet with a header naming the same columns and rows beneath it means
+    the ledger is split: that is refused, naming the sheets, rather than read in part."""
+    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+
+    workbook = CalamineWorkbook.from_path(str(source))
+    names = [
+        m.name
+        for m in workbook.sheets_metadata
+        if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet
+    ] or workbook.sheet_names[:1]
+    active = _active_sheet(source, workbook.sheet_names)
+    if active in names:
+        names.remove(active)
+        names.insert(0, active)
+    zipped = zipfile.is_zipfile(source)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The formula scan inflates the sheet's XML again: it runs while calamine (which
+        # lets go of the GIL) loads the sheets, so it costs no time on a machine with 2 cores.
+        scan = pool.submit(_uncached_formulas, source, names[0]) if zipped else None
+        return _choose_table(workbook, source, names, known, scan)
+
+
+def _choose_table(
+    workbook: Any,
+    source: Path,
+    names: list[str],
+    known: set[str],
+    scan: Future[dict[int, dict[int, str]]] | None,
+) -> Table:
+    chosen: tuple[str, list[list[Any]], Iterator[list[Any]], int, set[str]] | None = None
+    others: list[tuple[str, list[list[Any]], Iterator[list[Any]]]] = []
+    for name in names:
+        sheet = workbook.get_sheet_by_name(name)
+        rows, left = _sheet_rows(sheet)
+        head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+        found = _header_at(head, known)
+        if chosen is None and found is not None:
+            chosen = (name, head, rows, left, found[1])
+        else:
+            others.append((name, head, rows))
+    if chosen is None:  # no sheet names known columns: read the first (its errors say so)
+        name = names[0]
+        rows, left = _sheet_rows(workbook.get_sheet_by_name(name))
+        return _table(list(itertools.islice(rows, HEADER_SEARCH_ROWS)), rows, known, name)
+    name, head, rows, left, columns = chosen
+    split = [
+        other
+        for other, other_head, other_rows in others
+        if _same_table(other_head, other_rows, known, columns)
+    ]
+    if split:
+        listed = "、".join(f"“{n}”" for n in split)
+        raise StructureError(
+            "工作簿 workbook",
+            [
+                SheetsError(
+                    "工作表",
+                    "、".join(split),
+                    f"除工作表“{name}”外，工作表{listed}也有同样表头的数据。为免漏导，请把"
+                    "台账合并到一个工作表，或把每个工作表另存为单独的文件后分别导入",
+                    f"besides sheet “{name}”, sheet(s) {listed} hold rows under the same "
+                    "header; so that no rows are left out, merge the ledger into one sheet, or "
+                    "save each sheet as a file of its own and import them one by one",
+                )
+            ],
+        )
+    if scan is None:
+        formulas = {}
+    else:
+        formulas = scan.result() if name == names[0] else _uncached_formulas(source, name)
+    if formulas and left:  # positions count from the sheet's first used column
+        formulas = {r: {c - left: f for c, f in cells.items()} for r, cells in formulas.items()}
+    return _table(head, rows, known, name, formulas)
+
+
+def _sheet_rows(sheet: Any) -> tuple[Iterator[list[Any]], int]:
+    """A sheet's rows from its first row (cells from its first used column), merged cells
+    filled; and that first column's index."""
+    rows = (list(row) for row in sheet.iter_rows())
+    start = sheet.start or (0, 0)
+    merged = sheet.merged_cell_ranges or []
+    return (_filled(rows, merged, start) if merged else rows), start[1]
+
+
+def _same_table(
+    head: list[list[Any]], rows: Iterator[list[Any]], known: set[str], columns: set[str]
+) -> bool:
+    """Whether a sheet holds rows under a header naming (nearly) the ledger's columns."""
+    found = _header_at(head, known)
+    if found is None or len(found[1] & columns) < max(2, _SAME_TABLE * len(columns)):
+        return False
+    header = head[found[0]]
+    at = [i for i, c in enumerate(header) if normalise_header(c) in known]
+    below = itertools.chain(head[found[0] + 1 :], rows)
+    return any(
+        not _all_blank(cells, at) and not _is_footer(cells) and not _is_total(cells)
+        for cells in below
+    )
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _workbook_xml(archive: zipfile.ZipFile) -> ElementTree.Element | None:
+    try:
+        return ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    except (KeyError, ElementTree.ParseError):
+        return None
+
+
+def _active_sheet(source: Path, names: list[str]) -> str | None:
+    """The sheet the workbook opens on (``activeTab``; the first sheet when not set)."""
+    if not zipfile.is_zipfile(source):
+        return None
+    with zipfile.ZipFile(source) as archive:
+        root = _workbook_xml(archive)
+    if root is None:
+        return None
+    for element in root.iter():
+        if _local(element.tag) == "workbookView":
+            tab = element.get("activeTab", "0")
+            if tab.isdigit() and int(tab) < len(names):
+                return names[int(tab)]
+            break
+    return names[0] if names else None
+
+
+def _sheet_member(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    """The archive member holding the sheet named ``sheet``."""
+    root = _workbook_xml(archive)
+    if root is None:
+        return None
+    rel_id = next(
+        (
+            next((v for k, v in e.attrib.items() if _local(k) == "id"), None)
+            for e in root.iter()
+            if _local(e.tag) == "sheet" and e.get("name") == sheet
+        ),
+        None,
+    )
+    try:
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return None
+    for element in rels.iter():
+        if _local(element.tag) == "Relationship" and element.get("Id") == rel_id:
+            target = element.get("Target", "")
+            if target.startswith("/"):
+                return target.lstrip("/")
+            return str(PurePosixPath("xl") / target)
+    return None
+
+
+_FORMULA_START = re.compile(rb"<f[\s>/]")
+_CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+_CELL_TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
+_CACHED = re.compile(rb"<v>[^<]")
+_FORMULA_TEXT = re.compile(rb"<f[^>]*>(.*?)</f>", re.S)
+_XML_CHUNK = 1 << 22
+
+
+def _uncached_formulas(source: Path, sheet: str) -> dict[int, dict[int, str]]:
+    """Formula cells of ``sheet`` saved without a computed value (a file written by a
+    script and never opened in Excel): row number -> column index -> "=formula".
+
+    The sheet's XML is scanned a few MB at a time; a part without ``<f`` costs one search.
+    """
+    found: dict[int, dict[int, str]] = {}
+    with zipfile.ZipFile(source) as archive:
+        member = _sheet_member(archive, sheet)
+        if member is None or member not in archive.namelist():
+            return found
+        with archive.open(member) as stream:
+            rest = b""
+            while chunk := stream.read(_XML_CHUNK):
+                buffer = rest + chunk
+                cut = buffer.rfind(b"</row>")
+                if cut < 0:
+                    rest = buffer
+                    continue
+                part, rest = buffer[: cut + 6], buffer[cut + 6 :]
+                if b"<f" in part:
+                    _scan_formulas(part, found)
+            if b"<f" in rest:
+                _scan_formulas(rest, found)
+    return found
+
+
+def _scan_formulas(xml: bytes, found: dict[int, dict[int, str]]) -> None:
+    for match in _FORMULA_START.finditer(xml):
+        start = xml.rfind(b"<c ", 0, match.start())
+        end = xml.find(b"</c>", match.start())
+        if start < 0 or end < 0:
+            continue
+        cell = xml[start:end]
+        open_tag = cell[: cell.find(b">") + 1]
+        ref = _CELL_REF.search(open_tag)
+        kind = _CELL_TYPE.search(open_tag)
+        # A computed value, or an empty text result (Excel saves t="str" and an empty <v>).
+        if ref is None or _CACHED.search(cell) or (kind and kind.group(1) != b"n"):
+            continue
+        text = _FORMULA_TEXT.search(cell)
+        formula = html.unescape(text.group(1).decode()) if text else ""
+        found.setdefault(int(ref.group(2)), {})[_column_index(ref.group(1))] = (
+            f"={formula}" if formula else "（共享公式 shared formula）"
+        )
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - 64
+    return index - 1

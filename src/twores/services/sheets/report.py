@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +24,31 @@ def report_path(source: Path) -> Path:
         stem = stem[: -len(ending)]
     suffix = ".xlsx" if source.suffix.lower() in (".xlsx", ".xlsm", ".xls") else ".csv"
     return source.with_name(f"{stem}.errors{suffix}")
+
+
+def remove_stale_report(source: Path) -> None:
+    """Remove the report an earlier, rejected import of ``source`` left beside it (only a
+    file this module wrote: the report's name, and its header row)."""
+    target = report_path(source)
+    for stale in (target, target.with_suffix(".csv" if target.suffix == ".xlsx" else ".xlsx")):
+        if stale.is_file() and _is_report(stale):
+            stale.unlink(missing_ok=True)
+
+
+def _is_report(path: Path) -> bool:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    first: list[object]
+    try:
+        if path.suffix == ".csv":
+            with path.open(encoding="utf-8-sig", newline="") as stream:
+                first = list(next(csv.reader(stream), []))
+        else:
+            rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).iter_rows()
+            first = list(next(rows, []))
+    except (OSError, ValueError, CalamineError):
+        return False
+    return tuple(str(cell) for cell in first) == HEADERS
 
 
 def write_report(errors: Sequence[RowError], source: Path) -> Path:

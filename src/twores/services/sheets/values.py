@@ -16,12 +16,35 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
+#: A time of day after a date: "2019/5/2 0:00", "2023-03-15 00:00:00", "2023-03-15T09:30".
+_TIME_OF_DAY = re.compile(r"(?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp][Mm])?$")
+_SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
+#: Characters that show as nothing (zero-width space, non-joiner and joiner, direction
+#: marks and embeddings, word joiner and invisible operators, BOM, soft hyphen): pasted
+#: from web pages and chat apps, they make a code fail its check and a name differ from its
+#: clean spelling. NFKC keeps them, so they are dropped before it.
+INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+#: Han characters (the CJK blocks person names are written in).
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_SPACE_IN_NAME = re.compile(f"(?<=[{_HAN}])\\s+(?=[{_HAN}])")
 _TRUE = {"是", "有", "y", "yes", "true", "1", "√"}
 _FALSE = {"否", "无", "n", "no", "false", "0", "×"}
 
 
 def blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and (not value or value.isspace()))
+
+
+def visible(value: str) -> str:
+    """``value`` without the characters that show as nothing (:data:`INVISIBLE`)."""
+    if value.isascii() or not INVISIBLE.search(value):
+        return value
+    return INVISIBLE.sub("", value)
+
+
+def clean(value: str) -> str:
+    """:func:`clean_text` of the visible characters: what every text cell is read as."""
+    return clean_text(visible(value))
 
 
 def text(value: object, field: str, *, required: bool = False) -> str | None:
@@ -31,7 +54,59 @@ def text(value: object, field: str, *, required: bool = False) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return clean_text(str(value))
+    found = clean(str(value))
+    if required and not found:
+        raise MissingValueError(field)  # only invisible characters
+    return found or None
+
+
+def compact_name(name: str) -> str:
+    """A Chinese person's name without the spaces offices pad it with to align a column
+    (周　敏, 周 敏 -> 周敏); a space between Latin letters (a transliterated name) stays."""
+    return _SPACE_IN_NAME.sub("", name) if " " in name else name
+
+
+def person_name(value: object, field: str, *, required: bool = False) -> str | None:
+    """A person's name (cadre or staff): :func:`text`, then :func:`compact_name`."""
+    found = text(value, field, required=required)
+    return None if found is None else compact_name(found)
+
+
+class DigitsLostError(InvalidValueError):
+    """A code Excel stored as a number: past 15 digits it keeps only zeros."""
+
+    code = "digits_lost"
+
+    def __init__(self, field: str, value: object) -> None:
+        super().__init__(
+            field,
+            value,
+            "以数字形式保存，末尾数字已丢失，请将该列设为文本后重新录入",
+            "stored as a number: digits were lost; format the column as text and re-enter it",
+        )
+
+
+#: How Excel writes a long number it holds (and so a CSV it saves): 9.24503E+17.
+_SCIENTIFIC = re.compile(r"\s*[0-9](?:\.[0-9]+)?[Ee]\+[0-9]{1,3}\s*")
+#: Excel keeps 15 significant digits of a number; a longer code typed as one loses the rest.
+_EXACT_DIGITS = 10**15
+
+
+def code_text(value: object, field: str) -> str | None:
+    """A code cell (licence, registration or credit code) as text: a whole number stored as
+    a number reads as its digits (4503231234.0 -> "4503231234"); a number too long to be
+    kept exactly (9.25E+17), or its scientific spelling in a CSV, is an error, not a code
+    with its last digits turned to zeros."""
+    if blank(value):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if abs(value) >= _EXACT_DIGITS:
+            raise DigitsLostError(field, value)
+        return str(int(value)) if float(value).is_integer() else str(value)
+    found = visible(str(value))
+    if "+" in found and _SCIENTIFIC.fullmatch(found):
+        raise DigitsLostError(field, value)
+    return found
 
 
 #: What ledgers put between a phone number's digits.
@@ -54,7 +129,7 @@ def integer(value: object, field: str) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    cleaned = clean_text(str(value)).replace(",", "")
+    cleaned = clean(str(value)).replace(",", "")
     if re.fullmatch(r"-?\d+", cleaned):
         return int(cleaned)
     raise InvalidValueError(field, value, "应为整数", "expected a whole number")
@@ -65,7 +140,7 @@ def boolean(value: object, field: str) -> bool | None:
         return None
     if isinstance(value, bool):
         return value
-    cleaned = clean_text(str(value)).casefold()
+    cleaned = clean(str(value)).casefold()
     if cleaned in _TRUE:
         return True
     if cleaned in _FALSE:
@@ -74,7 +149,8 @@ def boolean(value: object, field: str) -> bool | None:
 
 
 def day(value: object, field: str) -> date | None:
-    """2023-03-15, 2023/3/15, 2023.3.15, 2023年3月15日, 20230315, Excel serials, datetimes."""
+    """2023-03-15, 2023/3/15, 2023.3.15, 2023年3月15日, 20230315, Excel serials, datetimes;
+    a time of day after the date (2019/5/2 0:00, 44999.375) is dropped."""
     if blank(value):
         return None
     if isinstance(value, datetime):
@@ -82,13 +158,12 @@ def day(value: object, field: str) -> date | None:
     if isinstance(value, date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if 1 <= value < 2958466 and float(value).is_integer() and value < 100000:
+        if 1 <= value < 100000:  # an Excel serial; a fraction is the time of day
             return _EXCEL_EPOCH + timedelta(days=int(value))
         value = str(int(value)) if float(value).is_integer() else str(value)
-    cleaned = clean_text(str(value)).replace(" ", "")
-    if re.fullmatch(r"\d{5}(\.0+)?", cleaned):
+    cleaned = _TIME_OF_DAY.sub("", clean(str(value))).replace(" ", "")
+    if _SERIAL.fullmatch(cleaned):
         return _EXCEL_EPOCH + timedelta(days=int(float(cleaned)))
-    cleaned = cleaned.split("T")[0].split(" ")[0]
     for pattern in _DATE_PATTERNS:
         match = pattern.match(cleaned)
         if match:
@@ -108,4 +183,4 @@ def grade_text(value: object) -> object:
     """'A级', 'ａ', ' B ' -> 'A', 'A', 'B' (left for Grade.parse to judge)."""
     if blank(value):
         return value
-    return clean_text(str(value)).upper().removesuffix("级").strip()
+    return clean(str(value)).upper().removesuffix("级").strip()

@@ -63,7 +63,7 @@ def parse_visits(table: Table) -> ParseResult[VisitRow]:
     positions = _positions(table, columns)
     rows: list[VisitRow] = []
     for row in table.rows:
-        r = _RowReader(row, positions, columns)
+        r = _RowReader(row, positions, columns, table.formulas.get(row.number))
         key = r.get("business_key", lambda x, f: v.text(x, f, required=True))
         cadre = r.get("cadre_id", lambda x, f: v.text(x, f, required=True))
         day = r.get("visited_on", v.day)

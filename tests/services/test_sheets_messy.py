@@ -1,0 +1,481 @@
+"""Ledgers as offices really send them: closed businesses, padded names, workbooks with
+several or hidden sheets, formulas, times after dates, prefixed cadre headers, invisible
+characters, totals rows, codes stored as numbers, area paths with any separator, and the
+report of an earlier try left beside a fixed file."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+import twores
+from twores.core.assignment import AssignmentReason
+from twores.services.imports import import_file
+from twores.services.sheets import values as v
+from twores.services.sheets.parsing import parse_businesses, read_sheet
+
+ADMIN = twores.Scope("测试员", twores.Role.ADMIN)
+ON = date(2025, 6, 30)
+HEADER = [
+    "序号",
+    "主体名称",
+    "统一社会信用代码",
+    "许可证编号",
+    "所属区划",
+    "业态",
+    "经营状态",
+    "状态变更日期",
+    "包保等级",
+    "成立日期",
+    "包保干部姓名",
+    "职务",
+    "联系电话",
+]
+COL = {name: i for i, name in enumerate(HEADER)}
+VILLAGE = "450323101202"
+CADRE_PHONE = "18374074002"
+
+
+def rows() -> list[list[object]]:
+    """Two village-held (D) businesses, the first naming its cadre 吴伟."""
+    return [
+        [1, "大圩豆腐坊", None, "SC14503231110603", VILLAGE, "食品生产", "在营", None, "D",
+         "2019-05-02", "吴伟", "村委会主任", CADRE_PHONE],
+        [2, "敢兴便利店", None, "JY14503230034495", VILLAGE, "食品销售", "在营", None, "D",
+         "2020-01-01", None, None, None],
+    ]  # fmt: skip
+
+
+def write_xlsx(
+    path: Path,
+    data: list[list[object]],
+    header: list[str] = HEADER,
+    *,
+    title: str = "包保主体台账",
+) -> Path:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title
+    sheet.append(["灵川县食品生产经营主体分层分级包保台账"])
+    sheet.append(header)
+    for row in data:
+        sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def write_csv(path: Path, data: list[list[object]], header: list[str] = HEADER) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+        csv.writer(stream).writerows([header, *data])
+    return path
+
+
+def import_cadres(app: twores.Twores, store: twores.Store, tmp_path: Path, name: str) -> None:
+    path = write_csv(
+        tmp_path / "干部.csv",
+        [[name, "村委会主任", "村级", VILLAGE, CADRE_PHONE]],
+        ["包保干部姓名", "职务", "层级", "所属区划", "联系电话"],
+    )
+    report = import_file(app, store, ADMIN, "cadres", path, on=ON)
+    assert report.accepted, report.errors
+
+
+def businesses(store: twores.Store) -> dict[str, twores.FoodBusiness]:
+    with store.unit_of_work(ADMIN) as uow:
+        return {b.key: b for b in uow.businesses.stream()}
+
+
+def assignments(store: twores.Store) -> list[twores.Assignment]:
+    with store.unit_of_work(ADMIN) as uow:
+        return list(uow.assignments.stream())
+
+
+# -- 1. a ledger that closes a business ends its assignments -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "since", "ended_on"),
+    [("注销", "2025-07-01", date(2025, 7, 1)), ("吊销", None, ON)],
+)
+def test_a_business_the_ledger_closes_is_held_by_no_one(
+    app: twores.Twores,
+    store: twores.Store,
+    tmp_path: Path,
+    status: str,
+    since: str | None,
+    ended_on: date,
+) -> None:
+    import_cadres(app, store, tmp_path, "吴伟")
+    path = write_xlsx(tmp_path / "a.xlsx", rows())
+    first = import_file(app, store, ADMIN, "businesses", path, on=date(2025, 1, 1))
+    assert first.accepted and first.assignments.inserted == 1
+    later = rows()
+    later[0][COL["经营状态"]], later[0][COL["状态变更日期"]] = status, since
+    later[0][COL["包保干部姓名"]] = later[0][COL["职务"]] = later[0][COL["联系电话"]] = None
+    path = write_xlsx(tmp_path / "b.xlsx", later)
+    report = import_file(app, store, ADMIN, "businesses", path, on=ON)
+    assert report.accepted, report.errors
+    assert report.assignments.updated == 1
+    (ended,) = assignments(store)
+    assert (ended.valid_to, ended.reason) == (ended_on, AssignmentReason.BUSINESS_CLOSED)
+    with store.unit_of_work(ADMIN) as uow:
+        roster = twores.Roster.build(
+            uow.areas.hierarchy(),
+            uow.businesses.stream(),
+            uow.cadres.stream(),
+            uow.assignments.stream(),
+        )
+    found = twores.roster_violations(roster, app.plugins.rulebook(), date(2025, 7, 2))
+    assert [x for x in found if "SC14503231110603" in x.ids] == []  # no closed_business
+    shutil.copy(path, tmp_path / "c.xlsx")  # the same data again: nothing to end
+    again = import_file(app, store, ADMIN, "businesses", tmp_path / "c.xlsx", on=ON)
+    assert again.accepted and again.assignments.changed == 0 and again.records.changed == 0
+
+
+# -- 3. person names padded to align them -----------------------------------------------
+
+
+def test_padded_person_names_are_the_same_names(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    import_cadres(app, store, tmp_path, "吴\u3000伟")
+    with store.unit_of_work(ADMIN) as uow:
+        assert [c.name for c in uow.cadres.stream()] == ["吴伟"]
+    import_cadres(app, store, tmp_path, " 吴 伟 ")  # the same cadre, not a second one
+    with store.unit_of_work(ADMIN) as uow:
+        assert [c.name for c in uow.cadres.stream()] == ["吴伟"]
+    data = rows()
+    data[0][COL["包保干部姓名"]] = "吴\u3000伟"
+    header = [*HEADER, "主要负责人"]
+    data[0].append("李 四")
+    report = import_file(
+        app, store, ADMIN, "businesses", write_xlsx(tmp_path / "a.xlsx", data, header)
+    )
+    assert report.accepted, report.errors
+    assert report.assignments.inserted == 1
+    head = businesses(store)["SC14503231110603"].staff.head
+    assert head is not None and head.name == "李四"
+
+
+def test_only_spaces_between_han_characters_go() -> None:
+    assert v.person_name("周\u3000敏", "name") == "周敏"
+    assert v.person_name(" 欧阳 小 明 ", "name") == "欧阳小明"
+    assert v.person_name("John  Smith", "name") == "John Smith"
+    assert v.person_name("\u200b周敏", "name") == "周敏"
+
+
+# -- 5 and 7. which sheet of a workbook ---------------------------------------------------
+
+
+def test_a_ledger_split_over_visible_sheets_is_refused_naming_them(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    path = write_xlsx(tmp_path / "两表.xlsx", rows()[:1], title="第一批")
+    workbook = _load(path)
+    second = workbook.create_sheet("第二批")
+    second.append(HEADER)
+    second.append(rows()[1])
+    workbook.create_sheet("填表说明").append(["说明：每行填写一个主体"])
+    workbook.save(path)
+    report = import_file(app, store, ADMIN, "businesses", path)
+    assert not report.accepted
+    (error,) = report.errors
+    assert (error.row, error.column, error.value, error.code) == (
+        0,
+        "工作表",
+        "第二批",
+        "several_sheets",
+    )
+    assert "第二批" in error.reason_zh and "第二批" in error.reason_en
+    assert businesses(store) == {}
+
+
+def test_other_visible_sheets_without_the_ledger_are_left_alone(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    path = write_xlsx(tmp_path / "说明.xlsx", rows()[1:])
+    workbook = _load(path)
+    workbook.create_sheet("填表说明").append(["说明：每行填写一个主体"])
+    empty = workbook.create_sheet("模板")
+    empty.append(HEADER)  # the header alone: no rows to lose
+    workbook.save(path)
+    report = import_file(app, store, ADMIN, "businesses", path)
+    assert report.accepted and report.rows == 1
+
+
+def test_a_hidden_list_sheet_is_not_read(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    path = write_xlsx(tmp_path / "下拉.xlsx", rows()[1:])
+    workbook = _load(path)
+    lists = workbook.create_sheet("下拉选项", 0)
+    for line in (["业态", "经营状态", "包保等级"], ["食品生产", "在营", "A"]):
+        lists.append(line)
+    lists.sheet_state = "hidden"
+    workbook.active = 1
+    workbook.save(path)
+    table = read_sheet(path, "businesses")
+    assert table.sheet == "包保主体台账"
+    report = import_file(app, store, ADMIN, "businesses", path)
+    assert report.accepted, report.errors
+    assert list(businesses(store)) == ["JY14503230034495"]
+
+
+def test_a_missing_column_names_the_sheet(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    header = [h for h in HEADER if h != "所属区划"]
+    data = [[c for i, c in enumerate(r) if i != COL["所属区划"]] for r in rows()[1:]]
+    report = import_file(
+        app, store, ADMIN, "businesses", write_xlsx(tmp_path / "缺列.xlsx", data, header)
+    )
+    (error,) = report.errors
+    assert error.column == "所属区划" and error.code == "missing_column"
+    assert "包保主体台账" in error.reason_zh and "包保主体台账" in error.reason_en
+
+
+# -- 6. formulas without a computed value ------------------------------------------------
+
+
+def _formula_workbook(path: Path, *, cached: bool) -> Path:
+    data = rows()[1:]
+    data[0][COL["许可证编号"]] = '="JY14503230034495"'
+    write_xlsx(path, data)
+    if cached:  # as Excel saves it: the value beside the formula
+        _rewrite_sheet(
+            path,
+            lambda xml: re.sub(
+                r'<c r="D3"><f>(.*?)</f><v\s*/?>(?:</v>)?',
+                r'<c r="D3" t="str"><f>\1</f><v>JY14503230034495</v>',
+                xml,
+            ),
+        )
+    return path
+
+
+def test_a_formula_without_a_computed_value_is_a_row_error(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    path = _formula_workbook(tmp_path / "公式.xlsx", cached=False)
+    report = import_file(app, store, ADMIN, "businesses", path)
+    (error,) = report.errors
+    assert (error.row, error.serial, error.column, error.value) == (
+        3,
+        "2",
+        "许可证编号",
+        '="JY14503230034495"',
+    )
+    assert error.code == "uncomputed_formula"
+    assert "公式没有计算结果" in error.reason_zh and "no computed value" in error.reason_en
+    assert businesses(store) == {}
+
+
+def test_a_formula_with_its_computed_value_reads_as_the_value(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    path = _formula_workbook(tmp_path / "公式.xlsx", cached=True)
+    report = import_file(app, store, ADMIN, "businesses", path)
+    assert report.accepted, report.errors
+    assert list(businesses(store)) == ["JY14503230034495"]
+
+
+# -- 8. dates with a time of day ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["2019/5/2 0:00", "2019-5-2 0:00:00", "2019-05-02 00:00:00", "2019-05-02T08:30", 43587.375],
+)
+def test_a_date_with_a_time_of_day_reads_as_the_date(
+    app: twores.Twores, store: twores.Store, tmp_path: Path, cell: object
+) -> None:
+    assert v.day(cell, "opened_on") == date(2019, 5, 2)
+    data = rows()[1:] * 2
+    data[1] = [3, "三街超市", None, "JY14503232897810", *data[1][4:]]
+    data[0][COL["成立日期"]] = data[1][COL["成立日期"]] = cell
+    for name, write in (("a.csv", write_csv), ("a.xlsx", write_xlsx)):
+        path = write(tmp_path / name, data)
+        found = parse_businesses(read_sheet(path, "businesses"), _hierarchy(store))
+        assert not found.errors
+        assert {r.business.opened_on for r in found.rows} == {date(2019, 5, 2)}
+
+
+# -- 9. the cadre's own columns, prefixed -------------------------------------------------
+
+
+def test_prefixed_cadre_columns_are_the_cadres_and_the_business_phone_is_not(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    import_cadres(app, store, tmp_path, "吴伟")
+    header = [
+        *HEADER[:10],
+        "法定代表人",
+        "联系电话",
+        "包保干部姓名",
+        "包保干部职务",
+        "包保干部层级",
+        "包保干部联系电话",
+    ]
+    data = [
+        [*r[:10], "李某", "0773-8800001", r[10], r[11], "村级" if r[10] else None, r[12]]
+        for r in rows()
+    ]
+    path = write_xlsx(tmp_path / "h.xlsx", data, header)
+    report = import_file(app, store, ADMIN, "businesses", path)
+    assert report.accepted, report.errors
+    assert report.assignments.inserted == 1
+
+
+# -- 11. invisible characters --------------------------------------------------------------
+
+
+def test_invisible_characters_are_dropped_everywhere(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    import_cadres(app, store, tmp_path, "吴伟")
+    data = rows()
+    data[0][COL["许可证编号"]] = "SC14503231110603\u200b"
+    data[0][COL["主体名称"]] = "\ufeff大圩\u200d豆腐坊"
+    data[0][COL["包保干部姓名"]] = "吴伟\u2060"
+    data[0][COL["所属区划"]] = VILLAGE + "\u200c"
+    data[1][COL["主体名称"]] = "\u200b敢兴便利店"
+    data[1][COL["统一社会信用代码"]] = "\ufeff91110000600037341L"
+    data[1][COL["经营状态"]] = "在营\u200b"
+    data[1][COL["所属区划"]] = "灵川县/大圩\u200b镇/嵅村村委会"
+    for name, write in (("a.csv", write_csv), ("a.xlsx", write_xlsx)):
+        parsed = parse_businesses(
+            read_sheet(write(tmp_path / name, data), "businesses"), _hierarchy(store)
+        )
+        assert not parsed.errors
+        assert [r.business.name for r in parsed.rows] == ["大圩豆腐坊", "敢兴便利店"]
+        assert parsed.rows[1].business.uscc == "91110000600037341L"
+    report = import_file(app, store, ADMIN, "businesses", tmp_path / "a.xlsx")
+    assert report.accepted, report.errors
+    stored = businesses(store)
+    assert set(stored) == {"SC14503231110603", "JY14503230034495"}
+    assert stored["JY14503230034495"].uscc == "91110000600037341L"
+    assert report.assignments.inserted == 1
+
+
+# -- 12. totals rows -------------------------------------------------------------------------
+
+
+def test_totals_rows_are_skipped_and_counted_nowhere(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    blank = [None] * len(HEADER)
+    total = list(blank)
+    total[0], total[1], total[COL["包保等级"]] = "合计", "2户", "2"
+    subtotal = list(blank)
+    subtotal[1] = "小 计："
+    data = [*rows()[1:], subtotal, total]
+    for name, write in (("t.csv", write_csv), ("t.xlsx", write_xlsx)):
+        report = import_file(app, store, ADMIN, "businesses", write(tmp_path / name, data))
+        assert report.accepted, report.errors
+        assert report.rows == 1
+
+
+# -- 13. codes stored as numbers ------------------------------------------------------------
+
+
+def test_a_registration_number_stored_as_a_number_reads_as_its_digits(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    data = rows()[1:]
+    data[0][COL["许可证编号"]], data[0][COL["业态"]] = 4503231234.0, "食品小作坊"
+    report = import_file(app, store, ADMIN, "businesses", write_xlsx(tmp_path / "n.xlsx", data))
+    assert report.accepted, report.errors
+    assert list(businesses(store)) == ["4503231234"]
+
+
+@pytest.mark.parametrize(("name", "cell"), [("n.xlsx", 9.2450323e17), ("n.csv", "9.24503E+17")])
+def test_a_code_that_lost_digits_as_a_number_gets_its_own_error(
+    app: twores.Twores, store: twores.Store, tmp_path: Path, name: str, cell: object
+) -> None:
+    data = rows()[1:]
+    data[0][COL["统一社会信用代码"]] = cell
+    write = write_xlsx if name.endswith(".xlsx") else write_csv
+    report = import_file(app, store, ADMIN, "businesses", write(tmp_path / name, data))
+    (error,) = report.errors
+    row = 3 if name.endswith(".xlsx") else 2  # below a title row / the header
+    assert (error.row, error.column, error.code) == (row, "统一社会信用代码", "digits_lost")
+    assert error.value in ("924503230000000000", "9.24503E+17")
+    assert "末尾数字已丢失" in error.reason_zh and "digits were lost" in error.reason_en
+
+
+# -- 14. area name paths with any separator --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "灵川县 / 大圩镇 / 嵅村村委会",
+        "灵川县 大圩镇 嵅村村委会",
+        "灵川县、大圩镇、嵅村村委会",
+        "灵川县-大圩镇-嵅村村委会",
+        "灵川县－大圩镇－嵅村村",
+        "灵川县 > 大圩镇 > 嵅村",
+    ],
+)
+def test_an_area_path_with_any_separator_is_a_path(store: twores.Store, path: str) -> None:
+    from twores.services.sheets.parsing import AreaResolver
+
+    assert AreaResolver(_hierarchy(store))(path, "area") == VILLAGE
+
+
+# -- 15. the report of an earlier try ---------------------------------------------------------
+
+
+def test_an_accepted_import_removes_the_report_of_an_earlier_try(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    bad = rows()[1:]
+    bad[0][COL["包保等级"]] = "E"
+    path = write_xlsx(tmp_path / "台账.xlsx", bad)
+    rejected = import_file(app, store, ADMIN, "businesses", path)
+    assert rejected.report_path == tmp_path / "台账.errors.xlsx" and rejected.report_path.exists()
+    theirs = tmp_path / "台账.errors.csv"  # same name, but not a report twores wrote
+    theirs.write_text("备注\n这是我自己的文件\n", encoding="utf-8")
+    write_xlsx(path, rows()[1:])
+    dry = import_file(app, store, ADMIN, "businesses", path, dry_run=True)
+    assert dry.accepted and rejected.report_path.exists()  # a dry run writes nothing
+    assert import_file(app, store, ADMIN, "businesses", path).accepted
+    assert not rejected.report_path.exists()
+    assert theirs.exists()
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _load(path: Path) -> Workbook:
+    from openpyxl import load_workbook
+
+    return load_workbook(path)
+
+
+def _hierarchy(store: twores.Store) -> twores.Hierarchy:
+    with store.unit_of_work(ADMIN) as uow:
+        return uow.areas.hierarchy()
+
+
+def _rewrite_sheet(path: Path, change: object) -> None:
+    copy = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(copy, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = change(data.decode()).encode()  # type: ignore[operator]
+            target.writestr(item, data)
+    copy.replace(path)
+
+
+def test_dates_keep_their_day_whatever_the_cell() -> None:
+    assert v.day(datetime(2023, 3, 15, 9, 30), "f") == date(2023, 3, 15)
+    assert v.day("2023年3月15日 9:30", "f") == date(2023, 3, 15)
