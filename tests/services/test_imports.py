@@ -101,6 +101,32 @@ def test_a_cadre_who_left_holds_nothing_from_that_day(
     assert again.records.changed == 0 and again.assignments.changed == 0
 
 
+def test_a_cadre_whose_phone_changed_is_the_same_cadre(
+    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+) -> None:
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    with (samples / "lingchuan_cadres.csv").open(encoding="utf-8") as stream:
+        header, first, *rest = list(csv.reader(stream))
+    phone = header.index("联系电话")
+    moved = [*first[:phone], "13900000001", *first[phone + 1 :]]
+    changed = tmp_path / "干部.csv"
+    with changed.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows([header, moved, *rest])
+    with store.unit_of_work(ADMIN) as uow:
+        before = {c.id: c for c in uow.cadres.stream()}
+    report = import_file(app, store, ADMIN, "cadres", changed, on=ON)
+    assert report.accepted and (report.records.inserted, report.records.updated) == (0, 1)
+    with store.unit_of_work(ADMIN) as uow:
+        after = {c.id: c for c in uow.cadres.stream()}
+    assert after.keys() == before.keys()
+    assert [c.phone for c in after.values() if c.phone != before[c.id].phone] == ["13900000001"]
+    twin = tmp_path / "同名.csv"  # a second 吴伟 in the same village: no longer one person
+    with twin.open("w", encoding="utf-8", newline="") as stream:
+        other = [*first[:phone], "13900000002", *first[phone + 1 :]]
+        csv.writer(stream).writerows([header, moved, other])
+    assert import_file(app, store, ADMIN, "cadres", twin, on=ON).records.inserted == 1
+
+
 def test_the_bad_ledger_is_refused_whole(
     app: twores.Twores, store: twores.Store, samples: Path
 ) -> None:

@@ -9,6 +9,7 @@ rows and writes 0 audit entries; each file's SHA-256 is recorded, so a replay is
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -43,6 +44,7 @@ from twores.services.sheets.parsing import (
     CadreRef,
     ParseResult,
     RowError,
+    derive_cadre_id,
     iter_business_chunks,
     parse_areas,
     parse_assignments,
@@ -186,7 +188,36 @@ def _import_cadres(uow: UnitOfWork, source: Path, rules: RuleBook, on: date) -> 
     parsed: ParseResult[Cadre] = parse_cadres(read_sheet(source, "cadres"), uow.areas.hierarchy())
     if parsed.errors:
         return _count(parsed), list(parsed.errors), UpsertResult(), UpsertResult()
-    return len(parsed.rows), [], *upsert_cadres(uow, list(parsed.rows))
+    return len(parsed.rows), [], *upsert_cadres(uow, _same_people(uow, list(parsed.rows)))
+
+
+def _same_people(uow: UnitOfWork, cadres: list[Cadre]) -> list[Cadre]:
+    """Rows without a 干部编号 are identified by name and phone; a row whose phone changed
+    is still the person stored under that name in that area — when exactly one is (with
+    the same post, where both give one) and no other row claims them — and keeps their id."""
+    derived = [c for c in cadres if c.id == derive_cadre_id(c.area_code, c.name, c.phone)]
+    stored = uow.cadres.get_many([c.id for c in derived]) if derived else {}
+    new = [c for c in derived if c.id not in stored]
+    if not new:
+        return cadres
+    areas = {c.area_code for c in new}
+    by_name: dict[tuple[str, str], list[Cadre]] = defaultdict(list)
+    for area in areas:
+        for known in uow.cadres.stream(within=area):
+            if known.area_code == area:
+                by_name[area, compact_name(known.name)].append(known)
+    taken = {c.id for c in cadres}
+    renamed: dict[str, str] = {}
+    for cadre in new:
+        same = [
+            k
+            for k in by_name.get((cadre.area_code, cadre.name), [])
+            if k.id not in taken and (not k.post or not cadre.post or k.post == cadre.post)
+        ]
+        if len(same) == 1:
+            renamed[cadre.id] = same[0].id
+            taken.add(same[0].id)
+    return [attrs.evolve(c, id=renamed[c.id]) if c.id in renamed else c for c in cadres]
 
 
 def _count(parsed: ParseResult[Any]) -> int:
