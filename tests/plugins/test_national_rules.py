@@ -134,6 +134,16 @@ def test_window_closes_on_the_last_day(pm: TworesPluginManager) -> None:
 def test_generic_labels(pm: TworesPluginManager) -> None:
     label = pm.area_label(Area(code="450323", name="灵川县", tier=Tier.COUNTY)).value
     assert (label.zh, label.en) == ("县", "county")
+    named = {
+        ("450302", "秀峰区", Tier.COUNTY): "区",
+        ("450323101", "大圩镇", Tier.TOWNSHIP): "镇",
+        ("450323102", "潮田乡", Tier.TOWNSHIP): "乡",
+        ("450302001", "秀峰街道", Tier.TOWNSHIP): "街道",
+        ("450302001001", "鲁家社区居委会", Tier.VILLAGE): "社区",
+        ("450323101202", "上桥村委会", Tier.VILLAGE): "村",
+    }
+    for (code, name, tier), zh in named.items():
+        assert pm.area_label(Area(code=code, name=name, tier=tier)).value.zh == zh
 
 
 def test_explain_names_plugin_and_rule(pm: TworesPluginManager) -> None:

@@ -17,6 +17,7 @@ from openpyxl import Workbook
 
 import twores
 from twores.core.assignment import AssignmentReason
+from twores.core.errors import InvalidValueError
 from twores.services.imports import import_file
 from twores.services.sheets import values as v
 from twores.services.sheets.parsing import parse_businesses, read_sheet
@@ -479,3 +480,22 @@ def _rewrite_sheet(path: Path, change: object) -> None:
 def test_dates_keep_their_day_whatever_the_cell() -> None:
     assert v.day(datetime(2023, 3, 15, 9, 30), "f") == date(2023, 3, 15)
     assert v.day("2023年3月15日 9:30", "f") == date(2023, 3, 15)
+
+
+def test_a_file_that_is_no_workbook_is_refused_by_name(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    junk = tmp_path / "台账.xlsx"
+    junk.write_bytes(b"this is not a workbook")
+    with pytest.raises(InvalidValueError) as error:
+        import_file(app, store, ADMIN, "businesses", junk)
+    assert error.value.field == "file" and "Excel" in error.value.message_zh
+
+
+def test_a_cadre_sheet_missing_columns_names_the_cadre_headers(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    sheet = tmp_path / "干部.csv"
+    sheet.write_text("foo,bar\n1,2\n", encoding="utf-8")
+    report = import_file(app, store, ADMIN, "cadres", sheet)
+    assert {e.column for e in report.errors} == {"包保干部姓名", "所属区划"}

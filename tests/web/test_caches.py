@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 from tests.web.conftest import COUNTY, OTHER_TOWNSHIP, PASSWORD, TOWNSHIP, sign_in
 
 import twores
-from twores.core.kpis import rank_areas
+from twores.core.kpis import RunKind, rank_areas
 from twores.services import users, web_views
 from twores.services.kpis import kpi_dashboard
 from twores.services.stores import open_store
@@ -91,6 +91,7 @@ def test_the_remembered_ranking_is_the_computed_one(web_db: dict[str, Any]) -> N
         rule_versions=versions,
         previous=first.previous,
         as_of=board.as_of,
+        kind=RunKind.WEEKLY,  # the dashboard compares with the last weekly bulletin
     )
     assert first.ranking == fresh
     moved = attrs.evolve(board, values={**board.values})

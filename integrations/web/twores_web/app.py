@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Litestar, Request, Response
 from litestar.concurrency import sync_to_thread
@@ -37,7 +38,7 @@ from litestar.template.config import TemplateConfig
 import twores
 from twores.services.users import AuthenticationError, User, known_user
 from twores_web.api import Api
-from twores_web.auth import Authenticator, request_user, require_user, session_username
+from twores_web.auth import Authenticator, Me, request_user, require_user, session_username
 from twores_web.i18n import lang_of, translator
 from twores_web.pages import PAGES
 from twores_web.sessions import RotatingSessionConfig
@@ -116,7 +117,7 @@ def create_app(
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
         ),
-        exception_handlers={Exception: handle_error},
+        exception_handlers={Exception: functools.partial(handle_error, state)},
         signature_types=[User, WebState],
         debug=debug,
     )
@@ -167,8 +168,11 @@ def _body(error: Exception, status: int) -> dict[str, Any]:
     return {"code": "internal_error", "zh": "服务器内部错误", "en": "internal server error"}
 
 
-def handle_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    """JSON with a code and zh/en messages under /api; an error page (or sign-in) elsewhere."""
+def handle_error(
+    state: WebState, request: Request[Any, Any, Any], error: Exception
+) -> Response[Any]:
+    """JSON with a code and zh/en messages under /api; elsewhere an error page with the
+    signed-in user's navigation, or sign-in (coming back here afterwards)."""
     status = _status(error)
     body = _body(error, status)
     if status == 500:
@@ -176,7 +180,10 @@ def handle_error(request: Request[Any, Any, Any], error: Exception) -> Response[
     if request.url.path.startswith("/api") or request.url.path.startswith("/schema"):
         return Response(body, status_code=status)
     if status == 401:
-        return Redirect("/login")
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Redirect(f"/login?next={quote(back)}" if request.method == "GET" else "/login")
+    username = session_username(request)
+    user = known_user(state.app, state.store, username) if username else None
     lang = lang_of(request)
     return Template(
         "error.html",
@@ -186,7 +193,7 @@ def handle_error(request: Request[Any, Any, Any], error: Exception) -> Response[
             "path": request.url.path,
             "message": body[lang],
             "status": status,
-            "user": None,
+            "user": Me.of(user) if user else None,
         },
         status_code=status,
     )

@@ -37,6 +37,7 @@ class Me:
     cadre_id: str | None
     can_write: bool
     can_unmask: bool
+    keeps_ledgers: bool = False
 
     @classmethod
     def of(cls, user: User) -> Me:
@@ -49,6 +50,7 @@ class Me:
             user.cadre_id,
             scope.can_write,
             scope.can_unmask,
+            scope.keeps_ledgers,
         )
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import litestar
 from anyio import to_thread
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from markupsafe import Markup
@@ -55,7 +55,7 @@ def page(
 def _local(target: str | None) -> str:
     """Only same-site paths are followed after sign-in or a language switch."""
     if not target or not target.startswith("/") or target.startswith("//"):
-        return "/dashboard"
+        return "/"  # home: a cadre's desk, else the dashboard
     return target
 
 
@@ -64,8 +64,8 @@ def login_form(request: Request[Any, Any, Any], next: FromQuery[str | None] = No
     return page(request, "login.html", None, next=_local(next))
 
 
-@post("/login", **NO_SCHEMA)
-def login(request: Request[Any, Any, Any], web: Web, data: Form) -> Any:
+@post("/login", media_type=MediaType.HTML, **NO_SCHEMA)
+def login(request: Request[Any, Any, Any], web: Web, data: Form) -> Template | Redirect:
     try:
         user = users.authenticate(
             web.app, web.store, str(data.get("username", "")), str(data.get("password", ""))
@@ -159,6 +159,7 @@ def _dashboard_body(
             names=names,
             charts=charts if kids else [],
             ranking=shown.ranking,
+            compared=shown.previous is not None,
             period=period,
         )
     )
@@ -177,7 +178,18 @@ def _body_key(
         for spec in board.specs
         for v in map(board.values[spec.name].__getitem__, board.areas)
     )
-    return (lang, period, board.area, board.areas, board.specs, counts, shown.view, shown.ranking)
+    compared = shown.previous is not None
+    return (
+        lang,
+        period,
+        board.area,
+        board.areas,
+        board.specs,
+        counts,
+        shown.view,
+        shown.ranking,
+        compared,
+    )
 
 
 @get("/areas/{code:str}", **NO_SCHEMA)
@@ -209,11 +221,7 @@ def cadre(
     cadre: FromQuery[str | None] = None,
     done: FromQuery[str | None] = None,
 ) -> Template:
-    cadre_id = cadre or user.cadre_id
-    if not cadre_id:
-        raise twores.InvalidValueError(
-            "cadre_id", "", "请指定干部编号（?cadre=…）", "name a cadre (?cadre=...)"
-        )
+    cadre_id = web_views.desk_of(user, cadre)
     desk = web_views.cadre_desk(web.app, web.store, user.scope, cadre_id)
     return page(
         request,
@@ -274,7 +282,7 @@ def problem_ledger(
         request,
         "problems.html",
         user,
-        problems=[(p, web_views.next_actions(p)) for p in found],
+        problems=[(p, web_views.next_actions(p, user.role)) for p in found],
         statuses=list(twores.ProblemStatus),
         severities=list(twores.Severity),
         chosen={"status": status or "", "severity": severity or "", "area": area or ""},

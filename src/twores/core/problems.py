@@ -71,6 +71,9 @@ NEEDS_DEADLINE = frozenset({A.ORDER, A.REJECT, A.REMIND, A.REOPEN})
 NEEDS_EVIDENCE = frozenset({A.SUBMIT, A.VERIFY, A.CASE_CLOSED})
 #: Actions the reporter may never take: a problem is verified by someone else.
 NOT_BY_REPORTER = frozenset({A.VERIFY, A.CASE_CLOSED})
+#: Steps an office (or the system) takes, never a cadre: reminder letters, referral for a
+#: case, the case's outcome, reopening a closed problem.
+OFFICE_ACTIONS = frozenset({A.REMIND, A.REFER, A.CASE_CLOSED, A.REOPEN})
 #: Steps after which an overdue problem starts again from its first reminder.
 RESTART_ESCALATION = frozenset({A.REJECT, A.REOPEN})
 #: Statuses with a running deadline, which can become overdue.

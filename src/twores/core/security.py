@@ -19,6 +19,8 @@ class Role(LabelledEnum):
 UNMASKING_ROLES = frozenset({Role.ADMIN, Role.OFFICE})
 #: Roles that may change records.
 WRITING_ROLES = frozenset({Role.ADMIN, Role.OFFICE, Role.CADRE})
+#: Roles that keep the ledgers (台账): import areas, businesses, cadres and assignments.
+LEDGER_ROLES = frozenset({Role.ADMIN, Role.OFFICE})
 
 
 @attrs.frozen
@@ -40,6 +42,11 @@ class Scope:
     @property
     def can_write(self) -> bool:
         return self.role in WRITING_ROLES
+
+    @property
+    def keeps_ledgers(self) -> bool:
+        """May import ledgers (a cadre records visits, not other cadres' records)."""
+        return self.role in LEDGER_ROLES
 
 
 class ScopeError(TworesError):

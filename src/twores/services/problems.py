@@ -17,6 +17,7 @@ from twores.core.periods import CHINA_TZ, china_time, today
 from twores.core.ports import Store, UnitOfWork
 from twores.core.problems import (
     NEEDS_DEADLINE,
+    OFFICE_ACTIONS,
     Action,
     Problem,
     ProblemEvent,
@@ -26,7 +27,7 @@ from twores.core.problems import (
     next_escalation,
     transition,
 )
-from twores.core.security import Scope
+from twores.core.security import Role, Scope, outside_scope
 from twores.services.lookups import business_in_scope
 from twores.services.reminders import write_reminder
 
@@ -185,6 +186,10 @@ def transition_many(
     with store.unit_of_work(scope) as uow:
         changed: dict[str, Problem] = {}
         for step in steps:
+            if scope.role is Role.CADRE and step.action in OFFICE_ACTIONS:
+                raise outside_scope(
+                    scope, f"问题台账操作“{step.action.zh}”", f"ledger step '{step.action.en}'"
+                )
             problem = changed.get(step.key) or uow.problems.get(step.key)
             if problem is None:
                 raise InvalidValueError(

@@ -18,12 +18,19 @@ from twores.core.assignment import Assignment
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.errors import InvalidValueError
-from twores.core.kpis import Ranking, rank_areas
+from twores.core.kpis import Ranking, RunKind, rank_areas
 from twores.core.letters import LetterStatus
 from twores.core.periods import Period, PeriodKind, today
 from twores.core.ports import Store
-from twores.core.problems import TRANSITIONS, Action, Problem, ProblemStatus, Severity
-from twores.core.security import Role, Scope
+from twores.core.problems import (
+    OFFICE_ACTIONS,
+    TRANSITIONS,
+    Action,
+    Problem,
+    ProblemStatus,
+    Severity,
+)
+from twores.core.security import Role, Scope, outside_scope
 from twores.core.supervision import SupervisionTask, Visit
 from twores.core.users import User
 from twores.services.commitments import letter_states
@@ -265,6 +272,7 @@ def _ranked(app: Twores, dashboard: Dashboard, previous: Ranking | None) -> Rank
         rule_versions=versions,
         previous=previous,
         as_of=dashboard.as_of,
+        kind=RunKind.WEEKLY,  # compared with the last weekly bulletin (周通报) issued
     )
     with _rankings_lock:
         if len(_RANKINGS) >= _RANKINGS_MAX:
@@ -277,9 +285,23 @@ def _ranks(previous: Ranking | None) -> Sequence[tuple[str, int]] | None:
     return None if previous is None else tuple((a.area_code, a.rank) for a in previous.areas)
 
 
-def next_actions(problem: Problem) -> list[Action]:
-    """The ledger steps possible from ``problem``'s status (the state machine's, no others)."""
-    return list(TRANSITIONS.get(problem.status, {}))
+def next_actions(problem: Problem, role: Role) -> list[Action]:
+    """The ledger steps ``role`` may take from ``problem``'s status (the state machine's;
+    a cadre never takes an office's steps)."""
+    steps = TRANSITIONS.get(problem.status, {})
+    return [a for a in steps if role is not Role.CADRE or a not in OFFICE_ACTIONS]
+
+
+def desk_of(user: User, cadre_id: str | None) -> str:
+    """The cadre whose desk ``user`` opens: their own by default; a cadre user no other."""
+    chosen = cadre_id or user.cadre_id
+    if not chosen:
+        raise InvalidValueError(
+            "cadre_id", "", "请指定干部编号（?cadre=…）", "name a cadre (?cadre=...)"
+        )
+    if user.role is Role.CADRE and chosen != user.cadre_id:
+        raise outside_scope(user.scope, f"干部 {chosen} 的包保", f"cadre {chosen}'s desk")
+    return chosen
 
 
 def visit_as(user: User, visit: VisitInput) -> VisitInput:

@@ -112,8 +112,8 @@ QUALITY_THRESHOLDS = Rule(
 )
 TIER_LABELS = Rule(
     "national.label.tier",
-    "按层级的通用称谓：省、市、县、乡、村",
-    "generic tier names: province, city, county, township, village",
+    "按区划名称的称谓（镇、街道、区、社区……），否则按层级称省、市、县、乡、村",
+    "what the unit's name says (town, sub-district, district, community…), else the tier's",
 )
 
 RULE_SET = RuleSet(
@@ -385,6 +385,33 @@ _LABELS = {
 }
 
 
+#: What a unit's own name says it is, per tier (longest suffix first): 镇 is not a 乡.
+#: Mongolian names (盟, 旗, 苏木, 嘎查) are the Inner Mongolia plugin's to give.
+_BY_SUFFIX: dict[Tier, tuple[tuple[str, TierLabel], ...]] = {
+    Tier.CITY: (
+        ("自治州", TierLabel("州", "prefecture")),
+        ("地区", TierLabel("地区", "prefecture")),
+    ),
+    Tier.COUNTY: (
+        ("区", TierLabel("区", "district")),
+        ("市", TierLabel("市", "county-level city")),
+    ),
+    Tier.TOWNSHIP: (
+        ("街道办事处", TierLabel("街道", "sub-district")),
+        ("街道", TierLabel("街道", "sub-district")),
+        ("镇", TierLabel("镇", "town")),
+    ),
+    Tier.VILLAGE: (
+        ("社区居委会", TierLabel("社区", "community")),
+        ("居委会", TierLabel("社区", "community")),
+        ("社区", TierLabel("社区", "community")),
+    ),
+}
+
+
 @hookimpl(trylast=True)
 def twores_area_label(area: Area) -> Ruling[TierLabel]:
+    for suffix, label in _BY_SUFFIX.get(area.tier, ()):
+        if area.name.endswith(suffix):
+            return Ruling(label, TIER_LABELS)
     return Ruling(_LABELS[area.tier], TIER_LABELS)

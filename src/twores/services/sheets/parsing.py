@@ -195,10 +195,12 @@ def _formula_errors(
     ]
 
 
-def _canonical(field: str) -> str:
-    for kind in COLUMNS.values():
-        if field in kind:
-            return kind[field][0]
+def _canonical(field: str, kind: str | None = None) -> str:
+    """The header offices write for ``field`` (in ``kind``'s sheet when given: a cadre
+    sheet's name is 包保干部姓名, a business ledger's 主体名称)."""
+    for sheet in ([COLUMNS[kind]] if kind in COLUMNS else []) + list(COLUMNS.values()):
+        if field in sheet:
+            return sheet[field][0]
     return field
 
 
@@ -346,7 +348,7 @@ def _header_errors(kind: str, table: Table, columns: dict[str, str]) -> list[Row
         RowError(
             table.header_row,
             None,
-            _canonical(f),
+            _canonical(f, kind),
             "",
             f"缺少必需的列{where_zh}",
             f"a required column is missing{where_en}",

@@ -266,9 +266,22 @@ def _workbook_table(source: Path, known: set[str]) -> Table:
     (the first visible sheet whose header names known columns, when that one names none).
     Another visible sheet with a header naming the same columns and rows beneath it means
     the ledger is split: that is refused, naming the sheets, rather than read in part."""
-    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+    from python_calamine import (
+        CalamineError,
+        CalamineWorkbook,
+        SheetTypeEnum,
+        SheetVisibleEnum,
+    )
 
-    workbook = CalamineWorkbook.from_path(str(source))
+    try:
+        workbook = CalamineWorkbook.from_path(str(source))
+    except CalamineError as error:  # not a workbook, damaged, or password-protected
+        raise InvalidValueError(
+            "file",
+            source.name,
+            "文件无法读取，不是有效的 Excel 文件（或已加密）",
+            f"cannot be read as an Excel workbook (damaged or encrypted: {error})",
+        ) from error
     names = [
         m.name
         for m in workbook.sheets_metadata

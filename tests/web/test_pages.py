@@ -1,0 +1,81 @@
+"""The HTML pages: sign-in and its way back, error pages, and what a cadre may open."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+from tests.web.conftest import PASSWORD, TOWNSHIP, sign_in
+
+import twores
+from twores.services import problems
+
+
+def _form_sign_in(client: TestClient[Any], username: str, password: str, next: str = "") -> Any:
+    form = client.get("/login", params={"next": next} if next else None).text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', form)
+    assert token is not None
+    data = {"username": username, "password": password, "_csrf_token": token.group(1)}
+    if next:
+        data["next"] = next
+    return client.post("/login", data=data, follow_redirects=False)
+
+
+def test_a_wrong_password_shows_the_sign_in_page_again(client: TestClient[Any]) -> None:
+    wrong = _form_sign_in(client, "town", "not-the-password")
+    assert wrong.status_code == 401 and wrong.headers["content-type"].startswith("text/html")
+    assert "用户名或密码错误" in wrong.text and "<form" in wrong.text
+
+
+def test_signing_in_returns_to_the_page_asked_for(client: TestClient[Any]) -> None:
+    asked = client.get("/problems", params={"status": "closed"}, follow_redirects=False)
+    assert asked.status_code in (302, 303)
+    assert asked.headers["location"] == "/login?next=/problems%3Fstatus%3Dclosed"
+    back = _form_sign_in(client, "town", PASSWORD, next="/problems?status=closed")
+    assert back.headers["location"] == "/problems?status=closed"
+    home = _form_sign_in(client, "cadre", PASSWORD)
+    assert home.headers["location"] == "/"  # a cadre's home is their desk
+
+
+def test_an_error_page_keeps_the_navigation(client: TestClient[Any]) -> None:
+    sign_in(client, "town")
+    missing = client.get("/areas/999999")
+    assert missing.status_code in (400, 404) and 'id="logout"' in missing.text
+
+
+def test_a_cadre_opens_only_their_own_desk_and_keeps_no_ledger(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    sign_in(client, "cadre")
+    assert client.get("/cadre").status_code == 200
+    with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
+        other = next(c for c in uow.cadres.stream(within=TOWNSHIP) if c.id != web_db["cadre"].id)
+    assert client.get("/cadre", params={"cadre": other.id}).status_code == 403
+    page = client.get("/dashboard").text
+    assert 'href="/imports"' not in page
+    headers = {"x-csrftoken": client.cookies.get("csrftoken", "")}
+    upload = client.post(
+        "/api/imports/cadres", files={"file": ("干部.csv", b"a,b\n")}, headers=headers
+    )
+    assert upload.status_code == 403
+
+
+def test_a_cadre_never_takes_an_offices_ledger_step(web_db: dict[str, Any]) -> None:
+    cadre = twores.Scope("包保干部", twores.Role.CADRE, TOWNSHIP)
+    with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
+        found = next(iter(uow.problems.stream(within=TOWNSHIP)))
+    with pytest.raises(twores.ScopeError) as error:
+        problems.transition_problem(
+            web_db["app"], web_db["store"], cadre, found.id, twores.Action.REFER, actor="x"
+        )
+    assert "移交立案" in error.value.message_zh
+
+
+def test_the_nationwide_dashboard_sums_its_provinces(client: TestClient[Any]) -> None:
+    sign_in(client, "admin")
+    page = client.get("/dashboard").text
+    tile = page.split('id="tile-coverage"', 1)[1].split("</div>\n  </div>", 1)[0]
+    numbers = re.findall(r'<span class="(?:num|den)">(\d+)</span>', tile)
+    assert len(numbers) == 2 and int(numbers[1]) > 0 and "%" in tile
