@@ -79,3 +79,9 @@ def test_the_nationwide_dashboard_sums_its_provinces(client: TestClient[Any]) ->
     tile = page.split('id="tile-coverage"', 1)[1].split("</div>\n  </div>", 1)[0]
     numbers = re.findall(r'<span class="(?:num|den)">(\d+)</span>', tile)
     assert len(numbers) == 2 and int(numbers[1]) > 0 and "%" in tile
+
+
+def test_the_language_switch_keeps_the_query(client: TestClient[Any]) -> None:
+    sign_in(client, "town")
+    page = client.get("/problems", params={"status": "closed"}).text
+    assert 'href="/lang/en?next=/problems%3Fstatus%3Dclosed"' in page

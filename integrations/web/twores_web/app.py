@@ -40,7 +40,7 @@ from twores.services.users import AuthenticationError, User, known_user
 from twores_web.api import Api
 from twores_web.auth import Authenticator, Me, request_user, require_user, session_username
 from twores_web.i18n import lang_of, translator
-from twores_web.pages import PAGES
+from twores_web.pages import PAGES, here
 from twores_web.sessions import RotatingSessionConfig
 from twores_web.state import WebState
 
@@ -190,7 +190,7 @@ def handle_error(
         context={
             "lang": lang,
             "t": translator(lang),
-            "path": request.url.path,
+            "path": here(request),
             "message": body[lang],
             "status": status,
             "user": Me.of(user) if user else None,

@@ -45,11 +45,20 @@ def page(
             "lang": lang,
             "t": translator(lang),
             "user": Me.of(user) if user else None,
-            "path": request.url.path,
+            "path": here(request),
             **context,
         },
         status_code=status,
     )
+
+
+def here(request: Request[Any, Any, Any]) -> str:
+    """Where a language switch leads back to: this page with its query; after a form was
+    posted, home (the form's address answers POST only)."""
+    if request.method != "GET":
+        return "/"
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 def _local(target: str | None) -> str:
@@ -274,7 +283,7 @@ def problem_ledger(
     found = web_views.problem_ledger(
         web.store,
         user.scope,
-        status=twores.ProblemStatus.parse(status, field="status") if status else None,
+        status=twores.ProblemStatus.parse(status, field="problem_status") if status else None,
         severity=twores.Severity.parse(severity, field="severity") if severity else None,
         within=area or None,
     )

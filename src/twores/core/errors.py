@@ -67,6 +67,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "note": ("说明", "note"),
     "action": ("操作", "action"),
     "severity": ("严重程度", "severity"),
+    "problem_status": ("问题状态", "problem status"),
     "counterparty": ("签订对象", "counterparty"),
     "username": ("用户名", "username"),
     "display_name": ("显示名称", "display name"),
