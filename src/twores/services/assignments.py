@@ -14,12 +14,13 @@ from twores.core.assignment import (
     Unplaced,
     plan_assignments,
 )
+from twores.core.businesses import IN_SCOPE_STATUSES
 from twores.core.cadres import Cadre
 from twores.core.gc import gc_paused
 from twores.core.invariants import Violation, roster_violations
 from twores.core.periods import today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
-from twores.core.roster import Roster
+from twores.core.roster import Roster, RuleBook
 from twores.core.security import Scope
 
 
@@ -81,6 +82,32 @@ def load_roster(uow: UnitOfWork) -> Roster:
     )
 
 
+def managed_roster(roster: Roster, rules: RuleBook, on: date, scope: Scope) -> Roster:
+    """The part of ``roster`` the scope's office assigns: businesses whose (area, tier)
+    group lies in its subtree. A township office plans its township and village cadres;
+    a business its grade sends to a county cadre is the county office's to assign (its
+    cadre lies outside the township's view, and would look as if they had left)."""
+    root = scope.area_code
+    if root is None:
+        return roster
+    hierarchy = roster.hierarchy
+    businesses = list(roster.businesses.values())
+    open_ = [b for b in businesses if b.status in IN_SCOPE_STATUSES]
+    outside = set()
+    for business, grade in zip(open_, rules.grades_of(open_, on), strict=True):
+        group = hierarchy.ancestor(business.area_code, rules.tier_of(grade, on, business.area_code))
+        if group is not None and not hierarchy.contains(root, group.code):
+            outside.add(business.key)
+    if not outside:
+        return roster
+    return Roster.build(
+        hierarchy,
+        [b for b in businesses if b.key not in outside],
+        roster.cadres.values(),
+        [a for a in roster.assignments if a.business_key not in outside],
+    )
+
+
 @attrs.frozen
 class AssignReport:
     plan: Plan
@@ -99,9 +126,10 @@ def assign(
     """Plan (incremental once assignments exist, else fresh) and apply unless ``dry_run``."""
     day = on or today()
     with gc_paused(), store.unit_of_work(scope) as uow:
-        roster = load_roster(uow)
+        rules = app.plugins.rulebook()
+        roster = managed_roster(load_roster(uow), rules, day, scope)
         chosen = mode or (PlanMode.INCREMENTAL if roster.assignments else PlanMode.FRESH)
-        plan = plan_assignments(roster, app.plugins.rulebook(), day, chosen)
+        plan = plan_assignments(roster, rules, day, chosen)
         if dry_run:
             return AssignReport(plan, None)
         written = uow.assignments.apply(plan)
@@ -122,9 +150,9 @@ def check(app: Twores, store: Store, scope: Scope, *, on: date | None = None) ->
     Businesses no eligible cadre can take (none of the right tier in their area) are
     listed apart: the plan reports them unplaceable and no assignment could fix them."""
     day = on or today()
-    with gc_paused(), store.unit_of_work(scope) as uow:
-        roster = load_roster(uow)
     rules = app.plugins.rulebook()
+    with gc_paused(), store.unit_of_work(scope) as uow:
+        roster = managed_roster(load_roster(uow), rules, day, scope)
     unplaceable = plan_assignments(roster, rules, day, PlanMode.INCREMENTAL).unplaced
     ignore = {u.business_key for u in unplaceable}
     return CheckReport(tuple(roster_violations(roster, rules, day, ignore=ignore)), unplaceable)
