@@ -176,3 +176,33 @@ def test_an_app_role_granted_before_an_upgrade_can_schedule(postgres_url: str) -
             assert report.tasks == 1
     finally:
         _close(owner, app, role)
+
+
+def test_an_app_role_meeting_an_old_schema_is_told_who_must_upgrade(postgres_url: str) -> None:
+    owner = SqlStore(postgres_url, migrate=False)
+    owner.upgrade("0015")
+    role = f"twores_rls_{uuid.uuid4().hex[:10]}"
+    owner.grant_app_role(role)
+    app = SqlStore(postgres_url, migrate=False)
+    sa.event.listen(app.engine, "connect", lambda dbapi, _: _set_role(dbapi, role))
+    try:
+        with pytest.raises(twores.TworesError) as error:
+            app.upgrade()
+        assert "0015" in error.value.message_zh and "twores db upgrade" in error.value.message_en
+        assert app.revision() == "0015"  # nothing changed
+        owner.upgrade()
+        app.upgrade()  # at head: nothing to do, no privilege needed
+    finally:
+        _close(owner, app, role)
+
+
+def test_the_app_role_is_never_one_that_bypasses_the_policies(
+    stores: tuple[SqlStore, SqlStore, str],
+) -> None:
+    owner, app, role = stores
+    with pytest.raises(twores.TworesError) as error:
+        owner.grant_app_role("postgres")  # a superuser: the policies would not bind it
+    assert "row-level security" in error.value.message_en
+    with pytest.raises(twores.TworesError) as error:
+        app.grant_app_role(f"{role}_x")  # the app role owns nothing: it can grant nothing
+    assert "owner" in error.value.message_en

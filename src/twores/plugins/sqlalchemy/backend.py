@@ -16,9 +16,12 @@ from typing import Any, Self
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from twores.core.areas import Hierarchy
 from twores.core.audit import AuditChain
+from twores.core.errors import TworesError
 from twores.core.security import Scope
 from twores.plugins.sqlalchemy import rls, rows, tables
 from twores.plugins.sqlalchemy.checkpoints import THRESHOLD_BYTES, WalCheckpointer
@@ -58,6 +61,8 @@ AUDIT_COLUMNS = (
     "hash",
 )
 _SCHEMA_CHANGES = ("CREATE", "DROP", "ALTER")
+#: PostgreSQL's SQLSTATE for "permission denied" (e.g. a role that owns no table migrating).
+_INSUFFICIENT_PRIVILEGE = "42501"
 
 
 def normalise_url(url: str) -> str:
@@ -114,16 +119,30 @@ class SqlStore:
         return config
 
     def upgrade(self, revision: str = "head") -> None:
-        """Apply the Alembic migrations up to ``revision``."""
+        """Apply the Alembic migrations up to ``revision``. A role that may not change the
+        schema (the app role of docs/web.md) gets an error saying who must upgrade it."""
         with self.engine.begin() as connection:
-            command.upgrade(self.alembic_config(connection), revision)
+            config = self.alembic_config(connection)
+            current = MigrationContext.configure(connection).get_current_revision()
+            head = ScriptDirectory.from_config(config).get_current_head()
+            if revision == "head" and current == head:
+                return
+            try:
+                command.upgrade(config, revision)
+            except sa.exc.DBAPIError as error:
+                if getattr(error.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+                    raise
+                raise TworesError(
+                    f"数据库结构为 {current or '（空）'}，程序需要 {head}："
+                    "请以数据表的所有者运行 twores db upgrade",
+                    f"the database schema is at {current or '(empty)'}, the code needs {head}: "
+                    "run twores db upgrade as the tables' owner",
+                ) from error
         if self.checkpointer is not None:
             self.checkpointer.committed()
 
     def revision(self) -> str | None:
         with self.engine.connect() as connection:
-            from alembic.runtime.migration import MigrationContext
-
             return MigrationContext.configure(connection).get_current_revision()
 
     def unit_of_work(self, scope: Scope) -> SqlUnitOfWork:

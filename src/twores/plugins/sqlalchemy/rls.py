@@ -116,18 +116,51 @@ def grant_app_role(store: SqlStore, role: str, *, login: bool = False) -> None:
             "role", role, "角色名须为小写字母、数字和下划线", "lower-case letters, digits, _ only"
         )
     with store.engine.begin() as connection:
+        _check_owner(connection)
         exists = connection.exec_driver_sql(
-            "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
+            "SELECT rolsuper OR rolbypassrls"
+            " OR pg_has_role(rolname, (SELECT relowner FROM pg_class"
+            "  WHERE oid = to_regclass('businesses')), 'USAGE')"
+            " FROM pg_roles WHERE rolname = %s",
+            (role,),
         ).first()
-        if exists is None:
-            connection.exec_driver_sql(f"CREATE ROLE {role} {'LOGIN' if login else 'NOLOGIN'}")
-        elif login:
-            connection.exec_driver_sql(f"ALTER ROLE {role} LOGIN")
+        if exists is not None and exists[0]:
+            raise TworesError(
+                f"角色 {role} 拥有数据表或可绕过行级安全，不能作为应用角色",
+                f"role {role} owns the tables or bypasses row-level security: "
+                "it cannot be the app role",
+            )
+        try:
+            if exists is None:
+                connection.exec_driver_sql(f"CREATE ROLE {role} {'LOGIN' if login else 'NOLOGIN'}")
+            elif login:
+                connection.exec_driver_sql(f"ALTER ROLE {role} LOGIN")
+        except sa.exc.DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) != "42501":
+                raise
+            raise TworesError(
+                f"无权创建或修改角色 {role}：请由有 CREATEROLE 权限的角色运行，或先建好该角色",
+                f"not allowed to create or alter role {role}: run as a role with CREATEROLE, "
+                "or create the role first",
+            ) from error
         connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA {_schema(connection)} TO {role}")
         for table, privileges in PRIVILEGES.items():
             # A schema not yet upgraded lacks the newer tables; their migrations grant them.
             if connection.exec_driver_sql("SELECT to_regclass(%s)", (table,)).scalar():
                 connection.exec_driver_sql(f"GRANT {privileges} ON {table} TO {role}")
+
+
+def _check_owner(connection: sa.Connection) -> None:
+    """Only the tables' owner can grant on them (PostgreSQL merely warns otherwise)."""
+    owns = connection.exec_driver_sql(
+        "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class"
+        " WHERE oid = to_regclass('businesses')"
+    ).scalar()
+    if not owns:
+        raise TworesError(
+            "须以数据表的所有者运行（先以所有者运行 twores db upgrade）",
+            "run this as the tables' owner (who ran twores db upgrade)",
+        )
 
 
 def _schema(connection: sa.Connection) -> str:
