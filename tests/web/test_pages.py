@@ -85,3 +85,11 @@ def test_the_language_switch_keeps_the_query(client: TestClient[Any]) -> None:
     sign_in(client, "town")
     page = client.get("/problems", params={"status": "closed"}).text
     assert 'href="/lang/en?next=/problems%3Fstatus%3Dclosed"' in page
+
+
+def test_the_problem_ledger_pages_by_offset(client: TestClient[Any]) -> None:
+    sign_in(client, "town")
+    every = client.get("/api/problems", params={"limit": 1000}).json()
+    assert len(every) >= 2
+    page = client.get("/api/problems", params={"limit": 1, "offset": 1}).json()
+    assert [p["id"] for p in page] == [every[1]["id"]]

@@ -174,6 +174,7 @@ class Api(Controller):
         area: Annotated[str | None, AREA] = None,
         overdue_on: FromQuery[date | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[twores.Problem]:
         return web_views.problem_ledger(
             web.store,
@@ -183,6 +184,7 @@ class Api(Controller):
             within=area,
             overdue_on=overdue_on,
             limit=limit,
+            offset=offset,
         )
 
     @post("/problems/transition", summary="Move a problem / 问题流转")

@@ -6,6 +6,7 @@ checks apply; personal data is masked for roles that may not see it.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Sequence
 from datetime import date
@@ -185,17 +186,14 @@ def problem_ledger(
     within: str | None = None,
     overdue_on: date | None = None,
     limit: int = PAGE,
+    offset: int = 0,
 ) -> list[Problem]:
-    """The first ``limit`` problems matching the filters, in id order."""
-    found: list[Problem] = []
+    """``limit`` problems matching the filters from the ``offset``-th, in id order."""
     with store.unit_of_work(scope) as uow:
-        for problem in uow.problems.stream(
+        matching = uow.problems.stream(
             status=status, severity=severity, within=within, open_on=overdue_on
-        ):
-            found.append(problem)
-            if len(found) >= limit:
-                break
-    return found
+        )
+        return list(itertools.islice(matching, offset, offset + limit))
 
 
 def ranking_view(
