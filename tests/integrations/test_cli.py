@@ -131,7 +131,7 @@ def test_a_scoped_import_cannot_write_outside_its_county(tmp_path: Path) -> None
     scoped = ("--db", db, "import", "businesses", str(ledger), "--role", "office", "--scope")
     refused = run("--lang", "en", *scoped, "450323", cwd=tmp_path)
     assert refused.returncode == 3  # refused whole, with a report beside the ledger
-    assert "may not access" in refused.stdout + refused.stderr
+    assert "outside your jurisdiction (450323)" in refused.stdout + refused.stderr
     assert (tmp_path / "台账.errors.csv").exists()
     assert run(*scoped, "450321", cwd=tmp_path).returncode == 0
 

@@ -127,6 +127,16 @@ def test_a_cadre_whose_phone_changed_is_the_same_cadre(
     assert import_file(app, store, ADMIN, "cadres", twin, on=ON).records.inserted == 1
 
 
+def test_rows_outside_the_scope_are_reported_as_such(
+    app: twores.Twores, store: twores.Store, samples: Path
+) -> None:
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    other_county = twores.Scope("全州县食安办", twores.Role.OFFICE, "450324")
+    report = import_file(app, store, other_county, "businesses", samples / "lingchuan_ledger.xlsx")
+    assert not report.accepted
+    assert {e.code for e in report.errors} == {"out_of_scope"}  # not "cadre not found"
+
+
 def test_the_bad_ledger_is_refused_whole(
     app: twores.Twores, store: twores.Store, samples: Path
 ) -> None:

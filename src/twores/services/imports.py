@@ -38,6 +38,7 @@ from twores.core.security import Scope, ScopeError, outside_scope
 from twores.divisions import division_files
 from twores.services.assignment_checks import imported_assignment_errors
 from twores.services.assignments import end_closed_assignments, upsert_cadres
+from twores.services.lookups import in_scope
 from twores.services.sheets.parsing import (
     AssignmentRow,
     BusinessRow,
@@ -242,6 +243,9 @@ def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date)
             rows += len(chunk.rows) + len({e.row for e in chunk.errors})
             errors.extend(chunk.errors)
             for row in chunk.rows:
+                if not in_scope(hierarchy, uow.scope, row.business.area_code):
+                    errors.append(_outside(row, uow.scope, chunk.columns))
+                    continue
                 if row.cadre is None:
                     if not row.business.status.in_scope:
                         closed[row.business.key] = row.business.status_since or on
@@ -264,6 +268,21 @@ def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date)
     if closed:  # a business the ledger closes or revokes is held by no one from that day
         linked += end_closed_assignments(uow, closed)
     return rows, [], records, linked
+
+
+def _outside(row: BusinessRow, scope: Scope, columns: dict[str, str]) -> RowError:
+    """A row filed in an area outside the caller's jurisdiction (said so, rather than that
+    its cadre cannot be found among the cadres the caller sees)."""
+    where = scope.area_code or ""
+    return RowError(
+        row.row,
+        row.serial,
+        columns.get("area", "所属区划"),
+        row.business.area_code,
+        f"不在您的辖区（{where}）内",
+        f"outside your jurisdiction ({where})",
+        "out_of_scope",
+    )
 
 
 def _closed_error(row: BusinessRow, cadre: Cadre, columns: dict[str, str]) -> RowError | None:
