@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 TWORES = [sys.executable, "-m", "twores_cli.main"]
@@ -817,3 +818,9 @@ def test_a_region_that_is_not_installed_is_named(tmp_path: Path) -> None:
     assert "未安装" in typo.stderr
     chosen = run("--region", "inner_mongolia", "plugins", cwd=tmp_path)
     assert chosen.returncode == 0 and "inner_mongolia" in chosen.stdout
+
+
+def test_overdue_steps_are_never_dated_ahead(tmp_path: Path) -> None:
+    ahead = (date.today() + timedelta(days=3)).isoformat()
+    refused = run("problems", "overdue", "--on", ahead, cwd=tmp_path)
+    assert refused.returncode == 1 and "不能晚于今天" in refused.stderr

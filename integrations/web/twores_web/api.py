@@ -255,7 +255,7 @@ def run_import(
 MEDIA = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "md": "text/markdown; charset=utf-8",
+    "md": "text/markdown",  # Litestar adds the charset
 }
 
 

@@ -231,6 +231,10 @@ def overdue_command(
       twores problems overdue
       twores problems overdue --on 2026-04-20 --within 450323 --letters 提醒函
     """
+    if on is not None and on.date() > dt.date.today():  # its steps would block today's
+        obj.fail(
+            twores.InvalidValueError("on", on.date(), "不能晚于今天", "must not be after today")
+        )
     store = obj.store()
     with obj.working("正在处理逾期问题…", "escalating overdue problems…"):
         done = escalate_overdue(
