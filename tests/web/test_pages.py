@@ -93,3 +93,20 @@ def test_the_problem_ledger_pages_by_offset(client: TestClient[Any]) -> None:
     assert len(every) >= 2
     page = client.get("/api/problems", params={"limit": 1, "offset": 1}).json()
     assert [p["id"] for p in page] == [every[1]["id"]]
+
+
+def test_a_business_page_names_cadres_and_says_when_a_list_is_empty(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    sign_in(client, "town")
+    with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
+        quiet = next(
+            b
+            for b in uow.businesses.stream(within=TOWNSHIP)
+            if not list(uow.problems.stream(business_key=b.key))
+        )
+    page = client.get(f"/businesses/{quiet.key}").text
+    problems_table = page.split('id="problems"', 1)[1]
+    assert "暂无" in problems_table
+    visits = page.split('id="visits"', 1)[1].split("</table>", 1)[0]
+    assert "C450323" not in visits  # cadres by name, not by id

@@ -46,6 +46,7 @@ def page(
             "t": translator(lang),
             "user": Me.of(user) if user else None,
             "path": here(request),
+            "now": date.today(),
             **context,
         },
         status_code=status,
