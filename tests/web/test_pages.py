@@ -110,3 +110,13 @@ def test_a_business_page_names_cadres_and_says_when_a_list_is_empty(
     assert "暂无" in problems_table
     visits = page.split('id="visits"', 1)[1].split("</table>", 1)[0]
     assert "C450323" not in visits  # cadres by name, not by id
+
+
+def test_the_problem_ledger_names_businesses(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    sign_in(client, "town")
+    with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
+        problem = next(iter(uow.problems.stream(within=TOWNSHIP)))
+        name = uow.businesses.get(problem.business_key).name  # type: ignore[union-attr]
+    assert name in client.get("/problems").text

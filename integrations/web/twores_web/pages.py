@@ -293,6 +293,7 @@ def problem_ledger(
         "problems.html",
         user,
         problems=[(p, web_views.next_actions(p, user.role)) for p in found],
+        names=web_views.business_names(web.store, user.scope, (p.business_key for p in found)),
         statuses=list(twores.ProblemStatus),
         severities=list(twores.Severity),
         chosen={"status": status or "", "severity": severity or "", "area": area or ""},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 import attrs
@@ -194,6 +194,12 @@ def problem_ledger(
             status=status, severity=severity, within=within, open_on=overdue_on
         )
         return list(itertools.islice(matching, offset, offset + limit))
+
+
+def business_names(store: Store, scope: Scope, keys: Iterable[str]) -> dict[str, str]:
+    """The names of the businesses ``keys`` names, those in scope (for lists of records)."""
+    with store.unit_of_work(scope) as uow:
+        return {k: b.name for k, b in uow.businesses.get_many(set(keys)).items()}
 
 
 def ranking_view(
