@@ -32,6 +32,7 @@ from twores.core.convert import make_converter
 from twores.core.duties import DutyKind, DutyRecord, StaffRole
 from twores.core.errors import (
     InvalidValueError,
+    NotFoundError,
     StructureError,
     TworesError,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "InvalidValueError",
     "Letter",
     "LetterStatus",
+    "NotFoundError",
     "OperatingStatus",
     "Period",
     "PeriodKind",

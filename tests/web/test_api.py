@@ -66,7 +66,7 @@ def test_businesses_outside_the_scope_are_not_found(
         other = next(uow.businesses.stream(within=OTHER_TOWNSHIP))
     sign_in(client, "town")
     answer = client.get(f"/api/businesses/{other.key}")
-    assert answer.status_code == 400 and answer.json()["code"] == "invalid_value"
+    assert answer.status_code == 404 and answer.json()["code"] == "not_found"
     assert (
         client.get(f"/api/businesses/{other.key}", headers={SSO_HEADER: "admin"}).status_code == 200
     )

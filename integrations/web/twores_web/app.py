@@ -140,6 +140,8 @@ def _status(error: Exception) -> int:
         return 401
     if isinstance(error, twores.ScopeError):
         return 403
+    if isinstance(error, twores.NotFoundError):
+        return 404
     if isinstance(error, twores.TworesError):
         return 400
     if isinstance(error, HTTPException):

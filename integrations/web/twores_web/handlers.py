@@ -33,6 +33,7 @@ ERRORS = {
     400: _error("Bad input / 输入有误"),
     401: _error("Not signed in / 未登录"),
     403: _error("Outside the scope or no CSRF token / 超出辖区或缺少 CSRF 令牌"),
+    404: _error("No such record in scope / 记录不存在或不在辖区内"),
 }
 
 get = functools.partial(litestar.get, sync_to_thread=True, responses=ERRORS)

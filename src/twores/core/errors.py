@@ -186,6 +186,13 @@ class InvalidAreaCodeError(InvalidValueError):
     code = "invalid_area_code"
 
 
+class NotFoundError(InvalidValueError):
+    """A record the caller names is unknown or outside their scope (the two are not told
+    apart, so a scope does not reveal what lies beyond it)."""
+
+    code = "not_found"
+
+
 class InvalidLicenceError(InvalidValueError):
     code = "invalid_licence_no"
 

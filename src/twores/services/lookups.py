@@ -7,7 +7,7 @@ from datetime import date
 from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy
 from twores.core.businesses import FoodBusiness
-from twores.core.errors import InvalidValueError
+from twores.core.errors import InvalidValueError, NotFoundError
 from twores.core.ports import UnitOfWork
 from twores.core.security import Scope, outside_scope
 
@@ -32,7 +32,7 @@ def business_in_scope(uow: UnitOfWork, key: str) -> FoodBusiness:
     """The business ``key``, or an error naming it when it is unknown or out of scope."""
     business = uow.businesses.get(key)
     if business is None:
-        raise InvalidValueError(
+        raise NotFoundError(
             "business_key", key, "包保主体不存在或不在辖区内", "no such business in scope"
         )
     return business

@@ -12,7 +12,7 @@ import attrs
 
 from twores.bootstrap import Twores
 from twores.core.businesses import FoodBusiness
-from twores.core.errors import InvalidValueError
+from twores.core.errors import NotFoundError
 from twores.core.periods import CHINA_TZ, china_time, today
 from twores.core.ports import Store, UnitOfWork
 from twores.core.problems import (
@@ -192,7 +192,7 @@ def transition_many(
                 )
             problem = changed.get(step.key) or uow.problems.get(step.key)
             if problem is None:
-                raise InvalidValueError(
+                raise NotFoundError(
                     "id", step.key, "问题不存在或不在辖区内", "no such problem in scope"
                 )
             deadline = step.deadline

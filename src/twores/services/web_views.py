@@ -18,7 +18,7 @@ from twores.core.areas import Area, Hierarchy
 from twores.core.assignment import Assignment
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
-from twores.core.errors import InvalidValueError
+from twores.core.errors import InvalidValueError, NotFoundError
 from twores.core.kpis import Ranking, RunKind, rank_areas
 from twores.core.letters import LetterStatus
 from twores.core.periods import Period, PeriodKind, today
@@ -158,7 +158,7 @@ def cadre_desk(
     with store.unit_of_work(scope) as uow:
         cadre = uow.cadres.get(cadre_id)
         if cadre is None:
-            raise InvalidValueError(
+            raise NotFoundError(
                 "cadre_id", cadre_id, "干部不存在或不在辖区内", "no such cadre in scope"
             )
         area = uow.areas.hierarchy().get(cadre.area_code)
