@@ -578,7 +578,8 @@ def test_a_write_refused_mid_file_changes_nothing(
     report = import_file(
         app, store, office, "businesses", _ledger(tmp_path / "台账.csv", businesses)
     )
-    assert [e.code for e in report.errors] == ["out_of_scope"]  # reported, not raised
+    outside = [b for b in businesses if not b.area_code.startswith(county)]
+    assert [e.code for e in report.errors] == ["out_of_scope"] * len(outside)  # each row named
     assert report.report_path is not None and report.report_path.exists()
     assert state(store) == before
 
