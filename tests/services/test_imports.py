@@ -16,6 +16,7 @@ from openpyxl import Workbook, load_workbook
 import twores
 from twores.core.assignment import AssignmentReason
 from twores.divisions import demo_region
+from twores.services import assignments
 from twores.services.exports import (
     BUSINESS_HEADERS,
     _Masker,
@@ -71,9 +72,16 @@ def test_the_sample_county_ledger(app: twores.Twores, store: twores.Store, sampl
     assert state(store)[3] == audit  # no audit entry written
 
 
+@pytest.mark.parametrize("one_by_one", [50, 0])  # read per cadre, or in one pass
 def test_a_cadre_who_left_holds_nothing_from_that_day(
-    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+    app: twores.Twores,
+    store: twores.Store,
+    samples: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    one_by_one: int,
 ) -> None:
+    monkeypatch.setattr(assignments, "_ONE_BY_ONE", one_by_one)
     import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
     import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=ON)
     left = date(2025, 7, 1)

@@ -53,6 +53,7 @@ def test_a_cadre_opens_only_their_own_desk_and_keeps_no_ledger(
     with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
         other = next(c for c in uow.cadres.stream(within=TOWNSHIP) if c.id != web_db["cadre"].id)
     assert client.get("/cadre", params={"cadre": other.id}).status_code == 403
+    assert client.get(f"/api/cadres/{other.id}").status_code == 403
     page = client.get("/dashboard").text
     assert 'href="/imports"' not in page
     headers = {"x-csrftoken": client.cookies.get("csrftoken", "")}
@@ -71,6 +72,8 @@ def test_a_cadre_never_takes_an_offices_ledger_step(web_db: dict[str, Any]) -> N
             web_db["app"], web_db["store"], cadre, found.id, twores.Action.REFER, actor="x"
         )
     assert "移交立案" in error.value.message_zh
+    with pytest.raises(twores.ScopeError):  # nor through the overdue escalation
+        problems.escalate_overdue(web_db["app"], web_db["store"], cadre)
 
 
 def test_the_nationwide_dashboard_sums_its_provinces(client: TestClient[Any]) -> None:

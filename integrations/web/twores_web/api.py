@@ -154,7 +154,7 @@ class Api(Controller):
         web: Web,
         period: Annotated[str | None, PERIOD] = None,
     ) -> web_views.CadreDesk:
-        return web_views.cadre_desk(web.app, web.store, user.scope, cadre_id, period_of(period))
+        return web_views.cadre_desk(web.app, web.store, user, cadre_id, period_of(period))
 
     @post("/visits", summary="Record a visit / 录入督导记录")
     def visit(

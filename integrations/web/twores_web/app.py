@@ -12,6 +12,7 @@ import functools
 import gc
 import secrets
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -129,8 +130,11 @@ def _configure(app: twores.Twores, engine: JinjaTemplateEngine) -> None:
     engine.engine.auto_reload = False
 
     @functools.lru_cache(maxsize=4096)
+    def label_on(area: twores.Area, lang: str, day: date) -> str:
+        return app.plugins.area_label(area, day).value.label(lang)
+
     def tier_label(area: twores.Area, lang: str) -> str:
-        return app.plugins.area_label(area).value.label(lang)
+        return label_on(area, lang, date.today())
 
     engine.engine.globals["tier_label"] = tier_label
 
@@ -185,7 +189,8 @@ def handle_error(
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(f"/login?next={quote(back)}" if request.method == "GET" else "/login")
     username = session_username(request)
-    user = known_user(state.app, state.store, username) if username else None
+    # the remembered user only: an error page asks no database (the error may be its)
+    user = known_user(state.app, state.store, username, lookup=False) if username else None
     lang = lang_of(request)
     return Template(
         "error.html",

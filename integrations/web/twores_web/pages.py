@@ -231,8 +231,7 @@ def cadre(
     cadre: FromQuery[str | None] = None,
     done: FromQuery[str | None] = None,
 ) -> Template:
-    cadre_id = web_views.desk_of(user, cadre)
-    desk = web_views.cadre_desk(web.app, web.store, user.scope, cadre_id)
+    desk = web_views.cadre_desk(web.app, web.store, user, cadre)
     return page(
         request,
         "cadre.html",

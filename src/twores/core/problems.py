@@ -16,6 +16,7 @@ import attrs
 from twores.core.errors import InvalidValueError, TworesError
 from twores.core.labels import LabelledEnum
 from twores.core.periods import CHINA_TZ
+from twores.core.security import Role
 
 
 class Severity(LabelledEnum):
@@ -74,6 +75,13 @@ NOT_BY_REPORTER = frozenset({A.VERIFY, A.CASE_CLOSED})
 #: Steps an office (or the system) takes, never a cadre: reminder letters, referral for a
 #: case, the case's outcome, reopening a closed problem.
 OFFICE_ACTIONS = frozenset({A.REMIND, A.REFER, A.CASE_CLOSED, A.REOPEN})
+
+
+def may_take(role: Role, action: Action) -> bool:
+    """Whether ``role`` may take ``action`` in the ledger (a cadre takes no office step)."""
+    return role is not Role.CADRE or action not in OFFICE_ACTIONS
+
+
 #: Steps after which an overdue problem starts again from its first reminder.
 RESTART_ESCALATION = frozenset({A.REJECT, A.REOPEN})
 #: Statuses with a running deadline, which can become overdue.

@@ -7,6 +7,7 @@ from datetime import date
 import attrs
 
 from twores.bootstrap import Twores
+from twores.core.areas import Tier
 from twores.core.assignment import (
     AssignmentReason,
     Plan,
@@ -40,13 +41,24 @@ def upsert_cadres(uow: UnitOfWork, cadres: list[Cadre]) -> tuple[UpsertResult, U
     }
     written = uow.cadres.upsert_many(cadres)
     areas = {c.id: c.area_code for c in cadres}
+    if len(left) <= _ONE_BY_ONE:  # a few departures: each cadre's assignments by index
+        held = [
+            a for c in sorted(left) for a in uow.assignments.stream(cadre_id=c, within=areas[c])
+        ]
+    else:  # a roster full of them: one pass over the scope's assignments
+        held = [a for a in uow.assignments.stream() if a.cadre_id in left]
     ended = [
-        attrs.evolve(a, valid_to=max(day, a.valid_from), reason=AssignmentReason.CADRE_LEFT)
-        for cadre_id, day in sorted(left.items())
-        for a in uow.assignments.stream(cadre_id=cadre_id, within=areas[cadre_id])
-        if a.valid_to is None or a.valid_to > day
+        attrs.evolve(
+            a, valid_to=max(left[a.cadre_id], a.valid_from), reason=AssignmentReason.CADRE_LEFT
+        )
+        for a in held
+        if a.valid_to is None or a.valid_to > left[a.cadre_id]
     ]
     return written, uow.assignments.upsert_many(ended) if ended else UpsertResult()
+
+
+#: Up to this many departing cadres, their assignments are read cadre by cadre.
+_ONE_BY_ONE = 50
 
 
 #: Businesses whose assignments are looked up at a time.
@@ -88,9 +100,9 @@ def managed_roster(roster: Roster, rules: RuleBook, on: date, scope: Scope) -> R
     a business its grade sends to a county cadre is the county office's to assign (its
     cadre lies outside the township's view, and would look as if they had left)."""
     root = scope.area_code
-    if root is None:
-        return roster
     hierarchy = roster.hierarchy
+    if root is None or root not in hierarchy or hierarchy[root].tier.depth <= Tier.CITY.depth:
+        return roster  # no cadre tier lies above a city: every group is inside the scope
     businesses = list(roster.businesses.values())
     open_ = [b for b in businesses if b.status in IN_SCOPE_STATUSES]
     outside = set()

@@ -8,9 +8,10 @@ rows and writes 0 audit entries; each file's SHA-256 is recorded, so a replay is
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -207,7 +208,7 @@ def _same_people(uow: UnitOfWork, cadres: list[Cadre]) -> list[Cadre]:
     by_name: dict[tuple[str, str], list[Cadre]] = defaultdict(list)
     for area in areas:
         for known in uow.cadres.stream(within=area):
-            if known.area_code == area:
+            if known.area_code == area and known.active_to is None:  # not one who left
                 by_name[area, compact_name(known.name)].append(known)
     taken = {c.id for c in cadres}
     renamed: dict[str, str] = {}
@@ -235,6 +236,7 @@ def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date)
     errors: list[RowError] = []
     links: dict[str, str] = {}
     closed: dict[str, date] = {}
+    inside = _scope_test(hierarchy, uow.scope)
     records = UpsertResult()
     rows = 0
     chunks = iter_business_chunks(read_sheet(source, "businesses"), hierarchy)
@@ -243,7 +245,7 @@ def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date)
             rows += len(chunk.rows) + len({e.row for e in chunk.errors})
             errors.extend(chunk.errors)
             for row in chunk.rows:
-                if not in_scope(hierarchy, uow.scope, row.business.area_code):
+                if not inside(row.business.area_code):
                     errors.append(_outside(row, uow.scope, chunk.columns))
                     continue
                 if row.cadre is None:
@@ -268,6 +270,13 @@ def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date)
     if closed:  # a business the ledger closes or revokes is held by no one from that day
         linked += end_closed_assignments(uow, closed)
     return rows, [], records, linked
+
+
+def _scope_test(hierarchy: Hierarchy, scope: Scope) -> Callable[[str], bool]:
+    """Whether an area lies in ``scope``, asked once per distinct area of a file."""
+    if scope.area_code is None:
+        return lambda _: True
+    return functools.cache(lambda area: in_scope(hierarchy, scope, area))
 
 
 def _outside(row: BusinessRow, scope: Scope, columns: dict[str, str]) -> RowError:

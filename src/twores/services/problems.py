@@ -17,17 +17,17 @@ from twores.core.periods import CHINA_TZ, china_time, today
 from twores.core.ports import Store, UnitOfWork
 from twores.core.problems import (
     NEEDS_DEADLINE,
-    OFFICE_ACTIONS,
     Action,
     Problem,
     ProblemEvent,
     ProblemSource,
     ProblemStatus,
     Severity,
+    may_take,
     next_escalation,
     transition,
 )
-from twores.core.security import Role, Scope, outside_scope
+from twores.core.security import Scope, outside_scope
 from twores.services.lookups import business_in_scope
 from twores.services.reminders import write_reminder
 
@@ -45,6 +45,11 @@ def problem_id(business_key: str, found_on: date, description: str, source_ref: 
 def _deadline(app: Twores, problem: Problem, on: date) -> date:
     days = app.plugins.rectification_days(problem.severity, problem.area_code, on).value
     return on + timedelta(days=days)
+
+
+def _check_role(scope: Scope, action: Action) -> None:
+    if not may_take(scope.role, action):
+        raise outside_scope(scope, f"问题台账操作“{action.zh}”", f"ledger step '{action.en}'")
 
 
 def _notify(app: Twores, events: Iterable[tuple[ProblemEvent, str]]) -> None:
@@ -186,10 +191,7 @@ def transition_many(
     with store.unit_of_work(scope) as uow:
         changed: dict[str, Problem] = {}
         for step in steps:
-            if scope.role is Role.CADRE and step.action in OFFICE_ACTIONS:
-                raise outside_scope(
-                    scope, f"问题台账操作“{step.action.zh}”", f"ledger step '{step.action.en}'"
-                )
+            _check_role(scope, step.action)
             problem = changed.get(step.key) or uow.problems.get(step.key)
             if problem is None:
                 raise NotFoundError(
@@ -236,6 +238,9 @@ def escalate_overdue(
     """Take the one step each problem overdue on ``on`` is due: a reminder letter, or after
     the policy's reminders a referral one level up. Running it again the same day does
     nothing more. With ``letters``, each reminder letter (提醒函) is written there as .docx."""
+    for step in (Action.REMIND, Action.REFER):
+        _check_role(scope, step)
+    # a day ahead is the demo's simulation playing a quarter out; the CLI refuses one
     on = on or today()
     moment = _now(at) if at else datetime(on.year, on.month, on.day, 8, tzinfo=CHINA_TZ)
     done: list[Escalation] = []

@@ -24,12 +24,12 @@ from twores.core.letters import LetterStatus
 from twores.core.periods import Period, PeriodKind, today
 from twores.core.ports import Store
 from twores.core.problems import (
-    OFFICE_ACTIONS,
     TRANSITIONS,
     Action,
     Problem,
     ProblemStatus,
     Severity,
+    may_take,
 )
 from twores.core.security import Role, Scope, outside_scope
 from twores.core.supervision import SupervisionTask, Visit
@@ -151,8 +151,11 @@ class CadreDesk:
 
 
 def cadre_desk(
-    app: Twores, store: Store, scope: Scope, cadre_id: str, period: Period | None = None
+    app: Twores, store: Store, user: User, cadre_id: str | None = None, period: Period | None = None
 ) -> CadreDesk:
+    """A cadre's desk (``user``'s own by default); a cadre user opens no other."""
+    cadre_id = desk_of(user, cadre_id)
+    scope = user.scope
     chosen = period or current_period()
     day = min(today(), chosen.end)
     with store.unit_of_work(scope) as uow:
@@ -292,8 +295,7 @@ def _ranks(previous: Ranking | None) -> Sequence[tuple[str, int]] | None:
 def next_actions(problem: Problem, role: Role) -> list[Action]:
     """The ledger steps ``role`` may take from ``problem``'s status (the state machine's;
     a cadre never takes an office's steps)."""
-    steps = TRANSITIONS.get(problem.status, {})
-    return [a for a in steps if role is not Role.CADRE or a not in OFFICE_ACTIONS]
+    return [a for a in TRANSITIONS.get(problem.status, {}) if may_take(role, a)]
 
 
 def desk_of(user: User, cadre_id: str | None) -> str:

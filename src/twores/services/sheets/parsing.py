@@ -43,7 +43,6 @@ from twores.services.sheets.reading import Row, Table, read_table
 
 T = TypeVar("T")
 #: A name path (灵川县/大圩镇/敢兴村) holds Han characters; a code never does.
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 #: What offices put between the names of a path: 灵川县 / 九屋镇, 灵川县、潭下镇, 灵川县-潮田乡,
 #: 灵川县 公平乡, 灵川县>大圩镇, 灵川县\大圩镇 (full-width forms are folded by NFKC first).
 _PATH_SEPARATORS = re.compile(r"[\s/\\>、\-—–,，|]+")
@@ -257,7 +256,7 @@ class AreaResolver:
         text = v.clean(str(value))
         if not text:
             raise MissingValueError(field)
-        if isinstance(value, int | float) or not _HAN.search(text):  # a code, typed any way
+        if isinstance(value, int | float) or not v.HAN.search(text):  # a code, typed any way
             typed = value if isinstance(value, int | float) else text
             code = canonical_area_code(typed, field=field)
             if code in self.hierarchy:

@@ -27,6 +27,8 @@ INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u20
 #: Han characters (the CJK blocks person names are written in).
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _SPACE_IN_NAME = re.compile(f"(?<=[{_HAN}])\\s+(?=[{_HAN}])")
+#: Any Chinese character (a cell holding one is a name, not a code).
+HAN = re.compile(f"[{_HAN}]")
 _TRUE = {"是", "有", "y", "yes", "true", "1", "√"}
 _FALSE = {"否", "无", "n", "no", "false", "0", "×"}
 
