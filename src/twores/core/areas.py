@@ -343,6 +343,13 @@ class Hierarchy:
         container = self[outer]
         return self.ancestor(inner, container.tier) == container
 
+    def holds(self, root: str | None, code: str) -> bool:
+        """Whether ``code`` is a known area in ``root``'s subtree (``None``: anywhere); an
+        unknown root holds nothing."""
+        if code not in self._areas:
+            return False
+        return root is None or (root in self._areas and self.contains(root, code))
+
     def descendants(self, code: str) -> Iterator[Area]:
         """Every area strictly below ``code``, depth first, children by code."""
         stack = list(reversed(self._children.get(self[code].code, ())))

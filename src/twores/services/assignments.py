@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
 
 import attrs
@@ -9,6 +10,7 @@ import attrs
 from twores.bootstrap import Twores
 from twores.core.areas import Tier
 from twores.core.assignment import (
+    Assignment,
     AssignmentReason,
     Plan,
     PlanMode,
@@ -47,14 +49,7 @@ def upsert_cadres(uow: UnitOfWork, cadres: list[Cadre]) -> tuple[UpsertResult, U
         ]
     else:  # a roster full of them: one pass over the scope's assignments
         held = [a for a in uow.assignments.stream() if a.cadre_id in left]
-    ended = [
-        attrs.evolve(
-            a, valid_to=max(left[a.cadre_id], a.valid_from), reason=AssignmentReason.CADRE_LEFT
-        )
-        for a in held
-        if a.valid_to is None or a.valid_to > left[a.cadre_id]
-    ]
-    return written, uow.assignments.upsert_many(ended) if ended else UpsertResult()
+    return written, _end(uow, held, lambda a: left[a.cadre_id], AssignmentReason.CADRE_LEFT)
 
 
 #: Up to this many departing cadres, their assignments are read cadre by cadre.
@@ -71,15 +66,25 @@ def end_closed_assignments(uow: UnitOfWork, closed: dict[str, date]) -> UpsertRe
     business_closed), so coverage no longer counts them and no check finds a closed
     business held. Re-running changes nothing. Returns the assignments ended."""
     keys = sorted(closed)
-    ended = [
-        attrs.evolve(
-            a,
-            valid_to=max(closed[a.business_key], a.valid_from),
-            reason=AssignmentReason.BUSINESS_CLOSED,
-        )
+    held = [
+        a
         for start in range(0, len(keys), _BATCH)
         for a in uow.assignments.stream(business_keys=keys[start : start + _BATCH])
-        if a.valid_to is None or a.valid_to > closed[a.business_key]
+    ]
+    return _end(uow, held, lambda a: closed[a.business_key], AssignmentReason.BUSINESS_CLOSED)
+
+
+def _end(
+    uow: UnitOfWork,
+    held: Iterable[Assignment],
+    day_of: Callable[[Assignment], date],
+    reason: AssignmentReason,
+) -> UpsertResult:
+    """End each of ``held`` still in force after its day (never before it began)."""
+    ended = [
+        attrs.evolve(a, valid_to=max(day_of(a), a.valid_from), reason=reason)
+        for a in held
+        if a.valid_to is None or a.valid_to > day_of(a)
     ]
     return uow.assignments.upsert_many(ended) if ended else UpsertResult()
 

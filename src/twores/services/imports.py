@@ -82,8 +82,9 @@ class ImportReport:
 def file_sha256(path: Path) -> str:
     """Of a file's bytes; of a division folder, its division files' names and bytes."""
     digest = hashlib.sha256()
-    for file in division_files(path) if path.is_dir() else [path]:
-        if path.is_dir():
+    folder = path.is_dir()
+    for file in division_files(path) if folder else [path]:
+        if folder:
             digest.update(f"{file.name}\0".encode())
         with file.open("rb") as stream:
             for block in iter(lambda: stream.read(1 << 20), b""):

@@ -14,9 +14,7 @@ from twores.core.security import Scope, outside_scope
 
 def in_scope(hierarchy: Hierarchy, scope: Scope, area_code: str) -> bool:
     """Whether ``area_code`` lies in ``scope``'s subtree (the rule every view applies)."""
-    if area_code not in hierarchy:
-        return False
-    return scope.area_code is None or hierarchy.contains(scope.area_code, area_code)
+    return hierarchy.holds(scope.area_code, area_code)
 
 
 def check_area(hierarchy: Hierarchy, scope: Scope, area_code: str) -> None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from twores.plugins.manager import TworesPluginManager, installed_plugins, make_plugin_manager
+from twores.core.errors import PluginError
+from twores.plugins.manager import (
+    TworesPluginManager,
+    blocked_except,
+    installed_plugins,
+    make_plugin_manager,
+)
 
 
 def plugin_manager_for(regions: Iterable[str] | None) -> TworesPluginManager:
@@ -14,14 +20,14 @@ def plugin_manager_for(regions: Iterable[str] | None) -> TworesPluginManager:
     """
     if regions is None:
         return make_plugin_manager()
-    wanted = set(regions)
-    installed = installed_plugins()
-    unknown = wanted - set(installed)
-    if unknown:
-        raise ValueError(
-            f"unknown twores plugin(s) {sorted(unknown)}; installed: {installed or 'none'}"
-        )
-    return make_plugin_manager(blocked=[name for name in installed if name not in wanted])
+    try:
+        blocked = blocked_except(regions)
+    except PluginError as error:  # pytest shows a ValueError's message plainly
+        raise ValueError(f"unknown twores plugin(s): {error.message_en}") from error
+    return make_plugin_manager(blocked=blocked)
+
+
+__all__ = ["installed_plugins", "plugin_manager_for", "region_roots"]
 
 
 def region_roots(manager: TworesPluginManager) -> tuple[str, ...]:

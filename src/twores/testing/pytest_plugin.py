@@ -59,16 +59,10 @@ def twores_rules(twores_plugin_manager: TworesPluginManager) -> RuleBook:
 def twores_rosters(twores_plugin_manager: TworesPluginManager, twores_rules: RuleBook) -> Any:
     """``rosters()`` for the rules under test: with ``--twores-region``, trees under the
     chosen regions' roots and cadres where those rules send businesses."""
-    from hypothesis import strategies as st
-
     from twores.testing.plugin_managers import region_roots
-    from twores.testing.strategies import hierarchies, rosters
+    from twores.testing.strategies import region_rosters
 
-    roots = region_roots(twores_plugin_manager)
-    if not roots:
-        return rosters(rules=twores_rules)
-    trees = st.sampled_from(roots).flatmap(lambda root: hierarchies(under=root))
-    return rosters(hierarchies=trees, rules=twores_rules)
+    return region_rosters(region_roots(twores_plugin_manager), twores_rules)
 
 
 @pytest.fixture

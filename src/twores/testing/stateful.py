@@ -16,6 +16,7 @@ Subclass it to test your region and your storage::
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from hypothesis import strategies as st
@@ -25,7 +26,13 @@ from twores.core.assignment import Plan, PlanMode, apply_plan, plan_assignments
 from twores.core.roster import Roster, RuleBook
 from twores.testing.assertions import assert_invariants
 from twores.testing.plugin_managers import plugin_manager_for, region_roots
-from twores.testing.strategies import DEFAULT_DAY, hierarchies, roster_changes, rosters
+from twores.testing.strategies import DEFAULT_DAY, region_rosters, roster_changes
+
+
+@functools.cache
+def _roots(regions: tuple[str, ...]) -> tuple[str, ...]:
+    """The enabled regions' roots, found once per set of regions (not once per example)."""
+    return region_roots(plugin_manager_for(regions)) if regions else ()
 
 
 class RosterChurn(RuleBasedStateMachine):
@@ -39,6 +46,7 @@ class RosterChurn(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.rules: RuleBook = self.make_rules()
+        self.roots = _roots(tuple(self.regions))
         self.roster: Roster | None = None
         self.last_plan: Plan | None = None
 
@@ -51,11 +59,7 @@ class RosterChurn(RuleBasedStateMachine):
     def roster_strategy(self) -> st.SearchStrategy[Roster]:
         """Rosters under the enabled regions' roots (any province without regions), with
         cadres where the rules send businesses."""
-        roots = region_roots(plugin_manager_for(self.regions)) if self.regions else ()
-        if not roots:
-            return rosters(on=self.on, rules=self.rules)
-        trees = st.sampled_from(roots).flatmap(lambda root: hierarchies(under=root))
-        return rosters(hierarchies=trees, on=self.on, rules=self.rules)
+        return region_rosters(self.roots, self.rules, on=self.on)
 
     def apply(self, plan: Plan) -> Roster:
         """Apply ``plan``; override to write through your backend and read the roster back."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -516,6 +517,17 @@ def rosters(
 
 
 _small_trees = hierarchies(max_children=3, nonstandard=True)
+
+
+def region_rosters(
+    roots: Sequence[str], rules: RuleBook, *, on: date = DEFAULT_DAY
+) -> st.SearchStrategy[Roster]:
+    """:func:`rosters` for ``rules``: trees under one of the regions' ``roots`` (any
+    province when there are none), cadres where those rules send businesses."""
+    if not roots:
+        return rosters(on=on, rules=rules)
+    trees = st.sampled_from(sorted(roots)).flatmap(lambda root: hierarchies(under=root))
+    return rosters(hierarchies=trees, on=on, rules=rules)
 
 
 def _tier_for(rules: RuleBook | None, business: FoodBusiness, on: date) -> Tier:

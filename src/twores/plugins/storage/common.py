@@ -78,13 +78,7 @@ class ScopeGuard:
 
     def allows(self, area_code: str) -> bool:
         root = self.scope.area_code
-        if root is None:
-            return True
-        return (
-            root in self.hierarchy
-            and area_code in self.hierarchy
-            and self.hierarchy.contains(root, area_code)
-        )
+        return root is None or self.hierarchy.holds(root, area_code)
 
     def check_write(self, area_code: str, what_zh: str, what_en: str) -> None:
         if not self.scope.can_write or not self.allows(area_code):
