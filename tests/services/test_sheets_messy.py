@@ -499,3 +499,82 @@ def test_a_cadre_sheet_missing_columns_names_the_cadre_headers(
     sheet.write_text("foo,bar\n1,2\n", encoding="utf-8")
     report = import_file(app, store, ADMIN, "cadres", sheet)
     assert {e.column for e in report.errors} == {"包保干部姓名", "所属区划"}
+
+
+# -- 17. two-row headers: 包保干部 merged over 姓名 | 职务 | 联系电话 --------------------------
+
+GROUPED_TOP: list[object] = [*HEADER[:10], "包保干部", None, None]
+GROUPED_BOTTOM: list[object] = [None] * 10 + ["姓名", "职务", "联系电话"]
+
+
+def _grouped_xlsx(path: Path, top: list[object], bottom: list[object]) -> Path:
+    """The title, the two header rows (single-row columns merged down over both), the rows."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["灵川县食品生产经营主体分层分级包保台账"])
+    sheet.append(top)
+    sheet.append(bottom)
+    for at, cell in enumerate(top, start=1):
+        if cell is not None and (at > len(bottom) or bottom[at - 1] is None):
+            sheet.merge_cells(start_row=2, start_column=at, end_row=3, end_column=at)
+    sheet.merge_cells(start_row=2, start_column=11, end_row=2, end_column=13)
+    for row in rows():
+        sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def test_a_two_row_header_names_the_cadre_columns_under_their_group(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    import_cadres(app, store, tmp_path, "吴伟")
+    path = _grouped_xlsx(tmp_path / "g.xlsx", GROUPED_TOP, GROUPED_BOTTOM)
+    table = read_sheet(path, "businesses")
+    assert table.header[10:] == ["包保干部姓名", "包保干部职务", "包保干部联系电话"]
+    assert table.header_row == 3
+    assert [row.number for row in table.rows] == [4, 5]
+    report = import_file(app, store, ADMIN, "businesses", path)
+    assert report.accepted, report.errors
+    assert (report.records.inserted, report.assignments.inserted) == (2, 1)
+
+
+def test_a_two_row_header_in_csv_has_its_group_over_the_first_column_only(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    import_cadres(app, store, tmp_path, "吴伟")
+    top = [str(c or "") for c in GROUPED_TOP]
+    path = write_csv(tmp_path / "g.csv", [list(GROUPED_BOTTOM), *rows()], top)
+    report = import_file(app, store, ADMIN, "businesses", path)
+    assert report.accepted, report.errors
+    assert (report.records.inserted, report.assignments.inserted) == (2, 1)
+
+
+def test_a_group_row_above_the_header_joins_it(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    """The group row on top names too few columns to be the header itself."""
+    import_cadres(app, store, tmp_path, "吴伟")
+    top: list[object] = ["基本情况", *[None] * 9, "包保干部", None, None]
+    bottom: list[object] = [*HEADER[:10], "姓名", "职务", "联系电话"]
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in (top, bottom, *rows()):
+        sheet.append(row)
+    sheet.merge_cells("A1:J1")
+    sheet.merge_cells("K1:M1")
+    workbook.save(tmp_path / "above.xlsx")
+    table = read_sheet(tmp_path / "above.xlsx", "businesses")
+    assert table.header[:2] == ["序号", "主体名称"]
+    assert table.header[10:] == ["包保干部姓名", "包保干部职务", "包保干部联系电话"]
+    report = import_file(app, store, ADMIN, "businesses", tmp_path / "above.xlsx")
+    assert report.accepted, report.errors
+    assert report.assignments.inserted == 1
+
+
+def test_a_first_data_row_is_never_taken_for_a_second_header_row(tmp_path: Path) -> None:
+    data = rows()
+    data[0][COL["联系电话"]] = "联系电话"  # text where a header could be, digits elsewhere
+    path = write_csv(tmp_path / "d.csv", data, [*HEADER[:10], "包保干部", "职务", "电话"])
+    table = read_sheet(path, "businesses")
+    assert table.header_row == 1
+    assert [row.number for row in table.rows] == [2, 3]

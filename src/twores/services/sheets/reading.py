@@ -2,8 +2,9 @@
 
 Titles and "填报单位" lines above the header, blank rows in the middle, totals rows
 (合计/小计/总计) and signature lines ("填表人：…") below are skipped; the header is the first
-row that names known columns. In a workbook the ledger is the active sheet if it is
-visible, else the first visible one (a hidden 下拉选项 list sheet is never read); a
+row that names known columns, or two rows when a group label is merged over the columns
+below it (包保干部 over 姓名 | 职务 | 联系电话). In a workbook the ledger is the active
+sheet if it is visible, else the first visible one (a hidden 下拉选项 list sheet is never read); a
 workbook whose ledger goes on over other visible sheets is refused, naming them, rather
 than read in part.
 """
@@ -190,13 +191,77 @@ def _is_total(cells: list[object]) -> bool:
     return False
 
 
-def _header_at(head: list[list[object]], known: set[str]) -> tuple[int, set[str]] | None:
-    """The header row's index in ``head`` and the known headers it names, if it has one."""
+@attrs.frozen
+class _Header:
+    """The header found in a sheet's first rows: its last row's index, its texts and the
+    known headers it names."""
+
+    last: int
+    texts: list[str]
+    names: set[str]
+
+
+def _header_at(head: list[list[object]], known: set[str]) -> _Header | None:
+    """The header in ``head``: the first row naming two known columns; or, when that row
+    and the one below (or above) read as a two-row header naming more known columns
+    (包保干部 merged over 姓名 | 职务 | 联系电话), the two rows together."""
     for index, cells in enumerate(head):
-        names = {normalise_header(c) for c in cells} & known
-        if len(names) >= 2:
-            return index, names
+        texts = [_text(c) for c in cells]
+        names = {normalise_header(t) for t in texts} & known
+        if len(names) < 2:
+            continue
+        best = _Header(index, texts, names)
+        for top, bottom in ((index, index + 1), (index - 1, index)):
+            if top < 0 or bottom >= len(head) or not _labels(head[top], head[bottom]):
+                continue
+            joined = _two_rows(head[top], head[bottom], known)
+            joined_names = {normalise_header(t) for t in joined} & known
+            if len(joined_names) > len(best.names):
+                best = _Header(bottom, joined, joined_names)
+        return best
     return None
+
+
+def _text(cell: object) -> str:
+    return "" if _blank(cell) else clean(str(cell))
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def _labels(top: list[object], bottom: list[object]) -> bool:
+    """Whether ``bottom`` can be the lower row of a two-row header under ``top``: each of
+    its cells blank, the cell above repeated (a merged range), or digit-free text."""
+    for i, cell in enumerate(bottom):
+        if _blank(cell) or (i < len(top) and cell == top[i]):
+            continue
+        if not isinstance(cell, str) or _DIGIT.search(cell):
+            return False
+    return True
+
+
+def _two_rows(top: list[object], bottom: list[object], known: set[str]) -> list[str]:
+    """Each column's header across two rows: the lower label under its group (the upper
+    cell, or the nearest filled one to its left, a range merged across) when that names a
+    known column (包保干部 + 姓名), else whichever of the lower and the upper label does (a
+    unit written below a known header), else the lower label."""
+    texts: list[str] = []
+    group = ""
+    for i in range(max(len(top), len(bottom))):
+        upper = _text(top[i]) if i < len(top) else ""
+        lower = _text(bottom[i]) if i < len(bottom) else ""
+        group = upper or group
+        if not lower or lower == upper:
+            texts.append(upper)
+            continue
+        joined = group + lower
+        for candidate in (joined, lower, upper):
+            if candidate and normalise_header(candidate) in known:
+                texts.append(candidate)
+                break
+        else:
+            texts.append(lower)
+    return texts
 
 
 def read_table(path: str | Path, known: Iterable[str]) -> Table:
@@ -220,14 +285,16 @@ def _table(
     formulas: dict[int, dict[int, str]] | None = None,
 ) -> Table:
     found = _header_at(head, known)
-    header_index = found[0] if found else 0
-    header = [clean(str(c)) if not _blank(c) else "" for c in head[header_index]] if head else []
+    if found is None:
+        last, header = 0, [_text(c) for c in head[0]] if head else []
+    else:
+        last, header = found.last, found.texts
     normalised = [normalise_header(h) for h in header]
     serial_at = next((i for i, h in enumerate(normalised) if h in SERIAL_HEADERS), None)
     recognised = [i for i, h in enumerate(normalised) if h in known]
-    remaining = itertools.chain(head[header_index + 1 :], stream)
-    rows = _data_rows(remaining, header_index + 2, recognised, serial_at)
-    return Table(header, header_index + 1, rows, sheet, formulas or {})
+    remaining = itertools.chain(head[last + 1 :], stream)
+    rows = _data_rows(remaining, last + 2, recognised, serial_at)
+    return Table(header, last + 1, rows, sheet, formulas or {})
 
 
 def _data_rows(
@@ -314,7 +381,7 @@ def _choose_table(
         head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
         found = _header_at(head, known)
         if chosen is None and found is not None:
-            chosen = (name, head, rows, left, found[1])
+            chosen = (name, head, rows, left, found.names)
         else:
             others.append((name, head, rows))
     if chosen is None:  # no sheet names known columns: read the first (its errors say so)
@@ -366,11 +433,10 @@ def _same_table(
 ) -> bool:
     """Whether a sheet holds rows under a header naming (nearly) the ledger's columns."""
     found = _header_at(head, known)
-    if found is None or len(found[1] & columns) < max(2, _SAME_TABLE * len(columns)):
+    if found is None or len(found.names & columns) < max(2, _SAME_TABLE * len(columns)):
         return False
-    header = head[found[0]]
-    at = [i for i, c in enumerate(header) if normalise_header(c) in known]
-    below = itertools.chain(head[found[0] + 1 :], rows)
+    at = [i for i, text in enumerate(found.texts) if normalise_header(text) in known]
+    below = itertools.chain(head[found.last + 1 :], rows)
     return any(
         not _all_blank(cells, at) and not _is_footer(cells) and not _is_total(cells)
         for cells in below
