@@ -612,3 +612,55 @@ def test_a_printed_database_url_hides_its_password() -> None:
         shown_url("postgresql://postgres@127.0.0.1/test") == "postgresql://postgres@127.0.0.1/test"
     )
     assert shown_url("sqlite:///twores.db") == "sqlite:///twores.db"
+
+
+FORMULA_NAMES = ['=HYPERLINK("http://x.invalid","点击")', "+大圩豆腐坊", "@便利店", "-5号档口"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_text_that_looks_like_a_formula_never_runs_in_excel_and_still_round_trips(
+    app: twores.Twores, store: twores.Store, tmp_path: Path, suffix: str
+) -> None:
+    made = _businesses(len(FORMULA_NAMES))
+    named = [attrs.evolve(b, name=n) for b, n in zip(made, FORMULA_NAMES, strict=True)]
+    with store.unit_of_work(ADMIN) as uow:
+        uow.businesses.upsert_many(named)
+        uow.commit()
+    path = tmp_path / f"out{suffix}"
+    export_list(store, ADMIN, "businesses", path, unmask=True)
+    if suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as stream:
+            cells = {row[0] for row in csv.reader(stream)}
+        assert {"'" + n for n in FORMULA_NAMES} <= cells
+    else:
+        sheet = load_workbook(path).active
+        kinds = {c.value: c.data_type for row in sheet.iter_rows(min_row=2) for c in row}
+        assert all(kinds[n] == "s" for n in FORMULA_NAMES)  # text cells, not formulas
+    copy = open_store(app, f"sqlite:///{tmp_path / 'copy.db'}")
+    with copy.unit_of_work(ADMIN) as uow:
+        uow.areas.upsert_many(demo_region())
+        uow.commit()
+    report = import_file(app, copy, ADMIN, "businesses", path)
+    assert report.accepted, report.errors[:3]
+    assert state(copy)[0] == state(store)[0]
+
+
+def test_a_rejected_value_that_looks_like_a_formula_is_text_in_the_report(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    rows = [["主体名称", "许可证编号", "所属区划", "业态"], ["米粉店", "JY1", "=1+1", "餐饮服务"]]
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    workbook.active["C2"].data_type = "s"
+    workbook.save(tmp_path / "bad.xlsx")
+    (tmp_path / "bad.csv").write_text("\n".join(",".join(r) for r in rows), "utf-8")
+    for name in ("bad.xlsx", "bad.csv"):
+        report = import_file(app, store, ADMIN, "businesses", tmp_path / name)
+        assert report.report_path is not None
+        if report.report_path.suffix == ".xlsx":
+            sheet = load_workbook(report.report_path).active
+            cells = [c for row in sheet.iter_rows(min_row=2) for c in row if c.value == "=1+1"]
+            assert cells and all(c.data_type == "s" for c in cells)
+        else:
+            assert "'=1+1" in report.report_path.read_text(encoding="utf-8-sig")

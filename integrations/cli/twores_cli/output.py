@@ -21,6 +21,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from twores.services.exports import write_table
+from twores.services.sheets.cells import csv_text
 
 FORMATS = ("table", "json", "csv", "xlsx")
 
@@ -44,7 +45,7 @@ def show(console: Console, table: Table, output: str) -> None:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(headers(table))
-        writer.writerows(rows(table))
+        writer.writerows([csv_text(cell) for cell in row] for row in rows(table))
         click.echo(buffer.getvalue(), nl=False)
     elif output == "json":
         keys = headers(table)

@@ -28,6 +28,7 @@ from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
 
 from twores.core.kpis import Direction, KpiSpec, RankedArea, Ranking
 from twores.services.letters import _para, _run, _stable_zip, _table
+from twores.services.sheets.cells import xlsx_row
 
 KINDS = {"weekly": "周通报", "daily": "日调度表"}
 OVERDUE_HEADERS = ("问题编号", "主体", "区域", "问题", "整改期限", "逾期天数")
@@ -417,7 +418,7 @@ def _sheet(
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center")
     for row in rows:
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
     for column, width in enumerate(widths, 1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = "A3"

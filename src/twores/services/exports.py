@@ -18,6 +18,7 @@ from twores.core.cadres import Cadre
 from twores.core.periods import today
 from twores.core.ports import Store
 from twores.core.security import Scope, mask_id_number, mask_phone, outside_scope
+from twores.services.sheets.cells import csv_text, xlsx_row
 
 STAFF_ROLES = (("head", "主要负责人"), ("director", "食品安全总监"), ("officer", "食品安全员"))
 
@@ -144,7 +145,8 @@ def assignment_row(a: Assignment) -> list[object]:
 
 
 def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
-    """Write ``rows`` under ``headers`` to .csv (UTF-8 with BOM, for Excel) or .xlsx."""
+    """Write ``rows`` under ``headers`` to .csv (UTF-8 with BOM, for Excel) or .xlsx; text
+    never runs as a formula in Excel (:mod:`twores.services.sheets.cells`)."""
     count = 0
     if path.suffix.lower() == ".xlsx":
         from openpyxl import Workbook
@@ -153,7 +155,7 @@ def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[obje
         sheet = workbook.create_sheet()
         sheet.append(list(headers))
         for row in rows:
-            sheet.append([_text(cell) for cell in row])
+            sheet.append(xlsx_row(sheet, [_text(cell) for cell in row]))
             count += 1
         workbook.save(path)
         return count
@@ -161,7 +163,7 @@ def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[obje
         writer = csv.writer(stream)
         writer.writerow(headers)
         for row in rows:
-            writer.writerow([_text(cell) for cell in row])
+            writer.writerow([csv_text(_text(cell)) for cell in row])
             count += 1
     return count
 

@@ -32,6 +32,7 @@ from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.supervision import NATIONAL_CHECKLIST, Checklist
+from twores.services.sheets.cells import xlsx_row
 
 TITLE = "食品安全责任与任务承诺书"
 FONT = "宋体"
@@ -263,7 +264,7 @@ def write_xlsx(doc: DocumentInput, path: Path) -> Path:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(horizontal="center", vertical="center")
         for row in rows:
-            sheet.append(list(row))
+            sheet.append(xlsx_row(sheet, row))
         for column, width in enumerate(_WIDTHS[name], 1):
             sheet.column_dimensions[get_column_letter(column)].width = width
         sheet.freeze_panes = "A3"

@@ -197,12 +197,15 @@ def _each(name: str, field: str, read: Reader, cells: list[object], slow: set[in
 def _normalised(cells: list[str], normal: _Normal) -> list[str] | None:
     """Each cell as the row parser normalises it (invisible characters dropped, NFKC,
     trimmed, inner whitespace collapsed or dropped, upper-cased), for the whole column at
-    once; None when a cell holds a line break (then the column is read cell by cell).
+    once; None when a cell holds a line break or an apostrophe (then the column is read
+    cell by cell).
 
     NFKC never composes across a line feed, so normalising the joined column equals
     normalising each cell.
     """
     joined = "\n".join(cells)
+    if "'" in joined:  # perhaps an export's apostrophe before a formula-like text
+        return None
     if not joined.isascii():
         if INVISIBLE.search(joined):  # zero-width characters go before NFKC, as in v.clean
             joined = INVISIBLE.sub("", joined)

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from twores.core.errors import InvalidDateError, InvalidValueError, MissingValueError
 from twores.core.labels import clean_text
+from twores.services.sheets.cells import unquoted
 
 _EXCEL_EPOCH = date(1899, 12, 30)
 _DATE_PATTERNS = (
@@ -45,8 +46,9 @@ def visible(value: str) -> str:
 
 
 def clean(value: str) -> str:
-    """:func:`clean_text` of the visible characters: what every text cell is read as."""
-    return clean_text(visible(value))
+    """:func:`clean_text` of the visible characters: what every text cell is read as (a
+    CSV export's apostrophe before text that starts like a formula taken off)."""
+    return clean_text(visible(unquoted(value)))
 
 
 def text(value: object, field: str, *, required: bool = False) -> str | None:

@@ -1,0 +1,46 @@
+"""Cells of the files offices open in Excel: text never runs as a formula there.
+
+A business name such as ``=HYPERLINK("http://…","点击")`` is data. In .xlsx it is written
+as a text cell (openpyxl would otherwise store a live formula); in CSV, which Excel parses
+as it opens it, text starting like a formula (= + - @, tab, carriage return) gets a
+leading apostrophe, as OWASP advises against CSV injection, and imports take that
+apostrophe off again (:func:`unquoted`), so an export still re-imports to the same data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?%?")
+
+
+def csv_text(value: str) -> str:
+    """``value`` as a CSV cell that Excel shows as the text it is."""
+    if value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def unquoted(value: str) -> str:
+    """A CSV cell's text without the apostrophe :func:`csv_text` put before it."""
+    if value.startswith("'") and value[1:2] in FORMULA_START:
+        return value[1:]
+    return value
+
+
+def xlsx_row(sheet: Any, values: Iterable[object]) -> list[object]:
+    """``values`` for ``sheet.append``, text starting with "=" as a text cell (not a formula)."""
+    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+
+    row: list[object] = []
+    for value in values:
+        if isinstance(value, str) and value.startswith("="):
+            cell = WriteOnlyCell(sheet, value)
+            cell.data_type = "s"
+            row.append(cell)
+        else:
+            row.append(value)
+    return row
