@@ -17,10 +17,10 @@ from openpyxl import Workbook
 
 import twores
 from twores.core.assignment import AssignmentReason
-from twores.core.errors import InvalidValueError
+from twores.core.errors import InvalidAreaCodeError, InvalidValueError
 from twores.services.imports import import_file
 from twores.services.sheets import values as v
-from twores.services.sheets.parsing import parse_businesses, read_sheet
+from twores.services.sheets.parsing import AreaResolver, parse_businesses, read_sheet
 
 ADMIN = twores.Scope("测试员", twores.Role.ADMIN)
 ON = date(2025, 6, 30)
@@ -578,3 +578,27 @@ def test_a_first_data_row_is_never_taken_for_a_second_header_row(tmp_path: Path)
     table = read_sheet(path, "businesses")
     assert table.header_row == 1
     assert [row.number for row in table.rows] == [2, 3]
+
+
+# -- 18. an area name path that matches nothing suggests the nearest ---------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "guess"),
+    [
+        ("灵川县/大圩镇/上桥材", "灵川县/大圩镇/上桥村委会"),  # a typo in the village
+        ("灵川县/大于镇/上桥村", "灵川县/大圩镇/上桥村委会"),  # in the township: the rest follows
+        ("灵州县/大圩镇", "灵川县/大圩镇"),  # in the county
+    ],
+)
+def test_an_unknown_area_name_suggests_the_nearest_paths(
+    store: twores.Store, typed: str, guess: str
+) -> None:
+    resolve = AreaResolver(_hierarchy(store))
+    with pytest.raises(InvalidAreaCodeError) as raised:
+        resolve(typed, "所属区划")
+    assert f"是否为：{guess}" in raised.value.reason_zh
+    assert f"did you mean {guess}" in raised.value.reason_en
+    with pytest.raises(InvalidAreaCodeError) as nothing_near:
+        resolve("完全不存在的地方", "所属区划")
+    assert nothing_near.value.reason_zh == "找不到该区划"

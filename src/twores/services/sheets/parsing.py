@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 import re
@@ -239,6 +240,7 @@ class AreaResolver:
     def __init__(self, hierarchy: Hierarchy) -> None:
         self.hierarchy = hierarchy
         self._children: dict[str | None, dict[str, list[Area]]] = {}
+        self._unknown: dict[str, tuple[str, str]] = {}
 
     def _by_name(self, parent: str | None) -> dict[str, list[Area]]:
         if parent not in self._children:
@@ -280,12 +282,52 @@ class AreaResolver:
                 matches.append(current)
         if len(matches) == 1:
             return matches[0].code
-        reason = (
-            ("区划名称有歧义", "ambiguous area name")
-            if matches
-            else ("找不到该区划", "no such area")
-        )
-        raise InvalidAreaCodeError(field, text, *reason)
+        if matches:
+            raise InvalidAreaCodeError(field, text, "区划名称有歧义", "ambiguous area name")
+        if text not in self._unknown:
+            self._unknown[text] = _no_such_area(self._guesses(parts, starts))
+        raise InvalidAreaCodeError(field, text, *self._unknown[text])
+
+    def _guesses(self, parts: list[str], starts: list[Area]) -> list[str]:
+        """Paths close to ``parts``: the names walked from each start, then the names near
+        the one that stops matching (a start itself: near a county or wider area's name)."""
+        if not starts:
+            wide = {
+                name: area
+                for area in self.hierarchy
+                if area.tier.depth <= Tier.COUNTY.depth
+                for name in _aliases(area.name)
+            }
+            near = [wide[n] for n in difflib.get_close_matches(parts[0], wide, _GUESSES)]
+            paths = [[a.name, *self._walk(a, parts[1:])] for a in near]
+            paths.sort(key=len, reverse=True)  # those the rest of the path goes on from first
+            return ["/".join(path) for path in paths]
+        guesses: list[str] = []
+        for start in starts:
+            walked, current = [parts[0]], start
+            for at, name in enumerate(parts[1:], start=2):
+                children = self._by_name(current.code)
+                found = children.get(name, [])
+                if len(found) != 1:
+                    for near in difflib.get_close_matches(name, children, _GUESSES):
+                        (area,) = children[near][:1]
+                        rest = self._walk(area, parts[at:])
+                        guesses.append("/".join([*walked, area.name, *rest]))
+                    break
+                walked.append(name)
+                current = found[0]
+        return list(dict.fromkeys(guesses))[:_GUESSES]
+
+    def _walk(self, area: Area, parts: list[str]) -> list[str]:
+        """The names of ``parts`` below ``area`` when each names one child (else none)."""
+        names = []
+        for name in parts:
+            found = self._by_name(area.code).get(name, [])
+            if len(found) != 1:
+                return []
+            area = found[0]
+            names.append(area.name)
+        return names
 
     def _split_run(self, text: str) -> list[str]:
         """'灵川县大圩镇上桥村' -> ['灵川县', '大圩镇', '上桥村'] by walking known names."""
@@ -309,6 +351,18 @@ class AreaResolver:
                 if not rest:
                     return parts
         return [text]
+
+
+_GUESSES = 3
+
+
+def _no_such_area(guesses: list[str]) -> tuple[str, str]:
+    if not guesses:
+        return "找不到该区划", "no such area"
+    return (
+        f"找不到该区划，是否为：{'、'.join(guesses)}？",
+        f"no such area; did you mean {', '.join(guesses)}?",
+    )
 
 
 def _short(name: str) -> str:
