@@ -17,11 +17,11 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 
 import twores
-from twores.services import imports, problems, supervision, users, web_views
+from twores.services import imports, problems, sign_in, supervision, web_views
 from twores.services.kpis import Dashboard, kpi_dashboard
 from twores.services.sheets.parsing import RowError
-from twores_web.auth import SESSION_USER, Me
-from twores_web.handlers import get, post
+from twores_web.auth import SESSION_USER, Me, client_address
+from twores_web.handlers import SIGN_IN_ERRORS, get, post
 from twores_web.sessions import start_session
 from twores_web.state import CurrentUser, Web
 
@@ -87,9 +87,22 @@ class Api(Controller):
     path = "/api"
     tags = ["twores"]  # noqa: RUF012
 
-    @post("/login", summary="Sign in / 登录")
+    @post(
+        "/login",
+        summary="Sign in / 登录",
+        description="429 with Retry-After (seconds): too many failed sign-ins for the name "
+        "or from the client; the password is not checked.",
+        responses=SIGN_IN_ERRORS,
+    )
     def login(self, request: Request[Any, Any, Any], web: Web, data: JSONBody[Credentials]) -> Me:
-        user = users.authenticate(web.app, web.store, data.username, data.password)
+        user = sign_in.sign_in(
+            web.app,
+            web.store,
+            data.username,
+            data.password,
+            client=client_address(request),
+            throttle=web.throttle,
+        )
         start_session(request, {SESSION_USER: user.username})
         return Me.of(user)
 

@@ -37,6 +37,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 import twores
+from twores.services.sign_in import SignInThrottle, SignInThrottledError
 from twores.services.users import AuthenticationError, User, known_user
 from twores_web.api import Api
 from twores_web.auth import Authenticator, Me, request_user, require_user, session_username
@@ -57,6 +58,7 @@ def create_app(
     session_store: SessionStore | None = None,
     secure_cookies: bool = False,
     freeze_heap: bool = True,
+    sign_in_throttle: SignInThrottle | None = None,
     debug: bool = False,
 ) -> Litestar:
     """The web app over ``store``.
@@ -67,8 +69,11 @@ def create_app(
     ``freeze_heap``: on startup, load the area tree and the templates, then move
     everything alive out of the cycle collector's full scans (``gc.freeze``); without it a
     full scan of a province-sized heap stalls every request in flight (60–90 ms).
+    ``sign_in_throttle``: how many failed sign-ins within how long lock a username or a
+    client out (default: 5 per username, 20 per client, in 15 minutes; counted in the
+    database, so shared by every worker).
     """
-    state = WebState(app, store, tuple(authenticators))
+    state = WebState(app, store, tuple(authenticators), sign_in_throttle or SignInThrottle())
 
     def provide_state() -> WebState:
         return state
@@ -142,6 +147,8 @@ def _configure(app: twores.Twores, engine: JinjaTemplateEngine) -> None:
 def _status(error: Exception) -> int:
     if isinstance(error, AuthenticationError):
         return 401
+    if isinstance(error, SignInThrottledError):
+        return 429
     if isinstance(error, twores.ScopeError):
         return 403
     if isinstance(error, twores.NotFoundError):
@@ -183,8 +190,12 @@ def handle_error(
     body = _body(error, status)
     if status == 500:
         request.logger.exception("unhandled error", exc_info=error)
+    # a throttled sign-in: when it may be tried again
+    headers = (
+        {"Retry-After": str(error.retry_after)} if isinstance(error, SignInThrottledError) else {}
+    )
     if request.url.path.startswith("/api") or request.url.path.startswith("/schema"):
-        return Response(body, status_code=status)
+        return Response(body, status_code=status, headers=headers)
     if status == 401:
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(f"/login?next={quote(back)}" if request.method == "GET" else "/login")
@@ -203,4 +214,5 @@ def handle_error(
             "user": Me.of(user) if user else None,
         },
         status_code=status,
+        headers=headers,
     )

@@ -76,6 +76,12 @@ def session_username(request: Request[Any, Any, Any]) -> str | None:
     return username if isinstance(username, str) and username else None
 
 
+def client_address(request: Request[Any, Any, Any]) -> str | None:
+    """The client's address, as the sign-in throttle counts it (behind a reverse proxy,
+    the one the server took from ``X-Forwarded-For``: see docs/web.md)."""
+    return request.client.host if request.client else None
+
+
 def require_user(user: User | None) -> User:
     if user is None:
         raise NotAuthorizedException("请先登录 | sign in first")

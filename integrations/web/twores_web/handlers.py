@@ -23,6 +23,8 @@ class ErrorBody:
     value: str | None = None
     row: int | None = None
     extra: Any = None
+    #: Seconds until a throttled sign-in may be tried again (as the Retry-After header).
+    retry_after: int | None = None
 
 
 def _error(description: str) -> ResponseSpec:
@@ -34,6 +36,11 @@ ERRORS = {
     401: _error("Not signed in / 未登录"),
     403: _error("Outside the scope or no CSRF token / 超出辖区或缺少 CSRF 令牌"),
     404: _error("No such record in scope / 记录不存在或不在辖区内"),
+}
+#: What sign-in answers besides: too many failures, try again after Retry-After seconds.
+SIGN_IN_ERRORS = {
+    **ERRORS,
+    429: _error("Too many failed sign-ins (see Retry-After) / 登录失败次数过多"),
 }
 
 get = functools.partial(litestar.get, sync_to_thread=True, responses=ERRORS)

@@ -16,10 +16,10 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 
 import twores
-from twores.services import problems, supervision, users, web_views
+from twores.services import problems, sign_in, supervision, users, web_views
 from twores.services.kpis import Dashboard, kpi_dashboard
 from twores_web.api import bulletin_download, period_of, run_import
-from twores_web.auth import SESSION_USER, Me
+from twores_web.auth import SESSION_USER, Me, client_address
 from twores_web.charts import bar_chart
 from twores_web.handlers import get, post
 from twores_web.i18n import COOKIE, LANGS, lang_of, translator
@@ -77,14 +77,27 @@ def login_form(request: Request[Any, Any, Any], next: FromQuery[str | None] = No
 @post("/login", media_type=MediaType.HTML, **NO_SCHEMA)
 def login(request: Request[Any, Any, Any], web: Web, data: Form) -> Template | Redirect:
     try:
-        user = users.authenticate(
-            web.app, web.store, str(data.get("username", "")), str(data.get("password", ""))
+        user = sign_in.sign_in(
+            web.app,
+            web.store,
+            str(data.get("username", "")),
+            str(data.get("password", "")),
+            client=client_address(request),
+            throttle=web.throttle,
         )
-    except users.AuthenticationError as error:
-        lang = lang_of(request)
-        return page(
-            request, "login.html", None, 401, error=error.message(lang), next=data.get("next")
+    except (users.AuthenticationError, sign_in.SignInThrottledError) as error:
+        wait = error.retry_after if isinstance(error, sign_in.SignInThrottledError) else None
+        form = page(
+            request,
+            "login.html",
+            None,
+            401 if wait is None else 429,
+            error=error.message(lang_of(request)),
+            next=data.get("next"),
         )
+        if wait is not None:  # throttled: the password was not checked
+            form.headers["Retry-After"] = str(wait)
+        return form
     start_session(request, {SESSION_USER: user.username})
     return Redirect(_local(data.get("next")))
 

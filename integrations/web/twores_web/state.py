@@ -1,4 +1,5 @@
-"""What every request needs: the twores app, its store and the SSO authenticators."""
+"""What every request needs: the twores app, its store, the SSO authenticators and the
+sign-in throttle."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import attrs
 from litestar.di import NamedDependency
 
 import twores
+from twores.services.sign_in import SignInThrottle
 from twores.services.users import User
 from twores_web.auth import Authenticator
 
@@ -17,6 +19,7 @@ class WebState:
     app: twores.Twores
     store: twores.Store
     authenticators: Sequence[Authenticator] = ()
+    throttle: SignInThrottle = attrs.field(factory=SignInThrottle)
 
 
 #: Handler parameters the app injects (named explicitly, as Litestar 3 requires).

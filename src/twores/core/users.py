@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, Protocol
 
 import attrs
@@ -17,6 +18,11 @@ from twores.core.ports import UpsertResult
 from twores.core.security import Role, Scope
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
+
+
+def is_username(text: str) -> bool:
+    """Whether ``text`` has the form of a username (2–64 letters, digits or _ . @ -)."""
+    return isinstance(text, str) and _USERNAME.fullmatch(text) is not None
 
 
 def _check_username(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
@@ -79,4 +85,25 @@ class UserRepository(Protocol):
     def upsert(self, user: User) -> UpsertResult: ...
     def stream(self) -> Iterator[User]:
         """In username order."""
+        ...
+
+
+class SignInFailures(Protocol):
+    """Failed sign-ins, kept while a sign-in throttle's window counts them: each names the
+    username tried (as the throttle keys it) and the client address, if known."""
+
+    def recent(
+        self, *, since: datetime, limit: int, username: str | None = None, client: str | None = None
+    ) -> list[datetime]:
+        """When the latest ``limit`` failures after ``since`` happened, newest first: those
+        of ``username``, or (without one) those from ``client``."""
+        ...
+
+    def add(self, username: str, client: str | None, at: datetime) -> None: ...
+    def clear(self, username: str) -> int:
+        """Forget the failures of ``username``; how many there were."""
+        ...
+
+    def prune(self, before: datetime) -> int:
+        """Forget the failures before ``before``; how many there were."""
         ...

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from twores.core.quality import QualityRules
     from twores.core.rules import RuleSet, Ruling
     from twores.core.supervision import VisitMode
-    from twores.core.users import UserRepository
+    from twores.core.users import SignInFailures, UserRepository
     from twores.plugins.records import BackendSpec, TierLabel
 
 hookspec = pluggy.HookspecMarker(NAME)
@@ -146,6 +146,26 @@ def twores_user_repository(unit_of_work: UnitOfWork) -> UserRepository | None:
             from my_package.store import MyUnitOfWork, MyUsers
             if isinstance(unit_of_work, MyUnitOfWork):
                 return MyUsers(unit_of_work)
+            return None
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def twores_sign_in_failures(unit_of_work: UnitOfWork) -> SignInFailures | None:
+    """The failed sign-ins the sign-in throttle counts, inside ``unit_of_work``, for the
+    backend that made it (return None for other backends' units of work). Stored where the
+    users are, so that every process serving the app counts the same failures.
+
+    Example::
+
+        from twores.plugins import hookimpl
+
+        @hookimpl
+        def twores_sign_in_failures(unit_of_work):
+            from my_package.store import MyUnitOfWork, MySignInFailures
+            if isinstance(unit_of_work, MyUnitOfWork):
+                return MySignInFailures(unit_of_work)
             return None
     """
     raise NotImplementedError

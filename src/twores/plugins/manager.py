@@ -23,7 +23,7 @@ from twores.core.problems import EscalationPolicy, ProblemEvent, Severity
 from twores.core.quality import QualityRules
 from twores.core.rules import Decision, Rule, RuleSet, Ruling
 from twores.core.supervision import VisitMode
-from twores.core.users import UserRepository
+from twores.core.users import SignInFailures, UserRepository
 from twores.plugins import AREA_DEPTH, NAME, hookspecs
 from twores.plugins.builtin import DEFAULT_PLUGINS
 from twores.plugins.records import BackendSpec, TierLabel
@@ -163,6 +163,16 @@ class TworesPluginManager(pluggy.PluginManager):
                 "this storage backend keeps no sign-in users",
             )
         return cast("UserRepository", found)
+
+    def sign_in_failures(self, unit_of_work: UnitOfWork) -> SignInFailures:
+        """Failed sign-ins in ``unit_of_work``, from the plugin of its backend."""
+        found = self.hook.twores_sign_in_failures(unit_of_work=unit_of_work)
+        if found is None:
+            raise PluginError(
+                "该存储后端不记录登录失败",
+                "this storage backend keeps no failed sign-ins",
+            )
+        return cast("SignInFailures", found)
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         self._rules_cache = None

@@ -164,7 +164,8 @@ def _forget(store: Store, username: str) -> None:
 
 
 def authenticate(app: Twores, store: Store, username: str, password: str) -> User:
-    """The user whose password this is, else :class:`AuthenticationError`."""
+    """The user whose password this is, else :class:`AuthenticationError`. Unthrottled:
+    sign-ins from outside go through :func:`twores.services.sign_in.sign_in`."""
     user = find_user(app, store, username)
     # without a password to check, check a decoy: as slow, so timing tells no one who exists
     stored = user.password_hash if user is not None else None

@@ -37,3 +37,12 @@ def twores_user_repository(unit_of_work: Any) -> Any:
     from twores.plugins.sqlalchemy.users import SqlUserRepository
 
     return SqlUserRepository(unit_of_work)
+
+
+@hookimpl
+def twores_sign_in_failures(unit_of_work: Any) -> Any:
+    if type(unit_of_work).__module__ != "twores.plugins.sqlalchemy.backend":
+        return None
+    from twores.plugins.sqlalchemy.users import SqlSignInFailures
+
+    return SqlSignInFailures(unit_of_work)

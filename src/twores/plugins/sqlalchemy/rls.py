@@ -46,6 +46,7 @@ PRIVILEGES: dict[str, str] = {
     "import_batches": "SELECT, INSERT",
     "store_meta": "SELECT, UPDATE",
     "web_users": "SELECT, INSERT, UPDATE",
+    "sign_in_failures": "SELECT, INSERT, DELETE",
     "alembic_version": "SELECT",
 }
 

@@ -1,12 +1,16 @@
-"""Sign-in users in the SQL store (table ``web_users``, migration 0008).
+"""Sign-in users in the SQL store (table ``web_users``, migration 0008) and the failed
+sign-ins the throttle counts (table ``sign_in_failures``, migration 0017).
 
 Users are few and cold, so the table carries no ancestor codes; scope checks go through
-the unit of work's hierarchy like every other write.
+the unit of work's hierarchy like every other write. Failed sign-ins belong to no area
+and are read and written by the sign-in service as the system only.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +33,19 @@ web_users = sa.Table(
     sa.Column("password_hash", sa.String(200), nullable=True),
     sa.Column("cadre_id", sa.String(64), nullable=True),
     sa.Column("active", sa.Boolean, nullable=False),
+)
+
+#: One row per failed sign-in; times are UTC ISO strings of fixed width (ordered as text).
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("client", sa.String(64), nullable=True),
+    sa.Column("failed_at", sa.String(40), nullable=False),
+    sa.Index("ix_sign_in_failures_username", "username", "failed_at"),
+    sa.Index("ix_sign_in_failures_client", "client", "failed_at"),
+    sa.Index("ix_sign_in_failures_failed_at", "failed_at"),
 )
 
 #: Audited fields: never the password hash (only whether it changed).
@@ -115,3 +132,50 @@ class SqlUserRepository:
             [(user.username, _audited(before, False), _audited(user, changed))],
         )
         return UpsertResult(inserted=1) if before is None else UpsertResult(updated=1)
+
+
+def _stamp(at: datetime) -> str:
+    if at.tzinfo is None:
+        raise ValueError("sign-in failure times must be timezone-aware")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class SqlSignInFailures:
+    """Failed sign-ins; only a nationwide (system) scope reads or writes them."""
+
+    def __init__(self, uow: Any) -> None:
+        if uow.scope.area_code is not None or uow.scope.role is not Role.ADMIN:
+            raise outside_scope(uow.scope, "登录失败记录", "failed sign-ins")
+        self.uow = uow
+
+    def recent(
+        self, *, since: datetime, limit: int, username: str | None = None, client: str | None = None
+    ) -> list[datetime]:
+        table = sign_in_failures.c
+        who = table.username == username if username is not None else table.client == client
+        rows = self.uow.connection.execute(
+            sa.select(table.failed_at)
+            .where(who, table.failed_at > _stamp(since))
+            .order_by(table.failed_at.desc())
+            .limit(limit)
+        )
+        return [datetime.fromisoformat(at) for at in rows.scalars()]
+
+    def add(self, username: str, client: str | None, at: datetime) -> None:
+        self.uow.connection.execute(
+            sa.insert(sign_in_failures).values(
+                id=uuid.uuid4().hex, username=username, client=client, failed_at=_stamp(at)
+            )
+        )
+
+    def clear(self, username: str) -> int:
+        done = self.uow.connection.execute(
+            sa.delete(sign_in_failures).where(sign_in_failures.c.username == username)
+        )
+        return int(done.rowcount)
+
+    def prune(self, before: datetime) -> int:
+        done = self.uow.connection.execute(
+            sa.delete(sign_in_failures).where(sign_in_failures.c.failed_at < _stamp(before))
+        )
+        return int(done.rowcount)
