@@ -212,10 +212,12 @@ class SqlKpiCounts:
     def routines(
         self, spans: Mapping[DutyKind, tuple[date, date]], *, within: str | None = None
     ) -> dict[DutyKind, Counts]:
-        spans = {kind: span for kind, span in spans.items() if span[0] <= span[1]}
-        found: dict[DutyKind, dict[str, list[int]]] = {kind: {} for kind in spans}
-        if not spans:
-            return {}
+        owed = {kind: span for kind, span in spans.items() if span[0] <= span[1]}
+        nothing_yet: dict[DutyKind, Counts] = {kind: {} for kind in spans if kind not in owed}
+        found: dict[DutyKind, dict[str, list[int]]] = {kind: {} for kind in owed}
+        if not owed:
+            return nothing_yet
+        spans = owed
         self.uow.tune_for_bulk()
         every = {kind: duty_compliance((), kind, *span).due for kind, span in spans.items()}
         end = max(span[1] for span in spans.values())  # one as-of day for every routine
@@ -231,7 +233,7 @@ class SqlKpiCounts:
         filed = self._filed(spans, within, end)
         for kind, area, n in self.uow.connection.execute(filed).all():
             found[DutyKind(kind)][area][0] += int(n)
-        return {kind: as_counts(counts) for kind, counts in found.items()}
+        return {**nothing_yet, **{kind: as_counts(counts) for kind, counts in found.items()}}
 
     def _owed(self, within: str | None, on: date) -> Sequence[Any]:
         """Per (area, day a suspended business stopped): businesses in scope and operating
