@@ -18,6 +18,7 @@ from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
 from twores.core.ports import Store
 from twores.core.security import ScopeError
 from twores.core.supervision import (
+    FindingsRecordedError,
     NotAssignedError,
     TaskSlot,
     VisitMode,
@@ -265,6 +266,43 @@ def test_recording_the_same_visit_again_later_changes_nothing(
     edited = attrs.evolve(visit, mode="视频督导", late_reason="  ")
     with pytest.raises(WindowClosedError):  # a blank reason is no reason
         record_visit(app, store, ADMIN, edited, now=after_window)
+
+
+def test_a_visit_recorded_again_keeps_its_findings_and_opens_the_added_ones(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        a = next(uow.assignments.stream(active_on=START))
+    now = datetime(2026, 3, 2, 10, tzinfo=CHINA_TZ)
+    first = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 2), findings=("后厨地面油污",))
+    record_visit(app, store, ADMIN, first, now=now)
+    replaced = attrs.evolve(first, findings=("新发现：无健康证",))
+    with pytest.raises(FindingsRecordedError, match="后厨地面油污"):
+        record_visit(app, store, ADMIN, replaced, now=now + timedelta(hours=2))
+    added = attrs.evolve(first, findings=("后厨地面油污", "新发现：无健康证"))
+    again = record_visit(app, store, ADMIN, added, now=now + timedelta(hours=2))
+    assert again.written.updated == 1 and len(again.opened) == 1
+    with store.unit_of_work(ADMIN) as uow:
+        found = sorted(p.description for p in uow.problems.stream())
+        assert uow.visits.get(again.visit.key).findings == added.findings
+    assert found == ["后厨地面油污", "新发现：无健康证"]
+
+
+def test_a_read_only_scope_records_no_visit_not_even_one_recorded_before(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        a = next(uow.assignments.stream(active_on=START))
+    visit = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 2))
+    now = datetime(2026, 3, 2, 10, tzinfo=CHINA_TZ)
+    record_visit(app, store, ADMIN, visit, now=now)
+    viewer = twores.Scope("访客", twores.Role.READ_ONLY)
+    with pytest.raises(ScopeError):
+        record_visit(app, store, viewer, visit, now=now)
 
 
 def test_suspended_businesses_are_exempt_and_closed_ones_drop_out(

@@ -118,6 +118,23 @@ class WindowClosedError(SupervisionError):
         )
 
 
+class FindingsRecordedError(SupervisionError):
+    """A visit recorded again without the problems it was first recorded with: those are
+    problems in the ledger now, closed there, never by editing the visit."""
+
+    code = "findings_recorded"
+
+    def __init__(self, visit_key: str, findings: tuple[str, ...]) -> None:
+        listed_zh, listed_en = "；".join(findings), "; ".join(findings)
+        super().__init__(
+            f"该督导（{visit_key}）已记录，其发现的问题已进入问题台账，不能删改：{listed_zh}。"
+            "再次录入同一天的督导须原样保留这些问题，新发现的问题写在其后",
+            f"visit {visit_key} is already recorded and the problems it found are in the "
+            f"problem ledger, so they cannot be removed or changed: {listed_en}. Record the "
+            "same day's visit again with them kept as they are, new findings after them",
+        )
+
+
 @attrs.frozen
 class SupervisionTask:
     """Visit number ``seq`` a business is owed for ``period`` (the frequency's own period).

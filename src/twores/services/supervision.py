@@ -17,11 +17,12 @@ from twores.core.gc import gc_paused
 from twores.core.periods import Frequency, Period, PeriodKind, china_time, today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.problems import Problem, ProblemSource
-from twores.core.security import Scope
+from twores.core.security import Scope, outside_scope
 from twores.core.supervision import (
     NATIONAL_CHECKLIST,
     Answer,
     Checklist,
+    FindingsRecordedError,
     NotAssignedError,
     SupervisionTask,
     TaskPlan,
@@ -227,7 +228,11 @@ def record_visits(
     checklist: Checklist = NATIONAL_CHECKLIST,
 ) -> list[VisitOutcome]:
     """Record visits in one transaction, a batch at a time: any rejected visit rejects
-    them all."""
+    them all. A visit recorded again unchanged changes nothing; changed, it is updated
+    (audited), its added findings opening problems, but the findings it was recorded with
+    stay as they were (:class:`FindingsRecordedError`)."""
+    if not scope.can_write:  # even a visit recorded before, which writes nothing
+        raise outside_scope(scope, "督导记录", "visit records")
     recorded_at = china_time(now)
     outcomes: list[VisitOutcome] = []
     pending = iter(visits)
@@ -310,6 +315,8 @@ class VisitRecorder:
             visit, written = before, UpsertResult(unchanged=1)  # entered when it first was
             late = not window_open(visit.recorded_day, self._closes(business, tasks, day)[1])
         else:
+            if before is not None and visit.findings[: len(before.findings)] != before.findings:
+                raise FindingsRecordedError(visit.key, before.findings)
             period, closes = self._closes(business, tasks, day)
             late = not window_open(visit.recorded_day, closes)
             if late and not visit.late_reason:
