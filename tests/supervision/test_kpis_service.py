@@ -7,6 +7,7 @@ from pathlib import Path
 
 import attrs
 import docx
+import pytest
 
 import twores
 from twores.core.kpis import Direction, KpiValue, RunKind, rank_areas
@@ -90,6 +91,17 @@ def test_rankings_are_stored_reproduced_and_compared(
     paths = issue_bulletin(app, store, ADMIN, "2026Q1", COUNTY, tmp_path, as_of=END)
     text = "\n".join(p.text for p in docx.Document(str(paths[0])).paragraphs)
     assert "周通报" in text and "点名通报" in text and "过期食品" in paths[2].read_text()
+
+
+def test_only_an_office_issues_a_ranking_anyone_in_scope_reads_a_stored_one(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster
+) -> None:
+    _scenario(app, store, roster)
+    cadre = twores.Scope("包保干部", twores.Role.CADRE, COUNTY)
+    with pytest.raises(twores.ScopeError, match="发布排名与通报"):
+        rank_children(app, store, cadre, "2026Q1", COUNTY, as_of=END)
+    issued, _ = rank_children(app, store, ADMIN, "2026Q1", COUNTY, as_of=END)
+    assert rank_children(app, store, cadre, "2026Q1", COUNTY, as_of=END)[0] == issued
 
 
 def test_each_run_is_compared_with_the_latest_earlier_run_of_its_kind(

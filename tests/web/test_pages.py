@@ -39,6 +39,15 @@ def test_signing_in_returns_to_the_page_asked_for(client: TestClient[Any]) -> No
     assert home.headers["location"] == "/"  # a cadre's home is their desk
 
 
+def test_no_page_or_answer_is_kept_by_the_browser(client: TestClient[Any]) -> None:
+    """Pages show personal data: Back after signing out on a shared computer shows nothing."""
+    sign_in(client, "town")
+    for path in ("/dashboard", f"/areas/{TOWNSHIP}", "/problems", "/api/me"):
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert answer.headers["cache-control"] == "no-store", path
+
+
 def test_an_error_page_keeps_the_navigation(client: TestClient[Any]) -> None:
     sign_in(client, "town")
     missing = client.get("/areas/999999")
@@ -55,12 +64,18 @@ def test_a_cadre_opens_only_their_own_desk_and_keeps_no_ledger(
     assert client.get("/cadre", params={"cadre": other.id}).status_code == 403
     assert client.get(f"/api/cadres/{other.id}").status_code == 403
     page = client.get("/dashboard").text
-    assert 'href="/imports"' not in page
+    assert 'href="/imports"' not in page and 'href="/bulletin"' not in page
+    assert client.get("/imports").status_code == 403  # the forms too, not only the links
+    assert client.get("/bulletin").status_code == 403
     headers = {"x-csrftoken": client.cookies.get("csrftoken", "")}
     upload = client.post(
         "/api/imports/cadres", files={"file": ("干部.csv", b"a,b\n")}, headers=headers
     )
     assert upload.status_code == 403
+    issued = client.post(
+        "/bulletin", data={"area": TOWNSHIP, "period": "2026Q1", "format": "md"}, headers=headers
+    )
+    assert issued.status_code == 403  # a bulletin is an office's: a run later ones compare with
 
 
 def test_a_cadre_never_takes_an_offices_ledger_step(web_db: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from litestar import Litestar, Request, Response
 from litestar.concurrency import sync_to_thread
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.exceptions import (
     HTTPException,
@@ -37,6 +38,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 import twores
+from twores.services.numbers import percent
 from twores.services.sign_in import SignInThrottle, SignInThrottledError
 from twores.services.users import AuthenticationError, User, known_user
 from twores_web.api import Api
@@ -124,6 +126,9 @@ def create_app(
             render_plugins=[JsonRenderPlugin()],
         ),
         exception_handlers={Exception: functools.partial(handle_error, state)},
+        # Pages and answers hold personal data: no browser or proxy keeps them (Back after
+        # 退出 on a shared office computer shows nothing).
+        cache_control=CacheControlHeader(no_store=True),
         signature_types=[User, WebState],
         debug=debug,
     )
@@ -142,6 +147,7 @@ def _configure(app: twores.Twores, engine: JinjaTemplateEngine) -> None:
         return label_on(area, lang, date.today())
 
     engine.engine.globals["tier_label"] = tier_label
+    engine.engine.globals["percent"] = percent
 
 
 def _status(error: Exception) -> int:

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 
 import twores
-from twores.services import problems, sign_in, supervision, users, web_views
+from twores.services import lookups, problems, sign_in, supervision, users, web_views
 from twores.services.kpis import Dashboard, kpi_dashboard
 from twores_web.api import bulletin_download, period_of, run_import
 from twores_web.auth import SESSION_USER, Me, client_address
@@ -332,6 +332,7 @@ def transition(user: CurrentUser, web: Web, data: Form) -> Redirect:
 
 @litestar.get("/imports", sync_to_thread=False, **NO_SCHEMA)  # no I/O here
 def import_form(request: Request[Any, Any, Any], user: CurrentUser) -> Template:
+    lookups.check_office(user.scope, lookups.IMPORTING)
     return page(request, "imports.html", user, report=None)
 
 
@@ -352,6 +353,7 @@ async def import_upload(
 
 @litestar.get("/bulletin", sync_to_thread=False, **NO_SCHEMA)  # no I/O here
 def bulletin_form(request: Request[Any, Any, Any], user: CurrentUser) -> Template:
+    lookups.check_office(user.scope, lookups.ISSUING)
     return page(request, "bulletin.html", user, period=str(web_views.current_period()))
 
 

@@ -45,7 +45,8 @@ class Scope:
 
     @property
     def keeps_ledgers(self) -> bool:
-        """May import ledgers (a cadre records visits, not other cadres' records)."""
+        """An office's duties: importing ledgers, issuing rankings and bulletins (a cadre
+        records visits, not other cadres' records)."""
         return self.role in LEDGER_ROLES
 
 

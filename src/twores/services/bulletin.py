@@ -28,6 +28,7 @@ from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
 
 from twores.core.kpis import Direction, KpiSpec, RankedArea, Ranking
 from twores.services.letters import _para, _run, _stable_zip, _table
+from twores.services.numbers import percent
 from twores.services.sheets.cells import xlsx_row
 
 KINDS = {"weekly": "周通报", "daily": "日调度表"}
@@ -69,7 +70,7 @@ class BulletinInput:
 
 
 def _pct(value: float | None) -> str:
-    return NONE if value is None else f"{value * 100:.1f}%"
+    return percent(value)
 
 
 def _date(day: date) -> str:

@@ -35,11 +35,11 @@ from twores.core.gc import gc_paused
 from twores.core.periods import today
 from twores.core.ports import ImportRecord, Store, UnitOfWork, UpsertResult
 from twores.core.roster import RuleBook
-from twores.core.security import Scope, ScopeError, outside_scope
+from twores.core.security import Scope, ScopeError
 from twores.divisions import division_files
 from twores.services.assignment_checks import imported_assignment_errors
 from twores.services.assignments import end_closed_assignments, upsert_cadres
-from twores.services.lookups import in_scope
+from twores.services.lookups import IMPORTING, check_office, in_scope
 from twores.services.sheets.parsing import (
     AssignmentRow,
     BusinessRow,
@@ -105,8 +105,8 @@ def import_file(
     """Import one ledger file of ``kind`` (areas, businesses, cadres, assignments)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
-    if not dry_run and not scope.keeps_ledgers:
-        raise outside_scope(scope, "台账导入", "ledger imports")
+    if not dry_run:
+        check_office(scope, IMPORTING)
     source = Path(path)
     sha = file_sha256(source)
     day = on or today()

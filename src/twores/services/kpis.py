@@ -34,7 +34,7 @@ from twores.core.ports import Store, SummaryState, UnitOfWork
 from twores.core.security import Scope
 from twores.services.bulletin import BulletinInput, OverdueItem, write_bulletin
 from twores.services.kpi_summary import refresh
-from twores.services.lookups import check_area
+from twores.services.lookups import ISSUING, check_area, check_office
 
 
 @attrs.frozen
@@ -340,7 +340,8 @@ def rank_children(
     (the latest earlier one of its kind: :meth:`Ranking.follows`).
 
     The same inputs, day, kind and rule versions give the same hash, so a repeated run is
-    the stored one (and is compared with the same earlier run)."""
+    the stored one (and is compared with the same earlier run). Only an office or admin
+    stores a new run (:attr:`Scope.keeps_ledgers`); anyone in scope reads a stored one."""
     table = table or compute_kpis(app, store, scope, period, as_of=as_of, within=parent)
     specs = {s.name: s for s in table.specs}
     values = [table.value(k, c) for k in specs for c in table.children(parent)]
@@ -355,6 +356,7 @@ def rank_children(
             key = stored.ranking.compared_with
             earlier = uow.rankings.get(key) if key else None
             return stored.ranking, earlier.ranking if earlier else None
+        check_office(scope, ISSUING)  # a run stored is what later bulletins compare with
         previous_run = uow.rankings.previous(draft)
         previous = previous_run.ranking if previous_run else None
         ranking = rank_areas(

@@ -26,6 +26,17 @@ def check_area(hierarchy: Hierarchy, scope: Scope, area_code: str) -> None:
         raise outside_scope(scope, f"区划 {area_code}", f"area {area_code}")
 
 
+#: What only an office or admin does (:attr:`Scope.keeps_ledgers`), as refusals name it.
+ISSUING = ("发布排名与通报", "issuing rankings and bulletins")
+IMPORTING = ("台账导入", "ledger imports")
+
+
+def check_office(scope: Scope, what: tuple[str, str]) -> None:
+    """Refuse ``what`` (zh, en) to a scope that is no office's or admin's."""
+    if not scope.keeps_ledgers:
+        raise outside_scope(scope, *what)
+
+
 def business_in_scope(uow: UnitOfWork, key: str) -> FoodBusiness:
     """The business ``key``, or an error naming it when it is unknown or out of scope."""
     business = uow.businesses.get(key)

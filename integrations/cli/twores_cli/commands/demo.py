@@ -9,6 +9,7 @@ from rich.table import Table
 
 from twores.services.demo import GUILIN_BUSINESSES, GUILIN_CADRES, DemoReport, run_demo
 from twores.services.demo_cycle import CycleReport
+from twores.services.numbers import percent
 from twores_cli import databases
 from twores_cli.context import EXIT_ERROR, Context, pass_context
 
@@ -154,7 +155,7 @@ def _print_cycle(obj: Context, cycle: CycleReport) -> None:
         cells = []
         for name in _DASHBOARD:
             value = table.value(name, code)
-            cells.append("—" if value.rate is None else f"{value.rate:.1%}")
+            cells.append(percent(value.rate))
         view.add_row(names.get(code, code), *cells)
     obj.note(view)
     for path in cycle.files:

@@ -10,13 +10,10 @@ import click
 from rich.table import Column, Table
 
 from twores.services.kpis import compute_kpis, issue_bulletin, kpi_specs, rank_children
+from twores.services.numbers import percent
 from twores_cli.context import Context, pass_context
 
 _DATE = click.DateTime(["%Y-%m-%d"])
-
-
-def _percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate:.1%}"
 
 
 @click.command("kpi")
@@ -83,7 +80,7 @@ def kpi_command(
     )
     for code in rows:
         view.add_row(
-            names.get(code, code), *(_percent(table.value(s.name, code).rate) for s in table.specs)
+            names.get(code, code), *(percent(table.value(s.name, code).rate) for s in table.specs)
         )
     obj.show(view)
 
@@ -190,7 +187,7 @@ def rank_command(
         move = (
             "—" if a.movement in (None, 0) else f"{'↑' if a.movement > 0 else '↓'}{abs(a.movement)}"
         )
-        view.add_row(str(a.rank), names.get(a.area_code, a.area_code), _percent(a.score), move)
+        view.add_row(str(a.rank), names.get(a.area_code, a.area_code), percent(a.score), move)
     obj.show(view)
     obj.console.print(f"{t('输入摘要', 'inputs hash')} {ranking.inputs_hash[:16]}", highlight=False)
 
