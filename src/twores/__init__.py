@@ -38,7 +38,7 @@ from twores.core.errors import (
 )
 from twores.core.invariants import Violation, hierarchy_violations, roster_violations
 from twores.core.letters import Letter, LetterStatus
-from twores.core.periods import Frequency, Period, PeriodKind
+from twores.core.periods import Frequency, Period, PeriodKind, today
 from twores.core.ports import ImportRecord, Store, UnitOfWork, UpsertResult
 from twores.core.problems import (
     Action,
@@ -145,4 +145,5 @@ __all__ = [
     "make_converter",
     "plan_assignments",
     "roster_violations",
+    "today",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from litestar.testing import TestClient
 from tests.web.conftest import PASSWORD, TOWNSHIP, sign_in
 
 import twores
-from twores.services import problems
+from twores.services import problems, web_views
 
 
 def _form_sign_in(client: TestClient[Any], username: str, password: str, next: str = "") -> Any:
@@ -111,6 +112,55 @@ def test_the_problem_ledger_pages_by_offset(client: TestClient[Any]) -> None:
     assert len(every) >= 2
     page = client.get("/api/problems", params={"limit": 1, "offset": 1}).json()
     assert [p["id"] for p in page] == [every[1]["id"]]
+
+
+def test_the_ledger_page_pages_filters_overdue_and_keeps_its_filters_after_a_step(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    sign_in(client, "town")
+    every = client.get("/api/problems", params={"limit": 1000}).json()
+    second = client.get("/problems", params={"offset": 1}).text
+    assert "第2–" in second and 'offset=0">上一页' in second
+    assert every[0]["id"] not in second and every[1]["id"] in second
+    overdue = client.get("/problems", params={"overdue": "1"}).text
+    rows = re.findall(r"<tr( class=\"overdue\")?><td>\d{4}-", overdue)
+    assert rows and all(rows)  # every row shown is overdue, and marked so
+    store, system = web_db["store"], twores.Scope.system()
+    with store.unit_of_work(system) as uow:
+        business = next(iter(uow.businesses.stream(within=TOWNSHIP)))
+    new = problems.NewProblem(business.key, "冷藏柜温度超标", "town", twores.today())
+    (open_,) = problems.open_problems(web_db["app"], store, system, [new])
+    back = "/problems?severity=" + open_.severity.value
+    step = client.post(
+        "/problems/transition",
+        data={
+            "problem_id": open_.id,
+            "action": "remind",
+            "deadline": (twores.today() + timedelta(days=30)).isoformat(),
+            "back": back,
+        },
+        headers={"x-csrftoken": client.cookies.get("csrftoken", "")},
+        follow_redirects=False,
+    )
+    assert step.status_code in (302, 303), step.text
+    assert step.headers["location"] == back
+
+
+def test_the_reporter_is_not_offered_the_verifiers_step() -> None:
+    problem = twores.Problem(
+        id="P1",
+        business_key="JY1",
+        area_code=TOWNSHIP,
+        source=twores.ProblemSource.VISIT,
+        description="过期食品",
+        severity=twores.Severity.MINOR,
+        found_on=twores.today(),
+        reporter="C1",
+        status=twores.ProblemStatus.SUBMITTED,
+    )
+    offered = web_views.next_actions(problem, twores.Role.OFFICE, actor="C1")
+    assert twores.Action.VERIFY not in offered
+    assert twores.Action.VERIFY in web_views.next_actions(problem, twores.Role.OFFICE, "O1")
 
 
 def test_a_business_page_names_cadres_and_says_when_a_list_is_empty(

@@ -144,7 +144,7 @@ def _configure(app: twores.Twores, engine: JinjaTemplateEngine) -> None:
         return app.plugins.area_label(area, day).value.label(lang)
 
     def tier_label(area: twores.Area, lang: str) -> str:
-        return label_on(area, lang, date.today())
+        return label_on(area, lang, twores.today())
 
     engine.engine.globals["tier_label"] = tier_label
     engine.engine.globals["percent"] = percent

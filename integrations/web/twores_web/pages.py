@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import date
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import litestar
 from anyio import to_thread
@@ -46,7 +46,7 @@ def page(
             "t": translator(lang),
             "user": Me.of(user) if user else None,
             "path": here(request),
-            "now": date.today(),
+            "now": twores.today(),
             **context,
         },
         status_code=status,
@@ -251,7 +251,7 @@ def cadre(
         user,
         desk=desk,
         done=done,
-        today=date.today().isoformat(),
+        today=twores.today().isoformat(),
         modes=list(twores.VisitMode),
     )
 
@@ -292,23 +292,39 @@ def problem_ledger(
     status: FromQuery[str | None] = None,
     severity: FromQuery[str | None] = None,
     area: FromQuery[str | None] = None,
+    overdue: FromQuery[bool] = False,
+    offset: FromQuery[int] = 0,
 ) -> Template:
+    day, offset = twores.today(), max(offset, 0)
     found = web_views.problem_ledger(
         web.store,
         user.scope,
         status=twores.ProblemStatus.parse(status, field="problem_status") if status else None,
         severity=twores.Severity.parse(severity, field="severity") if severity else None,
         within=area or None,
+        overdue_on=day if overdue else None,
+        offset=offset,
+        limit=web_views.PAGE + 1,  # one more: is there a next page
     )
+    shown = found[: web_views.PAGE]
+    chosen = {"status": status or "", "severity": severity or "", "area": area or ""}
+    if overdue:
+        chosen["overdue"] = "1"
     return page(
         request,
         "problems.html",
         user,
-        problems=[(p, web_views.next_actions(p, user.role)) for p in found],
-        names=web_views.business_names(web.store, user.scope, (p.business_key for p in found)),
+        problems=[(p, web_views.next_actions(p, user.role, user.acts_as)) for p in shown],
+        names=web_views.business_names(web.store, user.scope, (p.business_key for p in shown)),
         statuses=list(twores.ProblemStatus),
         severities=list(twores.Severity),
-        chosen={"status": status or "", "severity": severity or "", "area": area or ""},
+        chosen=chosen,
+        query=urlencode({k: v for k, v in chosen.items() if v}),
+        offset=offset,
+        page_size=web_views.PAGE,
+        more=len(found) > web_views.PAGE,
+        overdue_ids={p.id for p in shown if p.overdue_on(day)},
+        here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
     )
 
 
@@ -327,7 +343,8 @@ def transition(user: CurrentUser, web: Web, data: Form) -> Redirect:
         evidence=evidence,
         deadline=_date(deadline) if deadline else None,
     )
-    return Redirect("/problems")
+    back = _local(str(data.get("back") or ""))
+    return Redirect(back if back.startswith("/problems") else "/problems")  # filters kept
 
 
 @litestar.get("/imports", sync_to_thread=False, **NO_SCHEMA)  # no I/O here

@@ -24,6 +24,7 @@ from twores.core.letters import LetterStatus
 from twores.core.periods import Period, PeriodKind, today
 from twores.core.ports import Store
 from twores.core.problems import (
+    NOT_BY_REPORTER,
     TRANSITIONS,
     Action,
     Problem,
@@ -292,10 +293,15 @@ def _ranks(previous: Ranking | None) -> Sequence[tuple[str, int]] | None:
     return None if previous is None else tuple((a.area_code, a.rank) for a in previous.areas)
 
 
-def next_actions(problem: Problem, role: Role) -> list[Action]:
-    """The ledger steps ``role`` may take from ``problem``'s status (the state machine's;
-    a cadre never takes an office's steps)."""
-    return [a for a in TRANSITIONS.get(problem.status, {}) if may_take(role, a)]
+def next_actions(problem: Problem, role: Role, actor: str | None = None) -> list[Action]:
+    """The ledger steps ``role`` (acting as ``actor``) may take from ``problem``'s status
+    (the state machine's; a cadre never takes an office's steps, nor the reporter a
+    verifier's)."""
+    return [
+        a
+        for a in TRANSITIONS.get(problem.status, {})
+        if may_take(role, a) and not (a in NOT_BY_REPORTER and actor == problem.reporter)
+    ]
 
 
 def desk_of(user: User, cadre_id: str | None) -> str:
