@@ -146,6 +146,34 @@ def test_the_ledger_page_pages_filters_overdue_and_keeps_its_filters_after_a_ste
     assert step.headers["location"] == back
 
 
+def test_a_refused_visit_shows_why_on_the_desk_with_the_form_as_filled_in(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    sign_in(client, "cadre")
+    desk = client.get("/cadre").text
+    key = re.search(r'<option value="([^"]+)"', desk.split('id="business_key"', 1)[1])
+    assert key is not None
+    future = (twores.today() + timedelta(days=3)).isoformat()
+    refused = client.post(
+        "/cadre/visits",
+        data={"business_key": key[1], "visited_on": future, "findings": "后厨地面油污"},
+        headers={"x-csrftoken": client.cookies.get("csrftoken", "")},
+    )
+    assert refused.status_code == 400
+    assert 'id="error"' in refused.text and 'id="visit-form"' in refused.text
+    assert ">后厨地面油污</textarea>" in refused.text and f'value="{future}"' in refused.text
+
+
+def test_a_desk_shows_the_period_asked_for_and_a_viewer_gets_no_visit_form(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    sign_in(client, "viewer")
+    cadre = web_db["cadre"].id
+    earlier = client.get("/cadre", params={"cadre": cadre, "period": "2026Q1"}).text
+    assert "2026年第1季度" in earlier and 'id="visit-form"' not in earlier
+    assert "我包保的主体" not in earlier and "包保的主体" in earlier
+
+
 def test_the_reporter_is_not_offered_the_verifiers_step() -> None:
     problem = twores.Problem(
         id="P1",

@@ -243,32 +243,53 @@ def cadre(
     web: Web,
     cadre: FromQuery[str | None] = None,
     done: FromQuery[str | None] = None,
+    period: FromQuery[str | None] = None,
 ) -> Template:
-    desk = web_views.cadre_desk(web.app, web.store, user, cadre)
+    desk = web_views.cadre_desk(web.app, web.store, user, cadre, period_of(period))
+    return _desk_page(request, user, desk, done=done)
+
+
+def _desk_page(
+    request: Request[Any, Any, Any],
+    user: CurrentUser,
+    desk: web_views.CadreDesk,
+    status: int = 200,
+    **context: Any,
+) -> Template:
+    """The desk; after a refused visit, with the reason and the form as it was filled in."""
     return page(
         request,
         "cadre.html",
         user,
+        status,
         desk=desk,
-        done=done,
         today=twores.today().isoformat(),
         modes=list(twores.VisitMode),
+        **{"done": None, "error": None, "form": {}, **context},
     )
 
 
 @post("/cadre/visits", **NO_SCHEMA)
 def record_visit(request: Request[Any, Any, Any], user: CurrentUser, web: Web, data: Form) -> Any:
     findings = tuple(x.strip() for x in str(data.get("findings", "")).splitlines() if x.strip())
-    visit = supervision.VisitInput(
-        business_key=str(data.get("business_key", "")),
-        cadre_id=str(data.get("cadre_id") or user.cadre_id or ""),
-        visited_on=_date(str(data.get("visited_on", ""))),
-        mode=str(data.get("mode") or "现场"),
-        findings=findings,
-        late_reason=str(data.get("late_reason") or "") or None,
-    )
-    visit = web_views.visit_as(user, visit)
-    supervision.record_visit(web.app, web.store, user.scope, visit)
+    cadre_id = str(data.get("cadre_id") or user.cadre_id or "")
+    try:
+        visit = supervision.VisitInput(
+            business_key=str(data.get("business_key", "")),
+            cadre_id=cadre_id,
+            visited_on=_date(str(data.get("visited_on", ""))),
+            mode=str(data.get("mode") or "现场"),
+            findings=findings,
+            late_reason=str(data.get("late_reason") or "") or None,
+        )
+        visit = web_views.visit_as(user, visit)
+        supervision.record_visit(web.app, web.store, user.scope, visit)
+    except (twores.ScopeError, twores.NotFoundError):
+        raise
+    except twores.TworesError as error:  # refused: the desk again, nothing typed lost
+        desk = web_views.cadre_desk(web.app, web.store, user, cadre_id or None)
+        message = error.message(lang_of(request))
+        return _desk_page(request, user, desk, 400, error=message, form=dict(data))
     target = "/cadre?done=" + quote(visit.business_key)
     if user.cadre_id != visit.cadre_id:
         target += "&cadre=" + quote(visit.cadre_id)

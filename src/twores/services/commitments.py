@@ -216,12 +216,19 @@ def letter_states(
 ) -> list[LetterState]:
     """Every active cadre's letter for ``year`` and where it stands on ``on``."""
     day = on or today()
-    states: list[LetterState] = []
     with store.unit_of_work(scope) as uow:
         letters = {x.cadre_id: x for x in uow.letters.stream(year=year)}
-        for cadre, keys in _lists(uow, day):
-            deadline = app.plugins.letter_renewal(year, cadre.area_code).value
-            letter = letters.get(cadre.id)
-            status = letter_status(letter, keys_hash(keys), day, deadline)
-            states.append(LetterState(cadre, letter, status, len(keys), deadline))
-    return states
+        return [
+            letter_state(app, cadre, letters.get(cadre.id), keys, year, day)
+            for cadre, keys in _lists(uow, day)
+        ]
+
+
+def letter_state(
+    app: Twores, cadre: Cadre, letter: Letter | None, keys: list[str], year: int, day: date
+) -> LetterState:
+    """Where ``cadre``'s ``letter`` for ``year`` stands on ``day``; ``keys`` are the
+    businesses they hold that day (a changed list needs a new letter)."""
+    deadline = app.plugins.letter_renewal(year, cadre.area_code).value
+    status = letter_status(letter, keys_hash(keys), day, deadline)
+    return LetterState(cadre, letter, status, len(keys), deadline)

@@ -20,7 +20,7 @@ from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.errors import InvalidValueError, NotFoundError
 from twores.core.kpis import Ranking, RunKind, rank_areas
-from twores.core.letters import LetterStatus
+from twores.core.letters import LetterStatus, letter_key
 from twores.core.periods import Period, PeriodKind, today
 from twores.core.ports import Store
 from twores.core.problems import (
@@ -35,7 +35,7 @@ from twores.core.problems import (
 from twores.core.security import Role, Scope, outside_scope
 from twores.core.supervision import SupervisionTask, Visit
 from twores.core.users import User
-from twores.services.commitments import letter_states
+from twores.services.commitments import letter_state
 from twores.services.kpis import Dashboard
 from twores.services.lookups import business_in_scope, check_area
 from twores.services.privacy import business_for, cadre_for
@@ -169,14 +169,15 @@ def cadre_desk(
         keys = [a.business_key for a in uow.assignments.stream(cadre_id=cadre_id, active_on=day)]
         held = uow.businesses.get_many(keys)
         tasks = tuple(uow.tasks.stream(cadre_id=cadre_id, overlapping=(chosen.start, chosen.end)))
-    mine = [s for s in letter_states(app, store, scope, day.year, on=day) if s.cadre.id == cadre_id]
+        letter = uow.letters.get(letter_key(day.year, cadre_id))
+    mine = letter_state(app, cadre, letter, keys, day.year, day) if cadre.is_active(day) else None
     return CadreDesk(
         cadre_for(scope, cadre),
         chosen,
         tuple(business_for(scope, held[k]) for k in sorted(held)),
         tasks,
-        mine[0].status if mine else None,
-        mine[0].deadline if mine else None,
+        mine.status if mine else None,
+        mine.deadline if mine else None,
         area,
     )
 
