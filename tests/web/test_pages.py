@@ -174,6 +174,20 @@ def test_a_desk_shows_the_period_asked_for_and_a_viewer_gets_no_visit_form(
     assert "我包保的主体" not in earlier and "包保的主体" in earlier
 
 
+def test_an_area_page_pages_both_ways_and_names_the_areas(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    sign_in(client, "town")
+    with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
+        every = list(uow.businesses.stream(within=TOWNSHIP))
+        village = uow.areas.hierarchy()[every[1].area_code]
+    later = client.get(f"/areas/{TOWNSHIP}", params={"offset": 1}).text
+    table = later.split('id="businesses"', 1)[1].split("</table>", 1)[0]
+    assert every[0].name not in table and every[1].name in table
+    assert f">{village.name}</td>" in table  # the village by name, its code on hover
+    assert "上一页" in later and "第 1 页，共 1 页" in later
+
+
 def test_the_reporter_is_not_offered_the_verifiers_step() -> None:
     problem = twores.Problem(
         id="P1",

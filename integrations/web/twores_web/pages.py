@@ -215,6 +215,9 @@ def _body_key(
     )
 
 
+AREA_PAGE = 100
+
+
 @get("/areas/{code:str}", **NO_SCHEMA)
 def area(
     request: Request[Any, Any, Any],
@@ -224,8 +227,19 @@ def area(
     offset: FromQuery[int] = 0,
 ) -> Template:
     view = web_views.area_view(web.store, user.scope, code)
-    found = web_views.businesses(web.store, user.scope, code, offset=max(offset, 0), limit=100)
-    return page(request, "area.html", user, view=view, page_=found, offset=max(offset, 0))
+    offset = max(offset, 0)
+    found = web_views.businesses(web.store, user.scope, code, offset=offset, limit=AREA_PAGE)
+    codes = (b.area_code for b in found.businesses)
+    return page(
+        request,
+        "area.html",
+        user,
+        view=view,
+        page_=found,
+        offset=offset,
+        page_size=AREA_PAGE,
+        names=web_views.area_names(web.store, user.scope, codes),
+    )
 
 
 @get("/businesses/{key:str}", **NO_SCHEMA)

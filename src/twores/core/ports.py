@@ -113,6 +113,11 @@ class BusinessRepository(Protocol):
         ``county_code``, only those filed under that distribution key."""
         ...
 
+    def page(self, *, within: str | None = None, offset: int = 0, limit: int) -> list[FoodBusiness]:
+        """``limit`` of :meth:`stream`'s businesses from the ``offset``-th (a list page: the
+        database skips the rows before it)."""
+        ...
+
     def count(self, *, within: str | None = None) -> int: ...
 
 

@@ -78,9 +78,13 @@ def _area_view(hierarchy: Hierarchy, scope: Scope, code: str | None) -> AreaView
     return AreaView(hierarchy[code], path, hierarchy.children(code))
 
 
-def area_names(store: Store, scope: Scope) -> dict[str, str]:
+def area_names(store: Store, scope: Scope, codes: Iterable[str] | None = None) -> dict[str, str]:
+    """Area code -> name: of ``codes`` (those that exist), or of every area."""
     with store.unit_of_work(scope) as uow:
-        return {a.code: a.name for a in uow.areas.hierarchy()}
+        hierarchy = uow.areas.hierarchy()
+        if codes is None:
+            return {a.code: a.name for a in hierarchy}
+        return {c: hierarchy[c].name for c in set(codes) if c in hierarchy}
 
 
 @attrs.frozen
@@ -95,15 +99,10 @@ def businesses(
     """A page of the businesses under ``within`` (default: the whole scope), in key order."""
     if offset < 0 or not 1 <= limit <= 1000:
         raise InvalidValueError("limit", limit, "应在 1–1000 之间", "must be 1-1000")
-    found: list[FoodBusiness] = []
     with store.unit_of_work(scope) as uow:
         total = uow.businesses.count(within=within)
-        for i, business in enumerate(uow.businesses.stream(within=within)):
-            if i >= offset + limit:
-                break
-            if i >= offset:
-                found.append(business_for(scope, business))
-    return BusinessPage(total, tuple(found))
+        found = uow.businesses.page(within=within, offset=offset, limit=limit)
+    return BusinessPage(total, tuple(business_for(scope, b) for b in found))
 
 
 @attrs.frozen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -287,6 +288,9 @@ class _Keyed:
 
     def stream(self, *, within: str | None = None, county_code: str | None = None) -> Iterator[Any]:
         return self._matching(lambda _: True, within, county_code)
+
+    def page(self, *, within: str | None = None, offset: int = 0, limit: int) -> list[Any]:
+        return list(itertools.islice(self.stream(within=within), offset, offset + limit))
 
     def county_codes(self, *, within: str | None = None) -> list[str]:
         county_of = self.uow.county_of

@@ -218,6 +218,11 @@ class Keyed:
         clauses = [] if county_code is None else [self.table.c.county_code == county_code]
         return self._where(clauses, within)
 
+    def page(self, *, within: str | None = None, offset: int = 0, limit: int) -> list[Any]:
+        query = self._select(within).order_by(self.table.c[self.key_column])
+        rows = self.uow.fetch(query.offset(offset).limit(limit))
+        return [self.codec.record(row) for row in rows]
+
     def county_codes(self, *, within: str | None = None) -> list[str]:
         c = self.table.c
         query = sa.select(c.county_code).distinct().order_by(c.county_code)
