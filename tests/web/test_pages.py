@@ -188,6 +188,17 @@ def test_an_area_page_pages_both_ways_and_names_the_areas(
     assert "上一页" in later and "第 1 页，共 1 页" in later
 
 
+def test_an_area_with_one_child_ranks_nothing_and_error_pages_say_what_went_wrong(
+    client: TestClient[Any],
+) -> None:
+    sign_in(client, "admin")
+    county = client.get("/dashboard", params={"area": "450323"}).text  # its townships
+    assert 'id="ranking"' in county
+    alone = client.get("/dashboard", params={"area": "4503"}).text  # 灵川县 alone has data
+    assert 'id="ranking"' not in alone
+    assert "<title>400 请求有误 · twores</title>" in client.get("/areas/999999999").text
+
+
 def test_the_reporter_is_not_offered_the_verifiers_step() -> None:
     problem = twores.Problem(
         id="P1",

@@ -186,6 +186,11 @@ class Dashboard:
     areas: tuple[str, ...]
     values: dict[str, dict[str, KpiValue]]
 
+    @property
+    def children(self) -> tuple[str, ...]:
+        """The child areas shown (without the area itself)."""
+        return self.areas[1:] if self.area is not None else self.areas
+
 
 def kpi_dashboard(
     app: Twores,

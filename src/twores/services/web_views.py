@@ -212,7 +212,7 @@ def ranking_view(
     """The dashboard's children ranked, with movements against the last stored run (read
     only: nothing is stored; ``twores rank`` or the bulletin stores runs)."""
     parent = dashboard.area
-    if parent is None or len(dashboard.areas) < 2:
+    if parent is None or len(dashboard.children) < 2:  # one child: nothing to rank
         return None
     with store.unit_of_work(scope) as uow:
         run = uow.rankings.previous(_ranked(app, dashboard, None))
@@ -233,7 +233,7 @@ class DashboardView:
 def dashboard_view(app: Twores, store: Store, scope: Scope, dashboard: Dashboard) -> DashboardView:
     """:func:`area_view` and :func:`ranking_view` of ``dashboard``'s area in one unit of work."""
     parent = dashboard.area
-    ranked = parent is not None and len(dashboard.areas) > 1
+    ranked = parent is not None and len(dashboard.children) > 1  # one child: nothing to rank
     with store.unit_of_work(scope) as uow:
         view = _area_view(uow.areas.hierarchy(), scope, parent)
         run = uow.rankings.previous(_ranked(app, dashboard, None)) if ranked else None
@@ -255,9 +255,8 @@ _rankings_lock = threading.Lock()
 def _ranked(app: Twores, dashboard: Dashboard, previous: Ranking | None) -> Ranking:
     parent = dashboard.area
     assert parent is not None
-    kids = [a for a in dashboard.areas if a != parent]
     specs = {s.name: s for s in dashboard.specs}
-    values = [dashboard.values[k][c] for k in specs for c in kids]
+    values = [dashboard.values[k][c] for k in specs for c in dashboard.children]
     versions = tuple(f"{r.name} {r.version}" for r in app.plugins.rule_sets())
     key = (
         parent,
