@@ -199,6 +199,20 @@ def test_an_area_with_one_child_ranks_nothing_and_error_pages_say_what_went_wron
     assert "<title>400 请求有误 · twores</title>" in client.get("/areas/999999999").text
 
 
+def test_an_area_page_lists_its_cadres_with_their_desks_and_masked_phones(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    sign_in(client, "viewer")
+    with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
+        first = next(uow.cadres.stream(within=TOWNSHIP))
+        total = uow.cadres.count(within=TOWNSHIP)
+    page = client.get(f"/areas/{TOWNSHIP}").text
+    listed = page.split('id="cadres"', 1)[1].split("</table>", 1)[0]
+    assert f"（{total}）" in page.split('id="cadres"', 1)[0].rsplit("<h2>", 1)[1]
+    assert f'href="/cadre?cadre={first.id}">{first.name}</a>' in listed
+    assert first.phone and first.phone not in listed and first.phone[-4:] in listed  # masked
+
+
 def test_the_reporter_is_not_offered_the_verifiers_step() -> None:
     problem = twores.Problem(
         id="P1",

@@ -225,10 +225,12 @@ def area(
     user: CurrentUser,
     web: Web,
     offset: FromQuery[int] = 0,
+    cadre_offset: FromQuery[int] = 0,
 ) -> Template:
     view = web_views.area_view(web.store, user.scope, code)
-    offset = max(offset, 0)
+    offset, cadre_offset = max(offset, 0), max(cadre_offset, 0)
     found = web_views.businesses(web.store, user.scope, code, offset=offset, limit=AREA_PAGE)
+    held_by = web_views.cadres(web.store, user.scope, code, offset=cadre_offset, limit=AREA_PAGE)
     codes = (b.area_code for b in found.businesses)
     return page(
         request,
@@ -238,7 +240,11 @@ def area(
         page_=found,
         offset=offset,
         page_size=AREA_PAGE,
-        names=web_views.area_names(web.store, user.scope, codes),
+        cadres=held_by,
+        cadre_offset=cadre_offset,
+        names=web_views.area_names(
+            web.store, user.scope, [*codes, *(c.area_code for c in held_by.cadres)]
+        ),
     )
 
 

@@ -132,6 +132,10 @@ class CadreRepository(Protocol):
         """In id order, within the scope (and the subtree ``within``)."""
         ...
 
+    def page(self, *, within: str | None = None, offset: int = 0, limit: int) -> list[Cadre]:
+        """``limit`` of :meth:`stream`'s cadres from the ``offset``-th."""
+        ...
+
     def count(self, *, within: str | None = None) -> int: ...
 
 

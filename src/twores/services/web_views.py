@@ -106,6 +106,25 @@ def businesses(
 
 
 @attrs.frozen
+class CadrePage:
+    total: int
+    cadres: tuple[Cadre, ...]
+
+
+def cadres(
+    store: Store, scope: Scope, within: str | None = None, *, offset: int = 0, limit: int = PAGE
+) -> CadrePage:
+    """A page of the cadres under ``within`` (default: the whole scope), in id order,
+    personal data masked unless the scope may see it."""
+    if offset < 0 or not 1 <= limit <= 1000:
+        raise InvalidValueError("limit", limit, "应在 1–1000 之间", "must be 1-1000")
+    with store.unit_of_work(scope) as uow:
+        total = uow.cadres.count(within=within)
+        found = uow.cadres.page(within=within, offset=offset, limit=limit)
+    return CadrePage(total, tuple(cadre_for(scope, c) for c in found))
+
+
+@attrs.frozen
 class BusinessDetail:
     """A business with its assignment history, tasks, visits and problems."""
 

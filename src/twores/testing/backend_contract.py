@@ -276,7 +276,7 @@ class BackendContract:
             assert uow.cadres.count(within=TOWNSHIP) == len(cadres)
             assert uow.cadres.count(within="4503") == len(roster.cadres)
 
-    def test_pages_of_businesses_are_slices_of_the_stream(self, loaded: Store) -> None:
+    def test_pages_of_businesses_and_cadres_are_slices_of_the_stream(self, loaded: Store) -> None:
         with loaded.unit_of_work(SYSTEM) as uow:
             for within in (None, TOWNSHIP):
                 every = list(uow.businesses.stream(within=within))
@@ -284,6 +284,8 @@ class BackendContract:
                 for offset, limit in ((0, 2), (1, 2), (len(every) - 1, 5), (len(every), 5)):
                     page = uow.businesses.page(within=within, offset=offset, limit=limit)
                     assert page == every[offset : offset + limit], (within, offset, limit)
+            cadres = list(uow.cadres.stream(within="4503"))
+            assert uow.cadres.page(within="4503", offset=1, limit=2) == cadres[1:3]
 
     def test_assignments_apply_a_plan_and_query(self, loaded: Store, roster: Roster) -> None:
         plan = plan_assignments(roster, national_rules(), ON, PlanMode.FRESH)
