@@ -9,6 +9,8 @@ from typing import Any
 from litestar.testing import TestClient
 from tests.web.conftest import COUNTY, OTHER_TOWNSHIP, SSO_HEADER, TOWNSHIP, sign_in
 
+import twores
+
 
 def csrf(client: TestClient[Any]) -> dict[str, str]:
     return {"x-csrftoken": client.cookies.get("csrftoken", "")}
@@ -210,3 +212,27 @@ def test_openapi_lists_the_domain_models(client: TestClient[Any]) -> None:
     names = set(schema["components"]["schemas"])
     assert {"FoodBusiness", "Problem", "Visit", "SupervisionTask", "Cadre"} <= names
     assert not any(path.startswith("/dashboard") for path in schema["paths"])
+
+
+def test_lists_download_masked_unless_the_role_may_unmask_and_only_in_scope(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
+        cadres = list(uow.cadres.stream(within=TOWNSHIP))
+    phone = next(c.phone for c in cadres if c.phone)
+    sign_in(client, "viewer")
+    asked = {"kind": "cadres", "area": TOWNSHIP}
+    masked = client.get("/api/export.xlsx", params=asked)
+    assert masked.status_code == 200 and "attachment" in masked.headers["content-disposition"]
+    rows = list(load_workbook(BytesIO(masked.content)).active.iter_rows(values_only=True))
+    assert len(rows) == len(cadres) + 1 and phone not in {c for r in rows for c in r}
+    assert client.get("/api/export.xlsx", params={**asked, "unmask": "true"}).status_code == 403
+    outside = {**asked, "area": OTHER_TOWNSHIP}
+    assert client.get("/api/export.xlsx", params=outside).status_code == 403
+    sign_in(client, "town")
+    plain = client.get("/api/export.csv", params={**asked, "unmask": "true"})
+    assert plain.status_code == 200 and phone in plain.content.decode("utf-8-sig")

@@ -27,6 +27,16 @@ from twores_web.state import CurrentUser, Web
 
 AREA = QueryParameter(required=False, description="区划代码 / area code")
 PERIOD = QueryParameter(required=False, description="e.g. 2026Q1 (default: now)")
+EXPORT_KIND = QueryParameter(
+    pattern="^(businesses|cadres|assignments|cadre-lists)$", description="清单 / list"
+)
+UNMASK = QueryParameter(description="不脱敏（须有权限）/ unmasked (if the role may)")
+MEDIA = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "md": "text/markdown",  # Litestar adds the charset
+    "csv": "text/csv",
+}
 
 
 @attrs.frozen
@@ -229,6 +239,28 @@ class Api(Controller):
         result = run_import(web, user, kind, data.file.filename, data.file.file.read())
         return Response(result, status_code=201 if result.accepted else 422)
 
+    @get("/export.xlsx", summary="Download a list as .xlsx / 导出清单", media_type=MEDIA["xlsx"])
+    def export_xlsx(
+        self,
+        user: CurrentUser,
+        web: Web,
+        kind: Annotated[str, EXPORT_KIND],
+        area: Annotated[str | None, AREA] = None,
+        unmask: Annotated[bool, UNMASK] = False,
+    ) -> Response[bytes]:
+        return export_download(web, user, kind, area, "xlsx", unmask=unmask)
+
+    @get("/export.csv", summary="Download a list as CSV / 导出清单", media_type="text/csv")
+    def export_csv(
+        self,
+        user: CurrentUser,
+        web: Web,
+        kind: Annotated[str, EXPORT_KIND],
+        area: Annotated[str | None, AREA] = None,
+        unmask: Annotated[bool, UNMASK] = False,
+    ) -> Response[bytes]:
+        return export_download(web, user, kind, area, "csv", unmask=unmask)
+
     @post("/bulletin", summary="Issue the bulletin and download it / 周通报下载")
     def bulletin(
         self,
@@ -265,18 +297,42 @@ def run_import(
     )
 
 
-MEDIA = {
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "md": "text/markdown",  # Litestar adds the charset
+EXPORT_NAMES = {
+    "businesses": "包保主体",
+    "cadres": "包保干部",
+    "assignments": "包保关系",
+    "cadre-lists": "责任清单",
 }
+
+
+def export_download(
+    web: Web, user: CurrentUser, kind: str, area: str | None, fmt: str, *, unmask: bool
+) -> Response[bytes]:
+    """One list under ``area`` (default: the user's scope) as a download; phones and ID
+    numbers masked unless asked for and the role may see them."""
+    from twores.services.exports import export_list
+
+    where = web_views.area_view(web.store, user.scope, area or None).area  # refused outside
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{where.name if where else '全国'}-{EXPORT_NAMES[kind]}.{fmt}"
+        export_list(web.store, user.scope, kind, path, unmask=unmask, within=area or None)
+        content = path.read_bytes()
+    return _download(content, path.name, MEDIA[fmt])
+
+
+def _download(content: bytes, name: str, media_type: str) -> Response[bytes]:
+    from urllib.parse import quote
+
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
 
 
 def bulletin_download(
     web: Web, user: CurrentUser, area: str, period: str | None, fmt: str
 ) -> Response[bytes]:
-    from urllib.parse import quote
-
     from twores.services.kpis import issue_bulletin
 
     with tempfile.TemporaryDirectory() as folder:
@@ -284,8 +340,4 @@ def bulletin_download(
         chosen = next(f for f in files if f.suffix == f".{fmt}")
         content = chosen.read_bytes()
         name = chosen.name
-    return Response(
-        content,
-        media_type=MEDIA[fmt],
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
-    )
+    return _download(content, name, MEDIA[fmt])

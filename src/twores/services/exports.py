@@ -15,6 +15,7 @@ from typing import Any
 from twores.core.assignment import Assignment
 from twores.core.businesses import FoodBusiness, StaffMember
 from twores.core.cadres import Cadre
+from twores.core.errors import InvalidValueError
 from twores.core.periods import today
 from twores.core.ports import Store
 from twores.core.security import Scope, mask_id_number, mask_phone, outside_scope
@@ -185,7 +186,9 @@ def export_list(
     if unmask and not scope.can_unmask:
         raise outside_scope(scope, "未脱敏的个人信息", "unmasked personal data")
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}")
+        raise InvalidValueError(
+            "kind", kind, f"应为以下之一：{'、'.join(KINDS)}", f"must be one of {', '.join(KINDS)}"
+        )
     mask = _Masker(unmask)
     target = Path(path)
     with store.unit_of_work(scope) as uow:
