@@ -15,7 +15,7 @@ from twores.core.periods import CHINA_TZ
 from twores.core.problems import Action
 from twores.plugins.builtin.memory import MemoryStore
 from twores.plugins.sqlalchemy.backend import SqlStore
-from twores.services.kpis import compute_kpis, issue_bulletin, rank_children
+from twores.services.kpis import compute_kpis, issue_bulletin, rank_children, shown_areas
 from twores.services.problems import NewProblem, open_problems, transition_problem
 from twores.services.supervision import VisitInput, record_visits, schedule
 
@@ -102,6 +102,20 @@ def test_only_an_office_issues_a_ranking_anyone_in_scope_reads_a_stored_one(
         rank_children(app, store, cadre, "2026Q1", COUNTY, as_of=END)
     issued, _ = rank_children(app, store, ADMIN, "2026Q1", COUNTY, as_of=END)
     assert rank_children(app, store, cadre, "2026Q1", COUNTY, as_of=END)[0] == issued
+
+
+def test_a_kpi_table_shows_the_scopes_own_area_and_never_one_above_it(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster
+) -> None:
+    _scenario(app, store, roster)
+    office = twores.Scope("灵川县食安办", twores.Role.OFFICE, COUNTY)
+    table = compute_kpis(app, store, office, "2026Q1", as_of=END)
+    assert shown_areas(table, office)[0] == COUNTY
+    with pytest.raises(twores.ScopeError):
+        shown_areas(table, office, COUNTY[:4])  # the city above: other counties' rows
+    everyone = compute_kpis(app, store, ADMIN, "2026Q1", as_of=END)
+    (root,) = everyone.children(None)
+    assert shown_areas(everyone, ADMIN) == [root, *everyone.children(root)]
 
 
 def test_each_run_is_compared_with_the_latest_earlier_run_of_its_kind(

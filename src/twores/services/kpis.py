@@ -61,6 +61,18 @@ def _as_of(period: Period, as_of: date | None) -> date:
     return as_of or min(today(), period.end)
 
 
+def shown_areas(table: KpiTable, scope: Scope, area: str | None = None) -> list[str]:
+    """The rows a KPI table shows: ``area`` (default: the scope's root) then its children;
+    nationwide, the one root and its children, or else every province. An area outside
+    the scope is refused, one above it too (its other children are not the caller's)."""
+    top = area or scope.area_code
+    if top is not None:
+        check_area(table.hierarchy, scope, top)
+        return [top, *table.children(top)]
+    roots = list(table.children(None))
+    return [roots[0], *table.children(roots[0])] if len(roots) == 1 else roots
+
+
 def compute_kpis(
     app: Twores,
     store: Store,

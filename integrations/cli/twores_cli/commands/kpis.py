@@ -9,7 +9,13 @@ from pathlib import Path
 import click
 from rich.table import Column, Table
 
-from twores.services.kpis import compute_kpis, issue_bulletin, kpi_specs, rank_children
+from twores.services.kpis import (
+    compute_kpis,
+    issue_bulletin,
+    kpi_specs,
+    rank_children,
+    shown_areas,
+)
 from twores.services.numbers import percent
 from twores_cli.context import Context, pass_context
 
@@ -18,7 +24,7 @@ _DATE = click.DateTime(["%Y-%m-%d"])
 
 @click.command("kpi")
 @click.argument("period")
-@click.option("--area", help="Show this area and its children (default: the top) / 区域")
+@click.option("--area", help="Show this area and its children (default: your scope's root) / 区域")
 @click.option("--on", "on", type=_DATE, help="As of this day (default today or period end)")
 @click.option("--scope", "scope_area", help="Your area's subtree / 限定辖区")
 @pass_context
@@ -35,19 +41,13 @@ def kpi_command(
       twores kpi 2026Q1 --area 450323
       twores --format json kpi 2026-03 --area 4503
     """
-    store = obj.store()
+    store, scope = obj.store(), obj.scope(scope_area)
     with obj.working("正在计算指标…", "computing KPIs…"):
         table = compute_kpis(
-            obj.app,
-            store,
-            obj.scope(scope_area),
-            period,
-            as_of=on.date() if on else None,
-            within=area,
+            obj.app, store, scope, period, as_of=on.date() if on else None, within=area
         )
     store.close()
-    top = area or (table.children(None)[0] if table.children(None) else None)
-    rows = [top, *table.children(top)] if top else []
+    rows = shown_areas(table, scope, area)
     names = {a.code: a.name for a in table.hierarchy}
     if obj.output == "json":
         click.echo(
