@@ -602,3 +602,21 @@ def test_an_unknown_area_name_suggests_the_nearest_paths(
     with pytest.raises(InvalidAreaCodeError) as nothing_near:
         resolve("完全不存在的地方", "所属区划")
     assert nothing_near.value.reason_zh == "找不到该区划"
+
+
+# -- 19. columns nothing reads are reported, never dropped unsaid -----------------------
+
+
+def test_columns_no_field_reads_are_reported_and_staff_phone_spellings_are_read(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    header = [*HEADER[:10], "法定代表人", "食品安全员", "食品安全员联系电话", "风险级别", "备注"]
+    data = [[*r[:10], "李某", "王安全", "13800001111", "B", "—"] for r in rows()]
+    report = import_file(
+        app, store, ADMIN, "businesses", write_csv(tmp_path / "s.csv", data, header)
+    )
+    assert report.accepted, report.errors
+    assert report.unread_columns == ("法定代表人", "备注")
+    stored = businesses(store)["SC14503231110603"]
+    assert stored.staff.officer is not None and stored.staff.officer.phone == "13800001111"
+    assert stored.risk_grade is not None

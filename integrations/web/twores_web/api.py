@@ -73,6 +73,8 @@ class ImportResult:
     inserted: int
     updated: int
     errors: tuple[RowError, ...]
+    #: Named columns no field reads (not imported: check the headers).
+    unread_columns: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -294,6 +296,7 @@ def run_import(
         report.records.inserted + report.assignments.inserted,
         report.records.updated + report.assignments.updated,
         report.errors,
+        report.unread_columns,
     )
 
 

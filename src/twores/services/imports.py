@@ -40,6 +40,7 @@ from twores.divisions import division_files
 from twores.services.assignment_checks import imported_assignment_errors
 from twores.services.assignments import end_closed_assignments, upsert_cadres
 from twores.services.lookups import IMPORTING, check_office, in_scope
+from twores.services.sheets.columns import unread_columns
 from twores.services.sheets.parsing import (
     AssignmentRow,
     BusinessRow,
@@ -53,6 +54,7 @@ from twores.services.sheets.parsing import (
     parse_cadres,
     read_sheet,
 )
+from twores.services.sheets.reading import Table
 from twores.services.sheets.report import remove_stale_report, write_report
 from twores.services.sheets.values import compact_name
 
@@ -73,6 +75,8 @@ class ImportReport:
     report_path: Path | None
     replay: bool
     dry_run: bool
+    #: Named columns of the file that no field reads (法定代表人, 备注, …): not imported.
+    unread_columns: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -111,12 +115,13 @@ def import_file(
     sha = file_sha256(source)
     day = on or today()
     rules = app.plugins.rulebook()
+    unread: list[str] = []
     with store.unit_of_work(scope) as uow:
         replay = uow.imports.find(sha) is not None
         importer = _IMPORTERS[kind]
         with gc_paused():  # a large import creates no cycles; GC rescans cost ~9%
             try:
-                rows, errors, records, linked = importer(uow, source, rules, day)
+                rows, errors, records, linked = importer(uow, _Sheet(source, unread), rules, day)
             except (HierarchyError, StructureError, ScopeError, InvalidAreaCodeError) as error:
                 # met on writing (an area that holds records moved, say)
                 rows, errors = 0, written_errors(error)
@@ -134,6 +139,7 @@ def import_file(
                 report,
                 replay,
                 dry_run,
+                tuple(unread),
             )
         if not replay and not dry_run:
             uow.imports.record(
@@ -154,10 +160,25 @@ def import_file(
             uow.commit()
     if not dry_run:
         remove_stale_report(source)  # the report of an earlier, rejected try of this file
-    return ImportReport(kind, source, sha, rows, records, linked, (), None, replay, dry_run)
+    return ImportReport(
+        kind, source, sha, rows, records, linked, (), None, replay, dry_run, tuple(unread)
+    )
 
 
 Outcome = tuple[int, list[RowError], UpsertResult, UpsertResult]
+
+
+@attrs.frozen
+class _Sheet:
+    """The file an importer reads; reading it as a sheet notes the columns nothing reads."""
+
+    path: Path
+    unread: list[str]
+
+    def read(self, kind: str) -> Table:
+        table = read_sheet(self.path, kind)
+        self.unread.extend(unread_columns(kind, table.header))
+        return table
 
 
 def written_errors(error: TworesError) -> list[RowError]:
@@ -177,8 +198,8 @@ def written_errors(error: TworesError) -> list[RowError]:
     ]
 
 
-def _import_areas(uow: UnitOfWork, source: Path, rules: RuleBook, on: date) -> Outcome:
-    parsed = parse_areas(source)
+def _import_areas(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: date) -> Outcome:
+    parsed = parse_areas(source.path)
     if parsed.errors:
         return (
             len(parsed.rows) + len(parsed.errors),
@@ -189,8 +210,8 @@ def _import_areas(uow: UnitOfWork, source: Path, rules: RuleBook, on: date) -> O
     return len(parsed.rows), [], uow.areas.upsert_many(parsed.rows), UpsertResult()
 
 
-def _import_cadres(uow: UnitOfWork, source: Path, rules: RuleBook, on: date) -> Outcome:
-    parsed: ParseResult[Cadre] = parse_cadres(read_sheet(source, "cadres"), uow.areas.hierarchy())
+def _import_cadres(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: date) -> Outcome:
+    parsed: ParseResult[Cadre] = parse_cadres(source.read("cadres"), uow.areas.hierarchy())
     if parsed.errors:
         return _count(parsed), list(parsed.errors), UpsertResult(), UpsertResult()
     return len(parsed.rows), [], *upsert_cadres(uow, _same_people(uow, list(parsed.rows)))
@@ -229,7 +250,7 @@ def _count(parsed: ParseResult[Any]) -> int:
     return len(parsed.rows) + len({e.row for e in parsed.errors})
 
 
-def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date) -> Outcome:
+def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: date) -> Outcome:
     """Stream the sheet in chunks inside one transaction: memory stays bounded, and any
     error anywhere still rolls everything back (the caller never commits)."""
     hierarchy = uow.areas.hierarchy()
@@ -240,7 +261,7 @@ def _import_businesses(uow: UnitOfWork, source: Path, rules: RuleBook, on: date)
     inside = _scope_test(hierarchy, uow.scope)
     records = UpsertResult()
     rows = 0
-    chunks = iter_business_chunks(read_sheet(source, "businesses"), hierarchy)
+    chunks = iter_business_chunks(source.read("businesses"), hierarchy)
     with uow.businesses.bulk_load():
         for chunk in chunks:
             rows += len(chunk.rows) + len({e.row for e in chunk.errors})
@@ -351,9 +372,9 @@ def _assignments_for(uow: UnitOfWork, wanted: dict[str, str], on: date) -> Itera
             yield Assignment(wanted[key], key, on, None, AssignmentReason.IMPORTED)
 
 
-def _import_assignments(uow: UnitOfWork, source: Path, rules: RuleBook, on: date) -> Outcome:
+def _import_assignments(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: date) -> Outcome:
     hierarchy = uow.areas.hierarchy()
-    parsed = parse_assignments(read_sheet(source, "assignments"))
+    parsed = parse_assignments(source.read("assignments"))
     errors = list(parsed.errors)
     resolver = CadreResolver(uow.cadres.stream(), hierarchy)
     assignments: list[tuple[AssignmentRow, Assignment]] = []

@@ -58,6 +58,16 @@ def command(
         )
     store.close()
     t = obj.t
+    if report.unread_columns:
+        listed = "、".join(report.unread_columns)
+        obj.errors.print(
+            t(
+                f"[yellow]以下列未导入（不是可识别的表头，请核对）：{listed}[/]",
+                f"[yellow]columns not imported (not headers twores reads; check them): "
+                f"{', '.join(report.unread_columns)}[/]",
+            ),
+            highlight=False,
+        )
     if not report.accepted:
         count, path = len(report.errors), report.report_path
         obj.errors.print(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twores.services.sheets.reading import normalise_header
+from twores.services.sheets.reading import SERIAL_HEADERS, normalise_header
 
 #: kind -> field -> accepted headers (the first is the canonical Chinese header).
 COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -22,7 +22,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "scale": ("规模", "经营规模", "scale"),
         "status": ("经营状态", "状态", "status"),
         "grade": ("包保等级", "包保分级", "grade"),
-        "risk_grade": ("风险等级", "风险分级", "risk grade", "risk"),
+        "risk_grade": ("风险等级", "风险分级", "风险级别", "risk grade", "risk"),
         "opened_on": ("成立日期", "开业日期", "opened on", "opened"),
         "status_since": ("状态变更日期", "status since"),
         "canteen_kind": ("食堂类别", "canteen kind"),
@@ -50,17 +50,17 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
             "id number",
         ),
         **{
-            f"{role}_{part}": (f"{label}{suffix}",)
+            f"{role}_{part}": tuple(f"{label}{suffix}" for suffix in suffixes)
             for role, label in (
                 ("head", "主要负责人"),
                 ("director", "食品安全总监"),
                 ("officer", "食品安全员"),
             )
-            for part, suffix in (
-                ("name", ""),
-                ("phone", "电话"),
-                ("id_number", "身份证号"),
-                ("banned_until", "禁业截止日期"),
+            for part, suffixes in (
+                ("name", ("", "姓名")),
+                ("phone", ("电话", "联系电话", "手机")),
+                ("id_number", ("身份证号",)),
+                ("banned_until", ("禁业截止日期",)),
             )
         },
     },
@@ -129,3 +129,10 @@ def map_columns(kind: str, header: list[str]) -> dict[str, str]:
                 found[field] = actual
                 break
     return found
+
+
+def unread_columns(kind: str, header: list[str]) -> list[str]:
+    """The named columns of ``header`` that no field of ``kind`` reads (reported, so that
+    nothing a ledger holds is left out unsaid)."""
+    read = set(map_columns(kind, header).values())
+    return [h for h in header if h and h not in read and normalise_header(h) not in SERIAL_HEADERS]
