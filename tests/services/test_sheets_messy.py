@@ -620,3 +620,25 @@ def test_columns_no_field_reads_are_reported_and_staff_phone_spellings_are_read(
     stored = businesses(store)["SC14503231110603"]
     assert stored.staff.officer is not None and stored.staff.officer.phone == "13800001111"
     assert stored.risk_grade is not None
+
+
+def test_cadre_rows_outside_the_importers_jurisdiction_are_row_errors(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    office = twores.Scope("大圩镇食安办", twores.Role.OFFICE, VILLAGE[:9])
+    other = "450323102001"  # a village of another township
+    path = write_csv(
+        tmp_path / "干部.csv",
+        [
+            ["吴伟", "村委会主任", "村级", VILLAGE, CADRE_PHONE],
+            ["李明", "村委会主任", "村级", other, "18374074003"],
+            ["赵丽", "村委会主任", "村级", other, "18374074004"],
+        ],
+        ["包保干部姓名", "职务", "层级", "所属区划", "联系电话"],
+    )
+    report = import_file(app, store, office, "cadres", path, on=ON)
+    assert [(e.row, e.column, e.value, e.code) for e in report.errors] == [
+        (3, "所属区划", other, "out_of_scope"),
+        (4, "所属区划", other, "out_of_scope"),
+    ]
+    assert "不在您的辖区" in report.errors[0].reason_zh

@@ -45,6 +45,7 @@ from twores.services.sheets.parsing import (
     AssignmentRow,
     BusinessRow,
     CadreRef,
+    OutOfScopeError,
     ParseResult,
     RowError,
     derive_cadre_id,
@@ -211,7 +212,8 @@ def _import_areas(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: date) ->
 
 
 def _import_cadres(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: date) -> Outcome:
-    parsed: ParseResult[Cadre] = parse_cadres(source.read("cadres"), uow.areas.hierarchy())
+    hierarchy, scope_area = uow.areas.hierarchy(), uow.scope.area_code
+    parsed: ParseResult[Cadre] = parse_cadres(source.read("cadres"), hierarchy, scope_area)
     if parsed.errors:
         return _count(parsed), list(parsed.errors), UpsertResult(), UpsertResult()
     return len(parsed.rows), [], *upsert_cadres(uow, _same_people(uow, list(parsed.rows)))
@@ -304,16 +306,10 @@ def _scope_test(hierarchy: Hierarchy, scope: Scope) -> Callable[[str], bool]:
 def _outside(row: BusinessRow, scope: Scope, columns: dict[str, str]) -> RowError:
     """A row filed in an area outside the caller's jurisdiction (said so, rather than that
     its cadre cannot be found among the cadres the caller sees)."""
-    where = scope.area_code or ""
-    return RowError(
-        row.row,
-        row.serial,
-        columns.get("area", "所属区划"),
-        row.business.area_code,
-        f"不在您的辖区（{where}）内",
-        f"outside your jurisdiction ({where})",
-        "out_of_scope",
-    )
+    area = row.business.area_code
+    error = OutOfScopeError("area", area, scope.area_code or "")
+    column = columns.get("area", "所属区划")
+    return RowError(row.row, row.serial, column, area, error.reason_zh, error.reason_en, error.code)
 
 
 def _closed_error(row: BusinessRow, cadre: Cadre, columns: dict[str, str]) -> RowError | None:

@@ -721,7 +721,25 @@ def derive_cadre_id(area_code: str, name: str, phone: str | None) -> str:
     return f"{area_code}-{digest}"
 
 
-def parse_cadres(table: Table, hierarchy: Hierarchy) -> ParseResult[Cadre]:
+class OutOfScopeError(InvalidValueError):
+    """A row filed in an area outside the importer's jurisdiction."""
+
+    code = "out_of_scope"
+
+    def __init__(self, field: str, value: object, scope_area: str) -> None:
+        super().__init__(
+            field,
+            value,
+            f"不在您的辖区（{scope_area}）内",
+            f"outside your jurisdiction ({scope_area})",
+        )
+
+
+def parse_cadres(
+    table: Table, hierarchy: Hierarchy, scope_area: str | None = None
+) -> ParseResult[Cadre]:
+    """The cadres of a cadre sheet; with ``scope_area``, a row filed outside that subtree
+    is a row error (out_of_scope) naming its area."""
     columns = map_columns("cadres", table.header)
     errors = _header_errors("cadres", table, columns)
     positions = _positions(table, columns)
@@ -744,6 +762,10 @@ def parse_cadres(table: Table, hierarchy: Hierarchy) -> ParseResult[Cadre]:
         }
         given_id = r.get("id", v.text)
         if r.errors or name is None or area_code is None:
+            errors.extend(r.errors)
+            continue
+        if scope_area is not None and not hierarchy.holds(scope_area, area_code):
+            r.fail("area", r.raw("area"), OutOfScopeError("area", area_code, scope_area))
             errors.extend(r.errors)
             continue
         area_tier = hierarchy[area_code].tier
