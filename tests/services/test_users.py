@@ -44,6 +44,21 @@ def test_an_office_cannot_rewrite_an_admin_account_in_its_area(store: twores.Sto
     assert add_user(app, store, office, county_office, password=PASSWORD).inserted == 1
 
 
+def test_a_cadre_users_area_must_hold_their_cadre(store: twores.Store) -> None:
+    app = twores.build(load_entrypoints=False)
+    cadre = twores.Cadre(
+        id="C1", name="吴伟", tier=twores.Tier.VILLAGE, area_code="450323101202", phone=None
+    )
+    with store.unit_of_work(SYSTEM) as uow:
+        uow.cadres.upsert_many([cadre])
+        uow.commit()
+    elsewhere = User("c1", "吴伟", twores.Role.CADRE, "450324", cadre_id="C1")  # 全州县
+    with pytest.raises(twores.InvalidValueError, match="450323101202"):
+        add_user(app, store, SYSTEM, elsewhere, password=PASSWORD)
+    own = User("c1", "吴伟", twores.Role.CADRE, "450323101", cadre_id="C1")
+    assert add_user(app, store, SYSTEM, own, password=PASSWORD).inserted == 1
+
+
 def test_an_unknown_name_costs_a_password_check(
     store: twores.Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

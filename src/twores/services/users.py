@@ -84,7 +84,8 @@ def add_user(
     password: str | None = None,
 ) -> UpsertResult:
     """Create or change ``user`` (hashing ``password`` when given); the user's area must
-    exist and lie inside the caller's scope."""
+    exist and lie inside the caller's scope, and a cadre user's area must hold their
+    cadre's (else they would see an area that is not theirs and not their own desk)."""
     if password is not None:
         user = _with_hash(user, hash_password(password))
     with store.unit_of_work(scope) as uow:
@@ -92,9 +93,18 @@ def add_user(
             raise InvalidValueError(
                 "area_code", user.area_code, "区划不存在或不在辖区内", "no such area in scope"
             )
-        if user.cadre_id is not None and uow.cadres.get(user.cadre_id) is None:
+        cadre = uow.cadres.get(user.cadre_id) if user.cadre_id is not None else None
+        if user.cadre_id is not None and cadre is None:
             raise InvalidValueError(
                 "cadre_id", user.cadre_id, "干部不存在或不在辖区内", "no such cadre in scope"
+            )
+        hierarchy = uow.areas.hierarchy()
+        if cadre is not None and not hierarchy.holds(user.area_code, cadre.area_code):
+            raise InvalidValueError(
+                "area_code",
+                user.area_code,
+                f"干部 {cadre.name} 的辖区 {cadre.area_code} 不在该用户的区域内",
+                f"cadre {cadre.name}'s area {cadre.area_code} is outside the user's area",
             )
         users = app.plugins.user_repository(uow)
         if password is None:
