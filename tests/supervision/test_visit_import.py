@@ -111,3 +111,16 @@ def test_late_rows_need_a_reason(
     accepted = import_visits(app, store, ADMIN, _write(tmp_path / "l2.csv", [row]), now=late)
     assert accepted.accepted and accepted.late == 1 and accepted.fulfilled == 1
     assert date(2026, 3, 30) < late.date()
+
+
+def test_a_refused_answer_is_reported_as_the_cell_spells_it(
+    app: twores.Twores, store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    held = _held(store)[0]
+    row = ["1", held.business_key, held.cadre_id, "2026-03-02", "现场", "M1:好", "", ""]
+    report = import_visits(app, store, ADMIN, _write(tmp_path / "v.csv", [row]), now=NOW)
+    assert not report.accepted
+    (error,) = report.errors
+    assert (error.row, error.column, error.value) == (2, "检查结果", "M1:好")

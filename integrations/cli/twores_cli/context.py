@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 import attrs
@@ -11,6 +13,7 @@ from rich.status import Status
 from rich.table import Table
 
 import twores
+from twores.services.sheets.parsing import RowError
 from twores.services.stores import open_store
 from twores_cli import databases, output
 
@@ -19,6 +22,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_REJECTED = 3
+#: Row errors a refused import prints (the report beside the file lists them all).
+SHOWN_ERRORS = 20
 
 
 @attrs.define
@@ -67,6 +72,26 @@ class Context:
     def working(self, zh: str, en: str) -> Status:
         """A spinner on stderr while a long operation runs (shown on terminals only)."""
         return self.errors.status(self.t(zh, en))
+
+    def rejected(self, errors: Sequence[RowError], report: Path | None) -> NoReturn:
+        """A refused file: how many errors, the report beside it, the first rows; exit 3."""
+        t = self.t
+        self.errors.print(
+            t(
+                f"[red]拒绝导入：{len(errors)} 处错误，数据库未改动。错误报告：{report}[/]",
+                f"[red]rejected: {len(errors)} error(s), nothing changed. Report: {report}[/]",
+            ),
+            highlight=False,
+        )
+        for error in errors[:SHOWN_ERRORS]:
+            reason = error.reason_zh if self.lang == "zh" else error.reason_en
+            where = f"{t('第', 'row ')}{error.row}{t('行', '')}" if error.row else t("文件", "file")
+            cell = f" {error.column}“{error.value}”" if error.column or error.value else ""
+            self.errors.print(f"  {where}{cell}：{reason}", highlight=False)
+        if len(errors) > SHOWN_ERRORS:
+            more = len(errors) - SHOWN_ERRORS
+            self.errors.print(t(f"  ……另有 {more} 处，见报告", f"  … {more} more in the report"))
+        raise SystemExit(EXIT_REJECTED)
 
     def fail(self, error: twores.TworesError, code: int = EXIT_ERROR) -> NoReturn:
         self.errors.print(f"[red]{error.message(self.lang)}[/]", highlight=False)  # type: ignore[arg-type]

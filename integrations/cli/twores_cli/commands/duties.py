@@ -11,7 +11,7 @@ from rich.table import Table
 
 import twores
 from twores.services.duties import duty_report, import_duties
-from twores_cli.context import EXIT_REJECTED, Context, pass_context
+from twores_cli.context import Context, pass_context
 
 _DATE = click.DateTime(["%Y-%m-%d"])
 
@@ -44,16 +44,7 @@ def import_command(
     store.close()
     t = obj.t
     if not report.accepted:
-        obj.errors.print(
-            t(
-                f"[red]拒绝导入：{len(report.errors)} 处错误，数据库未改动。"
-                f"错误报告：{report.report_path}[/]",
-                f"[red]rejected: {len(report.errors)} error(s), nothing changed. "
-                f"Report: {report.report_path}[/]",
-            ),
-            highlight=False,
-        )
-        raise SystemExit(EXIT_REJECTED)
+        obj.rejected(report.errors, report.report_path)
     w = report.written
     checked = t("检查通过（未写入）：", "checked (nothing written): ") if dry_run else ""
     obj.console.print(

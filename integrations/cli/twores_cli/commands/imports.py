@@ -9,7 +9,7 @@ import click
 
 import twores
 from twores.services.imports import KINDS, import_file
-from twores_cli.context import EXIT_REJECTED, Context, pass_context
+from twores_cli.context import Context, pass_context
 
 
 @click.command("import")
@@ -69,20 +69,7 @@ def command(
             highlight=False,
         )
     if not report.accepted:
-        count, path = len(report.errors), report.report_path
-        obj.errors.print(
-            t(
-                f"[red]拒绝导入：{count} 处错误，数据库未改动。错误报告：{path}[/]",
-                f"[red]rejected: {count} error(s), nothing changed. Report: {path}[/]",
-            ),
-            highlight=False,
-        )
-        for error in report.errors[:20]:
-            reason = error.reason_zh if obj.lang == "zh" else error.reason_en
-            where = f"{t('第', 'row ')}{error.row}{t('行', '')}" if error.row else t("文件", "file")
-            cell = f" {error.column}“{error.value}”" if error.column or error.value else ""
-            obj.errors.print(f"  {where}{cell}：{reason}", highlight=False)
-        raise SystemExit(EXIT_REJECTED)
+        obj.rejected(report.errors, report.report_path)
     verb = (
         t("检查通过（未写入）", "checked (nothing written)") if dry_run else t("已导入", "imported")
     )

@@ -12,7 +12,7 @@ import twores
 from twores.services.imports import file_sha256
 from twores.services.supervision import VisitInput, record_visit, schedule
 from twores.services.visit_imports import import_visits
-from twores_cli.context import EXIT_REJECTED, Context, pass_context
+from twores_cli.context import Context, pass_context
 from twores_cli.usage import BadValue
 
 _DATE = click.DateTime(["%Y-%m-%d"])
@@ -227,21 +227,7 @@ def import_command(
     store.close()
     t = obj.t
     if not report.accepted:
-        obj.errors.print(
-            t(
-                f"[red]拒绝导入：{len(report.errors)} 处错误，数据库未改动。"
-                f"错误报告：{report.report_path}[/]",
-                f"[red]rejected: {len(report.errors)} error(s), nothing changed. "
-                f"Report: {report.report_path}[/]",
-            ),
-            highlight=False,
-        )
-        for error in report.errors[:20]:
-            reason = error.reason_zh if obj.lang == "zh" else error.reason_en
-            obj.errors.print(
-                f"  {error.row} {error.column}“{error.value}”：{reason}", highlight=False
-            )
-        raise SystemExit(EXIT_REJECTED)
+        obj.rejected(report.errors, report.report_path)
     obj.console.print(
         t(
             f"督导记录 {report.rows} 行：新增 {report.inserted}，未变 {report.unchanged}，"

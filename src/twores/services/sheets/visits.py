@@ -93,5 +93,14 @@ def row_error(row: VisitRow, column: str, value: object, error: Exception) -> Ro
     zh = getattr(error, "reason_zh", None) or getattr(error, "message_zh", str(error))
     en = getattr(error, "reason_en", None) or getattr(error, "message_en", str(error))
     code = getattr(error, "code", "rejected")
-    shown = "" if value is None else str(value)
-    return RowError(row.row, row.serial, column, shown, zh, en, code)
+    return RowError(row.row, row.serial, column, cell_text(value), zh, en, code)
+
+
+def cell_text(value: object) -> str:
+    """A visit field as its sheet cell spells it: ``M1:符合；P1:不符合`` for answers,
+    items joined by ； for findings and evidence."""
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return "；".join(":".join(v) if isinstance(v, tuple) else str(v) for v in value)
+    return str(value)
