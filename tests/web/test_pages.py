@@ -255,3 +255,32 @@ def test_the_problem_ledger_names_businesses(
         problem = next(iter(uow.problems.stream(within=TOWNSHIP)))
         name = uow.businesses.get(problem.business_key).name  # type: ignore[union-attr]
     assert name in client.get("/problems").text
+
+
+def test_the_pages_work_mounted_under_a_path_in_a_host_app(web_db: dict[str, Any]) -> None:
+    from litestar import Litestar, asgi
+    from litestar.types import Receive, Scope, Send
+
+    from twores_web import create_app
+
+    inner = create_app(web_db["app"], web_db["store"], secret="s", base_path="/twores")
+
+    @asgi("/twores", is_mount=True, copy_scope=True)
+    async def mounted(scope: Scope, receive: Receive, send: Send) -> None:
+        await inner(scope, receive, send)
+
+    with TestClient(Litestar([mounted])) as client:
+        away = client.get("/twores/dashboard", follow_redirects=False)
+        assert away.headers["location"] == "/twores/login?next=/dashboard"
+        form = client.get("/twores/login").text
+        assert 'action="/twores/login"' in form and 'action="/login"' not in form
+        token = client.cookies.get("csrftoken", "")
+        signed = client.post(
+            "/twores/login",
+            data={"username": "town", "password": PASSWORD, "next": "/problems"},
+            headers={"x-csrftoken": token},
+            follow_redirects=False,
+        )
+        assert signed.headers["location"] == "/twores/problems"
+        page = client.get("/twores/problems").text
+        assert 'href="/twores/dashboard"' in page and 'href="/dashboard"' not in page

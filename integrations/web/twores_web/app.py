@@ -20,7 +20,7 @@ from urllib.parse import quote
 from litestar import Litestar, Request, Response
 from litestar.concurrency import sync_to_thread
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.exceptions import (
     HTTPException,
@@ -32,7 +32,7 @@ from litestar.exceptions import (
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Redirect, Template
+from litestar.response import Template
 from litestar.stores.base import Store as SessionStore
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
@@ -44,7 +44,7 @@ from twores.services.users import AuthenticationError, User, known_user
 from twores_web.api import Api
 from twores_web.auth import Authenticator, Me, request_user, require_user, session_username
 from twores_web.i18n import lang_of, translator
-from twores_web.pages import PAGES, here
+from twores_web.pages import PAGES, base_path, go, here
 from twores_web.sessions import RotatingSessionConfig
 from twores_web.state import WebState
 
@@ -61,6 +61,7 @@ def create_app(
     secure_cookies: bool = False,
     freeze_heap: bool = True,
     sign_in_throttle: SignInThrottle | None = None,
+    base_path: str = "",
     debug: bool = False,
 ) -> Litestar:
     """The web app over ``store``.
@@ -73,8 +74,14 @@ def create_app(
     full scan of a province-sized heap stalls every request in flight (60–90 ms).
     ``sign_in_throttle``: how many failed sign-ins within how long lock a username or a
     client out (default: 5 per username, 20 per client, in 15 minutes; counted in the
-    database, so shared by every worker).
+    database, so shared by every worker). ``base_path``: the path the app is mounted under
+    in a host app or behind a proxy (``"/twores"``), which its pages link and redirect to
+    (the JSON API needs none).
     """
+    if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
+        raise twores.InvalidValueError(
+            "base_path", base_path, "应以 / 开头且不以 / 结尾", "must start but not end with /"
+        )
     state = WebState(app, store, tuple(authenticators), sign_in_throttle or SignInThrottle())
 
     def provide_state() -> WebState:
@@ -129,6 +136,7 @@ def create_app(
         # Pages and answers hold personal data: no browser or proxy keeps them (Back after
         # 退出 on a shared office computer shows nothing).
         cache_control=CacheControlHeader(no_store=True),
+        state=State({"base_path": base_path}),
         signature_types=[User, WebState],
         debug=debug,
     )
@@ -204,7 +212,8 @@ def handle_error(
         return Response(body, status_code=status, headers=headers)
     if status == 401:
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return Redirect(f"/login?next={quote(back)}" if request.method == "GET" else "/login")
+        login = f"/login?next={quote(back)}" if request.method == "GET" else "/login"
+        return go(request, login)
     username = session_username(request)
     # the remembered user only: an error page asks no database (the error may be its)
     user = known_user(state.app, state.store, username, lookup=False) if username else None
@@ -215,6 +224,7 @@ def handle_error(
             "lang": lang,
             "t": translator(lang),
             "path": here(request),
+            "root": base_path(request),
             "message": body[lang],
             "status": status,
             "user": Me.of(user) if user else None,

@@ -46,6 +46,7 @@ def page(
             "t": translator(lang),
             "user": Me.of(user) if user else None,
             "path": here(request),
+            "root": base_path(request),
             "now": twores.today(),
             **context,
         },
@@ -60,6 +61,16 @@ def here(request: Request[Any, Any, Any]) -> str:
         return "/"
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
+
+
+def base_path(request: Request[Any, Any, Any]) -> str:
+    """The path the app is mounted under (``create_app(base_path=…)``; "" at the root)."""
+    return str(request.app.state.get("base_path", ""))
+
+
+def go(request: Request[Any, Any, Any], path: str) -> Redirect:
+    """A redirect to ``path`` of this app, wherever it is mounted."""
+    return Redirect(base_path(request) + path)
 
 
 def _local(target: str | None) -> str:
@@ -99,26 +110,28 @@ def login(request: Request[Any, Any, Any], web: Web, data: Form) -> Template | R
             form.headers["Retry-After"] = str(wait)
         return form
     start_session(request, {SESSION_USER: user.username})
-    return Redirect(_local(data.get("next")))
+    return go(request, _local(data.get("next")))
 
 
 @post("/logout", **NO_SCHEMA)
 def logout(request: Request[Any, Any, Any]) -> Redirect:
     request.clear_session()
-    return Redirect("/login")
+    return go(request, "/login")
 
 
 @get("/lang/{code:str}", **NO_SCHEMA)
-def switch_lang(code: FromPath[str], next: FromQuery[str | None] = None) -> Response[Any]:
-    response: Response[Any] = Redirect(_local(next))
+def switch_lang(
+    request: Request[Any, Any, Any], code: FromPath[str], next: FromQuery[str | None] = None
+) -> Response[Any]:
+    response: Response[Any] = go(request, _local(next))
     if code in LANGS:
         response.set_cookie(COOKIE, code, max_age=365 * 86400, samesite="lax")
     return response
 
 
 @get("/", **NO_SCHEMA)
-def home(user: CurrentUser) -> Redirect:
-    return Redirect("/cadre" if user.cadre_id else "/dashboard")
+def home(request: Request[Any, Any, Any], user: CurrentUser) -> Redirect:
+    return go(request, "/cadre" if user.cadre_id else "/dashboard")
 
 
 @get("/dashboard", **NO_SCHEMA)
@@ -313,7 +326,7 @@ def record_visit(request: Request[Any, Any, Any], user: CurrentUser, web: Web, d
     target = "/cadre?done=" + quote(visit.business_key)
     if user.cadre_id != visit.cadre_id:
         target += "&cadre=" + quote(visit.cadre_id)
-    return Redirect(target)
+    return go(request, target)
 
 
 def _date(text: str) -> date:
@@ -370,7 +383,9 @@ def problem_ledger(
 
 
 @post("/problems/transition", **NO_SCHEMA)
-def transition(user: CurrentUser, web: Web, data: Form) -> Redirect:
+def transition(
+    request: Request[Any, Any, Any], user: CurrentUser, web: Web, data: Form
+) -> Redirect:
     evidence = tuple(x.strip() for x in str(data.get("evidence", "")).split() if x.strip())
     deadline = str(data.get("deadline") or "")
     problems.transition_problem(
@@ -385,7 +400,7 @@ def transition(user: CurrentUser, web: Web, data: Form) -> Redirect:
         deadline=_date(deadline) if deadline else None,
     )
     back = _local(str(data.get("back") or ""))
-    return Redirect(back if back.startswith("/problems") else "/problems")  # filters kept
+    return go(request, back if back.startswith("/problems") else "/problems")  # filters kept
 
 
 @litestar.get("/imports", sync_to_thread=False, **NO_SCHEMA)  # no I/O here

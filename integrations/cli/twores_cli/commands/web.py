@@ -10,7 +10,7 @@ from rich.table import Table
 
 import twores
 from twores.services import users
-from twores_cli.context import EXIT_REJECTED, Context, pass_context
+from twores_cli.context import EXIT_REJECTED, EXIT_USAGE, Context, pass_context
 
 SECRET_ENV = "TWORES_WEB_SECRET"
 
@@ -20,8 +20,13 @@ SECRET_ENV = "TWORES_WEB_SECRET"
 @click.option(
     "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port / 端口"
 )
+@click.option(
+    "--base-path",
+    default="",
+    help="Path the pages live under behind a proxy, e.g. /twores / 反向代理下的路径前缀",
+)
 @pass_context
-def serve_command(obj: Context, host: str, port: int) -> None:
+def serve_command(obj: Context, host: str, port: int, base_path: str) -> None:
     """Serve the web pages and JSON API (OpenAPI at /schema) / 启动网页与 API 服务.
 
     Sign-in accounts come from ``twores users add``. Set TWORES_WEB_SECRET to keep CSRF
@@ -31,6 +36,7 @@ def serve_command(obj: Context, host: str, port: int) -> None:
     Example:
       twores users add admin --name 管理员 --role admin --password-stdin
       twores serve --port 8000
+      twores serve --base-path /twores   # behind a proxy that passes /twores/… as /…
     """
     try:
         import uvicorn
@@ -45,7 +51,12 @@ def serve_command(obj: Context, host: str, port: int) -> None:
         )
     _check_free(host, port)
     store = obj.store()
-    app = create_app(obj.app, store, secret=os.environ.get(SECRET_ENV))
+    try:
+        app = create_app(
+            obj.app, store, secret=os.environ.get(SECRET_ENV), base_path=base_path.rstrip("/")
+        )
+    except twores.TworesError as error:
+        obj.fail(error, EXIT_USAGE)
     obj.errors.print(obj.t(f"服务地址 http://{host}:{port}/", f"serving on http://{host}:{port}/"))
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
