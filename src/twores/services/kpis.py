@@ -61,6 +61,16 @@ def _as_of(period: Period, as_of: date | None) -> date:
     return as_of or min(today(), period.end)
 
 
+def _counted(table: KpiTable) -> str:
+    """What a bulletin counts: its period, and the day counted to when the period runs
+    past it (a weekly bulletin of the quarter so far: 2026年第2季度，截至2026年5月8日)."""
+    label = table.period.label("zh")
+    if table.as_of >= table.period.end:
+        return label
+    day = table.as_of
+    return f"{label}，截至{day.year}年{day.month}月{day.day}日"
+
+
 def shown_areas(table: KpiTable, scope: Scope, area: str | None = None) -> list[str]:
     """The rows a KPI table shows: ``area`` (default: the scope's root) then its children;
     nationwide, the one root and its children, or else every province. An area outside
@@ -430,7 +440,7 @@ def issue_bulletin(
             )
     bulletin = BulletinInput(
         title_area=names.get(parent, parent),
-        period_label=table.period.label("zh"),
+        period_label=_counted(table),
         issued_on=table.as_of,
         specs=table.specs,
         ranking=ranking,
