@@ -642,3 +642,20 @@ def test_cadre_rows_outside_the_importers_jurisdiction_are_row_errors(
         (4, "所属区划", other, "out_of_scope"),
     ]
     assert "不在您的辖区" in report.errors[0].reason_zh
+
+
+def test_an_office_is_told_a_cadre_above_its_jurisdiction_is_not_its_to_import(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    cadres = write_csv(
+        tmp_path / "干部.csv",
+        [["王强", "镇长", "乡级", VILLAGE[:9], "18374074009"]],
+        ["包保干部姓名", "职务", "层级", "所属区划", "联系电话"],
+    )
+    assert import_file(app, store, ADMIN, "cadres", cadres, on=ON).accepted
+    data = rows()
+    data[0][COL["包保干部姓名"]], data[0][COL["联系电话"]] = "王强", "18374074009"
+    village = twores.Scope("敢兴村", twores.Role.OFFICE, VILLAGE)  # the township is above it
+    report = import_file(app, store, village, "businesses", write_csv(tmp_path / "b.csv", data))
+    (error,) = report.errors
+    assert error.code == "unknown_cadre" and f"您的辖区（{VILLAGE}）" in error.reason_zh

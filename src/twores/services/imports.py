@@ -256,7 +256,7 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
     """Stream the sheet in chunks inside one transaction: memory stays bounded, and any
     error anywhere still rolls everything back (the caller never commits)."""
     hierarchy = uow.areas.hierarchy()
-    resolver = CadreResolver(uow.cadres.stream(), hierarchy)
+    resolver = CadreResolver(uow.cadres.stream(), hierarchy, uow.scope.area_code)
     errors: list[RowError] = []
     links: dict[str, str] = {}
     closed: dict[str, date] = {}
@@ -372,7 +372,7 @@ def _import_assignments(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: da
     hierarchy = uow.areas.hierarchy()
     parsed = parse_assignments(source.read("assignments"))
     errors = list(parsed.errors)
-    resolver = CadreResolver(uow.cadres.stream(), hierarchy)
+    resolver = CadreResolver(uow.cadres.stream(), hierarchy, uow.scope.area_code)
     assignments: list[tuple[AssignmentRow, Assignment]] = []
     for row in parsed.rows:
         business = uow.businesses.get(row.business_key)
@@ -440,8 +440,11 @@ _IMPORTERS = {
 class CadreResolver:
     """Finds the one cadre a ledger row names; ambiguity or absence is an error, never a guess."""
 
-    def __init__(self, cadres: Iterable[Cadre], hierarchy: Hierarchy) -> None:
-        self.hierarchy = hierarchy
+    def __init__(
+        self, cadres: Iterable[Cadre], hierarchy: Hierarchy, scope_root: str | None = None
+    ) -> None:
+        """``cadres``: those the importer sees (the subtree ``scope_root``, when given)."""
+        self.hierarchy, self.scope_root = hierarchy, scope_root
         self.by_name: dict[str, list[Cadre]] = {}
         self.by_id: dict[str, Cadre] = {}
         for cadre in cadres:  # names as sheets now read them (周　敏 stored before: 周敏)
@@ -481,6 +484,20 @@ class CadreResolver:
             candidates = [c for c in candidates if c.post == ref.post]
         if len(candidates) == 1:
             return candidates[0], None
+        if not candidates and self.scope_root is not None:  # cadres above it are not seen
+            root = self.scope_root
+            return None, RowError(
+                row,
+                serial,
+                column,
+                ref.name,
+                f"在您的辖区（{root}）内找不到该包保干部；辖区以上的干部（如县级干部）包保的"
+                "主体由上级导入，或核对姓名、电话、职务",
+                f"no such cadre within your jurisdiction ({root}); businesses held by cadres "
+                "above it (a county cadre, say) are imported by the level above — or check the "
+                "name, phone and post",
+                "unknown_cadre",
+            )
         if not candidates:
             return None, RowError(
                 row,
