@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,21 @@ def divisions_dir() -> Path:
     if not (folder / "villages.csv.xz").exists():
         pytest.skip(f"division data not present at {folder}")
     return folder
+
+
+class Clock:
+    """A settable clock for the throttle: time moves only when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()

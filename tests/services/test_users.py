@@ -4,11 +4,12 @@ failures are throttled."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import Clock
 
 import twores
 from twores.divisions import demo_region
@@ -74,24 +75,6 @@ def test_an_unknown_name_costs_a_password_check(
     with pytest.raises(users.AuthenticationError):
         authenticate(app, store, "nobody", PASSWORD)
     assert checked == [PASSWORD]
-
-
-class Clock:
-    """A settable clock for the throttle: time moves only when a test moves it."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

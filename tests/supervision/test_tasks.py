@@ -230,13 +230,18 @@ def test_the_window_closes_at_midnight_in_china(
     assert outcome.late is late and outcome.task is not None
 
 
-def test_modes_that_do_not_count_leave_the_task_open(
-    app: twores.Twores, store: Store, roster: twores.Roster
-) -> None:
+def _scheduled(app: twores.Twores, store: Store, roster: twores.Roster) -> Assignment:
+    """The roster loaded, 2026Q1 scheduled: the first assignment held at its start."""
     load(store, roster, START)
     schedule(app, store, ADMIN, "2026Q1", on=START)
     with store.unit_of_work(ADMIN) as uow:
-        a = next(uow.assignments.stream(active_on=START))
+        return next(uow.assignments.stream(active_on=START))
+
+
+def test_modes_that_do_not_count_leave_the_task_open(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    a = _scheduled(app, store, roster)
     now = datetime(2026, 3, 2, 10, tzinfo=CHINA_TZ)
     other = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 1), mode="其他")
     assert record_visit(app, store, ADMIN, other, now=now).task is None
@@ -250,10 +255,8 @@ def test_modes_that_do_not_count_leave_the_task_open(
 def test_recording_the_same_visit_again_later_changes_nothing(
     app: twores.Twores, store: Store, roster: twores.Roster
 ) -> None:
-    load(store, roster, START)
-    schedule(app, store, ADMIN, "2026Q1", on=START)
+    a = _scheduled(app, store, roster)
     with store.unit_of_work(ADMIN) as uow:
-        a = next(uow.assignments.stream(active_on=START))
         entries = len(list(uow.audit.entries()))
     visit = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 2))
     first = record_visit(app, store, ADMIN, visit, now=datetime(2026, 3, 2, 10, tzinfo=CHINA_TZ))
@@ -271,10 +274,7 @@ def test_recording_the_same_visit_again_later_changes_nothing(
 def test_a_visit_recorded_again_keeps_its_findings_and_opens_the_added_ones(
     app: twores.Twores, store: Store, roster: twores.Roster
 ) -> None:
-    load(store, roster, START)
-    schedule(app, store, ADMIN, "2026Q1", on=START)
-    with store.unit_of_work(ADMIN) as uow:
-        a = next(uow.assignments.stream(active_on=START))
+    a = _scheduled(app, store, roster)
     now = datetime(2026, 3, 2, 10, tzinfo=CHINA_TZ)
     first = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 2), findings=("后厨地面油污",))
     record_visit(app, store, ADMIN, first, now=now)
@@ -293,10 +293,7 @@ def test_a_visit_recorded_again_keeps_its_findings_and_opens_the_added_ones(
 def test_a_read_only_scope_records_no_visit_not_even_one_recorded_before(
     app: twores.Twores, store: Store, roster: twores.Roster
 ) -> None:
-    load(store, roster, START)
-    schedule(app, store, ADMIN, "2026Q1", on=START)
-    with store.unit_of_work(ADMIN) as uow:
-        a = next(uow.assignments.stream(active_on=START))
+    a = _scheduled(app, store, roster)
     visit = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 2))
     now = datetime(2026, 3, 2, 10, tzinfo=CHINA_TZ)
     record_visit(app, store, ADMIN, visit, now=now)

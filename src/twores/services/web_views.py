@@ -10,6 +10,7 @@ import itertools
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Any
 
 import attrs
 
@@ -96,12 +97,9 @@ class BusinessPage:
 def businesses(
     store: Store, scope: Scope, within: str | None = None, *, offset: int = 0, limit: int = PAGE
 ) -> BusinessPage:
-    """A page of the businesses under ``within`` (default: the whole scope), in key order."""
-    if offset < 0 or not 1 <= limit <= 1000:
-        raise InvalidValueError("limit", limit, "应在 1–1000 之间", "must be 1-1000")
-    with store.unit_of_work(scope) as uow:
-        total = uow.businesses.count(within=within)
-        found = uow.businesses.page(within=within, offset=offset, limit=limit)
+    """A page of the businesses under ``within`` (default: the whole scope), in key order,
+    personal data masked unless the scope may see it."""
+    total, found = _page(store, scope, "businesses", within, offset, limit)
     return BusinessPage(total, tuple(business_for(scope, b) for b in found))
 
 
@@ -116,12 +114,22 @@ def cadres(
 ) -> CadrePage:
     """A page of the cadres under ``within`` (default: the whole scope), in id order,
     personal data masked unless the scope may see it."""
+    total, found = _page(store, scope, "cadres", within, offset, limit)
+    return CadrePage(total, tuple(cadre_for(scope, c) for c in found))
+
+
+def _page(
+    store: Store, scope: Scope, records: str, within: str | None, offset: int, limit: int
+) -> tuple[int, list[Any]]:
+    """How many ``records`` (the unit of work's repository) lie under ``within``, and the
+    page of them from ``offset``."""
     if offset < 0 or not 1 <= limit <= 1000:
         raise InvalidValueError("limit", limit, "应在 1–1000 之间", "must be 1-1000")
     with store.unit_of_work(scope) as uow:
-        total = uow.cadres.count(within=within)
-        found = uow.cadres.page(within=within, offset=offset, limit=limit)
-    return CadrePage(total, tuple(cadre_for(scope, c) for c in found))
+        repository = getattr(uow, records)
+        return repository.count(within=within), repository.page(
+            within=within, offset=offset, limit=limit
+        )
 
 
 @attrs.frozen
