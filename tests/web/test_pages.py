@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from tests.web.conftest import PASSWORD, TOWNSHIP, sign_in
+from tests.web.conftest import OTHER_TOWNSHIP, PASSWORD, TOWNSHIP, sign_in
 
 import twores
 from twores.services import problems, web_views
@@ -284,3 +284,18 @@ def test_the_pages_work_mounted_under_a_path_in_a_host_app(web_db: dict[str, Any
         assert signed.headers["location"] == "/twores/problems"
         page = client.get("/twores/problems").text
         assert 'href="/twores/dashboard"' in page and 'href="/dashboard"' not in page
+
+
+def test_an_area_page_finds_businesses_by_part_of_a_name_or_licence(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    sign_in(client, "town")
+    with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
+        some = list(uow.businesses.stream(within=TOWNSHIP))[3]
+    found = client.get(f"/areas/{TOWNSHIP}", params={"q": some.key[-7:].lower()}).text
+    table = found.split('id="businesses"', 1)[1].split("</table>", 1)[0]
+    assert some.name in table and 'id="pager"' not in found
+    api = client.get("/api/businesses", params={"area": TOWNSHIP, "q": some.name}).json()
+    assert some.name in [b["name"] for b in api["businesses"]]
+    outside = client.get("/api/businesses", params={"area": OTHER_TOWNSHIP, "q": some.name})
+    assert outside.status_code == 403

@@ -30,6 +30,9 @@ PERIOD = QueryParameter(required=False, description="e.g. 2026Q1 (default: now)"
 EXPORT_KIND = QueryParameter(
     pattern="^(businesses|cadres|assignments|cadre-lists)$", description="清单 / list"
 )
+SEARCH = QueryParameter(
+    required=False, description="名称、许可证编号或信用代码的一部分 / part of a name or code"
+)
 UNMASK = QueryParameter(description="不脱敏（须有权限）/ unmasked (if the role may)")
 MEDIA = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -164,7 +167,10 @@ class Api(Controller):
         area: Annotated[str | None, AREA] = None,
         offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        q: Annotated[str | None, SEARCH] = None,
     ) -> web_views.BusinessPage:
+        if q and q.strip():
+            return web_views.search_businesses(web.store, user.scope, q, area, limit=limit)
         return web_views.businesses(web.store, user.scope, area, offset=offset, limit=limit)
 
     @get("/businesses/{key:str}", summary="A business with its history / 主体详情")

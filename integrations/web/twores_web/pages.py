@@ -239,10 +239,14 @@ def area(
     web: Web,
     offset: FromQuery[int] = 0,
     cadre_offset: FromQuery[int] = 0,
+    q: FromQuery[str | None] = None,
 ) -> Template:
     view = web_views.area_view(web.store, user.scope, code)
     offset, cadre_offset = max(offset, 0), max(cadre_offset, 0)
-    found = web_views.businesses(web.store, user.scope, code, offset=offset, limit=AREA_PAGE)
+    if q and q.strip():
+        found = web_views.search_businesses(web.store, user.scope, q, code, limit=AREA_PAGE)
+    else:
+        found = web_views.businesses(web.store, user.scope, code, offset=offset, limit=AREA_PAGE)
     held_by = web_views.cadres(web.store, user.scope, code, offset=cadre_offset, limit=AREA_PAGE)
     codes = (b.area_code for b in found.businesses)
     return page(
@@ -255,6 +259,7 @@ def area(
         page_size=AREA_PAGE,
         cadres=held_by,
         cadre_offset=cadre_offset,
+        q=(q or "").strip(),
         names=web_views.area_names(
             web.store, user.scope, [*codes, *(c.area_code for c in held_by.cadres)]
         ),

@@ -118,6 +118,11 @@ class BusinessRepository(Protocol):
         database skips the rows before it)."""
         ...
 
+    def search(self, text: str, *, within: str | None = None, limit: int) -> list[FoodBusiness]:
+        """Up to ``limit`` businesses, in key order, whose name, licence number or credit
+        code holds ``text`` (letters in any case; ``%`` and ``_`` are plain characters)."""
+        ...
+
     def count(self, *, within: str | None = None) -> int: ...
 
 

@@ -103,6 +103,21 @@ def businesses(
     return BusinessPage(total, tuple(business_for(scope, b) for b in found))
 
 
+def search_businesses(
+    store: Store, scope: Scope, text: str, within: str | None = None, *, limit: int = PAGE
+) -> BusinessPage:
+    """The first ``limit`` businesses under ``within`` whose name, licence number or credit
+    code holds ``text`` (``total``: how many shown), masked as the scope requires."""
+    wanted = text.strip()
+    if not wanted:
+        raise InvalidValueError("q", text, "请输入要查找的名称或编号", "type a name or number")
+    if not 1 <= limit <= 1000:
+        raise InvalidValueError("limit", limit, "应在 1–1000 之间", "must be 1-1000")
+    with store.unit_of_work(scope) as uow:
+        found = uow.businesses.search(wanted, within=within, limit=limit)
+    return BusinessPage(len(found), tuple(business_for(scope, b) for b in found))
+
+
 @attrs.frozen
 class CadrePage:
     total: int

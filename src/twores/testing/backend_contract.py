@@ -287,6 +287,23 @@ class BackendContract:
             cadres = list(uow.cadres.stream(within="4503"))
             assert uow.cadres.page(within="4503", offset=1, limit=2) == cadres[1:3]
 
+    def test_businesses_are_found_by_part_of_a_name_or_code(self, loaded: Store) -> None:
+        with loaded.unit_of_work(SYSTEM) as uow:
+            every = list(uow.businesses.stream())
+            some = every[len(every) // 2]
+            part = some.name[1:3]
+            assert uow.businesses.search(part, limit=1000) == [
+                b
+                for b in every
+                if any(part.lower() in (v or "").lower() for v in (b.name, b.licence_no, b.uscc))
+            ]
+            code = some.key[-6:].lower()  # codes in any case
+            assert some in uow.businesses.search(code, limit=1000)
+            assert uow.businesses.search("%", limit=1000) == []  # a plain character
+            inside = uow.businesses.search(part, within=TOWNSHIP, limit=1000)
+            assert all(b.area_code.startswith(TOWNSHIP) for b in inside)
+            assert len(uow.businesses.search(part, limit=1)) == 1
+
     def test_assignments_apply_a_plan_and_query(self, loaded: Store, roster: Roster) -> None:
         plan = plan_assignments(roster, national_rules(), ON, PlanMode.FRESH)
         with loaded.unit_of_work(SYSTEM) as uow:

@@ -7,7 +7,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from twores.core.businesses import IN_SCOPE_STATUSES
+from twores.core.businesses import IN_SCOPE_STATUSES, FoodBusiness
 from twores.core.duties import DutyKind, DutyRecord
 from twores.core.letters import Letter
 from twores.core.ports import TaskSync
@@ -23,6 +23,13 @@ from twores.plugins.storage.common import AncestorCodes
 class Businesses(Keyed):
     entity, what_zh = "business", "包保主体"
     table, key_column, codec = tables.businesses, "key", rows.BUSINESS
+
+    def search(self, text: str, *, within: str | None = None, limit: int) -> list[FoodBusiness]:
+        b, wanted = self.table.c, text.lower()
+        columns = (b.name, b.licence_no, b.uscc)
+        held = sa.or_(*(sa.func.lower(c).contains(wanted, autoescape=True) for c in columns))
+        query = self._select(within).where(held).order_by(b.key).limit(limit)
+        return [self.codec.record(row) for row in self.uow.fetch(query)]
 
     def coverage_by_area(
         self, on: date, *, within: str | None = None
