@@ -79,8 +79,16 @@ def web_db(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def web_app(web_db: dict[str, Any]) -> Any:
     from twores_web import create_app
 
+    from twores.services.sign_in import SignInThrottle
+
+    # Every test signs in from the one test client address: the per-client limit is tested
+    # on apps of its own (test_sign_in_throttle.py), not spent by schemathesis here.
     return create_app(
-        web_db["app"], web_db["store"], secret="test-secret", authenticators=[sso_header]
+        web_db["app"],
+        web_db["store"],
+        secret="test-secret",
+        authenticators=[sso_header],
+        sign_in_throttle=SignInThrottle(per_client=10_000),
     )
 
 
