@@ -77,9 +77,8 @@ def web_db(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def web_app(web_db: dict[str, Any]) -> Any:
-    from twores_web import create_app
-
     from twores.services.sign_in import SignInThrottle
+    from twores_web import create_app
 
     # Every test signs in from the one test client address: the per-client limit is tested
     # on apps of its own (test_sign_in_throttle.py), not spent by schemathesis here.

@@ -299,3 +299,27 @@ def test_an_area_page_finds_businesses_by_part_of_a_name_or_licence(
     assert some.name in [b["name"] for b in api["businesses"]]
     outside = client.get("/api/businesses", params={"area": OTHER_TOWNSHIP, "q": some.name})
     assert outside.status_code == 403
+
+
+def test_the_pages_work_under_an_asgi_root_path(web_db: dict[str, Any]) -> None:
+    """A router's Mount or ``uvicorn --root-path`` sets root_path: links, redirects and
+    the API's JSON errors follow it without a base_path of their own."""
+    from twores_web import create_app
+
+    app = create_app(web_db["app"], web_db["store"], secret="s")
+    with TestClient(app, root_path="/tw") as client:
+        away = client.get("/tw/problems", params={"x": "1"}, follow_redirects=False)
+        assert away.headers["location"] == "/tw/login?next=/problems%3Fx%3D1"
+        assert client.get("/tw/api/me").status_code == 401  # JSON, not the sign-in page
+        client.get("/tw/login")
+        token = client.cookies.get("csrftoken", "")
+        signed = client.post(
+            "/tw/login",
+            data={"username": "town", "password": PASSWORD, "next": "/problems?x=1"},
+            headers={"x-csrftoken": token},
+            follow_redirects=False,
+        )
+        assert signed.headers["location"] == "/tw/problems?x=1"
+        page = client.get("/tw/problems", params={"severity": "minor"}).text
+        assert 'name="back" value="/problems?severity=minor"' in page or "暂无" in page
+        assert 'href="/tw/lang/en?next=/problems%3Fseverity%3Dminor"' in page

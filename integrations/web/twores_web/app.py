@@ -44,7 +44,7 @@ from twores.services.users import AuthenticationError, User, known_user
 from twores_web.api import Api
 from twores_web.auth import Authenticator, Me, request_user, require_user, session_username
 from twores_web.i18n import lang_of, translator
-from twores_web.pages import PAGES, base_path, go, here
+from twores_web.pages import PAGES, app_path, base_path, go, here, this_page
 from twores_web.sessions import RotatingSessionConfig
 from twores_web.state import WebState
 
@@ -114,11 +114,15 @@ def create_app(
             "user": Provide(provide_user),
         },
         middleware=[
-            RotatingSessionConfig(secure=secure_cookies, httponly=True, samesite="lax").middleware
+            RotatingSessionConfig(
+                secure=secure_cookies, httponly=True, samesite="lax", path=base_path or "/"
+            ).middleware
         ],
         stores={"sessions": session_store or MemoryStore()},
         csrf_config=CSRFConfig(
-            secret=secret or secrets.token_hex(32), cookie_secure=secure_cookies
+            secret=secret or secrets.token_hex(32),
+            cookie_secure=secure_cookies,
+            cookie_path=base_path or "/",
         ),
         template_config=TemplateConfig(
             directory=TEMPLATES,
@@ -208,10 +212,10 @@ def handle_error(
     headers = (
         {"Retry-After": str(error.retry_after)} if isinstance(error, SignInThrottledError) else {}
     )
-    if request.url.path.startswith("/api") or request.url.path.startswith("/schema"):
+    if app_path(request).startswith(("/api", "/schema")):
         return Response(body, status_code=status, headers=headers)
     if status == 401:
-        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        back = this_page(request)
         login = f"/login?next={quote(back)}" if request.method == "GET" else "/login"
         return go(request, login)
     username = session_username(request)

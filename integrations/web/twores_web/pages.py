@@ -59,13 +59,30 @@ def here(request: Request[Any, Any, Any]) -> str:
     posted, home (the form's address answers POST only)."""
     if request.method != "GET":
         return "/"
+    return this_page(request)
+
+
+def this_page(request: Request[Any, Any, Any]) -> str:
+    """This request's path within the app (whatever it is mounted under), with its query."""
     query = request.url.query
-    return request.url.path + (f"?{query}" if query else "")
+    return app_path(request) + (f"?{query}" if query else "")
 
 
 def base_path(request: Request[Any, Any, Any]) -> str:
-    """The path the app is mounted under (``create_app(base_path=…)``; "" at the root)."""
-    return str(request.app.state.get("base_path", ""))
+    """The path the app is mounted under: ``create_app(base_path=…)``, else the ASGI
+    ``root_path`` a router or ``uvicorn --root-path`` sets ("" at the root)."""
+    given = str(request.app.state.get("base_path") or "")
+    return given or str(request.scope.get("root_path") or "").rstrip("/")
+
+
+def app_path(request: Request[Any, Any, Any]) -> str:
+    """The request's path without the prefix the app is mounted under."""
+    path = request.url.path
+    root = str(request.scope.get("root_path") or "").rstrip("/")
+    for prefix in dict.fromkeys((root, base_path(request))):
+        if prefix and (path == prefix or path.startswith(prefix + "/")):
+            path = path[len(prefix) :] or "/"
+    return path
 
 
 def go(request: Request[Any, Any, Any], path: str) -> Redirect:
@@ -125,7 +142,8 @@ def switch_lang(
 ) -> Response[Any]:
     response: Response[Any] = go(request, _local(next))
     if code in LANGS:
-        response.set_cookie(COOKIE, code, max_age=365 * 86400, samesite="lax")
+        path = base_path(request) or "/"
+        response.set_cookie(COOKIE, code, max_age=365 * 86400, samesite="lax", path=path)
     return response
 
 
@@ -383,7 +401,7 @@ def problem_ledger(
         page_size=web_views.PAGE,
         more=len(found) > web_views.PAGE,
         overdue_ids={p.id for p in shown if p.overdue_on(day)},
-        here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+        here=this_page(request),
     )
 
 
