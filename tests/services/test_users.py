@@ -3,7 +3,10 @@ failures are throttled."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -128,6 +131,39 @@ def test_a_password_is_not_checked_while_locked(
     with pytest.raises(SignInThrottledError):
         sign_in(app, store, "dwz", PASSWORD, throttle=throttle)
     assert checked == []
+
+
+def test_a_burst_of_parallel_guesses_gets_no_more_checks_than_the_limit(
+    store: twores.Store, office: User, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each attempt is counted before its password is checked, so guesses sent at once
+    see each other (a slow check no longer lets the whole burst through)."""
+    app = twores.build(load_entrypoints=False)
+    throttle = SignInThrottle(per_user=3, clock=clock)
+    checked: list[str] = []
+
+    def slow_wrong(password_hash: str | None, password: str) -> bool:
+        checked.append(password)
+        time.sleep(0.05)
+        return False
+
+    monkeypatch.setattr(users, "verify_password", slow_wrong)
+    barrier = threading.Barrier(12)
+
+    def guess(n: int) -> str:
+        barrier.wait()
+        try:
+            sign_in(app, store, "dwz", f"guess-{n}", throttle=throttle)
+        except SignInThrottledError:
+            return "throttled"
+        except users.AuthenticationError:
+            return "wrong"
+        return "in"
+
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(guess, range(12)))
+    assert len(checked) <= 3 and answers.count("wrong") == len(checked)
+    assert answers.count("throttled") == 12 - len(checked) and "in" not in answers
 
 
 def test_the_lockout_decays_one_failure_at_a_time(

@@ -90,7 +90,9 @@ class UserRepository(Protocol):
 
 class SignInFailures(Protocol):
     """Failed sign-ins, kept while a sign-in throttle's window counts them: each names the
-    username tried (as the throttle keys it) and the client address, if known."""
+    username tried (as the throttle keys it) and the client address, if known. A unit of
+    work that takes this repository holds the sign-in lock until it ends, so that counting
+    and adding an attempt is one step across processes."""
 
     def recent(
         self, *, since: datetime, limit: int, username: str | None = None, client: str | None = None
@@ -99,7 +101,10 @@ class SignInFailures(Protocol):
         of ``username``, or (without one) those from ``client``."""
         ...
 
-    def add(self, username: str, client: str | None, at: datetime) -> None: ...
+    def add(self, username: str, client: str | None, at: datetime) -> None:
+        """Count an attempt as a failure (until :meth:`clear`)."""
+        ...
+
     def clear(self, username: str) -> int:
         """Forget the failures of ``username``; how many there were."""
         ...

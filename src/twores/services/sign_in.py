@@ -28,7 +28,7 @@ from twores.bootstrap import Twores
 from twores.core.errors import InvalidValueError, TworesError
 from twores.core.ports import Store
 from twores.core.security import Scope
-from twores.core.users import User, is_username
+from twores.core.users import SignInFailures, User, is_username
 from twores.services.users import AuthenticationError, authenticate
 
 __all__ = ["SignInThrottle", "SignInThrottledError", "sign_in", "throttle_key"]
@@ -117,43 +117,54 @@ def sign_in(
     now = throttle.clock()
     since = now - throttle.window
     with store.unit_of_work(_SYSTEM) as uow:
+        # One sign-in at a time checks and counts (the repository's lock): each attempt is
+        # counted before its password is checked, so guesses sent at once see each other
+        # and a burst gets no more checks than guesses made one by one.
         failures = app.plugins.sign_in_failures(uow)
-        mine = failures.recent(since=since, limit=throttle.per_user, username=name)
-        theirs = (
-            failures.recent(since=since, limit=throttle.per_client, client=client) if client else []
-        )
-    wait = max(
-        _wait(mine, throttle.per_user, throttle.window, now),
-        _wait(theirs, throttle.per_client, throttle.window, now),
-    )
-    if wait > 0:
-        retry_after = max(1, math.ceil(wait))
-        LOG.warning(
-            "登录被拒绝（失败次数过多）/ sign-in refused (throttled): user=%r client=%s "
-            "retry_after=%ds",
-            username[:_CLIENT_MAX],
-            client,
-            retry_after,
-        )
-        raise SignInThrottledError(retry_after)
+        _refuse_if_throttled(failures, throttle, name, client, now, username)
+        failures.add(name, client, now)  # a failure unless the password is right
+        failures.prune(since)  # what no window counts any more
+        uow.commit()
     try:
         user = authenticate(app, store, username, password)
     except AuthenticationError:
-        with store.unit_of_work(_SYSTEM) as uow:
-            failures = app.plugins.sign_in_failures(uow)
-            failures.add(name, client, now)
-            failures.prune(since)  # what no window counts any more
-            uow.commit()
         LOG.warning(
-            "登录失败 / sign-in failed: user=%r client=%s failures=%d/%d",
+            "登录失败 / sign-in failed: user=%r client=%s",
             username[:_CLIENT_MAX],
             client,
-            len(mine) + 1,
-            throttle.per_user,
         )
         raise
-    if mine:
-        with store.unit_of_work(_SYSTEM) as uow:
-            app.plugins.sign_in_failures(uow).clear(name)
-            uow.commit()
+    with store.unit_of_work(_SYSTEM) as uow:
+        app.plugins.sign_in_failures(uow).clear(name)  # this attempt and earlier failures
+        uow.commit()
     return user
+
+
+def _refuse_if_throttled(
+    failures: SignInFailures,
+    throttle: SignInThrottle,
+    name: str,
+    client: str | None,
+    now: datetime,
+    username: str,
+) -> None:
+    """:class:`SignInThrottledError` when the name or the client has failed too often."""
+    since = now - throttle.window
+    per_user, per_client = throttle.per_user, throttle.per_client
+    mine = failures.recent(since=since, limit=per_user, username=name)
+    theirs = failures.recent(since=since, limit=per_client, client=client) if client else []
+    wait = max(
+        _wait(mine, per_user, throttle.window, now),
+        _wait(theirs, per_client, throttle.window, now),
+    )
+    if wait <= 0:
+        return
+    retry_after = max(1, math.ceil(wait))
+    LOG.warning(
+        "登录被拒绝（失败次数过多）/ sign-in refused (throttled): user=%r client=%s "
+        "retry_after=%ds",
+        username[:_CLIENT_MAX],
+        client,
+        retry_after,
+    )
+    raise SignInThrottledError(retry_after)

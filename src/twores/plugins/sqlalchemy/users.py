@@ -141,11 +141,14 @@ def _stamp(at: datetime) -> str:
 
 
 class SqlSignInFailures:
-    """Failed sign-ins; only a nationwide (system) scope reads or writes them."""
+    """Failed sign-ins; only a nationwide (system) scope reads or writes them, one unit of
+    work at a time (an advisory lock on PostgreSQL; the write lock, taken before reading,
+    on SQLite)."""
 
     def __init__(self, uow: Any) -> None:
         if uow.scope.area_code is not None or uow.scope.role is not Role.ADMIN:
             raise outside_scope(uow.scope, "登录失败记录", "failed sign-ins")
+        uow.claim_writer("twores.sign_in")
         self.uow = uow
 
     def recent(
