@@ -659,3 +659,22 @@ def test_an_office_is_told_a_cadre_above_its_jurisdiction_is_not_its_to_import(
     report = import_file(app, store, village, "businesses", write_csv(tmp_path / "b.csv", data))
     (error,) = report.errors
     assert error.code == "unknown_cadre" and f"您的辖区（{VILLAGE}）" in error.reason_zh
+
+
+def test_a_header_a_field_reads_over_two_columns_is_refused_not_guessed(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    """包保干部 over 姓名 | 职务 | 联系电话, then 联系人 over 姓名 | 联系电话: two 联系电话."""
+    path = write_csv(
+        tmp_path / "干部.csv",
+        [
+            ["", "", "", "姓名", "职务", "联系电话", "姓名", "联系电话"],
+            ["1", "村级", VILLAGE, "张三", "主任", "13900000001", "李四", "13900000002"],
+        ],
+        ["序号", "层级", "所属区划", "包保干部", "", "", "联系人", ""],
+    )
+    report = import_file(app, store, ADMIN, "cadres", path, on=ON)
+    assert [(e.column, e.code) for e in report.errors] == [("联系电话", "repeated_column")]
+    assert "第 6、8 列" in report.errors[0].reason_zh
+    with store.unit_of_work(ADMIN) as uow:
+        assert uow.cadres.count() == 0

@@ -397,7 +397,7 @@ def _header_errors(kind: str, table: Table, columns: dict[str, str]) -> list[Row
     sheet = table.sheet
     where_zh = f"（工作表“{sheet}”）" if sheet else ""
     where_en = f" (sheet “{sheet}”)" if sheet else ""
-    return [
+    errors = [
         RowError(
             table.header_row,
             None,
@@ -408,6 +408,33 @@ def _header_errors(kind: str, table: Table, columns: dict[str, str]) -> list[Row
             "missing_column",
         )
         for f in missing
+    ]
+    return errors + _repeated_headers(table, columns, where_zh, where_en)
+
+
+def _repeated_headers(
+    table: Table, columns: dict[str, str], where_zh: str, where_en: str
+) -> list[RowError]:
+    """A header a field reads written over two columns (two 联系电话, say — often after a
+    two-row header): which one is meant cannot be told, so neither is guessed."""
+    at: dict[str, list[int]] = {}
+    for position, text in enumerate(table.header):
+        if text in columns.values():
+            at.setdefault(text, []).append(position + 1)
+    return [
+        RowError(
+            table.header_row,
+            None,
+            text,
+            text,
+            f"表头“{text}”出现在第 {'、'.join(map(str, spots))} 列{where_zh}，无法确定读哪一列；"
+            "请改成不同的表头（如 包保干部联系电话）",
+            f"the header “{text}” heads columns {', '.join(map(str, spots))}{where_en}, so "
+            "which one to read cannot be told; give them different headers (包保干部联系电话, say)",
+            "repeated_column",
+        )
+        for text, spots in at.items()
+        if len(spots) > 1
     ]
 
 
