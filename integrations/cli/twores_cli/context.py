@@ -9,6 +9,7 @@ from typing import NoReturn
 import attrs
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
@@ -76,10 +77,11 @@ class Context:
     def rejected(self, errors: Sequence[RowError], report: Path | None) -> NoReturn:
         """A refused file: how many errors, the report beside it, the first rows; exit 3."""
         t = self.t
+        shown = escape(str(report))
         self.errors.print(
             t(
-                f"[red]拒绝导入：{len(errors)} 处错误，数据库未改动。错误报告：{report}[/]",
-                f"[red]rejected: {len(errors)} error(s), nothing changed. Report: {report}[/]",
+                f"[red]拒绝导入：{len(errors)} 处错误，数据库未改动。错误报告：{shown}[/]",
+                f"[red]rejected: {len(errors)} error(s), nothing changed. Report: {shown}[/]",
             ),
             highlight=False,
         )
@@ -87,7 +89,8 @@ class Context:
             reason = error.reason_zh if self.lang == "zh" else error.reason_en
             where = f"{t('第', 'row ')}{error.row}{t('行', '')}" if error.row else t("文件", "file")
             cell = f" {error.column}“{error.value}”" if error.column or error.value else ""
-            self.errors.print(f"  {where}{cell}：{reason}", highlight=False)
+            # the file's own text: printed as it is, never read as markup
+            self.errors.print(f"  {where}{cell}：{reason}", highlight=False, markup=False)
         if len(errors) > SHOWN_ERRORS:
             more = len(errors) - SHOWN_ERRORS
             self.errors.print(t(f"  ……另有 {more} 处，见报告", f"  … {more} more in the report"))

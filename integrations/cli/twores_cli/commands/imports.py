@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 import twores
 from twores.services.imports import KINDS, import_file
@@ -59,12 +60,12 @@ def command(
     store.close()
     t = obj.t
     if report.unread_columns:
-        listed = "、".join(report.unread_columns)
+        listed = escape("、".join(report.unread_columns))  # the file's text, not markup
         obj.errors.print(
             t(
                 f"[yellow]以下列未导入（不是可识别的表头，请核对）：{listed}[/]",
                 f"[yellow]columns not imported (not headers twores reads; check them): "
-                f"{', '.join(report.unread_columns)}[/]",
+                f"{escape(', '.join(report.unread_columns))}[/]",
             ),
             highlight=False,
         )
