@@ -614,7 +614,7 @@ def test_a_printed_database_url_hides_its_password() -> None:
     assert shown_url("sqlite:///twores.db") == "sqlite:///twores.db"
 
 
-FORMULA_NAMES = ['=HYPERLINK("http://x.invalid","点击")', "+大圩豆腐坊", "@便利店", "-5号档口"]
+FORMULA_NAMES = ['=HYPERLINK("http://x.invalid","点")', "+豆腐坊", "@便利店", "-5号档口", "'=甲店"]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
@@ -635,7 +635,7 @@ def test_text_that_looks_like_a_formula_never_runs_in_excel_and_still_round_trip
     else:
         sheet = load_workbook(path).active
         kinds = {c.value: c.data_type for row in sheet.iter_rows(min_row=2) for c in row}
-        assert all(kinds[n] == "s" for n in FORMULA_NAMES)  # text cells, not formulas
+        assert all(t == "s" for v, t in kinds.items() if isinstance(v, str))  # no formulas
     copy = open_store(app, f"sqlite:///{tmp_path / 'copy.db'}")
     with copy.unit_of_work(ADMIN) as uow:
         uow.areas.upsert_many(demo_region())

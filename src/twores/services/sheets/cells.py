@@ -4,7 +4,9 @@ A business name such as ``=HYPERLINK("http://…","点击")`` is data. In .xlsx 
 as a text cell (openpyxl would otherwise store a live formula); in CSV, which Excel parses
 as it opens it, text starting like a formula (= + - @, tab, carriage return) gets a
 leading apostrophe, as OWASP advises against CSV injection, and imports take that
-apostrophe off again (:func:`unquoted`), so an export still re-imports to the same data.
+apostrophe off again (:func:`unquoted`), so an export still re-imports to the same data;
+text that itself starts with an apostrophe before such a character gets one more, in
+.xlsx too.
 """
 
 from __future__ import annotations
@@ -19,16 +21,21 @@ _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?%?")
 
 def csv_text(value: str) -> str:
     """``value`` as a CSV cell that Excel shows as the text it is."""
-    if value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+    if (value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value)) or _quoted(value):
         return "'" + value
     return value
 
 
+def _quoted(value: str) -> bool:
+    """Text that already starts as :func:`csv_text` marks it: one more apostrophe keeps it
+    whole through :func:`unquoted` (in .xlsx too, whose cells imports unquote alike)."""
+    rest = value.lstrip("'")
+    return len(rest) < len(value) and rest[:1] in FORMULA_START and rest[:1] != ""
+
+
 def unquoted(value: str) -> str:
     """A CSV cell's text without the apostrophe :func:`csv_text` put before it."""
-    if value.startswith("'") and value[1:2] in FORMULA_START:
-        return value[1:]
-    return value
+    return value[1:] if _quoted(value) else value
 
 
 def xlsx_row(sheet: Any, values: Iterable[object]) -> list[object]:
@@ -37,6 +44,8 @@ def xlsx_row(sheet: Any, values: Iterable[object]) -> list[object]:
 
     row: list[object] = []
     for value in values:
+        if isinstance(value, str) and _quoted(value):
+            value = "'" + value
         if isinstance(value, str) and value.startswith("="):
             cell = WriteOnlyCell(sheet, value)
             cell.data_type = "s"
