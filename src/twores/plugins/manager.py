@@ -169,8 +169,10 @@ class TworesPluginManager(pluggy.PluginManager):
         found = self.hook.twores_sign_in_failures(unit_of_work=unit_of_work)
         if found is None:
             raise PluginError(
-                "该存储后端不记录登录失败",
-                "this storage backend keeps no failed sign-ins",
+                "该存储后端不记录登录失败（其插件须实现 twores_sign_in_failures 钩子，"
+                "网页登录才能限制重试）",
+                "this storage backend keeps no failed sign-ins (its plugin must implement the "
+                "twores_sign_in_failures hook for web sign-in, which throttles retries)",
             )
         return cast("SignInFailures", found)
 
