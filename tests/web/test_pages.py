@@ -14,14 +14,17 @@ import twores
 from twores.services import problems, web_views
 
 
-def _form_sign_in(client: TestClient[Any], username: str, password: str, next: str = "") -> Any:
-    form = client.get("/login", params={"next": next} if next else None).text
+def _form_sign_in(
+    client: TestClient[Any], username: str, password: str, next: str = "", under: str = ""
+) -> Any:
+    """Sign in through the page's form (``under``: the path the app is mounted at)."""
+    form = client.get(f"{under}/login", params={"next": next} if next else None).text
     token = re.search(r'name="_csrf_token" value="([^"]+)"', form)
     assert token is not None
     data = {"username": username, "password": password, "_csrf_token": token.group(1)}
     if next:
         data["next"] = next
-    return client.post("/login", data=data, follow_redirects=False)
+    return client.post(f"{under}/login", data=data, follow_redirects=False)
 
 
 def test_a_wrong_password_shows_the_sign_in_page_again(client: TestClient[Any]) -> None:
@@ -274,13 +277,7 @@ def test_the_pages_work_mounted_under_a_path_in_a_host_app(web_db: dict[str, Any
         assert away.headers["location"] == "/twores/login?next=/dashboard"
         form = client.get("/twores/login").text
         assert 'action="/twores/login"' in form and 'action="/login"' not in form
-        token = client.cookies.get("csrftoken", "")
-        signed = client.post(
-            "/twores/login",
-            data={"username": "town", "password": PASSWORD, "next": "/problems"},
-            headers={"x-csrftoken": token},
-            follow_redirects=False,
-        )
+        signed = _form_sign_in(client, "town", PASSWORD, "/problems", under="/twores")
         assert signed.headers["location"] == "/twores/problems"
         page = client.get("/twores/problems").text
         assert 'href="/twores/dashboard"' in page and 'href="/dashboard"' not in page
@@ -311,14 +308,7 @@ def test_the_pages_work_under_an_asgi_root_path(web_db: dict[str, Any]) -> None:
         away = client.get("/tw/problems", params={"x": "1"}, follow_redirects=False)
         assert away.headers["location"] == "/tw/login?next=/problems%3Fx%3D1"
         assert client.get("/tw/api/me").status_code == 401  # JSON, not the sign-in page
-        client.get("/tw/login")
-        token = client.cookies.get("csrftoken", "")
-        signed = client.post(
-            "/tw/login",
-            data={"username": "town", "password": PASSWORD, "next": "/problems?x=1"},
-            headers={"x-csrftoken": token},
-            follow_redirects=False,
-        )
+        signed = _form_sign_in(client, "town", PASSWORD, "/problems?x=1", under="/tw")
         assert signed.headers["location"] == "/tw/problems?x=1"
         page = client.get("/tw/problems", params={"severity": "minor"}).text
         assert 'name="back" value="/problems?severity=minor"' in page or "暂无" in page
