@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from tests.web.conftest import OTHER_TOWNSHIP, PASSWORD, TOWNSHIP, sign_in
+from tests.web.conftest import COUNTY, OTHER_TOWNSHIP, PASSWORD, TOWNSHIP, sign_in
 
 import twores
 from twores.services import problems, web_views
@@ -147,6 +147,19 @@ def test_the_ledger_page_pages_filters_overdue_and_keeps_its_filters_after_a_ste
     )
     assert step.status_code in (302, 303), step.text
     assert step.headers["location"] == back
+    after = client.get(back).text
+    assert 'id="flash"' in after and "发提醒函" in after.split('id="flash"', 1)[1][:200]
+    assert 'id="flash"' not in client.get(back).text  # shown once
+    refused = client.post(
+        "/problems/transition",
+        data={"problem_id": open_.id, "action": "verify", "back": back},  # nothing to verify
+        headers={"x-csrftoken": client.cookies.get("csrftoken", "")},
+        follow_redirects=False,
+    )
+    assert refused.headers["location"] == back  # the same list, filters kept
+    said = client.get(back).text
+    assert f'<p class="error" id="flash" role="status">{open_.id}：' in said  # and why
+    assert client.get("/problems", params={"area": "4503"}).status_code == 403  # above
 
 
 def test_a_refused_visit_shows_why_on_the_desk_with_the_form_as_filled_in(
@@ -162,7 +175,7 @@ def test_a_refused_visit_shows_why_on_the_desk_with_the_form_as_filled_in(
         data={"business_key": key[1], "visited_on": future, "findings": "后厨地面油污"},
         headers={"x-csrftoken": client.cookies.get("csrftoken", "")},
     )
-    assert refused.status_code == 400
+    assert refused.status_code == 400 and refused.headers["content-type"].startswith("text/html")
     assert 'id="error"' in refused.text and 'id="visit-form"' in refused.text
     assert ">后厨地面油污</textarea>" in refused.text and f'value="{future}"' in refused.text
 
@@ -281,6 +294,9 @@ def test_the_pages_work_mounted_under_a_path_in_a_host_app(web_db: dict[str, Any
         assert signed.headers["location"] == "/twores/problems"
         page = client.get("/twores/problems").text
         assert 'href="/twores/dashboard"' in page and 'href="/dashboard"' not in page
+        board = client.get("/twores/dashboard", params={"area": "450323"}).text
+        assert 'href="/twores/areas/' in board and 'href="/areas/' not in board
+        assert 'action="/dashboard"' not in board
 
 
 def test_an_area_page_finds_businesses_by_part_of_a_name_or_licence(
@@ -289,13 +305,19 @@ def test_an_area_page_finds_businesses_by_part_of_a_name_or_licence(
     sign_in(client, "town")
     with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
         some = list(uow.businesses.stream(within=TOWNSHIP))[3]
+        common = sum(1 for b in uow.businesses.stream(within=COUNTY) if "JY" in b.key)
     found = client.get(f"/areas/{TOWNSHIP}", params={"q": some.key[-7:].lower()}).text
     table = found.split('id="businesses"', 1)[1].split("</table>", 1)[0]
     assert some.name in table and 'id="pager"' not in found
+    none = client.get(f"/areas/{TOWNSHIP}", params={"q": "没有这样的主体"}).text
+    assert 'id="none-found"' in none
     api = client.get("/api/businesses", params={"area": TOWNSHIP, "q": some.name}).json()
     assert some.name in [b["name"] for b in api["businesses"]]
     outside = client.get("/api/businesses", params={"area": OTHER_TOWNSHIP, "q": some.name})
     assert outside.status_code == 403
+    assert common > 100  # more match than a page shows: it says so
+    sign_in(client, "admin")
+    assert 'id="more-found"' in client.get(f"/areas/{COUNTY}", params={"q": "jy"}).text
 
 
 def test_the_pages_work_under_an_asgi_root_path(web_db: dict[str, Any]) -> None:

@@ -47,11 +47,21 @@ def page(
             "user": Me.of(user) if user else None,
             "path": here(request),
             "root": base_path(request),
+            "flash": _taken_flash(request),
             "now": twores.today(),
             **context,
         },
         status_code=status,
     )
+
+
+def _taken_flash(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
+    """The message :func:`flash` left for this page (shown once)."""
+    session = request.scope.get("session")
+    if not isinstance(session, dict) or "flash" not in session:
+        return None
+    found: dict[str, Any] = request.session.pop("flash")
+    return found
 
 
 def here(request: Request[Any, Any, Any]) -> str:
@@ -183,7 +193,8 @@ def _dashboard_body(
     board: Dashboard,
     shown: web_views.DashboardView,
 ) -> Markup:
-    key = _body_key(lang, period, board, shown)
+    root = base_path(request)
+    key = (root, *_body_key(lang, period, board, shown))
     with _bodies_lock:
         found = _BODIES.get(key)
     if found is not None:
@@ -208,6 +219,7 @@ def _dashboard_body(
         template.render(
             lang=lang,
             t=translator(lang),
+            root=root,
             board=board,
             view=view,
             names=names,
@@ -325,10 +337,13 @@ def _desk_page(
     )
 
 
-@post("/cadre/visits", **NO_SCHEMA)
-def record_visit(request: Request[Any, Any, Any], user: CurrentUser, web: Web, data: Form) -> Any:
+@post("/cadre/visits", media_type=MediaType.HTML, **NO_SCHEMA)
+def record_visit(
+    request: Request[Any, Any, Any], user: CurrentUser, web: Web, data: Form
+) -> Template | Redirect:
     findings = tuple(x.strip() for x in str(data.get("findings", "")).splitlines() if x.strip())
     cadre_id = str(data.get("cadre_id") or user.cadre_id or "")
+    period = str(data.get("period") or "") or None
     try:
         visit = supervision.VisitInput(
             business_key=str(data.get("business_key", "")),
@@ -343,12 +358,14 @@ def record_visit(request: Request[Any, Any, Any], user: CurrentUser, web: Web, d
     except (twores.ScopeError, twores.NotFoundError):
         raise
     except twores.TworesError as error:  # refused: the desk again, nothing typed lost
-        desk = web_views.cadre_desk(web.app, web.store, user, cadre_id or None)
+        desk = web_views.cadre_desk(web.app, web.store, user, cadre_id or None, period_of(period))
         message = error.message(lang_of(request))
         return _desk_page(request, user, desk, 400, error=message, form=dict(data))
     target = "/cadre?done=" + quote(visit.business_key)
     if user.cadre_id != visit.cadre_id:
         target += "&cadre=" + quote(visit.cadre_id)
+    if period:
+        target += "&period=" + quote(period)
     return go(request, target)
 
 
@@ -411,19 +428,35 @@ def transition(
 ) -> Redirect:
     evidence = tuple(x.strip() for x in str(data.get("evidence", "")).split() if x.strip())
     deadline = str(data.get("deadline") or "")
-    problems.transition_problem(
-        web.app,
-        web.store,
-        user.scope,
-        str(data.get("problem_id", "")),
-        twores.Action.parse(str(data.get("action", "")), field="action"),
-        actor=user.acts_as,
-        note=str(data.get("note", "")),
-        evidence=evidence,
-        deadline=_date(deadline) if deadline else None,
-    )
+    problem_id = str(data.get("problem_id", ""))
+    lang = lang_of(request)
+    try:
+        action = twores.Action.parse(str(data.get("action", "")), field="action")
+        problems.transition_problem(
+            web.app,
+            web.store,
+            user.scope,
+            problem_id,
+            action,
+            actor=user.acts_as,
+            note=str(data.get("note", "")),
+            evidence=evidence,
+            deadline=_date(deadline) if deadline else None,
+        )
+    except (twores.ScopeError, twores.NotFoundError):
+        raise
+    except twores.TworesError as error:  # refused: the same list, filters kept, saying why
+        flash(request, False, f"{problem_id}：{error.message(lang)}")
+    else:
+        flash(request, True, f"{problem_id}：{action.label(lang)}")
     back = _local(str(data.get("back") or ""))
     return go(request, back if back.startswith("/problems") else "/problems")  # filters kept
+
+
+def flash(request: Request[Any, Any, Any], ok: bool, text: str) -> None:
+    """A message for the next page this session opens (after a redirect)."""
+    if request.scope.get("session") is not None:
+        request.session["flash"] = {"ok": ok, "text": text}
 
 
 @litestar.get("/imports", sync_to_thread=False, **NO_SCHEMA)  # no I/O here

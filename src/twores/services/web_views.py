@@ -92,6 +92,8 @@ def area_names(store: Store, scope: Scope, codes: Iterable[str] | None = None) -
 class BusinessPage:
     total: int
     businesses: tuple[FoodBusiness, ...]
+    #: A search only: more businesses match than are shown.
+    more: bool = False
 
 
 def businesses(
@@ -107,15 +109,17 @@ def search_businesses(
     store: Store, scope: Scope, text: str, within: str | None = None, *, limit: int = PAGE
 ) -> BusinessPage:
     """The first ``limit`` businesses under ``within`` whose name, licence number or credit
-    code holds ``text`` (``total``: how many shown), masked as the scope requires."""
+    code holds ``text`` (``total``: how many shown; ``more``: others match too), masked as
+    the scope requires."""
     wanted = text.strip()
     if not wanted:
         raise InvalidValueError("q", text, "请输入要查找的名称或编号", "type a name or number")
     if not 1 <= limit <= 1000:
         raise InvalidValueError("limit", limit, "应在 1–1000 之间", "must be 1-1000")
     with store.unit_of_work(scope) as uow:
-        found = uow.businesses.search(wanted, within=within, limit=limit)
-    return BusinessPage(len(found), tuple(business_for(scope, b) for b in found))
+        found = uow.businesses.search(wanted, within=within, limit=limit + 1)
+    shown = tuple(business_for(scope, b) for b in found[:limit])
+    return BusinessPage(len(shown), shown, more=len(found) > limit)
 
 
 @attrs.frozen
@@ -234,8 +238,11 @@ def problem_ledger(
     limit: int = PAGE,
     offset: int = 0,
 ) -> list[Problem]:
-    """``limit`` problems matching the filters from the ``offset``-th, in id order."""
+    """``limit`` problems matching the filters from the ``offset``-th, in id order; an area
+    outside the scope, or above it, is refused."""
     with store.unit_of_work(scope) as uow:
+        if within is not None:
+            check_area(uow.areas.hierarchy(), scope, within)
         matching = uow.problems.stream(
             status=status, severity=severity, within=within, open_on=overdue_on
         )
