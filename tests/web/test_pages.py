@@ -202,6 +202,8 @@ def test_an_area_page_pages_both_ways_and_names_the_areas(
     assert every[0].name not in table and every[1].name in table
     assert f">{village.name}</td>" in table  # the village by name, its code on hover
     assert "上一页" in later and "第 1 页，共 1 页" in later
+    beyond = client.get(f"/areas/{TOWNSHIP}", params={"offset": 100_000}).text
+    assert "没有这一页" in beyond and "共 1 页" not in beyond
 
 
 def test_an_area_with_one_child_ranks_nothing_and_error_pages_say_what_went_wrong(
