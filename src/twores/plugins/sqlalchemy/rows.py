@@ -22,6 +22,7 @@ from twores.core.businesses import (
     RiskLevel,
     Scale,
     Staff,
+    StaffMember,
 )
 from twores.core.cadres import Cadre
 from twores.core.convert import trusted_fields
@@ -152,7 +153,29 @@ def _business_record(row: Mapping[str, Any]) -> FoodBusiness:
         opened_on=_maybe(_day, row["opened_on"]),
         grade=_maybe(Grade, row["grade"]),
         risk_grade=_maybe(RiskLevel, row["risk_grade"]),
-        staff=CONVERTER.structure(json.loads(staff), Staff) if staff else _NO_STAFF,
+        staff=_staff(staff) if staff else _NO_STAFF,
+    )
+
+
+_STAFF_ROLES = tuple(f.name for f in attrs.fields(Staff))
+
+
+def _staff(text: str) -> Staff:
+    """The staff a row holds as JSON (:func:`_staff_json`), built directly like the
+    business itself: through cattrs this was a fifth of reading a business."""
+    data = json.loads(text)
+    return trusted(Staff, **{role: _staff_member(data.get(role)) for role in _STAFF_ROLES})
+
+
+def _staff_member(data: Mapping[str, Any] | None) -> StaffMember | None:
+    if data is None:
+        return None
+    return trusted(
+        StaffMember,
+        name=data["name"],
+        phone=data.get("phone"),
+        id_number=data.get("id_number"),
+        banned_until=_maybe(_day, data.get("banned_until")),
     )
 
 
