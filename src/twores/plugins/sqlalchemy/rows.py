@@ -38,7 +38,7 @@ from twores.core.problems import (
     Severity,
 )
 from twores.core.supervision import Answer, SupervisionTask, Visit, VisitMode
-from twores.plugins.storage.common import CONVERTER, AncestorCodes, plain, trusted
+from twores.plugins.storage.common import AncestorCodes, plain, trusted
 
 ANCESTORS = ("province_code", "city_code", "county_code", "township_code", "village_code")
 
@@ -221,9 +221,18 @@ def _cadre_values(c: Cadre) -> tuple[Any, ...]:
 
 
 def _cadre_record(row: Mapping[str, Any]) -> Cadre:
-    data = {name: row[name] for name in CADRE_FIELDS if row[name] is not None}
-    result: Cadre = CONVERTER.structure(data, Cadre)
-    return result
+    return trusted(
+        Cadre,
+        id=row["id"],
+        name=row["name"],
+        tier=_member(Tier, row["tier"]),
+        area_code=row["area_code"],
+        post=row["post"],
+        phone=row["phone"],
+        id_number=row["id_number"],
+        active_from=_maybe(_day, row["active_from"]),
+        active_to=_maybe(_day, row["active_to"]),
+    )
 
 
 CADRE_FIELDS = (
