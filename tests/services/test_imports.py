@@ -491,6 +491,10 @@ def test_exports_mask_personal_data_unless_allowed(
         export_list(
             store, twores.Scope("访客", twores.Role.READ_ONLY), "cadres", masked, unmask=True
         )
+    county = twores.Scope("灵川县食安办", twores.Role.OFFICE, "450323")
+    assert export_list(store, county, "cadres", masked, within="450323") > 0
+    with pytest.raises(twores.ScopeError):  # the city above: a file named for it, one county's rows
+        export_list(store, county, "cadres", masked, within="4503")
 
 
 def _businesses(count: int) -> list[twores.FoodBusiness]:

@@ -19,6 +19,7 @@ from twores.core.errors import InvalidValueError
 from twores.core.periods import today
 from twores.core.ports import Store
 from twores.core.security import Scope, mask_id_number, mask_phone, outside_scope
+from twores.services.lookups import check_area
 from twores.services.sheets.cells import csv_text, xlsx_row
 
 STAFF_ROLES = (("head", "主要负责人"), ("director", "食品安全总监"), ("officer", "食品安全员"))
@@ -181,7 +182,9 @@ def export_list(
 ) -> int:
     """Export one list (``businesses``, ``cadres``, ``assignments``, ``cadre-lists``).
 
-    Returns the number of rows written. Unmasking needs a role that may see personal data.
+    Returns the number of rows written. Unmasking needs a role that may see personal data;
+    ``within`` an area outside the scope, or above it, is refused (a file named for the city
+    would hold one county's rows).
     """
     if unmask and not scope.can_unmask:
         raise outside_scope(scope, "未脱敏的个人信息", "unmasked personal data")
@@ -192,6 +195,8 @@ def export_list(
     mask = _Masker(unmask)
     target = Path(path)
     with store.unit_of_work(scope) as uow:
+        if within is not None:
+            check_area(uow.areas.hierarchy(), scope, within)
         headers, rows = _rows(uow, kind, mask, within, on)
         return write_table(target, headers, rows)
 
