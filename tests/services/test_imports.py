@@ -480,7 +480,11 @@ def test_unmasked_export_reimports_to_the_identical_state(
 
 
 def test_exports_mask_personal_data_unless_allowed(
-    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+    app: twores.Twores,
+    store: twores.Store,
+    samples: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
     masked = tmp_path / "masked.csv"
@@ -493,6 +497,11 @@ def test_exports_mask_personal_data_unless_allowed(
         )
     county = twores.Scope("灵川县食安办", twores.Role.OFFICE, "450323")
     assert export_list(store, county, "cadres", masked, within="450323") > 0
+    assert not [r for r in caplog.records if r.name == "twores.exports"]  # masked: no record
+    with caplog.at_level("WARNING", logger="twores.exports"):
+        export_list(store, county, "cadres", tmp_path / "plain.csv", unmask=True)
+    (said,) = [r.getMessage() for r in caplog.records if r.name == "twores.exports"]
+    assert "灵川县食安办" in said and "kind=cadres" in said and "plain.csv" in said
     with pytest.raises(twores.ScopeError):  # the city above: a file named for it, one county's rows
         export_list(store, county, "cadres", masked, within="4503")
 

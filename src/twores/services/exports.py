@@ -7,6 +7,7 @@ allows it; an unmasked export re-imports to the identical state.
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,8 @@ from twores.services.lookups import check_area
 from twores.services.sheets.cells import csv_text, xlsx_row
 
 STAFF_ROLES = (("head", "主要负责人"), ("director", "食品安全总监"), ("officer", "食品安全员"))
+
+LOG = logging.getLogger("twores.exports")
 
 BUSINESS_HEADERS = (
     "主体名称",
@@ -198,7 +201,18 @@ def export_list(
         if within is not None:
             check_area(uow.areas.hierarchy(), scope, within)
         headers, rows = _rows(uow, kind, mask, within, on)
-        return write_table(target, headers, rows)
+        written = write_table(target, headers, rows)
+    if unmask:  # personal data left the system: who, what and where, for the record
+        LOG.warning(
+            "未脱敏导出 / unmasked export: actor=%r role=%s kind=%s within=%s rows=%d file=%s",
+            scope.actor,
+            scope.role.value,
+            kind,
+            within or scope.area_code or "全国",
+            written,
+            target.name,
+        )
+    return written
 
 
 def _rows(
