@@ -149,13 +149,14 @@ def _refuse_if_throttled(
     username: str,
 ) -> None:
     """:class:`SignInThrottledError` when the name or the client has failed too often."""
-    since = now - throttle.window
-    per_user, per_client = throttle.per_user, throttle.per_client
-    mine = failures.recent(since=since, limit=per_user, username=name)
-    theirs = failures.recent(since=since, limit=per_client, client=client) if client else []
+    since, window = now - throttle.window, throttle.window
+    mine = failures.recent(since=since, limit=throttle.per_user, username=name)
+    theirs = (
+        failures.recent(since=since, limit=throttle.per_client, client=client) if client else []
+    )
     wait = max(
-        _wait(mine, per_user, throttle.window, now),
-        _wait(theirs, per_client, throttle.window, now),
+        _wait(mine, throttle.per_user, window, now),
+        _wait(theirs, throttle.per_client, window, now),
     )
     if wait <= 0:
         return

@@ -114,8 +114,7 @@ def search_businesses(
     wanted = text.strip()
     if not wanted:
         raise InvalidValueError("q", text, "请输入要查找的名称或编号", "type a name or number")
-    if not 1 <= limit <= 1000:
-        raise InvalidValueError("limit", limit, "应在 1–1000 之间", "must be 1-1000")
+    _check_page(0, limit)
     with store.unit_of_work(scope) as uow:
         found = uow.businesses.search(wanted, within=within, limit=limit + 1)
     shown = tuple(business_for(scope, b) for b in found[:limit])
@@ -137,13 +136,17 @@ def cadres(
     return CadrePage(total, tuple(cadre_for(scope, c) for c in found))
 
 
+def _check_page(offset: int, limit: int) -> None:
+    if offset < 0 or not 1 <= limit <= 1000:
+        raise InvalidValueError("limit", limit, "应在 1–1000 之间", "must be 1-1000")
+
+
 def _page(
     store: Store, scope: Scope, records: str, within: str | None, offset: int, limit: int
 ) -> tuple[int, list[Any]]:
     """How many ``records`` (the unit of work's repository) lie under ``within``, and the
     page of them from ``offset``."""
-    if offset < 0 or not 1 <= limit <= 1000:
-        raise InvalidValueError("limit", limit, "应在 1–1000 之间", "must be 1-1000")
+    _check_page(offset, limit)
     with store.unit_of_work(scope) as uow:
         repository = getattr(uow, records)
         return repository.count(within=within), repository.page(

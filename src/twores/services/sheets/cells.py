@@ -29,8 +29,7 @@ def csv_text(value: str) -> str:
 def _quoted(value: str) -> bool:
     """Text that already starts as :func:`csv_text` marks it: one more apostrophe keeps it
     whole through :func:`unquoted` (in .xlsx too, whose cells imports unquote alike)."""
-    rest = value.lstrip("'")
-    return len(rest) < len(value) and rest[:1] in FORMULA_START and rest[:1] != ""
+    return value.startswith("'") and value.lstrip("'")[:1] in FORMULA_START
 
 
 def unquoted(value: str) -> str:
