@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-from typing import Self
+from typing import Self, cast
 
 from twores.core.errors import InvalidChoiceError, InvalidValueError
 
@@ -84,6 +84,15 @@ class LabelledEnum(enum.Enum):
                 return found
         choices = "、".join(m.zh for m in cls)
         raise cls._error(field, value, choices)
+
+    @classmethod
+    def of(cls, slug: str) -> Self:
+        """The member whose value is ``slug`` (as stored): ``cls(slug)``, by a plain dict
+        lookup (several times faster)."""
+        try:
+            return cast(Self, cls._value2member_map_[slug])
+        except KeyError:
+            raise ValueError(f"{slug!r} is not a valid {cls.__name__}") from None
 
     @classmethod
     def _error(cls, field: str, value: object, choices: str) -> InvalidValueError:

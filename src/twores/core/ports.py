@@ -416,22 +416,55 @@ class KpiSummary(Protocol):
 
 
 class UnitOfWork(Protocol):
-    scope: Scope
-    areas: AreaRepository
-    businesses: BusinessRepository
-    cadres: CadreRepository
-    assignments: AssignmentRepository
-    tasks: TaskRepository
-    visits: VisitRepository
-    letters: LetterRepository
-    duties: DutyRepository
-    problems: ProblemRepository
-    rankings: RankingLog
-    audit: AuditLog
-    kpi_counts: KpiCounts
-    #: None when the backend keeps no summary (every KPI is counted afresh).
-    kpi_summary: KpiSummary | None
-    imports: ImportLog
+    """One transaction within a scope; its repositories are read-only members (a backend
+    may hold them as plain attributes)."""
+
+    @property
+    def scope(self) -> Scope: ...
+
+    @property
+    def areas(self) -> AreaRepository: ...
+
+    @property
+    def businesses(self) -> BusinessRepository: ...
+
+    @property
+    def cadres(self) -> CadreRepository: ...
+
+    @property
+    def assignments(self) -> AssignmentRepository: ...
+
+    @property
+    def tasks(self) -> TaskRepository: ...
+
+    @property
+    def visits(self) -> VisitRepository: ...
+
+    @property
+    def letters(self) -> LetterRepository: ...
+
+    @property
+    def duties(self) -> DutyRepository: ...
+
+    @property
+    def problems(self) -> ProblemRepository: ...
+
+    @property
+    def rankings(self) -> RankingLog: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def kpi_counts(self) -> KpiCounts: ...
+
+    @property
+    def kpi_summary(self) -> KpiSummary | None:
+        """None when the backend keeps no summary (every KPI is counted afresh)."""
+        ...
+
+    @property
+    def imports(self) -> ImportLog: ...
 
     def commit(self) -> None: ...
     def rollback(self) -> None: ...

@@ -56,9 +56,9 @@ def open_text(path: Path, encoding: str = "utf-8-sig") -> io.TextIOBase:
     """Open a text file (UTF-8 unless told), decompressing ``.xz`` and ``.gz``
     transparently."""
     if path.suffix == ".xz":
-        return lzma.open(path, "rt", encoding=encoding, newline="")  # type: ignore[return-value]
+        return lzma.open(path, "rt", encoding=encoding, newline="")
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding=encoding, newline="")  # type: ignore[return-value]
+        return gzip.open(path, "rt", encoding=encoding, newline="")
     return open(path, encoding=encoding, newline="")
 
 

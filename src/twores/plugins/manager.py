@@ -563,8 +563,8 @@ class TworesPluginManager(pluggy.PluginManager):
     def describe(self) -> list[dict[str, Any]]:
         """Each plugin: name, the hooks it implements, and the rule sets it registers."""
         rule_sets: dict[str, list[str]] = {}
-        for rule_set, plugin in self._rule_sets_with_source():
-            rule_sets.setdefault(plugin, []).append(f"{rule_set.name} {rule_set.version}")
+        for rule_set, source in self._rule_sets_with_source():
+            rule_sets.setdefault(source, []).append(f"{rule_set.name} {rule_set.version}")
         described = []
         for name, plugin in sorted(self.list_name_plugin(), key=lambda item: item[0]):
             if plugin is None:
@@ -760,9 +760,9 @@ def make_plugin_manager(
             pm.register(plugin)
         pm.check_pending()
     except pluggy.PluginValidationError as error:  # e.g. a misspelt hook or argument name
-        name = pm.get_name(error.plugin) or getattr(error.plugin, "__name__", repr(error.plugin))
+        culprit = pm.get_name(error.plugin) or getattr(error.plugin, "__name__", repr(error.plugin))
         raise PluginError(
-            f"插件 {name} 无法加载：{error}", f"plugin {name} cannot be loaded: {error}"
+            f"插件 {culprit} 无法加载：{error}", f"plugin {culprit} cannot be loaded: {error}"
         ) from error
     pm.rules()
     return pm

@@ -21,10 +21,10 @@ import attrs
 import docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm
-from openpyxl import Workbook  # type: ignore[import-untyped]
-from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
-from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
-from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
 
 from twores.core.kpis import Direction, KpiSpec, RankedArea, Ranking
 from twores.services.letters import _para, _run, _stable_zip, _table
@@ -433,7 +433,7 @@ def write_bulletin_xlsx(b: BulletinInput, path: Path) -> Path:
     bulletin) and 逾期问题."""
     heading = bulletin_title(b)
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook.remove(workbook.worksheets[0])  # the default sheet
     ranking_data: list[list[object]] = []
     for a in b.ranking.areas:
         rates = dict(a.rates)
@@ -458,7 +458,9 @@ def write_bulletin_xlsx(b: BulletinInput, path: Path) -> Path:
         for cell in row:
             if isinstance(cell.value, float):
                 cell.number_format = "0.0%"
-    changes = [list(row) for row in change_rows(b)] if b.previous is not None else []
+    changes: list[list[object]] = (
+        [list(row) for row in change_rows(b)] if b.previous is not None else []
+    )
     _sheet(
         workbook,
         "较上期变化",

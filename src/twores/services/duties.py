@@ -68,10 +68,10 @@ def import_duties(
         entered_on = china_time(now).date()
         for row in parsed.rows:
             try:
-                if row.on > entered_on:  # type: ignore[operator]
+                if row.on > entered_on:
                     raise InvalidValueError(
                         "on",
-                        row.on.isoformat(),  # type: ignore[union-attr]
+                        row.on.isoformat(),
                         f"晚于填报之日（{entered_on.isoformat()}）：记录不能预先填写",
                         f"after the day it is entered ({entered_on.isoformat()}): "
                         "records cannot be filed ahead",
@@ -82,7 +82,7 @@ def import_duties(
                         business.key,
                         business.area_code,
                         row.kind,
-                        row.on,  # type: ignore[arg-type]
+                        row.on,
                         row.by_role,
                         row.by_name,
                         row.zero_risk,

@@ -418,7 +418,7 @@ def issue_bulletin(
     (``weekly`` or ``daily``; stored as a ranking run of that kind) and lists the problems
     overdue on the as-of day."""
     table = compute_kpis(app, store, scope, period, as_of=as_of, within=parent)
-    run_kind = RunKind(kind)
+    run_kind = RunKind.parse(kind, field="kind")
     ranking, previous = rank_children(app, store, scope, period, parent, table=table, kind=run_kind)
     hierarchy = table.hierarchy
     names = {a.code: a.name for a in hierarchy}

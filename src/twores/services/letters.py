@@ -24,10 +24,10 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
-from openpyxl import Workbook  # type: ignore[import-untyped]
-from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
-from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
-from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
 
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
@@ -252,7 +252,7 @@ def write_docx(doc: DocumentInput, path: Path) -> Path:
 def write_xlsx(doc: DocumentInput, path: Path) -> Path:
     """Three sheets (责任清单, 任务清单, 督查清单): a title row, a bold header, the rows."""
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook.remove(workbook.worksheets[0])  # the default sheet
     who = f"包保干部：{doc.cadre.name}，{doc.tier}，{doc.jurisdiction_name}"
     for name, headers, rows in _lists(doc):
         sheet = workbook.create_sheet(name)

@@ -238,8 +238,8 @@ def escalate_overdue(
     """Take the one step each problem overdue on ``on`` is due: a reminder letter, or after
     the policy's reminders a referral one level up. Running it again the same day does
     nothing more. With ``letters``, each reminder letter (提醒函) is written there as .docx."""
-    for step in (Action.REMIND, Action.REFER):
-        _check_role(scope, step)
+    for action in (Action.REMIND, Action.REFER):
+        _check_role(scope, action)
     # a day ahead is the demo's simulation playing a quarter out; the CLI refuses one
     on = on or today()
     moment = _now(at) if at else datetime(on.year, on.month, on.day, 8, tzinfo=CHINA_TZ)

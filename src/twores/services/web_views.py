@@ -378,4 +378,5 @@ def visit_as(user: User, visit: VisitInput) -> VisitInput:
             f"包保干部只能以本人（{user.cadre_id}）名义录入",
             f"a cadre records visits as themselves ({user.cadre_id}) only",
         )
+    assert user.cadre_id is not None  # a cadre user always has one (User checks)
     return attrs.evolve(visit, cadre_id=user.cadre_id)

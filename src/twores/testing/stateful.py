@@ -45,7 +45,7 @@ class RosterChurn(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rules: RuleBook = self.make_rules()
+        self.rulebook: RuleBook = self.make_rules()
         self.roots = _roots(tuple(self.regions))
         self.roster: Roster | None = None
         self.last_plan: Plan | None = None
@@ -59,7 +59,7 @@ class RosterChurn(RuleBasedStateMachine):
     def roster_strategy(self) -> st.SearchStrategy[Roster]:
         """Rosters under the enabled regions' roots (any province without regions), with
         cadres where the rules send businesses."""
-        return region_rosters(self.roots, self.rules, on=self.on)
+        return region_rosters(self.roots, self.rulebook, on=self.on)
 
     def apply(self, plan: Plan) -> Roster:
         """Apply ``plan``; override to write through your backend and read the roster back."""
@@ -84,7 +84,7 @@ class RosterChurn(RuleBasedStateMachine):
     @rule(mode=st.sampled_from(PlanMode))
     def plan_and_apply(self, mode: PlanMode) -> None:
         assert self.roster is not None
-        plan = plan_assignments(self.roster, self.rules, self.on, mode)
+        plan = plan_assignments(self.roster, self.rulebook, self.on, mode)
         self.roster = self.apply(plan)
         self.last_plan = plan
 
@@ -92,7 +92,7 @@ class RosterChurn(RuleBasedStateMachine):
     @rule()
     def plan_again_changes_nothing(self) -> None:
         assert self.roster is not None and self.last_plan is not None
-        again = plan_assignments(self.roster, self.rules, self.on, PlanMode.INCREMENTAL)
+        again = plan_assignments(self.roster, self.rulebook, self.on, PlanMode.INCREMENTAL)
         assert again.is_empty, f"a second incremental plan still changes {len(again.changes)}"
 
     # --- invariants -------------------------------------------------------------------
@@ -102,4 +102,4 @@ class RosterChurn(RuleBasedStateMachine):
         if self.last_plan is None or self.roster is None:
             return
         unplaced = {u.business_key for u in self.last_plan.unplaced}
-        assert_invariants(roster=self.roster, rules=self.rules, on=self.on, ignore=unplaced)
+        assert_invariants(roster=self.roster, rules=self.rulebook, on=self.on, ignore=unplaced)

@@ -381,7 +381,7 @@ class _Tasks(_Keyed):
     def _key(self, record: SupervisionTask) -> str:
         return record.key
 
-    def stream(  # type: ignore[override]
+    def stream(
         self,
         *,
         business_key: str | None = None,

@@ -205,7 +205,7 @@ NATIONAL: tuple[Kpi, ...] = (
             ),
             _routine(kind),
             frozenset({"business", "duty_record"}),
-        )  # type: ignore[arg-type]
+        )
         for kind in DutyKind
     ),
 )

@@ -8,7 +8,7 @@ record makes re-imports of unchanged data write nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from importlib import resources
 from types import TracebackType
 from typing import Any, Self
@@ -39,6 +39,7 @@ from twores.plugins.sqlalchemy.repos.records import (
     Tasks,
     Visits,
 )
+from twores.plugins.sqlalchemy.rows import StoredRow
 from twores.plugins.sqlalchemy.summary import SqlKpiSummary
 from twores.plugins.sqlalchemy.tables import TIER_COLUMN
 from twores.plugins.storage.common import (
@@ -267,7 +268,7 @@ class SqlUnitOfWork:
         if params:
             self.connection.exec_driver_sql(sql, params)
 
-    def fetch(self, query: sa.Select[Any]) -> Iterator[Mapping[str, Any]]:
+    def fetch(self, query: sa.Select[Any]) -> Iterator[StoredRow]:
         """The rows of ``query`` as mappings, streamed in batches.
 
         On SQLite, as the driver's values (dates as ISO text; the record builders take

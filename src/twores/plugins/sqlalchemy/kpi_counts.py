@@ -232,7 +232,7 @@ class SqlKpiCounts:
                 found[DutyKind.DAILY][area][1] += (int(everyone) - int(open_ or 0)) * days
         filed = self._filed(spans, within, end)
         for kind, area, n in self.uow.connection.execute(filed).all():
-            found[DutyKind(kind)][area][0] += int(n)
+            found[DutyKind.of(kind)][area][0] += int(n)
         return {**nothing_yet, **{kind: as_counts(counts) for kind, counts in found.items()}}
 
     def _owed(self, within: str | None, on: date) -> Sequence[Any]:

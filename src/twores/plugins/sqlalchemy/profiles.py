@@ -6,7 +6,7 @@ soon as every profile under it has the same answer."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,15 +22,16 @@ from twores.core.businesses import (
     Scale,
     Staff,
 )
+from twores.plugins.sqlalchemy.rows import StoredRow
 from twores.plugins.storage.common import trusted
 
 Answer = tuple[Sequence[Any], bool]
 
 
-def profile_business(values: Mapping[str, Any], within: str | None) -> FoodBusiness:
+def profile_business(values: StoredRow, within: str | None) -> FoodBusiness:
     """A business of a profile (built from the grouped columns, not read): the rule sees
     its type, scale, canteen kind, diners, chain flag, status, grades and area."""
-    kind = BusinessType._value2member_map_[values["business_type"]]
+    kind = BusinessType.of(values["business_type"])
     return trusted(
         FoodBusiness,
         name="profile",
@@ -85,7 +86,9 @@ def _branch(
     if true_values and all(type(v) is int for v in by_value if v is not None):
         parts.extend(_runs(column, true_values, [v for v in by_value if v is not None]))
     elif true_values:
-        listed = sa.bindparam(None, sorted(true_values), expanding=True, literal_execute=True)
+        listed: sa.BindParameter[Any] = sa.bindparam(
+            None, sorted(true_values), expanding=True, literal_execute=True
+        )
         parts.append(column.in_(listed))
     return sa.or_(*parts) if parts else sa.false()
 

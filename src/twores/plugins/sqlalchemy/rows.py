@@ -40,6 +40,9 @@ from twores.core.problems import (
 from twores.core.supervision import Answer, SupervisionTask, Visit, VisitMode
 from twores.plugins.storage.common import AncestorCodes, plain, trusted
 
+#: A row as read back: column name -> value (a dict, or SQLAlchemy's ``RowMapping``).
+StoredRow = Mapping[Any, Any]
+
 ANCESTORS = ("province_code", "city_code", "county_code", "township_code", "village_code")
 
 
@@ -71,7 +74,7 @@ class Codec:
     fields: tuple[str, ...]
     key: Callable[[Any], str]
     values_of: Callable[[Any], tuple[Any, ...]]
-    record_of: Callable[[Mapping[str, Any]], Any]
+    record_of: Callable[[StoredRow], Any]
 
     def values(self, record: Any, codes: AncestorCodes) -> tuple[Any, ...]:
         own = self.values_of(record)
@@ -81,10 +84,10 @@ class Codec:
         own = values[len(ANCESTORS) : -1]
         return {name: _iso(value) for name, value in zip(self.fields, own, strict=True)}
 
-    def audit(self, row: Mapping[str, Any]) -> dict[str, Any]:
+    def audit(self, row: StoredRow) -> dict[str, Any]:
         return {name: _iso(row[name]) for name in self.fields}
 
-    def record(self, row: Mapping[str, Any]) -> Any:
+    def record(self, row: StoredRow) -> Any:
         return self.record_of(row)
 
 
@@ -133,7 +136,7 @@ def _maybe(enum: Any, value: Any) -> Any:
     return _member(enum, value) if isinstance(enum, type) else enum(value)
 
 
-def _business_record(row: Mapping[str, Any]) -> FoodBusiness:
+def _business_record(row: StoredRow) -> FoodBusiness:
     # Built directly (not through cattrs): streams of a province's businesses read this.
     # ``key`` is derived from the licence number or credit code, not a field of its own.
     staff = row["staff"]
@@ -220,7 +223,7 @@ def _cadre_values(c: Cadre) -> tuple[Any, ...]:
     )
 
 
-def _cadre_record(row: Mapping[str, Any]) -> Cadre:
+def _cadre_record(row: StoredRow) -> Cadre:
     return trusted(
         Cadre,
         id=row["id"],
@@ -336,7 +339,7 @@ def _task_values(t: SupervisionTask) -> tuple[Any, ...]:
     )
 
 
-def _task_record(row: Mapping[str, Any]) -> SupervisionTask:
+def _task_record(row: StoredRow) -> SupervisionTask:
     return trusted(
         SupervisionTask,
         business_key=row["business_key"],
@@ -353,7 +356,7 @@ def _task_record(row: Mapping[str, Any]) -> SupervisionTask:
 
 @functools.cache
 def _period(start: date, kind: str) -> Period:
-    return Period(start, PeriodKind(kind))
+    return Period(start, PeriodKind.of(kind))
 
 
 def _day(value: Any) -> date:
@@ -401,7 +404,7 @@ def _visit_values(v: Visit) -> tuple[Any, ...]:
     )
 
 
-def _visit_record(row: Mapping[str, Any]) -> Visit:
+def _visit_record(row: StoredRow) -> Visit:
     answers = json.loads(row["answers"]) if row["answers"] else []
     return Visit(
         business_key=row["business_key"],
@@ -409,9 +412,9 @@ def _visit_record(row: Mapping[str, Any]) -> Visit:
         area_code=row["area_code"],
         visited_on=_day(row["visited_on"]),
         recorded_at=datetime.fromisoformat(row["recorded_at"]),
-        mode=VisitMode(row["mode"]),
+        mode=VisitMode.of(row["mode"]),
         checklist=row["checklist"],
-        answers=tuple((code, Answer(value)) for code, value in answers),
+        answers=tuple((code, Answer.of(value)) for code, value in answers),
         evidence=tuple(json.loads(row["evidence"])) if row["evidence"] else (),
         findings=tuple(json.loads(row["findings"])) if row["findings"] else (),
         late_reason=row["late_reason"],
@@ -469,7 +472,7 @@ def _letter_values(x: Letter) -> tuple[Any, ...]:
     )
 
 
-def _letter_record(row: Mapping[str, Any]) -> Letter:
+def _letter_record(row: StoredRow) -> Letter:
     return Letter(
         cadre_id=row["cadre_id"],
         area_code=row["area_code"],
@@ -521,14 +524,14 @@ def _duty_values(d: DutyRecord) -> tuple[Any, ...]:
     )
 
 
-def _duty_record(row: Mapping[str, Any]) -> DutyRecord:
+def _duty_record(row: StoredRow) -> DutyRecord:
     return trusted(
         DutyRecord,
         business_key=row["business_key"],
         area_code=row["area_code"],
-        kind=DutyKind(row["kind"]),
+        kind=DutyKind.of(row["kind"]),
         on=_day(row["on_day"]),
-        by_role=StaffRole(row["by_role"]),
+        by_role=StaffRole.of(row["by_role"]),
         by_name=row["by_name"],
         zero_risk=bool(row["zero_risk"]),
         findings=tuple(json.loads(row["findings"])) if row["findings"] else (),
@@ -614,7 +617,7 @@ def _problem_values(p: Problem) -> tuple[Any, ...]:
     )
 
 
-def _problem_record(row: Mapping[str, Any]) -> Problem:
+def _problem_record(row: StoredRow) -> Problem:
     key = row["key"]
     return trusted(
         Problem,

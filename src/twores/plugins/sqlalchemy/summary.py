@@ -23,6 +23,7 @@ from twores.core.areas import Tier
 from twores.core.periods import Period
 from twores.core.ports import Counts, SummaryState
 from twores.plugins.sqlalchemy import rows, tables
+from twores.plugins.sqlalchemy.rows import StoredRow
 
 if TYPE_CHECKING:
     from twores.plugins.sqlalchemy.backend import SqlUnitOfWork
@@ -88,9 +89,7 @@ class SqlKpiSummary:
         if source != _MOVED_BY_DELTA:
             self._unread.update(bumps)
 
-    def wrote(
-        self, table: sa.Table, before: list[Mapping[str, Any]], after: list[tuple[Any, ...]]
-    ) -> None:
+    def wrote(self, table: sa.Table, before: list[StoredRow], after: list[tuple[Any, ...]]) -> None:
         """Rows of ``table`` replaced (``before``: old rows) or written (``after``: values)."""
         counties = {r["county_code"] for r in before} | {v[_COUNTY] for v in after}
         if not counties:
@@ -101,7 +100,7 @@ class SqlKpiSummary:
 
     def _tasks_changed(
         self,
-        before: list[Mapping[str, Any]],
+        before: list[StoredRow],
         after: list[tuple[Any, ...]],
         counties: set[str],
     ) -> None:
@@ -293,7 +292,7 @@ def _total(leaves: Counts) -> tuple[int, int]:
 
 
 def _task_delta(
-    before: list[Mapping[str, Any]], after: list[tuple[Any, ...]], counties: set[str]
+    before: list[StoredRow], after: list[tuple[Any, ...]], counties: set[str]
 ) -> dict[str, dict[tuple[str, date, date], list[int]]]:
     """county -> (area, first day, last day) -> [done, due] that the write moved."""
     delta: dict[str, dict[tuple[str, date, date], list[int]]] = defaultdict(dict)

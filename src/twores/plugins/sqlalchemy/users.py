@@ -56,7 +56,7 @@ def _user(row: Any) -> User:
     return User(
         username=row.username,
         display_name=row.display_name,
-        role=Role(row.role),
+        role=Role.of(row.role),
         area_code=row.area_code,
         password_hash=row.password_hash,
         cadre_id=row.cadre_id,

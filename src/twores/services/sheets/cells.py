@@ -39,7 +39,7 @@ def unquoted(value: str) -> str:
 
 def xlsx_row(sheet: Any, values: Iterable[object]) -> list[object]:
     """``values`` for ``sheet.append``, text starting with "=" as a text cell (not a formula)."""
-    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+    from openpyxl.cell import WriteOnlyCell
 
     row: list[object] = []
     for value in values:

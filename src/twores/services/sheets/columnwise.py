@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -85,8 +85,8 @@ class ColumnwiseBusinesses:
         """A business for each row it vouches for; None for the rows the row parser must read."""
         slow: set[int] = set()
         shortest = min(map(len, rows), default=0)
-        for position in self._occupied:
-            slow.update(_occupied(_column(rows, position, shortest)))
+        for at in self._occupied:
+            slow.update(_occupied(_column(rows, at, shortest)))
         columns: list[list[Any]] = []
         for name, sheet_field, position, read in self._plan:
             cells = _column(rows, position, shortest)
@@ -98,12 +98,12 @@ class ColumnwiseBusinesses:
                 columns.append(values if default is None else [v or default for v in values])
         names = self._names
         vouched: list[FoodBusiness | None] = []
-        for index, values in enumerate(zip(*columns, strict=True)):
+        for index, fields in enumerate(zip(*columns, strict=True)):
             if index in slow:
                 vouched.append(None)
                 continue
             try:
-                business = trusted_fields(FoodBusiness, names, (*values, _NO_STAFF))
+                business = trusted_fields(FoodBusiness, names, (*fields, _NO_STAFF))
             except TworesError:  # a cross-field rule: the row parser reports it
                 vouched.append(None)
             else:
@@ -133,15 +133,16 @@ class ColumnwiseBusinesses:
     ) -> list[object]:
         if not _STR_CELLS.issuperset(map(type, cells)):
             return _each(name, field, read, cells, slow)
-        normal = _normalised(cells, _NORMAL[name])  # type: ignore[arg-type]
+        texts = cast(list[str], cells)
+        normal = _normalised(texts, _NORMAL[name])
         if normal is None:
             return _each(name, field, read, cells, slow)
         values: list[object] = []
         required = name == "name"
         attribute = getattr(_FIELDS, name)
         check = attribute.validator
-        for index, (cell, value) in enumerate(zip(cells, normal, strict=True)):
-            if not cell or cell.isspace():  # type: ignore[union-attr]
+        for index, (cell, value) in enumerate(zip(texts, normal, strict=True)):
+            if not cell or cell.isspace():
                 if required:
                     slow.add(index)
                 values.append(None)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import attrs
 
 from twores.core.businesses import canonical_licence
 from twores.core.duties import DutyKind, StaffRole
+from twores.core.errors import MissingValueError
 from twores.services.sheets import values as v
 from twores.services.sheets.columns import map_columns
 from twores.services.sheets.parsing import ParseResult, _header_errors, _positions, _RowReader
@@ -19,7 +22,7 @@ class DutyRow:
     serial: str | None
     business_key: str
     kind: DutyKind
-    on: object
+    on: date
     by_role: StaffRole
     by_name: str
     zero_risk: bool
@@ -28,6 +31,13 @@ class DutyRow:
 
 def _required(x: object, f: str) -> str | None:
     return v.text(x, f, required=True)
+
+
+def _day(x: object, f: str) -> date:
+    found = v.day(x, f)
+    if found is None:
+        raise MissingValueError(f)
+    return found
 
 
 def _kind(x: object, f: str) -> DutyKind:
@@ -49,23 +59,23 @@ def parse_duties(table: Table) -> ParseResult[DutyRow]:
         r = _RowReader(row, positions, columns, table.formulas.get(row.number))
         key = r.get("business_key", _required)
         kind = r.get("kind", _kind)
-        day = r.get("on", lambda x, f: v.day(x, f) or v.text(x, f, required=True))
+        day = r.get("on", _day)
         role = r.get("by_role", _role)
         name = r.get("by_name", _required)
         zero_risk = r.get("zero_risk", v.boolean) or False
         findings = r.get("findings", split_items) or ()
-        if r.errors or None in (key, kind, day, role, name):
+        if r.errors or key is None or kind is None or day is None or role is None or not name:
             errors.extend(r.errors)
             continue
         rows.append(
             DutyRow(
                 row.number,
                 row.serial,
-                canonical_licence(str(key)),
-                kind,  # type: ignore[arg-type]
+                canonical_licence(key),
+                kind,
                 day,
-                role,  # type: ignore[arg-type]
-                str(name),
+                role,
+                name,
                 zero_risk,
                 findings,
             )

@@ -36,6 +36,7 @@ from twores.core.errors import (
     StructureError,
     TworesError,
 )
+from twores.core.labels import LabelledEnum
 from twores.divisions import load_divisions
 from twores.services.sheets import values as v
 from twores.services.sheets.columns import COLUMNS, REQUIRED, known_headers, map_columns
@@ -43,6 +44,7 @@ from twores.services.sheets.columnwise import FREE_TEXT, ColumnwiseBusinesses
 from twores.services.sheets.reading import Row, Table, read_table
 
 T = TypeVar("T")
+E = TypeVar("E", bound=LabelledEnum)
 #: A name path (灵川县/大圩镇/敢兴村) holds Han characters; a code never does.
 #: What offices put between the names of a path: 灵川县 / 九屋镇, 灵川县、潭下镇, 灵川县-潮田乡,
 #: 灵川县 公平乡, 灵川县>大圩镇, 灵川县\大圩镇 (full-width forms are folded by NFKC first).
@@ -214,13 +216,13 @@ def _show(value: object) -> str:
     return str(value)
 
 
-def _enum(enum: type, *, required: bool = False) -> Callable[[object, str], object]:
-    def read(value: object, field: str) -> object:
+def _enum(enum: type[E], *, required: bool = False) -> Callable[[object, str], E | None]:
+    def read(value: object, field: str) -> E | None:
         if v.blank(value):
             if required:
                 raise MissingValueError(field)
             return None
-        return enum.parse(v.visible(str(value)), field=field)  # type: ignore[attr-defined]
+        return enum.parse(v.visible(str(value)), field=field)
 
     return read
 
@@ -309,8 +311,8 @@ class AreaResolver:
                 children = self._by_name(current.code)
                 found = children.get(name, [])
                 if len(found) != 1:
-                    for near in difflib.get_close_matches(name, children, _GUESSES):
-                        (area,) = children[near][:1]
+                    for close in difflib.get_close_matches(name, children, _GUESSES):
+                        (area,) = children[close][:1]
                         rest = self._walk(area, parts[at:])
                         guesses.append("/".join([*walked, area.name, *rest]))
                     break
@@ -642,11 +644,11 @@ def _memoized(read: Reader) -> Reader:
         if value.__class__ is not str:
             return read(value, field)
         try:
-            return seen[value]  # type: ignore[index]
+            return seen[value]
         except KeyError:
             result = read(value, field)
             if len(seen) < _MEMO_LIMIT:
-                seen[value] = result  # type: ignore[index]
+                seen[value] = result
             return result
 
     return cached
@@ -739,7 +741,7 @@ def _cadre_ref(r: _RowReader) -> CadreRef | None:
         name=name,
         phone=r.get("cadre_phone", v.phone),
         post=r.get("cadre_post", v.text),
-        tier=r.get("cadre_tier", _enum(Tier)),  # type: ignore[arg-type]
+        tier=r.get("cadre_tier", _enum(Tier)),
     )
 
 

@@ -90,8 +90,8 @@ def parse_visits(table: Table) -> ParseResult[VisitRow]:
 
 def row_error(row: VisitRow, column: str, value: object, error: Exception) -> RowError:
     """A service's refusal of one visit, placed at its row."""
-    zh = getattr(error, "reason_zh", None) or getattr(error, "message_zh", str(error))
-    en = getattr(error, "reason_en", None) or getattr(error, "message_en", str(error))
+    zh = str(getattr(error, "reason_zh", None) or getattr(error, "message_zh", error))
+    en = str(getattr(error, "reason_en", None) or getattr(error, "message_en", error))
     code = getattr(error, "code", "rejected")
     return RowError(row.row, row.serial, column, cell_text(value), zh, en, code)
 

@@ -11,7 +11,10 @@ config = context.config
 connection = config.attributes.get("connection")
 
 if connection is None:
-    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: no connection given and no sqlalchemy.url configured")
+    engine = sa.create_engine(url)
     with engine.begin() as connection:
         context.configure(connection=connection, target_metadata=metadata)
         with context.begin_transaction():

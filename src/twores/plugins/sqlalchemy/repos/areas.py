@@ -38,7 +38,8 @@ class Areas:
         }
         staged = dict(existing)
         changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = []
-        inserts, updates = [], []
+        inserts: list[Area] = []
+        updates: list[Area] = []
         unchanged = 0
         for area in areas:
             before = staged.get(area.code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from twores.core.ports import UpsertResult
 from twores.plugins.sqlalchemy import rls, rows
 from twores.plugins.sqlalchemy.repos import BATCH, batches
-from twores.plugins.storage.common import AncestorCodes
+from twores.plugins.storage.common import AncestorCodes, Change
 
 if TYPE_CHECKING:
     from twores.plugins.sqlalchemy.backend import SqlUnitOfWork
@@ -85,8 +85,8 @@ class Keyed:
         hashes = {} if self._fresh else self._hashes(list(keyed))
         inserts: list[tuple[Any, ...]] = []
         deletes: list[tuple[str, str]] = []
-        updates: list[tuple[Mapping[str, Any], tuple[Any, ...]]] = []
-        changes: list[tuple[str, dict[str, Any] | None, dict[str, Any]]] = []
+        updates: list[tuple[rows.StoredRow, tuple[Any, ...]]] = []
+        changes: list[Change] = []  # (key, before, after values)
         changed: dict[str, tuple[Any, AncestorCodes, tuple[Any, ...]]] = {}
         unchanged = 0
         moves: list[tuple[str, AncestorCodes]] = []
@@ -147,7 +147,7 @@ class Keyed:
         uow.record(self.entity, changes, codec.fields)
         return UpsertResult(len(inserts) + len(updates) - updated, updated, unchanged)
 
-    def _update(self, updates: list[tuple[Mapping[str, Any], tuple[Any, ...]]]) -> None:
+    def _update(self, updates: list[tuple[rows.StoredRow, tuple[Any, ...]]]) -> None:
         """Rewrite only the columns that changed, one statement per set of changed columns
         (a credited task changes three; indexes on untouched columns are left alone)."""
         columns = self.codec.columns

@@ -72,7 +72,7 @@ class Tasks(Keyed):
         done_by: date | None = None,
     ) -> dict[str, tuple[int, int]]:
         c = self.table.c
-        done = c.visit_id.is_not(None)
+        done: sa.ColumnElement[bool] = c.visit_id.is_not(None)
         if done_by is not None:  # the visit's day, read off its key as ``credited_on`` does
             day = sa.func.substr(c.visit_id, sa.func.length(c.business_key) + 2, 10)
             done = sa.and_(done, day <= done_by.isoformat())
@@ -103,7 +103,7 @@ class Tasks(Keyed):
     def sync(self, plan: TaskPlan, *, within: str | None = None) -> TaskSync:
         return SetwiseSchedule(self, plan, within).run()
 
-    def stream(  # type: ignore[override]
+    def stream(
         self,
         *,
         business_key: str | None = None,

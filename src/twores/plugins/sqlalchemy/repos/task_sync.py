@@ -182,7 +182,7 @@ BLANK = {"scale": "", "canteen_kind": "", "diners": -1, "grade": "", "risk_grade
 
 
 def _filled(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    blank = BLANK.get(column.key)
+    blank = BLANK.get(column.key or "")
     return column if blank is None else sa.func.coalesce(column, blank)
 
 
