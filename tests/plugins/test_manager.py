@@ -354,3 +354,56 @@ def test_a_senseless_value_is_refused_naming_the_plugin() -> None:
         assert "不合理" in error.value.message_zh
     with pytest.raises(TypeError):
         Frequency("month", 1)  # type: ignore[arg-type]
+
+
+def test_values_the_store_could_not_read_back_are_refused_naming_the_plugin() -> None:
+    from datetime import datetime
+
+    from twores.core.periods import Period
+    from twores.core.problems import Severity
+    from twores.core.supervision import VisitMode
+
+    rule = Rule("test.loose", "宽松规则", "loose rule")
+    period = Period(date(2026, 1, 1), PeriodKind.QUARTER)
+    answers = {
+        "twores_window_close": lambda: Ruling(datetime(2026, 3, 31, 12), rule),
+        "twores_load_cap": lambda: Ruling(True, rule),
+        "twores_rectification_days": lambda: Ruling(10**9, rule),
+        "twores_counting_visit_modes": lambda: Ruling(frozenset({"现场"}), rule),
+        "twores_supervision_frequency": lambda: Ruling(PeriodKind.MONTH, rule),
+    }
+    asks = {
+        "twores_window_close": lambda pm: pm.window_close(period, "450323"),
+        "twores_load_cap": lambda pm: pm.load_cap(Tier.VILLAGE, ON, "450323101202"),
+        "twores_rectification_days": lambda pm: pm.rectification_days(Severity.MINOR, "450323", ON),
+        "twores_counting_visit_modes": lambda pm: pm.counting_visit_modes(ON, "450323"),
+        "twores_supervision_frequency": lambda pm: pm.supervision_frequency(
+            Tier.VILLAGE, ON, "450323101202"
+        ),
+    }
+    for hook, answer in answers.items():
+        loose = plugin(
+            twores_rule_sets=hookimpl(lambda: [RuleSet("loose", "1", "测试", "test", (rule,))]),
+            **{hook: hookimpl(tryfirst=True)(answer)},
+        )
+        pm = make_plugin_manager(load_entrypoints=False, plugins=[loose])
+        with pytest.raises(PluginError) as error:
+            asks[hook](pm)
+        assert hook in error.value.message_en
+    assert "(expected Frequency)" in error.value.message_en  # the last: a PeriodKind given
+
+
+def test_a_window_closing_before_its_period_is_refused() -> None:
+    from twores.core.periods import Period
+
+    rule = Rule("test.early", "提前截止", "closes early")
+    early = plugin(
+        twores_rule_sets=hookimpl(lambda: [RuleSet("early", "1", "测试", "test", (rule,))]),
+        twores_window_close=hookimpl(tryfirst=True)(lambda: Ruling(date(2025, 12, 31), rule)),
+    )
+    pm = make_plugin_manager(load_entrypoints=False, plugins=[early])
+    with pytest.raises(PluginError) as error:
+        pm.window_close(Period(date(2026, 1, 1), PeriodKind.QUARTER), "450323")
+    assert "不合理" in error.value.message_zh and "before the period starts" in (
+        error.value.message_en
+    )

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import date
 
 import attrs
+import pytest
 
 import twores
+from twores.core.errors import PluginError
 from twores.core.kpis import Direction, Kpi, KpiInput, KpiSpec, KpiValue
 from twores.core.ports import Counts
 from twores.plugins import hookimpl
@@ -116,3 +118,44 @@ def test_a_revised_counter_is_not_served_its_earlier_counts(
     assert recounted.value("coverage", COUNTY).numerator == 0
     again = compute_kpis(national, store, ADMIN, "2026Q1", as_of=AS_OF)
     assert again.value("coverage", COUNTY) == held
+
+
+class _Returns:
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    @hookimpl
+    def twores_kpis(self) -> object:
+        return self.value
+
+
+def test_a_plugin_returning_no_list_of_kpis_is_named() -> None:
+    for returned in (SUSPENDED, SUSPENDED.spec, [SUSPENDED, "coverage"]):
+        app = twores.build(load_entrypoints=False, plugins=[_Returns(returned)])
+        with pytest.raises(PluginError) as error:
+            app.plugins.kpis()
+        assert "twores_kpis of plugin" in error.value.message_en
+        assert "must return a list of Kpi" in error.value.message_en
+
+
+@pytest.mark.parametrize(
+    ("counts", "why"),
+    [
+        ({"999999": (1, 2)}, "is no known area"),
+        ({COUNTY: (3, 2)}, "0 <= numerator <= denominator"),
+        ({COUNTY: (-1, 2)}, "0 <= numerator <= denominator"),
+        ({COUNTY: ("1", 2)}, "whole numbers"),
+        ({COUNTY: (True, 2)}, "whole numbers"),
+        ("50%", "a mapping"),
+    ],
+)
+def test_a_counter_s_impossible_counts_are_refused_naming_the_kpi(
+    store: twores.Store, roster: twores.Roster, counts: object, why: str
+) -> None:
+    load(store, roster, START)
+    bad = attrs.evolve(SUSPENDED, count=lambda k: counts, reads=None, per_county=False)
+    app = twores.build(load_entrypoints=False, plugins=[_Returns([bad])])
+    with pytest.raises(PluginError) as error:
+        compute_kpis(app, store, ADMIN, "2026Q1", as_of=AS_OF, names=["suspended"])
+    assert "KPI suspended" in error.value.message_en and why in error.value.message_en
+    assert "指标 suspended" in error.value.message_zh

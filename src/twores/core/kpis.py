@@ -17,13 +17,14 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 import attrs
 
 from twores.core.areas import Hierarchy, Tier
 from twores.core.businesses import FoodBusiness
 from twores.core.duties import DutyKind
+from twores.core.errors import PluginError
 from twores.core.labels import LabelledEnum
 from twores.core.periods import Period
 
@@ -352,6 +353,39 @@ class KpiInput:
 
 #: area code where the records sit -> (numerator, denominator)
 Counter = Callable[[KpiInput], Counts]
+
+
+def checked_counts(kpi: Kpi, counts: object, hierarchy: Hierarchy) -> Counts:
+    """``counts`` as ``kpi``'s counter returned them, once each is a pair of whole numbers
+    ``0 <= numerator <= denominator`` for an area of ``hierarchy``; else an error naming the
+    KPI and its counter (a plugin's bad counts never reach a rate, a ranking or a summary)."""
+    if not isinstance(counts, Mapping):
+        _bad_counts(kpi, f"{type(counts).__name__}", "应为 {区划代码: (分子, 分母)}", "a mapping")
+    for area, value in counts.items():
+        if not isinstance(area, str) or area not in hierarchy:
+            _bad_counts(kpi, repr(area), "不是已知区划", "is no known area")
+        if (
+            not isinstance(value, tuple)
+            or len(value) != 2
+            or not all(type(n) is int for n in value)
+            or not 0 <= value[0] <= value[1]
+        ):
+            _bad_counts(
+                kpi,
+                f"{area}: {value!r}",
+                "应为整数 (分子, 分母)，且 0 ≤ 分子 ≤ 分母",
+                "must be whole numbers (numerator, denominator), 0 <= numerator <= denominator",
+            )
+    return counts
+
+
+def _bad_counts(kpi: Kpi, shown: str, why_zh: str, why_en: str) -> NoReturn:
+    count = kpi.count
+    counter = f"{getattr(count, '__module__', '?')}.{getattr(count, '__qualname__', '?')}"
+    raise PluginError(
+        f"指标 {kpi.spec.name} 的计数函数 {counter} 返回了 {shown}：{why_zh}",
+        f"the counter {counter} of KPI {kpi.spec.name} returned {shown}: {why_en}",
+    )
 
 
 @attrs.frozen

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar, cast
 
 import pluggy
@@ -117,13 +117,36 @@ class TworesPluginManager(pluggy.PluginManager):
     def kpis(self) -> dict[str, Kpi]:
         """Registered KPIs by name, in registration order; a plugin that registers a name
         again replaces the earlier KPI (regions run before the national baseline)."""
-        results = list(self.hook.twores_kpis())  # regions first, the national set last
+        results = [  # regions first, the national set last
+            self._kpis_of(impl.plugin_name, impl.function)
+            for impl in reversed(self.hook.twores_kpis.get_hookimpls())
+        ]
         found: dict[str, Kpi] = {}
         for kpis in results:
             for kpi in kpis:
                 found.setdefault(kpi.spec.name, kpi)
         order = dict.fromkeys(k.spec.name for kpis in reversed(results) for k in kpis)
         return {name: found[name] for name in order}
+
+    def _kpis_of(self, plugin: str, hook: Callable[[], object]) -> list[Kpi]:
+        """What one plugin's ``twores_kpis`` returned, refused naming the plugin unless it is
+        a list of :class:`Kpi`."""
+        try:
+            returned = hook()
+        except TworesError:
+            raise
+        except Exception as error:
+            raise self._failed(plugin, "twores_kpis", error) from error
+        if returned is None:
+            return []
+        if isinstance(returned, Kpi | str) or not isinstance(returned, Iterable):
+            raise _not_kpis(plugin, returned)
+        kpis: list[Kpi] = []
+        for kpi in returned:
+            if not isinstance(kpi, Kpi):
+                raise _not_kpis(plugin, kpi)
+            kpis.append(kpi)
+        return kpis
 
     def cli_commands(self) -> list[Any]:
         """Commands plugins add to the ``twores`` command line (the first of a name wins)."""
@@ -299,15 +322,24 @@ class TworesPluginManager(pluggy.PluginManager):
 
     @staticmethod
     def _check_type(
-        value: object, expected: type | tuple[type, ...], plugin: str, hook: str
+        value: object,
+        expected: type | tuple[type, ...],
+        plugin: str,
+        hook: str,
+        kwargs: dict[str, Any],
     ) -> None:
-        if not isinstance(value, expected):
+        if not _is_a(value, expected):
+            wanted = " | ".join(
+                "None" if t is type(None) else t.__name__
+                for t in (expected if isinstance(expected, tuple) else (expected,))
+            )
             raise PluginError(
-                f"插件 {plugin} 的 {hook} 返回了错误类型的值 {value!r}",
-                f"{hook} of plugin {plugin} returned {value!r} of the wrong type",
+                f"插件 {plugin} 的 {hook} 返回了错误类型的值 {value!r}（应为 {wanted}）",
+                f"{hook} of plugin {plugin} returned {value!r} of the wrong type "
+                f"(expected {wanted})",
             )
         sensible = _SENSIBLE.get(hook)
-        if sensible is not None and not sensible[0](value):
+        if sensible is not None and not sensible[0](value, kwargs):
             raise PluginError(
                 f"插件 {plugin} 的 {hook} 返回了不合理的值 {value!r}：{sensible[1]}",
                 f"{hook} of plugin {plugin} returned {value!r}: {sensible[2]}",
@@ -322,7 +354,7 @@ class TworesPluginManager(pluggy.PluginManager):
             raise NoDecisionError(hook_name, repr(kwargs))
         result, plugin, _ = found
         value = self._check_ruling(result, plugin, hook_name).value
-        self._check_type(value, expected, plugin, hook_name)
+        self._check_type(value, expected, plugin, hook_name, kwargs)
         return value
 
     def _remembered_value(
@@ -359,7 +391,7 @@ class TworesPluginManager(pluggy.PluginManager):
             raise NoDecisionError(question[0], subject)
         result, plugin, abstained = found
         ruling = self._check_ruling(result, plugin, hook_name)
-        self._check_type(ruling.value, expected, plugin, hook_name)
+        self._check_type(ruling.value, expected, plugin, hook_name, kwargs)
         return Decision(
             question_zh=question[0],
             question_en=question[1],
@@ -634,7 +666,7 @@ class PluginRuleBook:
                     continue
                 value = result.value
                 if type(value) is not Grade:
-                    manager._check_type(value, Grade, plugin, hook)
+                    manager._check_type(value, Grade, plugin, hook, {})
                 append(value)
                 break
             else:
@@ -682,27 +714,66 @@ _LONGEST = {
     PeriodKind.HALF_YEAR: 184,
     PeriodKind.YEAR: 366,
 }
-#: What a decided value must be besides its type, per hook: (test, why in zh, why in en).
-_SENSIBLE: dict[str, tuple[Callable[[Any], bool], str, str]] = {
+
+
+def _not_kpis(plugin: str, got: object) -> PluginError:
+    name = type(got).__name__
+    return PluginError(
+        f"插件 {plugin} 的 twores_kpis 应返回 Kpi 列表，却返回了 {name}",
+        f"twores_kpis of plugin {plugin} must return a list of Kpi, got a {name}",
+    )
+
+
+def _is_a(value: object, expected: type | tuple[type, ...]) -> bool:
+    """``isinstance``, but a bool is no int and a datetime no date (each would be stored
+    as something the readers of that value cannot read back)."""
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    if isinstance(value, bool) and bool not in kinds:
+        return False
+    if isinstance(value, datetime) and datetime not in kinds:
+        return False
+    return isinstance(value, kinds)
+
+
+#: The longest rectification deadline a rule may give (ten years).
+MAX_RECTIFICATION_DAYS = 3650
+
+#: hook -> (check of (value, the hook's arguments), why in zh, why in en).
+_SENSIBLE: dict[str, tuple[Callable[[Any, dict[str, Any]], bool], str, str]] = {
     "twores_tier_for_grade": (
-        lambda tier: tier is not Tier.PROVINCE,
+        lambda tier, _: tier is not Tier.PROVINCE,
         "包保干部为市、县、乡、村四级",
         "cadres are of city, county, township or village tier",
     ),
     "twores_load_cap": (
-        lambda cap: cap is None or cap >= 1,
+        lambda cap, _: cap is None or cap >= 1,
         "包保上限至少为 1（None 为不设上限）",
         "a load cap is at least 1 (None for no cap)",
     ),
     "twores_rectification_days": (
-        lambda days: days >= 1,
-        "整改期限至少 1 天",
-        "a rectification deadline is at least 1 day",
+        lambda days, _: 1 <= days <= MAX_RECTIFICATION_DAYS,
+        f"整改期限应为 1 至 {MAX_RECTIFICATION_DAYS} 天",
+        f"a rectification deadline is 1 to {MAX_RECTIFICATION_DAYS} days",
     ),
     "twores_supervision_frequency": (
-        lambda f: f.visits <= _LONGEST[f.kind],
+        lambda f, _: f.visits <= _LONGEST[f.kind],
         "督导次数不能多于周期的天数",
         "no more visits than the period has days",
+    ),
+    "twores_window_close": (
+        lambda close, kw: close >= kw["period"].start,
+        "录入截止日期不能早于周期开始",
+        "the entry window cannot close before the period starts",
+    ),
+    "twores_letter_renewal": (
+        lambda day, kw: kw["year"] - 1 <= day.year <= kw["year"],
+        "承诺书签订截止日期应在该年度内（或上一年末）",
+        "a letter's signing deadline falls in its year (or the year before)",
+    ),
+    "twores_counting_visit_modes": (
+        lambda modes, _: bool(modes) and all(isinstance(m, VisitMode) for m in modes),
+        "应为非空的 VisitMode 集合（如 frozenset({VisitMode.ON_SITE})）",
+        "a non-empty set of VisitMode members (e.g. frozenset({VisitMode.ON_SITE}))",
     ),
 }
 

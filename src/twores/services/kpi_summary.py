@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 
 from twores.core.areas import Hierarchy, Tier
-from twores.core.kpis import Counts, Kpi, KpiInput, county_key
+from twores.core.kpis import Counts, Kpi, KpiInput, checked_counts, county_key
 from twores.core.ports import KpiSummary, SummaryState
 
 #: Above this many stale counties, one recount of the whole area is split by county.
@@ -32,9 +32,9 @@ def _recount(
 ) -> dict[str, dict[str, tuple[int, int]]]:
     above = any(hierarchy[c].tier.depth < Tier.COUNTY.depth for c in stale)
     if above or len(stale) > _ONE_PASS:
-        parts: list[Counts] = [kpi.count(facts(within))]
+        parts: list[Counts] = [checked_counts(kpi, kpi.count(facts(within)), hierarchy)]
     else:
-        parts = [kpi.count(facts(c)) for c in stale]
+        parts = [checked_counts(kpi, kpi.count(facts(c)), hierarchy) for c in stale]
     by_county: dict[str, dict[str, tuple[int, int]]] = {}
     for counts in parts:
         for area, value in counts.items():

@@ -26,6 +26,7 @@ from twores.core.kpis import (
     RunKind,
     add_counts,
     as_counts,
+    checked_counts,
     rank_areas,
     roll_ups,
 )
@@ -106,7 +107,10 @@ def compute_kpis(
         facts = _facts(app, uow, chosen, day)
         stored = {} if fresh else _summarised(app, uow, kpis, chosen, day, within, facts)
         direct = facts(within)
-        counts = {n: stored[n] if n in stored else k.count(direct) for n, k in kpis.items()}
+        counts = {
+            n: stored[n] if n in stored else checked_counts(k, k.count(direct), hierarchy)
+            for n, k in kpis.items()
+        }
         values = roll_ups(str(chosen), counts, hierarchy)
         if stored:
             uow.commit()
