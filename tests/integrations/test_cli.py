@@ -405,6 +405,10 @@ def test_kpi_rank_and_bulletin_through_the_cli(tmp_path: Path) -> None:
     top, children = areas[0], areas[1:]
     assert top["area_code"] == "4503" and children
     assert top["task_completion"][1] == sum(c["task_completion"][1] for c in children) > 0
+    kpi_args = ("--format", "json", "kpi", "2026Q1", "--area", "4503", "--on", "2026-03-31")
+    recounted = run("--db", db, *kpi_args, "--recount", cwd=tmp_path)
+    assert recounted.returncode == 0, recounted.stderr
+    assert json.loads(recounted.stdout)["areas"] == areas  # raw rows agree with the summary
     ranked = run(
         "--db",
         db,

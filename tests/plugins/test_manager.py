@@ -361,7 +361,6 @@ def test_values_the_store_could_not_read_back_are_refused_naming_the_plugin() ->
 
     from twores.core.periods import Period
     from twores.core.problems import Severity
-    from twores.core.supervision import VisitMode
 
     rule = Rule("test.loose", "宽松规则", "loose rule")
     period = Period(date(2026, 1, 1), PeriodKind.QUARTER)
@@ -407,3 +406,43 @@ def test_a_window_closing_before_its_period_is_refused() -> None:
     assert "不合理" in error.value.message_zh and "before the period starts" in (
         error.value.message_en
     )
+
+
+def test_a_registration_hook_returning_no_list_is_named() -> None:
+    rule = Rule("test.single", "单条", "single")
+    single = plugin(twores_rule_sets=hookimpl(lambda: RuleSet("one", "1", "测试", "test", (rule,))))
+    with pytest.raises(PluginError) as error:
+        make_plugin_manager(load_entrypoints=False, plugins=[single])
+    assert "twores_rule_sets" in error.value.message_en
+    assert "must return a list, got a RuleSet" in error.value.message_en
+
+    def command() -> None: ...
+
+    bare = plugin(twores_cli_commands=hookimpl(lambda: [command]))
+    pm = make_plugin_manager(load_entrypoints=False, plugins=[bare])
+    with pytest.raises(PluginError) as error:
+        pm.cli_commands()
+    assert "must return click commands" in error.value.message_en
+
+
+def test_an_installed_plugin_that_cannot_be_imported_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.metadata
+
+    from twores.plugins import manager
+
+    broken = importlib.metadata.EntryPoint(
+        name="broken_region", value="twores_no_such_module:plugin", group="twores"
+    )
+
+    def load_all(self: object, group: str) -> int:
+        broken.load()
+        return 0
+
+    monkeypatch.setattr(manager.TworesPluginManager, "load_setuptools_entrypoints", load_all)
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [broken])
+    with pytest.raises(PluginError) as error:
+        make_plugin_manager()
+    assert "broken_region (twores_no_such_module:plugin)" in error.value.message_en
+    assert "ModuleNotFoundError" in error.value.message_en

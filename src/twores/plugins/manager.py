@@ -71,10 +71,25 @@ class TworesPluginManager(pluggy.PluginManager):
     # --- registration hooks ---------------------------------------------------------
 
     def _registered(self, hook_name: str) -> list[tuple[str, Any]]:
+        """(plugin, item) for each item of the lists a registration hook's implementations
+        return; a hook that fails or returns no list is named with its plugin."""
         found: list[tuple[str, Any]] = []
         for impl in reversed(getattr(self.hook, hook_name).get_hookimpls()):
-            for record in impl.function() or ():
-                found.append((impl.plugin_name, record))
+            try:
+                returned = impl.function()
+            except TworesError:
+                raise
+            except Exception as error:
+                raise self._failed(impl.plugin_name, hook_name, error) from error
+            if returned is None:
+                continue
+            if isinstance(returned, str | bytes) or not isinstance(returned, Iterable):
+                name = type(returned).__name__
+                raise PluginError(
+                    f"插件 {impl.plugin_name} 的 {hook_name} 应返回列表，却返回了 {name}",
+                    f"{hook_name} of plugin {impl.plugin_name} must return a list, got a {name}",
+                )
+            found.extend((impl.plugin_name, item) for item in returned)
         return found
 
     def rule_sets(self) -> list[RuleSet]:
@@ -151,9 +166,14 @@ class TworesPluginManager(pluggy.PluginManager):
     def cli_commands(self) -> list[Any]:
         """Commands plugins add to the ``twores`` command line (the first of a name wins)."""
         found: dict[str, Any] = {}
-        for commands in self.hook.twores_cli_commands():
-            for command in commands:
-                found.setdefault(command.name, command)
+        for plugin, command in self._registered("twores_cli_commands"):
+            if not callable(command) or not isinstance(getattr(command, "name", None), str):
+                raise PluginError(
+                    f"插件 {plugin} 的 twores_cli_commands 应返回 click 命令，却返回了 {command!r}",
+                    f"twores_cli_commands of plugin {plugin} must return click commands, "
+                    f"got {command!r}",
+                )
+            found.setdefault(command.name, command)
         return list(found.values())
 
     def storage_backends(self) -> dict[str, BackendSpec]:
@@ -801,6 +821,31 @@ def blocked_except(enabled: Iterable[str]) -> list[str]:
     return [name for name in installed if name not in wanted]
 
 
+def _load_entrypoints(pm: TworesPluginManager) -> None:
+    """The installed plugins; one whose module cannot be imported is named (pluggy's own
+    error does not say which)."""
+    try:
+        pm.load_setuptools_entrypoints(NAME)
+    except pluggy.PluginValidationError:
+        raise
+    except Exception as error:
+        from importlib.metadata import entry_points
+
+        culprit = "?"
+        for entry in entry_points(group=NAME):
+            if pm.is_blocked(entry.name) or pm.get_plugin(entry.name) is not None:
+                continue
+            try:
+                entry.load()
+            except Exception:
+                culprit = f"{entry.name} ({entry.value})"
+                break
+        raise PluginError(
+            f"插件 {culprit} 无法加载：{type(error).__name__}: {error}",
+            f"plugin {culprit} cannot be loaded: {type(error).__name__}: {error}",
+        ) from error
+
+
 def make_plugin_manager(
     load_entrypoints: bool = True,
     blocked: Iterable[str] = (),
@@ -826,7 +871,7 @@ def make_plugin_manager(
             pm.register(module, name)
     try:
         if load_entrypoints and not _truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
-            pm.load_setuptools_entrypoints(NAME)
+            _load_entrypoints(pm)
         for plugin in plugins:
             pm.register(plugin)
         pm.check_pending()

@@ -27,9 +27,20 @@ _DATE = click.DateTime(["%Y-%m-%d"])
 @click.option("--area", help="Show this area and its children (default: your scope's root) / 区域")
 @click.option("--on", "on", type=_DATE, help="As of this day (default today or period end)")
 @click.option("--scope", "scope_area", help="Your area's subtree / 限定辖区")
+@click.option(
+    "--recount",
+    is_flag=True,
+    help="Count from raw rows, not the stored summary (after editing a rule or counter in "
+    "development) / 不用汇总表，从原始数据重新计数",
+)
 @pass_context
 def kpi_command(
-    obj: Context, period: str, area: str | None, on: dt.datetime | None, scope_area: str | None
+    obj: Context,
+    period: str,
+    area: str | None,
+    on: dt.datetime | None,
+    scope_area: str | None,
+    recount: bool,
 ) -> None:
     """The KPI dashboard: each child area's rates (numerator/denominator) / 指标看板.
 
@@ -44,7 +55,13 @@ def kpi_command(
     store, scope = obj.store(), obj.scope(scope_area)
     with obj.working("正在计算指标…", "computing KPIs…"):
         table = compute_kpis(
-            obj.app, store, scope, period, as_of=on.date() if on else None, within=area
+            obj.app,
+            store,
+            scope,
+            period,
+            as_of=on.date() if on else None,
+            within=area,
+            fresh=recount,
         )
     store.close()
     rows = shown_areas(table, scope, area)
