@@ -59,6 +59,8 @@ MODEL_SETS_DEADLINE = frozenset({A.ORDER, A.REJECT, A.REMIND, A.REOPEN})
 MODEL_NEEDS_EVIDENCE = frozenset({A.SUBMIT, A.VERIFY, A.CASE_CLOSED})
 #: Verifications: never by the reporter; the actor becomes the problem's verifier.
 MODEL_VERIFIES = frozenset({A.VERIFY, A.CASE_CLOSED})
+#: Verdicts on a submitted fix: never by the reporter, nor by the one who submitted it.
+MODEL_VERDICTS = frozenset({A.VERIFY, A.REJECT})
 #: Actions that need a reason.
 MODEL_NEEDS_NOTE = frozenset({A.REJECT, A.REOPEN, A.REFER})
 
@@ -111,7 +113,10 @@ def model_errors(
     errors: set[type[Exception]] = set()
     if action not in MODEL_MOVES[problem.status]:
         errors.add(IllegalTransitionError)
-    if action in MODEL_VERIFIES and actor == problem.reporter:
+    if action in MODEL_VERIFIES | MODEL_VERDICTS and actor == problem.reporter:
+        errors.add(IllegalTransitionError)
+    submitted = problem.status is S.SUBMITTED and problem.history[-1].action is A.SUBMIT
+    if action in MODEL_VERDICTS and submitted and actor == problem.history[-1].actor:
         errors.add(IllegalTransitionError)
     if action in MODEL_NEEDS_EVIDENCE and not evidence:
         errors.add(IllegalTransitionError)
@@ -216,7 +221,7 @@ def test_the_model_is_the_module_tables() -> None:
     assert MODEL_MOVES == TRANSITIONS
     assert MODEL_SETS_DEADLINE == NEEDS_DEADLINE
     assert MODEL_NEEDS_EVIDENCE == NEEDS_EVIDENCE
-    assert MODEL_VERIFIES == NOT_BY_REPORTER
+    assert MODEL_VERIFIES | MODEL_VERDICTS == NOT_BY_REPORTER
 
 
 # --- the state machine --------------------------------------------------------------------

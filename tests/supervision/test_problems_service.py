@@ -224,3 +224,44 @@ def test_a_failing_notifier_does_not_undo_the_step(
     with store.unit_of_work(ADMIN) as uow:
         assert uow.problems.get(problem.id) == problem
     assert timedelta(days=15) == problem.deadline - date(2026, 3, 1)  # type: ignore[operator]
+
+
+def test_a_fix_is_judged_by_another_and_a_cadre_cannot_push_its_deadline_out(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        a = next(uow.assignments.stream(active_on=START))
+    visit = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 2), findings=("无健康证",))
+    (problem,) = record_visit(app, store, ADMIN, visit, now=_at(date(2026, 3, 2))).opened
+    cadre = twores.Scope("干部乙", twores.Role.CADRE)
+
+    def step(action: Action, actor: str, day: int, **more: object) -> twores.Problem:
+        return transition_problem(
+            app,
+            store,
+            more.pop("scope", ADMIN),
+            problem.id,
+            action,
+            actor=actor,
+            at=_at(date(2026, 3, day)),
+            **more,  # type: ignore[arg-type]
+        )
+
+    step(Action.SUBMIT, "干部乙", 5, evidence=EVIDENCE)
+    for verdict in (Action.REJECT, Action.VERIFY):
+        with pytest.raises(IllegalTransitionError, match="提交整改的人"):
+            step(verdict, "干部乙", 6, note="不合格", evidence=EVIDENCE)
+        with pytest.raises(IllegalTransitionError, match="验证人不能是发现人"):
+            step(verdict, a.cadre_id, 6, note="不合格", evidence=EVIDENCE)
+    with pytest.raises(twores.InvalidValueError, match="2026-03-21"):  # 6 March + 15 days
+        step(Action.REJECT, "干部丙", 6, note="不合格", deadline=date(2099, 12, 31), scope=cadre)
+    with store.unit_of_work(ADMIN) as uow:
+        unchanged = uow.problems.get(problem.id)
+    assert unchanged is not None and unchanged.status is ProblemStatus.SUBMITTED
+    rejected = step(Action.REJECT, "干部丙", 6, note="不合格", scope=cadre)
+    assert rejected.deadline == date(2026, 3, 21)  # the rules' deadline
+    step(Action.SUBMIT, "店主", 9, evidence=EVIDENCE)
+    extended = step(Action.REJECT, "镇食安办", 10, note="须更换设备", deadline=date(2026, 5, 1))
+    assert extended.deadline == date(2026, 5, 1)  # an office may grant more time

@@ -70,8 +70,13 @@ TRANSITIONS: dict[ProblemStatus, dict[Action, ProblemStatus]] = {
 NEEDS_DEADLINE = frozenset({A.ORDER, A.REJECT, A.REMIND, A.REOPEN})
 #: Actions that need evidence (file hashes): the fix, its verification, the case decision.
 NEEDS_EVIDENCE = frozenset({A.SUBMIT, A.VERIFY, A.CASE_CLOSED})
-#: Actions the reporter may never take: a problem is verified by someone else.
-NOT_BY_REPORTER = frozenset({A.VERIFY, A.CASE_CLOSED})
+#: Actions that verify a problem's end: their actor becomes its verifier.
+VERIFYING = frozenset({A.VERIFY, A.CASE_CLOSED})
+#: Actions the reporter may never take: a problem is verified (or its fix rejected) by
+#: someone else.
+NOT_BY_REPORTER = VERIFYING | {A.REJECT}
+#: Verdicts on a submitted fix, which the one who submitted it may not give.
+VERDICTS = frozenset({A.VERIFY, A.REJECT})
 #: Steps an office (or the system) takes, never a cadre: reminder letters, referral for a
 #: case, the case's outcome, reopening a closed problem.
 OFFICE_ACTIONS = frozenset({A.REMIND, A.REFER, A.CASE_CLOSED, A.REOPEN})
@@ -195,10 +200,9 @@ def transition(
         raise IllegalTransitionError(
             problem, action, f"当前可执行：{allowed}", f"allowed now: {allowed_en}"
         )
-    if action in NOT_BY_REPORTER and actor == problem.reporter:
-        raise IllegalTransitionError(
-            problem, action, "验证人不能是发现人", "the verifier must not be the reporter"
-        )
+    barred = why_barred(problem, action, actor)
+    if barred is not None:
+        raise IllegalTransitionError(problem, action, *barred)
     if action in NEEDS_EVIDENCE and not evidence:
         raise IllegalTransitionError(problem, action, "须附证据", "evidence is required")
     if at.tzinfo is None:
@@ -239,11 +243,29 @@ def transition(
         changes["reminders"] = 0
     if action is A.REFER:
         changes["escalation"] = problem.escalation + 1
-    if action in NOT_BY_REPORTER:
+    if action in VERIFYING:
         changes["verified_by"] = actor
     if action is A.REOPEN:
         changes["verified_by"] = None
     return attrs.evolve(problem, **changes), event
+
+
+def why_barred(problem: Problem, action: Action, actor: str) -> tuple[str, str] | None:
+    """Why ``actor`` may not take ``action`` on ``problem`` (zh, en), or None: the reporter
+    never verifies or rejects, nor does the one who submitted the fix under review."""
+    if action in NOT_BY_REPORTER and actor == problem.reporter:
+        return "验证人不能是发现人", "the verifier must not be the reporter"
+    if action in VERDICTS and actor == _submitted_by(problem):
+        return "验证人不能是提交整改的人", "the verifier must not be the one who submitted the fix"
+    return None
+
+
+def _submitted_by(problem: Problem) -> str | None:
+    """Who submitted the fix now awaiting a verdict (None when none is)."""
+    if problem.status is not S.SUBMITTED or not problem.history:
+        return None
+    last = problem.history[-1]
+    return last.actor if last.action is A.SUBMIT else None
 
 
 @attrs.frozen

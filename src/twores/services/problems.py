@@ -12,7 +12,7 @@ import attrs
 
 from twores.bootstrap import Twores
 from twores.core.businesses import FoodBusiness
-from twores.core.errors import NotFoundError
+from twores.core.errors import InvalidValueError, NotFoundError
 from twores.core.periods import CHINA_TZ, china_time, today
 from twores.core.ports import Store, UnitOfWork
 from twores.core.problems import (
@@ -27,7 +27,7 @@ from twores.core.problems import (
     next_escalation,
     transition,
 )
-from twores.core.security import Scope, outside_scope
+from twores.core.security import Role, Scope, outside_scope
 from twores.services.lookups import business_in_scope
 from twores.services.reminders import write_reminder
 
@@ -198,8 +198,19 @@ def transition_many(
                     "id", step.key, "问题不存在或不在辖区内", "no such problem in scope"
                 )
             deadline = step.deadline
-            if step.action in NEEDS_DEADLINE and deadline is None:
-                deadline = _deadline(app, problem, step.at.date())
+            if step.action in NEEDS_DEADLINE:
+                ruled = _deadline(app, problem, step.at.date())
+                if deadline is None:
+                    deadline = ruled
+                elif deadline > ruled and scope.role is Role.CADRE:
+                    raise InvalidValueError(
+                        "deadline",
+                        deadline.isoformat(),
+                        f"包保干部给出的整改期限不能晚于规定期限（{ruled.isoformat()}）；"
+                        "延期由监管部门办理",
+                        f"a cadre cannot set a deadline after the rules' ({ruled.isoformat()}); "
+                        "an office grants extensions",
+                    )
             after, event = transition(
                 problem,
                 step.action,

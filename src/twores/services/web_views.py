@@ -25,13 +25,13 @@ from twores.core.letters import LetterStatus, letter_key
 from twores.core.periods import Period, PeriodKind, today
 from twores.core.ports import Store
 from twores.core.problems import (
-    NOT_BY_REPORTER,
     TRANSITIONS,
     Action,
     Problem,
     ProblemStatus,
     Severity,
     may_take,
+    why_barred,
 )
 from twores.core.security import Role, Scope, outside_scope
 from twores.core.supervision import SupervisionTask, Visit
@@ -346,12 +346,12 @@ def _ranks(previous: Ranking | None) -> Sequence[tuple[str, int]] | None:
 
 def next_actions(problem: Problem, role: Role, actor: str | None = None) -> list[Action]:
     """The ledger steps ``role`` (acting as ``actor``) may take from ``problem``'s status
-    (the state machine's; a cadre never takes an office's steps, nor the reporter a
-    verifier's)."""
+    (the state machine's; a cadre never takes an office's steps, nor the reporter or the
+    fix's submitter a verifier's)."""
     return [
         a
         for a in TRANSITIONS.get(problem.status, {})
-        if may_take(role, a) and not (a in NOT_BY_REPORTER and actor == problem.reporter)
+        if may_take(role, a) and (actor is None or why_barred(problem, a, actor) is None)
     ]
 
 
