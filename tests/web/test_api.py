@@ -59,6 +59,26 @@ def test_a_township_user_sees_only_the_township(client: TestClient[Any]) -> None
         assert client.get("/api/ranking", params={"area": above}).status_code == 403
     problems = client.get("/api/problems").json()
     assert all(p["area_code"].startswith(TOWNSHIP) for p in problems)
+    for above in (COUNTY, "4503"):  # refused, not narrowed to the township unsaid
+        for query in ({"area": above}, {"area": above, "q": "JY"}):
+            assert client.get("/api/businesses", params=query).status_code == 403
+
+
+def test_out_of_range_pages_and_periods_are_bad_requests_not_crashes(
+    client: TestClient[Any],
+) -> None:
+    sign_in(client, "town")
+    huge = 10**20
+    for path, params in (
+        ("/api/businesses", {"offset": huge}),
+        ("/api/problems", {"offset": huge}),
+        ("/api/dashboard", {"period": "0001-01"}),
+        (f"/areas/{TOWNSHIP}", {"offset": huge}),
+        (f"/areas/{TOWNSHIP}", {"cadre_offset": 2**63}),
+        ("/problems", {"offset": huge}),
+    ):
+        answer = client.get(path, params=params)
+        assert answer.status_code == 400, (path, params, answer.status_code)
 
 
 def test_businesses_outside_the_scope_are_not_found(

@@ -205,7 +205,7 @@ class Api(Controller):
         area: Annotated[str | None, AREA] = None,
         overdue_on: FromQuery[date | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
     ) -> list[twores.Problem]:
         return web_views.problem_ledger(
             web.store,

@@ -38,6 +38,9 @@ class PeriodKind(LabelledEnum):
     YEAR = ("year", "年度", "year", ("每年", "年"))
 
 
+#: The years a period may fall in.
+YEARS = (1949, 2999)
+
 _PATTERNS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
     (PeriodKind.DAY, re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")),
     (PeriodKind.WEEK, re.compile(r"^(\d{4})-?W(\d{2})$")),
@@ -90,8 +93,16 @@ class Period:
             match = pattern.match(value)
             if not match:
                 continue
+            parts = tuple(int(g) for g in match.groups())
+            if not YEARS[0] <= parts[0] <= YEARS[1]:
+                raise InvalidPeriodError(
+                    "period",
+                    text,
+                    f"年份应在 {YEARS[0]}–{YEARS[1]} 之间",
+                    f"the year must be {YEARS[0]}-{YEARS[1]}",
+                )
             try:
-                return cls._from_match(kind, tuple(int(g) for g in match.groups()))
+                return cls._from_match(kind, parts)
             except ValueError:
                 break
         raise InvalidPeriodError(

@@ -116,6 +116,8 @@ def search_businesses(
         raise InvalidValueError("q", text, "请输入要查找的名称或编号", "type a name or number")
     _check_page(0, limit)
     with store.unit_of_work(scope) as uow:
+        if within is not None:
+            check_area(uow.areas.hierarchy(), scope, within)
         found = uow.businesses.search(wanted, within=within, limit=limit + 1)
     shown = tuple(business_for(scope, b) for b in found[:limit])
     return BusinessPage(len(shown), shown, more=len(found) > limit)
@@ -136,8 +138,16 @@ def cadres(
     return CadrePage(total, tuple(cadre_for(scope, c) for c in found))
 
 
+#: The furthest a page may start (beyond any province's records).
+MAX_OFFSET = 10_000_000
+
+
 def _check_page(offset: int, limit: int) -> None:
-    if offset < 0 or not 1 <= limit <= 1000:
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidValueError(
+            "offset", offset, f"应在 0–{MAX_OFFSET} 之间", f"must be 0-{MAX_OFFSET:,}"
+        )
+    if not 1 <= limit <= 1000:
         raise InvalidValueError("limit", limit, "应在 1–1000 之间", "must be 1-1000")
 
 
@@ -148,6 +158,8 @@ def _page(
     page of them from ``offset``."""
     _check_page(offset, limit)
     with store.unit_of_work(scope) as uow:
+        if within is not None:  # an area above the scope is refused, not narrowed
+            check_area(uow.areas.hierarchy(), scope, within)
         repository = getattr(uow, records)
         return repository.count(within=within), repository.page(
             within=within, offset=offset, limit=limit
@@ -243,6 +255,7 @@ def problem_ledger(
 ) -> list[Problem]:
     """``limit`` problems matching the filters from the ``offset``-th, in id order; an area
     outside the scope, or above it, is refused."""
+    _check_page(offset, limit)
     with store.unit_of_work(scope) as uow:
         if within is not None:
             check_area(uow.areas.hierarchy(), scope, within)
