@@ -678,3 +678,23 @@ def test_a_header_a_field_reads_over_two_columns_is_refused_not_guessed(
     assert "第 6、8 列" in report.errors[0].reason_zh
     with store.unit_of_work(ADMIN) as uow:
         assert uow.cadres.count() == 0
+
+
+def test_a_workbook_that_would_inflate_absurdly_is_refused_unread(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    book = Workbook()
+    book.active.append(["主体名称", "许可证编号", "所属区划", "业态"])
+    path = tmp_path / "台账.xlsx"
+    book.save(path)
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                data = data.replace(b"<sheets>", b" " * (64 << 20) + b"<sheets>")
+            out.writestr(item.filename, data)
+    assert bomb.stat().st_size < 1 << 20
+    with pytest.raises(InvalidValueError) as error:
+        import_file(app, store, ADMIN, "businesses", bomb)
+    assert error.value.field == "file" and "zip bomb" in error.value.message_en

@@ -340,6 +340,9 @@ def _workbook_table(source: Path, known: set[str]) -> Table:
         SheetVisibleEnum,
     )
 
+    zipped = zipfile.is_zipfile(source)
+    if zipped:
+        _check_inflation(source)
     try:
         workbook = CalamineWorkbook.from_path(str(source))
     except CalamineError as error:  # not a workbook, damaged, or password-protected
@@ -358,7 +361,6 @@ def _workbook_table(source: Path, known: set[str]) -> Table:
     if active in names:
         names.remove(active)
         names.insert(0, active)
-    zipped = zipfile.is_zipfile(source)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The formula scan inflates the sheet's XML again: it runs while calamine (which
         # lets go of the GIL) loads the sheets, so it costs no time on a machine with 2 cores.
@@ -447,11 +449,43 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _workbook_xml(archive: zipfile.ZipFile) -> ElementTree.Element | None:
+#: What a workbook may inflate to: in all, and per member beyond its first MiB, as a
+#: multiple of its compressed size (sheet XML compresses 5-20x; a zip bomb 1,000x).
+_INFLATED_LIMIT = 4 << 30
+_RATIO_LIMIT = 100
+#: The most a workbook's small parts (its sheet list and their links) may hold.
+_PART_LIMIT = 16 << 20
+#: The most one sheet row's XML may hold while its end is looked for.
+_ROW_LIMIT = 64 << 20
+
+
+def _check_inflation(source: Path) -> None:
+    """Refuse a workbook that would inflate to an implausible size before anything reads
+    it (each member's declared size is also all that ``zipfile`` will inflate)."""
+    with zipfile.ZipFile(source) as archive:
+        members = archive.infolist()
+    total = sum(m.file_size for m in members)
+    inflated = [m for m in members if m.file_size > (1 << 20) + _RATIO_LIMIT * m.compress_size]
+    if total > _INFLATED_LIMIT or inflated:
+        raise InvalidValueError(
+            "file",
+            source.name,
+            "工作簿解压后的大小不合常理（疑似“压缩炸弹”），未读取",
+            "the workbook would inflate to an implausible size (a zip bomb?); not read",
+        )
+
+
+def _small_part(archive: zipfile.ZipFile, name: str) -> ElementTree.Element | None:
     try:
-        return ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        if archive.getinfo(name).file_size > _PART_LIMIT:
+            return None
+        return ElementTree.fromstring(archive.read(name))
     except (KeyError, ElementTree.ParseError):
         return None
+
+
+def _workbook_xml(archive: zipfile.ZipFile) -> ElementTree.Element | None:
+    return _small_part(archive, "xl/workbook.xml")
 
 
 def _active_sheet(source: Path, names: list[str]) -> str | None:
@@ -484,9 +518,8 @@ def _sheet_member(archive: zipfile.ZipFile, sheet: str) -> str | None:
         ),
         None,
     )
-    try:
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ElementTree.ParseError):
+    rels = _small_part(archive, "xl/_rels/workbook.xml.rels")
+    if rels is None:
         return None
     for element in rels.iter():
         if _local(element.tag) == "Relationship" and element.get("Id") == rel_id:
@@ -522,6 +555,13 @@ def _uncached_formulas(source: Path, sheet: str) -> dict[int, dict[int, str]]:
                 buffer = rest + chunk
                 cut = buffer.rfind(b"</row>")
                 if cut < 0:
+                    if len(buffer) > _ROW_LIMIT:  # no ledger row is this long
+                        raise InvalidValueError(
+                            "file",
+                            source.name,
+                            f"工作表“{sheet}”中有一行超过 64 MB，不是台账",
+                            f"a row of sheet '{sheet}' exceeds 64 MB: not a ledger",
+                        )
                     rest = buffer
                     continue
                 part, rest = buffer[: cut + 6], buffer[cut + 6 :]
