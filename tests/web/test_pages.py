@@ -50,6 +50,20 @@ def test_no_page_or_answer_is_kept_by_the_browser(client: TestClient[Any]) -> No
         answer = client.get(path)
         assert answer.status_code == 200, path
         assert answer.headers["cache-control"] == "no-store", path
+        assert answer.headers["x-frame-options"] == "DENY", path  # no site frames the forms
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], path
+
+
+def test_cookies_are_https_only_when_asked(web_db: dict[str, Any]) -> None:
+    from litestar.testing import TestClient
+
+    from twores_web import create_app
+
+    asgi = create_app(web_db["app"], web_db["store"], secure_cookies=True, freeze_heap=False)
+    with TestClient(asgi, base_url="https://testserver.local") as secure:
+        login = secure.get("/login")
+        assert all("secure" in c.lower() for c in login.headers.get_list("set-cookie"))
+        assert login.headers.get_list("set-cookie")  # the CSRF cookie at least
 
 
 def test_an_error_page_keeps_the_navigation(client: TestClient[Any]) -> None:

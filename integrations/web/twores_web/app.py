@@ -20,7 +20,7 @@ from urllib.parse import quote
 from litestar import Litestar, Request, Response
 from litestar.concurrency import sync_to_thread
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader, State
+from litestar.datastructures import CacheControlHeader, ResponseHeader, State
 from litestar.di import Provide
 from litestar.exceptions import (
     HTTPException,
@@ -76,7 +76,8 @@ def create_app(
     client out (default: 5 per username, 20 per client, in 15 minutes; counted in the
     database, so shared by every worker). ``base_path``: the path the app is mounted under
     in a host app or behind a proxy (``"/twores"``), which its pages link and redirect to
-    (the JSON API needs none).
+    (the JSON API needs none). ``secure_cookies``: the session and CSRF cookies go over
+    HTTPS only (set it whenever the app is served over HTTPS).
     """
     if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
         raise twores.InvalidValueError(
@@ -140,6 +141,13 @@ def create_app(
         # Pages and answers hold personal data: no browser or proxy keeps them (Back after
         # 退出 on a shared office computer shows nothing).
         cache_control=CacheControlHeader(no_store=True),
+        # No other site frames the one-click ledger forms; nothing is sniffed into script.
+        response_headers=[
+            ResponseHeader(name="X-Frame-Options", value="DENY"),
+            ResponseHeader(name="Content-Security-Policy", value="frame-ancestors 'none'"),
+            ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+            ResponseHeader(name="Referrer-Policy", value="same-origin"),
+        ],
         state=State({"base_path": base_path}),
         signature_types=[User, WebState],
         debug=debug,

@@ -25,8 +25,14 @@ SECRET_ENV = "TWORES_WEB_SECRET"
     default="",
     help="Path the pages live under behind a proxy, e.g. /twores / 反向代理下的路径前缀",
 )
+@click.option(
+    "--secure-cookies",
+    is_flag=True,
+    help="Send the session and CSRF cookies over HTTPS only (behind an HTTPS proxy) / "
+    "仅通过 HTTPS 发送会话 Cookie",
+)
 @pass_context
-def serve_command(obj: Context, host: str, port: int, base_path: str) -> None:
+def serve_command(obj: Context, host: str, port: int, base_path: str, secure_cookies: bool) -> None:
     """Serve the web pages and JSON API (OpenAPI at /schema) / 启动网页与 API 服务.
 
     Sign-in accounts come from ``twores users add``. Set TWORES_WEB_SECRET to keep CSRF
@@ -37,6 +43,7 @@ def serve_command(obj: Context, host: str, port: int, base_path: str) -> None:
       twores users add admin --name 管理员 --role admin --password-stdin
       twores serve --port 8000
       twores serve --base-path /twores   # behind a proxy that passes /twores/… as /…
+      twores serve --secure-cookies      # served over HTTPS by a proxy
     """
     try:
         import uvicorn
@@ -53,7 +60,11 @@ def serve_command(obj: Context, host: str, port: int, base_path: str) -> None:
     store = obj.store()
     try:
         app = create_app(
-            obj.app, store, secret=os.environ.get(SECRET_ENV), base_path=base_path.rstrip("/")
+            obj.app,
+            store,
+            secret=os.environ.get(SECRET_ENV),
+            base_path=base_path.rstrip("/"),
+            secure_cookies=secure_cookies,
         )
     except twores.TworesError as error:
         obj.fail(error, EXIT_USAGE)
