@@ -10,10 +10,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from twores.core.areas import Area
-from twores.core.assignment import ChangeAction, Plan, PlanMode, apply_plan, plan_assignments
+from twores.core.assignment import (
+    AssignmentReason,
+    ChangeAction,
+    Plan,
+    PlanMode,
+    apply_plan,
+    plan_assignments,
+)
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.roster import Roster
+from twores.core.rules import Rule, RuleSet, Ruling
+from twores.plugins import hookimpl
+from twores.plugins.manager import make_plugin_manager
 from twores.testing import assert_invariants, national_rules
 from twores.testing.strategies import DEFAULT_DAY, roster_changes, rosters
 
@@ -174,3 +184,40 @@ def test_rebalance_moves_equal_the_min_cost_flow_optimum(
         if not keys or not loads:
             continue
         assert moved[group] == min_moves_by_flow(keys, sorted(loads), holder), group
+
+
+class _CapOfOne:
+    """A region that caps every cadre at one business (so imported histories exceed it)."""
+
+    RULE = Rule("test.cap.one", "每名干部至多包保1家", "at most one business a cadre", "测试")
+
+    @hookimpl
+    def twores_rule_sets(self) -> list[RuleSet]:
+        return [RuleSet("cap_one", "1", "测试", "test", (self.RULE,))]
+
+    @hookimpl(tryfirst=True)
+    def twores_load_cap(self) -> Ruling[int | None]:
+        return Ruling(1, self.RULE)
+
+
+CAPPED = make_plugin_manager(load_entrypoints=False, plugins=[_CapOfOne()]).rulebook()
+
+
+@given(rosters(rules=CAPPED))
+def test_an_incremental_plan_brings_every_cadre_within_a_cap_moving_only_the_excess(
+    roster: Roster,
+) -> None:
+    plan = plan_assignments(roster, CAPPED, ON, PlanMode.INCREMENTAL)
+    unplaced = {u.business_key for u in plan.unplaced}
+    after = applied(roster, plan)
+    assert_invariants(roster=after, rules=CAPPED, on=ON, ignore=unplaced)
+    ends = [c for c in plan.changes if c.action is ChangeAction.END]
+    released = Counter(c.cadre_id for c in ends if c.reason is AssignmentReason.REBALANCE)
+    ended_otherwise = {c.business_key for c in ends if c.reason is not AssignmentReason.REBALANCE}
+    valid = Counter(
+        a.cadre_id
+        for a in roster.assignments
+        if a.is_active(ON) and a.business_key not in ended_otherwise
+    )
+    # only the businesses beyond a cadre's cap move; the rest stay where they are
+    assert released == Counter({c: n - 1 for c, n in valid.items() if n > 1})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import operator
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, NamedTuple
@@ -345,6 +345,11 @@ def _plan(roster: Roster, rules: RuleBook, on: date, mode: PlanMode) -> Plan:
         if not keys:
             continue
         if incremental:
+            over = _over_cap(keys, current, group_loads, ctx.cap(group))
+            for excess in over:  # placed again below, with the group's other free businesses
+                del current[excess.business_key]
+                ends.append(Change.ending(excess, on, AssignmentReason.REBALANCE))
+                ended_reason.setdefault(excess.business_key, AssignmentReason.REBALANCE)
             keys = [k for k in keys if k not in current]
             if not keys:
                 continue
@@ -384,6 +389,27 @@ def _plan(roster: Roster, rules: RuleBook, on: date, mode: PlanMode) -> Plan:
         target,
         current if incremental else {},
     )
+
+
+def _over_cap(
+    keys: list[str], current: dict[str, Assignment], loads: dict[str, int], cap: int | None
+) -> list[Assignment]:
+    """The kept assignments of a group's cadres beyond the load cap (one set lower since,
+    or exceeded by imported assignments): each such cadre keeps the businesses held
+    longest; ``loads`` is lowered to match."""
+    if cap is None or all(n <= cap for n in loads.values()):
+        return []
+    held_by: dict[str, list[Assignment]] = defaultdict(list)
+    for key in keys:
+        kept = current.get(key)
+        if kept is not None and loads.get(kept.cadre_id, 0) > cap:
+            held_by[kept.cadre_id].append(kept)
+    released: list[Assignment] = []
+    for cadre_id, holding in held_by.items():
+        holding.sort(key=lambda a: (a.valid_from, a.business_key))
+        released.extend(holding[cap:])
+        loads[cadre_id] = min(loads[cadre_id], cap)
+    return released
 
 
 def _settle_suspects(
