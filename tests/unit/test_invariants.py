@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
+import attrs
+
 from twores import (
+    Area,
     Assignment,
     BusinessType,
     Cadre,
     FoodBusiness,
     Grade,
+    Hierarchy,
     OperatingStatus,
     Roster,
     Tier,
@@ -57,6 +61,21 @@ def test_tier_and_jurisdiction() -> None:
     assert kinds([SHOP], [elsewhere], [Assignment("e", SHOP.key, date(2025, 1, 1))]) == [
         "assignment.jurisdiction"
     ]
+
+
+def test_a_cadre_whose_area_is_not_of_their_tier() -> None:
+    """A village-tier cadre filed on a township-level zone (its code says no tier): the
+    planner never places on one, so the checks flag it too."""
+    zone = Area(code="450323-Z1", name="灵川开发区", tier=Tier.TOWNSHIP, parent_code="450323")
+    shop = attrs.evolve(SHOP, area_code=zone.code)
+    misfiled = Cadre(id="m", name="王伟", tier=Tier.VILLAGE, area_code=zone.code)
+    roster = Roster.build(
+        Hierarchy([*demo_region(), zone]),
+        [shop],
+        [misfiled],
+        [Assignment("m", shop.key, date(2025, 1, 1))],
+    )
+    assert [v.kind for v in roster_violations(roster, RULES, ON)] == ["assignment.cadre_area_tier"]
 
 
 def test_inactive_cadre_closed_business_and_dangling() -> None:

@@ -112,7 +112,7 @@ def roster_violations(
 
     * coverage: every active in-scope business has exactly one active assignment;
     * tier: the cadre's tier is the one the rules in force give for the business's grade;
-    * jurisdiction: the business lies inside the cadre's area;
+    * jurisdiction: the business lies inside the cadre's area, an area of the cadre's tier;
     * no active assignment to an unknown or inactive cadre, or to an unknown or closed business;
     * no overlapping valid time for one business, over the whole history;
     * no cadre above the load cap where the rules set one.
@@ -211,7 +211,8 @@ def assignment_violations(
 ) -> list[Violation]:
     """What is wrong with one assignment active on ``on``: an unknown, closed or revoked
     business; an unknown or inactive cadre; the wrong tier; a business outside the
-    cadre's area."""
+    cadre's area; a cadre whose area is not of their tier (the planner never places on
+    one)."""
     key, cadre_id = assignment.business_key, assignment.cadre_id
     ids = (key, cadre_id)
     business = roster.businesses.get(key)
@@ -271,6 +272,18 @@ def assignment_violations(
                 f"{cadre.area_code} 内",
                 f"business {key} ({business.area_code}) lies outside {cadre_id}'s area "
                 f"{cadre.area_code}",
+            )
+        )
+    if cadre.area_code in hierarchy and hierarchy[cadre.area_code].tier is not cadre.tier:
+        area_tier = hierarchy[cadre.area_code].tier
+        found.append(
+            Violation(
+                "assignment.cadre_area_tier",
+                ids,
+                f"干部 {cadre_id} 为{cadre.tier.zh}干部，其辖区 {cadre.area_code} 却是"
+                f"{area_tier.zh}区划",
+                f"cadre {cadre_id} is of {cadre.tier.en} tier but their area "
+                f"{cadre.area_code} is a {area_tier.en} area",
             )
         )
     return found
