@@ -76,10 +76,63 @@ def test_outside_project_runs_the_kit(tmp_path: Path) -> None:
     assert "5 passed" in result.stdout
 
 
-def test_unknown_region_is_a_clear_error(tmp_path: Path) -> None:
+def test_unknown_region_is_a_usage_error_before_any_test(tmp_path: Path) -> None:
     (tmp_path / "test_x.py").write_text(
         "def test_x(twores_plugin_manager):\n    pass\n", encoding="utf-8"
     )
     result = run_pytest(tmp_path, "--twores-region", "atlantis", "test_x.py")
-    assert result.returncode != 0
-    assert "atlantis" in result.stdout
+    assert result.returncode == 4, result.stdout + result.stderr  # pytest's usage error
+    assert "atlantis" in result.stderr and "inner_mongolia" in result.stderr
+
+
+BRING_YOUR_OWN = """
+from hypothesis import settings
+from twores.core.rules import Rule, RuleSet, Ruling
+from twores.plugins import hookimpl
+from twores.plugins.manager import make_plugin_manager
+from twores.testing import RosterChurn
+
+RULE = Rule("gx.frequency", "广西县级每季度2次", "twice a quarter", "测试")
+
+
+class Guangxi:
+    @hookimpl
+    def twores_rule_sets(self):
+        return [RuleSet("guangxi", "1", "测试", "test", (RULE,), region="45")]
+
+    @hookimpl(tryfirst=True)
+    def twores_load_cap(self, area_path):
+        return Ruling(50, RULE) if area_path[:1] == ("45",) else None
+
+
+MANAGER = make_plugin_manager(load_entrypoints=False, plugins=[Guangxi()])
+SEEN = set()
+
+
+class Churn(RosterChurn):
+    def make_plugin_manager(self):
+        return MANAGER
+
+    def apply(self, plan):
+        SEEN.add(self.roster.hierarchy.roots[0].code)
+        return super().apply(plan)
+
+
+TestChurn = Churn.TestCase
+TestChurn.settings = settings(max_examples=10, stateful_step_count=5)
+
+
+def test_profile_is_twores_ci():
+    assert settings().max_examples == 150 and settings().deadline is None
+
+
+def test_zz_rosters_were_drawn_under_the_plugin_s_region():
+    assert SEEN == {"45"}
+"""
+
+
+def test_a_plugin_manager_of_ones_own_and_the_shipped_profiles(tmp_path: Path) -> None:
+    (tmp_path / "test_own.py").write_text(BRING_YOUR_OWN, encoding="utf-8")
+    result = run_pytest(tmp_path, "--hypothesis-profile", "twores-ci")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout

@@ -8,6 +8,7 @@ code made of letters, digits, ``-`` or ``_``, but must name their parent explici
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
@@ -234,6 +235,10 @@ def records_block_the_move(area: Area, parent_code: str | None) -> InvalidAreaCo
     )
 
 
+#: Areas a hierarchy's repr lists.
+_SHOWN = 12
+
+
 class Hierarchy:
     """A validated tree (or forest) of areas with fast ancestry queries.
 
@@ -283,6 +288,12 @@ class Hierarchy:
             raise HierarchyError(problems)
         for kids in self._children.values():
             kids.sort()
+
+    def __repr__(self) -> str:
+        """The areas themselves, up to a dozen (a test's counterexample shows its tree)."""
+        shown = ", ".join(f"{a.code} {a.name}" for a in itertools.islice(self, _SHOWN))
+        more = f", … {len(self) - _SHOWN} more" if len(self) > _SHOWN else ""
+        return f"Hierarchy({len(self)} areas: {shown}{more})"
 
     def __len__(self) -> int:
         return len(self._areas)

@@ -11,13 +11,18 @@ Subclass :class:`BackendContract`, name the subclass ``Test…`` and implement
 
 Implement :meth:`~BackendContract.edit_audit_entry` and
 :meth:`~BackendContract.delete_audit_entry` to also run the tamper-detection tests.
+
+It covers areas, businesses, cadres, assignments, tasks (scheduling), visits, letters,
+routine records, problems, rankings, the import log and the audit log; KPI counting is
+held equal across backends by differential tests (docs/testing.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -32,13 +37,17 @@ from twores.core.businesses import (
     Staff,
     StaffMember,
 )
+from twores.core.cadres import Cadre
+from twores.core.duties import DutyKind, DutyRecord, StaffRole
 from twores.core.errors import InvalidAreaCodeError
 from twores.core.kpis import Direction, KpiSpec, KpiValue, Ranking, RankingRun, rank_areas
-from twores.core.periods import Frequency, Period, PeriodKind
+from twores.core.letters import Letter
+from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
 from twores.core.ports import ImportRecord, Store, UpsertResult
+from twores.core.problems import Action, Problem, ProblemSource, Severity, transition
 from twores.core.roster import Roster, UnknownRecordError
 from twores.core.security import Role, Scope, ScopeError
-from twores.core.supervision import TaskPlan, required_tasks, task_slots
+from twores.core.supervision import TaskPlan, Visit, VisitMode, required_tasks, task_slots
 from twores.divisions import demo_region
 from twores.services.synth import synthetic_roster
 from twores.testing.assertions import national_rules
@@ -50,11 +59,65 @@ SYSTEM = Scope.system("contract")
 HIGHER = Direction.HIGHER_IS_BETTER
 
 
+def _key(record: Any) -> str:
+    return str(record.id if isinstance(record, Problem) else record.key)
+
+
+def _visit(business: FoodBusiness, cadre: Cadre) -> Visit:
+    return Visit(
+        business.key,
+        cadre.id,
+        business.area_code,
+        date(2025, 6, 2),
+        datetime(2025, 6, 2, 16, 30, tzinfo=CHINA_TZ),
+        mode=VisitMode.ON_SITE,
+        evidence=("ab" * 32,),
+        findings=("冷藏柜温度超标",),
+    )
+
+
+def _letter(business: FoodBusiness, cadre: Cadre) -> Letter:
+    return Letter(
+        cadre.id, cadre.area_code, 2025, "cd" * 32, 3, date(2025, 1, 6), date(2025, 1, 10), "镇长"
+    )
+
+
+def _duty(business: FoodBusiness, cadre: Cadre) -> DutyRecord:
+    return DutyRecord(
+        business.key,
+        business.area_code,
+        DutyKind.DAILY,
+        date(2025, 6, 2),
+        StaffRole.OFFICER,
+        "李明",
+    )
+
+
+def _problem(business: FoodBusiness, cadre: Cadre) -> Problem:
+    found = Problem(
+        f"{business.key}/2025-06-02/contract",
+        business.key,
+        business.area_code,
+        ProblemSource.VISIT,
+        "后厨未设置防蝇防鼠设施",
+        Severity.MINOR,
+        date(2025, 6, 2),
+        cadre.id,
+    )
+    at = datetime(2025, 6, 2, 17, tzinfo=CHINA_TZ)
+    ordered, _ = transition(found, Action.ORDER, actor=cadre.id, at=at, deadline=date(2025, 6, 17))
+    return ordered
+
+
 class BackendContract:
     """Behaviour every :class:`~twores.core.ports.Store` must show."""
 
     def make_store(self, tmp_path: Path) -> Store:
-        raise NotImplementedError
+        """A new, empty store of the backend under test, kept under ``tmp_path``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement make_store(tmp_path) -> Store "
+            "(twores.core.ports.Store: unit_of_work(scope) and close())"
+        )
 
     def edit_audit_entry(self, store: Store, seq: int) -> None:
         """Change one stored audit entry behind the store's back (optional)."""
@@ -381,6 +444,81 @@ class BackendContract:
             uow.areas.upsert_many(
                 [Area(code="450323-X", name="新区", tier=Tier.TOWNSHIP, parent_code=COUNTY)]
             )
+
+    # --- visits, letters, routine records, problems -----------------------------------
+
+    @pytest.fixture
+    def records(self, loaded: Store, roster: Roster) -> dict[str, tuple[Any, Any]]:
+        """Of each kind, one record filed inside ``TOWNSHIP`` and one outside it, stored."""
+        hierarchy = roster.hierarchy
+        by_key = sorted(roster.businesses.values(), key=lambda b: b.key)
+        inside = next(b for b in by_key if hierarchy.contains(TOWNSHIP, b.area_code))
+        outside = next(b for b in by_key if not hierarchy.contains(TOWNSHIP, b.area_code))
+        cadres = sorted(roster.cadres.values(), key=lambda c: c.id)
+        ours = next(c for c in cadres if hierarchy.contains(TOWNSHIP, c.area_code))
+        theirs = next(c for c in cadres if not hierarchy.contains(TOWNSHIP, c.area_code))
+        found = {
+            kind: (make(inside, ours), make(outside, theirs))
+            for kind, make in (
+                ("visits", _visit),
+                ("letters", _letter),
+                ("duties", _duty),
+                ("problems", _problem),
+            )
+        }
+        with loaded.unit_of_work(SYSTEM) as uow:
+            for kind, pair in found.items():
+                assert getattr(uow, kind).upsert_many(pair) == UpsertResult(2, 0, 0), kind
+            uow.commit()
+        return found
+
+    def test_visits_letters_routines_and_problems_round_trip(
+        self, loaded: Store, records: dict[str, tuple[Any, Any]]
+    ) -> None:
+        with loaded.unit_of_work(SYSTEM) as uow:
+            for kind, pair in records.items():
+                repository = getattr(uow, kind)
+                for record in pair:
+                    assert repository.get(_key(record)) == record, kind
+                if hasattr(repository, "get_many"):
+                    wanted = [_key(r) for r in pair]
+                    assert repository.get_many([*wanted, "no-such-key"]) == {
+                        _key(r): r for r in pair
+                    }, kind
+            visit = records["visits"][0]
+            assert list(uow.visits.stream(business_key=visit.business_key)) == [visit]
+            day = (visit.visited_on, visit.visited_on)
+            assert set(uow.visits.stream(between=day)) == set(records["visits"])
+            assert list(uow.visits.stream(cadre_id=visit.cadre_id)) == [visit]
+            letter = records["letters"][0]
+            assert list(uow.letters.stream(year=letter.year, cadre_id=letter.cadre_id)) == [letter]
+            duty = records["duties"][0]
+            assert list(uow.duties.stream(business_key=duty.business_key)) == [duty]
+            assert list(uow.duties.stream(kind=DutyKind.WEEKLY)) == []
+            problem = records["problems"][0]
+            assert problem.deadline is not None
+            after = problem.deadline + timedelta(days=1)
+            assert set(uow.problems.stream(open_on=after)) == set(records["problems"])
+            assert list(uow.problems.stream(open_on=problem.deadline)) == []  # not yet overdue
+            assert list(uow.problems.stream(severity=Severity.MAJOR)) == []
+            before = len(list(uow.audit.entries()))
+            for kind, pair in records.items():  # the same again: nothing changes
+                assert getattr(uow, kind).upsert_many(pair) == UpsertResult(0, 0, 2), kind
+            assert len(list(uow.audit.entries())) == before
+
+    def test_visits_letters_routines_and_problems_in_scope_only(
+        self, loaded: Store, records: dict[str, tuple[Any, Any]]
+    ) -> None:
+        township = Scope("乡镇用户", Role.OFFICE, TOWNSHIP)
+        with loaded.unit_of_work(township) as uow:
+            for kind, (inside, outside) in records.items():
+                repository = getattr(uow, kind)
+                assert repository.get(_key(inside)) == inside, kind
+                assert repository.get(_key(outside)) is None, kind
+                assert list(repository.stream()) == [inside], kind
+        for kind, (_, outside) in records.items():
+            with pytest.raises(ScopeError), loaded.unit_of_work(township) as uow:
+                getattr(uow, kind).upsert_many([outside])
 
     # --- imports ----------------------------------------------------------------------
 

@@ -8,7 +8,9 @@ Fixtures:
 * ``twores_rosters``: a Hypothesis strategy of rosters (draw from it with ``st.data()``);
 * ``twores_roster``: one deterministic synthetic roster on the packaged 桂林市 region.
 
-Nothing here imports Hypothesis until a fixture that needs it is used.
+Hypothesis profiles ``twores-dev`` (30 examples) and ``twores-ci`` (150, derandomized,
+printing a reproduction blob) are registered, both without a deadline (drawing a roster can
+take longer than Hypothesis's 200 ms default): ``pytest --hypothesis-profile twores-ci``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    _register_profiles()  # before Hypothesis's own plugin loads the profile asked for
     group = parser.getgroup("twores")
     group.addoption(
         "--twores-region",
@@ -32,6 +35,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="enable this installed twores region plugin (repeatable; 'none' for national only)",
     )
+
+
+def _register_profiles() -> None:
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:  # the fixtures that need Hypothesis say so when used
+        return
+    settings.register_profile("twores-dev", max_examples=30, deadline=None)
+    settings.register_profile(
+        "twores-ci",
+        max_examples=150,
+        deadline=None,
+        derandomize=True,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """An unknown ``--twores-region`` is a usage error before any test runs."""
+    chosen = config.getoption("twores_regions", None)
+    if not chosen:
+        return
+    from twores.plugins.manager import installed_plugins
+
+    unknown = sorted(set(chosen) - {"none"} - set(installed_plugins()))
+    if unknown:
+        raise pytest.UsageError(
+            f"--twores-region: no installed twores plugin named {', '.join(unknown)} "
+            f"(installed: {', '.join(installed_plugins()) or 'none'})"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ Subclass it to test your region and your storage::
 from __future__ import annotations
 
 import functools
+import weakref
 from datetime import date
 
 from hypothesis import strategies as st
@@ -24,15 +25,29 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from twores.core.assignment import Plan, PlanMode, apply_plan, plan_assignments
 from twores.core.roster import Roster, RuleBook
+from twores.plugins.manager import TworesPluginManager
 from twores.testing.assertions import assert_invariants
 from twores.testing.plugin_managers import plugin_manager_for, region_roots
 from twores.testing.strategies import DEFAULT_DAY, region_rosters, roster_changes
 
 
 @functools.cache
-def _roots(regions: tuple[str, ...]) -> tuple[str, ...]:
-    """The enabled regions' roots, found once per set of regions (not once per example)."""
-    return region_roots(plugin_manager_for(regions)) if regions else ()
+def _manager_for(regions: tuple[str, ...]) -> TworesPluginManager:
+    """One plugin manager per set of regions (not one per example)."""
+    return plugin_manager_for(regions)
+
+
+_ROOTS: weakref.WeakKeyDictionary[TworesPluginManager, tuple[str, ...]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _roots(manager: TworesPluginManager) -> tuple[str, ...]:
+    """The regions' roots of ``manager``, found once per manager (not once per example)."""
+    found = _ROOTS.get(manager)
+    if found is None:
+        found = _ROOTS[manager] = region_roots(manager)
+    return found
 
 
 class RosterChurn(RuleBasedStateMachine):
@@ -45,16 +60,24 @@ class RosterChurn(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        self.plugin_manager = self.make_plugin_manager()
         self.rulebook: RuleBook = self.make_rules()
-        self.roots = _roots(tuple(self.regions))
+        self.roots = _roots(self.plugin_manager)
         self.roster: Roster | None = None
         self.last_plan: Plan | None = None
 
     # --- extension points -------------------------------------------------------------
 
+    def make_plugin_manager(self) -> TworesPluginManager:
+        """The plugin manager under test (default: the national rules and the installed
+        ``regions``); override to bring your own — rosters are drawn under its regions'
+        roots and planned with its rules (build it once, not once per example)."""
+        return _manager_for(tuple(self.regions))
+
     def make_rules(self) -> RuleBook:
-        """The rules under test; override to bring your own plugin manager."""
-        return plugin_manager_for(self.regions).rulebook()
+        """The rules under test: ``self.plugin_manager``'s (override to test other rules on
+        the same rosters)."""
+        return self.plugin_manager.rulebook()
 
     def roster_strategy(self) -> st.SearchStrategy[Roster]:
         """Rosters under the enabled regions' roots (any province without regions), with

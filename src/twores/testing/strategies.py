@@ -153,7 +153,8 @@ def hierarchies(
             segments.append(forced)
         for index, segment in enumerate(sorted(segments)):
             special = segment != forced and (
-                not parent.is_standard or (nonstandard and draw(st.integers(0, 9)) == 0)
+                # 1 in 10, shrinking towards a standard area (readable, its tier in its code)
+                not parent.is_standard or (nonstandard and draw(st.integers(0, 9)) == 9)
             )
             if special:
                 code = f"{parent.code}-Z{index}"
@@ -430,7 +431,7 @@ def _roster_business(
 @st.composite
 def _roster_cadre(draw: st.DrawFn, *, index: int, areas: list[Area], on: date) -> Cadre:
     area = draw(st.sampled_from(areas))
-    active = draw(st.integers(0, 9)) > 0
+    active = draw(st.integers(0, 9)) < 9  # 9 in 10, shrinking towards an active cadre
     return Cadre(
         id=f"c{index:04d}",
         name=draw(_chinese_names()),
