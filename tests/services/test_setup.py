@@ -8,6 +8,9 @@ import pytest
 
 import twores
 from twores.core.errors import InvalidValueError
+from twores.core.periods import Frequency, PeriodKind
+from twores.core.rules import Rule, RuleSet, Ruling
+from twores.plugins import hookimpl
 from twores.services.setup import synthesize
 from twores.services.stores import open_store
 
@@ -34,3 +37,39 @@ def test_a_negative_size_is_refused(tmp_path: Path) -> None:
         synthesize(app, f"sqlite:///{tmp_path / 'x.db'}", businesses=-5, cadres=10)
     assert error.value.field == "businesses"
     assert not (tmp_path / "x.db").exists()
+
+
+class _TwiceAMonth:
+    """A region whose cadres visit twice a month: several tasks per business a quarter."""
+
+    RULE = Rule("test.freq.monthly", "每月督导2次", "twice a month", "测试")
+
+    @hookimpl
+    def twores_rule_sets(self) -> list[RuleSet]:
+        return [RuleSet("twice_a_month", "1", "测试", "test", (self.RULE,))]
+
+    @hookimpl(tryfirst=True)
+    def twores_supervision_frequency(self) -> Ruling[Frequency]:
+        return Ruling(Frequency(PeriodKind.MONTH, 2), self.RULE)
+
+
+def test_a_simulated_quarter_visits_each_task_within_its_own_period(tmp_path: Path) -> None:
+    app = twores.build(load_entrypoints=False, plugins=[_TwiceAMonth()])
+    url = f"sqlite:///{tmp_path / 'synth.db'}"
+    report = synthesize(
+        app, url, businesses=60, cadres=30, area="450323", quarter=True, folder=tmp_path
+    )
+    assert report.cycle is not None
+    (quarter,) = report.cycle.quarters
+    assert quarter.tasks > 60 * 3 and quarter.visits > quarter.tasks // 2
+    store = open_store(app, url)
+    try:
+        with store.unit_of_work(twores.Scope.system()) as uow:
+            tasks = list(uow.tasks.stream())
+            visits = {v.key: v for v in uow.visits.stream()}
+    finally:
+        store.close()
+    assert len(visits) == quarter.visits  # none fell on a day its business had one already
+    credited = [t for t in tasks if t.visit_id is not None]
+    assert len(credited) == quarter.visits  # each visit fulfils a task of its own period
+    assert all(visits[t.visit_id].visited_on in t.period for t in credited)

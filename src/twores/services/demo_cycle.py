@@ -19,7 +19,7 @@ from twores.core.periods import CHINA_TZ, Period, PeriodKind
 from twores.core.ports import Store
 from twores.core.problems import Action, ProblemStatus
 from twores.core.security import Role, Scope
-from twores.core.supervision import task_periods
+from twores.core.supervision import SupervisionTask, task_periods
 from twores.services.commitments import Signing, generate_letters, sign_letters
 from twores.services.kpis import KpiTable, compute_kpis, issue_bulletin
 from twores.services.problems import Step, escalate_overdue, transition_many
@@ -129,13 +129,16 @@ def _run_quarter(
     counties = sorted({c.code for c in hierarchy if c.tier is Tier.COUNTY})
     completion = {code: rnd.uniform(0.78, 0.99) for code in counties}
     visits = []
+    visited: set[tuple[str, date]] = set()
     for task in tasks:
         county = hierarchy.ancestor(task.area_code, Tier.COUNTY)
         cadre = held.get(task.business_key)
         rate = completion.get(county.code if county else "", 0.9)
         if task.exempt or cadre is None or rnd.random() > rate:
             continue
-        day = period.start + timedelta(days=rnd.randrange((last_day - period.start).days))
+        day = _visit_day(task, period.start, last_day, visited, rnd)
+        if day is None:
+            continue
         found = (rnd.choice(FINDINGS),) if rnd.random() < 0.04 else ()
         visits.append(VisitInput(task.business_key, cadre, day, rnd.choice(MODES), findings=found))
     # Cadres enter each month's visits at the month's end (the quarter's last days early).
@@ -167,6 +170,27 @@ def _run_quarter(
         sum(p.status is ProblemStatus.CLOSED for p in moved),
         Counter(e.event.action for e in escalated)[Action.REMIND],
     )
+
+
+def _visit_day(
+    task: SupervisionTask,
+    first: date,
+    last: date,
+    visited: set[tuple[str, date]],
+    rnd: random.Random,
+) -> date | None:
+    """A day inside the task's own period (a monthly task's month, say) and ``first..last``
+    on which its business has no visit yet (a second visit the same day is the same
+    visit); None when a few tries find none."""
+    start, end = max(task.period.start, first), min(task.period.end, last)
+    if end < start:
+        return None
+    for _ in range(5):
+        day = start + timedelta(days=rnd.randrange(max((end - start).days, 1)))
+        if (task.business_key, day) not in visited:
+            visited.add((task.business_key, day))
+            return day
+    return None
 
 
 #: Share of businesses whose head holds the monthly meeting. The demo simulates no other
