@@ -17,7 +17,7 @@ import functools
 import operator
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from hypothesis import strategies as st
@@ -82,6 +82,7 @@ _TIER_SUFFIX = {
 _SEGMENT_WIDTH = {Tier.CITY: 2, Tier.COUNTY: 2, Tier.TOWNSHIP: 3, Tier.VILLAGE: 3}
 _DAY_MIN = date(2015, 1, 1)
 _DAY_MAX = date(2030, 12, 31)
+T = TypeVar("T")
 
 
 def _check_tier_range(min_tier: Tier, max_tier: Tier) -> None:
@@ -89,6 +90,7 @@ def _check_tier_range(min_tier: Tier, max_tier: Tier) -> None:
         raise ValueError(f"max_tier={max_tier.value} is above min_tier={min_tier.value}")
 
 
+@functools.cache  # one strategy per tier: hierarchies() draws a name for every area
 def place_names(*, tier: Tier) -> st.SearchStrategy[str]:
     """Chinese place names ending in the tier's usual suffix."""
     return st.text(alphabet=_NAME_CHARS, min_size=2, max_size=4).map(
@@ -209,10 +211,12 @@ def licence_numbers(*, business_type: BusinessType) -> st.SearchStrategy[str]:
     )
 
 
+@functools.cache
 def _dates(*, min_value: date = _DAY_MIN, max_value: date = _DAY_MAX) -> st.SearchStrategy[date]:
     return st.dates(min_value=min_value, max_value=max_value)
 
 
+@functools.cache
 def _chinese_names() -> st.SearchStrategy[str]:
     return st.builds(
         lambda family, given: family + given,
@@ -406,31 +410,41 @@ def _licence_for(index: int, business_type: BusinessType, province: str) -> str:
     return f"JY1{province}{index:011d}"
 
 
-@st.composite
-def _roster_business(
+# Built once: a roster draws dozens of businesses and cadres, and a strategy built anew for
+# each draw is validated anew (a third of the time generating a roster went there).
+_BUSINESS_TYPES = st.sampled_from(BusinessType)
+_BUSINESS_NAMES = st.text(alphabet=_NAME_CHARS, min_size=2, max_size=4)
+_SCALES = st.none() | st.sampled_from(Scale)
+_STATUSES = st.sampled_from(
+    [OperatingStatus.OPERATING] * 6 + [OperatingStatus.SUSPENDED, OperatingStatus.CLOSED]
+)
+_GRADES = st.sampled_from(_GRADE_WEIGHTS)
+
+
+def _one_of(draw: st.DrawFn, choices: Sequence[T]) -> T:
+    """One of ``choices``, shrinking towards the first (an index, so no strategy is built
+    per list)."""
+    return choices[draw(st.integers(0, len(choices) - 1))]
+
+
+def _draw_roster_business(
     draw: st.DrawFn, *, index: int, areas: list[Area], province: str
 ) -> FoodBusiness:
-    business_type = draw(st.sampled_from(BusinessType))
-    area = draw(st.sampled_from(areas))
+    business_type = draw(_BUSINESS_TYPES)
+    area = _one_of(draw, areas)
     return FoodBusiness(
-        name=draw(st.text(alphabet=_NAME_CHARS, min_size=2, max_size=4)) + "食品店",
+        name=draw(_BUSINESS_NAMES) + "食品店",
         area_code=area.code,
         business_type=business_type,
         licence_no=_licence_for(index, business_type, province),
-        scale=draw(st.none() | st.sampled_from(Scale)),
-        status=draw(
-            st.sampled_from(
-                [OperatingStatus.OPERATING] * 6
-                + [OperatingStatus.SUSPENDED, OperatingStatus.CLOSED]
-            )
-        ),
-        grade=draw(st.sampled_from(_GRADE_WEIGHTS)),
+        scale=draw(_SCALES),
+        status=draw(_STATUSES),
+        grade=draw(_GRADES),
     )
 
 
-@st.composite
-def _roster_cadre(draw: st.DrawFn, *, index: int, areas: list[Area], on: date) -> Cadre:
-    area = draw(st.sampled_from(areas))
+def _draw_roster_cadre(draw: st.DrawFn, *, index: int, areas: list[Area], on: date) -> Cadre:
+    area = _one_of(draw, areas)
     active = draw(st.integers(0, 9)) < 9  # 9 in 10, shrinking towards an active cadre
     return Cadre(
         id=f"c{index:04d}",
@@ -476,7 +490,7 @@ def rosters(
     province = hierarchy.roots[0].code if hierarchy.roots[0].code in PROVINCE_CODES else "45"
     count = draw(st.integers(min_businesses, max_businesses))
     businesses = [
-        draw(_roster_business(index=i, areas=low, province=province)) for i in range(count)
+        _draw_roster_business(draw, index=i, areas=low, province=province) for i in range(count)
     ]
     # Most cadres sit where the national rules send some business, so most get placed.
     wanted = [
@@ -486,12 +500,8 @@ def rosters(
         and (area := hierarchy.ancestor(b.area_code, _tier_for(rules, b, on))) is not None
     ]
     cadres = [
-        draw(
-            _roster_cadre(
-                index=i,
-                areas=wanted if wanted and draw(st.integers(0, 3)) > 0 else areas,
-                on=on,
-            )
+        _draw_roster_cadre(
+            draw, index=i, areas=wanted if wanted and draw(st.integers(0, 3)) > 0 else areas, on=on
         )
         for i in range(draw(st.integers(0, max_cadres)))
     ]
@@ -502,10 +512,10 @@ def rosters(
             candidates = [c for c in cadres if c.area_code in path]
             if not candidates or not draw(st.booleans()):
                 continue
-            cadre = draw(st.sampled_from(candidates))
+            cadre = _one_of(draw, candidates)
             start = draw(_dates(min_value=date(2021, 1, 1), max_value=on))
             if draw(st.integers(0, 4)) == 0:
-                earlier = draw(st.sampled_from(candidates))
+                earlier = _one_of(draw, candidates)
                 history.append(
                     Assignment(
                         earlier.id, business.key, date(2020, 6, 1), start, AssignmentReason.INITIAL
@@ -556,10 +566,10 @@ def roster_changes(
             kinds += ["leave", "move_cadre"]
         if current.businesses:
             kinds += ["close", "regrade", "move_business"]
-        kind = draw(st.sampled_from(kinds))
+        kind = _one_of(draw, kinds)
         change: RosterChange
         if kind == "open":
-            business = draw(_roster_business(index=10**6 + step, areas=low, province=province))
+            business = _draw_roster_business(draw, index=10**6 + step, areas=low, province=province)
             index = 10**6 + step
             while business.key in current.businesses:
                 index += max_size + 1
@@ -568,26 +578,26 @@ def roster_changes(
                 )
             change = BusinessOpens(business)
         elif kind == "join":
-            cadre = draw(_roster_cadre(index=5000 + step, areas=areas, on=on))
+            cadre = _draw_roster_cadre(draw, index=5000 + step, areas=areas, on=on)
             index = 5000 + step
             while cadre.id in current.cadres:
                 index += max_size + 1
                 cadre = attrs.evolve(cadre, id=f"c{index:04d}")
             change = CadreJoins(attrs.evolve(cadre, active_to=None))
         elif kind == "leave":
-            change = CadreLeaves(draw(st.sampled_from(sorted(current.cadres))), on)
+            change = CadreLeaves(_one_of(draw, sorted(current.cadres)), on)
         elif kind == "move_cadre":
-            cadre = current.cadres[draw(st.sampled_from(sorted(current.cadres)))]
+            cadre = current.cadres[_one_of(draw, sorted(current.cadres))]
             same_tier = [a.code for a in roster.hierarchy if a.tier is cadre.tier]
-            change = CadreMoves(cadre.id, draw(st.sampled_from(same_tier)))
+            change = CadreMoves(cadre.id, _one_of(draw, same_tier))
         elif kind == "close":
-            change = BusinessCloses(draw(st.sampled_from(sorted(current.businesses))), on)
+            change = BusinessCloses(_one_of(draw, sorted(current.businesses)), on)
         elif kind == "regrade":
-            key = draw(st.sampled_from(sorted(current.businesses)))
+            key = _one_of(draw, sorted(current.businesses))
             change = BusinessRegraded(key, draw(st.sampled_from(Grade)))
         else:
-            key = draw(st.sampled_from(sorted(current.businesses)))
-            change = BusinessMoves(key, draw(st.sampled_from(low)).code)
+            key = _one_of(draw, sorted(current.businesses))
+            change = BusinessMoves(key, _one_of(draw, low).code)
         current = current.apply(change)
         changes.append(change)
     return changes
