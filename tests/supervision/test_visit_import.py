@@ -124,3 +124,54 @@ def test_a_refused_answer_is_reported_as_the_cell_spells_it(
     assert not report.accepted
     (error,) = report.errors
     assert (error.row, error.column, error.value) == (2, "检查结果", "M1:好")
+
+
+def test_a_severity_column_sets_the_findings_deadline(
+    app: twores.Twores, store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    held = _held(store)[:2]
+    sheet = tmp_path / "督导.csv"
+    with sheet.open("w", encoding="utf-8-sig", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow([*HEADER, "问题严重程度"])
+        writer.writerow(
+            [
+                "1",
+                held[0].business_key,
+                held[0].cadre_id,
+                "2026-03-02",
+                "现场",
+                "",
+                "使用过期原料",
+                "",
+                "严重",
+            ]
+        )
+        writer.writerow(
+            [
+                "2",
+                held[1].business_key,
+                held[1].cadre_id,
+                "2026-03-02",
+                "现场",
+                "",
+                "未公示许可证",
+                "",
+                "",
+            ]
+        )
+    report = import_visits(app, store, ADMIN, sheet, now=NOW)
+    assert report.accepted, report.errors
+    with store.unit_of_work(ADMIN) as uow:
+        found = {p.business_key: p for p in uow.problems.stream()}
+    severe, minor = found[held[0].business_key], found[held[1].business_key]
+    assert severe.severity is twores.Severity.SEVERE and minor.severity is twores.Severity.MINOR
+    entered = NOW.date()  # deadlines count from the day the finding is entered
+    assert severe.deadline == date.fromordinal(entered.toordinal() + 3)  # national: 3 days
+    assert minor.deadline == date.fromordinal(entered.toordinal() + 15)
+    bad = tmp_path / "督导2.csv"
+    bad.write_text(sheet.read_text(encoding="utf-8-sig").replace(",严重\n", ",天大\n"), "utf-8-sig")
+    refused = import_visits(app, store, ADMIN, bad, now=NOW)
+    assert [(e.row, e.column, e.value) for e in refused.errors] == [(2, "问题严重程度", "天大")]

@@ -153,6 +153,34 @@ def test_a_cadre_never_verifies_a_problem_they_reported(
     assert "reporter" in refused.json()["en"]
 
 
+def test_a_visit_s_findings_carry_the_severity_given(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    from datetime import timedelta
+
+    cadre = web_db["cadre"]
+    sign_in(client, "cadre")
+    desk = client.get(f"/api/cadres/{cadre.id}").json()
+    key = desk["businesses"][0]["licence_no"] or desk["businesses"][0]["uscc"]
+    today = twores.today()
+    visit = {
+        "business_key": key,
+        "cadre_id": cadre.id,
+        "visited_on": today.isoformat(),
+        "findings": ["使用超过保质期的原料"],
+        "severity": "severe",
+    }
+    answer = client.post("/api/visits", json=visit, headers=csrf(client))
+    assert answer.status_code == 201, answer.text
+    (opened,) = answer.json()["opened"]
+    assert opened["severity"] == "severe"
+    assert opened["deadline"] == (today + timedelta(days=3)).isoformat()  # national: 3 days
+    wrong = client.post(
+        "/api/visits", json={**visit, "severity": "catastrophic"}, headers=csrf(client)
+    )
+    assert wrong.status_code == 400 and wrong.json()["field"] == "severity"
+
+
 def test_problem_transitions_follow_the_ledger(client: TestClient[Any]) -> None:
     sign_in(client, "town")
     rectifying = client.get("/api/problems", params={"status": "rectifying"}).json()

@@ -333,6 +333,7 @@ def _desk_page(
         desk=desk,
         today=twores.today().isoformat(),
         modes=list(twores.VisitMode),
+        severities=list(twores.Severity),
         **{"done": None, "error": None, "form": {}, **context},
     )
 
@@ -352,6 +353,7 @@ def record_visit(
             mode=str(data.get("mode") or "现场"),
             findings=findings,
             late_reason=str(data.get("late_reason") or "") or None,
+            severity=str(data.get("severity") or "一般"),
         )
         visit = web_views.visit_as(user, visit)
         supervision.record_visit(web.app, web.store, user.scope, visit)

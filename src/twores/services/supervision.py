@@ -16,7 +16,7 @@ from twores.core.businesses import FoodBusiness, Grade
 from twores.core.gc import gc_paused
 from twores.core.periods import Frequency, Period, PeriodKind, china_time, today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
-from twores.core.problems import Problem, ProblemSource
+from twores.core.problems import Problem, ProblemSource, Severity
 from twores.core.security import Scope, outside_scope
 from twores.core.supervision import (
     NATIONAL_CHECKLIST,
@@ -178,6 +178,8 @@ class VisitInput:
     evidence: tuple[str, ...] = ()
     findings: tuple[str, ...] = ()
     late_reason: str | None = None
+    #: How serious the findings are (一般/较重/严重, or minor/major/severe): their deadline.
+    severity: str = "一般"
 
 
 @attrs.frozen
@@ -308,6 +310,7 @@ class VisitRecorder:
         if holder_on(self.held.get(business.key, ()), data.visited_on) != data.cadre_id:
             raise NotAssignedError(data.cadre_id, business.key, data.visited_on)
         visit = _build_visit(data, business, self.recorded_at, self.checklist)
+        severity = Severity.parse(data.severity, field="severity")
         day = data.visited_on
         tasks = [t for t in self.tasks.get(business.key, ()) if day in t.period]
         before = self._visits.get(visit.key) or self.stored.get(visit.key)
@@ -329,7 +332,7 @@ class VisitRecorder:
             if fulfilled is not None:
                 self._replace(fulfilled)
         outcome = VisitOutcome(visit, written, fulfilled, late)
-        self._pending.append((outcome, _findings(visit)))
+        self._pending.append((outcome, _findings(visit, severity)))
         return outcome
 
     def _closes(
@@ -360,7 +363,7 @@ class VisitRecorder:
         return outcomes
 
 
-def _findings(visit: Visit) -> list[NewProblem]:
+def _findings(visit: Visit, severity: Severity) -> list[NewProblem]:
     """The problems a visit's findings open, one per finding."""
     return [
         NewProblem(
@@ -369,6 +372,7 @@ def _findings(visit: Visit) -> list[NewProblem]:
             visit.cadre_id,
             visit.visited_on,
             ProblemSource.VISIT,
+            severity,
             source_ref=f"{visit.key}#{index}",
         )
         for index, finding in enumerate(visit.findings, 1)

@@ -141,6 +141,13 @@ def visit_group() -> None:
     help="Evidence file (its SHA-256 is kept) / 证据文件",
 )
 @click.option("--finding", "findings", multiple=True, help="A problem found / 发现的问题")
+@click.option(
+    "--severity",
+    default="一般",
+    show_default=True,
+    help="How serious the findings are, which sets their deadline: 一般/较重/严重 "
+    "(minor/major/severe) / 问题严重程度",
+)
 @click.option("--late-reason", help="Reason for entry after the window closed / 补录原因")
 @_who
 @pass_context
@@ -153,6 +160,7 @@ def record_command(
     answers: tuple[tuple[str, str], ...],
     evidence: tuple[Path, ...],
     findings: tuple[str, ...],
+    severity: str,
     late_reason: str | None,
     actor: str,
     role: str,
@@ -165,6 +173,8 @@ def record_command(
       twores visit record JY14503230034495 450323101-li --date 2026-03-15
       twores visit record JY14503230034495 450323101-li --date 2026-03-15 \\
           --mode 视频 --answer M1=符合 --answer P1=不符合 --finding 未公示许可证
+      twores visit record JY14503230034495 450323101-li --date 2026-03-15 \\
+          --finding 使用过期原料 --severity 严重
     """
     visit = VisitInput(
         business,
@@ -175,6 +185,7 @@ def record_command(
         tuple(file_sha256(p) for p in evidence),
         findings,
         late_reason,
+        severity,
     )
     store = obj.store()
     outcome = record_visit(obj.app, store, obj.scope(scope_area, actor, role), visit)
@@ -212,8 +223,8 @@ def import_command(
     """Import a sheet of visits (CSV or .xlsx) / 批量导入督导记录.
 
     Columns: 许可证编号, 干部编号, 督导日期, 督导方式, 检查结果 (M1:符合；P1:不符合),
-    发现问题, 证据哈希, 补录原因. On any bad row nothing changes, a report is written beside
-    FILE and the exit code is 3.
+    发现问题, 证据哈希, 补录原因, 问题严重程度 (一般/较重/严重). On any bad row nothing changes, a
+    report is written beside FILE and the exit code is 3.
 
     \b
     Examples:

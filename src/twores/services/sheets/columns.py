@@ -94,6 +94,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "evidence": ("证据哈希", "照片哈希", "evidence"),
         "late_reason": ("补录原因", "late reason"),
         "answers": ("检查结果", "answers"),
+        "severity": ("问题严重程度", "严重程度", "问题等级", "severity"),
     },
     "duties": {
         "business_key": ("许可证编号", "主体标识", "统一社会信用代码", "business", "licence no"),

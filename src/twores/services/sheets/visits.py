@@ -8,6 +8,7 @@ import attrs
 
 from twores.core.businesses import canonical_licence
 from twores.core.errors import InvalidValueError
+from twores.core.problems import Severity
 from twores.core.supervision import VisitMode
 from twores.services.sheets import values as v
 from twores.services.sheets.columns import map_columns
@@ -55,6 +56,11 @@ def _mode(value: object, field: str) -> str | None:
     return None if text is None else VisitMode.parse(text, field=field).zh
 
 
+def _severity(value: object, field: str) -> str | None:
+    text = v.text(value, field)
+    return None if text is None else Severity.parse(text, field=field).zh
+
+
 def parse_visits(table: Table) -> ParseResult[VisitRow]:
     columns = map_columns("visits", table.header)
     errors = _header_errors("visits", table, columns)
@@ -78,11 +84,12 @@ def parse_visits(table: Table) -> ParseResult[VisitRow]:
         evidence = r.get("evidence", split_items) or ()
         answers = r.get("answers", _answers) or ()
         late = r.get("late_reason", v.text)
+        severity = r.get("severity", _severity) or Severity.MINOR.zh
         if r.errors or key is None or cadre is None or day is None:
             errors.extend(r.errors)
             continue
         visit = VisitInput(
-            canonical_licence(key), cadre, day, mode, answers, evidence, findings, late
+            canonical_licence(key), cadre, day, mode, answers, evidence, findings, late, severity
         )
         rows.append(VisitRow(row.number, row.serial, visit))
     return ParseResult(rows, errors, columns)
