@@ -698,3 +698,43 @@ def test_a_workbook_that_would_inflate_absurdly_is_refused_unread(
     with pytest.raises(InvalidValueError) as error:
         import_file(app, store, ADMIN, "businesses", bomb)
     assert error.value.field == "file" and "zip bomb" in error.value.message_en
+
+
+def test_a_damaged_workbook_is_refused_by_name_not_crashed_on(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    book = Workbook()
+    book.active.append(["主体名称", "许可证编号", "所属区划", "业态"])
+    path = tmp_path / "台账.xlsx"
+    book.save(path)
+    data = bytearray(path.read_bytes())
+    directory = data.rfind(b"PK\x01\x02")  # the central directory's last entry
+    data[directory : directory + 4] = b"XXXX"
+    path.write_bytes(bytes(data))
+    with pytest.raises(InvalidValueError) as error:
+        import_file(app, store, ADMIN, "businesses", path)
+    assert error.value.field == "file" and "Excel" in error.value.message_zh
+
+
+def test_formatted_empty_rows_below_the_ledger_are_no_giant_row(
+    app: twores.Twores, store: twores.Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from twores.services.sheets import reading
+
+    monkeypatch.setattr(reading, "_ROW_LIMIT", 1 << 20)  # scaled down: 1 MiB rows,
+    monkeypatch.setattr(reading, "_XML_CHUNK", 1 << 16)  # read 64 KiB at a time
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["主体名称", "许可证编号", "所属区划", "业态"])
+    sheet.append(["灵川米粉店", "JY14503230034495", "450323101202", "餐饮服务"])
+    path = tmp_path / "台账.xlsx"
+    book.save(path)
+    empty = "".join(f'<row r="{n}" s="1" customFormat="1" ht="15"/>' for n in range(3, 60_000))
+
+    def formatted_below(xml: str) -> str:
+        return xml.replace("</sheetData>", empty + "</sheetData>")
+
+    _rewrite_sheet(path, formatted_below)
+    report = import_file(app, store, ADMIN, "businesses", path)
+    assert report.accepted, report.errors
+    assert report.records.inserted == 1

@@ -346,12 +346,7 @@ def _workbook_table(source: Path, known: set[str]) -> Table:
     try:
         workbook = CalamineWorkbook.from_path(str(source))
     except CalamineError as error:  # not a workbook, damaged, or password-protected
-        raise InvalidValueError(
-            "file",
-            source.name,
-            "文件无法读取，不是有效的 Excel 文件（或已加密）",
-            f"cannot be read as an Excel workbook (damaged or encrypted: {error})",
-        ) from error
+        raise _unreadable(source, error) from error
     names = [
         m.name
         for m in workbook.sheets_metadata
@@ -459,11 +454,23 @@ _PART_LIMIT = 16 << 20
 _ROW_LIMIT = 64 << 20
 
 
+def _unreadable(source: Path, error: Exception) -> InvalidValueError:
+    return InvalidValueError(
+        "file",
+        source.name,
+        "文件无法读取，不是有效的 Excel 文件（或已加密）",
+        f"cannot be read as an Excel workbook (damaged or encrypted: {error})",
+    )
+
+
 def _check_inflation(source: Path) -> None:
     """Refuse a workbook that would inflate to an implausible size before anything reads
     it (each member's declared size is also all that ``zipfile`` will inflate)."""
-    with zipfile.ZipFile(source) as archive:
-        members = archive.infolist()
+    try:
+        with zipfile.ZipFile(source) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise _unreadable(source, error) from error
     total = sum(m.file_size for m in members)
     inflated = [m for m in members if m.file_size > (1 << 20) + _RATIO_LIMIT * m.compress_size]
     if total > _INFLATED_LIMIT or inflated:
@@ -553,8 +560,8 @@ def _uncached_formulas(source: Path, sheet: str) -> dict[int, dict[int, str]]:
             rest = b""
             while chunk := stream.read(_XML_CHUNK):
                 buffer = rest + chunk
-                cut = buffer.rfind(b"</row>")
-                if cut < 0:
+                cut = _last_row_start(buffer)  # the rows before it are whole
+                if cut <= 0:
                     if len(buffer) > _ROW_LIMIT:  # no ledger row is this long
                         raise InvalidValueError(
                             "file",
@@ -564,12 +571,24 @@ def _uncached_formulas(source: Path, sheet: str) -> dict[int, dict[int, str]]:
                         )
                     rest = buffer
                     continue
-                part, rest = buffer[: cut + 6], buffer[cut + 6 :]
+                part, rest = buffer[:cut], buffer[cut:]
                 if b"<f" in part:
                     _scan_formulas(part, found)
             if b"<f" in rest:
                 _scan_formulas(rest, found)
     return found
+
+
+_ROW_START = re.compile(rb"<row[\s>/]")
+
+
+def _last_row_start(xml: bytes) -> int:
+    """Where the last row tag of ``xml`` starts (-1: none); a formatted empty row is a
+    self-closing ``<row …/>`` with no ``</row>``."""
+    at = xml.rfind(b"<row")
+    while at >= 0 and not _ROW_START.match(xml, at):
+        at = xml.rfind(b"<row", 0, at)
+    return at
 
 
 def _scan_formulas(xml: bytes, found: dict[int, dict[int, str]]) -> None:
