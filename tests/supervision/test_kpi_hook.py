@@ -4,6 +4,7 @@ never served the counts its earlier version stored."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import attrs
 import pytest
@@ -159,3 +160,19 @@ def test_a_counter_s_impossible_counts_are_refused_naming_the_kpi(
         compute_kpis(app, store, ADMIN, "2026Q1", as_of=AS_OF, names=["suspended"])
     assert "KPI suspended" in error.value.message_en and why in error.value.message_en
     assert "指标 suspended" in error.value.message_zh
+
+
+class _DropLetters:
+    """A hook wrapper: the only way a plugin can take a national KPI away."""
+
+    @hookimpl(wrapper=True)
+    def twores_kpis(self) -> Any:
+        lists = yield
+        return [[k for k in kpis if k.spec.name != "letters_signed"] for kpis in lists]
+
+
+def test_a_hook_wrapper_can_take_a_kpi_away() -> None:
+    national = twores.build(load_entrypoints=False).plugins.kpis()
+    wrapped = twores.build(load_entrypoints=False, plugins=[_DropLetters()]).plugins.kpis()
+    assert "letters_signed" in national
+    assert list(wrapped) == [name for name in national if name != "letters_signed"]

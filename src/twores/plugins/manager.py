@@ -70,26 +70,47 @@ class TworesPluginManager(pluggy.PluginManager):
 
     # --- registration hooks ---------------------------------------------------------
 
-    def _registered(self, hook_name: str) -> list[tuple[str, Any]]:
-        """(plugin, item) for each item of the lists a registration hook's implementations
-        return; a hook that fails or returns no list is named with its plugin."""
-        found: list[tuple[str, Any]] = []
-        for impl in reversed(getattr(self.hook, hook_name).get_hookimpls()):
+    def _answers(self, hook_name: str) -> list[tuple[str, object]]:
+        """(plugin, what it returned) for each implementation of a registration hook, in
+        call order; one that fails is named. With a hook wrapper among them (a plugin that
+        filters the others' lists) the hook is called through pluggy, and what it gives is
+        attributed to the wrapper."""
+        caller = getattr(self.hook, hook_name)
+        impls = caller.get_hookimpls()
+        wrappers = [i.plugin_name for i in impls if i.hookwrapper or i.wrapper]
+        calls: list[tuple[str, Callable[[], object]]]
+        if wrappers:
+            calls = [(f"{'/'.join(wrappers)} (hook wrapper)", lambda: list(caller()))]
+        else:
+            calls = [(i.plugin_name, i.function) for i in reversed(impls)]
+        answers: list[tuple[str, object]] = []
+        for plugin, call in calls:
             try:
-                returned = impl.function()
+                returned = call()
             except TworesError:
                 raise
             except Exception as error:
-                raise self._failed(impl.plugin_name, hook_name, error) from error
+                raise self._failed(plugin, hook_name, error) from error
+            if wrappers:  # pluggy's result: one list per implementation that answered
+                answers.extend((plugin, item) for item in cast(list[object], returned))
+            else:
+                answers.append((plugin, returned))
+        return answers
+
+    def _registered(self, hook_name: str) -> list[tuple[str, Any]]:
+        """(plugin, item) for each item of the lists a registration hook's implementations
+        return; one that returns no list is named with its plugin."""
+        found: list[tuple[str, Any]] = []
+        for plugin, returned in self._answers(hook_name):
             if returned is None:
                 continue
             if isinstance(returned, str | bytes) or not isinstance(returned, Iterable):
                 name = type(returned).__name__
                 raise PluginError(
-                    f"插件 {impl.plugin_name} 的 {hook_name} 应返回列表，却返回了 {name}",
-                    f"{hook_name} of plugin {impl.plugin_name} must return a list, got a {name}",
+                    f"插件 {plugin} 的 {hook_name} 应返回列表，却返回了 {name}",
+                    f"{hook_name} of plugin {plugin} must return a list, got a {name}",
                 )
-            found.extend((impl.plugin_name, item) for item in returned)
+            found.extend((plugin, item) for item in returned)
         return found
 
     def rule_sets(self) -> list[RuleSet]:
@@ -133,8 +154,7 @@ class TworesPluginManager(pluggy.PluginManager):
         """Registered KPIs by name, in registration order; a plugin that registers a name
         again replaces the earlier KPI (regions run before the national baseline)."""
         results = [  # regions first, the national set last
-            self._kpis_of(impl.plugin_name, impl.function)
-            for impl in reversed(self.hook.twores_kpis.get_hookimpls())
+            _kpis_of(plugin, returned) for plugin, returned in self._answers("twores_kpis")
         ]
         found: dict[str, Kpi] = {}
         for kpis in results:
@@ -142,26 +162,6 @@ class TworesPluginManager(pluggy.PluginManager):
                 found.setdefault(kpi.spec.name, kpi)
         order = dict.fromkeys(k.spec.name for kpis in reversed(results) for k in kpis)
         return {name: found[name] for name in order}
-
-    def _kpis_of(self, plugin: str, hook: Callable[[], object]) -> list[Kpi]:
-        """What one plugin's ``twores_kpis`` returned, refused naming the plugin unless it is
-        a list of :class:`Kpi`."""
-        try:
-            returned = hook()
-        except TworesError:
-            raise
-        except Exception as error:
-            raise self._failed(plugin, "twores_kpis", error) from error
-        if returned is None:
-            return []
-        if isinstance(returned, Kpi | str) or not isinstance(returned, Iterable):
-            raise _not_kpis(plugin, returned)
-        kpis: list[Kpi] = []
-        for kpi in returned:
-            if not isinstance(kpi, Kpi):
-                raise _not_kpis(plugin, kpi)
-            kpis.append(kpi)
-        return kpis
 
     def cli_commands(self) -> list[Any]:
         """Commands plugins add to the ``twores`` command line (the first of a name wins)."""
@@ -734,6 +734,21 @@ _LONGEST = {
     PeriodKind.HALF_YEAR: 184,
     PeriodKind.YEAR: 366,
 }
+
+
+def _kpis_of(plugin: str, returned: object) -> list[Kpi]:
+    """What one plugin's ``twores_kpis`` returned, refused naming the plugin unless it is a
+    list of :class:`Kpi`."""
+    if returned is None:
+        return []
+    if isinstance(returned, Kpi | str) or not isinstance(returned, Iterable):
+        raise _not_kpis(plugin, returned)
+    kpis: list[Kpi] = []
+    for kpi in returned:
+        if not isinstance(kpi, Kpi):
+            raise _not_kpis(plugin, kpi)
+        kpis.append(kpi)
+    return kpis
 
 
 def _not_kpis(plugin: str, got: object) -> PluginError:
