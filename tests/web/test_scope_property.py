@@ -54,9 +54,9 @@ def test_access_exactly_inside_the_scope(world: dict[str, Any], web_app: Any, da
         shown = client.get(f"/api/areas/{target}", headers=headers)
         assert (shown.status_code == 200) == inside_area, (area, target, shown.text)
         listed = client.get("/api/businesses", params={"area": target}, headers=headers)
-        if listed.status_code == 200:
+        # an area outside the scope, or above it, is refused (never narrowed unsaid)
+        assert (listed.status_code == 200) == inside_area, (area, target, listed.text)
+        if inside_area:
             assert all(
-                hierarchy.contains(area, b["area_code"]) for b in listed.json()["businesses"]
+                hierarchy.contains(target, b["area_code"]) for b in listed.json()["businesses"]
             )
-        else:
-            assert not inside_area and not hierarchy.contains(target, area)
