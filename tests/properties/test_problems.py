@@ -146,11 +146,19 @@ def model_after(problem: Problem, action: Action, *, actor: str, deadline: date 
         verified_by = actor
     elif action is A.REOPEN:
         verified_by = None
+    submitted = problem.history[-1] if problem.history else None
+    late_fix = (
+        submitted is not None
+        and submitted.action is A.SUBMIT
+        and problem.deadline is not None
+        and local_day(submitted.at) > problem.deadline
+    )
+    restarts = action is A.REOPEN or (action is A.REJECT and not late_fix)
     return attrs.evolve(
         problem,
         status=MODEL_MOVES[problem.status][action],
         deadline=deadline_after,
-        reminders=0 if action in (A.REJECT, A.REOPEN) else problem.reminders + (action is A.REMIND),
+        reminders=0 if restarts else problem.reminders + (action is A.REMIND),
         escalation=problem.escalation + (action is A.REFER),
         verified_by=verified_by,
         history=(),
@@ -166,10 +174,18 @@ def model_escalation(problem: Problem, on: date, policy: EscalationPolicy) -> Ac
 
 
 def reminders_since_restart(problem: Problem) -> int:
-    """REMIND events since the last rejected fix or reopening."""
-    sent = 0
+    """REMIND events since the last reopening or rejected fix — one submitted in time
+    (a late fix that is rejected escalates on)."""
+    sent, deadline, late = 0, None, False
     for e in problem.history:
-        sent = 0 if e.action in (A.REJECT, A.REOPEN) else sent + (e.action is A.REMIND)
+        if e.action is A.SUBMIT:
+            late = deadline is not None and local_day(e.at) > deadline
+        restarts = e.action is A.REOPEN or (e.action is A.REJECT and not late)
+        sent = 0 if restarts else sent + (e.action is A.REMIND)
+        if e.action in MODEL_SETS_DEADLINE:
+            deadline = e.deadline
+        elif e.action is A.REFER:
+            deadline = None
     return sent
 
 

@@ -87,7 +87,8 @@ def may_take(role: Role, action: Action) -> bool:
     return role is not Role.CADRE or action not in OFFICE_ACTIONS
 
 
-#: Steps after which an overdue problem starts again from its first reminder.
+#: Steps after which an overdue problem starts again from its first reminder (a rejected
+#: fix only when it was submitted in time: a late fix that fails escalates on).
 RESTART_ESCALATION = frozenset({A.REJECT, A.REOPEN})
 #: Statuses with a running deadline, which can become overdue.
 OPEN_WITH_DEADLINE = frozenset({S.RECTIFYING})
@@ -239,7 +240,7 @@ def transition(
     }
     if action is A.REMIND:
         changes["reminders"] = problem.reminders + 1
-    if action in RESTART_ESCALATION:
+    if action in RESTART_ESCALATION and not (action is A.REJECT and _submitted_late(problem)):
         changes["reminders"] = 0
     if action is A.REFER:
         changes["escalation"] = problem.escalation + 1
@@ -258,6 +259,14 @@ def why_barred(problem: Problem, action: Action, actor: str) -> tuple[str, str] 
     if action in VERDICTS and actor == _submitted_by(problem):
         return "验证人不能是提交整改的人", "the verifier must not be the one who submitted the fix"
     return None
+
+
+def _submitted_late(problem: Problem) -> bool:
+    """Whether the fix now awaiting a verdict was submitted after the deadline."""
+    if problem.status is not S.SUBMITTED or not problem.history or problem.deadline is None:
+        return False
+    last = problem.history[-1]
+    return last.action is A.SUBMIT and last.at.astimezone(CHINA_TZ).date() > problem.deadline
 
 
 def _submitted_by(problem: Problem) -> str | None:
