@@ -5,19 +5,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
 from twores.plugins.manager import TworesPluginManager, make_plugin_manager
 
-settings.register_profile("dev", max_examples=30, deadline=None)
-settings.register_profile(
-    "ci",
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+# The profiles the twores pytest plugin ships, under the names .ci/run and make test use.
+settings.register_profile("dev", settings.get_profile("twores-dev"))
+settings.register_profile("ci", settings.get_profile("twores-ci"))
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
