@@ -163,10 +163,11 @@ def test_a_visit_s_findings_carry_the_severity_given(
     desk = client.get(f"/api/cadres/{cadre.id}").json()
     key = desk["businesses"][0]["licence_no"] or desk["businesses"][0]["uscc"]
     today = twores.today()
-    visit = {
-        "business_key": key,
+    visit = {  # yesterday, in a mode that fulfils no task: the desk's open work stays for
+        "business_key": key,  # the browser test, which records today's visit
         "cadre_id": cadre.id,
-        "visited_on": today.isoformat(),
+        "visited_on": (today - timedelta(days=1)).isoformat(),
+        "mode": "other",
         "findings": ["使用超过保质期的原料"],
         "severity": "severe",
     }
