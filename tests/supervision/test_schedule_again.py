@@ -5,6 +5,7 @@ changed it schedules no county again."""
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -91,8 +92,9 @@ def test_scheduling_again_follows_every_input(
 def test_a_change_committed_during_a_run_is_scheduled_by_the_next(
     roster: twores.Roster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On PostgreSQL another transaction can commit while a run is under way; its change
-    must not count as read: the next run schedules the county again."""
+    """On PostgreSQL another writer can start while a run is under way (it waits for the
+    run to commit before it writes); its change must not count as read: the next run
+    schedules the county again."""
     renamed, suspended = sorted(roster.businesses)[:2]
 
     def change(store: Store, key: str, **values: object) -> None:
@@ -112,10 +114,14 @@ def test_a_change_committed_during_a_run_is_scheduled_by_the_next(
             load(store, roster, START)
             schedule(app, store, ADMIN, "2026Q1", on=START)
             change(store, renamed, name="改名饭店")  # the county is read again, no task moves
-            if store is sql:  # the suspension commits while the run holds no lock it needs
+            if store is sql:  # another writer starts while the run is under way
                 save = SyncMarks.save
-                monkeypatch.setattr(SyncMarks, "save", lambda m, f, s=save: (suspend(sql), s(m, f)))
+                writer = threading.Thread(target=suspend, args=(sql,))
+                monkeypatch.setattr(
+                    SyncMarks, "save", lambda m, f, s=save, w=writer: (w.start(), s(m, f))
+                )
                 schedule(app, store, ADMIN, "2026Q1", on=START)
+                writer.join()
                 monkeypatch.setattr(SyncMarks, "save", save)
             else:
                 schedule(app, store, ADMIN, "2026Q1", on=START)

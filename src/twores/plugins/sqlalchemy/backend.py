@@ -49,6 +49,12 @@ from twores.plugins.storage.common import (
     canonical_rows,
 )
 
+#: The advisory lock every writing unit of work holds on PostgreSQL (:meth:`SqlUnitOfWork.writing`).
+WRITES = "twores.writes"
+#: How long a writer waits for another (a province's import takes minutes, not hours).
+WRITES_WAIT = "10min"
+_LOCK_NOT_AVAILABLE = "55P03"
+
 AUDIT_COLUMNS = (
     "seq",
     "at",
@@ -175,7 +181,7 @@ class SqlUnitOfWork:
         self.connection = store.engine.connect()
         self._transaction = self.connection.begin()
         self._changes_at_begin = self._total_changes()
-        self._changed_schema = self._claimed = False
+        self._changed_schema = self._claimed = self._writing = False
         if store.is_sqlite:
             sa.event.listen(self.connection, "before_cursor_execute", self._note_statement)
         self._hierarchy = store.hierarchy(self.connection)
@@ -246,6 +252,30 @@ class SqlUnitOfWork:
         self._hierarchy = self.store.hierarchy(self.connection)
         self.kpi_summary.writes += 1  # counts cached before are of the earlier snapshot
 
+    def writing(self) -> None:
+        """Call before a write reads what it compares against. PostgreSQL: wait until no
+        other unit of work on this schema is writing (a transaction-scoped advisory lock,
+        taken once per unit, after any named :meth:`claim_writer`). Every writer takes the
+        audit head and the counties' KPI versions, in whatever order its writes come, so
+        concurrent writers deadlocked; and an upsert could overwrite a row another writer
+        changed between its read and its write. Readers never wait. SQLite has one writer
+        at a time by itself (a writer whose snapshot is stale is refused, not merged)."""
+        if self.store.is_postgres and not self._writing:
+            self._writing = True
+            connection = self.connection
+            waited = connection.exec_driver_sql("SHOW lock_timeout").scalar()
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{WRITES_WAIT}'")
+            try:
+                self.claim_writer(WRITES)
+            except sa.exc.OperationalError as error:
+                if getattr(error.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                    raise
+                raise TworesError(
+                    "另一项写入（如批量导入）仍在进行，请稍后重试",
+                    "another write (a ledger import, say) is still under way; try again shortly",
+                ) from error
+            connection.execute(sa.select(sa.func.set_config("lock_timeout", waited, True)))
+
     def tune_for_bulk(self) -> None:
         """PostgreSQL, for the rest of the transaction: no JIT (compiling the expressions
         of a province-wide scan took 2.2 of its 2.7 s, and scheduling's per-county
@@ -312,6 +342,7 @@ class SqlUnitOfWork:
         """Append audit entries for (key, before, after) changes and move the head."""
         if not changes:
             return
+        self.writing()
         if self._chain is None:
             self.connection.execute(
                 sa.update(tables.audit_head)

@@ -30,6 +30,7 @@ class Areas:
         self.uow = uow
 
     def upsert_many(self, areas: Iterable[Area]) -> UpsertResult:
+        self.uow.writing()
         uow = self.uow
         uow.guard.check_admin("区划", "areas")
         existing = {

@@ -42,6 +42,7 @@ class Assignments:
         self.uow = uow
 
     def upsert_many(self, assignments: Iterable[Assignment]) -> UpsertResult:
+        self.uow.writing()
         result = UpsertResult()
         for batch in batches(assignments):
             result += self._upsert_batch(batch)

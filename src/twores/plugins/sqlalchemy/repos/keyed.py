@@ -41,6 +41,7 @@ class Keyed:
         """Into an empty table: drop the secondary indexes and build them once at the end
         (inside the transaction, so a rollback restores them), and skip looking up rows
         that cannot exist yet. Any other table: an ordinary load."""
+        self.uow.writing()
         connection = self.uow.connection
         name = self.table.name
         if (
@@ -70,6 +71,7 @@ class Keyed:
             )
 
     def upsert_many(self, records: Iterable[Any]) -> UpsertResult:
+        self.uow.writing()
         result = UpsertResult()
         for batch in batches(records):
             result += self._upsert_batch(batch)

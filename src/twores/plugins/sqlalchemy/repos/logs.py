@@ -100,6 +100,7 @@ class Rankings:
         return None if row is None else _ranking_run(row)
 
     def record(self, run: RankingRun) -> bool:
+        self.uow.writing()
         self.uow.guard.check_write(run.ranking.parent, "排名", "ranking")
         if self.get(run.key) is not None:
             return False
@@ -137,6 +138,7 @@ class Imports:
         return None if row is None else ImportRecord(*row)
 
     def record(self, record: ImportRecord) -> None:
+        self.uow.writing()
         self.uow.guard.check_writer("导入批次", "import batches")
         self.uow.connection.execute(
             sa.insert(tables.import_batches).values(

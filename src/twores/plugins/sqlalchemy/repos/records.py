@@ -101,6 +101,7 @@ class Tasks(Keyed):
         return sa.and_(c.business_key.in_(businesses), c.key.in_(keys))
 
     def sync(self, plan: TaskPlan, *, within: str | None = None) -> TaskSync:
+        self.uow.writing()
         return SetwiseSchedule(self, plan, within).run()
 
     def stream(
