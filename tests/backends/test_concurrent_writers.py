@@ -113,3 +113,28 @@ def test_two_writers_changing_one_business_leave_one_of_their_records() -> None:
             entries = [e for e in uow.audit.entries() if e.key == business.key]
             assert uow.audit.verify() == []
         assert len(entries) == 2
+
+
+def test_processes_opening_a_fresh_database_at_once_migrate_it_once() -> None:
+    import uuid
+
+    import sqlalchemy as sa
+
+    from twores.plugins.sqlalchemy.backend import SqlStore, normalise_url
+
+    assert POSTGRES_URL is not None
+    schema = f"m_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(normalise_url(POSTGRES_URL))
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
+    opened: list[SqlStore] = []
+    try:
+        assert _together([lambda: opened.append(SqlStore(url)) for _ in range(3)]) == []
+        assert len({store.revision() for store in opened}) == 1
+    finally:
+        for store in opened:
+            store.close()
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

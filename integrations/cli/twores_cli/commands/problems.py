@@ -231,7 +231,7 @@ def overdue_command(
       twores problems overdue
       twores problems overdue --on 2026-04-20 --within 450323 --letters 提醒函
     """
-    if on is not None and on.date() > dt.date.today():  # its steps would block today's
+    if on is not None and on.date() > twores.today():  # China's today; later steps would block
         obj.fail(
             twores.InvalidValueError("on", on.date(), "不能晚于今天", "must not be after today")
         )

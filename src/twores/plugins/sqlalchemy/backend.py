@@ -101,7 +101,10 @@ class SqlStore:
 
     def __init__(self, url: str, *, migrate: bool = True, echo: bool = False) -> None:
         self.url = normalise_url(url)
-        self.engine = sa.create_engine(self.url, echo=echo)
+        # A server connection dropped while idle in the pool (a restart, a failover) is
+        # noticed and replaced at checkout, not handed to a request.
+        pre_ping = not self.url.startswith("sqlite")
+        self.engine = sa.create_engine(self.url, echo=echo, pool_pre_ping=pre_ping)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self.is_postgres = self.engine.dialect.name == "postgresql"
         self.checkpointer: WalCheckpointer | None = None
@@ -129,6 +132,9 @@ class SqlStore:
         """Apply the Alembic migrations up to ``revision``. A role that may not change the
         schema (the app role of docs/web.md) gets an error saying who must upgrade it."""
         with self.engine.begin() as connection:
+            if self.is_postgres:  # processes opening a fresh database migrate one at a time
+                key = sa.func.hashtext(sa.func.current_schema() + " twores.migrate")
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
             config = self.alembic_config(connection)
             current = MigrationContext.configure(connection).get_current_revision()
             head = ScriptDirectory.from_config(config).get_current_head()
