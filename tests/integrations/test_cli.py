@@ -101,8 +101,11 @@ def test_import_export_and_audit_through_the_cli(tmp_path: Path) -> None:
     unmasked = ("--db", db, "export", "cadres", str(tmp_path / "干部.csv"), "--unmask")
     assert run(*unmasked, cwd=tmp_path).returncode != 0  # no role named: read-only
     assert run(*unmasked, "--role", "office", cwd=tmp_path).returncode == 0
-    assert run("--db", db, "audit", "verify", cwd=tmp_path).returncode == 0
+    verified = run("--lang", "en", "--db", db, "audit", "verify", cwd=tmp_path)
+    assert verified.returncode == 0
     connection = sqlite3.connect(db)
+    seq, head = connection.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC").fetchone()
+    assert f"last #{seq} hash {head}" in verified.stdout  # the head, to keep elsewhere
     with connection:
         connection.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1")
     connection.close()

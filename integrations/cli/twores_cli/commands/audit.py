@@ -18,6 +18,9 @@ def command() -> None:
 def verify(obj: Context) -> None:
     """Check the hash chain: exit 1 listing any edited or deleted entry / 校验审计日志.
 
+    Prints the last entry's number and hash: kept where the app cannot write, they show
+    later that no entry was forged into the chain since.
+
     \b
     Example:
       twores audit verify
@@ -25,12 +28,18 @@ def verify(obj: Context) -> None:
     store = obj.store()
     with store.unit_of_work(twores.Scope.system("twores audit verify")) as uow:
         problems = uow.audit.verify()
-        count = sum(1 for _ in uow.audit.entries())
+        count, last = 0, None
+        for last in uow.audit.entries():
+            count += 1
     store.close()
     if not problems:
         obj.console.print(
             obj.t(f"审计日志完整：{count} 条记录", f"audit log intact: {count} entries")
         )
+        if last is not None:
+            obj.console.print(
+                obj.t(f"末条 #{last.seq} 哈希 {last.hash}", f"last #{last.seq} hash {last.hash}")
+            )
         return
     for problem in problems:
         obj.errors.print(
