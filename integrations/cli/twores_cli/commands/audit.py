@@ -29,8 +29,8 @@ def verify(obj: Context) -> None:
     with store.unit_of_work(twores.Scope.system("twores audit verify")) as uow:
         problems = uow.audit.verify()
         count, last = 0, None
-        for last in uow.audit.entries():
-            count += 1
+        for entry in uow.audit.entries():
+            count, last = count + 1, entry
     store.close()
     if not problems:
         obj.console.print(
