@@ -10,6 +10,7 @@ import docx
 import pytest
 
 import twores
+from twores.core.assignment import Assignment
 from twores.core.periods import CHINA_TZ
 from twores.core.ports import Store
 from twores.core.problems import Action, IllegalTransitionError, ProblemStatus, Severity
@@ -255,12 +256,19 @@ def test_a_fix_is_judged_by_another_and_a_cadre_cannot_push_its_deadline_out(
             step(verdict, "干部乙", 6, note="不合格", evidence=EVIDENCE)
         with pytest.raises(IllegalTransitionError, match="验证人不能是发现人"):
             step(verdict, a.cadre_id, 6, note="不合格", evidence=EVIDENCE)
+    with store.unit_of_work(ADMIN) as uow:  # the business passes to another cadre
+        other = next(c.id for c in uow.cadres.stream() if c.id != a.cadre_id)
+        handed_over = Assignment(other, a.business_key, date(2026, 3, 4))
+        uow.assignments.upsert_many([a.ended(date(2026, 3, 4)), handed_over])
+        uow.commit()
+    with pytest.raises(twores.ScopeError):  # a cadre acts only where they hold the business
+        step(Action.REJECT, "干部丙", 6, note="不合格", scope=cadre)
     with pytest.raises(twores.InvalidValueError, match="2026-03-21"):  # 6 March + 15 days
-        step(Action.REJECT, "干部丙", 6, note="不合格", deadline=date(2099, 12, 31), scope=cadre)
+        step(Action.REJECT, other, 6, note="不合格", deadline=date(2099, 12, 31), scope=cadre)
     with store.unit_of_work(ADMIN) as uow:
         unchanged = uow.problems.get(problem.id)
     assert unchanged is not None and unchanged.status is ProblemStatus.SUBMITTED
-    rejected = step(Action.REJECT, "干部丙", 6, note="不合格", scope=cadre)
+    rejected = step(Action.REJECT, other, 6, note="不合格", scope=cadre)
     assert rejected.deadline == date(2026, 3, 21)  # the rules' deadline
     step(Action.SUBMIT, "店主", 9, evidence=EVIDENCE)
     extended = step(Action.REJECT, "镇食安办", 10, note="须更换设备", deadline=date(2026, 5, 1))

@@ -52,6 +52,14 @@ def _check_role(scope: Scope, action: Action) -> None:
         raise outside_scope(scope, f"问题台账操作“{action.zh}”", f"ledger step '{action.en}'")
 
 
+def _holds(uow: UnitOfWork, cadre_id: str, problem: Problem, at: datetime) -> bool:
+    """Whether ``cadre_id`` holds the problem's business on the step's (China) day: a
+    cadre takes ledger steps only for the businesses they hold."""
+    day = at.astimezone(CHINA_TZ).date()
+    held = uow.assignments.stream(business_keys=[problem.business_key], active_on=day)
+    return any(a.cadre_id == cadre_id for a in held)
+
+
 def _notify(app: Twores, events: Iterable[tuple[ProblemEvent, str]]) -> None:
     for event, area_code in events:
         app.plugins.notify(event, area_code)
@@ -196,6 +204,12 @@ def transition_many(
             if problem is None:
                 raise NotFoundError(
                     "id", step.key, "问题不存在或不在辖区内", "no such problem in scope"
+                )
+            if scope.role is Role.CADRE and not _holds(uow, step.actor, problem, step.at):
+                raise outside_scope(
+                    scope,
+                    f"问题 {problem.id}（所在主体不由 {step.actor} 包保）",
+                    f"problem {problem.id} (its business is not held by {step.actor})",
                 )
             deadline = step.deadline
             if step.action in NEEDS_DEADLINE:
