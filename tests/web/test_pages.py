@@ -351,3 +351,22 @@ def test_the_pages_work_under_an_asgi_root_path(web_db: dict[str, Any]) -> None:
         page = client.get("/tw/problems", params={"severity": "minor"}).text
         assert 'name="back" value="/problems?severity=minor"' in page or "暂无" in page
         assert 'href="/tw/lang/en?next=/problems%3Fseverity%3Dminor"' in page
+
+
+def test_a_cadre_is_offered_steps_only_for_the_businesses_they_hold(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    import re
+
+    cadre = web_db["cadre"]
+    with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
+        held = {
+            a.business_key
+            for a in uow.assignments.stream(cadre_id=cadre.id, active_on=twores.today())
+        }
+        problems = {p.id: p for p in uow.problems.stream(within=TOWNSHIP)}
+    assert any(p.business_key not in held for p in problems.values())  # a colleague's
+    sign_in(client, "cadre")
+    ledger = client.get("/problems").text
+    offered = set(re.findall(r'name="problem_id" value="([^"]+)"', ledger))
+    assert all(problems[i].business_key in held for i in offered)

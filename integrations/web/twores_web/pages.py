@@ -403,6 +403,9 @@ def problem_ledger(
         limit=web_views.PAGE + 1,  # one more: is there a next page
     )
     shown = found[: web_views.PAGE]
+    held = None  # a cadre moves only the problems of the businesses they hold
+    if user.role is twores.Role.CADRE and user.cadre_id:
+        held = web_views.held_today(web.store, user.scope, user.cadre_id)
     chosen = {"status": status or "", "severity": severity or "", "area": area or ""}
     if overdue:
         chosen["overdue"] = "1"
@@ -410,7 +413,7 @@ def problem_ledger(
         request,
         "problems.html",
         user,
-        problems=[(p, web_views.next_actions(p, user.role, user.acts_as)) for p in shown],
+        problems=[(p, web_views.next_actions(p, user.role, user.acts_as, held)) for p in shown],
         names=web_views.business_names(web.store, user.scope, (p.business_key for p in shown)),
         statuses=list(twores.ProblemStatus),
         severities=list(twores.Severity),

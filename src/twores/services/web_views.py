@@ -357,10 +357,23 @@ def _ranks(previous: Ranking | None) -> Sequence[tuple[str, int]] | None:
     return None if previous is None else tuple((a.area_code, a.rank) for a in previous.areas)
 
 
-def next_actions(problem: Problem, role: Role, actor: str | None = None) -> list[Action]:
+def held_today(store: Store, scope: Scope, cadre_id: str) -> set[str]:
+    """The keys of the businesses ``cadre_id`` holds today (the ledger steps a cadre may
+    take are theirs only)."""
+    with store.unit_of_work(scope) as uow:
+        return {
+            a.business_key for a in uow.assignments.stream(cadre_id=cadre_id, active_on=today())
+        }
+
+
+def next_actions(
+    problem: Problem, role: Role, actor: str | None = None, held: set[str] | None = None
+) -> list[Action]:
     """The ledger steps ``role`` (acting as ``actor``) may take from ``problem``'s status
     (the state machine's; a cadre never takes an office's steps, nor the reporter or the
-    fix's submitter a verifier's)."""
+    fix's submitter a verifier's); with ``held``, none for a business not among them."""
+    if held is not None and problem.business_key not in held:
+        return []
     return [
         a
         for a in TRANSITIONS.get(problem.status, {})
