@@ -451,7 +451,8 @@ def transition(
     except (twores.ScopeError, twores.NotFoundError):
         raise
     except twores.TworesError as error:  # refused: the same list, filters kept, saying why
-        flash(request, False, f"{problem_id}：{error.message(lang)}")
+        said = error.message(lang)  # most name the problem already
+        flash(request, False, said if problem_id in said else f"{problem_id}：{said}")
     else:
         flash(request, True, f"{problem_id}：{action.label(lang)}")
     back = _local(str(data.get("back") or ""))
