@@ -371,3 +371,26 @@ def test_a_cadre_is_offered_steps_only_for_the_businesses_they_hold(
     ledger = client.get("/problems").text
     offered = set(re.findall(r'name="problem_id" value="([^"]+)"', ledger))
     assert all(problems[i].business_key in held for i in offered)
+
+
+def test_the_import_page_keeps_the_kind_chosen_and_says_a_file_came_before(
+    client: TestClient[Any],
+) -> None:
+    sign_in(client, "town")
+    token = {"x-csrftoken": client.cookies.get("csrftoken", "")}
+
+    def upload(name: str, text: str) -> str:
+        answer = client.post(
+            "/imports",
+            data={"kind": "cadres"},
+            files={"file": (name, text.encode("utf-8"))},
+            headers=token,
+        )
+        return answer.text
+
+    refused = upload("干部.csv", "姓名,所属区划\n张三,999999\n")
+    assert 'id="row-errors"' in refused
+    assert '<option value="cadres" selected>' in refused  # the kind chosen, kept
+    empty = "干部编号,姓名,职务,层级,所属区划\n"
+    assert "此文件此前已导入过" not in upload("空.csv", empty)
+    assert "此文件此前已导入过" in upload("空.csv", empty)

@@ -78,6 +78,8 @@ class ImportResult:
     errors: tuple[RowError, ...]
     #: Named columns no field reads (not imported: check the headers).
     unread_columns: tuple[str, ...] = ()
+    #: The same file (by its SHA-256) was imported before.
+    replay: bool = False
 
 
 @attrs.frozen
@@ -303,6 +305,7 @@ def run_import(
         report.records.updated + report.assignments.updated,
         report.errors,
         report.unread_columns,
+        report.replay,
     )
 
 
