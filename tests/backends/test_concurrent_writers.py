@@ -10,9 +10,9 @@ from datetime import date, datetime, timedelta
 
 import attrs
 import pytest
+from tests.supervision.helpers import ADMIN, load
 
 import twores
-from twores.core.assignment import plan_assignments
 from twores.core.businesses import Scale
 from twores.core.periods import CHINA_TZ
 from twores.divisions import demo_region
@@ -22,7 +22,6 @@ from twores.testing.postgres import POSTGRES_URL, scratch_store
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="TWORES_TEST_POSTGRES_URL is not set")
 
-ADMIN = twores.Scope("tester", twores.Role.ADMIN)
 START = date(2026, 1, 5)
 WRITERS = 4
 
@@ -52,13 +51,7 @@ def test_visits_recorded_at_once_in_one_county_all_land() -> None:
     app = twores.build(load_entrypoints=False)
     roster = synthetic_roster(demo_region(), businesses=200, cadres=40, seed=5, within="450323")
     with scratch_store(POSTGRES_URL) as store:
-        plan = plan_assignments(roster, app.plugins.rulebook(), START)
-        with store.unit_of_work(ADMIN) as uow:
-            uow.areas.upsert_many(roster.hierarchy)
-            uow.businesses.upsert_many(roster.businesses.values())
-            uow.cadres.upsert_many(roster.cadres.values())
-            uow.assignments.apply(plan)
-            uow.commit()
+        load(store, roster, START)
         schedule(app, store, ADMIN, "2026Q1", on=START)
         with store.unit_of_work(ADMIN) as uow:
             held = sorted(uow.assignments.stream(active_on=START), key=lambda a: a.business_key)
