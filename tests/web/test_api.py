@@ -16,6 +16,12 @@ def csrf(client: TestClient[Any]) -> dict[str, str]:
     return {"x-csrftoken": client.cookies.get("csrftoken", "")}
 
 
+def _held_key(client: TestClient[Any], cadre_id: str, index: int) -> str:
+    """The key of a business on the cadre's desk, as the API lists it."""
+    business = client.get(f"/api/cadres/{cadre_id}").json()["businesses"][index]
+    return str(business["licence_no"] or business["uscc"])
+
+
 def test_sign_in_needs_the_right_password_and_csrf(client: TestClient[Any]) -> None:
     assert client.get("/api/me").status_code == 401
     client.get("/login")
@@ -111,8 +117,7 @@ def test_a_cadre_records_a_visit_in_their_own_name_only(
 ) -> None:
     cadre = web_db["cadre"]
     sign_in(client, "cadre")
-    desk = client.get(f"/api/cadres/{cadre.id}").json()
-    key = desk["businesses"][0]["licence_no"] or desk["businesses"][0]["uscc"]
+    key = _held_key(client, cadre.id, 0)
     visit = {"business_key": key, "cadre_id": "C-someone-else", "visited_on": "2020-01-01"}
     refused = client.post("/api/visits", json=visit, headers=csrf(client))
     assert refused.status_code == 400 and refused.json()["field"] == "cadre_id"
@@ -129,8 +134,7 @@ def test_a_cadre_never_verifies_a_problem_they_reported(
 ) -> None:
     cadre = web_db["cadre"]
     sign_in(client, "cadre")
-    desk = client.get(f"/api/cadres/{cadre.id}").json()
-    key = desk["businesses"][-1]["licence_no"] or desk["businesses"][-1]["uscc"]
+    key = _held_key(client, cadre.id, -1)
     visit = {
         "business_key": key,
         "cadre_id": cadre.id,
@@ -160,8 +164,7 @@ def test_a_visit_s_findings_carry_the_severity_given(
 
     cadre = web_db["cadre"]
     sign_in(client, "cadre")
-    desk = client.get(f"/api/cadres/{cadre.id}").json()
-    key = desk["businesses"][0]["licence_no"] or desk["businesses"][0]["uscc"]
+    key = _held_key(client, cadre.id, 0)
     today = twores.today()
     visit = {  # yesterday, in a mode that fulfils no task: the desk's open work stays for
         "business_key": key,  # the browser test, which records today's visit

@@ -261,20 +261,24 @@ def why_barred(problem: Problem, action: Action, actor: str) -> tuple[str, str] 
     return None
 
 
+def _pending_fix(problem: Problem) -> ProblemEvent | None:
+    """The submission of the fix now awaiting a verdict (None when none is)."""
+    if problem.status is not S.SUBMITTED or not problem.history:
+        return None
+    last = problem.history[-1]
+    return last if last.action is A.SUBMIT else None
+
+
 def _submitted_late(problem: Problem) -> bool:
     """Whether the fix now awaiting a verdict was submitted after the deadline."""
-    if problem.status is not S.SUBMITTED or not problem.history or problem.deadline is None:
-        return False
-    last = problem.history[-1]
-    return last.action is A.SUBMIT and last.at.astimezone(CHINA_TZ).date() > problem.deadline
+    fix, deadline = _pending_fix(problem), problem.deadline
+    return fix is not None and deadline is not None and _day_of(fix) > deadline
 
 
 def _submitted_by(problem: Problem) -> str | None:
     """Who submitted the fix now awaiting a verdict (None when none is)."""
-    if problem.status is not S.SUBMITTED or not problem.history:
-        return None
-    last = problem.history[-1]
-    return last.actor if last.action is A.SUBMIT else None
+    fix = _pending_fix(problem)
+    return None if fix is None else fix.actor
 
 
 @attrs.frozen

@@ -97,21 +97,26 @@ class TworesPluginManager(pluggy.PluginManager):
                 answers.append((plugin, returned))
         return answers
 
-    def _registered(self, hook_name: str) -> list[tuple[str, Any]]:
-        """(plugin, item) for each item of the lists a registration hook's implementations
-        return; one that returns no list is named with its plugin."""
-        found: list[tuple[str, Any]] = []
+    def _lists(self, hook_name: str, of: type | None = None) -> list[tuple[str, list[Any]]]:
+        """(plugin, the list it returned) per implementation of a registration hook that
+        answered; one that returns no list (of ``of`` items, when given) is named."""
+        found: list[tuple[str, list[Any]]] = []
         for plugin, returned in self._answers(hook_name):
             if returned is None:
                 continue
             if isinstance(returned, str | bytes) or not isinstance(returned, Iterable):
-                name = type(returned).__name__
-                raise PluginError(
-                    f"插件 {plugin} 的 {hook_name} 应返回列表，却返回了 {name}",
-                    f"{hook_name} of plugin {plugin} must return a list, got a {name}",
-                )
-            found.extend((plugin, item) for item in returned)
+                raise _not_a_list(plugin, hook_name, of, returned)
+            items = list(returned)
+            stray = [item for item in items if of is not None and not isinstance(item, of)]
+            if stray:
+                raise _not_a_list(plugin, hook_name, of, stray[0])
+            found.append((plugin, items))
         return found
+
+    def _registered(self, hook_name: str) -> list[tuple[str, Any]]:
+        """(plugin, item) for each item of the lists a registration hook's implementations
+        return; one that returns no list is named with its plugin."""
+        return [(plugin, item) for plugin, items in self._lists(hook_name) for item in items]
 
     def rule_sets(self) -> list[RuleSet]:
         """Every registered rule set, sorted by name; duplicate names or rule ids fail."""
@@ -153,9 +158,7 @@ class TworesPluginManager(pluggy.PluginManager):
     def kpis(self) -> dict[str, Kpi]:
         """Registered KPIs by name, in registration order; a plugin that registers a name
         again replaces the earlier KPI (regions run before the national baseline)."""
-        results = [  # regions first, the national set last
-            _kpis_of(plugin, returned) for plugin, returned in self._answers("twores_kpis")
-        ]
+        results = [kpis for _, kpis in self._lists("twores_kpis", of=Kpi)]  # national last
         found: dict[str, Kpi] = {}
         for kpis in results:
             for kpi in kpis:
@@ -736,26 +739,12 @@ _LONGEST = {
 }
 
 
-def _kpis_of(plugin: str, returned: object) -> list[Kpi]:
-    """What one plugin's ``twores_kpis`` returned, refused naming the plugin unless it is a
-    list of :class:`Kpi`."""
-    if returned is None:
-        return []
-    if isinstance(returned, Kpi | str) or not isinstance(returned, Iterable):
-        raise _not_kpis(plugin, returned)
-    kpis: list[Kpi] = []
-    for kpi in returned:
-        if not isinstance(kpi, Kpi):
-            raise _not_kpis(plugin, kpi)
-        kpis.append(kpi)
-    return kpis
-
-
-def _not_kpis(plugin: str, got: object) -> PluginError:
+def _not_a_list(plugin: str, hook: str, of: type | None, got: object) -> PluginError:
+    wanted_zh, wanted_en = (f"{of.__name__} ", f" of {of.__name__}") if of else ("", "")
     name = type(got).__name__
     return PluginError(
-        f"插件 {plugin} 的 twores_kpis 应返回 Kpi 列表，却返回了 {name}",
-        f"twores_kpis of plugin {plugin} must return a list of Kpi, got a {name}",
+        f"插件 {plugin} 的 {hook} 应返回{wanted_zh}列表，却返回了 {name}",
+        f"{hook} of plugin {plugin} must return a list{wanted_en}, got a {name}",
     )
 
 

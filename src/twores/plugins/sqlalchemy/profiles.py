@@ -22,7 +22,7 @@ from twores.core.businesses import (
     Scale,
     Staff,
 )
-from twores.plugins.sqlalchemy.rows import StoredRow
+from twores.plugins.sqlalchemy.rows import StoredRow, maybe
 from twores.plugins.storage.common import trusted
 
 Answer = tuple[Sequence[Any], bool]
@@ -39,21 +39,17 @@ def profile_business(values: StoredRow, within: str | None) -> FoodBusiness:
         business_type=kind,
         licence_no=f"{LICENSED_PREFIX.get(kind, '')}0",
         uscc=None,
-        scale=_maybe(Scale, values["scale"]),
-        canteen_kind=_maybe(CanteenKind, values["canteen_kind"]),
+        scale=maybe(Scale.of, values["scale"]),
+        canteen_kind=maybe(CanteenKind.of, values["canteen_kind"]),
         diners=values["diners"],
         chain_headquarters=bool(values["chain_headquarters"]),
-        status=_maybe(OperatingStatus, values["status"]),
+        status=maybe(OperatingStatus.of, values["status"]),
         status_since=None,
         opened_on=None,
-        grade=_maybe(Grade, values["grade"]),
-        risk_grade=_maybe(RiskLevel, values["risk_grade"]),
+        grade=maybe(Grade.of, values["grade"]),
+        risk_grade=maybe(RiskLevel.of, values["risk_grade"]),
         staff=Staff(),
     )
-
-
-def _maybe(kind: Any, value: Any) -> Any:
-    return None if value is None else kind._value2member_map_[value]
 
 
 def director_rule(

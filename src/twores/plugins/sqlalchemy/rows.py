@@ -125,15 +125,9 @@ def _business_values(b: FoodBusiness) -> tuple[Any, ...]:
     )
 
 
-def _member(enum: Any, value: Any) -> Any:
-    """``enum(value)`` by a plain dict lookup (Enum's call is several times slower)."""
-    return enum._value2member_map_[value]
-
-
-def _maybe(enum: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    return _member(enum, value) if isinstance(enum, type) else enum(value)
+def maybe(read: Callable[[Any], Any], value: Any) -> Any:
+    """``read(value)``, or None for NULL."""
+    return None if value is None else read(value)
 
 
 def _business_record(row: StoredRow) -> FoodBusiness:
@@ -144,18 +138,18 @@ def _business_record(row: StoredRow) -> FoodBusiness:
         FoodBusiness,
         name=row["name"],
         area_code=row["area_code"],
-        business_type=_member(BusinessType, row["business_type"]),
+        business_type=BusinessType.of(row["business_type"]),
         licence_no=row["licence_no"],
         uscc=row["uscc"],
-        scale=_maybe(Scale, row["scale"]),
-        canteen_kind=_maybe(CanteenKind, row["canteen_kind"]),
+        scale=maybe(Scale.of, row["scale"]),
+        canteen_kind=maybe(CanteenKind.of, row["canteen_kind"]),
         diners=row["diners"],
         chain_headquarters=bool(row["chain_headquarters"]),
-        status=_member(OperatingStatus, row["status"]),
-        status_since=_maybe(_day, row["status_since"]),
-        opened_on=_maybe(_day, row["opened_on"]),
-        grade=_maybe(Grade, row["grade"]),
-        risk_grade=_maybe(RiskLevel, row["risk_grade"]),
+        status=OperatingStatus.of(row["status"]),
+        status_since=maybe(_day, row["status_since"]),
+        opened_on=maybe(_day, row["opened_on"]),
+        grade=maybe(Grade.of, row["grade"]),
+        risk_grade=maybe(RiskLevel.of, row["risk_grade"]),
         staff=_staff(staff) if staff else _NO_STAFF,
     )
 
@@ -178,7 +172,7 @@ def _staff_member(data: Mapping[str, Any] | None) -> StaffMember | None:
         name=data["name"],
         phone=data.get("phone"),
         id_number=data.get("id_number"),
-        banned_until=_maybe(_day, data.get("banned_until")),
+        banned_until=maybe(_day, data.get("banned_until")),
     )
 
 
@@ -228,13 +222,13 @@ def _cadre_record(row: StoredRow) -> Cadre:
         Cadre,
         id=row["id"],
         name=row["name"],
-        tier=_member(Tier, row["tier"]),
+        tier=Tier.of(row["tier"]),
         area_code=row["area_code"],
         post=row["post"],
         phone=row["phone"],
         id_number=row["id_number"],
-        active_from=_maybe(_day, row["active_from"]),
-        active_to=_maybe(_day, row["active_to"]),
+        active_from=maybe(_day, row["active_from"]),
+        active_to=maybe(_day, row["active_to"]),
     )
 
 
@@ -264,7 +258,7 @@ _AREA_FIELDS = ("code", "name", "tier", "parent_code", "valid_from", "valid_to")
 def area(row: Any) -> Area:
     """The area of a row of ``areas`` (its columns in table order)."""
     code, name, tier, parent_code, valid_from, valid_to = row
-    values = (code, name, _member(Tier, tier), parent_code, valid_from, valid_to)
+    values = (code, name, Tier.of(tier), parent_code, valid_from, valid_to)
     return trusted_fields(Area, _AREA_FIELDS, values)
 
 
@@ -308,8 +302,8 @@ def assignment(row: Any) -> Assignment:
         cadre_id=row["cadre_id"],
         business_key=row["business_key"],
         valid_from=_day(row["valid_from"]),
-        valid_to=_maybe(_day, row["valid_to"]),
-        reason=_member(AssignmentReason, row["reason"]),
+        valid_to=maybe(_day, row["valid_to"]),
+        reason=AssignmentReason.of(row["reason"]),
     )
 
 
@@ -586,13 +580,13 @@ def _event(problem_id: str, data: list[Any]) -> ProblemEvent:
     return ProblemEvent(
         problem_id,
         seq,
-        _member(Action, action),
-        _member(ProblemStatus, status),
+        Action.of(action),
+        ProblemStatus.of(status),
         actor,
         datetime.fromisoformat(at),
         note,
         tuple(evidence),
-        _maybe(_day, deadline),
+        maybe(_day, deadline),
     )
 
 
@@ -624,14 +618,14 @@ def _problem_record(row: StoredRow) -> Problem:
         id=key,
         business_key=row["business_key"],
         area_code=row["area_code"],
-        source=_member(ProblemSource, row["source"]),
+        source=ProblemSource.of(row["source"]),
         description=row["description"],
-        severity=_member(Severity, row["severity"]),
+        severity=Severity.of(row["severity"]),
         found_on=_day(row["found_on"]),
         reporter=row["reporter"],
         source_ref=row["source_ref"],
-        status=_member(ProblemStatus, row["status"]),
-        deadline=_maybe(_day, row["deadline"]),
+        status=ProblemStatus.of(row["status"]),
+        deadline=maybe(_day, row["deadline"]),
         reminders=row["reminders"],
         escalation=row["escalation"],
         verified_by=row["verified_by"],
