@@ -325,16 +325,39 @@ def test_an_area_page_finds_businesses_by_part_of_a_name_or_licence(
         common = sum(1 for b in uow.businesses.stream(within=COUNTY) if "JY" in b.key)
     found = client.get(f"/areas/{TOWNSHIP}", params={"q": some.key[-7:].lower()}).text
     table = found.split('id="businesses"', 1)[1].split("</table>", 1)[0]
-    assert some.name in table and 'id="pager"' not in found
+    assert some.name in table and not re.search(r"\?q=[^\"]*&offset=", found)  # one page
     none = client.get(f"/areas/{TOWNSHIP}", params={"q": "没有这样的主体"}).text
     assert 'id="none-found"' in none
     api = client.get("/api/businesses", params={"area": TOWNSHIP, "q": some.name}).json()
     assert some.name in [b["name"] for b in api["businesses"]]
     outside = client.get("/api/businesses", params={"area": OTHER_TOWNSHIP, "q": some.name})
     assert outside.status_code == 403
-    assert common > 100  # more match than a page shows: it says so
+    assert common > 100  # more match than a page shows: the next page follows on
+
+
+def _keys_listed(page: str) -> list[str]:
+    table = page.split('id="businesses"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<a href="/businesses/([^"]+)">', table)
+
+
+def test_search_results_page_on_in_the_page_and_the_api(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
     sign_in(client, "admin")
-    assert 'id="more-found"' in client.get(f"/areas/{COUNTY}", params={"q": "jy"}).text
+    with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
+        matching = [b.key for b in uow.businesses.stream(within=COUNTY) if "JY" in b.key]
+    first = client.get(f"/areas/{COUNTY}", params={"q": "jy"}).text
+    following = re.search(r'href="/areas/\d+\?q=jy&offset=(\d+)"', first)
+    assert following is not None and following.group(1) == "100"
+    second = client.get(f"/areas/{COUNTY}", params={"q": "jy", "offset": 100}).text
+    assert _keys_listed(first) + _keys_listed(second) == matching[:200]
+    assert "上一页" in second
+    pages = [
+        client.get("/api/businesses", params={"area": COUNTY, "q": "jy", "offset": o, "limit": 50})
+        for o in (0, 50)
+    ]
+    keys = [b["licence_no"] or b["uscc"] for page in pages for b in page.json()["businesses"]]
+    assert keys == matching[:100] and pages[0].json()["more"]
 
 
 def test_the_pages_work_under_an_asgi_root_path(web_db: dict[str, Any]) -> None:

@@ -172,7 +172,9 @@ class Api(Controller):
         q: Annotated[str | None, SEARCH] = None,
     ) -> web_views.BusinessPage:
         if q and q.strip():
-            return web_views.search_businesses(web.store, user.scope, q, area, limit=limit)
+            return web_views.search_businesses(
+                web.store, user.scope, q, area, offset=offset, limit=limit
+            )
         return web_views.businesses(web.store, user.scope, area, offset=offset, limit=limit)
 
     @get("/businesses/{key:str}", summary="A business with its history / 主体详情")

@@ -274,7 +274,9 @@ def area(
     view = web_views.area_view(web.store, user.scope, code)
     offset, cadre_offset = max(offset, 0), max(cadre_offset, 0)
     if q and q.strip():
-        found = web_views.search_businesses(web.store, user.scope, q, code, limit=AREA_PAGE)
+        found = web_views.search_businesses(
+            web.store, user.scope, q, code, offset=offset, limit=AREA_PAGE
+        )
     else:
         found = web_views.businesses(web.store, user.scope, code, offset=offset, limit=AREA_PAGE)
     held_by = web_views.cadres(web.store, user.scope, code, offset=cadre_offset, limit=AREA_PAGE)

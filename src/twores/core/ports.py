@@ -118,9 +118,12 @@ class BusinessRepository(Protocol):
         database skips the rows before it)."""
         ...
 
-    def search(self, text: str, *, within: str | None = None, limit: int) -> list[FoodBusiness]:
-        """Up to ``limit`` businesses, in key order, whose name, licence number or credit
-        code holds ``text`` (letters in any case; ``%`` and ``_`` are plain characters)."""
+    def search(
+        self, text: str, *, within: str | None = None, offset: int = 0, limit: int
+    ) -> list[FoodBusiness]:
+        """Up to ``limit`` businesses, in key order from the ``offset``-th, whose name,
+        licence number or credit code holds ``text`` (letters in any case; ``%`` and ``_``
+        are plain characters)."""
         ...
 
     def count(self, *, within: str | None = None) -> int: ...

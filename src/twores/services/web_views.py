@@ -92,7 +92,7 @@ def area_names(store: Store, scope: Scope, codes: Iterable[str] | None = None) -
 class BusinessPage:
     total: int
     businesses: tuple[FoodBusiness, ...]
-    #: A search only: more businesses match than are shown.
+    #: A search only: more businesses match after these (the next page).
     more: bool = False
 
 
@@ -106,19 +106,25 @@ def businesses(
 
 
 def search_businesses(
-    store: Store, scope: Scope, text: str, within: str | None = None, *, limit: int = PAGE
+    store: Store,
+    scope: Scope,
+    text: str,
+    within: str | None = None,
+    *,
+    offset: int = 0,
+    limit: int = PAGE,
 ) -> BusinessPage:
-    """The first ``limit`` businesses under ``within`` whose name, licence number or credit
-    code holds ``text`` (``total``: how many shown; ``more``: others match too), masked as
-    the scope requires."""
+    """A page of the businesses under ``within`` whose name, licence number or credit code
+    holds ``text``, in key order from the ``offset``-th (``total``: how many shown;
+    ``more``: others match after them), masked as the scope requires."""
     wanted = text.strip()
     if not wanted:
         raise InvalidValueError("q", text, "请输入要查找的名称或编号", "type a name or number")
-    _check_page(0, limit)
+    _check_page(offset, limit)
     with store.unit_of_work(scope) as uow:
         if within is not None:
             check_area(uow.areas.hierarchy(), scope, within)
-        found = uow.businesses.search(wanted, within=within, limit=limit + 1)
+        found = uow.businesses.search(wanted, within=within, offset=offset, limit=limit + 1)
     shown = tuple(business_for(scope, b) for b in found[:limit])
     return BusinessPage(len(shown), shown, more=len(found) > limit)
 

@@ -366,6 +366,9 @@ class BackendContract:
             inside = uow.businesses.search(part, within=TOWNSHIP, limit=1000)
             assert all(b.area_code.startswith(TOWNSHIP) for b in inside)
             assert len(uow.businesses.search(part, limit=1)) == 1
+            found = uow.businesses.search(part, limit=1000)
+            pages = [uow.businesses.search(part, offset=i, limit=2) for i in range(0, 6, 2)]
+            assert [b for page in pages for b in page] == found[:6]  # pages follow on
 
     def test_assignments_apply_a_plan_and_query(self, loaded: Store, roster: Roster) -> None:
         plan = plan_assignments(roster, national_rules(), ON, PlanMode.FRESH)

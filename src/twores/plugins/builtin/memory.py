@@ -319,13 +319,15 @@ class _Keyed:
 class _Businesses(_Keyed):
     entity, what_zh = "business", "包保主体"
 
-    def search(self, text: str, *, within: str | None = None, limit: int) -> list[FoodBusiness]:
+    def search(
+        self, text: str, *, within: str | None = None, offset: int = 0, limit: int
+    ) -> list[FoodBusiness]:
         wanted = text.lower()
 
         def holds(b: FoodBusiness) -> bool:
             return any(wanted in (v or "").lower() for v in (b.name, b.licence_no, b.uscc))
 
-        return list(itertools.islice(self._matching(holds, within), limit))
+        return list(itertools.islice(self._matching(holds, within), offset, offset + limit))
 
     def coverage_by_area(
         self, on: date, *, within: str | None = None

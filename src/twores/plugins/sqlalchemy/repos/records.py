@@ -24,11 +24,13 @@ class Businesses(Keyed):
     entity, what_zh = "business", "包保主体"
     table, key_column, codec = tables.businesses, "key", rows.BUSINESS
 
-    def search(self, text: str, *, within: str | None = None, limit: int) -> list[FoodBusiness]:
+    def search(
+        self, text: str, *, within: str | None = None, offset: int = 0, limit: int
+    ) -> list[FoodBusiness]:
         b, wanted = self.table.c, text.lower()
         columns = (b.name, b.licence_no, b.uscc)
         held = sa.or_(*(sa.func.lower(c).contains(wanted, autoescape=True) for c in columns))
-        query = self._select(within).where(held).order_by(b.key).limit(limit)
+        query = self._select(within).where(held).order_by(b.key).offset(offset).limit(limit)
         return [self.codec.record(row) for row in self.uow.fetch(query)]
 
     def coverage_by_area(
