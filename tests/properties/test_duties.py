@@ -44,8 +44,9 @@ def spans(draw: st.DrawFn, *, max_days: int = 120) -> tuple[date, date]:
 
 
 def periods_in(kind: DutyKind, start: date, end: date) -> list[Period]:
+    """The periods that end within the span (one still running at its end is not due)."""
     found, period = [], Period.containing(kind.period_kind, start)
-    while period.start <= end:
+    while period.end <= end:
         found.append(period)
         period = period.next()
     return found
@@ -82,7 +83,7 @@ def test_a_full_set_of_records_is_fully_compliant(
 ) -> None:
     records = data.draw(full_records(kind, *span))
     result = duty_compliance(records, kind, *span)
-    assert result.rate == 1.0 and result.missing == ()
+    assert result.rate == (1.0 if records else None) and result.missing == ()
     assert result.due == result.kept == len(records)
 
 
@@ -91,7 +92,7 @@ def test_removing_k_periods_leaves_exactly_those_missing(
     kind: DutyKind, span: tuple[date, date], data: st.DataObject
 ) -> None:
     records = data.draw(full_records(kind, *span))
-    removed = data.draw(st.sets(st.sampled_from(records)))
+    removed = data.draw(st.sets(st.sampled_from(records))) if records else set()
     kept = [r for r in records if r not in removed]
     result = duty_compliance(kept, kind, *span)
     assert result.missing == tuple(sorted(r.period for r in removed))
@@ -107,10 +108,10 @@ def test_daily_due_skips_days_the_business_is_closed(
 
     start, end = span
     records = data.draw(full_records(DutyKind.DAILY, start, end))
-    result = duty_compliance(records, DutyKind.DAILY, start, end, operating_days=operating)
+    result = duty_compliance(records, DutyKind.DAILY, start, end, owes=lambda p: operating(p.start))
     open_days = [p.start for p in periods_in(DutyKind.DAILY, start, end) if operating(p.start)]
     assert result.due == result.kept == len(open_days)
-    partial = duty_compliance([], DutyKind.DAILY, start, end, operating_days=operating)
+    partial = duty_compliance([], DutyKind.DAILY, start, end, owes=lambda p: operating(p.start))
     assert all(operating(p.start) for p in partial.missing)
     assert len(partial.missing) == len(open_days)
 
@@ -118,7 +119,7 @@ def test_daily_due_skips_days_the_business_is_closed(
 @given(spans())
 def test_rate_is_none_when_nothing_is_due(span: tuple[date, date]) -> None:
     records = [record(DutyKind.DAILY, span[0])]
-    result = duty_compliance(records, DutyKind.DAILY, *span, operating_days=lambda day: False)
+    result = duty_compliance(records, DutyKind.DAILY, *span, owes=lambda period: False)
     assert (result.due, result.kept, result.missing, result.rate) == (0, 0, (), None)
     assert Compliance(DutyKind.WEEKLY, 0, 0, ()).rate is None
 
@@ -129,12 +130,48 @@ def test_weekly_counts_iso_weeks_and_monthly_calendar_months(
 ) -> None:
     start, end = span
     every_day = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    expected = {
+    expected = {  # each period is due on its last day
         DutyKind.DAILY: len(every_day),
-        DutyKind.WEEKLY: len({d.isocalendar()[:2] for d in every_day}),
-        DutyKind.MONTHLY: len({(d.year, d.month) for d in every_day}),
+        DutyKind.WEEKLY: sum(1 for d in every_day if d.isoweekday() == 7),
+        DutyKind.MONTHLY: sum(1 for d in every_day if (d + timedelta(days=1)).day == 1),
     }[kind]
     assert duty_compliance([], kind, start, end).due == expected
+
+
+def test_a_week_across_two_quarters_is_owed_once_in_the_later_and_not_while_it_runs() -> None:
+    week14 = record(DutyKind.WEEKLY, date(2026, 4, 3))  # 2026-W14: 03-30 .. 04-05
+    q1 = duty_compliance([week14], DutyKind.WEEKLY, date(2026, 1, 1), date(2026, 3, 31))
+    q2 = duty_compliance([week14], DutyKind.WEEKLY, date(2026, 4, 1), date(2026, 6, 30))
+    assert (q1.due, q1.kept) == (13, 0) and Period.parse("2026-W14") not in q1.missing
+    assert q2.due == 13 and q2.kept == 1
+    early = duty_compliance([], DutyKind.MONTHLY, date(2026, 1, 1), date(2026, 1, 6))
+    assert early.due == 0 and early.rate is None  # January still runs
+
+
+def test_a_business_owes_routines_from_its_opening_and_until_it_stopped() -> None:
+    from twores.core.duties import owes_period
+
+    opened = FoodBusiness(
+        "新开小吃店",
+        "450323100200",
+        BusinessType.CATERING,
+        licence_no=KEY,
+        opened_on=date(2026, 3, 20),
+    )
+    q1 = (date(2026, 1, 1), date(2026, 3, 31))
+    owed = {
+        kind: duty_compliance([], kind, *q1, owes=lambda p: owes_period(opened, p)).due
+        for kind in DutyKind
+    }
+    assert owed == {DutyKind.DAILY: 12, DutyKind.WEEKLY: 2, DutyKind.MONTHLY: 1}
+    stopped = attrs.evolve(
+        opened, opened_on=None, status=OperatingStatus.SUSPENDED, status_since=date(2026, 2, 11)
+    )
+    owed = {
+        kind: duty_compliance([], kind, *q1, owes=lambda p: owes_period(stopped, p)).due
+        for kind in DutyKind
+    }
+    assert owed == {DutyKind.DAILY: 41, DutyKind.WEEKLY: 7, DutyKind.MONTHLY: 2}
 
 
 @given(days)

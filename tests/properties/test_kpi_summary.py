@@ -58,6 +58,7 @@ def writes(draw: st.DrawFn, roster: Roster) -> tuple[str, object]:
                 "visit",
                 "exempt",
                 "status",
+                "opened",
                 "staff",
                 "duty",
                 "letter",
@@ -68,11 +69,18 @@ def writes(draw: st.DrawFn, roster: Roster) -> tuple[str, object]:
             ]
         )
     )
-    if kind in ("status", "staff", "duty", "problem") and businesses:
+    if kind in ("status", "opened", "staff", "duty", "problem") and businesses:
         b = draw(st.sampled_from(businesses))
         if kind == "status":
             status = draw(st.sampled_from(list(OperatingStatus)))
-            return kind, attrs.evolve(b, status=status, status_since=draw(DAYS))
+            since = draw(DAYS)
+            opened = b.opened_on if b.opened_on is None or b.opened_on <= since else None
+            return kind, attrs.evolve(b, status=status, status_since=since, opened_on=opened)
+        if kind == "opened":  # opened in the quarter, or not known
+            opened = draw(
+                st.none() | DAYS.filter(lambda d: b.status_since is None or d <= b.status_since)
+            )
+            return kind, attrs.evolve(b, opened_on=opened)
         if kind == "staff":
             person = StaffMember("李四")
             staff = Staff(
@@ -114,7 +122,7 @@ def _apply(store: Store, kind: str, arg: object) -> None:
 
 
 def _write(uow: UnitOfWork, kind: str, arg: object) -> None:
-    if kind in ("status", "staff"):
+    if kind in ("status", "opened", "staff"):
         uow.businesses.upsert_many([arg])  # type: ignore[list-item]
     elif kind == "duty":
         uow.duties.upsert_many([arg])  # type: ignore[list-item]

@@ -70,7 +70,7 @@ def test_records_import_and_count_per_day_week_and_month(
     daily, weekly, monthly = mine.compliance
     assert (daily.kind, daily.due, daily.kept) == (DutyKind.DAILY, 31, 30)
     assert [str(p) for p in daily.missing] == ["2026-03-10"]
-    assert (weekly.due, weekly.kept) == (6, 6)  # ISO weeks 9-14 touch March (W09 from 02-23)
+    assert (weekly.due, weekly.kept) == (5, 5)  # ISO weeks 9-13 end in March; W14 in April
     assert (monthly.due, monthly.kept, monthly.rate) == (1, 1, 1.0)
     assert {p.code for p in mine.staff} == {"missing_officer"}
 

@@ -337,3 +337,12 @@ class FoodBusiness:
         if self.status is OperatingStatus.OPERATING or since is None or since <= day:
             return self.status
         return OperatingStatus.OPERATING
+
+    def opened_by(self, day: date) -> bool:
+        """Whether it had opened by the end of ``day`` (yes when its opening day is not
+        known): before that it owes nothing and no KPI counts it."""
+        return self.opened_on is None or self.opened_on <= day
+
+    def in_scope_on(self, day: date) -> bool:
+        """Open, and operating or suspended, at the end of ``day``."""
+        return self.opened_by(day) and self.status_on(day).in_scope

@@ -2,6 +2,9 @@
 
 A business files one record per routine and period: a daily control record for every
 operating day, a weekly check report per ISO week and a monthly review per calendar month.
+A period is due once it has ended, in the span where it ends (a week across two quarters is
+owed once, in the later), by a business that had opened by its last day and was not
+suspended before its first.
 Who must appoint a food safety director is a rule decision (see the plugin manager's
 ``requires_director``); this module takes its answer as ``director_required``.
 """
@@ -25,8 +28,9 @@ __all__ = [
     "DutyRecord",
     "StaffProblem",
     "StaffRole",
+    "due_periods",
     "duty_compliance",
-    "owes_daily_record",
+    "owes_period",
     "staff_problems",
 ]
 
@@ -134,22 +138,47 @@ class Compliance:
         return self.kept / self.due if self.due else None
 
 
+def due_periods(kind: DutyKind, start: date, end: date) -> list[Period]:
+    """The periods of ``kind`` that end within ``[start, end]``: days, ISO weeks or
+    calendar months — one still running on ``end`` is not due yet."""
+    check_date_range(start, end, "start", "end", strict=False)
+    found: list[Period] = []
+    period = Period.containing(kind.period_kind, start)
+    if period.end < start:
+        period = period.next()
+    while period.end <= end:
+        found.append(period)
+        period = period.next()
+    return found
+
+
+def owes_period(business: FoodBusiness, period: Period) -> bool:
+    """Whether ``business`` owed a routine record for ``period``: it had opened by the
+    period's last day, and was operating or stopped only after the period began."""
+    if not business.opened_by(period.end):
+        return False
+    since = business.status_since
+    return business.status is OperatingStatus.OPERATING or (
+        since is not None and period.start < since
+    )
+
+
 def duty_compliance(
     records: Iterable[DutyRecord],
     kind: DutyKind,
     start: date,
     end: date,
     *,
-    operating_days: Callable[[date], bool] = lambda day: True,
+    owes: Callable[[Period], bool] = lambda period: True,
 ) -> Compliance:
-    """Compliance with ``kind`` over the periods overlapping ``[start, end]`` (inclusive).
+    """Compliance with ``kind`` over its periods that end within ``[start, end]``
+    (:func:`due_periods`) and that ``owes`` says the business owed.
 
-    Weekly periods are ISO weeks and monthly ones calendar months, counted whole even when
-    the span cuts them. Daily records are due only on days where ``operating_days`` is
-    true. Records of other kinds are ignored; a record counts for the period it falls in.
-    Records must belong to one business.
+    Weekly periods are ISO weeks and monthly ones calendar months: one the span's start cuts
+    counts whole (its records from before ``start`` count), one still running on ``end``
+    not yet. Records of other kinds are ignored; a record counts for the period it falls
+    in. Records must belong to one business.
     """
-    check_date_range(start, end, "start", "end", strict=False)
     filed: set[Period] = set()
     keys: set[str] = set()
     for record in records:
@@ -165,13 +194,11 @@ def duty_compliance(
         )
     due = 0
     missing: list[Period] = []
-    period = Period.containing(kind.period_kind, start)
-    while period.start <= end:
-        if kind is not DutyKind.DAILY or operating_days(period.start):
+    for period in due_periods(kind, start, end):
+        if owes(period):
             due += 1
             if period not in filed:
                 missing.append(period)
-        period = period.next()
     return Compliance(kind=kind, due=due, kept=due - len(missing), missing=tuple(missing))
 
 
@@ -188,12 +215,6 @@ class StaffProblem:
 
     def message(self, lang: str = "zh") -> str:
         return self.zh if lang == "zh" else self.en
-
-
-def owes_daily_record(business: FoodBusiness, day: date) -> bool:
-    """Whether ``business`` owed a daily control record on ``day`` (not while suspended)."""
-    since = business.status_since
-    return business.status is OperatingStatus.OPERATING or (since is not None and day < since)
 
 
 #: Years the people responsible for a business whose licence was revoked may not manage

@@ -329,10 +329,10 @@ class KpiInput:
 
     @functools.cached_property
     def in_scope(self) -> tuple[FoodBusiness, ...]:
-        """The businesses operating or suspended on the as-of day, read once for every
-        counter."""
+        """The businesses open, and operating or suspended, on the as-of day, read once for
+        every counter."""
         found = self.uow.businesses.stream(within=self.within)
-        return tuple(b for b in found if b.status_on(self.as_of).in_scope)
+        return tuple(b for b in found if b.in_scope_on(self.as_of))
 
     @functools.cached_property
     def tallies(self) -> dict[str, BusinessTally]:

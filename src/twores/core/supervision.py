@@ -333,17 +333,17 @@ def required_tasks(
 ) -> list[SupervisionTask]:
     """The tasks ``slots_of`` requires of ``businesses``.
 
-    A business closed or revoked by a slot's period end owes nothing for it; one suspended
-    by then is exempt with the reason (:meth:`FoodBusiness.status_on`); each task names the
-    cadre holding the business on its slot's holder day.
+    A business opened after a slot's period, or closed or revoked by its end, owes nothing
+    for it; one suspended by then is exempt with the reason (:meth:`FoodBusiness.status_on`);
+    each task names the cadre holding the business on its slot's holder day.
     """
     tasks: list[SupervisionTask] = []
     for business in businesses:
         held = assignments.get(business.key, ())
         for slot in slots_of(business):
-            status = business.status_on(slot.period.end)
-            if not status.in_scope:
+            if not business.in_scope_on(slot.period.end):
                 continue
+            status = business.status_on(slot.period.end)
             cadre = holder_on(held, slot.holder_day)
             tasks.append(
                 SupervisionTask(

@@ -17,7 +17,7 @@ from twores.core.duties import (
     StaffProblem,
     bans_from_revocations,
     duty_compliance,
-    owes_daily_record,
+    owes_period,
     staff_problems,
 )
 from twores.core.errors import InvalidValueError, TworesError
@@ -166,10 +166,12 @@ def duty_report(
     *,
     within: str | None = None,
 ) -> list[BusinessDuties]:
-    """Daily, weekly and monthly compliance of every in-scope business; suspended days
-    (from ``status_since``) owe no daily record. Staff gaps include anyone under the 5-year
-    ban for a business revoked within the caller's scope (matched by ID number). A week or
-    month the span cuts counts whole: its records from before ``start`` are read too."""
+    """Daily, weekly and monthly compliance of every business open and in scope on
+    ``end``, over the periods that end within the span (a week or month its start cuts
+    counts whole: its records from before ``start`` are read too) and that the business
+    owed (:func:`~twores.core.duties.owes_period`: none before it opened or once it was
+    suspended). Staff gaps include anyone under the 5-year ban for a business revoked
+    within the caller's scope (matched by ID number)."""
     found: list[BusinessDuties] = []
     first = min(Period.containing(kind.period_kind, start).start for kind in DutyKind)
     with store.unit_of_work(scope) as uow:
@@ -179,13 +181,12 @@ def duty_report(
         # the 5-year ban of whoever ran a business since revoked, anywhere in the scope
         bans = bans_from_revocations(uow.businesses.stream())
         for business in uow.businesses.stream(within=within):
-            if not business.in_scope:
+            if not business.in_scope_on(end):
                 continue
-            operating = functools.partial(owes_daily_record, business)
+            owed = functools.partial(owes_period, business)
             records = by_business.get(business.key, [])
             compliance = tuple(
-                duty_compliance(records, kind, start, end, operating_days=operating)
-                for kind in DutyKind
+                duty_compliance(records, kind, start, end, owes=owed) for kind in DutyKind
             )
             director = app.plugins.requires_director(business, end).value
             found.append(

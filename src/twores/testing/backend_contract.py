@@ -611,19 +611,31 @@ class BackendContract:
         self, loaded: Store, roster: Roster
     ) -> None:
         """``tasks.sync`` gives what :func:`~twores.core.supervision.required_tasks` says,
-        per area and, in one township, per grade; again, it changes nothing."""
+        per area and, in one township, per grade; a business opened after a slot's period
+        owes nothing for it; again, it changes nothing."""
         plan = _grade_dependent_plan(Period.parse("2025Q3"), ON)
         held: dict[str, list[Assignment]] = {}
+        businesses = dict(roster.businesses)
+        unstopped = sorted(k for k, b in businesses.items() if b.status_since is None)
+        openings = (date(2025, 8, 1), date(2025, 10, 15), date(2026, 2, 1))
+        for key, day in zip(unstopped[:3], openings, strict=True):
+            businesses[key] = attrs.evolve(businesses[key], opened_on=day)
         with loaded.unit_of_work(SYSTEM) as uow:
+            uow.businesses.upsert_many(businesses.values())
             uow.assignments.apply(plan_assignments(roster, national_rules(), ON))
             for assignment in uow.assignments.stream():
                 held.setdefault(assignment.business_key, []).append(assignment)
             synced = uow.tasks.sync(plan)
             uow.commit()
-        expected = required_tasks(roster.businesses.values(), held, plan.slots)
+        expected = required_tasks(businesses.values(), held, plan.slots)
         with loaded.unit_of_work(SYSTEM) as uow:
             assert list(uow.tasks.stream()) == sorted(expected, key=lambda t: t.key)
             again = uow.tasks.sync(plan)
+        for task in expected:
+            opened_on = businesses[task.business_key].opened_on
+            assert opened_on is None or task.period.end >= opened_on
+        owing = {t.business_key for t in expected}
+        assert unstopped[0] in owing and unstopped[2] not in owing  # opened after 2025
         assert synced.tasks == len(expected) == synced.written.inserted
         assert synced.exempt == sum(t.exempt for t in expected)
         assert {t.period.kind for t in expected} == {PeriodKind.QUARTER, PeriodKind.HALF_YEAR}

@@ -8,9 +8,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from twores.core.businesses import FoodBusiness, OperatingStatus
-from twores.core.duties import DutyKind, DutyRecord, duty_compliance, owes_daily_record
+from twores.core.duties import DutyKind, DutyRecord, due_periods, duty_compliance, owes_period
 from twores.core.kpis import BusinessTally, add_counts, as_counts, county_key
-from twores.core.periods import Period
 from twores.core.problems import ProblemStatus
 
 if TYPE_CHECKING:
@@ -31,8 +30,8 @@ class MemoryKpiCounts:
         return county_key(self.uow.areas.hierarchy(), area_code)
 
     def _in_scope(self, within: str | None, on: date) -> Iterable[FoodBusiness]:
-        """The businesses operating or suspended at the end of ``on``."""
-        return (b for b in self.uow.businesses.stream(within=within) if b.status_on(on).in_scope)
+        """The businesses open, and operating or suspended, at the end of ``on``."""
+        return (b for b in self.uow.businesses.stream(within=within) if b.in_scope_on(on))
 
     def letters_signed(self, on: date, *, within: str | None = None) -> Counts:
         signed = {
@@ -101,18 +100,17 @@ class MemoryKpiCounts:
         start, end = span
         if end < start:
             return {}
-        first = Period.containing(kind.period_kind, start)
+        due = due_periods(kind, start, end)
+        if not due:
+            return {}
         filed: dict[tuple[str, str], list[DutyRecord]] = {}
-        for r in self.uow.duties.stream(kind=kind, between=(first.start, end), within=within):
+        between = (due[0].start, due[-1].end)
+        for r in self.uow.duties.stream(kind=kind, between=between, within=within):
             filed.setdefault((r.business_key, self._county(r.area_code)), []).append(r)
-        every = duty_compliance((), kind, start, end).due
         found: dict[str, list[int]] = {}
         for b in self._in_scope(within, end):
             mine = filed.get((b.key, self._county(b.area_code)), [])
-            if kind is DutyKind.DAILY and b.status is not OperatingStatus.OPERATING:
-                days = functools.partial(owes_daily_record, b)
-                c = duty_compliance(mine, kind, start, end, operating_days=days)
-                add_counts(found, b.area_code, c.kept, c.due)
-            else:
-                add_counts(found, b.area_code, len({r.period for r in mine}), every)
+            owed = functools.partial(owes_period, b)
+            c = duty_compliance(mine, kind, start, end, owes=owed)
+            add_counts(found, b.area_code, c.kept, c.due)
         return as_counts(found)

@@ -200,8 +200,11 @@ NATIONAL: tuple[Kpi, ...] = (
                 f"{kind.en} kept",
                 "已填报的周期",
                 "应填报的周期",
-                f"在营、停业主体本期应有的{kind.zh}记录中已填报的比例（停业日不计）。",
-                f"Share of due {kind.en} records filed in the period.",
+                f"在营、停业主体本期应有的{kind.zh}记录中已填报的比例：周期结束后方计为应填报，"
+                "开业前、停业后的周期不计。",
+                f"Share of due {kind.en} records filed in the period: a day, week or month is "
+                "due once it has ended, and none before the business opened or after it was "
+                "suspended.",
             ),
             _routine(kind),
             frozenset({"business", "duty_record"}),
@@ -212,8 +215,9 @@ NATIONAL: tuple[Kpi, ...] = (
 
 
 #: The national counters' version: 2 counts as of the day (visits', problems' and
-#: businesses' statuses as they stood then).
-VERSION = "2"
+#: businesses' statuses as they stood then); 3 leaves out businesses not yet opened and
+#: owes a routine's period once it has ended.
+VERSION = "3"
 NATIONAL = tuple(attrs.evolve(kpi, version=VERSION) for kpi in NATIONAL)
 
 

@@ -4,6 +4,7 @@ the same county (``county_code``), so each query stays on one Citus shard per co
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from twores.core.businesses import IN_SCOPE_STATUSES, FoodBusiness, OperatingStatus
-from twores.core.duties import DutyKind, duty_compliance
+from twores.core.duties import DutyKind, due_periods
 from twores.core.kpis import BusinessTally, add_counts, as_counts
 from twores.core.letters import earliest_valid_signing
 from twores.core.periods import Period
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 B, C, L = tables.businesses.c, tables.cadres.c, tables.letters.c
 D, P = tables.duty_records.c, tables.problems.c
 _IN_SCOPE = [s.value for s in IN_SCOPE_STATUSES]
-DAY = timedelta(days=1)
 #: The director rule is asked once per distinct profile: these columns (and the area when
 #: a rule reads it), low-cardinality ones first so the predicate's tree stays small.
 PROFILE = (
@@ -50,9 +50,10 @@ _COMPLETE = sa.and_(
 
 
 def _in_scope_on(on: date) -> sa.ColumnElement[bool]:
-    """Operating or suspended at the end of ``on`` (``FoodBusiness.status_on``): so now,
-    or in another status taken only after that day."""
-    return sa.or_(B.status.in_(_IN_SCOPE), B.status_since > on)
+    """Open, and operating or suspended, at the end of ``on`` (``FoodBusiness.in_scope_on``):
+    so now, or in another status taken only after that day."""
+    opened = sa.or_(B.opened_on.is_(None), B.opened_on <= on)
+    return sa.and_(opened, sa.or_(B.status.in_(_IN_SCOPE), B.status_since > on))
 
 
 def _operating_on(on: date) -> sa.ColumnElement[bool]:
@@ -61,6 +62,14 @@ def _operating_on(on: date) -> sa.ColumnElement[bool]:
 
 #: The day a suspended business stopped (NULL for an operating one): routines owe by it.
 _STOPPED = sa.case((B.status == OperatingStatus.SUSPENDED.value, B.status_since), else_=None)
+#: How far before the count day the business scan tells opening days apart: routines owe
+#: from the day a business opened, and a routine's span (a KPI period) is at most a year.
+OPENED_REACH = timedelta(days=400)
+
+
+def _opened_after(floor: date) -> sa.ColumnElement[Any]:
+    """The day a business opened when that was after ``floor`` (else NULL)."""
+    return sa.case((B.opened_on > floor, B.opened_on), else_=None)
 
 
 def _closed_by(problem: Problem, on: date) -> tuple[int, int]:
@@ -135,10 +144,12 @@ class SqlKpiCounts:
         profiles = self.uow.connection.execute(sa.select(*columns).distinct().where(*where))
         answers = [(p, required(profile_business(p._mapping, within), on)) for p in profiles.all()]
         must = director_rule(answers, columns)
+        opened = _opened_after(on - OPENED_REACH)
         query = (
             sa.select(
                 B.area_code,
                 _STOPPED,
+                opened,
                 sa.func.count(),
                 _ones(_operating_on(on)),
                 _ones(held_on(on)),
@@ -147,12 +158,12 @@ class SqlKpiCounts:
                 sa.func.sum(sa.case((must, self._director), else_=0)),
             )
             .where(*where)
-            .group_by(B.area_code, _STOPPED)
+            .group_by(B.area_code, _STOPPED, opened)
         )
         rows = self.uow.connection.execute(query).all()
-        self._owing[within, on] = (self.uow.kpi_summary.writes, [r[:4] for r in rows])
+        self._owing[within, on] = (self.uow.kpi_summary.writes, [r[:5] for r in rows])
         found: dict[str, list[int]] = {}
-        for area, _, *counts, director in rows:
+        for area, _, _, *counts, director in rows:
             counts = [int(n or 0) for n in counts]
             counts += divmod(int(director or 0), _HELD)[::-1]
             sums = found.get(area)
@@ -212,53 +223,70 @@ class SqlKpiCounts:
     def routines(
         self, spans: Mapping[DutyKind, tuple[date, date]], *, within: str | None = None
     ) -> dict[DutyKind, Counts]:
-        owed = {kind: span for kind, span in spans.items() if span[0] <= span[1]}
+        owed = {
+            kind: periods
+            for kind, (start, end) in spans.items()
+            if start <= end and (periods := due_periods(kind, start, end))
+        }
         nothing_yet: dict[DutyKind, Counts] = {kind: {} for kind in spans if kind not in owed}
-        found: dict[DutyKind, dict[str, list[int]]] = {kind: {} for kind in owed}
         if not owed:
             return nothing_yet
-        spans = owed
         self.uow.tune_for_bulk()
-        every = {kind: duty_compliance((), kind, *span).due for kind, span in spans.items()}
+        found: dict[DutyKind, dict[str, list[int]]] = {kind: {} for kind in owed}
         end = max(span[1] for span in spans.values())  # one as-of day for every routine
-        for area, stopped, everyone, open_ in self._owed(within, end):
-            for kind, times in every.items():
-                owing = int(open_ or 0) if kind is DutyKind.DAILY else int(everyone)
-                add_counts(found[kind], area, 0, owing * times)
-            if DutyKind.DAILY in spans:  # a suspended business owes days before it stopped
-                start, end = spans[DutyKind.DAILY]
-                last = min(end, stopped - DAY) if stopped else start - DAY
-                days = max(0, (last - start).days + 1)
-                found[DutyKind.DAILY][area][1] += (int(everyone) - int(open_ or 0)) * days
-        filed = self._filed(spans, within, end)
+        first = min(periods[0].end for periods in owed.values())
+        owing = {kind: _Owing(periods) for kind, periods in owed.items()}
+        for area, stopped, opened, everyone, open_ in self._owed(within, end, first):
+            stopped_too = int(everyone) - int(open_ or 0)
+            for kind, owes in owing.items():
+                due_here = int(open_ or 0) * owes.count(opened, None)
+                if stopped_too and stopped is not None:
+                    due_here += stopped_too * owes.count(opened, stopped)
+                add_counts(found[kind], area, 0, due_here)
+        filed = self._filed(owed, within, end)
         for kind, area, n in self.uow.connection.execute(filed).all():
             found[DutyKind.of(kind)][area][0] += int(n)
         return {**nothing_yet, **{kind: as_counts(counts) for kind, counts in found.items()}}
 
-    def _owed(self, within: str | None, on: date) -> Sequence[Any]:
-        """Per (area, day a suspended business stopped): businesses in scope and operating
-        on ``on``; the last business scan's when nothing was written since, else counted
-        now."""
+    def _owed(self, within: str | None, on: date, first_end: date) -> Sequence[Any]:
+        """Per (area, day a suspended business stopped, day it opened when that may fall
+        after ``first_end``): businesses in scope and operating on ``on``; the last
+        business scan's when nothing was written since, else counted now."""
         writes, rows = self._owing.pop((within, on), (None, []))
-        if writes == self.uow.kpi_summary.writes:
+        floor = on - OPENED_REACH
+        if writes == self.uow.kpi_summary.writes and first_end >= floor:
             return rows
+        floor = min(floor, first_end)
         in_scope = [_in_scope_on(on), *self._where(tables.businesses, within)]
         operating = _ones(_operating_on(on))
-        query = sa.select(B.area_code, _STOPPED, sa.func.count(), operating).where(*in_scope)
-        return self.uow.connection.execute(query.group_by(B.area_code, _STOPPED)).all()
+        opened = _opened_after(floor)
+        query = sa.select(B.area_code, _STOPPED, opened, sa.func.count(), operating)
+        query = query.where(*in_scope).group_by(B.area_code, _STOPPED, opened)
+        return self.uow.connection.execute(query).all()
 
-    def _filed(
-        self, spans: Mapping[DutyKind, tuple[date, date]], within: str | None, on: date
-    ) -> Any:
-        """Records filed per routine and area of their business (one per period)."""
+    def _filed(self, due: Mapping[DutyKind, list[Period]], within: str | None, on: date) -> Any:
+        """Records filed per routine and area of their business, one per period due that
+        the business owed (``owes_period``: opened by the period's end, not stopped before
+        its start)."""
         kept = []
-        for kind, (start, end) in spans.items():
-            first = Period.containing(kind.period_kind, start).start
-            owed = [D.on_day >= first, D.on_day <= end]
+        for kind, periods in due.items():
             if kind is DutyKind.DAILY:
-                since = B.status == OperatingStatus.OPERATING.value
-                owed.append(sa.or_(since, D.on_day < B.status_since))
-            kept.append(sa.and_(D.kind == kind.value, *owed))
+                period_end: sa.ColumnElement[Any] = D.period_start
+            else:
+                ends = {p.start: p.end for p in periods}
+                period_end = sa.case(ends, value=D.period_start)
+            kept.append(
+                sa.and_(
+                    D.kind == kind.value,
+                    D.period_start >= periods[0].start,
+                    D.period_start <= periods[-1].start,
+                    sa.or_(B.opened_on.is_(None), period_end >= B.opened_on),
+                    sa.or_(
+                        B.status == OperatingStatus.OPERATING.value,
+                        D.period_start < B.status_since,
+                    ),
+                )
+            )
         joined = tables.duty_records.join(
             tables.businesses, sa.and_(B.county_code == D.county_code, B.key == D.business_key)
         )
@@ -273,3 +301,18 @@ class SqlKpiCounts:
             )
             .group_by(D.kind, B.area_code)
         )
+
+
+class _Owing:
+    """A routine's due periods, counted for a group of businesses by the day they opened
+    and stopped (``owes_period``) in two binary searches."""
+
+    def __init__(self, periods: Sequence[Period]) -> None:
+        self.starts = [p.start for p in periods]
+        self.ends = [p.end for p in periods]
+
+    def count(self, opened: date | None, stopped: date | None) -> int:
+        """Periods ending on or after ``opened`` and starting before ``stopped``."""
+        low = 0 if opened is None else bisect.bisect_left(self.ends, opened)
+        high = len(self.starts) if stopped is None else bisect.bisect_left(self.starts, stopped)
+        return max(0, high - low)

@@ -177,6 +177,12 @@ def _owes(period_end: Any) -> sa.ColumnElement[bool]:
     return sa.or_(B.status.not_in(GONE), B.status_since > period_end)
 
 
+def _owes_slot(period_end: Any) -> sa.ColumnElement[bool]:
+    """Opened by ``period_end`` and not gone by then
+    (:meth:`twores.core.businesses.FoodBusiness.in_scope_on`)."""
+    return sa.and_(sa.or_(B.opened_on.is_(None), B.opened_on <= period_end), _owes(period_end))
+
+
 #: What a profile column holds in place of NULL, so profiles join by plain equality.
 BLANK = {"scale": "", "canteen_kind": "", "diners": -1, "grade": "", "risk_grade": ""}
 
@@ -376,7 +382,7 @@ class SetwiseSchedule:
             self._selects = [
                 sa.select(*(values[name].label(name) for name in COLUMNS))
                 .select_from(values["from"])
-                .where(*self.in_scope, _owes(S.period_end), B.county_code == county)
+                .where(*self.in_scope, _owes_slot(S.period_end), B.county_code == county)
                 for values in map(_wanted, self.sources)
             ]
         return self._selects
@@ -494,7 +500,7 @@ class SetwiseSchedule:
                 .select_from(source)
                 .where(
                     *self.in_scope,
-                    _owes(S.period_end),
+                    _owes_slot(S.period_end),
                     B.key == T.business_key,
                     S.period == T.period,
                     S.seq == T.seq,
