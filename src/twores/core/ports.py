@@ -303,6 +303,9 @@ class RankingLog(Protocol):
 
 
 class AuditLog(Protocol):
+    """Read by a nationwide administrator only (it holds every area's records unmasked):
+    any other scope gets a ``ScopeError``."""
+
     def entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]: ...
     def verify(self) -> list[AuditProblem]:
         """Every edited, deleted or unlinked entry (empty when the log is intact)."""

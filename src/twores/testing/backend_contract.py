@@ -228,8 +228,9 @@ class BackendContract:
             business, grade=Grade.B if business.grade is not Grade.B else Grade.C
         )
         scope = Scope("王科长", Role.OFFICE, COUNTY)
-        with loaded.unit_of_work(scope) as uow:
+        with loaded.unit_of_work(SYSTEM) as uow:
             last = max((e.seq for e in uow.audit.entries()), default=0)
+        with loaded.unit_of_work(scope) as uow:
             uow.businesses.upsert_many([changed])
             uow.commit()
         with loaded.unit_of_work(SYSTEM) as uow:
@@ -244,6 +245,21 @@ class BackendContract:
             assert entry.before["grade"] == (business.grade.value if business.grade else None)
             assert entry.after["grade"] == changed.grade.value  # type: ignore[union-attr]
             assert uow.audit.verify() == []
+
+    def test_only_a_nationwide_administrator_reads_the_audit_log(self, loaded: Store) -> None:
+        """It holds every area's records with phones and ID numbers unmasked."""
+        for scope in (
+            Scope("县管理员", Role.ADMIN, COUNTY),
+            Scope("王科长", Role.OFFICE, None),
+            Scope("只读", Role.READ_ONLY, TOWNSHIP),
+        ):
+            with loaded.unit_of_work(scope) as uow:
+                with pytest.raises(ScopeError):
+                    uow.audit.entries()
+                with pytest.raises(ScopeError):
+                    uow.audit.verify()
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert [e.seq for e in uow.audit.entries()][:1] == [1]
 
     def test_audit_detects_an_edited_entry(self, loaded: Store) -> None:
         self.edit_audit_entry(loaded, 2)

@@ -600,9 +600,11 @@ class _Audit:
         self.uow = uow
 
     def entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]:
+        self.uow.guard.check_audit_reader()
         return (e for e in self.uow._state.audit if e.seq > after_seq)
 
     def verify(self) -> list[AuditProblem]:
+        self.uow.guard.check_audit_reader()
         return verify_chain(self.uow._state.audit)
 
 

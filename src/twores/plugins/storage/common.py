@@ -14,7 +14,7 @@ from twores.core.areas import Hierarchy, Tier
 from twores.core.audit import AuditEntry, canonical
 from twores.core.convert import make_converter, trusted
 from twores.core.errors import InvalidAreaCodeError, UnknownAreaError
-from twores.core.security import Scope, ScopeError, outside_scope
+from twores.core.security import Role, Scope, ScopeError, outside_scope
 
 CONVERTER = make_converter()
 T = TypeVar("T")
@@ -92,6 +92,12 @@ class ScopeGuard:
     def check_admin(self, what_zh: str, what_en: str) -> None:
         if self.scope.area_code is not None or not self.scope.can_write:
             raise outside_scope(self.scope, what_zh, what_en)
+
+    def check_audit_reader(self) -> None:
+        """The audit log holds every area's records unmasked: only a nationwide
+        administrator reads it."""
+        if self.scope.area_code is not None or self.scope.role is not Role.ADMIN:
+            raise outside_scope(self.scope, "审计日志", "the audit log")
 
     def within(self, area_code: str | None) -> str | None:
         """The narrower of the scope root and ``area_code`` (they must nest; an unknown

@@ -28,6 +28,10 @@ class AuditLog:
         self.uow = uow
 
     def entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]:
+        self.uow.guard.check_audit_reader()
+        return self._entries(after_seq)
+
+    def _entries(self, after_seq: int) -> Iterator[AuditEntry]:
         t = tables.audit_log
         query = sa.select(t).where(t.c.seq > after_seq).order_by(t.c.seq)
         for r in self.uow.connection.execute(query.execution_options(yield_per=BATCH)):
@@ -45,7 +49,8 @@ class AuditLog:
             )
 
     def verify(self) -> list[AuditProblem]:
-        problems = verify_chain(self.entries())
+        self.uow.guard.check_audit_reader()
+        problems = verify_chain(self._entries(0))
         head = self.uow.connection.execute(
             sa.select(tables.audit_head.c.seq, tables.audit_head.c.hash)
         ).one()
