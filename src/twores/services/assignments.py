@@ -25,6 +25,7 @@ from twores.core.periods import today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.roster import Roster, RuleBook
 from twores.core.security import Scope
+from twores.services.lookups import check_office
 
 
 def upsert_cadres(uow: UnitOfWork, cadres: list[Cadre]) -> tuple[UpsertResult, UpsertResult]:
@@ -140,7 +141,10 @@ def assign(
     mode: PlanMode | None = None,
     dry_run: bool = False,
 ) -> AssignReport:
-    """Plan (incremental once assignments exist, else fresh) and apply unless ``dry_run``."""
+    """Plan (incremental once assignments exist, else fresh) and apply unless ``dry_run``
+    (an office's or admin's work: a cadre may only look at the plan)."""
+    if not dry_run:
+        check_office(scope, ("包保关系分配", "assigning cadres"))
     day = on or today()
     with gc_paused(), store.unit_of_work(scope) as uow:
         rules = app.plugins.rulebook()

@@ -19,7 +19,7 @@ from twores.core.ports import Store, UnitOfWork
 from twores.core.security import Scope
 from twores.services.imports import file_sha256
 from twores.services.letters import DocumentInput, keys_hash, write_documents
-from twores.services.lookups import tier_name
+from twores.services.lookups import check_office, tier_name
 
 #: Who signs with a cadre of each tier (docs/sources.md, Three lists) unless the caller names one.
 COUNTERPARTIES = {
@@ -82,6 +82,10 @@ def _lists(uow: UnitOfWork, on: date) -> Iterator[tuple[Cadre, list[str]]]:
             yield cadre, held.get(cadre.id, [])
 
 
+#: What only an office or admin does with letters.
+LETTERS = ("承诺书生成与签订登记", "generating and filing commitment letters")
+
+
 def generate_letters(
     app: Twores,
     store: Store,
@@ -98,8 +102,9 @@ def generate_letters(
     (without ``documents``, only record them: the files can be written later).
 
     A letter whose list is unchanged keeps its signature; a changed list starts a new,
-    unsigned letter (the old one stays in the audit log).
+    unsigned letter (the old one stays in the audit log). An office's or admin's work.
     """
+    check_office(scope, LETTERS)
     day = on or today()
     target = Path(folder)
     if documents:
@@ -156,7 +161,8 @@ def sign_letter(
 
 def sign_letters(store: Store, scope: Scope, signings: Iterable[Signing]) -> list[Letter]:
     """Record the signing of generated letters, all in one transaction: any refused
-    signing refuses them all."""
+    signing refuses them all. An office's or admin's work (it files the signed scans)."""
+    check_office(scope, LETTERS)
     signed: list[Letter] = []
     lists_on: dict[date, dict[str, list[str]]] = {}
     latest = today()

@@ -37,7 +37,7 @@ from twores.core.supervision import (
     visit_key,
     window_open,
 )
-from twores.services.lookups import business_in_scope
+from twores.services.lookups import business_in_scope, check_office
 from twores.services.problems import NewProblem, open_many_in
 
 
@@ -154,8 +154,10 @@ def schedule(
     """Create (or bring up to date) the tasks due in ``period``; running it again changes 0.
 
     One transaction. A task no longer due is retired (exempt, ``NO_LONGER_DUE``), never
-    deleted; a business that moved county takes its task along with it.
+    deleted; a business that moved county takes its task along with it. An office's or
+    admin's work.
     """
+    check_office(scope, ("督导任务排期", "scheduling supervision tasks"))
     requested = Period.parse(period) if isinstance(period, str) else period
     plan = _SlotRules(app, requested, on or today()).plan()
     with gc_paused(), store.unit_of_work(scope) as uow:
