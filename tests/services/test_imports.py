@@ -450,6 +450,43 @@ def test_dry_run_changes_nothing(app: twores.Twores, store: twores.Store, tmp_pa
     assert state(store) == before
 
 
+def _sheet(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    write_table(path, header, rows)
+    return path
+
+
+def test_a_ledger_without_some_columns_keeps_what_is_stored_in_them(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    """A re-import never erases what its sheet says nothing about (staff, status)."""
+    header = ["主体名称", "许可证编号", "所属区划", "业态", "经营状态", "状态变更日期"]
+    staffed = [*header, "食品安全总监", "食品安全总监电话", "食品安全员"]
+    rows = [
+        ["甲饭店", "JY14503230000011", "450323101", "餐饮服务", "停业", "2025-05-01"],
+        ["乙超市", "JY14503230000029", "450323101", "食品销售", "在营", ""],
+    ]
+    full = [rows[0] + ["王芳", "13812345678", "李强"], rows[1] + ["", "", ""]]
+    first = _sheet(tmp_path / "全.csv", staffed, full)
+    assert import_file(app, store, ADMIN, "businesses", first).accepted
+    stored = state(store)[0]
+    lean = _sheet(
+        tmp_path / "少.csv", ["主体名称", "许可证编号", "所属区划", "业态"], [r[:4] for r in rows]
+    )
+    again = import_file(app, store, ADMIN, "businesses", lean)
+    assert again.accepted and again.records.changed == 0
+    assert state(store)[0] == stored  # staff, status and its day kept
+    named = _sheet(
+        tmp_path / "改.csv",
+        [*header, "食品安全总监", "食品安全员"],
+        [rows[0] + ["王芳", "赵六"], rows[1] + ["", ""]],
+    )
+    assert import_file(app, store, ADMIN, "businesses", named).records.updated == 1
+    with store.unit_of_work(ADMIN) as uow:
+        staff = uow.businesses.get("JY14503230000011").staff  # type: ignore[union-attr]
+    assert staff.director == twores.StaffMember("王芳", "13812345678")  # same person: phone kept
+    assert staff.officer == twores.StaffMember("赵六")  # another person: nothing carried over
+
+
 def test_unmasked_export_reimports_to_the_identical_state(
     app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
 ) -> None:

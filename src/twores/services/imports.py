@@ -41,6 +41,7 @@ from twores.services.assignment_checks import imported_assignment_errors
 from twores.services.assignments import end_closed_assignments, upsert_cadres
 from twores.services.lookups import IMPORTING, check_office, in_scope
 from twores.services.sheets.columns import unread_columns
+from twores.services.sheets.kept import Absent
 from twores.services.sheets.parsing import (
     AssignmentRow,
     BusinessRow,
@@ -264,10 +265,14 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
     records = UpsertResult()
     rows = 0
     chunks = iter_business_chunks(source.read("businesses"), hierarchy)
+    stored: bool | None = None  # whether any business is stored yet (asked once, if needed)
     with uow.businesses.bulk_load():
         for chunk in chunks:
             rows += len(chunk.rows) + len({e.row for e in chunk.errors})
             errors.extend(chunk.errors)
+            absent = Absent.of(chunk.columns)
+            if absent and (stored := stored if stored is not None else uow.businesses.count() > 0):
+                chunk = _keep_unsaid(uow, chunk, absent, errors)
             for row in chunk.rows:
                 if not inside(row.business.area_code):
                     errors.append(_outside(row, uow.scope, chunk.columns))
@@ -294,6 +299,31 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
     if closed:  # a business the ledger closes or revokes is held by no one from that day
         linked += end_closed_assignments(uow, closed)
     return rows, [], records, linked
+
+
+def _keep_unsaid(
+    uow: UnitOfWork, chunk: ParseResult[BusinessRow], absent: Absent, errors: list[RowError]
+) -> ParseResult[BusinessRow]:
+    """The chunk's businesses with the fields their sheet has no column for kept as stored
+    (a ledger without staff columns re-imported never erases the staff)."""
+    found = uow.businesses.get_many([r.business.key for r in chunk.rows])
+    kept: list[BusinessRow] = []
+    for row in chunk.rows:
+        before = found.get(row.business.key)
+        if before is None:
+            kept.append(row)
+            continue
+        try:
+            kept.append(attrs.evolve(row, business=absent.keep(before, row.business)))
+        except InvalidValueError as error:
+            column = chunk.columns.get(error.field, error.field)
+            value = str(error.value)
+            errors.append(
+                RowError(
+                    row.row, row.serial, column, value, error.reason_zh, error.reason_en, error.code
+                )
+            )
+    return attrs.evolve(chunk, rows=kept)
 
 
 def _scope_test(hierarchy: Hierarchy, scope: Scope) -> Callable[[str], bool]:

@@ -1,0 +1,80 @@
+"""What a ledger leaves unsaid stays as stored: a re-imported business keeps the fields whose
+columns its sheet does not have (a sheet without staff columns never erases the staff)."""
+
+from __future__ import annotations
+
+import attrs
+
+from twores.core.businesses import FoodBusiness, StaffMember
+
+#: FoodBusiness fields read from one sheet field of the same name, which a sheet may omit.
+OPTIONAL_FIELDS = (
+    "licence_no",
+    "uscc",
+    "scale",
+    "canteen_kind",
+    "diners",
+    "chain_headquarters",
+    "status",
+    "status_since",
+    "opened_on",
+    "grade",
+    "risk_grade",
+)
+STAFF_ROLES = ("head", "director", "officer")
+#: StaffMember field -> the suffix of its sheet field (``director_phone``, …).
+STAFF_PARTS = {"phone": "phone", "id_number": "id_number", "banned_until": "banned_until"}
+
+
+@attrs.frozen
+class Absent:
+    """The business fields (and, per staff role, the person's fields) a sheet has no
+    column for."""
+
+    fields: frozenset[str]
+    #: role -> its person's absent fields; every field when the role has no column at all.
+    staff: dict[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, columns: dict[str, str]) -> Absent:
+        """From a sheet's columns (sheet field -> header)."""
+        fields = frozenset(f for f in OPTIONAL_FIELDS if f not in columns)
+        staff: dict[str, frozenset[str]] = {}
+        for role in STAFF_ROLES:
+            parts = frozenset(
+                p for p, suffix in STAFF_PARTS.items() if f"{role}_{suffix}" not in columns
+            )
+            if f"{role}_name" not in columns:
+                staff[role] = parts | {"name"}
+            elif parts:
+                staff[role] = parts
+        return cls(fields, staff)
+
+    def __bool__(self) -> bool:
+        return bool(self.fields or self.staff)
+
+    def keep(self, stored: FoodBusiness, read: FoodBusiness) -> FoodBusiness:
+        """``read`` with what the sheet did not say taken from ``stored``: a status date
+        only while the status is the same, a person's phone, ID number and ban only while
+        the person is."""
+        kept = {f: getattr(stored, f) for f in self.fields if f != "status_since"}
+        status = kept.get("status", read.status)
+        if "status_since" in self.fields and status is stored.status:
+            kept["status_since"] = stored.status_since
+        staff = {
+            role: _person(getattr(stored.staff, role), getattr(read.staff, role), parts)
+            for role, parts in self.staff.items()
+        }
+        if staff:
+            kept["staff"] = attrs.evolve(read.staff, **staff)
+        return attrs.evolve(read, **kept) if kept else read
+
+
+def _person(
+    stored: StaffMember | None, read: StaffMember | None, absent: frozenset[str]
+) -> StaffMember | None:
+    if "name" in absent:
+        return stored
+    if read is None or stored is None or stored.name != read.name:
+        return read
+    return attrs.evolve(read, **{part: getattr(stored, part) for part in absent})
