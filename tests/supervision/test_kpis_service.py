@@ -116,6 +116,16 @@ def test_a_kpi_table_shows_the_scopes_own_area_and_never_one_above_it(
     everyone = compute_kpis(app, store, ADMIN, "2026Q1", as_of=END)
     (root,) = everyone.children(None)
     assert shown_areas(everyone, ADMIN) == [root, *everyone.children(root)]
+    # a township's counts are no partial figure for the county above it
+    township_code = everyone.children(COUNTY)[0]
+    township = twores.Scope("镇食安办", twores.Role.OFFICE, township_code)
+    mine = compute_kpis(app, store, township, "2026Q1", as_of=END)
+    assert COUNTY not in mine.values["task_completion"]
+    assert mine.value("task_completion", township_code) == everyone.value(
+        "task_completion", township_code
+    )
+    with pytest.raises(twores.ScopeError):
+        mine.value("task_completion", COUNTY)
 
 
 def test_each_run_is_compared_with_the_latest_earlier_run_of_its_kind(

@@ -98,10 +98,13 @@ def roll_up(kpi: str, period: str, leaves: Counts, hierarchy: Hierarchy) -> dict
 
 
 def roll_ups(
-    period: str, leaves: Mapping[str, Counts], hierarchy: Hierarchy
+    period: str, leaves: Mapping[str, Counts], hierarchy: Hierarchy, top: str | None = None
 ) -> dict[str, RolledUp]:
     """:func:`roll_up` of several KPIs in one bottom-up pass: each area holds one row of
-    (numerator, denominator, leaves below) per KPI, added to its parent's in one step."""
+    (numerator, denominator, leaves below) per KPI, added to its parent's in one step.
+
+    ``top``: the area whose subtree was counted (None: everywhere); nothing above it gets a
+    value, since a subtree's counts say nothing of its parent's."""
     up = hierarchy.up()
     totals: dict[str, list[int]] = {}
     by_depth: dict[int, list[str]] = defaultdict(list)
@@ -118,7 +121,7 @@ def roll_ups(
     for depth in range(max(by_depth, default=0), 0, -1):
         for code in by_depth.get(depth, ()):
             parent = up[code][1]
-            if parent is None:
+            if parent is None or code == top:
                 continue
             above = totals.get(parent)
             if above is None:

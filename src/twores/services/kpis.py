@@ -32,7 +32,7 @@ from twores.core.kpis import (
 )
 from twores.core.periods import Period, today
 from twores.core.ports import Store, SummaryState, UnitOfWork
-from twores.core.security import Scope
+from twores.core.security import Scope, ScopeError
 from twores.services.bulletin import BulletinInput, OverdueItem, write_bulletin
 from twores.services.kpi_summary import refresh
 from twores.services.lookups import ISSUING, check_area, check_office
@@ -48,8 +48,17 @@ class KpiTable:
     #: KPI -> area code -> value (values are made as they are read).
     values: Mapping[str, Mapping[str, KpiValue]]
     hierarchy: Hierarchy
+    #: The area whose subtree was counted (None: everywhere).
+    top: str | None = None
 
     def value(self, kpi: str, area_code: str) -> KpiValue:
+        """``kpi``'s value in ``area_code`` (0 of 0 where nothing was counted); an area
+        outside the counted subtree is an error, not a partial sum."""
+        if self.top is not None and not self.hierarchy.holds(self.top, area_code):
+            raise ScopeError(
+                f"{area_code} 不在本次统计的区域 {self.top} 之内",
+                f"{area_code} lies outside the area counted, {self.top}",
+            )
         found = self.values.get(kpi, {}).get(area_code)
         return found if found is not None else KpiValue(kpi, area_code, str(self.period))
 
@@ -111,10 +120,12 @@ def compute_kpis(
             n: stored[n] if n in stored else checked_counts(k, k.count(direct), hierarchy)
             for n, k in kpis.items()
         }
-        values = roll_ups(str(chosen), counts, hierarchy)
+        top = within if within is not None else scope.area_code
+        values = roll_ups(str(chosen), counts, hierarchy, top)
         if stored:
             uow.commit()
-    return KpiTable(chosen, day, tuple(k.spec for k in kpis.values()), values, hierarchy)
+    specs = tuple(k.spec for k in kpis.values())
+    return KpiTable(chosen, day, specs, values, hierarchy, top)
 
 
 def _chosen(app: Twores, names: Sequence[str] | None) -> dict[str, Kpi]:
