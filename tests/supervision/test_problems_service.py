@@ -141,6 +141,9 @@ def test_overdue_problems_escalate_exactly_once_per_step(
     )
     assert problem.deadline == date(2026, 3, 8)
     assert escalate_overdue(app, store, ADMIN, date(2026, 3, 8)) == []
+    ahead = twores.today() + timedelta(days=30)
+    with pytest.raises(twores.InvalidValueError):  # never a step dated ahead
+        escalate_overdue(app, store, ADMIN, ahead)
     letters = tmp_path / "提醒函"
     (reminded,) = escalate_overdue(app, store, ADMIN, date(2026, 3, 9), letters=letters)
     assert reminded.event.action is Action.REMIND

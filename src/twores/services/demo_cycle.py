@@ -161,7 +161,7 @@ def _run_quarter(
                 Step(problem.id, Action.CLOSE, "乡镇食安办", fix_day),
             ]
     moved = transition_many(app, store, scope, steps)
-    escalated = escalate_overdue(app, store, scope, period.end, actor="市食安办")
+    escalated = escalate_overdue(app, store, scope, period.end, actor="市食安办", simulated=True)
     return QuarterReport(
         period,
         scheduled.tasks,

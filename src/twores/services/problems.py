@@ -259,14 +259,20 @@ def escalate_overdue(
     within: str | None = None,
     at: datetime | None = None,
     letters: str | Path | None = None,
+    simulated: bool = False,
 ) -> list[Escalation]:
     """Take the one step each problem overdue on ``on`` is due: a reminder letter, or after
     the policy's reminders a referral one level up. Running it again the same day does
-    nothing more. With ``letters``, each reminder letter (提醒函) is written there as .docx."""
+    nothing more. With ``letters``, each reminder letter (提醒函) is written there as .docx.
+    A day after today is refused unless ``simulated`` (the demo playing a year out)."""
     for action in (Action.REMIND, Action.REFER):
         _check_role(scope, action)
-    # a day ahead is the demo's simulation playing a quarter out; the CLI refuses one
-    on = on or today()
+    latest = today()
+    on = on or latest
+    if on > latest and not simulated:
+        raise InvalidValueError(
+            "on", on.isoformat(), f"晚于今天（{latest.isoformat()}）", f"after today ({latest})"
+        )
     moment = _now(at) if at else datetime(on.year, on.month, on.day, 8, tzinfo=CHINA_TZ)
     done: list[Escalation] = []
     with store.unit_of_work(scope) as uow:
