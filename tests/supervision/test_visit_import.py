@@ -67,7 +67,11 @@ def test_a_good_sheet_imports_and_fulfils_tasks(
     assert first is not None and first.findings == ("过期食品",)
     assert [(c, a.value) for c, a in first.answers] == [("M1", "yes"), ("P2", "no")]
     again = import_visits(app, store, ADMIN, tmp_path / "v.csv", now=NOW)
-    assert again.inserted == 0 and again.unchanged == 3
+    assert again.inserted == 0 and again.unchanged == 3 and again.fulfilled == 0
+    twice = [*rows, ["4", *rows[0][1:4], "现场", "", "", ""]]  # the first visit again, otherwise
+    refused = import_visits(app, store, ADMIN, _write(tmp_path / "dup.csv", twice), now=NOW)
+    ((error,),) = [refused.errors]
+    assert (error.row, error.code) == (5, "duplicate_key") and "第2行" in error.reason_zh
 
 
 def test_a_bad_sheet_is_refused_whole_with_a_report(

@@ -26,11 +26,14 @@ class VisitImportReport:
     rows: int
     inserted: int
     unchanged: int
+    #: Tasks the sheet's new visits fulfilled (a visit recorded before credits nothing new).
     fulfilled: int
     late: int
     errors: tuple[RowError, ...] = ()
     report_path: Path | None = None
     dry_run: bool = False
+    #: Visits recorded before whose answers, findings or evidence the sheet changed.
+    updated: int = 0
 
     @property
     def accepted(self) -> bool:
@@ -60,7 +63,7 @@ def import_visits(
     parsed = parse_visits(read_sheet(source, "visits"))
     errors = list(parsed.errors)
     recorded_at = china_time(now)
-    inserted = unchanged = fulfilled = late = 0
+    inserted = updated = unchanged = fulfilled = late = 0
     outcomes: list[VisitOutcome] = []
     with gc_paused(), store.unit_of_work(scope) as uow:
         recorder = VisitRecorder(app, uow, recorded_at, NATIONAL_CHECKLIST)
@@ -75,8 +78,9 @@ def import_visits(
                 errors.append(row_error(row, column, getattr(row.visit, field, ""), error))
                 continue
             inserted += outcome.written.inserted
+            updated += outcome.written.updated
             unchanged += outcome.written.unchanged
-            fulfilled += outcome.task is not None
+            fulfilled += outcome.task is not None and outcome.written.inserted > 0
             late += outcome.late
         outcomes += recorder.flush()
         if not errors and not dry_run:
@@ -88,4 +92,6 @@ def import_visits(
         errors.sort(key=lambda e: (e.row, e.column))
         report = write_report(errors, source)
         return VisitImportReport(source, rows, 0, 0, 0, 0, tuple(errors), report, dry_run)
-    return VisitImportReport(source, rows, inserted, unchanged, fulfilled, late, (), None, dry_run)
+    return VisitImportReport(
+        source, rows, inserted, unchanged, fulfilled, late, (), None, dry_run, updated
+    )

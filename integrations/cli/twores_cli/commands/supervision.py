@@ -241,11 +241,11 @@ def import_command(
         obj.rejected(report.errors, report.report_path)
     obj.console.print(
         t(
-            f"督导记录 {report.rows} 行：新增 {report.inserted}，未变 {report.unchanged}，"
-            f"完成任务 {report.fulfilled}，补录 {report.late}"
+            f"督导记录 {report.rows} 行：新增 {report.inserted}，更新 {report.updated}，"
+            f"未变 {report.unchanged}，完成任务 {report.fulfilled}，补录 {report.late}"
             + ("（仅检查，未写入）" if dry_run else ""),
-            f"{report.rows} visit rows: {report.inserted} new, {report.unchanged} unchanged, "
-            f"{report.fulfilled} tasks fulfilled, {report.late} late"
+            f"{report.rows} visit rows: {report.inserted} new, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.fulfilled} tasks fulfilled, {report.late} late"
             + (" (checked only, nothing written)" if dry_run else ""),
         ),
         highlight=False,
