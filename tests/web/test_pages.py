@@ -370,6 +370,9 @@ def test_the_pages_work_under_an_asgi_root_path(web_db: dict[str, Any]) -> None:
         away = client.get("/tw/problems", params={"x": "1"}, follow_redirects=False)
         assert away.headers["location"] == "/tw/login?next=/problems%3Fx%3D1"
         assert client.get("/tw/api/me").status_code == 401  # JSON, not the sign-in page
+        for missing in (client.get("/tw/api/nope"), client.get("/tw/api/visits")):
+            assert missing.status_code in (404, 405)
+            assert missing.headers["content-type"].startswith("application/json")
         signed = _form_sign_in(client, "town", PASSWORD, "/problems?x=1", under="/tw")
         assert signed.headers["location"] == "/tw/problems?x=1"
         page = client.get("/tw/problems", params={"severity": "minor"}).text

@@ -86,8 +86,9 @@ def base_path(request: Request[Any, Any, Any]) -> str:
 
 
 def app_path(request: Request[Any, Any, Any]) -> str:
-    """The request's path without the prefix the app is mounted under."""
-    path = request.url.path
+    """The request's path without the prefix the app is mounted under (read off the ASGI
+    scope: for an unrouted request the framework's URL holds the root path twice)."""
+    path = str(request.scope.get("path") or request.url.path)
     root = str(request.scope.get("root_path") or "").rstrip("/")
     for prefix in dict.fromkeys((root, base_path(request))):
         if prefix and (path == prefix or path.startswith(prefix + "/")):
