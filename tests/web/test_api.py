@@ -87,6 +87,20 @@ def test_out_of_range_pages_and_periods_are_bad_requests_not_crashes(
         assert answer.status_code == 400, (path, params, answer.status_code)
 
 
+def test_the_framework_s_refusals_say_what_is_wrong_in_chinese_too(
+    client: TestClient[Any],
+) -> None:
+    sign_in(client, "town")
+    method = client.get("/api/visits")
+    assert method.status_code == 405 and method.json()["zh"] == "不支持该请求方法"
+    token = client.cookies.get("csrftoken") or ""
+    headers = {"x-csrftoken": token, "content-type": "application/json"}
+    broken = client.post("/api/visits", content=b"{not json", headers=headers)
+    assert broken.status_code == 400 and broken.json()["zh"] != broken.json()["en"]
+    invalid = client.get("/api/businesses", params={"limit": 0})
+    assert invalid.status_code == 400 and "limit" in invalid.json()["zh"]
+
+
 def test_businesses_outside_the_scope_are_not_found(
     client: TestClient[Any], web_db: dict[str, Any]
 ) -> None:

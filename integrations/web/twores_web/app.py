@@ -186,24 +186,43 @@ def _status(error: Exception) -> int:
     return 500
 
 
+#: Chinese for the framework's own refusals, by status.
+_HTTP_ZH = {
+    400: "请求内容无法解析",
+    404: "页面不存在",
+    405: "不支持该请求方法",
+    413: "请求内容过大",
+    415: "不支持该内容类型",
+    429: "请求过于频繁，请稍后再试",
+}
+
+
 def _body(error: Exception, status: int) -> dict[str, Any]:
     if isinstance(error, twores.TworesError):
         return error.to_dict()
     if isinstance(error, NotAuthorizedException):
         return {"code": "not_signed_in", "zh": "请先登录", "en": "sign in first"}
     if isinstance(error, PermissionDeniedException):
-        return {"code": "forbidden", "zh": "无权操作（或表单已过期）", "en": str(error.detail)}
+        return {
+            "code": "forbidden",
+            "zh": "无权操作（或表单已过期，请刷新页面）",
+            "en": "not allowed (or the form has expired: reload the page)",
+            "detail": str(error.detail),
+        }
     if isinstance(error, NotFoundException):
         return {"code": "not_found", "zh": "页面不存在", "en": "not found"}
     if isinstance(error, ValidationException):
+        fields = [str(e.get("key")) for e in error.extra or () if isinstance(e, dict)]
+        named = "、".join(f for f in fields if f and f != "None")
         return {
             "code": "invalid_request",
-            "zh": "请求参数无效",
-            "en": str(error.detail),
+            "zh": f"请求参数无效：{named}" if named else "请求参数无效",
+            "en": f"invalid request: {named or error.detail}",
             "extra": error.extra,
         }
     if isinstance(error, HTTPException):
-        return {"code": "http_error", "zh": str(error.detail), "en": str(error.detail)}
+        zh = _HTTP_ZH.get(status, f"请求无法处理（HTTP {status}）")
+        return {"code": "http_error", "zh": zh, "en": str(error.detail)}
     return {"code": "internal_error", "zh": "服务器内部错误", "en": "internal server error"}
 
 
