@@ -82,7 +82,7 @@ def writes(draw: st.DrawFn, roster: Roster) -> tuple[str, object]:
             )
             return kind, attrs.evolve(b, opened_on=opened)
         if kind == "staff":
-            person = StaffMember("李四")
+            person = StaffMember("李四", banned_until=draw(st.none() | DAYS))  # banned: no count
             staff = Staff(
                 director=person if draw(st.booleans()) else None,
                 officer=person if draw(st.booleans()) else None,

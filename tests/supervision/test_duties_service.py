@@ -14,6 +14,7 @@ from twores.core.duties import DutyKind
 from twores.core.periods import CHINA_TZ
 from twores.core.ports import Store
 from twores.services.duties import duty_report, import_duties
+from twores.services.kpis import compute_kpis
 
 from .helpers import ADMIN, START, load
 
@@ -103,6 +104,15 @@ def test_suspended_days_owe_no_daily_record_and_banned_staff_is_flagged(
     ]
     assert mine.compliance[0].due == 15
     assert [p.code for p in mine.staff] == ["banned"]
+    area = roster.businesses[key].area_code
+    officers = compute_kpis(app, store, ADMIN, "2026Q1", names=["officer_staffed"]).values
+    after_ban = compute_kpis(
+        app, store, ADMIN, "2027Q1", as_of=date(2027, 1, 2), names=["officer_staffed"]
+    ).values
+    # a banned officer is no officer (rows of the area: this business and any others)
+    assert officers["officer_staffed"][area].numerator + 1 == (
+        after_ban["officer_staffed"][area].numerator
+    )
 
 
 def test_bad_rows_refuse_the_whole_sheet(

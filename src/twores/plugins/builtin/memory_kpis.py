@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
-from twores.core.businesses import FoodBusiness, OperatingStatus
+from twores.core.businesses import FoodBusiness, OperatingStatus, StaffMember
 from twores.core.duties import DutyKind, DutyRecord, due_periods, duty_compliance, owes_period
 from twores.core.kpis import BusinessTally, add_counts, as_counts, county_key
 from twores.core.problems import ProblemStatus
@@ -20,6 +20,11 @@ def complete(b: FoodBusiness) -> bool:
     """The fields a business record must have (主体数据归集): name, area, type, licence or
     credit code, scale, assignment grade and status."""
     return bool(b.name and (b.licence_no or b.uscc) and b.scale and b.grade and b.status)
+
+
+def serving(person: StaffMember | None, on: date) -> bool:
+    """Someone holds the role and is not banned on ``on``."""
+    return person is not None and not person.is_banned(on)
 
 
 class MemoryKpiCounts:
@@ -65,10 +70,10 @@ class MemoryKpiCounts:
                     True,
                     b.status_on(on) is OperatingStatus.OPERATING,
                     b.key in held,
-                    b.staff.officer is not None,
+                    serving(b.staff.officer, on),
                     complete(b),
                     must,
-                    must and b.staff.director is not None,
+                    must and serving(b.staff.director, on),
                 )
             ):
                 counts[i] += yes

@@ -133,8 +133,9 @@ NATIONAL: tuple[Kpi, ...] = (
             "directors appointed",
             "已配备总监的主体",
             "须配备总监的主体",
-            "按当日有效的主体责任规定须配备食品安全总监的主体中，已配备的比例。",
-            "Share of businesses the dated rules require to have a director that have one.",
+            "按当日有效的主体责任规定须配备食品安全总监的主体中，已配备的比例（处于禁业期的人员不计）。",
+            "Share of businesses the dated rules require to have a director that have one "
+            "(nobody under a ban counts).",
         ),
         _director,
         frozenset({"business"}),
@@ -146,8 +147,9 @@ NATIONAL: tuple[Kpi, ...] = (
             "officers appointed",
             "已配备安全员的主体",
             "在营、停业主体",
-            "在营、停业主体中已配备食品安全员的比例。目标100%。",
-            "Share of operating or suspended businesses with a food safety officer.",
+            "在营、停业主体中已配备食品安全员的比例（处于禁业期的人员不计）。目标100%。",
+            "Share of operating or suspended businesses with a food safety officer (nobody "
+            "under a ban counts).",
         ),
         _officer,
         frozenset({"business"}),
@@ -215,8 +217,8 @@ NATIONAL: tuple[Kpi, ...] = (
 
 
 #: The national counters' version: 2 counts as of the day (visits', problems' and
-#: businesses' statuses as they stood then); 3 leaves out businesses not yet opened and
-#: owes a routine's period once it has ended.
+#: businesses' statuses as they stood then); 3 leaves out businesses not yet opened, owes
+#: a routine's period once it has ended, and counts no banned director or officer.
 VERSION = "3"
 NATIONAL = tuple(attrs.evolve(kpi, version=VERSION) for kpi in NATIONAL)
 

@@ -104,12 +104,16 @@ class SqlKpiCounts:
         query = query.where(*self._where(table, within)).group_by(table.c.area_code)
         return {a: (int(n or 0), int(d)) for a, n, d in self.uow.connection.execute(query).all()}
 
-    def _has(self, role: str) -> sa.ColumnElement[bool]:
+    def _serving(self, role: str, on: date) -> sa.ColumnElement[bool]:
+        """The business has someone in ``role`` who is not banned on ``on``."""
         if self.uow.store.is_postgres:
-            value = sa.func.json_extract_path_text(sa.cast(B.staff, postgresql.JSON), role)
+            staff = sa.cast(B.staff, postgresql.JSON)
+            person = sa.func.json_extract_path_text(staff, role)
+            until = sa.func.json_extract_path_text(staff, role, "banned_until")
         else:
-            value = sa.func.json_extract(B.staff, f"$.{role}")
-        return value.is_not(None)
+            person = sa.func.json_extract(B.staff, f"$.{role}")
+            until = sa.func.json_extract(B.staff, f"$.{role}.banned_until")
+        return sa.and_(person.is_not(None), sa.or_(until.is_(None), until < on.isoformat()))
 
     def letters_signed(self, on: date, *, within: str | None = None) -> Counts:
         valid = (
@@ -153,9 +157,9 @@ class SqlKpiCounts:
                 sa.func.count(),
                 _ones(_operating_on(on)),
                 _ones(held_on(on)),
-                _ones(self._has("officer")),
+                _ones(self._serving("officer", on)),
                 _ones(_COMPLETE),
-                sa.func.sum(sa.case((must, self._director), else_=0)),
+                sa.func.sum(sa.case((must, self._director(on)), else_=0)),
             )
             .where(*where)
             .group_by(B.area_code, _STOPPED, opened)
@@ -174,11 +178,10 @@ class SqlKpiCounts:
                     sums[i] += n
         return {area: BusinessTally(*counts) for area, counts in found.items()}
 
-    @property
-    def _director(self) -> sa.ColumnElement[int]:
+    def _director(self, on: date) -> sa.ColumnElement[int]:
         """What a business that must have a director adds: 1, and ``_HELD`` more when it
-        has one (so the rule's predicate is evaluated once a row)."""
-        return sa.case((self._has("director"), 1 + _HELD), else_=1)
+        has one not banned on ``on`` (so the rule's predicate is evaluated once a row)."""
+        return sa.case((self._serving("director", on), 1 + _HELD), else_=1)
 
     def rectification(
         self, span: tuple[date, date], on: date, *, within: str | None = None
