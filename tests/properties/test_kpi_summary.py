@@ -96,8 +96,10 @@ def writes(draw: st.DrawFn, roster: Roster) -> tuple[str, object]:
         return kind, NewProblem(b.key, draw(st.sampled_from(["过期", "脏乱"])), "甲", draw(DAYS))
     if kind == "letter" and cadres:
         c = draw(st.sampled_from(cadres))
-        signed = draw(st.none() | DAYS)
-        return kind, Letter(c.id, c.area_code, 2026, "h", 1, date(2026, 1, 1), signed)
+        year = draw(st.sampled_from([2025, 2026]))  # last year's, signed in its autumn, counts
+        early = st.dates(date(2025, 1, 1), date(2025, 12, 31)) if year == 2025 else DAYS
+        signed = draw(st.none() | early)
+        return kind, Letter(c.id, c.area_code, year, "h", 1, date(year, 1, 1), signed)
     if kind in ("visit", "exempt", "end"):
         return kind, draw(st.integers(0, 1_000))
     if kind == "read":

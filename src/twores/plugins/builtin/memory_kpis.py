@@ -41,8 +41,8 @@ class MemoryKpiCounts:
     def letters_signed(self, on: date, *, within: str | None = None) -> Counts:
         signed = {
             (x.cadre_id, self._county(x.area_code))
-            for x in self.uow.letters.stream(year=on.year, within=within)
-            if x.valid_on(on)
+            for x in self.uow.letters.stream(within=within)
+            if x.valid_on(on)  # signed within the year, whatever year it is for
         }
         found: dict[str, list[int]] = {}
         for cadre in self.uow.cadres.stream(within=within):

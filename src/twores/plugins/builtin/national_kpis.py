@@ -120,8 +120,8 @@ NATIONAL: tuple[Kpi, ...] = (
             "letters signed",
             "承诺书有效的干部",
             "在岗包保干部",
-            "在岗包保干部中持有本年度有效（一年内签订）承诺书的比例。目标100%。",
-            "Share of active cadres holding a valid letter for the year. Target 100%.",
+            "在岗包保干部中持有有效（一年内签订）承诺书的比例。目标100%。",
+            "Share of active cadres holding a letter signed within the past year. Target 100%.",
         ),
         _letters,
         frozenset({"cadre", "letter"}),
@@ -218,7 +218,8 @@ NATIONAL: tuple[Kpi, ...] = (
 
 #: The national counters' version: 2 counts as of the day (visits', problems' and
 #: businesses' statuses as they stood then); 3 leaves out businesses not yet opened, owes
-#: a routine's period once it has ended, and counts no banned director or officer.
+#: a routine's period once it has ended, counts no banned director or officer, and takes
+#: a letter signed within the year whatever year it is for.
 VERSION = "3"
 NATIONAL = tuple(attrs.evolve(kpi, version=VERSION) for kpi in NATIONAL)
 

@@ -121,8 +121,7 @@ class SqlKpiCounts:
             .where(
                 L.county_code == C.county_code,
                 L.cadre_id == C.id,
-                L.year == on.year,
-                L.signed_on <= on,
+                L.signed_on <= on,  # within the year, whatever year the letter is for
                 L.signed_on >= earliest_valid_signing(on),
                 *self._where(tables.letters, within),
             )
