@@ -24,6 +24,13 @@ def test_tiers_order_and_code_lengths() -> None:
         ("旗", Tier.COUNTY),
         ("嘎查", Tier.VILLAGE),
         (" county ", Tier.COUNTY),
+        ("镇级", Tier.TOWNSHIP),  # the wordings ledgers use for the 层级 column
+        ("街道级", Tier.TOWNSHIP),
+        ("乡（镇）级", Tier.TOWNSHIP),
+        ("村（社区）级", Tier.VILLAGE),
+        ("社区级", Tier.VILLAGE),
+        ("县（市、区）级", Tier.COUNTY),
+        ("旗县级", Tier.COUNTY),
     ]:
         assert Tier.parse(spelling) is tier
 

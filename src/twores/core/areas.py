@@ -32,10 +32,53 @@ class Tier(LabelledEnum):
     """The five tiers of the administrative hierarchy (层级)."""
 
     PROVINCE = ("province", "省级", "province", ("省", "自治区", "直辖市"))
-    CITY = ("city", "市级", "city", ("市", "地级", "盟", "地区", "州", "prefecture"))
-    COUNTY = ("county", "县级", "county", ("县", "区", "县区级", "旗", "县级市", "district"))
-    TOWNSHIP = ("township", "乡级", "township", ("乡", "镇", "乡镇", "乡镇级", "街道", "苏木"))
-    VILLAGE = ("village", "村级", "village", ("村", "社区", "村社区级", "嘎查", "community"))
+    CITY = (
+        "city",
+        "市级",
+        "city",
+        ("市", "地级", "地市级", "盟", "盟级", "地区", "州", "州级", "prefecture"),
+    )
+    COUNTY = (
+        "county",
+        "县级",
+        "county",
+        (
+            "县",
+            "区",
+            "区级",
+            "县区级",
+            "县(市、区)级",
+            "旗",
+            "旗级",
+            "旗县级",
+            "县级市",
+            "district",
+        ),
+    )
+    TOWNSHIP = (
+        "township",
+        "乡级",
+        "township",
+        (
+            "乡",
+            "镇",
+            "镇级",
+            "乡镇",
+            "乡镇级",
+            "乡(镇)级",
+            "乡镇(街道)级",
+            "街道",
+            "街道级",
+            "苏木",
+            "苏木级",
+        ),
+    )
+    VILLAGE = (
+        "village",
+        "村级",
+        "village",
+        ("村", "社区", "社区级", "村社区级", "村(社区)级", "村居级", "嘎查", "嘎查级", "community"),
+    )
 
     @property
     def depth(self) -> int:
