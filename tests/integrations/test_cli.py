@@ -84,6 +84,7 @@ def test_import_export_and_audit_through_the_cli(tmp_path: Path) -> None:
     rejected = run("--lang", "en", "--db", db, "import", "businesses", str(ledger), cwd=tmp_path)
     assert rejected.returncode == 3
     assert "rejected" in rejected.stderr and (tmp_path / "台账.errors.csv").exists()
+    assert str(tmp_path / "台账.errors.csv") in rejected.stderr  # one line, however long
     connection = sqlite3.connect(db)
     assert connection.execute("SELECT count(*) FROM businesses").fetchone() == (0,)
     connection.close()

@@ -33,13 +33,15 @@ class Context:
     db: str | None = None
     regions: tuple[str, ...] | None = None
     output: str = "table"
-    console: Console = attrs.field(factory=Console)
-    errors: Console = attrs.field(factory=lambda: Console(stderr=True))
+    # messages are never wrapped (a path or a row error stays one line to copy from a log);
+    # tables still fit the terminal
+    console: Console = attrs.field(factory=lambda: Console(soft_wrap=True))
+    errors: Console = attrs.field(factory=lambda: Console(stderr=True, soft_wrap=True))
     _app: twores.Twores | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.output != "table":  # stdout carries only the data; messages go to stderr
-            self.console = Console(stderr=True)
+            self.console = Console(stderr=True, soft_wrap=True)
 
     def t(self, zh: str, en: str) -> str:
         return zh if self.lang == "zh" else en
