@@ -110,7 +110,12 @@ def import_file(
 ) -> ImportReport:
     """Import one ledger file of ``kind`` (areas, businesses, cadres, assignments)."""
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}")
+        raise InvalidValueError(
+            "kind",
+            kind,
+            f"应为以下之一：{'、'.join(KINDS)}",
+            f"expected one of: {', '.join(KINDS)}",
+        )
     if not dry_run:
         check_office(scope, IMPORTING)
     source = Path(path)

@@ -43,10 +43,12 @@ def command(
     """Import a ledger (CSV or .xlsx) / 导入台账.
 
     On any bad row nothing changes, a report is written beside FILE and the exit code is 3.
+    `import areas` of the national division files loads the whole country (665k areas);
+    for one county or city use `twores init --divisions DIR --area CODE`.
 
     \b
     Examples:
-      twores import areas ../shared/data/china-divisions-2022
+      twores import areas 区划表.xlsx
       twores import cadres 干部名单.csv
       twores import businesses 灵川县台账.xlsx --dry-run
       twores import businesses 灵川县台账.xlsx --role office --scope 450323
