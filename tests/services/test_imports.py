@@ -379,6 +379,18 @@ def test_cadres_must_resolve_exactly(
     rows[1][11] = None
     report = import_file(app, store, ADMIN, "businesses", write_xlsx(tmp_path / "台账2.xlsx", rows))
     assert report.accepted and report.assignments.inserted == 1
+    rows[0][8] = "A级"  # a city-tier business: the error names the grade cell
+    report = import_file(app, store, ADMIN, "businesses", write_xlsx(tmp_path / "台账3.xlsx", rows))
+    (error,) = report.errors
+    assert (error.code, error.column, error.value) == ("tier_mismatch", "包保等级", "A级")
+    twice = cadres.with_name("干部3.csv")
+    twice.write_text(cadres.read_text() + cadres.read_text().splitlines()[1] + "\n")
+    (repeated,) = import_file(app, store, ADMIN, "cadres", twice).errors
+    assert (repeated.code, repeated.column, repeated.value) == (
+        "duplicate_key",
+        "包保干部姓名",
+        "吴伟",
+    )
 
 
 def test_assignments_that_break_the_invariants_are_refused(

@@ -366,14 +366,22 @@ def _closed_error(row: BusinessRow, cadre: Cadre, columns: dict[str, str]) -> Ro
 def _tier_error(
     row: BusinessRow, cadre: Cadre, columns: dict[str, str], rules: RuleBook, on: date
 ) -> RowError | None:
-    tier = rules.tier_of(rules.grade_of(row.business, on), on, row.business.area_code)
+    grade = rules.grade_of(row.business, on)
+    tier = rules.tier_of(grade, on, row.business.area_code)
     if cadre.tier is tier:
         return None
+    if "cadre_tier" in columns:  # the cell, as the sheet gives the cadre's tier
+        stated = row.cadre.tier if row.cadre is not None and row.cadre.tier else cadre.tier
+        column, value = columns["cadre_tier"], stated.zh
+    elif "grade" in columns:
+        column, value = columns["grade"], grade.zh
+    else:
+        column, value = columns.get("cadre_name", "包保干部姓名"), cadre.name
     return RowError(
         row.row,
         row.serial,
-        columns.get("cadre_tier", columns.get("grade", "层级")),
-        cadre.name,
+        column,
+        value,
         f"该主体应由{tier.zh}干部包保，{cadre.name}为{cadre.tier.zh}干部",
         f"the business needs a {tier.en} cadre; {cadre.name} is {cadre.tier.en}",
         "tier_mismatch",

@@ -449,7 +449,10 @@ def _duplicates(
     key: Callable[[T], str],
     where: Callable[[T], tuple[int, str | None]],
     column: str,
+    shown: Callable[[T], str] | None = None,
 ) -> tuple[list[T], list[RowError]]:
+    """Rows whose ``key`` an earlier row has, refused in ``column`` with the value ``shown``
+    (default: the key)."""
     first: dict[str, int] = {}
     kept, errors = [], []
     for item in rows:
@@ -461,7 +464,7 @@ def _duplicates(
                     number,
                     serial,
                     column,
-                    k,
+                    k if shown is None else shown(item),
                     f"与第{first[k]}行重复",
                     f"duplicates row {first[k]}",
                     "duplicate_key",
@@ -825,11 +828,13 @@ def parse_cadres(
             errors.extend(r.errors)
             continue
         cadres.append((row, cadre))
+    by_id = "id" in columns  # else the id is made from name and phone: show the name
     kept, duplicates = _duplicates(
         cadres,
         lambda item: item[1].id,
         lambda item: (item[0].number, item[0].serial),
-        columns.get("id", columns.get("name", "包保干部姓名")),
+        columns["id"] if by_id else columns.get("name", "包保干部姓名"),
+        None if by_id else lambda item: item[1].name,
     )
     return ParseResult(
         [c for _, c in kept], sorted(errors + duplicates, key=lambda e: (e.row, e.column)), columns
