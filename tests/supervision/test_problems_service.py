@@ -239,7 +239,6 @@ def test_a_fix_is_judged_by_another_and_a_cadre_cannot_push_its_deadline_out(
         a = next(uow.assignments.stream(active_on=START))
     visit = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 2), findings=("无健康证",))
     (problem,) = record_visit(app, store, ADMIN, visit, now=_at(date(2026, 3, 2))).opened
-    cadre = twores.Scope("干部乙", twores.Role.CADRE)
 
     def step(action: Action, actor: str, day: int, **more: object) -> twores.Problem:
         return transition_problem(
@@ -264,8 +263,12 @@ def test_a_fix_is_judged_by_another_and_a_cadre_cannot_push_its_deadline_out(
         handed_over = Assignment(other, a.business_key, date(2026, 3, 4))
         uow.assignments.upsert_many([a.ended(date(2026, 3, 4)), handed_over])
         uow.commit()
+    stranger = twores.Scope("干部丙", twores.Role.CADRE)
     with pytest.raises(twores.ScopeError):  # a cadre acts only where they hold the business
-        step(Action.REJECT, "干部丙", 6, note="不合格", scope=cadre)
+        step(Action.REJECT, "干部丙", 6, note="不合格", scope=stranger)
+    cadre = twores.Scope(other, twores.Role.CADRE)
+    with pytest.raises(twores.InvalidValueError, match="本人"):  # and in their own name only
+        step(Action.REJECT, a.cadre_id, 6, note="不合格", scope=cadre)
     with pytest.raises(twores.InvalidValueError, match="2026-03-21"):  # 6 March + 15 days
         step(Action.REJECT, other, 6, note="不合格", deadline=date(2099, 12, 31), scope=cadre)
     with store.unit_of_work(ADMIN) as uow:
@@ -276,3 +279,22 @@ def test_a_fix_is_judged_by_another_and_a_cadre_cannot_push_its_deadline_out(
     step(Action.SUBMIT, "店主", 9, evidence=EVIDENCE)
     extended = step(Action.REJECT, "镇食安办", 10, note="须更换设备", deadline=date(2026, 5, 1))
     assert extended.deadline == date(2026, 5, 1)  # an office may grant more time
+
+
+def test_a_cadre_scope_records_visits_in_its_own_name_only(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        held = list(uow.assignments.stream(active_on=START))
+    mine, theirs = held[0], next(h for h in held if h.cadre_id != held[0].cadre_id)
+    scope = twores.Scope("user-li", twores.Role.CADRE, cadre_id=mine.cadre_id)
+    as_another = VisitInput(theirs.business_key, theirs.cadre_id, date(2026, 3, 2))
+    with pytest.raises(twores.InvalidValueError) as refused:
+        record_visit(app, store, scope, as_another, now=_at(date(2026, 3, 2)))
+    assert refused.value.code == "not_own_name" and refused.value.field == "cadre_id"
+    own = VisitInput(mine.business_key, mine.cadre_id, date(2026, 3, 2))
+    assert record_visit(app, store, scope, own, now=_at(date(2026, 3, 2))).written.inserted == 1
+    with store.unit_of_work(ADMIN) as uow:
+        assert [v.cadre_id for v in uow.visits.stream()] == [mine.cadre_id]

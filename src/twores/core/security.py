@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from twores.core.errors import TworesError
+from twores.core.errors import InvalidValueError, TworesError
 from twores.core.labels import LabelledEnum
 
 
@@ -25,15 +25,28 @@ LEDGER_ROLES = frozenset({Role.ADMIN, Role.OFFICE})
 
 @attrs.frozen
 class Scope:
-    """``actor`` acting as ``role`` over the subtree of ``area_code`` (None: everywhere)."""
+    """``actor`` acting as ``role`` over the subtree of ``area_code`` (None: everywhere); a
+    cadre's scope names the cadre it acts as (``cadre_id``, else the actor)."""
 
     actor: str
     role: Role
     area_code: str | None = None
+    cadre_id: str | None = None
 
     @classmethod
     def system(cls, actor: str = "system") -> Scope:
         return cls(actor, Role.ADMIN, None)
+
+    @property
+    def acts_as(self) -> str:
+        """Whom the ledgers name for this scope's steps: its cadre, else its actor."""
+        return self.cadre_id or self.actor
+
+    def check_acts_as(self, cadre_id: str, field: str = "cadre_id") -> None:
+        """A cadre acts in their own name only: a visit or a problem step given as another
+        cadre is refused (offices act for anyone in their area)."""
+        if self.role is Role.CADRE and cadre_id != self.acts_as:
+            raise CadreIdentityError(field, cadre_id, self.acts_as)
 
     @property
     def can_unmask(self) -> bool:
@@ -54,6 +67,20 @@ class ScopeError(TworesError):
     """An operation outside the caller's jurisdiction or beyond the caller's role."""
 
     code = "out_of_scope"
+
+
+class CadreIdentityError(InvalidValueError):
+    """A cadre's scope used in another cadre's name."""
+
+    code = "not_own_name"
+
+    def __init__(self, field: str, given: str, own: str) -> None:
+        super().__init__(
+            field,
+            given,
+            f"包保干部只能以本人（{own}）名义操作",
+            f"a cadre acts in their own name ({own}) only",
+        )
 
 
 def outside_scope(scope: Scope, what_zh: str, what_en: str) -> ScopeError:

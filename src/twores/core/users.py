@@ -67,7 +67,7 @@ class User:
 
     @property
     def scope(self) -> Scope:
-        return Scope(self.username, self.role, self.area_code)
+        return Scope(self.username, self.role, self.area_code, self.cadre_id)
 
     @property
     def acts_as(self) -> str:

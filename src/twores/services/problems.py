@@ -200,6 +200,7 @@ def transition_many(
         changed: dict[str, Problem] = {}
         for step in steps:
             _check_role(scope, step.action)
+            scope.check_acts_as(step.actor, "actor")
             problem = changed.get(step.key) or uow.problems.get(step.key)
             if problem is None:
                 raise NotFoundError(

@@ -305,6 +305,7 @@ class VisitRecorder:
         return visit.mode in self.app.plugins.counting_modes(visit.visited_on, visit.area_code)
 
     def record(self, data: VisitInput) -> VisitOutcome:
+        self.uow.scope.check_acts_as(data.cadre_id)
         business = self.businesses.get(data.business_key)
         if business is None:
             business = business_in_scope(self.uow, data.business_key)
