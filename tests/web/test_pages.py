@@ -358,6 +358,11 @@ def test_search_results_page_on_in_the_page_and_the_api(
     ]
     keys = [b["licence_no"] or b["uscc"] for page in pages for b in page.json()["businesses"]]
     assert keys == matching[:100] and pages[0].json()["more"]
+    listed = client.get("/api/businesses", params={"area": COUNTY, "limit": 2}).json()
+    last = client.get(
+        "/api/businesses", params={"area": COUNTY, "limit": 2, "offset": listed["total"] - 2}
+    ).json()
+    assert listed["more"] and not last["more"]  # the list says so too
 
 
 def test_the_pages_work_under_an_asgi_root_path(web_db: dict[str, Any]) -> None:

@@ -90,9 +90,12 @@ def area_names(store: Store, scope: Scope, codes: Iterable[str] | None = None) -
 
 @attrs.frozen
 class BusinessPage:
+    """A page of businesses. ``total``: all of the area's businesses for a list, the ones
+    shown for a search (a search is not counted through); ``more``: others follow this
+    page, in both."""
+
     total: int
     businesses: tuple[FoodBusiness, ...]
-    #: A search only: more businesses match after these (the next page).
     more: bool = False
 
 
@@ -102,7 +105,8 @@ def businesses(
     """A page of the businesses under ``within`` (default: the whole scope), in key order,
     personal data masked unless the scope may see it."""
     total, found = _page(store, scope, "businesses", within, offset, limit)
-    return BusinessPage(total, tuple(business_for(scope, b) for b in found))
+    shown = tuple(business_for(scope, b) for b in found)
+    return BusinessPage(total, shown, more=offset + len(shown) < total)
 
 
 def search_businesses(
