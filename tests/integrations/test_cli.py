@@ -741,7 +741,7 @@ def test_bad_databases_are_named_not_traced(tmp_path: Path) -> None:
         "/nonexistent/dir/x.db": "没有数据库 /nonexistent/dir/x.db",
         str(tmp_path): "是一个文件夹",
         str(tmp_path / "ledger.csv"): "file is not a database",
-        "postgresql://nouser@127.0.0.1:1/none": "无法使用数据库 postgresql://nouser@127.0.0.1:1/none",
+        "postgresql://nouser@127.0.0.1:1/none": "无法打开数据库 postgresql://nouser@127.0.0.1:1/none",
         str(tmp_path / "missing.db"): "请先运行 twores init",
     }
     for db, message in cases.items():

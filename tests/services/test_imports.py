@@ -726,3 +726,19 @@ def test_a_rejected_value_that_looks_like_a_formula_is_text_in_the_report(
             assert cells and all(c.data_type == "s" for c in cells)
         else:
             assert "'=1+1" in report.report_path.read_text(encoding="utf-8-sig")
+
+
+def test_a_missing_file_a_wrong_kind_and_an_unopenable_database_are_named(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    from twores.core.errors import StoreUnavailableError
+
+    with pytest.raises(twores.NotFoundError) as missing:
+        import_file(app, store, ADMIN, "businesses", tmp_path / "没有.xlsx")
+    assert missing.value.field == "file" and "不存在" in missing.value.reason_zh
+    with pytest.raises(twores.InvalidValueError) as kind:
+        import_file(app, store, ADMIN, "visits", tmp_path / "没有.xlsx")
+    assert kind.value.field == "kind" and "businesses" in kind.value.reason_en
+    with pytest.raises(StoreUnavailableError) as unopened:
+        open_store(app, str(tmp_path / "no-such-folder" / "x.db"))
+    assert "无法打开数据库" in unopened.value.message_zh

@@ -266,6 +266,18 @@ class UnknownAreaError(TworesError):
         super().__init__(f"区划代码“{code}”不存在", f"no area with code '{code}'")
 
 
+class StoreUnavailableError(TworesError):
+    """The database cannot be opened (a folder that does not exist, a server that does not
+    answer, a refused login)."""
+
+    code = "store_unavailable"
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(
+            f"无法打开数据库 {where}：{reason}", f"cannot open the database {where}: {reason}"
+        )
+
+
 class PluginError(TworesError):
     """A plugin broke the contract of a hook (conflicting names, bad results)."""
 

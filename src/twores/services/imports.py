@@ -28,6 +28,7 @@ from twores.core.errors import (
     HierarchyError,
     InvalidAreaCodeError,
     InvalidValueError,
+    NotFoundError,
     StructureError,
     TworesError,
 )
@@ -87,6 +88,8 @@ class ImportReport:
 
 def file_sha256(path: Path) -> str:
     """Of a file's bytes; of a division folder, its division files' names and bytes."""
+    if not path.exists():
+        raise NotFoundError("file", str(path), "文件不存在", "no such file")
     digest = hashlib.sha256()
     folder = path.is_dir()
     for file in division_files(path) if folder else [path]:

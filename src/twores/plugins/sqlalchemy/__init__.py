@@ -12,9 +12,17 @@ from twores.plugins.records import BackendSpec
 
 
 def open_sql_store(url: str, **options: Any) -> Any:
+    import sqlalchemy.exc
+
+    from twores.core.errors import StoreUnavailableError
     from twores.plugins.sqlalchemy.backend import SqlStore
 
-    return SqlStore(url, **options)
+    try:
+        return SqlStore(url, **options)
+    except sqlalchemy.exc.OperationalError as error:
+        where = sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+        reason = str(error.orig or error).strip().splitlines()[0]
+        raise StoreUnavailableError(where, reason) from error
 
 
 @hookimpl

@@ -27,7 +27,7 @@ from xml.etree import ElementTree
 
 import attrs
 
-from twores.core.errors import InvalidValueError, StructureError
+from twores.core.errors import InvalidValueError, NotFoundError, StructureError
 from twores.divisions import open_binary, open_text
 from twores.services.sheets.values import clean
 
@@ -270,6 +270,8 @@ def read_table(path: str | Path, known: Iterable[str]) -> Table:
     Rows are read lazily, so a million-row file is never held in memory at once.
     """
     source = Path(path)
+    if not source.is_file():
+        raise NotFoundError("file", str(source), "文件不存在", "no such file")
     known_set = set(known)
     if source.name.lower().endswith(_WORKBOOKS):
         return _workbook_table(source, known_set)
