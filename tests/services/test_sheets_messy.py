@@ -412,6 +412,22 @@ def test_a_code_that_lost_digits_as_a_number_gets_its_own_error(
     assert "末尾数字已丢失" in error.reason_zh and "digits were lost" in error.reason_en
 
 
+@pytest.mark.parametrize(
+    ("column", "cell"), [("所属区划", "4.50323E+11"), ("联系电话", "1.83741E+10")]
+)
+def test_an_area_code_or_phone_in_scientific_spelling_says_its_digits_are_lost(
+    store: twores.Store, column: str, cell: str
+) -> None:
+    """Excel saves a long number so in a CSV; the error says so rather than that the code
+    has bad characters or that no cadre has that phone."""
+    from twores.services.sheets import values as v
+    from twores.services.sheets.parsing import AreaResolver
+
+    read = AreaResolver(_hierarchy(store)) if column == "所属区划" else v.phone
+    with pytest.raises(v.DigitsLostError):
+        read(cell, column)
+
+
 # -- 14. area name paths with any separator --------------------------------------------------
 
 

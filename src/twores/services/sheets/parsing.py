@@ -261,6 +261,8 @@ class AreaResolver:
         if not text:
             raise MissingValueError(field)
         if isinstance(value, int | float) or not v.HAN.search(text):  # a code, typed any way
+            if v.scientific(text):  # 4.50323E+11: Excel saved the code as a number
+                raise v.DigitsLostError(field, value)
             typed = value if isinstance(value, int | float) else text
             code = canonical_area_code(typed, field=field)
             if code in self.hierarchy:

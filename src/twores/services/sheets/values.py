@@ -108,9 +108,15 @@ def code_text(value: object, field: str) -> str | None:
             raise DigitsLostError(field, value)
         return str(int(value)) if float(value).is_integer() else str(value)
     found = visible(str(value))
-    if "+" in found and _SCIENTIFIC.fullmatch(found):
+    if scientific(found):
         raise DigitsLostError(field, value)
     return found
+
+
+def scientific(text: str) -> bool:
+    """Whether ``text`` is a number in Excel's scientific spelling (9.24503E+17): what a
+    CSV it saved holds for a long code or phone number, its digits lost."""
+    return "+" in text and _SCIENTIFIC.fullmatch(text) is not None
 
 
 #: What ledgers put between a phone number's digits.
@@ -121,6 +127,8 @@ def phone(value: object, field: str) -> str | None:
     """A phone number as stored: digits (and a leading +) only, so 183-7407-4002,
     (0773)2345678 and 183 7407 4002 name the same number as 18374074002."""
     found = text(value, field)
+    if found is not None and scientific(found):
+        raise DigitsLostError(field, value)
     return None if found is None else found.translate(_PHONE_SEPARATORS)
 
 
