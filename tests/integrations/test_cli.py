@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -380,6 +381,10 @@ def test_problems_through_the_cli(tmp_path: Path) -> None:
         run("--db", db, "--format", "json", "problems", "show", problem["id"], cwd=tmp_path).stdout
     )
     assert shown["status"] == "closed" and len(shown["history"]) == 4
+    digest = hashlib.sha256(photo.read_bytes()).hexdigest()
+    assert digest in {d for e in shown["history"] for d in e["evidence"]}
+    table = run("--db", db, "problems", "show", problem["id"], cwd=tmp_path).stdout
+    assert f"证据 {digest}" in table  # to check the file kept against
     overdue = run("--db", db, "--format", "json", "problems", "overdue", cwd=tmp_path)
     assert overdue.returncode == 0
     assert problem["id"] not in {e["id"] for e in json.loads(overdue.stdout)}  # it is closed

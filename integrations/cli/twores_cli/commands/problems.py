@@ -130,6 +130,7 @@ def show_command(obj: Context, problem_id: str, scope_area: str | None) -> None:
                 "actor": e.actor,
                 "at": e.at.isoformat(),
                 "note": e.note,
+                "evidence": list(e.evidence),
                 "deadline": e.deadline.isoformat() if e.deadline else None,
             }
             for e in problem.history
@@ -148,7 +149,10 @@ def show_command(obj: Context, problem_id: str, scope_area: str | None) -> None:
         obj.console.print(
             f"  {e.seq}. {e.at:%Y-%m-%d %H:%M} {e.actor} {e.action.label(lang)}{deadline}{note}",
             highlight=False,
+            markup=False,
         )
+        for digest in e.evidence:  # the SHA-256 of each evidence file, to check it against
+            obj.console.print(f"     {obj.t('证据', 'evidence')} {digest}", highlight=False)
 
 
 @command.command("transition")
