@@ -18,16 +18,26 @@ ON = date(2026, 12, 1)
 TOWNSHIP = "450323101"
 
 
-def test_a_township_office_leaves_county_cadres_assignments_alone(
-    app: twores.Twores, store: twores.Store
-) -> None:
-    roster = synthetic_roster(demo_region(), businesses=600, cadres=150, seed=7, within="450323")
-    system = twores.Scope.system("test")
+def _assigned(
+    app: twores.Twores, store: twores.Store, system: twores.Scope, *, businesses: int, cadres: int
+) -> twores.Roster:
+    """A county's synthetic businesses and cadres, stored and assigned on ``ON``."""
+    roster = synthetic_roster(
+        demo_region(), businesses=businesses, cadres=cadres, seed=7, within="450323"
+    )
     with store.unit_of_work(system) as uow:
         uow.businesses.upsert_many(roster.businesses.values())
         uow.cadres.upsert_many(roster.cadres.values())
         uow.commit()
     assign(app, store, system, on=ON)
+    return roster
+
+
+def test_a_township_office_leaves_county_cadres_assignments_alone(
+    app: twores.Twores, store: twores.Store
+) -> None:
+    system = twores.Scope.system("test")
+    _assigned(app, store, system, businesses=600, cadres=150)
     assert not check(app, store, system, on=ON).violations
     township = twores.Scope("大圩镇食安办", twores.Role.OFFICE, TOWNSHIP)
     with store.unit_of_work(township) as uow:
@@ -43,13 +53,8 @@ def test_a_township_office_leaves_county_cadres_assignments_alone(
 def test_office_work_is_refused_to_a_cadre_and_changes_nothing(
     app: twores.Twores, store: twores.Store, tmp_path: Path
 ) -> None:
-    roster = synthetic_roster(demo_region(), businesses=200, cadres=60, seed=8, within="450323")
     system = twores.Scope.system("test")
-    with store.unit_of_work(system) as uow:
-        uow.businesses.upsert_many(roster.businesses.values())
-        uow.cadres.upsert_many(roster.cadres.values())
-        uow.commit()
-    assign(app, store, system, on=ON)
+    roster = _assigned(app, store, system, businesses=200, cadres=60)
     generate_letters(app, store, system, 2026, tmp_path, on=ON, documents=False)
     cadre = next(c for c in roster.cadres.values() if c.area_code.startswith(TOWNSHIP))
     scope = twores.Scope(cadre.id, twores.Role.CADRE, TOWNSHIP)

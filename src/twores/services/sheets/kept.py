@@ -7,19 +7,12 @@ import attrs
 
 from twores.core.businesses import FoodBusiness, StaffMember
 
-#: FoodBusiness fields read from one sheet field of the same name, which a sheet may omit.
-OPTIONAL_FIELDS = (
-    "licence_no",
-    "uscc",
-    "scale",
-    "canteen_kind",
-    "diners",
-    "chain_headquarters",
-    "status",
-    "status_since",
-    "opened_on",
-    "grade",
-    "risk_grade",
+#: FoodBusiness fields read from one sheet field of the same name, which a sheet may omit
+#: (every field but the required ones and the staff, read per role below).
+OPTIONAL_FIELDS = tuple(
+    f.name
+    for f in attrs.fields(FoodBusiness)
+    if f.name not in ("name", "area_code", "business_type", "staff")
 )
 STAFF_ROLES = ("head", "director", "officer")
 #: StaffMember field -> the suffix of its sheet field (``director_phone``, …).
