@@ -73,7 +73,7 @@ class User:
     def acts_as(self) -> str:
         """Who the ledgers name for this user's steps: the cadre they act as, else the
         username (so a cadre's own problem is never verified under another name)."""
-        return self.cadre_id or self.username
+        return self.scope.acts_as
 
 
 class UserRepository(Protocol):

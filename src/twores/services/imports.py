@@ -28,7 +28,6 @@ from twores.core.errors import (
     HierarchyError,
     InvalidAreaCodeError,
     InvalidValueError,
-    NotFoundError,
     StructureError,
     TworesError,
 )
@@ -57,7 +56,7 @@ from twores.services.sheets.parsing import (
     parse_cadres,
     read_sheet,
 )
-from twores.services.sheets.reading import Table
+from twores.services.sheets.reading import Table, no_such_file
 from twores.services.sheets.report import remove_stale_report, write_report
 from twores.services.sheets.values import compact_name
 
@@ -89,7 +88,7 @@ class ImportReport:
 def file_sha256(path: Path) -> str:
     """Of a file's bytes; of a division folder, its division files' names and bytes."""
     if not path.exists():
-        raise NotFoundError("file", str(path), "文件不存在", "no such file")
+        raise no_such_file(path)
     digest = hashlib.sha256()
     folder = path.is_dir()
     for file in division_files(path) if folder else [path]:
@@ -279,7 +278,9 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
             rows += len(chunk.rows) + len({e.row for e in chunk.errors})
             errors.extend(chunk.errors)
             absent = Absent.of(chunk.columns)
-            if absent and (stored := stored if stored is not None else uow.businesses.count() > 0):
+            if absent and stored is None:
+                stored = uow.businesses.count() > 0
+            if absent and stored:
                 chunk = _keep_unsaid(uow, chunk, absent, errors)
             for row in chunk.rows:
                 if not inside(row.business.area_code):
@@ -325,13 +326,15 @@ def _keep_unsaid(
             kept.append(attrs.evolve(row, business=absent.keep(before, row.business)))
         except InvalidValueError as error:
             column = chunk.columns.get(error.field, error.field)
-            value = str(error.value)
-            errors.append(
-                RowError(
-                    row.row, row.serial, column, value, error.reason_zh, error.reason_en, error.code
-                )
-            )
+            errors.append(_at_row(row, column, str(error.value), error))
     return attrs.evolve(chunk, rows=kept)
+
+
+def _at_row(row: BusinessRow, column: str, value: str, error: InvalidValueError) -> RowError:
+    """``error`` reported at ``row``, in ``column``, of ``value``."""
+    return RowError(
+        row.row, row.serial, column, value, error.reason_zh, error.reason_en, error.code
+    )
 
 
 def _scope_test(hierarchy: Hierarchy, scope: Scope) -> Callable[[str], bool]:
@@ -347,7 +350,7 @@ def _outside(row: BusinessRow, scope: Scope, columns: dict[str, str]) -> RowErro
     area = row.business.area_code
     error = OutOfScopeError("area", area, scope.area_code or "")
     column = columns.get("area", "所属区划")
-    return RowError(row.row, row.serial, column, area, error.reason_zh, error.reason_en, error.code)
+    return _at_row(row, column, area, error)
 
 
 def _closed_error(row: BusinessRow, cadre: Cadre, columns: dict[str, str]) -> RowError | None:

@@ -407,12 +407,6 @@ def visit_as(user: User, visit: VisitInput) -> VisitInput:
     """The visit a user may record: a cadre records visits in their own name only."""
     if user.role is not Role.CADRE:
         return visit
-    if visit.cadre_id and visit.cadre_id != user.cadre_id:
-        raise InvalidValueError(
-            "cadre_id",
-            visit.cadre_id,
-            f"包保干部只能以本人（{user.cadre_id}）名义录入",
-            f"a cadre records visits as themselves ({user.cadre_id}) only",
-        )
-    assert user.cadre_id is not None  # a cadre user always has one (User checks)
-    return attrs.evolve(visit, cadre_id=user.cadre_id)
+    if visit.cadre_id:
+        user.scope.check_acts_as(visit.cadre_id)
+    return attrs.evolve(visit, cadre_id=user.acts_as)

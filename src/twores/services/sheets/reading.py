@@ -271,7 +271,7 @@ def read_table(path: str | Path, known: Iterable[str]) -> Table:
     """
     source = Path(path)
     if not source.is_file():
-        raise NotFoundError("file", str(source), "文件不存在", "no such file")
+        raise no_such_file(source)
     known_set = set(known)
     if source.name.lower().endswith(_WORKBOOKS):
         return _workbook_table(source, known_set)
@@ -454,6 +454,10 @@ _RATIO_LIMIT = 100
 _PART_LIMIT = 16 << 20
 #: The most one sheet row's XML may hold while its end is looked for.
 _ROW_LIMIT = 64 << 20
+
+
+def no_such_file(path: Path) -> NotFoundError:
+    return NotFoundError("file", str(path), "文件不存在", "no such file")
 
 
 def _unreadable(source: Path, error: Exception) -> InvalidValueError:

@@ -9,12 +9,13 @@ import attrs
 from twores.core.businesses import canonical_licence
 from twores.core.errors import InvalidValueError
 from twores.core.problems import Severity
-from twores.core.supervision import VisitMode
+from twores.core.supervision import VisitMode, visit_key
 from twores.services.sheets import values as v
 from twores.services.sheets.columns import map_columns
 from twores.services.sheets.parsing import (
     ParseResult,
     RowError,
+    _duplicates,
     _header_errors,
     _positions,
     _RowReader,
@@ -92,35 +93,15 @@ def parse_visits(table: Table) -> ParseResult[VisitRow]:
             canonical_licence(key), cadre, day, mode, answers, evidence, findings, late, severity
         )
         rows.append(VisitRow(row.number, row.serial, visit))
-    return ParseResult(_once_each(rows, columns, errors), errors, columns)
-
-
-def _once_each(
-    rows: list[VisitRow], columns: dict[str, str], errors: list[RowError]
-) -> list[VisitRow]:
-    """One row per visit (business, day, cadre): a second is refused, never merged."""
-    first: dict[tuple[str, object, str], int] = {}
-    kept = []
-    column = columns.get("business_key", "许可证编号")
-    for row in rows:
-        visit = row.visit
-        same = (visit.business_key, visit.visited_on, visit.cadre_id)
-        if same in first:
-            errors.append(
-                RowError(
-                    row.row,
-                    row.serial,
-                    column,
-                    visit.business_key,
-                    f"与第{first[same]}行是同一次督导（同一主体、日期和干部）",
-                    f"the same visit (business, day and cadre) as row {first[same]}",
-                    "duplicate_key",
-                )
-            )
-            continue
-        first[same] = row.row
-        kept.append(row)
-    return kept
+    # one row per visit (business, day, cadre): a second is refused, never merged
+    kept, repeated = _duplicates(
+        rows,
+        lambda r: visit_key(r.visit.business_key, r.visit.visited_on, r.visit.cadre_id),
+        lambda r: (r.row, r.serial),
+        columns.get("business_key", "许可证编号"),
+        lambda r: r.visit.business_key,
+    )
+    return ParseResult(kept, errors + repeated, columns)
 
 
 def row_error(row: VisitRow, column: str, value: object, error: Exception) -> RowError:
