@@ -193,6 +193,12 @@ def test_schedule_and_visits_through_the_cli(tmp_path: Path) -> None:
     )
     rejected = run("--db", db, "visit", "import", str(sheet), cwd=tmp_path)
     assert rejected.returncode == 3 and (tmp_path / "督导.errors.csv").exists()
+    reports = tmp_path / "reports"
+    again = run(
+        "--db", db, "visit", "import", str(sheet), "--report-dir", str(reports), cwd=tmp_path
+    )
+    assert again.returncode == 3 and (reports / "督导.errors.csv").exists()
+    assert str(reports / "督导.errors.csv") in again.stderr
 
 
 def test_duties_import_and_report_through_the_cli(tmp_path: Path) -> None:
@@ -235,7 +241,12 @@ def test_duties_import_and_report_through_the_cli(tmp_path: Path) -> None:
     sheet.write_text(
         f"许可证编号,类型,日期,填报人角色,填报人\n{key},周排查,2026-03-02,主要负责人,陈总\n"
     )
-    assert run("--db", db, "duties", "import", str(sheet), cwd=tmp_path).returncode == 3
+    reports = tmp_path / "reports"
+    refused = run(
+        "--db", db, "duties", "import", str(sheet), "--report-dir", str(reports), cwd=tmp_path
+    )
+    assert refused.returncode == 3 and (reports / "记录.errors.csv").exists()
+    assert not (tmp_path / "记录.errors.csv").exists()
 
 
 def test_letters_through_the_cli(tmp_path: Path) -> None:

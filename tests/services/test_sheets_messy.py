@@ -469,6 +469,22 @@ def test_an_accepted_import_removes_the_report_of_an_earlier_try(
     assert theirs.exists()
 
 
+def test_the_report_goes_into_the_folder_named_for_reports(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    bad = rows()[1:]
+    bad[0][COL["包保等级"]] = "E"
+    (tmp_path / "in").mkdir()
+    path = write_xlsx(tmp_path / "in" / "台账.xlsx", bad)
+    folder = tmp_path / "reports" / "2026"  # made when missing
+    rejected = import_file(app, store, ADMIN, "businesses", path, report_dir=folder)
+    assert rejected.report_path == folder / "台账.errors.xlsx" and rejected.report_path.exists()
+    assert sorted(p.name for p in path.parent.iterdir()) == ["台账.xlsx"]  # nothing beside it
+    write_xlsx(path, rows()[1:])
+    assert import_file(app, store, ADMIN, "businesses", path, report_dir=folder).accepted
+    assert not rejected.report_path.exists()
+
+
 # -- helpers -----------------------------------------------------------------------------------
 
 

@@ -23,8 +23,15 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_REJECTED = 3
-#: Row errors a refused import prints (the report beside the file lists them all).
+#: Row errors a refused import prints (the report lists them all).
 SHOWN_ERRORS = 20
+
+#: Where a refused file's row-level report goes (every import command takes it).
+report_dir_option = click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a refused file's error report here (default: beside the file) / 错误报告目录",
+)
 
 
 @attrs.define
@@ -77,7 +84,7 @@ class Context:
         return self.errors.status(self.t(zh, en))
 
     def rejected(self, errors: Sequence[RowError], report: Path | None) -> NoReturn:
-        """A refused file: how many errors, the report beside it, the first rows; exit 3."""
+        """A refused file: how many errors, where the report is, the first rows; exit 3."""
         t = self.t
         shown = escape(str(report))
         self.errors.print(

@@ -29,7 +29,7 @@ from twores.services.lookups import business_in_scope
 from twores.services.problems import NewProblem, open_many_in
 from twores.services.sheets.duties import parse_duties
 from twores.services.sheets.parsing import RowError, read_sheet
-from twores.services.sheets.report import write_report
+from twores.services.sheets.report import remove_stale_report, write_report
 
 
 @attrs.frozen
@@ -54,11 +54,14 @@ def import_duties(
     *,
     dry_run: bool = False,
     now: datetime | None = None,
+    report_dir: str | Path | None = None,
 ) -> DutyImportReport:
     """Import routine records, all or nothing; a later record for a period replaces it.
+    A refused sheet's report is written into ``report_dir`` (default: beside it).
 
     Problems a weekly check report lists are opened in the problem ledger."""
     source = Path(path)
+    reports = None if report_dir is None else Path(report_dir)
     parsed = parse_duties(read_sheet(source, "duties"))
     errors = list(parsed.errors)
     written = UpsertResult()
@@ -121,9 +124,10 @@ def import_duties(
     rows = len(parsed.rows) + len({e.row for e in parsed.errors})
     if errors:
         errors.sort(key=lambda e: (e.row, e.column))
-        return DutyImportReport(
-            source, rows, UpsertResult(), tuple(errors), write_report(errors, source), dry_run
-        )
+        report = write_report(errors, source, reports)
+        return DutyImportReport(source, rows, UpsertResult(), tuple(errors), report, dry_run)
+    if not dry_run:
+        remove_stale_report(source, reports)
     return DutyImportReport(source, rows, written, (), None, dry_run)
 
 

@@ -2,8 +2,9 @@
 
 A file is parsed and checked completely before anything is written; any bad row rejects
 the whole file, nothing changes, and a report naming every bad row, column and value (in
-Chinese and English) is written beside the input. Re-importing the same data changes 0
-rows and writes 0 audit entries; each file's SHA-256 is recorded, so a replay is reported.
+Chinese and English) is written beside the input, or into the folder the caller names.
+Re-importing the same data changes 0 rows and writes 0 audit entries; each file's SHA-256
+is recorded, so a replay is reported.
 """
 
 from __future__ import annotations
@@ -109,8 +110,12 @@ def import_file(
     *,
     on: date | None = None,
     dry_run: bool = False,
+    report_dir: str | Path | None = None,
 ) -> ImportReport:
-    """Import one ledger file of ``kind`` (areas, businesses, cadres, assignments)."""
+    """Import one ledger file of ``kind`` (areas, businesses, cadres, assignments).
+
+    On any error nothing changes and the row-level report is written into ``report_dir``
+    (default: beside the file)."""
     if kind not in KINDS:
         raise InvalidValueError(
             "kind",
@@ -121,6 +126,7 @@ def import_file(
     if not dry_run:
         check_office(scope, IMPORTING)
     source = Path(path)
+    reports = None if report_dir is None else Path(report_dir)
     sha = file_sha256(source)
     day = on or today()
     rules = app.plugins.rulebook()
@@ -136,7 +142,7 @@ def import_file(
                 rows, errors = 0, written_errors(error)
                 records = linked = UpsertResult()
         if errors:
-            report = write_report(errors, source)
+            report = write_report(errors, source, reports)
             return ImportReport(
                 kind,
                 source,
@@ -168,7 +174,7 @@ def import_file(
         else:
             uow.commit()
     if not dry_run:
-        remove_stale_report(source)  # the report of an earlier, rejected try of this file
+        remove_stale_report(source, reports)  # the report of an earlier, rejected try of this file
     return ImportReport(
         kind, source, sha, rows, records, linked, (), None, replay, dry_run, tuple(unread)
     )

@@ -15,7 +15,7 @@ from twores.core.ports import Store
 from twores.core.security import Scope
 from twores.core.supervision import NATIONAL_CHECKLIST, NotAssignedError, WindowClosedError
 from twores.services.sheets.parsing import RowError, read_sheet
-from twores.services.sheets.report import write_report
+from twores.services.sheets.report import remove_stale_report, write_report
 from twores.services.sheets.visits import parse_visits, row_error
 from twores.services.supervision import VISIT_BATCH, VisitOutcome, VisitRecorder
 
@@ -57,9 +57,12 @@ def import_visits(
     *,
     now: datetime | None = None,
     dry_run: bool = False,
+    report_dir: str | Path | None = None,
 ) -> VisitImportReport:
-    """Record every visit of a sheet, or none: a refused row names its column and reason."""
+    """Record every visit of a sheet, or none: a refused row names its column and reason
+    (the report is written into ``report_dir``, default beside the sheet)."""
     source = Path(path)
+    reports = None if report_dir is None else Path(report_dir)
     parsed = parse_visits(read_sheet(source, "visits"))
     errors = list(parsed.errors)
     recorded_at = china_time(now)
@@ -90,8 +93,10 @@ def import_visits(
     rows = len(parsed.rows) + len({e.row for e in parsed.errors})
     if errors:
         errors.sort(key=lambda e: (e.row, e.column))
-        report = write_report(errors, source)
+        report = write_report(errors, source, reports)
         return VisitImportReport(source, rows, 0, 0, 0, 0, tuple(errors), report, dry_run)
+    if not dry_run:
+        remove_stale_report(source, reports)
     return VisitImportReport(
         source, rows, inserted, unchanged, fulfilled, late, (), None, dry_run, updated
     )

@@ -11,7 +11,7 @@ from rich.table import Table
 
 import twores
 from twores.services.duties import duty_report, import_duties
-from twores_cli.context import Context, pass_context
+from twores_cli.context import Context, pass_context, report_dir_option
 
 _DATE = click.DateTime(["%Y-%m-%d"])
 
@@ -26,21 +26,29 @@ def command() -> None:
 @click.option("--dry-run", is_flag=True, help="Check and report, change nothing / 只检查不写入")
 @click.option("--scope", "scope_area", help="Your area's subtree / 限定辖区")
 @click.option("--actor", default="cli", show_default=True, help="Who (audit log)")
+@report_dir_option
 @pass_context
 def import_command(
-    obj: Context, file: Path, dry_run: bool, scope_area: str | None, actor: str
+    obj: Context,
+    file: Path,
+    dry_run: bool,
+    scope_area: str | None,
+    actor: str,
+    report_dir: Path | None,
 ) -> None:
     """Import routine records (CSV or .xlsx) / 导入日管控、周排查、月调度记录.
 
     Columns: 许可证编号, 类型 (日管控/周排查/月调度), 日期, 填报人角色, 填报人, 零风险,
-    发现问题. On any bad row nothing changes, a report is written beside FILE, exit code 3.
+    发现问题. On any bad row nothing changes, a report is written beside FILE (or into
+    --report-dir), exit code 3.
 
     \b
     Examples:
       twores duties import 三月记录.xlsx
     """
     store = obj.store()
-    report = import_duties(obj.app, store, obj.scope(scope_area, actor), file, dry_run=dry_run)
+    scope = obj.scope(scope_area, actor)
+    report = import_duties(obj.app, store, scope, file, dry_run=dry_run, report_dir=report_dir)
     store.close()
     t = obj.t
     if not report.accepted:

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 import twores
 from twores.services.imports import KINDS, import_file
-from twores_cli.context import Context, pass_context
+from twores_cli.context import Context, pass_context, report_dir_option
 
 
 @click.command("import")
@@ -29,6 +29,7 @@ from twores_cli.context import Context, pass_context
     help="The importer's role / 角色",
 )
 @click.option("--scope", "scope_area", help="Limit writes to this area's subtree / 限定辖区")
+@report_dir_option
 @pass_context
 def command(
     obj: Context,
@@ -39,10 +40,12 @@ def command(
     actor: str,
     role: str,
     scope_area: str | None,
+    report_dir: Path | None,
 ) -> None:
     """Import a ledger (CSV or .xlsx) / 导入台账.
 
-    On any bad row nothing changes, a report is written beside FILE and the exit code is 3.
+    On any bad row nothing changes, a report is written beside FILE (or into --report-dir)
+    and the exit code is 3.
     `import areas` of the national division files loads the whole country (665k areas);
     for one county or city use `twores init --divisions DIR --area CODE`.
 
@@ -57,7 +60,14 @@ def command(
     scope = twores.Scope(actor, twores.Role(role), scope_area)
     with obj.working("正在导入台账…", "importing the ledger…"):
         report = import_file(
-            obj.app, store, scope, kind, file, on=on.date() if on else None, dry_run=dry_run
+            obj.app,
+            store,
+            scope,
+            kind,
+            file,
+            on=on.date() if on else None,
+            dry_run=dry_run,
+            report_dir=report_dir,
         )
     store.close()
     t = obj.t

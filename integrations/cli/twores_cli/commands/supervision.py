@@ -12,7 +12,7 @@ import twores
 from twores.services.imports import file_sha256
 from twores.services.supervision import VisitInput, record_visit, schedule
 from twores.services.visit_imports import import_visits
-from twores_cli.context import Context, pass_context
+from twores_cli.context import Context, pass_context, report_dir_option
 from twores_cli.usage import BadValue
 
 _DATE = click.DateTime(["%Y-%m-%d"])
@@ -216,15 +216,22 @@ def record_command(
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check and report, change nothing / 只检查不写入")
 @_who
+@report_dir_option
 @pass_context
 def import_command(
-    obj: Context, file: Path, dry_run: bool, actor: str, role: str, scope_area: str | None
+    obj: Context,
+    file: Path,
+    dry_run: bool,
+    actor: str,
+    role: str,
+    scope_area: str | None,
+    report_dir: Path | None,
 ) -> None:
     """Import a sheet of visits (CSV or .xlsx) / 批量导入督导记录.
 
     Columns: 许可证编号, 干部编号, 督导日期, 督导方式, 检查结果 (M1:符合；P1:不符合),
     发现问题, 证据哈希, 补录原因, 问题严重程度 (一般/较重/严重). On any bad row nothing changes, a
-    report is written beside FILE and the exit code is 3.
+    report is written beside FILE (or into --report-dir) and the exit code is 3.
 
     \b
     Examples:
@@ -233,7 +240,12 @@ def import_command(
     store = obj.store()
     with obj.working("正在导入督导记录…", "importing visits…"):
         report = import_visits(
-            obj.app, store, obj.scope(scope_area, actor, role), file, dry_run=dry_run
+            obj.app,
+            store,
+            obj.scope(scope_area, actor, role),
+            file,
+            dry_run=dry_run,
+            report_dir=report_dir,
         )
     store.close()
     t = obj.t
