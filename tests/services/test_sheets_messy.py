@@ -9,7 +9,7 @@ import csv
 import re
 import shutil
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -467,6 +467,28 @@ def test_an_accepted_import_removes_the_report_of_an_earlier_try(
     assert import_file(app, store, ADMIN, "businesses", path).accepted
     assert not rejected.report_path.exists()
     assert theirs.exists()
+
+
+def test_dates_after_the_day_of_import_are_refused(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    from twores.core.periods import today
+
+    ahead = (today() + timedelta(days=1)).isoformat()
+    data = rows()
+    data[0][COL["成立日期"]] = ahead  # 2062 for 2026, say: hidden from every count till then
+    data[1][COL["经营状态"]] = "停业"
+    data[1][COL["状态变更日期"]] = ahead
+    data[1][COL["成立日期"]] = today().isoformat()  # today itself has happened
+    report = import_file(app, store, ADMIN, "businesses", write_xlsx(tmp_path / "a.xlsx", data))
+    found = [(e.row, e.column, e.value, e.code) for e in report.errors]
+    assert found == [
+        (3, "成立日期", ahead, "date_ahead"),  # under the title and header rows
+        (4, "状态变更日期", ahead, "date_ahead"),
+    ]
+    assert "晚于导入之日" in report.errors[0].reason_zh and "after" in report.errors[0].reason_en
+    with store.unit_of_work(ADMIN) as uow:
+        assert uow.businesses.count() == 0
 
 
 def test_the_report_goes_into_the_folder_named_for_reports(

@@ -183,5 +183,5 @@ def test_a_record_dated_after_its_entry_is_refused(
     ]
     entered = datetime(2026, 3, 31, 20, tzinfo=CHINA_TZ)
     report = import_duties(APP, store, ADMIN, _write(tmp_path / "记录.csv", rows), now=entered)
-    assert [(e.row, e.value) for e in report.errors] == [(3, "2026-04-02")]
+    assert [(e.row, e.value, e.code) for e in report.errors] == [(3, "2026-04-02", "date_ahead")]
     assert report.written.changed == 0

@@ -205,6 +205,12 @@ class InvalidDateError(InvalidValueError):
     code = "invalid_date"
 
 
+class DateAheadError(InvalidDateError):
+    """A date of something that has happened lies after the day it is entered."""
+
+    code = "date_ahead"
+
+
 class InvalidChoiceError(InvalidValueError):
     """A value outside a closed set of choices (an enum)."""
 

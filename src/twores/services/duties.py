@@ -20,7 +20,7 @@ from twores.core.duties import (
     owes_period,
     staff_problems,
 )
-from twores.core.errors import InvalidValueError, TworesError
+from twores.core.errors import DateAheadError, InvalidValueError, TworesError
 from twores.core.periods import Period, china_time
 from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.problems import Problem, ProblemSource
@@ -72,7 +72,7 @@ def import_duties(
         for row in parsed.rows:
             try:
                 if row.on > entered_on:
-                    raise InvalidValueError(
+                    raise DateAheadError(
                         "on",
                         row.on.isoformat(),
                         f"晚于填报之日（{entered_on.isoformat()}）：记录不能预先填写",

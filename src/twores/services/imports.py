@@ -26,6 +26,7 @@ from twores.core.audit import now_iso
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.errors import (
+    DateAheadError,
     HierarchyError,
     InvalidAreaCodeError,
     InvalidValueError,
@@ -275,6 +276,7 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
     links: dict[str, str] = {}
     closed: dict[str, date] = {}
     inside = _scope_test(hierarchy, uow.scope)
+    entered_on = today()
     records = UpsertResult()
     rows = 0
     chunks = iter_business_chunks(source.read("businesses"), hierarchy)
@@ -291,6 +293,10 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
             for row in chunk.rows:
                 if not inside(row.business.area_code):
                     errors.append(_outside(row, uow.scope, chunk.columns))
+                    continue
+                ahead = _dated_ahead(row, chunk.columns, entered_on)
+                if ahead:
+                    errors.extend(ahead)
                     continue
                 if row.cadre is None:
                     if not row.business.status.in_scope:
@@ -341,6 +347,28 @@ def _at_row(row: BusinessRow, column: str, value: str, error: InvalidValueError)
     return RowError(
         row.row, row.serial, column, value, error.reason_zh, error.reason_en, error.code
     )
+
+
+#: A business's dates that a ledger records once they happened.
+_PAST_DATES = ("opened_on", "status_since")
+
+
+def _dated_ahead(row: BusinessRow, columns: dict[str, str], entered_on: date) -> list[RowError]:
+    """A row error for each of the business's past dates that lies after the day of import
+    (a typo such as 2062 for 2026 would hide the business from every count until then)."""
+    errors = []
+    for field in _PAST_DATES:
+        day = getattr(row.business, field)
+        if day is not None and day > entered_on:
+            column = columns.get(field, field)
+            error = DateAheadError(
+                field,
+                day.isoformat(),
+                f"晚于导入之日（{entered_on.isoformat()}）：应为已发生的日期",
+                f"after the day of import ({entered_on.isoformat()}): it must have happened",
+            )
+            errors.append(_at_row(row, column, day.isoformat(), error))
+    return errors
 
 
 def _scope_test(hierarchy: Hierarchy, scope: Scope) -> Callable[[str], bool]:
