@@ -70,8 +70,8 @@ START = datetime(2025, 3, 3, 9, 0, tzinfo=CHINA_TZ)
 NOTE = "逾期未整改"
 HASH = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
-notes = st.sampled_from(["", "整改不到位", NOTE])
-evidences = st.sampled_from([(), (HASH,), (HASH, HASH[::-1])])
+notes = st.sampled_from(["", "  ", "整改不到位", NOTE])
+evidences = st.sampled_from([(), (HASH,), (HASH, HASH[::-1]), ("",), ("整改照片.jpg", " ")])
 policies = st.builds(EscalationPolicy, reminders=st.integers(0, 3), grace_days=st.integers(1, 10))
 
 
@@ -118,6 +118,8 @@ def model_errors(
     submitted = problem.status is S.SUBMITTED and problem.history[-1].action is A.SUBMIT
     if action in MODEL_VERDICTS and submitted and actor == problem.history[-1].actor:
         errors.add(IllegalTransitionError)
+    if any(not item.strip() for item in evidence):
+        errors.add(InvalidValueError)
     if action in MODEL_NEEDS_EVIDENCE and not evidence:
         errors.add(IllegalTransitionError)
     if action in MODEL_SETS_DEADLINE:
@@ -125,7 +127,7 @@ def model_errors(
             errors.add(IllegalTransitionError)
         elif deadline < local_day(at):
             errors.add(InvalidValueError)
-    if action in MODEL_NEEDS_NOTE and not note:
+    if action in MODEL_NEEDS_NOTE and not note.strip():
         errors.add(IllegalTransitionError)
     if problem.history and at < problem.history[-1].at:
         errors.add(InvalidValueError)

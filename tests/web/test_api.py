@@ -165,10 +165,30 @@ def test_a_cadre_never_verifies_a_problem_they_reported(
         return client.post("/api/problems/transition", json=body, headers=csrf(client))
 
     if opened["status"] == "rectifying":
+        blank = step("submit", evidence=[" "])  # evidence must say something
+        assert blank.status_code == 400 and blank.json()["field"] == "evidence"
         assert step("submit", evidence=["a" * 64]).status_code == 201
     refused = step("verify", evidence=["b" * 64])
     assert refused.status_code == 400, refused.text
     assert "reporter" in refused.json()["en"]
+
+
+def test_blank_findings_are_refused_not_opened_as_problems(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    cadre = web_db["cadre"]
+    sign_in(client, "cadre")
+    visit = {
+        "business_key": _held_key(client, cadre.id, 0),
+        "cadre_id": cadre.id,
+        "visited_on": twores.today().isoformat(),
+    }
+    for blank in ("", "   "):
+        answer = client.post(
+            "/api/visits", json={**visit, "findings": [blank]}, headers=csrf(client)
+        )
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["field"] == "findings" and "空白" in answer.json()["zh"]
 
 
 def test_a_visit_s_findings_carry_the_severity_given(

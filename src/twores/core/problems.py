@@ -204,6 +204,14 @@ def transition(
     barred = why_barred(problem, action, actor)
     if barred is not None:
         raise IllegalTransitionError(problem, action, *barred)
+    blank = next((item for item in evidence if not item.strip()), None)
+    if blank is not None:
+        raise InvalidValueError(
+            "evidence",
+            blank,
+            "证据不能为空白，应为文件名或说明",
+            "is blank: name a file or describe it",
+        )
     if action in NEEDS_EVIDENCE and not evidence:
         raise IllegalTransitionError(problem, action, "须附证据", "evidence is required")
     if at.tzinfo is None:
@@ -224,7 +232,7 @@ def transition(
             raise InvalidValueError(
                 "deadline", deadline.isoformat(), "整改期限已过", "the deadline has passed"
             )
-    if action in (A.REJECT, A.REOPEN, A.REFER) and not note:
+    if action in (A.REJECT, A.REOPEN, A.REFER) and not note.strip():
         raise IllegalTransitionError(problem, action, "须说明原因", "a reason is required")
     if problem.history and at < problem.history[-1].at:
         raise InvalidValueError(

@@ -222,6 +222,11 @@ class Visit:
                 "督导日期晚于录入日期",
                 "a visit cannot be dated after it was recorded",
             )
+        for finding in self.findings:
+            if not finding.strip():
+                raise InvalidValueError(
+                    "findings", finding, "发现问题不能为空白", "a finding is blank: describe it"
+                )
         for digest in self.evidence:
             if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
                 raise InvalidValueError(
