@@ -18,7 +18,7 @@ from openpyxl import Workbook
 
 import twores
 from twores.core.assignment import AssignmentReason
-from twores.core.errors import InvalidAreaCodeError, InvalidValueError
+from twores.core.errors import InvalidAreaCodeError, InvalidDateError, InvalidValueError
 from twores.services.imports import import_file
 from twores.services.sheets import values as v
 from twores.services.sheets.parsing import AreaResolver, parse_businesses, read_sheet
@@ -97,6 +97,25 @@ def businesses(store: twores.Store) -> dict[str, twores.FoodBusiness]:
 def assignments(store: twores.Store) -> list[twores.Assignment]:
     with store.unit_of_work(ADMIN) as uow:
         return list(uow.assignments.stream())
+
+
+def test_a_ledger_never_links_a_business_to_a_cadre_who_has_left(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    left = write_csv(
+        tmp_path / "离岗.csv",
+        [["吴伟", "村委会主任", "村级", VILLAGE, CADRE_PHONE, "2025-06-01"]],
+        ["包保干部姓名", "职务", "层级", "所属区划", "联系电话", "任职截止日期"],
+    )
+    assert import_file(app, store, ADMIN, "cadres", left, on=ON).accepted
+    report = import_file(
+        app, store, ADMIN, "businesses", write_xlsx(tmp_path / "a.xlsx", rows()), on=ON
+    )
+    assert [(e.row, e.column, e.value, e.code) for e in report.errors] == [
+        (3, "包保干部姓名", "吴伟", "inactive_cadre")
+    ]
+    assert "2025-06-01" in report.errors[0].reason_zh and "left" in report.errors[0].reason_en
+    assert businesses(store) == {} and assignments(store) == []
 
 
 # -- 1. a ledger that closes a business ends its assignments -----------------------------
@@ -307,6 +326,19 @@ def test_a_date_with_a_time_of_day_reads_as_the_date(
         found = parse_businesses(read_sheet(path, "businesses"), _hierarchy(store))
         assert not found.errors
         assert {r.business.opened_on for r in found.rows} == {date(2019, 5, 2)}
+
+
+@pytest.mark.parametrize("cell", [2019, 2019.05, 2019.0, 201905, 1])
+def test_a_year_typed_as_a_number_is_no_date_not_a_serial_of_1905(
+    app: twores.Twores, store: twores.Store, tmp_path: Path, cell: object
+) -> None:
+    with pytest.raises(InvalidDateError):
+        v.day(cell, "opened_on")
+    data = rows()[1:]
+    data[0][COL["成立日期"]] = cell  # a number cell of the workbook
+    path = write_xlsx(tmp_path / "a.xlsx", data)
+    found = parse_businesses(read_sheet(path, "businesses"), _hierarchy(store))
+    assert [(e.column, e.code) for e in found.errors] == [("成立日期", "invalid_date")]
 
 
 # -- 9. the cadre's own columns, prefixed -------------------------------------------------

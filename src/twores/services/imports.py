@@ -305,8 +305,10 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
                 cadre, error = resolver.resolve(row, chunk.columns)
                 if error is None:
                     assert cadre is not None
-                    error = _closed_error(row, cadre, chunk.columns) or _tier_error(
-                        row, cadre, chunk.columns, rules, on
+                    error = (
+                        _closed_error(row, cadre, chunk.columns)
+                        or _inactive_error(row, cadre, chunk.columns, on)
+                        or _tier_error(row, cadre, chunk.columns, rules, on)
                     )
                 if error is not None:
                     errors.append(error)
@@ -400,6 +402,26 @@ def _closed_error(row: BusinessRow, cadre: Cadre, columns: dict[str, str]) -> Ro
         f"已{status.zh}的主体不再包保，不能指定包保干部",
         f"a {status.en} business is no longer assigned a cadre",
         "closed_business",
+    )
+
+
+def _inactive_error(
+    row: BusinessRow, cadre: Cadre, columns: dict[str, str], on: date
+) -> RowError | None:
+    """A cadre who has left (or not yet started) holds no business from ``on``."""
+    if cadre.is_active(on):
+        return None
+    left = cadre.active_to is not None and cadre.active_to <= on
+    when_zh = f"已于 {cadre.active_to} 离岗" if left else f"自 {cadre.active_from} 起才在岗"
+    when_en = f"left on {cadre.active_to}" if left else f"serves only from {cadre.active_from}"
+    return RowError(
+        row.row,
+        row.serial,
+        columns.get("cadre_name", "包保干部姓名"),
+        cadre.name,
+        f"包保干部 {cadre.name}（{cadre.id}）{when_zh}，不能自 {on} 起包保主体",
+        f"cadre {cadre.name} ({cadre.id}) {when_en}: cannot hold a business from {on}",
+        "inactive_cadre",
     )
 
 

@@ -170,7 +170,7 @@ def day(value: object, field: str) -> date | None:
     if isinstance(value, date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if 1 <= value < 100000:  # an Excel serial; a fraction is the time of day
+        if 10000 <= value < 100000:  # an Excel serial (1927 on); a fraction is the time of day
             return _EXCEL_EPOCH + timedelta(days=int(value))
         value = str(int(value)) if float(value).is_integer() else str(value)
     cleaned = _TIME_OF_DAY.sub("", clean(str(value))).replace(" ", "")
