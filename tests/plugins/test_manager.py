@@ -136,6 +136,48 @@ def test_deciding_with_an_unregistered_rule_fails() -> None:
     assert "rogue.x" in info.value.message_en
 
 
+def test_a_ruling_built_the_wrong_way_round_names_the_plugin_and_hook() -> None:
+    shop = FoodBusiness(
+        name="店", area_code="450323101202", business_type=BusinessType.CATERING,
+        licence_no="JY14503230034495",
+    )  # fmt: skip
+    frequency = plugin(twores_supervision_frequency=hookimpl(lambda: Ruling(LOCAL, Frequency())))
+    grading = plugin(twores_grade_business=hookimpl(lambda: Ruling(Grade.B, "oops.grade.b")))
+    pm = make_plugin_manager(load_entrypoints=False, plugins=[frequency])
+    pf = make_plugin_manager(load_entrypoints=False, plugins=[grading])
+    for ask, hook in (
+        (lambda: pm.supervision_frequency(Tier.VILLAGE, ON, "450323101202"), "frequency"),
+        (lambda: pf.grade(shop, ON), "twores_grade_business"),
+        (lambda: pf.rulebook().grades_of([shop], ON), "twores_grade_business"),  # assigning's
+    ):
+        with pytest.raises(PluginError) as info:
+            ask()
+        assert (
+            "write Ruling(value, rule)" in info.value.message_en and hook in info.value.message_en
+        )
+        assert "Ruling(值, 规则)" in info.value.message_zh
+
+
+def test_a_notifier_may_take_only_the_event() -> None:
+    heard: list[object] = []
+
+    def twores_on_event(event: object) -> None:
+        heard.append(event)
+
+    from datetime import datetime
+
+    from twores.core.periods import CHINA_TZ
+    from twores.core.problems import Action, ProblemEvent, ProblemStatus
+
+    pm = make_plugin_manager(
+        load_entrypoints=False, plugins=[plugin(twores_on_event=hookimpl(twores_on_event))]
+    )
+    at = datetime(2025, 6, 30, 9, tzinfo=CHINA_TZ)
+    event = ProblemEvent("P1", 1, Action.ORDER, ProblemStatus.RECTIFYING, "甲", at)
+    pm.notify(event, "450323101202")
+    assert heard == [event]
+
+
 def test_a_ruling_under_a_rule_not_in_force_leaves_the_decision_to_the_next() -> None:
     stale = plugin(
         twores_requires_director=hookimpl(lambda: Ruling(True, national.DIRECTOR_ORDER_60))

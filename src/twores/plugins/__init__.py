@@ -5,7 +5,7 @@ Example::
     from twores.plugins import hookimpl
 
     @hookimpl
-    def twores_supervision_frequency(tier, area, on):
+    def twores_supervision_frequency(tier, area_path, on):
         ...
 """
 

@@ -314,6 +314,8 @@ class TworesPluginManager(pluggy.PluginManager):
                 raise
             except Exception as error:
                 raise self._failed(plugin, hook_name, error) from error
+            if isinstance(result, Ruling) and not isinstance(result.rule, Rule):
+                self._check_ruling(result, plugin, hook_name)  # says what is wrong
             if result is None or (isinstance(result, Ruling) and not result.rule.in_force(on)):
                 abstained.append(plugin)
                 continue
@@ -334,6 +336,14 @@ class TworesPluginManager(pluggy.PluginManager):
                 f"{hook_name} of plugin {plugin} must return a Ruling, got {type(result).__name__}",
             )
         rule = result.rule
+        if not isinstance(rule, Rule):
+            got = type(rule).__name__
+            raise PluginError(
+                f"插件 {plugin} 的 {hook_name} 返回的 Ruling 中 rule 应为 Rule，实为 {got}"
+                "（写法：Ruling(值, 规则)）",
+                f"{hook_name} of plugin {plugin} returned a Ruling whose rule is a {got}, "
+                "not a Rule (write Ruling(value, rule))",
+            )
         registered = self.rules().get(rule.id)
         if registered is None or (registered[0] is not rule and registered[0] != rule):
             raise PluginError(
@@ -595,9 +605,10 @@ class TworesPluginManager(pluggy.PluginManager):
         """Pass a committed transition to every ``twores_on_event`` plugin; a failing
         notifier is logged, never raised (the transition stands)."""
         path = self.area_path(area_code)
+        given = {"event": event, "area_path": path}
         for impl in self.hook.twores_on_event.get_hookimpls():
-            try:
-                impl.function(event=event, area_path=path)
+            try:  # an implementation may take fewer arguments than the spec lists
+                impl.function(**{arg: given[arg] for arg in impl.argnames})
             except Exception:
                 LOG.exception("notifier %s failed on %s", impl.plugin_name, event.problem_id)
 
