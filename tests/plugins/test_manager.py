@@ -241,7 +241,7 @@ def test_describe_lists_hooks_and_rule_versions() -> None:
 def test_non_standard_areas_use_the_hierarchy_for_their_region() -> None:
     from twores.core.areas import Hierarchy
 
-    zone = Area(code="1501-KFQ", name="呼和浩特经开区", tier=Tier.COUNTY, parent_code="1501")
+    zone = Area(code="KFQ-HH", name="呼和浩特经开区", tier=Tier.COUNTY, parent_code="1501")
     hierarchy = Hierarchy(
         [
             Area(code="15", name="内蒙古自治区", tier=Tier.PROVINCE),
@@ -250,9 +250,32 @@ def test_non_standard_areas_use_the_hierarchy_for_their_region() -> None:
         ]
     )
     without = make_plugin_manager()
-    assert without.supervision_frequency(Tier.COUNTY, ON, "1501-KFQ").plugin == "national"
+    assert without.supervision_frequency(Tier.COUNTY, ON, "KFQ-HH").plugin == "national"
     with_tree = make_plugin_manager(hierarchy=hierarchy)
-    assert with_tree.supervision_frequency(Tier.COUNTY, ON, "1501-KFQ").plugin == "inner_mongolia"
+    assert with_tree.supervision_frequency(Tier.COUNTY, ON, "KFQ-HH").plugin == "inner_mongolia"
+    # coded under its parent, a zone's region is read off the code until the tree is known
+    assert without.area_path("1501-KFQ-01") == ("15", "1501", "1501-KFQ-01")
+    assert without.supervision_frequency(Tier.COUNTY, ON, "1501-KFQ").plugin == "inner_mongolia"
+
+
+def test_an_opened_store_s_zones_are_judged_by_their_region_in_every_command() -> None:
+    from twores.services.stores import open_store
+
+    app = twores.build()  # as the CLI and the web app build it: no hierarchy given
+    store = open_store(app, "memory://")
+    zone = Area(code="KFQ-HH", name="呼和浩特经开区", tier=Tier.COUNTY, parent_code="1501")
+    asked = lambda: app.plugins.supervision_frequency(Tier.COUNTY, ON, "KFQ-HH").plugin  # noqa: E731
+    assert asked() == "national"  # not stored yet
+    with store.unit_of_work(twores.Scope.system("test")) as uow:
+        uow.areas.upsert_many(
+            [
+                Area(code="15", name="内蒙古自治区", tier=Tier.PROVINCE),
+                Area(code="1501", name="呼和浩特市", tier=Tier.CITY, parent_code="15"),
+                zone,
+            ]
+        )
+        uow.commit()
+    assert asked() == "inner_mongolia"
 
 
 def test_remembered_answers_are_asked_once_per_argument_a_rule_reads() -> None:

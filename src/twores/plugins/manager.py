@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar, cast
@@ -29,6 +30,7 @@ from twores.plugins.builtin import DEFAULT_PLUGINS
 from twores.plugins.records import BackendSpec, TierLabel
 
 LOG = logging.getLogger("twores.plugins")
+_LEADING_DIGITS = re.compile(r"\d+")
 T = TypeVar("T")
 #: More codes than any area path holds: a rule that reads the whole path.
 _EVERY_LEVEL = 99
@@ -58,6 +60,10 @@ class TworesPluginManager(pluggy.PluginManager):
         self._arguments_cache: dict[str, tuple[str, ...]] = {}
         self._levels_cache: dict[str, int] = {}
         self._paths: dict[str, tuple[str, ...]] = {}
+        #: Where the stored areas are read when a non-standard code (a development zone)
+        #: is not in ``hierarchy``: set by ``open_store``, so every command and request
+        #: judges a zone by its region's rules.
+        self.areas_source: Callable[[], Hierarchy] | None = None
 
     @property
     def hierarchy(self) -> Hierarchy | None:
@@ -287,18 +293,37 @@ class TworesPluginManager(pluggy.PluginManager):
         """Codes from the root to ``area_code``: by the hierarchy, else by code prefixes."""
         path = self._paths.get(area_code)
         if path is None:
-            path = self._paths[area_code] = self._compute_path(area_code)
+            path = self._compute_path(area_code)
+            if len(path) > 1 or is_standard_code(area_code):  # a zone not known: ask again
+                self._paths[area_code] = path
         return path
 
     def _compute_path(self, area_code: str) -> tuple[str, ...]:
         if self._hierarchy is not None and area_code in self._hierarchy:
             return tuple(area.code for area in self._hierarchy.path(area_code))
         if not is_standard_code(area_code):
-            return (area_code,)
+            stored = self._stored_hierarchy(area_code)
+            if stored is not None:
+                return tuple(area.code for area in stored.path(area_code))
+            # a zone coded under its parent (4503-KFQ): the statistical code it starts with
+            digits = _LEADING_DIGITS.match(area_code)
+            if digits is None or not is_standard_code(digits.group()):
+                return (area_code,)
+            return (*self._compute_path(digits.group()), area_code)
         path = [area_code]
         while (parent := parent_code_of(path[-1])) is not None:
             path.append(parent)
         return tuple(reversed(path))
+
+    def _stored_hierarchy(self, area_code: str) -> Hierarchy | None:
+        """The stored areas, once they hold ``area_code`` (then kept as ``hierarchy``)."""
+        if self.areas_source is None:
+            return None
+        stored = self.areas_source()
+        if area_code not in stored:
+            return None  # not stored (yet): asked again next time
+        self.hierarchy = stored
+        return stored
 
     def _first_ruling(
         self, hook_name: str, kwargs: dict[str, Any], on: date

@@ -33,8 +33,11 @@ cannot be loaded (a misspelt hook or argument name) likewise. `decision.explain(
 plugin and the rule, and the plugins that abstained.
 
 Every decision hook receives `area_path`: the area codes from the province down to the area
-concerned. Test your region with `"15" in area_path`; for non-standard units (development
-zones) this needs the app to know the hierarchy (`app.use_hierarchy(...)`).
+concerned. Test your region with `"15" in area_path`. For a non-standard unit (a development
+zone) the path comes from the hierarchy: the app's (`app.use_hierarchy(...)`), else the areas
+of the store `open_store` opened (so every command and web request finds the zone's region),
+else the statistical code the zone's own code starts with (`4503-KFQ` lies under 4503); a
+zone coded otherwise and known nowhere is its own path.
 
 Bulk work (scheduling a province, counting KPIs) remembers each answer per the arguments
 the rules read, so a rule that takes `area_path` is asked once per village. A rule that

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 from twores.bootstrap import Twores
+from twores.core.areas import Hierarchy
 from twores.core.errors import PluginError
 from twores.core.ports import Store
+from twores.core.security import Scope
 
 DB_ENV = "TWORES_DB"
 DEFAULT_DB_FILE = "twores.db"
@@ -28,6 +31,11 @@ def _as_url(value: str) -> str:
     return value if "://" in value else f"sqlite:///{Path(value).resolve()}"
 
 
+def _stored_areas(store: Store) -> Hierarchy:
+    with store.unit_of_work(Scope.system("rules: area paths")) as uow:
+        return uow.areas.hierarchy()
+
+
 def shown_url(url: str) -> str:
     """``url`` fit to print: any password replaced by ``***``."""
     scheme, sep, rest = url.partition("://")
@@ -37,12 +45,14 @@ def shown_url(url: str) -> str:
 
 
 def open_store(app: Twores, url: str | None = None, **options: object) -> Store:
-    """Open ``url`` (see :func:`database_url`) with the backend that serves its scheme."""
+    """Open ``url`` (see :func:`database_url`) with the backend that serves its scheme; the
+    app's rules then find a development zone's region among the store's areas."""
     target = database_url(url)
     scheme = target.split("://", 1)[0].split("+", 1)[0]
     for spec in app.plugins.storage_backends().values():
         if scheme in spec.schemes:
             store: Store = spec.open(target, **options)
+            app.plugins.areas_source = functools.partial(_stored_areas, store)
             return store
     raise PluginError(
         f"没有存储后端支持“{scheme}”地址",
