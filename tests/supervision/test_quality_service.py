@@ -66,3 +66,33 @@ def test_a_region_sets_its_own_thresholds(
     assert [s.kind for s in national.signals] == [SignalKind.ODD_HOURS]
     regional = twores.build(load_entrypoints=False, plugins=[AwakeAllNight()])
     assert quality_report(regional, store, ADMIN, "2026Q1", within=COUNTY).signals == ()
+
+
+class AwakeInGuangxi(AwakeAllNight):
+    """Around the clock in 广西 (45) only."""
+
+    @hookimpl
+    def twores_quality_rules(self, area_path: tuple[str, ...]) -> Ruling[QualityRules] | None:
+        return (
+            Ruling(QualityRules(night_start=0, night_end=0), AWAKE) if "45" in area_path else None
+        )
+
+
+def test_a_report_over_several_provinces_judges_each_by_its_own_rules(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        held = next(iter(uow.assignments.stream(active_on=START)))
+        uow.areas.upsert_many(
+            [twores.Area(code="15", name="内蒙古自治区", tier=twores.Tier.PROVINCE)]
+        )
+        uow.commit()
+    visit = VisitInput(held.business_key, held.cadre_id, date(2026, 3, 2))
+    record_visits(app, store, ADMIN, [visit], now=datetime(2026, 3, 3, 2, 30, tzinfo=CHINA_TZ))
+    regional = twores.build(load_entrypoints=False, plugins=[AwakeInGuangxi()])
+    assert quality_report(regional, store, ADMIN, "2026Q1").signals == ()  # 广西's rules
+    assert [s.kind for s in quality_report(app, store, ADMIN, "2026Q1").signals] == [
+        SignalKind.ODD_HOURS
+    ]

@@ -53,8 +53,6 @@ def quality_report(
 
     with store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
-        if rules is None:
-            rules = _rules_for(app, hierarchy, within or scope.area_code, chosen.end)
         visits = list(uow.visits.stream(between=(chosen.start, chosen.end), within=within))
         keys = {v.business_key for v in visits}
         assignments = list(uow.assignments.stream(business_keys=keys, within=within))
@@ -62,9 +60,12 @@ def quality_report(
         for task in uow.tasks.stream(business_keys=keys, overlapping=span, within=within):
             tasks[task.business_key].append(task)
         businesses = uow.businesses.get_many(keys)
-    signals = quality_signals(
-        visits, assignments, businesses, window_closes=window_closes, rules=rules
-    )
+    signals: list[Signal] = []
+    for part, part_rules in _by_rules(app, hierarchy, within or scope.area_code, visits, chosen):
+        signals += quality_signals(
+            part, assignments, businesses, window_closes=window_closes, rules=rules or part_rules
+        )
+    signals.sort(key=Signal.sort_key)
     by_area: dict[str, Counter[SignalKind]] = {}
     for signal in signals:
         county = hierarchy.ancestor(signal.area_code, Tier.COUNTY)
@@ -73,12 +74,21 @@ def quality_report(
     return QualityReport(chosen, len(visits), tuple(signals), by_area)
 
 
-def _rules_for(app: Twores, hierarchy: Hierarchy, area: str | None, on: date) -> QualityRules:
-    """The thresholds the rules give for the report's area (its one root when the report
-    covers the whole store; with several roots, the national defaults)."""
-    if area is None:
-        roots = hierarchy.roots
-        if len(roots) != 1:
-            return QualityRules()
-        area = roots[0].code
-    return app.plugins.quality_rules(area, on).value
+def _by_rules(
+    app: Twores, hierarchy: Hierarchy, area: str | None, visits: list[Visit], period: Period
+) -> list[tuple[list[Visit], QualityRules]]:
+    """The visits with the thresholds the rules give for the area the report covers; a
+    report over several roots (provinces) judges each root's visits by its own rules."""
+    on = period.end
+    if area is not None:
+        return [(visits, app.plugins.quality_rules(area, on).value)]
+    roots = hierarchy.roots
+    if len(roots) == 1:
+        return [(visits, app.plugins.quality_rules(roots[0].code, on).value)]
+    by_root: dict[str, list[Visit]] = defaultdict(list)
+    for visit in visits:
+        path = hierarchy.path(visit.area_code) if visit.area_code in hierarchy else ()
+        by_root[path[0].code if path else visit.area_code].append(visit)
+    return [
+        (part, app.plugins.quality_rules(root, on).value) for root, part in sorted(by_root.items())
+    ]
