@@ -258,6 +258,23 @@ def test_a_bad_import_is_refused_with_row_errors(client: TestClient[Any], tmp_pa
     assert all(e["reason_zh"] and e["reason_en"] for e in report["errors"])
 
 
+def test_any_upload_name_imports_or_is_refused_never_a_crash(
+    client: TestClient[Any], tmp_path: Any
+) -> None:
+    sign_in(client, "town")
+    ledger = "干部编号,姓名,职务,层级,所属区划\n".encode()
+    long_name = "灵川县" * 40 + "包保干部名单.csv"  # over 255 bytes in UTF-8
+    for name in ("..", ".", "/", "", long_name, "..\\..\\干部.csv"):
+        answer = client.post(
+            "/api/imports/cadres", files={"file": (name, ledger)}, headers=csrf(client)
+        )
+        assert answer.status_code in (201, 400, 422), (name, answer.status_code, answer.text)
+    kept = client.post(
+        "/api/imports/cadres", files={"file": (long_name, ledger)}, headers=csrf(client)
+    ).json()
+    assert kept["file_name"].startswith("灵川县") and kept["file_name"].endswith(".csv")
+
+
 def test_a_read_only_user_cannot_import_even_an_empty_sheet(
     client: TestClient[Any], tmp_path: Any
 ) -> None:

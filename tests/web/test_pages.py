@@ -46,12 +46,21 @@ def test_signing_in_returns_to_the_page_asked_for(client: TestClient[Any]) -> No
 def test_no_page_or_answer_is_kept_by_the_browser(client: TestClient[Any]) -> None:
     """Pages show personal data: Back after signing out on a shared computer shows nothing."""
     sign_in(client, "town")
-    for path in ("/dashboard", f"/areas/{TOWNSHIP}", "/problems", "/api/me"):
+    for path, status in (
+        ("/dashboard", 200),
+        (f"/areas/{TOWNSHIP}", 200),
+        ("/problems", 200),
+        ("/api/me", 200),
+        ("/areas/450323", 403),  # error pages show the user's name too
+        ("/api/areas/450323", 403),
+        ("/api/businesses?limit=0", 400),
+    ):
         answer = client.get(path)
-        assert answer.status_code == 200, path
+        assert answer.status_code == status, path
         assert answer.headers["cache-control"] == "no-store", path
         assert answer.headers["x-frame-options"] == "DENY", path  # no site frames the forms
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], path
+        assert answer.headers["x-content-type-options"] == "nosniff", path
 
 
 def test_cookies_are_https_only_when_asked(web_db: dict[str, Any]) -> None:

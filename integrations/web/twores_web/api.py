@@ -285,6 +285,25 @@ class Api(Controller):
         return bulletin_download(web, user, area, period, format)
 
 
+#: File names stay within what a file system takes (255 bytes), suffixes included.
+_NAME_BYTES = 200
+
+
+def upload_name(file_name: str | None) -> str:
+    """A name to store an upload under: the client's base name, shortened to fit a file
+    system (its type suffix kept, which tells a workbook from a CSV), or ``upload.xlsx``."""
+    name = Path((file_name or "").replace("\\", "/")).name
+    if name in ("", ".", ".."):
+        return "upload.xlsx"
+    suffixes = "".join(Path(name).suffixes[-2:])  # 台账.csv.xz
+    if len(suffixes.encode()) > 20:
+        suffixes = Path(name).suffix[:20]
+    stem = name[: len(name) - len(suffixes)] if suffixes else name
+    while len((stem + suffixes).encode()) > _NAME_BYTES:
+        stem = stem[:-1]
+    return (stem or "upload") + suffixes
+
+
 def run_import(
     web: Web, user: CurrentUser, kind: str, file_name: str, content: bytes
 ) -> ImportResult:
@@ -293,7 +312,7 @@ def run_import(
         raise twores.InvalidValueError(
             "kind", kind, f"应为 {'、'.join(imports.KINDS)} 之一", f"must be one of {imports.KINDS}"
         )
-    safe = Path(file_name or "upload.xlsx").name
+    safe = upload_name(file_name)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / safe
         path.write_bytes(content)

@@ -141,13 +141,7 @@ def create_app(
         # Pages and answers hold personal data: no browser or proxy keeps them (Back after
         # 退出 on a shared office computer shows nothing).
         cache_control=CacheControlHeader(no_store=True),
-        # No other site frames the one-click ledger forms; nothing is sniffed into script.
-        response_headers=[
-            ResponseHeader(name="X-Frame-Options", value="DENY"),
-            ResponseHeader(name="Content-Security-Policy", value="frame-ancestors 'none'"),
-            ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-            ResponseHeader(name="Referrer-Policy", value="same-origin"),
-        ],
+        response_headers=[ResponseHeader(name=k, value=v) for k, v in SECURITY_HEADERS.items()],
         state=State({"base_path": base_path}),
         signature_types=[User, WebState],
         debug=debug,
@@ -185,6 +179,16 @@ def _status(error: Exception) -> int:
         return error.status_code
     return 500
 
+
+#: No other site frames the one-click ledger forms; nothing is sniffed into script.
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+#: What an error answer carries (the app's own settings skip the exception handler's).
+_ERROR_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
 
 #: Chinese for the framework's own refusals, by status.
 _HTTP_ZH = {
@@ -236,9 +240,9 @@ def handle_error(
     if status == 500:
         request.logger.exception("unhandled error", exc_info=error)
     # a throttled sign-in: when it may be tried again
-    headers = (
-        {"Retry-After": str(error.retry_after)} if isinstance(error, SignInThrottledError) else {}
-    )
+    headers = dict(_ERROR_HEADERS)
+    if isinstance(error, SignInThrottledError):
+        headers["Retry-After"] = str(error.retry_after)
     if app_path(request).startswith(("/api", "/schema")):
         return Response(body, status_code=status, headers=headers)
     if status == 401:
