@@ -746,6 +746,33 @@ def test_cadre_rows_outside_the_importers_jurisdiction_are_row_errors(
     assert "不在您的辖区" in report.errors[0].reason_zh
 
 
+def test_rows_whose_numbers_are_filed_in_another_jurisdiction_are_each_named(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    elsewhere = "450323102001"  # a village of another township
+    data = rows()
+    for row in data:
+        row[COL["所属区划"]], row[COL["包保干部姓名"]] = elsewhere, None
+        row[COL["职务"]] = row[COL["联系电话"]] = None
+    assert import_file(
+        app, store, ADMIN, "businesses", write_csv(tmp_path / "a.csv", data)
+    ).accepted
+    before = businesses(store)
+    mine = rows()  # the same numbers, filed in this township
+    for row in mine:
+        row[COL["包保干部姓名"]] = row[COL["职务"]] = row[COL["联系电话"]] = None
+    mine.append([3, "三街超市", None, "JY14503232897810", VILLAGE, "食品销售", "在营", None, "D",
+                 "2020-01-01", None, None, None])  # fmt: skip
+    office = twores.Scope("大圩镇食安办", twores.Role.OFFICE, VILLAGE[:9])
+    report = import_file(app, store, office, "businesses", write_csv(tmp_path / "b.csv", mine))
+    assert [(e.row, e.column, e.value, e.code) for e in report.errors] == [
+        (2, "许可证编号", "SC14503231110603", "out_of_scope"),
+        (3, "许可证编号", "JY14503230034495", "out_of_scope"),
+    ]
+    assert "辖区外" in report.errors[0].reason_zh and "outside" in report.errors[0].reason_en
+    assert businesses(store) == before
+
+
 def test_an_office_is_told_a_cadre_above_its_jurisdiction_is_not_its_to_import(
     app: twores.Twores, store: twores.Store, tmp_path: Path
 ) -> None:

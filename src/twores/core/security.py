@@ -64,9 +64,14 @@ class Scope:
 
 
 class ScopeError(TworesError):
-    """An operation outside the caller's jurisdiction or beyond the caller's role."""
+    """An operation outside the caller's jurisdiction or beyond the caller's role;
+    ``keys`` names the stored records refused, when some were (all of a batch's)."""
 
     code = "out_of_scope"
+
+    def __init__(self, message_zh: str, message_en: str, keys: tuple[str, ...] = ()) -> None:
+        super().__init__(message_zh, message_en)
+        self.keys = keys
 
 
 class CadreIdentityError(InvalidValueError):
@@ -90,6 +95,15 @@ def outside_scope(scope: Scope, what_zh: str, what_en: str) -> ScopeError:
         f"{scope.actor} ({scope.role.en}, scope {scope.area_code or 'all'}) "
         f"may not access {what_en}",
     )
+
+
+def records_outside(scope: Scope, what_zh: str, what_en: str, keys: list[str]) -> ScopeError:
+    """The stored records of ``keys`` lie outside ``scope``: one error naming them all."""
+    shown = sorted(keys)
+    listed = "、".join(shown[:10]) + (f" 等 {len(shown)} 个" if len(shown) > 10 else "")
+    listed_en = ", ".join(shown[:10]) + (f" and {len(shown) - 10} more" if len(shown) > 10 else "")
+    error = outside_scope(scope, f"辖区外的{what_zh} {listed}", f"{what_en} {listed_en} outside it")
+    return ScopeError(error.message_zh, error.message_en, tuple(shown))
 
 
 def mask_phone(phone: str | None) -> str | None:

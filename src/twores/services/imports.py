@@ -315,7 +315,12 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
                 else:
                     links[row.business.key] = cadre.id  # type: ignore[union-attr]
             if not errors:
-                records += uow.businesses.upsert_many(r.business for r in chunk.rows)
+                try:
+                    records += uow.businesses.upsert_many(r.business for r in chunk.rows)
+                except ScopeError as refused:
+                    if not refused.keys:
+                        raise
+                    errors += _filed_outside(chunk.rows, refused, chunk.columns)
     if errors:
         return rows, sorted(errors, key=lambda e: (e.row, e.column)), UpsertResult(), UpsertResult()
     linked = uow.assignments.upsert_many(_assignments_for(uow, links, on))
@@ -370,6 +375,34 @@ def _dated_ahead(row: BusinessRow, columns: dict[str, str], entered_on: date) ->
                 f"after the day of import ({entered_on.isoformat()}): it must have happened",
             )
             errors.append(_at_row(row, column, day.isoformat(), error))
+    return errors
+
+
+def _filed_outside(
+    rows: list[BusinessRow], refused: ScopeError, columns: dict[str, str]
+) -> list[RowError]:
+    """The rows whose business is stored outside the caller's jurisdiction (another
+    county's licence number, say): each named at the column its key came from."""
+    keys = set(refused.keys)
+    errors = []
+    for row in rows:
+        business = row.business
+        if business.key not in keys:
+            continue
+        field = "licence_no" if business.licence_no else "uscc"
+        column = columns.get(field, "许可证编号" if business.licence_no else "统一社会信用代码")
+        errors.append(
+            RowError(
+                row.row,
+                row.serial,
+                column,
+                business.key,
+                "该编号的主体已登记在辖区外，不能由本辖区导入修改（请核对编号，或由其所在辖区处理）",
+                "a business with this number is filed outside your jurisdiction and cannot be "
+                "changed by your import (check the number, or ask its own office)",
+                refused.code,
+            )
+        )
     return errors
 
 

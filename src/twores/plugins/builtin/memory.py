@@ -246,13 +246,16 @@ class _Keyed:
         guard = self.uow.guard
         inserted = updated = unchanged = 0
         changes: list[Change] = []
-        for record in records:
+        records = list(records)
+        for record in records:  # as the SQL backend: where they go first, then where they are
             AncestorCodes.of(guard.hierarchy, record.area_code)
             key = self._key(record)
-            before = table.get(key)
             guard.check_write(record.area_code, f"{self.what_zh} {key}", f"{self.entity} {key}")
-            if before is not None:
-                guard.check_write(before.area_code, f"{self.what_zh} {key}", f"{self.entity} {key}")
+        filed = [(k, table[k].area_code) for k in map(self._key, records) if k in table]
+        guard.check_stored_writes(filed, self.what_zh, self.entity)
+        for record in records:
+            key = self._key(record)
+            before = table.get(key)
             if before == record:
                 unchanged += 1
                 continue

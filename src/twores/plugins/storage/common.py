@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from itertools import chain
 from typing import Any, TypeVar
@@ -14,7 +15,7 @@ from twores.core.areas import Hierarchy, Tier
 from twores.core.audit import AuditEntry, canonical
 from twores.core.convert import make_converter, trusted
 from twores.core.errors import InvalidAreaCodeError, UnknownAreaError
-from twores.core.security import Role, Scope, ScopeError, outside_scope
+from twores.core.security import Role, Scope, ScopeError, outside_scope, records_outside
 
 CONVERTER = make_converter()
 T = TypeVar("T")
@@ -83,6 +84,17 @@ class ScopeGuard:
     def check_write(self, area_code: str, what_zh: str, what_en: str) -> None:
         if not self.scope.can_write or not self.allows(area_code):
             raise outside_scope(self.scope, what_zh, what_en)
+
+    def check_stored_writes(
+        self, filed: Iterable[tuple[str, str]], what_zh: str, what_en: str
+    ) -> None:
+        """Each stored record (key, area) may be rewritten; else one error naming every
+        key refused."""
+        if not self.scope.can_write:
+            raise outside_scope(self.scope, what_zh, what_en)
+        refused = [key for key, area in filed if not self.allows(area)]
+        if refused:
+            raise records_outside(self.scope, what_zh, what_en, refused)
 
     def check_writer(self, what_zh: str, what_en: str) -> None:
         """The scope may write somewhere (for records filed under no area)."""

@@ -114,13 +114,15 @@ class Keyed:
                 changed[key] = (record, codes, values)
         existing = self._existing(list(changed)) if changed else {}
         rehashed: list[tuple[str, str, str]] = []
-        for key, (record, codes, values) in list(changed.items()):
+        for key, (_, _, values) in list(changed.items()):
             before = existing[key]
             if not before["row_hash"] and codec.audit(before) == codec.audit_values(values):
                 rehashed.append((values[-1], before["county_code"], key))  # written set-wise
                 del changed[key]
-                continue
-            guard.check_write(before["area_code"], f"{self.what_zh} {key}", f"{self.entity} {key}")
+        filed = ((key, existing[key]["area_code"]) for key in changed)
+        guard.check_stored_writes(filed, self.what_zh, self.entity)
+        for key, (record, codes, values) in changed.items():
+            before = existing[key]
             if before["area_code"] != record.area_code:
                 moves.append((key, codes))
             if before["county_code"] == codes.county_code:
