@@ -109,6 +109,32 @@ def test_a_cadre_who_left_holds_nothing_from_that_day(
     assert again.records.changed == 0 and again.assignments.changed == 0
 
 
+def test_a_roster_without_some_columns_keeps_what_it_leaves_unsaid(
+    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+) -> None:
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    with (samples / "lingchuan_cadres.csv").open(encoding="utf-8") as stream:
+        header, first, *rest = list(csv.reader(stream))
+    fuller = tmp_path / "干部（含身份证号）.csv"
+    with fuller.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows(
+            [
+                [*header, "身份证号", "任职截止日期"],
+                [*first, "110101199003071233", "2025-07-01"],
+                *[[*r, "", ""] for r in rest],
+            ]
+        )
+    assert import_file(app, store, ADMIN, "cadres", fuller, on=ON).accepted
+    with store.unit_of_work(ADMIN) as uow:
+        before = {c.id: c for c in uow.cadres.stream()}
+    again = import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    assert again.accepted and again.records.changed == 0  # neither erased nor brought back
+    with store.unit_of_work(ADMIN) as uow:
+        assert {c.id: c for c in uow.cadres.stream()} == before
+    (left,) = [c for c in before.values() if c.active_to is not None]
+    assert left.id_number == "110101199003071233" and str(left.active_to) == "2025-07-01"
+
+
 def test_a_cadre_whose_phone_changed_is_the_same_cadre(
     app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
 ) -> None:

@@ -231,7 +231,28 @@ def _import_cadres(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: date) -
     parsed: ParseResult[Cadre] = parse_cadres(source.read("cadres"), hierarchy, scope_area)
     if parsed.errors:
         return _count(parsed), list(parsed.errors), UpsertResult(), UpsertResult()
-    return len(parsed.rows), [], *upsert_cadres(uow, _same_people(uow, list(parsed.rows)))
+    cadres = _same_people(uow, list(parsed.rows))
+    return len(parsed.rows), [], *upsert_cadres(uow, _keep_unsaid_of_cadres(uow, cadres, parsed))
+
+
+#: Cadre fields a sheet may leave out; a stored cadre keeps them (a roster without
+#: 身份证号 or 任职截止日期 erases no ID number and brings back no one who left).
+_CADRE_OPTIONAL = ("post", "phone", "id_number", "active_from", "active_to")
+
+
+def _keep_unsaid_of_cadres(
+    uow: UnitOfWork, cadres: list[Cadre], parsed: ParseResult[Cadre]
+) -> list[Cadre]:
+    absent = [f for f in _CADRE_OPTIONAL if f not in parsed.columns]
+    if "active_from" in parsed.columns or "active_to" in parsed.columns:  # a pair, kept whole
+        absent = [f for f in absent if f not in ("active_from", "active_to")]
+    if not absent:
+        return cadres
+    stored = uow.cadres.get_many([c.id for c in cadres])
+    return [
+        attrs.evolve(c, **{f: getattr(stored[c.id], f) for f in absent}) if c.id in stored else c
+        for c in cadres
+    ]
 
 
 def _same_people(uow: UnitOfWork, cadres: list[Cadre]) -> list[Cadre]:
