@@ -480,6 +480,22 @@ def test_an_area_path_with_any_separator_is_a_path(store: twores.Store, path: st
     assert AreaResolver(_hierarchy(store))(path, "area") == VILLAGE
 
 
+@pytest.mark.parametrize("path", ["灵川县 定江", "灵川县/定江", "灵川县定江镇"])
+def test_a_township_may_be_named_without_its_suffix(store: twores.Store, path: str) -> None:
+    from twores.services.sheets.parsing import AreaResolver
+
+    assert AreaResolver(_hierarchy(store))(path, "area") == "450323102"
+
+
+def test_a_short_name_two_areas_share_is_refused_naming_both(store: twores.Store) -> None:
+    from twores.services.sheets.parsing import AreaResolver
+
+    with pytest.raises(InvalidAreaCodeError) as refused:
+        AreaResolver(_hierarchy(store))("大圩", "area")  # 大圩镇, or its 大圩村委会?
+    assert "歧义" in refused.value.reason_zh
+    assert "灵川县/大圩镇；" in refused.value.reason_zh and "大圩村委会" in refused.value.reason_zh
+
+
 # -- 15. the report of an earlier try ---------------------------------------------------------
 
 

@@ -49,7 +49,19 @@ E = TypeVar("E", bound=LabelledEnum)
 #: What offices put between the names of a path: 灵川县 / 九屋镇, 灵川县、潭下镇, 灵川县-潮田乡,
 #: 灵川县 公平乡, 灵川县>大圩镇, 灵川县\大圩镇 (full-width forms are folded by NFKC first).
 _PATH_SEPARATORS = re.compile(r"[\s/\\>、\-—–,，|]+")
-_PLACE_SUFFIXES = ("村民委员会", "居民委员会", "社区居委会", "村委会", "居委会", "委员会")
+_PLACE_SUFFIXES = (
+    "村民委员会",
+    "居民委员会",
+    "社区居委会",
+    "村委会",
+    "居委会",
+    "委员会",
+    "街道办事处",
+    "街道",
+    "镇",
+    "乡",
+    "苏木",
+)
 
 
 @attrs.frozen
@@ -287,7 +299,13 @@ class AreaResolver:
         if len(matches) == 1:
             return matches[0].code
         if matches:
-            raise InvalidAreaCodeError(field, text, "区划名称有歧义", "ambiguous area name")
+            paths = [self.hierarchy.display_path(a.code, "/") for a in matches[:_GUESSES]]
+            raise InvalidAreaCodeError(
+                field,
+                text,
+                f"区划名称有歧义，可能是：{'；'.join(paths)}（请写出上级区划）",
+                f"ambiguous area name, one of: {'; '.join(paths)} (name its parent too)",
+            )
         if text not in self._unknown:
             self._unknown[text] = _no_such_area(self._guesses(parts, starts))
         raise InvalidAreaCodeError(field, text, *self._unknown[text])
