@@ -460,6 +460,43 @@ def test_assignments_that_break_the_invariants_are_refused(
     assert report.accepted, report.errors
 
 
+def test_an_assignment_sheet_may_name_businesses_by_credit_code(
+    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+) -> None:
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=ON)
+    with store.unit_of_work(ADMIN) as uow:
+        businesses = {b.key: b for b in uow.businesses.stream()}
+        held = [
+            a
+            for a in uow.assignments.stream(active_on=ON)
+            if businesses[a.business_key].licence_no and businesses[a.business_key].uscc
+        ]
+    first, second = held[:2]
+    later = ON + timedelta(days=30)
+    credit = businesses[first.business_key].uscc
+    assert credit is not None
+    path = tmp_path / "按信用代码.csv"
+    header = ("统一社会信用代码", "干部编号", "开始日期", "结束日期")
+    write_table(path, header, [[credit.lower(), first.cadre_id, first.valid_from, later]])
+    report = import_file(app, store, ADMIN, "assignments", path, on=ON)
+    assert report.accepted, report.errors
+    with store.unit_of_work(ADMIN) as uow:
+        (ended,) = uow.assignments.stream(
+            cadre_id=first.cadre_id, business_keys={first.business_key}
+        )
+    assert ended.valid_to == later
+    with store.unit_of_work(ADMIN) as uow:  # a second licensed shop under the same code
+        shop = businesses[second.business_key]
+        uow.businesses.upsert_many([attrs.evolve(shop, uscc=credit)])
+        uow.commit()
+    refused = import_file(app, store, ADMIN, "assignments", path, on=ON)
+    assert [(e.row, e.column, e.code) for e in refused.errors] == [
+        (2, "统一社会信用代码", "ambiguous_business")
+    ]
+    assert first.business_key in refused.errors[0].reason_zh
+
+
 def test_a_gb18030_ledger_whose_first_chinese_comes_late_imports(
     app: twores.Twores, store: twores.Store, tmp_path: Path
 ) -> None:
