@@ -517,6 +517,19 @@ def test_an_accepted_import_removes_the_report_of_an_earlier_try(
     assert theirs.exists()
 
 
+def test_a_repeated_credit_code_is_reported_in_its_own_column(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    credit = "92450323MA5L7X2Y3T"
+    data = rows()[1:] * 2
+    for row in data:
+        row[COL["许可证编号"]], row[COL["统一社会信用代码"]] = None, credit
+    report = import_file(app, store, ADMIN, "businesses", write_csv(tmp_path / "a.csv", data))
+    assert [(e.row, e.column, e.value, e.code) for e in report.errors] == [
+        (3, "统一社会信用代码", credit, "duplicate_key")
+    ]
+
+
 def test_dates_after_the_day_of_import_are_refused(
     app: twores.Twores, store: twores.Store, tmp_path: Path
 ) -> None:

@@ -526,7 +526,8 @@ def iter_business_chunks(
     if "cadre_name" in positions:
         occupied.append(positions["cadre_name"])
     fast = ColumnwiseBusinesses(positions, readers, occupied) if columnwise else None
-    key_column = columns.get("licence_no", columns.get("uscc", "许可证编号"))
+    licence_column = columns.get("licence_no", "许可证编号")
+    credit_column = columns.get("uscc", "统一社会信用代码")
     first_seen: dict[str, int] = {}
     formulas = table.formulas
     rows_iter = iter(table.rows)
@@ -551,7 +552,7 @@ def iter_business_chunks(
                     RowError(
                         row.number,
                         row.serial,
-                        key_column,
+                        licence_column if result.business.licence_no else credit_column,
                         key,
                         f"与第{first_seen[key]}行重复",
                         f"duplicates row {first_seen[key]}",
