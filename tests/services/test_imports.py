@@ -578,17 +578,36 @@ def test_unmasked_export_reimports_to_the_identical_state(
             ]
         )
         uow.commit()
-    for kind, suffix in (("cadres", ".csv"), ("businesses", ".xlsx"), ("assignments", ".xlsx")):
+    kinds = (("cadres", ".csv.gz"), ("businesses", ".xlsx"), ("assignments", ".xlsx"))
+    for kind, suffix in kinds:
         export_list(store, ADMIN, kind, tmp_path / f"{kind}{suffix}", unmask=True)
     copy = open_store(app, f"sqlite:///{tmp_path / 'copy.db'}")
     with copy.unit_of_work(ADMIN) as uow:
         uow.areas.upsert_many(demo_region())
         uow.commit()
-    for kind, suffix in (("cadres", ".csv"), ("businesses", ".xlsx"), ("assignments", ".xlsx")):
+    for kind, suffix in kinds:
         report = import_file(app, copy, ADMIN, kind, tmp_path / f"{kind}{suffix}")
         assert report.accepted, report.errors[:3]
     original, restored = state(store), state(copy)
     assert restored[:3] == original[:3]
+
+
+def test_an_export_is_written_as_its_name_says_or_refused(
+    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+) -> None:
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    with pytest.raises(twores.InvalidValueError) as refused:
+        export_list(store, ADMIN, "cadres", tmp_path / "干部.xls")  # no CSV text under .xls
+    assert ".xlsx" in refused.value.message_zh and not (tmp_path / "干部.xls").exists()
+    packed = tmp_path / "干部.csv.xz"
+    rows = export_list(store, ADMIN, "cadres", packed, unmask=True)
+    assert import_file(app, store, ADMIN, "cadres", packed).records.changed == 0
+    cut = tmp_path / "截断.csv.xz"
+    cut.write_bytes(packed.read_bytes()[: packed.stat().st_size // 2])
+    with pytest.raises(twores.InvalidValueError) as damaged:  # said so, naming the file
+        import_file(app, store, ADMIN, "cadres", cut)
+    assert rows > 0 and damaged.value.field == "file" and damaged.value.value == cut.name
+    assert "损坏或不完整" in damaged.value.reason_zh and "cut short" in damaged.value.reason_en
 
 
 def test_exports_mask_personal_data_unless_allowed(

@@ -7,11 +7,13 @@ allows it; an unmasked export re-imports to the identical state.
 from __future__ import annotations
 
 import csv
+import gzip
 import logging
+import lzma
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from twores.core.assignment import Assignment
 from twores.core.businesses import FoodBusiness, StaffMember
@@ -149,9 +151,23 @@ def assignment_row(a: Assignment) -> list[object]:
     return [a.business_key, a.cadre_id, a.valid_from, a.valid_to, a.reason]
 
 
+#: What an exported file's name may end in (each one the importer reads back).
+EXPORT_ENDINGS = (".xlsx", ".csv", ".csv.gz", ".csv.xz")
+
+
+def _text_writer(path: Path) -> IO[str]:
+    """A CSV file (UTF-8 with BOM, for Excel) to write, compressed for .gz and .xz."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, "wt", encoding="utf-8-sig", newline="")
+    if suffix == ".xz":
+        return lzma.open(path, "wt", encoding="utf-8-sig", newline="")
+    return path.open("w", encoding="utf-8-sig", newline="")
+
+
 def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
-    """Write ``rows`` under ``headers`` to .csv (UTF-8 with BOM, for Excel) or .xlsx; text
-    never runs as a formula in Excel (:mod:`twores.services.sheets.cells`)."""
+    """Write ``rows`` under ``headers`` to .xlsx, else CSV (compressed when the name ends
+    .gz or .xz); text never runs as a formula in Excel (:mod:`twores.services.sheets.cells`)."""
     count = 0
     if path.suffix.lower() == ".xlsx":
         from openpyxl import Workbook
@@ -164,7 +180,7 @@ def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[obje
             count += 1
         workbook.save(path)
         return count
-    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+    with _text_writer(path) as stream:
         writer = csv.writer(stream)
         writer.writerow(headers)
         for row in rows:
@@ -197,6 +213,13 @@ def export_list(
         )
     mask = _Masker(unmask)
     target = Path(path)
+    if not target.name.lower().endswith(EXPORT_ENDINGS):
+        raise InvalidValueError(
+            "path",
+            target.name,
+            "导出文件应为 .xlsx 或 .csv（可压缩为 .csv.gz、.csv.xz）",
+            "export to .xlsx or .csv (or .csv.gz, .csv.xz)",
+        )
     with store.unit_of_work(scope) as uow:
         if within is not None:
             check_area(uow.areas.hierarchy(), scope, within)

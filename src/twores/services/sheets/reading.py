@@ -16,8 +16,10 @@ import csv
 import functools
 import html
 import itertools
+import lzma
 import re
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -108,6 +110,11 @@ def _filled(
         yield cells
 
 
+#: What a damaged or truncated .gz or .xz file raises while it is read.
+_DAMAGED = (OSError, EOFError, lzma.LZMAError, zlib.error)
+_COMPRESSED = (".gz", ".xz")
+
+
 def _csv_rows(path: Path) -> Iterator[list[str]]:
     """A CSV file's rows, in the encoding :func:`text_encoding` finds."""
     encoding = text_encoding(path)
@@ -124,6 +131,21 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
                 f"第 {done + 1} 行附近的字节不是 {encoding} 编码（文件混用了编码）",
                 f"bytes near row {done + 1} are not {encoding} (the file mixes encodings)",
             ) from error
+        except _DAMAGED as error:
+            if path.suffix not in _COMPRESSED:
+                raise
+            raise _damaged(path, done, error) from error
+
+
+def _damaged(path: Path, rows: int, error: Exception) -> InvalidValueError:
+    where_zh = f"（读到第 {rows} 行）" if rows else ""
+    where_en = f" after row {rows}" if rows else ""
+    return InvalidValueError(
+        "file",
+        path.name,
+        f"压缩文件已损坏或不完整{where_zh}",
+        f"the compressed file is damaged or cut short{where_en} ({error})",
+    )
 
 
 #: Bytes read at a time while looking for the first non-ASCII text, and how much of it is
@@ -136,6 +158,15 @@ def text_encoding(path: Path) -> str:
     """``utf-8-sig`` or ``gb18030`` (Chinese ledgers are saved in either), decided before
     any row is read, on the text from the file's first non-ASCII byte on (ASCII reads
     alike in both)."""
+    try:
+        return _encoding_of(path)
+    except _DAMAGED as error:
+        if path.suffix not in _COMPRESSED:
+            raise
+        raise _damaged(path, 0, error) from error
+
+
+def _encoding_of(path: Path) -> str:
     with open_binary(path) as stream:
         while chunk := stream.read(_CHUNK):
             found = _NON_ASCII.search(chunk)
