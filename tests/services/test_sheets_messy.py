@@ -750,6 +750,13 @@ def test_columns_no_field_reads_are_reported_and_staff_phone_spellings_are_read(
     assert report.unread_columns == ("法定代表人", "备注")
     stored = businesses(store)["SC14503231110603"]
     assert stored.staff.officer is not None and stored.staff.officer.phone == "13800001111"
+    # a cadre's post and phone are read only beside the cadre's name: without it, said so
+    header = [*HEADER[:10], "法定代表人", "联系电话", "职务"]
+    data = [[*r[:10], "李某", "13800002222", "店长"] for r in rows()]
+    report = import_file(
+        app, store, ADMIN, "businesses", write_csv(tmp_path / "t.csv", data, header)
+    )
+    assert report.accepted and report.unread_columns == ("法定代表人", "联系电话", "职务")
     assert stored.risk_grade is not None
 
 

@@ -135,5 +135,8 @@ def map_columns(kind: str, header: list[str]) -> dict[str, str]:
 def unread_columns(kind: str, header: list[str]) -> list[str]:
     """The named columns of ``header`` that no field of ``kind`` reads (reported, so that
     nothing a ledger holds is left out unsaid)."""
-    read = set(map_columns(kind, header).values())
+    columns = map_columns(kind, header)
+    if kind == "businesses" and "cadre_name" not in columns:  # read only beside a cadre's name
+        columns = {f: h for f, h in columns.items() if not f.startswith("cadre_")}
+    read = set(columns.values())
     return [h for h in header if h and h not in read and normalise_header(h) not in SERIAL_HEADERS]
