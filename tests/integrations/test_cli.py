@@ -580,6 +580,28 @@ def test_plugins_add_commands() -> None:
         patch.undo()
 
 
+def test_region_narrows_the_plugin_commands_too() -> None:
+    from twores_cli import main as cli_main
+
+    assert cli_main.regions_named(["--db", "x.db", "plugins"]) is None
+    assert cli_main.regions_named(["--region", "inner_mongolia", "--region=guangxi", "kpi"]) == (
+        "inner_mongolia",
+        "guangxi",
+    )
+    assert cli_main.regions_named(["import", "businesses", "--region", "x"]) is None  # not ours
+    # only the named plugins are built, so only their commands are added
+    calls: list[object] = []
+    import twores
+
+    real = twores.build
+    try:
+        twores.build = lambda **options: calls.append(options) or real(**options)  # type: ignore[assignment]
+        cli_main.add_plugin_commands(("inner_mongolia",))
+    finally:
+        twores.build = real  # type: ignore[assignment]
+    assert calls == [{"regions": ("inner_mongolia",)}]
+
+
 def test_shell_completion(tmp_path: Path) -> None:
     env = {**os.environ, "_TWORES_COMPLETE": "bash_source"}
     script = subprocess.run(

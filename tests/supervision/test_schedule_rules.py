@@ -112,3 +112,49 @@ def test_grade_dependent_frequencies_schedule_alike(
     assert again.written.changed == 0 and again.retired == 0
     retired = [t for t in states[0][1] if t.exempt_reason == NO_LONGER_DUE]
     assert {t.business_key for t in retired} >= {keys[1]}
+
+
+VILLAGES_MONTHLY = Rule(
+    "test.village_monthly",
+    "村级每月一次（自2026年7月1日）",
+    "village tier monthly (from 1 July 2026)",
+    "test",
+    effective_from=date(2026, 7, 1),
+)
+
+
+class VillagesMonthlyFromJuly:
+    """Village cadres supervise monthly from 1 July 2026 (quarterly before, nationally)."""
+
+    @hookimpl
+    def twores_rule_sets(self) -> list[RuleSet]:
+        return [RuleSet("july", "1", "七月新规", "July rules", (VILLAGES_MONTHLY,))]
+
+    @hookimpl
+    def twores_supervision_frequency(self, tier: Tier) -> Ruling[Frequency] | None:
+        if tier is Tier.VILLAGE:
+            return Ruling(Frequency(PeriodKind.MONTH, 1), VILLAGES_MONTHLY)
+        return None
+
+
+@pytest.mark.parametrize("run_on", [date(2026, 1, 5), date(2026, 12, 20)])
+def test_each_period_of_a_year_is_judged_by_the_rules_in_force_then(
+    roster: twores.Roster, tmp_path: Path, run_on: date
+) -> None:
+    app = twores.build(load_entrypoints=False, plugins=[VillagesMonthlyFromJuly()])
+    found = []
+    for store in (MemoryStore(), SqlStore(f"sqlite:///{tmp_path / f'{run_on}.db'}")):
+        load(store, roster, START)
+        schedule(app, store, ADMIN, "2026", on=run_on)
+        with store.unit_of_work(ADMIN) as uow:
+            held = {a.business_key: a.cadre_id for a in uow.assignments.stream(active_on=START)}
+            village = {c.id for c in uow.cadres.stream() if c.tier is Tier.VILLAGE}
+            periods = {
+                str(t.period)
+                for t in uow.tasks.stream()
+                if held.get(t.business_key) in village and not t.exempt_reason
+            }
+        found.append(periods)
+    assert found[0] == found[1]  # memory and SQL alike, whatever day it runs
+    months = {f"2026-{m:02d}" for m in range(7, 13)}
+    assert found[0] == {"2026Q1", "2026Q2", *months}

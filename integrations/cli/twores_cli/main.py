@@ -126,13 +126,27 @@ cli.add_command(web.serve_command)
 cli.add_command(web.users_group)
 
 
-def add_plugin_commands() -> None:
-    """Commands installed plugins add through ``twores_cli_commands`` (ours keep their names).
+def regions_named(args: list[str]) -> tuple[str, ...] | None:
+    """The ``--region`` values given before the command (None: every installed plugin)."""
+    found: list[str] = []
+    for at, arg in enumerate(args):
+        if arg in cli.commands:
+            break
+        if arg == "--region" and at + 1 < len(args):
+            found.append(args[at + 1])
+        elif arg.startswith("--region="):
+            found.append(arg.partition("=")[2])
+    return tuple(found) or None
+
+
+def add_plugin_commands(regions: tuple[str, ...] | None = None) -> None:
+    """Commands installed plugins add through ``twores_cli_commands`` (ours keep their names);
+    with ``--region``, only those plugins' commands.
 
     A plugin that fails to load costs its commands, not the CLI: the error is printed once
     here, and again by any command that needs the rules (``--region`` can leave it out)."""
     try:
-        commands = twores.build().plugins.cli_commands()
+        commands = twores.build(regions=regions).plugins.cli_commands()
     except twores.TworesError as error:
         click.echo(f"{error.message_zh} | {error.message_en}", err=True)
         return
@@ -143,7 +157,7 @@ def add_plugin_commands() -> None:
 
 def main() -> None:
     """Run the CLI (exit codes: 0 ok, 1 error, 2 usage, 3 input rejected)."""
-    add_plugin_commands()
+    add_plugin_commands(regions_named(sys.argv[1:]))
     cli.main(prog_name="twores")
 
 

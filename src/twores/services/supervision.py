@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import attrs
 
 from twores.bootstrap import Twores
-from twores.core.areas import Tier
 from twores.core.assignment import Assignment
 from twores.core.businesses import FoodBusiness, Grade
 from twores.core.gc import gc_paused
@@ -32,7 +32,6 @@ from twores.core.supervision import (
     WindowClosedError,
     holder_on,
     task_for_visit,
-    task_periods,
     task_slots,
     visit_key,
     window_open,
@@ -72,9 +71,9 @@ class _SlotRules:
         self.on = min(max(as_of, requested.start), requested.end)
         self._by_area: dict[tuple[_AreaKey, ...], dict[Grade, tuple[TaskSlot, ...]]] = {}
         self._of_area: dict[str, dict[Grade, tuple[TaskSlot, ...]]] = {}
-        self._tiers: dict[_AreaKey, dict[Grade, Tier]] = {}
-        self._dues: dict[tuple[PeriodKind, _AreaKey], tuple[date, ...]] = {}
-        self._shared: dict[tuple[Frequency, tuple[date, ...]], tuple[TaskSlot, ...]] = {}
+        self._frequencies: dict[tuple[Any, ...], tuple[tuple[Period, Frequency], ...]] = {}
+        self._dues: dict[tuple[Period, _AreaKey], date] = {}
+        self._shared: dict[tuple[Any, ...], tuple[TaskSlot, ...]] = {}
         self._same_for_all: dict[int, tuple[TaskSlot, ...] | None] = {}
 
     def plan(self) -> TaskPlan:
@@ -115,30 +114,54 @@ class _SlotRules:
         found = self._by_area.get((tier_key, frequency_key, window_key))
         if found is not None:
             return found
-        rules, on = self.rules, self.on
-        tiers = self._tiers.get(tier_key)
-        if tiers is None:
-            tiers = self._tiers[tier_key] = {g: rules.tier_of(g, on, area_code) for g in Grade}
-        frequencies = {tier: rules.frequency(tier, on, area_code) for tier in set(tiers.values())}
         found = {}
-        for grade, tier in tiers.items():
-            frequency = frequencies[tier]
-            dues = self._dues.get((frequency.kind, window_key))
-            if dues is None:
-                periods = task_periods(self.requested, frequency.kind)
-                dues = tuple(rules.window_close(period, area_code) for period in periods)
-                self._dues[(frequency.kind, window_key)] = dues
-            found[grade] = self._slots(frequency, dues)
+        for grade in Grade:
+            spans = self._spans(grade, area_code, (tier_key, frequency_key))
+            dues = tuple(self._due(period, area_code, window_key) for period, _ in spans)
+            found[grade] = self._slots(spans, dues)
         self._by_area[(tier_key, frequency_key, window_key)] = found
         return found
 
-    def _slots(self, frequency: Frequency, dues: tuple[date, ...]) -> tuple[TaskSlot, ...]:
-        found = self._shared.get((frequency, dues))
+    def _spans(
+        self, grade: Grade, area_code: str, key: tuple[_AreaKey, _AreaKey]
+    ) -> tuple[tuple[Period, Frequency], ...]:
+        """Each task period of the requested one with the frequency the rules in force on
+        its first day give (2022 judged by 2022's rules); a new frequency takes over from
+        the first period of its own kind that starts under it."""
+        cached = self._frequencies.get((grade, *key))
+        if cached is not None:
+            return cached
+        rules, requested = self.rules, self.requested
+        spans: list[tuple[Period, Frequency]] = []
+        cursor = requested.start
+        while cursor <= requested.end:
+            frequency = rules.frequency(rules.tier_of(grade, cursor, area_code), cursor, area_code)
+            period = Period.containing(frequency.kind, cursor)
+            if spans and period.start < cursor:  # begun under the earlier rule: it goes on
+                frequency = spans[-1][1]
+                period = Period.containing(frequency.kind, cursor)
+            spans.append((period, frequency))
+            cursor = period.end + timedelta(days=1)
+        found = self._frequencies[(grade, *key)] = tuple(spans)
+        return found
+
+    def _due(self, period: Period, area_code: str, window_key: _AreaKey) -> date:
+        due = self._dues.get((period, window_key))
+        if due is None:
+            due = self._dues[(period, window_key)] = self.rules.window_close(period, area_code)
+        return due
+
+    def _slots(
+        self, spans: tuple[tuple[Period, Frequency], ...], dues: tuple[date, ...]
+    ) -> tuple[TaskSlot, ...]:
+        found = self._shared.get((spans, dues))
         if found is None:
-            periods = task_periods(self.requested, frequency.kind)
-            due_on = dict(zip(periods, dues, strict=True)).__getitem__
-            found = task_slots(self.requested, frequency, due_on, self.as_of)
-            self._shared[(frequency, dues)] = found
+            found = tuple(
+                slot
+                for (period, frequency), due in zip(spans, dues, strict=True)
+                for slot in task_slots(period, frequency, lambda _, due=due: due, self.as_of)
+            )
+            self._shared[(spans, dues)] = found
         return found
 
 
