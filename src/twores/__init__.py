@@ -36,6 +36,7 @@ from twores.core.errors import (
     StructureError,
     TworesError,
 )
+from twores.core.errors import labelled as labelled_field
 from twores.core.invariants import Violation, hierarchy_violations, roster_violations
 from twores.core.letters import Letter, LetterStatus
 from twores.core.periods import Frequency, Period, PeriodKind, today
@@ -142,6 +143,7 @@ __all__ = [
     "canonical_area_code",
     "explain",
     "hierarchy_violations",
+    "labelled_field",
     "make_converter",
     "plan_assignments",
     "roster_violations",

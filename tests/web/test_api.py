@@ -99,6 +99,16 @@ def test_the_framework_s_refusals_say_what_is_wrong_in_chinese_too(
     assert broken.status_code == 400 and broken.json()["zh"] != broken.json()["en"]
     invalid = client.get("/api/businesses", params={"limit": 0})
     assert invalid.status_code == 400 and "limit" in invalid.json()["zh"]
+    too_many = client.get("/api/problems", params={"limit": 5000}).json()
+    assert (too_many["field"], too_many["value"]) == ("limit", "5000")
+    assert "不大于 1000" in too_many["zh"] and "<= 1000" in too_many["en"]
+    missing = client.post("/api/problems/transition", json={"problem_id": "x"}, headers=headers)
+    assert missing.status_code == 400 and missing.json()["field"] == "action"  # not "data"
+    assert "缺少必填项" in missing.json()["zh"] and "action" in missing.json()["en"]
+    unknown = client.post(
+        "/api/problems/transition", json={"problem_id": "x", "action": "remind"}, headers=headers
+    )
+    assert unknown.status_code == 404 and unknown.json()["field"] == "problem_id"
 
 
 def test_businesses_outside_the_scope_are_not_found(
@@ -262,7 +272,7 @@ def test_any_upload_name_imports_or_is_refused_never_a_crash(
     client: TestClient[Any], tmp_path: Any
 ) -> None:
     sign_in(client, "town")
-    ledger = "干部编号,姓名,职务,层级,所属区划\n".encode()
+    ledger = "姓名,所属区划\n张三,999999\n".encode()  # refused: records no file as imported
     long_name = "灵川县" * 40 + "包保干部名单.csv"  # over 255 bytes in UTF-8
     for name in ("..", ".", "/", "", long_name, "..\\..\\干部.csv"):
         answer = client.post(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import date
@@ -201,7 +202,61 @@ _HTTP_ZH = {
 }
 
 
-def _body(error: Exception, status: int) -> dict[str, Any]:
+#: The framework's (msgspec's) refusals of a request's fields, in Chinese and English.
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+_REFUSALS = (
+    (re.compile(r"Expected `int` <= (\d+)"), "应为不大于 {0} 的整数", "must be an int <= {0}"),
+    (re.compile(r"Expected `int` >= (-?\d+)"), "应为不小于 {0} 的整数", "must be an int >= {0}"),
+    (re.compile(r"Expected `(\w+)`"), "类型不符（应为 {0}）", "must be of type {0}"),
+)
+
+
+def _refusal(item: dict[str, Any], request: Request[Any, Any, Any] | None) -> dict[str, Any]:
+    """One refused field: its name (a body's field, not the body "data"), the value the
+    query gave, why in zh and en."""
+    key, message = str(item.get("key") or ""), str(item.get("message") or "")
+    missing = _MISSING.search(message)
+    if missing:
+        return {"field": missing.group(1), "value": None, "zh": "缺少必填项", "en": "is required"}
+    zh, en = "格式不正确", message or "is invalid"
+    for pattern, zh_text, en_text in _REFUSALS:
+        found = pattern.search(message)
+        if found:
+            zh, en = zh_text.format(*found.groups()), en_text.format(*found.groups())
+            break
+    value = request.query_params.get(key) if request is not None and key else None
+    return {"field": key, "value": value, "zh": zh, "en": en}
+
+
+def _invalid_request(
+    error: ValidationException, request: Request[Any, Any, Any] | None
+) -> dict[str, Any]:
+    """Each refused field named, with its value where the request gave one, in zh and en."""
+    refused = [_refusal(item, request) for item in error.extra or () if isinstance(item, dict)]
+    if not refused:
+        detail = error.detail
+        return {"code": "invalid_request", "zh": "请求参数无效", "en": f"invalid request: {detail}"}
+
+    def said(one: dict[str, Any], lang: str) -> str:
+        name = twores.labelled_field(one["field"], lang)  # type: ignore[arg-type]
+        value = one["value"]
+        if lang == "zh":
+            return f"{name}{'' if value is None else f'“{value}”'}{one['zh']}"
+        return f"{name}{'' if value is None else f' {value!r}'} {one['en']}"
+
+    return {
+        "code": "invalid_request",
+        "zh": "请求参数无效：" + "；".join(said(one, "zh") for one in refused),
+        "en": "invalid request: " + "; ".join(said(one, "en") for one in refused),
+        "field": refused[0]["field"],
+        "value": refused[0]["value"],
+        "extra": error.extra,
+    }
+
+
+def _body(
+    error: Exception, status: int, request: Request[Any, Any, Any] | None = None
+) -> dict[str, Any]:
     if isinstance(error, twores.TworesError):
         return error.to_dict()
     if isinstance(error, NotAuthorizedException):
@@ -216,14 +271,7 @@ def _body(error: Exception, status: int) -> dict[str, Any]:
     if isinstance(error, NotFoundException):
         return {"code": "not_found", "zh": "页面不存在", "en": "not found"}
     if isinstance(error, ValidationException):
-        fields = [str(e.get("key")) for e in error.extra or () if isinstance(e, dict)]
-        named = "、".join(f for f in fields if f and f != "None")
-        return {
-            "code": "invalid_request",
-            "zh": f"请求参数无效：{named}" if named else "请求参数无效",
-            "en": f"invalid request: {named or error.detail}",
-            "extra": error.extra,
-        }
+        return _invalid_request(error, request)
     if isinstance(error, HTTPException):
         zh = _HTTP_ZH.get(status, f"请求无法处理（HTTP {status}）")
         return {"code": "http_error", "zh": zh, "en": str(error.detail)}
@@ -236,7 +284,7 @@ def handle_error(
     """JSON with a code and zh/en messages under /api; elsewhere an error page with the
     signed-in user's navigation, or sign-in (coming back here afterwards)."""
     status = _status(error)
-    body = _body(error, status)
+    body = _body(error, status, request)
     if status == 500:
         request.logger.exception("unhandled error", exc_info=error)
     # a throttled sign-in: when it may be tried again

@@ -274,6 +274,7 @@ def area(
 ) -> Template:
     view = web_views.area_view(web.store, user.scope, code)
     offset, cadre_offset = max(offset, 0), max(cadre_offset, 0)
+    web_views.check_offset(cadre_offset, "cadre_offset")
     if q and q.strip():
         found = web_views.search_businesses(
             web.store, user.scope, q, code, offset=offset, limit=AREA_PAGE

@@ -75,6 +75,9 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "role": ("角色", "role"),
     "within": ("查询范围", "area filter"),
     "limit": ("条数上限", "limit"),
+    "offset": ("起始位置", "offset"),
+    "cadre_offset": ("干部列表起始位置", "cadre list offset"),
+    "problem_id": ("问题编号", "problem id"),
     "format": ("格式", "format"),
     "file": ("文件", "file"),
     "value": ("取值", "value"),
@@ -101,7 +104,7 @@ def _show(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _labelled(field: str, lang: Lang) -> str:
+def labelled(field: str, lang: Lang) -> str:
     """``label（field）``, or the bare field when it has no label of its own."""
     label = field_label(field, lang)
     if label == field.rsplit(".", 1)[-1]:
@@ -145,8 +148,8 @@ class InvalidValueError(TworesError):
         where_en = f"row {row}: " if row is not None else ""
         shown = _show(value)
         super().__init__(
-            f"{where_zh}{_labelled(field, 'zh')}的值“{shown}”无效：{reason_zh}",
-            f"{where_en}invalid {_labelled(field, 'en')} value '{shown}': {reason_en}",
+            f"{where_zh}{labelled(field, 'zh')}的值“{shown}”无效：{reason_zh}",
+            f"{where_en}invalid {labelled(field, 'en')} value '{shown}': {reason_en}",
         )
 
     def at(self, prefix: str | None = None, *, row: int | None = None) -> InvalidValueError:
@@ -270,6 +273,9 @@ class UnknownAreaError(TworesError):
     def __init__(self, code: str) -> None:
         self.area_code = code
         super().__init__(f"区划代码“{code}”不存在", f"no area with code '{code}'")
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "field": "area", "value": self.area_code}
 
 
 class StoreUnavailableError(TworesError):

@@ -204,7 +204,7 @@ def transition_many(
             problem = changed.get(step.key) or uow.problems.get(step.key)
             if problem is None:
                 raise NotFoundError(
-                    "id", step.key, "问题不存在或不在辖区内", "no such problem in scope"
+                    "problem_id", step.key, "问题不存在或不在辖区内", "no such problem in scope"
                 )
             if scope.role is Role.CADRE and not _holds(uow, step.actor, problem, step.at):
                 raise outside_scope(

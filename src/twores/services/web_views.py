@@ -152,11 +152,16 @@ def cadres(
 MAX_OFFSET = 10_000_000
 
 
-def _check_page(offset: int, limit: int) -> None:
+def check_offset(offset: int, field: str = "offset") -> None:
+    """A page's start, named ``field`` as the request names it."""
     if not 0 <= offset <= MAX_OFFSET:
         raise InvalidValueError(
-            "offset", offset, f"应在 0–{MAX_OFFSET} 之间", f"must be 0-{MAX_OFFSET:,}"
+            field, offset, f"应在 0–{MAX_OFFSET} 之间", f"must be 0-{MAX_OFFSET:,}"
         )
+
+
+def _check_page(offset: int, limit: int) -> None:
+    check_offset(offset)
     if not 1 <= limit <= 1000:
         raise InvalidValueError("limit", limit, "应在 1–1000 之间", "must be 1-1000")
 
