@@ -325,6 +325,12 @@ def test_openapi_lists_the_domain_models(client: TestClient[Any]) -> None:
     names = set(schema["components"]["schemas"])
     assert {"FoodBusiness", "Problem", "Visit", "SupervisionTask", "Cadre"} <= names
     assert not any(path.startswith("/dashboard") for path in schema["paths"])
+    imports = schema["paths"]["/api/imports/{kind}"]["post"]
+    assert "422" in imports["responses"]  # a refused ledger's answer: every bad row
+    (kind,) = imports["parameters"]
+    assert kind["schema"]["enum"] == ["areas", "businesses", "cadres", "assignments"]
+    bulletin = schema["paths"]["/api/bulletin"]["post"]["responses"]["201"]["content"]
+    assert "application/json" not in bulletin  # a file, not JSON
 
 
 def test_lists_download_masked_unless_the_role_may_unmask_and_only_in_scope(

@@ -14,19 +14,30 @@ from typing import Annotated, Any
 import attrs
 from litestar import Controller, Request, Response
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import (
+    FromPath,
+    FromQuery,
+    JSONBody,
+    MultipartBody,
+    PathParameter,
+    QueryParameter,
+)
 
 import twores
 from twores.services import imports, problems, sign_in, supervision, web_views
 from twores.services.kpis import Dashboard, kpi_dashboard
 from twores.services.sheets.parsing import RowError
 from twores_web.auth import SESSION_USER, Me, client_address
-from twores_web.handlers import SIGN_IN_ERRORS, get, post
+from twores_web.handlers import ERRORS, SIGN_IN_ERRORS, get, post
 from twores_web.sessions import start_session
 from twores_web.state import CurrentUser, Web
 
 AREA = QueryParameter(required=False, description="区划代码 / area code")
 PERIOD = QueryParameter(required=False, description="e.g. 2026Q1 (default: now)")
+IMPORT_KIND = PathParameter(
+    description="台账类型 / ledger kind", schema_extra={"enum": list(imports.KINDS)}
+)
 EXPORT_KIND = QueryParameter(
     pattern="^(businesses|cadres|assignments|cadre-lists)$", description="清单 / list"
 )
@@ -240,10 +251,16 @@ class Api(Controller):
         "/imports/{kind:str}",
         summary="Import a ledger (all or nothing) / 导入台账",
         description="201: imported; 422: rejected, nothing changed, every bad row listed.",
+        responses={
+            **ERRORS,
+            422: ResponseSpec(
+                ImportResult, description="Rejected, nothing changed: every bad row / 拒绝导入"
+            ),
+        },
     )
     def import_ledger(
         self,
-        kind: FromPath[str],
+        kind: Annotated[str, IMPORT_KIND],
         user: CurrentUser,
         web: Web,
         data: MultipartBody[ImportUpload],
@@ -273,7 +290,12 @@ class Api(Controller):
     ) -> Response[bytes]:
         return export_download(web, user, kind, area, "csv", unmask=unmask)
 
-    @post("/bulletin", summary="Issue the bulletin and download it / 周通报下载")
+    @post(
+        "/bulletin",
+        summary="Issue the bulletin and download it / 周通报下载",
+        description="201: the bulletin as .docx (default), .xlsx or Markdown, by `format`.",
+        media_type=MEDIA["docx"],
+    )
     def bulletin(
         self,
         user: CurrentUser,
