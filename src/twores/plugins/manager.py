@@ -319,7 +319,11 @@ class TworesPluginManager(pluggy.PluginManager):
         """The stored areas, once they hold ``area_code`` (then kept as ``hierarchy``)."""
         if self.areas_source is None:
             return None
-        stored = self.areas_source()
+        try:
+            stored = self.areas_source()
+        except Exception:  # a store that cannot be read now (busy in this thread, say)
+            LOG.debug("stored areas unreadable for %s", area_code, exc_info=True)
+            return None
         if area_code not in stored:
             return None  # not stored (yet): asked again next time
         self.hierarchy = stored
