@@ -343,7 +343,7 @@ class TworesPluginManager(pluggy.PluginManager):
                 raise
             except Exception as error:
                 raise self._failed(plugin, hook_name, error) from error
-            if isinstance(result, Ruling) and not isinstance(result.rule, Rule):
+            if isinstance(result, Ruling) and not isinstance(cast(object, result.rule), Rule):
                 self._check_ruling(result, plugin, hook_name)  # says what is wrong
             if result is None or (isinstance(result, Ruling) and not result.rule.in_force(on)):
                 abstained.append(plugin)
@@ -364,7 +364,7 @@ class TworesPluginManager(pluggy.PluginManager):
                 f"插件 {plugin} 的 {hook_name} 应返回 Ruling，实为 {type(result).__name__}",
                 f"{hook_name} of plugin {plugin} must return a Ruling, got {type(result).__name__}",
             )
-        rule = result.rule
+        rule: object = result.rule  # a plugin's value: not always what the type says
         if not isinstance(rule, Rule):
             got = type(rule).__name__
             raise PluginError(

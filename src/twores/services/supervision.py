@@ -159,7 +159,7 @@ class _SlotRules:
             found = tuple(
                 slot
                 for (period, frequency), due in zip(spans, dues, strict=True)
-                for slot in task_slots(period, frequency, lambda _, due=due: due, self.as_of)
+                for slot in task_slots(period, frequency, {period: due}.__getitem__, self.as_of)
             )
             self._shared[(spans, dues)] = found
         return found
