@@ -6,6 +6,8 @@ import csv
 from datetime import date, datetime
 from pathlib import Path
 
+import pytest
+
 import twores
 from twores.core.periods import CHINA_TZ
 from twores.core.ports import Store
@@ -179,3 +181,77 @@ def test_a_severity_column_sets_the_findings_deadline(
     bad.write_text(sheet.read_text(encoding="utf-8-sig").replace(",严重\n", ",天大\n"), "utf-8-sig")
     refused = import_visits(app, store, ADMIN, bad, now=NOW)
     assert [(e.row, e.column, e.value) for e in refused.errors] == [(2, "问题严重程度", "天大")]
+
+
+def test_a_business_met_again_in_a_later_batch_is_checked_against_its_own_day(
+    app: twores.Twores,
+    store: Store,
+    roster: twores.Roster,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from twores.services import visit_imports
+
+    monkeypatch.setattr(visit_imports, "VISIT_BATCH", 2)  # rows 1-2, then row 3
+    load(store, roster, START)
+    for quarter in ("2026Q1", "2026Q2"):
+        schedule(app, store, ADMIN, quarter, on=START)
+    first, other = _held(store)[:2]
+    rows = [
+        ["1", first.business_key, first.cadre_id, "2026-03-02", "现场", "", "", "补录"],
+        ["2", other.business_key, other.cadre_id, "2026-04-08", "现场", "", "", ""],
+        ["3", first.business_key, first.cadre_id, "2026-05-06", "现场", "", "", ""],
+    ]
+    later = datetime(2026, 5, 20, 18, tzinfo=CHINA_TZ)
+    report = import_visits(app, store, ADMIN, _write(tmp_path / "v.csv", rows), now=later)
+    assert report.accepted and report.fulfilled == 3, report.errors
+    with store.unit_of_work(ADMIN) as uow:
+        done = {
+            str(t.period) for t in uow.tasks.stream(business_keys={first.business_key}) if t.done
+        }
+    assert done == {"2026Q1", "2026Q2"}
+    rows[2][6] = "未公示许可证"  # a finding recorded on the stored visit …
+    assert import_visits(app, store, ADMIN, _write(tmp_path / "f.csv", rows), now=later).accepted
+    rows[2][6] = ""  # … cannot be dropped by a later sheet, whatever batch the row falls in
+    refused = import_visits(app, store, ADMIN, _write(tmp_path / "g.csv", rows), now=later)
+    assert [(e.row, e.code) for e in refused.errors] == [(4, "findings_recorded")]
+
+
+def test_a_visit_changed_to_a_mode_that_does_not_count_gives_its_task_back(
+    app: twores.Twores, store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    (held,) = _held(store)[:1]
+    row = ["1", held.business_key, held.cadre_id, "2026-03-02", "现场", "", "", ""]
+    assert (
+        import_visits(app, store, ADMIN, _write(tmp_path / "a.csv", [row]), now=NOW).fulfilled == 1
+    )
+    row[4] = "其他"
+    report = import_visits(app, store, ADMIN, _write(tmp_path / "b.csv", [row]), now=NOW)
+    assert report.accepted and report.updated == 1
+    with store.unit_of_work(ADMIN) as uow:
+        (task,) = uow.tasks.stream(business_keys={held.business_key})
+    assert not task.done and task.credited_to is None
+
+
+def test_a_visit_recorded_before_its_quarter_was_scheduled_fulfils_the_new_task(
+    app: twores.Twores, store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    first, other = _held(store)[:2]
+    rows = [
+        ["1", first.business_key, first.cadre_id, "2026-03-02", "现场", "", "", ""],
+        ["2", other.business_key, other.cadre_id, "2026-03-03", "其他", "", "", ""],  # not counted
+    ]
+    report = import_visits(app, store, ADMIN, _write(tmp_path / "v.csv", rows), now=NOW)
+    assert report.accepted and report.fulfilled == 0  # no task yet
+    scheduled = schedule(app, store, ADMIN, "2026Q1", on=START)
+    assert scheduled.credited == 1
+    with store.unit_of_work(ADMIN) as uow:
+        tasks = list(uow.tasks.stream(business_keys={first.business_key, other.business_key}))
+    assert [(t.business_key, t.credited_to) for t in tasks if t.done] == [
+        (first.business_key, first.cadre_id)
+    ]
+    again = schedule(app, store, ADMIN, "2026Q1", on=START)
+    assert again.written.changed == 0 and again.credited == 0

@@ -48,6 +48,8 @@ class ScheduleReport:
     unassigned: int
     written: UpsertResult
     retired: int
+    #: New tasks fulfilled by visits recorded before they were scheduled.
+    credited: int = 0
 
 
 #: What the rules of one hook read of an area (None: nothing; see PluginManager.area_key).
@@ -185,10 +187,45 @@ def schedule(
     plan = _SlotRules(app, requested, on or today()).plan()
     with gc_paused(), store.unit_of_work(scope) as uow:
         synced = uow.tasks.sync(plan, within=within)
+        credited = 0
+        if synced.written.inserted:  # a visit may have been recorded before its task
+            credited = _credit_filed_visits(app, uow, requested, within)
         uow.commit()
     return ScheduleReport(
-        requested, synced.tasks, synced.exempt, synced.unassigned, synced.written, synced.retired
+        requested,
+        synced.tasks,
+        synced.exempt,
+        synced.unassigned,
+        synced.written,
+        synced.retired,
+        credited,
     )
+
+
+def _credit_filed_visits(app: Twores, uow: UnitOfWork, period: Period, within: str | None) -> int:
+    """Credit new tasks with the counting visits filed before they existed (a visit
+    recorded before its quarter was scheduled), as recording them would have; their number."""
+    visits = list(uow.visits.stream(between=(period.start, period.end), within=within))
+    if not visits:
+        return 0
+    keys = {v.business_key for v in visits}
+    tasks: dict[str, list[SupervisionTask]] = defaultdict(list)
+    span = (period.start, period.end)
+    for task in uow.tasks.stream(business_keys=keys, overlapping=span, within=within):
+        tasks[task.business_key].append(task)
+    crediting = {t.visit_id for held in tasks.values() for t in held if t.visit_id}
+    credited: dict[str, SupervisionTask] = {}
+    for visit in sorted(visits, key=lambda v: (v.visited_on, v.recorded_at, v.key)):
+        if visit.key in crediting:
+            continue
+        counts = visit.mode in app.plugins.counting_modes(visit.visited_on, visit.area_code)
+        task = task_for_visit(visit, tasks[visit.business_key], counts)
+        if task is not None:
+            held = tasks[visit.business_key]
+            held[:] = [task if t.key == task.key else t for t in held]
+            credited[task.key] = task
+    uow.tasks.upsert_many(credited.values())
+    return len(credited)
 
 
 @attrs.frozen
@@ -309,20 +346,47 @@ class VisitRecorder:
         self._visits: dict[str, Visit] = {}
         self._tasks: dict[str, SupervisionTask] = {}
         self._pending: list[tuple[VisitOutcome, list[NewProblem]]] = []
+        self._read_span: dict[str, tuple[date, date]] = {}
+        self._asked: set[str] = set()  # visit keys looked up among the stored visits
 
     def prefetch(self, batch: Sequence[VisitInput]) -> None:
-        keys = {d.business_key for d in batch} - set(self.businesses)
-        if not keys:
+        """Read what ``batch`` needs and is not held yet: new businesses with their
+        assignments, the tasks of days beyond those read for a business, earlier visits."""
+        new = {d.business_key for d in batch} - set(self.businesses)
+        if new:
+            self.businesses.update(self.uow.businesses.get_many(new))
+            for assignment in self.uow.assignments.stream(business_keys=new):
+                self.held[assignment.business_key].append(assignment)
+        self._read_tasks(batch)
+        keys = (visit_key(d.business_key, d.visited_on, d.cadre_id) for d in batch)
+        wanted = {key for key in keys if key not in self._asked}
+        if wanted:
+            self._asked.update(wanted)
+            self.stored.update(self.uow.visits.get_many(wanted))
+
+    def _read_tasks(self, batch: Sequence[VisitInput]) -> None:
+        """Each business's tasks over every day read so far (a later batch's days of a
+        business met before are read too; tasks changed in this batch are kept)."""
+        spans: dict[str, tuple[date, date]] = {}
+        for d in batch:
+            low, high = spans.get(d.business_key, (d.visited_on, d.visited_on))
+            spans[d.business_key] = (min(low, d.visited_on), max(high, d.visited_on))
+        wider: dict[str, tuple[date, date]] = {}
+        for key, (low, high) in spans.items():
+            read = self._read_span.get(key)
+            if read is None:
+                wider[key] = (low, high)
+            elif low < read[0] or high > read[1]:
+                wider[key] = (min(low, read[0]), max(high, read[1]))
+        if not wider:
             return
-        self.businesses.update(self.uow.businesses.get_many(keys))
-        for assignment in self.uow.assignments.stream(business_keys=keys):
-            self.held[assignment.business_key].append(assignment)
-        days = [d.visited_on for d in batch]
-        span = (min(days), max(days))
-        for task in self.uow.tasks.stream(business_keys=keys, overlapping=span):
-            self.tasks[task.business_key].append(task)
-        wanted = [visit_key(d.business_key, d.visited_on, d.cadre_id) for d in batch]
-        self.stored.update(self.uow.visits.get_many(wanted))
+        span = (min(low for low, _ in wider.values()), max(high for _, high in wider.values()))
+        found: dict[str, list[SupervisionTask]] = {key: [] for key in wider}
+        for task in self.uow.tasks.stream(business_keys=wider, overlapping=span):
+            found[task.business_key].append(self._tasks.get(task.key, task))
+        for key, tasks in found.items():
+            self.tasks[key] = tasks
+            self._read_span[key] = span
 
     def _counts(self, visit: Visit) -> bool:
         return visit.mode in self.app.plugins.counting_modes(visit.visited_on, visit.area_code)
@@ -332,7 +396,7 @@ class VisitRecorder:
         business = self.businesses.get(data.business_key)
         if business is None:
             business = business_in_scope(self.uow, data.business_key)
-            self.prefetch([data])
+        self.prefetch([data])  # reads only what is not held yet
         if holder_on(self.held.get(business.key, ()), data.visited_on) != data.cadre_id:
             raise NotAssignedError(data.cadre_id, business.key, data.visited_on)
         visit = _build_visit(data, business, self.recorded_at, self.checklist)
@@ -353,6 +417,9 @@ class VisitRecorder:
             written = UpsertResult(inserted=1) if before is None else UpsertResult(updated=1)
             self._visits[visit.key] = visit
         fulfilled = next((t for t in tasks if t.visit_id == visit.key), None)
+        if fulfilled is not None and not self._counts(visit):  # now in a mode that does not
+            self._replace(attrs.evolve(fulfilled, visit_id=None, credited_to=None))
+            fulfilled = None
         if fulfilled is None:
             fulfilled = task_for_visit(visit, tasks, self._counts(visit))
             if fulfilled is not None:

@@ -103,6 +103,7 @@ def schedule_command(
                     "updated": written.updated,
                     "unchanged": written.unchanged,
                     "retired": report.retired,
+                    "credited": report.credited,
                 }
             )
         )
@@ -111,10 +112,12 @@ def schedule_command(
         t(
             f"{report.period.label('zh')}：任务 {report.tasks} 项（豁免 {report.exempt}，"
             f"无人包保 {report.unassigned}）；新增 {written.inserted}，更新 {written.updated}，"
-            f"未变 {written.unchanged}，撤销 {report.retired}",
+            f"未变 {written.unchanged}，撤销 {report.retired}"
+            + (f"；已录督导记录完成 {report.credited} 项" if report.credited else ""),
             f"{report.period}: {report.tasks} tasks ({report.exempt} exempt, "
             f"{report.unassigned} unassigned); {written.inserted} new, {written.updated} updated, "
-            f"{written.unchanged} unchanged, {report.retired} retired",
+            f"{written.unchanged} unchanged, {report.retired} retired"
+            + (f"; {report.credited} done by visits recorded earlier" if report.credited else ""),
         ),
         highlight=False,
     )
