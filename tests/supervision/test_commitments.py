@@ -70,6 +70,8 @@ def test_generate_sign_and_renew(
     )
     assert renewed.renewed and renewed.letter.signed_on is None
     assert _states(app, store, date(2026, 11, 1))[cadre.id] is LetterStatus.OVERDUE
+    with pytest.raises(twores.NotFoundError):  # a typo is said, not "0 letters"
+        generate_letters(app, store, ADMIN, 2026, tmp_path, on=day, cadre_id="no-such-cadre")
 
 
 def test_signing_needs_a_generated_letter_and_a_plausible_date(

@@ -141,6 +141,23 @@ def test_bad_rows_refuse_the_whole_sheet(
         assert list(uow.duties.stream()) == []
 
 
+def test_two_rows_of_one_period_are_refused_never_merged(
+    store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    key = sorted(roster.businesses)[0]
+    rows = [  # one week, twice: the first with a finding, the second zero-risk
+        ["1", key, "周排查", "2026-03-03", "安全员", "黄丽", "否", "库房未分区"],
+        ["2", key, "周排查", "2026-03-04", "安全员", "黄丽", "是", ""],
+    ]
+    now = datetime(2026, 3, 20, 18, tzinfo=CHINA_TZ)
+    report = import_duties(APP, store, ADMIN, _write(tmp_path / "重复.csv", rows), now=now)
+    assert [(e.serial, e.column, e.code) for e in report.errors] == [("2", "日期", "duplicate_key")]
+    assert "第2行" in report.errors[0].reason_zh and "2026-W10" in report.errors[0].reason_zh
+    with store.unit_of_work(ADMIN) as uow:
+        assert list(uow.duties.stream()) == [] and list(uow.problems.stream()) == []
+
+
 def test_who_ran_a_revoked_business_is_banned_elsewhere_for_five_years(
     store: Store, roster: twores.Roster
 ) -> None:

@@ -279,6 +279,16 @@ def test_a_fix_is_judged_by_another_and_a_cadre_cannot_push_its_deadline_out(
     step(Action.SUBMIT, "店主", 9, evidence=EVIDENCE)
     extended = step(Action.REJECT, "镇食安办", 10, note="须更换设备", deadline=date(2026, 5, 1))
     assert extended.deadline == date(2026, 5, 1)  # an office may grant more time
+    from datetime import UTC, datetime
+
+    from twores.services.problems import Step, transition_many
+
+    step(Action.SUBMIT, "店主", 11, evidence=EVIDENCE)
+    late_utc = datetime(2026, 3, 12, 17, tzinfo=UTC)  # 13 March, 01:00 in China
+    (again,) = transition_many(
+        app, store, ADMIN, [Step(problem.id, Action.REJECT, "镇食安办", late_utc, note="仍不合格")]
+    )
+    assert again.deadline == date(2026, 3, 28)  # 15 days from the China day, not 12 March's
 
 
 def test_a_cadre_scope_records_visits_in_its_own_name_only(

@@ -12,7 +12,7 @@ import attrs
 from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy, Tier
 from twores.core.cadres import Cadre
-from twores.core.errors import InvalidValueError, MissingValueError
+from twores.core.errors import InvalidValueError, MissingValueError, NotFoundError
 from twores.core.letters import Letter, LetterStatus, letter_key, letter_status
 from twores.core.periods import today
 from twores.core.ports import Store, UnitOfWork
@@ -111,6 +111,10 @@ def generate_letters(
         target.mkdir(parents=True, exist_ok=True)
     generated: list[GeneratedLetter] = []
     with store.unit_of_work(scope) as uow:
+        if cadre_id is not None and uow.cadres.get(cadre_id) is None:
+            raise NotFoundError(
+                "cadre_id", cadre_id, "干部不存在或不在辖区内", "no such cadre in scope"
+            )
         hierarchy = uow.areas.hierarchy()
         filed = {x.cadre_id: x for x in uow.letters.stream(year=year, cadre_id=cadre_id)}
         by_key = {b.key: b for b in uow.businesses.stream()} if documents else {}

@@ -46,6 +46,20 @@ class DutyImportReport:
         return not self.errors
 
 
+class DuplicateRecordError(InvalidValueError):
+    """A second row of one business's routine record for the same period."""
+
+    code = "duplicate_key"
+
+    def __init__(self, record: DutyRecord, first_row: int) -> None:
+        super().__init__(
+            "on",
+            record.on.isoformat(),
+            f"与第{first_row}行重复：同一主体 {record.period} 的{record.kind.zh}记录只能有一条",
+            f"repeats row {first_row}: one {record.kind.en} record a business for {record.period}",
+        )
+
+
 def import_duties(
     app: Twores,
     store: Store,
@@ -68,6 +82,7 @@ def import_duties(
     key_column = parsed.columns.get("business_key", "许可证编号")
     with store.unit_of_work(scope) as uow:
         records: list[DutyRecord] = []
+        first_row: dict[str, int] = {}  # record key -> the sheet row that gave it
         entered_on = china_time(now).date()
         for row in parsed.rows:
             try:
@@ -80,18 +95,20 @@ def import_duties(
                         "records cannot be filed ahead",
                     )
                 business = business_in_scope(uow, row.business_key)
-                records.append(
-                    DutyRecord(
-                        business.key,
-                        business.area_code,
-                        row.kind,
-                        row.on,
-                        row.by_role,
-                        row.by_name,
-                        row.zero_risk,
-                        row.findings,
-                    )
+                record = DutyRecord(
+                    business.key,
+                    business.area_code,
+                    row.kind,
+                    row.on,
+                    row.by_role,
+                    row.by_name,
+                    row.zero_risk,
+                    row.findings,
                 )
+                if record.key in first_row:  # one record a period: refused, never merged
+                    raise DuplicateRecordError(record, first_row[record.key])
+                first_row[record.key] = row.row
+                records.append(record)
             except InvalidValueError as error:
                 column = parsed.columns.get(error.field, key_column)
                 shown = row.by_role.zh if error.field == "by_role" else str(error.value)

@@ -214,7 +214,7 @@ def transition_many(
                 )
             deadline = step.deadline
             if step.action in NEEDS_DEADLINE:
-                ruled = _deadline(app, problem, step.at.date())
+                ruled = _deadline(app, problem, china_time(step.at).date())
                 if deadline is None:
                     deadline = ruled
                 elif deadline > ruled and scope.role is Role.CADRE:
