@@ -203,3 +203,31 @@ def test_counts_are_as_they_stood_on_the_as_of_day(
     with store.unit_of_work(ADMIN) as uow:
         assert [p.id for p in uow.problems.stream(open_on=date(2026, 3, 17))] == [problem.id]
         assert list(uow.problems.stream(open_on=END)) == []
+
+
+def test_a_shorter_period_counts_the_tasks_done_by_its_own_end(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster
+) -> None:
+    _scenario(app, store, roster)  # the quarter's visits fall on 1-20 February
+    held = len(roster.businesses)
+
+    def completion(period: str) -> tuple[int, int]:
+        value = compute_kpis(app, store, ADMIN, period).value("task_completion", COUNTY)
+        return value.numerator, value.denominator
+
+    by_feb8 = sum(1 for i in range(held) if i % 3 and 1 + i % 20 <= 8)
+    for _ in range(2):  # counted, then read back from the summary
+        assert completion("2026-01") == (0, held)  # the quarter's tasks; none done by 31 Jan
+        assert completion("2026-W06") == (by_feb8, held)  # 2-8 February
+    with store.unit_of_work(ADMIN) as uow:  # a March visit moves the stored counts …
+        task = next(t for t in uow.tasks.stream() if not t.done)
+    record_visits(
+        app,
+        store,
+        ADMIN,
+        [VisitInput(task.business_key, task.cadre_id or "", date(2026, 3, 5))],
+        now=datetime(2026, 3, 6, 9, tzinfo=CHINA_TZ),
+    )
+    assert completion("2026-01") == (0, held)  # … but not January's
+    visited = sum(1 for i in range(held) if i % 3) + 1
+    assert completion("2026-03")[0] == completion("2026Q1")[0] == visited

@@ -35,11 +35,11 @@ _data = _tally(_COMPLETE, _IN_SCOPE, "_data")
 
 
 def _tasks(k: KpiInput) -> CountsMap:
-    """Done by a visit on or before the as-of day (every credited visit is, from the
-    period's end on)."""
-    done_by = k.as_of if k.as_of < k.period.end else None
+    """The tasks of the periods overlapping the one counted (a week's figure: its quarter's
+    tasks), done by a visit on or before the as-of day (a quarter's task done in September
+    is not done as of the end of August)."""
     span = (k.period.start, k.period.end)
-    return k.uow.tasks.completion_by_area(span, within=k.within, done_by=done_by)
+    return k.uow.tasks.completion_by_area(span, within=k.within, done_by=k.as_of)
 
 
 def _letters(k: KpiInput) -> CountsMap:
@@ -107,8 +107,11 @@ NATIONAL: tuple[Kpi, ...] = (
             "supervision completion",
             "已完成任务",
             "应完成任务（不含豁免）",
-            "本期应完成的督导任务中已由当日包保干部完成的比例，停业豁免的任务不计。目标100%。",
-            "Share of the period's supervision tasks done, exempt tasks left out. Target 100%.",
+            "与本期重叠的督导任务（周、日通报即所在季度的任务）中，截至统计日已由当日包保干部"
+            "完成的比例，停业豁免的任务不计。目标100%。",
+            "Share of the supervision tasks of the periods overlapping this one (a week's or a "
+            "day's: its quarter's tasks) done by a visit on or before the day counted, exempt "
+            "tasks left out. Target 100%.",
         ),
         _tasks,
         frozenset({"task"}),
@@ -219,8 +222,9 @@ NATIONAL: tuple[Kpi, ...] = (
 #: The national counters' version: 2 counts as of the day (visits', problems' and
 #: businesses' statuses as they stood then); 3 leaves out businesses not yet opened, owes
 #: a routine's period once it has ended, counts no banned director or officer, and takes
-#: a letter signed within the year whatever year it is for.
-VERSION = "3"
+#: a letter signed within the year whatever year it is for; 4 counts a task done only by a
+#: visit on or before the as-of day, whatever the period counted.
+VERSION = "4"
 NATIONAL = tuple(attrs.evolve(kpi, version=VERSION) for kpi in NATIONAL)
 
 

@@ -134,12 +134,12 @@ class SqlKpiSummary:
         period: Period,
         as_of: date,
         stamp: int,
-        delta: Mapping[tuple[str, date, date], list[int]],
+        delta: Mapping[tuple[str, date, date, date | None], list[int]],
     ) -> None:
         by_area: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for (area, first, last), (done, due) in delta.items():
+        for (area, first, last, visited), (done, due) in delta.items():
             if first <= period.end and last >= period.start:
-                by_area[area][0] += done
+                by_area[area][0] += done if visited is not None and visited <= as_of else 0
                 by_area[area][1] += due
         n, d = sum(c[0] for c in by_area.values()), sum(c[1] for c in by_area.values())
         key = (S.c.county_code == county, S.c.kpi == kpi, S.c.period == str(period))
@@ -291,27 +291,34 @@ def _total(leaves: Counts) -> tuple[int, int]:
     return sum(n for n, _ in leaves.values()), sum(d for _, d in leaves.values())
 
 
+_Delta = dict[str, dict[tuple[str, date, date, date | None], list[int]]]
+
+
 def _task_delta(
     before: list[StoredRow], after: list[tuple[Any, ...]], counties: set[str]
-) -> dict[str, dict[tuple[str, date, date], list[int]]]:
-    """county -> (area, first day, last day) -> [done, due] that the write moved."""
-    delta: dict[str, dict[tuple[str, date, date], list[int]]] = defaultdict(dict)
+) -> _Delta:
+    """county -> (area, first day, last day, day of the crediting visit) -> [done, due] that
+    the write moved."""
+    delta: _Delta = defaultdict(dict)
 
-    def add(county: str, area: str, first: Any, last: Any, done: bool, sign: int) -> None:
+    def add(county: str, area: str, span: tuple[Any, Any], key: str, visit: Any, sign: int) -> None:
         if county in counties:
-            counts = delta[county].setdefault((area, _day(first), _day(last)), [0, 0])
-            counts[0] += sign * done
+            visited = None if visit is None else _day(visit[len(key) + 1 : len(key) + 11])
+            where = (area, _day(span[0]), _day(span[1]), visited)
+            counts = delta[county].setdefault(where, [0, 0])
+            counts[0] += sign * (visit is not None)
             counts[1] += sign
 
     for r in before:
         if r["exempt_reason"] is None:
             span = (r["period_start"], r["period_end"])
-            add(r["county_code"], r["area_code"], *span, r["visit_id"] is not None, -1)
+            add(r["county_code"], r["area_code"], span, r["business_key"], r["visit_id"], -1)
     t = _TASK
     for v in after:
         if v[t["exempt_reason"]] is None:
             span = (v[t["period_start"]], v[t["period_end"]])
-            add(v[_COUNTY], v[t["area_code"]], *span, v[t["visit_id"]] is not None, 1)
+            key, visit = v[t["business_key"]], v[t["visit_id"]]
+            add(v[_COUNTY], v[t["area_code"]], span, key, visit, 1)
     return delta
 
 
