@@ -272,3 +272,11 @@ def test_areas_with_nothing_to_count_are_never_named() -> None:
     naming = next(line for line in text.splitlines() if "点名通报：" in line)
     assert "叠彩区" in naming and "象山区" not in naming and "七星区" not in naming
     assert "象山区、七星区本期无指标数据，不参与点名。" in text
+
+
+def test_a_score_change_is_the_difference_of_the_scores_as_printed() -> None:
+    from twores.services.bulletin import _score_change
+
+    assert _score_change(0.673421, 0.670789) == "+0.2个百分点"  # 67.3% - 67.1%, not +0.3
+    assert _score_change(0.67049, 0.67051) == "持平"  # both print 67.0%
+    assert _score_change(None, 0.5) == "—"

@@ -209,9 +209,10 @@ def ranking_rows(b: BulletinInput) -> list[tuple[str, ...]]:
 
 
 def _score_change(now: float | None, before: float | None) -> str:
+    """The change between the two scores as printed (to 0.1%), so it adds up by hand."""
     if now is None or before is None:
         return NONE
-    delta = round((now - before) * 100, 1)
+    delta = round(float(f"{now:.1%}"[:-1]) - float(f"{before:.1%}"[:-1]), 1)
     return "持平" if delta == 0 else f"{delta:+.1f}个百分点"
 
 
