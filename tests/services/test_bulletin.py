@@ -278,5 +278,5 @@ def test_a_score_change_is_the_difference_of_the_scores_as_printed() -> None:
     from twores.services.bulletin import _score_change
 
     assert _score_change(0.673421, 0.670789) == "+0.2个百分点"  # 67.3% - 67.1%, not +0.3
-    assert _score_change(0.67049, 0.67051) == "持平"  # both print 67.0%
+    assert _score_change(0.67041, 0.67049) == "持平"  # both print 67.0%
     assert _score_change(None, 0.5) == "—"
