@@ -86,3 +86,35 @@ def test_counts_stored_between_two_task_writes_of_one_unit_of_work_stay_right() 
         stored = compute_kpis(app, store, ADMIN, "2026Q1", as_of=day)
         recount = compute_kpis(app, store, ADMIN, "2026Q1", as_of=day, fresh=True)
         assert stored.value("task_completion", COUNTY) == recount.value("task_completion", COUNTY)
+
+
+@pytest.mark.parametrize("backend", sql_backends())
+def test_recounts_into_the_summary_wait_for_each_other(backend: str) -> None:
+    """Two dashboards recounting at once (two web workers, say): the second waits for the
+    first to commit, then finds the counts fresh, instead of colliding on its insert."""
+    import threading
+    import time
+
+    with fresh_sql_store(backend) as store:
+        with store.unit_of_work(ADMIN) as uow:
+            uow.areas.upsert_many(demo_region())
+            uow.businesses.upsert_many([_business(1)])
+            uow.commit()
+        first = store.unit_of_work(ADMIN)
+        first.kpi_summary.claim()
+        claimed = threading.Event()
+
+        def second() -> None:
+            with store.unit_of_work(ADMIN) as uow:
+                uow.kpi_summary.claim()
+                claimed.set()
+
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        time.sleep(0.3)
+        assert not claimed.is_set()  # held off while the first recounts
+        first.commit()
+        waiting.join(timeout=10)
+        assert claimed.is_set()
+        both = [compute_kpis(twores.build(), store, ADMIN, "2026Q1") for _ in range(2)]
+        assert both[0].value("coverage", COUNTY) == both[1].value("coverage", COUNTY)

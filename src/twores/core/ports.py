@@ -403,6 +403,11 @@ class KpiSummary(Protocol):
         """The stored states by (KPI, county)."""
         ...
 
+    def claim(self) -> None:
+        """Wait until no other unit of work (in any process) is recounting into the summary,
+        before this one reads what is stale: the one that waited then finds it fresh."""
+        ...
+
     def store(
         self,
         period: str,

@@ -56,7 +56,10 @@ def refresh(
     recount: bool = True,
 ) -> dict[tuple[str, str], SummaryState] | None:
     """Recount the stale counties of each KPI and store them; every (KPI, county) state.
-    With ``recount=False``: None as soon as anything is stale (a read-only pass)."""
+    With ``recount=False``: None as soon as anything is stale (a read-only pass). A recount
+    first waits for any other process recounting (it may have stored the same counts)."""
+    if recount:
+        summary.claim()
     versions = summary.versions(counties)
     states = summary.states(period, as_of, counties)
     for name, kpi in kpis.items():

@@ -235,6 +235,9 @@ class SqlKpiSummary:
             if r.county_code in wanted
         }
 
+    def claim(self) -> None:
+        self.uow.claim_writer("twores.kpi_summary")
+
     def store(
         self,
         period: str,
