@@ -129,6 +129,24 @@ def test_the_services_work_as_the_app_role(
         assert uow.audit.verify() == []  # the audit log reads back whole
 
 
+def test_a_key_filed_in_a_county_the_role_cannot_see_is_refused_not_filed_twice(
+    stores: tuple[SqlStore, SqlStore, str],
+) -> None:
+    """Uniqueness holds per county (Citus): the database cannot stop a second row under
+    another county's key, so the write asks where the key is filed (migration 0018)."""
+    import attrs
+
+    _, app, _ = stores
+    other_county = Scope("回民区", Role.OFFICE, "150103")
+    theirs = _business(TOWNSHIP, 0)  # filed in 新城区, invisible to 回民区
+    again = attrs.evolve(theirs, area_code="150103001")
+    with app.unit_of_work(other_county) as uow, pytest.raises(twores.ScopeError) as refused:
+        uow.businesses.upsert_many([again, _business("150103001", 50)])
+    assert refused.value.keys == (theirs.key,)
+    with app.unit_of_work(SYSTEM) as uow:
+        assert [b.area_code for b in uow.businesses.stream() if b.key == theirs.key] == [TOWNSHIP]
+
+
 def test_the_app_role_owns_nothing_and_cannot_rewrite_the_audit_log(
     stores: tuple[SqlStore, SqlStore, str],
 ) -> None:

@@ -219,11 +219,11 @@ def _credit_filed_visits(app: Twores, uow: UnitOfWork, period: Period, within: s
         if visit.key in crediting:
             continue
         counts = visit.mode in app.plugins.counting_modes(visit.visited_on, visit.area_code)
-        task = task_for_visit(visit, tasks[visit.business_key], counts)
-        if task is not None:
+        fulfilled = task_for_visit(visit, tasks[visit.business_key], counts)
+        if fulfilled is not None:
             held = tasks[visit.business_key]
-            held[:] = [task if t.key == task.key else t for t in held]
-            credited[task.key] = task
+            held[:] = [fulfilled if t.key == fulfilled.key else t for t in held]
+            credited[fulfilled.key] = fulfilled
     uow.tasks.upsert_many(credited.values())
     return len(credited)
 

@@ -50,6 +50,9 @@ PRIVILEGES: dict[str, str] = {
     "alembic_version": "SELECT",
 }
 
+#: Where keyed records are filed, for a role that cannot see them all (migration 0018).
+FILED_COUNTIES = "twores_filed_counties(text, text[])"
+
 _APPLIES: weakref.WeakKeyDictionary[sa.Engine, bool] = weakref.WeakKeyDictionary()
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -149,6 +152,17 @@ def grant_app_role(store: SqlStore, role: str, *, login: bool = False) -> None:
             # A schema not yet upgraded lacks the newer tables; their migrations grant them.
             if connection.exec_driver_sql("SELECT to_regclass(%s)", (table,)).scalar():
                 connection.exec_driver_sql(f"GRANT {privileges} ON {table} TO {role}")
+        if connection.exec_driver_sql("SELECT to_regprocedure(%s)", (FILED_COUNTIES,)).scalar():
+            connection.exec_driver_sql(f"GRANT EXECUTE ON FUNCTION {FILED_COUNTIES} TO {role}")
+
+
+def filed_elsewhere(uow: SqlUnitOfWork, entity: str, keys: list[str]) -> dict[str, str]:
+    """Of ``keys`` (of a ``business`` or ``cadre``), those stored in a county this app
+    role cannot see, with that county (migration 0018)."""
+    found = uow.connection.exec_driver_sql(
+        "SELECT key, county_code FROM twores_filed_counties(%s, %s)", (entity, keys)
+    )
+    return {str(key): str(county) for key, county in found.all()}
 
 
 def _check_owner(connection: sa.Connection) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from twores.core.ports import UpsertResult
+from twores.core.security import records_outside
 from twores.plugins.sqlalchemy import rls, rows
 from twores.plugins.sqlalchemy.repos import BATCH, batches
 from twores.plugins.storage.common import AncestorCodes, Change
@@ -26,6 +27,9 @@ class Keyed:
     table: sa.Table
     key_column = ""
     codec: rows.Codec
+    #: Keys name one record anywhere (businesses, cadres): a role under row-level security
+    #: that cannot see another county's record must not file a second one under its key.
+    one_per_key = False
 
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
@@ -112,6 +116,11 @@ class Keyed:
                 unchanged += 1
             else:
                 changed[key] = (record, codes, values)
+        if self.one_per_key and inserts and rls.applies(uow.store, uow.connection):
+            new_keys = [key for key, before, _ in changes if before is None]
+            elsewhere = rls.filed_elsewhere(uow, self.entity, new_keys)
+            if elsewhere:
+                raise records_outside(uow.scope, self.what_zh, self.entity, list(elsewhere))
         existing = self._existing(list(changed)) if changed else {}
         rehashed: list[tuple[str, str, str]] = []
         for key, (_, _, values) in list(changed.items()):

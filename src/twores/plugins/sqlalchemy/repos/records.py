@@ -22,6 +22,7 @@ from twores.plugins.storage.common import AncestorCodes
 
 class Businesses(Keyed):
     entity, what_zh = "business", "包保主体"
+    one_per_key = True
     table, key_column, codec = tables.businesses, "key", rows.BUSINESS
 
     def search(
@@ -59,6 +60,7 @@ class Businesses(Keyed):
 
 class Cadres(Keyed):
     entity, what_zh = "cadre", "包保干部"
+    one_per_key = True
     table, key_column, codec = tables.cadres, "id", rows.CADRE
 
 
