@@ -15,6 +15,7 @@ from twores.plugins.sqlalchemy import tables
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.services.synth import synthetic_roster
 from twores.testing.backend_contract import SYSTEM, BackendContract
+from twores.testing.postgres import fresh_sql_store, sql_backends
 
 
 class TestMemoryBackend(BackendContract):
@@ -142,6 +143,37 @@ def test_a_bulk_load_rebuilds_the_indexes_it_set_aside(tmp_path: Path) -> None:
         ).fetchall()
     assert "ix_businesses_key" in str(plan)
     store.close()
+
+
+@pytest.mark.parametrize("backend", sql_backends())
+def test_a_bulk_load_leaves_an_index_a_dba_added_as_it_was(backend: str) -> None:
+    """Only twores's own indexes are set aside and rebuilt: a partial index under a quoted,
+    mixed-case name survives the first import unchanged."""
+    with fresh_sql_store(backend) as store:
+        ddl = "CREATE INDEX \"ix_Biz_Name\" ON businesses (name) WHERE status = 'operating'"
+        with store.engine.begin() as connection:
+            connection.exec_driver_sql(ddl)
+        before = _index_definitions(store)
+        hierarchy = demo_region().subtree("450323")
+        roster = synthetic_roster(hierarchy, businesses=50, cadres=5, seed=3, within="450323")
+        with store.unit_of_work(SYSTEM) as uow:
+            uow.areas.upsert_many(roster.hierarchy)
+            with uow.businesses.bulk_load():
+                uow.businesses.upsert_many(roster.businesses.values())
+            uow.commit()
+        assert _index_definitions(store) == before
+        assert "ix_Biz_Name" in before and "WHERE" in before["ix_Biz_Name"].upper()
+
+
+def _index_definitions(store: SqlStore) -> dict[str, str]:
+    with store.engine.connect() as connection:
+        if store.is_postgres:
+            query = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'businesses'"
+            query += " AND schemaname = current_schema()"
+        else:
+            query = "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+            query += " AND tbl_name = 'businesses' AND sql IS NOT NULL"
+        return {str(name): str(sql) for name, sql in connection.exec_driver_sql(query)}
 
 
 def test_the_migrations_build_the_schema_the_code_declares(tmp_path: Path) -> None:

@@ -42,12 +42,15 @@ class Keyed:
 
     @contextlib.contextmanager
     def bulk_load(self) -> Iterator[None]:
-        """Into an empty table: drop the secondary indexes and build them once at the end
-        (inside the transaction, so a rollback restores them), and skip looking up rows
-        that cannot exist yet. Any other table: an ordinary load."""
+        """Into an empty table: drop twores's own secondary indexes and build them once at
+        the end, as its schema defines them (inside the transaction, so a rollback restores
+        them; an index a DBA added is left alone), and skip looking up rows that cannot
+        exist yet. Any other table: an ordinary load.
+
+        On PostgreSQL the dropped indexes lock the table until the import ends: a reader
+        of the (empty) table waits for it."""
         self.uow.writing()
         connection = self.uow.connection
-        name = self.table.name
         if (
             self._fresh
             or rls.applies(self.uow.store, connection)  # the app role owns no index
@@ -55,24 +58,19 @@ class Keyed:
         ):
             yield
             return
-        indexes = [
-            i
-            for i in sa.inspect(connection).get_indexes(name)
-            if all(i["column_names"]) and not i.get("expressions")
-        ]
+        present = {i["name"] for i in sa.inspect(connection).get_indexes(self.table.name)}
+        indexes = sorted(
+            (i for i in self.table.indexes if i.name in present), key=lambda i: str(i.name)
+        )
         for index in indexes:
-            connection.exec_driver_sql(f"DROP INDEX {index['name']}")
+            connection.execute(sa.schema.DropIndex(index))
         self._fresh = True
         try:
             yield
         finally:
             self._fresh = False
         for index in indexes:
-            unique = "UNIQUE " if index["unique"] else ""
-            columns = ", ".join(index["column_names"])  # type: ignore[arg-type]
-            connection.exec_driver_sql(
-                f"CREATE {unique}INDEX {index['name']} ON {name} ({columns})"
-            )
+            connection.execute(sa.schema.CreateIndex(index))
 
     def upsert_many(self, records: Iterable[Any]) -> UpsertResult:
         self.uow.writing()
