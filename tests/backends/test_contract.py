@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import attrs
@@ -174,6 +175,38 @@ def _index_definitions(store: SqlStore) -> dict[str, str]:
             query = "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
             query += " AND tbl_name = 'businesses' AND sql IS NOT NULL"
         return {str(name): str(sql) for name, sql in connection.exec_driver_sql(query)}
+
+
+@pytest.mark.parametrize("backend", sql_backends())
+def test_no_write_moves_a_row_to_another_county_in_place(backend: str) -> None:
+    """Citus cannot UPDATE a row's distribution column: a business that moves county takes
+    its row and its assignments along by DELETE and INSERT."""
+    import re
+
+    from twores.core.assignment import Assignment
+
+    with fresh_sql_store(backend) as store:
+        roster = synthetic_roster(demo_region(), businesses=20, cadres=5, seed=3, within="450323")
+        business, cadre = next(iter(roster.businesses.values())), next(iter(roster.cadres.values()))
+        with store.unit_of_work(SYSTEM) as uow:
+            uow.areas.upsert_many(demo_region())
+            uow.businesses.upsert_many([business])
+            uow.cadres.upsert_many([cadre])
+            uow.assignments.upsert_many([Assignment(cadre.id, business.key, date(2025, 1, 1))])
+            uow.commit()
+        statements: list[str] = []
+        sa.event.listen(
+            store.engine, "before_cursor_execute", lambda *args: statements.append(args[2])
+        )
+        with store.unit_of_work(SYSTEM) as uow:
+            uow.businesses.upsert_many([attrs.evolve(business, area_code="450324100")])
+            uow.commit()
+        in_place = re.compile(r"UPDATE \w+ SET [^;]*\bcounty_code\s*=", re.IGNORECASE)
+        assert not [s for s in statements if in_place.search(s)]
+        with store.unit_of_work(SYSTEM) as uow:
+            assert [a.business_key for a in uow.assignments.stream(within="450324")] == [
+                business.key
+            ]
 
 
 def test_the_migrations_build_the_schema_the_code_declares(tmp_path: Path) -> None:

@@ -590,8 +590,15 @@ class BackendContract:
                 assert uow.rankings.previous(second) is None
 
     def test_a_business_can_move_to_another_county(self, loaded: Store, roster: Roster) -> None:
+        """It takes its assignment history along (filed in the new county, none left)."""
         business = next(iter(roster.businesses.values()))
+        cadre = next(iter(roster.cadres.values()))
+        history = [
+            Assignment(cadre.id, business.key, date(2025, 1, 1), date(2025, 7, 1)),
+            Assignment(cadre.id, business.key, date(2025, 7, 1)),
+        ]
         with loaded.unit_of_work(SYSTEM) as uow:
+            uow.assignments.upsert_many(history)
             uow.areas.upsert_many(demo_region().subtree("450324"))
             moved = attrs.evolve(business, area_code="450324100")
             assert uow.businesses.upsert_many([moved]) == UpsertResult(0, 1, 0)
@@ -600,6 +607,9 @@ class BackendContract:
             assert uow.businesses.get(business.key) == moved
             assert uow.businesses.count() == len(roster.businesses)
             assert uow.businesses.count(within="450324") == 1
+            keys = {business.key}
+            assert list(uow.assignments.stream(business_keys=keys, within="450324")) == history
+            assert list(uow.assignments.stream(business_keys=keys, within=COUNTY)) == []
 
     def test_an_area_with_records_keeps_its_parent(self, loaded: Store, roster: Roster) -> None:
         """Records are filed under their area's ancestors, which scope every query: moving

@@ -49,13 +49,19 @@ class Businesses(Keyed):
         return {code: (int(n), int(d)) for code, n, d in self.uow.connection.execute(query).all()}
 
     def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:
-        """A moved business takes its assignment history with it (they are filed by its area)."""
-        mark = self.uow.mark
-        self.uow.executemany(
-            f"UPDATE assignments SET province_code={mark}, city_code={mark}, county_code={mark}, "
-            f"township_code={mark}, village_code={mark} WHERE business_key={mark}",
-            [(*rows.ancestor_values(codes), key) for key, codes in moves],
-        )
+        """A moved business takes its assignment history with it (they are filed by its
+        area): deleted and inserted again, never updated in place, as a distributed table
+        (Citus) cannot move a row to another county by UPDATE."""
+        a = tables.assignments
+        filing = {key: dict(zip(rows.ANCESTORS, rows.ancestor_values(codes), strict=True))
+                  for key, codes in moves}  # fmt: skip
+        filed = a.c.business_key.in_(sorted(filing))
+        held = self.uow.connection.execute(sa.select(a).where(filed)).mappings().all()
+        if not held:
+            return
+        self.uow.connection.execute(sa.delete(a).where(filed))
+        refiled = [{**row, **filing[row["business_key"]]} for row in held]
+        self.uow.connection.execute(sa.insert(a), refiled)
 
 
 class Cadres(Keyed):
