@@ -96,3 +96,35 @@ def test_a_report_over_several_provinces_judges_each_by_its_own_rules(
     assert [s.kind for s in quality_report(app, store, ADMIN, "2026Q1").signals] == [
         SignalKind.ODD_HOURS
     ]
+
+
+def test_a_signal_over_visits_in_several_counties_counts_in_each(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster
+) -> None:
+    from twores.core.assignment import Assignment
+    from twores.core.businesses import BusinessType, FoodBusiness
+    from twores.divisions import demo_region
+
+    load(store, roster, START)
+    township = "450324100"  # in another county
+    elsewhere = FoodBusiness(
+        "邻县饭店", township, BusinessType.CATERING, licence_no="JY24503240000001"
+    )
+    cadre = twores.Cadre("c-450324", "李四", twores.Tier.TOWNSHIP, township)
+    with store.unit_of_work(ADMIN) as uow:
+        uow.areas.upsert_many(demo_region().subtree("450324"))
+        uow.businesses.upsert_many([elsewhere])
+        uow.cadres.upsert_many([cadre])
+        uow.assignments.upsert_many([Assignment(cadre.id, elsewhere.key, START)])
+        held = list(uow.assignments.stream(active_on=START, within=COUNTY))[:2]
+        uow.commit()
+    visits = [
+        VisitInput(a.business_key, a.cadre_id, date(2026, 3, 2), evidence=(PHOTO,))
+        for a in [*held, Assignment(cadre.id, elsewhere.key, START)]
+    ]
+    record_visits(app, store, ADMIN, visits, now=datetime(2026, 3, 3, 10, tzinfo=CHINA_TZ))
+    report = quality_report(app, store, ADMIN, "2026Q1")
+    (reused,) = [s for s in report.signals if s.kind is SignalKind.SAME_EVIDENCE]
+    assert len(reused.visits) == 3  # two in 灵川县, one in its neighbour: counted in both
+    assert report.by_area[COUNTY][SignalKind.SAME_EVIDENCE] == 1
+    assert report.by_area["450324"][SignalKind.SAME_EVIDENCE] == 1

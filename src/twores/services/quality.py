@@ -21,7 +21,8 @@ class QualityReport:
     period: Period
     visits: int
     signals: tuple[Signal, ...]
-    #: county (or the area itself above county level) -> kind -> number of signals
+    #: county (or the area itself above county level) -> kind -> number of signals; a
+    #: signal over visits in several counties counts in each
     by_area: dict[str, Counter[SignalKind]]
 
 
@@ -66,12 +67,19 @@ def quality_report(
             part, assignments, businesses, window_closes=window_closes, rules=rules or part_rules
         )
     signals.sort(key=Signal.sort_key)
+    area_of = {v.key: v.area_code for v in visits}
     by_area: dict[str, Counter[SignalKind]] = {}
-    for signal in signals:
-        county = hierarchy.ancestor(signal.area_code, Tier.COUNTY)
-        code = county.code if county is not None else signal.area_code
-        by_area.setdefault(code, Counter())[signal.kind] += 1
+    for signal in signals:  # in each county its visits lie in
+        areas = {area_of.get(key, signal.area_code) for key in signal.visits} or {signal.area_code}
+        for code in sorted({_county(hierarchy, area) for area in areas}):
+            by_area.setdefault(code, Counter())[signal.kind] += 1
     return QualityReport(chosen, len(visits), tuple(signals), by_area)
+
+
+def _county(hierarchy: Hierarchy, area_code: str) -> str:
+    """The county ``area_code`` lies in (the area itself above county level)."""
+    county = hierarchy.ancestor(area_code, Tier.COUNTY) if area_code in hierarchy else None
+    return county.code if county is not None else area_code
 
 
 def _by_rules(
