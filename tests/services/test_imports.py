@@ -44,6 +44,12 @@ def samples(tmp_path: Path) -> Path:
     return folder
 
 
+def _sample_cadres(samples: Path) -> list[list[str]]:
+    """The sample county's cadre sheet, its header first."""
+    with (samples / "lingchuan_cadres.csv").open(encoding="utf-8") as stream:
+        return list(csv.reader(stream))
+
+
 def state(store: twores.Store) -> tuple[list[object], ...]:
     with store.unit_of_work(ADMIN) as uow:
         return (
@@ -85,8 +91,7 @@ def test_a_cadre_who_left_holds_nothing_from_that_day(
     import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
     import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=ON)
     left = date(2025, 7, 1)
-    with (samples / "lingchuan_cadres.csv").open(encoding="utf-8") as stream:
-        header, first, *rest = list(csv.reader(stream))
+    header, first, *rest = _sample_cadres(samples)
     departed = tmp_path / "干部.csv"
     with departed.open("w", encoding="utf-8", newline="") as stream:
         csv.writer(stream).writerows(
@@ -113,8 +118,7 @@ def test_a_roster_without_some_columns_keeps_what_it_leaves_unsaid(
     app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
 ) -> None:
     import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
-    with (samples / "lingchuan_cadres.csv").open(encoding="utf-8") as stream:
-        header, first, *rest = list(csv.reader(stream))
+    header, first, *rest = _sample_cadres(samples)
     fuller = tmp_path / "干部（含身份证号）.csv"
     with fuller.open("w", encoding="utf-8", newline="") as stream:
         csv.writer(stream).writerows(
@@ -139,8 +143,7 @@ def test_a_cadre_whose_phone_changed_is_the_same_cadre(
     app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
 ) -> None:
     import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
-    with (samples / "lingchuan_cadres.csv").open(encoding="utf-8") as stream:
-        header, first, *rest = list(csv.reader(stream))
+    header, first, *rest = _sample_cadres(samples)
     phone = header.index("联系电话")
     moved = [*first[:phone], "13900000001", *first[phone + 1 :]]
     changed = tmp_path / "干部.csv"

@@ -53,7 +53,7 @@ class AwakeAllNight:
         return Ruling(QualityRules(night_start=0, night_end=0), AWAKE)
 
 
-def test_a_region_sets_its_own_thresholds(
+def _a_visit_entered_at_night(
     app: twores.Twores, store: twores.Store, roster: twores.Roster
 ) -> None:
     load(store, roster, START)
@@ -62,6 +62,12 @@ def test_a_region_sets_its_own_thresholds(
         held = next(iter(uow.assignments.stream(active_on=START)))
     visit = VisitInput(held.business_key, held.cadre_id, date(2026, 3, 2))
     record_visits(app, store, ADMIN, [visit], now=datetime(2026, 3, 3, 2, 30, tzinfo=CHINA_TZ))
+
+
+def test_a_region_sets_its_own_thresholds(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster
+) -> None:
+    _a_visit_entered_at_night(app, store, roster)
     national = quality_report(app, store, ADMIN, "2026Q1", within=COUNTY)
     assert [s.kind for s in national.signals] == [SignalKind.ODD_HOURS]
     regional = twores.build(load_entrypoints=False, plugins=[AwakeAllNight()])
@@ -81,16 +87,12 @@ class AwakeInGuangxi(AwakeAllNight):
 def test_a_report_over_several_provinces_judges_each_by_its_own_rules(
     app: twores.Twores, store: twores.Store, roster: twores.Roster
 ) -> None:
-    load(store, roster, START)
-    schedule(app, store, ADMIN, "2026Q1", on=START)
+    _a_visit_entered_at_night(app, store, roster)
     with store.unit_of_work(ADMIN) as uow:
-        held = next(iter(uow.assignments.stream(active_on=START)))
         uow.areas.upsert_many(
             [twores.Area(code="15", name="内蒙古自治区", tier=twores.Tier.PROVINCE)]
         )
         uow.commit()
-    visit = VisitInput(held.business_key, held.cadre_id, date(2026, 3, 2))
-    record_visits(app, store, ADMIN, [visit], now=datetime(2026, 3, 3, 2, 30, tzinfo=CHINA_TZ))
     regional = twores.build(load_entrypoints=False, plugins=[AwakeInGuangxi()])
     assert quality_report(regional, store, ADMIN, "2026Q1").signals == ()  # 广西's rules
     assert [s.kind for s in quality_report(app, store, ADMIN, "2026Q1").signals] == [

@@ -448,11 +448,10 @@ def _closed_error(row: BusinessRow, cadre: Cadre, columns: dict[str, str]) -> Ro
     status = row.business.status
     if status.in_scope:
         return None
-    return RowError(
-        row.row,
-        row.serial,
-        columns.get("cadre_name", "包保干部姓名"),
-        cadre.name,
+    return _cadre_refused(
+        row,
+        cadre,
+        columns,
         f"已{status.zh}的主体不再包保，不能指定包保干部",
         f"a {status.en} business is no longer assigned a cadre",
         "closed_business",
@@ -468,15 +467,22 @@ def _inactive_error(
     left = cadre.active_to is not None and cadre.active_to <= on
     when_zh = f"已于 {cadre.active_to} 离岗" if left else f"自 {cadre.active_from} 起才在岗"
     when_en = f"left on {cadre.active_to}" if left else f"serves only from {cadre.active_from}"
-    return RowError(
-        row.row,
-        row.serial,
-        columns.get("cadre_name", "包保干部姓名"),
-        cadre.name,
+    return _cadre_refused(
+        row,
+        cadre,
+        columns,
         f"包保干部 {cadre.name}（{cadre.id}）{when_zh}，不能自 {on} 起包保主体",
         f"cadre {cadre.name} ({cadre.id}) {when_en}: cannot hold a business from {on}",
         "inactive_cadre",
     )
+
+
+def _cadre_refused(
+    row: BusinessRow, cadre: Cadre, columns: dict[str, str], zh: str, en: str, code: str
+) -> RowError:
+    """The row's cadre refused, at the cadre's name."""
+    column = columns.get("cadre_name", "包保干部姓名")
+    return RowError(row.row, row.serial, column, cadre.name, zh, en, code)
 
 
 def _tier_error(
