@@ -352,7 +352,7 @@ class VisitRecorder:
     def prefetch(self, batch: Sequence[VisitInput]) -> None:
         """Read what ``batch`` needs and is not held yet: new businesses with their
         assignments, the tasks of days beyond those read for a business, earlier visits."""
-        new = {d.business_key for d in batch} - set(self.businesses)
+        new = {d.business_key for d in batch if d.business_key not in self.businesses}
         if new:
             self.businesses.update(self.uow.businesses.get_many(new))
             for assignment in self.uow.assignments.stream(business_keys=new):
@@ -363,6 +363,16 @@ class VisitRecorder:
         if wanted:
             self._asked.update(wanted)
             self.stored.update(self.uow.visits.get_many(wanted))
+
+    def _held_for(self, data: VisitInput) -> bool:
+        """Whether what ``data`` is checked against has been read."""
+        read = self._read_span.get(data.business_key)
+        return (
+            data.business_key in self.businesses
+            and read is not None
+            and read[0] <= data.visited_on <= read[1]
+            and visit_key(data.business_key, data.visited_on, data.cadre_id) in self._asked
+        )
 
     def _read_tasks(self, batch: Sequence[VisitInput]) -> None:
         """Each business's tasks over every day read so far (a later batch's days of a
@@ -396,7 +406,8 @@ class VisitRecorder:
         business = self.businesses.get(data.business_key)
         if business is None:
             business = business_in_scope(self.uow, data.business_key)
-        self.prefetch([data])  # reads only what is not held yet
+        if not self._held_for(data):  # a visit no batch read for
+            self.prefetch([data])
         if holder_on(self.held.get(business.key, ()), data.visited_on) != data.cadre_id:
             raise NotAssignedError(data.cadre_id, business.key, data.visited_on)
         visit = _build_visit(data, business, self.recorded_at, self.checklist)
