@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 import twores
-from twores.core.areas import Area, Tier
+from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.businesses import BusinessType, FoodBusiness, Grade
 from twores.core.errors import NoDecisionError, PluginError, RuleConflictError
 from twores.core.periods import Frequency, PeriodKind
@@ -239,7 +239,6 @@ def test_describe_lists_hooks_and_rule_versions() -> None:
 
 
 def test_non_standard_areas_use_the_hierarchy_for_their_region() -> None:
-    from twores.core.areas import Hierarchy
 
     zone = Area(code="KFQ-HH", name="呼和浩特经开区", tier=Tier.COUNTY, parent_code="1501")
     hierarchy = Hierarchy(
@@ -276,6 +275,10 @@ def test_an_opened_store_s_zones_are_judged_by_their_region_in_every_command() -
         )
         uow.commit()
     assert asked() == "inner_mongolia"
+    reads: list[int] = []
+    app.plugins.areas_source = lambda: reads.append(1) or Hierarchy([])  # type: ignore[func-returns-value]
+    assert [app.plugins.area_path("") for _ in range(3)] == [("",)] * 3  # no area: no reads
+    assert reads == []
 
 
 def test_remembered_answers_are_asked_once_per_argument_a_rule_reads() -> None:

@@ -294,13 +294,16 @@ class TworesPluginManager(pluggy.PluginManager):
         path = self._paths.get(area_code)
         if path is None:
             path = self._compute_path(area_code)
-            if len(path) > 1 or is_standard_code(area_code):  # a zone not known: ask again
+            known = len(path) > 1 or not area_code or is_standard_code(area_code)
+            if known:  # a zone not known yet is asked again
                 self._paths[area_code] = path
         return path
 
     def _compute_path(self, area_code: str) -> tuple[str, ...]:
         if self._hierarchy is not None and area_code in self._hierarchy:
             return tuple(area.code for area in self._hierarchy.path(area_code))
+        if not area_code:  # a question about no area (nationwide)
+            return (area_code,)
         if not is_standard_code(area_code):
             stored = self._stored_hierarchy(area_code)
             if stored is not None:
