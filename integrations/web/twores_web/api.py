@@ -318,9 +318,9 @@ def upload_name(file_name: str | None) -> str:
     if name in ("", ".", ".."):
         return "upload.xlsx"
     suffixes = "".join(Path(name).suffixes[-2:])  # 台账.csv.xz
-    if len(suffixes.encode()) > 20:
-        suffixes = Path(name).suffix[:20]
-    stem = name[: len(name) - len(suffixes)] if suffixes else name
+    if len(suffixes.encode()) > 20:  # no type suffix, but dots in a long name
+        suffixes = ""
+    stem = name[: len(name) - len(suffixes)]
     while len((stem + suffixes).encode()) > _NAME_BYTES:
         stem = stem[:-1]
     return (stem or "upload") + suffixes

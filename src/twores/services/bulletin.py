@@ -212,7 +212,7 @@ def _score_change(now: float | None, before: float | None) -> str:
     """The change between the two scores as printed (to 0.1%), so it adds up by hand."""
     if now is None or before is None:
         return NONE
-    delta = round(float(f"{now:.1%}"[:-1]) - float(f"{before:.1%}"[:-1]), 1)
+    delta = round(round(now * 100, 1) - round(before * 100, 1), 1)
     return "持平" if delta == 0 else f"{delta:+.1f}个百分点"
 
 

@@ -202,6 +202,11 @@ def schedule(
     )
 
 
+def _counts(app: Twores, visit: Visit) -> bool:
+    """Whether ``visit``'s mode fulfils a task, by the rules of its day and area."""
+    return visit.mode in app.plugins.counting_modes(visit.visited_on, visit.area_code)
+
+
 def _credit_filed_visits(app: Twores, uow: UnitOfWork, period: Period, within: str | None) -> int:
     """Credit new tasks with the counting visits filed before they existed (a visit
     recorded before its quarter was scheduled), as recording them would have; their number."""
@@ -218,8 +223,7 @@ def _credit_filed_visits(app: Twores, uow: UnitOfWork, period: Period, within: s
     for visit in sorted(visits, key=lambda v: (v.visited_on, v.recorded_at, v.key)):
         if visit.key in crediting:
             continue
-        counts = visit.mode in app.plugins.counting_modes(visit.visited_on, visit.area_code)
-        fulfilled = task_for_visit(visit, tasks[visit.business_key], counts)
+        fulfilled = task_for_visit(visit, tasks[visit.business_key], _counts(app, visit))
         if fulfilled is not None:
             held = tasks[visit.business_key]
             held[:] = [fulfilled if t.key == fulfilled.key else t for t in held]
@@ -398,9 +402,6 @@ class VisitRecorder:
             self.tasks[key] = tasks
             self._read_span[key] = span
 
-    def _counts(self, visit: Visit) -> bool:
-        return visit.mode in self.app.plugins.counting_modes(visit.visited_on, visit.area_code)
-
     def record(self, data: VisitInput) -> VisitOutcome:
         self.uow.scope.check_acts_as(data.cadre_id)
         business = self.businesses.get(data.business_key)
@@ -427,12 +428,13 @@ class VisitRecorder:
                 raise WindowClosedError(period, closes)
             written = UpsertResult(inserted=1) if before is None else UpsertResult(updated=1)
             self._visits[visit.key] = visit
+        counts = _counts(self.app, visit)
         fulfilled = next((t for t in tasks if t.visit_id == visit.key), None)
-        if fulfilled is not None and not self._counts(visit):  # now in a mode that does not
+        if fulfilled is not None and not counts:  # now in a mode that does not count
             self._replace(attrs.evolve(fulfilled, visit_id=None, credited_to=None))
             fulfilled = None
         if fulfilled is None:
-            fulfilled = task_for_visit(visit, tasks, self._counts(visit))
+            fulfilled = task_for_visit(visit, tasks, counts)
             if fulfilled is not None:
                 self._replace(fulfilled)
         outcome = VisitOutcome(visit, written, fulfilled, late)
