@@ -32,8 +32,9 @@ chromium:
 	  apt-get install -y -qq chromium chromium-driver fonts-noto-cjk) || \
 	  echo "WARNING: chromium could not be installed: browser tests will be skipped" >&2
 
+# Tests run on every core (pytest-xdist): each worker's stores, schemas and ports are its own.
 test: lint chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
