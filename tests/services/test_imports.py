@@ -514,6 +514,36 @@ def test_a_gb18030_ledger_whose_first_chinese_comes_late_imports(
         assert uow.businesses.get("JY14503239999999").name == "灵川米粉店"
 
 
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("photo.png", b"\x89PNG\r\n\x1a\n" + bytes(64)),
+        ("scan.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj"),
+        ("ledger.csv", "主体名称,许可证编号\n".encode("utf-16")),  # UTF-16 text: NULs
+    ],
+    ids=["png", "pdf", "utf-16"],
+)
+def test_a_file_that_is_no_spreadsheet_is_named_so(
+    app: twores.Twores, store: twores.Store, tmp_path: Path, name: str, content: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    before = state(store)
+    with pytest.raises(twores.InvalidValueError) as refused:
+        import_file(app, store, ADMIN, "businesses", path)
+    assert refused.value.field == "file" and refused.value.value == name
+    assert "不是表格文件" in refused.value.message_zh and "xlsx" in refused.value.message_en
+    assert state(store) == before
+
+
+def test_a_workbook_named_csv_is_read_as_a_workbook(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    shutil.copy(write_xlsx(tmp_path / "台账.xlsx", messy_rows()), tmp_path / "台账.csv")
+    report = import_file(app, store, ADMIN, "businesses", tmp_path / "台账.csv")
+    assert report.accepted and report.records.inserted == 4
+
+
 def test_dry_run_changes_nothing(app: twores.Twores, store: twores.Store, tmp_path: Path) -> None:
     before = state(store)
     report = import_file(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 from typing import Any
+from urllib.parse import unquote
 
 from litestar.testing import TestClient
 from tests.web.conftest import COUNTY, OTHER_TOWNSHIP, SSO_HEADER, TOWNSHIP, sign_in
@@ -306,6 +307,14 @@ def test_bulletin_downloads(client: TestClient[Any]) -> None:
     assert answer.status_code == 201, answer.text
     assert "通报" in answer.text
     assert "attachment" in answer.headers["content-disposition"]
+    week = twores.Period.containing(twores.PeriodKind.WEEK, twores.today())
+    assert f"-{week}-" in unquote(answer.headers["content-disposition"])  # 周通报: this week
+
+
+def test_the_bulletin_form_offers_this_week(client: TestClient[Any]) -> None:
+    sign_in(client, "town")
+    week = twores.Period.containing(twores.PeriodKind.WEEK, twores.today())
+    assert f'name="period" value="{week}"' in client.get("/bulletin").text
 
 
 def test_pages_render_in_chinese_and_english(client: TestClient[Any]) -> None:

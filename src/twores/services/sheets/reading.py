@@ -304,8 +304,11 @@ def read_table(path: str | Path, known: Iterable[str]) -> Table:
     if not source.is_file():
         raise no_such_file(source)
     known_set = set(known)
-    if source.name.lower().endswith(_WORKBOOKS):
-        return _workbook_table(source, known_set)
+    head = _head_bytes(source)
+    if source.name.lower().endswith(_WORKBOOKS) or head.startswith(_WORKBOOK_MAGIC):
+        return _workbook_table(source, known_set)  # a workbook, whatever its name says
+    if b"\x00" in head or head.startswith(_OTHER_MAGIC):
+        raise _not_a_sheet(source)
     stream = _csv_rows(source)
     return _table(list(itertools.islice(stream, HEADER_SEARCH_ROWS)), stream, known_set)
 
@@ -485,6 +488,31 @@ _RATIO_LIMIT = 100
 _PART_LIMIT = 16 << 20
 #: The most one sheet row's XML may hold while its end is looked for.
 _ROW_LIMIT = 64 << 20
+
+
+#: How a workbook's bytes begin (.xlsx: a ZIP archive; .xls: an OLE compound file).
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+#: Files offices upload by mistake: PDF, PNG, JPEG, GIF (text never holds a NUL either).
+_OTHER_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")
+
+
+def _head_bytes(path: Path) -> bytes:
+    try:
+        with open_binary(path) as stream:
+            return stream.read(4096)
+    except _DAMAGED as error:
+        if path.suffix not in _COMPRESSED:
+            raise
+        raise _damaged(path, 0, error) from error
+
+
+def _not_a_sheet(path: Path) -> InvalidValueError:
+    return InvalidValueError(
+        "file",
+        path.name,
+        "不是表格文件：请上传 Excel 工作簿（.xlsx/.xls）或 CSV 文本（UTF-8 或 GB18030 编码）",
+        "not a spreadsheet: upload an Excel workbook (.xlsx/.xls) or CSV text (UTF-8 or GB18030)",
+    )
 
 
 def no_such_file(path: Path) -> NotFoundError:
