@@ -88,6 +88,23 @@ def test_out_of_range_pages_and_periods_are_bad_requests_not_crashes(
         assert answer.status_code == 400, (path, params, answer.status_code)
 
 
+def test_a_refused_parameter_is_labelled_for_its_route_with_its_choices(
+    client: TestClient[Any],
+) -> None:
+    sign_in(client, "town")
+    status = client.get("/api/problems", params={"status": "限期整改"}).json()
+    assert status["zh"].startswith("请求参数无效：问题状态（status）“限期整改”不是可选值")
+    assert "rectifying（限期整改）" in status["zh"] and "经营状态" not in status["zh"]
+    assert "problem status" in status["en"] and "rectifying" in status["en"]
+    offset = client.get("/api/problems", params={"offset": "abc"}).json()
+    assert offset["zh"].endswith("“abc”应为整数") and "whole number" in offset["en"]
+    day = client.get("/api/problems", params={"overdue_on": "x"}).json()
+    assert "应为日期（YYYY-MM-DD）" in day["zh"] and "RFC3339" not in day["en"]
+    page = client.get("/problems", params={"overdue": "yes"})
+    assert page.status_code == 400 and "仅看逾期（overdue）“yes”应为是/否" in page.text
+    assert "bool" not in page.text
+
+
 def test_the_framework_s_refusals_say_what_is_wrong_in_chinese_too(
     client: TestClient[Any],
 ) -> None:

@@ -213,7 +213,11 @@ class Api(Controller):
         done = supervision.record_visit(web.app, web.store, user.scope, data)
         return VisitResult(done.visit, done.task, done.late, done.opened)
 
-    @get("/problems", summary="The problem ledger / 问题台账")
+    @get(
+        "/problems",
+        summary="The problem ledger / 问题台账",
+        opt={"field_labels": {"status": "problem_status"}},
+    )
     def problems(
         self,
         user: CurrentUser,

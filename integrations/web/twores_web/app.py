@@ -12,10 +12,12 @@ import functools
 import gc
 import re
 import secrets
+import typing
 from collections.abc import Sequence
 from datetime import date
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from litestar import Litestar, Request, Response
@@ -204,11 +206,34 @@ _HTTP_ZH = {
 
 #: The framework's (msgspec's) refusals of a request's fields, in Chinese and English.
 _MISSING = re.compile(r"missing required field `([^`]+)`")
+_ENUM = re.compile(r"Invalid enum value")
+#: What a type msgspec expected is called.
+_TYPES = {
+    "int": ("整数", "a whole number"),
+    "float": ("数字", "a number"),
+    "bool": ("是/否（true/false）", "true or false"),
+    "str": ("文本", "text"),
+    "date": ("日期（YYYY-MM-DD）", "a date (YYYY-MM-DD)"),
+    "datetime": ("时间（ISO 8601）", "a time (ISO 8601)"),
+}
 _REFUSALS = (
-    (re.compile(r"Expected `int` <= (\d+)"), "应为不大于 {0} 的整数", "must be an int <= {0}"),
-    (re.compile(r"Expected `int` >= (-?\d+)"), "应为不小于 {0} 的整数", "must be an int >= {0}"),
-    (re.compile(r"Expected `(\w+)`"), "类型不符（应为 {0}）", "must be of type {0}"),
+    (
+        re.compile(r"Expected `int` <= (\d+)"),
+        "应为不大于 {0} 的整数",
+        "must be a whole number <= {0}",
+    ),
+    (
+        re.compile(r"Expected `int` >= (-?\d+)"),
+        "应为不小于 {0} 的整数",
+        "must be a whole number >= {0}",
+    ),
+    (
+        re.compile(r"Invalid RFC3339 encoded date$"),
+        "应为日期（YYYY-MM-DD）",
+        "must be a date (YYYY-MM-DD)",
+    ),
 )
+_EXPECTED = re.compile(r"Expected `(\w+)`")
 
 
 def _refusal(item: dict[str, Any], request: Request[Any, Any, Any] | None) -> dict[str, Any]:
@@ -224,8 +249,48 @@ def _refusal(item: dict[str, Any], request: Request[Any, Any, Any] | None) -> di
         if found:
             zh, en = zh_text.format(*found.groups()), en_text.format(*found.groups())
             break
+    else:
+        if expected := _EXPECTED.search(message):
+            name = expected.group(1)
+            zh_type, en_type = _TYPES.get(name, (name, name))
+            zh, en = f"应为{zh_type}", f"must be {en_type}"
+        elif _ENUM.search(message):
+            choices = _choices(request, key)
+            zh = "不是可选值" + (f"（可选：{'、'.join(c.zh for c in choices)}）" if choices else "")
+            en = "is not an allowed value" + (
+                f" (one of: {', '.join(c.en for c in choices)})" if choices else ""
+            )
     value = request.query_params.get(key) if request is not None and key else None
     return {"field": key, "value": value, "zh": zh, "en": en}
+
+
+class _Choice(NamedTuple):
+    zh: str
+    en: str
+
+
+def _choices(request: Request[Any, Any, Any] | None, key: str) -> list[_Choice]:
+    """The values an enumerated query parameter takes: ``code（标签）``."""
+    parameter = None if request is None else _parameter(request, key)
+    kinds = typing.get_args(parameter) or (parameter,)
+    enum = next((k for k in kinds if isinstance(k, type) and issubclass(k, Enum)), None)
+    if enum is None:
+        return []
+    labelled = [(str(m.value), getattr(m, "zh", None)) for m in enum]  # twores's have zh
+    return [_Choice(f"{v}（{zh}）" if zh else v, v) for v, zh in labelled]
+
+
+def _parameter(request: Request[Any, Any, Any], key: str) -> Any:
+    handler = request.scope.get("route_handler")  # none for a path no route matched
+    field = None if handler is None else handler.parsed_fn_signature.parameters.get(key)
+    return None if field is None else field.annotation
+
+
+def _label_of(request: Request[Any, Any, Any] | None, field: str) -> str | None:
+    """The field a route names differently (a problem's ``status`` is 问题状态)."""
+    handler = None if request is None else request.scope.get("route_handler")
+    labels = {} if handler is None else handler.opt.get("field_labels", {})
+    return labels.get(field)  # type: ignore[no-any-return]
 
 
 def _invalid_request(
@@ -238,7 +303,8 @@ def _invalid_request(
         return {"code": "invalid_request", "zh": "请求参数无效", "en": f"invalid request: {detail}"}
 
     def said(one: dict[str, Any], lang: str) -> str:
-        name = twores.labelled_field(one["field"], lang)  # type: ignore[arg-type]
+        field = one["field"]
+        name = twores.labelled_field(field, lang, label_of=_label_of(request, field))  # type: ignore[arg-type]
         value = one["value"]
         if lang == "zh":
             return f"{name}{'' if value is None else f'“{value}”'}{one['zh']}"

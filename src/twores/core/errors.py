@@ -76,6 +76,8 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "within": ("查询范围", "area filter"),
     "limit": ("条数上限", "limit"),
     "offset": ("起始位置", "offset"),
+    "overdue": ("仅看逾期", "overdue only"),
+    "overdue_on": ("逾期截至日期", "overdue on"),
     "cadre_offset": ("干部列表起始位置", "cadre list offset"),
     "problem_id": ("问题编号", "problem id"),
     "format": ("格式", "format"),
@@ -104,10 +106,12 @@ def _show(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def labelled(field: str, lang: Lang) -> str:
-    """``label（field）``, or the bare field when it has no label of its own."""
-    label = field_label(field, lang)
-    if label == field.rsplit(".", 1)[-1]:
+def labelled(field: str, lang: Lang, *, label_of: str | None = None) -> str:
+    """``label（field）``, or the bare field when it has no label of its own; ``label_of``:
+    the field whose label to show (a field named alike elsewhere, e.g. a problem's
+    ``status``, labelled as ``problem_status``)."""
+    label = field_label(label_of or field, lang)
+    if label == (label_of or field).rsplit(".", 1)[-1]:
         return field
     return f"{label}（{field}）" if lang == "zh" else f"{label} ({field})"
 
