@@ -104,6 +104,21 @@ def test_only_an_office_issues_a_ranking_anyone_in_scope_reads_a_stored_one(
     assert rank_children(app, store, cadre, "2026Q1", COUNTY, as_of=END)[0] == issued
 
 
+def test_an_area_with_no_child_areas_has_nothing_to_rank_and_no_bulletin(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    _scenario(app, store, roster)
+    village = next(a.code for a in roster.hierarchy if not roster.hierarchy.children(a.code))
+    for issue in (
+        lambda: rank_children(app, store, ADMIN, "2026Q1", village, as_of=END),
+        lambda: issue_bulletin(app, store, ADMIN, "2026Q1", village, tmp_path / "b", as_of=END),
+    ):
+        with pytest.raises(twores.InvalidValueError, match="没有下级区划") as refused:
+            issue()
+        assert refused.value.field == "area_code" and refused.value.value == village
+    assert not (tmp_path / "b").exists()
+
+
 def test_a_kpi_table_shows_the_scopes_own_area_and_never_one_above_it(
     app: twores.Twores, store: twores.Store, roster: twores.Roster
 ) -> None:

@@ -15,6 +15,7 @@ from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy, Tier
 from twores.core.audit import now_iso
 from twores.core.businesses import FoodBusiness
+from twores.core.errors import InvalidValueError
 from twores.core.gc import gc_paused
 from twores.core.kpis import (
     Kpi,
@@ -385,8 +386,13 @@ def rank_children(
     the stored one (and is compared with the same earlier run). Only an office or admin
     stores a new run (:attr:`Scope.keeps_ledgers`); anyone in scope reads a stored one."""
     table = table or compute_kpis(app, store, scope, period, as_of=as_of, within=parent)
+    children = table.children(parent)
+    if not children:
+        raise InvalidValueError(
+            "area_code", parent, "没有下级区划，无从排名", "has no child areas to rank"
+        )
     specs = {s.name: s for s in table.specs}
-    values = [table.value(k, c) for k in specs for c in table.children(parent)]
+    values = [table.value(k, c) for k in specs for c in children]
     versions = [f"{r.name} {r.version}" for r in app.plugins.rule_sets()]
     day, name = table.as_of, str(table.period)
     with store.unit_of_work(scope) as uow:
