@@ -118,6 +118,19 @@ def test_a_cadre_never_takes_an_offices_ledger_step(web_db: dict[str, Any]) -> N
         problems.escalate_overdue(web_db["app"], web_db["store"], cadre)
 
 
+def test_a_read_only_user_is_refused_every_ledger_step_before_its_state_is_asked(
+    web_db: dict[str, Any],
+) -> None:
+    viewer = twores.Scope("只读", twores.Role.READ_ONLY, TOWNSHIP)
+    with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
+        found = next(iter(uow.problems.stream(within=TOWNSHIP)))
+    for action in twores.Action:  # legal in the problem's state or not: the role decides first
+        with pytest.raises(twores.ScopeError, match="只读"):
+            problems.transition_problem(
+                web_db["app"], web_db["store"], viewer, found.id, action, actor="只读"
+            )
+
+
 def test_the_nationwide_dashboard_sums_its_provinces(client: TestClient[Any]) -> None:
     sign_in(client, "admin")
     page = client.get("/dashboard").text

@@ -83,7 +83,10 @@ OFFICE_ACTIONS = frozenset({A.REMIND, A.REFER, A.CASE_CLOSED, A.REOPEN})
 
 
 def may_take(role: Role, action: Action) -> bool:
-    """Whether ``role`` may take ``action`` in the ledger (a cadre takes no office step)."""
+    """Whether ``role`` may take ``action`` in the ledger (a cadre takes no office step, a
+    read-only user none)."""
+    if role is Role.READ_ONLY:
+        return False
     return role is not Role.CADRE or action not in OFFICE_ACTIONS
 
 
