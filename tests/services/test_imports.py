@@ -14,7 +14,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 import twores
-from twores.core.assignment import AssignmentReason
+from twores.core.assignment import AssignmentReason, plan_assignments
 from twores.divisions import demo_region
 from twores.services import assignments
 from twores.services.exports import (
@@ -28,7 +28,7 @@ from twores.services.imports import import_file
 from twores.services.kpis import compute_kpis
 from twores.services.sheets import parsing
 from twores.services.stores import open_store
-from twores.services.synth import synthetic_businesses
+from twores.services.synth import synthetic_businesses, synthetic_roster
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "sample-ledgers"
 ADMIN = twores.Scope("测试员", twores.Role.ADMIN)
@@ -668,6 +668,43 @@ def test_exports_mask_personal_data_unless_allowed(
     assert "灵川县食安办" in said and "kind=cadres" in said and "plain.csv" in said
     with pytest.raises(twores.ScopeError):  # the city above: a file named for it, one county's rows
         export_list(store, county, "cadres", masked, within="4503")
+
+
+def test_a_township_re_imports_its_assignments_export_held_by_cadres_above_it(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    county = demo_region().subtree("450323")
+    roster = synthetic_roster(county, businesses=300, cadres=60, seed=5)
+    with store.unit_of_work(ADMIN) as uow:
+        uow.businesses.upsert_many(roster.businesses.values())
+        uow.cadres.upsert_many(roster.cadres.values())
+        uow.assignments.apply(plan_assignments(roster, app.plugins.rulebook(), ON))
+        uow.commit()
+    with store.unit_of_work(ADMIN) as uow:
+        above = next(
+            a
+            for a in uow.assignments.stream(within="450323101")
+            if roster.cadres[a.cadre_id].area_code == "450323"  # a county cadre's business
+        )
+    township = twores.Scope("大圩镇食安办", twores.Role.OFFICE, "450323101")
+    sheet = tmp_path / "包保关系.csv"
+    export_list(store, township, "assignments", sheet, unmask=True)
+    before = state(store)
+    again = import_file(app, store, township, "assignments", sheet, on=ON)
+    assert again.accepted and again.assignments.changed == 0 and again.assignments.unchanged > 0
+    assert state(store) == before
+    with sheet.open(encoding="utf-8-sig", newline="") as stream:
+        rows = list(csv.reader(stream))
+    at = rows[0].index("开始日期")
+    changed = next(r for r in rows[1:] if r[rows[0].index("干部编号")] == above.cadre_id)
+    changed[at] = (above.valid_from + timedelta(days=1)).isoformat()  # a new assignment
+    with sheet.open("w", encoding="utf-8-sig", newline="") as stream:
+        csv.writer(stream).writerows(rows)
+    refused = import_file(app, store, township, "assignments", sheet, on=ON)
+    (error,) = refused.errors
+    assert (error.value, error.code) == (above.cadre_id, "unknown_cadre")
+    assert "450323101" in error.reason_zh and "由上级导入" in error.reason_zh
+    assert state(store) == before
 
 
 def _businesses(count: int) -> list[twores.FoodBusiness]:

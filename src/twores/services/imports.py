@@ -575,6 +575,7 @@ def _import_assignments(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: da
     errors = list(parsed.errors)
     resolver = CadreResolver(uow.cadres.stream(), hierarchy, uow.scope.area_code)
     assignments: list[tuple[AssignmentRow, Assignment]] = []
+    unseen_unchanged = 0
     by_credit_code = _ByCreditCode(uow)
     for row in parsed.rows:
         business = uow.businesses.get(row.business_key)
@@ -606,18 +607,15 @@ def _import_assignments(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: da
                 continue
             assert cadre is not None
             cadre_id = cadre.id
+        if (
+            cadre_id is not None
+            and resolver.get(cadre_id) is None
+            and _stored_as_said(uow, row, business.key, cadre_id)
+        ):
+            unseen_unchanged += 1  # held by a cadre above the scope, as stored
+            continue
         if cadre_id is None or resolver.get(cadre_id) is None:
-            errors.append(
-                RowError(
-                    row.row,
-                    row.serial,
-                    parsed.columns.get("cadre_id", "干部编号"),
-                    cadre_id or "",
-                    "包保干部不存在（请先导入干部）",
-                    "no such cadre (import cadres first)",
-                    "unknown_cadre",
-                )
-            )
+            errors.append(_unknown_cadre(row, cadre_id, parsed.columns, uow.scope.area_code))
             continue
         reason = row.reason or AssignmentReason.IMPORTED
         assignments.append(
@@ -633,7 +631,45 @@ def _import_assignments(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: da
             UpsertResult(),
         )
     written = uow.assignments.upsert_many(a for _, a in assignments)
+    written += UpsertResult(unchanged=unseen_unchanged)
     return len(parsed.rows), [], UpsertResult(), written
+
+
+def _stored_as_said(uow: UnitOfWork, row: AssignmentRow, key: str, cadre_id: str) -> bool:
+    """The row's assignment is stored just so (its reason too, when the row gives one)."""
+    return any(
+        (a.cadre_id, a.valid_from, a.valid_to) == (cadre_id, row.valid_from, row.valid_to)
+        and row.reason in (None, a.reason)
+        for a in uow.assignments.stream(business_key=key)
+    )
+
+
+def _unknown_cadre(
+    row: AssignmentRow, cadre_id: str | None, columns: dict[str, str], scope_root: str | None
+) -> RowError:
+    column = columns.get("cadre_id", "干部编号")
+    if cadre_id and scope_root is not None:  # it may be a cadre above the scope
+        return RowError(
+            row.row,
+            row.serial,
+            column,
+            cadre_id,
+            f"在您的辖区（{scope_root}）内找不到该包保干部；辖区以上的干部（如县级干部）的"
+            "新包保关系由上级导入（已登记的原样保留），或核对干部编号",
+            f"no such cadre within your jurisdiction ({scope_root}); new assignments to cadres "
+            "above it (a county cadre, say) are imported by the level above (stored ones may "
+            "stay as they are) — or check the cadre id",
+            "unknown_cadre",
+        )
+    return RowError(
+        row.row,
+        row.serial,
+        column,
+        cadre_id or "",
+        "包保干部不存在（请先导入干部）",
+        "no such cadre (import cadres first)",
+        "unknown_cadre",
+    )
 
 
 _IMPORTERS = {
