@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from litestar.testing import TestClient
@@ -238,9 +239,17 @@ def test_an_area_page_pages_both_ways_and_names_the_areas(
     table = later.split('id="businesses"', 1)[1].split("</table>", 1)[0]
     assert every[0].name not in table and every[1].name in table
     assert f">{village.name}</td>" in table  # the village by name, its code on hover
-    assert "上一页" in later and "第 1 页，共 1 页" in later
+    shown = table.count("<tr>") - 1
+    assert "上一页" in later and f"第 2–{shown + 1} 个，共 {len(every)} 个" in later
     beyond = client.get(f"/areas/{TOWNSHIP}", params={"offset": 100_000}).text
-    assert "没有这一页" in beyond and "共 1 页" not in beyond
+    assert "没有这一页" in beyond and f"共 {len(every)} 个" not in beyond
+    with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
+        cadres = sum(1 for _ in uow.cadres.stream(within=TOWNSHIP))
+    found = client.get(f"/areas/{TOWNSHIP}", params={"q": every[0].name[:2], "cadre_offset": 1})
+    pager = found.text.split('id="cadre-pager"', 1)[1].split("</nav>", 1)[0]
+    assert f"q={quote(every[0].name[:2])}" in pager  # paging the cadres keeps the search
+    empty = client.get(f"/areas/{TOWNSHIP}", params={"cadre_offset": cadres}).text
+    assert "没有这一页" in empty.split('id="cadre-pager"', 1)[1].split("</nav>", 1)[0]
 
 
 def test_an_area_with_one_child_ranks_nothing_and_error_pages_say_what_went_wrong(
