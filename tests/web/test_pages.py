@@ -161,6 +161,8 @@ def test_the_ledger_page_pages_filters_overdue_and_keeps_its_filters_after_a_ste
     every = client.get("/api/problems", params={"limit": 1000}).json()
     second = client.get("/problems", params={"offset": 1}).text
     assert "第2–" in second and 'offset=0">上一页' in second
+    beyond = client.get("/problems", params={"offset": 100_000}).text
+    assert "没有这一页" in beyond and "上一页" not in beyond  # no way back to another empty page
     assert every[0]["id"] not in second and every[1]["id"] in second
     overdue = client.get("/problems", params={"overdue": "1"}).text
     rows = re.findall(r"<tr( class=\"overdue\")?><td>\d{4}-", overdue)
