@@ -13,7 +13,9 @@ import twores
 from twores.core.errors import InvalidValueError, MissingValueError
 from twores.core.letters import LetterStatus
 from twores.core.ports import Store
+from twores.divisions import demo_region
 from twores.services.commitments import generate_letters, letter_states, sign_letter
+from twores.services.synth import synthetic_roster
 
 from .helpers import ADMIN, START, load
 
@@ -107,3 +109,18 @@ def test_a_letter_is_valid_for_one_year() -> None:
     letter = Letter("c1", "450323101", 2024, "h", 3, date(2024, 2, 1), date(2024, 2, 29))
     assert letter_status(letter, "h", date(2025, 2, 28), date(2025, 10, 30)) is LetterStatus.SIGNED
     assert letter_status(letter, "h", date(2025, 3, 1), date(2025, 10, 30)) is LetterStatus.EXPIRED
+
+
+def test_a_sub_district_cadres_letter_names_its_tier_and_counterparty_as_a_sub_district(
+    app: twores.Twores, store: Store, tmp_path: Path
+) -> None:
+    district = demo_region().subtree("450302")  # 秀峰区: 街道 only
+    load(store, synthetic_roster(district, businesses=60, cadres=20, seed=3), START)
+    states = letter_states(app, store, ADMIN, 2026, on=START)
+    state = next(s for s in states if s.cadre.area_code == "450302001")  # 秀峰街道
+    assert (state.level("zh"), state.level("en")) == ("街道级", "township")
+    (made,) = generate_letters(app, store, ADMIN, 2026, tmp_path, on=START, cadre_id=state.cadre.id)
+    assert made.docx is not None
+    text = "\n".join(p.text for p in docx.Document(str(made.docx)).paragraphs)
+    assert "街道级包保干部" in text
+    assert "街道党工委、办事处主要负责人" in text and "乡镇党委" not in text

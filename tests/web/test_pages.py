@@ -277,6 +277,10 @@ def test_an_area_page_lists_its_cadres_with_their_desks_and_masked_phones(
     assert f"（{total}）" in page.split('id="cadres"', 1)[0].rsplit("<h2>", 1)[1]
     assert f'href="/cadre?cadre={first.id}">{first.name}</a>' in listed
     assert first.phone and first.phone not in listed and first.phone[-4:] in listed  # masked
+    row = listed.split(f"{first.name}</a>", 1)[1].split("</tr>", 1)[0]
+    with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
+        named = web_db["app"].plugins.area_label(uow.areas.get(first.area_code)).value.zh
+    assert f"<td>{named}级</td>" in row  # as the desk and the letter name it (镇级, not 乡级)
 
 
 def test_the_reporter_is_not_offered_the_verifiers_step() -> None:

@@ -297,6 +297,7 @@ def area(
         names=web_views.area_names(
             web.store, user.scope, [*codes, *(c.area_code for c in held_by.cadres)]
         ),
+        areas=web_views.areas_of(web.store, user.scope, (c.area_code for c in held_by.cadres)),
     )
 
 

@@ -29,6 +29,12 @@ COUNTERPARTIES = {
     Tier.TOWNSHIP: "乡镇党委、政府主要负责人",
     Tier.VILLAGE: "村党组织书记、村民委员会主任",
 }
+#: Where the area's own name for its tier calls for another counterparty (a 街道 has a
+#: party working committee and an office, not a township government).
+COUNTERPARTIES_BY_NAME = {
+    "街道级": "街道党工委、办事处主要负责人",
+    "社区级": "社区党组织书记、居民委员会主任",
+}
 
 
 @attrs.frozen
@@ -58,6 +64,12 @@ class LetterState:
     status: LetterStatus
     businesses: int
     deadline: date
+    #: The cadre's tier as the region names it (镇级, 街道级, 旗级; "" when not looked up).
+    tier_name: str = ""
+
+    def level(self, lang: str) -> str:
+        """The tier as its region names it in Chinese; the tier in English."""
+        return (self.tier_name or self.cadre.tier.zh) if lang == "zh" else self.cadre.tier.en
 
 
 def _path_name(hierarchy: Hierarchy, code: str) -> str:
@@ -125,6 +137,7 @@ def generate_letters(
             if documents:
                 businesses = [by_key[k] for k in keys if k in by_key]
                 frequency = app.plugins.supervision_frequency(cadre.tier, day, cadre.area_code)
+                named = tier_name(app, hierarchy, cadre.area_code, day)
                 document = DocumentInput(
                     cadre=cadre,
                     year=year,
@@ -134,8 +147,9 @@ def generate_letters(
                     },
                     jurisdiction_name=_path_name(hierarchy, cadre.area_code),
                     frequency_label=frequency.value.label("zh"),
-                    counterparty=counterparty or COUNTERPARTIES[cadre.tier],
-                    tier_name=tier_name(app, hierarchy, cadre.area_code, day),
+                    counterparty=counterparty
+                    or COUNTERPARTIES_BY_NAME.get(named, COUNTERPARTIES[cadre.tier]),
+                    tier_name=named,
                 )
                 docx, xlsx = write_documents(document, target)
             digest = keys_hash(keys)
@@ -227,9 +241,13 @@ def letter_states(
     """Every active cadre's letter for ``year`` and where it stands on ``on``."""
     day = on or today()
     with store.unit_of_work(scope) as uow:
+        hierarchy = uow.areas.hierarchy()
         letters = {x.cadre_id: x for x in uow.letters.stream(year=year)}
         return [
-            letter_state(app, cadre, letters.get(cadre.id), keys, year, day)
+            attrs.evolve(
+                letter_state(app, cadre, letters.get(cadre.id), keys, year, day),
+                tier_name=tier_name(app, hierarchy, cadre.area_code, day),
+            )
             for cadre, keys in _lists(uow, day)
         ]
 

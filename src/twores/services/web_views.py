@@ -89,6 +89,13 @@ def area_names(store: Store, scope: Scope, codes: Iterable[str] | None = None) -
         return {c: hierarchy[c].name for c in set(codes) if c in hierarchy}
 
 
+def areas_of(store: Store, scope: Scope, codes: Iterable[str]) -> dict[str, Area]:
+    """Area code -> area, of ``codes`` that exist (to name their tiers as the region does)."""
+    with store.unit_of_work(scope) as uow:
+        hierarchy = uow.areas.hierarchy()
+        return {c: hierarchy[c] for c in set(codes) if c in hierarchy}
+
+
 @attrs.frozen
 class BusinessPage:
     """A page of businesses. ``total``: all of the area's businesses for a list, the ones

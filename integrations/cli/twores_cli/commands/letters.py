@@ -176,7 +176,7 @@ def status_command(obj: Context, year: int, on: dt.datetime | None, scope_area: 
         signed = s.letter.signed_on.isoformat() if s.letter and s.letter.signed_on else ""
         table.add_row(
             f"{s.cadre.name}（{s.cadre.id}）",
-            s.cadre.tier.label(obj.lang),
+            s.level(obj.lang),
             str(s.businesses),
             s.status.label(obj.lang),
             signed,
