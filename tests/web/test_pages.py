@@ -283,6 +283,21 @@ def test_an_area_page_lists_its_cadres_with_their_desks_and_masked_phones(
     assert f"<td>{named}级</td>" in row  # as the desk and the letter name it (镇级, not 乡级)
 
 
+def test_a_business_held_by_a_cadre_above_the_township_says_so(
+    client: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    sign_in(client, "town")
+    with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
+        cadres = {c.id: c for c in uow.cadres.stream()}
+        held = next(
+            a
+            for a in uow.assignments.stream(within=TOWNSHIP)
+            if not cadres[a.cadre_id].area_code.startswith(TOWNSHIP)
+        )
+    page = client.get(f"/businesses/{held.business_key}").text
+    assert f"上级干部 {held.cadre_id}" in page  # not a bare code, nor the cadre's record
+
+
 def test_the_reporter_is_not_offered_the_verifiers_step() -> None:
     problem = twores.Problem(
         id="P1",
