@@ -113,3 +113,17 @@ def test_overlap_in_history() -> None:
         Assignment("v", SHOP.key, date(2025, 1, 1)),
     ]
     assert kinds([SHOP], [VILLAGE_CADRE], history) == ["assignment.overlap"]
+
+
+def test_every_overlapping_pair_is_found_not_only_neighbours() -> None:
+    history = [
+        Assignment("a", SHOP.key, date(2020, 1, 1), date(2030, 1, 1)),
+        Assignment("b", SHOP.key, date(2020, 6, 1), date(2020, 6, 1)),  # empty: shares no day
+        Assignment("c", SHOP.key, date(2021, 1, 1), date(2022, 1, 1)),
+        Assignment("d", SHOP.key, date(2022, 1, 1), date(2023, 1, 1)),
+    ]
+    cadres = [attrs.evolve(VILLAGE_CADRE, id=c) for c in "abcd"]
+    roster = Roster.build(demo_region(), [SHOP], cadres, history)
+    found = roster_violations(roster, RULES, ON)
+    pairs = [v.ids[1:] for v in found if v.kind == "assignment.overlap"]
+    assert sorted(pairs) == [("a", "c"), ("a", "d")]  # c and d only touch

@@ -172,3 +172,18 @@ def test_rebalance_moves_only_what_balance_needs() -> None:
     assert len(plan.creates) == 4 and len(plan.ends) == 4
     assert all(c.reason is AssignmentReason.REBALANCE for c in plan.changes)
     assert sorted(plan.loads[next(iter(plan.loads))].values()) == [2, 2, 2]
+
+
+@pytest.mark.parametrize("mode", list(PlanMode))
+def test_a_business_taken_over_later_is_held_until_then_not_twice(mode: PlanMode) -> None:
+    later = date(2025, 9, 1)
+    start = roster(
+        [shop(1), shop(2)], [cadre("a"), cadre("b")], (Assignment("b", shop(1).key, later),)
+    )
+    plan = plan_assignments(start, RULES, ON, mode)
+    bridged = next(c for c in plan.creates if c.business_key == shop(1).key)
+    assert (bridged.valid_from, bridged.valid_to) == (ON, later)  # then the later one holds
+    assert next(c for c in plan.creates if c.business_key == shop(2).key).valid_to is None
+    after = start.with_assignments(apply_plan(start.assignments, plan))
+    assert_invariants(roster=after, rules=RULES, on=ON)
+    assert_invariants(roster=after, rules=RULES, on=later)

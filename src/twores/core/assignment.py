@@ -311,10 +311,16 @@ def _plan(roster: Roster, rules: RuleBook, on: date, mode: PlanMode) -> Plan:
     current: dict[str, Assignment] = {}
     ended_reason: dict[str, AssignmentReason] = {}
     suspect: list[Assignment] = []
+    #: Business -> the first day an assignment dated after ``on`` takes it over: what the
+    #: plan creates for it ends then (two holders never overlap).
+    taken_over: dict[str, date] = {}
     for assignment in roster.assignments:
-        if assignment.valid_from > on or (
-            assignment.valid_to is not None and assignment.valid_to <= on
-        ):
+        if assignment.valid_from > on:
+            key = assignment.business_key
+            if key not in taken_over or assignment.valid_from < taken_over[key]:
+                taken_over[key] = assignment.valid_from
+            continue
+        if assignment.valid_to is not None and assignment.valid_to <= on:
             continue
         key = assignment.business_key
         placed = target.get(key)
@@ -376,7 +382,7 @@ def _plan(roster: Roster, rules: RuleBook, on: date, mode: PlanMode) -> Plan:
                 ends.append(Change.ending(held, on, moved_reason))
                 ended_reason.setdefault(key, moved_reason)
             reason = ended_reason.get(key, new_business)
-            creates.append(make_change((create, cadre_id, key, on, None, reason)))
+            creates.append(make_change((create, cadre_id, key, on, taken_over.get(key), reason)))
     ends.sort(key=operator.itemgetter(2, 1, 3))
     unplaced.sort(key=operator.attrgetter("business_key"))
     return Plan(

@@ -7,7 +7,7 @@ through ``twores.testing.assert_invariants``.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 
 import attrs
@@ -160,18 +160,16 @@ def roster_violations(
     for key, history in _by_business(roster.assignments).items():
         if key in skipped:
             continue
-        ordered = sorted(history, key=lambda a: (a.valid_from, a.valid_to or date.max))
-        for first, second in itertools.pairwise(ordered):
-            if overlapping(first, second):
-                found.append(
-                    Violation(
-                        "assignment.overlap",
-                        (key, first.cadre_id, second.cadre_id),
-                        f"主体 {key} 的包保关系时间重叠（{first.cadre_id} 与 {second.cadre_id}）",
-                        f"assignments of business {key} overlap "
-                        f"({first.cadre_id} and {second.cadre_id})",
-                    )
+        for first, second in overlapping_pairs(history):
+            found.append(
+                Violation(
+                    "assignment.overlap",
+                    (key, first.cadre_id, second.cadre_id),
+                    f"主体 {key} 的包保关系时间重叠（{first.cadre_id} 与 {second.cadre_id}）",
+                    f"assignments of business {key} overlap "
+                    f"({first.cadre_id} and {second.cadre_id})",
                 )
+            )
 
     for cadre_id in sorted(load):
         cadre = roster.cadres.get(cadre_id)
@@ -195,6 +193,20 @@ def _by_business(assignments: Iterable[Assignment]) -> dict[str, list[Assignment
     for assignment in assignments:
         grouped.setdefault(assignment.business_key, []).append(assignment)
     return grouped
+
+
+def overlapping_pairs(history: Iterable[Assignment]) -> Iterator[tuple[Assignment, Assignment]]:
+    """Every pair of one business's assignments whose valid times share a day, the earlier
+    first (a sweep in start order: each meets only those still running when it starts)."""
+    running: list[Assignment] = []
+    ordered = sorted(history, key=lambda a: (a.valid_from, a.valid_to or date.max, a.cadre_id))
+    for assignment in ordered:
+        if assignment.valid_from == assignment.valid_to:
+            continue  # an empty one shares no day
+        running = [a for a in running if a.valid_to is None or a.valid_to > assignment.valid_from]
+        for earlier in running:
+            yield earlier, assignment
+        running.append(assignment)
 
 
 def overlapping(first: Assignment, second: Assignment) -> bool:
