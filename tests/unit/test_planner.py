@@ -135,6 +135,20 @@ def test_a_regional_load_cap_is_honoured_and_checked() -> None:
         assert_invariants(roster=over, rules=rules, on=ON, ignore=[shop(3).key, shop(4).key])
 
 
+def test_a_rule_book_hears_plugins_registered_after_it_was_made() -> None:
+    manager = make_plugin_manager(load_entrypoints=False)
+    rules = manager.rulebook()
+    assert rules.load_cap(Tier.VILLAGE, ON, VILLAGE) is None  # asked (and kept) before
+    capped = types.SimpleNamespace(
+        twores_rule_sets=hookimpl(lambda: [RuleSet("capped", "1", "上限", "cap", rules=(CAP,))]),
+        twores_load_cap=hookimpl(lambda tier: Ruling(2, CAP) if tier is Tier.VILLAGE else None),
+    )
+    manager.register(capped)
+    assert rules.load_cap(Tier.VILLAGE, ON, VILLAGE) == 2
+    manager.unregister(capped)
+    assert rules.load_cap(Tier.VILLAGE, ON, VILLAGE) is None
+
+
 def test_duplicates_keep_the_earliest_and_history_is_never_deleted() -> None:
     history = (
         Assignment("b", shop(0).key, date(2024, 3, 1)),

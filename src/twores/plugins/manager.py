@@ -73,6 +73,7 @@ class TworesPluginManager(pluggy.PluginManager):
     def hierarchy(self, hierarchy: Hierarchy | None) -> None:
         self._hierarchy = hierarchy
         self._paths.clear()
+        self._values_cache.clear()  # the rule book's answers are kept per area code
 
     # --- registration hooks ---------------------------------------------------------
 
@@ -672,16 +673,19 @@ class TworesPluginManager(pluggy.PluginManager):
         return described
 
 
+#: Keys of the rule book's answers among the manager's (never a hook's name).
+_TIER_OF, _LOAD_CAP = object(), object()
+
+
 class PluginRuleBook:
     """:class:`~twores.core.roster.RuleBook` over a plugin manager.
 
-    Caches tier and cap answers per (question, date, area); grading is asked per business.
+    Caches tier and cap answers per (question, date, area) in the manager's answers, which
+    registering or unregistering a plugin forgets; grading is asked per business.
     """
 
     def __init__(self, manager: TworesPluginManager) -> None:
         self.manager = manager
-        self._tiers: dict[tuple[Grade, date, str], Tier] = {}
-        self._caps: dict[tuple[Tier, date, str], int | None] = {}
 
     def grade_of(self, business: FoodBusiness, on: date) -> Grade:
         path = self.manager.area_path(business.area_code)
@@ -740,14 +744,15 @@ class PluginRuleBook:
         return grades
 
     def tier_of(self, grade: Grade, on: date, area_code: str) -> Tier:
-        key = (grade, on, area_code)
-        tier = self._tiers.get(key)
+        answers = self.manager._values_cache
+        key = (_TIER_OF, grade, on, area_code)
+        tier = answers.get(key)
         if tier is None:
             kwargs = {"grade": grade, "on": on, "area_path": self.manager.area_path(area_code)}
-            tier = self._tiers[key] = self.manager._remembered_value(
+            tier = answers[key] = self.manager._remembered_value(
                 "twores_tier_for_grade", on, kwargs, Tier
             )
-        return tier
+        return cast(Tier, tier)
 
     def frequency(self, tier: Tier, on: date, area_code: str) -> Frequency:
         """The supervision frequency, asked once per the arguments its rules read."""
@@ -765,10 +770,11 @@ class PluginRuleBook:
         )
 
     def load_cap(self, tier: Tier, on: date, area_code: str) -> int | None:
-        key = (tier, on, area_code)
-        if key not in self._caps:
-            self._caps[key] = self.manager.load_cap(tier, on, area_code).value
-        return self._caps[key]
+        answers = self.manager._values_cache
+        key = (_LOAD_CAP, tier, on, area_code)
+        if key not in answers:
+            answers[key] = self.manager.load_cap(tier, on, area_code).value
+        return cast("int | None", answers[key])
 
 
 #: The longest period of each kind, in days: no rule can ask for more visits than days.
