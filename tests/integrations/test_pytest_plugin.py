@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 
 
@@ -57,8 +59,10 @@ TestChurn.settings = settings(max_examples=10, stateful_step_count=8, deadline=N
 """
 
 
-def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_PROFILE"}
+def run_pytest(
+    folder: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_PROFILE"} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
         cwd=folder,
@@ -83,6 +87,25 @@ def test_unknown_region_is_a_usage_error_before_any_test(tmp_path: Path) -> None
     result = run_pytest(tmp_path, "--twores-region", "atlantis", "test_x.py")
     assert result.returncode == 4, result.stdout + result.stderr  # pytest's usage error
     assert "atlantis" in result.stderr and "inner_mongolia" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("TWORES_DISABLE_PLUGIN_AUTOLOAD", "1"), ("TWORES_DISABLED_PLUGINS", "x, inner_mongolia")],
+)
+def test_a_region_the_environment_switches_off_is_a_usage_error(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    (tmp_path / "test_x.py").write_text(
+        "def test_x(twores_plugin_manager):\n    pass\n", encoding="utf-8"
+    )
+    chosen = run_pytest(
+        tmp_path, "--twores-region", "inner_mongolia", "test_x.py", env={variable: value}
+    )
+    assert chosen.returncode == 4, chosen.stdout + chosen.stderr  # not national rules, silently
+    assert variable in chosen.stderr and "inner_mongolia" in chosen.stderr
+    national = run_pytest(tmp_path, "--twores-region", "none", "test_x.py", env={variable: value})
+    assert national.returncode == 0, national.stdout + national.stderr
 
 
 BRING_YOUR_OWN = """

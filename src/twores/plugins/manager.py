@@ -39,7 +39,7 @@ DISABLE_AUTOLOAD_ENV = "TWORES_DISABLE_PLUGIN_AUTOLOAD"
 DISABLED_PLUGINS_ENV = "TWORES_DISABLED_PLUGINS"
 
 
-def _truthy(value: str | None) -> bool:
+def truthy(value: str | None) -> bool:
     return bool(value) and value.strip().lower() not in ("0", "false", "no", "")  # type: ignore[union-attr]
 
 
@@ -923,7 +923,7 @@ def make_plugin_manager(
         if not pm.is_blocked(name):
             pm.register(module, name)
     try:
-        if load_entrypoints and not _truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
+        if load_entrypoints and not truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
             _load_entrypoints(pm)
         for plugin in plugins:
             pm.register(plugin)

@@ -66,6 +66,25 @@ def pytest_configure(config: pytest.Config) -> None:
             f"--twores-region: no installed twores plugin named {', '.join(unknown)} "
             f"(installed: {', '.join(installed_plugins()) or 'none'})"
         )
+    switched_off = _switched_off_by_environment(set(chosen) - {"none"})
+    if switched_off:
+        raise pytest.UsageError(f"--twores-region: {switched_off}")
+
+
+def _switched_off_by_environment(chosen: set[str]) -> str:
+    """Why the environment keeps a chosen region plugin out of every manager ("" if not)."""
+    import os
+
+    from twores.plugins.manager import DISABLE_AUTOLOAD_ENV, DISABLED_PLUGINS_ENV, truthy
+
+    if chosen and truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
+        named = ", ".join(sorted(chosen))
+        return f"{DISABLE_AUTOLOAD_ENV} is set: no installed plugin loads ({named})"
+    disabled = {n.strip() for n in os.environ.get(DISABLED_PLUGINS_ENV, "").split(",")}
+    blocked = sorted(chosen & disabled)
+    if blocked:
+        return f"{DISABLED_PLUGINS_ENV} blocks {', '.join(blocked)}"
+    return ""
 
 
 @pytest.fixture(scope="session")
