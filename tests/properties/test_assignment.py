@@ -24,7 +24,7 @@ from twores.core.roster import Roster
 from twores.core.rules import Rule, RuleSet, Ruling
 from twores.plugins import hookimpl
 from twores.plugins.manager import make_plugin_manager
-from twores.testing import assert_invariants, national_rules
+from twores.testing import assert_invariants, assert_unplaced_exactly, national_rules
 from twores.testing.strategies import DEFAULT_DAY, roster_changes, rosters
 
 RULES = national_rules()
@@ -67,6 +67,7 @@ def test_after_any_plan_invariants_hold_except_for_exactly_the_ineligible(
         key for key, b in roster.businesses.items() if b.in_scope and not eligible(roster, b)
     }
     assert unplaced == without_cadre
+    assert_unplaced_exactly(roster, plan, RULES)  # the shipped check agrees with this one
 
 
 @given(rosters(), modes, st.data())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import attrs
+import pytest
 
 from twores import (
     Area,
@@ -18,9 +19,16 @@ from twores import (
     Roster,
     Tier,
 )
+from twores.core.assignment import Unplaced, UnplacedReason, plan_assignments
 from twores.core.invariants import roster_violations
 from twores.divisions import demo_region
-from twores.testing import national_rules
+from twores.plugins.manager import make_plugin_manager
+from twores.testing import (
+    InvariantViolated,
+    assert_invariants,
+    assert_unplaced_exactly,
+    national_rules,
+)
 
 ON = date(2025, 6, 30)
 RULES = national_rules()
@@ -127,3 +135,28 @@ def test_every_overlapping_pair_is_found_not_only_neighbours() -> None:
     found = roster_violations(roster, RULES, ON)
     pairs = [v.ids[1:] for v in found if v.kind == "assignment.overlap"]
     assert sorted(pairs) == [("a", "c"), ("a", "d")]  # c and d only touch
+
+
+def test_a_plan_that_leaves_a_placeable_business_unplaced_is_caught() -> None:
+    other = attrs.evolve(SHOP, licence_no="JY14503231000002")
+    roster = Roster.build(demo_region(), [SHOP, other], [VILLAGE_CADRE], [])
+    honest = plan_assignments(roster, RULES, ON)
+    assert_unplaced_exactly(roster, honest, RULES)
+    lazy = attrs.evolve(
+        honest, changes=(), unplaced=(Unplaced(SHOP.key, UnplacedReason.NO_ACTIVE_CADRE),)
+    )
+    with pytest.raises(InvariantViolated) as caught:
+        assert_unplaced_exactly(roster, lazy, RULES)
+    assert [v.kind for v in caught.value.violations] == ["plan.placeable_unplaced"]
+    assert f"{SHOP.key} could be held by v" in str(caught.value)
+
+
+def test_the_kit_says_what_it_takes_instead_of_failing_obscurely() -> None:
+    roster = Roster.build(demo_region(), [SHOP], [VILLAGE_CADRE], [])
+    with pytest.raises(TypeError, match="not one string"):
+        assert_invariants(roster=roster, on=ON, ignore=SHOP.key)
+    manager = make_plugin_manager(load_entrypoints=False)
+    with pytest.raises(InvariantViolated, match=r"coverage\.missing"):  # a manager: its rule book
+        assert_invariants(roster=roster, on=ON, rules=manager)
+    with pytest.raises(TypeError, match="RuleBook"):
+        assert_invariants(roster=roster, on=ON, rules="national")

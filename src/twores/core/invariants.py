@@ -7,13 +7,16 @@ through ``twores.testing.assert_invariants``.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date
 
 import attrs
 
 from twores.core.areas import Hierarchy, Tier, is_standard_code
-from twores.core.assignment import Assignment
+from twores.core.assignment import Assignment, Plan, UnplacedReason
+from twores.core.businesses import FoodBusiness
+from twores.core.cadres import Cadre
 from twores.core.roster import Roster, RuleBook
 
 
@@ -298,4 +301,70 @@ def assignment_violations(
                 f"{cadre.area_code} is a {area_tier.en} area",
             )
         )
+    return found
+
+
+def eligible_cadres(
+    roster: Roster, rules: RuleBook, on: date, business: FoodBusiness
+) -> list[Cadre]:
+    """The active cadres the rules let hold ``business`` on ``on``: of the tier its grade
+    maps to, filed at its ancestor of that tier (worked out without the planner)."""
+    hierarchy = roster.hierarchy
+    if business.area_code not in hierarchy:
+        return []
+    tier = rules.tier_of(rules.grade_of(business, on), on, business.area_code)
+    area = hierarchy.ancestor(business.area_code, tier)
+    if area is None:
+        return []
+    return sorted(
+        (
+            c
+            for c in roster.cadres.values()
+            if c.is_active(on) and c.tier is tier and c.area_code == area.code
+        ),
+        key=lambda c: c.id,
+    )
+
+
+def placement_violations(
+    roster: Roster, plan: Plan, rules: RuleBook, after: Roster
+) -> list[Violation]:
+    """What ``plan`` (made on ``roster``, giving ``after``) left unplaced that it could
+    place, and what it placed nowhere without saying so: a business is unplaced exactly
+    when it has no eligible cadre, or (``load_cap``) every eligible cadre is at the cap."""
+    on = plan.on
+    said = {u.business_key: u.reason for u in plan.unplaced}
+    held = Counter(a.cadre_id for a in after.active_assignments(on))
+    found: list[Violation] = []
+    for key, business in sorted(roster.businesses.items()):
+        if not business.in_scope:
+            continue
+        cadres = eligible_cadres(roster, rules, on, business)
+        reason = said.get(key)
+        if not cadres and reason is None:
+            found.append(
+                Violation(
+                    "plan.unsaid_unplaced",
+                    (key,),
+                    f"主体 {key} 没有可包保的干部，计划却未列为未安排",
+                    f"business {key} has no eligible cadre, yet the plan does not list it unplaced",
+                )
+            )
+        elif cadres and reason is not None:
+            room = [
+                c.id
+                for c in cadres
+                if (cap := rules.load_cap(c.tier, on, c.area_code)) is None or held[c.id] < cap
+            ]
+            if reason is not UnplacedReason.LOAD_CAP or room:
+                who = "、".join(room or [c.id for c in cadres][:5])
+                found.append(
+                    Violation(
+                        "plan.placeable_unplaced",
+                        (key, *(room or [c.id for c in cadres])[:5]),
+                        f"主体 {key} 可由 {who} 包保，计划却列为未安排（{reason.zh}）",
+                        f"business {key} could be held by {who}, yet the plan left it "
+                        f"unplaced ({reason.en})",
+                    )
+                )
     return found

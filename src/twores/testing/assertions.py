@@ -6,7 +6,13 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from twores.core.areas import Hierarchy
-from twores.core.invariants import Violation, hierarchy_violations, roster_violations
+from twores.core.assignment import Plan, apply_plan
+from twores.core.invariants import (
+    Violation,
+    hierarchy_violations,
+    placement_violations,
+    roster_violations,
+)
 from twores.core.roster import Roster, RuleBook
 
 
@@ -43,10 +49,34 @@ def assert_invariants(
     """
     if roster is None and hierarchy is None:
         raise TypeError("assert_invariants needs roster= or hierarchy=")
+    if isinstance(ignore, str):
+        raise TypeError("ignore= takes business keys (a set or a list), not one string")
     violations = hierarchy_violations(hierarchy if hierarchy is not None else roster.hierarchy)  # type: ignore[union-attr]
     if roster is not None:
         if on is None:
             raise TypeError("assert_invariants(roster=...) needs on=, the day to check")
-        violations += roster_violations(roster, rules or national_rules(), on, ignore=ignore)
+        violations += roster_violations(roster, rule_book(rules), on, ignore=ignore)
     if violations:
         raise InvariantViolated(violations)
+
+
+def assert_unplaced_exactly(roster: Roster, plan: Plan, rules: RuleBook | None = None) -> None:
+    """Fail unless ``plan`` (made on ``roster``) left unplaced exactly the in-scope
+    businesses with no eligible cadre, or whose eligible cadres are all at the load cap."""
+    rules = rule_book(rules)
+    after = roster.with_assignments(apply_plan(roster.assignments, plan))
+    violations = placement_violations(roster, plan, rules, after)
+    if violations:
+        raise InvariantViolated(violations)
+
+
+def rule_book(rules: object) -> RuleBook:
+    """``rules`` as a rule book: the national rules for None, a plugin manager's own."""
+    if rules is None:
+        return national_rules()
+    if not hasattr(rules, "tier_of") and callable(getattr(rules, "rulebook", None)):
+        return rules.rulebook()  # type: ignore[attr-defined, no-any-return]
+    if not hasattr(rules, "tier_of"):
+        given = type(rules).__name__
+        raise TypeError(f"rules= takes a RuleBook (twores_rules, manager.rulebook()), not {given}")
+    return rules  # type: ignore[return-value]

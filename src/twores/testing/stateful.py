@@ -26,7 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from twores.core.assignment import Plan, PlanMode, apply_plan, plan_assignments
 from twores.core.roster import Roster, RuleBook
 from twores.plugins.manager import TworesPluginManager
-from twores.testing.assertions import assert_invariants
+from twores.testing.assertions import assert_invariants, assert_unplaced_exactly
 from twores.testing.plugin_managers import plugin_manager_for, region_roots
 from twores.testing.strategies import DEFAULT_DAY, region_rosters, roster_changes
 
@@ -64,7 +64,9 @@ class RosterChurn(RuleBasedStateMachine):
         self.rulebook: RuleBook = self.make_rules()
         self.roots = _roots(self.plugin_manager)
         self.roster: Roster | None = None
+        #: The last plan, and the roster it was made on.
         self.last_plan: Plan | None = None
+        self.planned_on: Roster | None = None
 
     # --- extension points -------------------------------------------------------------
 
@@ -108,6 +110,7 @@ class RosterChurn(RuleBasedStateMachine):
     def plan_and_apply(self, mode: PlanMode) -> None:
         assert self.roster is not None
         plan = plan_assignments(self.roster, self.rulebook, self.on, mode)
+        self.planned_on = self.roster
         self.roster = self.apply(plan)
         self.last_plan = plan
 
@@ -126,3 +129,5 @@ class RosterChurn(RuleBasedStateMachine):
             return
         unplaced = {u.business_key for u in self.last_plan.unplaced}
         assert_invariants(roster=self.roster, rules=self.rulebook, on=self.on, ignore=unplaced)
+        assert self.planned_on is not None
+        assert_unplaced_exactly(self.planned_on, self.last_plan, self.rulebook)
