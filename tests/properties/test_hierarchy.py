@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 
 from twores.core.areas import Hierarchy, Tier
@@ -42,3 +43,24 @@ def test_real_guilin_hierarchy_is_consistent() -> None:
 def test_a_tree_under_an_area_holds_it_and_its_path(hierarchy: Hierarchy) -> None:
     assert_invariants(hierarchy=hierarchy)
     assert [a.code for a in hierarchy.path("150121")] == ["15", "1501", "150121"]
+
+
+@pytest.mark.parametrize(
+    ("under", "max_tier", "said"),
+    [
+        ("150", Tier.VILLAGE, "statistical area code"),
+        ("45032", Tier.VILLAGE, "statistical area code"),
+        ("71", Tier.VILLAGE, "drawn in"),
+        ("4500", Tier.VILLAGE, "segment of 0s"),
+        ("450323101202", Tier.COUNTY, "below max_tier"),
+    ],
+)
+def test_an_area_no_tree_can_hold_is_refused_not_ignored(
+    under: str, max_tier: Tier, said: str
+) -> None:
+    @given(hierarchies(under=under, max_tier=max_tier))
+    def draw(hierarchy: Hierarchy) -> None:
+        raise AssertionError(f"drew {hierarchy} under {under}")
+
+    with pytest.raises(ValueError, match=said):
+        draw()

@@ -14,6 +14,7 @@ constructively (never filtered): every value drawn passes the domain's own valid
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 from collections.abc import Sequence
 from datetime import date
@@ -23,7 +24,7 @@ import attrs
 from hypothesis import strategies as st
 from stdnum.cn import uscc
 
-from twores.core.areas import Area, Hierarchy, Tier
+from twores.core.areas import CODE_LENGTHS, Area, Hierarchy, Tier
 from twores.core.assignment import Assignment, AssignmentReason
 from twores.core.businesses import (
     LICENSED_PREFIX,
@@ -85,6 +86,26 @@ _DAY_MAX = date(2030, 12, 31)
 T = TypeVar("T")
 
 
+#: Provinces a tree is drawn in (台湾, 香港 and 澳门 keep no tiers below them here).
+DRAWN_PROVINCES = PROVINCE_CODES - {"71", "81", "82"}
+
+
+def _check_under(under: str, max_tier: Tier) -> None:
+    """``under`` names an area a tree can hold: a statistical code of a drawn province,
+    each segment non-zero, no deeper than ``max_tier``."""
+    tier = Tier.for_code(under)
+    if tier is None or under[:2] not in DRAWN_PROVINCES:
+        raise ValueError(
+            f"under={under!r} must be a statistical area code (2, 4, 6, 9 or 12 digits) of a "
+            f"province the trees are drawn in ({', '.join(sorted(DRAWN_PROVINCES))})"
+        )
+    ends = [n for n in CODE_LENGTHS if n <= len(under)]
+    if any(int(under[start:end]) == 0 for start, end in itertools.pairwise(ends)):
+        raise ValueError(f"under={under!r}: a segment of 0s names no area")
+    if tier.depth > max_tier.depth:
+        raise ValueError(f"under={under!r} is a {tier.value}, below max_tier={max_tier.value}")
+
+
 def _check_tier_range(min_tier: Tier, max_tier: Tier) -> None:
     if max_tier.depth < min_tier.depth:
         raise ValueError(f"max_tier={max_tier.value} is above min_tier={min_tier.value}")
@@ -116,11 +137,11 @@ def hierarchies(
     """
     if max_children < 0:
         raise ValueError(f"max_children={max_children} must be >= 0")
-    if under is not None and (under[:2] not in PROVINCE_CODES or not under.isdigit()):
-        raise ValueError(f"under={under!r} must be a statistical area code")
+    if under is not None:
+        _check_under(under, max_tier)
     province = under[:2] if under else None
     root = Area(
-        code=province or draw(st.sampled_from(sorted(PROVINCE_CODES - {"71", "81", "82"}))),
+        code=province or draw(st.sampled_from(sorted(DRAWN_PROVINCES))),
         name=draw(place_names(tier=Tier.PROVINCE)),
         tier=Tier.PROVINCE,
     )
