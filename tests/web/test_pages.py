@@ -399,7 +399,7 @@ def test_search_results_page_on_in_the_page_and_the_api(
     with web_db["store"].unit_of_work(twores.Scope.system()) as uow:
         matching = [b.key for b in uow.businesses.stream(within=COUNTY) if "JY" in b.key]
     first = client.get(f"/areas/{COUNTY}", params={"q": "jy"}).text
-    following = re.search(r'href="/areas/\d+\?q=jy&offset=(\d+)"', first)
+    following = re.search(r'href="/areas/\d+\?q=jy&offset=(\d+)&cadre_offset=0"', first)
     assert following is not None and following.group(1) == "100"
     second = client.get(f"/areas/{COUNTY}", params={"q": "jy", "offset": 100}).text
     assert _keys_listed(first) + _keys_listed(second) == matching[:200]
