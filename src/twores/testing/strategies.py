@@ -128,7 +128,8 @@ def hierarchies(
     nonstandard: bool = True,
     under: str | None = None,
 ) -> Hierarchy:
-    """A consistent hierarchy rooted at one province, down to ``max_tier``.
+    """A consistent hierarchy rooted at one province, down to ``max_tier`` (at least one
+    path reaches it; others may stop higher).
 
     Statistical codes nest by prefix; with ``nonstandard`` some units (development zones)
     get non-numeric codes and an explicit parent, and so do their descendants. With
@@ -147,6 +148,7 @@ def hierarchies(
     )
     found = [root]
     frontier = [root]
+    spine = {root.code}  # one path reaches ``max_tier``: its first child at each tier
     while frontier:
         parent = frontier.pop()
         tier = parent.tier.child
@@ -160,7 +162,7 @@ def hierarchies(
             if under and len(under) >= end and under.startswith(parent.code)
             else None
         )
-        least = 1 if parent is root or forced is not None else 0
+        least = 1 if parent.code in spine or forced is not None else 0
         count = draw(st.integers(min_value=least, max_value=max(least, max_children)))
         segments = draw(
             st.lists(
@@ -189,6 +191,8 @@ def hierarchies(
                 child = Area(code=code, name=draw(place_names(tier=tier)), tier=tier)
             found.append(child)
             frontier.append(child)
+            if index == 0 and parent.code in spine:
+                spine.add(child.code)
     return Hierarchy(found)
 
 
@@ -491,9 +495,10 @@ def rosters(
 ) -> Roster:
     """Consistent rosters: areas, businesses and cadres in them, optionally assignments.
 
-    Businesses carry a recorded grade (D-heavy) and sit at township or village level;
-    cadres hold one area of their tier, mostly one that ``rules`` (default: the national
-    grade-to-tier table) send businesses to. With ``assignments``, some businesses hold an
+    Businesses carry a recorded grade (D-heavy) and sit at township or village level, most
+    in a few busy villages; cadres hold one area of their tier: most areas that ``rules``
+    (default: the national grade-to-tier table) send a business to get one, so most
+    businesses get placed, and others sit anywhere. With ``assignments``, some businesses hold an
     assignment to a cadre on their own path (of any tier, so some will not match the rules:
     that is what the planner repairs), occasionally with an ended predecessor.
     """
@@ -503,29 +508,34 @@ def rosters(
     areas = [a for a in hierarchy if a.tier is not Tier.PROVINCE]
     if not areas:
         areas = list(hierarchy)
-    # Most businesses sit in villages; a few higher up, where D grades cannot be placed.
+    # Most businesses sit in a few busy villages (as a county's do); a few higher up, where
+    # D grades cannot be placed.
     villages = [a for a in hierarchy if a.tier is Tier.VILLAGE]
     low = [a for a in hierarchy if a.tier in (Tier.TOWNSHIP, Tier.VILLAGE)] or areas
     if villages:
-        low = villages * 8 + low
+        busy = draw(st.lists(st.sampled_from(villages), min_size=1, max_size=3, unique=True))
+        low = busy * 12 + villages * 2 + low
     province = hierarchy.roots[0].code if hierarchy.roots[0].code in PROVINCE_CODES else "45"
     count = draw(st.integers(min_businesses, max_businesses))
     businesses = [
         _draw_roster_business(draw, index=i, areas=low, province=province) for i in range(count)
     ]
-    # Most cadres sit where the national rules send some business, so most get placed.
-    wanted = [
-        area
-        for b in businesses
-        if b.grade is not None
-        and (area := hierarchy.ancestor(b.area_code, _tier_for(rules, b, on))) is not None
-    ]
+    # Most areas the rules send a business to get a cadre, so most businesses get placed;
+    # the rest sit anywhere (and leave businesses unplaced).
+    wanted = sorted(
+        {
+            area.code: area
+            for b in businesses
+            if b.in_scope
+            and (area := hierarchy.ancestor(b.area_code, _tier_for(rules, b, on))) is not None
+        }.values(),
+        key=lambda a: a.code,
+    )
+    placed = [area for area in wanted if draw(st.integers(0, 4)) < 4][:max_cadres]  # 0: placed
+    spare = draw(st.integers(0, max_cadres - len(placed)))
     cadres = [
-        _draw_roster_cadre(
-            draw, index=i, areas=wanted if wanted and draw(st.integers(0, 3)) > 0 else areas, on=on
-        )
-        for i in range(draw(st.integers(0, max_cadres)))
-    ]
+        _draw_roster_cadre(draw, index=i, areas=[area], on=on) for i, area in enumerate(placed)
+    ] + [_draw_roster_cadre(draw, index=len(placed) + i, areas=areas, on=on) for i in range(spare)]
     history: list[Assignment] = []
     if assignments and cadres:
         for business in businesses:
@@ -563,10 +573,12 @@ def region_rosters(
 
 
 def _tier_for(rules: RuleBook | None, business: FoodBusiness, on: date) -> Tier:
-    assert business.grade is not None
+    """The tier ``rules`` send ``business`` to: its grade as they grade it (the national
+    table on its recorded grade when no rules are given)."""
     if rules is None:
+        assert business.grade is not None
         return TIER_FOR_GRADE_TABLE[business.grade]
-    return rules.tier_of(business.grade, on, business.area_code)
+    return rules.tier_of(rules.grade_of(business, on), on, business.area_code)
 
 
 @st.composite
