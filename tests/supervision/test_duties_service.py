@@ -202,3 +202,31 @@ def test_a_record_dated_after_its_entry_is_refused(
     report = import_duties(APP, store, ADMIN, _write(tmp_path / "记录.csv", rows), now=entered)
     assert [(e.row, e.value, e.code) for e in report.errors] == [(3, "2026-04-02", "date_ahead")]
     assert report.written.changed == 0
+
+
+def test_a_day_not_yet_over_owes_no_daily_record_yet(
+    store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    now = twores.today()
+    load(store, roster, now - timedelta(days=40))
+    key = sorted(roster.businesses)[0]
+    yesterday = now - timedelta(days=1)
+    rows = [["1", key, "日管控", yesterday.isoformat(), "安全员", "黄丽", "是", ""]]
+    assert import_duties(APP, store, ADMIN, _write(tmp_path / "记录.csv", rows)).accepted
+    today_only = duty_report(APP, store, ADMIN, now, now)
+    mine = next(b for b in today_only if b.business_key == key)
+    assert mine.compliance[0].due == 0  # at 10:00 today's 日管控 is not missing yet
+    (mine,) = [b for b in duty_report(APP, store, ADMIN, yesterday, now) if b.business_key == key]
+    assert (mine.compliance[0].due, mine.compliance[0].kept) == (1, 1)
+    root = roster.hierarchy.roots[0].code
+    day = compute_kpis(APP, store, ADMIN, str(now), names=["daily_routine"])  # 日调度 of today
+    assert (
+        root not in day.values["daily_routine"] or not day.value("daily_routine", root).denominator
+    )
+    week = twores.Period.containing(twores.PeriodKind.WEEK, now)
+    counted = compute_kpis(APP, store, ADMIN, str(week), names=["daily_routine"])
+    owed_days = (now - max(week.start, now - timedelta(days=40))).days
+    value = counted.values["daily_routine"].get(root)
+    assert (value.denominator if value else 0) == owed_days * sum(
+        1 for b in roster.businesses.values() if b.in_scope_on(now)
+    )

@@ -16,7 +16,7 @@ import operator
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 import attrs
@@ -329,6 +329,9 @@ class KpiInput:
     within: str | None
     director_required: Callable[[FoodBusiness, date], bool]
     director_reads_area: bool = True
+    #: Whether the as-of day is over: a routine period is owed once it has ended, so on a
+    #: day still running (today) its own daily record is not owed yet.
+    day_over: bool = True
 
     @functools.cached_property
     def in_scope(self) -> tuple[FoodBusiness, ...]:
@@ -349,8 +352,10 @@ class KpiInput:
 
     @functools.cached_property
     def routines(self) -> Mapping[DutyKind, Counts]:
-        """(periods filed, periods due) of each routine, from the period's start to the day."""
-        span = (self.period.start, min(self.period.end, self.as_of))
+        """(periods filed, periods due) of each routine, from the period's start to the
+        as-of day (to the day before, while that day is not over)."""
+        last = self.as_of if self.day_over else self.as_of - timedelta(days=1)
+        span = (self.period.start, min(self.period.end, last))
         return self.uow.kpi_counts.routines(dict.fromkeys(DutyKind, span), within=self.within)
 
 

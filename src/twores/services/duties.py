@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import attrs
@@ -21,7 +21,7 @@ from twores.core.duties import (
     staff_problems,
 )
 from twores.core.errors import DateAheadError, InvalidValueError, TworesError
-from twores.core.periods import Period, china_time
+from twores.core.periods import Period, china_time, today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.problems import Problem, ProblemSource
 from twores.core.security import Scope
@@ -194,6 +194,7 @@ def duty_report(
     suspended). Staff gaps include anyone under the 5-year ban for a business revoked
     within the caller's scope (matched by ID number)."""
     found: list[BusinessDuties] = []
+    owed_by = min(end, today() - timedelta(days=1))  # a day not yet over owes nothing yet
     first = min(Period.containing(kind.period_kind, start).start for kind in DutyKind)
     with store.unit_of_work(scope) as uow:
         by_business: dict[str, list[DutyRecord]] = defaultdict(list)
@@ -207,7 +208,10 @@ def duty_report(
             owed = functools.partial(owes_period, business)
             records = by_business.get(business.key, [])
             compliance = tuple(
-                duty_compliance(records, kind, start, end, owes=owed) for kind in DutyKind
+                duty_compliance(records, kind, start, owed_by, owes=owed)
+                if owed_by >= start
+                else Compliance(kind=kind, due=0, kept=0, missing=())
+                for kind in DutyKind
             )
             director = app.plugins.requires_director(business, end).value
             found.append(

@@ -144,9 +144,11 @@ def _facts(
 
     by_area = app.plugins.director_reads_area()
 
+    day_over = day < today()
+
     @functools.cache
     def facts(within: str | None) -> KpiInput:
-        return KpiInput(uow, period, day, within, director_required, by_area)
+        return KpiInput(uow, period, day, within, director_required, by_area, day_over)
 
     return facts
 
@@ -170,6 +172,8 @@ def _refreshed(
     if summary is None or counties is None or not kept:
         return None
     rules = ",".join(sorted(f"{r.name} {r.version}" for r in app.plugins.rule_sets()))
+    if day >= today():  # counts of a day not yet over: recounted once it is
+        rules += "|day not over"
     states = refresh(
         summary,
         kept,
