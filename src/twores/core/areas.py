@@ -278,6 +278,8 @@ def records_block_the_move(area: Area, parent_code: str | None) -> InvalidAreaCo
     )
 
 
+#: Each tier's parent tier (looked up once per area of a tree).
+_PARENT_TIER = {tier: tier.parent for tier in Tier}
 #: Areas a hierarchy's repr lists.
 _SHOWN = 12
 
@@ -315,7 +317,7 @@ class Hierarchy:
                         "the parent area does not exist",
                     )
                 )
-            elif parent.tier is not area.tier.parent:
+            elif parent.tier is not _PARENT_TIER[area.tier]:
                 problems.append(
                     InvalidAreaCodeError(
                         f"{area.code}.parent_code",

@@ -7,7 +7,7 @@ raises one :class:`StructureError` listing every bad field path, not just the fi
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
@@ -201,3 +201,28 @@ def trusted_fields(cls: type[T], names: Iterable[str], values: Iterable[Any]) ->
     if post_init is not None:
         post_init()
     return record
+
+
+def as_stored(cls: type[T], names: Sequence[str], values: Iterable[Any]) -> T:
+    """A record exactly as a store wrote it: every field given, derived ones included, so
+    neither validators nor ``__attrs_post_init__`` run again (the store ran them before it
+    wrote the row). For the stored area tree, read whole by every command."""
+    record = _new(cls)
+    for put, value in zip(_setters(cls, tuple(names)), values, strict=False):  # type: ignore[arg-type]
+        put(record, value)
+    return record
+
+
+@functools.cache
+def _setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[Any, Any], None], ...]:
+    """Each field's slot setter (twice as fast as ``object.__setattr__`` by name)."""
+    return tuple(
+        slot.__set__
+        if (slot := cls.__dict__.get(name)) is not None and hasattr(slot, "__set__")
+        else functools.partial(_set_named, name)
+        for name in names
+    )
+
+
+def _set_named(name: str, record: Any, value: Any) -> None:
+    _set(record, name, value)

@@ -166,6 +166,25 @@ class BackendContract:
             )
             assert uow.areas.get(TOWNSHIP) == hierarchy[TOWNSHIP]
             assert uow.areas.hierarchy().path(TOWNSHIP) == hierarchy.path(TOWNSHIP)
+            assert sorted(uow.areas.hierarchy(), key=lambda a: a.code) == sorted(
+                hierarchy, key=lambda a: a.code
+            )
+
+    def test_an_areas_dates_and_explicit_parent_round_trip(self, store: Store) -> None:
+        zone = Area(
+            "450323-Z1",
+            "灵川经开区",
+            Tier.TOWNSHIP,
+            parent_code=COUNTY,
+            valid_from=date(2020, 1, 1),
+            valid_to=date(2030, 1, 1),
+        )
+        with store.unit_of_work(SYSTEM) as uow:
+            uow.areas.upsert_many([*demo_region().path(COUNTY), zone])
+            uow.commit()
+        with store.unit_of_work(SYSTEM) as uow:
+            assert uow.areas.hierarchy()["450323-Z1"] == zone
+            assert uow.areas.hierarchy().parent("450323-Z1") == demo_region()[COUNTY]
 
     def test_records_round_trip(self, loaded: Store, roster: Roster) -> None:
         with loaded.unit_of_work(SYSTEM) as uow:

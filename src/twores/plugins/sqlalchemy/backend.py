@@ -174,9 +174,9 @@ class SqlStore:
         """The areas, reloaded whenever any process has changed them since the last load."""
         version = areas_version(connection)
         if self._hierarchy is None or version != self._areas_version:
-            self._hierarchy = Hierarchy(
-                rows.area(r) for r in connection.execute(sa.select(tables.areas)).all()
-            )
+            found = connection.execute(sa.select(tables.areas)).cursor  # the driver's rows
+            assert found is not None
+            self._hierarchy = Hierarchy(rows.area(r) for r in found.fetchall())
             self._areas_version = version
         return self._hierarchy
 

@@ -25,7 +25,7 @@ from twores.core.businesses import (
     StaffMember,
 )
 from twores.core.cadres import Cadre
-from twores.core.convert import trusted_fields
+from twores.core.convert import as_stored, trusted_fields
 from twores.core.duties import DutyKind, DutyRecord, StaffRole
 from twores.core.letters import Letter
 from twores.core.periods import Period, PeriodKind
@@ -256,10 +256,21 @@ _AREA_FIELDS = ("code", "name", "tier", "parent_code", "valid_from", "valid_to")
 
 
 def area(row: Any) -> Area:
-    """The area of a row of ``areas`` (its columns in table order)."""
+    """The area of a row of ``areas`` (its columns in table order; dates as dates or, off
+    the SQLite driver, ISO text). A row holds what the area's checks derived (its parent),
+    so they are not run again — but for a province-less row no store of ours wrote."""
     code, name, tier, parent_code, valid_from, valid_to = row
-    values = (code, name, Tier.of(tier), parent_code, valid_from, valid_to)
-    return trusted_fields(Area, _AREA_FIELDS, values)
+    tier = Tier.of(tier)
+    if valid_from is not None or valid_to is not None:
+        valid_from, valid_to = _maybe_day(valid_from), _maybe_day(valid_to)
+    values = (code, name, tier, parent_code, valid_from, valid_to)
+    if parent_code is None and tier is not Tier.PROVINCE:
+        return trusted_fields(Area, _AREA_FIELDS, values)
+    return as_stored(Area, _AREA_FIELDS, values)
+
+
+def _maybe_day(value: Any) -> date | None:
+    return None if value is None else _day(value)
 
 
 def area_values(a: Area) -> tuple[Any, ...]:
