@@ -797,6 +797,24 @@ def test_bad_databases_are_named_not_traced(tmp_path: Path) -> None:
     assert made.returncode == 1 and "文件夹 /nonexistent/dir 不存在" in made.stderr
 
 
+def test_a_file_that_cannot_be_written_is_named_not_traced(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.db")
+    assert run("--db", db, "db", "upgrade", cwd=tmp_path).returncode == 0
+    (tmp_path / "ledger.csv").write_text("a,b\n", encoding="utf-8")
+    cases = {
+        str(tmp_path / "nowhere" / "b.csv"): "所在文件夹不存在",
+        str(tmp_path / "ledger.csv" / "b.xlsx"): "路径中有一段不是文件夹",
+    }
+    for target, reason in cases.items():
+        shown = run("--db", db, "export", "businesses", target, cwd=tmp_path)
+        assert shown.returncode == 1, (target, shown.stdout, shown.stderr)
+        assert "Traceback" not in shown.stderr and reason in shown.stderr, shown.stderr
+        assert str(Path(target).parent) in shown.stderr or target in shown.stderr
+    nowhere = str(tmp_path / "nowhere" / "c.csv")
+    english = run("--lang", "en", "--db", db, "export", "cadres", nowhere, cwd=tmp_path)
+    assert english.returncode == 1 and "its folder does not exist" in english.stderr
+
+
 def test_db_upgrade_says_when_it_created_the_database(tmp_path: Path) -> None:
     db = str(tmp_path / "new.db")
     created = run("--db", db, "db", "upgrade", cwd=tmp_path)

@@ -63,3 +63,24 @@ def as_error(error: Exception, db: str | None) -> twores.TworesError | None:
     return twores.TworesError(
         f"无法使用数据库 {name}：{reason}", f"cannot use the database {name}: {reason}"
     )
+
+
+#: Why a file could not be read or written, by the OS error raised.
+_FILE_REASONS: tuple[tuple[type[OSError], str, str], ...] = (
+    (FileNotFoundError, "文件或文件夹不存在", "no such file or folder"),
+    (NotADirectoryError, "路径中有一段不是文件夹", "a part of the path is not a folder"),
+    (IsADirectoryError, "这是一个文件夹，不是文件", "it is a folder, not a file"),
+    (PermissionError, "没有读写权限", "permission denied"),
+    (FileExistsError, "已存在", "already exists"),
+)
+
+
+def file_error(error: Exception) -> twores.TworesError | None:
+    """A file the command could not read or write (naming it), as a TworesError."""
+    if not isinstance(error, OSError) or error.filename is None:
+        return None
+    zh, en = next(
+        ((z, e) for kind, z, e in _FILE_REASONS if isinstance(error, kind)),
+        ("无法读写", error.strerror or type(error).__name__),
+    )
+    return twores.InvalidValueError("file", str(error.filename), zh, en)

@@ -26,7 +26,7 @@ from twores_cli.commands import (
     web,
 )
 from twores_cli.context import EXIT_ERROR, EXIT_USAGE, Context
-from twores_cli.databases import as_error
+from twores_cli.databases import as_error, file_error
 from twores_cli.output import FORMATS
 from twores_cli.usage import bilingual
 
@@ -48,7 +48,11 @@ class TworesGroup(click.Group):
             raise bilingual(error) from None
         except Exception as error:
             obj = ctx.obj if isinstance(ctx.obj, Context) else Context()
-            failed = error if isinstance(error, twores.TworesError) else as_error(error, obj.db)
+            failed = (
+                error
+                if isinstance(error, twores.TworesError)
+                else as_error(error, obj.db) or file_error(error)
+            )
             if failed is None:
                 raise
             click.echo(failed.message(obj.lang), err=True)

@@ -82,6 +82,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "problem_id": ("问题编号", "problem id"),
     "format": ("格式", "format"),
     "file": ("文件", "file"),
+    "path": ("文件路径", "path"),
     "value": ("取值", "value"),
     "businesses": ("主体数", "businesses"),
     "cadres": ("干部数", "cadres"),

@@ -165,6 +165,20 @@ def _text_writer(path: Path) -> IO[str]:
     return path.open("w", encoding="utf-8-sig", newline="")
 
 
+def check_folder(target: Path) -> None:
+    """Refuse, before anything is read or written, a file whose folder is not there."""
+    folder = target.parent
+    if folder.is_dir():
+        return
+    missing = not folder.exists() and not any(p.is_file() for p in folder.parents)
+    raise InvalidValueError(
+        "path",
+        str(target),
+        "所在文件夹不存在" if missing else "路径中有一段不是文件夹",
+        "its folder does not exist" if missing else "a part of the path is not a folder",
+    )
+
+
 def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
     """Write ``rows`` under ``headers`` to .xlsx, else CSV (compressed when the name ends
     .gz or .xz); text never runs as a formula in Excel (:mod:`twores.services.sheets.cells`)."""
@@ -220,6 +234,7 @@ def export_list(
             "导出文件应为 .xlsx 或 .csv（可压缩为 .csv.gz、.csv.xz）",
             "export to .xlsx or .csv (or .csv.gz, .csv.xz)",
         )
+    check_folder(target)
     with store.unit_of_work(scope) as uow:
         if within is not None:
             check_area(uow.areas.hierarchy(), scope, within)
