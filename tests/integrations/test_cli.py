@@ -752,6 +752,47 @@ def test_tables_honour_csv_json_and_xlsx(tmp_path: Path) -> None:
     assert xlsx.returncode == 0, xlsx.stderr
     sheet = load_workbook(io.BytesIO(xlsx.stdout)).active
     assert sheet is not None and sheet["A1"].value == "指标" and sheet.max_row == 12
+    # commands whose outcome is no table: one JSON object, one CSV row, one sheet row
+    verified = run("--db", db, "--format", "json", "audit", "verify", cwd=tmp_path)
+    said = json.loads(verified.stdout)
+    assert said["intact"] is True and said["entries"] > 0 and len(said["last_hash"]) == 64
+    scheduled = run("--db", db, "--format", "csv", "schedule", "2025Q3", cwd=tmp_path)
+    (header, values) = list(csv.reader(io.StringIO(scheduled.stdout)))
+    assert header[:2] == ["period", "tasks"] and values[0] == "2025Q3" and int(values[1]) > 0
+    sheet_of = subprocess.run(
+        [*TWORES, "--db", db, "--format", "xlsx", "schedule", "2025Q3"],
+        capture_output=True,
+        cwd=tmp_path,
+    )
+    rows = list(load_workbook(io.BytesIO(sheet_of.stdout)).active.values)  # type: ignore[union-attr]
+    assert rows[0][0] == "period" and rows[1][0] == "2025Q3"
+    exported = tmp_path / "主体.csv"
+    assert (
+        run(
+            "--db",
+            db,
+            "export",
+            "businesses",
+            str(exported),
+            "--unmask",
+            "--role",
+            "admin",
+            cwd=tmp_path,
+        ).returncode
+        == 0
+    )
+    checked = run(
+        "--db",
+        db,
+        "--format",
+        "json",
+        "import",
+        "businesses",
+        str(exported),
+        "--dry-run",
+        cwd=tmp_path,
+    )
+    assert json.loads(checked.stdout)["dry_run"] is True, checked.stdout + checked.stderr
 
 
 def test_xlsx_is_not_written_to_a_terminal(tmp_path: Path) -> None:

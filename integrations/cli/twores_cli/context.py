@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -68,6 +69,18 @@ class Context:
         """Print a command's table in the --format chosen."""
         output.show(self.console, table, self.output)
 
+    def result(self, record: Mapping[str, object]) -> None:
+        """A command's outcome that is no table, on stdout for --format json (an object),
+        csv or xlsx (one row); with --format table its text says it all."""
+        if self.output == "table":
+            return
+        if self.output == "json":
+            click.echo(json.dumps(record, ensure_ascii=False, default=str))
+            return
+        table = Table(*record.keys())
+        table.add_row(*(_cell(value) for value in record.values()))
+        output.show(self.console, table, self.output)
+
     def note(self, table: Table) -> None:
         """Print a secondary table with the messages (stderr unless --format table)."""
         output.show(self.console, table, "table")
@@ -111,3 +124,11 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)

@@ -32,6 +32,15 @@ def verify(obj: Context) -> None:
         for entry in uow.audit.entries():
             count, last = count + 1, entry
     store.close()
+    obj.result(
+        {
+            "intact": not problems,
+            "entries": count,
+            "last_seq": last.seq if last else None,
+            "last_hash": last.hash if last else None,
+            "problems": [p.message_en for p in problems],
+        }
+    )
     if not problems:
         obj.console.print(
             obj.t(f"审计日志完整：{count} 条记录", f"audit log intact: {count} entries")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import attrs
 import click
 from rich.markup import escape
 
@@ -89,6 +90,21 @@ def command(
     )
     replay = t("（该文件此前已导入）", " (this file was imported before)") if report.replay else ""
     records, links = report.records, report.assignments
+    obj.result(
+        {
+            "kind": kind,
+            "file": str(file),
+            "sha256": report.sha256,
+            "rows": report.rows,
+            "dry_run": dry_run,
+            "replay": report.replay,
+            "inserted": records.inserted,
+            "updated": records.updated,
+            "unchanged": records.unchanged,
+            "assignments": attrs.asdict(links),
+            "unread_columns": list(report.unread_columns),
+        }
+    )
     obj.console.print(
         f"{verb}{replay}: {report.rows} {t('行', 'rows')}; "
         f"{t('新增', 'inserted')} {records.inserted}, {t('更新', 'updated')} {records.updated}, "

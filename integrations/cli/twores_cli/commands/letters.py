@@ -67,6 +67,15 @@ def generate_command(
         )
     store.close()
     renewed = sum(g.renewed for g in generated)
+    obj.result(
+        {
+            "year": year,
+            "folder": str(folder),
+            "cadres": len(generated),
+            "renewed": renewed,
+            "files": [str(p) for g in generated for p in (g.docx, g.xlsx) if p is not None],
+        }
+    )
     obj.console.print(
         obj.t(
             f"已生成 {len(generated)} 名干部的承诺书及三清单（新签 {renewed}）：{folder}",

@@ -120,7 +120,7 @@ def show_command(obj: Context, problem_id: str, scope_area: str | None) -> None:
         raise twores.InvalidValueError(
             "id", problem_id, "问题不存在或不在辖区内", "no such problem"
         )
-    if obj.output == "json":
+    if obj.output != "table":
         data = _plain(problem)
         data["history"] = [
             {
@@ -135,7 +135,7 @@ def show_command(obj: Context, problem_id: str, scope_area: str | None) -> None:
             }
             for e in problem.history
         ]
-        click.echo(json.dumps(data, ensure_ascii=False))
+        obj.result(data)
         return
     lang = obj.lang
     obj.console.print(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import click
@@ -91,23 +90,19 @@ def schedule_command(
         )
     store.close()
     t, written = obj.t, report.written
-    if obj.output == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "period": str(report.period),
-                    "tasks": report.tasks,
-                    "exempt": report.exempt,
-                    "unassigned": report.unassigned,
-                    "inserted": written.inserted,
-                    "updated": written.updated,
-                    "unchanged": written.unchanged,
-                    "retired": report.retired,
-                    "credited": report.credited,
-                }
-            )
-        )
-        return
+    obj.result(
+        {
+            "period": str(report.period),
+            "tasks": report.tasks,
+            "exempt": report.exempt,
+            "unassigned": report.unassigned,
+            "inserted": written.inserted,
+            "updated": written.updated,
+            "unchanged": written.unchanged,
+            "retired": report.retired,
+            "credited": report.credited,
+        }
+    )
     obj.console.print(
         t(
             f"{report.period.label('zh')}：任务 {report.tasks} 项（豁免 {report.exempt}，"
@@ -193,15 +188,14 @@ def record_command(
     store = obj.store()
     outcome = record_visit(obj.app, store, obj.scope(scope_area, actor, role), visit)
     store.close()
-    if obj.output == "json":
-        record = {
+    obj.result(
+        {
             "visit": outcome.visit.key,
             "task": outcome.task.key if outcome.task else None,
             "late": outcome.late,
             "problems": [p.id for p in outcome.opened],
         }
-        click.echo(json.dumps(record, ensure_ascii=False))
-        return
+    )
     t = obj.t
     task = outcome.task
     done = (
@@ -210,8 +204,17 @@ def record_command(
         else t("不计入任务", "fulfils no task")
     )
     late = t("（补录）", " (late entry)") if outcome.late else ""
+    opened = "、".join(p.id for p in outcome.opened)
+    problems = (
+        t(
+            f"；登记问题 {len(outcome.opened)} 个：{opened}",
+            f"; opened {len(outcome.opened)} problems: {opened}",
+        )
+        if outcome.opened
+        else ""
+    )
     obj.console.print(
-        f"{t('已记录', 'recorded')} {outcome.visit.key}{late}; {done}", highlight=False
+        f"{t('已记录', 'recorded')} {outcome.visit.key}{late}; {done}{problems}", highlight=False
     )
 
 
@@ -254,6 +257,18 @@ def import_command(
     t = obj.t
     if not report.accepted:
         obj.rejected(report.errors, report.report_path)
+    obj.result(
+        {
+            "file": str(file),
+            "rows": report.rows,
+            "dry_run": dry_run,
+            "inserted": report.inserted,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "fulfilled": report.fulfilled,
+            "late": report.late,
+        }
+    )
     obj.console.print(
         t(
             f"督导记录 {report.rows} 行：新增 {report.inserted}，更新 {report.updated}，"
