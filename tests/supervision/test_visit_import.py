@@ -255,3 +255,22 @@ def test_a_visit_recorded_before_its_quarter_was_scheduled_fulfils_the_new_task(
     ]
     again = schedule(app, store, ADMIN, "2026Q1", on=START)
     assert again.written.changed == 0 and again.credited == 0
+
+
+def test_every_bad_field_of_a_row_is_reported_at_once(
+    app: twores.Twores, store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    held = _held(store)[0]
+    path = tmp_path / "v.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow([*HEADER, "证据哈希"])
+        row = [held.business_key, held.cadre_id, "2026-03-02", "电话", "X1:符合", "", "", "zz"]
+        writer.writerow(["1", *row])
+    report = import_visits(app, store, ADMIN, path, now=NOW)
+    assert sorted((e.column, e.value) for e in report.errors) == [
+        ("检查结果", "X1:符合"),
+        ("督导方式", "电话"),
+        ("证据哈希", "zz"),
+    ]

@@ -38,6 +38,14 @@ class Answer(LabelledEnum):
     NOT_APPLICABLE = ("na", "不适用", "not applicable", ("无", "n/a", "-"))
 
 
+def check_evidence(digest: str) -> None:
+    """An evidence file is named by its SHA-256 digest, in lower-case hex."""
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise InvalidValueError(
+            "evidence", digest, "应为 SHA-256 十六进制摘要", "expected a SHA-256 hex digest"
+        )
+
+
 @attrs.frozen
 class ChecklistItem:
     code: str
@@ -228,10 +236,7 @@ class Visit:
                     "findings", finding, "发现问题不能为空白", "a finding is blank: describe it"
                 )
         for digest in self.evidence:
-            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-                raise InvalidValueError(
-                    "evidence", digest, "应为 SHA-256 十六进制摘要", "expected a SHA-256 hex digest"
-                )
+            check_evidence(digest)
 
     @property
     def key(self) -> str:

@@ -9,7 +9,13 @@ import attrs
 from twores.core.businesses import canonical_licence
 from twores.core.errors import InvalidValueError
 from twores.core.problems import Severity
-from twores.core.supervision import VisitMode, visit_key
+from twores.core.supervision import (
+    NATIONAL_CHECKLIST,
+    Answer,
+    VisitMode,
+    check_evidence,
+    visit_key,
+)
 from twores.services.sheets import values as v
 from twores.services.sheets.columns import map_columns
 from twores.services.sheets.parsing import (
@@ -40,16 +46,29 @@ def split_items(value: object, field: str) -> tuple[str, ...]:
 
 
 def _answers(value: object, field: str) -> tuple[tuple[str, str], ...]:
-    """``M1:符合；P1:不符合`` -> (("M1", "符合"), ("P1", "不符合"))."""
-    found = []
+    """``M1:符合；P1:不符合`` -> (("M1", "符合"), ("P1", "不符合")): items of the national
+    checklist (the one a sheet's visits are recorded against), answers it knows."""
+    found: list[tuple[str, str]] = []
+    parsed: dict[str, Answer] = {}
     for item in split_items(value, field):
         match = _ANSWER.match(item)
         if match is None:
             raise InvalidValueError(
                 field, item, "应形如 M1:符合；P1:不符合", "expected e.g. M1:yes; P1:no"
             )
-        found.append((match.group(1).upper(), match.group(2)))
+        code, answer = match.group(1).upper(), match.group(2)
+        parsed[code] = Answer.parse(answer, field=field)
+        found.append((code, answer))
+    NATIONAL_CHECKLIST.check(parsed)
     return tuple(found)
+
+
+def _evidence(value: object, field: str) -> tuple[str, ...]:
+    """Evidence digests (SHA-256 hex; upper case read as lower)."""
+    digests = tuple(d.lower() for d in split_items(value, field))
+    for digest in digests:
+        check_evidence(digest)
+    return digests
 
 
 def _mode(value: object, field: str) -> str | None:
@@ -82,7 +101,7 @@ def parse_visits(table: Table) -> ParseResult[VisitRow]:
             )
         mode = r.get("mode", _mode) or "现场"
         findings = r.get("findings", split_items) or ()
-        evidence = r.get("evidence", split_items) or ()
+        evidence = r.get("evidence", _evidence) or ()
         answers = r.get("answers", _answers) or ()
         late = r.get("late_reason", v.text)
         severity = r.get("severity", _severity) or Severity.MINOR.zh
