@@ -126,6 +126,7 @@ def test_bad_rows_refuse_the_whole_sheet(
         ["91", key, "年总结", "2026-03-02", "主要负责人", "陈总", "否", ""],
         ["92", "JY00000000000000", "日管控", "2026-03-02", "安全员", "黄丽", "是", ""],
         ["93", key, "日管控", "2026-03-05", "安全员", "黄丽", "是", "发现过期食品"],
+        ["94", "JYNOPE", "日管控", "2026-03-06", "安全员", "黄丽", "也许", ""],
     ]
     report = import_duties(APP, store, ADMIN, _write(tmp_path / "坏.csv", rows))
     assert {(e.serial, e.column) for e in report.errors} == {
@@ -133,6 +134,8 @@ def test_bad_rows_refuse_the_whole_sheet(
         ("91", "类型"),
         ("92", "许可证编号"),
         ("93", "发现问题"),
+        ("94", "许可证编号"),  # every bad field of a row at once, its business too
+        ("94", "零风险"),
     }
     assert all(e.reason_zh and e.reason_en for e in report.errors)
     (role,) = [e for e in report.errors if e.serial == "90"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import attrs
 
 from twores.bootstrap import Twores
+from twores.core.businesses import FoodBusiness
 from twores.core.duties import (
     Compliance,
     DutyKind,
@@ -76,11 +77,18 @@ def import_duties(
     Problems a weekly check report lists are opened in the problem ledger."""
     source = Path(path)
     reports = None if report_dir is None else Path(report_dir)
-    parsed = parse_duties(read_sheet(source, "duties"))
-    errors = list(parsed.errors)
     written = UpsertResult()
-    key_column = parsed.columns.get("business_key", "许可证编号")
     with store.unit_of_work(scope) as uow:
+        seen: dict[str, FoodBusiness] = {}
+
+        def known(key: str) -> FoodBusiness:
+            if key not in seen:
+                seen[key] = business_in_scope(uow, key)
+            return seen[key]
+
+        parsed = parse_duties(read_sheet(source, "duties"), known)
+        errors = list(parsed.errors)
+        key_column = parsed.columns.get("business_key", "许可证编号")
         records: list[DutyRecord] = []
         first_row: dict[str, int] = {}  # record key -> the sheet row that gave it
         entered_on = china_time(now).date()
@@ -94,7 +102,7 @@ def import_duties(
                         f"after the day it is entered ({entered_on.isoformat()}): "
                         "records cannot be filed ahead",
                     )
-                business = business_in_scope(uow, row.business_key)
+                business = known(row.business_key)
                 record = DutyRecord(
                     business.key,
                     business.area_code,

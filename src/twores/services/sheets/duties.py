@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import attrs
@@ -33,6 +34,16 @@ def _required(x: object, f: str) -> str | None:
     return v.text(x, f, required=True)
 
 
+def _checked(known: Callable[[str], object]) -> Callable[[object, str], str | None]:
+    def read(x: object, f: str) -> str | None:
+        key = _required(x, f)
+        if key is not None:
+            known(canonical_licence(key))
+        return key
+
+    return read
+
+
 def _day(x: object, f: str) -> date:
     found = v.day(x, f)
     if found is None:
@@ -48,7 +59,12 @@ def _role(x: object, f: str) -> StaffRole:
     return StaffRole.parse(_required(x, f) or "", field=f)
 
 
-def parse_duties(table: Table) -> ParseResult[DutyRow]:
+def parse_duties(
+    table: Table, known: Callable[[str], object] | None = None
+) -> ParseResult[DutyRow]:
+    """The sheet's rows, every bad field of a row reported; ``known`` raises for a business
+    key that names no business the caller sees (so a row's unknown licence is said beside
+    its other faults)."""
     columns = map_columns("duties", table.header)
     errors = _header_errors("duties", table, columns)
     if errors:
@@ -57,7 +73,7 @@ def parse_duties(table: Table) -> ParseResult[DutyRow]:
     rows: list[DutyRow] = []
     for row in table.rows:
         r = _RowReader(row, positions, columns, table.formulas.get(row.number))
-        key = r.get("business_key", _required)
+        key = r.get("business_key", _required if known is None else _checked(known))
         kind = r.get("kind", _kind)
         day = r.get("on", _day)
         role = r.get("by_role", _role)
