@@ -851,6 +851,10 @@ def test_a_file_that_cannot_be_written_is_named_not_traced(tmp_path: Path) -> No
         assert shown.returncode == 1, (target, shown.stdout, shown.stderr)
         assert "Traceback" not in shown.stderr and reason in shown.stderr, shown.stderr
         assert str(Path(target).parent) in shown.stderr or target in shown.stderr
+    bad = run("--db", db, "schedule", "2026Q5", cwd=tmp_path)
+    lines = bad.stderr.strip().splitlines()
+    assert bad.returncode == 1 and len(lines) == 2 and "2026Q5" in lines[0] + lines[1]
+    assert lines[0] != lines[1] and lines[1].isascii()  # Chinese first, then English
     nowhere = str(tmp_path / "nowhere" / "c.csv")
     english = run("--lang", "en", "--db", db, "export", "cadres", nowhere, cwd=tmp_path)
     assert english.returncode == 1 and "its folder does not exist" in english.stderr

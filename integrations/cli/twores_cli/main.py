@@ -32,8 +32,9 @@ from twores_cli.usage import bilingual
 
 
 class TworesGroup(click.Group):
-    """Renders a TworesError, or a database that cannot be reached or read, as one line
-    in the chosen language (exit code 1), and usage errors in Chinese too (exit code 2)."""
+    """Renders a TworesError, a database that cannot be reached or read, or a file that
+    cannot be written, as a Chinese line and an English one (one with ``--lang en``; exit
+    code 1), and usage errors in Chinese too (exit code 2)."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
@@ -56,6 +57,8 @@ class TworesGroup(click.Group):
             if failed is None:
                 raise
             click.echo(failed.message(obj.lang), err=True)
+            if obj.lang == "zh" and failed.message_en != failed.message_zh:
+                click.echo(failed.message_en, err=True)  # both, as a usage error says it
             raise SystemExit(EXIT_ERROR) from None
 
 

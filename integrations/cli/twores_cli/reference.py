@@ -39,8 +39,8 @@ def render() -> str:
         "Databases: a command that reads needs an existing database; a missing SQLite file is",
         "an error (run `twores init` or `twores demo` first). `init`, `demo`, `synth`,",
         "`import` and `db upgrade` create it. A database that cannot be opened, read or",
-        "reached is an error naming it (exit 1). Usage errors (exit 2) print a Chinese line",
-        "before click's English one unless `--lang en`.",
+        "reached is an error naming it (exit 1). Errors (exit 1) and usage errors (exit 2)",
+        "print a Chinese line before the English one unless `--lang en`.",
         "",
     ]
     for path, command in _walk(cli, ["twores"]):
