@@ -101,7 +101,8 @@ def test_import_export_and_audit_through_the_cli(tmp_path: Path) -> None:
     exported = run("--db", db, "export", "cadre-lists", str(tmp_path / "清单.xlsx"), cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
     unmasked = ("--db", db, "export", "cadres", str(tmp_path / "干部.csv"), "--unmask")
-    assert run(*unmasked, cwd=tmp_path).returncode != 0  # no role named: read-only
+    refused = run(*unmasked, cwd=tmp_path)  # no role named: read-only
+    assert refused.returncode == 2 and "--role office 或 --role admin" in refused.stderr
     assert run(*unmasked, "--role", "office", cwd=tmp_path).returncode == 0
     verified = run("--lang", "en", "--db", db, "audit", "verify", cwd=tmp_path)
     assert verified.returncode == 0

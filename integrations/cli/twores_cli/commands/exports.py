@@ -49,8 +49,14 @@ def command(
       twores export cadre-lists 责任清单.xlsx --on 2026-03-31
       twores export cadres 干部.csv --unmask --role office
     """
-    store = obj.store()
     scope = twores.Scope(actor, twores.Role(role), None)
+    if unmask and not scope.can_unmask:
+        refused = click.UsageError(
+            f"--unmask needs --role office or --role admin, named explicitly (not {role})"
+        )
+        refused.message_zh = f"--unmask 须明确写出 --role office 或 --role admin（当前为 {role}）"  # type: ignore[attr-defined]
+        raise refused
+    store = obj.store()
     count = export_list(
         store, scope, kind, file, unmask=unmask, within=within, on=on.date() if on else None
     )
