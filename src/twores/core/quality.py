@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from twores.core.areas import CODE_LENGTHS, is_standard_code
 from twores.core.assignment import Assignment
 from twores.core.businesses import FoodBusiness
 from twores.core.errors import InvalidValueError
@@ -88,8 +89,20 @@ class Signal:
 
 
 def _area(group: Iterable[Visit]) -> str:
-    """The most common area code of ``group`` (ties to the smallest code)."""
+    """Where a signal over ``group`` is reported: the smallest area holding every visit's
+    area (their statistical codes' common ancestor: a signal across townships is the
+    county's); for zones' codes, which say no ancestor, the most common area (ties to the
+    smallest code)."""
     counts = Counter(v.area_code for v in group)
+    codes = sorted(counts)
+    if len(codes) > 1 and all(is_standard_code(c) for c in codes):
+        first, last = codes[0], codes[-1]  # sorted: what they share, all share
+        shared = next(
+            (i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), len(first)
+        )
+        common = max((n for n in CODE_LENGTHS if n <= shared), default=None)
+        if common is not None:
+            return codes[0][:common]
     return min(counts, key=lambda code: (-counts[code], code))
 
 
