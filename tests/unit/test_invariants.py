@@ -160,3 +160,13 @@ def test_the_kit_says_what_it_takes_instead_of_failing_obscurely() -> None:
         assert_invariants(roster=roster, on=ON, rules=manager)
     with pytest.raises(TypeError, match="RuleBook"):
         assert_invariants(roster=roster, on=ON, rules="national")
+
+
+def test_messages_name_every_unknown_record_and_the_business_status() -> None:
+    roster = Roster.build(demo_region(), [], [], [Assignment("ghost", "JY0", date(2025, 1, 1))])
+    (dangling,) = roster_violations(roster, RULES, ON)
+    assert "主体 JY0和干部 ghost" in dangling.message_zh
+    assert "business JY0 and cadre ghost" in dangling.message_en
+    stopped = attrs.evolve(SHOP, status=OperatingStatus.SUSPENDED)
+    (missing,) = roster_violations(Roster.build(demo_region(), [stopped], [], []), RULES, ON)
+    assert missing.message_zh.startswith("停业主体") and "suspended business" in missing.message_en

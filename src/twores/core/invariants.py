@@ -139,8 +139,8 @@ def roster_violations(
                 Violation(
                     "coverage.missing",
                     (key,),
-                    f"在营主体 {key} 没有包保干部",
-                    f"active business {key} has no assigned cadre",
+                    f"{business.status.zh}主体 {key} 没有包保干部",
+                    f"{business.status.en} business {key} has no assigned cadre",
                 )
             )
         elif len(held) > 1:
@@ -233,8 +233,10 @@ def assignment_violations(
     business = roster.businesses.get(key)
     cadre = roster.cadres.get(cadre_id)
     if business is None or cadre is None:
-        missing = f"business {key}" if business is None else f"cadre {cadre_id}"
-        missing_zh = f"主体 {key}" if business is None else f"干部 {cadre_id}"
+        unknown = [(f"主体 {key}", f"business {key}")] if business is None else []
+        unknown += [(f"干部 {cadre_id}", f"cadre {cadre_id}")] if cadre is None else []
+        missing_zh = "和".join(zh for zh, _ in unknown)
+        missing = " and ".join(en for _, en in unknown)
         return [
             Violation(
                 "assignment.dangling",
