@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
 from datetime import date, timedelta
 from pathlib import Path
+
+import twores
 
 TWORES = [sys.executable, "-m", "twores_cli.main"]
 
@@ -676,6 +679,9 @@ def test_every_command_runs_on_the_demo_database(tmp_path: Path) -> None:
     )
     assert added.returncode == 0, added.stderr
     assert "lgx" in run("--db", db, "users", "list", cwd=tmp_path).stdout
+    listed = json.loads(run("--db", db, "--format", "json", "users", "list", cwd=tmp_path).stdout)
+    (mine,) = [u for u in listed if u["username"] == "lgx"]
+    assert mine["active"] is True and mine["role"] in {r.value for r in twores.Role}
     _serves(db, tmp_path)
     assert run("--db", db, "check", cwd=tmp_path).returncode == 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 
@@ -161,6 +162,20 @@ def list_users(obj: Context) -> None:
         found = users.list_users(obj.app, store, obj.scope())
     finally:
         store.close()
+    if obj.output == "json":  # stable English keys and codes, as every JSON output
+        records = [
+            {
+                "username": u.username,
+                "display_name": u.display_name,
+                "role": u.role.value,
+                "area_code": u.area_code,
+                "cadre_id": u.cadre_id,
+                "active": u.active,
+            }
+            for u in found
+        ]
+        click.echo(json.dumps(records, ensure_ascii=False))
+        return
     t = obj.t
     table = Table(
         t("账号", "username"),
