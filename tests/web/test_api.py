@@ -324,14 +324,14 @@ def test_bulletin_downloads(client: TestClient[Any]) -> None:
     assert answer.status_code == 201, answer.text
     assert "通报" in answer.text
     assert "attachment" in answer.headers["content-disposition"]
-    week = twores.Period.containing(twores.PeriodKind.WEEK, twores.today())
-    assert f"-{week}-" in unquote(answer.headers["content-disposition"])  # 周通报: this week
+    quarter = twores.Period.containing(twores.PeriodKind.QUARTER, twores.today())
+    assert f"-{quarter}-" in unquote(answer.headers["content-disposition"])  # the cycle to date
 
 
-def test_the_bulletin_form_offers_this_week(client: TestClient[Any]) -> None:
+def test_the_bulletin_form_offers_the_cycle_to_date(client: TestClient[Any]) -> None:
     sign_in(client, "town")
-    week = twores.Period.containing(twores.PeriodKind.WEEK, twores.today())
-    assert f'name="period" value="{week}"' in client.get("/bulletin").text
+    quarter = twores.Period.containing(twores.PeriodKind.QUARTER, twores.today())
+    assert f'name="period" value="{quarter}"' in client.get("/bulletin").text
 
 
 def test_pages_render_in_chinese_and_english(client: TestClient[Any]) -> None:

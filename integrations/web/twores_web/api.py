@@ -107,11 +107,8 @@ class RankingResult:
     previous: Any
 
 
-def period_of(
-    text: str | None, kind: twores.PeriodKind = twores.PeriodKind.QUARTER
-) -> twores.Period:
-    """The period ``text`` names; none: the current quarter (or period of ``kind``)."""
-    return twores.Period.parse(text) if text else web_views.current_period(kind=kind)
+def period_of(text: str | None) -> twores.Period:
+    return twores.Period.parse(text) if text else web_views.current_period()
 
 
 class Api(Controller):
@@ -398,8 +395,8 @@ def bulletin_download(
     from twores.services.kpis import issue_bulletin
 
     with tempfile.TemporaryDirectory() as folder:
-        week = period_of(period, twores.PeriodKind.WEEK)  # 周通报: the current week unless told
-        files = issue_bulletin(web.app, web.store, user.scope, week, area, folder)
+        # 周通报 of the supervision cycle to date (the quarter) unless a period is given
+        files = issue_bulletin(web.app, web.store, user.scope, period_of(period), area, folder)
         chosen = next(f for f in files if f.suffix == f".{fmt}")
         content = chosen.read_bytes()
         name = chosen.name

@@ -494,8 +494,7 @@ async def import_upload(
 @litestar.get("/bulletin", sync_to_thread=False, **NO_SCHEMA)  # no I/O here
 def bulletin_form(request: Request[Any, Any, Any], user: CurrentUser) -> Template:
     lookups.check_office(user.scope, lookups.ISSUING)
-    week = web_views.current_period(kind=twores.PeriodKind.WEEK)
-    return page(request, "bulletin.html", user, period=str(week))
+    return page(request, "bulletin.html", user, period=str(web_views.current_period()))
 
 
 @post("/bulletin", **NO_SCHEMA)

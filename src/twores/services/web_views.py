@@ -46,10 +46,9 @@ from twores.services.supervision import VisitInput
 PAGE = 200
 
 
-def current_period(day: date | None = None, kind: PeriodKind = PeriodKind.QUARTER) -> Period:
-    """The supervision quarter (or the period of ``kind``) of ``day`` (default: today in
-    China)."""
-    return Period.containing(kind, day or today())
+def current_period(day: date | None = None) -> Period:
+    """The supervision quarter of ``day`` (default: today in China)."""
+    return Period.containing(PeriodKind.QUARTER, day or today())
 
 
 @attrs.frozen
