@@ -850,21 +850,21 @@ def test_a_file_that_cannot_be_written_is_named_not_traced(tmp_path: Path) -> No
     assert run("--db", db, "db", "upgrade", cwd=tmp_path).returncode == 0
     (tmp_path / "ledger.csv").write_text("a,b\n", encoding="utf-8")
     cases = {
-        str(tmp_path / "nowhere" / "b.csv"): "所在文件夹不存在",
-        str(tmp_path / "ledger.csv" / "b.xlsx"): "路径中有一段不是文件夹",
+        str(tmp_path / "nowhere" / "b.csv"): f"所在文件夹 {tmp_path / 'nowhere'} 不存在",
+        str(tmp_path / "ledger.csv" / "b.xlsx"): "中有一段不是文件夹",
     }
     for target, reason in cases.items():
         shown = run("--db", db, "export", "businesses", target, cwd=tmp_path)
         assert shown.returncode == 1, (target, shown.stdout, shown.stderr)
         assert "Traceback" not in shown.stderr and reason in shown.stderr, shown.stderr
-        assert str(Path(target).parent) in shown.stderr or target in shown.stderr
+        assert str(Path(target).parent) in shown.stderr
     bad = run("--db", db, "schedule", "2026Q5", cwd=tmp_path)
     lines = bad.stderr.strip().splitlines()
     assert bad.returncode == 1 and len(lines) == 2 and "2026Q5" in lines[0] + lines[1]
     assert lines[0] != lines[1] and lines[1].isascii()  # Chinese first, then English
     nowhere = str(tmp_path / "nowhere" / "c.csv")
     english = run("--lang", "en", "--db", db, "export", "cadres", nowhere, cwd=tmp_path)
-    assert english.returncode == 1 and "its folder does not exist" in english.stderr
+    assert english.returncode == 1 and "does not exist" in english.stderr
 
 
 def test_db_upgrade_says_when_it_created_the_database(tmp_path: Path) -> None:

@@ -173,9 +173,11 @@ def check_folder(target: Path) -> None:
     missing = not folder.exists() and not any(p.is_file() for p in folder.parents)
     raise InvalidValueError(
         "path",
-        str(target),
-        "所在文件夹不存在" if missing else "路径中有一段不是文件夹",
-        "its folder does not exist" if missing else "a part of the path is not a folder",
+        target.name,
+        f"所在文件夹 {folder} 不存在" if missing else f"路径 {folder} 中有一段不是文件夹",
+        f"its folder {folder} does not exist"
+        if missing
+        else f"a part of the path {folder} is not a folder",
     )
 
 
