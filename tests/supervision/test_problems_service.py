@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import docx
@@ -11,6 +11,7 @@ import pytest
 
 import twores
 from twores.core.assignment import Assignment
+from twores.core.errors import MissingValueError
 from twores.core.periods import CHINA_TZ
 from twores.core.ports import Store
 from twores.core.problems import Action, IllegalTransitionError, ProblemStatus, Severity
@@ -24,7 +25,7 @@ from twores.services.problems import (
 )
 from twores.services.supervision import VisitInput, record_visit, schedule
 
-from .helpers import ADMIN, START, load
+from .helpers import ADMIN, COUNTY, START, load
 
 EVIDENCE = ("ab" * 32,)
 
@@ -308,3 +309,96 @@ def test_a_cadre_scope_records_visits_in_its_own_name_only(
     assert record_visit(app, store, scope, own, now=_at(date(2026, 3, 2))).written.inserted == 1
     with store.unit_of_work(ADMIN) as uow:
         assert [v.cadre_id for v in uow.visits.stream()] == [mine.cadre_id]
+
+
+def test_a_cadre_opens_problems_in_their_own_name_for_businesses_they_hold(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    with store.unit_of_work(ADMIN) as uow:
+        held = list(uow.assignments.stream(active_on=START))
+    mine = held[0]
+    other = next(a for a in held if a.cadre_id != mine.cadre_id)
+    cadre = twores.Scope(mine.cadre_id, twores.Role.CADRE, COUNTY, cadre_id=mine.cadre_id)
+    day = date(2026, 3, 2)
+
+    def new(business: str, reporter: str) -> NewProblem:
+        return NewProblem(business, "冷库温度超标", reporter, day, fixed_on_site=True)
+
+    with pytest.raises(twores.InvalidValueError):  # not in another's name
+        open_problems(app, store, cadre, [new(mine.business_key, "店主张三")], at=_at(day))
+    with pytest.raises(twores.ScopeError, match=other.business_key):  # nor for another's shop
+        open_problems(app, store, cadre, [new(other.business_key, mine.cadre_id)], at=_at(day))
+    (opened,) = open_problems(
+        app, store, cadre, [new(mine.business_key, f" {mine.cadre_id} ")], at=_at(day)
+    )
+    assert opened.reporter == mine.cadre_id  # so the reporter bar holds against them
+    with pytest.raises(IllegalTransitionError, match="验证人不能是发现人"):
+        transition_problem(
+            app,
+            store,
+            ADMIN,
+            opened.id,
+            Action.VERIFY,
+            actor=f"{mine.cadre_id} ",
+            at=_at(day, 11),
+            evidence=EVIDENCE,
+        )
+    with pytest.raises(MissingValueError):
+        transition_problem(
+            app,
+            store,
+            ADMIN,
+            opened.id,
+            Action.VERIFY,
+            actor=" ",
+            at=_at(day, 11),
+            evidence=EVIDENCE,
+        )
+
+
+def test_findings_of_two_sources_alike_stay_two_problems(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    key = sorted(roster.businesses)[0]
+    day = date(2026, 3, 2)
+    found = open_problems(
+        app,
+        store,
+        ADMIN,
+        [
+            NewProblem(key, "冷库温度超标", "督查组", day, source=twores.ProblemSource.OVERSIGHT),
+            NewProblem(
+                key, "冷库温度超标", "交叉检查组", day, source=twores.ProblemSource.CROSS_INSPECTION
+            ),
+        ],
+        at=_at(day),
+    )
+    assert len({p.id for p in found}) == 2
+
+
+def test_escalation_judges_the_china_day_of_its_time_and_no_other(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        a = next(uow.assignments.stream(active_on=START))
+    visit = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 3), findings=("无健康证",))
+    (problem,) = record_visit(app, store, ADMIN, visit, now=_at(date(2026, 3, 3))).opened
+    assert problem.deadline == date(2026, 3, 18)
+    one_am = datetime(2026, 3, 17, 17, tzinfo=UTC)  # 01:00 on 3/18 in China: not yet overdue
+    assert escalate_overdue(app, store, ADMIN, at=one_am) == []
+    with pytest.raises(twores.InvalidValueError, match="2026-03-20"):
+        escalate_overdue(app, store, ADMIN, date(2026, 3, 20), at=_at(date(2026, 3, 10)))
+    (reminded,) = escalate_overdue(app, store, ADMIN, at=_at(date(2026, 3, 19)))
+    assert reminded.event.action is Action.REMIND
+    with pytest.raises(twores.InvalidValueError, match="时区"):  # a naive time: which day?
+        open_problems(
+            app,
+            store,
+            ADMIN,
+            [NewProblem(a.business_key, "地面湿滑", "督查组", date(2026, 3, 2))],
+            at=datetime(2026, 3, 2, 20),
+        )

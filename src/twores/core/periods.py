@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from twores.core.errors import InvalidPeriodError
+from twores.core.errors import InvalidPeriodError, InvalidValueError
 from twores.core.labels import LabelledEnum
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
@@ -25,7 +25,12 @@ def today() -> date:
 
 
 def china_time(at: datetime | None = None) -> datetime:
-    """``at`` (default: now) as a time in China."""
+    """``at`` (default: now) as a time in China; a time without a zone is refused (read
+    as the host's own, it would move a step to another China day)."""
+    if at is not None and at.tzinfo is None:
+        raise InvalidValueError(
+            "at", at.isoformat(), "须带时区（如 +08:00）", "must carry a time zone (e.g. +08:00)"
+        )
     return (at or datetime.now(CHINA_TZ)).astimezone(CHINA_TZ)
 
 

@@ -12,7 +12,7 @@ import attrs
 
 from twores.bootstrap import Twores
 from twores.core.businesses import FoodBusiness
-from twores.core.errors import InvalidValueError, NotFoundError
+from twores.core.errors import InvalidValueError, MissingValueError, NotFoundError
 from twores.core.periods import CHINA_TZ, china_time, today
 from twores.core.ports import Store, UnitOfWork
 from twores.core.problems import (
@@ -36,9 +36,18 @@ def _now(at: datetime | None) -> datetime:
     return china_time(at)
 
 
-def problem_id(business_key: str, found_on: date, description: str, source_ref: str | None) -> str:
-    """Stable: the same finding reported twice is the same problem."""
-    digest = hashlib.blake2b(f"{source_ref or ''}|{description}".encode(), digest_size=4)
+def problem_id(
+    business_key: str,
+    found_on: date,
+    description: str,
+    source_ref: str | None,
+    source: ProblemSource = ProblemSource.VISIT,
+) -> str:
+    """Stable: the same finding reported twice is the same problem. Without a reference,
+    findings of an oversight and of a cross-inspection with the same text stay apart
+    (their source is hashed; a visit's ids are as they always were)."""
+    ref = source_ref or ("" if source is ProblemSource.VISIT else source.value)
+    digest = hashlib.blake2b(f"{ref}|{description}".encode(), digest_size=4)
     return f"{business_key}/{found_on.isoformat()}/{digest.hexdigest()}"
 
 
@@ -55,9 +64,20 @@ def _check_role(scope: Scope, action: Action) -> None:
 def _holds(uow: UnitOfWork, cadre_id: str, problem: Problem, at: datetime) -> bool:
     """Whether ``cadre_id`` holds the problem's business on the step's (China) day: a
     cadre takes ledger steps only for the businesses they hold."""
-    day = at.astimezone(CHINA_TZ).date()
-    held = uow.assignments.stream(business_keys=[problem.business_key], active_on=day)
+    return _holds_on(uow, cadre_id, problem.business_key, at.astimezone(CHINA_TZ).date())
+
+
+def _holds_on(uow: UnitOfWork, cadre_id: str, business_key: str, day: date) -> bool:
+    held = uow.assignments.stream(business_keys=[business_key], active_on=day)
     return any(a.cadre_id == cadre_id for a in held)
+
+
+def _who(name: str, field: str) -> str:
+    """Who takes a step or reports a problem, as written (spaces around it dropped)."""
+    cleaned = name.strip()
+    if not cleaned:
+        raise MissingValueError(field)
+    return cleaned
 
 
 def _notify(app: Twores, events: Iterable[tuple[ProblemEvent, str]]) -> None:
@@ -102,7 +122,9 @@ def open_many_in(
         if business is None:
             business_in_scope(uow, new.business_key)  # raises, naming the business
         assert business is not None
-        keys.append(problem_id(business.key, new.found_on, new.description, new.source_ref))
+        keys.append(
+            problem_id(business.key, new.found_on, new.description, new.source_ref, new.source)
+        )
     known: dict[str, Problem] = uow.problems.get_many(keys)
     opened: dict[str, Problem] = {}
     results: list[tuple[Problem, list[ProblemEvent]]] = []
@@ -150,6 +172,16 @@ def open_problems(
     opened, events = [], []
     with store.unit_of_work(scope) as uow:
         for new in problems:
+            new = attrs.evolve(new, reporter=_who(new.reporter, "reporter"))
+            if scope.role is Role.CADRE:  # in their own name, for a business they hold
+                scope.check_acts_as(new.reporter, "reporter")
+                if not _holds_on(uow, new.reporter, new.business_key, new.found_on):
+                    raise outside_scope(
+                        scope,
+                        f"主体 {new.business_key}（{new.found_on} 不由 {new.reporter} 包保）",
+                        f"business {new.business_key} (not held by {new.reporter} "
+                        f"on {new.found_on})",
+                    )
             problem, made = open_in(app, uow, new, moment)
             opened.append(problem)
             events += [(e, problem.area_code) for e in made]
@@ -200,6 +232,7 @@ def transition_many(
         changed: dict[str, Problem] = {}
         for step in steps:
             _check_role(scope, step.action)
+            step = attrs.evolve(step, actor=_who(step.actor, "actor"))
             scope.check_acts_as(step.actor, "actor")
             problem = changed.get(step.key) or uow.problems.get(step.key)
             if problem is None:
@@ -269,7 +302,14 @@ def escalate_overdue(
     for action in (Action.REMIND, Action.REFER):
         _check_role(scope, action)
     latest = today()
-    on = on or latest
+    if at is not None and on is not None and china_time(at).date() != on:
+        raise InvalidValueError(
+            "at",
+            china_time(at).isoformat(),
+            f"不在所判定的日期 {on.isoformat()}（北京时间）",
+            f"is not on the day judged, {on.isoformat()} (China time)",
+        )
+    on = on or (china_time(at).date() if at is not None else latest)
     if on > latest and not simulated:
         raise InvalidValueError(
             "on", on.isoformat(), f"晚于今天（{latest.isoformat()}）", f"after today ({latest})"
