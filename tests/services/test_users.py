@@ -35,6 +35,23 @@ def store(tmp_path: Path) -> twores.Store:
     return store
 
 
+def test_accounts_are_listed_to_an_office_only_and_never_with_their_hash(
+    store: twores.Store,
+) -> None:
+    app = twores.build(load_entrypoints=False)
+    office = User("town", "大圩镇食安办", twores.Role.OFFICE, "450323101")
+    add_user(app, store, SYSTEM, office, password=PASSWORD)
+    listed = users.list_users(app, store, twores.Scope("town", twores.Role.OFFICE, "450323101"))
+    assert [u.username for u in listed] == ["town"] and listed[0].password_hash is None
+    for role in (twores.Role.READ_ONLY, twores.Role.CADRE):
+        scope = twores.Scope(
+            "x", role, "450323101", cadre_id="C1" if role is twores.Role.CADRE else None
+        )
+        with pytest.raises(twores.ScopeError, match="账号管理"):
+            users.list_users(app, store, scope)
+    assert authenticate(app, store, "town", PASSWORD).username == "town"  # the hash stays
+
+
 def test_an_office_cannot_rewrite_an_admin_account_in_its_area(store: twores.Store) -> None:
     app = twores.build(load_entrypoints=False)
     admin = User("county-admin", "县管理员", twores.Role.ADMIN, "450323")

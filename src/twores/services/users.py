@@ -13,11 +13,14 @@ import time
 import weakref
 from typing import Any
 
+import attrs
+
 from twores.bootstrap import Twores
 from twores.core.errors import InvalidValueError, TworesError
 from twores.core.ports import Store, UpsertResult
 from twores.core.security import Role, Scope
 from twores.core.users import User
+from twores.services.lookups import check_office
 
 __all__ = [
     "AuthenticationError",
@@ -190,6 +193,13 @@ def _decoy_hash() -> str:
     return hash_password(secrets.token_hex(16))
 
 
+#: Who may see the accounts of an area: its office (or an admin).
+MANAGING_USERS = ("账号管理", "managing accounts")
+
+
 def list_users(app: Twores, store: Store, scope: Scope) -> list[User]:
+    """The accounts in ``scope`` (an office's or admin's), never with their password hash."""
+    check_office(scope, MANAGING_USERS)
     with store.unit_of_work(scope) as uow:
-        return list(app.plugins.user_repository(uow).stream())
+        found = app.plugins.user_repository(uow).stream()
+        return [attrs.evolve(u, password_hash=None) for u in found]
