@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
+import twores
 from twores.core.ports import Store
 from twores.divisions import demo_region
 from twores.plugins.builtin.memory import MemoryStore
@@ -261,3 +263,27 @@ def test_a_batch_of_task_keys_is_sought_by_business_only(tmp_path: Path) -> None
         plan = str(uow.connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}").fetchall())
     assert "ix_tasks_business (business_key=?)" in plan, plan
     store.close()
+
+
+@pytest.mark.parametrize("backend", sql_backends())
+def test_an_audit_entry_rewritten_to_parse_alike_is_an_edit(backend: str) -> None:
+    """Stored text that parses to the same values (a key given twice: the last one wins)
+    still fails the chain: it is checked over the stored bytes."""
+    with fresh_sql_store(backend) as store:
+        with store.unit_of_work(twores.Scope.system("test")) as uow:
+            uow.areas.upsert_many(demo_region().path("450323"))
+            uow.commit()
+        with store.engine.begin() as connection:
+            seq, after = connection.execute(
+                sa.text("SELECT seq, after FROM audit_log WHERE after IS NOT NULL LIMIT 1")
+            ).one()
+            first = next(iter(json.loads(after)))  # given again first: the stored one wins
+            forged = "{" + json.dumps(first) + ':"伪造",' + after[1:]
+            assert json.loads(forged) == json.loads(after)
+            connection.execute(
+                sa.text("UPDATE audit_log SET after = :after WHERE seq = :seq"),
+                {"after": forged, "seq": seq},
+            )
+        with store.unit_of_work(twores.Scope.system("test")) as uow:
+            (problem,) = uow.audit.verify()
+        assert problem.kind == "edited" and problem.seq == seq

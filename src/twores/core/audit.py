@@ -29,6 +29,11 @@ class AuditEntry:
     after: dict[str, Any] | None
     prev_hash: str
     hash: str
+    #: before and after as stored, when a store keeps them as text: the chain is checked
+    #: over those very bytes (text that parses to the same values — a duplicated key, say —
+    #: is an edit too).
+    before_json: str | None = attrs.field(default=None, repr=False, eq=False)
+    after_json: str | None = attrs.field(default=None, repr=False, eq=False)
 
 
 def now_iso() -> str:
@@ -135,7 +140,7 @@ def verify_chain(entries: Iterable[AuditEntry]) -> list[AuditProblem]:
                     f"audit entry {entry.seq} does not link to the entry before it",
                 )
             )
-        digest = entry_hash(
+        digest = encoded_entry_hash(
             entry.prev_hash,
             entry.seq,
             entry.at,
@@ -143,8 +148,8 @@ def verify_chain(entries: Iterable[AuditEntry]) -> list[AuditProblem]:
             entry.operation,
             entry.entity,
             entry.key,
-            entry.before,
-            entry.after,
+            canonical(entry.before) if entry.before_json is None else entry.before_json,
+            canonical(entry.after) if entry.after_json is None else entry.after_json,
         )
         if digest != entry.hash:
             problems.append(

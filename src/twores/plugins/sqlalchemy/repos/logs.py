@@ -46,6 +46,8 @@ class AuditLog:
                 _load(r.after),
                 r.prev_hash,
                 r.hash,
+                "null" if r.before is None else r.before,
+                "null" if r.after is None else r.after,
             )
 
     def verify(self) -> list[AuditProblem]:
