@@ -124,3 +124,16 @@ def test_a_sub_district_cadres_letter_names_its_tier_and_counterparty_as_a_sub_d
     text = "\n".join(p.text for p in docx.Document(str(made.docx)).paragraphs)
     assert "街道级包保干部" in text
     assert "街道党工委、办事处主要负责人" in text and "乡镇党委" not in text
+
+
+def test_letter_states_mask_personal_data_for_roles_that_may_not_see_it(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    viewer = twores.Scope("访客", twores.Role.READ_ONLY)
+    shown = {s.cadre.id: s.cadre for s in letter_states(app, store, viewer, 2026, on=START)}
+    full = {s.cadre.id: s.cadre for s in letter_states(app, store, ADMIN, 2026, on=START)}
+    phoned = [c for c in full.values() if c.phone]
+    assert phoned and all(
+        shown[c.id].phone != c.phone and "****" in shown[c.id].phone for c in phoned
+    )

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import attrs
+import pytest
 
 import twores
 from twores.core.businesses import OperatingStatus, StaffMember
@@ -233,3 +234,16 @@ def test_a_day_not_yet_over_owes_no_daily_record_yet(
     assert (value.denominator if value else 0) == owed_days * sum(
         1 for b in roster.businesses.values() if b.in_scope_on(now)
     )
+
+
+def test_routine_records_come_in_through_an_office_not_a_cadre(
+    store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    key = sorted(roster.businesses)[0]
+    sheet = _write(tmp_path / "记录.csv", _march_records(key)[:1])
+    cadre = twores.Scope("C1", twores.Role.CADRE, "450323", cadre_id="C1")
+    with pytest.raises(twores.ScopeError, match="台账导入"):
+        import_duties(APP, store, cadre, sheet)
+    with store.unit_of_work(ADMIN) as uow:
+        assert list(uow.duties.stream()) == []

@@ -246,3 +246,17 @@ def test_a_shorter_period_counts_the_tasks_done_by_its_own_end(
     assert completion("2026-01") == (0, held)  # … but not January's
     visited = sum(1 for i in range(held) if i % 3) + 1
     assert completion("2026-03")[0] == completion("2026Q1")[0] == visited
+
+
+def test_an_area_above_the_scope_is_refused_not_narrowed(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster
+) -> None:
+    _scenario(app, store, roster)
+    township = next(a.code for a in roster.hierarchy if a.tier is twores.Tier.TOWNSHIP)
+    office = twores.Scope("镇食安办", twores.Role.OFFICE, township)
+    for above in (COUNTY, COUNTY[:4], COUNTY[:2]):
+        with pytest.raises(twores.ScopeError):
+            compute_kpis(app, store, office, "2026Q1", as_of=END, within=above)
+        with pytest.raises(twores.ScopeError):
+            schedule(app, store, office, "2026Q1", on=START, within=above)
+    assert compute_kpis(app, store, office, "2026Q1", as_of=END, within=township).values

@@ -20,6 +20,7 @@ from twores.core.security import Scope
 from twores.services.imports import file_sha256
 from twores.services.letters import DocumentInput, keys_hash, write_documents
 from twores.services.lookups import check_office, tier_name
+from twores.services.privacy import cadre_for
 
 #: Who signs with a cadre of each tier (docs/sources.md, Three lists) unless the caller names one.
 COUNTERPARTIES = {
@@ -246,6 +247,7 @@ def letter_states(
         return [
             attrs.evolve(
                 letter_state(app, cadre, letters.get(cadre.id), keys, year, day),
+                cadre=cadre_for(scope, cadre),  # masked unless the role may see it
                 tier_name=tier_name(app, hierarchy, cadre.area_code, day),
             )
             for cadre, keys in _lists(uow, day)

@@ -26,7 +26,7 @@ from twores.core.periods import Period, china_time, today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.problems import Problem, ProblemSource
 from twores.core.security import Scope
-from twores.services.lookups import business_in_scope
+from twores.services.lookups import IMPORTING, business_in_scope, check_office
 from twores.services.problems import NewProblem, open_many_in
 from twores.services.sheets.duties import parse_duties
 from twores.services.sheets.parsing import RowError, read_sheet
@@ -77,6 +77,7 @@ def import_duties(
     Problems a weekly check report lists are opened in the problem ledger."""
     source = Path(path)
     reports = None if report_dir is None else Path(report_dir)
+    check_office(scope, IMPORTING)  # a business's records come in through its office
     written = UpsertResult()
     with store.unit_of_work(scope) as uow:
         seen: dict[str, FoodBusiness] = {}

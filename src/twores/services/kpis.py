@@ -114,6 +114,8 @@ def compute_kpis(
     kpis = _chosen(app, names)
     with gc_paused(), store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
+        if within is not None:  # an area above the scope is refused, not narrowed
+            check_area(hierarchy, scope, within)
         facts = _facts(app, uow, chosen, day)
         stored = {} if fresh else _summarised(app, uow, kpis, chosen, day, within, facts)
         direct = facts(within)

@@ -36,7 +36,7 @@ from twores.core.supervision import (
     visit_key,
     window_open,
 )
-from twores.services.lookups import business_in_scope, check_office
+from twores.services.lookups import business_in_scope, check_area, check_office
 from twores.services.problems import NewProblem, open_many_in
 
 
@@ -186,6 +186,8 @@ def schedule(
     requested = Period.parse(period) if isinstance(period, str) else period
     plan = _SlotRules(app, requested, on or today()).plan()
     with gc_paused(), store.unit_of_work(scope) as uow:
+        if within is not None:  # an area above the scope is refused, not narrowed
+            check_area(uow.areas.hierarchy(), scope, within)
         synced = uow.tasks.sync(plan, within=within)
         credited = 0
         if synced.written.inserted:  # a visit may have been recorded before its task
