@@ -455,3 +455,28 @@ def test_a_business_that_moves_county_takes_its_fulfilled_task_along(
         assert [t.area_code for t in uow.tasks.stream(county_code="4503")] == ["4503"]
     again = schedule(app, store, ADMIN, "2026Q1", on=START)
     assert again.written.inserted == again.written.updated == 0
+
+
+def test_a_township_office_records_no_visit_of_a_cadre_above_it(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    with store.unit_of_work(ADMIN) as uow:
+        above = next(
+            a
+            for a in uow.assignments.stream(active_on=START)
+            if roster.cadres[a.cadre_id].area_code == COUNTY
+            and roster.businesses[a.business_key].area_code != COUNTY
+        )
+    township = roster.hierarchy.ancestor(
+        roster.businesses[above.business_key].area_code, twores.Tier.TOWNSHIP
+    )
+    assert township is not None
+    office = twores.Scope("镇食安办", twores.Role.OFFICE, township.code)
+    visit = VisitInput(above.business_key, above.cadre_id, date(2026, 3, 2))
+    with pytest.raises(twores.ScopeError, match=above.cadre_id):
+        record_visit(app, store, office, visit, now=datetime(2026, 3, 2, 18, tzinfo=CHINA_TZ))
+    county = twores.Scope("县食安办", twores.Role.OFFICE, COUNTY)
+    assert record_visit(
+        app, store, county, visit, now=datetime(2026, 3, 2, 18, tzinfo=CHINA_TZ)
+    ).visit

@@ -354,6 +354,7 @@ class VisitRecorder:
         self._pending: list[tuple[VisitOutcome, list[NewProblem]]] = []
         self._read_span: dict[str, tuple[date, date]] = {}
         self._asked: set[str] = set()  # visit keys looked up among the stored visits
+        self._cadres_seen: dict[str, bool] = {}  # cadre id -> within the caller's scope
 
     def prefetch(self, batch: Sequence[VisitInput]) -> None:
         """Read what ``batch`` needs and is not held yet: new businesses with their
@@ -413,6 +414,7 @@ class VisitRecorder:
             self.prefetch([data])
         if holder_on(self.held.get(business.key, ()), data.visited_on) != data.cadre_id:
             raise NotAssignedError(data.cadre_id, business.key, data.visited_on)
+        self._check_cadre_seen(data.cadre_id)
         visit = _build_visit(data, business, self.recorded_at, self.checklist)
         severity = Severity.parse(data.severity, field="severity")
         day = data.visited_on
@@ -442,6 +444,22 @@ class VisitRecorder:
         outcome = VisitOutcome(visit, written, fulfilled, late)
         self._pending.append((outcome, _findings(visit, severity)))
         return outcome
+
+    def _check_cadre_seen(self, cadre_id: str) -> None:
+        """An office records visits for the cadres of its area: one above it (a county
+        cadre holding a township's business) is the level above's to record."""
+        scope = self.uow.scope
+        if scope.area_code is None:
+            return
+        seen = self._cadres_seen.get(cadre_id)
+        if seen is None:
+            seen = self._cadres_seen[cadre_id] = self.uow.cadres.get(cadre_id) is not None
+        if not seen:
+            raise outside_scope(
+                scope,
+                f"辖区外干部 {cadre_id} 的督导记录（由上级录入）",
+                f"visits of cadre {cadre_id}, outside it (the level above records them)",
+            )
 
     def _closes(
         self, business: FoodBusiness, tasks: list[SupervisionTask], day: date
