@@ -167,6 +167,16 @@ def _configure(app: twores.Twores, engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["percent"] = percent
 
 
+def _as_refusal(error: Exception) -> Exception:
+    """A NUL character in a request's text, which PostgreSQL cannot store or compare, as
+    the bad input it is (a 400), not a server error."""
+    if "cannot contain NUL" in str(getattr(error, "orig", "")):
+        return twores.InvalidValueError(
+            "value", "\\x00", "含有空字符（NUL），请删除后重试", "holds a NUL character: remove it"
+        )
+    return error
+
+
 def _status(error: Exception) -> int:
     if isinstance(error, AuthenticationError):
         return 401
@@ -349,6 +359,7 @@ def handle_error(
 ) -> Response[Any]:
     """JSON with a code and zh/en messages under /api; elsewhere an error page with the
     signed-in user's navigation, or sign-in (coming back here afterwards)."""
+    error = _as_refusal(error)
     status = _status(error)
     body = _body(error, status, request)
     if status == 500:
