@@ -34,6 +34,19 @@ def _at(day: date, hour: int = 10) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=CHINA_TZ)
 
 
+def _one_finding(
+    app: twores.Twores, store: Store, roster: twores.Roster, day: date
+) -> tuple[Assignment, twores.Problem]:
+    """2026Q1 scheduled, and a visit on ``day`` that found one (minor) problem."""
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        held = next(uow.assignments.stream(active_on=START))
+    visit = VisitInput(held.business_key, held.cadre_id, day, findings=("无健康证",))
+    (problem,) = record_visit(app, store, ADMIN, visit, now=_at(day)).opened
+    return held, problem
+
+
 class Recorder:
     def __init__(self) -> None:
         self.events: list[tuple[str, str]] = []
@@ -234,12 +247,7 @@ def test_a_failing_notifier_does_not_undo_the_step(
 def test_a_fix_is_judged_by_another_and_a_cadre_cannot_push_its_deadline_out(
     app: twores.Twores, store: Store, roster: twores.Roster
 ) -> None:
-    load(store, roster, START)
-    schedule(app, store, ADMIN, "2026Q1", on=START)
-    with store.unit_of_work(ADMIN) as uow:
-        a = next(uow.assignments.stream(active_on=START))
-    visit = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 2), findings=("无健康证",))
-    (problem,) = record_visit(app, store, ADMIN, visit, now=_at(date(2026, 3, 2))).opened
+    a, problem = _one_finding(app, store, roster, date(2026, 3, 2))
 
     def step(action: Action, actor: str, day: int, **more: object) -> twores.Problem:
         return transition_problem(
@@ -381,12 +389,7 @@ def test_findings_of_two_sources_alike_stay_two_problems(
 def test_escalation_judges_the_china_day_of_its_time_and_no_other(
     app: twores.Twores, store: Store, roster: twores.Roster
 ) -> None:
-    load(store, roster, START)
-    schedule(app, store, ADMIN, "2026Q1", on=START)
-    with store.unit_of_work(ADMIN) as uow:
-        a = next(uow.assignments.stream(active_on=START))
-    visit = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 3), findings=("无健康证",))
-    (problem,) = record_visit(app, store, ADMIN, visit, now=_at(date(2026, 3, 3))).opened
+    a, problem = _one_finding(app, store, roster, date(2026, 3, 3))
     assert problem.deadline == date(2026, 3, 18)
     one_am = datetime(2026, 3, 17, 17, tzinfo=UTC)  # 01:00 on 3/18 in China: not yet overdue
     assert escalate_overdue(app, store, ADMIN, at=one_am) == []
