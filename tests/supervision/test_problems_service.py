@@ -405,3 +405,23 @@ def test_escalation_judges_the_china_day_of_its_time_and_no_other(
             [NewProblem(a.business_key, "地面湿滑", "督查组", date(2026, 3, 2))],
             at=datetime(2026, 3, 2, 20),
         )
+
+
+def test_a_bad_value_of_a_step_names_the_problem_and_the_step(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    _, problem = _one_finding(app, store, roster, date(2026, 3, 2))
+    with pytest.raises(twores.InvalidValueError) as refused:
+        transition_problem(
+            app,
+            store,
+            ADMIN,
+            problem.id,
+            Action.SUBMIT,
+            actor="干部乙",
+            at=_at(date(2026, 3, 5)),
+            evidence=(" ",),
+        )
+    said = refused.value
+    assert problem.id in said.message_zh and "提交整改" in said.message_zh
+    assert problem.id in said.message_en and said.field == "evidence"

@@ -3,6 +3,7 @@ passed to the ``twores_on_event`` notifiers once committed."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
@@ -245,29 +246,8 @@ def transition_many(
                     f"问题 {problem.id}（所在主体不由 {step.actor} 包保）",
                     f"problem {problem.id} (its business is not held by {step.actor})",
                 )
-            deadline = step.deadline
-            if step.action in NEEDS_DEADLINE:
-                ruled = _deadline(app, problem, china_time(step.at).date())
-                if deadline is None:
-                    deadline = ruled
-                elif deadline > ruled and scope.role is Role.CADRE:
-                    raise InvalidValueError(
-                        "deadline",
-                        deadline.isoformat(),
-                        f"包保干部给出的整改期限不能晚于规定期限（{ruled.isoformat()}）；"
-                        "延期由监管部门办理",
-                        f"a cadre cannot set a deadline after the rules' ({ruled.isoformat()}); "
-                        "an office grants extensions",
-                    )
-            after, event = transition(
-                problem,
-                step.action,
-                actor=step.actor,
-                at=step.at,
-                note=step.note,
-                evidence=step.evidence,
-                deadline=deadline,
-            )
+            with _naming(problem, step.action):
+                after, event = _step(app, scope, problem, step)
             changed[step.key] = after
             moved.append(after)
             events.append((event, after.area_code))
@@ -275,6 +255,49 @@ def transition_many(
         uow.commit()
     _notify(app, events)
     return moved
+
+
+@contextlib.contextmanager
+def _naming(problem: Problem, action: Action) -> Iterator[None]:
+    """A bad value of one step of a batch, said with the problem and the step it is of."""
+    try:
+        yield
+    except InvalidValueError as error:
+        if type(error) is not InvalidValueError:
+            raise  # a kind of its own (not found, ...): callers tell those apart
+        raise InvalidValueError(
+            error.field,
+            error.value,
+            f"问题 {problem.id}「{action.zh}」：{error.reason_zh}",
+            f"problem {problem.id}, step '{action.en}': {error.reason_en}",
+        ) from error
+
+
+def _step(app: Twores, scope: Scope, problem: Problem, step: Step) -> tuple[Problem, ProblemEvent]:
+    """``step`` taken on ``problem`` (the deadline the rules give when it needs one)."""
+    deadline = step.deadline
+    if step.action in NEEDS_DEADLINE:
+        ruled = _deadline(app, problem, china_time(step.at).date())
+        if deadline is None:
+            deadline = ruled
+        elif deadline > ruled and scope.role is Role.CADRE:
+            raise InvalidValueError(
+                "deadline",
+                deadline.isoformat(),
+                f"包保干部给出的整改期限不能晚于规定期限（{ruled.isoformat()}）；"
+                "延期由监管部门办理",
+                f"a cadre cannot set a deadline after the rules' ({ruled.isoformat()}); "
+                "an office grants extensions",
+            )
+    return transition(
+        problem,
+        step.action,
+        actor=step.actor,
+        at=step.at,
+        note=step.note,
+        evidence=step.evidence,
+        deadline=deadline,
+    )
 
 
 @attrs.frozen
