@@ -425,3 +425,34 @@ def test_a_bad_value_of_a_step_names_the_problem_and_the_step(
     said = refused.value
     assert problem.id in said.message_zh and "提交整改" in said.message_zh
     assert problem.id in said.message_en and said.field == "evidence"
+
+
+def test_a_ledger_step_timed_after_now_is_refused(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    _, problem = _one_finding(app, store, roster, date(2026, 3, 2))
+    tomorrow = datetime.now(CHINA_TZ) + timedelta(days=1)
+    with pytest.raises(twores.InvalidValueError, match="晚于现在") as refused:
+        transition_problem(
+            app,
+            store,
+            ADMIN,
+            problem.id,
+            Action.SUBMIT,
+            actor="干部乙",
+            at=tomorrow,
+            evidence=EVIDENCE,
+        )
+    assert refused.value.code == "date_ahead"
+    with pytest.raises(twores.InvalidValueError, match="晚于现在"):
+        open_problems(
+            app,
+            store,
+            ADMIN,
+            [NewProblem(problem.business_key, "地面湿滑", "督查组", tomorrow.date())],
+            at=tomorrow,
+        )
+    later = transition_problem(  # a step taken now still follows the finding
+        app, store, ADMIN, problem.id, Action.SUBMIT, actor="干部乙", evidence=EVIDENCE
+    )
+    assert later.status is ProblemStatus.SUBMITTED

@@ -160,7 +160,7 @@ def _run_quarter(
                 Step(problem.id, Action.VERIFY, "乡镇食安办", fix_day, evidence=(EVIDENCE,)),
                 Step(problem.id, Action.CLOSE, "乡镇食安办", fix_day),
             ]
-    moved = transition_many(app, store, scope, steps)
+    moved = transition_many(app, store, scope, steps, simulated=True)
     escalated = escalate_overdue(app, store, scope, period.end, actor="市食安办", simulated=True)
     return QuarterReport(
         period,

@@ -13,7 +13,12 @@ import attrs
 
 from twores.bootstrap import Twores
 from twores.core.businesses import FoodBusiness
-from twores.core.errors import InvalidValueError, MissingValueError, NotFoundError
+from twores.core.errors import (
+    DateAheadError,
+    InvalidValueError,
+    MissingValueError,
+    NotFoundError,
+)
 from twores.core.periods import CHINA_TZ, china_time, today
 from twores.core.ports import Store, UnitOfWork
 from twores.core.problems import (
@@ -71,6 +76,23 @@ def _holds(uow: UnitOfWork, cadre_id: str, problem: Problem, at: datetime) -> bo
 def _holds_on(uow: UnitOfWork, cadre_id: str, business_key: str, day: date) -> bool:
     held = uow.assignments.stream(business_keys=[business_key], active_on=day)
     return any(a.cadre_id == cadre_id for a in held)
+
+
+#: How far ahead of this machine's clock a step's time may lie (another machine's clock).
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _not_ahead(at: datetime) -> datetime:
+    """``at``, unless it lies after now: a ledger step is entered when it happened or later."""
+    now = china_time()
+    if at > now + _CLOCK_SKEW:
+        raise DateAheadError(
+            "at",
+            china_time(at).isoformat(timespec="minutes"),
+            f"晚于现在（{now.isoformat(timespec='minutes')}）：台账不能预先记录",
+            f"after now ({now.isoformat(timespec='minutes')}): the ledger records what happened",
+        )
+    return at
 
 
 def _who(name: str, field: str) -> str:
@@ -169,7 +191,7 @@ def open_problems(
     *,
     at: datetime | None = None,
 ) -> list[Problem]:
-    moment = _now(at)
+    moment = _not_ahead(_now(at))
     opened, events = [], []
     with store.unit_of_work(scope) as uow:
         for new in problems:
@@ -223,10 +245,11 @@ class Step:
 
 
 def transition_many(
-    app: Twores, store: Store, scope: Scope, steps: Iterable[Step]
+    app: Twores, store: Store, scope: Scope, steps: Iterable[Step], *, simulated: bool = False
 ) -> list[Problem]:
     """Apply steps in one transaction (any illegal step rejects them all); the notifiers
-    hear them once committed."""
+    hear them once committed. A step timed after now is refused unless ``simulated`` (the
+    demo playing a year out): it would stand before every real step taken until then."""
     events: list[tuple[ProblemEvent, str]] = []
     moved: list[Problem] = []
     with store.unit_of_work(scope) as uow:
@@ -234,6 +257,8 @@ def transition_many(
         for step in steps:
             _check_role(scope, step.action)
             step = attrs.evolve(step, actor=_who(step.actor, "actor"))
+            if not simulated:
+                _not_ahead(step.at)
             scope.check_acts_as(step.actor, "actor")
             problem = changed.get(step.key) or uow.problems.get(step.key)
             if problem is None:
