@@ -311,21 +311,26 @@ def eligible_cadres(
 ) -> list[Cadre]:
     """The active cadres the rules let hold ``business`` on ``on``: of the tier its grade
     maps to, filed at its ancestor of that tier (worked out without the planner)."""
-    hierarchy = roster.hierarchy
-    if business.area_code not in hierarchy:
-        return []
+    return _active_by_area(roster, on).get(_target(roster, rules, on, business), [])
+
+
+def _target(
+    roster: Roster, rules: RuleBook, on: date, business: FoodBusiness
+) -> tuple[str, Tier] | None:
+    """The area and tier whose cadres may hold ``business`` (None: no such area)."""
+    if business.area_code not in roster.hierarchy:
+        return None
     tier = rules.tier_of(rules.grade_of(business, on), on, business.area_code)
-    area = hierarchy.ancestor(business.area_code, tier)
-    if area is None:
-        return []
-    return sorted(
-        (
-            c
-            for c in roster.cadres.values()
-            if c.is_active(on) and c.tier is tier and c.area_code == area.code
-        ),
-        key=lambda c: c.id,
-    )
+    area = roster.hierarchy.ancestor(business.area_code, tier)
+    return None if area is None else (area.code, tier)
+
+
+def _active_by_area(roster: Roster, on: date) -> dict[tuple[str, Tier] | None, list[Cadre]]:
+    found: dict[tuple[str, Tier] | None, list[Cadre]] = {}
+    for cadre in sorted(roster.cadres.values(), key=lambda c: c.id):
+        if cadre.is_active(on):
+            found.setdefault((cadre.area_code, cadre.tier), []).append(cadre)
+    return found
 
 
 def placement_violations(
@@ -337,11 +342,12 @@ def placement_violations(
     on = plan.on
     said = {u.business_key: u.reason for u in plan.unplaced}
     held = Counter(a.cadre_id for a in after.active_assignments(on))
+    by_area = _active_by_area(roster, on)
     found: list[Violation] = []
     for key, business in sorted(roster.businesses.items()):
         if not business.in_scope:
             continue
-        cadres = eligible_cadres(roster, rules, on, business)
+        cadres = by_area.get(_target(roster, rules, on, business), [])
         reason = said.get(key)
         if not cadres and reason is None:
             found.append(
