@@ -247,3 +247,27 @@ def test_routine_records_come_in_through_an_office_not_a_cadre(
         import_duties(APP, store, cadre, sheet)
     with store.unit_of_work(ADMIN) as uow:
         assert list(uow.duties.stream()) == []
+
+
+def test_a_weekly_report_re_dated_within_its_week_keeps_its_problems(
+    store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    key = sorted(roster.businesses)[0]
+
+    def report_on(day: str, *findings: str) -> None:
+        row = ["1", key, "周排查", day, "食品安全员", "黄丽", "否", "；".join(findings)]
+        sheet = _write(tmp_path / f"周排查{day}.csv", [row])
+        assert import_duties(APP, store, ADMIN, sheet).accepted
+
+    def problems() -> list[tuple[str, date]]:
+        with store.unit_of_work(ADMIN) as uow:
+            found = uow.problems.stream(business_key=key)
+            return sorted((p.description, p.found_on) for p in found)
+
+    report_on("2026-03-02", "冷库温度记录缺失")
+    report_on("2026-03-04", "冷库温度记录缺失")  # the same week's report, re-dated
+    report_on("2026-03-05", "冷库温度记录缺失")
+    assert problems() == [("冷库温度记录缺失", date(2026, 3, 2))]
+    report_on("2026-03-06", "冷库温度记录缺失", "留样不足")  # a finding added: its own day
+    assert problems() == [("冷库温度记录缺失", date(2026, 3, 2)), ("留样不足", date(2026, 3, 6))]

@@ -254,6 +254,10 @@ class DutyRepository(Protocol):
         ...
 
     def get(self, key: str) -> DutyRecord | None: ...
+    def get_many(self, keys: Collection[str]) -> dict[str, DutyRecord]:
+        """The records of ``keys`` that exist and lie in scope, by key."""
+        ...
+
     def stream(
         self,
         *,

@@ -135,8 +135,9 @@ def import_duties(
         opened: list[Problem] = []
         if not errors:
             try:
+                redated = _redated_weeks(uow, records)
                 written = uow.duties.upsert_many(records)
-                opened = _open_weekly_findings(app, uow, records, now)
+                opened = _open_weekly_findings(app, uow, records, redated, now)
             except TworesError as error:  # e.g. a record outside the caller's scope
                 errors.append(
                     RowError(
@@ -157,23 +158,50 @@ def import_duties(
     return DutyImportReport(source, rows, written, (), None, dry_run)
 
 
+def _redated_weeks(uow: UnitOfWork, records: list[DutyRecord]) -> dict[str, DutyRecord]:
+    """The stored weekly reports, by key, that ``records`` re-date within their week."""
+    weekly = {r.key: r for r in records if r.kind is DutyKind.WEEKLY and r.findings}
+    stored = uow.duties.get_many(list(weekly)) if weekly else {}
+    return {key: before for key, before in stored.items() if before.on != weekly[key].on}
+
+
 def _open_weekly_findings(
-    app: Twores, uow: UnitOfWork, records: list[DutyRecord], now: datetime | None
+    app: Twores,
+    uow: UnitOfWork,
+    records: list[DutyRecord],
+    redated: dict[str, DutyRecord],
+    now: datetime | None,
 ) -> list[Problem]:
+    """A problem for each finding of a weekly report; a finding its re-dated report had
+    already opened stays that one problem (found on the day first reported)."""
+    first_found = _first_found(uow, redated)
     news = [
         NewProblem(
             record.business_key,
             finding,
             f"{record.by_role.zh}{record.by_name}",
-            record.on,
+            first_found.get((ref, finding), record.on),
             ProblemSource.WEEKLY_REPORT,
-            source_ref=f"{record.key}#{index}",
+            source_ref=ref,
         )
         for record in records
         if record.kind is DutyKind.WEEKLY
         for index, finding in enumerate(record.findings, 1)
+        if (ref := f"{record.key}#{index}")
     ]
     return [p for p, events in open_many_in(app, uow, news, china_time(now)) if events]
+
+
+def _first_found(uow: UnitOfWork, redated: dict[str, DutyRecord]) -> dict[tuple[str, str], date]:
+    """(source reference, finding) -> the day its problem was found, for the findings
+    already opened from the re-dated reports."""
+    found: dict[tuple[str, str], date] = {}
+    for business_key in sorted({r.business_key for r in redated.values()}):
+        for problem in uow.problems.stream(business_key=business_key):
+            ref = problem.source_ref or ""
+            if problem.source is ProblemSource.WEEKLY_REPORT and ref.split("#")[0] in redated:
+                found[ref, problem.description] = problem.found_on
+    return found
 
 
 @attrs.frozen

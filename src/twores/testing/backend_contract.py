@@ -518,11 +518,10 @@ class BackendContract:
                 repository = getattr(uow, kind)
                 for record in pair:
                     assert repository.get(_key(record)) == record, kind
-                if hasattr(repository, "get_many"):
-                    wanted = [_key(r) for r in pair]
-                    assert repository.get_many([*wanted, "no-such-key"]) == {
-                        _key(r): r for r in pair
-                    }, kind
+                wanted = [_key(r) for r in pair]
+                assert repository.get_many([*wanted, "no-such-key"]) == {
+                    _key(r): r for r in pair
+                }, kind
             visit = records["visits"][0]
             assert list(uow.visits.stream(business_key=visit.business_key)) == [visit]
             day = (visit.visited_on, visit.visited_on)
