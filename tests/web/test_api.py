@@ -357,6 +357,8 @@ def test_openapi_lists_the_domain_models(client: TestClient[Any]) -> None:
     assert kind["schema"]["enum"] == ["areas", "businesses", "cadres", "assignments"]
     bulletin = schema["paths"]["/api/bulletin"]["post"]["responses"]["201"]["content"]
     assert "application/json" not in bulletin  # a file, not JSON
+    throttled = schema["paths"]["/api/login"]["post"]["responses"]["429"]
+    assert throttled["headers"]["Retry-After"]["schema"]["type"] == "integer"
 
 
 def test_lists_download_masked_unless_the_role_may_unmask_and_only_in_scope(

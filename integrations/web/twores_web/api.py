@@ -29,7 +29,7 @@ from twores.services import imports, problems, sign_in, supervision, web_views
 from twores.services.kpis import Dashboard, kpi_dashboard
 from twores.services.sheets.parsing import RowError
 from twores_web.auth import SESSION_USER, Me, client_address
-from twores_web.handlers import ERRORS, SIGN_IN_ERRORS, get, post
+from twores_web.handlers import ERRORS, SIGN_IN_ERRORS, SignInOperation, get, post
 from twores_web.sessions import start_session
 from twores_web.state import CurrentUser, Web
 
@@ -121,6 +121,7 @@ class Api(Controller):
         description="429 with Retry-After (seconds): too many failed sign-ins for the name "
         "or from the client; the password is not checked.",
         responses=SIGN_IN_ERRORS,
+        operation_class=SignInOperation,
     )
     def login(self, request: Request[Any, Any, Any], web: Web, data: JSONBody[Credentials]) -> Me:
         user = sign_in.sign_in(

@@ -3,12 +3,14 @@ runs in a worker thread, and every error response is documented with one shape."
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
 import attrs
 import litestar
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Operation, Schema
 
 
 @attrs.frozen
@@ -42,6 +44,23 @@ SIGN_IN_ERRORS = {
     **ERRORS,
     429: _error("Too many failed sign-ins (see Retry-After) / 登录失败次数过多"),
 }
+
+
+@dataclasses.dataclass
+class SignInOperation(Operation):
+    """Sign-in's operation: its 429 answer documents the Retry-After header."""
+
+    def __post_init__(self) -> None:
+        throttled = (self.responses or {}).get("429")
+        if isinstance(throttled, OpenAPIResponse):
+            throttled.headers = {
+                "Retry-After": OpenAPIHeader(
+                    description="Seconds until sign-in may be tried again / 可再次登录前的秒数",
+                    schema=Schema(type=OpenAPIType.INTEGER, minimum=1),
+                    required=True,
+                )
+            }
+
 
 get = functools.partial(litestar.get, sync_to_thread=True, responses=ERRORS)
 post = functools.partial(litestar.post, sync_to_thread=True, responses=ERRORS)
