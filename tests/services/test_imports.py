@@ -894,3 +894,76 @@ def test_a_missing_file_a_wrong_kind_and_an_unopenable_database_are_named(
     with pytest.raises(StoreUnavailableError) as unopened:
         open_store(app, str(tmp_path / "no-such-folder" / "x.db"))
     assert "无法打开数据库" in unopened.value.message_zh
+
+
+def _coded_sheet(path: Path, businesses: list[twores.FoodBusiness], *, licences: bool) -> Path:
+    """The businesses as a ledger naming them by credit code (and licence, if asked)."""
+    header = [h for h in BUSINESS_HEADERS if licences or h != "许可证编号"]
+    mask = _Masker(True)
+    rows = [
+        [v for h, v in zip(BUSINESS_HEADERS, business_row(b, mask), strict=True) if h in header]
+        for b in businesses
+    ]
+    write_table(path, header, rows)
+    return path
+
+
+def test_a_ledger_without_licence_numbers_updates_the_licensed_businesses(
+    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+) -> None:
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=ON)
+    before = state(store)
+    licensed = [b for b in before[0] if b.licence_no and b.uscc]  # type: ignore[attr-defined]
+    first, second = licensed[:2]
+    suspended = attrs.evolve(
+        first, name="灵川县新名称米粉店", status=twores.OperatingStatus.SUSPENDED
+    )
+    sheet = _coded_sheet(tmp_path / "按信用代码.csv", [suspended], licences=False)
+    report = import_file(app, store, ADMIN, "businesses", sheet, on=ON)
+    assert report.accepted, report.errors
+    assert (report.records.inserted, report.records.updated) == (0, 1)
+    with store.unit_of_work(ADMIN) as uow:
+        updated = uow.businesses.get(first.key)
+        assert updated is not None and updated.licence_no == first.licence_no
+        assert (updated.name, updated.status) == (suspended.name, suspended.status)
+        assert uow.businesses.get(first.uscc) is None  # not filed again under its code
+        uow.businesses.upsert_many([attrs.evolve(second, uscc=first.uscc)])  # one company
+        uow.commit()
+    shared = state(store)
+    refused = import_file(app, store, ADMIN, "businesses", sheet, on=ON)
+    assert [(e.row, e.column, e.code) for e in refused.errors] == [
+        (2, "统一社会信用代码", "ambiguous_business")
+    ]
+    assert state(store) == shared
+    # A new licensed outlet of that company is a business of its own.
+    outlet = attrs.evolve(first, licence_no=second.licence_no[:-4] + "9999")  # type: ignore[index]
+    added = import_file(
+        app,
+        store,
+        ADMIN,
+        "businesses",
+        _coded_sheet(tmp_path / "新门店.csv", [outlet], licences=True),
+        on=ON,
+    )
+    assert added.accepted and added.records.inserted == 1, added.errors
+
+
+def test_a_business_filed_by_credit_code_is_not_filed_again_under_a_licence(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    with store.unit_of_work(ADMIN) as uow:
+        uow.areas.upsert_many(demo_region())
+        uow.commit()
+    (shop,) = synthetic_businesses(demo_region(), 1, seed=5)
+    assert shop.licence_no and shop.uscc
+    unlicensed = attrs.evolve(shop, licence_no=None)
+    sheet = _coded_sheet(tmp_path / "无证.csv", [unlicensed], licences=True)
+    assert import_file(app, store, ADMIN, "businesses", sheet, on=ON).records.inserted == 1
+    before = state(store)
+    licensed = _coded_sheet(tmp_path / "领证后.csv", [shop], licences=True)
+    refused = import_file(app, store, ADMIN, "businesses", licensed, on=ON)
+    assert [(e.row, e.column, e.value, e.code) for e in refused.errors] == [
+        (2, "统一社会信用代码", shop.uscc, "licensed_later")
+    ]
+    assert state(store) == before

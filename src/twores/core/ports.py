@@ -95,6 +95,11 @@ class BusinessRepository(Protocol):
         """The businesses of ``keys`` that exist and lie in scope, by key."""
         ...
 
+    def keys_by_uscc(self, codes: Collection[str]) -> dict[str, list[str]]:
+        """Per credit code of ``codes``: the sorted keys of the businesses in scope stored
+        with it (a licensed business is keyed by its licence, so its code finds it)."""
+        ...
+
     def coverage_by_area(
         self, on: date, *, within: str | None = None
     ) -> dict[str, tuple[int, int]]:

@@ -23,7 +23,7 @@ from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy
 from twores.core.assignment import Assignment, AssignmentReason
 from twores.core.audit import now_iso
-from twores.core.businesses import FoodBusiness, canonical_uscc
+from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.errors import (
     DateAheadError,
@@ -41,6 +41,7 @@ from twores.core.security import Scope, ScopeError
 from twores.divisions import division_files
 from twores.services.assignment_checks import imported_assignment_errors
 from twores.services.assignments import end_closed_assignments, upsert_cadres
+from twores.services.credit_codes import ByCreditCode, file_by_credit_code
 from twores.services.lookups import IMPORTING, check_office, in_scope
 from twores.services.sheets.columns import unread_columns
 from twores.services.sheets.kept import Absent
@@ -301,14 +302,14 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
     records = UpsertResult()
     rows = 0
     chunks = iter_business_chunks(source.read("businesses"), hierarchy)
-    stored: bool | None = None  # whether any business is stored yet (asked once, if needed)
+    stored = bool(uow.businesses.page(limit=1))  # before this file's own rows
     with uow.businesses.bulk_load():
         for chunk in chunks:
             rows += len(chunk.rows) + len({e.row for e in chunk.errors})
             errors.extend(chunk.errors)
+            if stored:
+                chunk = file_by_credit_code(uow, chunk, errors)
             absent = Absent.of(chunk.columns)
-            if absent and stored is None:
-                stored = uow.businesses.count() > 0
             if absent and stored:
                 chunk = _keep_unsaid(uow, chunk, absent, errors)
             for row in chunk.rows:
@@ -533,42 +534,6 @@ def _assignments_for(uow: UnitOfWork, wanted: dict[str, str], on: date) -> Itera
             yield Assignment(wanted[key], key, on, None, AssignmentReason.IMPORTED)
 
 
-class _ByCreditCode:
-    """An assignment sheet's business named by its credit code (统一社会信用代码) where the
-    business is keyed by its licence: looked up among the stored businesses (read once,
-    when first needed); a code several licensed businesses share is a row error."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self.uow = uow
-        self._found: dict[str, list[FoodBusiness]] | None = None
-
-    def find(
-        self, row: AssignmentRow, columns: dict[str, str]
-    ) -> tuple[FoodBusiness | None, RowError | None]:
-        code = canonical_uscc(row.business_key)
-        if len(code) != 18:
-            return None, None
-        if self._found is None:
-            self._found = defaultdict(list)
-            for business in self.uow.businesses.stream():
-                if business.uscc:
-                    self._found[business.uscc].append(business)
-        found = self._found.get(code, [])
-        if len(found) <= 1:
-            return (found[0] if found else None), None
-        licences = "、".join(sorted(b.key for b in found)[:5])
-        return None, RowError(
-            row.row,
-            row.serial,
-            columns.get("business_key", "许可证编号"),
-            row.business_key,
-            f"该统一社会信用代码有 {len(found)} 个主体（{licences}），请改填许可证编号",
-            f"{len(found)} businesses share this credit code ({licences}): "
-            "give the licence number instead",
-            "ambiguous_business",
-        )
-
-
 def _import_assignments(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: date) -> Outcome:
     hierarchy = uow.areas.hierarchy()
     parsed = parse_assignments(source.read("assignments"))
@@ -576,7 +541,7 @@ def _import_assignments(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: da
     resolver = CadreResolver(uow.cadres.stream(), hierarchy, uow.scope.area_code)
     assignments: list[tuple[AssignmentRow, Assignment]] = []
     unseen_unchanged = 0
-    by_credit_code = _ByCreditCode(uow)
+    by_credit_code = ByCreditCode(uow)
     for row in parsed.rows:
         business = uow.businesses.get(row.business_key)
         if business is None:

@@ -405,6 +405,31 @@ class BackendContract:
             pages = [uow.businesses.search(part, offset=i, limit=2) for i in range(0, 6, 2)]
             assert [b for page in pages for b in page] == found[:6]  # pages follow on
 
+    def test_businesses_are_found_by_credit_code(self, loaded: Store) -> None:
+        with loaded.unit_of_work(SYSTEM) as uow:
+            coded = [b for b in uow.businesses.stream() if b.uscc and b.licence_no]
+            first, second = coded[0], coded[-1]
+            assert first.uscc is not None
+            uow.businesses.upsert_many([attrs.evolve(second, uscc=first.uscc)])  # one company
+            uow.commit()
+        with loaded.unit_of_work(SYSTEM) as uow:
+            codes = {b.uscc or "" for b in coded[1:-1]} | {first.uscc, "no-such-code"}
+            expected: dict[str, list[str]] = {}
+            for b in uow.businesses.stream():
+                if b.uscc and b.uscc in codes:
+                    expected.setdefault(b.uscc, []).append(b.key)
+            assert uow.businesses.keys_by_uscc(codes) == {c: sorted(k) for c, k in expected.items()}
+            assert sorted(uow.businesses.keys_by_uscc([first.uscc])[first.uscc]) == sorted(
+                {first.key, second.key}
+            )
+        township = Scope("乡镇用户", Role.OFFICE, TOWNSHIP)
+        with loaded.unit_of_work(township) as uow:
+            seen = {b.key for b in uow.businesses.stream()}
+            found = uow.businesses.keys_by_uscc(codes)
+            assert {k for keys in found.values() for k in keys} == {
+                k for keys in expected.values() for k in keys if k in seen
+            }
+
     def test_assignments_apply_a_plan_and_query(self, loaded: Store, roster: Roster) -> None:
         plan = plan_assignments(roster, national_rules(), ON, PlanMode.FRESH)
         with loaded.unit_of_work(SYSTEM) as uow:

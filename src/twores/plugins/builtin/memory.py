@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import json
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import date
 from types import TracebackType
@@ -331,6 +332,13 @@ class _Businesses(_Keyed):
             return any(wanted in (v or "").lower() for v in (b.name, b.licence_no, b.uscc))
 
         return list(itertools.islice(self._matching(holds, within), offset, offset + limit))
+
+    def keys_by_uscc(self, codes: Collection[str]) -> dict[str, list[str]]:
+        wanted, found = set(codes), defaultdict[str, list[str]](list)
+        for b in self.stream():
+            if b.uscc in wanted:
+                found[b.uscc].append(b.key)
+        return dict(found)
 
     def coverage_by_area(
         self, on: date, *, within: str | None = None

@@ -326,6 +326,7 @@ INDEXES = [
     sa.Index("ix_businesses_city", businesses.c.city_code),
     sa.Index("ix_businesses_township", businesses.c.township_code),
     sa.Index("ix_businesses_village", businesses.c.village_code),
+    sa.Index("ix_businesses_uscc", businesses.c.uscc),
     sa.Index("ix_cadres_id", cadres.c.id),
     sa.Index("ix_cadres_city", cadres.c.city_code),
     sa.Index("ix_cadres_township", cadres.c.township_code),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Iterator
 from datetime import date
 
@@ -14,6 +15,7 @@ from twores.core.ports import TaskSync
 from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
 from twores.core.supervision import SupervisionTask, TaskPlan, Visit, task_business_key
 from twores.plugins.sqlalchemy import rows, tables
+from twores.plugins.sqlalchemy.repos import BATCH
 from twores.plugins.sqlalchemy.repos.assignments import held_on
 from twores.plugins.sqlalchemy.repos.keyed import Keyed
 from twores.plugins.sqlalchemy.repos.task_sync import SetwiseSchedule
@@ -33,6 +35,16 @@ class Businesses(Keyed):
         held = sa.or_(*(sa.func.lower(c).contains(wanted, autoescape=True) for c in columns))
         query = self._select(within).where(held).order_by(b.key).offset(offset).limit(limit)
         return [self.codec.record(row) for row in self.uow.fetch(query)]
+
+    def keys_by_uscc(self, codes: Collection[str]) -> dict[str, list[str]]:
+        b, ordered = self.table.c, sorted(set(codes))
+        found: dict[str, list[str]] = defaultdict(list)
+        for start in range(0, len(ordered), BATCH):
+            wanted = b.uscc.in_(ordered[start : start + BATCH])
+            query = self._select(None).with_only_columns(b.uscc, b.key).where(wanted)
+            for code, key in self.uow.connection.execute(query.order_by(b.uscc, b.key)):
+                found[code].append(key)
+        return dict(found)
 
     def coverage_by_area(
         self, on: date, *, within: str | None = None

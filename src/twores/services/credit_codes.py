@@ -1,0 +1,109 @@
+"""Businesses named by credit code (统一社会信用代码) in a ledger: a business is keyed by
+its licence number when it has one, so a row that gives only the code must find the
+licensed business stored under it, never file the same business a second time."""
+
+from __future__ import annotations
+
+import attrs
+
+from twores.core.businesses import FoodBusiness, canonical_uscc
+from twores.core.errors import InvalidValueError
+from twores.core.ports import UnitOfWork
+from twores.services.sheets.parsing import AssignmentRow, BusinessRow, ParseResult, RowError
+
+#: Licence numbers named in an error before "…".
+_NAMED = 5
+
+
+def _ambiguous(row: int, serial: str | None, column: str, code: str, keys: list[str]) -> RowError:
+    named = "、".join(keys[:_NAMED]) + ("…" if len(keys) > _NAMED else "")
+    return RowError(
+        row,
+        serial,
+        column,
+        code,
+        f"该统一社会信用代码有 {len(keys)} 个主体（{named}），请填写许可证编号",
+        f"{len(keys)} businesses share this credit code ({named}): give the licence number",
+        "ambiguous_business",
+    )
+
+
+class ByCreditCode:
+    """An assignment sheet's business named by its credit code where the business is keyed
+    by its licence; a code several licensed businesses share is a row error."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def find(
+        self, row: AssignmentRow, columns: dict[str, str]
+    ) -> tuple[FoodBusiness | None, RowError | None]:
+        code = canonical_uscc(row.business_key)
+        if len(code) != 18:
+            return None, None
+        keys = self.uow.businesses.keys_by_uscc([code]).get(code, [])
+        if len(keys) > 1:
+            column = columns.get("business_key", "许可证编号")
+            return None, _ambiguous(row.row, row.serial, column, row.business_key, keys)
+        return (self.uow.businesses.get(keys[0]) if keys else None), None
+
+
+def file_by_credit_code(
+    uow: UnitOfWork, chunk: ParseResult[BusinessRow], errors: list[RowError]
+) -> ParseResult[BusinessRow]:
+    """The chunk with each row that gives only a credit code filed under the one licensed
+    business stored with that code (its licence kept). A row of a licensed business whose
+    code is stored as a business without a licence is an error: it would file the same
+    business twice (a licence found later re-keys nothing here)."""
+    codes = {r.business.uscc for r in chunk.rows if r.business.uscc}
+    stored = uow.businesses.keys_by_uscc(codes) if codes else {}
+    if not stored:
+        return chunk
+    column = chunk.columns.get("uscc", "统一社会信用代码")
+    kept: list[BusinessRow] = []
+    for row in chunk.rows:
+        business = row.business
+        code = business.uscc
+        keys = stored.get(code or "", [])
+        if code is None or business.key in keys:
+            kept.append(row)
+        elif business.licence_no is not None:  # a new outlet of a company, or filed twice
+            if code in keys:
+                errors.append(_licensed_later(row, column, code))
+            else:
+                kept.append(row)
+        elif len(keys) > 1:
+            errors.append(_ambiguous(row.row, row.serial, column, code, keys))
+        else:
+            try:
+                licensed = attrs.evolve(business, licence_no=keys[0])
+            except InvalidValueError as error:
+                errors.append(
+                    RowError(
+                        row.row,
+                        row.serial,
+                        column,
+                        code,
+                        error.reason_zh,
+                        error.reason_en,
+                        error.code,
+                    )
+                )
+            else:
+                kept.append(attrs.evolve(row, business=licensed))
+    return attrs.evolve(chunk, rows=kept)
+
+
+def _licensed_later(row: BusinessRow, column: str, code: str) -> RowError:
+    return RowError(
+        row.row,
+        row.serial,
+        column,
+        code,
+        "该统一社会信用代码已登记为无许可证编号的主体：再以许可证编号导入会重复登记同一主体"
+        "（请先将原主体登记注销，或本行不填许可证编号）",
+        "this credit code is filed as a business without a licence number: importing it "
+        "under its licence would file the same business twice (close the stored one first, "
+        "or leave this row's licence number blank)",
+        "licensed_later",
+    )
