@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, KeysView, Mapping
 from datetime import date
 from typing import Any
 
@@ -348,6 +348,11 @@ class Hierarchy:
 
     def __contains__(self, code: object) -> bool:
         return code in self._areas
+
+    @property
+    def codes(self) -> KeysView[str]:
+        """Every area's code (a set-like view: ``counts.keys() <= hierarchy.codes``)."""
+        return self._areas.keys()
 
     def __getitem__(self, code: str) -> Area:
         try:

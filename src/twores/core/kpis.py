@@ -369,15 +369,12 @@ def checked_counts(kpi: Kpi, counts: object, hierarchy: Hierarchy) -> Counts:
     KPI and its counter (a plugin's bad counts never reach a rate, a ranking or a summary)."""
     if not isinstance(counts, Mapping):
         _bad_counts(kpi, f"{type(counts).__name__}", "应为 {区划代码: (分子, 分母)}", "a mapping")
+    if counts.keys() <= hierarchy.codes and all(map(_is_pair, counts.values())):
+        return counts
     for area, value in counts.items():
         if not isinstance(area, str) or area not in hierarchy:
             _bad_counts(kpi, repr(area), "不是已知区划", "is no known area")
-        if (
-            not isinstance(value, tuple)
-            or len(value) != 2
-            or not all(type(n) is int for n in value)
-            or not 0 <= value[0] <= value[1]
-        ):
+        if not _is_pair(value):
             _bad_counts(
                 kpi,
                 f"{area}: {value!r}",
@@ -385,6 +382,17 @@ def checked_counts(kpi: Kpi, counts: object, hierarchy: Hierarchy) -> Counts:
                 "must be whole numbers (numerator, denominator), 0 <= numerator <= denominator",
             )
     return counts
+
+
+def _is_pair(value: object) -> bool:
+    """Whether ``value`` is (numerator, denominator): whole numbers, 0 <= n <= d."""
+    return (
+        type(value) is tuple
+        and len(value) == 2
+        and type(value[0]) is int
+        and type(value[1]) is int
+        and 0 <= value[0] <= value[1]
+    )
 
 
 def _bad_counts(kpi: Kpi, shown: str, why_zh: str, why_en: str) -> NoReturn:
