@@ -27,7 +27,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
 from twores.core.kpis import Direction, KpiSpec, RankedArea, Ranking
-from twores.services.letters import _para, _run, _stable_zip, _table
+from twores.services.docx_parts import para, run, stable_zip, table
 from twores.services.numbers import percent
 from twores.services.sheets.cells import xlsx_row
 
@@ -364,31 +364,31 @@ def write_bulletin_docx(b: BulletinInput, path: Path) -> Path:
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.left_margin = section.right_margin = Mm(20)
     section.top_margin = section.bottom_margin = Mm(25)
-    _para(document, heading, center=True, bold=True, size=18)
-    _para(document, f"发布日期：{_date(b.issued_on)}", center=True, size=12)
+    para(document, heading, center=True, bold=True, size=18)
+    para(document, f"发布日期：{_date(b.issued_on)}", center=True, size=12)
     overview, ranked, named, changes, overdue, figures = _sections()
-    _para(document, overview, bold=True, size=16)
-    _para(document, overview_text(b))
-    _para(document, ranked, bold=True, size=16)
-    _table(document, ranking_headers(b), ranking_rows(b))
-    _para(document, named, bold=True, size=16)
-    _para(document, naming_text(b))
-    _para(document, changes, bold=True, size=16)
-    _para(document, change_text(b))
+    para(document, overview, bold=True, size=16)
+    para(document, overview_text(b))
+    para(document, ranked, bold=True, size=16)
+    table(document, ranking_headers(b), ranking_rows(b))
+    para(document, named, bold=True, size=16)
+    para(document, naming_text(b))
+    para(document, changes, bold=True, size=16)
+    para(document, change_text(b))
     if b.previous is not None:
-        _table(document, CHANGE_HEADERS, change_rows(b))
-    _para(document, overdue, bold=True, size=16)
-    _para(document, overdue_text(b))
+        table(document, CHANGE_HEADERS, change_rows(b))
+    para(document, overdue, bold=True, size=16)
+    para(document, overdue_text(b))
     if b.overdue:
-        _table(document, OVERDUE_HEADERS, overdue_rows(b))
-    _para(document, figures, bold=True, size=16)
+        table(document, OVERDUE_HEADERS, overdue_rows(b))
+    para(document, figures, bold=True, size=16)
     for number, (chart_title, labels, values) in enumerate(charts(b), 1):
         png = bar_chart_png(labels, values, chart_title)
         document.add_picture(io.BytesIO(png), width=Mm(150))
         document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
         caption = document.add_paragraph()
         caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _run(caption, _caption(number, chart_title, labels, values), size=10.5)
+        run(caption, _caption(number, chart_title, labels, values), size=10.5)
     props = document.core_properties
     props.author = props.last_modified_by = "twores"
     props.title = heading
@@ -396,7 +396,7 @@ def write_bulletin_docx(b: BulletinInput, path: Path) -> Path:
     props.revision = 1
     buffer = io.BytesIO()
     document.save(buffer)
-    path.write_bytes(_stable_zip(buffer.getvalue(), b.issued_on.year))
+    path.write_bytes(stable_zip(buffer.getvalue(), b.issued_on.year))
     return path
 
 
@@ -486,7 +486,7 @@ def write_bulletin_xlsx(b: BulletinInput, path: Path) -> Path:
     # ExcelWriter directly: openpyxl's save() would stamp the current time as modified.
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(workbook, archive).save()
-    path.write_bytes(_stable_zip(buffer.getvalue(), b.issued_on.year))
+    path.write_bytes(stable_zip(buffer.getvalue(), b.issued_on.year))
     return path
 
 

@@ -6,27 +6,18 @@ document dates and zip timestamps), and never shows a cadre's phone or ID number
 
 from __future__ import annotations
 
-import copy
-import functools
 import hashlib
 import io
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import attrs
 import docx
-from docx.document import Document
 from docx.enum.section import WD_ORIENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
-from docx.text.paragraph import Paragraph
-from docx.text.run import Run
+from docx.shared import Mm
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
@@ -35,11 +26,10 @@ from openpyxl.writer.excel import ExcelWriter
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.supervision import NATIONAL_CHECKLIST, Checklist
+from twores.services.docx_parts import para, stable_zip, table
 from twores.services.sheets.cells import xlsx_row
 
 TITLE = "食品安全责任与任务承诺书"
-FONT = "宋体"
-HEADING_FONT = "黑体"
 FOUR_AREAS = "管理制度、日常防控、应急处置、宣传培训"
 RESPONSIBILITY_HEADERS = (
     "序号",
@@ -168,90 +158,6 @@ def _letter_paragraphs(doc: DocumentInput) -> list[str]:
 
 # --- .docx --------------------------------------------------------------------------------
 
-#: The point size of table text.
-TABLE_SIZE = 10.5
-
-
-def _run(
-    paragraph: Paragraph, text: str, *, bold: bool = False, size: float = 12, font: str = FONT
-) -> Run:
-    run = paragraph.add_run(text)
-    run._r.insert(0, copy.deepcopy(_run_properties(bold, size, font)))
-    return run
-
-
-def _cell_text(paragraph: Paragraph, text: str, *, bold: bool) -> None:
-    """A table cell's run, built as XML (python-docx's setters cost most of a letter);
-    text with tabs or line breaks goes through python-docx, which writes those as
-    elements of their own."""
-    if "\t" in text or "\n" in text or "\r" in text:
-        _run(paragraph, text, bold=bold, size=TABLE_SIZE)
-        return
-    run = OxmlElement("w:r")
-    run.append(copy.deepcopy(_run_properties(bold, TABLE_SIZE, FONT)))
-    if text:
-        t = OxmlElement("w:t")
-        t.text = text
-        if text != text.strip():
-            t.set(qn("xml:space"), "preserve")
-        run.append(t)
-    paragraph._p.append(run)
-
-
-@functools.cache
-def _run_properties(bold: bool, size: float, font: str) -> Any:
-    """A run's formatting (``w:rPr``) as python-docx writes it, made once and copied into
-    each run: setting it property by property cost 0.1 s a letter (its child-order checks)."""
-    run = docx.Document().add_paragraph().add_run()
-    run.bold = bold
-    run.font.size = Pt(size)
-    run.font.name = font
-    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
-    return run._r.rPr
-
-
-def _para(
-    document: Document, text: str, *, center: bool = False, bold: bool = False, size: int = 14
-) -> None:
-    """A body paragraph (indented) or a centred one; bold ones are headings in 黑体."""
-    paragraph = document.add_paragraph()
-    if center:
-        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    else:
-        paragraph.paragraph_format.first_line_indent = Pt(24)
-    _run(paragraph, text, bold=bold, size=size, font=HEADING_FONT if bold else FONT)
-
-
-def _table(
-    document: Document,
-    headers: Sequence[str],
-    rows: list[tuple[str, ...]],
-    style: Any = "Table Grid",
-) -> None:
-    """A gridded table, its header row bold and repeated on each printed page (``style``:
-    the style itself when the caller looked it up, else its name)."""
-    table = document.add_table(rows=1 + len(rows), cols=len(headers))
-    table.style = style
-    # row.cells once per row: table.cell(r, c) rescans the whole table on every call.
-    for r, (row, values) in enumerate(zip(table.rows, [tuple(headers), *rows], strict=True)):
-        for cell, value in zip(row.cells, values, strict=True):
-            _cell_text(cell.paragraphs[0], value, bold=r == 0)
-    header = OxmlElement("w:tblHeader")  # repeat the header row on each printed page
-    header.set(qn("w:val"), "true")
-    table.rows[0]._tr.get_or_add_trPr().append(header)
-
-
-def _stable_zip(data: bytes, year: int) -> bytes:
-    """The same archive with every member dated ``year``-01-01 (reproducible bytes)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=(max(year, 1980), 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            dst.writestr(fixed, src.read(info))
-    return out.getvalue()
-
 
 def write_docx(doc: DocumentInput, path: Path) -> Path:
     """The letter, signature block and (as landscape annexes) the three lists."""
@@ -260,22 +166,21 @@ def write_docx(doc: DocumentInput, path: Path) -> Path:
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.left_margin = section.right_margin = Mm(25)
     section.top_margin = section.bottom_margin = Mm(25)
-    _para(document, TITLE, center=True, bold=True, size=22)
-    _para(document, f"（{doc.year}年度）", center=True)
+    para(document, TITLE, center=True, bold=True, size=22)
+    para(document, f"（{doc.year}年度）", center=True)
     for text in [*_letter_paragraphs(doc), ""]:
-        _para(document, text)
-    _para(document, f"承诺人：{doc.cadre.name}　　签字：＿＿＿＿＿＿")
-    _para(document, f"对方：{doc.counterparty}　　签字：＿＿＿＿＿＿")
-    _para(document, f"签订日期：{doc.year}年　　月　　日")
+        para(document, text)
+    para(document, f"承诺人：{doc.cadre.name}　　签字：＿＿＿＿＿＿")
+    para(document, f"对方：{doc.counterparty}　　签字：＿＿＿＿＿＿")
+    para(document, f"签订日期：{doc.year}年　　月　　日")
     annexes = document.add_section()  # new page, landscape
     annexes.orientation = WD_ORIENT.LANDSCAPE
     annexes.page_width, annexes.page_height = Mm(297), Mm(210)
-    grid = document.styles["Table Grid"]  # looked up once: by name it is searched each time
     for number, (name, headers, rows) in enumerate(_lists(doc), 1):
-        _para(document, f"附件{number}：{name}", center=True, bold=True, size=16)
-        _para(document, f"包保干部：{doc.cadre.name}　年度：{doc.year}", center=True, size=12)
-        _table(document, headers, rows, grid)
-        _para(document, "")
+        para(document, f"附件{number}：{name}", center=True, bold=True, size=16)
+        para(document, f"包保干部：{doc.cadre.name}　年度：{doc.year}", center=True, size=12)
+        table(document, headers, rows)
+        para(document, "")
     props = document.core_properties
     props.author = props.last_modified_by = "twores"
     props.title = f"{doc.year}年度{TITLE}"
@@ -283,7 +188,7 @@ def write_docx(doc: DocumentInput, path: Path) -> Path:
     props.revision = 1
     buffer = io.BytesIO()
     document.save(buffer)
-    path.write_bytes(_stable_zip(buffer.getvalue(), doc.year))
+    path.write_bytes(stable_zip(buffer.getvalue(), doc.year))
     return path
 
 
@@ -320,7 +225,7 @@ def write_xlsx(doc: DocumentInput, path: Path) -> Path:
     # ExcelWriter directly: openpyxl's save() would stamp the current time as modified.
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(workbook, archive).save()
-    path.write_bytes(_stable_zip(buffer.getvalue(), doc.year))
+    path.write_bytes(stable_zip(buffer.getvalue(), doc.year))
     return path
 
 

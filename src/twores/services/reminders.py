@@ -19,7 +19,7 @@ from docx.shared import Mm
 
 from twores.core.errors import InvalidValueError
 from twores.core.problems import NEEDS_DEADLINE, Action, Problem, ProblemEvent
-from twores.services.letters import FONT, _para, _run, _stable_zip
+from twores.services.docx_parts import FONT, para, run, stable_zip
 
 TITLE = "食品安全问题整改提醒函"
 CONSEQUENCE = "逾期仍未整改的，将移交市场监管部门立案调查。"
@@ -77,7 +77,7 @@ def _body(
 def _right(document: Document, text: str) -> None:
     paragraph = document.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    _run(paragraph, text, size=14)
+    run(paragraph, text, size=14)
 
 
 def write_reminder(
@@ -102,10 +102,10 @@ def write_reminder(
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.left_margin = section.right_margin = Mm(25)
     section.top_margin = section.bottom_margin = Mm(25)
-    _para(document, TITLE, center=True, bold=True, size=22)
-    _para(document, f"提醒函编号：{problem.id}", center=True, size=12)
+    para(document, TITLE, center=True, bold=True, size=22)
+    para(document, f"提醒函编号：{problem.id}", center=True, size=12)
     salutation = document.add_paragraph()
-    _run(salutation, f"{business_name}：", size=14, font=FONT)
+    run(salutation, f"{business_name}：", size=14, font=FONT)
     for text in _body(
         problem,
         area_name=area_name,
@@ -114,8 +114,8 @@ def write_reminder(
         new=event.deadline,
         issued_on=issued_on,
     ):
-        _para(document, text)
-    _para(document, "")
+        para(document, text)
+    para(document, "")
     _right(document, issuer)
     _right(document, zh_date(issued_on))
     props = document.core_properties
@@ -125,5 +125,5 @@ def write_reminder(
     props.revision = 1
     buffer = io.BytesIO()
     document.save(buffer)
-    path.write_bytes(_stable_zip(buffer.getvalue(), issued_on.year))
+    path.write_bytes(stable_zip(buffer.getvalue(), issued_on.year))
     return path
