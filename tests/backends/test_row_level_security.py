@@ -147,6 +147,28 @@ def test_a_key_filed_in_a_county_the_role_cannot_see_is_refused_not_filed_twice(
         assert [b.area_code for b in uow.businesses.stream() if b.key == theirs.key] == [TOWNSHIP]
 
 
+def test_a_credit_code_filed_in_a_county_the_role_cannot_see_is_found_outside(
+    stores: tuple[SqlStore, SqlStore, str],
+) -> None:
+    """A ledger row giving only a credit code is refused when a business outside the
+    jurisdiction is stored with it: the role asks where the code is filed (migration 0020)."""
+    import attrs
+
+    from twores.core.businesses import uscc_check_digit
+
+    owner, app, _ = stores
+    code = "91150102MA0000001"
+    code += uscc_check_digit(code)
+    with owner.unit_of_work(SYSTEM) as uow:
+        uow.businesses.upsert_many([attrs.evolve(_business(TOWNSHIP, 900), uscc=code)])
+        uow.commit()
+    with app.unit_of_work(Scope("回民区", Role.OFFICE, "150103")) as uow:
+        assert uow.businesses.keys_by_uscc([code]) == {}
+        assert uow.businesses.uscc_filed_outside([code, "no-such-code"]) == {code}
+    with app.unit_of_work(Scope("town", Role.OFFICE, TOWNSHIP)) as uow:
+        assert uow.businesses.uscc_filed_outside([code]) == set()
+
+
 def test_the_app_role_owns_nothing_and_cannot_rewrite_the_audit_log(
     stores: tuple[SqlStore, SqlStore, str],
 ) -> None:

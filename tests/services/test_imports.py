@@ -967,3 +967,34 @@ def test_a_business_filed_by_credit_code_is_not_filed_again_under_a_licence(
         (2, "统一社会信用代码", shop.uscc, "licensed_later")
     ]
     assert state(store) == before
+
+
+def test_a_credit_code_filed_in_another_jurisdiction_is_refused_not_filed_twice(
+    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+) -> None:
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=ON)
+    businesses, *_ = state(store)
+    theirs = next(b for b in businesses if b.uscc and b.licence_no)  # type: ignore[attr-defined]
+    township = theirs.area_code[:9]
+    other = next(
+        b.area_code[:9]  # type: ignore[attr-defined]
+        for b in businesses
+        if b.area_code[:9] != township  # type: ignore[attr-defined]
+    )
+    office = twores.Scope("乡镇办", twores.Role.OFFICE, other)
+    moved = attrs.evolve(
+        theirs,
+        area_code=next(
+            b.area_code
+            for b in businesses
+            if b.area_code.startswith(other)  # type: ignore[attr-defined]
+        ),
+    )
+    sheet = _coded_sheet(tmp_path / "辖区外.csv", [moved], licences=False)
+    before = state(store)
+    refused = import_file(app, store, office, "businesses", sheet, on=ON)
+    assert [(e.row, e.column, e.value, e.code) for e in refused.errors] == [
+        (2, "统一社会信用代码", theirs.uscc, "out_of_scope")
+    ]
+    assert state(store) == before

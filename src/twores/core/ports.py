@@ -100,6 +100,11 @@ class BusinessRepository(Protocol):
         with it (a licensed business is keyed by its licence, so its code finds it)."""
         ...
 
+    def uscc_filed_outside(self, codes: Collection[str]) -> set[str]:
+        """Of ``codes``, those that no business in scope but some business outside it is
+        stored with (only that they are: an import refuses them rather than file twice)."""
+        ...
+
     def coverage_by_area(
         self, on: date, *, within: str | None = None
     ) -> dict[str, tuple[int, int]]:

@@ -49,15 +49,19 @@ class ByCreditCode:
 
 
 def file_by_credit_code(
-    uow: UnitOfWork, chunk: ParseResult[BusinessRow], errors: list[RowError]
+    uow: UnitOfWork, chunk: ParseResult[BusinessRow], errors: list[RowError], *, in_scope: bool
 ) -> ParseResult[BusinessRow]:
     """The chunk with each row that gives only a credit code filed under the one licensed
     business stored with that code (its licence kept). A row of a licensed business whose
     code is stored as a business without a licence is an error: it would file the same
-    business twice (a licence found later re-keys nothing here)."""
-    codes = {r.business.uscc for r in chunk.rows if r.business.uscc}
-    stored = uow.businesses.keys_by_uscc(codes) if codes else {}
-    if not stored:
+    business twice (a licence found later re-keys nothing here); so is a row giving only a
+    code that a business outside the caller's jurisdiction is stored with. ``in_scope``:
+    whether any business was stored in the caller's scope before this file."""
+    coded = [r.business.uscc for r in chunk.rows if r.business.uscc]
+    stored = uow.businesses.keys_by_uscc(coded) if coded and in_scope else {}
+    unlicensed = {r.business.uscc for r in chunk.rows if r.business.key == r.business.uscc}
+    outside = uow.businesses.uscc_filed_outside(unlicensed - set(stored)) if unlicensed else set()
+    if not stored and not outside:
         return chunk
     column = chunk.columns.get("uscc", "统一社会信用代码")
     kept: list[BusinessRow] = []
@@ -65,7 +69,9 @@ def file_by_credit_code(
         business = row.business
         code = business.uscc
         keys = stored.get(code or "", [])
-        if code is None or business.key in keys:
+        if code in outside:
+            errors.append(_filed_outside(row, column, code))
+        elif code is None or business.key in keys:
             kept.append(row)
         elif business.licence_no is not None:  # a new outlet of a company, or filed twice
             if code in keys:
@@ -106,4 +112,17 @@ def _licensed_later(row: BusinessRow, column: str, code: str) -> RowError:
         "under its licence would file the same business twice (close the stored one first, "
         "or leave this row's licence number blank)",
         "licensed_later",
+    )
+
+
+def _filed_outside(row: BusinessRow, column: str, code: str) -> RowError:
+    return RowError(
+        row.row,
+        row.serial,
+        column,
+        code,
+        "该统一社会信用代码的主体已登记在辖区外，不能由本辖区导入（请核对编号，或由其所在辖区处理）",
+        "a business with this credit code is filed outside your jurisdiction: it cannot be "
+        "imported by you (check the code, or ask its own office)",
+        "out_of_scope",
     )

@@ -307,8 +307,7 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
         for chunk in chunks:
             rows += len(chunk.rows) + len({e.row for e in chunk.errors})
             errors.extend(chunk.errors)
-            if stored:
-                chunk = file_by_credit_code(uow, chunk, errors)
+            chunk = file_by_credit_code(uow, chunk, errors, in_scope=stored)
             absent = Absent.of(chunk.columns)
             if absent and stored:
                 chunk = _keep_unsaid(uow, chunk, absent, errors)

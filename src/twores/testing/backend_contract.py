@@ -429,6 +429,10 @@ class BackendContract:
             assert {k for keys in found.values() for k in keys} == {
                 k for keys in expected.values() for k in keys if k in seen
             }
+            outside = {c for c, keys in expected.items() if not set(keys) & seen}
+            assert outside and uow.businesses.uscc_filed_outside(codes) == outside
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.businesses.uscc_filed_outside(codes) == set()
 
     def test_assignments_apply_a_plan_and_query(self, loaded: Store, roster: Roster) -> None:
         plan = plan_assignments(roster, national_rules(), ON, PlanMode.FRESH)

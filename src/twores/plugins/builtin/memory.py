@@ -340,6 +340,10 @@ class _Businesses(_Keyed):
                 found[b.uscc].append(b.key)
         return dict(found)
 
+    def uscc_filed_outside(self, codes: Collection[str]) -> set[str]:
+        unseen = set(codes) - set(self.keys_by_uscc(codes))
+        return {b.uscc for b in self._table().values() if b.uscc and b.uscc in unseen}
+
     def coverage_by_area(
         self, on: date, *, within: str | None = None
     ) -> dict[str, tuple[int, int]]:

@@ -157,8 +157,8 @@ def grant_app_role(store: SqlStore, role: str, *, login: bool = False) -> None:
 
 
 def filed_elsewhere(uow: SqlUnitOfWork, entity: str, keys: list[str]) -> dict[str, str]:
-    """Of ``keys`` (of a ``business`` or ``cadre``), those stored in a county this app
-    role cannot see, with that county (migration 0018)."""
+    """Of ``keys`` (of a ``business`` or ``cadre``, or credit codes: ``uscc``), those
+    stored in a county this app role cannot see, with that county (migrations 0018, 0020)."""
     found = uow.connection.exec_driver_sql(
         "SELECT key, county_code FROM twores_filed_counties(%s, %s)", (entity, keys)
     )

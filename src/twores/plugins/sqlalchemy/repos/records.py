@@ -14,7 +14,7 @@ from twores.core.letters import Letter
 from twores.core.ports import TaskSync
 from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
 from twores.core.supervision import SupervisionTask, TaskPlan, Visit, task_business_key
-from twores.plugins.sqlalchemy import rows, tables
+from twores.plugins.sqlalchemy import rls, rows, tables
 from twores.plugins.sqlalchemy.repos import BATCH
 from twores.plugins.sqlalchemy.repos.assignments import held_on
 from twores.plugins.sqlalchemy.repos.keyed import Keyed
@@ -45,6 +45,20 @@ class Businesses(Keyed):
             for code, key in self.uow.connection.execute(query.order_by(b.uscc, b.key)):
                 found[code].append(key)
         return dict(found)
+
+    def uscc_filed_outside(self, codes: Collection[str]) -> set[str]:
+        if self._fresh:  # a load into an empty table: every row is this scope's own
+            return set()
+        unseen = sorted(set(codes) - set(self.keys_by_uscc(codes)))
+        if not unseen:
+            return set()
+        if rls.applies(self.uow.store, self.uow.connection):
+            return set(rls.filed_elsewhere(self.uow, "uscc", unseen))
+        b, found = self.table.c, set[str]()
+        for start in range(0, len(unseen), BATCH):
+            wanted = b.uscc.in_(unseen[start : start + BATCH])
+            found.update(self.uow.connection.execute(sa.select(b.uscc).where(wanted)).scalars())
+        return found
 
     def coverage_by_area(
         self, on: date, *, within: str | None = None
