@@ -70,12 +70,12 @@ def file_by_credit_code(
         code = business.uscc
         keys = stored.get(code or "", [])
         if code in outside:
-            errors.append(_filed_outside(row, column, code))
+            errors.append(_refused(row, column, code, "out_of_scope"))
         elif code is None or business.key in keys:
             kept.append(row)
         elif business.licence_no is not None:  # a new outlet of a company, or filed twice
             if code in keys:
-                errors.append(_licensed_later(row, column, code))
+                errors.append(_refused(row, column, code, "licensed_later"))
             else:
                 kept.append(row)
         elif len(keys) > 1:
@@ -100,29 +100,22 @@ def file_by_credit_code(
     return attrs.evolve(chunk, rows=kept)
 
 
-def _licensed_later(row: BusinessRow, column: str, code: str) -> RowError:
-    return RowError(
-        row.row,
-        row.serial,
-        column,
-        code,
+#: Why a row naming a business by credit code is refused: (zh, en) by error code.
+_REFUSALS = {
+    "licensed_later": (
         "该统一社会信用代码已登记为无许可证编号的主体：再以许可证编号导入会重复登记同一主体"
         "（请先将原主体登记注销，或本行不填许可证编号）",
         "this credit code is filed as a business without a licence number: importing it "
         "under its licence would file the same business twice (close the stored one first, "
         "or leave this row's licence number blank)",
-        "licensed_later",
-    )
-
-
-def _filed_outside(row: BusinessRow, column: str, code: str) -> RowError:
-    return RowError(
-        row.row,
-        row.serial,
-        column,
-        code,
+    ),
+    "out_of_scope": (
         "该统一社会信用代码的主体已登记在辖区外，不能由本辖区导入（请核对编号，或由其所在辖区处理）",
         "a business with this credit code is filed outside your jurisdiction: it cannot be "
         "imported by you (check the code, or ask its own office)",
-        "out_of_scope",
-    )
+    ),
+}
+
+
+def _refused(row: BusinessRow, column: str, code: str, why: str) -> RowError:
+    return RowError(row.row, row.serial, column, code, *_REFUSALS[why], why)
