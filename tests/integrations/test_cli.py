@@ -678,6 +678,18 @@ def test_every_command_runs_on_the_demo_database(tmp_path: Path) -> None:
         check=False,
     )
     assert added.returncode == 0, added.stderr
+    no_cadre = ["dwz", "--name", "大圩", "--role", "cadre", "--area", "450323101"]
+    refused = subprocess.run(
+        [*TWORES, "--db", db, "users", "add", *no_cadre, "--password-stdin"],
+        input="a-long-enough-secret\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert refused.returncode == 3  # refused: said in Chinese, then in English
+    assert "包保干部账号须指定干部编号" in refused.stderr
+    assert "a cadre user needs a cadre id" in refused.stderr
     assert "lgx" in run("--db", db, "users", "list", cwd=tmp_path).stdout
     listed = json.loads(run("--db", db, "--format", "json", "users", "list", cwd=tmp_path).stdout)
     (mine,) = [u for u in listed if u["username"] == "lgx"]

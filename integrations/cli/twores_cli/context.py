@@ -108,7 +108,9 @@ class Context:
             highlight=False,
         )
         for error in errors[:SHOWN_ERRORS]:
-            reason = error.reason_zh if self.lang == "zh" else error.reason_en
+            reason = (
+                f"{error.reason_zh} / {error.reason_en}" if self.lang == "zh" else error.reason_en
+            )
             where = f"{t('第', 'row ')}{error.row}{t('行', '')}" if error.row else t("文件", "file")
             cell = f" {error.column}“{error.value}”" if error.column or error.value else ""
             # the file's own text: printed as it is, never read as markup
@@ -119,8 +121,14 @@ class Context:
         raise SystemExit(EXIT_REJECTED)
 
     def fail(self, error: twores.TworesError, code: int = EXIT_ERROR) -> NoReturn:
-        self.errors.print(f"[red]{error.message(self.lang)}[/]", highlight=False)  # type: ignore[arg-type]
+        self.say(error)
         raise SystemExit(code)
+
+    def say(self, error: twores.TworesError) -> None:
+        """An error on stderr in the chosen language; in Chinese the English follows."""
+        self.errors.print(error.message(self.lang), style="red", highlight=False, markup=False)  # type: ignore[arg-type]
+        if self.lang == "zh" and error.message_en != error.message_zh:
+            self.errors.print(error.message_en, highlight=False, markup=False)
 
 
 pass_context = click.make_pass_decorator(Context)

@@ -56,9 +56,7 @@ class TworesGroup(click.Group):
             )
             if failed is None:
                 raise
-            click.echo(failed.message(obj.lang), err=True)
-            if obj.lang == "zh" and failed.message_en != failed.message_zh:
-                click.echo(failed.message_en, err=True)  # both, as a usage error says it
+            obj.say(failed)  # both languages, as a usage error says it
             raise SystemExit(EXIT_ERROR) from None
 
 
