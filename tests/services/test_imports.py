@@ -894,6 +894,12 @@ def test_a_missing_file_a_wrong_kind_and_an_unopenable_database_are_named(
     with pytest.raises(StoreUnavailableError) as unopened:
         open_store(app, str(tmp_path / "no-such-folder" / "x.db"))
     assert "无法打开数据库" in unopened.value.message_zh
+    ledger = tmp_path / "台账.csv"  # a file that is no database, given as one
+    ledger.write_text("主体名称,许可证编号\n" * 200, encoding="utf-8")
+    with pytest.raises(StoreUnavailableError) as not_sqlite:
+        open_store(app, str(ledger))
+    assert str(ledger) in not_sqlite.value.message_zh
+    assert "不是 SQLite 数据库" in not_sqlite.value.message_zh
 
 
 def _coded_sheet(path: Path, businesses: list[twores.FoodBusiness], *, licences: bool) -> Path:

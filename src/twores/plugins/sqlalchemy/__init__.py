@@ -6,6 +6,7 @@ This module only registers the backend; SQLAlchemy is imported when a store is o
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from twores.plugins import hookimpl
 from twores.plugins.records import BackendSpec
@@ -19,9 +20,11 @@ def open_sql_store(url: str, **options: Any) -> Any:
 
     try:
         return SqlStore(url, **options)
-    except sqlalchemy.exc.OperationalError as error:
-        where = sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.DatabaseError as error:  # no server, no folder, not a database
+        where = unquote(sqlalchemy.engine.make_url(url).render_as_string(hide_password=True))
         reason = str(error.orig or error).strip().splitlines()[0]
+        if "not a database" in reason:
+            reason = f"不是 SQLite 数据库文件 / {reason}"
         raise StoreUnavailableError(where, reason) from error
 
 
