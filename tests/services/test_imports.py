@@ -1004,3 +1004,28 @@ def test_a_credit_code_filed_in_another_jurisdiction_is_refused_not_filed_twice(
         (2, "统一社会信用代码", theirs.uscc, "out_of_scope")
     ]
     assert state(store) == before
+
+
+def test_a_ledger_dated_before_a_later_holder_hands_over_until_then(
+    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+) -> None:
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    ledger = samples / "lingchuan_ledger.xlsx"
+    assert import_file(app, store, ADMIN, "businesses", ledger, on=ON).accepted
+    workbook = load_workbook(ledger)
+    sheet = workbook.worksheets[0]
+    key = sheet["D7"].value
+    for column in "KLMN":  # row 7's business named with row 603's cadre (same village, grade)
+        sheet[f"{column}7"] = sheet[f"{column}603"].value
+    earlier = tmp_path / "早先台账.xlsx"
+    workbook.save(earlier)
+    before = ON - timedelta(days=30)
+    report = import_file(app, store, ADMIN, "businesses", earlier, on=before)
+    assert report.accepted, report.errors
+    with store.unit_of_work(ADMIN) as uow:
+        held = sorted(uow.assignments.stream(business_keys={key}), key=lambda a: a.valid_from)
+        names = {c.id: c.name for c in uow.cadres.stream()}
+    assert [(names[a.cadre_id], a.valid_from, a.valid_to) for a in held] == [
+        ("李娜英", before, ON),  # until the holder the later ledger named takes over
+        ("罗霞", ON, None),
+    ]

@@ -514,23 +514,29 @@ LINK_BATCH = 5_000
 
 
 def _assignments_for(uow: UnitOfWork, wanted: dict[str, str], on: date) -> Iterable[Assignment]:
-    """Assignments the ledger implies: keep a matching active one, else end and replace.
+    """Assignments the ledger implies: keep a matching active one, else end and replace;
+    a replacement ends where a holder already assigned from a later day takes over.
 
-    Looks up the current assignments a batch of businesses at a time.
+    Looks up the businesses' assignments a batch of businesses at a time.
     """
     keys = sorted(wanted)
     for start in range(0, len(keys), LINK_BATCH):
         batch = keys[start : start + LINK_BATCH]
-        active: dict[str, list[Assignment]] = {}
-        for assignment in uow.assignments.stream(business_keys=batch, active_on=on):
-            active.setdefault(assignment.business_key, []).append(assignment)
+        active: dict[str, list[Assignment]] = defaultdict(list)
+        takeover: dict[str, date] = {}
+        for assignment in uow.assignments.stream(business_keys=batch):
+            key, begins = assignment.business_key, assignment.valid_from
+            if assignment.is_active(on):
+                active[key].append(assignment)
+            elif begins > on and begins < takeover.get(key, date.max):
+                takeover[key] = begins
         for key in batch:
             held = active.get(key, [])
             if any(a.cadre_id == wanted[key] for a in held):
                 continue
             for other in held:
                 yield other.ended(on)
-            yield Assignment(wanted[key], key, on, None, AssignmentReason.IMPORTED)
+            yield Assignment(wanted[key], key, on, takeover.get(key), AssignmentReason.IMPORTED)
 
 
 def _import_assignments(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: date) -> Outcome:
