@@ -249,7 +249,7 @@ def test_routine_records_come_in_through_an_office_not_a_cadre(
         assert list(uow.duties.stream()) == []
 
 
-def test_a_weekly_report_re_dated_within_its_week_keeps_its_problems(
+def test_a_weekly_report_filed_again_within_its_week_keeps_its_problems(
     store: Store, roster: twores.Roster, tmp_path: Path
 ) -> None:
     load(store, roster, START)
@@ -271,3 +271,12 @@ def test_a_weekly_report_re_dated_within_its_week_keeps_its_problems(
     assert problems() == [("冷库温度记录缺失", date(2026, 3, 2))]
     report_on("2026-03-06", "冷库温度记录缺失", "留样不足")  # a finding added: its own day
     assert problems() == [("冷库温度记录缺失", date(2026, 3, 2)), ("留样不足", date(2026, 3, 6))]
+    report_on("2026-03-06", "过期食品未下架", "留样不足", "冷库温度记录缺失")  # reordered
+    report_on("2026-03-06", "留样不足", "过期食品未下架", "冷库温度记录缺失")
+    assert problems() == sorted(
+        [
+            ("冷库温度记录缺失", date(2026, 3, 2)),
+            ("过期食品未下架", date(2026, 3, 6)),
+            ("留样不足", date(2026, 3, 6)),
+        ]
+    )

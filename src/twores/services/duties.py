@@ -135,9 +135,9 @@ def import_duties(
         opened: list[Problem] = []
         if not errors:
             try:
-                redated = _redated_weeks(uow, records)
+                refiled = _refiled_weeks(uow, records)
                 written = uow.duties.upsert_many(records)
-                opened = _open_weekly_findings(app, uow, records, redated, now)
+                opened = _open_weekly_findings(app, uow, records, refiled, now)
             except TworesError as error:  # e.g. a record outside the caller's scope
                 errors.append(
                     RowError(
@@ -158,49 +158,62 @@ def import_duties(
     return DutyImportReport(source, rows, written, (), None, dry_run)
 
 
-def _redated_weeks(uow: UnitOfWork, records: list[DutyRecord]) -> dict[str, DutyRecord]:
-    """The stored weekly reports, by key, that ``records`` re-date within their week."""
+def _refiled_weeks(uow: UnitOfWork, records: list[DutyRecord]) -> dict[str, DutyRecord]:
+    """The stored weekly reports, by key, that ``records`` file again otherwise: re-dated
+    within their week, or with findings reordered, added or dropped."""
     weekly = {r.key: r for r in records if r.kind is DutyKind.WEEKLY and r.findings}
     stored = uow.duties.get_many(list(weekly)) if weekly else {}
-    return {key: before for key, before in stored.items() if before.on != weekly[key].on}
+    return {
+        key: before
+        for key, before in stored.items()
+        if before.findings
+        and (before.on, before.findings) != (weekly[key].on, weekly[key].findings)
+    }
 
 
 def _open_weekly_findings(
     app: Twores,
     uow: UnitOfWork,
     records: list[DutyRecord],
-    redated: dict[str, DutyRecord],
+    refiled: dict[str, DutyRecord],
     now: datetime | None,
 ) -> list[Problem]:
-    """A problem for each finding of a weekly report; a finding its re-dated report had
-    already opened stays that one problem (found on the day first reported)."""
-    first_found = _first_found(uow, redated)
-    news = [
-        NewProblem(
-            record.business_key,
-            finding,
-            f"{record.by_role.zh}{record.by_name}",
-            first_found.get((ref, finding), record.on),
-            ProblemSource.WEEKLY_REPORT,
-            source_ref=ref,
-        )
-        for record in records
-        if record.kind is DutyKind.WEEKLY
-        for index, finding in enumerate(record.findings, 1)
-        if (ref := f"{record.key}#{index}")
-    ]
+    """A problem for each finding of a weekly report; a finding its report, filed again,
+    had already opened stays that one problem (found on the day first reported)."""
+    opened = _opened_before(uow, refiled)
+    news = []
+    for record in records:
+        if record.kind is not DutyKind.WEEKLY:
+            continue
+        for index, finding in enumerate(record.findings, 1):
+            ref, found_on = opened.get((record.key, finding), (f"{record.key}#{index}", record.on))
+            reporter = f"{record.by_role.zh}{record.by_name}"
+            news.append(
+                NewProblem(
+                    record.business_key,
+                    finding,
+                    reporter,
+                    found_on,
+                    ProblemSource.WEEKLY_REPORT,
+                    source_ref=ref,
+                )
+            )
     return [p for p, events in open_many_in(app, uow, news, china_time(now)) if events]
 
 
-def _first_found(uow: UnitOfWork, redated: dict[str, DutyRecord]) -> dict[tuple[str, str], date]:
-    """(source reference, finding) -> the day its problem was found, for the findings
-    already opened from the re-dated reports."""
-    found: dict[tuple[str, str], date] = {}
-    for business_key in sorted({r.business_key for r in redated.values()}):
+def _opened_before(
+    uow: UnitOfWork, refiled: dict[str, DutyRecord]
+) -> dict[tuple[str, str], tuple[str, date]]:
+    """(report key, finding) -> the reference and day of the problem it opened, for the
+    findings of the reports filed again."""
+    found: dict[tuple[str, str], tuple[str, date]] = {}
+    for business_key in sorted({r.business_key for r in refiled.values()}):
         for problem in uow.problems.stream(business_key=business_key):
-            ref = problem.source_ref or ""
-            if problem.source is ProblemSource.WEEKLY_REPORT and ref.split("#")[0] in redated:
-                found[ref, problem.description] = problem.found_on
+            report = (problem.source_ref or "").split("#")[0]
+            if problem.source is ProblemSource.WEEKLY_REPORT and report in refiled:
+                key = (report, problem.description)
+                if key not in found or problem.found_on < found[key][1]:
+                    found[key] = (problem.source_ref or "", problem.found_on)
     return found
 
 
