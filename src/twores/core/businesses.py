@@ -119,7 +119,7 @@ PROVINCE_CODES = frozenset(
 )
 _LICENCE_RE = re.compile(r"^(JY|SC)(\d{14})$")
 _REGISTRATION_RE = re.compile(r"^[0-9A-Z\u3400-\u9fff〔〕\[\]()（）\-第号字]{4,40}$")
-_PHONE_RE = re.compile(r"^\+?[0-9][0-9\- ]{5,18}[0-9]$")
+_PHONE_RE = re.compile(r"^\+?[0-9]{7,20}$")
 
 
 _USCC_CANONICAL = re.compile(r"^[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}$")
@@ -211,6 +211,16 @@ def _check_optional_text(
         raise MissingValueError(attribute.name)
 
 
+#: What people put between a phone number's digits.
+_PHONE_SEPARATORS = str.maketrans("", "", " -()")
+
+
+def canonical_phone(value: str | None) -> str | None:
+    """A phone number as stored: digits (and a leading +) only, so 183-7407-4002,
+    (0773)2345678 and 183 7407 4002 name the same number as 18374074002."""
+    return None if value is None else value.translate(_PHONE_SEPARATORS)
+
+
 def _check_phone(instance: Any, attribute: attrs.Attribute[str | None], value: str | None) -> None:
     if value is not None and not _PHONE_RE.match(value):
         raise InvalidValueError(
@@ -255,7 +265,7 @@ class StaffMember:
     """A named person in one of the three roles (三人三责)."""
 
     name: str = attrs.field(validator=_check_name)
-    phone: str | None = attrs.field(default=None, validator=_check_phone)
+    phone: str | None = attrs.field(default=None, converter=canonical_phone, validator=_check_phone)
     id_number: str | None = attrs.field(default=None, validator=_check_id_number)
     #: Barred from serving as director or officer until this date (5-year ban).
     banned_until: date | None = None

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from twores.core.areas import Tier, _check_code, check_date_range
-from twores.core.businesses import _check_id_number, _check_name, _check_phone
+from twores.core.businesses import _check_id_number, _check_name, _check_phone, canonical_phone
 from twores.core.errors import InvalidAreaCodeError, InvalidValueError
 
 _ID_RE = re.compile(r"^[0-9A-Za-z_.:-]{1,64}$")
@@ -37,7 +37,7 @@ class Cadre:
     tier: Tier = attrs.field(validator=attrs.validators.instance_of(Tier))
     area_code: str = attrs.field(validator=_check_code)
     post: str | None = attrs.field(default=None)
-    phone: str | None = attrs.field(default=None, validator=_check_phone)
+    phone: str | None = attrs.field(default=None, converter=canonical_phone, validator=_check_phone)
     id_number: str | None = attrs.field(default=None, validator=_check_id_number)
     active_from: date | None = None
     active_to: date | None = None

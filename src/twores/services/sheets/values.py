@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
+from twores.core.businesses import canonical_phone
 from twores.core.errors import InvalidDateError, InvalidValueError, MissingValueError
 from twores.core.labels import clean_text
 from twores.services.sheets.cells import unquoted
@@ -119,17 +120,12 @@ def scientific(text: str) -> bool:
     return "+" in text and _SCIENTIFIC.fullmatch(text) is not None
 
 
-#: What ledgers put between a phone number's digits.
-_PHONE_SEPARATORS = str.maketrans("", "", " -()")
-
-
 def phone(value: object, field: str) -> str | None:
-    """A phone number as stored: digits (and a leading +) only, so 183-7407-4002,
-    (0773)2345678 and 183 7407 4002 name the same number as 18374074002."""
+    """A phone number as stored (``canonical_phone``: separators dropped)."""
     found = text(value, field)
     if found is not None and scientific(found):
         raise DigitsLostError(field, value)
-    return None if found is None else found.translate(_PHONE_SEPARATORS)
+    return canonical_phone(found)
 
 
 def integer(value: object, field: str) -> int | None:
