@@ -280,3 +280,21 @@ def test_a_weekly_report_filed_again_within_its_week_keeps_its_problems(
             ("留样不足", date(2026, 3, 6)),
         ]
     )
+
+
+def test_records_may_name_a_licensed_business_by_its_credit_code(
+    store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    shop = next(b for _, b in sorted(roster.businesses.items()) if b.licence_no and b.uscc)
+    assert shop.uscc is not None
+    path = tmp_path / "按信用代码.csv"
+    header = ["统一社会信用代码" if h == "许可证编号" else h for h in HEADER]
+    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+        row = ["1", shop.uscc, "月调度", "2026-03-28", "主要负责人", "陈总", "是", ""]
+        csv.writer(stream).writerows([header, row])
+    report = import_duties(APP, store, ADMIN, path)
+    assert report.accepted and report.written.inserted == 1, report.errors
+    with store.unit_of_work(ADMIN) as uow:
+        (record,) = uow.duties.stream(business_key=shop.key)
+    assert record.key == f"{shop.key}/monthly/2026-03"

@@ -274,3 +274,35 @@ def test_every_bad_field_of_a_row_is_reported_at_once(
         ("督导方式", "电话"),
         ("证据哈希", "zz"),
     ]
+
+
+def test_a_sheet_may_name_licensed_businesses_by_credit_code(
+    app: twores.Twores, store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    import attrs
+
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        coded = [
+            (a, b)
+            for a in _held(store)
+            if (b := uow.businesses.get(a.business_key)) is not None and b.licence_no and b.uscc
+        ][:2]
+    (first, shop), (_, other) = coded
+    assert shop.uscc is not None
+    header = ["统一社会信用代码" if h == "许可证编号" else h for h in HEADER]
+    row = ["1", shop.uscc.lower(), first.cadre_id, "2026-03-02", "现场", "", "", ""]
+    path = tmp_path / "按信用代码.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+        csv.writer(stream).writerows([header, row])
+    report = import_visits(app, store, ADMIN, path, now=NOW)
+    assert report.accepted and report.inserted == 1 and report.fulfilled == 1, report.errors
+    with store.unit_of_work(ADMIN) as uow:  # filed under the business's own key
+        assert uow.visits.get(f"{shop.key}/2026-03-02/{first.cadre_id}") is not None
+        uow.businesses.upsert_many([attrs.evolve(other, uscc=shop.uscc)])  # one company
+        uow.commit()
+    refused = import_visits(app, store, ADMIN, path, now=NOW)
+    assert [(e.row, e.column, e.code) for e in refused.errors] == [
+        (2, "统一社会信用代码", "ambiguous_business")
+    ]

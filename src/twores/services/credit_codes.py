@@ -4,6 +4,8 @@ licensed business stored under it, never file the same business a second time.""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 
 from twores.core.businesses import FoodBusiness, canonical_uscc
@@ -15,17 +17,41 @@ from twores.services.sheets.parsing import AssignmentRow, BusinessRow, ParseResu
 _NAMED = 5
 
 
+class AmbiguousBusinessError(InvalidValueError):
+    """A credit code that several licensed businesses are stored with names none of them."""
+
+    code = "ambiguous_business"
+
+    def __init__(self, field: str, code: str, keys: list[str]) -> None:
+        named = "、".join(keys[:_NAMED]) + ("…" if len(keys) > _NAMED else "")
+        super().__init__(
+            field,
+            code,
+            f"该统一社会信用代码有 {len(keys)} 个主体（{named}），请填写许可证编号",
+            f"{len(keys)} businesses share this credit code ({named}): give the licence number",
+        )
+
+
 def _ambiguous(row: int, serial: str | None, column: str, code: str, keys: list[str]) -> RowError:
-    named = "、".join(keys[:_NAMED]) + ("…" if len(keys) > _NAMED else "")
-    return RowError(
-        row,
-        serial,
-        column,
-        code,
-        f"该统一社会信用代码有 {len(keys)} 个主体（{named}），请填写许可证编号",
-        f"{len(keys)} businesses share this credit code ({named}): give the licence number",
-        "ambiguous_business",
-    )
+    error = AmbiguousBusinessError(column, code, keys)
+    return RowError(row, serial, column, code, error.reason_zh, error.reason_en, error.code)
+
+
+def licensed_keys(
+    uow: UnitOfWork, keys: Iterable[str]
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Of ``keys``, those that are the credit code of no business keyed by it: the key of
+    the one licensed business in scope stored with each code, and the keys of those that
+    several such businesses share."""
+    codes = {key: code for key in keys if len(code := canonical_uscc(key)) == 18}
+    if not codes:
+        return {}, {}
+    keyed = uow.businesses.get_many({*codes, *codes.values()})
+    asked = {key: code for key, code in codes.items() if key not in keyed and code not in keyed}
+    stored = uow.businesses.keys_by_uscc(set(asked.values())) if asked else {}
+    found = {k: stored[c][0] for k, c in asked.items() if len(stored.get(c, ())) == 1}
+    shared = {k: stored[c] for k, c in asked.items() if len(stored.get(c, ())) > 1}
+    return found, shared
 
 
 class ByCreditCode:

@@ -10,6 +10,7 @@ from twores.core.businesses import FoodBusiness
 from twores.core.errors import InvalidValueError, NotFoundError
 from twores.core.ports import UnitOfWork
 from twores.core.security import Scope, outside_scope
+from twores.services.credit_codes import AmbiguousBusinessError, licensed_keys
 
 
 def in_scope(hierarchy: Hierarchy, scope: Scope, area_code: str) -> bool:
@@ -38,8 +39,14 @@ def check_office(scope: Scope, what: tuple[str, str]) -> None:
 
 
 def business_in_scope(uow: UnitOfWork, key: str) -> FoodBusiness:
-    """The business ``key``, or an error naming it when it is unknown or out of scope."""
+    """The business ``key`` (or the one licensed business stored with the credit code
+    ``key``), or an error naming it when it is unknown, out of scope or ambiguous."""
     business = uow.businesses.get(key)
+    if business is None:
+        found, shared = licensed_keys(uow, [key])
+        if key in shared:
+            raise AmbiguousBusinessError("business_key", key, shared[key])
+        business = uow.businesses.get(found[key]) if key in found else None
     if business is None:
         raise NotFoundError(
             "business_key", key, "包保主体不存在或不在辖区内", "no such business in scope"

@@ -11,12 +11,13 @@ from twores.bootstrap import Twores
 from twores.core.errors import InvalidValueError, TworesError
 from twores.core.gc import gc_paused
 from twores.core.periods import china_time
-from twores.core.ports import Store
+from twores.core.ports import Store, UnitOfWork
 from twores.core.security import Scope
 from twores.core.supervision import NATIONAL_CHECKLIST, NotAssignedError, WindowClosedError
+from twores.services.credit_codes import AmbiguousBusinessError, licensed_keys
 from twores.services.sheets.parsing import RowError, read_sheet
 from twores.services.sheets.report import remove_stale_report, write_report
-from twores.services.sheets.visits import parse_visits, row_error
+from twores.services.sheets.visits import VisitRow, parse_visits, row_error
 from twores.services.supervision import VISIT_BATCH, VisitOutcome, VisitRecorder
 
 
@@ -70,10 +71,11 @@ def import_visits(
     outcomes: list[VisitOutcome] = []
     with gc_paused(), store.unit_of_work(scope) as uow:
         recorder = VisitRecorder(app, uow, recorded_at, NATIONAL_CHECKLIST)
-        for index, row in enumerate(parsed.rows):
+        visits = _by_licence(uow, parsed.rows, parsed.columns, errors)
+        for index, row in enumerate(visits):
             if index % VISIT_BATCH == 0:
                 outcomes += recorder.flush()
-                recorder.prefetch([r.visit for r in parsed.rows[index : index + VISIT_BATCH]])
+                recorder.prefetch([r.visit for r in visits[index : index + VISIT_BATCH]])
             try:
                 outcome = recorder.record(row.visit)
             except TworesError as error:
@@ -100,3 +102,26 @@ def import_visits(
     return VisitImportReport(
         source, rows, inserted, unchanged, fulfilled, late, (), None, dry_run, updated
     )
+
+
+def _by_licence(
+    uow: UnitOfWork, rows: list[VisitRow], columns: dict[str, str], errors: list[RowError]
+) -> list[VisitRow]:
+    """The rows, each business named by credit code given by the key of the one licensed
+    business stored with it (a code several share is a row error)."""
+    found, shared = licensed_keys(uow, {r.visit.business_key for r in rows})
+    if not found and not shared:
+        return rows
+    column = columns.get("business_key", "许可证编号")
+    kept = []
+    for row in rows:
+        key = row.visit.business_key
+        if key in shared:
+            errors.append(
+                row_error(row, column, key, AmbiguousBusinessError(column, key, shared[key]))
+            )
+        elif key in found:
+            kept.append(attrs.evolve(row, visit=attrs.evolve(row.visit, business_key=found[key])))
+        else:
+            kept.append(row)
+    return kept
