@@ -1033,3 +1033,20 @@ def test_a_ledger_dated_before_a_later_holder_hands_over_until_then(
         ("李娜英", before, ON),  # until the holder the later ledger named takes over
         ("罗霞", ON, None),
     ]
+
+
+def test_every_bad_field_of_a_cadre_row_is_reported_at_once(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    with store.unit_of_work(ADMIN) as uow:
+        uow.areas.upsert_many(demo_region())
+        uow.commit()
+    header = ["包保干部姓名", "职务", "层级", "所属区划", "联系电话", "身份证号"]
+    masked = ["周敏", "村主任", "村级", "450323101200", "139****0001", "110105********002X"]
+    path = tmp_path / "脱敏干部.csv"
+    write_table(path, header, [masked])  # a masked export, imported by mistake
+    refused = import_file(app, store, ADMIN, "cadres", path, on=ON)
+    assert [(e.row, e.column, e.value) for e in refused.errors] == [
+        (2, "联系电话", "139****0001"),
+        (2, "身份证号", "110105********002X"),
+    ]

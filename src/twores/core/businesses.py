@@ -221,24 +221,34 @@ def canonical_phone(value: str | None) -> str | None:
     return None if value is None else value.translate(_PHONE_SEPARATORS)
 
 
-def _check_phone(instance: Any, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+def checked_phone(value: str | None, field: str = "phone") -> str | None:
+    """``value`` if it is a phone number as stored (or None), else an error naming ``field``."""
     if value is not None and not _PHONE_RE.match(value):
+        raise InvalidValueError(field, value, "不是有效的电话号码", "not a valid phone number")
+    return value
+
+
+def _check_phone(instance: Any, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    checked_phone(value, attribute.name)
+
+
+def checked_id_number(value: str | None, field: str = "id_number") -> str | None:
+    """``value`` if it is a valid resident ID number (or None), else an error naming ``field``."""
+    if value is None:
+        return None
+    try:
+        ric.validate(value)
+    except ValidationError:
         raise InvalidValueError(
-            attribute.name, value, "不是有效的电话号码", "not a valid phone number"
-        )
+            field, value, "不是有效的居民身份证号", "not a valid resident ID number"
+        ) from None
+    return value
 
 
 def _check_id_number(
     instance: Any, attribute: attrs.Attribute[str | None], value: str | None
 ) -> None:
-    if value is None:
-        return
-    try:
-        ric.validate(value)
-    except ValidationError:
-        raise InvalidValueError(
-            attribute.name, value, "不是有效的居民身份证号", "not a valid resident ID number"
-        ) from None
+    checked_id_number(value, attribute.name)
 
 
 def _check_diners(instance: Any, attribute: attrs.Attribute[int | None], value: int | None) -> None:

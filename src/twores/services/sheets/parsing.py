@@ -27,6 +27,8 @@ from twores.core.businesses import (
     StaffMember,
     canonical_licence,
     canonical_uscc,
+    checked_id_number,
+    checked_phone,
 )
 from twores.core.cadres import Cadre
 from twores.core.errors import (
@@ -805,11 +807,11 @@ def parse_cadres(
         name = r.get("name", lambda x, f: v.person_name(x, f, required=True))
         area_code = r.get("area", area)
         tier = r.get("tier", _enum(Tier))
-        phone = r.get("phone", v.phone)
+        phone = r.get("phone", lambda x, f: checked_phone(v.phone(x, f), f))
         fields = {
             "post": r.get("post", v.text),
             "phone": phone,
-            "id_number": r.get("id_number", _id_number),
+            "id_number": r.get("id_number", lambda x, f: checked_id_number(_id_number(x, f), f)),
             "active_from": r.get("active_from", v.day),
             "active_to": r.get("active_to", v.day),
         }
