@@ -2,14 +2,16 @@
 
 ``make_converter()`` returns a fresh cattrs converter. Structuring checks every field and
 raises one :class:`StructureError` listing every bad field path, not just the first.
+Every domain record round-trips: ``c.structure(c.unstructure(record), type(record)) ==
+record``, through JSON too (dates as ``YYYY-MM-DD``, moments as ISO 8601 with their offset).
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date
-from typing import Any, TypeVar
+from datetime import date, datetime
+from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
@@ -39,6 +41,32 @@ def _structure_date(value: object, _: type) -> date:
     raise InvalidDateError(
         "value", value, "应为 YYYY-MM-DD 格式的日期", "expected a YYYY-MM-DD date"
     )
+
+
+def _parse_datetime(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _structure_datetime(value: object, _: type) -> datetime:
+    """An aware moment: a datetime, or ISO 8601 text with its offset (``Z`` for UTC)."""
+    parsed = _parse_datetime(value)
+    if parsed is None:
+        raise InvalidDateError(
+            "value",
+            value,
+            "应为带时区的 ISO 8601 时间，如 2026-03-02T17:30:00+08:00",
+            "expected an ISO 8601 date and time with its offset, like 2026-03-02T17:30:00+08:00",
+        )
+    if parsed.utcoffset() is None:
+        raise InvalidDateError("value", value, "须带时区", "must carry a time zone")
+    return parsed
 
 
 def _structure_str(value: object, _: type) -> str:
@@ -112,45 +140,129 @@ def _collect(exc: BaseException, path: str) -> list[InvalidValueError]:
 
 
 def _make_attrs_hook(converter: cattrs.Converter, cls: type[T]) -> Callable[[Any, type], T]:
-    fields = attrs.fields(attrs.resolve_types(cls))  # type: ignore[type-var,arg-type]
-    names = {f.alias or f.name for f in fields}
+    """Structure attrs class ``cls`` (or a parametrized generic one, e.g. ``Decision[Grade]``)
+    field by field, reporting every bad field.
+
+    Each field's validator runs on a bare record holding the fields structured so far, so
+    validators that read other fields work. Fields with ``init=False`` are derived (e.g. a
+    task's ``key``): they are not needed, and when given they must match what the record
+    derives."""
+    origin: type[T] = get_origin(cls) or cls
+    fields = attrs.fields(attrs.resolve_types(origin))  # type: ignore[type-var,arg-type]
+    types = _field_types(origin, cls, fields)
+    given = [f for f in fields if f.init]
+    derived = [f for f in fields if not f.init]
+    names = {f.alias or f.name for f in given} | {f.name for f in derived}
 
     def structure(data: Any, _: type) -> T:
-        if isinstance(data, cls):
+        if isinstance(data, origin):
             return data
         if not isinstance(data, Mapping):
             raise StructureError(
-                cls.__name__,
+                origin.__name__,
                 [InvalidValueError("value", data, "应为键值对象", "expected a mapping")],
             )
-        errors: list[InvalidValueError] = []
+        errors: dict[str, list[InvalidValueError]] = {}
         kwargs: dict[str, Any] = {}
-        for field in fields:
+        for field in given:
             key = field.alias or field.name
             if key not in data:
                 if field.default is attrs.NOTHING:
-                    errors.append(MissingValueError(key))
+                    errors[key] = [MissingValueError(key)]
                 continue
             try:
-                value = converter.structure(data[key], field.type)
-                if field.validator is not None:
-                    field.validator(None, field, value)
+                kwargs[key] = converter.structure(data[key], types[field.name])
             except Exception as exc:
-                errors.extend(_collect(exc, key))
-                continue
-            kwargs[key] = value
-        errors.extend(
+                errors[key] = _collect(exc, key)
+        _validate(origin, given, kwargs, errors)
+        found = [e for f in given for e in errors.get(f.alias or f.name, ())]
+        derived_values: dict[str, Any] = {}
+        for field in derived:
+            if field.name in data:
+                try:
+                    derived_values[field.name] = converter.structure(
+                        data[field.name], types[field.name]
+                    )
+                except Exception as exc:
+                    found.extend(_collect(exc, field.name))
+        found.extend(
             InvalidValueError(key, data[key], "未知字段", "unknown field")
             for key in sorted(set(data) - names, key=str)
         )
-        if errors:
-            raise StructureError(cls.__name__, errors)
+        if found:
+            raise StructureError(origin.__name__, found)
         try:
-            return cls(**kwargs)
+            record = origin(**kwargs)
         except InvalidValueError as exc:
-            raise StructureError(cls.__name__, [exc]) from None
+            raise StructureError(origin.__name__, [exc]) from None
+        found = [
+            InvalidValueError(
+                name,
+                data[name],
+                f"与其他字段推算出的值“{getattr(record, name, '')}”不符",
+                f"disagrees with '{getattr(record, name, '')}', derived from the other fields",
+            )
+            for name, value in derived_values.items()
+            if getattr(record, name, attrs.NOTHING) != value
+        ]
+        if found:
+            raise StructureError(origin.__name__, found)
+        return record
 
     return structure
+
+
+def _field_types(origin: type, cls: type, fields: Sequence[attrs.Attribute[Any]]) -> dict[str, Any]:
+    """Each field's type, with the type parameters of a generic ``cls`` filled in."""
+    parameters = getattr(origin, "__parameters__", ())
+    mapping = dict(zip(parameters, get_args(cls), strict=False)) if cls is not origin else {}
+    types: dict[str, Any] = {}
+    for field in fields:
+        kind: Any = field.type
+        if isinstance(kind, TypeVar):
+            kind = mapping.get(kind, Any)
+        elif getattr(kind, "__parameters__", ()):
+            kind = kind[tuple(mapping.get(p, Any) for p in kind.__parameters__)]
+        types[field.name] = kind
+    return types
+
+
+def _validate(
+    cls: type,
+    fields: Sequence[attrs.Attribute[Any]],
+    kwargs: Mapping[str, Any],
+    errors: dict[str, list[InvalidValueError]],
+) -> None:
+    """Run each structured field's validator, as ``cls.__init__`` would, on a bare record
+    holding the structured fields (and the defaults of those not given). A validator that
+    reads a field which failed to structure is skipped: that field's error says enough."""
+    record: Any = _new(cls)
+    complete = True
+    for field in fields:
+        key = field.alias or field.name
+        default: Any = field.default
+        if key in kwargs:
+            _set(record, field.name, kwargs[key])
+        elif key in errors or default is attrs.NOTHING:
+            complete = False
+        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            if default.takes_self:
+                complete = False
+            else:
+                _set(record, field.name, default.factory())
+        else:
+            _set(record, field.name, default)
+    for field in fields:
+        key = field.alias or field.name
+        if field.validator is None or key not in kwargs:
+            continue
+        try:
+            field.validator(record, field, kwargs[key])
+        except AttributeError as exc:
+            if complete:
+                errors[key] = _collect(exc, key)
+        except Exception as exc:
+            errors[key] = _collect(exc, key)
 
 
 def make_converter() -> cattrs.Converter:
@@ -158,6 +270,9 @@ def make_converter() -> cattrs.Converter:
     converter = cattrs.Converter(detailed_validation=True)
     converter.register_structure_hook(date, _structure_date)
     converter.register_unstructure_hook(date, date.isoformat)
+    # datetime is a date: without hooks of its own it would take the date ones.
+    converter.register_structure_hook(datetime, _structure_datetime)
+    converter.register_unstructure_hook(datetime, datetime.isoformat)
     converter.register_structure_hook(str, _structure_str)
     converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(bool, _structure_bool)
