@@ -75,6 +75,7 @@ def test_the_sample_county_ledger(app: twores.Twores, store: twores.Store, sampl
     again = import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=ON)
     assert again.accepted and again.replay
     assert again.records.changed == 0 and again.assignments.changed == 0
+    assert again.assignments.unchanged == expected["businesses"]  # each kept, and said so
     assert state(store)[3] == audit  # no audit entry written
 
 

@@ -214,7 +214,9 @@ def test_a_business_met_again_in_a_later_batch_is_checked_against_its_own_day(
     assert import_visits(app, store, ADMIN, _write(tmp_path / "f.csv", rows), now=later).accepted
     rows[2][6] = ""  # … cannot be dropped by a later sheet, whatever batch the row falls in
     refused = import_visits(app, store, ADMIN, _write(tmp_path / "g.csv", rows), now=later)
-    assert [(e.row, e.code) for e in refused.errors] == [(4, "findings_recorded")]
+    assert [(e.row, e.column, e.code) for e in refused.errors] == [
+        (4, "发现问题", "findings_recorded")
+    ]
 
 
 def test_a_visit_changed_to_a_mode_that_does_not_count_gives_its_task_back(

@@ -532,7 +532,9 @@ def _assignments_for(uow: UnitOfWork, wanted: dict[str, str], on: date) -> Itera
                 takeover[key] = begins
         for key in batch:
             held = active.get(key, [])
-            if any(a.cadre_id == wanted[key] for a in held):
+            kept = [a for a in held if a.cadre_id == wanted[key]]
+            if kept:
+                yield from kept  # unchanged: counted as such
                 continue
             for other in held:
                 yield other.ended(on)

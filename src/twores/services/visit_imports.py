@@ -13,7 +13,12 @@ from twores.core.gc import gc_paused
 from twores.core.periods import china_time
 from twores.core.ports import Store, UnitOfWork
 from twores.core.security import Scope
-from twores.core.supervision import NATIONAL_CHECKLIST, NotAssignedError, WindowClosedError
+from twores.core.supervision import (
+    NATIONAL_CHECKLIST,
+    FindingsRecordedError,
+    NotAssignedError,
+    WindowClosedError,
+)
 from twores.services.credit_codes import AmbiguousBusinessError, licensed_keys
 from twores.services.sheets.parsing import RowError, read_sheet
 from twores.services.sheets.report import remove_stale_report, write_report
@@ -46,6 +51,8 @@ def _column(error: Exception, columns: dict[str, str]) -> tuple[str, str]:
         return "cadre_id", columns.get("cadre_id", "干部编号")
     if isinstance(error, WindowClosedError):
         return "late_reason", columns.get("late_reason", "补录原因")
+    if isinstance(error, FindingsRecordedError):
+        return "findings", columns.get("findings", "发现问题")
     field = error.field if isinstance(error, InvalidValueError) else "business_key"
     return field, columns.get(field, columns.get("business_key", "许可证编号"))
 
