@@ -12,7 +12,12 @@ import attrs
 
 from twores.core.areas import Hierarchy
 from twores.core.convert import make_converter
-from twores.plugins.manager import TworesPluginManager, blocked_except, make_plugin_manager
+from twores.plugins.manager import (
+    TworesPluginManager,
+    blocked_except,
+    make_plugin_manager,
+    refuse_switched_off,
+)
 
 
 @attrs.define
@@ -40,10 +45,13 @@ def build(
     """A new app: built-in rules, installed plugins (unless disabled) and ``plugins``.
 
     ``regions`` names the installed plugins to load (None: all); naming one that is not
-    installed is a :class:`~twores.core.errors.PluginError`.
+    installed, or that ``load_entrypoints=False``, ``TWORES_DISABLE_PLUGIN_AUTOLOAD`` or
+    ``TWORES_DISABLED_PLUGINS`` keeps out, is a :class:`~twores.core.errors.PluginError`.
     """
     if regions is not None:
+        regions = list(regions)
         blocked = [*blocked, *blocked_except(regions)]
+        refuse_switched_off(regions, load_entrypoints)
     manager = make_plugin_manager(
         load_entrypoints=load_entrypoints, blocked=blocked, plugins=plugins, hierarchy=hierarchy
     )

@@ -514,3 +514,118 @@ def test_an_installed_plugin_that_cannot_be_imported_is_named(
         make_plugin_manager()
     assert "broken_region (twores_no_such_module:plugin)" in error.value.message_en
     assert "ModuleNotFoundError" in error.value.message_en
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("TWORES_DISABLED_PLUGINS", "inner_mongolia"), ("TWORES_DISABLE_PLUGIN_AUTOLOAD", "1")],
+)
+def test_a_region_asked_for_but_switched_off_is_an_error_naming_the_switch(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(PluginError) as error:
+        twores.build(regions=["inner_mongolia"])
+    switch = f"{variable}={value}"
+    assert error.value.message_en == (
+        f"region plugin(s) inner_mongolia cannot load: switched off by {switch}"
+    )
+    assert error.value.message_zh == f"所选地区插件 inner_mongolia 无法加载：已被 {switch} 关闭"
+    assert "inner_mongolia" not in _loaded(twores.build(regions=[]))  # national rules asked for
+
+
+def test_a_region_asked_for_without_installed_plugins_is_an_error() -> None:
+    with pytest.raises(PluginError) as error:
+        twores.build(load_entrypoints=False, regions=["inner_mongolia"])
+    assert "switched off by load_entrypoints=False" in error.value.message_en
+
+
+def _halving(**marker: bool) -> types.ModuleType:
+    """A plugin that wraps the deadline rule (halves every deadline)."""
+
+    @hookimpl(**marker)
+    def twores_rectification_days(severity: object, area_path: tuple[str, ...]) -> object:
+        ruling = yield
+        return Ruling(max(1, ruling.value // 2), ruling.rule)
+
+    halve = types.ModuleType("halve")
+    halve.twores_rectification_days = twores_rectification_days  # type: ignore[attr-defined]
+    return halve
+
+
+@pytest.mark.parametrize("marker", ["wrapper", "hookwrapper"])
+def test_a_wrapper_on_a_decision_hook_is_refused_naming_plugin_and_hook(marker: str) -> None:
+    halve = _halving(**{marker: True})
+    with pytest.raises(PluginError) as error:
+        twores.build(load_entrypoints=False, plugins=[halve])
+    assert error.value.message_en.startswith(
+        "twores_rectification_days of plugin halve is a hook wrapper"
+    )
+    assert error.value.message_zh.startswith("插件 halve 的 twores_rectification_days 是钩子包装器")
+    app = twores.build(load_entrypoints=False)
+    with pytest.raises(PluginError):
+        app.plugins.register(halve)
+    assert not app.plugins.is_registered(halve)  # refused, not left half-registered
+    from twores.core.problems import Severity
+
+    assert app.plugins.rectification_days(Severity.MINOR, "450323", ON).value == 15
+
+
+def test_register_checks_a_plugin_as_build_does() -> None:
+    def twores_supervision_frequncy(tier: Tier) -> None:  # misspelt hook name
+        return None
+
+    misspelt = types.ModuleType("misspelt")
+    misspelt.twores_supervision_frequncy = hookimpl(twores_supervision_frequncy)  # type: ignore[attr-defined]
+    with pytest.raises(PluginError) as built:
+        twores.build(load_entrypoints=False, plugins=[misspelt])
+    app = twores.build(load_entrypoints=False)
+    with pytest.raises(PluginError) as registered:
+        app.plugins.register(misspelt)
+    assert registered.value.message_en == built.value.message_en
+    assert registered.value.message_zh == built.value.message_zh
+    assert "plugin misspelt cannot be loaded" in registered.value.message_en
+    assert not app.plugins.is_registered(misspelt)
+    app.plugins.register(plugin(twores_rule_sets=hookimpl(lambda: [LOCAL_SET])), "local")
+    assert "local.grade" in app.plugins.rules()  # the manager still takes good plugins
+
+
+def _command_plugin(name: str, command_name: str) -> types.ModuleType:
+    import click
+
+    module = types.ModuleType(name)
+    command = click.Command(command_name, callback=lambda: None)
+    module.twores_cli_commands = hookimpl(lambda: [command])  # type: ignore[attr-defined]
+    return module
+
+
+def test_a_command_name_two_plugins_register_fails_naming_both() -> None:
+    first, second = _command_plugin("plug_a", "report"), _command_plugin("plug_b", "report")
+    app = twores.build(load_entrypoints=False, plugins=[first, second])
+    with pytest.raises(RuleConflictError) as error:
+        app.plugins.cli_commands()
+    assert "command 'report' is registered by both" in error.value.message_en
+    assert "plug_a" in error.value.message_en and "plug_b" in error.value.message_en
+    assert "命令名称“report”冲突" in error.value.message_zh
+
+
+def test_a_plugin_command_named_like_a_built_in_is_refused_naming_plugin_and_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from twores_cli import main as cli_main
+
+    built_in = cli_main.cli.commands["kpi"]
+    app = twores.build(
+        load_entrypoints=False,
+        plugins=[_command_plugin("clashing", "kpi"), _command_plugin("extra", "extra-report")],
+    )
+    monkeypatch.setattr(twores, "build", lambda **_: app)
+    try:
+        cli_main.add_plugin_commands()
+        assert cli_main.cli.commands["kpi"] is built_in
+        assert "extra-report" in cli_main.cli.commands  # the others still added
+    finally:
+        cli_main.cli.commands.pop("extra-report", None)
+    said = capsys.readouterr().err
+    assert "插件 clashing 的命令“kpi”与内置命令重名，未添加" in said
+    assert "command 'kpi' of plugin clashing has a built-in command's name: not added" in said

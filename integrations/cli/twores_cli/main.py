@@ -145,19 +145,27 @@ def regions_named(args: list[str]) -> tuple[str, ...] | None:
 
 
 def add_plugin_commands(regions: tuple[str, ...] | None = None) -> None:
-    """Commands installed plugins add through ``twores_cli_commands`` (ours keep their names);
-    with ``--region``, only those plugins' commands.
+    """Commands installed plugins add through ``twores_cli_commands``; with ``--region``,
+    only those plugins' commands.
 
     A plugin that fails to load costs its commands, not the CLI: the error is printed once
-    here, and again by any command that needs the rules (``--region`` can leave it out)."""
+    here, and again by any command that needs the rules (``--region`` can leave it out).
+    Ours keep their names: a plugin command named like one is refused, its error printed."""
     try:
-        commands = twores.build(regions=regions).plugins.cli_commands()
+        commands = twores.build(regions=regions).plugins.cli_commands_by_plugin()
     except twores.TworesError as error:
         click.echo(f"{error.message_zh} | {error.message_en}", err=True)
         return
-    for command in commands:
-        if command.name not in cli.commands:
-            cli.add_command(command)
+    for plugin, command in commands:
+        if command.name in cli.commands:
+            click.echo(
+                f"插件 {plugin} 的命令“{command.name}”与内置命令重名，未添加 | "
+                f"command '{command.name}' of plugin {plugin} has a built-in command's name: "
+                "not added",
+                err=True,
+            )
+            continue
+        cli.add_command(command)
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ Three shapes:
   :class:`~twores.core.rules.Ruling` decides. The national baseline implements them with
   ``trylast=True`` so any region wins. Return ``None`` to abstain (e.g. outside your region).
   Decision hooks are called by :class:`~twores.plugins.manager.TworesPluginManager`, which
-  records which plugin and rule decided; hook wrappers do not apply to them;
+  records which plugin and rule decided; a hook wrapper on one is refused when its plugin
+  registers (``twores_user_repository`` and ``twores_sign_in_failures`` excepted);
 * **cross-cutting** hooks are broadcast to every plugin: ``twores_on_event`` hears every
   problem-ledger transition (notifiers: SMS, WeCom, e-mail, logging).
 
@@ -95,6 +96,9 @@ def twores_kpis() -> Sequence[Kpi]:
 @hookspec
 def twores_cli_commands() -> Sequence[Any]:
     """Add commands to the ``twores`` command line: return ``click`` commands or groups.
+
+    A command name two plugins register fails naming both; one named like a built-in
+    command is not added, and the command line says so.
 
     Example (a region's own export)::
 
@@ -441,7 +445,8 @@ def twores_on_event(event: ProblemEvent, area_path: tuple[str, ...]) -> None:
     """Hear every problem-ledger transition, after it is committed (notifications).
 
     ``area_path`` leads to the business. Return values are ignored; an exception in a
-    notifier is logged and does not undo the transition.
+    notifier is logged and does not undo the transition. twores calls each notifier
+    itself, so a hook wrapper here is refused when its plugin registers.
 
     Example (send an SMS when a reminder letter goes out)::
 

@@ -174,8 +174,13 @@ class TworesPluginManager(pluggy.PluginManager):
         return {name: found[name] for name in order}
 
     def cli_commands(self) -> list[Any]:
-        """Commands plugins add to the ``twores`` command line (the first of a name wins)."""
-        found: dict[str, Any] = {}
+        """Commands plugins add to the ``twores`` command line."""
+        return [command for _, command in self.cli_commands_by_plugin()]
+
+    def cli_commands_by_plugin(self) -> list[tuple[str, Any]]:
+        """(plugin, command) for each command plugins add; a command name two plugins
+        register fails naming both."""
+        found: dict[str, tuple[str, Any]] = {}
         for plugin, command in self._registered("twores_cli_commands"):
             if not callable(command) or not isinstance(getattr(command, "name", None), str):
                 raise PluginError(
@@ -183,7 +188,13 @@ class TworesPluginManager(pluggy.PluginManager):
                     f"twores_cli_commands of plugin {plugin} must return click commands, "
                     f"got {command!r}",
                 )
-            found.setdefault(command.name, command)
+            if command.name in found:
+                other = found[command.name][0]
+                raise RuleConflictError(
+                    f"命令名称“{command.name}”冲突：插件 {other} 与 {plugin}",
+                    f"command '{command.name}' is registered by both {other} and {plugin}",
+                )
+            found[command.name] = (plugin, command)
         return list(found.values())
 
     def storage_backends(self) -> dict[str, BackendSpec]:
@@ -230,12 +241,49 @@ class TworesPluginManager(pluggy.PluginManager):
         return cast("SignInFailures", found)
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
+        """Register ``plugin``, checked as ``build(plugins=[...])`` checks it: a misspelt hook
+        or argument name, or a wrapper around a hook the manager calls one by one, is a
+        :class:`PluginError` naming the plugin, and the plugin is left unregistered."""
         self._rules_cache = None
         self._impls_cache.clear()
         self._values_cache.clear()
         self._arguments_cache.clear()
         self._levels_cache.clear()
-        return super().register(plugin, name)
+        try:
+            registered = super().register(plugin, name)
+            self.check_pending()  # a hook no spec declares: a misspelt name
+            self._refuse_wrappers(plugin)
+        except (pluggy.PluginValidationError, PluginError) as error:
+            failed = error if isinstance(error, PluginError) else self._cannot_load(error)
+            if self.is_registered(plugin):
+                self.unregister(plugin)
+            raise failed from error
+        return registered
+
+    def _cannot_load(self, error: pluggy.PluginValidationError) -> PluginError:
+        plugin = error.plugin
+        culprit = self.get_name(plugin) or getattr(plugin, "__name__", repr(plugin))
+        return PluginError(
+            f"插件 {culprit} 无法加载：{error}", f"plugin {culprit} cannot be loaded: {error}"
+        )
+
+    def _refuse_wrappers(self, plugin: object) -> None:
+        """The manager calls each implementation of a decision hook (and of
+        ``twores_on_event``) itself, to check and explain each answer: a pluggy wrapper
+        around one would never run, so it is refused."""
+        for caller in self.get_hookcallers(plugin) or ():
+            if not _called_one_by_one(caller):
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and (impl.hookwrapper or impl.wrapper):
+                    raise PluginError(
+                        f"插件 {impl.plugin_name} 的 {caller.name} 是钩子包装器（wrapper）："
+                        "该钩子的实现由 twores 逐个调用，包装器不会生效；"
+                        "请改为返回 Ruling（需要优先时用 tryfirst=True）",
+                        f"{caller.name} of plugin {impl.plugin_name} is a hook wrapper: twores "
+                        "calls this hook's implementations one by one, so a wrapper would "
+                        "never run; return a Ruling instead (with tryfirst=True to go first)",
+                    )
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         self._rules_cache = None
@@ -277,13 +325,13 @@ class TworesPluginManager(pluggy.PluginManager):
         return self.area_path(area_code)[:levels] if levels else None
 
     def _decision_impls(self, hook_name: str) -> list[tuple[Any, tuple[str, ...], str]]:
-        """(function, argnames, plugin name) in call order, wrappers left out."""
+        """(function, argnames, plugin name) in call order (a wrapper is refused when its
+        plugin registers)."""
         impls = self._impls_cache.get(hook_name)
         if impls is None:
             impls = [
                 (impl.function, tuple(impl.argnames), impl.plugin_name)
                 for impl in reversed(getattr(self.hook, hook_name).get_hookimpls())
-                if not (impl.hookwrapper or impl.wrapper)
             ]
             self._impls_cache[hook_name] = impls
         return impls
@@ -788,6 +836,18 @@ _LONGEST = {
 }
 
 
+#: Decision hooks the manager leaves to pluggy (a wrapper around them runs).
+_DECIDED_BY_PLUGGY = frozenset({"twores_user_repository", "twores_sign_in_failures"})
+
+
+def _called_one_by_one(caller: pluggy.HookCaller) -> bool:
+    """Whether the manager calls each implementation of the hook itself: the decision
+    hooks it decides, and the notifiers."""
+    spec = caller.spec
+    decides = spec is not None and bool(spec.opts.get("firstresult"))
+    return caller.name == "twores_on_event" or (decides and caller.name not in _DECIDED_BY_PLUGGY)
+
+
 def _not_a_list(plugin: str, hook: str, of: type | None, got: object) -> PluginError:
     wanted_zh, wanted_en = (f"{of.__name__} ", f" of {of.__name__}") if of else ("", "")
     name = type(got).__name__
@@ -874,12 +934,37 @@ def blocked_except(enabled: Iterable[str]) -> list[str]:
     return [name for name in installed if name not in wanted]
 
 
+def _disabled_by_environment() -> set[str]:
+    """The plugins ``TWORES_DISABLED_PLUGINS=a,b`` blocks."""
+    return {n.strip() for n in os.environ.get(DISABLED_PLUGINS_ENV, "").split(",") if n.strip()}
+
+
+def refuse_switched_off(regions: Iterable[str], load_entrypoints: bool = True) -> None:
+    """A region plugin asked for by name that a switch keeps out is an error naming the
+    switch (else the national rules would answer for it in silence)."""
+    wanted = sorted(set(regions))
+    if not wanted:
+        return
+    if not load_entrypoints:
+        switch = "load_entrypoints=False"
+    elif truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
+        switch = f"{DISABLE_AUTOLOAD_ENV}={os.environ[DISABLE_AUTOLOAD_ENV]}"
+    else:
+        wanted = sorted(set(wanted) & _disabled_by_environment())
+        switch = f"{DISABLED_PLUGINS_ENV}={os.environ.get(DISABLED_PLUGINS_ENV, '')}"
+    if wanted:
+        raise PluginError(
+            f"所选地区插件 {'、'.join(wanted)} 无法加载：已被 {switch} 关闭",
+            f"region plugin(s) {', '.join(wanted)} cannot load: switched off by {switch}",
+        )
+
+
 def _load_entrypoints(pm: TworesPluginManager) -> None:
     """The installed plugins; one whose module cannot be imported is named (pluggy's own
     error does not say which)."""
     try:
         pm.load_setuptools_entrypoints(NAME)
-    except pluggy.PluginValidationError:
+    except PluginError:  # registered, and refused by the manager's checks
         raise
     except Exception as error:
         from importlib.metadata import entry_points
@@ -913,25 +998,14 @@ def make_plugin_manager(
     registered, whether built-in or installed.
     """
     pm = TworesPluginManager(hierarchy)
-    names = set(blocked)
-    names.update(
-        n.strip() for n in os.environ.get(DISABLED_PLUGINS_ENV, "").split(",") if n.strip()
-    )
-    for name in names:
+    for name in {*blocked, *_disabled_by_environment()}:
         pm.set_blocked(name)
     for name, module in DEFAULT_PLUGINS:
         if not pm.is_blocked(name):
             pm.register(module, name)
-    try:
-        if load_entrypoints and not truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
-            _load_entrypoints(pm)
-        for plugin in plugins:
-            pm.register(plugin)
-        pm.check_pending()
-    except pluggy.PluginValidationError as error:  # e.g. a misspelt hook or argument name
-        culprit = pm.get_name(error.plugin) or getattr(error.plugin, "__name__", repr(error.plugin))
-        raise PluginError(
-            f"插件 {culprit} 无法加载：{error}", f"plugin {culprit} cannot be loaded: {error}"
-        ) from error
+    if load_entrypoints and not truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
+        _load_entrypoints(pm)
+    for plugin in plugins:
+        pm.register(plugin)  # checked as it registers (a misspelt hook or argument name)
     pm.rules()
     return pm

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 
 from twores.core.areas import Hierarchy, Tier
+from twores.core.errors import PluginError, TworesError
 from twores.core.kpis import Counts, Kpi, KpiInput, checked_counts, county_key
 from twores.core.ports import KpiSummary, SummaryState
 
@@ -23,6 +24,30 @@ def stamp(versions: Mapping[str, int], reads: frozenset[str] | None) -> int:
     return sum(v for source, v in versions.items() if reads is None or source in reads)
 
 
+#: Where a database's own errors come from (a counter reading the store may meet them).
+_STORAGE_DRIVERS = frozenset({"sqlalchemy", "sqlite3", "psycopg"})
+
+
+def counted(kpi: Kpi, facts: KpiInput, hierarchy: Hierarchy) -> Counts:
+    """``kpi``'s checked counts of ``facts``. A counter that fails is named with its KPI;
+    a :class:`TworesError` it raises on purpose (a scope error, say) passes unchanged."""
+    try:
+        counts = kpi.count(facts)
+    except TworesError:
+        raise
+    except Exception as error:
+        if type(error).__module__.partition(".")[0] in _STORAGE_DRIVERS:
+            raise  # the database failed, not the counter: said as such by the caller
+        count = kpi.count
+        counter = f"{getattr(count, '__module__', '?')}.{getattr(count, '__qualname__', '?')}"
+        failure = f"{type(error).__name__}: {error}"
+        raise PluginError(
+            f"指标 {kpi.spec.name} 的计数函数 {counter} 出错：{failure}",
+            f"the counter {counter} of KPI {kpi.spec.name} failed: {failure}",
+        ) from error
+    return checked_counts(kpi, counts, hierarchy)
+
+
 def _recount(
     kpi: Kpi,
     stale: list[str],
@@ -32,9 +57,9 @@ def _recount(
 ) -> dict[str, dict[str, tuple[int, int]]]:
     above = any(hierarchy[c].tier.depth < Tier.COUNTY.depth for c in stale)
     if above or len(stale) > _ONE_PASS:
-        parts: list[Counts] = [checked_counts(kpi, kpi.count(facts(within)), hierarchy)]
+        parts: list[Counts] = [counted(kpi, facts(within), hierarchy)]
     else:
-        parts = [checked_counts(kpi, kpi.count(facts(c)), hierarchy) for c in stale]
+        parts = [counted(kpi, facts(c), hierarchy) for c in stale]
     by_county: dict[str, dict[str, tuple[int, int]]] = {}
     for counts in parts:
         for area, value in counts.items():

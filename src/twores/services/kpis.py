@@ -27,7 +27,6 @@ from twores.core.kpis import (
     RunKind,
     add_counts,
     as_counts,
-    checked_counts,
     rank_areas,
     roll_ups,
 )
@@ -35,7 +34,7 @@ from twores.core.periods import Period, today
 from twores.core.ports import Store, SummaryState, UnitOfWork
 from twores.core.security import Scope, ScopeError
 from twores.services.bulletin import BulletinInput, OverdueItem, write_bulletin
-from twores.services.kpi_summary import refresh
+from twores.services.kpi_summary import counted, refresh
 from twores.services.lookups import ISSUING, check_area, check_office
 
 
@@ -120,8 +119,7 @@ def compute_kpis(
         stored = {} if fresh else _summarised(app, uow, kpis, chosen, day, within, facts)
         direct = facts(within)
         counts = {
-            n: stored[n] if n in stored else checked_counts(k, k.count(direct), hierarchy)
-            for n, k in kpis.items()
+            n: stored[n] if n in stored else counted(k, direct, hierarchy) for n, k in kpis.items()
         }
         top = within if within is not None else scope.area_code
         values = roll_ups(str(chosen), counts, hierarchy, top)
