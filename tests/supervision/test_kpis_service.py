@@ -260,3 +260,24 @@ def test_an_area_above_the_scope_is_refused_not_narrowed(
         with pytest.raises(twores.ScopeError):
             schedule(app, store, office, "2026Q1", on=START, within=above)
     assert compute_kpis(app, store, office, "2026Q1", as_of=END, within=township).values
+
+
+def test_a_week_across_two_quarters_counts_the_quarter_it_is_in_that_day(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster
+) -> None:
+    _scenario(app, store, roster)  # 2026Q1's tasks, two in three done in February
+    schedule(app, store, ADMIN, "2026Q2", on=START)
+    held = len(roster.businesses)
+
+    def completion(period: str, as_of: date) -> tuple[int, int]:
+        table = compute_kpis(app, store, ADMIN, period, as_of=as_of)
+        value = table.value("task_completion", COUNTY)
+        return value.numerator, value.denominator
+
+    done_q1 = sum(1 for i in range(held) if i % 3)
+    for _ in range(2):  # counted, then read back from the summary
+        # 2026-W14 runs 30 March - 5 April: on the 31st its quarter is Q1, on the 5th Q2
+        assert completion("2026-W14", date(2026, 3, 31)) == (done_q1, held)
+        assert completion("2026-W14", date(2026, 4, 5)) == (0, held)
+        assert completion("2026-04-01", date(2026, 4, 1)) == (0, held)
+        assert completion("2026H1", date(2026, 4, 5)) == (done_q1, 2 * held)

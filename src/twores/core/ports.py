@@ -221,9 +221,12 @@ class TaskRepository(Protocol):
         *,
         within: str | None = None,
         done_by: date | None = None,
+        containing: date | None = None,
     ) -> dict[str, tuple[int, int]]:
         """Per area: (done, due) of the non-exempt tasks whose period meets the span; with
-        ``done_by``, done only by a visit on or before that day (:func:`credited_on`)."""
+        ``done_by``, done only by a visit on or before that day (:func:`credited_on`); with
+        ``containing``, a task reaching outside the span only if its period holds that day
+        (:func:`~twores.core.supervision.counts_toward`)."""
         ...
 
     def sync(self, plan: TaskPlan, *, within: str | None = None) -> TaskSync:

@@ -252,6 +252,19 @@ def visit_key(business_key: str, visited_on: date, cadre_id: str) -> str:
     return f"{business_key}/{visited_on.isoformat()}/{cadre_id}"
 
 
+def counts_toward(
+    first: date, last: date, span: tuple[date, date], containing: date | None = None
+) -> bool:
+    """Whether a task of the period ``first``..``last`` counts toward ``span``: it meets the
+    span, and — with ``containing`` — lies within it or holds that day (a week's figure
+    counts the quarter it is in, not the one before it that the week also meets)."""
+    if first > span[1] or last < span[0]:
+        return False
+    return (
+        containing is None or (span[0] <= first and last <= span[1]) or first <= containing <= last
+    )
+
+
 def credited_on(task: SupervisionTask) -> date | None:
     """The day of the visit that fulfilled ``task`` (read off the visit's key, which holds
     it right after the business key: :func:`visit_key`), or None while it is open."""

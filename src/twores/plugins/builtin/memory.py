@@ -26,7 +26,7 @@ from twores.core.ports import ImportRecord, TaskSync, UpsertResult
 from twores.core.problems import Problem, ProblemStatus, Severity
 from twores.core.scheduling import sync_tasks
 from twores.core.security import Scope
-from twores.core.supervision import SupervisionTask, TaskPlan, Visit, credited_on
+from twores.core.supervision import SupervisionTask, TaskPlan, Visit, counts_toward, credited_on
 from twores.plugins import hookimpl
 from twores.plugins.builtin.memory_kpis import MemoryKpiCounts
 from twores.plugins.records import BackendSpec
@@ -380,10 +380,13 @@ class _Tasks(_Keyed):
         *,
         within: str | None = None,
         done_by: date | None = None,
+        containing: date | None = None,
     ) -> dict[str, tuple[int, int]]:
         found: dict[str, list[int]] = {}
         for t in self.stream(overlapping=overlapping, within=within):
-            if not t.exempt:
+            if not t.exempt and counts_toward(
+                t.period.start, t.period.end, overlapping, containing
+            ):
                 day = credited_on(t)
                 done = day is not None and (done_by is None or day <= done_by)
                 add_counts(found, t.area_code, done, 1)

@@ -35,11 +35,14 @@ _data = _tally(_COMPLETE, _IN_SCOPE, "_data")
 
 
 def _tasks(k: KpiInput) -> CountsMap:
-    """The tasks of the periods overlapping the one counted (a week's figure: its quarter's
-    tasks), done by a visit on or before the as-of day (a quarter's task done in September
-    is not done as of the end of August)."""
+    """The tasks of the periods within the one counted or holding its as-of day (a week's
+    figure: the tasks of the quarter it is in that day, never those of the quarter before
+    that the week also meets), done by a visit on or before the as-of day (a quarter's
+    task done in September is not done as of the end of August)."""
     span = (k.period.start, k.period.end)
-    return k.uow.tasks.completion_by_area(span, within=k.within, done_by=k.as_of)
+    return k.uow.tasks.completion_by_area(
+        span, within=k.within, done_by=k.as_of, containing=k.as_of
+    )
 
 
 def _letters(k: KpiInput) -> CountsMap:
@@ -223,8 +226,9 @@ NATIONAL: tuple[Kpi, ...] = (
 #: businesses' statuses as they stood then); 3 leaves out businesses not yet opened, owes
 #: a routine's period once it has ended, counts no banned director or officer, and takes
 #: a letter signed within the year whatever year it is for; 4 counts a task done only by a
-#: visit on or before the as-of day, whatever the period counted.
-VERSION = "4"
+#: visit on or before the as-of day, whatever the period counted; 5 counts a task whose
+#: period reaches outside the one counted only if it holds the as-of day.
+VERSION = "5"
 NATIONAL = tuple(attrs.evolve(kpi, version=VERSION) for kpi in NATIONAL)
 
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from twores.core.areas import Tier
 from twores.core.periods import Period
 from twores.core.ports import Counts, SummaryState
+from twores.core.supervision import counts_toward
 from twores.plugins.sqlalchemy import rows, tables
 from twores.plugins.sqlalchemy.rows import StoredRow
 
@@ -138,7 +139,7 @@ class SqlKpiSummary:
     ) -> None:
         by_area: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for (area, first, last, visited), (done, due) in delta.items():
-            if first <= period.end and last >= period.start:
+            if counts_toward(first, last, (period.start, period.end), as_of):
                 by_area[area][0] += done if visited is not None and visited <= as_of else 0
                 by_area[area][1] += due
         n, d = sum(c[0] for c in by_area.values()), sum(c[1] for c in by_area.values())

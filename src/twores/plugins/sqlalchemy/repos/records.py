@@ -106,6 +106,7 @@ class Tasks(Keyed):
         *,
         within: str | None = None,
         done_by: date | None = None,
+        containing: date | None = None,
     ) -> dict[str, tuple[int, int]]:
         c = self.table.c
         done: sa.ColumnElement[bool] = c.visit_id.is_not(None)
@@ -125,6 +126,10 @@ class Tasks(Keyed):
             )
             .group_by(c.area_code)
         )
+        if containing is not None:  # as counts_toward: within the span, or holding the day
+            inside = sa.and_(c.period_start >= overlapping[0], c.period_end <= overlapping[1])
+            holds = sa.and_(c.period_start <= containing, c.period_end >= containing)
+            query = query.where(sa.or_(inside, holds))
         clause = self.uow.within_clause(self.table, within)
         if clause is not None:
             query = query.where(clause)
