@@ -28,7 +28,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from twores.core.kpis import Direction, KpiSpec, RankedArea, Ranking
 from twores.services.docx_parts import para, run, stable_zip, table
-from twores.services.numbers import percent
+from twores.services.numbers import percent, percent_format
 from twores.services.sheets.cells import xlsx_row
 
 KINDS = {"weekly": "周通报", "daily": "日调度表"}
@@ -429,7 +429,8 @@ def _sheet(
 
 
 def write_bulletin_xlsx(b: BulletinInput, path: Path) -> Path:
-    """Sheets 排名 (scores and rates as numbers formatted 0.0%, "—" when none), 点名通报
+    """Sheets 排名 (scores and rates as numbers formatted 0.0% — more decimals where that
+    would show a rate short of all as 100% — "—" when none), 点名通报
     (the areas named, with their weakest KPI), 较上期变化 (empty without a previous
     bulletin) and 逾期问题."""
     heading = bulletin_title(b)
@@ -445,7 +446,8 @@ def write_bulletin_xlsx(b: BulletinInput, path: Path) -> Path:
     _sheet(workbook, "排名", heading, ranking_headers(b), ranking_data, widths)
     for row in workbook["排名"].iter_rows(min_row=3, min_col=3, max_col=3 + len(b.specs)):
         for cell in row:
-            cell.number_format = "0.0%"
+            if isinstance(cell.value, int | float):
+                cell.number_format = percent_format(cell.value)
             cell.alignment = Alignment(horizontal="right")
     _sheet(
         workbook,
@@ -458,7 +460,7 @@ def write_bulletin_xlsx(b: BulletinInput, path: Path) -> Path:
     for row in workbook["点名通报"].iter_rows(min_row=3, min_col=3, max_col=5):
         for cell in row:
             if isinstance(cell.value, float):
-                cell.number_format = "0.0%"
+                cell.number_format = percent_format(cell.value)
     changes: list[list[object]] = (
         [list(row) for row in change_rows(b)] if b.previous is not None else []
     )

@@ -16,3 +16,14 @@ def percent(rate: float | None) -> str:
     if rate > 0 and shown == "0.0%":
         return "<0.1%"
     return shown
+
+
+def percent_format(rate: float) -> str:
+    """An Excel number format that shows ``rate`` as a percentage without rounding a rate
+    short of all to 100% or one above none to 0%: ``0.0%``, or as many more decimals as
+    that takes (3766 of 3767: ``0.00%``, 99.97%)."""
+    for decimals in range(1, 6):
+        shown = round(rate * 100, decimals)
+        if not (rate < 1 and shown >= 100) and not (rate > 0 and shown <= 0):
+            break
+    return f"0.{'0' * decimals}%"
