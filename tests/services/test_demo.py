@@ -46,7 +46,7 @@ def test_the_demo_bulletin_reads_right(tmp_path: Path) -> None:
     letters = rates["letters_signed"]
     assert letters is not None and 0.6 < letters < 0.95  # four in five signed
     markdown = next(p for p in report.cycle.files if p.suffix == ".md").read_text()
-    assert "桂林市" in markdown and "周通报" in markdown and "2026年第2季度" in markdown
+    assert "桂林市" in markdown and "周通报（2026年第27周，截至2026年6月30日）" in markdown
     counties = [a.name for a in app.hierarchy.children("4503")]
     assert sum(name in markdown for name in counties) >= 5  # the ranking names the counties
     named = markdown.split("点名通报\n", 1)[1].split("##", 1)[0]

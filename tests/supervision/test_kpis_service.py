@@ -281,3 +281,19 @@ def test_a_week_across_two_quarters_counts_the_quarter_it_is_in_that_day(
         assert completion("2026-W14", date(2026, 4, 5)) == (0, held)
         assert completion("2026-04-01", date(2026, 4, 1)) == (0, held)
         assert completion("2026H1", date(2026, 4, 5)) == (done_q1, 2 * held)
+
+
+def test_a_period_not_begun_is_neither_ranked_nor_reported(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    _scenario(app, store, roster)
+    parent = COUNTY[:4]
+    with pytest.raises(twores.InvalidValueError) as refused:
+        rank_children(app, store, ADMIN, "2026Q2", parent, as_of=END)
+    assert refused.value.field == "period" and "尚未开始" in refused.value.reason_zh
+    out = tmp_path / "通报"
+    with pytest.raises(twores.InvalidValueError):
+        issue_bulletin(app, store, ADMIN, "2026Q2", parent, out, as_of=END)
+    assert not out.exists()
+    _, previous = rank_children(app, store, ADMIN, "2026Q2", parent, as_of=date(2026, 4, 2))
+    assert previous is None  # no run was stored for the refused tries

@@ -71,8 +71,8 @@ def run_demo(
     folder: Path | None = None,
 ) -> DemoReport:
     """Build, plan and store the demo region; check the invariants on the stored data;
-    then run the year of quarterly supervision that follows and write the bulletin of its
-    last quarter into ``folder``."""
+    then run the year of quarterly supervision that follows and write the weekly bulletin
+    of its last quarter's last week into ``folder``."""
     started = time.perf_counter()
     hierarchy = demo_region()
     app.use_hierarchy(hierarchy)

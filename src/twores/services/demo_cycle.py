@@ -107,7 +107,8 @@ def run_cycle(
     last = done[-1].period
     _keep_routines(store, scope, last, random.Random(f"{seed}/routines"))
     table = compute_kpis(app, store, scope, last, as_of=last.end)
-    files = issue_bulletin(app, store, scope, last, parent, folder, as_of=last.end)
+    week = Period.containing(PeriodKind.WEEK, last.end)  # the weekly bulletin of its last week
+    files = issue_bulletin(app, store, scope, week, parent, folder, as_of=last.end)
     return CycleReport(tuple(done), table, (*files, *letters))
 
 

@@ -390,6 +390,7 @@ def rank_children(
     the stored one (and is compared with the same earlier run). Only an office or admin
     stores a new run (:attr:`Scope.keeps_ledgers`); anyone in scope reads a stored one."""
     table = table or compute_kpis(app, store, scope, period, as_of=as_of, within=parent)
+    _check_begun(table)
     children = table.children(parent)
     if not children:
         raise InvalidValueError(
@@ -424,6 +425,18 @@ def rank_children(
         uow.rankings.record(RankingRun(ranking, now_iso(), scope.actor))
         uow.commit()
     return ranking, previous
+
+
+def _check_begun(table: KpiTable) -> None:
+    """A period not begun by its as-of day has nothing to rank yet: a run stored for it
+    would be what the period's real first run is compared with."""
+    if table.as_of < table.period.start:
+        raise InvalidValueError(
+            "period",
+            str(table.period),
+            f"截至 {table.as_of.isoformat()} 尚未开始，不能排名或通报",
+            f"has not begun by {table.as_of.isoformat()}: nothing to rank or report yet",
+        )
 
 
 def issue_bulletin(
