@@ -1051,3 +1051,26 @@ def test_every_bad_field_of_a_cadre_row_is_reported_at_once(
         (2, "联系电话", "139****0001"),
         (2, "身份证号", "110105********002X"),
     ]
+
+
+def test_a_cadre_moved_to_another_village_stays_one_person_and_gives_up_the_old_one(
+    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+) -> None:
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=ON)
+    header, *rows = _sample_cadres(samples)
+    first = rows[0]  # 吴伟, a village cadre of 450323101202
+    other_village = next(r[3] for r in rows if r[2] == "村级" and r[3] != first[3])
+    path = tmp_path / "调动.csv"
+    write_table(path, header, [[*first[:3], other_village, first[4]]])
+    moved_on = ON + timedelta(days=10)
+    report = import_file(app, store, ADMIN, "cadres", path, on=moved_on)
+    assert report.accepted and report.records.inserted == 0, report.errors
+    with store.unit_of_work(ADMIN) as uow:
+        (wu,) = [c for c in uow.cadres.stream() if c.name == first[0] and c.phone == first[4]]
+        held = list(uow.assignments.stream(cadre_id=wu.id))
+    assert wu.area_code == other_village  # the one person, now serving there
+    assert held and all(
+        a.valid_to == moved_on and a.reason is twores.AssignmentReason.MOVED for a in held
+    )
+    assert report.assignments.updated == len(held)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 
 import attrs
@@ -28,29 +28,55 @@ from twores.core.security import Scope
 from twores.services.lookups import check_office
 
 
-def upsert_cadres(uow: UnitOfWork, cadres: list[Cadre]) -> tuple[UpsertResult, UpsertResult]:
+def upsert_cadres(
+    uow: UnitOfWork, cadres: list[Cadre], *, on: date | None = None
+) -> tuple[UpsertResult, UpsertResult]:
     """Write ``cadres``; a cadre who left (``active_to`` newly set, or earlier than stored)
     holds nothing from that day: their assignments still in force then end on it (reason
     cadre_left), so coverage drops at once and ``twores assign`` finds the businesses
-    orphaned. Returns (cadres written, assignments ended)."""
-    leaving = {c.id: c.active_to for c in cadres if c.active_to is not None}
-    stored = uow.cadres.get_many(list(leaving)) if leaving else {}
+    orphaned. A cadre moved to another area gives up, from ``on`` (default today), what
+    they held where they served before (reason moved). Returns (cadres written,
+    assignments ended)."""
+    stored = uow.cadres.get_many([c.id for c in cadres])
     left = {
-        cadre_id: day
-        for cadre_id, day in leaving.items()
-        if (before := stored.get(cadre_id)) is None
-        or before.active_to is None
-        or day < before.active_to
+        c.id: c.active_to
+        for c in cadres
+        if c.active_to is not None
+        and (
+            (before := stored.get(c.id)) is None
+            or before.active_to is None
+            or c.active_to < before.active_to
+        )
+    }
+    moved_on = on or today()
+    moved = {
+        c.id: moved_on
+        for c in cadres
+        if c.id not in left
+        and (before := stored.get(c.id)) is not None
+        and before.area_code != c.area_code
     }
     written = uow.cadres.upsert_many(cadres)
     areas = {c.id: c.area_code for c in cadres}
-    if len(left) <= _ONE_BY_ONE:  # a few departures: each cadre's assignments by index
-        held = [
-            a for c in sorted(left) for a in uow.assignments.stream(cadre_id=c, within=areas[c])
+    served = {i: stored[i].area_code for i in moved}  # where they held businesses
+    ended = _end(
+        uow,
+        _held_by(uow, {i: areas[i] for i in left}),
+        lambda a: left[a.cadre_id],
+        AssignmentReason.CADRE_LEFT,
+    )
+    ended += _end(uow, _held_by(uow, served), lambda a: moved[a.cadre_id], AssignmentReason.MOVED)
+    return written, ended
+
+
+def _held_by(uow: UnitOfWork, areas: Mapping[str, str]) -> list[Assignment]:
+    """The assignments of the cadres of ``areas`` (cadre id -> the area they held them in):
+    by index for a few, else one pass over the scope's."""
+    if len(areas) <= _ONE_BY_ONE:
+        return [
+            a for c in sorted(areas) for a in uow.assignments.stream(cadre_id=c, within=areas[c])
         ]
-    else:  # a roster full of them: one pass over the scope's assignments
-        held = [a for a in uow.assignments.stream() if a.cadre_id in left]
-    return written, _end(uow, held, lambda a: left[a.cadre_id], AssignmentReason.CADRE_LEFT)
+    return [a for a in uow.assignments.stream() if a.cadre_id in areas]
 
 
 #: Up to this many departing cadres, their assignments are read cadre by cadre.

@@ -233,7 +233,8 @@ def _import_cadres(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: date) -
     if parsed.errors:
         return _count(parsed), list(parsed.errors), UpsertResult(), UpsertResult()
     cadres = _same_people(uow, list(parsed.rows))
-    return len(parsed.rows), [], *upsert_cadres(uow, _keep_unsaid_of_cadres(uow, cadres, parsed))
+    kept = _keep_unsaid_of_cadres(uow, cadres, parsed)
+    return len(parsed.rows), [], *upsert_cadres(uow, kept, on=on)
 
 
 #: Cadre fields a sheet may leave out; a stored cadre keeps them (a roster without
@@ -282,7 +283,27 @@ def _same_people(uow: UnitOfWork, cadres: list[Cadre]) -> list[Cadre]:
         if len(same) == 1:
             renamed[cadre.id] = same[0].id
             taken.add(same[0].id)
+    renamed |= _moved_people([c for c in new if c.id not in renamed], uow, taken)
     return [attrs.evolve(c, id=renamed[c.id]) if c.id in renamed else c for c in cadres]
+
+
+def _moved_people(new: list[Cadre], uow: UnitOfWork, taken: set[str]) -> dict[str, str]:
+    """Rows still new whose name and phone are those of exactly one serving cadre stored
+    in another area (and claimed by no other row): that person, moved there."""
+    phoned = [c for c in new if c.phone]
+    if not phoned:
+        return {}
+    by_person: dict[tuple[str, str | None], list[Cadre]] = defaultdict(list)
+    for known in uow.cadres.stream():
+        if known.active_to is None and known.id not in taken:
+            by_person[compact_name(known.name), known.phone].append(known)
+    moved: dict[str, str] = {}
+    for cadre in phoned:
+        same = by_person.get((cadre.name, cadre.phone), [])
+        if len(same) == 1 and same[0].area_code != cadre.area_code and same[0].id not in taken:
+            moved[cadre.id] = same[0].id
+            taken.add(same[0].id)
+    return moved
 
 
 def _count(parsed: ParseResult[Any]) -> int:
