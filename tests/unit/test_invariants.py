@@ -151,6 +151,23 @@ def test_a_plan_that_leaves_a_placeable_business_unplaced_is_caught() -> None:
     assert f"{SHOP.key} could be held by v" in str(caught.value)
 
 
+def test_a_plan_cannot_hide_a_bad_assignment_by_calling_its_business_unplaced() -> None:
+    closed = attrs.evolve(SHOP, status=OperatingStatus.CLOSED)
+    held = Assignment(VILLAGE_CADRE.id, SHOP.key, date(2021, 1, 1))
+    roster = Roster.build(demo_region(), [closed], [VILLAGE_CADRE], [held])
+    honest = plan_assignments(roster, RULES, ON)
+    assert_unplaced_exactly(roster, honest, RULES)
+    hiding = attrs.evolve(
+        honest, changes=(), unplaced=(Unplaced(SHOP.key, UnplacedReason.NO_ACTIVE_CADRE),)
+    )
+    with pytest.raises(InvariantViolated) as listed:  # a closed business needs no cadre
+        assert_unplaced_exactly(roster, hiding, RULES)
+    assert [v.kind for v in listed.value.violations] == ["plan.unplaced_out_of_scope"]
+    with pytest.raises(InvariantViolated) as still_held:  # ignored: may lack a cadre, no more
+        assert_invariants(roster=roster, rules=RULES, on=ON, ignore={SHOP.key})
+    assert [v.kind for v in still_held.value.violations] == ["assignment.closed_business"]
+
+
 def test_the_kit_says_what_it_takes_instead_of_failing_obscurely() -> None:
     roster = Roster.build(demo_region(), [SHOP], [VILLAGE_CADRE], [])
     with pytest.raises(TypeError, match="not one string"):

@@ -111,7 +111,8 @@ def hierarchy_violations(hierarchy: Hierarchy) -> list[Violation]:
 def roster_violations(
     roster: Roster, rules: RuleBook, on: date, *, ignore: Iterable[str] = ()
 ) -> list[Violation]:
-    """Assignment invariants on ``on`` (docs/sources.md), skipping the businesses in ``ignore``.
+    """Assignment invariants on ``on`` (docs/sources.md); the businesses in ``ignore`` (a
+    plan's unplaced ones) may lack a cadre, and every other check still holds for them.
 
     * coverage: every active in-scope business has exactly one active assignment;
     * tier: the cadre's tier is the one the rules in force give for the business's grade;
@@ -131,10 +132,10 @@ def roster_violations(
 
     for key in sorted(roster.businesses):
         business = roster.businesses[key]
-        if key in skipped or not business.in_scope:
+        if not business.in_scope:
             continue
         held = active_by_business.get(key, [])
-        if not held:
+        if not held and key not in skipped:
             found.append(
                 Violation(
                     "coverage.missing",
@@ -155,14 +156,10 @@ def roster_violations(
             )
 
     for key in sorted(active_by_business):
-        if key in skipped:
-            continue
         for assignment in active_by_business[key]:
             found.extend(assignment_violations(roster, rules, on, assignment))
 
     for key, history in _by_business(roster.assignments).items():
-        if key in skipped:
-            continue
         for first, second in overlapping_pairs(history):
             found.append(
                 Violation(
@@ -343,7 +340,16 @@ def placement_violations(
     said = {u.business_key: u.reason for u in plan.unplaced}
     held = Counter(a.cadre_id for a in after.active_assignments(on))
     by_area = _active_by_area(roster, on)
-    found: list[Violation] = []
+    found: list[Violation] = [
+        Violation(
+            "plan.unplaced_out_of_scope",
+            (key,),
+            f"计划列为未安排的 {key} 不是在营（或停业）的主体，无需安排",
+            f"the plan lists {key} unplaced, but it is no operating or suspended business",
+        )
+        for key in sorted(said)
+        if (business := roster.businesses.get(key)) is None or not business.in_scope
+    ]
     for key, business in sorted(roster.businesses.items()):
         if not business.in_scope:
             continue
