@@ -83,27 +83,37 @@ def file_by_credit_code(
     business twice (a licence found later re-keys nothing here); so is a row giving only a
     code that a business outside the caller's jurisdiction is stored with. ``in_scope``:
     whether any business was stored in the caller's scope before this file."""
-    coded = [r.business.uscc for r in chunk.rows if r.business.uscc]
-    stored = uow.businesses.keys_by_uscc(coded) if coded and in_scope else {}
-    unlicensed = {r.business.uscc for r in chunk.rows if r.business.key == r.business.uscc}
+    rows = chunk.rows
+    licensed_codes = {b.uscc for r in rows if (b := r.business).uscc and b.licence_no}
+    unlicensed = {b.uscc for r in rows if (b := r.business).uscc and not b.licence_no}
+    # A licensed row asks only whether its code is itself a stored key (rare, so little
+    # comes back); a row giving only a code, where its code is stored (the few such rows).
+    filed_unlicensed = (
+        {k for k, b in uow.businesses.get_many(licensed_codes).items() if b.in_scope}
+        if licensed_codes and in_scope
+        else set()
+    )
+    stored = uow.businesses.keys_by_uscc(unlicensed) if unlicensed and in_scope else {}
     outside = uow.businesses.uscc_filed_outside(unlicensed - set(stored)) if unlicensed else set()
-    if not stored and not outside:
+    if not filed_unlicensed and not stored and not outside:
         return chunk
     column = chunk.columns.get("uscc", "统一社会信用代码")
     kept: list[BusinessRow] = []
-    for row in chunk.rows:
+    for row in rows:
         business = row.business
         code = business.uscc
         keys = stored.get(code or "", [])
-        if code in outside:
-            errors.append(_refused(row, column, code, "out_of_scope"))
-        elif code is None or business.key in keys:
+        if code is None:
             kept.append(row)
-        elif business.licence_no is not None:  # a new outlet of a company, or filed twice
-            if code in keys:
+        elif business.licence_no is not None:  # filed twice, or a company's new outlet
+            if code in filed_unlicensed:
                 errors.append(_refused(row, column, code, "licensed_later"))
             else:
                 kept.append(row)
+        elif code in outside:
+            errors.append(_refused(row, column, code, "out_of_scope"))
+        elif not keys or business.key in keys:
+            kept.append(row)
         elif len(keys) > 1:
             errors.append(_ambiguous(row.row, row.serial, column, code, keys))
         else:
