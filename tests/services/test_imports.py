@@ -978,6 +978,16 @@ def test_a_business_filed_by_credit_code_is_not_filed_again_under_a_licence(
         (2, "统一社会信用代码", shop.uscc, "licensed_later")
     ]
     assert state(store) == before
+    closed = attrs.evolve(unlicensed, status=twores.OperatingStatus.CLOSED)  # as it advises
+    import_file(
+        app,
+        store,
+        ADMIN,
+        "businesses",
+        _coded_sheet(tmp_path / "注销.csv", [closed], licences=True),
+        on=ON,
+    )
+    assert import_file(app, store, ADMIN, "businesses", licensed, on=ON).records.inserted == 1
 
 
 def test_a_credit_code_filed_in_another_jurisdiction_is_refused_not_filed_twice(
