@@ -668,25 +668,20 @@ def test_every_command_runs_on_the_demo_database(tmp_path: Path) -> None:
     for command in commands:
         result = run("--db", db, *command, cwd=tmp_path)
         assert result.returncode == 0, (command, result.stdout, result.stderr)
-    user = ["lgx", "--name", "临桂区食安办", "--role", "office", "--area", "450312"]
-    added = subprocess.run(
-        [*TWORES, "--db", db, "users", "add", *user, "--password-stdin"],
-        input="a-long-enough-secret\n",
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-    )
+
+    def add_user(*user: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*TWORES, "--db", db, "users", "add", *user, "--password-stdin"],
+            input="a-long-enough-secret\n",
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            check=False,
+        )
+
+    added = add_user("lgx", "--name", "临桂区食安办", "--role", "office", "--area", "450312")
     assert added.returncode == 0, added.stderr
-    no_cadre = ["dwz", "--name", "大圩", "--role", "cadre", "--area", "450323101"]
-    refused = subprocess.run(
-        [*TWORES, "--db", db, "users", "add", *no_cadre, "--password-stdin"],
-        input="a-long-enough-secret\n",
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-    )
+    refused = add_user("dwz", "--name", "大圩", "--role", "cadre", "--area", "450323101")
     assert refused.returncode == 3  # refused: said in Chinese, then in English
     assert "包保干部账号须指定干部编号" in refused.stderr
     assert "a cadre user needs a cadre id" in refused.stderr

@@ -139,10 +139,7 @@ class TworesPluginManager(pluggy.PluginManager):
                 )
             if rule_set.name in by_name:
                 other = by_name[rule_set.name][1]
-                raise RuleConflictError(
-                    f"规则集名称“{rule_set.name}”冲突：插件 {other} 与 {plugin}",
-                    f"rule set name '{rule_set.name}' is registered by both {other} and {plugin}",
-                )
+                raise _clash(("规则集名称", "rule set name"), rule_set.name, other, plugin)
             by_name[rule_set.name] = (rule_set, plugin)
         return [by_name[name] for name in sorted(by_name)]
 
@@ -153,11 +150,7 @@ class TworesPluginManager(pluggy.PluginManager):
             for rule_set, plugin in self._rule_sets_with_source():
                 for rule in rule_set.rules:
                     if rule.id in table:
-                        raise RuleConflictError(
-                            f"规则编号“{rule.id}”冲突：插件 {table[rule.id][1]} 与 {plugin}",
-                            f"rule id '{rule.id}' is registered by both "
-                            f"{table[rule.id][1]} and {plugin}",
-                        )
+                        raise _clash(("规则编号", "rule id"), rule.id, table[rule.id][1], plugin)
                     table[rule.id] = (rule, plugin)
             self._rules_cache = table
         return self._rules_cache
@@ -190,10 +183,7 @@ class TworesPluginManager(pluggy.PluginManager):
                 )
             if command.name in found:
                 other = found[command.name][0]
-                raise RuleConflictError(
-                    f"命令名称“{command.name}”冲突：插件 {other} 与 {plugin}",
-                    f"command '{command.name}' is registered by both {other} and {plugin}",
-                )
+                raise _clash(("命令名称", "command"), command.name, other, plugin)
             found[command.name] = (plugin, command)
         return list(found.values())
 
@@ -201,10 +191,8 @@ class TworesPluginManager(pluggy.PluginManager):
         found: dict[str, tuple[BackendSpec, str]] = {}
         for plugin, spec in self._registered("twores_storage_backends"):
             if spec.name in found:
-                raise RuleConflictError(
-                    f"存储后端名称“{spec.name}”冲突：插件 {found[spec.name][1]} 与 {plugin}",
-                    f"storage backend '{spec.name}' is registered by both "
-                    f"{found[spec.name][1]} and {plugin}",
+                raise _clash(
+                    ("存储后端名称", "storage backend"), spec.name, found[spec.name][1], plugin
                 )
             found[spec.name] = (spec, plugin)
         return {name: found[name][0] for name in sorted(found)}
@@ -1009,3 +997,11 @@ def make_plugin_manager(
         pm.register(plugin)  # checked as it registers (a misspelt hook or argument name)
     pm.rules()
     return pm
+
+
+def _clash(what: tuple[str, str], name: str | None, first: str, second: str) -> RuleConflictError:
+    """``name`` (a ``what``) registered by two plugins."""
+    return RuleConflictError(
+        f"{what[0]}“{name}”冲突：插件 {first} 与 {second}",
+        f"{what[1]} '{name}' is registered by both {first} and {second}",
+    )
