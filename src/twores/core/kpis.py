@@ -24,7 +24,7 @@ import attrs
 from twores.core.areas import Hierarchy, Tier
 from twores.core.businesses import FoodBusiness
 from twores.core.duties import DutyKind
-from twores.core.errors import PluginError
+from twores.core.errors import PluginError, TworesError
 from twores.core.labels import LabelledEnum
 from twores.core.periods import Period
 
@@ -395,9 +395,36 @@ def _is_pair(value: object) -> bool:
     )
 
 
-def _bad_counts(kpi: Kpi, shown: str, why_zh: str, why_en: str) -> NoReturn:
+#: Where a database's own errors come from (a counter reading the store may meet them).
+_STORAGE_DRIVERS = frozenset({"sqlalchemy", "sqlite3", "psycopg"})
+
+
+def counted(kpi: Kpi, facts: KpiInput, hierarchy: Hierarchy) -> Counts:
+    """``kpi``'s checked counts of ``facts``. A counter that fails is named with its KPI;
+    a :class:`TworesError` it raises on purpose (a scope error, say) passes unchanged."""
+    try:
+        counts = kpi.count(facts)
+    except TworesError:
+        raise
+    except Exception as error:
+        if type(error).__module__.partition(".")[0] in _STORAGE_DRIVERS:
+            raise  # the database failed, not the counter: said as such by the caller
+        counter, failure = _counter(kpi), f"{type(error).__name__}: {error}"
+        raise PluginError(
+            f"指标 {kpi.spec.name} 的计数函数 {counter} 出错：{failure}",
+            f"the counter {counter} of KPI {kpi.spec.name} failed: {failure}",
+        ) from error
+    return checked_counts(kpi, counts, hierarchy)
+
+
+def _counter(kpi: Kpi) -> str:
+    """The KPI's counter, as ``module.name``."""
     count = kpi.count
-    counter = f"{getattr(count, '__module__', '?')}.{getattr(count, '__qualname__', '?')}"
+    return f"{getattr(count, '__module__', '?')}.{getattr(count, '__qualname__', '?')}"
+
+
+def _bad_counts(kpi: Kpi, shown: str, why_zh: str, why_en: str) -> NoReturn:
+    counter = _counter(kpi)
     raise PluginError(
         f"指标 {kpi.spec.name} 的计数函数 {counter} 返回了 {shown}：{why_zh}",
         f"the counter {counter} of KPI {kpi.spec.name} returned {shown}: {why_en}",

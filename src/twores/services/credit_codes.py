@@ -32,9 +32,13 @@ class AmbiguousBusinessError(InvalidValueError):
         )
 
 
-def _ambiguous(row: int, serial: str | None, column: str, code: str, keys: list[str]) -> RowError:
-    error = AmbiguousBusinessError(column, code, keys)
-    return RowError(row, serial, column, code, error.reason_zh, error.reason_en, error.code)
+def _at_row(
+    row: BusinessRow | AssignmentRow, column: str, value: str, error: InvalidValueError
+) -> RowError:
+    """``error`` reported at ``row``, in ``column``, of ``value``."""
+    return RowError(
+        row.row, row.serial, column, value, error.reason_zh, error.reason_en, error.code
+    )
 
 
 def licensed_keys(
@@ -54,24 +58,20 @@ def licensed_keys(
     return found, shared
 
 
-class ByCreditCode:
+def by_credit_code(
+    uow: UnitOfWork, row: AssignmentRow, columns: dict[str, str]
+) -> tuple[FoodBusiness | None, RowError | None]:
     """An assignment sheet's business named by its credit code where the business is keyed
     by its licence; a code several licensed businesses share is a row error."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self.uow = uow
-
-    def find(
-        self, row: AssignmentRow, columns: dict[str, str]
-    ) -> tuple[FoodBusiness | None, RowError | None]:
-        code = canonical_uscc(row.business_key)
-        if len(code) != 18:
-            return None, None
-        keys = self.uow.businesses.keys_by_uscc([code]).get(code, [])
-        if len(keys) > 1:
-            column = columns.get("business_key", "许可证编号")
-            return None, _ambiguous(row.row, row.serial, column, row.business_key, keys)
-        return (self.uow.businesses.get(keys[0]) if keys else None), None
+    code = canonical_uscc(row.business_key)
+    if len(code) != 18:
+        return None, None
+    keys = uow.businesses.keys_by_uscc([code]).get(code, [])
+    if len(keys) > 1:
+        column = columns.get("business_key", "许可证编号")
+        error = AmbiguousBusinessError(column, row.business_key, keys)
+        return None, _at_row(row, column, row.business_key, error)
+    return (uow.businesses.get(keys[0]) if keys else None), None
 
 
 def file_by_credit_code(
@@ -115,22 +115,12 @@ def file_by_credit_code(
         elif not keys or business.key in keys:
             kept.append(row)
         elif len(keys) > 1:
-            errors.append(_ambiguous(row.row, row.serial, column, code, keys))
+            errors.append(_at_row(row, column, code, AmbiguousBusinessError(column, code, keys)))
         else:
             try:
                 licensed = attrs.evolve(business, licence_no=keys[0])
             except InvalidValueError as error:
-                errors.append(
-                    RowError(
-                        row.row,
-                        row.serial,
-                        column,
-                        code,
-                        error.reason_zh,
-                        error.reason_en,
-                        error.code,
-                    )
-                )
+                errors.append(_at_row(row, column, code, error))
             else:
                 kept.append(attrs.evolve(row, business=licensed))
     return attrs.evolve(chunk, rows=kept)

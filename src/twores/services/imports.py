@@ -41,7 +41,7 @@ from twores.core.security import Scope, ScopeError
 from twores.divisions import division_files
 from twores.services.assignment_checks import imported_assignment_errors
 from twores.services.assignments import end_closed_assignments, upsert_cadres
-from twores.services.credit_codes import ByCreditCode, file_by_credit_code
+from twores.services.credit_codes import by_credit_code, file_by_credit_code
 from twores.services.lookups import IMPORTING, check_office, in_scope
 from twores.services.sheets.columns import unread_columns
 from twores.services.sheets.kept import Absent
@@ -569,11 +569,10 @@ def _import_assignments(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: da
     resolver = CadreResolver(uow.cadres.stream(), hierarchy, uow.scope.area_code)
     assignments: list[tuple[AssignmentRow, Assignment]] = []
     unseen_unchanged = 0
-    by_credit_code = ByCreditCode(uow)
     for row in parsed.rows:
         business = uow.businesses.get(row.business_key)
         if business is None:
-            business, error = by_credit_code.find(row, parsed.columns)
+            business, error = by_credit_code(uow, row, parsed.columns)
             if error is not None:
                 errors.append(error)
                 continue

@@ -12,8 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 
 from twores.core.areas import Hierarchy, Tier
-from twores.core.errors import PluginError, TworesError
-from twores.core.kpis import Counts, Kpi, KpiInput, checked_counts, county_key
+from twores.core.kpis import Counts, Kpi, KpiInput, counted, county_key
 from twores.core.ports import KpiSummary, SummaryState
 
 #: Above this many stale counties, one recount of the whole area is split by county.
@@ -22,30 +21,6 @@ _ONE_PASS = 8
 
 def stamp(versions: Mapping[str, int], reads: frozenset[str] | None) -> int:
     return sum(v for source, v in versions.items() if reads is None or source in reads)
-
-
-#: Where a database's own errors come from (a counter reading the store may meet them).
-_STORAGE_DRIVERS = frozenset({"sqlalchemy", "sqlite3", "psycopg"})
-
-
-def counted(kpi: Kpi, facts: KpiInput, hierarchy: Hierarchy) -> Counts:
-    """``kpi``'s checked counts of ``facts``. A counter that fails is named with its KPI;
-    a :class:`TworesError` it raises on purpose (a scope error, say) passes unchanged."""
-    try:
-        counts = kpi.count(facts)
-    except TworesError:
-        raise
-    except Exception as error:
-        if type(error).__module__.partition(".")[0] in _STORAGE_DRIVERS:
-            raise  # the database failed, not the counter: said as such by the caller
-        count = kpi.count
-        counter = f"{getattr(count, '__module__', '?')}.{getattr(count, '__qualname__', '?')}"
-        failure = f"{type(error).__name__}: {error}"
-        raise PluginError(
-            f"指标 {kpi.spec.name} 的计数函数 {counter} 出错：{failure}",
-            f"the counter {counter} of KPI {kpi.spec.name} failed: {failure}",
-        ) from error
-    return checked_counts(kpi, counts, hierarchy)
 
 
 def _recount(
@@ -99,8 +74,8 @@ def refresh(
             continue
         if not recount:
             return None
-        counted = _recount(kpi, stale, within, facts, hierarchy)
-        fresh = {c: (stamps[c], counted.get(c, {})) for c in stale}
+        recounted = _recount(kpi, stale, within, facts, hierarchy)
+        fresh = {c: (stamps[c], recounted.get(c, {})) for c in stale}
         summary.store(period, as_of, name, counter, fresh)
         for c, (at, leaves) in fresh.items():
             n, d = sum(v[0] for v in leaves.values()), sum(v[1] for v in leaves.values())

@@ -27,6 +27,7 @@ from twores.core.kpis import (
     RunKind,
     add_counts,
     as_counts,
+    counted,
     rank_areas,
     roll_ups,
 )
@@ -34,7 +35,7 @@ from twores.core.periods import Period, today
 from twores.core.ports import Store, SummaryState, UnitOfWork
 from twores.core.security import Scope, ScopeError
 from twores.services.bulletin import BulletinInput, OverdueItem, write_bulletin
-from twores.services.kpi_summary import counted, refresh
+from twores.services.kpi_summary import refresh
 from twores.services.lookups import ISSUING, check_area, check_office
 
 
