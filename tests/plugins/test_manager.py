@@ -6,6 +6,8 @@ import types
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import twores
 from twores.core.areas import Area, Hierarchy, Tier
@@ -17,6 +19,7 @@ from twores.plugins import hookimpl, reads_area_down_to
 from twores.plugins.builtin import national
 from twores.plugins.manager import make_plugin_manager
 from twores.plugins.records import BackendSpec
+from twores.testing.strategies import businesses
 
 ON = date(2025, 6, 30)
 HOHHOT_COUNTY = "150121"  # 土默特左旗
@@ -629,3 +632,19 @@ def test_a_plugin_command_named_like_a_built_in_is_refused_naming_plugin_and_com
     said = capsys.readouterr().err
     assert "插件 clashing 的命令“kpi”与内置命令重名，未添加" in said
     assert "command 'kpi' of plugin clashing has a built-in command's name: not added" in said
+
+
+_DAYS = st.sampled_from([date(2019, 6, 1), date(2023, 6, 1), date(2025, 6, 30), date(2026, 3, 31)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(business=businesses(), on=_DAYS)
+def test_the_rule_books_director_answer_is_the_explained_decisions(
+    business: FoodBusiness, on: date
+) -> None:
+    """KPI recounts ask the rule book (no explanation built); it answers as the manager."""
+    for pm in (make_plugin_manager(), make_plugin_manager(load_entrypoints=False)):
+        assert (
+            pm.rulebook().director_required(business, on)
+            is pm.requires_director(business, on).value
+        )

@@ -737,17 +737,36 @@ class PluginRuleBook:
 
     def grades_of(self, businesses: Sequence[FoodBusiness], on: date) -> list[Grade]:
         """Grade many businesses: implementations resolved and rules checked once per batch."""
+        return self._business_values("twores_grade_business", "包保分级", businesses, on, Grade)
+
+    def director_required(self, business: FoodBusiness, on: date) -> bool:
+        """Whether ``business`` must appoint a food safety director on ``on``: the value of
+        :meth:`TworesPluginManager.requires_director` without its explanation (asked once
+        per business profile by every KPI recount)."""
+        hook, question = "twores_requires_director", "须配备食品安全总监"
+        return self._business_values(hook, question, (business,), on, bool)[0]
+
+    def _business_values(
+        self,
+        hook: str,
+        question: str,
+        businesses: Sequence[FoodBusiness],
+        on: date,
+        expected: type[T],
+    ) -> list[T]:
+        """The decided value of ``hook`` for each business: the first implementation's
+        answer whose rule is in force on ``on`` (implementations resolved, and each rule
+        checked, once per batch)."""
         manager = self.manager
-        hook = "twores_grade_business"
         impls = manager._decision_impls(hook)
         simple = all(argnames == ("business",) for _, argnames, _ in impls)
         area_path = manager.area_path
         in_force: dict[int, bool] = {}  # per rule: checked, and in force on ``on``?
-        grades: list[Grade] = []
-        append = grades.append
+        values: list[T] = []
+        append = values.append
         for business in businesses:
             if not simple:
-                values = {
+                arguments = {
                     "business": business,
                     "on": on,
                     "area_path": area_path(business.area_code),
@@ -757,7 +776,7 @@ class PluginRuleBook:
                     if simple:
                         result = function(business)
                     else:
-                        result = function(*[values[arg] for arg in argnames])
+                        result = function(*[arguments[arg] for arg in argnames])
                 except TworesError:
                     raise
                 except Exception as error:
@@ -771,13 +790,13 @@ class PluginRuleBook:
                 if not applies:  # a dated rule judges its own years only
                     continue
                 value = result.value
-                if type(value) is not Grade:
-                    manager._check_type(value, Grade, plugin, hook, {})
+                if type(value) is not expected:
+                    manager._check_type(value, expected, plugin, hook, {})
                 append(value)
                 break
             else:
-                raise NoDecisionError("包保分级", business.key)
-        return grades
+                raise NoDecisionError(question, business.key)
+        return values
 
     def tier_of(self, grade: Grade, on: date, area_code: str) -> Tier:
         answers = self.manager._values_cache

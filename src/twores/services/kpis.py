@@ -14,7 +14,6 @@ import attrs
 from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy, Tier
 from twores.core.audit import now_iso
-from twores.core.businesses import FoodBusiness
 from twores.core.errors import InvalidValueError
 from twores.core.gc import gc_paused
 from twores.core.kpis import (
@@ -140,9 +139,7 @@ def _facts(
 ) -> Callable[[str | None], KpiInput]:
     """One input per area, shared by every counter (counts several KPIs read are read once)."""
 
-    def director_required(business: FoodBusiness, on: date) -> bool:
-        return app.plugins.requires_director(business, on).value
-
+    director_required = app.plugins.rulebook().director_required
     by_area = app.plugins.director_reads_area()
 
     day_over = day < today()
