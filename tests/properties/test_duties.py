@@ -23,6 +23,7 @@ from twores.core.duties import (
     DutyKind,
     DutyRecord,
     StaffRole,
+    bans_from_revocations,
     duty_compliance,
     staff_problems,
 )
@@ -365,3 +366,30 @@ def test_the_director_rule_comes_from_the_plugins(pm: TworesPluginManager) -> No
     assert [p.code for p in problems] == ["missing_director", "missing_officer"]
     assert problems[0].zh == "须配备食品安全总监但未配备"
     assert problems[1].message("en") == "a food safety officer is required but none is appointed"
+
+
+@pytest.mark.parametrize(
+    ("revoked", "last_banned"),
+    [
+        (date(2024, 3, 1), date(2029, 3, 1)),
+        (date(2024, 2, 28), date(2029, 2, 28)),
+        (date(2024, 2, 29), date(2029, 2, 28)),  # no 29th: the month's last day
+        (date(2023, 12, 31), date(2028, 12, 31)),
+    ],
+)
+def test_a_revocation_bans_its_people_through_the_same_day_five_years_on(
+    revoked: date, last_banned: date
+) -> None:
+    """民法典 第二百零一、二百零二条: the decision's day is not counted; the period ends on
+    the corresponding day (the month's last day when there is none)."""
+    person = StaffMember("陈明", id_number="11010519491231002X")
+    business = FoodBusiness(
+        name="吊销店",
+        area_code="450323101202",
+        business_type=BusinessType.CATERING,
+        licence_no=KEY,
+        status=OperatingStatus.REVOKED,
+        status_since=revoked,
+        staff=Staff(director=person),
+    )
+    assert bans_from_revocations([business]) == {"11010519491231002X": last_banned}

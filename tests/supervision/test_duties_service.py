@@ -189,8 +189,9 @@ def test_who_ran_a_revoked_business_is_banned_elsewhere_for_five_years(
         (mine,) = [b for b in duty_report(app, store, ADMIN, day, day) if b.business_key == second]
         return [p.code for p in mine.staff]
 
-    assert problems_on(date(2029, 2, 27)) == ["banned"]  # five years from 2024-02-29
-    assert problems_on(date(2029, 2, 28)) == []
+    # five years from 2024-02-29 end on 2029-02-28, the month's last day (民法典 第二百零二条)
+    assert problems_on(date(2029, 2, 28)) == ["banned"]
+    assert problems_on(date(2029, 3, 1)) == []
 
 
 def test_a_record_dated_after_its_entry_is_refused(

@@ -12,7 +12,7 @@ Who must appoint a food safety director is a rule decision (see the plugin manag
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date
 
 import attrs
 
@@ -225,13 +225,15 @@ BAN_YEARS = 5
 def bans_from_revocations(businesses: Iterable[FoodBusiness]) -> dict[str, date]:
     """ID number -> the last day of the ban of each head, director or officer of a
     business whose licence was revoked (吊销): five years from the revocation (the latest
-    ban where a person was at several)."""
+    ban where a person was at several). As 民法典 第二百零一、二百零二条 count a period of
+    years: the day of the decision is not counted, and the period ends on the same day of
+    the month five years on (the month's last day when that month has no such day)."""
     found: dict[str, date] = {}
     for business in businesses:
         since = business.status_since
         if business.status is not OperatingStatus.REVOKED or since is None:
             continue
-        until = _years_after(since, BAN_YEARS) - timedelta(days=1)
+        until = _years_after(since, BAN_YEARS)
         staff = business.staff
         for member in (staff.head, staff.director, staff.officer):
             if member is not None and member.id_number:
@@ -242,7 +244,7 @@ def bans_from_revocations(businesses: Iterable[FoodBusiness]) -> dict[str, date]
 def _years_after(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a year that has none
+    except ValueError:  # 29 February in a year that has none: the month's last day
         return day.replace(year=day.year + years, day=28)
 
 
