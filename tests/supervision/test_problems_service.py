@@ -176,10 +176,20 @@ def test_overdue_problems_escalate_exactly_once_per_step(
     assert overdue == []
     referred_list = list(list_problems(store, ADMIN, status=ProblemStatus.REFERRED))
     assert [p.id for p in referred_list] == [problem.id]
+    township = twores.Scope("大圩镇食安办", twores.Role.OFFICE, problem.area_code[:9])
+    with pytest.raises(twores.ScopeError) as refused:  # the referring township: one level up
+        transition_problem(
+            app, store, township, problem.id, Action.CASE_CLOSED,
+            actor="大圩镇食安办", evidence=EVIDENCE, at=_at(date(2026, 4, 20)),
+        )  # fmt: skip
+    assert "县级及以上" in refused.value.message_zh and "county-level" in refused.value.message_en
+    with store.unit_of_work(ADMIN) as uow:
+        assert uow.problems.get(problem.id).status is ProblemStatus.REFERRED  # type: ignore[union-attr]
+    county = twores.Scope("灵川县市场监管局", twores.Role.OFFICE, COUNTY)
     closed = transition_problem(
         app,
         store,
-        ADMIN,
+        county,
         problem.id,
         Action.CASE_CLOSED,
         actor="灵川县市场监管局",

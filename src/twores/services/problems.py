@@ -12,6 +12,7 @@ from pathlib import Path
 import attrs
 
 from twores.bootstrap import Twores
+from twores.core.areas import Tier
 from twores.core.businesses import FoodBusiness
 from twores.core.errors import (
     DateAheadError,
@@ -65,6 +66,23 @@ def _deadline(app: Twores, problem: Problem, on: date) -> date:
 def _check_role(scope: Scope, action: Action) -> None:
     if not may_take(scope.role, action):
         raise outside_scope(scope, f"问题台账操作“{action.zh}”", f"ledger step '{action.en}'")
+
+
+#: Steps of a case a referral opened: taken where cases are filed, one level up from a
+#: township (县级及以上市场监管部门), never by the township office that referred it.
+CASE_ACTIONS = frozenset({Action.CASE_CLOSED})
+_CASE_TIERS = frozenset({Tier.PROVINCE, Tier.CITY, Tier.COUNTY})
+
+
+def _check_case_office(uow: UnitOfWork, scope: Scope, problem: Problem) -> None:
+    if scope.area_code is None or uow.areas.hierarchy()[scope.area_code].tier in _CASE_TIERS:
+        return
+    raise outside_scope(
+        scope,
+        f"问题 {problem.id} 的立案结果（案件由县级及以上市场监管部门办理，请由其登记）",
+        f"the case outcome of problem {problem.id} (cases are handled, and their outcome "
+        "recorded, by a county-level or higher office)",
+    )
 
 
 def _holds(uow: UnitOfWork, cadre_id: str, problem: Problem, at: datetime) -> bool:
@@ -265,6 +283,8 @@ def transition_many(
                 raise NotFoundError(
                     "problem_id", step.key, "问题不存在或不在辖区内", "no such problem in scope"
                 )
+            if step.action in CASE_ACTIONS:
+                _check_case_office(uow, scope, problem)
             if scope.role is Role.CADRE and not _holds(uow, step.actor, problem, step.at):
                 raise outside_scope(
                     scope,
