@@ -287,3 +287,23 @@ def test_an_audit_entry_rewritten_to_parse_alike_is_an_edit(backend: str) -> Non
         with store.unit_of_work(twores.Scope.system("test")) as uow:
             (problem,) = uow.audit.verify()
         assert problem.kind == "edited" and problem.seq == seq
+
+
+@pytest.mark.parametrize("backend", sql_backends())
+def test_a_deleted_audit_head_is_reported_and_stops_writes(backend: str) -> None:
+    with fresh_sql_store(backend) as store:
+        system = twores.Scope.system("test")
+        with store.unit_of_work(system) as uow:
+            uow.areas.upsert_many(demo_region().path("450323"))
+            uow.commit()
+        with store.engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM audit_head"))
+        with store.unit_of_work(system) as uow:
+            problems = uow.audit.verify()
+        assert [p.kind for p in problems] == ["head_missing"]
+        assert "链头" in problems[0].message_zh and "head" in problems[0].message_en
+        with pytest.raises(twores.TworesError) as refused, store.unit_of_work(system) as uow:
+            uow.areas.upsert_many(demo_region().path("450324"))
+        assert refused.value.code == "audit_tampered"
+        with store.unit_of_work(system) as uow:
+            assert uow.areas.get("450324") is None

@@ -295,6 +295,21 @@ class StoreUnavailableError(TworesError):
         )
 
 
+class AuditTamperedError(TworesError):
+    """The audit log's head record is gone: nothing more is written until it is restored
+    (``twores audit verify`` reports it)."""
+
+    code = "audit_tampered"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "审计日志的链头记录缺失（可能被删除）：在恢复之前不能再写入，"
+            "请运行 twores audit verify",
+            "the audit log's head record is missing (deleted?): nothing can be written until "
+            "it is restored; run twores audit verify",
+        )
+
+
 class PluginError(TworesError):
     """A plugin broke the contract of a hook (conflicting names, bad results)."""
 

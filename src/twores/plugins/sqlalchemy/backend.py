@@ -29,7 +29,7 @@ from twores.plugins.sqlalchemy.kpi_counts import SqlKpiCounts
 from twores.plugins.sqlalchemy.repos import BATCH
 from twores.plugins.sqlalchemy.repos.areas import Areas, areas_version
 from twores.plugins.sqlalchemy.repos.assignments import Assignments
-from twores.plugins.sqlalchemy.repos.logs import AuditLog, Imports, Rankings
+from twores.plugins.sqlalchemy.repos.logs import AuditLog, Imports, Rankings, audit_head
 from twores.plugins.sqlalchemy.repos.records import (
     Businesses,
     Cadres,
@@ -355,9 +355,7 @@ class SqlUnitOfWork:
                 .where(tables.audit_head.c.id == 1)
                 .values(seq=tables.audit_head.c.seq)
             )
-            head = self.connection.execute(
-                sa.select(tables.audit_head.c.seq, tables.audit_head.c.hash)
-            ).one()
+            head = audit_head(self.connection)
             self._chain = AuditChain(head.seq, head.hash)
         params = []
         for operation, key, before, after in audit_payloads(changes, fields):

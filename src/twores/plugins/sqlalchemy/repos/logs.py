@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from twores.core.audit import AuditEntry, AuditProblem, verify_chain
+from twores.core.errors import AuditTamperedError
 from twores.core.kpis import Ranking, RankingRun
 from twores.core.ports import ImportRecord
 from twores.plugins.sqlalchemy import tables
@@ -17,6 +18,17 @@ from twores.plugins.storage.common import CONVERTER
 
 if TYPE_CHECKING:
     from twores.plugins.sqlalchemy.backend import SqlUnitOfWork
+
+
+_HEAD = sa.select(tables.audit_head.c.seq, tables.audit_head.c.hash)
+
+
+def audit_head(connection: sa.Connection) -> sa.Row[Any]:
+    """The chain's head (last seq and hash), which every audited write moves."""
+    head = connection.execute(_HEAD).first()
+    if head is None:
+        raise AuditTamperedError()
+    return head
 
 
 def _load(value: str | None) -> Any:
@@ -53,9 +65,13 @@ class AuditLog:
     def verify(self) -> list[AuditProblem]:
         self.uow.guard.check_audit_reader()
         problems = verify_chain(self._entries(0))
-        head = self.uow.connection.execute(
-            sa.select(tables.audit_head.c.seq, tables.audit_head.c.hash)
-        ).one()
+        head = self.uow.connection.execute(_HEAD).first()
+        if head is None:
+            missing = AuditTamperedError()
+            return [
+                *problems,
+                AuditProblem(0, "head_missing", missing.message_zh, missing.message_en),
+            ]
         last = self.uow.connection.execute(
             sa.select(tables.audit_log.c.seq, tables.audit_log.c.hash)
             .order_by(tables.audit_log.c.seq.desc())
