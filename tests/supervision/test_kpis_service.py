@@ -297,3 +297,18 @@ def test_a_period_not_begun_is_neither_ranked_nor_reported(
     assert not out.exists()
     _, previous = rank_children(app, store, ADMIN, "2026Q2", parent, as_of=date(2026, 4, 2))
     assert previous is None  # no run was stored for the refused tries
+
+
+def test_a_bulletin_whose_folder_cannot_be_made_stores_no_run(
+    app: twores.Twores, store: twores.Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    """The stored run is what the next bulletin compares with: a failed bulletin keeps none."""
+    _scenario(app, store, roster)
+    (tmp_path / "notadir").write_text("")
+    with store.unit_of_work(ADMIN) as uow:
+        logged = len(list(uow.audit.entries()))
+    with pytest.raises(twores.InvalidValueError, match="不是文件夹") as refused:
+        issue_bulletin(app, store, ADMIN, "2026Q1", COUNTY, tmp_path / "notadir" / "x", as_of=END)
+    assert "not a folder" in refused.value.message_en
+    with store.unit_of_work(ADMIN) as uow:
+        assert len(list(uow.audit.entries())) == logged  # no ranking run stored

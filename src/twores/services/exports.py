@@ -181,6 +181,22 @@ def check_folder(target: Path) -> None:
     )
 
 
+def check_makeable(folder: Path) -> Path:
+    """``folder``, once it is there or can be made (nothing is made yet); refused before
+    anything else is done when a part of its path is a file."""
+    for part in (folder, *folder.parents):
+        if part.is_dir():
+            return folder
+        if part.exists():
+            raise InvalidValueError(
+                "path",
+                str(folder),
+                f"路径 {folder} 中有一段不是文件夹",
+                f"a part of the path {folder} is not a folder",
+            )
+    return folder
+
+
 def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
     """Write ``rows`` under ``headers`` to .xlsx, else CSV (compressed when the name ends
     .gz or .xz); text never runs as a formula in Excel (:mod:`twores.services.sheets.cells`)."""

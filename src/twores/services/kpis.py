@@ -34,6 +34,7 @@ from twores.core.periods import Period, today
 from twores.core.ports import Store, SummaryState, UnitOfWork
 from twores.core.security import Scope, ScopeError
 from twores.services.bulletin import BulletinInput, OverdueItem, write_bulletin
+from twores.services.exports import check_makeable
 from twores.services.kpi_summary import refresh
 from twores.services.lookups import ISSUING, check_area, check_office
 
@@ -452,7 +453,9 @@ def issue_bulletin(
 
     It names the laggards, shows the changes since the previous bulletin of its ``kind``
     (``weekly`` or ``daily``; stored as a ranking run of that kind) and lists the problems
-    overdue on the as-of day."""
+    overdue on the as-of day. A folder that cannot be made is refused before the run is
+    stored (a stored run is what the next bulletin compares with)."""
+    target = check_makeable(Path(folder))
     table = compute_kpis(app, store, scope, period, as_of=as_of, within=parent)
     run_kind = RunKind.parse(kind, field="kind")
     ranking, previous = rank_children(app, store, scope, period, parent, table=table, kind=run_kind)
@@ -486,4 +489,4 @@ def issue_bulletin(
         kind=kind,
     )
     stem = f"{parent}-{table.period}-{run_kind.zh}"
-    return write_bulletin(bulletin, Path(folder), stem)
+    return write_bulletin(bulletin, target, stem)
