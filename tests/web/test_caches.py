@@ -35,9 +35,12 @@ def plain(plain_app: Any) -> Iterator[TestClient[Any]]:
         yield test_client
 
 
-def _user(web_db: dict[str, Any], name: str, **changes: Any) -> users.User:
+def _user(
+    web_db: dict[str, Any], name: str, password: str | None = PASSWORD, **changes: Any
+) -> users.User:
+    """Add the user, or change them (their password too unless ``password`` is None)."""
     user = attrs.evolve(users.User(name, name, twores.Role.OFFICE, TOWNSHIP), **changes)
-    users.add_user(web_db["app"], web_db["store"], SYSTEM, user, password=PASSWORD)
+    users.add_user(web_db["app"], web_db["store"], SYSTEM, user, password=password)
     return user
 
 
@@ -48,9 +51,21 @@ def test_a_deactivated_user_is_refused_on_the_next_request(
     assert sign_in(plain, user.username).status_code == 201
     assert plain.get("/api/me").status_code == 200
     assert plain.get("/api/me").json()["area_code"] == TOWNSHIP  # remembered by now
-    _user(web_db, user.username, area_code=OTHER_TOWNSHIP)
+    _user(web_db, user.username, None, area_code=OTHER_TOWNSHIP)
     assert plain.get("/api/me").json()["area_code"] == OTHER_TOWNSHIP
-    _user(web_db, user.username, active=False)
+    _user(web_db, user.username, None, active=False)
+    assert plain.get("/api/me").status_code == 401
+    assert plain.get("/dashboard", follow_redirects=False).status_code in (302, 303, 307)
+
+
+def test_a_new_password_ends_the_sessions_opened_before_it(
+    plain: TestClient[Any], web_db: dict[str, Any]
+) -> None:
+    """A password reset after a compromise: a stolen session stops working."""
+    user = _user(web_db, "cache-reset")
+    assert sign_in(plain, user.username).status_code == 201
+    assert plain.get("/api/me").status_code == 200
+    _user(web_db, user.username, "another-pass-123456")
     assert plain.get("/api/me").status_code == 401
     assert plain.get("/dashboard", follow_redirects=False).status_code in (302, 303, 307)
 

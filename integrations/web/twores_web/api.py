@@ -28,7 +28,7 @@ import twores
 from twores.services import imports, problems, sign_in, supervision, web_views
 from twores.services.kpis import Dashboard, kpi_dashboard
 from twores.services.sheets.parsing import RowError
-from twores_web.auth import SESSION_USER, Me, client_address
+from twores_web.auth import Me, client_address, session_data
 from twores_web.handlers import ERRORS, SIGN_IN_ERRORS, SignInOperation, get, post
 from twores_web.sessions import start_session
 from twores_web.state import CurrentUser, Web
@@ -132,7 +132,7 @@ class Api(Controller):
             client=client_address(request),
             throttle=web.throttle,
         )
-        start_session(request, {SESSION_USER: user.username})
+        start_session(request, session_data(user))
         return Me.of(user)
 
     @post("/logout", summary="Sign out / 退出", status_code=204)

@@ -43,9 +43,9 @@ from litestar.template.config import TemplateConfig
 import twores
 from twores.services.numbers import percent
 from twores.services.sign_in import SignInThrottle, SignInThrottledError
-from twores.services.users import AuthenticationError, User, known_user
+from twores.services.users import AuthenticationError, User
 from twores_web.api import Api
-from twores_web.auth import Authenticator, Me, request_user, require_user, session_username
+from twores_web.auth import Authenticator, Me, request_user, require_user, session_user
 from twores_web.i18n import lang_of, translator
 from twores_web.pages import PAGES, app_path, base_path, go, here, this_page
 from twores_web.sessions import RotatingSessionConfig
@@ -93,8 +93,7 @@ def create_app(
 
     async def provide_user(request: Request[Any, Any, Any]) -> User:
         if not state.authenticators:  # a remembered session user: no thread, no query
-            username = session_username(request)
-            user = known_user(app, store, username, lookup=False) if username else None
+            user = session_user(request, app, store, lookup=False)
             if user is not None:
                 return user
         found = await sync_to_thread(request_user, request, app, store, state.authenticators)
@@ -374,9 +373,8 @@ def handle_error(
         back = this_page(request)
         login = f"/login?next={quote(back)}" if request.method == "GET" else "/login"
         return go(request, login)
-    username = session_username(request)
     # the remembered user only: an error page asks no database (the error may be its)
-    user = known_user(state.app, state.store, username, lookup=False) if username else None
+    user = session_user(request, state.app, state.store, lookup=False)
     lang = lang_of(request)
     return Template(
         "error.html",

@@ -2,14 +2,16 @@
 
 An authenticator is any callable ``(request) -> username | None``: it vouches for a user
 (e.g. from a header set by the provincial SSO gateway); the user must exist and be active
-in the database, which gives the role and area. The session stores the username only; the
-user it names is read again at most every ``USER_TTL`` seconds (2 s), so a changed role or a
-deactivated account takes effect at once when changed through this process and within
-those seconds when changed by another (the CLI, another worker).
+in the database, which gives the role and area. The session stores the username and a
+stamp of the password it was opened with; the user it names is read again at most every
+``USER_TTL`` seconds (2 s), so a changed role, a deactivated account or a new password
+(which ends every session opened before it) takes effect at once when changed through this
+process and within those seconds when changed by another (the CLI, another worker).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,6 +26,7 @@ from twores.services.users import User, known_user
 Authenticator = Callable[[Request[Any, Any, Any]], str | None]
 
 SESSION_USER = "user"
+SESSION_STAMP = "password"
 
 
 @attrs.frozen
@@ -64,8 +67,35 @@ def request_user(
         username = authenticate(request)
         if username:
             return known_user(app, store, username)
+    return session_user(request, app, store)
+
+
+def session_user(
+    request: Request[Any, Any, Any],
+    app: twores.Twores,
+    store: twores.Store,
+    *,
+    lookup: bool = True,
+) -> User | None:
+    """The user the signed-in session names (``known_user``: with ``lookup`` off, only a
+    remembered one), None when not signed in or when the session was opened before the
+    user's password was last changed."""
     username = session_username(request)
-    return known_user(app, store, username) if username else None
+    user = known_user(app, store, username, lookup=lookup) if username else None
+    if user is None or request.session.get(SESSION_STAMP) != password_stamp(user):
+        return None
+    return user
+
+
+def session_data(user: User) -> dict[str, str]:
+    """What a session opened for ``user`` holds."""
+    return {SESSION_USER: user.username, SESSION_STAMP: password_stamp(user)}
+
+
+def password_stamp(user: User) -> str:
+    """A digest of the user's password hash (kept server-side): a new password changes it."""
+    digest = hashlib.blake2b((user.password_hash or "").encode(), digest_size=16)
+    return digest.hexdigest()
 
 
 def session_username(request: Request[Any, Any, Any]) -> str | None:

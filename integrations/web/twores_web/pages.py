@@ -19,7 +19,7 @@ import twores
 from twores.services import lookups, problems, sign_in, supervision, users, web_views
 from twores.services.kpis import Dashboard, kpi_dashboard
 from twores_web.api import bulletin_download, period_of, run_import
-from twores_web.auth import SESSION_USER, Me, client_address
+from twores_web.auth import Me, client_address, session_data
 from twores_web.charts import bar_chart
 from twores_web.handlers import get, post
 from twores_web.i18n import COOKIE, LANGS, lang_of, translator
@@ -137,7 +137,7 @@ def login(request: Request[Any, Any, Any], web: Web, data: Form) -> Template | R
         if wait is not None:  # throttled: the password was not checked
             form.headers["Retry-After"] = str(wait)
         return form
-    start_session(request, {SESSION_USER: user.username})
+    start_session(request, session_data(user))
     return go(request, _local(data.get("next")))
 
 

@@ -355,8 +355,7 @@ class SqlUnitOfWork:
                 .where(tables.audit_head.c.id == 1)
                 .values(seq=tables.audit_head.c.seq)
             )
-            head = audit_head(self.connection)
-            self._chain = AuditChain(head.seq, head.hash)
+            self._chain = AuditChain(*audit_head(self.connection))
         params = []
         for operation, key, before, after in audit_payloads(changes, fields):
             encoded = (canonical_rows(before), canonical_rows(after))

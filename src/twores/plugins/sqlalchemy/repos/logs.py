@@ -23,12 +23,12 @@ if TYPE_CHECKING:
 _HEAD = sa.select(tables.audit_head.c.seq, tables.audit_head.c.hash)
 
 
-def audit_head(connection: sa.Connection) -> sa.Row[Any]:
+def audit_head(connection: sa.Connection) -> tuple[int, str]:
     """The chain's head (last seq and hash), which every audited write moves."""
     head = connection.execute(_HEAD).first()
     if head is None:
         raise AuditTamperedError()
-    return head
+    return head.seq, head.hash
 
 
 def _load(value: str | None) -> Any:
