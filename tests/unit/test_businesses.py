@@ -14,6 +14,7 @@ from twores.core.businesses import (
     Scale,
     StaffMember,
     canonical_uscc,
+    checked_id_number,
 )
 from twores.core.errors import InvalidLicenceError, InvalidValueError, MissingValueError
 
@@ -98,3 +99,28 @@ def test_staff_ban() -> None:
     assert member.is_banned(date(2027, 5, 1)) and not member.is_banned(date(2027, 5, 2))
     with pytest.raises(InvalidValueError):
         StaffMember(name="王伟", id_number="110101199003071234")
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "450323199003151230",  # 灵川县's code dates from 1998; born 1990, issued there later
+        "45031219980702123X",  # 临桂区's from 2013
+        "11010519491231002X",
+    ],
+)
+def test_an_id_number_keeps_the_region_code_it_was_issued_under(number: str) -> None:
+    assert checked_id_number(number) == number
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "999999199003151234",  # no such region, though the check character fits
+        "450323199013151234",  # month 13
+        "450323199003151231",  # the wrong check character
+    ],
+)
+def test_an_id_number_with_an_unknown_region_or_no_birth_date_is_refused(number: str) -> None:
+    with pytest.raises(InvalidValueError, match="居民身份证号"):
+        checked_id_number(number)

@@ -7,8 +7,14 @@ from datetime import date
 from typing import Any
 
 import attrs
+from stdnum import numdb
 from stdnum.cn import ric, uscc
-from stdnum.exceptions import InvalidChecksum, InvalidLength, ValidationError
+from stdnum.exceptions import (
+    InvalidChecksum,
+    InvalidComponent,
+    InvalidLength,
+    ValidationError,
+)
 
 from twores.core.areas import _check_code, check_date_range
 from twores.core.errors import (
@@ -236,13 +242,30 @@ def checked_id_number(value: str | None, field: str = "id_number") -> str | None
     """``value`` if it is a valid resident ID number (or None), else an error naming ``field``."""
     if value is None:
         return None
-    try:
-        ric.validate(value)
-    except ValidationError:
+    if not _valid_ric(value):
         raise InvalidValueError(
             field, value, "不是有效的居民身份证号", "not a valid resident ID number"
-        ) from None
+        )
     return value
+
+
+def _valid_ric(value: str) -> bool:
+    """stdnum's check (length, digits, check character, birth date, a known region code),
+    except that the region code need not have existed in the birth year: a number keeps
+    the code of the county that first issued it (灵川县's 450323 dates from 1998, yet a
+    灵川 resident born in 1990 received it when first issued a card there)."""
+    try:
+        ric.validate(value)
+    except InvalidComponent:  # a bad birth date, or a region code unknown or out of years
+        try:
+            ric.get_birth_date(value)
+        except ValidationError:
+            return False
+        regions = numdb.get("cn/loc").info(value[:6])
+        return any("county" in found for _, found in regions)
+    except ValidationError:
+        return False
+    return True
 
 
 def _check_id_number(

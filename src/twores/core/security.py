@@ -107,14 +107,15 @@ def records_outside(scope: Scope, what_zh: str, what_en: str, keys: list[str]) -
 
 
 def mask_phone(phone: str | None) -> str | None:
-    """138****1234: keep the first three and last four digits."""
+    """138****1234: a number of 11 digits or more keeps its first three and last four;
+    a shorter one (a landline without its area code) at most its last four, and never more
+    than half of it."""
     if not phone:
         return phone
-    return (
-        phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:]
-        if len(phone) > 7
-        else "*" * len(phone)
-    )
+    if len(phone) >= 11:
+        return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+    shown = min(4, len(phone) // 2)
+    return "*" * (len(phone) - shown) + phone[len(phone) - shown :]
 
 
 def mask_id_number(id_number: str | None) -> str | None:
