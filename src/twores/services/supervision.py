@@ -14,7 +14,7 @@ from twores.bootstrap import Twores
 from twores.core.assignment import Assignment
 from twores.core.businesses import FoodBusiness, Grade
 from twores.core.gc import gc_paused
-from twores.core.periods import Frequency, Period, PeriodKind, china_time, today
+from twores.core.periods import YEARS, Frequency, Period, PeriodKind, china_time, today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.problems import Problem, ProblemSource, Severity
 from twores.core.security import Scope, outside_scope
@@ -54,6 +54,15 @@ class ScheduleReport:
 
 #: What the rules of one hook read of an area (None: nothing; see PluginManager.area_key).
 _AreaKey = tuple[str, ...] | None
+
+
+def _tiling_start(day: date) -> date:
+    """The last 1 January on or before ``day`` that is a Monday: no period of any kind runs
+    across it, so the task periods are tiled from there (see ``_SlotRules._spans``)."""
+    year = day.year
+    while date(year, 1, 1).weekday() != 0 and year > YEARS[0]:
+        year -= 1
+    return date(year, 1, 1)
 
 
 class _SlotRules:
@@ -127,25 +136,36 @@ class _SlotRules:
     def _spans(
         self, grade: Grade, area_code: str, key: tuple[_AreaKey, _AreaKey]
     ) -> tuple[tuple[Period, Frequency], ...]:
-        """Each task period of the requested one with the frequency the rules in force on
-        its first day give (2022 judged by 2022's rules); a new frequency takes over from
-        the first period of its own kind that starts under it."""
+        """The task periods that overlap the requested one, each with the frequency the
+        rules in force on its first day give (2022 judged by 2022's rules).
+
+        The task periods tile time whatever is requested: from a 1 January that falls on
+        a Monday (where every kind of period starts), each next period is the one the rule
+        in force on the day after the last gives, if it starts that day; otherwise the last
+        one's kind goes on (a new frequency takes over from the first period of its own
+        kind that starts where one ends)."""
         cached = self._frequencies.get((grade, *key))
         if cached is not None:
             return cached
         rules, requested = self.rules, self.requested
         spans: list[tuple[Period, Frequency]] = []
-        cursor = requested.start
+        cursor, last = _tiling_start(requested.start), None
         while cursor <= requested.end:
             frequency = rules.frequency(rules.tier_of(grade, cursor, area_code), cursor, area_code)
             period = Period.containing(frequency.kind, cursor)
-            if spans and period.start < cursor:  # begun under the earlier rule: it goes on
-                frequency = spans[-1][1]
-                period = Period.containing(frequency.kind, cursor)
-            spans.append((period, frequency))
-            cursor = period.end + timedelta(days=1)
+            if last is not None and period.start < cursor:  # begun under the earlier rule
+                frequency, period = last, Period.containing(last.kind, cursor)
+            if period.end >= requested.start:
+                spans.append((period, frequency))
+            cursor, last = period.end + timedelta(days=1), frequency
         found = self._frequencies[(grade, *key)] = tuple(spans)
         return found
+
+    def covered(self) -> tuple[date, date]:
+        """The days of the requested period and of the task periods planned for it (a
+        half-year task reaches beyond the quarter requested)."""
+        periods = [self.requested, *(p for s in self._frequencies.values() for p, _ in s)]
+        return min(p.start for p in periods), max(p.end for p in periods)
 
     def _due(self, period: Period, area_code: str, window_key: _AreaKey) -> date:
         due = self._dues.get((period, window_key))
@@ -184,14 +204,15 @@ def schedule(
     """
     check_office(scope, ("督导任务排期", "scheduling supervision tasks"))
     requested = Period.parse(period) if isinstance(period, str) else period
-    plan = _SlotRules(app, requested, on or today()).plan()
+    rules = _SlotRules(app, requested, on or today())
+    plan = rules.plan()
     with gc_paused(), store.unit_of_work(scope) as uow:
         if within is not None:  # an area above the scope is refused, not narrowed
             check_area(uow.areas.hierarchy(), scope, within)
         synced = uow.tasks.sync(plan, within=within)
         credited = 0
         if synced.written.inserted:  # a visit may have been recorded before its task
-            credited = _credit_filed_visits(app, uow, requested, within)
+            credited = _credit_filed_visits(app, uow, rules.covered(), within)
         uow.commit()
     return ScheduleReport(
         requested,
@@ -209,21 +230,23 @@ def _counts(app: Twores, visit: Visit) -> bool:
     return visit.mode in app.plugins.counting_modes(visit.visited_on, visit.area_code)
 
 
-def _credit_filed_visits(app: Twores, uow: UnitOfWork, period: Period, within: str | None) -> int:
+def _credit_filed_visits(
+    app: Twores, uow: UnitOfWork, span: tuple[date, date], within: str | None
+) -> int:
     """Credit new tasks with the counting visits filed before they existed (a visit
-    recorded before its quarter was scheduled), as recording them would have; their number."""
-    visits = list(uow.visits.stream(between=(period.start, period.end), within=within))
+    recorded before its quarter was scheduled), as recording them would have: not one
+    entered after its window closed without a late-entry reason; their number."""
+    visits = list(uow.visits.stream(between=span, within=within))
     if not visits:
         return 0
     keys = {v.business_key for v in visits}
     tasks: dict[str, list[SupervisionTask]] = defaultdict(list)
-    span = (period.start, period.end)
     for task in uow.tasks.stream(business_keys=keys, overlapping=span, within=within):
         tasks[task.business_key].append(task)
     crediting = {t.visit_id for held in tasks.values() for t in held if t.visit_id}
     credited: dict[str, SupervisionTask] = {}
     for visit in sorted(visits, key=lambda v: (v.visited_on, v.recorded_at, v.key)):
-        if visit.key in crediting:
+        if visit.key in crediting or not _entered_in_time(visit, tasks[visit.business_key]):
             continue
         fulfilled = task_for_visit(visit, tasks[visit.business_key], _counts(app, visit))
         if fulfilled is not None:
@@ -232,6 +255,12 @@ def _credit_filed_visits(app: Twores, uow: UnitOfWork, period: Period, within: s
             credited[fulfilled.key] = fulfilled
     uow.tasks.upsert_many(credited.values())
     return len(credited)
+
+
+def _entered_in_time(visit: Visit, tasks: Sequence[SupervisionTask]) -> bool:
+    """Whether ``visit`` was entered by the window of its day's tasks, or late with a reason."""
+    dues = [t.due_on for t in tasks if visit.visited_on in t.period]
+    return bool(visit.late_reason) or not dues or window_open(visit.recorded_day, min(dues))
 
 
 @attrs.frozen
@@ -355,6 +384,7 @@ class VisitRecorder:
         self._read_span: dict[str, tuple[date, date]] = {}
         self._asked: set[str] = set()  # visit keys looked up among the stored visits
         self._cadres_seen: dict[str, bool] = {}  # cadre id -> within the caller's scope
+        self._plans: dict[date, TaskPlan] = {}  # day -> the plan of a day not scheduled
 
     def prefetch(self, batch: Sequence[VisitInput]) -> None:
         """Read what ``batch`` needs and is not held yet: new businesses with their
@@ -464,11 +494,16 @@ class VisitRecorder:
     def _closes(
         self, business: FoodBusiness, tasks: list[SupervisionTask], day: date
     ) -> tuple[Period, date]:
-        """The period of a visit on ``day`` and the day its entry window closes."""
+        """The period of a visit on ``day`` and the day its entry window closes: its
+        tasks', or before they are scheduled, those of the tasks the rules would schedule."""
         if tasks:
             return tasks[0].period, min(t.due_on for t in tasks)
-        period = Period.containing(PeriodKind.QUARTER, day)
-        return period, self.app.plugins.window_close(period, business.area_code).value
+        plan = self._plans.get(day)
+        if plan is None:
+            plan = _SlotRules(self.app, Period.containing(PeriodKind.DAY, day), day).plan()
+            self._plans[day] = plan
+        slots = plan.slots(business)
+        return slots[0].period, min(s.due_on for s in slots)
 
     def _replace(self, task: SupervisionTask) -> None:
         held = self.tasks[task.business_key]
