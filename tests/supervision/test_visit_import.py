@@ -11,7 +11,7 @@ import pytest
 import twores
 from twores.core.periods import CHINA_TZ
 from twores.core.ports import Store
-from twores.services.supervision import schedule
+from twores.services.supervision import VisitInput, record_visit, schedule
 from twores.services.visit_imports import import_visits
 
 from .helpers import ADMIN, START, load
@@ -308,3 +308,21 @@ def test_a_sheet_may_name_licensed_businesses_by_credit_code(
     assert [(e.row, e.column, e.code) for e in refused.errors] == [
         (2, "统一社会信用代码", "ambiguous_business")
     ]
+
+
+def test_one_visit_may_name_its_licensed_business_by_credit_code(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    """As the desk form, the CLI and the API record one: filed under the licence key."""
+    load(store, roster, START)
+    schedule(app, store, ADMIN, "2026Q1", on=START)
+    with store.unit_of_work(ADMIN) as uow:
+        held, shop = next(
+            (a, b)
+            for a in _held(store)
+            if (b := uow.businesses.get(a.business_key)) is not None and b.licence_no and b.uscc
+        )
+    assert shop.uscc is not None
+    visit = VisitInput(shop.uscc, held.cadre_id, date(2026, 3, 2), "现场")
+    outcome = record_visit(app, store, ADMIN, visit, now=NOW)
+    assert outcome.visit.business_key == shop.key and outcome.task is not None

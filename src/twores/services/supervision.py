@@ -440,6 +440,8 @@ class VisitRecorder:
         business = self.businesses.get(data.business_key)
         if business is None:
             business = business_in_scope(self.uow, data.business_key)
+            if business.key != data.business_key:  # named by its credit code
+                data = attrs.evolve(data, business_key=business.key)
         if not self._held_for(data):  # a visit no batch read for
             self.prefetch([data])
         if holder_on(self.held.get(business.key, ()), data.visited_on) != data.cadre_id:
