@@ -99,7 +99,10 @@ def writes(draw: st.DrawFn, roster: Roster) -> tuple[str, object]:
         year = draw(st.sampled_from([2025, 2026]))  # last year's, signed in its autumn, counts
         early = st.dates(date(2025, 1, 1), date(2025, 12, 31)) if year == 2025 else DAYS
         signed = draw(st.none() | early)
-        return kind, Letter(c.id, c.area_code, year, "h", 1, date(year, 1, 1), signed)
+        generated = date(year, 1, 1)
+        if signed is not None and draw(st.booleans()):  # superseded: a second row, as history
+            generated = signed + timedelta(days=draw(st.integers(1, 60)))
+        return kind, Letter(c.id, c.area_code, year, "h", 1, generated, signed)
     if kind in ("visit", "exempt", "end"):
         return kind, draw(st.integers(0, 1_000))
     if kind == "read":

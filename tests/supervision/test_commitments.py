@@ -30,7 +30,7 @@ def test_generate_sign_and_renew(
     load(store, roster, START)
     day = date(2026, 3, 1)
     before = _states(app, store, day)
-    assert set(before.values()) == {LetterStatus.MISSING}
+    assert set(before.values()) == {LetterStatus.MISSING, LetterStatus.NOT_OWED}
     with store.unit_of_work(ADMIN) as uow:
         held = next(uow.assignments.stream(active_on=day))
         cadre = uow.cadres.get(held.cadre_id)

@@ -1,4 +1,8 @@
-"""Commitment letters (承诺书): one per cadre per year, covering that cadre's list."""
+"""Commitment letters (承诺书): one per cadre per year, covering that cadre's list.
+
+Generating again never erases a signing: when the cadre's list has changed, the signed
+letter is kept as history (``superseded``) beside the new, unsigned one.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +20,17 @@ class LetterStatus(LabelledEnum):
     LIST_CHANGED = ("list_changed", "包保清单已变更，须重签", "list changed: sign a new letter")
     EXPIRED = ("expired", "已过期（超过一年）", "expired (over a year old)")
     OVERDUE = ("overdue", "逾期未签", "not signed by the deadline")
+    NOT_OWED = ("not_owed", "无包保主体，无需签订", "holds no business: no letter owed")
 
 
 @attrs.frozen
 class Letter:
-    """A cadre's letter for ``year``; ``list_hash`` identifies the business list it covers."""
+    """A cadre's letter for ``year``; ``list_hash`` identifies the business list it covers.
+
+    A superseded letter (signed, then replaced by a letter for a changed list) keeps its
+    signing and list; its ``generated_on`` is the day it was replaced, after its signing
+    (the day it was first generated stays in the audit log). It is filed under its own key.
+    """
 
     cadre_id: str
     area_code: str
@@ -34,7 +44,20 @@ class Letter:
 
     @property
     def key(self) -> str:
+        if self.signed_on is not None and self.signed_on < self.generated_on:
+            return superseded_key(self.year, self.cadre_id, self.signed_on)
         return letter_key(self.year, self.cadre_id)
+
+    @property
+    def superseded(self) -> bool:
+        """A signed letter kept as history after a letter for a changed list replaced it."""
+        return self.signed_on is not None and self.signed_on < self.generated_on
+
+    def replaced_on(self, day: date) -> Letter:
+        """This signed letter, kept as history from ``day`` (after its signing)."""
+        if self.signed_on is None or day <= self.signed_on:
+            raise ValueError("only a letter signed before the day can be superseded")
+        return attrs.evolve(self, generated_on=day)
 
     def valid_on(self, day: date) -> bool:
         """Signed, and within one year of signing."""
@@ -52,7 +75,13 @@ def earliest_valid_signing(day: date) -> date:
 
 
 def letter_key(year: int, cadre_id: str) -> str:
+    """The key of the cadre's current letter for ``year``."""
     return f"{year}/{cadre_id}"
+
+
+def superseded_key(year: int, cadre_id: str, signed_on: date) -> str:
+    """The key of a superseded letter: one per signing day (at most 80 characters)."""
+    return f"{year}/{cadre_id}/{signed_on.isoformat()}"
 
 
 def _one_year_after(day: date) -> date:
@@ -63,9 +92,12 @@ def _one_year_after(day: date) -> date:
 
 
 def letter_status(
-    letter: Letter | None, current_list_hash: str, on: date, deadline: date
+    letter: Letter | None, current_list_hash: str, on: date, deadline: date, *, owed: bool = True
 ) -> LetterStatus:
-    """Where a cadre's letter stands on ``on``: a new one is due when the list changes."""
+    """Where a cadre's current letter stands on ``on``: a new one is due when the list
+    changes; none is owed by a cadre holding no business (``owed`` False)."""
+    if not owed:
+        return LetterStatus.NOT_OWED
     if letter is None:
         return LetterStatus.OVERDUE if on > deadline else LetterStatus.MISSING
     if letter.list_hash != current_list_hash:

@@ -10,32 +10,75 @@ from pathlib import Path
 import attrs
 
 from twores.bootstrap import Twores
-from twores.core.areas import Hierarchy, Tier
+from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.cadres import Cadre
 from twores.core.errors import InvalidValueError, MissingValueError, NotFoundError
 from twores.core.letters import Letter, LetterStatus, letter_key, letter_status
 from twores.core.periods import today
 from twores.core.ports import Store, UnitOfWork
 from twores.core.security import Scope
+from twores.plugins.records import TierLabel
 from twores.services.imports import file_sha256
 from twores.services.letters import DocumentInput, keys_hash, write_documents
 from twores.services.lookups import check_office, tier_name
 from twores.services.privacy import cadre_for
 
-#: Who signs with a cadre of each tier (docs/sources.md, Three lists) unless the caller names one.
-COUNTERPARTIES = {
-    Tier.PROVINCE: "省委、省政府主要负责人",
-    Tier.CITY: "市委、市政府主要负责人",
-    Tier.COUNTY: "县委、县政府主要负责人",
-    Tier.TOWNSHIP: "乡镇党委、政府主要负责人",
-    Tier.VILLAGE: "村党组织书记、村民委员会主任",
+
+@attrs.frozen
+class Counterparty:
+    """Who signs the letter with a cadre, in Chinese and English."""
+
+    zh: str
+    en: str
+
+
+#: Names whose Party committee or government is called otherwise (a 地区 or 盟 has an
+#: administrative office, a 街道 a Party working committee and an office).
+_COUNTERPARTIES_BY_LABEL = {
+    "地区": Counterparty(
+        "地委、行政公署主要负责人",
+        "principal leaders of the prefecture Party committee and administrative office",
+    ),
+    "盟": Counterparty(
+        "盟委、行政公署主要负责人",
+        "principal leaders of the league Party committee and administrative office",
+    ),
+    "街道": Counterparty(
+        "街道党工委、办事处主要负责人",
+        "principal leaders of the sub-district Party working committee and office",
+    ),
+    "社区": Counterparty(
+        "社区党组织书记、居民委员会主任", "community Party secretary and residents' committee head"
+    ),
+    "村": Counterparty(
+        "村党组织书记、村民委员会主任", "village Party secretary and villagers' committee head"
+    ),
 }
-#: Where the area's own name for its tier calls for another counterparty (a 街道 has a
-#: party working committee and an office, not a township government).
-COUNTERPARTIES_BY_NAME = {
-    "街道级": "街道党工委、办事处主要负责人",
-    "社区级": "社区党组织书记、居民委员会主任",
-}
+#: A province-tier area's own name (the national labels call every one 省).
+_PROVINCES = (("自治区", "autonomous region"), ("市", "municipality"), ("省", "province"))
+
+
+def counterparty_for(tier: Tier, label: TierLabel, name: str = "") -> Counterparty:
+    """Who signs with a cadre of an area of ``tier`` called ``label`` (its
+    ``twores_area_label``: 区, 市, 旗, 苏木, 嘎查…; docs/sources.md, Three lists): the
+    principal leaders of that area's Party committee and government; in a village, its
+    Party secretary and committee head. A province is named by its own ``name``."""
+    if tier is Tier.PROVINCE:
+        label = next((TierLabel(zh, en) for zh, en in _PROVINCES if name.endswith(zh)), label)
+    special = _COUNTERPARTIES_BY_LABEL.get(label.zh)
+    if special is not None:
+        return special
+    zh, en = label.zh, label.en
+    if tier is Tier.VILLAGE:
+        return Counterparty(
+            f"{zh}党组织书记、{zh}委员会主任", f"{en} Party secretary and committee head"
+        )
+    # 县委 but 镇党委, 苏木党委; 自治区党委
+    committee = "党委" if tier is Tier.TOWNSHIP or len(zh) > 1 else "委"
+    return Counterparty(
+        f"{zh}{committee}、{zh}政府主要负责人",
+        f"principal leaders of the {en} Party committee and government",
+    )
 
 
 @attrs.frozen
@@ -95,6 +138,11 @@ def _lists(uow: UnitOfWork, on: date) -> Iterator[tuple[Cadre, list[str]]]:
             yield cadre, held.get(cadre.id, [])
 
 
+def _current(letters: Iterable[Letter]) -> dict[str, Letter]:
+    """Cadre id -> their current letter (superseded ones are history)."""
+    return {x.cadre_id: x for x in letters if not x.superseded}
+
+
 #: What only an office or admin does with letters.
 LETTERS = ("承诺书生成与签订登记", "generating and filing commitment letters")
 
@@ -115,7 +163,9 @@ def generate_letters(
     (without ``documents``, only record them: the files can be written later).
 
     A letter whose list is unchanged keeps its signature; a changed list starts a new,
-    unsigned letter (the old one stays in the audit log). An office's or admin's work.
+    unsigned letter, and a signed one it replaces is kept as history (``Letter.superseded``:
+    its signing still counts in the KPIs for its year of validity). An office's or admin's
+    work.
     """
     check_office(scope, LETTERS)
     day = on or today()
@@ -129,16 +179,25 @@ def generate_letters(
                 "cadre_id", cadre_id, "干部不存在或不在辖区内", "no such cadre in scope"
             )
         hierarchy = uow.areas.hierarchy()
-        filed = {x.cadre_id: x for x in uow.letters.stream(year=year, cadre_id=cadre_id)}
+        filed = _current(uow.letters.stream(year=year, cadre_id=cadre_id))
+        kept: list[Letter] = []
         by_key = {b.key: b for b in uow.businesses.stream()} if documents else {}
-        for cadre, keys in _lists(uow, day):
+        for cadre, keys in list(_lists(uow, day)):  # read out: a refusal may stop the loop
             if cadre_id is not None and cadre.id != cadre_id:
                 continue
+            digest = keys_hash(keys)
+            before = filed.get(cadre.id)
+            letter = Letter(cadre.id, cadre.area_code, year, digest, len(keys), day)
+            if before is not None and before.list_hash == digest:
+                letter = before
+            elif before is not None and before.signed_on is not None:
+                kept.append(_superseded(before, day))  # the signing stays, as history
             docx = xlsx = None
             if documents:
                 businesses = [by_key[k] for k in keys if k in by_key]
                 frequency = app.plugins.supervision_frequency(cadre.tier, day, cadre.area_code)
-                named = tier_name(app, hierarchy, cadre.area_code, day)
+                area = hierarchy.get(cadre.area_code)
+                label = app.plugins.area_label(area, day).value if area is not None else None
                 document = DocumentInput(
                     cadre=cadre,
                     year=year,
@@ -148,20 +207,38 @@ def generate_letters(
                     },
                     jurisdiction_name=_path_name(hierarchy, cadre.area_code),
                     frequency_label=frequency.value.label("zh"),
-                    counterparty=counterparty
-                    or COUNTERPARTIES_BY_NAME.get(named, COUNTERPARTIES[cadre.tier]),
-                    tier_name=named,
+                    counterparty=counterparty or _counterparty(cadre, area, label).zh,
+                    tier_name=f"{label.zh}级" if label is not None else "",
                 )
                 docx, xlsx = write_documents(document, target)
-            digest = keys_hash(keys)
-            before = filed.get(cadre.id)
-            letter = Letter(cadre.id, cadre.area_code, year, digest, len(keys), day)
-            if before is not None and before.list_hash == digest:
-                letter = before
             generated.append(GeneratedLetter(letter, docx, xlsx, before is not letter))
-        uow.letters.upsert_many(g.letter for g in generated)
+        uow.letters.upsert_many([*kept, *(g.letter for g in generated)])
         uow.commit()
     return generated
+
+
+def _counterparty(cadre: Cadre, area: Area | None, label: TierLabel | None) -> Counterparty:
+    """Who signs with ``cadre`` by default: by their area's label, else their tier's."""
+    if area is None or label is None:
+        return counterparty_for(
+            cadre.tier, TierLabel(cadre.tier.zh.removesuffix("级"), cadre.tier.en)
+        )
+    return counterparty_for(area.tier, label, area.name)
+
+
+def _superseded(letter: Letter, day: date) -> Letter:
+    """``letter``, signed, kept as history from ``day`` when a changed list replaces it."""
+    assert letter.signed_on is not None
+    if day <= letter.signed_on:
+        raise InvalidValueError(
+            "on",
+            day.isoformat(),
+            f"干部 {letter.cadre_id} 的{letter.year}年承诺书已于{letter.signed_on.isoformat()}"
+            "签订：变更后的清单须以签订日之后的日期生成",
+            f"cadre {letter.cadre_id}'s {letter.year} letter was signed on "
+            f"{letter.signed_on.isoformat()}: generate the changed list as of a later day",
+        )
+    return letter.replaced_on(day)
 
 
 def sign_letter(
@@ -243,7 +320,7 @@ def letter_states(
     day = on or today()
     with store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
-        letters = {x.cadre_id: x for x in uow.letters.stream(year=year)}
+        letters = _current(uow.letters.stream(year=year))
         return [
             attrs.evolve(
                 letter_state(app, cadre, letters.get(cadre.id), keys, year, day),
@@ -258,7 +335,7 @@ def letter_state(
     app: Twores, cadre: Cadre, letter: Letter | None, keys: list[str], year: int, day: date
 ) -> LetterState:
     """Where ``cadre``'s ``letter`` for ``year`` stands on ``day``; ``keys`` are the
-    businesses they hold that day (a changed list needs a new letter)."""
+    businesses they hold that day (a changed list needs a new letter; none, no letter)."""
     deadline = app.plugins.letter_renewal(year, cadre.area_code).value
-    status = letter_status(letter, keys_hash(keys), day, deadline)
+    status = letter_status(letter, keys_hash(keys), day, deadline, owed=bool(keys))
     return LetterState(cadre, letter, status, len(keys), deadline)

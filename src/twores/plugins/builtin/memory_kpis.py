@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
+from twores.core.areas import Tier
 from twores.core.businesses import FoodBusiness, OperatingStatus, StaffMember
 from twores.core.duties import DutyKind, DutyRecord, due_periods, duty_compliance, owes_period
 from twores.core.kpis import BusinessTally, add_counts, as_counts, county_key
@@ -44,11 +45,19 @@ class MemoryKpiCounts:
             for x in self.uow.letters.stream(within=within)
             if x.valid_on(on)  # signed within the year, whatever year it is for
         }
+        area = {b.key: b.area_code for b in self.uow.businesses.stream(within=within)}
+        holding = {
+            (a.cadre_id, self._county(area[a.business_key]))
+            for a in self.uow.assignments.stream(active_on=on, within=within)
+            if a.business_key in area
+        }
         found: dict[str, list[int]] = {}
         for cadre in self.uow.cadres.stream(within=within):
-            if cadre.is_active(on):
-                held = (cadre.id, self._county(cadre.area_code)) in signed
-                add_counts(found, cadre.area_code, held, 1)
+            mine = (cadre.id, self._county(cadre.area_code))
+            # Above county level a cadre's businesses lie in other counties: counted as holding.
+            holds = mine in holding or cadre.tier.depth < Tier.COUNTY.depth
+            if cadre.is_active(on) and holds:
+                add_counts(found, cadre.area_code, mine in signed, 1)
         return as_counts(found)
 
     def businesses(

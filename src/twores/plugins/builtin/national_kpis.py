@@ -79,7 +79,7 @@ def _spec(
 _COUNTS_EN = {
     "coverage": ("businesses held by a cadre", "operating or suspended businesses"),
     "task_completion": ("tasks done", "tasks due (exempt ones left out)"),
-    "letters_signed": ("cadres with a valid letter", "active cadres"),
+    "letters_signed": ("cadres with a valid letter", "active cadres holding a business"),
     "director_staffed": ("businesses with a director", "businesses required to have one"),
     "officer_staffed": ("businesses with an officer", "operating or suspended businesses"),
     "data_complete": ("businesses with every required field", "operating or suspended businesses"),
@@ -125,12 +125,15 @@ NATIONAL: tuple[Kpi, ...] = (
             "承诺书签订率",
             "letters signed",
             "承诺书有效的干部",
-            "在岗包保干部",
-            "在岗包保干部中持有有效（一年内签订）承诺书的比例。目标100%。",
-            "Share of active cadres holding a letter signed within the past year. Target 100%.",
+            "有包保主体的在岗干部",
+            "统计日有包保主体的在岗包保干部中，持有有效（一年内签订）承诺书的比例"
+            "（市级、省级干部的包保主体分布在各县，均计入）。目标100%。",
+            "Share of active cadres holding a business on the day who hold a letter signed "
+            "within the past year; cadres above county level (their businesses lie in the "
+            "counties) all count. Target 100%.",
         ),
         _letters,
-        frozenset({"cadre", "letter"}),
+        frozenset({"cadre", "letter", "assignment"}),
     ),
     Kpi(
         _spec(
@@ -227,8 +230,9 @@ NATIONAL: tuple[Kpi, ...] = (
 #: a routine's period once it has ended, counts no banned director or officer, and takes
 #: a letter signed within the year whatever year it is for; 4 counts a task done only by a
 #: visit on or before the as-of day, whatever the period counted; 5 counts a task whose
-#: period reaches outside the one counted only if it holds the as-of day.
-VERSION = "5"
+#: period reaches outside the one counted only if it holds the as-of day; 6 counts in
+#: letters_signed only cadres holding a business on the day.
+VERSION = "6"
 NATIONAL = tuple(attrs.evolve(kpi, version=VERSION) for kpi in NATIONAL)
 
 

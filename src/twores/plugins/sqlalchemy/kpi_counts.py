@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from twores.core.areas import Tier
 from twores.core.businesses import IN_SCOPE_STATUSES, FoodBusiness, OperatingStatus
 from twores.core.duties import DutyKind, due_periods
 from twores.core.kpis import BusinessTally, add_counts, as_counts
@@ -20,13 +21,13 @@ from twores.core.periods import Period
 from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus
 from twores.plugins.sqlalchemy import rows, tables
 from twores.plugins.sqlalchemy.profiles import director_rule, profile_business
-from twores.plugins.sqlalchemy.repos.assignments import held_on
+from twores.plugins.sqlalchemy.repos.assignments import held_on, in_force_on
 
 if TYPE_CHECKING:
     from twores.core.ports import Counts
     from twores.plugins.sqlalchemy.backend import SqlUnitOfWork
 
-B, C, L = tables.businesses.c, tables.cadres.c, tables.letters.c
+A, B, C, L = tables.assignments.c, tables.businesses.c, tables.cadres.c, tables.letters.c
 D, P = tables.duty_records.c, tables.problems.c
 _IN_SCOPE = [s.value for s in IN_SCOPE_STATUSES]
 #: The director rule is asked once per distinct profile: these columns (and the area when
@@ -127,9 +128,22 @@ class SqlKpiCounts:
             )
             .exists()
         )
+        holds = (  # an assignment in force in the cadre's county (ix_assignments_cadre)
+            sa.select(sa.literal(1))
+            .where(
+                A.county_code == C.county_code,
+                A.cadre_id == C.id,
+                *in_force_on(on),
+                *self._where(tables.assignments, within),
+            )
+            .exists()
+        )
+        # Above county level a cadre's businesses lie in other counties: counted as holding.
+        above = C.tier.in_([t.value for t in Tier if t.depth < Tier.COUNTY.depth])
         query = sa.select(C.area_code, _ones(valid), sa.func.count()).where(
             sa.or_(C.active_from.is_(None), C.active_from <= on),
             sa.or_(C.active_to.is_(None), C.active_to > on),
+            sa.or_(above, holds),
         )
         return self._grouped(query, tables.cadres, within)
 
