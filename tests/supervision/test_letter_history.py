@@ -193,6 +193,24 @@ def test_a_changed_list_is_not_generated_as_of_its_letters_signing_day(
     assert made.renewed and len(_letters(store)) == 2
 
 
+def test_a_refused_run_writes_no_letter_file(
+    app: twores.Twores, store: Store, tmp_path: Path
+) -> None:
+    """Letters are written once the store took them all: none for a run it refused."""
+    b1, b2, b3 = _business(1), _business(2), _business(3)
+    held = [Assignment("v0", b3.key, date(2025, 1, 1)), Assignment("v1", b1.key, date(2025, 1, 1))]
+    _load(store, [b1, b2, b3], [_cadre("v0"), _cadre("v1")], held)
+    generate_letters(app, store, ADMIN, 2026, tmp_path, on=date(2026, 3, 1), documents=False)
+    sign_letter(store, ADMIN, "v1", 2026, signed_on=date(2026, 3, 2), counterparty="社区书记")
+    with store.unit_of_work(ADMIN) as uow:
+        uow.assignments.upsert_many([Assignment("v1", b2.key, date(2026, 3, 2))])
+        uow.commit()
+    out = tmp_path / "承诺书"
+    with pytest.raises(InvalidValueError, match="签订日之后"):  # v1's list, after v0's files
+        generate_letters(app, store, ADMIN, 2026, out, on=date(2026, 3, 2))
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_a_superseded_letter_is_filed_under_its_signing_day() -> None:
     letter = Letter("v1", VILLAGE, 2026, "h", 1, date(2026, 3, 1), date(2026, 3, 2), "书记")
     assert letter.key == "2026/v1" and not letter.superseded

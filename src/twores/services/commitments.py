@@ -18,6 +18,7 @@ from twores.core.periods import today
 from twores.core.ports import Store, UnitOfWork
 from twores.core.security import Scope
 from twores.plugins.records import TierLabel
+from twores.services.exports import check_makeable
 from twores.services.imports import file_sha256
 from twores.services.letters import DocumentInput, keys_hash, write_documents
 from twores.services.lookups import check_office, tier_name
@@ -171,8 +172,9 @@ def generate_letters(
     day = on or today()
     target = Path(folder)
     if documents:
-        target.mkdir(parents=True, exist_ok=True)
+        check_makeable(target)
     generated: list[GeneratedLetter] = []
+    drafts: list[DocumentInput] = []
     with store.unit_of_work(scope) as uow:
         if cadre_id is not None and uow.cadres.get(cadre_id) is None:
             raise NotFoundError(
@@ -192,7 +194,6 @@ def generate_letters(
                 letter = before
             elif before is not None and before.signed_on is not None:
                 kept.append(_superseded(before, day))  # the signing stays, as history
-            docx = xlsx = None
             if documents:
                 businesses = [by_key[k] for k in keys if k in by_key]
                 frequency = app.plugins.supervision_frequency(cadre.tier, day, cadre.area_code)
@@ -210,9 +211,17 @@ def generate_letters(
                     counterparty=counterparty or _counterparty(cadre, area, label).zh,
                     tier_name=f"{label.zh}级" if label is not None else "",
                 )
-                docx, xlsx = write_documents(document, target)
-            generated.append(GeneratedLetter(letter, docx, xlsx, before is not letter))
+                drafts.append(document)
+            generated.append(GeneratedLetter(letter, None, None, before is not letter))
         uow.letters.upsert_many([*kept, *(g.letter for g in generated)])
+        if documents:  # once the store took the letters: a refused run writes no file
+            target.mkdir(parents=True, exist_ok=True)
+            generated = [
+                attrs.evolve(g, docx=docx, xlsx=xlsx)
+                for g, (docx, xlsx) in zip(
+                    generated, (write_documents(d, target) for d in drafts), strict=True
+                )
+            ]
         uow.commit()
     return generated
 
