@@ -52,3 +52,23 @@ def xlsx_row(sheet: Any, values: Iterable[object]) -> list[object]:
         else:
             row.append(value)
     return row
+
+
+class ExcelErrorText(str):
+    """The text of an Excel error value (#N/A, #REF!, …) as ``str()`` of its cell gives
+    it: plain text to print or save, still known for an error by :func:`values.visible`,
+    which every reader passes a cell's text through."""
+
+    __slots__ = ()
+
+
+class ExcelError(ExcelErrorText):
+    """A workbook cell holding an Excel error value (a failed formula, such as a VLOOKUP
+    that found nothing). It is never read as the empty cell Excel's file readers make of
+    it: reading it as text raises :class:`values.FormulaError` (a row error)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        # Still an error's text (readers stringify a cell first); str() of that is plain.
+        return ExcelErrorText(str.__str__(self))

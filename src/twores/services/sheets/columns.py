@@ -4,21 +4,54 @@ from __future__ import annotations
 
 from twores.services.sheets.reading import SERIAL_HEADERS, normalise_header
 
+#: The licence number's headers: a sheet names the one licence its businesses hold.
+LICENCE_HEADERS = (
+    "许可证编号",
+    "许可证号",
+    "许可证号码",
+    "食品经营许可证编号",
+    "食品经营许可证号",
+    "食品生产许可证编号",
+    "食品生产许可证号",
+    "licence no",
+    "license no",
+    "licence_no",
+)
+#: How a sheet of records names their business: its licence number, or its credit code.
+BUSINESS_KEY_HEADERS = (*LICENCE_HEADERS, "主体标识", "统一社会信用代码", "business")
 #: kind -> field -> accepted headers (the first is the canonical Chinese header).
 COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
     "businesses": {
-        "name": ("主体名称", "单位名称", "企业名称", "name", "business name"),
-        "uscc": ("统一社会信用代码", "社会信用代码", "信用代码", "uscc", "credit code"),
-        "licence_no": (
-            "许可证编号",
-            "许可证号",
-            "食品经营许可证号",
-            "licence no",
-            "license no",
-            "licence_no",
+        "name": (
+            "主体名称",
+            "单位名称",
+            "企业名称",
+            "经营者名称",
+            "经营主体名称",
+            "市场主体名称",
+            "name",
+            "business name",
         ),
-        "area": ("所属区划", "区划代码", "所在区划", "area", "area code", "area_code"),
-        "business_type": ("业态", "主体业态", "business type", "type"),
+        "uscc": (
+            "统一社会信用代码",
+            "社会信用代码",
+            "信用代码",
+            "统一信用代码",
+            "uscc",
+            "credit code",
+        ),
+        "licence_no": LICENCE_HEADERS,
+        "area": (
+            "所属区划",
+            "区划代码",
+            "所在区划",
+            "行政区划代码",
+            "所属行政区划",
+            "area",
+            "area code",
+            "area_code",
+        ),
+        "business_type": ("业态", "主体业态", "经营业态", "business type", "type"),
         "scale": ("规模", "经营规模", "scale"),
         "status": ("经营状态", "状态", "status"),
         "grade": ("包保等级", "包保分级", "grade"),
@@ -76,7 +109,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "active_to": ("任职截止日期", "active to"),
     },
     "assignments": {
-        "business_key": ("许可证编号", "主体标识", "统一社会信用代码", "business", "licence no"),
+        "business_key": BUSINESS_KEY_HEADERS,
         "cadre_id": ("干部编号", "cadre id"),
         "cadre_name": ("包保干部姓名", "cadre name"),
         "cadre_phone": ("联系电话", "phone"),
@@ -86,7 +119,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "reason": ("原因", "reason"),
     },
     "visits": {
-        "business_key": ("许可证编号", "主体标识", "统一社会信用代码", "business", "licence no"),
+        "business_key": BUSINESS_KEY_HEADERS,
         "cadre_id": ("干部编号", "包保干部编号", "cadre id"),
         "visited_on": ("督导日期", "检查日期", "visited on", "date"),
         "mode": ("督导方式", "方式", "mode"),
@@ -97,7 +130,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "severity": ("问题严重程度", "严重程度", "问题等级", "severity"),
     },
     "duties": {
-        "business_key": ("许可证编号", "主体标识", "统一社会信用代码", "business", "licence no"),
+        "business_key": BUSINESS_KEY_HEADERS,
         "kind": ("类型", "记录类型", "kind"),
         "on": ("日期", "记录日期", "date", "on"),
         "by_role": ("填报人角色", "角色", "role"),

@@ -1,12 +1,16 @@
 """Reading a sheet into a header and numbered rows, the way offices really lay them out.
 
-Titles and "填报单位" lines above the header, blank rows in the middle, totals rows
-(合计/小计/总计) and signature lines ("填表人：…") below are skipped; the header is the first
-row that names known columns, or two rows when a group label is merged over the columns
-below it (包保干部 over 姓名 | 职务 | 联系电话). In a workbook the ledger is the active
-sheet if it is visible, else the first visible one (a hidden 下拉选项 list sheet is never read); a
-workbook whose ledger goes on over other visible sheets is refused, naming them, rather
-than read in part.
+Titles, "填报单位" and "填报人 | 职务 | 联系电话" lines above the header, blank rows in the
+middle, totals rows (合计/小计/总计/汇总, with a count or not) and signature lines
+("填表人：…") below are skipped; the header is the row of the first ten that names the most
+known columns, or two rows when a group label is merged over the columns below it (包保干部
+over 姓名 | 职务 | 联系电话). In a workbook the ledger is the active sheet if it is visible,
+else the first visible one (a hidden 下拉选项 list sheet is never read); a workbook whose
+ledger goes on over other visible sheets is refused, naming them, rather than read in
+part. A cell holding an Excel error (#N/A, #REF!…), in .xlsx or .xls, is read as an
+:class:`ExcelError`, which every reader refuses (a row error), never as an empty cell.
+Text files are separated by commas, tabs or semicolons; an ".xls" that is text is read as
+text, one that is a web page or XML is refused saying so.
 """
 
 from __future__ import annotations
@@ -21,16 +25,19 @@ import re
 import zipfile
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree import ElementTree
 
 import attrs
+import xlrd
+from xlrd.biffh import XLRDError
 
 from twores.core.errors import InvalidValueError, NotFoundError, StructureError
 from twores.divisions import open_binary, open_text
+from twores.services.sheets.cells import ExcelError
 from twores.services.sheets.values import clean
 
 SERIAL_HEADERS = ("序号", "编号序号", "no", "no.", "#")
@@ -115,15 +122,31 @@ _DAMAGED = (OSError, EOFError, lzma.LZMAError, zlib.error)
 _COMPRESSED = (".gz", ".xz")
 
 
-def _csv_rows(path: Path) -> Iterator[list[str]]:
-    """A CSV file's rows, in the encoding :func:`text_encoding` finds."""
-    encoding = text_encoding(path)
+def _csv_rows(path: Path, encoding: str, delimiter: str = ",") -> Generator[list[str]]:
+    """A text file's rows, its cells separated by ``delimiter``, in ``encoding``.
+
+    Quotes are read strictly: a cell that opens a quote it never closes (a note typed as
+    "见附件) is refused, naming its line, rather than swallow the rows below it; a one-line
+    row with text after a closing quote ("a"b, from a careless export) reads as it always did.
+    """
     done = 0
+    lines: list[str] = []  # the lines of the row being read
     with open_text(path, encoding) as stream:
+        reader = csv.reader(_kept(stream, lines), delimiter=delimiter, strict=True)
         try:
-            for row in csv.reader(stream):
-                done += 1
-                yield row
+            while True:
+                try:
+                    for row in reader:
+                        done += 1
+                        yield row
+                        lines.clear()
+                    return
+                except csv.Error as error:
+                    if len(lines) != 1 or "expected after" not in str(error):
+                        raise _bad_text(path, reader.line_num, lines, delimiter, error) from error
+                    done += 1  # a stray quote within one line: read leniently, as before
+                    yield next(csv.reader(lines, delimiter=delimiter))
+                    lines.clear()
         except UnicodeDecodeError as error:
             raise InvalidValueError(
                 "encoding",
@@ -135,6 +158,46 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
             if path.suffix not in _COMPRESSED:
                 raise
             raise _damaged(path, done, error) from error
+
+
+def _kept(stream: Iterable[str], lines: list[str]) -> Iterator[str]:
+    """``stream``'s lines, each also added to ``lines``."""
+    for line in stream:
+        lines.append(line)
+        yield line
+
+
+def _bad_text(
+    path: Path, read: int, lines: list[str], delimiter: str, error: csv.Error
+) -> InvalidValueError:
+    """What stops a text file being read: mostly a quote that is never closed."""
+    first = read - len(lines) + 1  # the line the row began on
+    if len(lines) > 1 or "end of data" in str(error):
+        # The quoted cell is the last one of its first line (it runs past the line's end).
+        cell = next(csv.reader(lines[:1], delimiter=delimiter), [""])[-1].strip()
+        shown = cell[:20] + ("…" if len(cell) > 20 else "")
+        if "end of data" in str(error):
+            over_zh = f"{len(lines)} 行（直到文件末尾）"
+            over_en = f"{len(lines)} lines (to the end of the file)"
+        elif "field limit" in str(error):
+            over_zh, over_en = f"{len(lines)} 行以上", f"more than {len(lines)} lines"
+        else:
+            over_zh, over_en = f"{len(lines)} 行", f"{len(lines)} lines"
+        return InvalidValueError(
+            "file",
+            path.name,
+            f'第 {first} 行的单元格“{shown}”以引号（"）开头，引号却未闭合：该单元格跨了 '
+            f"{over_zh}，其后的行都被并入了它。请删去或补全这个引号后再导入",
+            f'the cell “{shown}” on line {first} opens a quote (") that is never closed: '
+            f"the cell runs over {over_en}, swallowing the rows below it; remove or close "
+            "the quote, then import again",
+        )
+    return InvalidValueError(
+        "file",
+        path.name,
+        f"第 {first} 行无法按 CSV 文本读取（{error}）",
+        f"line {first} cannot be read as CSV text ({error})",
+    )
 
 
 def _damaged(path: Path, rows: int, error: Exception) -> InvalidValueError:
@@ -209,16 +272,26 @@ def _is_footer(cells: list[object]) -> bool:
     return bool(texts) and all(("：" in t or ":" in t) and len(t) <= 40 for t in texts)
 
 
-#: A totals row's first cell: 合计, 小 计, 总计：, 合计（户）…
-_TOTAL = re.compile(r"\s*[合小总共]\s*计\s*[:：]?\s*(?:[(（][^)）]*[)）])?\s*")
+#: A totals row's first cell: 合计, 小 计, 总计：, 共计, 汇总 (the label of Excel's table
+#: total row), with a count or a note after it: 合计（户）, 合计：2户, 合计 2 户, 总计（共5家）.
+#: Only the label itself, so a business named 汇总超市 is data.
+_TOTAL = re.compile(
+    r"\s*(?:[合小总共]\s*计|汇\s*总)\s*[:：]?\s*"
+    r"(?:[(（][^)）]*[)）]|共?\s*[\d零〇一二两三四五六七八九十百千万]+\s*[户家个条项所处人名]?)?"
+    r"\s*[。.]?\s*"
+)
 
 
 def _is_total(cells: list[object]) -> bool:
-    """A totals row (合计/小计/总计 in its first filled cell, under 序号 or 主体名称)."""
+    """A totals row (合计/小计/总计/汇总 in its first filled cell, under 序号 or 主体名称)."""
     for cell in cells:
         if cell is None or cell == "":
             continue
-        return isinstance(cell, str) and "计" in cell and _TOTAL.fullmatch(cell) is not None
+        return (
+            isinstance(cell, str)
+            and ("计" in cell or "总" in cell)
+            and _TOTAL.fullmatch(cell) is not None
+        )
     return False
 
 
@@ -233,28 +306,31 @@ class _Header:
 
 
 def _header_at(head: list[list[object]], known: set[str]) -> _Header | None:
-    """The header in ``head``: the first row naming two known columns; or, when that row
-    and the one below (or above) read as a two-row header naming more known columns
-    (包保干部 merged over 姓名 | 职务 | 联系电话), the two rows together."""
+    """The header in ``head``: the row naming the most known columns, at least two (the
+    first of equals) — not a 填报人 | 职务 | 联系电话 line above it; or, when a row and the
+    one below (or above) read as a two-row header naming more known columns (包保干部
+    merged over 姓名 | 职务 | 联系电话), the two rows together."""
+    best: _Header | None = None
     for index, cells in enumerate(head):
         texts = [_text(c) for c in cells]
         names = {normalise_header(t) for t in texts} & known
         if len(names) < 2:
             continue
-        best = _Header(index, texts, names)
+        found = _Header(index, texts, names)
         for top, bottom in ((index, index + 1), (index - 1, index)):
             if top < 0 or bottom >= len(head) or not _labels(head[top], head[bottom]):
                 continue
             joined = _two_rows(head[top], head[bottom], known)
             joined_names = {normalise_header(t) for t in joined} & known
-            if len(joined_names) > len(best.names):
-                best = _Header(bottom, joined, joined_names)
-        return best
-    return None
+            if len(joined_names) > len(found.names):
+                found = _Header(bottom, joined, joined_names)
+        if best is None or len(found.names) > len(best.names):
+            best = found
+    return best
 
 
 def _text(cell: object) -> str:
-    return "" if _blank(cell) else clean(str(cell))
+    return "" if _blank(cell) or isinstance(cell, ExcelError) else clean(str(cell))
 
 
 _DIGIT = re.compile(r"\d")
@@ -305,12 +381,71 @@ def read_table(path: str | Path, known: Iterable[str]) -> Table:
         raise no_such_file(source)
     known_set = set(known)
     head = _head_bytes(source)
-    if source.name.lower().endswith(_WORKBOOKS) or head.startswith(_WORKBOOK_MAGIC):
+    named = source.name.lower().endswith(_WORKBOOKS)
+    if named and not head.startswith(_WORKBOOK_MAGIC):
+        _refuse_markup(source, head)  # a web page or XML saved under a workbook's name
+    # A platform's ".xls" export may be tab-separated text (often GBK): it is read as text.
+    text_xls = source.suffix.lower() == ".xls" and b"\x00" not in head and bool(head.strip())
+    if head.startswith(_WORKBOOK_MAGIC) or (named and not text_xls):
         return _workbook_table(source, known_set)  # a workbook, whatever its name says
     if b"\x00" in head or head.startswith(_OTHER_MAGIC):
         raise _not_a_sheet(source)
-    stream = _csv_rows(source)
+    # Text (a .csv, or a platform's "xls" export that is tab-separated text)
+    encoding = text_encoding(source)
+    stream = _csv_rows(source, encoding, _delimiter(source, encoding, known_set))
     return _table(list(itertools.islice(stream, HEADER_SEARCH_ROWS)), stream, known_set)
+
+
+#: What may separate a text file's cells; a file's own is the one under which its first
+#: rows name the most known headers (the first of equals: a comma).
+_DELIMITERS = (",", "\t", ";")
+
+
+def _delimiter(source: Path, encoding: str, known: set[str]) -> str:
+    """The delimiter of a text file: comma, tab or semicolon, whichever yields a header
+    naming the most known columns (a comma when none does)."""
+    best, most = ",", 0
+    for delimiter in _DELIMITERS:
+        rows = _csv_rows(source, encoding, delimiter)
+        try:
+            head: list[list[Any]] = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+            found = _header_at(head, known)
+        except InvalidValueError:
+            continue  # read it again to say so
+        finally:
+            rows.close()
+        if found is not None and len(found.names) > most:
+            best, most = delimiter, len(found.names)
+    return best
+
+
+#: How a web page (HTML) or an XML spreadsheet begins, after any BOM and white space.
+_HTML = re.compile(rb"<(?:!doctype\s+html|html|head|body|meta|table)\b", re.I)
+_XML = re.compile(rb"<\?xml\b", re.I)
+_XML_SPREADSHEET = b"urn:schemas-microsoft-com:office:spreadsheet"
+
+
+def _refuse_markup(source: Path, head: bytes) -> None:
+    """Refuse a "workbook" that is a web page or XML: platforms export tables so."""
+    text = head.removeprefix(codecs.BOM_UTF8).lstrip()
+    if not text.startswith(b"<"):
+        return
+    suffix = source.suffix.lower()
+    spreadsheet = _XML_SPREADSHEET in head  # Excel 2003 XML: its <Table> is no web page
+    if not spreadsheet and _HTML.search(head):
+        raise InvalidValueError(
+            "file",
+            source.name,
+            f"此 {suffix} 实为网页（HTML）导出，请在 Excel 中另存为 .xlsx",
+            f"this {suffix} is an HTML export; save it as .xlsx in Excel",
+        )
+    if spreadsheet or _XML.match(text):
+        raise InvalidValueError(
+            "file",
+            source.name,
+            f"此 {suffix} 实为 XML 表格导出，请在 Excel 中另存为 .xlsx",
+            f"this {suffix} is an XML spreadsheet export; save it as .xlsx in Excel",
+        )
 
 
 def _table(
@@ -347,7 +482,10 @@ def _data_rows(
         if serial_at is not None and serial_at < len(cells) and not _blank(cells[serial_at]):
             value = cells[serial_at]
             integral = isinstance(value, float) and value.is_integer()
-            serial = str(int(value)) if integral else clean(str(value))  # type: ignore[call-overload]
+            if isinstance(value, ExcelError):
+                serial = str.__str__(value)
+            else:
+                serial = str(int(value)) if integral else clean(str(value))  # type: ignore[call-overload]
         yield Row(number, serial, cells)
 
 
@@ -393,10 +531,20 @@ def _workbook_table(source: Path, known: set[str]) -> Table:
         names.remove(active)
         names.insert(0, active)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # The formula scan inflates the sheet's XML again: it runs while calamine (which
+        # The sheet scan inflates the sheet's XML again: it runs while calamine (which
         # lets go of the GIL) loads the sheets, so it costs no time on a machine with 2 cores.
-        scan = pool.submit(_uncached_formulas, source, names[0]) if zipped else None
+        scan = pool.submit(_scan_sheet, source, names[0]) if zipped else None
         return _choose_table(workbook, source, names, known, scan)
+
+
+@attrs.frozen
+class _Scan:
+    """What calamine does not tell of a sheet's cells (row number -> column index -> text):
+    formulas saved without a computed value, and cells holding an Excel error (#N/A…),
+    which it reads as empty."""
+
+    formulas: dict[int, dict[int, str]] = attrs.field(factory=dict)
+    errors: dict[int, dict[int, str]] = attrs.field(factory=dict)
 
 
 def _choose_table(
@@ -404,9 +552,9 @@ def _choose_table(
     source: Path,
     names: list[str],
     known: set[str],
-    scan: Future[dict[int, dict[int, str]]] | None,
+    scan: Future[_Scan] | None,
 ) -> Table:
-    chosen: tuple[str, list[list[Any]], Iterator[list[Any]], int, set[str]] | None = None
+    chosen: tuple[str, Any, list[list[Any]], Iterator[list[Any]], int, set[str]] | None = None
     others: list[tuple[str, list[list[Any]], Iterator[list[Any]]]] = []
     for name in names:
         sheet = workbook.get_sheet_by_name(name)
@@ -414,14 +562,14 @@ def _choose_table(
         head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
         found = _header_at(head, known)
         if chosen is None and found is not None:
-            chosen = (name, head, rows, left, found.names)
+            chosen = (name, sheet, head, rows, left, found.names)
         else:
             others.append((name, head, rows))
     if chosen is None:  # no sheet names known columns: read the first (its errors say so)
         name = names[0]
         rows, left = _sheet_rows(workbook.get_sheet_by_name(name))
         return _table(list(itertools.islice(rows, HEADER_SEARCH_ROWS)), rows, known, name)
-    name, head, rows, left, columns = chosen
+    name, sheet, head, rows, left, columns = chosen
     split = [
         other
         for other, other_head, other_rows in others
@@ -443,22 +591,46 @@ def _choose_table(
                 )
             ],
         )
-    if scan is None:
-        formulas = {}
+    if scan is None:  # an .xls (BIFF) workbook: no formula without its value there
+        found_cells = _Scan(errors=_xls_errors(source, workbook.sheet_names.index(name)))
     else:
-        formulas = scan.result() if name == names[0] else _uncached_formulas(source, name)
+        found_cells = scan.result() if name == names[0] else _scan_sheet(source, name)
+    formulas = found_cells.formulas
     if formulas and left:  # positions count from the sheet's first used column
         formulas = {r: {c - left: f for c, f in cells.items()} for r, cells in formulas.items()}
+    if found_cells.errors:  # read again, each error cell as what it holds
+        rows, left = _sheet_rows(sheet, found_cells.errors)
+        head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
     return _table(head, rows, known, name, formulas)
 
 
-def _sheet_rows(sheet: Any) -> tuple[Iterator[list[Any]], int]:
-    """A sheet's rows from its first row (cells from its first used column), merged cells
+def _sheet_rows(
+    sheet: Any, errors: dict[int, dict[int, str]] | None = None
+) -> tuple[Iterator[list[Any]], int]:
+    """A sheet's rows from its first row (cells from its first used column), its error
+    cells (row number -> column index -> #N/A…) as :class:`ExcelError`, merged cells
     filled; and that first column's index."""
-    rows = (list(row) for row in sheet.iter_rows())
+    rows: Iterator[list[Any]] = (list(row) for row in sheet.iter_rows())
     start = sheet.start or (0, 0)
+    if errors:
+        rows = _with_errors(rows, errors, start[1])
     merged = sheet.merged_cell_ranges or []
     return (_filled(rows, merged, start) if merged else rows), start[1]
+
+
+def _with_errors(
+    rows: Iterator[list[Any]], errors: dict[int, dict[int, str]], left: int
+) -> Iterator[list[Any]]:
+    for number, cells in enumerate(rows, start=1):
+        found = errors.get(number)
+        for column, text in found.items() if found else ():
+            at = column - left
+            if at < 0:
+                continue
+            if at >= len(cells):
+                cells.extend([""] * (at + 1 - len(cells)))
+            cells[at] = ExcelError(text)
+        yield cells
 
 
 def _same_table(
@@ -610,13 +782,15 @@ _FORMULA_TEXT = re.compile(rb"<f[^>]*>(.*?)</f>", re.S)
 _XML_CHUNK = 1 << 22
 
 
-def _uncached_formulas(source: Path, sheet: str) -> dict[int, dict[int, str]]:
-    """Formula cells of ``sheet`` saved without a computed value (a file written by a
-    script and never opened in Excel): row number -> column index -> "=formula".
+def _scan_sheet(source: Path, sheet: str) -> _Scan:
+    """The formula cells of ``sheet`` saved without a computed value (a file written by a
+    script and never opened in Excel: "=formula"), and its cells holding an Excel error
+    (#N/A…), that calamine reads as empty.
 
-    The sheet's XML is scanned a few MB at a time; a part without ``<f`` costs one search.
+    The sheet's XML is scanned a few MB at a time; a part with neither ``<f`` nor an error
+    cell costs two searches.
     """
-    found: dict[int, dict[int, str]] = {}
+    found = _Scan()
     with zipfile.ZipFile(source) as archive:
         member = _sheet_member(archive, sheet)
         if member is None or member not in archive.namelist():
@@ -637,11 +811,16 @@ def _uncached_formulas(source: Path, sheet: str) -> dict[int, dict[int, str]]:
                     rest = buffer
                     continue
                 part, rest = buffer[:cut], buffer[cut:]
-                if b"<f" in part:
-                    _scan_formulas(part, found)
-            if b"<f" in rest:
-                _scan_formulas(rest, found)
+                _scan_part(part, found)
+            _scan_part(rest, found)
     return found
+
+
+def _scan_part(xml: bytes, found: _Scan) -> None:
+    if b"<f" in xml:
+        _scan_formulas(xml, found.formulas)
+    if _ERROR_TYPE.search(xml):
+        _scan_errors(xml, found.errors)
 
 
 _ROW_START = re.compile(rb"<row[\s>/]")
@@ -674,6 +853,44 @@ def _scan_formulas(xml: bytes, found: dict[int, dict[int, str]]) -> None:
         found.setdefault(int(ref.group(2)), {})[_column_index(ref.group(1))] = (
             f"={formula}" if formula else "（共享公式 shared formula）"
         )
+
+
+_ERROR_TYPE = re.compile(rb"""\bt=["']e["']""")
+#: An error cell: <c r="F2" s="1" t="e"><f>VLOOKUP(…)</f><v>#N/A</v></c>
+_ERROR_CELL = re.compile(rb"""<c\s[^>]*?\bt=["']e["'][^>]*(?<!/)>(.*?)</c>""", re.S)
+_VALUE = re.compile(rb"<v>([^<]*)</v>")
+
+
+def _scan_errors(xml: bytes, found: dict[int, dict[int, str]]) -> None:
+    for match in _ERROR_CELL.finditer(xml):
+        ref = _CELL_REF.search(xml, match.start(), match.start(1))
+        value = _VALUE.search(match.group(1))
+        if ref is None or value is None:
+            continue
+        text = html.unescape(value.group(1).decode(errors="replace")).strip() or "#N/A"
+        found.setdefault(int(ref.group(2)), {})[_column_index(ref.group(1))] = text
+
+
+def _xls_errors(source: Path, index: int) -> dict[int, dict[int, str]]:
+    """The error cells (#N/A…) of the ``index``-th sheet of an .xls workbook: row number
+    -> column index -> error; an error computed by a formula, or typed as one (calamine
+    reads them as empty cells, xlrd as errors)."""
+    try:
+        book = xlrd.open_workbook(str(source), on_demand=True)
+    except XLRDError:  # calamine read it: not expected
+        return {}
+    try:
+        sheet = book.sheet_by_index(index)
+        found: dict[int, dict[int, str]] = {}
+        for row in range(sheet.nrows):
+            for column, kind in enumerate(sheet.row_types(row)):
+                if kind == xlrd.XL_CELL_ERROR:
+                    code = int(sheet.cell_value(row, column))
+                    text = xlrd.error_text_from_code.get(code, "#N/A")
+                    found.setdefault(row + 1, {})[column] = text
+        return found
+    finally:
+        book.release_resources()
 
 
 def _column_index(letters: bytes) -> int:

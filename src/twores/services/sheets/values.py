@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from twores.core.businesses import canonical_phone
 from twores.core.errors import InvalidDateError, InvalidValueError, MissingValueError
 from twores.core.labels import clean_text
-from twores.services.sheets.cells import unquoted
+from twores.services.sheets.cells import ExcelErrorText, unquoted
 
 _EXCEL_EPOCH = date(1899, 12, 30)
 _DATE_PATTERNS = (
@@ -40,7 +40,11 @@ def blank(value: object) -> bool:
 
 
 def visible(value: str) -> str:
-    """``value`` without the characters that show as nothing (:data:`INVISIBLE`)."""
+    """``value`` without the characters that show as nothing (:data:`INVISIBLE`); the
+    text of an Excel error cell (#N/A…: :class:`cells.ExcelError`) raises
+    :class:`FormulaError`, so every reader refuses it, whatever its column."""
+    if value.__class__ is not str and isinstance(value, ExcelErrorText):
+        raise FormulaError("cell", str.__str__(value))
     if value.isascii() or not INVISIBLE.search(value):
         return value
     return INVISIBLE.sub("", value)
@@ -91,6 +95,21 @@ class DigitsLostError(InvalidValueError):
         )
 
 
+class FormulaError(InvalidValueError):
+    """A cell holding an Excel error value (#N/A, #REF!, #VALUE!…): its formula failed."""
+
+    code = "formula_error"
+
+    def __init__(self, field: str, value: object) -> None:
+        super().__init__(
+            field,
+            value,
+            "单元格是 Excel 错误值（公式出错，如 VLOOKUP 未找到），请修正公式或直接填写该值",
+            "the cell holds an Excel error (its formula failed, e.g. a VLOOKUP found "
+            "nothing); fix the formula or type the value",
+        )
+
+
 #: How Excel writes a long number it holds (and so a CSV it saves): 9.24503E+17.
 _SCIENTIFIC = re.compile(r"\s*[0-9](?:\.[0-9]+)?[Ee]\+[0-9]{1,3}\s*")
 #: Excel keeps 15 significant digits of a number; a longer code typed as one loses the rest.
@@ -112,6 +131,22 @@ def code_text(value: object, field: str) -> str | None:
     if scientific(found):
         raise DigitsLostError(field, value)
     return found
+
+
+def id_number(value: object, field: str) -> str | None:
+    """An ID number cell (居民身份证号) as text, upper-cased (a final x is X); one Excel
+    stored as a number has lost its last digits (it keeps 15 of the 18): that, or its
+    1.10101E+17 spelling in a CSV, is a :class:`DigitsLostError`, not an invalid number."""
+    if blank(value):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if abs(value) >= _EXACT_DIGITS:
+            raise DigitsLostError(field, value)
+        value = str(int(value)) if float(value).is_integer() else str(value)
+    found = clean(str(value))
+    if scientific(found):
+        raise DigitsLostError(field, value)
+    return found.upper() or None
 
 
 def scientific(text: str) -> bool:
