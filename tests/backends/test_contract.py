@@ -181,11 +181,13 @@ def _index_definitions(store: SqlStore) -> dict[str, str]:
 
 @pytest.mark.parametrize("backend", sql_backends())
 def test_no_write_moves_a_row_to_another_county_in_place(backend: str) -> None:
-    """Citus cannot UPDATE a row's distribution column: a business that moves county takes
-    its row and its assignments along by DELETE and INSERT."""
+    """Citus cannot UPDATE a row's distribution column: a cadre who moves county is
+    deleted and inserted again; a business moved within its county takes its assignments
+    along by DELETE and INSERT; one moved to another county is refused, nothing written."""
     import re
 
     from twores.core.assignment import Assignment
+    from twores.core.errors import StructureError
 
     with fresh_sql_store(backend) as store:
         roster = synthetic_roster(demo_region(), businesses=20, cadres=5, seed=3, within="450323")
@@ -196,19 +198,34 @@ def test_no_write_moves_a_row_to_another_county_in_place(backend: str) -> None:
             uow.cadres.upsert_many([cadre])
             uow.assignments.upsert_many([Assignment(cadre.id, business.key, date(2025, 1, 1))])
             uow.commit()
+        hierarchy = demo_region()
+        township = next(
+            a.code
+            for a in hierarchy.children("450323")
+            if not hierarchy.contains(a.code, business.area_code)
+        )
         statements: list[str] = []
         sa.event.listen(
             store.engine, "before_cursor_execute", lambda *args: statements.append(args[2])
         )
         with store.unit_of_work(SYSTEM) as uow:
-            uow.businesses.upsert_many([attrs.evolve(business, area_code="450324100")])
+            uow.businesses.upsert_many([attrs.evolve(business, area_code=township)])
+            county_cadre = attrs.evolve(
+                cadre, area_code="450324", tier=twores.Tier.COUNTY, post="县局副局长"
+            )
+            uow.cadres.upsert_many([county_cadre])
             uow.commit()
-        in_place = re.compile(r"UPDATE \w+ SET [^;]*\bcounty_code\s*=", re.IGNORECASE)
+        with pytest.raises(StructureError), store.unit_of_work(SYSTEM) as uow:
+            uow.businesses.upsert_many([attrs.evolve(business, area_code="450324100")])
+        in_place = re.compile(r"UPDATE \w+ SET (?:(?!WHERE)[^;])*\bcounty_code\s*=", re.IGNORECASE)
         assert not [s for s in statements if in_place.search(s)]
         with store.unit_of_work(SYSTEM) as uow:
-            assert [a.business_key for a in uow.assignments.stream(within="450324")] == [
+            assert [a.business_key for a in uow.assignments.stream(within=township)] == [
                 business.key
             ]
+            assert list(uow.assignments.stream(within="450324")) == []
+            assert uow.cadres.get(cadre.id) == county_cadre
+            assert [c.id for c in uow.cadres.stream(within="450324")] == [cadre.id]
 
 
 def test_the_migrations_build_the_schema_the_code_declares(tmp_path: Path) -> None:

@@ -98,8 +98,9 @@ def changes(draw: st.DrawFn, roster: Roster, plan: TaskPlan) -> list[FoodBusines
             business = attrs.evolve(business, status=OperatingStatus.OPERATING)
         elif kind == "regrade":
             business = attrs.evolve(business, grade=draw(st.sampled_from(Grade)))
-        else:
-            business = attrs.evolve(business, area_code=draw(st.sampled_from(low)))
+        else:  # within its county: a move to another is a new registration, refused
+            county = [a for a in low if a[:6] == business.area_code[:6]]
+            business = attrs.evolve(business, area_code=draw(st.sampled_from(county)))
         changed.append(business)
     return changed
 

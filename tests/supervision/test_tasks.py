@@ -417,11 +417,12 @@ def test_credit_goes_to_the_cadre_assigned_on_the_visit_date(handover: date, vis
     assert done.task is not None and done.task.credited_to == holder
 
 
-def test_a_business_that_moves_county_takes_its_fulfilled_task_along(
+def test_a_business_that_moves_within_its_county_takes_its_fulfilled_task_along(
     app: twores.Twores, store: Store
 ) -> None:
     """Scheduling goes county by county; a moved business's task keeps its visit, and a
-    business filed at city level (its own distribution key) is scheduled too."""
+    business filed at city level (its own distribution key) is scheduled too. A move to
+    another county is a new registration there, refused (``cross_county_move``)."""
     from twores.services.synth import synthetic_businesses
 
     city = demo_region().subtree("4503")
@@ -433,24 +434,32 @@ def test_a_business_that_moves_county_takes_its_fulfilled_task_along(
         assert len(counties) > 1
         task = next(iter(uow.tasks.stream(county_code=counties[0])))
         business = uow.businesses.get(task.business_key)
-        elsewhere = next(b for b in uow.businesses.stream(county_code=counties[-1]))
         assert business is not None
+        elsewhere = next(  # another village of the same county
+            a.code
+            for a in city.subtree(counties[0])
+            if a.code != business.area_code and a.tier is twores.Tier.VILLAGE
+        )
+        other_county = next(b for b in uow.businesses.stream(county_code=counties[-1]))
         visited = visit_key(task.business_key, START, "c")
         uow.tasks.upsert_many([attrs.evolve(task, visit_id=visited, credited_to="c")])
         (extra,) = synthetic_businesses(city, 1, seed=99)
         uow.businesses.upsert_many(
             [
-                attrs.evolve(business, area_code=elsewhere.area_code),
+                attrs.evolve(business, area_code=elsewhere),
                 attrs.evolve(extra, area_code="4503"),
             ]
         )
         uow.commit()
+    with pytest.raises(twores.StructureError) as refused, store.unit_of_work(ADMIN) as uow:
+        uow.businesses.upsert_many([attrs.evolve(business, area_code=other_county.area_code)])
+    assert "cross_county_move" in {e.code for e in refused.value.errors}
     report = schedule(app, store, ADMIN, "2026Q1", on=START)
     assert report.retired == 0 and report.tasks == len(roster.businesses) + 1
     with store.unit_of_work(ADMIN) as uow:
         moved = uow.tasks.get_many([task.key])[task.key]
-        assert moved.done and moved.area_code == elsewhere.area_code
-        assert task.key in {t.key for t in uow.tasks.stream(county_code=counties[-1])}
+        assert moved.done and moved.area_code == elsewhere
+        assert task.key in {t.key for t in uow.tasks.stream(county_code=counties[0])}
         assert "4503" in uow.businesses.county_codes()
         assert [t.area_code for t in uow.tasks.stream(county_code="4503")] == ["4503"]
     again = schedule(app, store, ADMIN, "2026Q1", on=START)

@@ -101,6 +101,11 @@ def test_a_bad_sheet_is_refused_whole_with_a_report(
     with store.unit_of_work(ADMIN) as uow:
         assert list(uow.visits.stream()) == []
         assert not any(t.done for t in uow.tasks.stream())
+    (tmp_path / "报告").write_text("")  # a report folder that cannot be: the rows still tell
+    path = _write(tmp_path / "bad.csv", rows)
+    unwritten = import_visits(app, store, ADMIN, path, now=NOW, report_dir=tmp_path / "报告" / "x")
+    assert unwritten.report_path is None and unwritten.errors[0].code == "report_not_written"
+    assert {(e.serial, e.column, e.code) for e in unwritten.errors[1:]} == found
 
 
 def test_late_rows_need_a_reason(

@@ -16,6 +16,7 @@ from rich.table import Table
 
 import twores
 from twores.services.sheets.parsing import RowError
+from twores.services.sheets.report import REPORT_NOT_WRITTEN
 from twores.services.stores import open_store
 from twores_cli import databases, output
 
@@ -97,13 +98,17 @@ class Context:
         return self.errors.status(self.t(zh, en))
 
     def rejected(self, errors: Sequence[RowError], report: Path | None) -> NoReturn:
-        """A refused file: how many errors, where the report is, the first rows; exit 3."""
+        """A refused file: how many errors, where the report is (or why it is not), the
+        first rows; exit 3."""
         t = self.t
-        shown = escape(str(report))
+        count = sum(e.code != REPORT_NOT_WRITTEN for e in errors)
+        shown = (
+            escape(str(report)) if report else t("未能写入（原因见下）", "not written (see below)")
+        )
         self.errors.print(
             t(
-                f"[red]拒绝导入：{len(errors)} 处错误，数据库未改动。错误报告：{shown}[/]",
-                f"[red]rejected: {len(errors)} error(s), nothing changed. Report: {shown}[/]",
+                f"[red]拒绝导入：{count} 处错误，数据库未改动。错误报告：{shown}[/]",
+                f"[red]rejected: {count} error(s), nothing changed. Report: {shown}[/]",
             ),
             highlight=False,
         )

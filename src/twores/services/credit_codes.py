@@ -75,14 +75,72 @@ def by_credit_code(
 
 
 def file_by_credit_code(
-    uow: UnitOfWork, chunk: ParseResult[BusinessRow], errors: list[RowError], *, in_scope: bool
+    uow: UnitOfWork,
+    chunk: ParseResult[BusinessRow],
+    errors: list[RowError],
+    *,
+    in_scope: bool,
+    seen: dict[str, int] | None = None,
 ) -> ParseResult[BusinessRow]:
     """The chunk with each row that gives only a credit code filed under the one licensed
     business stored with that code (its licence kept). A row of a licensed business whose
     code is stored as a business without a licence is an error: it would file the same
     business twice (a licence found later re-keys nothing here); so is a row giving only a
     code that a business outside the caller's jurisdiction is stored with. ``in_scope``:
-    whether any business was stored in the caller's scope before this file."""
+    whether any business was stored in the caller's scope before this file.
+
+    ``seen``: the key each earlier row of the file was filed under, by key (its row
+    number), kept up to date: a row filed under a key an earlier row has (one giving only
+    the credit code of a business another row names by its licence) is an error naming
+    both rows, never a second write of the same business."""
+    filed = _filed(uow, chunk, errors, in_scope=in_scope)
+    if seen is None:
+        return filed
+    licensed = {r.row for r in chunk.rows if r.business.licence_no}  # as the sheet gives it
+    return attrs.evolve(filed, rows=_once(filed, licensed, seen, errors))
+
+
+def _once(
+    chunk: ParseResult[BusinessRow],
+    licensed: set[int],
+    seen: dict[str, int],
+    errors: list[RowError],
+) -> list[BusinessRow]:
+    """The chunk's rows whose business no earlier row of the file is (``seen``, updated);
+    ``licensed``: the rows that give a licence number."""
+    kept: list[BusinessRow] = []
+    for row in chunk.rows:
+        business = row.business
+        first = seen.setdefault(business.key, row.row)
+        if first == row.row:
+            kept.append(row)
+            continue
+        if row.row in licensed:
+            column = chunk.columns.get("licence_no", "许可证编号")
+            value = business.licence_no or ""
+        else:
+            column = chunk.columns.get("uscc", "统一社会信用代码")
+            value = business.uscc or ""
+        errors.append(
+            RowError(
+                row.row,
+                row.serial,
+                column,
+                value,
+                f"与第{first}行重复：两行都是主体 {business.key}（只填统一社会信用代码的一行，"
+                "按代码即已登记的该许可证主体；同一主体只列一行）",
+                f"duplicates row {first}: both rows are business {business.key} (the row "
+                "giving only a credit code names the licensed business stored with it; list "
+                "a business once)",
+                "duplicate_key",
+            )
+        )
+    return kept
+
+
+def _filed(
+    uow: UnitOfWork, chunk: ParseResult[BusinessRow], errors: list[RowError], *, in_scope: bool
+) -> ParseResult[BusinessRow]:
     rows = chunk.rows
     licensed_codes = {b.uscc for r in rows if (b := r.business).uscc and b.licence_no}
     unlicensed = {b.uscc for r in rows if (b := r.business).uscc and not b.licence_no}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -20,7 +21,7 @@ from typing import Any
 import attrs
 
 from twores.bootstrap import Twores
-from twores.core.areas import Hierarchy
+from twores.core.areas import Hierarchy, Tier
 from twores.core.assignment import Assignment, AssignmentReason
 from twores.core.audit import now_iso
 from twores.core.businesses import FoodBusiness
@@ -52,15 +53,15 @@ from twores.services.sheets.parsing import (
     OutOfScopeError,
     ParseResult,
     RowError,
-    derive_cadre_id,
     iter_business_chunks,
     parse_areas,
     parse_assignments,
     parse_cadres,
+    person_key,
     read_sheet,
 )
 from twores.services.sheets.reading import Table, no_such_file
-from twores.services.sheets.report import remove_stale_report, write_report
+from twores.services.sheets.report import remove_stale_report, written_report
 from twores.services.sheets.values import compact_name
 
 KINDS = ("areas", "businesses", "cadres", "assignments")
@@ -82,6 +83,9 @@ class ImportReport:
     dry_run: bool
     #: Named columns of the file that no field reads (法定代表人, 备注, …): not imported.
     unread_columns: tuple[str, ...] = ()
+    #: Why the report of a refused file could not be written (``report_path`` is then
+    #: None): also the first of ``errors``, at row 0, so whoever shows the errors shows it.
+    report_error: RowError | None = None
 
     @property
     def accepted(self) -> bool:
@@ -144,7 +148,7 @@ def import_file(
                 rows, errors = 0, written_errors(error)
                 records = linked = UpsertResult()
         if errors:
-            report = write_report(errors, source, reports)
+            report, unwritten = written_report(errors, source, reports)
             return ImportReport(
                 kind,
                 source,
@@ -152,11 +156,12 @@ def import_file(
                 rows,
                 UpsertResult(),
                 UpsertResult(),
-                tuple(errors),
+                tuple(errors if unwritten is None else [unwritten, *errors]),
                 report,
                 replay,
                 dry_run,
                 tuple(unread),
+                unwritten,
             )
         if not replay and not dry_run:
             uow.imports.record(
@@ -232,7 +237,9 @@ def _import_cadres(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: date) -
     parsed: ParseResult[Cadre] = parse_cadres(source.read("cadres"), hierarchy, scope_area)
     if parsed.errors:
         return _count(parsed), list(parsed.errors), UpsertResult(), UpsertResult()
-    cadres = _same_people(uow, list(parsed.rows))
+    cadres, errors = _same_people(uow, parsed)
+    if errors:
+        return _count(parsed), errors, UpsertResult(), UpsertResult()
     kept = _keep_unsaid_of_cadres(uow, cadres, parsed)
     return len(parsed.rows), [], *upsert_cadres(uow, kept, on=on)
 
@@ -257,24 +264,49 @@ def _keep_unsaid_of_cadres(
     ]
 
 
-def _same_people(uow: UnitOfWork, cadres: list[Cadre]) -> list[Cadre]:
-    """Rows without a 干部编号 are identified by name and phone; a row whose phone changed
-    is still the person stored under that name in that area — when exactly one is (with
-    the same post, where both give one) and no other row claims them — and keeps their id."""
-    derived = [c for c in cadres if c.id == derive_cadre_id(c.area_code, c.name, c.phone)]
-    stored = uow.cadres.get_many([c.id for c in derived]) if derived else {}
-    new = [c for c in derived if c.id not in stored]
+def _same_people(uow: UnitOfWork, parsed: ParseResult[Cadre]) -> tuple[list[Cadre], list[RowError]]:
+    """Rows without a 干部编号 (``unnamed``, by provisional id) are identified by area, name
+    and phone: the cadre stored so keeps their id (re-importing a roster changes nothing).
+    A row whose phone changed is still the person stored under that name in that area —
+    when exactly one is (with the same post, where both give one) and no other row claims
+    them; one whose name and phone are one cadre's elsewhere is that cadre, moved. Anyone
+    else is new, with an id of the area and a random part: nothing of a phone or an ID
+    number (a masked list shows the id beside most of the phone)."""
+    cadres, unnamed = list(parsed.rows), parsed.unnamed
+    new = [c for c in cadres if c.id in unnamed]
     if not new:
-        return cadres
+        return cadres, []
+    hierarchy = uow.areas.hierarchy()
     areas = {c.area_code for c in new}
+    by_person: dict[str, list[Cadre]] = defaultdict(list)
     by_name: dict[tuple[str, str], list[Cadre]] = defaultdict(list)
-    for area in areas:
-        for known in uow.cadres.stream(within=area):
-            if known.area_code == area and known.active_to is None:  # not one who left
-                by_name[area, compact_name(known.name)].append(known)
-    taken = {c.id for c in cadres}
+    for county in sorted({_county_of(hierarchy, area) for area in areas}):
+        for known in uow.cadres.stream(within=county):
+            if known.area_code in areas:
+                name = compact_name(known.name)  # as sheets now read it
+                by_person[person_key(known.area_code, name, known.phone)].append(known)
+                if known.active_to is None:  # not one who left
+                    by_name[known.area_code, name].append(known)
+    taken = {c.id for c in cadres if c.id not in unnamed}
     renamed: dict[str, str] = {}
+    errors: list[RowError] = []
+    for cadre in new:  # the same person as stored: first, so no namesake claims them
+        who = person_key(cadre.area_code, cadre.name, cadre.phone)
+        same = [k for k in by_person.get(who, []) if k.id not in taken]
+        serving = [k for k in same if k.active_to is None]
+        if len(same) > 1 and len(serving) == 1:
+            same = serving
+        if len(same) == 1:
+            renamed[cadre.id] = same[0].id
+            taken.add(same[0].id)
+        elif same:
+            column = parsed.columns.get("name", "包保干部姓名")
+            errors.append(_ambiguous_person(cadre, same, unnamed[cadre.id], column))
+    if errors:
+        return cadres, errors
     for cadre in new:
+        if cadre.id in renamed:
+            continue
         same = [
             k
             for k in by_name.get((cadre.area_code, cadre.name), [])
@@ -284,7 +316,50 @@ def _same_people(uow: UnitOfWork, cadres: list[Cadre]) -> list[Cadre]:
             renamed[cadre.id] = same[0].id
             taken.add(same[0].id)
     renamed |= _moved_people([c for c in new if c.id not in renamed], uow, taken)
-    return [attrs.evolve(c, id=renamed[c.id]) if c.id in renamed else c for c in cadres]
+    renamed |= _new_ids(uow, [c for c in new if c.id not in renamed], taken)
+    return [attrs.evolve(c, id=renamed[c.id]) if c.id in renamed else c for c in cadres], []
+
+
+def _county_of(hierarchy: Hierarchy, area: str) -> str:
+    """The county a record of ``area`` is filed under (the area itself above county level)."""
+    return hierarchy.ancestor_codes(area).get(Tier.COUNTY, area)
+
+
+def _ambiguous_person(
+    cadre: Cadre, same: list[Cadre], where: tuple[int, str | None], column: str
+) -> RowError:
+    row, serial = where
+    ids = "、".join(sorted(k.id for k in same))
+    return RowError(
+        row,
+        serial,
+        column,
+        cadre.name,
+        f"该区划有 {len(same)} 名干部姓名、电话都相同（{ids}）：请填写干部编号以区分",
+        f"{len(same)} cadres of this area share this name and phone ({ids}): give the cadre "
+        "id (干部编号) to tell them apart",
+        "ambiguous_cadre",
+    )
+
+
+def _new_ids(uow: UnitOfWork, new: list[Cadre], taken: set[str]) -> dict[str, str]:
+    """An id for each new person: the area and 8 random hex digits, held by no one."""
+    made: dict[str, str] = {}
+    wanted = list(new)
+    while wanted:
+        ids = {c.id: f"{c.area_code}-{_random_part()}" for c in wanted}
+        held = taken | set(made.values()) | set(uow.cadres.get_many(ids.values()))
+        fresh: dict[str, str] = {}
+        for provisional, made_id in ids.items():
+            if made_id not in held and made_id not in fresh.values():
+                fresh[provisional] = made_id
+        made |= fresh
+        wanted = [c for c in wanted if c.id not in fresh]
+    return made
+
+
+def _random_part() -> str:
+    return secrets.token_hex(4)
 
 
 def _moved_people(new: list[Cadre], uow: UnitOfWork, taken: set[str]) -> dict[str, str]:
@@ -324,11 +399,12 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
     rows = 0
     chunks = iter_business_chunks(source.read("businesses"), hierarchy)
     stored = bool(uow.businesses.page(limit=1))  # before this file's own rows
+    seen: dict[str, int] = {}  # business key -> the row of the file filing it
     with uow.businesses.bulk_load():
         for chunk in chunks:
             rows += len(chunk.rows) + len({e.row for e in chunk.errors})
             errors.extend(chunk.errors)
-            chunk = file_by_credit_code(uow, chunk, errors, in_scope=stored)
+            chunk = file_by_credit_code(uow, chunk, errors, in_scope=stored, seen=seen)
             absent = Absent.of(chunk.columns)
             if absent and stored:
                 chunk = _keep_unsaid(uow, chunk, absent, errors)
@@ -363,6 +439,11 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
                     if not refused.keys:
                         raise
                     errors += _filed_outside(chunk.rows, refused, chunk.columns)
+                except (StructureError, InvalidAreaCodeError) as refused:
+                    moved = _moved_county(chunk.rows, refused, chunk.columns)
+                    if not moved:
+                        raise
+                    errors += moved
     if errors:
         return rows, sorted(errors, key=lambda e: (e.row, e.column)), UpsertResult(), UpsertResult()
     linked = uow.assignments.upsert_many(_assignments_for(uow, links, on))
@@ -445,6 +526,25 @@ def _filed_outside(
                 refused.code,
             )
         )
+    return errors
+
+
+def _moved_county(
+    rows: list[BusinessRow], refused: TworesError, columns: dict[str, str]
+) -> list[RowError]:
+    """The rows whose business the store refused to move to another county, at their
+    所属区划 with the store's reason (each error names ``<key>.area_code``); none unless
+    every error the store gave names a row's business so."""
+    found = refused.errors if isinstance(refused, StructureError) else (refused,)
+    by_key = {row.business.key: row for row in rows}
+    errors = []
+    column = columns.get("area", "所属区划")
+    for error in found:
+        key = error.field.removesuffix(".area_code") if isinstance(error, InvalidValueError) else ""
+        if not isinstance(error, InvalidAreaCodeError) or key == error.field or key not in by_key:
+            return []
+        row = by_key[key]
+        errors.append(_at_row(row, column, row.business.area_code, error))
     return errors
 
 

@@ -199,7 +199,7 @@ def schedule(
     """Create (or bring up to date) the tasks due in ``period``; running it again changes 0.
 
     One transaction. A task no longer due is retired (exempt, ``NO_LONGER_DUE``), never
-    deleted; a business that moved county takes its task along with it. An office's or
+    deleted; a business that moved within its county takes its task along. An office's or
     admin's work.
     """
     check_office(scope, ("督导任务排期", "scheduling supervision tasks"))

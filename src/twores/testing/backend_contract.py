@@ -39,7 +39,7 @@ from twores.core.businesses import (
 )
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord, StaffRole
-from twores.core.errors import InvalidAreaCodeError
+from twores.core.errors import InvalidAreaCodeError, StructureError
 from twores.core.kpis import Direction, KpiSpec, KpiValue, Ranking, RankingRun, rank_areas
 from twores.core.letters import Letter
 from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
@@ -636,27 +636,55 @@ class BackendContract:
                 assert uow.rankings.get(first.inputs_hash) is None
                 assert uow.rankings.previous(second) is None
 
-    def test_a_business_can_move_to_another_county(self, loaded: Store, roster: Roster) -> None:
-        """It takes its assignment history along (filed in the new county, none left)."""
-        business = next(iter(roster.businesses.values()))
+    def test_a_business_moves_within_its_county_only(self, loaded: Store, roster: Roster) -> None:
+        """Within its county a business takes its assignment history along (filed under its
+        new area, none left under the old one). Licences are issued by the county, so a
+        move to another county is a new registration there: it is refused — an error
+        naming the key, the county it is filed in and the new one, in Chinese and English —
+        and nothing of the write changes (its problems, visits and tasks stay with the
+        county that keeps them)."""
+        hierarchy = roster.hierarchy
+        business, other = sorted(roster.businesses.values(), key=lambda b: b.key)[:2]
         cadre = next(iter(roster.cadres.values()))
+        township = next(
+            a.code
+            for a in hierarchy.children(COUNTY)
+            if not hierarchy.contains(a.code, business.area_code)
+        )
         history = [
             Assignment(cadre.id, business.key, date(2025, 1, 1), date(2025, 7, 1)),
             Assignment(cadre.id, business.key, date(2025, 7, 1)),
         ]
+        moved = attrs.evolve(business, area_code=township)
         with loaded.unit_of_work(SYSTEM) as uow:
             uow.assignments.upsert_many(history)
             uow.areas.upsert_many(demo_region().subtree("450324"))
-            moved = attrs.evolve(business, area_code="450324100")
             assert uow.businesses.upsert_many([moved]) == UpsertResult(0, 1, 0)
             uow.commit()
+        keys = {business.key}
         with loaded.unit_of_work(SYSTEM) as uow:
             assert uow.businesses.get(business.key) == moved
-            assert uow.businesses.count() == len(roster.businesses)
-            assert uow.businesses.count(within="450324") == 1
-            keys = {business.key}
-            assert list(uow.assignments.stream(business_keys=keys, within="450324")) == history
-            assert list(uow.assignments.stream(business_keys=keys, within=COUNTY)) == []
+            assert list(uow.assignments.stream(business_keys=keys, within=township)) == history
+            old = hierarchy.ancestor_codes(business.area_code).get(Tier.TOWNSHIP)
+            if old is not None:  # none left where it was
+                assert list(uow.assignments.stream(business_keys=keys, within=old)) == []
+        renamed = attrs.evolve(other, name=other.name + "新店")
+        away = attrs.evolve(moved, area_code="450324100")
+        with (
+            pytest.raises((StructureError, InvalidAreaCodeError)) as refused,
+            loaded.unit_of_work(SYSTEM) as uow,
+        ):
+            uow.businesses.upsert_many([renamed, away])
+        for text in (refused.value.message_zh, refused.value.message_en):
+            assert business.key in text, text
+            rest = text.replace(business.key, "")  # a licence number holds its county's code
+            assert COUNTY in rest and "450324" in rest, text
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.businesses.get(business.key) == moved
+            assert uow.businesses.get(other.key) == other
+            assert uow.businesses.count(within="450324") == 0
+            assert list(uow.assignments.stream(within="450324")) == []
+            assert list(uow.assignments.stream(business_keys=keys, within=township)) == history
 
     def test_an_area_with_records_keeps_its_parent(self, loaded: Store, roster: Roster) -> None:
         """Records are filed under their area's ancestors, which scope every query: moving

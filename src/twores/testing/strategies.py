@@ -446,6 +446,12 @@ _STATUSES = st.sampled_from(
 _GRADES = st.sampled_from(_GRADE_WEIGHTS)
 
 
+def _county_of(hierarchy: Hierarchy, code: str) -> str:
+    """The county an area lies in (itself above county level), as stores file records."""
+    county = hierarchy.ancestor(code, Tier.COUNTY)
+    return county.code if county is not None else code
+
+
 def _one_of(draw: st.DrawFn, choices: Sequence[T]) -> T:
     """One of ``choices``, shrinking towards the first (an index, so no strategy is built
     per list)."""
@@ -590,7 +596,8 @@ def roster_changes(
     draw: st.DrawFn, roster: Roster, *, on: date = DEFAULT_DAY, max_size: int = 5
 ) -> list[RosterChange]:
     """Churn a roster undergoes: cadres leaving, joining or moving; businesses opening,
-    closing, regrading or moving. Each change is valid when applied in order."""
+    closing, regrading or moving within their county. Each change is valid when applied
+    in order."""
     changes: list[RosterChange] = []
     current = roster
     areas = [a for a in roster.hierarchy if a.tier is not Tier.PROVINCE] or list(roster.hierarchy)
@@ -632,9 +639,11 @@ def roster_changes(
         elif kind == "regrade":
             key = _one_of(draw, sorted(current.businesses))
             change = BusinessRegraded(key, draw(st.sampled_from(Grade)))
-        else:
+        else:  # within its county: a move to another county is a new registration
             key = _one_of(draw, sorted(current.businesses))
-            change = BusinessMoves(key, _one_of(draw, low).code)
+            county = _county_of(roster.hierarchy, current.businesses[key].area_code)
+            here = [a.code for a in low if _county_of(roster.hierarchy, a.code) == county]
+            change = BusinessMoves(key, _one_of(draw, here or [current.businesses[key].area_code]))
         current = current.apply(change)
         changes.append(change)
     return changes

@@ -30,7 +30,14 @@ from twores.core.supervision import SupervisionTask, TaskPlan, Visit, counts_tow
 from twores.plugins import hookimpl
 from twores.plugins.builtin.memory_kpis import MemoryKpiCounts
 from twores.plugins.records import BackendSpec
-from twores.plugins.storage.common import AncestorCodes, Change, ScopeGuard, audit_payloads, plain
+from twores.plugins.storage.common import (
+    AncestorCodes,
+    Change,
+    ScopeGuard,
+    audit_payloads,
+    county_moves_refused,
+    plain,
+)
 
 AssignmentId = tuple[str, str, date]
 
@@ -229,6 +236,8 @@ class _Keyed:
 
     entity = ""
     what_zh = ""
+    #: A record stays in the county it is filed in (businesses), as on SQL.
+    stays_in_county = False
 
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self.uow = uow
@@ -254,6 +263,8 @@ class _Keyed:
             guard.check_write(record.area_code, f"{self.what_zh} {key}", f"{self.entity} {key}")
         filed = [(k, table[k].area_code) for k in map(self._key, records) if k in table]
         guard.check_stored_writes(filed, self.what_zh, self.entity)
+        if self.stays_in_county:
+            self._check_counties(records, table)
         for record in records:
             key = self._key(record)
             before = table.get(key)
@@ -268,6 +279,20 @@ class _Keyed:
             updated += before is not None
         self.uow.record(self.entity, changes)
         return UpsertResult(inserted, updated, unchanged)
+
+    def _check_counties(self, records: list[Any], table: dict[str, Any]) -> None:
+        """No stored record moves to another county (as the SQL store refuses)."""
+        county_of = self.uow.county_of
+        crossing = []
+        for record in records:
+            before = table.get(self._key(record))
+            if before is None or before.area_code == record.area_code:
+                continue
+            stored, county = county_of(before.area_code), county_of(record.area_code)
+            if stored != county:
+                crossing.append((self._key(record), stored, record.area_code, county))
+        if crossing:
+            raise county_moves_refused(crossing, self.uow.guard.hierarchy)
 
     def _audit(self, record: Any) -> dict[str, Any]:
         data = plain(record)
@@ -322,6 +347,7 @@ class _Keyed:
 
 class _Businesses(_Keyed):
     entity, what_zh = "business", "包保主体"
+    stays_in_county = True
 
     def search(
         self, text: str, *, within: str | None = None, offset: int = 0, limit: int

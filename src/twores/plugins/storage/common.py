@@ -14,7 +14,7 @@ import msgspec
 from twores.core.areas import Hierarchy, Tier
 from twores.core.audit import AuditEntry, canonical
 from twores.core.convert import make_converter, trusted
-from twores.core.errors import InvalidAreaCodeError, UnknownAreaError
+from twores.core.errors import InvalidAreaCodeError, StructureError, UnknownAreaError
 from twores.core.security import Role, Scope, ScopeError, outside_scope, records_outside
 
 CONVERTER = make_converter()
@@ -68,6 +68,42 @@ class AncestorCodes:
             Tier.TOWNSHIP: self.township_code,
             Tier.VILLAGE: self.village_code,
         }[tier]
+
+
+class CountyMoveError(InvalidAreaCodeError):
+    """A business given an area of another county than the one it is filed in. Licences
+    are issued by the county's regulator, so a move to another county is a new
+    registration: the old county closes the business and the new one registers it. Its
+    problems, visits, tasks and letters stay with the county that keeps them."""
+
+    code = "cross_county_move"
+
+    def __init__(self, key: str, stored: str, area_code: str, county: str, names: Hierarchy):
+        self.key, self.stored_county, self.new_county = key, stored, county
+        old, new = _county_label(names, stored), _county_label(names, county)
+        super().__init__(
+            f"{key}.area_code",
+            area_code,
+            f"主体已登记在 {old[0]}，跨县迁移须在原县注销后在新县重新登记（新县：{new[0]}）",
+            f"the business is filed in {old[1]}: a move to another county ({new[1]}) is a "
+            "new registration — close it in the old county, then register it in the new one",
+        )
+
+
+def _county_label(hierarchy: Hierarchy, code: str) -> tuple[str, str]:
+    """灵川县（450323）, and 灵川县 (450323) in English."""
+    if code not in hierarchy:
+        return code, code
+    name = hierarchy[code].name
+    return f"{name}（{code}）", f"{name} ({code})"
+
+
+def county_moves_refused(
+    moves: Iterable[tuple[str, str, str, str]], hierarchy: Hierarchy
+) -> StructureError:
+    """Businesses refused a move to another county: (key, stored county, new area, its
+    county) each; one error naming them all (``errors``: a :class:`CountyMoveError` each)."""
+    return StructureError("包保主体", [CountyMoveError(*move, hierarchy) for move in sorted(moves)])
 
 
 class ScopeGuard:

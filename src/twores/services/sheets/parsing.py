@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 import itertools
 import re
 from collections.abc import Callable, Iterator
@@ -43,7 +42,7 @@ from twores.divisions import load_divisions
 from twores.services.sheets import values as v
 from twores.services.sheets.columns import COLUMNS, REQUIRED, known_headers, map_columns
 from twores.services.sheets.columnwise import FREE_TEXT, ColumnwiseBusinesses
-from twores.services.sheets.reading import Row, Table, read_table
+from twores.services.sheets.reading import Row, Table, normalise_header, read_table
 
 T = TypeVar("T")
 E = TypeVar("E", bound=LabelledEnum)
@@ -116,6 +115,10 @@ class ParseResult(Generic[T]):
     rows: list[T]
     errors: list[RowError]
     columns: dict[str, str]
+    #: Of a cadre sheet: each row without a 干部编号, by the provisional id its cadre
+    #: carries until the import finds who they are (:func:`provisional_cadre_id`), as
+    #: (row, 序号).
+    unnamed: dict[str, tuple[int, str | None]] = attrs.Factory(dict)
 
 
 class _RowReader:
@@ -433,7 +436,52 @@ def _header_errors(kind: str, table: Table, columns: dict[str, str]) -> list[Row
         )
         for f in missing
     ]
+    if kind == "businesses":
+        errors += _unread_licence_headers(table, columns, where_zh, where_en)
     return errors + _repeated_headers(table, columns, where_zh, where_en)
+
+
+#: Headers of a licence's other particulars (许可证有效期, 发证机关), not its number.
+_LICENCE_PARTICULARS = ("日期", "有效期", "期限", "到期", "截止", "发证", "机关", "类别", "项目")
+
+
+def _unread_licence_headers(
+    table: Table, columns: dict[str, str], where_zh: str, where_en: str
+) -> list[RowError]:
+    """A column no field reads whose header looks like the licence number's (食品经营许可证,
+    …许可证编号 in a wording not known): read without it, a licensed business would be
+    filed under its credit code alone, and its correct ledger refused later."""
+    read = set(columns.values())
+    found = [
+        h
+        for h in table.header
+        if h
+        and h not in read
+        and "许可证" in (normal := normalise_header(h))
+        and not any(word in normal for word in _LICENCE_PARTICULARS)
+    ]
+    used = columns.get("licence_no")
+    errors = []
+    for header in found:
+        if used is None:
+            zh = f"“{header}”不是可识别的许可证编号表头，该列未读取{where_zh}：请改为“许可证编号”"
+            en = (
+                f"“{header}” is not a recognised licence header, so the column is not "
+                f"read{where_en}: rename it to 许可证编号"
+            )
+        else:
+            zh = (
+                f"“{header}”像是许可证编号列，但许可证编号已从“{used}”列读取{where_zh}："
+                "请删除或改名其中一列"
+            )
+            en = (
+                f"“{header}” looks like a licence number column, but the licence number is "
+                f"read from “{used}”{where_en}: delete or rename one of them"
+            )
+        errors.append(
+            RowError(table.header_row, None, header, header, zh, en, "unread_licence_column")
+        )
+    return errors
 
 
 def _repeated_headers(
@@ -470,11 +518,11 @@ def _duplicates(
     rows: list[T],
     key: Callable[[T], str],
     where: Callable[[T], tuple[int, str | None]],
-    column: str,
+    column: str | Callable[[T], str],
     shown: Callable[[T], str] | None = None,
 ) -> tuple[list[T], list[RowError]]:
-    """Rows whose ``key`` an earlier row has, refused in ``column`` with the value ``shown``
-    (default: the key)."""
+    """Rows whose ``key`` an earlier row has, refused in ``column`` (or the row's, when a
+    function) with the value ``shown`` (default: the key)."""
     first: dict[str, int] = {}
     kept, errors = [], []
     for item in rows:
@@ -485,7 +533,7 @@ def _duplicates(
                 RowError(
                     number,
                     serial,
-                    column,
+                    column if isinstance(column, str) else column(item),
                     k if shown is None else shown(item),
                     f"与第{first[k]}行重复",
                     f"duplicates row {first[k]}",
@@ -531,6 +579,7 @@ def iter_business_chunks(
     licence_column = columns.get("licence_no", "许可证编号")
     credit_column = columns.get("uscc", "统一社会信用代码")
     first_seen: dict[str, int] = {}
+    licensed_by_code: dict[str, int] = {}  # credit code -> first licensed row giving it
     formulas = table.formulas
     rows_iter = iter(table.rows)
     while batch := list(itertools.islice(rows_iter, CHUNK if size is None else size)):
@@ -562,9 +611,45 @@ def iter_business_chunks(
                     )
                 )
                 continue
+            same = _same_by_code(result, first_seen, licensed_by_code, credit_column)
+            if same is not None:
+                problems.append(same)
+                continue
             first_seen[key] = row.number
+            if result.business.licence_no and result.business.uscc:
+                licensed_by_code.setdefault(result.business.uscc, row.number)
             parsed.append(result)
         yield ParseResult(parsed, sorted(problems, key=lambda e: (e.row, e.column)), columns)
+
+
+def _same_by_code(
+    row: BusinessRow, first_seen: dict[str, int], licensed_by_code: dict[str, int], column: str
+) -> RowError | None:
+    """A row that gives only a credit code names the licensed business with that code: a
+    licensed row of this file giving it is the same business, listed twice (whichever of
+    the two comes first)."""
+    business = row.business
+    code = business.uscc
+    if code is None:
+        return None
+    coded_first = business.licence_no is not None  # an earlier row gave only this code
+    # the key of a row without a licence is its code
+    first = first_seen.get(code) if coded_first else licensed_by_code.get(code)
+    if first is None:
+        return None
+    earlier, this = (f"第{first}行", f"row {first}"), ("本行", "this row")
+    coded, licensed = (earlier, this) if coded_first else (this, earlier)
+    return RowError(
+        row.row,
+        row.serial,
+        column,
+        code,
+        f"与第{first}行重复：{coded[0]}只填了统一社会信用代码，未填许可证编号，按该代码即"
+        f"{licensed[0]}的许可证主体（同一主体只列一行）",
+        f"duplicates row {first}: {coded[1]} gives only the credit code, no licence number, "
+        f"and by it names the licensed business of {licensed[1]} (list a business once)",
+        "duplicate_key",
+    )
 
 
 def _with_formula_errors(
@@ -738,7 +823,7 @@ def _staff(r: _RowReader, role: str) -> StaffMember | None:
         return None
     name = r.get(f"{role}_name", v.person_name)
     phone = r.get(f"{role}_phone", v.phone)
-    id_number = r.get(f"{role}_id_number", _id_number)
+    id_number = r.get(f"{role}_id_number", v.id_number)
     banned = r.get(f"{role}_banned_until", v.day)
     if name is None:
         return None
@@ -755,10 +840,6 @@ def _staff(r: _RowReader, role: str) -> StaffMember | None:
         return None
 
 
-def _id_number(x: object, f: str) -> str | None:
-    return None if v.blank(x) else v.clean(str(x)).upper() or None
-
-
 def _cadre_ref(r: _RowReader) -> CadreRef | None:
     name = r.get("cadre_name", v.person_name)
     if name is None:
@@ -771,9 +852,16 @@ def _cadre_ref(r: _RowReader) -> CadreRef | None:
     )
 
 
-def derive_cadre_id(area_code: str, name: str, phone: str | None) -> str:
-    digest = hashlib.blake2b(f"{name}|{phone or ''}".encode(), digest_size=4).hexdigest()
-    return f"{area_code}-{digest}"
+def provisional_cadre_id(row: int) -> str:
+    """The id a cadre row without 干部编号 carries until the import finds who the row is
+    (a stored cadre, else a new one with an id of its own): it names the row, never the
+    person, so nothing of their phone or ID number is ever in an id."""
+    return f"new:{row}"
+
+
+def person_key(area_code: str, name: str, phone: str | None) -> str:
+    """Who a cadre row without 干部编号 is: area, name and phone (no id holds a ``|``)."""
+    return f"{area_code}|{name}|{phone or ''}"
 
 
 class OutOfScopeError(InvalidValueError):
@@ -802,6 +890,7 @@ def parse_cadres(
         return ParseResult([], errors, columns)
     area = AreaResolver(hierarchy)
     cadres: list[tuple[Row, Cadre]] = []
+    unnamed: dict[str, tuple[int, str | None]] = {}
     for row in table.rows:
         r = _RowReader(row, positions, columns, table.formulas.get(row.number))
         name = r.get("name", lambda x, f: v.person_name(x, f, required=True))
@@ -811,7 +900,7 @@ def parse_cadres(
         fields = {
             "post": r.get("post", v.text),
             "phone": phone,
-            "id_number": r.get("id_number", lambda x, f: checked_id_number(_id_number(x, f), f)),
+            "id_number": r.get("id_number", lambda x, f: checked_id_number(v.id_number(x, f), f)),
             "active_from": r.get("active_from", v.day),
             "active_to": r.get("active_to", v.day),
         }
@@ -840,7 +929,7 @@ def parse_cadres(
             continue
         try:
             cadre = Cadre(
-                id=given_id or derive_cadre_id(area_code, name, phone),
+                id=given_id or provisional_cadre_id(row.number),
                 name=name,
                 tier=area_tier,
                 area_code=area_code,
@@ -850,17 +939,26 @@ def parse_cadres(
             r.record_errors(error, lambda f: {"area_code": "area"}.get(f, f))
             errors.extend(r.errors)
             continue
+        if not given_id:
+            unnamed[cadre.id] = (row.number, row.serial)
         cadres.append((row, cadre))
-    by_id = "id" in columns  # else the id is made from name and phone: show the name
-    kept, duplicates = _duplicates(
+    name_column = columns.get("name", "包保干部姓名")
+    kept, duplicates = _duplicates(  # a row without 干部编号 is its area, name and phone
         cadres,
-        lambda item: item[1].id,
+        lambda item: (
+            person_key(item[1].area_code, item[1].name, item[1].phone)
+            if item[1].id in unnamed
+            else item[1].id
+        ),
         lambda item: (item[0].number, item[0].serial),
-        columns["id"] if by_id else columns.get("name", "包保干部姓名"),
-        None if by_id else lambda item: item[1].name,
+        lambda item: name_column if item[1].id in unnamed else columns["id"],
+        lambda item: item[1].name if item[1].id in unnamed else item[1].id,
     )
     return ParseResult(
-        [c for _, c in kept], sorted(errors + duplicates, key=lambda e: (e.row, e.column)), columns
+        [c for _, c in kept],
+        sorted(errors + duplicates, key=lambda e: (e.row, e.column)),
+        columns,
+        {c.id: unnamed[c.id] for _, c in kept if c.id in unnamed},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,11 +30,11 @@ def report_path(source: Path, folder: Path | None = None) -> Path:
 
 def remove_stale_report(source: Path, folder: Path | None = None) -> None:
     """Remove the report an earlier, rejected import of ``source`` left (only a file this
-    module wrote: the report's name, and its header row)."""
+    module wrote: the report's name, and its header row). Only the report ``source`` itself
+    is given: 台账.csv's accepted import leaves 台账.errors.xlsx, the report of 台账.xlsx."""
     target = report_path(source, folder)
-    for stale in (target, target.with_suffix(".csv" if target.suffix == ".xlsx" else ".xlsx")):
-        if stale.is_file() and _is_report(stale):
-            stale.unlink(missing_ok=True)
+    if target.is_file() and _is_report(target):
+        target.unlink(missing_ok=True)
 
 
 def _is_report(path: Path) -> bool:
@@ -66,3 +67,53 @@ def write_report(errors: Sequence[RowError], source: Path, folder: Path | None =
         ),
     )
     return target
+
+
+#: The code of the note a refusal carries when its report could not be written.
+REPORT_NOT_WRITTEN = "report_not_written"
+
+#: Why a report could not be written, by the OS error met.
+_UNWRITABLE: tuple[tuple[type[OSError], str, str], ...] = (
+    (PermissionError, "没有写权限", "permission denied"),
+    (FileNotFoundError, "文件夹不存在", "no such folder"),
+    (NotADirectoryError, "路径中有一段不是文件夹", "a part of the path is not a folder"),
+    (IsADirectoryError, "同名的文件夹已存在", "a folder of that name exists"),
+)
+
+
+def written_report(
+    errors: list[RowError], source: Path, folder: Path | None
+) -> tuple[Path | None, RowError | None]:
+    """The report of a refused file, written (its path), or why it could not be (a
+    read-only or shared folder: the row errors are still returned, with a note to name a
+    writable folder with --report-dir)."""
+    target = report_path(source, folder)
+    made = False
+    try:
+        # made and opened first: a workbook that fails half-written leaves noise on stderr
+        target.parent.mkdir(parents=True, exist_ok=True)
+        made = not target.exists()
+        with target.open("ab"):
+            pass
+        return write_report(errors, source, folder), None
+    except OSError as error:
+        if made:  # no empty or half-written report left behind
+            with contextlib.suppress(OSError):
+                target.unlink(missing_ok=True)
+        zh, en = next(
+            ((z, e) for kind, z, e in _UNWRITABLE if isinstance(error, kind)),
+            (error.strerror or type(error).__name__, error.strerror or type(error).__name__),
+        )
+        note = RowError(
+            0,
+            None,
+            "错误报告",
+            str(target),
+            f"错误报告无法写入（{zh}），各行错误只在此列出：请用 --report-dir 指定一个可写的"
+            "文件夹（接口为 report_dir=）后重新导入，以得到错误报告",
+            f"the error report could not be written ({en}), so the row errors are listed only "
+            "here: name a writable folder with --report-dir (report_dir= in the API) and "
+            "import again to get the report",
+            REPORT_NOT_WRITTEN,
+        )
+        return None, note

@@ -13,7 +13,7 @@ from twores.core.ports import UpsertResult
 from twores.core.security import records_outside
 from twores.plugins.sqlalchemy import rls, rows
 from twores.plugins.sqlalchemy.repos import BATCH, batches
-from twores.plugins.storage.common import AncestorCodes, Change
+from twores.plugins.storage.common import AncestorCodes, Change, county_moves_refused
 
 if TYPE_CHECKING:
     from twores.plugins.sqlalchemy.backend import SqlUnitOfWork
@@ -30,6 +30,9 @@ class Keyed:
     #: Keys name one record anywhere (businesses, cadres): a role under row-level security
     #: that cannot see another county's record must not file a second one under its key.
     one_per_key = False
+    #: A record stays in the county it is filed in (businesses: a move to another county
+    #: is a new registration there); others (cadres) move, their row deleted and inserted.
+    stays_in_county = False
 
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
@@ -128,6 +131,14 @@ class Keyed:
                 del changed[key]
         filed = ((key, existing[key]["area_code"]) for key in changed)
         guard.check_stored_writes(filed, self.what_zh, self.entity)
+        if self.stays_in_county:
+            crossing = [
+                (key, existing[key]["county_code"], record.area_code, codes.county_code)
+                for key, (record, codes, _) in changed.items()
+                if existing[key]["county_code"] != codes.county_code
+            ]
+            if crossing:
+                raise county_moves_refused(crossing, hierarchy)
         for key, (record, codes, values) in changed.items():
             before = existing[key]
             if before["area_code"] != record.area_code:

@@ -25,6 +25,7 @@ from twores.plugins.storage.common import AncestorCodes
 class Businesses(Keyed):
     entity, what_zh = "business", "包保主体"
     one_per_key = True
+    stays_in_county = True  # licensed by the county: another county registers it anew
     table, key_column, codec = tables.businesses, "key", rows.BUSINESS
 
     def search(
@@ -75,9 +76,10 @@ class Businesses(Keyed):
         return {code: (int(n), int(d)) for code, n, d in self.uow.connection.execute(query).all()}
 
     def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:
-        """A moved business takes its assignment history with it (they are filed by its
-        area): deleted and inserted again, never updated in place, as a distributed table
-        (Citus) cannot move a row to another county by UPDATE."""
+        """A business moved within its county (another county is refused: ``upsert_many``)
+        takes its assignment history with it (they are filed by its area): deleted and
+        inserted again, never updated in place, so no write to a distributed table (Citus)
+        ever changes a row's county by UPDATE."""
         a = tables.assignments
         filing = {key: dict(zip(rows.ANCESTORS, rows.ancestor_values(codes), strict=True))
                   for key, codes in moves}  # fmt: skip
