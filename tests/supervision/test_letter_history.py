@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import attrs
 import docx
 import pytest
 
@@ -350,3 +351,38 @@ def test_a_banners_sumus_and_gachas_letters_name_their_own_leaders(tmp_path: Pat
     assert "旗委、旗政府主要负责人" in _counterparty_line(made["q1"].docx)
     assert "苏木党委、苏木政府主要负责人" in _counterparty_line(made["s1"].docx)
     assert "嘎查党组织书记、嘎查委员会主任" in _counterparty_line(made["g1"].docx)
+
+
+def test_a_cadre_who_moves_county_takes_their_letters_along(
+    app: twores.Twores, store: Store, tmp_path: Path
+) -> None:
+    """The new county generates the cadre's next letter (no other county's row in its
+    way), the signing is kept, and the old county keeps no letter of a cadre it lost."""
+    city = demo_region().subtree("4503")
+    there = next(a.code for a in city.subtree("450324") if a.tier is Tier.VILLAGE)
+    b1 = _business(1)
+    b2 = attrs.evolve(_business(2), area_code=there, licence_no="JY14503240000027")
+    _load(store, [b1, b2], [_cadre("v1")], [Assignment("v1", b1.key, date(2025, 1, 1))], city)
+    generate_letters(app, store, ADMIN, 2026, tmp_path, on=date(2026, 3, 1), documents=False)
+    sign_letter(store, ADMIN, "v1", 2026, signed_on=date(2026, 3, 2), counterparty="社区书记")
+    with store.unit_of_work(ADMIN) as uow:  # the city moves v1 to 全州县
+        uow.cadres.upsert_many([_cadre("v1", area=there)])
+        uow.assignments.upsert_many(
+            [
+                Assignment("v1", b1.key, date(2025, 1, 1)).ended(date(2026, 4, 1)),
+                Assignment("v1", b2.key, date(2026, 4, 1)),
+            ]
+        )
+        uow.commit()
+    office = twores.Scope("全州县食安办", twores.Role.OFFICE, "450324")
+    (made,) = generate_letters(app, store, office, 2026, tmp_path, on=date(2026, 4, 2))
+    assert made.renewed and made.letter.area_code == there and made.docx is not None
+    with store.unit_of_work(ADMIN) as uow:
+        letters = sorted(uow.letters.stream(cadre_id="v1"), key=lambda x: x.key)
+    assert [(x.key, x.area_code, x.signed_on) for x in letters] == [
+        (letter_key(2026, "v1"), there, None),
+        (superseded_key(2026, "v1", date(2026, 3, 2)), there, date(2026, 3, 2)),
+    ]
+    old = twores.Scope("灵川县食安办", twores.Role.OFFICE, COUNTY)
+    with store.unit_of_work(old) as uow:
+        assert list(uow.letters.stream(cadre_id="v1")) == []

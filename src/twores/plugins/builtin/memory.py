@@ -36,6 +36,7 @@ from twores.plugins.storage.common import (
     ScopeGuard,
     audit_payloads,
     county_moves_refused,
+    letters_follow,
     plain,
 )
 
@@ -395,6 +396,15 @@ class _Cadres(_Keyed):
 
     def _key(self, record: Cadre) -> str:
         return record.id
+
+    def upsert_many(self, records: Iterable[Cadre]) -> UpsertResult:
+        """A cadre who moved takes their letters along (``letters_follow``), as on SQL."""
+        records = list(records)
+        stored = self._table()
+        moved = [c for c in records if (b := stored.get(c.id)) and b.area_code != c.area_code]
+        result = super().upsert_many(records)
+        letters_follow(self.uow, moved)
+        return result
 
 
 class _Tasks(_Keyed):

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 from itertools import chain
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import msgspec
@@ -16,6 +16,10 @@ from twores.core.audit import AuditEntry, canonical
 from twores.core.convert import make_converter, trusted
 from twores.core.errors import InvalidAreaCodeError, StructureError, UnknownAreaError
 from twores.core.security import Role, Scope, ScopeError, outside_scope, records_outside
+
+if TYPE_CHECKING:
+    from twores.core.cadres import Cadre
+    from twores.core.ports import UnitOfWork
 
 CONVERTER = make_converter()
 T = TypeVar("T")
@@ -104,6 +108,20 @@ def county_moves_refused(
     """Businesses refused a move to another county: (key, stored county, new area, its
     county) each; one error naming them all (``errors``: a :class:`CountyMoveError` each)."""
     return StructureError("包保主体", [CountyMoveError(*move, hierarchy) for move in sorted(moves)])
+
+
+def letters_follow(uow: UnitOfWork, cadres: Iterable[Cadre]) -> None:
+    """The letters of cadres whose area changed, filed again where the cadre now is (a
+    letter is the cadre's, counted with the cadre in its county): a cadre who moves county
+    keeps their signing, and the new county generates their next letter under the same key
+    without meeting the old county's row. Audited as any move of a record."""
+    for cadre in cadres:
+        letters = [
+            attrs.evolve(letter, area_code=cadre.area_code)
+            for letter in uow.letters.stream(cadre_id=cadre.id)
+            if letter.area_code != cadre.area_code
+        ]
+        uow.letters.upsert_many(letters)
 
 
 class ScopeGuard:

@@ -19,7 +19,7 @@ from twores.plugins.sqlalchemy.repos import BATCH
 from twores.plugins.sqlalchemy.repos.assignments import held_on
 from twores.plugins.sqlalchemy.repos.keyed import Keyed
 from twores.plugins.sqlalchemy.repos.task_sync import SetwiseSchedule
-from twores.plugins.storage.common import AncestorCodes
+from twores.plugins.storage.common import AncestorCodes, letters_follow
 
 
 class Businesses(Keyed):
@@ -96,6 +96,11 @@ class Cadres(Keyed):
     entity, what_zh = "cadre", "包保干部"
     one_per_key = True
     table, key_column, codec = tables.cadres, "id", rows.CADRE
+
+    def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:
+        """A cadre who moved takes their letters along (``letters_follow``)."""
+        moved = self.uow.cadres.get_many([key for key, _ in moves])
+        letters_follow(self.uow, moved.values())
 
 
 class Tasks(Keyed):
