@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -195,6 +196,10 @@ def test_scope_settings_name_the_counties_of_the_summary() -> None:
     assert rls.scope_settings(Scope("t", Role.CADRE, TOWNSHIP), hierarchy) == (TOWNSHIP, "150102")
     city = rls.scope_settings(Scope("c", Role.OFFICE, "1501"), hierarchy)
     assert city == ("1501", "1501,150102,150103")
+    assert rls.scope_tier(SYSTEM, hierarchy) == ""
+    assert rls.scope_tier(Scope("c", Role.OFFICE, "1501"), hierarchy) == "city"
+    assert rls.scope_tier(Scope("t", Role.CADRE, TOWNSHIP), hierarchy) == "township"
+    assert rls.scope_tier(Scope("x", Role.OFFICE, "999999"), hierarchy) == ""  # matches nothing
 
 
 def test_an_app_role_granted_before_an_upgrade_can_schedule(postgres_url: str) -> None:
@@ -247,3 +252,150 @@ def test_the_app_role_is_never_one_that_bypasses_the_policies(
     with pytest.raises(twores.TworesError) as error:
         app.grant_app_role(f"{role}_x")  # the app role owns nothing: it can grant nothing
     assert "owner" in error.value.message_en
+
+
+# -- migration 0021: a row passes by its ancestor column of the scope's own tier ----------
+
+COUNTY, OTHER_COUNTY = "150102", "150103"
+
+
+def _raw_row(table: sa.Table, key: str, **codes: str | None) -> dict[str, object]:
+    """A row of any hot table, filed by ``codes`` (ancestor columns, ``area_code``)."""
+    values: dict[str, object] = {}
+    for column in table.c:
+        if column.name in codes or (column.nullable and not column.primary_key):
+            continue
+        kind = column.type.python_type
+        if kind is str:
+            values[column.name] = key if column.primary_key else "x"
+        else:
+            values[column.name] = {int: 0, bool: False, date: date(2026, 1, 1)}[kind]
+    values.update({c: v for c, v in codes.items() if c in table.c})
+    return values
+
+
+def _filed(area: str, **forged: str | None) -> dict[str, str | None]:
+    """The ancestor columns and area of a row filed in ``area``, some of them ``forged``."""
+    codes = AncestorCodes.of(Hierarchy(AREAS), area)
+    ancestors = dict(zip(rows.ANCESTORS, rows.ancestor_values(codes), strict=True))
+    return {**ancestors, "area_code": area, **forged}
+
+
+def _hot_tables() -> list[sa.Table]:
+    return [tables.metadata.tables[name] for name in rls.HOT_TABLES]
+
+
+def _all_keys(store: SqlStore, scope: Scope) -> set[tuple[str, str]]:
+    """(table, primary key's second column) of every row a raw SELECT returns in ``scope``."""
+    found = set()
+    with store.unit_of_work(scope) as uow:
+        for table in _hot_tables():
+            column = list(table.primary_key.columns)[1]
+            found |= {(table.name, k) for k in uow.connection.execute(sa.select(column)).scalars()}
+    return found
+
+
+def _refused(app: SqlStore, scope: Scope, statement: sa.Executable) -> None:
+    with (
+        app.unit_of_work(scope) as uow,
+        pytest.raises(sa.exc.ProgrammingError, match="row-level security"),
+    ):
+        uow.connection.execute(statement)
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"township_code": COUNTY},  # the reproduced attack: the own code one tier down
+        {"village_code": COUNTY},
+        {"city_code": COUNTY},
+        {"province_code": COUNTY},
+    ],
+    ids=lambda f: next(iter(f)),
+)
+def test_a_county_cannot_file_a_row_in_another_county_through_an_ancestor_column(
+    stores: tuple[SqlStore, SqlStore, str], forged: dict[str, str]
+) -> None:
+    _, app, _ = stores
+    county = Scope("新城区", Role.OFFICE, COUNTY)
+    for table in _hot_tables():
+        row = _raw_row(table, f"forged-{table.name}", **_filed("150103001", **forged))
+        _refused(app, county, sa.insert(table).values(row))
+    with app.unit_of_work(SYSTEM) as uow:  # nothing got in
+        for table in _hot_tables():
+            assert uow.connection.execute(
+                sa.select(sa.func.count()).select_from(table).where(table.c.county_code == "150103")
+            ).scalar() == (PER_AREA if table.name == "businesses" else 0)
+
+
+def test_a_county_cannot_move_its_rows_into_another_county(
+    stores: tuple[SqlStore, SqlStore, str],
+) -> None:
+    _, app, _ = stores
+    county = Scope("新城区", Role.OFFICE, COUNTY)
+    with app.unit_of_work(county) as uow:  # the county's own rows, in every hot table
+        for table in _hot_tables():
+            row = _raw_row(table, f"own-{table.name}", **_filed(TOWNSHIP))
+            uow.connection.execute(sa.insert(table).values(row))
+        uow.commit()
+    moved = _filed("150103001", township_code=COUNTY)
+    for table in _hot_tables():
+        values = {c: v for c, v in moved.items() if c in table.c}
+        _refused(app, county, sa.update(table).values(values))
+    key = f"JY2{TOWNSHIP}0000"
+    b = tables.businesses
+    _refused(app, county, sa.update(b).where(b.c.key == key).values(moved))
+    # the other county sees none of it; the county still sees and changes its own rows
+    assert not {k for _, k in _all_keys(app, Scope("回民区", Role.OFFICE, OTHER_COUNTY))} & {
+        key,
+        *(f"own-{t.name}" for t in _hot_tables()),
+    }
+    assert {(t.name, f"own-{t.name}") for t in _hot_tables()} <= _all_keys(app, county)
+    with app.unit_of_work(county) as uow:
+        renamed = sa.update(b).where(b.c.key == key).values(name="改名", township_code=SIBLING)
+        assert uow.connection.execute(renamed).rowcount == 1  # within the county: allowed
+        uow.commit()
+
+
+def test_a_township_cannot_file_a_row_in_a_sibling_township(
+    stores: tuple[SqlStore, SqlStore, str],
+) -> None:
+    _, app, _ = stores
+    township = Scope("town", Role.CADRE, TOWNSHIP)
+    b = tables.businesses
+    forged = _raw_row(b, "forged", **_filed(SIBLING, village_code=TOWNSHIP))
+    _refused(app, township, sa.insert(b).values(forged))
+    with app.unit_of_work(township) as uow:  # its own township's rows go in
+        own = _raw_row(b, "own", **_filed(TOWNSHIP))
+        uow.connection.execute(sa.insert(b).values(own))
+        uow.commit()
+    assert ("businesses", "own") in _all_keys(app, township)
+    assert ("businesses", "own") not in _all_keys(app, Scope("s", Role.CADRE, SIBLING))
+
+
+def test_a_city_sees_and_files_in_its_counties_only(
+    stores: tuple[SqlStore, SqlStore, str],
+) -> None:
+    owner, app, _ = stores
+    city = Scope("呼和浩特市", Role.OFFICE, "1501")
+    with owner.unit_of_work(SYSTEM) as uow:  # another city of the province
+        uow.areas.upsert_many(
+            [Area("1502", "包头市", Tier.CITY, "15"), Area("150202", "东河区", Tier.COUNTY, "1502")]
+        )
+        uow.commit()
+    c = tables.cadres
+    with app.unit_of_work(city) as uow:
+        for key, area in (("city-own", "1501"), ("county-own", "150103001")):
+            uow.connection.execute(sa.insert(c).values(_raw_row(c, key, **_filed(area))))
+        uow.commit()
+    elsewhere = _filed("150103001", county_code="150202")  # city_code 1501, another county
+    _refused(app, city, sa.insert(c).values(_raw_row(c, "forged", **elsewhere)))
+    in_other_city = _filed("150103001", city_code="1502")
+    _refused(app, city, sa.insert(c).values(_raw_row(c, "forged", **in_other_city)))
+    seen = _all_keys(app, city)
+    assert {k for t, k in seen if t == "businesses"} == _keys(app, SYSTEM)  # both counties'
+    assert {("cadres", "city-own"), ("cadres", "county-own")} <= seen
+    county_sees = _all_keys(app, Scope("回民区", Role.OFFICE, OTHER_COUNTY))
+    assert ("cadres", "county-own") in county_sees
+    assert ("cadres", "city-own") not in county_sees  # filed above the county
+    assert _all_keys(app, Scope("p", Role.OFFICE, "15")) >= seen

@@ -1,9 +1,11 @@
 """PostgreSQL row-level security: the database itself keeps each unit of work in its scope.
 
-Migration 0009 enables RLS on the hot tables with one policy each: a row is visible and
-writable when the transaction's scope area is one of its denormalized ancestor codes (or
-the scope is the root, ``*``). The KPI summary tables, keyed by county, admit the counties
-listed in the transaction's ``twores.scope_counties``. Unset settings match nothing.
+Migration 0009 enables RLS on the hot tables with one policy each, which migration 0021
+narrows: a row is visible and writable when its ancestor column of the scope's own tier
+(``twores.scope_tier``) holds the scope's area (``twores.scope_area``) and its county is
+one of ``twores.scope_counties``, or when the scope is the root, ``*``. The KPI summary
+tables, keyed by county, admit the counties listed in ``twores.scope_counties``. Unset
+settings match nothing. The policies are built by the migrations, not from here.
 
 The app connects as a role that owns no table (:func:`grant_app_role`), so the policies
 apply to it; every unit of work then starts with ``set_config(..., true)`` (``SET LOCAL``).
@@ -29,9 +31,10 @@ if TYPE_CHECKING:
 
 SCOPE_AREA = "twores.scope_area"
 SCOPE_COUNTIES = "twores.scope_counties"
+SCOPE_TIER = "twores.scope_tier"
 ROOT = "*"
 
-#: Tables with ancestor codes: one scope policy each (migration 0009).
+#: Tables with ancestor codes: one scope policy each (migrations 0009, 0021).
 HOT_TABLES = tuple(t.name for t in tables.metadata.sorted_tables if "province_code" in t.c)
 #: The KPI summary and the scheduling marks, keyed by county: a county policy each.
 KPI_TABLES = ("kpi_versions", "kpi_states", "kpi_summary", "task_sync_marks")
@@ -76,6 +79,15 @@ def scope_settings(scope: Scope, hierarchy: Hierarchy) -> tuple[str, str]:
     return area, ",".join(sorted(found))
 
 
+def scope_tier(scope: Scope, hierarchy: Hierarchy) -> str:
+    """``twores.scope_tier`` for ``scope``: its area's tier, whose ancestor column the
+    policies compare with the area (migration 0021); "" for the root or an unknown area."""
+    area = scope.area_code
+    if area is None or area not in hierarchy:
+        return ""
+    return str(hierarchy[area].tier.value)
+
+
 def applies(store: SqlStore, connection: sa.Connection) -> bool:
     """Whether this store's role is subject to the policies (asked once per engine)."""
     if not store.is_postgres:
@@ -100,8 +112,9 @@ def enter(uow: SqlUnitOfWork) -> None:
         return
     area, counties = scope_settings(uow.scope, uow._hierarchy)
     uow.connection.exec_driver_sql(
-        f"SELECT set_config('{SCOPE_AREA}', %s, true), set_config('{SCOPE_COUNTIES}', %s, true)",
-        (area, counties),
+        f"SELECT set_config('{SCOPE_AREA}', %s, true), set_config('{SCOPE_COUNTIES}', %s, true),"
+        f" set_config('{SCOPE_TIER}', %s, true)",
+        (area, counties, scope_tier(uow.scope, uow._hierarchy)),
     )
 
 
