@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -69,7 +70,7 @@ def test_sqlite_runs_in_wal_with_full_sync(tmp_path: Path) -> None:
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-    assert store.revision() == "0022"
+    assert store.revision() == "0023"
     store.close()
 
 
@@ -324,3 +325,24 @@ def test_a_deleted_audit_head_is_reported_and_stops_writes(backend: str) -> None
         assert refused.value.code == "audit_tampered"
         with store.unit_of_work(system) as uow:
             assert uow.areas.get("450324") is None
+
+
+def test_whether_a_cadre_holds_a_business_is_read_from_the_cadres_index(tmp_path: Path) -> None:
+    """The letters KPI asks it of every active cadre: through ix_assignments_cadre (county,
+    cadre, days), never by reading the county's assignments per cadre (2.0 s against
+    0.09 s for 内蒙古's 39,000 cadres)."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'twores.db'}")
+    plans: list[str] = []
+
+    def explain(connection: Any, _: Any, statement: str, parameters: Any, *__: Any) -> None:
+        if statement.lstrip().startswith("SELECT cadres.area_code"):
+            found = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plans.append(str(found.fetchall()))
+
+    sa.event.listen(store.engine, "before_cursor_execute", explain)
+    with store.unit_of_work(SYSTEM) as uow:
+        uow.kpi_counts.letters_signed(date(2026, 3, 31))
+    sa.event.remove(store.engine, "before_cursor_execute", explain)
+    (plan,) = plans
+    assert "ix_assignments_cadre (county_code=? AND cadre_id=?" in plan, plan
+    store.close()

@@ -14,7 +14,7 @@ from alembic import command
 from twores.plugins.sqlalchemy import rls
 from twores.plugins.sqlalchemy.backend import SqlStore
 
-HEAD = "0022"
+HEAD = "0023"
 
 
 def _alembic(store: SqlStore, action: str, revision: str) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0021
 Revises: 0020
-Create Date: 2026-12-04 08:00:00.000000
+Create Date: 2026-12-03 10:05:00.000000
 
 Migration 0009's policy passed a row when the scope's area equalled *any* of its ancestor
 codes, so a county session could file a row in another county by writing its own code

@@ -2,7 +2,7 @@
 
 Revision ID: 0022
 Revises: 0021
-Create Date: 2026-12-04 08:30:00.000000
+Create Date: 2026-12-03 10:10:00.000000
 
 Migration 0016 once rebuilt ``ix_tasks_business`` on (business_key, key) and was then put
 back to leaving it on the business alone, under the same revision: a database upgraded in
