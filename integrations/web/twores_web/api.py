@@ -29,7 +29,7 @@ from twores.services import imports, problems, sign_in, supervision, web_views
 from twores.services.kpis import Dashboard, kpi_dashboard
 from twores.services.sheets.parsing import RowError
 from twores_web.auth import Me, client_address, session_data
-from twores_web.handlers import ERRORS, SIGN_IN_ERRORS, SignInOperation, get, post
+from twores_web.handlers import SIGN_IN_ERRORS, WRITE_ERRORS, SignInOperation, get, post, write
 from twores_web.sessions import start_session
 from twores_web.state import CurrentUser, Web
 
@@ -203,7 +203,7 @@ class Api(Controller):
     ) -> web_views.CadreDesk:
         return web_views.cadre_desk(web.app, web.store, user, cadre_id, period_of(period))
 
-    @post("/visits", summary="Record a visit / 录入督导记录")
+    @write("/visits", summary="Record a visit / 录入督导记录")
     def visit(
         self, user: CurrentUser, web: Web, data: JSONBody[supervision.VisitInput]
     ) -> VisitResult:
@@ -238,7 +238,7 @@ class Api(Controller):
             offset=offset,
         )
 
-    @post("/problems/transition", summary="Move a problem / 问题流转")
+    @write("/problems/transition", summary="Move a problem / 问题流转")
     def transition(self, user: CurrentUser, web: Web, data: JSONBody[Transition]) -> twores.Problem:
         return problems.transition_problem(
             web.app,
@@ -252,12 +252,12 @@ class Api(Controller):
             deadline=data.deadline,
         )
 
-    @post(
+    @write(
         "/imports/{kind:str}",
         summary="Import a ledger (all or nothing) / 导入台账",
         description="201: imported; 422: rejected, nothing changed, every bad row listed.",
         responses={
-            **ERRORS,
+            **WRITE_ERRORS,
             422: ResponseSpec(
                 ImportResult, description="Rejected, nothing changed: every bad row / 拒绝导入"
             ),
@@ -295,7 +295,7 @@ class Api(Controller):
     ) -> Response[bytes]:
         return export_download(web, user, kind, area, "csv", unmask=unmask)
 
-    @post(
+    @write(
         "/bulletin",
         summary="Issue the bulletin and download it / 周通报下载",
         description="201: the bulletin as .docx (default), .xlsx or Markdown, by `format`.",

@@ -50,6 +50,7 @@ from twores_web.i18n import lang_of, translator
 from twores_web.pages import PAGES, app_path, base_path, go, here, this_page
 from twores_web.sessions import RotatingSessionConfig
 from twores_web.state import WebState
+from twores_web.writes import WRITE_SLOTS, WRITES_WAIT, WebStore, WriteLane, WritesBusy, is_busy
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -66,6 +67,8 @@ def create_app(
     sign_in_throttle: SignInThrottle | None = None,
     base_path: str = "",
     debug: bool = False,
+    writes_wait: float = WRITES_WAIT,
+    write_slots: int = WRITE_SLOTS,
 ) -> Litestar:
     """The web app over ``store``.
 
@@ -80,13 +83,19 @@ def create_app(
     database, so shared by every worker). ``base_path``: the path the app is mounted under
     in a host app or behind a proxy (``"/twores"``), which its pages link and redirect to
     (the JSON API needs none). ``secure_cookies``: the session and CSRF cookies go over
-    HTTPS only (set it whenever the app is served over HTTPS).
+    HTTPS only (set it whenever the app is served over HTTPS). ``writes_wait``: the seconds
+    a request that writes waits for another write (a ledger import from the CLI, say)
+    before it answers 503 with Retry-After; ``write_slots``: how many such requests run at
+    once, on threads of their own (reads never wait for them: docs/web.md).
     """
     if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
         raise twores.InvalidValueError(
             "base_path", base_path, "应以 / 开头且不以 / 结尾", "must start but not end with /"
         )
-    state = WebState(app, store, tuple(authenticators), sign_in_throttle or SignInThrottle())
+    lane = WriteLane(write_slots, writes_wait)
+    store = WebStore(store, writes_wait)
+    throttle = sign_in_throttle or SignInThrottle()
+    state = WebState(app, store, tuple(authenticators), throttle, lane)
 
     def provide_state() -> WebState:
         return state
@@ -177,6 +186,8 @@ def _as_refusal(error: Exception) -> Exception:
 
 
 def _status(error: Exception) -> int:
+    if is_busy(error):
+        return 503
     if isinstance(error, AuthenticationError):
         return 401
     if isinstance(error, SignInThrottledError):
@@ -359,14 +370,21 @@ def handle_error(
     """JSON with a code and zh/en messages under /api; elsewhere an error page with the
     signed-in user's navigation, or sign-in (coming back here afterwards)."""
     error = _as_refusal(error)
+    if is_busy(error) and not isinstance(error, twores.TworesError):
+        error = WritesBusy()  # SQLite's "database is locked", a lock timeout: never a 500
     status = _status(error)
     body = _body(error, status, request)
     if status == 500:
         request.logger.exception("unhandled error", exc_info=error)
-    # a throttled sign-in: when it may be tried again
+    # a throttled sign-in or a write refused as busy: when it may be tried again
     headers = dict(_ERROR_HEADERS)
     if isinstance(error, SignInThrottledError):
         headers["Retry-After"] = str(error.retry_after)
+    if status == 503:
+        body["retry_after"] = state.writes.retry_after
+        headers["Retry-After"] = str(state.writes.retry_after)
+        where = app_path(request)
+        request.logger.warning("写入繁忙 / write refused as busy: %s %s", request.method, where)
     if app_path(request).startswith(("/api", "/schema")):
         return Response(body, status_code=status, headers=headers)
     if status == 401:

@@ -1,5 +1,6 @@
 """Route decorators for blocking handlers: the services do database I/O, so every handler
-runs in a worker thread, and every error response is documented with one shape."""
+runs in a worker thread (a handler that writes, on the write lane: twores_web.writes), and
+every error response is documented with one shape."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from typing import Any
 
 import attrs
 import litestar
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Operation, Schema
+
+from twores_web.writes import on_write_lane
 
 
 @attrs.frozen
@@ -25,7 +29,8 @@ class ErrorBody:
     value: str | None = None
     row: int | None = None
     extra: Any = None
-    #: Seconds until a throttled sign-in may be tried again (as the Retry-After header).
+    #: Seconds until a throttled sign-in or a refused write may be tried again (as the
+    #: Retry-After header).
     retry_after: int | None = None
 
 
@@ -46,21 +51,55 @@ SIGN_IN_ERRORS = {
 }
 
 
+#: What a write answers besides: another write held the database, try again after
+#: Retry-After seconds (nothing was changed).
+WRITE_ERRORS = {
+    **ERRORS,
+    503: _error("Another write is under way (see Retry-After) / 另一项写入正在进行，请稍后重试"),
+}
+
+
+def _retry_after(response: object, description: str) -> None:
+    if isinstance(response, OpenAPIResponse):
+        response.headers = {
+            "Retry-After": OpenAPIHeader(
+                description=description,
+                schema=Schema(type=OpenAPIType.INTEGER, minimum=1),
+                required=True,
+            )
+        }
+
+
 @dataclasses.dataclass
 class SignInOperation(Operation):
     """Sign-in's operation: its 429 answer documents the Retry-After header."""
 
     def __post_init__(self) -> None:
         throttled = (self.responses or {}).get("429")
-        if isinstance(throttled, OpenAPIResponse):
-            throttled.headers = {
-                "Retry-After": OpenAPIHeader(
-                    description="Seconds until sign-in may be tried again / 可再次登录前的秒数",
-                    schema=Schema(type=OpenAPIType.INTEGER, minimum=1),
-                    required=True,
-                )
-            }
+        _retry_after(throttled, "Seconds until sign-in may be tried again / 可再次登录前的秒数")
+
+
+@dataclasses.dataclass
+class WriteOperation(Operation):
+    """A write's operation: its 503 answer documents the Retry-After header."""
+
+    def __post_init__(self) -> None:
+        busy = (self.responses or {}).get("503")
+        _retry_after(busy, "Seconds until the write may be tried again / 可再次提交前的秒数")
 
 
 get = functools.partial(litestar.get, sync_to_thread=True, responses=ERRORS)
 post = functools.partial(litestar.post, sync_to_thread=True, responses=ERRORS)
+
+
+def write(path: str, **options: Any) -> Any:
+    """A POST route whose (sync) handler writes: it runs on the app's write lane, not a
+    read thread, and answers 503 with Retry-After when another write holds the database
+    longer than the app waits (``create_app(writes_wait=…)``)."""
+
+    def route(handler: Any) -> HTTPRouteHandler:
+        options.setdefault("responses", WRITE_ERRORS)
+        options.setdefault("operation_class", WriteOperation)
+        return litestar.post(path, **options)(on_write_lane(handler))
+
+    return route

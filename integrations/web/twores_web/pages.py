@@ -3,13 +3,13 @@ services like the API. Forms post with the CSRF token; nothing needs JavaScript.
 
 from __future__ import annotations
 
+import functools
 import threading
 from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import litestar
-from anyio import to_thread
 from litestar import MediaType, Request, Response
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -21,10 +21,11 @@ from twores.services.kpis import Dashboard, kpi_dashboard
 from twores_web.api import bulletin_download, period_of, run_import
 from twores_web.auth import Me, client_address, session_data
 from twores_web.charts import bar_chart
-from twores_web.handlers import get, post
+from twores_web.handlers import get, post, write
 from twores_web.i18n import COOKIE, LANGS, lang_of, translator
 from twores_web.sessions import start_session
 from twores_web.state import CurrentUser, Web
+from twores_web.writes import is_busy
 
 Form = URLEncodedBody[dict[str, Any]]
 Upload = MultipartBody[dict[str, Any]]
@@ -343,7 +344,7 @@ def _desk_page(
     )
 
 
-@post("/cadre/visits", media_type=MediaType.HTML, **NO_SCHEMA)
+@write("/cadre/visits", media_type=MediaType.HTML, **NO_SCHEMA)
 def record_visit(
     request: Request[Any, Any, Any], user: CurrentUser, web: Web, data: Form
 ) -> Template | Redirect:
@@ -365,6 +366,8 @@ def record_visit(
     except (twores.ScopeError, twores.NotFoundError):
         raise
     except twores.TworesError as error:  # refused: the desk again, nothing typed lost
+        if is_busy(error):  # another write: 503, try again
+            raise
         desk = web_views.cadre_desk(web.app, web.store, user, cadre_id or None, period_of(period))
         message = error.message(lang_of(request))
         return _desk_page(request, user, desk, 400, error=message, form=dict(data))
@@ -432,7 +435,7 @@ def problem_ledger(
     )
 
 
-@post("/problems/transition", **NO_SCHEMA)
+@write("/problems/transition", **NO_SCHEMA)
 def transition(
     request: Request[Any, Any, Any], user: CurrentUser, web: Web, data: Form
 ) -> Redirect:
@@ -456,6 +459,8 @@ def transition(
     except (twores.ScopeError, twores.NotFoundError):
         raise
     except twores.TworesError as error:  # refused: the same list, filters kept, saying why
+        if is_busy(error):  # another write: 503, try again
+            raise
         said = error.message(lang)  # most name the problem already
         flash(request, False, said if problem_id in said else f"{problem_id}：{said}")
     else:
@@ -484,8 +489,9 @@ async def import_upload(
     if upload is None or not hasattr(upload, "read"):
         raise twores.InvalidValueError("file", "", "请选择文件", "choose a file")
     content = await upload.read()
-    report = await to_thread.run_sync(
-        run_import, web, user, str(data.get("kind", "")), upload.filename, content
+    kind = str(data.get("kind", ""))
+    report = await web.writes.run(
+        functools.partial(run_import, web, user, kind, upload.filename, content)
     )
     status = 200 if report.accepted else 422
     return page(request, "imports.html", user, status, report=report)
@@ -497,7 +503,7 @@ def bulletin_form(request: Request[Any, Any, Any], user: CurrentUser) -> Templat
     return page(request, "bulletin.html", user, period=str(web_views.current_period()))
 
 
-@post("/bulletin", **NO_SCHEMA)
+@write("/bulletin", **NO_SCHEMA)
 def bulletin(user: CurrentUser, web: Web, data: Form) -> Response[bytes]:
     fmt = str(data.get("format") or "docx")
     if fmt not in ("docx", "xlsx", "md"):

@@ -1,5 +1,5 @@
-"""What every request needs: the twores app, its store, the SSO authenticators and the
-sign-in throttle."""
+"""What every request needs: the twores app, its store, the SSO authenticators, the
+sign-in throttle and the lane writes run on."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import twores
 from twores.services.sign_in import SignInThrottle
 from twores.services.users import User
 from twores_web.auth import Authenticator
+from twores_web.writes import WriteLane
 
 
 @attrs.frozen
@@ -20,6 +21,7 @@ class WebState:
     store: twores.Store
     authenticators: Sequence[Authenticator] = ()
     throttle: SignInThrottle = attrs.field(factory=SignInThrottle)
+    writes: WriteLane = attrs.field(factory=WriteLane)
 
 
 #: Handler parameters the app injects (named explicitly, as Litestar 3 requires).

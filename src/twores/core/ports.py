@@ -23,11 +23,28 @@ from twores.core.audit import AuditEntry, AuditProblem
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
+from twores.core.errors import TworesError
 from twores.core.kpis import BusinessTally, Ranking, RankingRun
 from twores.core.letters import Letter
 from twores.core.problems import Problem, ProblemStatus, Severity
 from twores.core.security import Scope
 from twores.core.supervision import SupervisionTask, TaskPlan, Visit
+
+#: How long a unit of work waits for another writer by default (seconds): a province's
+#: import holds the writer claim for minutes; a web request should wait a few seconds.
+WRITES_WAIT = 600.0
+
+
+class WritesBusyError(TworesError):
+    """Another write held the writer claim (:meth:`UnitOfWork.claim_writes`) longer than
+    this unit of work would wait; nothing was changed, and trying again later may work."""
+
+    code = "writes_busy"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "另一项写入正在进行，请稍后重试", "another write is under way; try again shortly"
+        )
 
 
 @attrs.frozen
@@ -493,6 +510,21 @@ class UnitOfWork(Protocol):
 
     @property
     def imports(self) -> ImportLog: ...
+
+    #: Seconds :meth:`claim_writes` (and a write that claims later) waits for another
+    #: writer before :class:`WritesBusyError`; :data:`WRITES_WAIT` unless the opener (a web
+    #: app, say) sets a shorter wait before the unit's first read.
+    writes_wait: float
+
+    def claim_writes(self) -> None:
+        """Say this unit of work will write what it reads: wait until no other unit that
+        claimed is under way (at most :attr:`writes_wait` seconds, else
+        :class:`WritesBusyError`), then read what they committed. Call it before the first
+        read of a read-modify-write (a ledger step, an import, an upsert that compares with
+        the stored row); then no other writer's commit falls between this unit's read and
+        its write. Once per unit; later calls do nothing. Units that only read never call
+        it, and never wait for one that did."""
+        ...
 
     def commit(self) -> None: ...
     def rollback(self) -> None: ...

@@ -173,6 +173,8 @@ def assign(
         check_office(scope, ("包保关系分配", "assigning cadres"))
     day = on or today()
     with gc_paused(), store.unit_of_work(scope) as uow:
+        if not dry_run:  # before the first read of what it writes
+            uow.claim_writes()
         rules = app.plugins.rulebook()
         roster = managed_roster(load_roster(uow), rules, day, scope)
         chosen = mode or (PlanMode.INCREMENTAL if roster.assignments else PlanMode.FRESH)

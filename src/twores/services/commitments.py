@@ -176,6 +176,7 @@ def generate_letters(
     generated: list[GeneratedLetter] = []
     drafts: list[DocumentInput] = []
     with store.unit_of_work(scope) as uow:
+        uow.claim_writes()  # before the first read of what it writes
         if cadre_id is not None and uow.cadres.get(cadre_id) is None:
             raise NotFoundError(
                 "cadre_id", cadre_id, "干部不存在或不在辖区内", "no such cadre in scope"
@@ -273,6 +274,7 @@ def sign_letters(store: Store, scope: Scope, signings: Iterable[Signing]) -> lis
     latest = today()
     asked = list(signings)
     with store.unit_of_work(scope) as uow:
+        uow.claim_writes()  # before the first read of what it writes
         filed = uow.letters.get_many({letter_key(s.year, s.cadre_id) for s in asked})
         for s in asked:
             if s.signed_on > latest:

@@ -94,11 +94,13 @@ def run_demo(
     scope = Scope.system(DEMO_ACTOR)
     try:
         with store.unit_of_work(scope) as uow:
+            uow.claim_writes()  # before the first read of what it writes
             uow.areas.upsert_many(hierarchy)
             uow.businesses.upsert_many(records)
             uow.cadres.upsert_many(staff)
             uow.commit()
         with store.unit_of_work(scope) as uow:
+            uow.claim_writes()  # before the first read of what it writes
             roster = Roster.build(
                 hierarchy, uow.businesses.stream(), uow.cadres.stream(), uow.assignments.stream()
             )

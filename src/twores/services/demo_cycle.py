@@ -204,6 +204,7 @@ def _keep_routines(store: Store, scope: Scope, period: Period, rnd: random.Rando
     """The quarter's monthly meetings (月调度, by the head) of the businesses that hold them."""
     monthly = DutyKind.MONTHLY
     with store.unit_of_work(scope) as uow:
+        uow.claim_writes()  # before the first read of what it writes
         records = []
         for business in [b for b in uow.businesses.stream() if b.in_scope]:
             head = business.staff.head

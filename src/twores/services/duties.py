@@ -80,6 +80,7 @@ def import_duties(
     check_office(scope, IMPORTING)  # a business's records come in through its office
     written = UpsertResult()
     with store.unit_of_work(scope) as uow:
+        uow.claim_writes()  # before the first read of what it writes
         seen: dict[str, FoodBusiness] = {}
 
         def known(key: str) -> FoodBusiness:

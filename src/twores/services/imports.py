@@ -138,6 +138,7 @@ def import_file(
     rules = app.plugins.rulebook()
     unread: list[str] = []
     with store.unit_of_work(scope) as uow:
+        uow.claim_writes()  # before the replay check: a file imported at once is a replay
         replay = uow.imports.find(sha) is not None
         importer = _IMPORTERS[kind]
         with gc_paused():  # a large import creates no cycles; GC rescans cost ~9%

@@ -400,6 +400,8 @@ def rank_children(
     versions = [f"{r.name} {r.version}" for r in app.plugins.rule_sets()]
     day, name = table.as_of, str(table.period)
     with store.unit_of_work(scope) as uow:
+        if scope.keeps_ledgers:  # it may store the run: claim before the repeat check
+            uow.claim_writes()
         draft = rank_areas(
             parent, name, values, specs, rule_versions=versions, as_of=day, kind=kind
         )

@@ -212,6 +212,7 @@ def open_problems(
     moment = _not_ahead(_now(at))
     opened, events = [], []
     with store.unit_of_work(scope) as uow:
+        uow.claim_writes()  # before the first read of what it writes
         for new in problems:
             new = attrs.evolve(new, reporter=_who(new.reporter, "reporter"))
             if scope.role is Role.CADRE:  # in their own name, for a business they hold
@@ -271,6 +272,7 @@ def transition_many(
     events: list[tuple[ProblemEvent, str]] = []
     moved: list[Problem] = []
     with store.unit_of_work(scope) as uow:
+        uow.claim_writes()  # before the first read of what it writes
         changed: dict[str, Problem] = {}
         for step in steps:
             _check_role(scope, step.action)
@@ -385,6 +387,7 @@ def escalate_overdue(
     moment = _now(at) if at else datetime(on.year, on.month, on.day, 8, tzinfo=CHINA_TZ)
     done: list[Escalation] = []
     with store.unit_of_work(scope) as uow:
+        uow.claim_writes()  # before the first read of what it writes
         changed = []
         for problem in uow.problems.stream(open_on=on, within=within):
             policy = app.plugins.escalation_policy(problem.area_code, on).value

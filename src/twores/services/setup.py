@@ -40,6 +40,7 @@ def init(
     store = open_store(app, url)
     try:
         with store.unit_of_work(Scope.system("twores init")) as uow:
+            uow.claim_writes()  # before the first read of what it writes
             uow.areas.upsert_many(hierarchy)
             uow.commit()
         return InitReport(store.url, len(hierarchy))
@@ -83,6 +84,7 @@ def synthesize(
         made = list(synthetic_businesses(hierarchy, businesses, seed=seed))
         staff = list(synthetic_cadres(hierarchy, cadres, seed=seed))
         with store.unit_of_work(scope) as uow:
+            uow.claim_writes()  # before the first read of what it writes
             uow.areas.upsert_many(hierarchy)
             uow.businesses.upsert_many(made)
             uow.cadres.upsert_many(staff)

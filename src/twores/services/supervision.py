@@ -207,6 +207,7 @@ def schedule(
     rules = _SlotRules(app, requested, on or today())
     plan = rules.plan()
     with gc_paused(), store.unit_of_work(scope) as uow:
+        uow.claim_writes()  # before the first read of what it writes
         if within is not None:  # an area above the scope is refused, not narrowed
             check_area(uow.areas.hierarchy(), scope, within)
         synced = uow.tasks.sync(plan, within=within)
@@ -336,6 +337,7 @@ def record_visits(
     outcomes: list[VisitOutcome] = []
     pending = iter(visits)
     with gc_paused(), store.unit_of_work(scope) as uow:
+        uow.claim_writes()  # before the first read of what it writes
         recorder = VisitRecorder(app, uow, recorded_at, checklist)
         while batch := list(itertools.islice(pending, VISIT_BATCH)):
             recorder.prefetch(batch)

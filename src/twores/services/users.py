@@ -92,6 +92,7 @@ def add_user(
     if password is not None:
         user = _with_hash(user, hash_password(password))
     with store.unit_of_work(scope) as uow:
+        uow.claim_writes()  # before the first read of what it writes
         if user.area_code is not None and uow.areas.get(user.area_code) is None:
             raise InvalidValueError(
                 "area_code", user.area_code, "区划不存在或不在辖区内", "no such area in scope"

@@ -77,6 +77,7 @@ def import_visits(
     inserted = updated = unchanged = fulfilled = late = 0
     outcomes: list[VisitOutcome] = []
     with gc_paused(), store.unit_of_work(scope) as uow:
+        uow.claim_writes()  # before the first read of what it writes
         recorder = VisitRecorder(app, uow, recorded_at, NATIONAL_CHECKLIST)
         visits = _by_licence(uow, parsed.rows, parsed.columns, errors)
         for index, row in enumerate(visits):

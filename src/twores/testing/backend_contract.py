@@ -19,7 +19,9 @@ held equal across backends by differential tests (docs/testing.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,7 +45,7 @@ from twores.core.errors import InvalidAreaCodeError, StructureError
 from twores.core.kpis import Direction, KpiSpec, KpiValue, Ranking, RankingRun, rank_areas
 from twores.core.letters import Letter
 from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
-from twores.core.ports import ImportRecord, Store, UpsertResult
+from twores.core.ports import ImportRecord, Store, UpsertResult, WritesBusyError
 from twores.core.problems import Action, Problem, ProblemSource, Severity, transition
 from twores.core.roster import Roster, UnknownRecordError
 from twores.core.security import Role, Scope, ScopeError
@@ -355,6 +357,80 @@ class BackendContract:
         business = attrs.evolve(next(iter(roster.businesses.values())), area_code="450323999999")
         with pytest.raises(InvalidAreaCodeError), loaded.unit_of_work(SYSTEM) as uow:
             uow.businesses.upsert_many([business])
+
+    # --- writers taking turns (UnitOfWork.claim_writes) -------------------------------
+
+    @staticmethod
+    def _in_thread(work: Callable[[], None]) -> threading.Thread:
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        return thread
+
+    def test_a_writer_claiming_after_another_reads_what_that_one_committed(
+        self, loaded: Store, roster: Roster
+    ) -> None:
+        """The second claim waits for the first unit to end; its reads then see the first
+        unit's commit (so it never writes over a row it did not read)."""
+        business = min(roster.businesses.values(), key=_key)
+        renamed = attrs.evolve(business, name="改名饭店")
+        claimed = threading.Event()
+        seen: list[FoodBusiness | None] = []
+
+        def second() -> None:
+            claimed.wait(10)
+            with loaded.unit_of_work(SYSTEM) as uow:
+                uow.claim_writes()
+                seen.append(uow.businesses.get(business.key))
+
+        thread = self._in_thread(second)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            uow.claim_writes()
+            assert uow.businesses.get(business.key) == business
+            claimed.set()
+            time.sleep(0.3)  # the second unit waits for the claim meanwhile
+            uow.businesses.upsert_many([renamed])
+            uow.commit()
+        thread.join(30)
+        assert seen == [renamed]
+
+    def test_a_claim_waits_at_most_writes_wait_then_is_refused_as_busy(
+        self, loaded: Store, roster: Roster
+    ) -> None:
+        refused: list[WritesBusyError] = []
+
+        def second() -> None:
+            with loaded.unit_of_work(SYSTEM) as uow:
+                uow.writes_wait = 0.2
+                try:
+                    uow.claim_writes()
+                except WritesBusyError as error:
+                    refused.append(error)
+
+        with loaded.unit_of_work(SYSTEM) as uow:
+            uow.claim_writes()
+            started = time.monotonic()
+            self._in_thread(second).join(30)
+            waited = time.monotonic() - started
+        assert [e.code for e in refused] == ["writes_busy"]
+        assert "另一项写入正在进行" in refused[0].message_zh
+        assert 0.15 < waited < 5
+
+    def test_readers_never_wait_for_a_claimed_writer(self, loaded: Store, roster: Roster) -> None:
+        business = min(roster.businesses.values(), key=_key)
+        read: list[FoodBusiness | None] = []
+
+        def reader() -> None:
+            with loaded.unit_of_work(SYSTEM) as uow:
+                read.append(uow.businesses.get(business.key))
+
+        with loaded.unit_of_work(SYSTEM) as uow:
+            uow.claim_writes()
+            uow.businesses.upsert_many([attrs.evolve(business, name="改名饭店")])
+            started = time.monotonic()
+            self._in_thread(reader).join(30)
+            assert time.monotonic() - started < 2
+            uow.commit()
+        assert read == [business]  # what was committed when it read
 
     # --- queries ----------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
 from twores.core.kpis import Ranking, RankingRun, add_counts, as_counts
 from twores.core.letters import Letter
-from twores.core.ports import ImportRecord, TaskSync, UpsertResult
+from twores.core.ports import WRITES_WAIT, ImportRecord, TaskSync, UpsertResult, WritesBusyError
 from twores.core.problems import Problem, ProblemStatus, Severity
 from twores.core.scheduling import sync_tasks
 from twores.core.security import Scope
@@ -80,13 +80,18 @@ def assignment_id(assignment: Assignment) -> AssignmentId:
 
 
 class MemoryStore:
-    """All data in dicts; units of work stage a copy and swap it in on commit."""
+    """All data in dicts; units of work stage a copy and swap it in on commit. A unit that
+    claims writes holds the store's writer lock until it ends, and copies the state again
+    once it holds it (so it writes over no commit it did not read)."""
 
-    def __init__(self, url: str = "memory://") -> None:
+    def __init__(self, url: str = "memory://", *, writes_wait: float = WRITES_WAIT) -> None:
         self.url = url
+        self.writes_wait = writes_wait
         self._state = _State()
         self._hierarchy: Hierarchy | None = None
         self._lock = threading.Lock()
+        self._writer = threading.Lock()  # held by the unit of work that claimed writes
+        self._writer_thread: int | None = None
 
     def unit_of_work(self, scope: Scope) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self, scope)
@@ -109,13 +114,10 @@ class MemoryStore:
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore, scope: Scope) -> None:
         self.store, self.scope = store, scope
-        self._state = store._state.copy()
-        self._hierarchy = store._current_hierarchy()
-        self._hierarchy_changed = False
-        self._counties: dict[str, str] = {}
+        self.writes_wait = store.writes_wait
+        self._claimed = False
         self._committed = False
-        last = self._state.audit[-1] if self._state.audit else None
-        self._chain = AuditChain(last.seq, last.hash) if last else AuditChain()
+        self._begin()
         self.areas = _Areas(self)
         self.businesses = _Businesses(self)
         self.cadres = _Cadres(self)
@@ -131,9 +133,42 @@ class MemoryUnitOfWork:
         self.kpi_counts = MemoryKpiCounts(self)
         self.kpi_summary = None
 
+    def _begin(self) -> None:
+        """Stage a copy of the store's state as it is now."""
+        store = self.store
+        with store._lock:
+            self._state = store._state.copy()
+            self._hierarchy = store._current_hierarchy()
+        self._hierarchy_changed = False
+        self._counties: dict[str, str] = {}
+        last = self._state.audit[-1] if self._state.audit else None
+        self._chain = AuditChain(last.seq, last.hash) if last else AuditChain()
+
     @property
     def guard(self) -> ScopeGuard:
         return ScopeGuard(self.scope, self._hierarchy)
+
+    def claim_writes(self) -> None:
+        """Hold the store's writer lock until this unit ends (waiting at most
+        ``writes_wait`` seconds, else :class:`WritesBusyError`), then stage the state again:
+        this unit reads every commit made before it and none is made until it ends. Call
+        it before anything is staged (what was would be dropped)."""
+        if self._claimed:
+            return
+        store = self.store
+        if store._writer_thread == threading.get_ident():
+            raise RuntimeError("this thread's other unit of work holds the writer claim")
+        if not store._writer.acquire(timeout=max(self.writes_wait, 0.001)):
+            raise WritesBusyError()
+        store._writer_thread = threading.get_ident()
+        self._claimed = True
+        self._begin()
+
+    def _release(self) -> None:
+        if self._claimed:
+            self._claimed = False
+            self.store._writer_thread = None
+            self.store._writer.release()
 
     def county_of(self, area_code: str) -> str:
         """The distribution key a record in ``area_code`` is filed under (as the SQL store)."""
@@ -154,9 +189,11 @@ class MemoryUnitOfWork:
     def commit(self) -> None:
         self.store._commit(self._state, self._hierarchy if self._hierarchy_changed else None)
         self._committed = True
+        self._release()
 
     def rollback(self) -> None:
-        self._state = self.store._state.copy()
+        self._release()
+        self._begin()
         self._committed = False
 
     def __enter__(self) -> Self:
@@ -170,6 +207,7 @@ class MemoryUnitOfWork:
     ) -> None:
         if not self._committed:
             self.rollback()
+        self._release()
 
 
 class _Areas:

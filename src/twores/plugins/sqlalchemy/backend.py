@@ -22,6 +22,7 @@ from alembic.script import ScriptDirectory
 from twores.core.areas import Hierarchy
 from twores.core.audit import AuditChain
 from twores.core.errors import TworesError
+from twores.core.ports import WRITES_WAIT, WritesBusyError
 from twores.core.security import Scope
 from twores.plugins.sqlalchemy import rls, rows, tables
 from twores.plugins.sqlalchemy.checkpoints import THRESHOLD_BYTES, WalCheckpointer
@@ -51,9 +52,10 @@ from twores.plugins.storage.common import (
 
 #: The advisory lock every writing unit of work holds on PostgreSQL (:meth:`SqlUnitOfWork.writing`).
 WRITES = "twores.writes"
-#: How long a writer waits for another (a province's import takes minutes, not hours).
-WRITES_WAIT = "10min"
 _LOCK_NOT_AVAILABLE = "55P03"
+#: SQLite: how long a statement waits for another connection's lock (ms); a unit of work
+#: claiming the writer waits its ``writes_wait`` instead.
+_BUSY_MS = 30000
 
 AUDIT_COLUMNS = (
     "seq",
@@ -84,7 +86,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
     cursor.execute("PRAGMA cache_size=-262144")
     cursor.execute("PRAGMA temp_store=MEMORY")  # scheduling's working tables
     cursor.execute("PRAGMA wal_autocheckpoint=0")  # the store's checkpointer runs them
@@ -96,11 +98,27 @@ def _sqlite_begin(connection: sa.Connection) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-class SqlStore:
-    """A database opened from a SQLAlchemy URL; migrated to the latest schema on open."""
+def _locked(error: sa.exc.OperationalError) -> bool:
+    """SQLite's "database is locked": another connection held the write lock too long."""
+    return "locked" in str(error.orig)
 
-    def __init__(self, url: str, *, migrate: bool = True, echo: bool = False) -> None:
+
+class SqlStore:
+    """A database opened from a SQLAlchemy URL; migrated to the latest schema on open.
+
+    ``writes_wait``: the seconds a unit of work waits for another writer by default
+    (:attr:`SqlUnitOfWork.writes_wait`)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrate: bool = True,
+        echo: bool = False,
+        writes_wait: float = WRITES_WAIT,
+    ) -> None:
         self.url = normalise_url(url)
+        self.writes_wait = writes_wait
         # A server connection dropped while idle in the pool (a restart, a failover) is
         # noticed and replaced at checkout, not handed to a request.
         pre_ping = not self.url.startswith("sqlite")
@@ -184,6 +202,7 @@ class SqlStore:
 class SqlUnitOfWork:
     def __init__(self, store: SqlStore, scope: Scope) -> None:
         self.store, self.scope = store, scope
+        self.writes_wait = store.writes_wait
         self.connection = store.engine.connect()
         self._transaction = self.connection.begin()
         self._changes_at_begin = self._total_changes()
@@ -234,9 +253,10 @@ class SqlUnitOfWork:
         SQLite: one writer at a time anyway, but a transaction that has read first cannot
         take the write lock once another writer has committed ("database is locked"); so
         a unit of work that has changed nothing so far begins again as ``BEGIN IMMEDIATE``,
-        which waits (``busy_timeout``) for the other writer and reads its commits. One that
-        has written rows holds the write lock already; one that has changed the schema, or
-        holds a savepoint, cannot begin again without losing them: an error.
+        which waits (up to :attr:`writes_wait`, else :class:`WritesBusyError`) for the other
+        writer and reads its commits. One that has written rows holds the write lock
+        already; one that has changed the schema, or holds a savepoint, cannot begin again
+        without losing them: an error.
         """
         if self.store.is_postgres:
             key = sa.func.hashtext(sa.func.current_schema() + f" {name}")
@@ -249,37 +269,58 @@ class SqlUnitOfWork:
             return
         if self._changed_schema or self.connection.in_nested_transaction():
             raise RuntimeError(f"claim_writer({name!r}) must come before this unit's writes")
-        self.connection.exec_driver_sql("ROLLBACK")
+        connection = self.connection
+        connection.exec_driver_sql("ROLLBACK")
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={max(1, round(self.writes_wait * 1000))}")
         try:
-            self.connection.exec_driver_sql("BEGIN IMMEDIATE")
-        except sa.exc.OperationalError:
-            self.connection.exec_driver_sql("BEGIN")  # as SQLAlchemy believes, to roll back
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except sa.exc.OperationalError as error:
+            connection.exec_driver_sql("BEGIN")  # as SQLAlchemy believes, to roll back
+            if _locked(error):
+                raise WritesBusyError() from error
             raise
-        self._hierarchy = self.store.hierarchy(self.connection)
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_MS}")
+        self._hierarchy = self.store.hierarchy(connection)
         self.kpi_summary.writes += 1  # counts cached before are of the earlier snapshot
+
+    def claim_writes(self) -> None:
+        """:meth:`UnitOfWork.claim_writes <twores.core.ports.UnitOfWork.claim_writes>`:
+        call before the first read of a read-modify-write. PostgreSQL: the ``twores.writes``
+        advisory lock (:meth:`writing`), taken before anything is read (a statement reads
+        what was committed when it starts, so every read after the lock sees the previous
+        writer's commit). SQLite: :meth:`claim_writer`, which begins again as ``BEGIN
+        IMMEDIATE``; a transaction that read first could not write once another writer had
+        committed ("database is locked": ``busy_timeout`` does not retry a stale snapshot).
+        Either waits at most :attr:`writes_wait` seconds, else :class:`WritesBusyError`."""
+        if self.store.is_sqlite:
+            self.claim_writer(WRITES)
+        elif not self._writing:
+            self.writing()
+            self._hierarchy = self.store.hierarchy(self.connection)  # as of the claim
 
     def writing(self) -> None:
         """Call before a write reads what it compares against. PostgreSQL: wait until no
         other unit of work on this schema is writing (a transaction-scoped advisory lock,
-        taken once per unit, after any named :meth:`claim_writer`). Every writer takes the
-        audit head and the counties' KPI versions, in whatever order its writes come, so
-        concurrent writers deadlocked; and an upsert could overwrite a row another writer
-        changed between its read and its write. Readers never wait. SQLite has one writer
-        at a time by itself (a writer whose snapshot is stale is refused, not merged)."""
+        taken once per unit, waiting at most :attr:`writes_wait` seconds, else
+        :class:`WritesBusyError`). Every writer takes the audit head and the counties' KPI
+        versions, in whatever order its writes come, so concurrent writers deadlocked. This
+        is the last moment to take it; a unit whose service read what it writes from has
+        taken it before that read (:meth:`claim_writes`). Readers never wait. SQLite has
+        one writer at a time by itself (a writer whose snapshot is stale is refused, not
+        merged)."""
         if self.store.is_postgres and not self._writing:
             self._writing = True
             connection = self.connection
             waited = connection.exec_driver_sql("SHOW lock_timeout").scalar()
-            connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{WRITES_WAIT}'")
+            wait = max(1, round(self.writes_wait * 1000))
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{wait}ms'")
             try:
                 self.claim_writer(WRITES)
             except sa.exc.OperationalError as error:
                 if getattr(error.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
                     raise
-                raise TworesError(
-                    "另一项写入（如批量导入）仍在进行，请稍后重试",
-                    "another write (a ledger import, say) is still under way; try again shortly",
-                ) from error
+                raise WritesBusyError() from error
             connection.execute(sa.select(sa.func.set_config("lock_timeout", waited, True)))
 
     def tune_for_bulk(self) -> None:

@@ -95,6 +95,7 @@ class SqlUserRepository:
         yield from (u for u in map(_user, rows) if self._visible(u))
 
     def upsert(self, user: User) -> UpsertResult:
+        self.uow.claim_writes()  # before reading the row it compares with (once per unit)
         scope = self.uow.scope
         if scope.role not in (Role.ADMIN, Role.OFFICE) or not self._visible(user):
             raise outside_scope(scope, f"用户 {user.username}", f"user {user.username}")

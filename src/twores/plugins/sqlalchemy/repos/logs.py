@@ -123,7 +123,7 @@ class Rankings:
         return None if row is None else _ranking_run(row)
 
     def record(self, run: RankingRun) -> bool:
-        self.uow.writing()
+        self.uow.claim_writes()  # before the repeat check (SQLite: a fresh snapshot)
         self.uow.guard.check_write(run.ranking.parent, "排名", "ranking")
         if self.get(run.key) is not None:
             return False
