@@ -3,6 +3,9 @@ into PostgreSQL (COPY), beside raw baselines measured in the same run.
 
 Baselines: ``sqlite3.executemany`` of the same rows into the same columns in one
 transaction, indexes built afterwards; psycopg ``COPY`` of the same rows into a plain table.
+Each backend's floor is printed beside them: the rows the import stored, loaded again with
+no Python work into a table of the same shape, its indexes built afterwards — what any
+import keeping this schema must spend in the database.
 Rows: ``TWORES_BENCH_ROWS`` (default 1,000,000). Each import runs in a child process, so its
 peak RSS is its own.
 """
@@ -10,8 +13,10 @@ peak RSS is its own.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -114,6 +119,68 @@ def raw_copy(rows: list[tuple[object, ...]]) -> float | None:
     return elapsed
 
 
+def sqlite_floor(db: Path) -> float:
+    """The stored businesses loaded again by ``executemany`` into a table of the same shape
+    (in one transaction, synchronous=NORMAL as a bulk import), its indexes built after."""
+    with sqlite3.connect(db) as source:
+        stored = source.execute("SELECT * FROM businesses").fetchall()
+        ddl = [
+            sql
+            for (sql,) in source.execute(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = 'businesses' AND sql IS NOT NULL"
+            )
+        ]
+    source.close()
+    table, indexes = ddl[0], ddl[1:]
+    floor = db.with_name("floor.db")
+    connection = sqlite3.connect(floor)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(table)
+    marks = ", ".join("?" * len(stored[0]))
+    start = time.perf_counter()
+    with connection:
+        connection.executemany(f"INSERT INTO businesses VALUES ({marks})", stored)
+        for index in indexes:
+            connection.execute(index)
+    elapsed = time.perf_counter() - start
+    connection.close()
+    floor.unlink()
+    return elapsed
+
+
+def postgres_floor(schema_url: str) -> float:
+    """The stored businesses copied out, then ``COPY``-ed into a table of the same shape
+    in one transaction, its indexes (as the schema defines them) built after."""
+    import psycopg
+
+    stored = io.BytesIO()
+    with psycopg.connect(schema_url, autocommit=True) as connection:
+        with connection.cursor().copy("COPY businesses TO STDOUT") as copy:
+            for block in copy:
+                stored.write(block)
+        indexes = [
+            re.sub(r"INDEX (\S+) ON (\S+\.)?businesses ", r"INDEX floor_\1 ON floor_businesses ", d)
+            for (d,) in connection.execute(
+                "SELECT indexdef FROM pg_indexes "
+                "WHERE schemaname = current_schema() AND tablename = 'businesses'"
+            )
+        ]
+        connection.execute("CREATE TABLE floor_businesses (LIKE businesses INCLUDING DEFAULTS)")
+        start = time.perf_counter()
+        with connection.transaction():
+            with connection.cursor().copy("COPY floor_businesses FROM STDIN") as copy:
+                view = stored.getbuffer()
+                for offset in range(0, len(view), 1 << 20):
+                    copy.write(view[offset : offset + (1 << 20)])
+                del view
+            for index in indexes:
+                connection.execute(index)
+        elapsed = time.perf_counter() - start
+        connection.execute("DROP TABLE floor_businesses")
+    return elapsed
+
+
 def fresh_postgres_schema() -> str | None:
     try:
         import psycopg
@@ -145,6 +212,11 @@ def _run(folder: Path) -> list[Figure]:
     print(
         f"  {ROWS:,} rows; first import: inserted {first['inserted']:.0f}, peak RSS "
         f"{first['rss_mb']:.0f} MB; re-import: changed {again['inserted'] + again['updated']:.0f}"
+    )
+    floor_s = sqlite_floor(folder / "twores.db")
+    print(
+        f"  SQLite floor (the stored rows by executemany into our table's shape, indexes "
+        f"after, no Python work): {floor_s:.2f} s, {floor_s / raw_s:.2f}x raw executemany"
     )
     figures = [
         Figure(
@@ -182,6 +254,11 @@ def _run(folder: Path) -> list[Figure]:
     postgres = run_child(schema_url, source)
     rate = ROWS / postgres["seconds"]
     print(f"  PostgreSQL: {rate:,.0f} rows/s (raw COPY {ROWS / copy_s:,.0f} rows/s)")
+    floor_s = postgres_floor(schema_url)
+    print(
+        f"  PostgreSQL floor (the stored rows by COPY into our table's shape, indexes after, "
+        f"no Python work): {ROWS / floor_s:,.0f} rows/s"
+    )
     figures.append(
         Figure(
             f"import {ROWS:,} businesses into PostgreSQL",
