@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from twores.core.businesses import BusinessType, FoodBusiness, OperatingStatus
 from twores.core.errors import InvalidValueError
 from twores.core.periods import CHINA_TZ, Period, PeriodKind
 from twores.core.quality import QualityRules, Signal, SignalKind, quality_signals
-from twores.core.supervision import Visit
+from twores.core.supervision import Visit, VisitMode
 
 AREA = "110101"
 DAY = date(2026, 3, 2)
@@ -47,6 +48,7 @@ def visit(
     findings: tuple[str, ...] = (),
     evidence: tuple[str, ...] = (),
     area: str = AREA,
+    mode: VisitMode = VisitMode.ON_SITE,
 ) -> Visit:
     return Visit(
         licence(business),
@@ -54,6 +56,7 @@ def visit(
         area,
         on,
         recorded or at(on),
+        mode=mode,
         findings=findings,
         evidence=evidence,
     )
@@ -81,6 +84,7 @@ def run(
     assignments: Iterable[Assignment] | None = None,
     businesses: Iterable[FoodBusiness] = (),
     rules: QualityRules | None = None,
+    context: Iterable[Visit] = (),
 ) -> list[Signal]:
     """Signals, by default with every (cadre, business) pair assigned long ago."""
     visits = list(visits)
@@ -93,6 +97,7 @@ def run(
         {b.key: b for b in businesses},
         window_closes=quarter_close,
         rules=rules or QualityRules(),
+        context=context,
     )
 
 
@@ -117,6 +122,26 @@ def test_too_many_visits_in_one_day() -> None:
     assert run([*visits[:5], *(visit("C2", business=i) for i in range(4))]) == []
 
 
+def test_a_grouped_session_is_not_too_many_visits_nor_reused_evidence() -> None:
+    """集中督导: one session covers many businesses, each record with the session's photo."""
+    photo = digest("session")
+    session = [visit(business=i, mode=VisitMode.GROUPED, evidence=(photo,)) for i in range(12)]
+    assert run(session) == []
+    # another cadre's records of the same session share its photo too
+    assert run([*session, visit("C2", 50, mode=VisitMode.GROUPED, evidence=(photo,))]) == []
+    # on-site visits beyond the limit that day are still too many
+    on_site = [visit(business=100 + i) for i in range(9)]
+    [busy] = run([*session, *on_site])
+    assert busy.kind is K.TOO_MANY_PER_DAY and "记录 9 次督导" in busy.zh
+    # the session's photo attached again on another day, or to an on-site visit: reused
+    for again in (
+        visit(business=60, on=DAY + timedelta(1), mode=VisitMode.GROUPED, evidence=(photo,)),
+        visit(business=61, evidence=(photo,)),
+    ):
+        [reused] = run([*session, again])
+        assert reused.kind is K.SAME_EVIDENCE and len(reused.visits) == 13
+
+
 @given(st.integers(1, 20), st.integers(1, 12))
 def test_too_many_is_raised_exactly_above_the_threshold(count: int, most: int) -> None:
     signals = run(
@@ -134,14 +159,37 @@ def test_visit_before_the_assignment_began() -> None:
     assert "2026-03-02" in signal.zh and "早于包保开始日 2026-03-03" in signal.zh
     assert "began on 2026-03-03" in signal.en
     assert run([v], [Assignment("C1", v.business_key, DAY)]) == []
-    # some assignment of the pair began earlier (even if it has ended since): not flagged
+    # one of the pair's assignments was active that day: not flagged
     earlier = Assignment("C1", v.business_key, LONG_AGO, date(2025, 2, 1))
-    later = Assignment("C1", v.business_key, date(2026, 4, 1))
+    later = Assignment("C1", v.business_key, date(2026, 3, 1))
     assert run([v], [earlier, later]) == []
     # another cadre's assignment does not count
     [other] = run([v], [Assignment("C2", v.business_key, LONG_AGO)])
     assert other.kind is K.BEFORE_ASSIGNMENT and "从未包保" in other.zh
     assert "never assigned" in other.en
+
+
+def test_visit_after_the_assignment_ended() -> None:
+    v = visit()  # 2026-03-02
+    ended = Assignment("C1", v.business_key, LONG_AGO, date(2026, 2, 1))
+    [signal] = run([v], [ended])
+    assert signal.kind is K.AFTER_ASSIGNMENT and signal.subject == v.key
+    assert (
+        signal.zh
+        == f"干部 C1 于 2026-03-02 督导主体 {v.business_key}，但其包保已于 2026-02-01 结束"
+    )
+    assert "after the assignment ended on 2026-02-01" in signal.en
+    # the day it ended is already outside it (valid_to is exclusive)
+    assert kinds(run([v], [attrs.evolve(ended, valid_to=DAY)])) == [K.AFTER_ASSIGNMENT]
+    assert run([v], [attrs.evolve(ended, valid_to=DAY + timedelta(1))]) == []
+    # in a gap between two assignments of the pair
+    later = Assignment("C1", v.business_key, date(2026, 4, 1))
+    [gap] = run([v], [ended, later])
+    assert gap.kind is K.AFTER_ASSIGNMENT and "2026-04-01 才重新开始" in gap.zh
+    assert "began on 2026-04-01" in gap.en
+    # handed to another cadre: the visit is outside C1's assignment
+    handed = [ended, Assignment("C2", v.business_key, date(2026, 2, 1))]
+    assert kinds(run([v], handed)) == [K.AFTER_ASSIGNMENT]
 
 
 def test_visit_after_the_business_closed() -> None:
@@ -175,16 +223,42 @@ def test_bulk_entry_just_before_the_window_closed() -> None:
     [signal] = run(visits)
     assert signal.kind is K.LAST_MINUTE and signal.subject == "C1"
     assert signal.visits == tuple(sorted(v.key for v in visits[:4]))
-    assert (
-        signal.zh == "干部 C1 在 2026-03-31 截止前 2 天内录入 4 条督导，占该期 6 条的 67%，超过 50%"
+    assert signal.zh == (
+        "干部 C1 在 2026-03-31 截止前 2 天内补录 4 条督导（录入晚于督导 2 天及以上），"
+        "占该期 6 条的 67%，超过 50%"
     )
-    assert "4 of 6 visits (67%)" in signal.en and "2026-03-31" in signal.en
+    assert "back-filled 4 of 6 visits (67%)" in signal.en and "2026-03-31" in signal.en
     assert run(rushed_visits(3, 3)) == []  # exactly half is not more than half
     assert run(rushed_visits(4, 0)) == []  # fewer than min_visits in the period
     assert kinds(run(rushed_visits(5, 0))) == [K.LAST_MINUTE]
     # three days before the close is not "the last two days"
     calm = [visit("C1", i, date(2026, 3, 1 + i), at(CLOSE - timedelta(2), 20)) for i in range(6)]
     assert run(calm) == []
+
+
+def test_visits_entered_on_the_spot_are_not_back_filled() -> None:
+    """Visited on the last days and entered the same day (or the next): not back-filling."""
+    same_day = [
+        visit("C1", i, CLOSE - timedelta(i % 2), at(CLOSE - timedelta(i % 2), 20)) for i in range(6)
+    ]
+    next_day = [visit("C1", i, CLOSE - timedelta(1), at(CLOSE, 9)) for i in range(6)]
+    assert run(same_day) == [] and run(next_day) == []
+    two_days = [visit("C1", i, CLOSE - timedelta(2), at(CLOSE, 9)) for i in range(6)]
+    assert kinds(run(two_days)) == [K.LAST_MINUTE]
+    assert kinds(run(same_day, rules=QualityRules(last_minute_lag_days=0))) == [K.LAST_MINUTE]
+
+
+def test_the_back_filling_share_counts_the_context_of_the_window() -> None:
+    """A report on part of the window's period gets the rest as context: the share is the
+    same as over the whole period, and a signal shows where its entries are."""
+    rushed = rushed_visits(4, 0)
+    early = [visit("C1", 100 + i, date(2026, 1, 5 + i)) for i in range(4)]
+    assert run(rushed, context=early) == []  # 4 of 8, as over the quarter
+    assert kinds(run(rushed)) == []  # fewer than min_visits alone
+    more = rushed_visits(5, 0)
+    [signal] = run(more, context=early[:3])
+    assert "补录 5 条督导" in signal.zh and "占该期 8 条的 62%" in signal.zh
+    assert run(early[:3], context=more) == []  # none of its entries in the report
 
 
 def test_late_entries_count_in_the_period_but_are_not_last_minute() -> None:
@@ -213,24 +287,52 @@ def test_last_minute_matches_its_definition(
     assert kinds(run(visits, rules=rules)) == ([K.LAST_MINUTE] if expected else [])
 
 
-def test_identical_text_across_visits() -> None:
-    a = visit(business=0, findings=("  进货查验记录不全 ", "无"))
-    b = visit("C2", business=1, findings=("进货查验记录不全",))
-    [signal] = run([a, b])
-    assert signal.kind is K.SAME_TEXT and signal.subject == "进货查验记录不全"
-    assert signal.visits == tuple(sorted([a.key, b.key]))
-    assert "2 条督导记录" in signal.zh and "C1、C2" in signal.zh
-    assert "C1, C2" in signal.en
-    # short texts, one visit repeating itself, and two records of one visit are all fine
-    assert run([visit(business=0, findings=("无",)), visit(business=1, findings=("无",))]) == []
-    assert run([visit(findings=("进货查验记录不全", "进货查验记录不全"))]) == []
-    again = visit(findings=("进货查验记录不全",), recorded=at(DAY, 11))
-    assert run([visit(findings=("进货查验记录不全",)), again]) == []
+COPIED = "冷藏柜内生熟食品混放未分区存放"
+
+
+def test_one_cadre_copying_a_text_across_businesses() -> None:
+    a = visit(business=0, findings=(f"  {COPIED} ", "无"))
+    b, c = (visit(business=i, findings=(COPIED,)) for i in (1, 2))
+    [signal] = run([a, b, c])
+    assert signal.kind is K.SAME_TEXT and signal.subject == COPIED
+    assert signal.visits == tuple(sorted([a.key, b.key, c.key]))
+    assert (
+        signal.zh == f"干部 C1 在 3 个主体的 3 条督导记录中填写了完全相同的发现问题文字：“{COPIED}”"
+    )
+    assert (
+        signal.en
+        == f"cadre C1 wrote the identical finding text “{COPIED}” in 3 visits to 3 businesses"
+    )
+    assert run([a, b]) == []  # two businesses are not yet several
+    # the same business followed up with the same text is no copying
+    follow_up = [visit(business=0, on=DAY + timedelta(d), findings=(COPIED,)) for d in range(3)]
+    assert run(follow_up) == []
+
+
+def test_different_cadres_sharing_wording_are_not_copying() -> None:
+    """Standard wording: cadres picking the same phrase is not copying."""
+    shared = [visit(f"C{i}", i, findings=(COPIED,)) for i in range(10)]
+    assert run(shared) == []
+    # ...nor when many cadres use it, even if one of them uses it often
+    often = [visit("C1", 100 + i, findings=(COPIED,)) for i in range(3)]
+    assert run([*shared[:3], *often]) == []
+    # two cadres (fewer than same_text_common_cadres): the copier is still flagged
+    [signal] = run([shared[2], *often])
+    assert signal.visits == tuple(sorted(v.key for v in often)) and "干部 C1 " in signal.zh
+    checklist = [visit(business=i, findings=("落实进货查验和记录",)) for i in range(3)]
+    assert run(checklist) == []
+
+
+@pytest.mark.parametrize(
+    "text", ["经现场检查，未发现明显问题", "经现场检查,未发现明显问题。", "暂未发现食品安全隐患"]
+)
+def test_saying_no_problem_is_not_identical_text(text: str) -> None:
+    assert run([visit(business=i, findings=(text,)) for i in range(5)]) == []
 
 
 @pytest.mark.parametrize(("text", "flagged"), [("一二三四五", False), ("一二三四五六", True)])
 def test_same_text_length_threshold(text: str, flagged: bool) -> None:
-    signals = run([visit(business=0, findings=(text,)), visit(business=1, findings=(text,))])
+    signals = run([visit(business=i, findings=(text,)) for i in range(3)])
     assert kinds(signals) == ([K.SAME_TEXT] if flagged else [])
 
 
@@ -243,6 +345,10 @@ def test_the_same_evidence_file_reused() -> None:
     assert photo[:12] in signal.zh and "3 条督导记录" in signal.zh
     assert "attached to 3 visits" in signal.en
     assert run([visit(evidence=(photo, photo))]) == []
+    # many cadres: the explanation names the first five and counts the rest
+    [many] = run([visit(f"C{i:02d}", i, evidence=(photo,)) for i in range(12)])
+    assert "C00、C01、C02、C03、C04 等 12 名" in many.zh and "C05" not in many.zh
+    assert "C00, C01, C02, C03, C04 and others, 12 in all" in many.en
     assert (
         run([visit(business=0, evidence=(photo,)), visit(business=1, evidence=(digest(1),))]) == []
     )
@@ -315,12 +421,25 @@ def messy(draw: st.DrawFn) -> tuple[list[Visit], list[Assignment], list[FoodBusi
                 findings=tuple(draw(st.lists(st.sampled_from(TEXTS), max_size=2))),
                 evidence=tuple(draw(st.lists(st.sampled_from(HASHES), max_size=2))),
                 area=draw(st.sampled_from([AREA, "110102"])),
+                mode=draw(st.sampled_from([VisitMode.ON_SITE, VisitMode.GROUPED])),
             )
         )
     assignments = [
-        Assignment(f"C{c}", licence(b), date(2026, 3, 20) + timedelta(d))
-        for c, b, d in draw(
-            st.lists(st.tuples(st.integers(1, 3), st.integers(0, 3), st.integers(0, 12)))
+        Assignment(
+            f"C{c}",
+            licence(b),
+            date(2026, 3, 20) + timedelta(d),
+            None if length is None else date(2026, 3, 20) + timedelta(d + length),
+        )
+        for c, b, d, length in draw(
+            st.lists(
+                st.tuples(
+                    st.integers(1, 3),
+                    st.integers(0, 3),
+                    st.integers(0, 12),
+                    st.none() | st.integers(0, 6),
+                )
+            )
         )
     ]
     statuses = st.sampled_from(OperatingStatus)
@@ -331,7 +450,12 @@ def messy(draw: st.DrawFn) -> tuple[list[Visit], list[Assignment], list[FoodBusi
     return visits, assignments, businesses
 
 
-TIGHT = QualityRules(max_visits_per_cadre_day=2, min_visits=2)
+TIGHT = QualityRules(
+    max_visits_per_cadre_day=2,
+    min_visits=2,
+    same_text_min_businesses=2,
+    last_minute_lag_days=1,
+)
 
 
 @given(messy(), st.randoms(use_true_random=False))

@@ -12,6 +12,7 @@ import docx
 import pytest
 from openpyxl import load_workbook
 
+from twores.core.errors import InvalidValueError
 from twores.core.kpis import Direction, KpiSpec, KpiValue, rank_areas
 from twores.services.bulletin import (
     CHANGE_HEADERS,
@@ -153,7 +154,12 @@ def test_xlsx_content(tmp_path: Path) -> None:
     assert named["E3"].number_format == "0.0%"
     changes = workbook["较上期变化"]
     assert tuple(c.value for c in changes[2]) == CHANGE_HEADERS
-    assert [c.value for c in changes[3]][:4] == ["秀峰区", "2", "1", "↑1"]
+    # ranks, scores and the score change as numbers, shown as in the .docx
+    assert [c.value for c in changes[3]] == ["秀峰区", 2, 1, "↑1", 0.8, 0.95, 15.0]
+    assert [c.value for c in changes[6]][:3] == ["象山区", "—", 4]
+    assert changes["E3"].number_format == changes["F3"].number_format == "0.0%"
+    assert changes["G3"].number_format == '+0.0"个百分点";-0.0"个百分点";"持平"'
+    assert changes["G5"].value == 10.0  # 叠彩 60.0% -> 70.0%
     sheet = workbook["排名"]
     assert sheet["A1"].value == TITLE
     assert tuple(c.value for c in sheet[2]) == HEADERS
@@ -205,8 +211,9 @@ def test_daily_without_previous_or_overdue(tmp_path: Path) -> None:
 
 
 def test_unknown_kind_is_rejected() -> None:
-    with pytest.raises(ValueError, match="monthly"):
+    with pytest.raises(InvalidValueError, match="monthly") as raised:
         bulletin_markdown(attrs.evolve(BULLETIN, kind="monthly"))
+    assert raised.value.field == "kind" and "通报类型" in raised.value.message_zh
 
 
 def test_bar_chart_png() -> None:

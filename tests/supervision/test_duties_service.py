@@ -78,8 +78,9 @@ def test_records_import_and_count_per_day_week_and_month(
 
 
 def test_suspended_days_owe_no_daily_record_and_banned_staff_is_flagged(
-    store: Store, roster: twores.Roster, tmp_path: Path
+    store: Store, roster: twores.Roster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("twores.services.kpis.today", lambda: date(2027, 4, 1))  # counted in 2027
     load(store, roster, START)
     key = sorted(roster.businesses)[0]
     with store.unit_of_work(ADMIN) as uow:
@@ -299,3 +300,19 @@ def test_records_may_name_a_licensed_business_by_its_credit_code(
     with store.unit_of_work(ADMIN) as uow:
         (record,) = uow.duties.stream(business_key=shop.key)
     assert record.key == f"{shop.key}/monthly/2026-03"
+
+
+def test_a_weekly_report_saying_nothing_was_found_opens_no_problem(
+    store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    load(store, roster, START)
+    key = sorted(roster.businesses)[0]
+    rows = [
+        ["1", key, "周排查", "2026-03-02", "食品安全员", "黄丽", "是", "无"],
+        ["2", key, "周排查", "2026-03-09", "食品安全员", "黄丽", "否", "未发现问题；留样不足"],
+    ]
+    report = import_duties(APP, store, ADMIN, _write(tmp_path / "周排查.csv", rows))
+    assert report.accepted, report.errors
+    with store.unit_of_work(ADMIN) as uow:
+        found = [p.description for p in uow.problems.stream(business_key=key)]
+    assert found == ["留样不足"]

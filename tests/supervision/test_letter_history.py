@@ -108,8 +108,9 @@ def _status(app: twores.Twores, store: Store, cadre_id: str, on: date) -> Letter
 
 
 def test_regenerating_a_changed_list_keeps_the_signed_letter_as_history(
-    app: twores.Twores, store: Store, tmp_path: Path
+    app: twores.Twores, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("twores.services.kpis.today", lambda: date(2027, 4, 1))  # counted in 2027
     b1, b2 = _business(1), _business(2, opened_on=date(2026, 6, 1))
     _load(store, [b1, b2], [_cadre("v1")], [Assignment("v1", b1.key, date(2025, 1, 1))])
     generate_letters(app, store, ADMIN, 2026, tmp_path, on=date(2026, 3, 1), documents=False)

@@ -489,3 +489,20 @@ def test_a_township_office_records_no_visit_of_a_cadre_above_it(
     assert record_visit(
         app, store, county, visit, now=datetime(2026, 3, 2, 18, tzinfo=CHINA_TZ)
     ).visit
+
+
+def test_a_visit_stored_with_a_no_problem_finding_is_recorded_again_without_it(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    """A visit filed before "无" was read as no finding holds it as one: recording the same
+    visit again is no change of findings, not a refusal."""
+    a = _scheduled(app, store, roster)
+    now = datetime(2026, 3, 2, 10, tzinfo=CHINA_TZ)
+    visit = VisitInput(a.business_key, a.cadre_id, date(2026, 3, 2), findings=("无",))
+    first = record_visit(app, store, ADMIN, visit, now=now)
+    assert first.visit.findings == () and not first.opened
+    with store.unit_of_work(ADMIN) as uow:  # as an earlier release stored it
+        uow.visits.upsert_many([attrs.evolve(first.visit, findings=("无",))])
+        uow.commit()
+    again = record_visit(app, store, ADMIN, visit, now=now + timedelta(hours=2))
+    assert again.written.updated == 1 and again.visit.findings == () and not again.opened

@@ -17,6 +17,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 import attrs
@@ -210,29 +211,52 @@ class Ranking:
     def period_kind(self) -> str:
         return str(Period.parse(self.period).kind.value)
 
+    @property
+    def order(self) -> tuple[date, date]:
+        """Which of two runs is later: by period start, then as-of day (a week counted past
+        its end still comes before the next week)."""
+        return Period.parse(self.period).start, self.as_of or date.min
+
     def follows(self, earlier: Ranking) -> bool:
         """True when ``earlier`` is a run this one is compared with: the same parent, kind
-        and kind of period, counted as of an earlier day."""
+        and kind of period, of an earlier period or of the same period as of an earlier
+        day (:attr:`order`)."""
         return (
             earlier.parent == self.parent
             and earlier.kind is self.kind
             and earlier.period_kind == self.period_kind
             and earlier.as_of is not None
             and self.as_of is not None
-            and earlier.as_of < self.as_of
+            and earlier.order < self.order
         )
 
 
-def composite(rates: Mapping[str, float | None], specs: Mapping[str, KpiSpec]) -> float | None:
-    total = weight = 0.0
+def composite(
+    rates: Mapping[str, float | Fraction | None], specs: Mapping[str, KpiSpec]
+) -> float | None:
+    """The weighted mean of the rates, as shown and stored (to 12 decimals)."""
+    exact = exact_composite(rates, specs)
+    return None if exact is None else round(float(exact), 12)
+
+
+_ONE = Fraction(1)
+
+
+def exact_composite(
+    rates: Mapping[str, float | Fraction | None], specs: Mapping[str, KpiSpec]
+) -> Fraction | None:
+    """:func:`composite` in exact arithmetic, whatever the order of the KPIs: equal inputs
+    give equal scores (ranks compare these)."""
+    total = weight = Fraction(0)
     for name, spec in specs.items():
         rate = rates.get(name)
         if rate is None or spec.weight <= 0:
             continue
-        good = rate if spec.direction is Direction.HIGHER_IS_BETTER else 1 - min(rate, 1.0)
-        total += spec.weight * good
-        weight += spec.weight
-    return round(total / weight, 12) if weight else None
+        exact = Fraction(rate)
+        good = exact if spec.direction is Direction.HIGHER_IS_BETTER else 1 - min(exact, _ONE)
+        total += Fraction(spec.weight) * good
+        weight += Fraction(spec.weight)
+    return total / weight if weight else None
 
 
 def _order(v: KpiValue) -> tuple[str, str, str, int, int]:
@@ -252,22 +276,29 @@ def rank_areas(
 ) -> Ranking:
     """Rank the children whose values are given; deterministic for any input order."""
     by_area: dict[str, dict[str, float | None]] = defaultdict(dict)
+    exact: dict[str, dict[str, Fraction | None]] = defaultdict(dict)
     facts = []
     for v in sorted(values, key=_order):  # KpiValue's own order, without attrs' __lt__
         if v.kpi in specs:
             by_area[v.area_code][v.kpi] = v.rate
+            exact[v.area_code][v.kpi] = (
+                Fraction(v.numerator, v.denominator) if v.denominator else None
+            )
             facts.append([v.kpi, v.area_code, v.numerator, v.denominator])
     scored = sorted(
-        ((composite(rates, specs), code) for code, rates in by_area.items()),
-        key=lambda s: (s[0] is None, -(s[0] or 0.0), s[1]),
+        ((exact_composite(rates, specs), code) for code, rates in exact.items()),
+        key=lambda s: (s[0] is None, -(s[0] or 0), s[1]),
     )
     before = {a.area_code: a.rank for a in previous.areas} if previous else {}
     ranked: list[RankedArea] = []
+    last: Fraction | None = None
     for position, (score, code) in enumerate(scored, 1):
-        rank = ranked[-1].rank if ranked and ranked[-1].score == score else position
+        rank = ranked[-1].rank if ranked and last == score else position
         rates = tuple(sorted(by_area[code].items()))
         moved = before[code] - rank if code in before else None
-        ranked.append(RankedArea(code, rank, score, rates, moved))
+        shown = None if score is None else round(float(score), 12)
+        ranked.append(RankedArea(code, rank, shown, rates, moved))
+        last = score
     weights = tuple(sorted((n, s.weight) for n, s in specs.items()))
     payload = json.dumps(
         {

@@ -8,15 +8,73 @@ reporter (a case outcome recorded by the regulator counts as one).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime
 from typing import Any
 
 import attrs
 
 from twores.core.errors import InvalidValueError, TworesError
-from twores.core.labels import LabelledEnum
+from twores.core.labels import LabelledEnum, clean_text
 from twores.core.periods import CHINA_TZ
 from twores.core.security import Role
+
+#: Whole texts that say nothing was found (compared after :func:`clean_text`, lower case,
+#: end punctuation dropped): what offices write in a 发现问题 column for "none".
+NO_PROBLEM_TEXTS = frozenset(
+    {
+        *("无", "没有", "暂无", "未发现", "正常", "一切正常", "情况正常", "良好"),
+        *("合格", "符合", "符合要求", "均符合要求", "未见异常", "无异常"),
+        *("/", "-", "--", "—", "——", "\\", "n/a", "na", "none", "nil", "no", "nothing"),
+        *("no problem", "no problems", "no issue", "no issues", "no problems found"),
+    }
+)
+#: "未发现（明显）问题", "经现场检查，未发现明显问题", "无其他问题", "暂未发现安全隐患": a
+#: negation, at most a few fixed modifiers, then 问题/异常/隐患; an optional "经…检查，"
+#: before it. Nothing else may stand between, so "无证经营问题" (a real problem) stays one.
+_NO_PROBLEM = re.compile(
+    r"^(?:经?(?:现场|实地|本次|此次)?(?:检查|督导|查看|核查|排查)(?:后|中)?,?)?"
+    r"(?:未发现|未见|没有发现|没发现|暂未发现|未查出|无|没有|暂无)"
+    r"(?:任何|明显|其他|其它|重大|较大|突出|相关)?的?(?:食品)?(?:安全)?(?:违法违规|违规)?"
+    r"(?:问题|异常|隐患|情况)$"
+)
+
+
+def means_no_problem(text: str) -> bool:
+    """Whether a finding's text says that nothing was found ("无", "未发现问题",
+    "经现场检查，未发现明显问题", "/"): such a text records no finding and opens no
+    problem. Recognised conservatively: :data:`NO_PROBLEM_TEXTS` or the fixed pattern."""
+    cleaned = clean_text(text).lower().rstrip("。.!！;；")
+    return cleaned in NO_PROBLEM_TEXTS or bool(_NO_PROBLEM.match(cleaned.replace(" ", "")))
+
+
+def real_findings(texts: tuple[str, ...], field: str = "findings") -> tuple[str, ...]:
+    """A visit's findings as problems to open: each :func:`checked_text`, those that say
+    nothing was found (:func:`means_no_problem`) left out."""
+    return tuple(t for t in (checked_text(t, field) for t in texts) if not means_no_problem(t))
+
+
+#: Word's soft line break (Shift+Enter) arrives as a vertical tab when pasted.
+_SOFT_BREAK = "\x0b"
+
+
+def checked_text(value: str, field: str) -> str:
+    """``value`` with Word's soft line breaks as newlines; any other control character but
+    tab and newline (a backspace, U+001F…) is refused: a report cannot hold it."""
+    value = value.replace(_SOFT_BREAK, "\n")
+    bad = sorted({c for c in value if c not in "\t\n\r" and unicodedata.category(c) == "Cc"})
+    if bad:
+        shown = "".join(f"\\x{ord(c):02x}" if c in bad else c for c in value)
+        codes = "、".join(f"U+{ord(c):04X}" for c in bad)
+        raise InvalidValueError(
+            field,
+            shown,
+            f"含控制字符 {codes}，无法写入通报和表格，请删除后重新录入",
+            f"holds control character {codes.replace('、', ', ')}, which reports cannot "
+            "hold: delete it and enter the text again",
+        )
+    return value
 
 
 class Severity(LabelledEnum):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import struct
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
@@ -26,8 +28,9 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
+from twores.core.errors import InvalidValueError
 from twores.core.kpis import Direction, KpiSpec, RankedArea, Ranking
-from twores.services.docx_parts import para, run, stable_zip, table
+from twores.services.docx_parts import para, run, stable_zip, table, xml_text
 from twores.services.numbers import percent, percent_format
 from twores.services.sheets.cells import xlsx_row
 
@@ -83,7 +86,12 @@ def _name(b: BulletinInput, code: str) -> str:
 
 def bulletin_title(b: BulletinInput) -> str:
     if b.kind not in KINDS:
-        raise ValueError(f"unknown bulletin kind {b.kind!r}; expected one of {sorted(KINDS)}")
+        raise InvalidValueError(
+            "kind",
+            b.kind,
+            "通报类型应为 weekly（周通报）或 daily（日调度）",
+            "a bulletin is weekly (周通报) or daily (日调度)",
+        )
     return f"{b.title_area}食品安全“两个责任”落实情况{KINDS[b.kind]}（{b.period_label}）"
 
 
@@ -131,11 +139,17 @@ def unscored_areas(b: BulletinInput) -> list[RankedArea]:
     return [a for a in b.ranking.areas if a.score is None]
 
 
+def ranked_specs(b: BulletinInput) -> list[KpiSpec]:
+    """The KPIs that count in the score (a KPI weighted 0 is shown, not ranked)."""
+    return [s for s in b.specs if s.weight > 0]
+
+
 def _weakest(b: BulletinInput, area: RankedArea) -> tuple[KpiSpec, float] | None:
+    """The ranked KPI where ``area`` does worst, with its rate."""
     rates = dict(area.rates)
     scored = [
         (r if s.direction is Direction.HIGHER_IS_BETTER else 1 - min(r, 1.0), i, s, r)
-        for i, s in enumerate(b.specs)
+        for i, s in enumerate(ranked_specs(b))
         if (r := rates.get(s.name)) is not None
     ]
     return min(scored)[2:] if scored else None
@@ -149,7 +163,7 @@ def overview_text(b: BulletinInput) -> str:
     areas = b.ranking.areas
     if not areas:
         return f"{b.period_label}无参与排名的区域。"
-    kpis = "、".join(s.zh for s in b.specs)
+    kpis = "、".join(s.zh for s in ranked_specs(b))
     text = (
         f"{b.period_label}共对{len(areas)}个区域的{kpis}进行排名，综合得分为各项指标的加权平均"
         "（越低越好的指标按“1−比率”计）。"
@@ -208,11 +222,18 @@ def ranking_rows(b: BulletinInput) -> list[tuple[str, ...]]:
     return rows
 
 
-def _score_change(now: float | None, before: float | None) -> str:
-    """The change between the two scores as printed (to 0.1%), so it adds up by hand."""
+def _points(now: float | None, before: float | None) -> float | None:
+    """The change between the two scores as printed (to 0.1%), in percentage points, so it
+    adds up by hand."""
     if now is None or before is None:
+        return None
+    return round(round(now * 100, 1) - round(before * 100, 1), 1)
+
+
+def _score_change(now: float | None, before: float | None) -> str:
+    delta = _points(now, before)
+    if delta is None:
         return NONE
-    delta = round(round(now * 100, 1) - round(before * 100, 1), 1)
     return "持平" if delta == 0 else f"{delta:+.1f}个百分点"
 
 
@@ -391,7 +412,7 @@ def write_bulletin_docx(b: BulletinInput, path: Path) -> Path:
         run(caption, _caption(number, chart_title, labels, values), size=10.5)
     props = document.core_properties
     props.author = props.last_modified_by = "twores"
-    props.title = heading
+    props.title = xml_text(heading)
     props.created = props.modified = _stamp(b)
     props.revision = 1
     buffer = io.BytesIO()
@@ -412,7 +433,7 @@ def _sheet(
     widths: Sequence[int],
 ) -> None:
     sheet = workbook.create_sheet(name)
-    sheet.append([caption])
+    sheet.append([xml_text(caption)])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append(list(headers))
@@ -420,12 +441,40 @@ def _sheet(
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center")
     for row in rows:
-        sheet.append(xlsx_row(sheet, row))
+        sheet.append(xlsx_row(sheet, [xml_text(v) if isinstance(v, str) else v for v in row]))
     for column, width in enumerate(widths, 1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = "A3"
     sheet.print_title_rows = "2:2"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+
+
+#: A score change in percentage points, as the .docx prints it (+1.2个百分点, 持平).
+_POINTS = '+0.0"个百分点";-0.0"个百分点";"持平"'
+
+
+def _change_data(b: BulletinInput) -> list[list[object]]:
+    """The 较上期变化 rows with ranks, scores and the score change as numbers."""
+    if b.previous is None:
+        return []
+    before = _previous_areas(b)
+    rows: list[list[object]] = []
+    for a in b.ranking.areas:
+        old = before.get(a.area_code)
+        then = old.score if old else None
+        change = _points(a.score, then)
+        rows.append(
+            [
+                _name(b, a.area_code),
+                old.rank if old else NONE,
+                a.rank,
+                movement_text(b, a),
+                NONE if then is None else then,
+                NONE if a.score is None else a.score,
+                NONE if change is None else change,
+            ]
+        )
+    return rows
 
 
 def write_bulletin_xlsx(b: BulletinInput, path: Path) -> Path:
@@ -461,17 +510,20 @@ def write_bulletin_xlsx(b: BulletinInput, path: Path) -> Path:
         for cell in row:
             if isinstance(cell.value, float):
                 cell.number_format = percent_format(cell.value)
-    changes: list[list[object]] = (
-        [list(row) for row in change_rows(b)] if b.previous is not None else []
-    )
     _sheet(
         workbook,
         "较上期变化",
         f"{heading}·较上期变化",
         CHANGE_HEADERS,
-        changes,
+        _change_data(b),
         [18, 10, 10, 10, 10, 10, 14],
     )
+    for row in workbook["较上期变化"].iter_rows(min_row=3, min_col=5, max_col=7):
+        for cell in row[:2]:
+            if isinstance(cell.value, int | float):
+                cell.number_format = percent_format(cell.value)
+        if isinstance(row[2].value, int | float):
+            row[2].number_format = _POINTS
     overdue_data: list[list[object]] = [
         [o.problem_id, o.business_name, o.area_name, o.description, o.deadline, o.days_overdue]
         for o in _overdue(b)
@@ -482,7 +534,7 @@ def write_bulletin_xlsx(b: BulletinInput, path: Path) -> Path:
         cell.number_format = "yyyy-mm-dd"
     props = workbook.properties
     props.creator = props.lastModifiedBy = "twores"
-    props.title = heading
+    props.title = xml_text(heading)
     props.created = props.modified = _stamp(b)
     buffer = io.BytesIO()
     # ExcelWriter directly: openpyxl's save() would stamp the current time as modified.
@@ -497,7 +549,7 @@ def write_bulletin_xlsx(b: BulletinInput, path: Path) -> Path:
 
 def _md_table(headers: Sequence[str], rows: list[tuple[str, ...]]) -> list[str]:
     def line(cells: Sequence[str]) -> str:
-        escaped = (c.replace("|", "\\|").replace("\n", " ") for c in cells)
+        escaped = (xml_text(c).replace("|", "\\|").replace("\n", " ") for c in cells)
         return f"| {' | '.join(escaped)} |"
 
     return [line(headers), line(["---"] * len(headers)), *(line(r) for r in rows), ""]
@@ -523,12 +575,22 @@ def bulletin_markdown(b: BulletinInput) -> str:
 
 
 def write_bulletin(b: BulletinInput, folder: Path, stem: str) -> tuple[Path, Path, Path]:
-    """``<stem>.docx``, ``<stem>.xlsx`` and ``<stem>.md`` in ``folder`` (created if needed)."""
+    """``<stem>.docx``, ``<stem>.xlsx`` and ``<stem>.md`` in ``folder`` (created if needed).
+
+    All three are written into a temporary folder inside ``folder``, then moved into
+    place: a bulletin that fails leaves no file of its own behind."""
     folder.mkdir(parents=True, exist_ok=True)
-    md = folder / f"{stem}.md"
-    md.write_bytes(bulletin_markdown(b).encode())
-    return (
-        write_bulletin_docx(b, folder / f"{stem}.docx"),
-        write_bulletin_xlsx(b, folder / f"{stem}.xlsx"),
-        md,
-    )
+    targets = [folder / f"{stem}{ending}" for ending in (".docx", ".xlsx", ".md")]
+    for target in targets:
+        if target.is_dir():
+            raise InvalidValueError(
+                "file", str(target), "这是一个文件夹，不是文件", "it is a folder, not a file"
+            )
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".twores-") as scratch:
+        docx_file, xlsx_file, md = (Path(scratch) / t.name for t in targets)
+        write_bulletin_docx(b, docx_file)
+        write_bulletin_xlsx(b, xlsx_file)
+        md.write_bytes(bulletin_markdown(b).encode())
+        for written, target in zip((docx_file, xlsx_file, md), targets, strict=True):
+            os.replace(written, target)
+    return targets[0], targets[1], targets[2]

@@ -15,7 +15,7 @@ from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy, Tier
 from twores.core.duties import DutyKind, DutyRecord, StaffRole
 from twores.core.gc import gc_paused
-from twores.core.periods import CHINA_TZ, Period, PeriodKind
+from twores.core.periods import CHINA_TZ, Period, PeriodKind, today
 from twores.core.ports import Store
 from twores.core.problems import Action, ProblemStatus
 from twores.core.security import Role, Scope
@@ -106,9 +106,10 @@ def run_cycle(
         period = period.next()
     last = done[-1].period
     _keep_routines(store, scope, last, random.Random(f"{seed}/routines"))
-    table = compute_kpis(app, store, scope, last, as_of=last.end)
-    week = Period.containing(PeriodKind.WEEK, last.end)  # the weekly bulletin of its last week
-    files = issue_bulletin(app, store, scope, week, parent, folder, as_of=last.end)
+    day = min(last.end, today())  # a quarter still running: as of today
+    table = compute_kpis(app, store, scope, last, as_of=day)
+    week = Period.containing(PeriodKind.WEEK, day)  # the weekly bulletin of its last week
+    files = issue_bulletin(app, store, scope, week, parent, folder, as_of=day)
     return CycleReport(tuple(done), table, (*files, *letters))
 
 

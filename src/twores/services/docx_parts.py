@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import functools
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 from typing import Any
@@ -25,12 +26,20 @@ HEADING_FONT = "黑体"
 TABLE_SIZE = 10.5
 #: The id of python-docx's built-in "Table Grid" style.
 GRID = "TableGrid"
+#: What XML 1.0 cannot hold: control characters but tab and line breaks (Word's soft line
+#: break, \x0b, comes in pasted text), lone surrogates and U+FFFE/U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with each character XML cannot hold replaced by a space."""
+    return _NOT_XML.sub(" ", text)
 
 
 def run(
     paragraph: Paragraph, text: str, *, bold: bool = False, size: float = 12, font: str = FONT
 ) -> Run:
-    added = paragraph.add_run(text)
+    added = paragraph.add_run(xml_text(text))
     added._r.insert(0, copy.deepcopy(_run_properties(bold, size, font)))
     return added
 
@@ -39,6 +48,7 @@ def _cell_text(paragraph: Paragraph, text: str, *, bold: bool) -> None:
     """A table cell's run, built as XML (python-docx's setters cost most of a letter);
     text with tabs or line breaks goes through python-docx, which writes those as
     elements of their own."""
+    text = xml_text(text)
     if "\t" in text or "\n" in text or "\r" in text:
         run(paragraph, text, bold=bold, size=TABLE_SIZE)
         return

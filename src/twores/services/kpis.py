@@ -69,7 +69,17 @@ class KpiTable:
 
 
 def _as_of(period: Period, as_of: date | None) -> date:
-    return as_of or min(today(), period.end)
+    """``as_of`` (default: today or the period's end); a day after today is refused: the
+    days not yet come would count as routines owed and not kept."""
+    now = today()
+    if as_of is not None and as_of > now:
+        raise InvalidValueError(
+            "as_of",
+            as_of.isoformat(),
+            f"晚于今天（{now.isoformat()}），尚未到来的日子不能统计",
+            f"is after today ({now.isoformat()}): days not yet come cannot be counted",
+        )
+    return as_of or min(now, period.end)
 
 
 def _counted(table: KpiTable) -> str:
@@ -317,7 +327,8 @@ def _memo_key(
     counties' fingerprints happen to be equal."""
     rules = tuple(sorted(f"{r.name} {r.version}" for r in app.plugins.rule_sets()))
     counters = tuple((n, k.counter_id) for n, k in kpis.items() if k.per_county)
-    return (scope.area_code, str(period), day, area, counters, rules)
+    # A day not over owes less than once it is (its own routines): summed again then.
+    return (scope.area_code, str(period), day, day < today(), area, counters, rules)
 
 
 def _versions(uow: UnitOfWork, area: str | None) -> tuple[int, int] | None:
@@ -389,6 +400,19 @@ def rank_children(
     the stored one (and is compared with the same earlier run). Only an office or admin
     stores a new run (:attr:`Scope.keeps_ledgers`); anyone in scope reads a stored one."""
     table = table or compute_kpis(app, store, scope, period, as_of=as_of, within=parent)
+    with store.unit_of_work(scope) as uow:
+        ranking, previous, new = _ranked(app, uow, scope, table, parent, kind)
+        if new:
+            uow.rankings.record(RankingRun(ranking, now_iso(), scope.actor))
+            uow.commit()
+    return ranking, previous
+
+
+def _ranked(
+    app: Twores, uow: UnitOfWork, scope: Scope, table: KpiTable, parent: str, kind: RunKind
+) -> tuple[Ranking, Ranking | None, bool]:
+    """The run of ``parent``'s children, the run it follows, and whether it is new (to be
+    stored by the caller; a repeat is the stored run). Nothing is stored here."""
     _check_begun(table)
     children = table.children(parent)
     if not children:
@@ -399,33 +423,28 @@ def rank_children(
     values = [table.value(k, c) for k in specs for c in children]
     versions = [f"{r.name} {r.version}" for r in app.plugins.rule_sets()]
     day, name = table.as_of, str(table.period)
-    with store.unit_of_work(scope) as uow:
-        if scope.keeps_ledgers:  # it may store the run: claim before the repeat check
-            uow.claim_writes()
-        draft = rank_areas(
-            parent, name, values, specs, rule_versions=versions, as_of=day, kind=kind
-        )
-        stored = uow.rankings.get(draft.inputs_hash)
-        if stored is not None:  # a repeat: the stored run, with the run it was compared with
-            key = stored.ranking.compared_with
-            earlier = uow.rankings.get(key) if key else None
-            return stored.ranking, earlier.ranking if earlier else None
-        check_office(scope, ISSUING)  # a run stored is what later bulletins compare with
-        previous_run = uow.rankings.previous(draft)
-        previous = previous_run.ranking if previous_run else None
-        ranking = rank_areas(
-            parent,
-            name,
-            values,
-            specs,
-            rule_versions=versions,
-            previous=previous,
-            as_of=day,
-            kind=kind,
-        )
-        uow.rankings.record(RankingRun(ranking, now_iso(), scope.actor))
-        uow.commit()
-    return ranking, previous
+    if scope.keeps_ledgers:  # it may store the run: claim before the repeat check
+        uow.claim_writes()
+    draft = rank_areas(parent, name, values, specs, rule_versions=versions, as_of=day, kind=kind)
+    stored = uow.rankings.get(draft.inputs_hash)
+    if stored is not None:  # a repeat: the stored run, with the run it was compared with
+        key = stored.ranking.compared_with
+        earlier = uow.rankings.get(key) if key else None
+        return stored.ranking, earlier.ranking if earlier else None, False
+    check_office(scope, ISSUING)  # a run stored is what later bulletins compare with
+    previous_run = uow.rankings.previous(draft)
+    previous = previous_run.ranking if previous_run else None
+    ranking = rank_areas(
+        parent,
+        name,
+        values,
+        specs,
+        rule_versions=versions,
+        previous=previous,
+        as_of=day,
+        kind=kind,
+    )
+    return ranking, previous, True
 
 
 def _check_begun(table: KpiTable) -> None:
@@ -449,46 +468,71 @@ def issue_bulletin(
     folder: str | Path,
     *,
     as_of: date | None = None,
-    kind: str = "weekly",
+    kind: str | RunKind = "weekly",
 ) -> tuple[Path, Path, Path]:
     """Rank ``parent``'s children and write the bulletin (.docx, .xlsx, .md) into ``folder``.
 
     It names the laggards, shows the changes since the previous bulletin of its ``kind``
     (``weekly`` or ``daily``; stored as a ranking run of that kind) and lists the problems
-    overdue on the as-of day. A folder that cannot be made is refused before the run is
-    stored (a stored run is what the next bulletin compares with)."""
+    overdue on the as-of day. The run is stored only once the three files are in place (a
+    stored run is what the next bulletin compares with): a bulletin that fails changes
+    nothing and leaves no file behind."""
+    run_kind = _bulletin_kind(kind)
     target = check_makeable(Path(folder))
     table = compute_kpis(app, store, scope, period, as_of=as_of, within=parent)
-    run_kind = RunKind.parse(kind, field="kind")
-    ranking, previous = rank_children(app, store, scope, period, parent, table=table, kind=run_kind)
     hierarchy = table.hierarchy
     names = {a.code: a.name for a in hierarchy}
-    overdue = []
     with store.unit_of_work(scope) as uow:
-        for problem in uow.problems.stream(open_on=table.as_of, within=parent):
-            business = uow.businesses.get(problem.business_key)
-            deadline = problem.state_on(table.as_of)[1]  # as it stood on the day
-            assert deadline is not None
-            overdue.append(
-                OverdueItem(
-                    problem.id,
-                    business.name if business else problem.business_key,
-                    hierarchy.display_path(problem.area_code, "/"),
-                    problem.description,
-                    deadline,
-                    (table.as_of - deadline).days,
-                )
+        ranking, previous, new = _ranked(app, uow, scope, table, parent, run_kind)
+        bulletin = BulletinInput(
+            title_area=names.get(parent, parent),
+            period_label=_counted(table),
+            issued_on=table.as_of,
+            specs=table.specs,
+            ranking=ranking,
+            area_names=names,
+            previous=previous,
+            overdue=_overdue(uow, table, parent),
+            kind=run_kind.value,
+        )
+        paths = write_bulletin(bulletin, target, f"{parent}-{table.period}-{run_kind.zh}")
+        if new:  # the files are in place: now the run may be what the next one follows
+            uow.rankings.record(RankingRun(ranking, now_iso(), scope.actor))
+            uow.commit()
+    return paths
+
+
+def _bulletin_kind(kind: str | RunKind) -> RunKind:
+    """A bulletin's kind, checked before anything is counted: weekly or daily."""
+    try:
+        found = RunKind.parse(kind, field="kind")
+    except InvalidValueError:
+        found = RunKind.RANKING
+    if found is RunKind.RANKING:
+        raise InvalidValueError(
+            "kind",
+            getattr(kind, "value", kind),
+            "通报类型应为 weekly（周通报）或 daily（日调度）",
+            "a bulletin is weekly (周通报) or daily (日调度)",
+        )
+    return found
+
+
+def _overdue(uow: UnitOfWork, table: KpiTable, parent: str) -> tuple[OverdueItem, ...]:
+    """The problems under ``parent`` overdue on the as-of day, the longest overdue first."""
+    found = []
+    for problem in uow.problems.stream(open_on=table.as_of, within=parent):
+        business = uow.businesses.get(problem.business_key)
+        deadline = problem.state_on(table.as_of)[1]  # as it stood on the day
+        assert deadline is not None
+        found.append(
+            OverdueItem(
+                problem.id,
+                business.name if business else problem.business_key,
+                table.hierarchy.display_path(problem.area_code, "/"),
+                problem.description,
+                deadline,
+                (table.as_of - deadline).days,
             )
-    bulletin = BulletinInput(
-        title_area=names.get(parent, parent),
-        period_label=_counted(table),
-        issued_on=table.as_of,
-        specs=table.specs,
-        ranking=ranking,
-        area_names=names,
-        previous=previous,
-        overdue=tuple(sorted(overdue, key=lambda o: -o.days_overdue)),
-        kind=kind,
-    )
-    stem = f"{parent}-{table.period}-{run_kind.zh}"
-    return write_bulletin(bulletin, target, stem)
+        )
+    return tuple(sorted(found, key=lambda o: -o.days_overdue))

@@ -30,7 +30,9 @@ from twores.core.problems import (
     ProblemSource,
     ProblemStatus,
     Severity,
+    checked_text,
     may_take,
+    means_no_problem,
     next_escalation,
     transition,
 )
@@ -156,6 +158,7 @@ def open_many_in(
     it was open already, or opened earlier in ``news``)."""
     if not news:
         return []
+    news = [attrs.evolve(n, description=checked_text(n.description, "description")) for n in news]
     businesses = uow.businesses.get_many({n.business_key for n in news})
     keys = []
     for new in news:
@@ -215,6 +218,13 @@ def open_problems(
         uow.claim_writes()  # before the first read of what it writes
         for new in problems:
             new = attrs.evolve(new, reporter=_who(new.reporter, "reporter"))
+            if means_no_problem(new.description):
+                raise InvalidValueError(
+                    "description",
+                    new.description,
+                    "表示未发现问题，不能作为问题登记",
+                    "says no problem was found: there is nothing to open",
+                )
             if scope.role is Role.CADRE:  # in their own name, for a business they hold
                 scope.check_acts_as(new.reporter, "reporter")
                 if not _holds_on(uow, new.reporter, new.business_key, new.found_on):

@@ -10,7 +10,7 @@ import attrs
 from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy, Tier
 from twores.core.periods import Period, PeriodKind
-from twores.core.ports import Store
+from twores.core.ports import Store, UnitOfWork
 from twores.core.quality import QualityRules, Signal, SignalKind, quality_signals
 from twores.core.security import Scope
 from twores.core.supervision import SupervisionTask, Visit
@@ -35,39 +35,70 @@ def quality_report(
     within: str | None = None,
     rules: QualityRules | None = None,
 ) -> QualityReport:
-    """Every signal on the visits dated in ``period``, and their count per county."""
+    """Every signal on the visits dated in ``period``, and their count per county.
+
+    The back-filling share is judged over each entry window's whole period (a month's
+    report counts the quarter's visits of that window), so it does not depend on the
+    period reported."""
     chosen = Period.parse(period) if isinstance(period, str) else period
     closes: dict[tuple[Period, str], date] = {}
     tasks: dict[str, list[SupervisionTask]] = defaultdict(list)
 
-    def window_closes(visit: Visit) -> date:
-        """When the entry window of the visit's task closed, as recording it judged
-        (the quarter's, by the rules, for a visit no task was due for)."""
-        due = [t.due_on for t in tasks[visit.business_key] if visit.visited_on in t.period]
+    def window(visit: Visit) -> tuple[date, Period]:
+        """When the entry window of the visit's task closed, as recording it judged, and
+        its period (the quarter's, by the rules, for a visit no task was due for)."""
+        due = [t for t in tasks[visit.business_key] if visit.visited_on in t.period]
         if due:
-            return min(due)
+            first = min(due, key=lambda t: t.due_on)
+            return first.due_on, first.period
         quarter = Period.containing(PeriodKind.QUARTER, visit.visited_on)
         key = (quarter, visit.area_code)
         if key not in closes:
             closes[key] = app.plugins.window_close(quarter, visit.area_code).value
-        return closes[key]
+        return closes[key], quarter
+
+    def window_closes(visit: Visit) -> date:
+        return window(visit)[0]
+
+    def read_tasks(uow: UnitOfWork, keys: set[str], span: tuple[date, date]) -> None:
+        tasks.clear()
+        for task in uow.tasks.stream(business_keys=keys, overlapping=span, within=within):
+            tasks[task.business_key].append(task)
 
     with store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
         visits = list(uow.visits.stream(between=(chosen.start, chosen.end), within=within))
         keys = {v.business_key for v in visits}
+        read_tasks(uow, keys, (chosen.start, chosen.end))
+        # the windows' whole periods: their cadres' other visits count in the share
+        periods = [window(v)[1] for v in visits]
+        start = min((p.start for p in periods), default=chosen.start)
+        end = max((p.end for p in periods), default=chosen.end)
+        context: list[Visit] = []
+        if start < chosen.start or end > chosen.end:
+            cadres, own = {v.cadre_id for v in visits}, {v.key for v in visits}
+            context = [
+                v
+                for v in uow.visits.stream(between=(start, end), within=within)
+                if v.cadre_id in cadres and v.key not in own
+            ]
+            read_tasks(uow, keys | {v.business_key for v in context}, (start, end))
         assignments = list(uow.assignments.stream(business_keys=keys, within=within))
-        span = (chosen.start, chosen.end)
-        for task in uow.tasks.stream(business_keys=keys, overlapping=span, within=within):
-            tasks[task.business_key].append(task)
         businesses = uow.businesses.get_many(keys)
     signals: list[Signal] = []
-    for part, part_rules in _by_rules(app, hierarchy, within or scope.area_code, visits, chosen):
+    outside = {v.key for v in context}
+    parts = _by_rules(app, hierarchy, within or scope.area_code, visits + context, chosen)
+    for part, part_rules in parts:
         signals += quality_signals(
-            part, assignments, businesses, window_closes=window_closes, rules=rules or part_rules
+            [v for v in part if v.key not in outside],
+            assignments,
+            businesses,
+            window_closes=window_closes,
+            rules=rules or part_rules,
+            context=[v for v in part if v.key in outside],
         )
     signals.sort(key=Signal.sort_key)
-    area_of = {v.key: v.area_code for v in visits}
+    area_of = {v.key: v.area_code for v in [*context, *visits]}
     by_area: dict[str, Counter[SignalKind]] = {}
     for signal in signals:  # in each county its visits lie in
         areas = {area_of.get(key, signal.area_code) for key in signal.visits} or {signal.area_code}

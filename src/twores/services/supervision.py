@@ -16,7 +16,13 @@ from twores.core.businesses import FoodBusiness, Grade
 from twores.core.gc import gc_paused
 from twores.core.periods import YEARS, Frequency, Period, PeriodKind, china_time, today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
-from twores.core.problems import Problem, ProblemSource, Severity
+from twores.core.problems import (
+    Problem,
+    ProblemSource,
+    Severity,
+    means_no_problem,
+    real_findings,
+)
 from twores.core.security import Scope, outside_scope
 from twores.core.supervision import (
     NATIONAL_CHECKLIST,
@@ -295,6 +301,13 @@ class VisitOutcome:
             app.plugins.notify(problem.history[-1], problem.area_code)
 
 
+def _keeps_findings(visit: Visit, before: Visit) -> bool:
+    """Whether ``visit`` keeps the findings ``before`` recorded, in order (it may add more).
+    A stored "无" (kept as a finding before such texts were read as none) is no finding."""
+    kept = tuple(f for f in before.findings if not means_no_problem(f))
+    return visit.findings[: len(kept)] == kept
+
+
 def _build_visit(
     data: VisitInput, business: FoodBusiness, recorded_at: datetime, checklist: Checklist
 ) -> Visit:
@@ -310,7 +323,7 @@ def _build_visit(
         checklist=checklist.ref,
         answers=answers,
         evidence=tuple(e.lower() for e in data.evidence),
-        findings=data.findings,
+        findings=real_findings(data.findings),  # "无", "未发现问题": no finding
         late_reason=(data.late_reason or "").strip() or None,
     )
 
@@ -458,7 +471,7 @@ class VisitRecorder:
             visit, written = before, UpsertResult(unchanged=1)  # entered when it first was
             late = not window_open(visit.recorded_day, self._closes(business, tasks, day)[1])
         else:
-            if before is not None and visit.findings[: len(before.findings)] != before.findings:
+            if before is not None and not _keeps_findings(visit, before):
                 raise FindingsRecordedError(visit.key, before.findings)
             period, closes = self._closes(business, tasks, day)
             late = not window_open(visit.recorded_day, closes)

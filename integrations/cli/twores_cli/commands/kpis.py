@@ -44,7 +44,9 @@ def kpi_command(
 ) -> None:
     """The KPI dashboard: each child area's rates (numerator/denominator) / 指标看板.
 
-    A parent's value is the sum of its children's counts, never an average of rates.
+    Each cell shows the rate and its counts, e.g. 29.8% (28/94): 28 overdue problems of
+    94 open. A parent's value is the sum of its children's counts, never an average of
+    rates.
 
     \b
     Examples:
@@ -96,8 +98,10 @@ def kpi_command(
         obj.t("区域", "area"), *(Column(s.label(lang), justify="right") for s in table.specs)
     )
     for code in rows:
+        values = (table.value(s.name, code) for s in table.specs)
         view.add_row(
-            names.get(code, code), *(percent(table.value(s.name, code).rate) for s in table.specs)
+            names.get(code, code),
+            *(f"{percent(v.rate)} ({v.numerator}/{v.denominator})" for v in values),
         )
     obj.show(view)
 

@@ -19,9 +19,10 @@ from twores_cli.context import Context, pass_context
 def command(obj: Context, period: str, within: str | None, scope_area: str | None) -> None:
     """Flag implausible supervision data for PERIOD, each signal explained / 数据质量.
 
-    Too many visits per cadre-day, visits before the assignment or after closure, bulk
-    entry just before a window closes, identical text or evidence across visits, entries
-    at implausible hours. Nothing is blocked.
+    Too many visits per cadre-day (grouped sessions aside), visits outside the
+    assignment or after closure, back-filling just before a window closes, one cadre's
+    identical finding text at several businesses, evidence reused (a grouped session's
+    photo aside), entries at implausible hours. Nothing is blocked.
 
     \b
     Examples:

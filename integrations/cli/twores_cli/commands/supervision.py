@@ -138,7 +138,12 @@ def visit_group() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Evidence file (its SHA-256 is kept) / 证据文件",
 )
-@click.option("--finding", "findings", multiple=True, help="A problem found / 发现的问题")
+@click.option(
+    "--finding",
+    "findings",
+    multiple=True,
+    help="A problem found (无 or 未发现问题 records none) / 发现的问题",
+)
 @click.option(
     "--severity",
     default="一般",

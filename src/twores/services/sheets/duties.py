@@ -14,7 +14,7 @@ from twores.services.sheets import values as v
 from twores.services.sheets.columns import map_columns
 from twores.services.sheets.parsing import ParseResult, _header_errors, _positions, _RowReader
 from twores.services.sheets.reading import Table
-from twores.services.sheets.visits import split_items
+from twores.services.sheets.visits import read_findings
 
 
 @attrs.frozen
@@ -79,7 +79,7 @@ def parse_duties(
         role = r.get("by_role", _role)
         name = r.get("by_name", _required)
         zero_risk = r.get("zero_risk", v.boolean) or False
-        findings = r.get("findings", split_items) or ()
+        findings = r.get("findings", read_findings) or ()
         if r.errors or key is None or kind is None or day is None or role is None or not name:
             errors.extend(r.errors)
             continue

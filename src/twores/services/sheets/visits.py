@@ -8,7 +8,7 @@ import attrs
 
 from twores.core.businesses import canonical_licence
 from twores.core.errors import InvalidValueError
-from twores.core.problems import Severity
+from twores.core.problems import Severity, real_findings
 from twores.core.supervision import (
     NATIONAL_CHECKLIST,
     Answer,
@@ -43,6 +43,11 @@ class VisitRow:
 def split_items(value: object, field: str) -> tuple[str, ...]:
     text = v.text(value, field)
     return tuple(p.strip() for p in _SPLIT.split(text) if p.strip()) if text else ()
+
+
+def read_findings(value: object, field: str) -> tuple[str, ...]:
+    """The problems a 发现问题 cell names: "无", "未发现问题" and the like name none."""
+    return real_findings(split_items(value, field), field)
 
 
 def _answers(value: object, field: str) -> tuple[tuple[str, str], ...]:
@@ -100,7 +105,7 @@ def parse_visits(table: Table) -> ParseResult[VisitRow]:
                 InvalidValueError("visited_on", "", "必填项为空", "a value is required"),
             )
         mode = r.get("mode", _mode) or "现场"
-        findings = r.get("findings", split_items) or ()
+        findings = r.get("findings", read_findings) or ()
         evidence = r.get("evidence", _evidence) or ()
         answers = r.get("answers", _answers) or ()
         late = r.get("late_reason", v.text)

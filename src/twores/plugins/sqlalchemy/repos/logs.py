@@ -106,6 +106,8 @@ class Rankings:
         return self.uow.guard.allows(parent)
 
     def previous(self, ranking: Ranking) -> RankingRun | None:
+        """The latest run ``ranking`` follows, in :attr:`Ranking.order`: periods of one kind
+        are written so that their text sorts by start (``2026-W09``, ``2026Q1``)."""
         if ranking.as_of is None or not self._visible(ranking.parent):
             return None
         t = tables.rankings
@@ -115,9 +117,13 @@ class Rankings:
                 t.c.parent == ranking.parent,
                 t.c.kind == ranking.kind.value,
                 t.c.period_kind == ranking.period_kind,
-                t.c.as_of < ranking.as_of,
+                t.c.as_of.is_not(None),
+                sa.or_(
+                    t.c.period < ranking.period,
+                    sa.and_(t.c.period == ranking.period, t.c.as_of < ranking.as_of),
+                ),
             )
-            .order_by(t.c.as_of.desc(), t.c.created_at.desc(), t.c.key.desc())
+            .order_by(t.c.period.desc(), t.c.as_of.desc(), t.c.created_at.desc(), t.c.key.desc())
         )
         row = self.uow.connection.execute(query.limit(1)).first()
         return None if row is None else _ranking_run(row)
