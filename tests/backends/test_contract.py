@@ -33,7 +33,16 @@ class TestMemoryBackend(BackendContract):
 
     def delete_audit_entry(self, store: Store, seq: int) -> None:
         assert isinstance(store, MemoryStore)
-        del store._state.audit[seq - 1]
+        store._state.audit[:] = [e for e in store._state.audit if e.seq != seq]
+
+    def swap_audit_entries(self, store: Store, first: int, second: int) -> None:
+        assert isinstance(store, MemoryStore)
+        log = store._state.audit
+        one, two = log[first - 1], log[second - 1]
+        log[first - 1], log[second - 1] = (
+            attrs.evolve(two, seq=first),
+            attrs.evolve(one, seq=second),
+        )
 
 
 class SqlTamper:
@@ -49,6 +58,13 @@ class SqlTamper:
         assert isinstance(store, SqlStore)
         with store.engine.begin() as connection:
             connection.execute(sa.text("DELETE FROM audit_log WHERE seq = :seq"), {"seq": seq})
+
+    def swap_audit_entries(self, store: Store, first: int, second: int) -> None:
+        assert isinstance(store, SqlStore)
+        renumber = sa.text("UPDATE audit_log SET seq = :to WHERE seq = :seq")
+        with store.engine.begin() as connection:
+            for seq, to in ((first, -1), (second, first), (-1, second)):
+                connection.execute(renumber, {"seq": seq, "to": to})
 
 
 class TestSqliteBackend(SqlTamper, BackendContract):

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import attrs
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+import twores
 from twores.core.assignment import PlanMode, plan_assignments
 from twores.core.businesses import Grade, OperatingStatus
 from twores.core.errors import TworesError
 from twores.core.ports import Store
 from twores.core.roster import Roster
 from twores.core.security import Role, Scope
+from twores.divisions import demo_region
 from twores.plugins.builtin.memory import MemoryStore
 from twores.plugins.sqlalchemy.backend import SqlStore
+from twores.services.assignments import check, end_closed_assignments
+from twores.services.synth import synthetic_roster
 from twores.testing import national_rules
+from twores.testing.postgres import fresh_sql_store, sql_backends
 from twores.testing.strategies import DEFAULT_DAY, roster_changes, rosters
 
 SYSTEM = Scope.system("differential")
@@ -138,3 +146,46 @@ class MemoryVersusSql(RuleBasedStateMachine):
 
 TestMemoryVersusSql = MemoryVersusSql.TestCase
 TestMemoryVersusSql.settings = settings(max_examples=60, stateful_step_count=8, deadline=None)
+
+
+@contextmanager
+def _store(backend: str) -> Iterator[Store]:
+    if backend == "memory":
+        yield MemoryStore()
+        return
+    with fresh_sql_store(backend) as store:
+        yield store
+
+
+@pytest.mark.parametrize("backend", ["memory", *sql_backends()])
+def test_a_past_day_is_checked_by_the_status_the_business_had_then(backend: str) -> None:
+    """``check(on=...)`` judges each business as it stood that day (``in_scope_on``), as the
+    KPIs do: one closed on 1 March, its assignment ended that day, was rightly held on
+    1 February; one unheld in February and closed in March lacked a cadre then."""
+    app = twores.build(load_entrypoints=False)
+    admin = Scope("管理员", Role.ADMIN)
+    roster = synthetic_roster(
+        demo_region().subtree("450323"), businesses=12, cadres=6, seed=3, within="450323"
+    )
+    closed_on, asked = date(2026, 3, 1), date(2026, 2, 1)
+    with _store(backend) as store:
+        with store.unit_of_work(admin) as uow:
+            uow.areas.upsert_many(roster.hierarchy)
+            uow.businesses.upsert_many(roster.businesses.values())
+            uow.cadres.upsert_many(roster.cadres.values())
+            uow.assignments.apply(plan_assignments(roster, RULES, date(2026, 1, 5)))
+            uow.commit()
+        held, unheld = sorted(roster.businesses.values(), key=lambda b: b.key)[:2]
+        with store.unit_of_work(admin) as uow:
+            (mine,) = uow.assignments.stream(business_key=unheld.key)
+            uow.assignments.upsert_many([attrs.evolve(mine, valid_to=mine.valid_from)])
+            gone = [
+                attrs.evolve(b, status=OperatingStatus.CLOSED, status_since=closed_on)
+                for b in (held, unheld)
+            ]
+            uow.businesses.upsert_many(gone)
+            end_closed_assignments(uow, {b.key: closed_on for b in gone})
+            uow.commit()
+        found = {(v.kind, v.ids[0]) for v in check(app, store, admin, on=asked).violations}
+        assert found == {("coverage.missing", unheld.key)}
+        assert check(app, store, admin, on=closed_on).violations == ()

@@ -201,3 +201,18 @@ def test_a_business_taken_over_later_is_held_until_then_not_twice(mode: PlanMode
     after = start.with_assignments(apply_plan(start.assignments, plan))
     assert_invariants(roster=after, rules=RULES, on=ON)
     assert_invariants(roster=after, rules=RULES, on=later)
+
+
+def test_a_business_closing_on_a_later_day_stays_held_until_then() -> None:
+    """A closure recorded ahead of its day: the plan on a day before holds the business (as
+    the invariants check that day), and the plan on the day ends the assignment."""
+    closing = shop(0)
+    r = applied(roster([closing, shop(1)], [cadre("a")]), PlanMode.FRESH)
+    later = date(2025, 7, 15)
+    r = r.apply(BusinessCloses(closing.key, later))
+    assert plan_assignments(r, RULES, ON).ends == ()
+    assert_invariants(roster=r, rules=RULES, on=ON)
+    ended = plan_assignments(r, RULES, later).ends
+    assert [(e.business_key, e.reason) for e in ended] == [
+        (closing.key, AssignmentReason.BUSINESS_CLOSED)
+    ]

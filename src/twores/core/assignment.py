@@ -234,7 +234,7 @@ def _end_reason(
 ) -> AssignmentReason | None:
     """Why an active assignment is no longer valid, or None if it still is."""
     business = roster.businesses.get(assignment.business_key)
-    if business is None or not business.in_scope:
+    if business is None or not business.status_on(ctx.on).in_scope:
         return AssignmentReason.BUSINESS_CLOSED
     cadre = roster.cadres.get(assignment.cadre_id)
     if cadre is None or not cadre.is_active(ctx.on):
@@ -272,16 +272,15 @@ def _plan(roster: Roster, rules: RuleBook, on: date, mode: PlanMode) -> Plan:
     target: dict[str, tuple[GroupKey, Grade]] = {}
     members: dict[GroupKey, list[str]] = {}
     scoped = IN_SCOPE_STATUSES
-    in_scope = [b for b in roster.businesses.values() if b.status in scoped]
+    # Held by the status on the planning day: one closing on a later day is held until then.
+    held_keys = [
+        k for k, b in roster.businesses.items() if b.status in scoped or b.status_on(on) in scoped
+    ]
+    in_scope = [roster.businesses[k] for k in held_keys]
     grades = rules.grades_of(in_scope, on)
     known_groups = ctx.groups
     missing = object()
-    for key, business, grade in zip(
-        [k for k, b in roster.businesses.items() if b.status in scoped],
-        in_scope,
-        grades,
-        strict=True,
-    ):
+    for key, business, grade in zip(held_keys, in_scope, grades, strict=True):
         area_code = business.area_code
         group = known_groups.get((area_code, grade), missing)
         if group is missing:

@@ -11,6 +11,7 @@ import attrs
 from twores.core.areas import Tier, _check_code, check_date_range
 from twores.core.businesses import _check_id_number, _check_name, _check_phone, canonical_phone
 from twores.core.errors import InvalidAreaCodeError, InvalidValueError
+from twores.core.labels import clean_text
 
 _ID_RE = re.compile(r"^[0-9A-Za-z_.:-]{1,64}$")
 
@@ -25,6 +26,16 @@ def _check_id(instance: Any, attribute: attrs.Attribute[str], value: str) -> Non
         )
 
 
+def _clean_post(value: object) -> str | None:
+    """A post (职务) as the importer reads it: NFKC, trimmed, inner whitespace collapsed
+    (a blank one is none), so an export re-imports unchanged."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidValueError("post", value, "职务应为文本", "the post must be text")
+    return clean_text(value) or None
+
+
 @attrs.frozen
 class Cadre:
     """A cadre of one tier whose jurisdiction is an area of that tier.
@@ -36,7 +47,7 @@ class Cadre:
     name: str = attrs.field(validator=_check_name)
     tier: Tier = attrs.field(validator=attrs.validators.instance_of(Tier))
     area_code: str = attrs.field(validator=_check_code)
-    post: str | None = attrs.field(default=None)
+    post: str | None = attrs.field(default=None, converter=_clean_post)
     phone: str | None = attrs.field(default=None, converter=canonical_phone, validator=_check_phone)
     id_number: str | None = attrs.field(default=None, validator=_check_id_number)
     active_from: date | None = None

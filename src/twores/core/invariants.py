@@ -114,10 +114,12 @@ def roster_violations(
     """Assignment invariants on ``on`` (docs/sources.md); the businesses in ``ignore`` (a
     plan's unplaced ones) may lack a cadre, and every other check still holds for them.
 
-    * coverage: every active in-scope business has exactly one active assignment;
+    * coverage: every business open and in scope on ``on`` (its status as of that day,
+      not as of now) has exactly one active assignment;
     * tier: the cadre's tier is the one the rules in force give for the business's grade;
     * jurisdiction: the business lies inside the cadre's area, an area of the cadre's tier;
-    * no active assignment to an unknown or inactive cadre, or to an unknown or closed business;
+    * no active assignment to an unknown or inactive cadre, or to an unknown business or one
+      closed or revoked by ``on``;
     * no overlapping valid time for one business, over the whole history;
     * no cadre above the load cap where the rules set one.
     """
@@ -132,7 +134,7 @@ def roster_violations(
 
     for key in sorted(roster.businesses):
         business = roster.businesses[key]
-        if not business.in_scope:
+        if not business.in_scope_on(on):  # as of the day checked, not as of now
             continue
         held = active_by_business.get(key, [])
         if not held and key not in skipped:
@@ -140,8 +142,8 @@ def roster_violations(
                 Violation(
                     "coverage.missing",
                     (key,),
-                    f"{business.status.zh}主体 {key} 没有包保干部",
-                    f"{business.status.en} business {key} has no assigned cadre",
+                    f"{business.status_on(on).zh}主体 {key} 没有包保干部",
+                    f"{business.status_on(on).en} business {key} has no assigned cadre",
                 )
             )
         elif len(held) > 1:
@@ -243,13 +245,14 @@ def assignment_violations(
             )
         ]
     found: list[Violation] = []
-    if not business.in_scope:
+    status = business.status_on(on)  # as of the day checked, not as of now
+    if not status.in_scope:
         found.append(
             Violation(
                 "assignment.closed_business",
                 ids,
-                f"已{business.status.zh}的主体 {key} 仍有包保干部 {cadre_id}",
-                f"{business.status.en} business {key} still assigned to {cadre_id}",
+                f"已{status.zh}的主体 {key} 仍有包保干部 {cadre_id}",
+                f"{status.en} business {key} still assigned to {cadre_id}",
             )
         )
     if not cadre.is_active(on):

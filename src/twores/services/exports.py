@@ -1,5 +1,7 @@
 """Exporting lists as CSV or .xlsx with the headers offices use (and the importer reads).
 
+Each list re-imports as its kind; the cadre lists (包保清单, ``cadre-lists``) as assignments.
+
 Phones and ID numbers are masked unless the caller asks to unmask *and* the caller's role
 allows it; an unmasked export re-imports to the identical state.
 """
@@ -74,6 +76,9 @@ CADRE_LIST_HEADERS = (
     "主体所属区划",
     "业态",
     "包保等级",
+    "开始日期",
+    "结束日期",
+    "原因",
 )
 KINDS = ("businesses", "cadres", "assignments", "cadre-lists")
 
@@ -293,7 +298,13 @@ def _rows(
 
 
 def _cadre_lists(uow: Any, within: str | None, on: date | None) -> Iterator[list[object]]:
-    """Each cadre's responsibility list (责任清单): the businesses assigned on ``on``."""
+    """Each cadre's responsibility list (责任清单): the businesses assigned on ``on``.
+
+    It re-imports as assignments (``import_file(..., "assignments", ...)``): a row names
+    its business by 许可证编号 (its credit code when it has none, as the assignments list
+    does), its cadre by 干部编号, and gives the assignment's 开始日期, 结束日期 and 原因.
+    The other columns (names, areas, type, grade) are there to be read by people: the
+    import reports them as not read."""
     day = on or today()
     for cadre in uow.cadres.stream(within=within):
         for assignment in uow.assignments.stream(cadre_id=cadre.id, active_on=day):
@@ -307,9 +318,12 @@ def _cadre_lists(uow: Any, within: str | None, on: date | None) -> Iterator[list
                 cadre.tier,
                 cadre.area_code,
                 business.name,
-                business.licence_no,
+                business.key,  # its credit code when it has no licence (as assignments)
                 business.uscc,
                 business.area_code,
                 business.business_type,
                 business.grade,
+                assignment.valid_from,
+                assignment.valid_to,
+                assignment.reason,
             ]

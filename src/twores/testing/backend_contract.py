@@ -9,8 +9,13 @@ Subclass :class:`BackendContract`, name the subclass ``Test…`` and implement
         def make_store(self, tmp_path):
             return MyStore(f"my://{tmp_path}/db")
 
-Implement :meth:`~BackendContract.edit_audit_entry` and
-:meth:`~BackendContract.delete_audit_entry` to also run the tamper-detection tests.
+Implement :meth:`~BackendContract.edit_audit_entry`,
+:meth:`~BackendContract.delete_audit_entry` and :meth:`~BackendContract.swap_audit_entries`
+to also run the tamper-detection tests: an edited entry, a deleted one (in the middle, the
+last, every one) and two entries reordered must each be reported by ``audit.verify()``. A
+chain alone cannot show that its end was cut off, so a backend keeps the chain's head (last
+seq and hash) apart from the entries, moved by every audited write, and ``verify`` reports
+a log that does not end at it as ``truncated``.
 
 It covers areas, businesses, cadres, assignments, tasks (scheduling), visits, letters,
 routine records, problems, rankings, the import log and the audit log; KPI counting is
@@ -33,9 +38,12 @@ from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.assignment import Assignment, AssignmentReason, PlanMode, plan_assignments
 from twores.core.businesses import (
     BusinessType,
+    CanteenKind,
     FoodBusiness,
     Grade,
     OperatingStatus,
+    RiskLevel,
+    Scale,
     Staff,
     StaffMember,
 )
@@ -111,6 +119,22 @@ def _problem(business: FoodBusiness, cadre: Cadre) -> Problem:
     return ordered
 
 
+def _defaulted(record: Any, prefix: str = "") -> list[str]:
+    """The fields of an attrs ``record`` (and of the attrs records it holds) left at their
+    default: what a round trip of it would not test."""
+    found = []
+    for field in attrs.fields(type(record)):
+        value, name = getattr(record, field.name), prefix + field.name
+        default = field.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            default = default.factory()
+        if attrs.has(type(value)):
+            found += _defaulted(value, f"{name}.")
+        elif value == default or value is None:
+            found.append(name)
+    return found
+
+
 class BackendContract:
     """Behaviour every :class:`~twores.core.ports.Store` must show."""
 
@@ -126,7 +150,13 @@ class BackendContract:
         pytest.skip("this backend offers no way to tamper with its audit log")
 
     def delete_audit_entry(self, store: Store, seq: int) -> None:
-        """Delete one stored audit entry behind the store's back (optional)."""
+        """Delete one stored audit entry behind the store's back (optional), leaving the
+        head the store keeps as it is."""
+        pytest.skip("this backend offers no way to tamper with its audit log")
+
+    def swap_audit_entries(self, store: Store, first: int, second: int) -> None:
+        """Behind the store's back, store entry ``first`` as entry ``second`` and the other
+        way round, each renumbered to the other's seq (optional)."""
         pytest.skip("this backend offers no way to tamper with its audit log")
 
     # --- fixtures ---------------------------------------------------------------------
@@ -199,31 +229,59 @@ class BackendContract:
             assert uow.businesses.get("JY00000000000000") is None
 
     def test_every_field_survives(self, loaded: Store, roster: Roster) -> None:
+        """Every field of a business (each staff role's too), a cadre and an assignment is
+        set to a value other than its default and read back unchanged; a field added to
+        those classes later fails this test until it is set here too."""
+        base = next(
+            b
+            for b in sorted(roster.businesses.values(), key=lambda b: b.key)
+            if b.uscc and (b.licence_no or "").startswith("JY")
+        )
         business = attrs.evolve(
-            next(iter(roster.businesses.values())),
+            base,
+            business_type=BusinessType.CANTEEN,
+            scale=Scale.MEDIUM,
+            canteen_kind=CanteenKind.SCHOOL,
+            diners=120,
+            chain_headquarters=True,
             status=OperatingStatus.SUSPENDED,
             status_since=date(2025, 3, 1),
             opened_on=date(2019, 5, 2),
-            diners=120,
-            grade=Grade.C,
+            grade=Grade.B,
+            risk_grade=RiskLevel.C,
             staff=Staff(
-                head=StaffMember("王伟", phone="13812345678"),
-                officer=StaffMember("李娜", banned_until=date(2027, 1, 1)),
+                head=StaffMember("王伟", "13812345678", "450323199001011234", date(2026, 1, 1)),
+                director=StaffMember("刘洋", "07732345678", "450323198512310047", date(2027, 2, 2)),
+                officer=StaffMember(
+                    "李娜", "+8613900000000", "110101199003074514", date(2028, 3, 3)
+                ),
             ),
         )
         cadre = attrs.evolve(
             next(iter(roster.cadres.values())),
+            post="副镇长",
+            phone="18374074002",
             id_number="11010519491231002X",
             active_from=date(2023, 1, 1),
             active_to=date(2026, 1, 1),
         )
+        assignment = Assignment(
+            cadre.id, business.key, date(2024, 1, 1), date(2025, 1, 1), AssignmentReason.REGRADED
+        )
+        for record in (business, cadre, assignment):
+            assert _defaulted(record) == [], f"set every field here: {_defaulted(record)}"
         with loaded.unit_of_work(SYSTEM) as uow:
             assert uow.businesses.upsert_many([business]) == UpsertResult(0, 1, 0)
             assert uow.cadres.upsert_many([cadre]) == UpsertResult(0, 1, 0)
+            assert uow.assignments.upsert_many([assignment]) == UpsertResult(1, 0, 0)
             uow.commit()
         with loaded.unit_of_work(SYSTEM) as uow:
             assert uow.businesses.get(business.key) == business
+            assert uow.businesses.get_many([business.key]) == {business.key: business}
+            assert [b for b in uow.businesses.stream() if b.key == business.key] == [business]
             assert uow.cadres.get(cadre.id) == cadre
+            assert [c for c in uow.cadres.stream() if c.id == cadre.id] == [cadre]
+            assert list(uow.assignments.stream(business_key=business.key)) == [assignment]
 
     # --- idempotence and audit --------------------------------------------------------
 
@@ -293,6 +351,35 @@ class BackendContract:
         with loaded.unit_of_work(SYSTEM) as uow:
             problems = uow.audit.verify()
         assert "missing" in {p.kind for p in problems}
+
+    def _seqs(self, store: Store) -> list[int]:
+        with store.unit_of_work(SYSTEM) as uow:
+            seqs = [e.seq for e in uow.audit.entries()]
+        assert len(seqs) >= 3, "the loaded store holds a few audit entries"
+        return seqs
+
+    def test_audit_detects_a_deleted_last_entry(self, loaded: Store) -> None:
+        """What is left is an intact chain: only the kept head shows its end is gone."""
+        last = self._seqs(loaded)[-1]
+        self.delete_audit_entry(loaded, last)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            problems = uow.audit.verify()
+        assert "truncated" in {p.kind for p in problems}, problems
+
+    def test_audit_detects_an_emptied_log(self, loaded: Store) -> None:
+        for seq in reversed(self._seqs(loaded)):
+            self.delete_audit_entry(loaded, seq)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert list(uow.audit.entries()) == []
+            problems = uow.audit.verify()
+        assert "truncated" in {p.kind for p in problems}, problems
+
+    def test_audit_detects_reordered_entries(self, loaded: Store) -> None:
+        self._seqs(loaded)
+        self.swap_audit_entries(loaded, 2, 3)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            problems = uow.audit.verify()
+        assert {p.seq for p in problems} & {2, 3}, problems
 
     # --- transactions -----------------------------------------------------------------
 

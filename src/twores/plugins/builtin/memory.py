@@ -16,7 +16,7 @@ import attrs
 
 from twores.core.areas import Area, Hierarchy, records_block_the_move
 from twores.core.assignment import Assignment, Plan
-from twores.core.audit import AuditChain, AuditEntry, AuditProblem, verify_chain
+from twores.core.audit import GENESIS, AuditChain, AuditEntry, AuditProblem, verify_chain
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
@@ -57,6 +57,9 @@ class _State:
     duties: dict[str, DutyRecord] = attrs.Factory(dict)
     problems: dict[str, Problem] = attrs.Factory(dict)
     rankings: dict[str, RankingRun] = attrs.Factory(dict)
+    #: The chain's head (last seq and hash), kept apart from the entries as the SQL store
+    #: keeps ``audit_head``: a cut-off or emptied log no longer ends at it.
+    audit_head: tuple[int, str] = (0, GENESIS)
 
     def copy(self) -> _State:
         return _State(
@@ -72,6 +75,7 @@ class _State:
             dict(self.duties),
             dict(self.problems),
             dict(self.rankings),
+            self.audit_head,
         )
 
 
@@ -141,8 +145,7 @@ class MemoryUnitOfWork:
             self._hierarchy = store._current_hierarchy()
         self._hierarchy_changed = False
         self._counties: dict[str, str] = {}
-        last = self._state.audit[-1] if self._state.audit else None
-        self._chain = AuditChain(last.seq, last.hash) if last else AuditChain()
+        self._chain = AuditChain(*self._state.audit_head)
 
     @property
     def guard(self) -> ScopeGuard:
@@ -182,9 +185,9 @@ class MemoryUnitOfWork:
     def record(self, entity: str, changes: list[Change]) -> None:
         """Append audit entries for (key, before, after) changes."""
         for operation, key, before, after in audit_payloads(changes):
-            self._state.audit.append(
-                self._chain.next(self.scope.actor, operation, entity, key, before, after)
-            )
+            entry = self._chain.next(self.scope.actor, operation, entity, key, before, after)
+            self._state.audit.append(entry)
+            self._state.audit_head = (entry.seq, entry.hash)
 
     def commit(self) -> None:
         self.store._commit(self._state, self._hierarchy if self._hierarchy_changed else None)
@@ -418,6 +421,29 @@ class _Businesses(_Keyed):
             if b.in_scope:
                 add_counts(found, b.area_code, b.key in held, 1)
         return as_counts(found)
+
+    def upsert_many(self, records: Iterable[FoodBusiness]) -> UpsertResult:
+        """A business moved within its county takes its routine records along, as on SQL
+        (its assignments are found through it)."""
+        records = list(records)
+        stored = self._table()
+        moved = {
+            b.key: b for b in records if (s := stored.get(b.key)) and s.area_code != b.area_code
+        }
+        result = super().upsert_many(records)
+        if not moved:
+            return result
+        guard = self.uow.guard
+        refiled = [
+            attrs.evolve(d, area_code=moved[d.business_key].area_code)
+            for d in self.uow._state.duties.values()
+            if d.business_key in moved
+            and d.area_code != moved[d.business_key].area_code
+            and guard.allows(d.area_code)
+        ]
+        if refiled:
+            self.uow.duties.upsert_many(sorted(refiled, key=lambda d: d.key))
+        return result
 
     def _table(self) -> dict[str, FoodBusiness]:
         return self.uow._state.businesses
@@ -696,8 +722,24 @@ class _Audit:
         return (e for e in self.uow._state.audit if e.seq > after_seq)
 
     def verify(self) -> list[AuditProblem]:
+        """The chain's breaks, and an end that is not the stored head (the last entries
+        deleted, the log emptied), as the SQL store reports them."""
         self.uow.guard.check_audit_reader()
-        return verify_chain(self.uow._state.audit)
+        log = self.uow._state.audit
+        problems = verify_chain(log)
+        head_seq, head_hash = self.uow._state.audit_head
+        last_seq, last_hash = (log[-1].seq, log[-1].hash) if log else (0, GENESIS)
+        if (last_seq, last_hash) != (head_seq, head_hash):
+            problems.append(
+                AuditProblem(
+                    head_seq,
+                    "truncated",
+                    f"审计日志末尾被删除或修改（应至第 {head_seq} 条，实至第 {last_seq} 条）",
+                    "the end of the audit log was deleted or edited "
+                    f"(head {head_seq}, last {last_seq})",
+                )
+            )
+        return problems
 
 
 class _Rankings:
@@ -716,7 +758,7 @@ class _Rankings:
         if not self._visible(ranking.parent):
             return None
         runs = [r for r in self.uow._state.rankings.values() if ranking.follows(r.ranking)]
-        return max(runs, key=lambda r: (r.ranking.as_of, r.created_at, r.key), default=None)
+        return max(runs, key=lambda r: (r.ranking.order, r.created_at, r.key), default=None)
 
     def record(self, run: RankingRun) -> bool:
         self.uow.guard.check_write(run.ranking.parent, "排名", "ranking")

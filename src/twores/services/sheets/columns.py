@@ -114,6 +114,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "cadre_name": ("包保干部姓名", "cadre name"),
         "cadre_phone": ("联系电话", "phone"),
         "cadre_post": ("职务", "post"),
+        "cadre_tier": ("包保干部层级", "干部层级", "层级", "cadre tier", "tier"),
         "valid_from": ("开始日期", "包保开始日期", "valid from"),
         "valid_to": ("结束日期", "包保结束日期", "valid to"),
         "reason": ("原因", "reason"),
