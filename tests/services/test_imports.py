@@ -1084,3 +1084,17 @@ def test_a_cadre_moved_to_another_village_stays_one_person_and_gives_up_the_old_
         a.valid_to == moved_on and a.reason is twores.AssignmentReason.MOVED for a in held
     )
     assert report.assignments.updated == len(held)
+
+
+def test_an_office_with_an_area_may_not_import_areas(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    """Refused before the file is read, not as a row error of a half-read sheet."""
+    sheet = tmp_path / "区划.csv"
+    sheet.write_text("区划代码,区划名称,上级区划代码,层级\n", encoding="utf-8")
+    county = twores.Scope("灵川县食安办", twores.Role.OFFICE, "450323")
+    before = state(store)
+    with pytest.raises(twores.ScopeError, match="areas are imported only by an account"):
+        import_file(app, store, county, "areas", sheet)
+    assert state(store) == before
+    assert import_file(app, store, county, "areas", sheet, dry_run=True).dry_run

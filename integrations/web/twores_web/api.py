@@ -6,10 +6,13 @@ Domain records (attrs classes) are returned as they are; OpenAPI is at /schema.
 from __future__ import annotations
 
 import dataclasses
+import re
+import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
+from urllib.parse import quote
 
 import attrs
 from litestar import Controller, Request, Response
@@ -270,7 +273,7 @@ class Api(Controller):
         web: Web,
         data: MultipartBody[ImportUpload],
     ) -> Response[ImportResult]:
-        result = run_import(web, user, kind, data.file.filename, data.file.file.read())
+        result = run_import(web, user, kind, data.file.filename, data.file.file)
         return Response(result, status_code=201 if result.accepted else 422)
 
     @get("/export.xlsx", summary="Download a list as .xlsx / 导出清单", media_type=MEDIA["xlsx"])
@@ -325,24 +328,39 @@ def upload_name(file_name: str | None) -> str:
     suffixes = "".join(Path(name).suffixes[-2:])  # 台账.csv.xz
     if len(suffixes.encode()) > 20:  # no type suffix, but dots in a long name
         suffixes = ""
-    stem = name[: len(name) - len(suffixes)]
-    while len((stem + suffixes).encode()) > _NAME_BYTES:
+    return _fitted(name[: len(name) - len(suffixes)], suffixes, "upload")
+
+
+def _fitted(stem: str, suffix: str, default: str) -> str:
+    """``stem + suffix``, the stem shortened to fit :data:`_NAME_BYTES`."""
+    while len((stem + suffix).encode()) > _NAME_BYTES:
         stem = stem[:-1]
-    return (stem or "upload") + suffixes
+    return (stem or default) + suffix
+
+
+#: What a download's name may not hold: path separators, control characters and the
+#: characters Windows refuses in a file name.
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+
+
+def download_name(stem: str, suffix: str) -> str:
+    """A download's name for ``Content-Disposition``: ``stem`` with unsafe characters
+    replaced by ``-`` and shortened to fit a file system, then ``suffix`` (``-包保主体.xlsx``)."""
+    return _fitted(_UNSAFE.sub("-", stem).strip(" ."), suffix, "download")
 
 
 def run_import(
-    web: Web, user: CurrentUser, kind: str, file_name: str, content: bytes
+    web: Web, user: CurrentUser, kind: str, file_name: str | None, content: IO[bytes]
 ) -> ImportResult:
-    """Import an uploaded file through the import service; the report names every bad row."""
-    if kind not in imports.KINDS:
-        raise twores.InvalidValueError(
-            "kind", kind, f"应为 {'、'.join(imports.KINDS)} 之一", f"must be one of {imports.KINDS}"
-        )
+    """Import an uploaded file (copied to disk, never held in memory whole) through the
+    import service; the report names every bad row."""
+    imports.check_import_kind(user.scope, kind)  # 400/403 before the file is read
     safe = upload_name(file_name)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / safe
-        path.write_bytes(content)
+        with path.open("wb") as stored:
+            content.seek(0)
+            shutil.copyfileobj(content, stored)
         report = imports.import_file(web.app, web.store, user.scope, kind, path)
     return ImportResult(
         kind,
@@ -374,20 +392,32 @@ def export_download(
 
     where = web_views.area_view(web.store, user.scope, area or None).area  # refused outside
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"{where.name if where else '全国'}-{EXPORT_NAMES[kind]}.{fmt}"
+        path = Path(folder) / f"export.{fmt}"  # the area's name is for the header only
         export_list(web.store, user.scope, kind, path, unmask=unmask, within=area or None)
         content = path.read_bytes()
-    return _download(content, path.name, MEDIA[fmt])
+    name = download_name(where.name if where else "全国", f"-{EXPORT_NAMES[kind]}.{fmt}")
+    ascii_name = f"{where.code if where else 'all'}-{kind}.{fmt}"
+    return _download(content, name, MEDIA[fmt], ascii_name)
 
 
-def _download(content: bytes, name: str, media_type: str) -> Response[bytes]:
-    from urllib.parse import quote
+def _download(
+    content: bytes, name: str, media_type: str, ascii_name: str | None = None
+) -> Response[bytes]:
+    """``content`` as an attachment named ``name`` (RFC 6266/5987 ``filename*``), with an
+    ASCII ``filename`` for clients that do not read ``filename*``."""
+    fallback = ascii_name or _ascii(name)
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
 
-    return Response(
-        content,
-        media_type=media_type,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
-    )
+
+def _ascii(name: str) -> str:
+    """``name``'s ASCII letters, digits, dots and dashes (``4503-2026-W49-周通报.docx`` ->
+    ``4503-2026-W49.docx``), or ``download`` with its suffix."""
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    kept = re.sub(r"[^A-Za-z0-9._-]+", "", stem).strip("-_.") or "download"
+    return kept + (f".{re.sub(r'[^A-Za-z0-9]+', '', suffix)}" if suffix else "")
 
 
 def bulletin_download(

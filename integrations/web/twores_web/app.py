@@ -47,9 +47,9 @@ from twores.services.users import AuthenticationError, User
 from twores_web.api import Api
 from twores_web.auth import Authenticator, Me, request_user, require_user, session_user
 from twores_web.i18n import lang_of, translator
-from twores_web.pages import PAGES, app_path, base_path, go, here, this_page
+from twores_web.pages import PAGES, app_path, base_path, go, here, import_page, this_page
 from twores_web.sessions import RotatingSessionConfig
-from twores_web.state import WebState
+from twores_web.state import MAX_BODY_SIZE, WebState
 from twores_web.writes import WRITE_SLOTS, WRITES_WAIT, WebStore, WriteLane, WritesBusy, is_busy
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -69,6 +69,7 @@ def create_app(
     debug: bool = False,
     writes_wait: float = WRITES_WAIT,
     write_slots: int = WRITE_SLOTS,
+    request_max_body_size: int = MAX_BODY_SIZE,
 ) -> Litestar:
     """The web app over ``store``.
 
@@ -87,15 +88,28 @@ def create_app(
     a request that writes waits for another write (a ledger import from the CLI, say)
     before it answers 503 with Retry-After; ``write_slots``: how many such requests run at
     once, on threads of their own (reads never wait for them: docs/web.md).
+    ``request_max_body_size``: the largest request body in bytes, an uploaded ledger's
+    above all (default 128 MB); a larger one answers 413 saying the limit.
     """
     if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
         raise twores.InvalidValueError(
             "base_path", base_path, "应以 / 开头且不以 / 结尾", "must start but not end with /"
         )
+    if isinstance(request_max_body_size, bool) or not (
+        isinstance(request_max_body_size, int) and request_max_body_size > 0
+    ):
+        raise twores.InvalidValueError(
+            "request_max_body_size",
+            request_max_body_size,
+            "应为正整数（字节数）",
+            "must be a positive whole number of bytes",
+        )
     lane = WriteLane(write_slots, writes_wait)
     store = WebStore(store, writes_wait)
     throttle = sign_in_throttle or SignInThrottle()
-    state = WebState(app, store, tuple(authenticators), throttle, lane)
+    state = WebState(
+        app, store, tuple(authenticators), throttle, lane, max_body_size=request_max_body_size
+    )
 
     def provide_state() -> WebState:
         return state
@@ -155,6 +169,7 @@ def create_app(
         response_headers=[ResponseHeader(name=k, value=v) for k, v in SECURITY_HEADERS.items()],
         state=State({"base_path": base_path}),
         signature_types=[User, WebState],
+        request_max_body_size=request_max_body_size,
         debug=debug,
     )
 
@@ -218,7 +233,6 @@ _HTTP_ZH = {
     400: "请求内容无法解析",
     404: "页面不存在",
     405: "不支持该请求方法",
-    413: "请求内容过大",
     415: "不支持该内容类型",
     429: "请求过于频繁，请稍后再试",
 }
@@ -254,6 +268,10 @@ _REFUSALS = (
     ),
 )
 _EXPECTED = re.compile(r"Expected `(\w+)`")
+#: A parameter whose pattern lists its values (``^(docx|xlsx|md)$``).
+_ONE_OF = re.compile(r"Expected `str` matching regex '\^\(([\w|-]+)\)\$'")
+#: The framework's refusal of a missing query parameter (no ``extra``).
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
 
 
 def _refusal(item: dict[str, Any], request: Request[Any, Any, Any] | None) -> dict[str, Any]:
@@ -264,13 +282,18 @@ def _refusal(item: dict[str, Any], request: Request[Any, Any, Any] | None) -> di
     if missing:
         return {"field": missing.group(1), "value": None, "zh": "缺少必填项", "en": "is required"}
     zh, en = "格式不正确", message or "is invalid"
-    for pattern, zh_text, en_text in _REFUSALS:
+    one_of = _ONE_OF.search(message)
+    for pattern, zh_text, en_text in () if one_of else _REFUSALS:
         found = pattern.search(message)
         if found:
             zh, en = zh_text.format(*found.groups()), en_text.format(*found.groups())
             break
     else:
-        if expected := _EXPECTED.search(message):
+        if one_of:
+            values = one_of.group(1).split("|")
+            zh = f"不是可选值（可选：{'、'.join(values)}）"
+            en = f"is not an allowed value (one of: {', '.join(values)})"
+        elif expected := _EXPECTED.search(message):
             name = expected.group(1)
             zh_type, en_type = _TYPES.get(name, (name, name))
             zh, en = f"应为{zh_type}", f"must be {en_type}"
@@ -318,6 +341,10 @@ def _invalid_request(
 ) -> dict[str, Any]:
     """Each refused field named, with its value where the request gave one, in zh and en."""
     refused = [_refusal(item, request) for item in error.extra or () if isinstance(item, dict)]
+    if not refused and (missing := _MISSING_PARAMETER.search(str(error.detail))):
+        refused = [
+            {"field": missing.group(1), "value": None, "zh": "缺少必填项", "en": "is required"}
+        ]
     if not refused:
         detail = error.detail
         return {"code": "invalid_request", "zh": "请求参数无效", "en": f"invalid request: {detail}"}
@@ -373,7 +400,7 @@ def handle_error(
     if is_busy(error) and not isinstance(error, twores.TworesError):
         error = WritesBusy()  # SQLite's "database is locked", a lock timeout: never a 500
     status = _status(error)
-    body = _body(error, status, request)
+    body = state.too_large() if status == 413 else _body(error, status, request)
     if status == 500:
         request.logger.exception("unhandled error", exc_info=error)
     # a throttled sign-in or a write refused as busy: when it may be tried again
@@ -391,9 +418,15 @@ def handle_error(
         back = this_page(request)
         login = f"/login?next={quote(back)}" if request.method == "GET" else "/login"
         return go(request, login)
+    lang = lang_of(request)
+    if status == 413 and app_path(request) == "/imports":  # the form again, saying why
+        user = session_user(request, state.app, state.store)  # the database is fine
+        if user is not None:
+            form = import_page(request, user, state, 413, error=body[lang])
+            form.headers.update(headers)
+            return form
     # the remembered user only: an error page asks no database (the error may be its)
     user = session_user(request, state.app, state.store, lookup=False)
-    lang = lang_of(request)
     return Template(
         "error.html",
         context={

@@ -16,15 +16,16 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 
 import twores
-from twores.services import lookups, problems, sign_in, supervision, users, web_views
+from twores.services import imports, lookups, problems, sign_in, supervision, users, web_views
 from twores.services.kpis import Dashboard, kpi_dashboard
+from twores.services.users import User
 from twores_web.api import bulletin_download, period_of, run_import
 from twores_web.auth import Me, client_address, session_data
 from twores_web.charts import bar_chart
 from twores_web.handlers import get, post, write
 from twores_web.i18n import COOKIE, LANGS, lang_of, translator
 from twores_web.sessions import start_session
-from twores_web.state import CurrentUser, Web
+from twores_web.state import CurrentUser, Web, WebState
 from twores_web.writes import is_busy
 
 Form = URLEncodedBody[dict[str, Any]]
@@ -476,9 +477,23 @@ def flash(request: Request[Any, Any, Any], ok: bool, text: str) -> None:
 
 
 @litestar.get("/imports", sync_to_thread=False, **NO_SCHEMA)  # no I/O here
-def import_form(request: Request[Any, Any, Any], user: CurrentUser) -> Template:
+def import_form(request: Request[Any, Any, Any], user: CurrentUser, web: Web) -> Template:
     lookups.check_office(user.scope, lookups.IMPORTING)
-    return page(request, "imports.html", user, report=None)
+    return import_page(request, user, web)
+
+
+def import_page(
+    request: Request[Any, Any, Any],
+    user: User,
+    web: WebState,
+    status: int = 200,
+    **context: Any,
+) -> Template:
+    """The import form offering the kinds ``user`` may import, with the size limit, and a
+    report or an error (``report``, ``error``)."""
+    kinds = [(k, *imports.IMPORT_KINDS[k]) for k in imports.import_kinds(user.scope)]
+    shown = {"report": None, "error": None, **context}
+    return page(request, "imports.html", user, status, kinds=kinds, limit=web.upload_limit, **shown)
 
 
 @litestar.post("/imports", **NO_SCHEMA)
@@ -488,13 +503,11 @@ async def import_upload(
     upload = data.get("file")
     if upload is None or not hasattr(upload, "read"):
         raise twores.InvalidValueError("file", "", "请选择文件", "choose a file")
-    content = await upload.read()
     kind = str(data.get("kind", ""))
     report = await web.writes.run(
-        functools.partial(run_import, web, user, kind, upload.filename, content)
+        functools.partial(run_import, web, user, kind, upload.filename, upload.file)
     )
-    status = 200 if report.accepted else 422
-    return page(request, "imports.html", user, status, report=report)
+    return import_page(request, user, web, 200 if report.accepted else 422, report=report)
 
 
 @litestar.get("/bulletin", sync_to_thread=False, **NO_SCHEMA)  # no I/O here

@@ -66,6 +66,46 @@ from twores.services.sheets.values import compact_name
 
 KINDS = ("areas", "businesses", "cadres", "assignments")
 
+#: The ledger kinds an import takes, in the order the form offers them: (zh, en).
+IMPORT_KINDS = {
+    "businesses": ("包保主体", "businesses"),
+    "cadres": ("包保干部", "cadres"),
+    "assignments": ("包保关系", "assignments"),
+    "areas": ("区划", "areas"),
+}
+
+
+def import_kinds(scope: Scope) -> tuple[str, ...]:
+    """The kinds ``scope`` may import: areas only with no area of its own (storage refuses
+    areas to any scope with one), none unless it keeps the ledgers."""
+    if not scope.keeps_ledgers:
+        return ()
+    return tuple(k for k in IMPORT_KINDS if k != "areas" or scope.area_code is None)
+
+
+def check_import_kind(scope: Scope, kind: str, *, writing: bool = True) -> None:
+    """Refuse an unknown kind, or (``writing``) one ``scope`` may not import, before the
+    file is read."""
+    if kind not in IMPORT_KINDS:
+        raise InvalidValueError(
+            "kind",
+            kind,
+            f"不是可选值（可选：{'、'.join(IMPORT_KINDS)}）",
+            f"is not an allowed value (one of: {', '.join(IMPORT_KINDS)})",
+        )
+    if not writing:
+        return
+    check_office(scope, IMPORTING)
+    if kind not in import_kinds(scope):
+        who_zh = f"{scope.actor}（{scope.role.zh}，辖区 {scope.area_code or '全国'}）"
+        who_en = f"{scope.actor} ({scope.role.en}, scope {scope.area_code or 'all'})"
+        raise ScopeError(
+            f"{who_zh}不能导入{IMPORT_KINDS[kind][0]}（类型 kind “{kind}”）："
+            "区划只能由不限辖区（全国）的账号导入",
+            f"{who_en} may not import {kind} (kind {kind!r}): "
+            "areas are imported only by an account scoped nationwide",
+        )
+
 
 @attrs.frozen
 class ImportReport:
@@ -122,15 +162,7 @@ def import_file(
 
     On any error nothing changes and the row-level report is written into ``report_dir``
     (default: beside the file)."""
-    if kind not in KINDS:
-        raise InvalidValueError(
-            "kind",
-            kind,
-            f"应为以下之一：{'、'.join(KINDS)}",
-            f"expected one of: {', '.join(KINDS)}",
-        )
-    if not dry_run:
-        check_office(scope, IMPORTING)
+    check_import_kind(scope, kind, writing=not dry_run)
     source = Path(path)
     reports = None if report_dir is None else Path(report_dir)
     sha = file_sha256(source)

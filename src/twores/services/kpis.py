@@ -254,9 +254,11 @@ def kpi_dashboard(
     names: Sequence[str] | None = None,
 ) -> Dashboard:
     """``area`` (default: the scope's) and its children, read from the summary's per-county
-    totals above county level; a county or below is summed from its stored areas."""
+    totals above county level; a county or below is summed from its stored areas. A
+    period not begun by the as-of day is refused, as :func:`rank_children` refuses it."""
     chosen = Period.parse(period) if isinstance(period, str) else period
     day = _as_of(chosen, as_of)
+    _check_begun_on(chosen, day)  # the dashboard ranks its children
     kpis = _chosen(app, names)
     area = area or scope.area_code
     try:  # warm: read only, in parallel with other readers
@@ -450,12 +452,16 @@ def _ranked(
 def _check_begun(table: KpiTable) -> None:
     """A period not begun by its as-of day has nothing to rank yet: a run stored for it
     would be what the period's real first run is compared with."""
-    if table.as_of < table.period.start:
+    _check_begun_on(table.period, table.as_of)
+
+
+def _check_begun_on(period: Period, day: date) -> None:
+    if day < period.start:
         raise InvalidValueError(
             "period",
-            str(table.period),
-            f"截至 {table.as_of.isoformat()} 尚未开始，不能排名或通报",
-            f"has not begun by {table.as_of.isoformat()}: nothing to rank or report yet",
+            str(period),
+            f"截至 {day.isoformat()} 尚未开始，不能排名或通报",
+            f"has not begun by {day.isoformat()}: nothing to rank or report yet",
         )
 
 

@@ -32,8 +32,17 @@ SECRET_ENV = "TWORES_WEB_SECRET"
     help="Send the session and CSRF cookies over HTTPS only (behind an HTTPS proxy) / "
     "仅通过 HTTPS 发送会话 Cookie",
 )
+@click.option(
+    "--max-upload-mb",
+    default=128,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest upload (a ledger) in MB / 上传文件大小上限（MB）",
+)
 @pass_context
-def serve_command(obj: Context, host: str, port: int, base_path: str, secure_cookies: bool) -> None:
+def serve_command(
+    obj: Context, host: str, port: int, base_path: str, secure_cookies: bool, max_upload_mb: int
+) -> None:
     """Serve the web pages and JSON API (OpenAPI at /schema) / 启动网页与 API 服务.
 
     Sign-in accounts come from ``twores users add``. Set TWORES_WEB_SECRET to keep CSRF
@@ -45,6 +54,7 @@ def serve_command(obj: Context, host: str, port: int, base_path: str, secure_coo
       twores serve --port 8000
       twores serve --base-path /twores   # behind a proxy that passes /twores/… as /…
       twores serve --secure-cookies      # served over HTTPS by a proxy
+      twores serve --max-upload-mb 256   # province-sized .xlsx ledgers
     """
     try:
         import uvicorn
@@ -66,6 +76,7 @@ def serve_command(obj: Context, host: str, port: int, base_path: str, secure_coo
             secret=os.environ.get(SECRET_ENV),
             base_path=base_path.rstrip("/"),
             secure_cookies=secure_cookies,
+            request_max_body_size=max_upload_mb * 1024 * 1024,
         )
     except twores.TworesError as error:
         obj.fail(error, EXIT_USAGE)
