@@ -33,8 +33,14 @@ from twores.core.duties import DutyKind, DutyRecord, StaffRole
 from twores.core.errors import (
     InvalidValueError,
     NotFoundError,
+    SchemaNewerError,
+    SchemaOutdatedError,
+    SchemaVersionError,
     StructureError,
     TworesError,
+    UnitEndedError,
+    UnitFailedError,
+    UnitInUseError,
 )
 from twores.core.errors import labelled as labelled_field
 from twores.core.invariants import Violation, hierarchy_violations, roster_violations
@@ -120,6 +126,9 @@ __all__ = [
     "RuleSet",
     "Ruling",
     "Scale",
+    "SchemaNewerError",
+    "SchemaOutdatedError",
+    "SchemaVersionError",
     "Scope",
     "ScopeError",
     "Severity",
@@ -132,6 +141,9 @@ __all__ = [
     "Tier",
     "Twores",
     "TworesError",
+    "UnitEndedError",
+    "UnitFailedError",
+    "UnitInUseError",
     "UnitOfWork",
     "UpsertResult",
     "Violation",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import twores
 from twores.core.ports import Store
 from twores.divisions import demo_region
 from twores.plugins.builtin.memory import MemoryStore
-from twores.plugins.sqlalchemy import tables
+from twores.plugins.sqlalchemy import repos, tables
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.services.synth import synthetic_roster
 from twores.testing.backend_contract import SYSTEM, BackendContract
@@ -46,6 +48,12 @@ class TestMemoryBackend(BackendContract):
 
 
 class SqlTamper:
+    @contextlib.contextmanager
+    def small_batches(self, size: int) -> Iterator[None]:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(repos, "BATCH", size)
+            yield
+
     def edit_audit_entry(self, store: Store, seq: int) -> None:
         assert isinstance(store, SqlStore)
         with store.engine.begin() as connection:

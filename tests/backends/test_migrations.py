@@ -3,16 +3,20 @@ ran 0016 or 0017 as they stood before those released migrations were edited."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from twores.core.errors import SchemaNewerError, SchemaOutdatedError, SchemaVersionError
 from twores.plugins.sqlalchemy import rls
-from twores.plugins.sqlalchemy.backend import SqlStore
+from twores.plugins.sqlalchemy.backend import SqlStore, normalise_url
 
 HEAD = "0023"
 
@@ -200,3 +204,74 @@ def test_the_policies_are_by_tier_at_head_and_as_0009_made_them_below(
         assert _policies(store) == old
     finally:
         store.close()
+
+
+def _stamp(url: str, revision: str) -> None:
+    """Record ``revision`` as the schema's, as a newer twores would have (no migration)."""
+    engine = sa.create_engine(normalise_url(url))
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_database_a_newer_twores_migrated_is_refused_with_its_own_code(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    store: SqlStore = request.getfixturevalue(f"{backend}_store")
+    url = store.url
+    _stamp(url, "0999")
+    with pytest.raises(SchemaNewerError) as newer:
+        SqlStore(url)
+    assert newer.value.code == "schema_newer"
+    assert isinstance(newer.value, SchemaVersionError)
+    for message in (newer.value.message_zh, newer.value.message_en):
+        assert "0999" in message and HEAD in message
+    assert "升级 twores" in newer.value.message_zh and "upgrade twores" in newer.value.message_en
+    with pytest.raises(SchemaNewerError):
+        store.upgrade()
+    assert store.revision() == "0999"  # nothing changed
+
+
+def test_the_cli_names_a_newer_schema_without_a_traceback(tmp_path: Path) -> None:
+    db = tmp_path / "newer.db"
+    SqlStore(f"sqlite:///{db}").close()
+    _stamp(f"sqlite:///{db}", "0999")
+    shown = subprocess.run(
+        [sys.executable, "-m", "twores_cli.main", "--db", str(db), "kpi", "2026Q1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert shown.returncode == 1, shown.stderr
+    assert "Traceback" not in shown.stderr
+    assert "0999" in shown.stderr and "升级 twores" in shown.stderr
+
+
+def test_an_app_role_meeting_an_old_schema_gets_the_outdated_code(postgres_url: str) -> None:
+    owner = SqlStore(postgres_url, migrate=False)
+    owner.upgrade("0015")
+    role = f"twores_mig_{uuid.uuid4().hex[:10]}"
+    owner.grant_app_role(role)
+    app = SqlStore(postgres_url, migrate=False)
+
+    def set_role(dbapi_connection: Any, _: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET ROLE {role}")
+        cursor.close()
+        dbapi_connection.commit()
+
+    sa.event.listen(app.engine, "connect", set_role)
+    try:
+        with pytest.raises(SchemaOutdatedError) as outdated:
+            app.upgrade()
+        assert outdated.value.code == "schema_outdated"
+        assert "0015" in outdated.value.message_zh and HEAD in outdated.value.message_en
+        assert "twores db upgrade" in outdated.value.message_en
+    finally:
+        app.close()
+        with owner.engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP OWNED BY {role}")
+            connection.exec_driver_sql(f"DROP ROLE {role}")
+        owner.close()

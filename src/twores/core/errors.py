@@ -330,3 +330,79 @@ class NoDecisionError(PluginError):
             f"没有任何规则插件回答“{question}”（对象：{subject}）",
             f"no rule plugin answered '{question}' (for {subject})",
         )
+
+
+class SchemaVersionError(TworesError):
+    """The database's schema is not at the revision this code needs (nothing was changed)."""
+
+    code = "schema_version"
+
+
+class SchemaNewerError(SchemaVersionError):
+    """A newer twores migrated the database: upgrade twores to open it."""
+
+    code = "schema_newer"
+
+    def __init__(self, current: str, head: str) -> None:
+        self.current, self.head = current, head
+        super().__init__(
+            f"数据库结构为 {current}，比本程序支持的 {head} 更新（由更新版本的 twores 升级）："
+            "请升级 twores 后再打开",
+            f"the database schema is at {current}, newer than {head}, the latest this code "
+            "knows (a newer twores migrated it): upgrade twores to open it",
+        )
+
+
+class SchemaOutdatedError(SchemaVersionError):
+    """The database needs migrating and this connection's role may not change the schema."""
+
+    code = "schema_outdated"
+
+    def __init__(self, current: str | None, head: str) -> None:
+        self.current, self.head = current, head
+        super().__init__(
+            f"数据库结构为 {current or '（空）'}，程序需要 {head}："
+            "请以数据表的所有者运行 twores db upgrade",
+            f"the database schema is at {current or '(empty)'}, the code needs {head}: "
+            "run twores db upgrade as the tables' owner",
+        )
+
+
+class UnitEndedError(TworesError):
+    """A unit of work used after its commit() or rollback(): nothing was done."""
+
+    code = "unit_ended"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "工作单元已提交或回滚，不能再使用：请开启新的工作单元",
+            "the unit of work was committed or rolled back and cannot be used again: "
+            "open a new one",
+        )
+
+
+class UnitFailedError(TworesError):
+    """commit() of a unit of work in which a write raised: the unit was rolled back."""
+
+    code = "unit_failed"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "此工作单元中有写入被拒绝或出错，整个工作单元已回滚，未保存任何内容",
+            "a write in this unit of work was refused or failed, so the whole unit was "
+            "rolled back: nothing was stored",
+        )
+
+
+class UnitInUseError(TworesError):
+    """A unit of work written, or committed, by a second thread while a first one writes
+    with it (a unit belongs to one thread at a time): the unit fails."""
+
+    code = "unit_in_use"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "另一线程正在使用此工作单元写入：工作单元同一时间只能由一个线程使用，此工作单元已作废",
+            "another thread is writing with this unit of work: a unit belongs to one thread "
+            "at a time; this unit has failed",
+        )

@@ -9,11 +9,14 @@ log. Bulk reads stream (``stream()`` yields in batches, never a whole province a
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import date
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
 
 import attrs
 
@@ -23,7 +26,7 @@ from twores.core.audit import AuditEntry, AuditProblem
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
-from twores.core.errors import TworesError
+from twores.core.errors import TworesError, UnitEndedError, UnitInUseError
 from twores.core.kpis import BusinessTally, Ranking, RankingRun
 from twores.core.letters import Letter
 from twores.core.problems import Problem, ProblemStatus, Severity
@@ -462,7 +465,23 @@ class KpiSummary(Protocol):
 
 class UnitOfWork(Protocol):
     """One transaction within a scope; its repositories are read-only members (a backend
-    may hold them as plain attributes)."""
+    may hold them as plain attributes).
+
+    Rules every backend keeps (:class:`UnitState` helps a backend keep them):
+
+    - **A refused write changes nothing.** A write (``upsert_many``, ``apply``, ``sync``,
+      ``record``) that raises fails the unit, whatever it had staged: the caller may go on
+      reading and writing (to report more errors, say), but :meth:`commit` rolls the unit
+      back and raises :class:`~twores.core.errors.UnitFailedError`. Nothing of a refused
+      write is ever stored, even one refused after some of its batches were written.
+    - **A unit ends at commit() or rollback().** Any later use (a repository, commit,
+      claim_writes) raises :class:`~twores.core.errors.UnitEndedError`; rollback() again,
+      and leaving the ``with`` block, do nothing.
+    - **One thread at a time.** A unit may be handed to another thread, but two threads
+      never use it at once: a write (or commit) while another thread writes with the unit
+      raises :class:`~twores.core.errors.UnitInUseError` and fails the unit. Concurrent
+      reads are not checked; their results are undefined.
+    """
 
     @property
     def scope(self) -> Scope: ...
@@ -537,6 +556,77 @@ class UnitOfWork(Protocol):
     ) -> None:
         """Roll back unless :meth:`commit` was called."""
         ...
+
+
+class UnitState:
+    """The :class:`UnitOfWork` rules for a backend's unit: it ends once (:meth:`check`
+    refuses use after that), a write that raises fails it (:meth:`write`), and a second
+    thread writing while one does is refused. One check per call, none per record."""
+
+    def __init__(self) -> None:
+        self.ended = False
+        self.failed = False
+        self._busy = threading.RLock()  # held by the thread inside a write (reentrant)
+
+    def check(self) -> None:
+        """Raise :class:`UnitEndedError` once the unit was committed or rolled back."""
+        if self.ended:
+            raise UnitEndedError()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[None]:
+        """Around one write call: refused after the end or while another thread writes;
+        any exception escaping it fails the unit."""
+        self.check()
+        if not self._busy.acquire(blocking=False):
+            self.failed = True
+            raise UnitInUseError()
+        try:
+            yield
+        except BaseException:
+            self.failed = True
+            raise
+        finally:
+            self._busy.release()
+
+    @contextlib.contextmanager
+    def ending(self) -> Iterator[None]:
+        """Around commit(): refused after the end or while another thread writes; the unit
+        has ended when it exits. The caller rolls back and raises
+        :class:`~twores.core.errors.UnitFailedError` when :attr:`failed`."""
+        self.check()
+        if not self._busy.acquire(blocking=False):
+            self.failed = True
+            raise UnitInUseError()
+        try:
+            yield
+        finally:
+            self.ended = True
+            self._busy.release()
+
+
+_Repo = TypeVar("_Repo", bound="_OfUnit")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class _OfUnit(Protocol):
+    @property
+    def uow(self) -> Any: ...
+
+
+def unit_write(
+    method: Callable[Concatenate[_Repo, _P], _R],
+) -> Callable[Concatenate[_Repo, _P], _R]:
+    """Mark a repository method as a write of its unit of work (``self.uow.state``, a
+    :class:`UnitState`): see :meth:`UnitState.write`."""
+
+    @functools.wraps(method)
+    def guarded(self: _Repo, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self.uow.state.write():
+            return method(self, *args, **kwargs)
+
+    return guarded
 
 
 class Store(Protocol):

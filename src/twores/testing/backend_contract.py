@@ -17,6 +17,11 @@ chain alone cannot show that its end was cut off, so a backend keeps the chain's
 seq and hash) apart from the entries, moved by every audited write, and ``verify`` reports
 a log that does not end at it as ``truncated``.
 
+A backend that writes a call's records in batches implements
+:meth:`~BackendContract.small_batches`, so that the refused-write tests refuse a record
+after some batches were written (the rules of :class:`~twores.core.ports.UnitOfWork`: a
+refused write stores nothing, a unit ends at commit or rollback, one thread at a time).
+
 It covers areas, businesses, cadres, assignments, tasks (scheduling), visits, letters,
 routine records, problems, rankings, the import log and the audit log; KPI counting is
 held equal across backends by differential tests (docs/testing.md).
@@ -24,9 +29,10 @@ held equal across backends by differential tests (docs/testing.md).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,7 +55,13 @@ from twores.core.businesses import (
 )
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord, StaffRole
-from twores.core.errors import InvalidAreaCodeError, StructureError
+from twores.core.errors import (
+    InvalidAreaCodeError,
+    StructureError,
+    UnitEndedError,
+    UnitFailedError,
+    UnitInUseError,
+)
 from twores.core.kpis import Direction, KpiSpec, KpiValue, Ranking, RankingRun, rank_areas
 from twores.core.letters import Letter
 from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
@@ -158,6 +170,11 @@ class BackendContract:
         """Behind the store's back, store entry ``first`` as entry ``second`` and the other
         way round, each renumbered to the other's seq (optional)."""
         pytest.skip("this backend offers no way to tamper with its audit log")
+
+    def small_batches(self, size: int) -> contextlib.AbstractContextManager[None]:
+        """While open, the backend writes a call's records in batches of at most ``size``
+        (optional: for a backend that batches its writes; the default changes nothing)."""
+        return contextlib.nullcontext()
 
     # --- fixtures ---------------------------------------------------------------------
 
@@ -445,10 +462,155 @@ class BackendContract:
         with pytest.raises(InvalidAreaCodeError), loaded.unit_of_work(SYSTEM) as uow:
             uow.businesses.upsert_many([business])
 
+    # --- the rules of a unit of work (UnitOfWork) -------------------------------------
+
+    @staticmethod
+    def _stored(store: Store) -> tuple[list[Any], list[Any], list[int]]:
+        with store.unit_of_work(SYSTEM) as uow:
+            return (
+                list(uow.businesses.stream()),
+                sorted(uow.areas.stream(), key=lambda a: a.code),
+                [e.seq for e in uow.audit.entries()],
+            )
+
+    @pytest.mark.parametrize("then", ["commit", "write and commit", "leave", "rollback"])
+    def test_a_refused_write_stores_nothing_of_itself(
+        self, loaded: Store, roster: Roster, then: str
+    ) -> None:
+        """Refused after several batches were written (its bad record last), a write stores
+        nothing, whatever the caller does next: the unit has failed, and commit() rolls it
+        back and says so."""
+        hierarchy = roster.hierarchy
+        with loaded.unit_of_work(SYSTEM) as uow:  # another county, to move things to
+            uow.areas.upsert_many(demo_region().subtree("450324"))
+            uow.commit()
+        ordered = sorted(roster.businesses.values(), key=_key)
+        renamed = [attrs.evolve(b, name=b.name + "新店") for b in ordered[2:]]
+        in_township = [b for b in renamed if hierarchy.contains(TOWNSHIP, b.area_code)]
+        outside = next(b for b in renamed if not hierarchy.contains(TOWNSHIP, b.area_code))
+        away = attrs.evolve(ordered[0], area_code="450324100")  # to another county
+        zone = Area(code="450323-Z", name="开发区", tier=Tier.TOWNSHIP, parent_code=COUNTY)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            uow.areas.upsert_many([zone])
+            uow.businesses.upsert_many([attrs.evolve(ordered[1], area_code=zone.code)])
+            uow.commit()
+        new_areas = [
+            Area(code=f"450323-N{i}", name=f"新区{i}", tier=Tier.TOWNSHIP, parent_code=COUNTY)
+            for i in range(30)
+        ]
+        township = Scope("乡镇用户", Role.OFFICE, TOWNSHIP)
+        refusals: list[tuple[Scope, Callable[[Any], object], type[Exception] | tuple[Any, ...]]]
+        refusals = [
+            (township, lambda u: u.businesses.upsert_many([*in_township, outside]), ScopeError),
+            (
+                SYSTEM,
+                lambda u: u.businesses.upsert_many([*renamed, away]),
+                (StructureError, InvalidAreaCodeError),
+            ),
+            (
+                SYSTEM,
+                lambda u: u.areas.upsert_many(
+                    [*new_areas, attrs.evolve(zone, parent_code="450324")]
+                ),
+                InvalidAreaCodeError,
+            ),
+        ]
+        assert len(in_township) > 3 * 8 and len(renamed) > 3 * 8
+        before = self._stored(loaded)
+        for scope, write, refusal in refusals:
+            with self.small_batches(8), loaded.unit_of_work(scope) as uow:
+                with pytest.raises(refusal):
+                    write(uow)
+                if then == "write and commit":  # the caller goes on with its unit
+                    uow.businesses.upsert_many([attrs.evolve(in_township[0], name="另一家")])
+                if then.endswith("commit"):
+                    with pytest.raises(UnitFailedError) as failed:
+                        uow.commit()
+                    assert failed.value.code == "unit_failed"
+                elif then == "rollback":
+                    uow.rollback()
+            assert self._stored(loaded) == before, (then, refusal)
+
+    @pytest.mark.parametrize("end", ["commit", "rollback"])
+    def test_a_unit_ends_at_commit_or_rollback(
+        self, loaded: Store, roster: Roster, end: str
+    ) -> None:
+        """Once committed or rolled back, a unit refuses any use with one typed error, and
+        nothing it is asked to write lands; rollback() again does nothing."""
+        first, second = sorted(roster.businesses.values(), key=_key)[:2]
+        renamed = attrs.evolve(first, name="改名饭店")
+        with loaded.unit_of_work(SYSTEM) as uow:
+            uow.businesses.upsert_many([renamed])
+            getattr(uow, end)()
+            uses: list[Callable[[], object]] = [
+                lambda: uow.businesses.upsert_many([attrs.evolve(second, name="又一家")]),
+                lambda: uow.businesses.get(first.key),
+                lambda: list(uow.businesses.stream()),
+                uow.claim_writes,
+                uow.commit,
+            ]
+            for use in uses:
+                with pytest.raises(UnitEndedError) as ended:
+                    use()
+                assert ended.value.code == "unit_ended"
+                assert ended.value.message_zh and ended.value.message_en
+            uow.rollback()  # does nothing
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.businesses.get(first.key) == (renamed if end == "commit" else first)
+            assert uow.businesses.get(second.key) == second
+
+    def test_a_unit_is_used_by_one_thread_at_a_time(self, loaded: Store, roster: Roster) -> None:
+        """A write (or commit) from a second thread while one writes is refused and fails
+        the unit: nothing of it is stored. Handing a unit over to another thread works."""
+        first, second, third = sorted(roster.businesses.values(), key=_key)[:3]
+        inside, go_on = threading.Event(), threading.Event()
+        errors: list[BaseException] = []
+
+        def slow() -> Iterable[FoodBusiness]:
+            yield attrs.evolve(first, name="甲")
+            inside.set()  # the writing thread is inside upsert_many now
+            go_on.wait(10)
+            yield attrs.evolve(second, name="乙")
+
+        with loaded.unit_of_work(SYSTEM) as uow:
+
+            def write() -> None:
+                try:
+                    uow.businesses.upsert_many(slow())
+                except BaseException as error:  # pragma: no cover - reported below
+                    errors.append(error)
+
+            thread = self._in_thread(write)
+            assert inside.wait(10)
+            with pytest.raises(UnitInUseError) as busy:
+                uow.businesses.upsert_many([attrs.evolve(third, name="丙")])
+            assert busy.value.code == "unit_in_use"
+            with pytest.raises(UnitInUseError):
+                uow.commit()
+            go_on.set()
+            thread.join(30)
+            assert errors == []
+            with pytest.raises(UnitFailedError):
+                uow.commit()
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert [uow.businesses.get(b.key) for b in (first, second, third)] == [
+                first,
+                second,
+                third,
+            ]
+        with loaded.unit_of_work(SYSTEM) as uow:  # handed over: one thread after another
+            uow.businesses.upsert_many([attrs.evolve(first, name="甲")])
+            self._in_thread(
+                lambda: uow.businesses.upsert_many([attrs.evolve(second, name="乙")])
+            ).join(30)
+            uow.commit()
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.businesses.get(second.key) == attrs.evolve(second, name="乙")
+
     # --- writers taking turns (UnitOfWork.claim_writes) -------------------------------
 
     @staticmethod
-    def _in_thread(work: Callable[[], None]) -> threading.Thread:
+    def _in_thread(work: Callable[[], object]) -> threading.Thread:
         thread = threading.Thread(target=work, daemon=True)
         thread.start()
         return thread

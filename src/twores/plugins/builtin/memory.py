@@ -20,9 +20,18 @@ from twores.core.audit import GENESIS, AuditChain, AuditEntry, AuditProblem, ver
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
+from twores.core.errors import UnitFailedError
 from twores.core.kpis import Ranking, RankingRun, add_counts, as_counts
 from twores.core.letters import Letter
-from twores.core.ports import WRITES_WAIT, ImportRecord, TaskSync, UpsertResult, WritesBusyError
+from twores.core.ports import (
+    WRITES_WAIT,
+    ImportRecord,
+    TaskSync,
+    UnitState,
+    UpsertResult,
+    WritesBusyError,
+    unit_write,
+)
 from twores.core.problems import Problem, ProblemStatus, Severity
 from twores.core.scheduling import sync_tasks
 from twores.core.security import Scope
@@ -116,9 +125,13 @@ class MemoryStore:
 
 
 class MemoryUnitOfWork:
+    """Stages a copy of the store's state; keeps the :class:`~twores.core.ports.UnitOfWork`
+    rules through :attr:`state` (the staged state is refused once the unit ended)."""
+
     def __init__(self, store: MemoryStore, scope: Scope) -> None:
         self.store, self.scope = store, scope
         self.writes_wait = store.writes_wait
+        self.state = UnitState()
         self._claimed = False
         self._committed = False
         self._begin()
@@ -141,11 +154,17 @@ class MemoryUnitOfWork:
         """Stage a copy of the store's state as it is now."""
         store = self.store
         with store._lock:
-            self._state = store._state.copy()
+            self._staged = store._state.copy()
             self._hierarchy = store._current_hierarchy()
         self._hierarchy_changed = False
         self._counties: dict[str, str] = {}
         self._chain = AuditChain(*self._state.audit_head)
+
+    @property
+    def _state(self) -> _State:
+        """The staged state; :class:`~twores.core.errors.UnitEndedError` once the unit ended."""
+        self.state.check()
+        return self._staged
 
     @property
     def guard(self) -> ScopeGuard:
@@ -156,6 +175,7 @@ class MemoryUnitOfWork:
         ``writes_wait`` seconds, else :class:`WritesBusyError`), then stage the state again:
         this unit reads every commit made before it and none is made until it ends. Call
         it before anything is staged (what was would be dropped)."""
+        self.state.check()
         if self._claimed:
             return
         store = self.store
@@ -190,14 +210,22 @@ class MemoryUnitOfWork:
             self._state.audit_head = (entry.seq, entry.hash)
 
     def commit(self) -> None:
-        self.store._commit(self._state, self._hierarchy if self._hierarchy_changed else None)
-        self._committed = True
-        self._release()
+        """Swap the staged state in; a failed unit (a write raised) stores nothing and
+        raises :class:`~twores.core.errors.UnitFailedError`. The unit ends either way."""
+        with self.state.ending():
+            try:
+                if self.state.failed:
+                    raise UnitFailedError()
+                hierarchy = self._hierarchy if self._hierarchy_changed else None
+                self.store._commit(self._staged, hierarchy)
+                self._committed = True
+            finally:
+                self._release()
 
     def rollback(self) -> None:
+        """Drop what was staged and end the unit; nothing once it has ended."""
+        self.state.ended = True
         self._release()
-        self._begin()
-        self._committed = False
 
     def __enter__(self) -> Self:
         return self
@@ -217,6 +245,7 @@ class _Areas:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self.uow = uow
 
+    @unit_write
     def upsert_many(self, areas: Iterable[Area]) -> UpsertResult:
         self.uow.guard.check_admin("区划", "areas")
         table = self.uow._state.areas
@@ -293,6 +322,7 @@ class _Keyed:
     def bulk_load(self) -> contextlib.nullcontext[None]:
         return contextlib.nullcontext()
 
+    @unit_write
     def upsert_many(self, records: Iterable[Any]) -> UpsertResult:
         table = self._table()
         guard = self.uow.guard
@@ -422,6 +452,7 @@ class _Businesses(_Keyed):
                 add_counts(found, b.area_code, b.key in held, 1)
         return as_counts(found)
 
+    @unit_write
     def upsert_many(self, records: Iterable[FoodBusiness]) -> UpsertResult:
         """A business moved within its county takes its routine records along, as on SQL
         (its assignments are found through it)."""
@@ -461,6 +492,7 @@ class _Cadres(_Keyed):
     def _key(self, record: Cadre) -> str:
         return record.id
 
+    @unit_write
     def upsert_many(self, records: Iterable[Cadre]) -> UpsertResult:
         """A cadre who moved takes their letters along (``letters_follow``), as on SQL."""
         records = list(records)
@@ -492,6 +524,7 @@ class _Tasks(_Keyed):
                 add_counts(found, t.area_code, done, 1)
         return as_counts(found)
 
+    @unit_write
     def sync(self, plan: TaskPlan, *, within: str | None = None) -> TaskSync:
         return sync_tasks(self.uow, plan, within=within)
 
@@ -644,6 +677,7 @@ class _Assignments:
             raise UnknownRecordError("包保干部", "cadre", assignment.cadre_id)
         return business.area_code
 
+    @unit_write
     def upsert_many(self, assignments: Iterable[Assignment]) -> UpsertResult:
         table = self.uow._state.assignments
         guard = self.uow.guard
@@ -665,6 +699,7 @@ class _Assignments:
         self.uow.record("assignment", changes)
         return UpsertResult(inserted, updated, unchanged)
 
+    @unit_write
     def apply(self, plan: Plan) -> UpsertResult:
         table = self.uow._state.assignments
         ended = []
@@ -760,6 +795,7 @@ class _Rankings:
         runs = [r for r in self.uow._state.rankings.values() if ranking.follows(r.ranking)]
         return max(runs, key=lambda r: (r.ranking.order, r.created_at, r.key), default=None)
 
+    @unit_write
     def record(self, run: RankingRun) -> bool:
         self.uow.guard.check_write(run.ranking.parent, "排名", "ranking")
         if run.key in self.uow._state.rankings:
@@ -777,6 +813,7 @@ class _Imports:
     def find(self, sha256: str) -> ImportRecord | None:
         return self.uow._state.imports.get(sha256)
 
+    @unit_write
     def record(self, record: ImportRecord) -> None:
         self.uow.guard.check_writer("导入批次", "import batches")
         self.uow._state.imports[record.sha256] = record

@@ -18,11 +18,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 
 from twores.core.areas import Hierarchy
 from twores.core.audit import AuditChain
-from twores.core.errors import TworesError
-from twores.core.ports import WRITES_WAIT, WritesBusyError
+from twores.core.errors import SchemaNewerError, SchemaOutdatedError, UnitFailedError
+from twores.core.ports import WRITES_WAIT, UnitState, WritesBusyError
 from twores.core.security import Scope
 from twores.plugins.sqlalchemy import rls, rows, tables
 from twores.plugins.sqlalchemy.checkpoints import THRESHOLD_BYTES, WalCheckpointer
@@ -103,6 +104,14 @@ def _locked(error: sa.exc.OperationalError) -> bool:
     return "locked" in str(error.orig)
 
 
+def _known(scripts: ScriptDirectory, revision: str) -> bool:
+    """Whether ``revision`` is one of this code's migrations."""
+    try:
+        return scripts.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 class SqlStore:
     """A database opened from a SQLAlchemy URL; migrated to the latest schema on open.
 
@@ -135,7 +144,11 @@ class SqlStore:
         self._hierarchy: Hierarchy | None = None
         self._areas_version: int | None = None
         if migrate:
-            self.upgrade()
+            try:
+                self.upgrade()
+            except BaseException:
+                self.close()  # a schema this code cannot use: release the engine
+                raise
 
     def alembic_config(self, connection: sa.Connection | None = None) -> Config:
         config = Config()
@@ -148,27 +161,27 @@ class SqlStore:
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply the Alembic migrations up to ``revision``. A role that may not change the
-        schema (the app role of docs/web.md) gets an error saying who must upgrade it."""
+        schema (the app role of docs/web.md) gets :class:`SchemaOutdatedError` saying who
+        must upgrade it; a database a newer twores migrated, :class:`SchemaNewerError`."""
         with self.engine.begin() as connection:
             if self.is_postgres:  # processes opening a fresh database migrate one at a time
                 key = sa.func.hashtext(sa.func.current_schema() + " twores.migrate")
                 connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
             config = self.alembic_config(connection)
             current = MigrationContext.configure(connection).get_current_revision()
-            head = ScriptDirectory.from_config(config).get_current_head()
+            scripts = ScriptDirectory.from_config(config)
+            head = scripts.get_current_head()
             if revision == "head" and current == head:
                 return
+            assert head is not None
+            if current is not None and not _known(scripts, current):
+                raise SchemaNewerError(current, head)
             try:
                 command.upgrade(config, revision)
             except sa.exc.DBAPIError as error:
                 if getattr(error.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
                     raise
-                raise TworesError(
-                    f"数据库结构为 {current or '（空）'}，程序需要 {head}："
-                    "请以数据表的所有者运行 twores db upgrade",
-                    f"the database schema is at {current or '(empty)'}, the code needs {head}: "
-                    "run twores db upgrade as the tables' owner",
-                ) from error
+                raise SchemaOutdatedError(current, head) from error
         if self.checkpointer is not None:
             self.checkpointer.committed()
 
@@ -200,11 +213,16 @@ class SqlStore:
 
 
 class SqlUnitOfWork:
+    """One transaction on one connection; keeps the :class:`~twores.core.ports.UnitOfWork`
+    rules through :attr:`state` (every repository reaches the database through
+    :attr:`connection`, which is refused once the unit ended)."""
+
     def __init__(self, store: SqlStore, scope: Scope) -> None:
         self.store, self.scope = store, scope
         self.writes_wait = store.writes_wait
-        self.connection = store.engine.connect()
-        self._transaction = self.connection.begin()
+        self.state = UnitState()
+        self._connection = store.engine.connect()
+        self._transaction = self._connection.begin()
         self._changes_at_begin = self._total_changes()
         self._changed_schema = self._claimed = self._writing = False
         if store.is_sqlite:
@@ -231,6 +249,12 @@ class SqlUnitOfWork:
         self.kpi_summary = SqlKpiSummary(self)
 
     @property
+    def connection(self) -> sa.Connection:
+        """The unit's connection; :class:`~twores.core.errors.UnitEndedError` once it ended."""
+        self.state.check()
+        return self._connection
+
+    @property
     def guard(self) -> ScopeGuard:
         return ScopeGuard(self.scope, self._hierarchy)
 
@@ -238,7 +262,7 @@ class SqlUnitOfWork:
         """SQLite: rows this connection has changed since it opened."""
         if not self.store.is_sqlite:
             return None
-        return int(self.connection.connection.driver_connection.total_changes)  # type: ignore[union-attr]
+        return int(self._connection.connection.driver_connection.total_changes)  # type: ignore[union-attr]
 
     def _note_statement(self, _c: Any, _cursor: Any, statement: str, *_: Any) -> None:
         """SQLite: note schema changes (``total_changes`` does not count them)."""
@@ -293,6 +317,7 @@ class SqlUnitOfWork:
         IMMEDIATE``; a transaction that read first could not write once another writer had
         committed ("database is locked": ``busy_timeout`` does not retry a stale snapshot).
         Either waits at most :attr:`writes_wait` seconds, else :class:`WritesBusyError`."""
+        self.state.check()
         if self.store.is_sqlite:
             self.claim_writer(WRITES)
         elif not self._writing:
@@ -425,19 +450,32 @@ class SqlUnitOfWork:
         )
 
     def commit(self) -> None:
-        version = areas_version(self.connection) if self._hierarchy_changed else None
-        self._transaction.commit()
-        self._committed = True
-        if version is not None:
-            self.store._hierarchy, self.store._areas_version = self._hierarchy, version
-        self.connection.close()
+        """Commit; a failed unit (a write raised) is rolled back instead, raising
+        :class:`~twores.core.errors.UnitFailedError`. The unit ends either way."""
+        with self.state.ending():
+            try:
+                if self.state.failed:
+                    if self._transaction.is_active:
+                        self._transaction.rollback()
+                    raise UnitFailedError()
+                version = areas_version(self._connection) if self._hierarchy_changed else None
+                self._transaction.commit()
+                self._committed = True
+            finally:
+                self._connection.close()
+            if version is not None:
+                self.store._hierarchy, self.store._areas_version = self._hierarchy, version
         if self.store.checkpointer is not None:
             self.store.checkpointer.committed()
 
     def rollback(self) -> None:
+        """Roll back and end the unit; nothing once it has ended."""
+        if self.state.ended:
+            return
+        self.state.ended = True
         if self._transaction.is_active:
             self._transaction.rollback()
-        self.connection.close()
+        self._connection.close()
 
     def __enter__(self) -> Self:
         return self

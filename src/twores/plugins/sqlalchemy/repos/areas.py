@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from twores.core.areas import Area, Hierarchy, records_block_the_move
-from twores.core.ports import UpsertResult
+from twores.core.ports import UpsertResult, unit_write
 from twores.plugins.sqlalchemy import rows, tables
 from twores.plugins.sqlalchemy.tables import TIER_COLUMN
 
@@ -29,6 +29,7 @@ class Areas:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
 
+    @unit_write
     def upsert_many(self, areas: Iterable[Area]) -> UpsertResult:
         self.uow.writing()
         uow = self.uow

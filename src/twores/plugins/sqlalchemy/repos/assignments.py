@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from twores.core.assignment import Assignment, Plan
-from twores.core.ports import UpsertResult
+from twores.core.ports import UpsertResult, unit_write
 from twores.core.roster import UnknownRecordError
 from twores.plugins.sqlalchemy import rows, tables
 from twores.plugins.sqlalchemy.repos import batches
@@ -41,6 +41,7 @@ class Assignments:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
 
+    @unit_write
     def upsert_many(self, assignments: Iterable[Assignment]) -> UpsertResult:
         self.uow.writing()
         result = UpsertResult()
@@ -123,6 +124,7 @@ class Assignments:
         uow.record("assignment", changes)
         return UpsertResult(len(inserts), len(updates), unchanged)
 
+    @unit_write
     def apply(self, plan: Plan) -> UpsertResult:
         ended = []
         for change in plan.ends:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from twores.core.ports import UpsertResult
+from twores.core.ports import UpsertResult, unit_write
 from twores.core.security import records_outside
 from twores.plugins.sqlalchemy import rls, rows
 from twores.plugins.sqlalchemy.repos import BATCH, batches
@@ -75,6 +75,7 @@ class Keyed:
         for index in indexes:
             connection.execute(sa.schema.CreateIndex(index))
 
+    @unit_write
     def upsert_many(self, records: Iterable[Any]) -> UpsertResult:
         self.uow.writing()
         result = UpsertResult()

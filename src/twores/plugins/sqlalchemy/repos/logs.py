@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from twores.core.audit import AuditEntry, AuditProblem, verify_chain
 from twores.core.errors import AuditTamperedError
 from twores.core.kpis import Ranking, RankingRun
-from twores.core.ports import ImportRecord
+from twores.core.ports import ImportRecord, unit_write
 from twores.plugins.sqlalchemy import tables
 from twores.plugins.sqlalchemy.repos import BATCH
 from twores.plugins.storage.common import CONVERTER
@@ -128,6 +128,7 @@ class Rankings:
         row = self.uow.connection.execute(query.limit(1)).first()
         return None if row is None else _ranking_run(row)
 
+    @unit_write
     def record(self, run: RankingRun) -> bool:
         self.uow.claim_writes()  # before the repeat check (SQLite: a fresh snapshot)
         self.uow.guard.check_write(run.ranking.parent, "排名", "ranking")
@@ -166,6 +167,7 @@ class Imports:
         ).first()
         return None if row is None else ImportRecord(*row)
 
+    @unit_write
     def record(self, record: ImportRecord) -> None:
         self.uow.writing()
         self.uow.guard.check_writer("导入批次", "import batches")

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from twores.core.businesses import IN_SCOPE_STATUSES, FoodBusiness
 from twores.core.duties import DutyKind, DutyRecord
 from twores.core.letters import Letter
-from twores.core.ports import TaskSync
+from twores.core.ports import TaskSync, unit_write
 from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
 from twores.core.supervision import SupervisionTask, TaskPlan, Visit, task_business_key
 from twores.plugins.sqlalchemy import rls, rows, tables
@@ -173,6 +173,7 @@ class Tasks(Keyed):
         businesses = sorted({task_business_key(key) for key in keys})
         return sa.and_(c.business_key.in_(businesses), c.key.in_(keys))
 
+    @unit_write
     def sync(self, plan: TaskPlan, *, within: str | None = None) -> TaskSync:
         self.uow.writing()
         return SetwiseSchedule(self, plan, within).run()
