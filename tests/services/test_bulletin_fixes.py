@@ -4,11 +4,13 @@ cannot hold is written, and the dashboard memo recounts once its day is over."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import attrs
 import docx
@@ -112,6 +114,119 @@ def test_a_writer_that_fails_midway_stores_no_run_and_leaves_no_file(
     monkeypatch.setattr(kpis_module, "today", lambda: TODAY)
     paths = issue_bulletin(app, store, ADMIN, "2026Q1", COUNTY, out, as_of=date(2026, 3, 31))
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)
+    assert _runs(store) == 1
+
+
+STEM = f"{COUNTY}-2026Q1-周通报"
+ENDINGS = (".docx", ".xlsx", ".md")
+
+
+def _old_bulletin(out: Path) -> dict[str, bytes]:
+    """An earlier bulletin of the same name (its run not stored), as the folder holds it."""
+    out.mkdir(parents=True)
+    for ending in ENDINGS:
+        (out / f"{STEM}{ending}").write_bytes(f"earlier {ending}".encode())
+    return _files(out)
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    """Every entry in the folder (a scratch folder left behind fails ``read_bytes``)."""
+    return {p.name: p.read_bytes() for p in out.iterdir()}
+
+
+def _unit_classes(store: twores.Store) -> tuple[type[Any], type[Any]]:
+    """The store's unit-of-work class and its rankings repository class, to patch."""
+    with store.unit_of_work(ADMIN) as uow:
+        return type(uow), type(uow.rankings)
+
+
+def test_a_commit_that_fails_puts_back_the_earlier_bulletin(
+    app: twores.Twores, store: twores.Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "通报"
+    earlier = _old_bulletin(out)
+    unit, rankings = _unit_classes(store)
+    recorded: list[object] = []
+    real_record, real_commit = rankings.record, unit.commit
+
+    def record(self: object, run: object) -> None:
+        recorded.append(run)
+        real_record(self, run)
+
+    def commit(self: object) -> None:  # the unit storing the run (not SQL's memo) fails
+        if recorded:
+            raise OSError(28, "No space left on device")
+        real_commit(self)
+
+    monkeypatch.setattr(rankings, "record", record)
+    monkeypatch.setattr(unit, "commit", commit)
+    with pytest.raises(OSError, match="No space"):
+        issue_bulletin(app, store, ADMIN, "2026Q1", COUNTY, out, as_of=date(2026, 3, 31))
+    assert _files(out) == earlier  # byte-identical, no new file, no scratch folder
+    assert _runs(store) == 0
+
+
+@pytest.mark.parametrize("failing", [2, 4, 6])
+def test_a_file_move_that_fails_puts_back_the_earlier_bulletin(
+    app: twores.Twores,
+    store: twores.Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    failing: int,
+) -> None:
+    """E.g. the old .xlsx open in Excel on Windows: the moves already done are undone."""
+    out = tmp_path / "通报"
+    earlier = _old_bulletin(out)
+    calls: list[str] = []
+    real = os.replace
+
+    def flaky(source: str | Path, target: str | Path) -> None:
+        calls.append(str(target))
+        if len(calls) == failing:
+            raise PermissionError(13, "The file is open in another program", str(target))
+        real(source, target)
+
+    monkeypatch.setattr("twores.services.bulletin.os.replace", flaky)
+    with pytest.raises(PermissionError, match="open in another program"):
+        issue_bulletin(app, store, ADMIN, "2026Q1", COUNTY, out, as_of=date(2026, 3, 31))
+    assert _files(out) == earlier  # byte-identical, no new file, no scratch folder
+    assert _runs(store) == 0
+
+
+def test_a_bulletin_recorded_before_its_files_are_published_replaces_the_earlier_one(
+    app: twores.Twores, store: twores.Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run is recorded before any file moves (a refused record leaves the folder as it
+    was) and committed once all three are in place."""
+    out = tmp_path / "通报"
+    earlier = _old_bulletin(out)
+    unit, rankings = _unit_classes(store)
+    seen: list[tuple[str, dict[str, bytes]]] = []
+    real_record, real_commit = rankings.record, unit.commit
+
+    def in_place() -> dict[str, bytes]:  # the scratch folder is still there
+        return {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+    def record(self: object, run: object) -> None:
+        seen.append(("record", in_place()))
+        real_record(self, run)
+
+    def commit(self: object) -> None:
+        seen.append(("commit", in_place()))
+        real_commit(self)
+
+    monkeypatch.setattr(rankings, "record", record)
+    monkeypatch.setattr(unit, "commit", commit)
+    issue_bulletin(app, store, ADMIN, "2026Q1", COUNTY, out, as_of=date(2026, 3, 31))
+    (_, at_record), (_, at_commit) = seen[-2:]  # (SQL counting may commit its memo first)
+    assert [step for step, _ in seen[-2:]] == ["record", "commit"]
+    assert at_record == earlier
+    assert sorted(at_commit) == sorted(earlier)
+    assert all(at_commit[n] != earlier[n] for n in earlier)  # published before the commit
+    after = _files(out)
+    assert sorted(after) == sorted(f"{STEM}{e}" for e in ENDINGS)  # no backup, no scratch
+    assert all(after[n] != earlier[n] for n in earlier)
+    assert docx.Document(str(out / f"{STEM}.docx")).paragraphs
     assert _runs(store) == 1
 
 

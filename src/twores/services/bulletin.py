@@ -11,11 +11,13 @@ from __future__ import annotations
 import io
 import math
 import os
+import shutil
 import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -574,23 +576,82 @@ def bulletin_markdown(b: BulletinInput) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def write_bulletin(b: BulletinInput, folder: Path, stem: str) -> tuple[Path, Path, Path]:
-    """``<stem>.docx``, ``<stem>.xlsx`` and ``<stem>.md`` in ``folder`` (created if needed).
+class StagedBulletin:
+    """A bulletin's three files rendered in a scratch folder inside the target folder, to be
+    published all together or not at all (see :func:`staged_bulletin`)."""
 
-    All three are written into a temporary folder inside ``folder``, then moved into
-    place: a bulletin that fails leaves no file of its own behind."""
+    def __init__(self, scratch: Path, paths: tuple[Path, Path, Path]) -> None:
+        self.paths = paths
+        self._scratch = scratch
+        self._replaced: list[tuple[Path, Path | None]] = []  # a target, its old file aside
+        self._kept = False
+
+    def publish(self) -> None:
+        """Move the three files into place, each old file of the same name first moved aside
+        into the scratch folder. If a move fails, the ones done are undone and it raises."""
+        try:
+            for target in self.paths:
+                backup = self._scratch / f"{target.name}.bak"
+                try:
+                    os.replace(target, backup)
+                    self._replaced.append((target, backup))
+                except FileNotFoundError:  # no old file
+                    self._replaced.append((target, None))
+                os.replace(self._scratch / target.name, target)
+        except BaseException:
+            self.unpublish()
+            raise
+
+    def unpublish(self) -> None:
+        """Put back what :meth:`publish` replaced: the old files restored, new ones removed."""
+        while self._replaced:
+            target, backup = self._replaced[-1]
+            if backup is None:
+                target.unlink(missing_ok=True)
+            else:
+                os.replace(backup, target)
+            self._replaced.pop()  # only once put back: a failed restore keeps the backup
+
+    def keep(self) -> None:
+        """The published files stay (the old ones, moved aside, go with the scratch folder)."""
+        self._kept = True
+
+    def _close(self) -> None:
+        if not self._kept:
+            self.unpublish()
+        shutil.rmtree(self._scratch)
+
+
+@contextmanager
+def staged_bulletin(b: BulletinInput, folder: Path, stem: str) -> Iterator[StagedBulletin]:
+    """``<stem>.docx``, ``<stem>.xlsx`` and ``<stem>.md`` rendered in a scratch folder inside
+    ``folder`` (created if needed). Inside the block, :meth:`~StagedBulletin.publish` moves
+    them into place and :meth:`~StagedBulletin.keep` makes that final; leaving the block
+    without ``keep`` (an error, or a commit that failed after publishing) puts the earlier
+    files back and removes the new ones. The scratch folder is removed either way (left only
+    if an old file could not be put back, so that the old file is not lost)."""
     folder.mkdir(parents=True, exist_ok=True)
-    targets = [folder / f"{stem}{ending}" for ending in (".docx", ".xlsx", ".md")]
-    for target in targets:
+    docx_path, xlsx_path, md_path = (folder / f"{stem}{e}" for e in (".docx", ".xlsx", ".md"))
+    for target in (docx_path, xlsx_path, md_path):
         if target.is_dir():
             raise InvalidValueError(
                 "file", str(target), "这是一个文件夹，不是文件", "it is a folder, not a file"
             )
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".twores-") as scratch:
-        docx_file, xlsx_file, md = (Path(scratch) / t.name for t in targets)
-        write_bulletin_docx(b, docx_file)
-        write_bulletin_xlsx(b, xlsx_file)
-        md.write_bytes(bulletin_markdown(b).encode())
-        for written, target in zip((docx_file, xlsx_file, md), targets, strict=True):
-            os.replace(written, target)
-    return targets[0], targets[1], targets[2]
+    scratch = Path(tempfile.mkdtemp(dir=folder, prefix=".twores-"))
+    staged = StagedBulletin(scratch, (docx_path, xlsx_path, md_path))
+    try:
+        write_bulletin_docx(b, scratch / docx_path.name)
+        write_bulletin_xlsx(b, scratch / xlsx_path.name)
+        (scratch / md_path.name).write_bytes(bulletin_markdown(b).encode())
+        yield staged
+    finally:
+        staged._close()
+
+
+def write_bulletin(b: BulletinInput, folder: Path, stem: str) -> tuple[Path, Path, Path]:
+    """``<stem>.docx``, ``<stem>.xlsx`` and ``<stem>.md`` in ``folder`` (created if needed),
+    all three or none (:func:`staged_bulletin`)."""
+    with staged_bulletin(b, folder, stem) as staged:
+        staged.publish()
+        staged.keep()
+    return staged.paths

@@ -33,7 +33,7 @@ from twores.core.kpis import (
 from twores.core.periods import Period, today
 from twores.core.ports import Store, SummaryState, UnitOfWork
 from twores.core.security import Scope, ScopeError
-from twores.services.bulletin import BulletinInput, OverdueItem, write_bulletin
+from twores.services.bulletin import BulletinInput, OverdueItem, staged_bulletin
 from twores.services.exports import check_makeable
 from twores.services.kpi_summary import refresh
 from twores.services.lookups import ISSUING, check_area, check_office
@@ -480,9 +480,11 @@ def issue_bulletin(
 
     It names the laggards, shows the changes since the previous bulletin of its ``kind``
     (``weekly`` or ``daily``; stored as a ranking run of that kind) and lists the problems
-    overdue on the as-of day. The run is stored only once the three files are in place (a
-    stored run is what the next bulletin compares with): a bulletin that fails changes
-    nothing and leaves no file behind."""
+    overdue on the as-of day. All or nothing: the files are rendered in a scratch folder, the
+    run is recorded, the files moved into place (earlier ones of the same name set aside),
+    then the run committed (a stored run is what the next bulletin compares with). A
+    bulletin that fails at any step stores no run, puts back the earlier files and leaves
+    no file of its own behind."""
     run_kind = _bulletin_kind(kind)
     target = check_makeable(Path(folder))
     table = compute_kpis(app, store, scope, period, as_of=as_of, within=parent)
@@ -501,11 +503,15 @@ def issue_bulletin(
             overdue=_overdue(uow, table, parent),
             kind=run_kind.value,
         )
-        paths = write_bulletin(bulletin, target, f"{parent}-{table.period}-{run_kind.zh}")
-        if new:  # the files are in place: now the run may be what the next one follows
-            uow.rankings.record(RankingRun(ranking, now_iso(), scope.actor))
-            uow.commit()
-    return paths
+        stem = f"{parent}-{table.period}-{run_kind.zh}"
+        with staged_bulletin(bulletin, target, stem) as staged:
+            if new:  # stored with the files or not at all: what the next one follows
+                uow.rankings.record(RankingRun(ranking, now_iso(), scope.actor))
+            staged.publish()  # a move that fails puts back the earlier files
+            if new:
+                uow.commit()  # a commit that fails un-publishes (leaving the block)
+            staged.keep()
+    return staged.paths
 
 
 def _bulletin_kind(kind: str | RunKind) -> RunKind:
