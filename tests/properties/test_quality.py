@@ -176,9 +176,9 @@ def test_visit_after_the_assignment_ended() -> None:
     assert signal.kind is K.AFTER_ASSIGNMENT and signal.subject == v.key
     assert (
         signal.zh
-        == f"干部 C1 于 2026-03-02 督导主体 {v.business_key}，但其包保已于 2026-02-01 结束"
-    )
-    assert "after the assignment ended on 2026-02-01" in signal.en
+        == f"干部 C1 于 2026-03-02 督导主体 {v.business_key}，但其包保已于 2026-01-31 结束"
+    )  # the last day held: valid_to (2026-02-01) is the first day not held
+    assert "after the assignment ended on 2026-01-31" in signal.en
     # the day it ended is already outside it (valid_to is exclusive)
     assert kinds(run([v], [attrs.evolve(ended, valid_to=DAY)])) == [K.AFTER_ASSIGNMENT]
     assert run([v], [attrs.evolve(ended, valid_to=DAY + timedelta(1))]) == []
@@ -207,6 +207,10 @@ def test_visit_after_the_business_closed() -> None:
         assert run([v], businesses=[quiet]) == []
     [revoked] = run([v], businesses=[business(0, OperatingStatus.REVOKED, DAY - timedelta(1))])
     assert revoked.kind is K.AFTER_CLOSURE and "已于 2026-03-01 吊销" in revoked.zh
+    # its assignment ended with the closure: said once, as after the closure
+    ended = Assignment("C1", v.business_key, LONG_AGO, DAY - timedelta(1))
+    closed = business(0, OperatingStatus.CLOSED, DAY - timedelta(1))
+    assert kinds(run([v], [ended], businesses=[closed])) == [K.AFTER_CLOSURE]
 
 
 def rushed_visits(rushed: int, early: int, cadre: str = "C1") -> list[Visit]:

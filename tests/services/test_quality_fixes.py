@@ -172,8 +172,8 @@ def test_visits_after_the_cadre_left_are_flagged(world: World) -> None:
         uow.commit()
     report = world.report("2026Q1")
     assert kinds(report) == [K.AFTER_ASSIGNMENT] * 4
-    assert all("但其包保已于 2026-02-01 结束" in s.zh for s in report.signals)
-    assert all("after the assignment ended on 2026-02-01" in s.en for s in report.signals)
+    assert all("但其包保已于 2026-01-31 结束" in s.zh for s in report.signals)  # last day held
+    assert all("after the assignment ended on 2026-01-31" in s.en for s in report.signals)
     assert report.by_area[COUNTY][K.AFTER_ASSIGNMENT] == 4
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import attrs
@@ -197,7 +197,9 @@ def _outside_assignment(
     first = min(a.valid_from for a in held)
     if v.visited_on < first:
         return SignalKind.BEFORE_ASSIGNMENT, "", {"start": first.isoformat()}
+    # the last day held (``valid_to`` is the first day not held)
     end = max(a.valid_to for a in held if a.valid_to is not None and a.valid_to <= v.visited_on)
+    end -= timedelta(days=1)
     later = [a.valid_from for a in held if a.valid_from > v.visited_on]
     if later:
         dates = {"end": end.isoformat(), "start": min(later).isoformat()}
@@ -279,14 +281,12 @@ def quality_signals(
         for digest in set(v.evidence):
             by_hash[digest].append(v)
         about = {"who": v.cadre_id, "day": v.visited_on.isoformat(), "biz": v.business_key}
-        outside = _outside_assignment(v, held[v.cadre_id, v.business_key])
-        if outside is not None:
-            kind, variant, dates = outside
-            add(kind, [v], v.key, variant, **dates, **about)
         business = businesses.get(v.business_key)
+        after_closure = False
         if business and not business.status.in_scope:  # closed or revoked (吊销)
             closed = business.status_since
             if closed and v.visited_on > closed:
+                after_closure = True
                 status = {"status_zh": business.status.zh, "status_en": business.status.en}
                 add(
                     SignalKind.AFTER_CLOSURE,
@@ -296,6 +296,11 @@ def quality_signals(
                     **status,
                     **about,
                 )
+        outside = _outside_assignment(v, held[v.cadre_id, v.business_key])
+        if outside is not None:
+            kind, variant, dates = outside
+            if not (kind is SignalKind.AFTER_ASSIGNMENT and after_closure):  # said once
+                add(kind, [v], v.key, variant, **dates, **about)
         local = v.recorded_at.astimezone(CHINA_TZ)
         if rules.is_night(local.hour):
             span = f"{rules.night_start}:00–{rules.night_end}:00"
