@@ -11,6 +11,7 @@ from twores.core.errors import InvalidValueError
 from twores.core.periods import Frequency, PeriodKind
 from twores.core.rules import Rule, RuleSet, Ruling
 from twores.plugins import hookimpl
+from twores.services.demo import run_demo
 from twores.services.setup import synthesize
 from twores.services.stores import open_store
 
@@ -73,3 +74,25 @@ def test_a_simulated_quarter_visits_each_task_within_its_own_period(tmp_path: Pa
     credited = [t for t in tasks if t.visit_id is not None]
     assert len(credited) == quarter.visits  # each visit fulfils a task of its own period
     assert all(visits[t.visit_id].visited_on in t.period for t in credited)
+
+
+def test_a_quarter_not_yet_begun_is_not_simulated(tmp_path: Path) -> None:
+    """Its KPIs and bulletin would count days not yet come: refused before any write."""
+    app = twores.build(load_entrypoints=False)
+    db = tmp_path / "synth.db"
+    on = twores.today()  # the next quarter starts after today
+    with pytest.raises(InvalidValueError, match="has not begun"):
+        synthesize(
+            app,
+            f"sqlite:///{db}",
+            businesses=20,
+            cadres=10,
+            area="450323",
+            on=on,
+            quarter=True,
+            folder=tmp_path,
+        )
+    assert not db.exists()
+    with pytest.raises(InvalidValueError, match="尚未开始"):
+        run_demo(app, db=str(db), businesses=20, cadres=10, on=on, folder=tmp_path)
+    assert not db.exists()

@@ -26,7 +26,7 @@ from twores.core.periods import Period, PeriodKind
 from twores.core.roster import Roster
 from twores.core.security import Scope
 from twores.divisions import DEMO_REGION_CODE, demo_region
-from twores.services.demo_cycle import CycleReport, run_cycle
+from twores.services.demo_cycle import CycleReport, check_begun, run_cycle
 from twores.services.rules import RuledBusiness, rule_businesses
 from twores.services.stores import database_url, open_store
 from twores.services.synth import as_recorded, synthetic_businesses, synthetic_cadres
@@ -59,6 +59,10 @@ class DemoReport:
     cycle: CycleReport | None = None
 
 
+#: Quarters of supervision the demo runs after its assignment day.
+QUARTERS = 4
+
+
 def run_demo(
     app: Twores,
     *,
@@ -77,6 +81,9 @@ def run_demo(
     hierarchy = demo_region()
     app.use_hierarchy(hierarchy)
     day = on or date(2025, 6, 30)
+    quarter = Period.containing(PeriodKind.QUARTER, day + timedelta(days=1))
+    if cycle:  # before anything is written
+        check_begun(quarter, QUARTERS)
     records = list(synthetic_businesses(hierarchy, businesses, seed=seed))
     staff = list(synthetic_cadres(hierarchy, cadres, seed=seed))
     rules = app.plugins.rulebook()
@@ -108,9 +115,16 @@ def run_demo(
             plan = plan_assignments(roster, rules, day, mode)
             uow.assignments.apply(plan)
             uow.commit()
-        quarter = Period.containing(PeriodKind.QUARTER, day + timedelta(days=1))
         ran = (
-            run_cycle(app, store, scope, quarter, DEMO_REGION_CODE, folder or Path("twores-demo"))
+            run_cycle(
+                app,
+                store,
+                scope,
+                quarter,
+                DEMO_REGION_CODE,
+                folder or Path("twores-demo"),
+                quarters=QUARTERS,
+            )
             if cycle
             else None
         )

@@ -14,6 +14,7 @@ import attrs
 from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy, Tier
 from twores.core.duties import DutyKind, DutyRecord, StaffRole
+from twores.core.errors import InvalidValueError
 from twores.core.gc import gc_paused
 from twores.core.periods import CHINA_TZ, Period, PeriodKind, today
 from twores.core.ports import Store
@@ -87,6 +88,7 @@ def run_cycle(
 ) -> CycleReport:
     """A year of quarterly supervision on the stored roster, as offices would record it;
     then the last quarter's KPIs, county ranking and weekly bulletin."""
+    check_begun(first, quarters)
     done: list[QuarterReport] = []
     letters: list[Path] = []
     period = first
@@ -111,6 +113,23 @@ def run_cycle(
     week = Period.containing(PeriodKind.WEEK, day)  # the weekly bulletin of its last week
     files = issue_bulletin(app, store, scope, week, parent, folder, as_of=day)
     return CycleReport(tuple(done), table, (*files, *letters))
+
+
+def check_begun(first: Period, quarters: int = 1) -> None:
+    """Refuse to simulate a quarter that has not begun: its KPIs and bulletin would count
+    days not yet come."""
+    last = first
+    for _ in range(quarters - 1):
+        last = last.next()
+    now = today()
+    if last.start > now:
+        raise InvalidValueError(
+            "quarter",
+            str(last),
+            f"尚未开始（今天 {now.isoformat()}），不能模拟其督导与通报；请选更早的日期（--on）",
+            f"has not begun (today is {now.isoformat()}): its supervision and bulletin "
+            "cannot be simulated; choose an earlier day (--on)",
+        )
 
 
 def _run_quarter(

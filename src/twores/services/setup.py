@@ -14,7 +14,7 @@ from twores.core.periods import Period, PeriodKind
 from twores.core.security import Scope
 from twores.divisions import demo_region, load_divisions
 from twores.services.assignments import assign
-from twores.services.demo_cycle import CycleReport, run_cycle
+from twores.services.demo_cycle import CycleReport, check_begun, run_cycle
 from twores.services.stores import open_store
 from twores.services.synth import synthetic_businesses, synthetic_cadres
 
@@ -79,6 +79,8 @@ def synthesize(
     hierarchy = region(area, divisions)
     app.use_hierarchy(hierarchy)
     scope = Scope.system("twores synth")
+    if quarter:  # before anything is written
+        check_begun(Period.containing(PeriodKind.QUARTER, on).next())
     store = open_store(app, url)
     try:
         made = list(synthetic_businesses(hierarchy, businesses, seed=seed))
