@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from fractions import Fraction
-from typing import TYPE_CHECKING, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn, TypeVar
 
 import attrs
 
@@ -239,7 +239,15 @@ def composite(
     return None if exact is None else round(float(exact), 12)
 
 
-_ONE = Fraction(1)
+_Rate = TypeVar("_Rate", float, Fraction)
+
+
+def goodness(rate: _Rate, spec: KpiSpec) -> _Rate:
+    """``rate`` as higher-is-better: itself, or 1 − rate (at least 0) for a KPI where lower
+    is better."""
+    if spec.direction is Direction.HIGHER_IS_BETTER:
+        return rate
+    return max(1 - rate, rate * 0)  # 0 of the rate's own type
 
 
 def exact_composite(
@@ -252,9 +260,7 @@ def exact_composite(
         rate = rates.get(name)
         if rate is None or spec.weight <= 0:
             continue
-        exact = Fraction(rate)
-        good = exact if spec.direction is Direction.HIGHER_IS_BETTER else 1 - min(exact, _ONE)
-        total += Fraction(spec.weight) * good
+        total += Fraction(spec.weight) * goodness(Fraction(rate), spec)
         weight += Fraction(spec.weight)
     return total / weight if weight else None
 

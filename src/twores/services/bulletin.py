@@ -31,7 +31,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
 from twores.core.errors import InvalidValueError
-from twores.core.kpis import Direction, KpiSpec, RankedArea, Ranking
+from twores.core.kpis import KpiSpec, RankedArea, Ranking, goodness
 from twores.services.docx_parts import para, run, stable_zip, table, xml_text
 from twores.services.numbers import percent, percent_format
 from twores.services.sheets.cells import xlsx_row
@@ -150,7 +150,7 @@ def _weakest(b: BulletinInput, area: RankedArea) -> tuple[KpiSpec, float] | None
     """The ranked KPI where ``area`` does worst, with its rate."""
     rates = dict(area.rates)
     scored = [
-        (r if s.direction is Direction.HIGHER_IS_BETTER else 1 - min(r, 1.0), i, s, r)
+        (goodness(r, s), i, s, r)
         for i, s in enumerate(ranked_specs(b))
         if (r := rates.get(s.name)) is not None
     ]
