@@ -577,10 +577,7 @@ class UnitState:
     def write(self) -> Iterator[None]:
         """Around one write call: refused after the end or while another thread writes;
         any exception escaping it fails the unit."""
-        self.check()
-        if not self._busy.acquire(blocking=False):
-            self.failed = True
-            raise UnitInUseError()
+        self._take()
         try:
             yield
         except BaseException:
@@ -594,15 +591,20 @@ class UnitState:
         """Around commit(): refused after the end or while another thread writes; the unit
         has ended when it exits. The caller rolls back and raises
         :class:`~twores.core.errors.UnitFailedError` when :attr:`failed`."""
-        self.check()
-        if not self._busy.acquire(blocking=False):
-            self.failed = True
-            raise UnitInUseError()
+        self._take()
         try:
             yield
         finally:
             self.ended = True
             self._busy.release()
+
+    def _take(self) -> None:
+        """Hold the unit for this thread, or refuse (and fail it) when it has ended or
+        another thread holds it."""
+        self.check()
+        if not self._busy.acquire(blocking=False):
+            self.failed = True
+            raise UnitInUseError()
 
 
 _Repo = TypeVar("_Repo", bound="_OfUnit")
