@@ -118,7 +118,7 @@ def test_a_sub_district_cadres_letter_names_its_tier_and_counterparty_as_a_sub_d
     load(store, synthetic_roster(district, businesses=60, cadres=20, seed=3), START)
     states = letter_states(app, store, ADMIN, 2026, on=START)
     state = next(s for s in states if s.cadre.area_code == "450302001")  # 秀峰街道
-    assert (state.level("zh"), state.level("en")) == ("街道级", "township")
+    assert (state.level("zh"), state.level("en")) == ("街道级", "sub-district")
     (made,) = generate_letters(app, store, ADMIN, 2026, tmp_path, on=START, cadre_id=state.cadre.id)
     assert made.docx is not None
     text = "\n".join(p.text for p in docx.Document(str(made.docx)).paragraphs)

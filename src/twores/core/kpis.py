@@ -12,13 +12,15 @@ import functools
 import hashlib
 import importlib.metadata
 import json
+import math
+import numbers
 import operator
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from fractions import Fraction
-from typing import TYPE_CHECKING, NamedTuple, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
 import attrs
 
@@ -38,21 +40,168 @@ class Direction(LabelledEnum):
     LOWER_IS_BETTER = ("lower", "越低越好", "lower is better")
 
 
+#: The kinds of record a counter may read (``Kpi.reads``): a write to one of them makes
+#: the stored counts of every KPI that reads it stale.
+RECORD_KINDS = frozenset(
+    {"business", "assignment", "cadre", "task", "visit", "letter", "duty_record", "problem"}
+)
+
+
+class KpiFault(NamedTuple):
+    """A field of a KPI that later code cannot use: its name, its value, and why (zh, en)."""
+
+    field: str
+    value: object
+    why_zh: str
+    why_en: str
+
+    @property
+    def shown(self) -> str:
+        """The value's repr, cut to 80 characters."""
+        text = repr(self.value)
+        return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+class InvalidKpiError(ValueError):
+    """A :class:`KpiSpec` or :class:`Kpi` made with a field later code cannot use. The plugin
+    manager reports it as a :class:`PluginError` naming the plugin whose hook made it."""
+
+    def __init__(self, kpi: str, fault: KpiFault) -> None:
+        self.kpi, self.fault = kpi, fault
+        super().__init__(f"{self.message_zh} | {self.message_en}")
+
+    @property
+    def message_zh(self) -> str:
+        f = self.fault
+        return f"指标 {self.kpi} 的 {f.field} 为 {f.shown}：{f.why_zh}"
+
+    @property
+    def message_en(self) -> str:
+        f = self.fault
+        return f"KPI {self.kpi} has {f.field} {f.shown}: {f.why_en}"
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_weight(value: object) -> bool:
+    """A weight rankings can add, store and show: an int or float, finite, at least 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value) and value >= 0
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _as_weight(value: object) -> object:
+    """A weight as rankings keep it: a ``Fraction`` (or ``Decimal``...) as the nearest
+    float; an int or a float as it is (anything else is left for the check to refuse)."""
+    if isinstance(value, numbers.Number) and not isinstance(value, bool | int | float):
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            return value
+    return value
+
+
+def _as_reads(value: Any) -> Any:
+    """``reads`` as a frozenset (a set, list or tuple of record kinds is one)."""
+    if isinstance(value, set | list | tuple):
+        return frozenset(value)
+    return value
+
+
+_TEXT = (_is_text, "应为非空文字", "must be non-empty text")
+_MAYBE_TEXT = (lambda v: isinstance(v, str), "应为文字（可为空）", "must be text (may be empty)")
+_KINDS = "、".join(sorted(RECORD_KINDS)), ", ".join(sorted(RECORD_KINDS))
+
+#: field -> (check, why in zh, why in en), for the fields of KpiSpec and of Kpi.
+_KPI_CHECKS: dict[str, tuple[Callable[[object], bool], str, str]] = {
+    "name": _TEXT,
+    "zh": _TEXT,
+    "en": _TEXT,
+    "numerator_zh": _TEXT,
+    "denominator_zh": _TEXT,
+    "direction": (
+        lambda v: isinstance(v, Direction),
+        "应为 Direction.HIGHER_IS_BETTER 或 Direction.LOWER_IS_BETTER",
+        "must be Direction.HIGHER_IS_BETTER or Direction.LOWER_IS_BETTER",
+    ),
+    "definition_zh": _TEXT,
+    "definition_en": _TEXT,
+    "weight": (
+        _is_weight,
+        "排名权重应为有限的非负数（整数、小数或分数；0 表示不参与排名）",
+        "a ranking weight must be a finite number >= 0 (an int, float or Fraction; 0 leaves "
+        "the KPI out of rankings)",
+    ),
+    "numerator_en": _MAYBE_TEXT,
+    "denominator_en": _MAYBE_TEXT,
+    "spec": (lambda v: isinstance(v, KpiSpec), "应为 KpiSpec", "must be a KpiSpec"),
+    "count": (callable, "应为计数函数（可调用）", "must be a callable counter"),
+    "reads": (
+        lambda v: v is None or (isinstance(v, frozenset) and v <= RECORD_KINDS),
+        f"应为 None（读取任何记录）或以下记录种类的集合：{_KINDS[0]}",
+        f"must be None (reads any record) or a set of record kinds among: {_KINDS[1]}",
+    ),
+    "per_county": (lambda v: isinstance(v, bool), "应为 True 或 False", "must be True or False"),
+    "version": _MAYBE_TEXT,
+    "plugin": _MAYBE_TEXT,
+}
+
+
+def kpi_name(instance: object) -> str:
+    """The name a fault of ``instance`` (a KpiSpec or a Kpi) is reported under: its own,
+    or the repr of what stands for it when that is no text."""
+    name: object = getattr(getattr(instance, "spec", instance), "name", None)
+    return name if isinstance(name, str) and name.strip() else repr(name)
+
+
+def _check_kpi_field(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    check, why_zh, why_en = _KPI_CHECKS[attribute.name]
+    if not check(value):
+        raise InvalidKpiError(kpi_name(instance), KpiFault(attribute.name, value, why_zh, why_en))
+
+
+def kpi_fault(kpi: object) -> KpiFault | None:
+    """The first field of ``kpi`` (its spec's first) that later code cannot use, else None:
+    what the attrs validators refuse, checked again on what a plugin returned (a record
+    changed after it was made is checked too)."""
+    spec = getattr(kpi, "spec", None)
+    fields = [
+        (kpi, "spec"),  # first: the spec's own fields are read only from a KpiSpec
+        *((spec, field.name) for field in attrs.fields(KpiSpec)),
+        *((kpi, field.name) for field in attrs.fields(Kpi) if field.name != "spec"),
+    ]
+    for owner, name in fields:
+        value = getattr(owner, name, None)
+        check, why_zh, why_en = _KPI_CHECKS[name]
+        if not check(value):
+            return KpiFault(name, value, why_zh, why_en)
+    return None
+
+
 @attrs.frozen
 class KpiSpec:
-    """One indicator: what it counts, which way is good, and how much it weighs in rankings."""
+    """One indicator: what it counts, which way is good, and how much it weighs in rankings.
 
-    name: str
-    zh: str
-    en: str
-    numerator_zh: str
-    denominator_zh: str
-    direction: Direction
-    definition_zh: str
-    definition_en: str
-    weight: float = 1.0
-    numerator_en: str = ""
-    denominator_en: str = ""
+    Every field is checked as the spec is made (:class:`InvalidKpiError`): the texts
+    non-empty (the English counts may be empty), ``direction`` a :class:`Direction`,
+    ``weight`` a finite number ``>= 0`` (a ``Fraction`` is kept as the nearest float)."""
+
+    name: str = attrs.field(validator=_check_kpi_field)
+    zh: str = attrs.field(validator=_check_kpi_field)
+    en: str = attrs.field(validator=_check_kpi_field)
+    numerator_zh: str = attrs.field(validator=_check_kpi_field)
+    denominator_zh: str = attrs.field(validator=_check_kpi_field)
+    direction: Direction = attrs.field(validator=_check_kpi_field)
+    definition_zh: str = attrs.field(validator=_check_kpi_field)
+    definition_en: str = attrs.field(validator=_check_kpi_field)
+    weight: float = attrs.field(default=1.0, converter=_as_weight, validator=_check_kpi_field)
+    numerator_en: str = attrs.field(default="", validator=_check_kpi_field)
+    denominator_en: str = attrs.field(default="", validator=_check_kpi_field)
 
     def label(self, lang: str = "zh") -> str:
         return self.zh if lang == "zh" else self.en
@@ -477,14 +626,24 @@ class Kpi:
     ``assignment``, ``cadre``, ``task``, ``visit``, ``letter``, ``duty_record``,
     ``problem``; None: any); ``per_county`` says a county's counts depend only on rows
     filed in that county (False: never summarised, always counted afresh).
+
+    Checked as it is made, like its spec (:class:`InvalidKpiError`): ``count`` callable,
+    ``reads`` None or record kinds of :data:`RECORD_KINDS` (a set or list is kept as a
+    frozenset; a kind misspelt would never make the stored counts stale), ``per_county``
+    a bool, ``version`` text.
     """
 
-    spec: KpiSpec
-    count: Counter
-    reads: frozenset[str] | None = None
-    per_county: bool = True
+    spec: KpiSpec = attrs.field(validator=_check_kpi_field)
+    count: Counter = attrs.field(validator=_check_kpi_field)
+    reads: frozenset[str] | None = attrs.field(
+        default=None, converter=_as_reads, validator=_check_kpi_field
+    )
+    per_county: bool = attrs.field(default=True, validator=_check_kpi_field)
     #: Bumped by the KPI's author whenever the counter counts differently.
-    version: str = ""
+    version: str = attrs.field(default="", validator=_check_kpi_field)
+    #: The plugin whose ``twores_kpis`` registered the definition in force (set by the
+    #: plugin manager's ``kpis()``; "" for a KPI not read from it). Not part of equality.
+    plugin: str = attrs.field(default="", eq=False, validator=_check_kpi_field)
 
     @property
     def counter_id(self) -> str:

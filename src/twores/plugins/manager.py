@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar, cast
 
+import attrs
 import pluggy
 
 from twores.core.areas import Area, Hierarchy, Tier, is_standard_code, parent_code_of
 from twores.core.businesses import FoodBusiness, Grade
 from twores.core.errors import NoDecisionError, PluginError, RuleConflictError, TworesError
-from twores.core.kpis import Kpi
+from twores.core.kpis import InvalidKpiError, Kpi, KpiFault, kpi_fault, kpi_name
 from twores.core.periods import Frequency, Period, PeriodKind, today
 from twores.core.ports import UnitOfWork
 from twores.core.problems import EscalationPolicy, ProblemEvent, Severity
@@ -27,7 +28,7 @@ from twores.core.supervision import VisitMode
 from twores.core.users import SignInFailures, UserRepository
 from twores.plugins import AREA_DEPTH, NAME, hookspecs
 from twores.plugins.builtin import DEFAULT_PLUGINS
-from twores.plugins.records import BackendSpec, TierLabel
+from twores.plugins.records import BackendSpec, InvalidRecordError, TierLabel, is_label
 
 LOG = logging.getLogger("twores.plugins")
 _LEADING_DIGITS = re.compile(r"\d+")
@@ -157,14 +158,35 @@ class TworesPluginManager(pluggy.PluginManager):
 
     def kpis(self) -> dict[str, Kpi]:
         """Registered KPIs by name, in registration order; a plugin that registers a name
-        again replaces the earlier KPI (regions run before the national baseline)."""
-        results = [kpis for _, kpis in self._lists("twores_kpis", of=Kpi)]  # national last
+        again replaces the earlier KPI (regions run before the national baseline). Each
+        KPI's ``plugin`` names the plugin whose definition is in force; every KPI returned
+        is checked (:func:`~twores.core.kpis.kpi_fault`), and a bad one is a
+        :class:`PluginError` naming the plugin, the KPI and the field."""
+        return {name: kpi for name, (kpi, _) in self._kpis_with_sources().items()}
+
+    def kpi_sources(self) -> dict[str, tuple[str, ...]]:
+        """KPI name -> the plugins that register it: first the one whose definition is in
+        force (the one pluggy calls first: the last registered, unless ``tryfirst`` or
+        ``trylast`` say otherwise), then those it replaces, in the order they would have
+        been next."""
+        return {name: plugins for name, (_, plugins) in self._kpis_with_sources().items()}
+
+    def _kpis_with_sources(self) -> dict[str, tuple[Kpi, tuple[str, ...]]]:
+        hook = "twores_kpis"
+        results = self._lists(hook, of=Kpi)  # in call order: the national set last
         found: dict[str, Kpi] = {}
-        for kpis in results:
+        sources: dict[str, dict[str, None]] = {}
+        for plugin, kpis in results:
             for kpi in kpis:
-                found.setdefault(kpi.spec.name, kpi)
-        order = dict.fromkeys(k.spec.name for kpis in reversed(results) for k in kpis)
-        return {name: found[name] for name in order}
+                fault = kpi_fault(kpi)
+                if fault is not None:
+                    raise _bad_kpi(plugin, hook, kpi_name(kpi), fault)
+                name = kpi.spec.name
+                sources.setdefault(name, {})[plugin] = None
+                if name not in found:
+                    found[name] = attrs.evolve(kpi, plugin=plugin)
+        order = dict.fromkeys(k.spec.name for _, kpis in reversed(results) for k in kpis)
+        return {name: (found[name], tuple(sources[name])) for name in order}
 
     def cli_commands(self) -> list[Any]:
         """Commands plugins add to the ``twores`` command line."""
@@ -393,6 +415,13 @@ class TworesPluginManager(pluggy.PluginManager):
 
     @staticmethod
     def _failed(plugin: str, hook_name: str, error: Exception) -> PluginError:
+        if isinstance(error, InvalidKpiError):  # a Kpi or KpiSpec the hook made refused it
+            return _bad_kpi(plugin, hook_name, error.kpi, error.fault)
+        if isinstance(error, InvalidRecordError):  # so did a record (a TierLabel, say)
+            return PluginError(
+                f"插件 {plugin} 的 {hook_name} 给出了不合理的值：{error.message_zh}",
+                f"{hook_name} of plugin {plugin} gave a bad value: {error.message_en}",
+            )
         return PluginError(
             f"插件 {plugin} 的 {hook_name} 出错：{type(error).__name__}: {error}",
             f"{hook_name} of plugin {plugin} failed: {type(error).__name__}: {error}",
@@ -864,6 +893,16 @@ def _not_a_list(plugin: str, hook: str, of: type | None, got: object) -> PluginE
     )
 
 
+def _bad_kpi(plugin: str, hook: str, kpi: str, fault: KpiFault) -> PluginError:
+    """KPI ``kpi`` that ``plugin`` returned from ``hook`` has a field later code cannot use."""
+    return PluginError(
+        f"插件 {plugin} 的 {hook} 返回了不合理的指标 {kpi}：{fault.field} 为 {fault.shown}，"
+        f"{fault.why_zh}",
+        f"{hook} of plugin {plugin} returned KPI {kpi} with {fault.field} {fault.shown}: "
+        f"{fault.why_en}",
+    )
+
+
 def _is_a(value: object, expected: type | tuple[type, ...]) -> bool:
     """``isinstance``, but a bool is no int and a datetime no date (each would be stored
     as something the readers of that value cannot read back)."""
@@ -909,6 +948,11 @@ _SENSIBLE: dict[str, tuple[Callable[[Any, dict[str, Any]], bool], str, str]] = {
         lambda day, kw: kw["year"] - 1 <= day.year <= kw["year"],
         "承诺书签订截止日期应在该年度内（或上一年末）",
         "a letter's signing deadline falls in its year (or the year before)",
+    ),
+    "twores_area_label": (
+        lambda label, _: is_label(label.zh) and is_label(label.en),
+        '层级称谓的 zh 与 en 均应为非空文字（如 TierLabel("旗", "banner")）',
+        'a tier label\'s zh and en must both be non-empty text (e.g. TierLabel("旗", "banner"))',
     ),
     "twores_counting_visit_modes": (
         lambda modes, _: bool(modes) and all(isinstance(m, VisitMode) for m in modes),

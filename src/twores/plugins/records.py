@@ -28,12 +28,34 @@ class BackendSpec:
     schemes: tuple[str, ...] = ()
 
 
+class InvalidRecordError(ValueError):
+    """A record made with a value twores cannot use; the plugin manager reports it as a
+    :class:`~twores.core.errors.PluginError` naming the plugin whose hook made it."""
+
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__(f"{message_zh} | {message_en}")
+        self.message_zh, self.message_en = message_zh, message_en
+
+
+def is_label(value: object) -> bool:
+    """Whether ``value`` can name a tier: text, not blank."""
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _check_label(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
+    if not is_label(value):
+        raise InvalidRecordError(
+            f"TierLabel 的 {attribute.name} 应为非空文字，实为 {value!r}",
+            f"TierLabel.{attribute.name} must be non-empty text, got {value!r}",
+        )
+
+
 @attrs.frozen
 class TierLabel:
-    """What an area's tier is called, e.g. 旗 / banner."""
+    """What an area's tier is called, e.g. 旗 / banner: both non-empty text (checked)."""
 
-    zh: str
-    en: str
+    zh: str = attrs.field(validator=_check_label)
+    en: str = attrs.field(validator=_check_label)
 
     def label(self, lang: str = "zh") -> str:
         return self.zh if lang == "zh" else self.en

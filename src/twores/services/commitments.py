@@ -21,7 +21,7 @@ from twores.plugins.records import TierLabel
 from twores.services.exports import check_makeable
 from twores.services.imports import file_sha256
 from twores.services.letters import DocumentInput, keys_hash, write_documents
-from twores.services.lookups import check_office, tier_name
+from twores.services.lookups import check_office, tier_label, tier_name_of
 from twores.services.privacy import cadre_for
 
 
@@ -111,10 +111,14 @@ class LetterState:
     deadline: date
     #: The cadre's tier as the region names it (镇级, 街道级, 旗级; "" when not looked up).
     tier_name: str = ""
+    #: The same in English (town, sub-district, banner; "" when not looked up).
+    tier_name_en: str = ""
 
     def level(self, lang: str) -> str:
-        """The tier as its region names it in Chinese; the tier in English."""
-        return (self.tier_name or self.cadre.tier.zh) if lang == "zh" else self.cadre.tier.en
+        """The tier as its region names it (旗级 / banner), else the national tier's name."""
+        if lang == "zh":
+            return self.tier_name or self.cadre.tier.zh
+        return self.tier_name_en or self.cadre.tier.en
 
 
 def _path_name(hierarchy: Hierarchy, code: str) -> str:
@@ -210,7 +214,7 @@ def generate_letters(
                     jurisdiction_name=_path_name(hierarchy, cadre.area_code),
                     frequency_label=frequency.value.label("zh"),
                     counterparty=counterparty or _counterparty(cadre, area, label).zh,
-                    tier_name=f"{label.zh}级" if label is not None else "",
+                    tier_name=tier_name_of(label) if label is not None else "",
                 )
                 drafts.append(document)
             generated.append(GeneratedLetter(letter, None, None, before is not letter))
@@ -332,14 +336,18 @@ def letter_states(
     with store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
         letters = _current(uow.letters.stream(year=year))
-        return [
-            attrs.evolve(
-                letter_state(app, cadre, letters.get(cadre.id), keys, year, day),
-                cadre=cadre_for(scope, cadre),  # masked unless the role may see it
-                tier_name=tier_name(app, hierarchy, cadre.area_code, day),
+        states = []
+        for cadre, keys in _lists(uow, day):
+            label = tier_label(app, hierarchy, cadre.area_code, day)
+            states.append(
+                attrs.evolve(
+                    letter_state(app, cadre, letters.get(cadre.id), keys, year, day),
+                    cadre=cadre_for(scope, cadre),  # masked unless the role may see it
+                    tier_name=tier_name_of(label, "zh") if label is not None else "",
+                    tier_name_en=tier_name_of(label, "en") if label is not None else "",
+                )
             )
-            for cadre, keys in _lists(uow, day)
-        ]
+        return states
 
 
 def letter_state(

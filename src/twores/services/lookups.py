@@ -10,6 +10,7 @@ from twores.core.businesses import FoodBusiness
 from twores.core.errors import InvalidValueError, NotFoundError
 from twores.core.ports import UnitOfWork
 from twores.core.security import Scope, outside_scope
+from twores.plugins.records import TierLabel
 from twores.services.credit_codes import AmbiguousBusinessError, licensed_keys
 
 
@@ -54,9 +55,26 @@ def business_in_scope(uow: UnitOfWork, key: str) -> FoodBusiness:
     return business
 
 
-def tier_name(app: Twores, hierarchy: Hierarchy, area_code: str, on: date | None = None) -> str:
-    """What a cadre of ``area_code`` is called by tier, as the region names it: 旗级 for a
-    banner's, 县级 elsewhere (the ``twores_area_label`` hook)."""
+def tier_label(
+    app: Twores, hierarchy: Hierarchy, area_code: str, on: date | None = None
+) -> TierLabel | None:
+    """What the tier of ``area_code`` is called, as the region names it (the
+    ``twores_area_label`` hook): 旗 / banner for a banner; None for an unknown area."""
     if area_code not in hierarchy:
-        return ""
-    return f"{app.plugins.area_label(hierarchy[area_code], on).value.zh}级"
+        return None
+    return app.plugins.area_label(hierarchy[area_code], on).value
+
+
+def tier_name(
+    app: Twores, hierarchy: Hierarchy, area_code: str, on: date | None = None, lang: str = "zh"
+) -> str:
+    """What a cadre of ``area_code`` is called by tier, as the region names it: 旗级 for a
+    banner's, 县级 elsewhere; in English the label itself (banner, county); "" for an
+    unknown area."""
+    label = tier_label(app, hierarchy, area_code, on)
+    return "" if label is None else tier_name_of(label, lang)
+
+
+def tier_name_of(label: TierLabel, lang: str = "zh") -> str:
+    """A cadre's tier called by ``label``: 旗级 in Chinese, banner in English."""
+    return f"{label.zh}级" if lang == "zh" else label.en

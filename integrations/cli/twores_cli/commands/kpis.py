@@ -111,6 +111,9 @@ def kpi_command(
 def kpis_command(obj: Context) -> None:
     """The KPIs in force: what each counts, which way is good, its weight / 指标定义.
 
+    The plugin column names the plugin whose definition is in force, and those it replaces
+    where plugins register one KPI name more than once (JSON: plugin, replaces).
+
     \b
     Examples:
       twores kpis
@@ -118,6 +121,7 @@ def kpis_command(obj: Context) -> None:
     """
     lang, t = obj.lang, obj.t
     specs = kpi_specs(obj.app)
+    sources = obj.app.plugins.kpi_sources()
     if obj.output == "json":
         click.echo(
             json.dumps(
@@ -130,6 +134,8 @@ def kpis_command(obj: Context) -> None:
                         "direction": s.direction.value,
                         "weight": s.weight,
                         "definition": s.definition(lang),
+                        "plugin": sources[s.name][0],
+                        "replaces": list(sources[s.name][1:]),
                     }
                     for s in specs
                 ],
@@ -144,6 +150,7 @@ def kpis_command(obj: Context) -> None:
         t("方向", "direction"),
         t("权重", "weight"),
         t("定义", "definition"),
+        t("插件", "plugin"),
     )
     for s in specs:
         numerator, denominator = s.counts(lang)
@@ -154,8 +161,19 @@ def kpis_command(obj: Context) -> None:
             s.direction.label(lang),
             f"{s.weight:g}",
             s.definition(lang),
+            _source(sources[s.name], lang),
         )
     obj.show(view)
+
+
+def _source(plugins: tuple[str, ...], lang: str) -> str:
+    """The plugin whose definition is in force, and those it replaces."""
+    first, replaced = plugins[0], plugins[1:]
+    if not replaced:
+        return first
+    if lang == "zh":
+        return f"{first}（替代 {'、'.join(replaced)}）"
+    return f"{first} (replaces {', '.join(replaced)})"
 
 
 @click.command("rank")
