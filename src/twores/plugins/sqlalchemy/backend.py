@@ -73,6 +73,11 @@ AUDIT_COLUMNS = (
 _SCHEMA_CHANGES = ("CREATE", "DROP", "ALTER")
 #: PostgreSQL's SQLSTATE for "permission denied" (e.g. a role that owns no table migrating).
 _INSUFFICIENT_PRIVILEGE = "42501"
+#: SQLite: the name of :func:`_unicode_lower` in SQL (:meth:`SqlStore.unicode_lower`).
+_UNICODE_LOWER = "twores_lower"
+#: PostgreSQL: ICU's root-locale collation, whose ``lower()`` is Unicode's full lower-case
+#: mapping (as Python's ``str.lower()``), whatever the database's LC_CTYPE.
+_ICU_ROOT = "und-x-icu"
 
 
 def normalise_url(url: str) -> str:
@@ -93,6 +98,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.execute("PRAGMA wal_autocheckpoint=0")  # the store's checkpointer runs them
     cursor.execute(f"PRAGMA journal_size_limit={THRESHOLD_BYTES}")
     cursor.close()
+    dbapi_connection.create_function(_UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
+
+
+def _unicode_lower(value: Any) -> Any:
+    """SQLite: ``str.lower()`` (its built-in ``lower()`` folds ASCII letters only)."""
+    return value.lower() if isinstance(value, str) else value
+
+
+def _postgres_session(dbapi_connection: Any, _: Any) -> None:
+    """PostgreSQL: pin what the store's statements rely on of a session, whatever the
+    database's or role's defaults (``ALTER DATABASE/ROLE … SET``, ``options=-c…``): dates
+    written as text in ISO form (``DateStyle``). The isolation level, READ COMMITTED, is
+    the engine's (:class:`SqlStore`). Committed at once: a ``SET`` in a transaction rolled
+    back is undone."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET DateStyle = ISO")
+    dbapi_connection.commit()
 
 
 def _sqlite_begin(connection: sa.Connection) -> None:
@@ -131,10 +153,20 @@ class SqlStore:
         # A server connection dropped while idle in the pool (a restart, a failover) is
         # noticed and replaced at checkout, not handed to a request.
         pre_ping = not self.url.startswith("sqlite")
-        self.engine = sa.create_engine(self.url, echo=echo, pool_pre_ping=pre_ping)
+        options: dict[str, Any] = {"echo": echo, "pool_pre_ping": pre_ping}
+        if sa.engine.make_url(self.url).get_backend_name() == "postgresql":
+            # Each statement after the writer claim reads what the writer before committed
+            # (SqlUnitOfWork.writing): under a default of REPEATABLE READ the unit's snapshot,
+            # taken at its first read before the claim, made the next writer's UPDATE fail
+            # ("could not serialize access") or its reads miss that commit.
+            options["isolation_level"] = "READ COMMITTED"
+        self.engine = sa.create_engine(self.url, **options)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self.is_postgres = self.engine.dialect.name == "postgresql"
         self.checkpointer: WalCheckpointer | None = None
+        self._icu: bool | None = None
+        if self.is_postgres:
+            sa.event.listen(self.engine, "connect", _postgres_session)
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
@@ -200,6 +232,24 @@ class SqlStore:
         if self.checkpointer is not None:
             self.checkpointer.close()
         self.engine.dispose()
+
+    def unicode_lower(
+        self, connection: sa.Connection, value: sa.ColumnElement[str]
+    ) -> sa.ColumnElement[str]:
+        """``value`` lower-cased as Python's ``str.lower()`` does (the memory store's case
+        folding): on SQLite by that very function (its ``lower()`` folds ASCII only); on
+        PostgreSQL by ICU's root locale (its ``lower()`` folds by the database's LC_CTYPE:
+        ASCII only under ``C``) where the server has ICU and the database is UTF-8, else by
+        the database's LC_CTYPE after all (asked once per store)."""
+        if self.is_sqlite:
+            return sa.Function(_UNICODE_LOWER, value, type_=sa.String())
+        if self.is_postgres and self._icu is None:
+            query = sa.text(
+                "SELECT getdatabaseencoding() = 'UTF8' AND EXISTS (SELECT 1 FROM pg_collation"
+                " WHERE collname = :name AND collprovider = 'i')"
+            )
+            self._icu = bool(connection.execute(query, {"name": _ICU_ROOT}).scalar())
+        return sa.func.lower(sa.collate(value, _ICU_ROOT) if self._icu else value)
 
     def hierarchy(self, connection: sa.Connection) -> Hierarchy:
         """The areas, reloaded whenever any process has changed them since the last load."""
@@ -273,18 +323,18 @@ class SqlUnitOfWork:
         """Wait until no other run that claims ``name`` is under way, before reading what
         this one will write from (once per unit of work).
 
-        PostgreSQL: a transaction-scoped advisory lock on ``name`` (within the schema).
-        SQLite: one writer at a time anyway, but a transaction that has read first cannot
-        take the write lock once another writer has committed ("database is locked"); so
-        a unit of work that has changed nothing so far begins again as ``BEGIN IMMEDIATE``,
-        which waits (up to :attr:`writes_wait`, else :class:`WritesBusyError`) for the other
-        writer and reads its commits. One that has written rows holds the write lock
-        already; one that has changed the schema, or holds a savepoint, cannot begin again
-        without losing them: an error.
+        PostgreSQL: a transaction-scoped advisory lock on ``name`` (within the schema),
+        waited for at most :attr:`writes_wait` (else :class:`WritesBusyError`, the unit
+        as it was: :meth:`_advisory_lock`). SQLite: one writer at a time anyway, but a
+        transaction that has read first cannot take the write lock once another writer
+        has committed ("database is locked"); so a unit of work that has changed nothing so
+        far begins again as ``BEGIN IMMEDIATE``, which waits (up to :attr:`writes_wait`,
+        else :class:`WritesBusyError`) for the other writer and reads its commits. One that
+        has written rows holds the write lock already; one that has changed the schema, or
+        holds a savepoint, cannot begin again without losing them: an error.
         """
         if self.store.is_postgres:
-            key = sa.func.hashtext(sa.func.current_schema() + f" {name}")
-            self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+            self._advisory_lock(name)
             return
         if not self.store.is_sqlite or self._claimed:
             return
@@ -311,12 +361,13 @@ class SqlUnitOfWork:
     def claim_writes(self) -> None:
         """:meth:`UnitOfWork.claim_writes <twores.core.ports.UnitOfWork.claim_writes>`:
         call before the first read of a read-modify-write. PostgreSQL: the ``twores.writes``
-        advisory lock (:meth:`writing`), taken before anything is read (a statement reads
-        what was committed when it starts, so every read after the lock sees the previous
-        writer's commit). SQLite: :meth:`claim_writer`, which begins again as ``BEGIN
-        IMMEDIATE``; a transaction that read first could not write once another writer had
-        committed ("database is locked": ``busy_timeout`` does not retry a stale snapshot).
-        Either waits at most :attr:`writes_wait` seconds, else :class:`WritesBusyError`."""
+        advisory lock (:meth:`writing`), taken before anything is read (at READ COMMITTED,
+        the store's, a statement reads what was committed when it starts, so every read
+        after the lock sees the previous writer's commit). SQLite: :meth:`claim_writer`,
+        which begins again as ``BEGIN IMMEDIATE``; a transaction that read first could not
+        write once another writer had committed ("database is locked": ``busy_timeout``
+        does not retry a stale snapshot). Either waits at most :attr:`writes_wait` seconds,
+        else :class:`WritesBusyError`."""
         self.state.check()
         if self.store.is_sqlite:
             self.claim_writer(WRITES)
@@ -335,18 +386,34 @@ class SqlUnitOfWork:
         one writer at a time by itself (a writer whose snapshot is stale is refused, not
         merged)."""
         if self.store.is_postgres and not self._writing:
-            self._writing = True
-            connection = self.connection
-            waited = connection.exec_driver_sql("SHOW lock_timeout").scalar()
-            wait = max(1, round(self.writes_wait * 1000))
-            connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{wait}ms'")
-            try:
-                self.claim_writer(WRITES)
-            except sa.exc.OperationalError as error:
-                if getattr(error.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
-                    raise
-                raise WritesBusyError() from error
-            connection.execute(sa.select(sa.func.set_config("lock_timeout", waited, True)))
+            self.claim_writer(WRITES)
+            self._writing = True  # a refused claim is tried again by the next write
+
+    def _advisory_lock(self, name: str) -> None:
+        """PostgreSQL: take the transaction-scoped advisory lock on ``name`` (within the
+        schema), waiting at most :attr:`writes_wait` seconds, else :class:`WritesBusyError`.
+
+        The wait is ``lock_timeout``, and a lock timeout aborts the transaction it ends:
+        the attempt runs in a savepoint, rolled back when refused, so a busy refusal leaves
+        the unit as it was (its reads, writes and ``SET LOCAL`` settings; usable, as on
+        SQLite and memory). The savepoint writes nothing, so it takes no transaction id of
+        its own (none of the 64 a backend caches per transaction). Polling
+        ``pg_try_advisory_xact_lock`` instead would not abort either, but would lose the
+        server's queue (first come, first served) and add up to a polling interval to
+        every contended claim."""
+        connection = self.connection
+        waited = connection.exec_driver_sql("SHOW lock_timeout").scalar()
+        wait = max(1, round(self.writes_wait * 1000))
+        key = sa.func.hashtext(sa.func.current_schema() + f" {name}")
+        try:
+            with connection.begin_nested():
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{wait}ms'")
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+        except sa.exc.OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                raise
+            raise WritesBusyError() from error
+        connection.execute(sa.select(sa.func.set_config("lock_timeout", waited, True)))
 
     def tune_for_bulk(self) -> None:
         """PostgreSQL, for the rest of the transaction: no JIT (compiling the expressions

@@ -22,6 +22,21 @@ from twores.plugins.sqlalchemy.repos.keyed import Keyed
 from twores.plugins.sqlalchemy.repos.task_sync import SetwiseSchedule
 from twores.plugins.storage.common import AncestorCodes, letters_follow
 
+#: The only ASCII letters a non-ASCII letter lower-cases into (KELVIN SIGN, and the "i" of
+#: LATIN CAPITAL LETTER I WITH DOT ABOVE's "i̇"), and COMBINING DOT ABOVE (that same "i̇").
+_ASCII_IMAGES = frozenset("ik\u0307")
+
+
+def _folds_as_ascii(wanted: str) -> bool:
+    """Whether, for an already lower-cased ``wanted``, a text's ``str.lower()`` holds it
+    exactly when the text with its ASCII letters lower-cased (SQLite's ``lower()``,
+    PostgreSQL's under LC_CTYPE ``C``) does: no character of ``wanted`` is the lower case
+    of a non-ASCII one (each is ASCII, or has no case at all), so how a ``lower()`` folds
+    non-ASCII capitals, if at all, decides nothing."""
+    return not any(
+        ch in _ASCII_IMAGES or not (ch.isascii() or ch.upper() == ch == ch.lower()) for ch in wanted
+    )
+
 
 class Businesses(Keyed):
     entity, what_zh = "business", "包保主体"
@@ -32,9 +47,18 @@ class Businesses(Keyed):
     def search(
         self, text: str, *, within: str | None = None, offset: int = 0, limit: int
     ) -> list[FoodBusiness]:
+        """Names, licence numbers and credit codes holding ``text``, case folded as by
+        ``str.lower()`` (the memory store's) on every database. The codes are ASCII letters
+        and digits (their validators), which every ``lower()`` folds alike; so are names
+        for a ``text`` no non-ASCII letter lower-cases into (:func:`_folds_as_ascii`: Chinese,
+        digits, most Latin letters), else they go through :meth:`SqlStore.unicode_lower`
+        (a Python function per row on SQLite: about +40% to a search through 225k businesses)."""
         b, wanted = self.table.c, text.lower()
-        columns = (b.name, b.licence_no, b.uscc)
-        held = sa.or_(*(sa.func.lower(c).contains(wanted, autoescape=True) for c in columns))
+        name: sa.ColumnElement[str] = sa.func.lower(b.name)
+        if not _folds_as_ascii(wanted):
+            name = self.uow.store.unicode_lower(self.uow.connection, b.name)
+        folded = (name, sa.func.lower(b.licence_no), sa.func.lower(b.uscc))
+        held = sa.or_(*(c.contains(wanted, autoescape=True) for c in folded))
         query = self._select(within).where(held).order_by(b.key).offset(offset).limit(limit)
         return [self.codec.record(row) for row in self.uow.fetch(query)]
 

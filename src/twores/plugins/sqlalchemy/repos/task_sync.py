@@ -96,11 +96,15 @@ WANTED = _working_table(
 #: The slots of every task the run wanted so far (what the retirement check looks up).
 WANTED_SLOTS = _working_table(
     "wanted_slots",
-    *(sa.Column(name, tables.tasks.c[name].type) for name in ("business_key", "period", "seq")),
+    *(
+        sa.Column(name, tables.tasks.c[name].type)
+        for name in ("county_code", "business_key", "period", "seq")
+    ),
 )
 #: Built once every county is in (faster than kept up row by row).
 SLOTS_INDEX = (
-    f"CREATE INDEX twores_wanted_slots_ix ON {WANTED_SLOTS.name} (business_key, period, seq)"
+    f"CREATE INDEX twores_wanted_slots_ix ON {WANTED_SLOTS.name}"
+    " (county_code, business_key, period, seq)"
 )
 TEMPORARY = (SLOT_SETS, AREA_SETS, PROFILE_GRADES, GRADE_SETS, WANTED, WANTED_SLOTS)
 S = SLOT_SETS.c
@@ -120,7 +124,16 @@ def _text(value: Any) -> sa.ColumnElement[str]:
     return sa.cast(value, sa.String)
 
 
-def _wanted(source: sa.FromClause) -> dict[str, Any]:
+def _iso_day(value: Any, postgres: bool) -> sa.ColumnElement[str]:
+    """A date as ``YYYY-MM-DD``, as ``date.isoformat()`` spells it (the memory store's
+    task reasons). PostgreSQL casts a date to text by the session's DateStyle
+    (``01/02/2026`` under ``SQL, DMY``); SQLite holds dates as that text already."""
+    if postgres:
+        return sa.func.to_char(value, sa.literal_column("'YYYY-MM-DD'"), type_=sa.String)
+    return _text(value)
+
+
+def _wanted(source: sa.FromClause, postgres: bool) -> dict[str, Any]:
     """The task row each slot of a business's set requires, as column expressions."""
     holder = (
         sa.select(A.cadre_id)
@@ -133,7 +146,7 @@ def _wanted(source: sa.FromClause) -> dict[str, Any]:
         .limit(1)
         .scalar_subquery()
     )
-    since = sa.literal("（自") + _text(B.status_since) + sa.literal("）")
+    since = sa.literal("（自") + _iso_day(B.status_since, postgres) + sa.literal("）")
     exempt = sa.case(
         (
             _bears(OperatingStatus.SUSPENDED, S.period_end),
@@ -379,11 +392,12 @@ class SetwiseSchedule:
         ``county``: built once a run, so each county only binds it."""
         if self._selects is None:
             county = sa.bindparam("county", type_=B.county_code.type)
+            postgres = self.uow.store.is_postgres
             self._selects = [
                 sa.select(*(values[name].label(name) for name in COLUMNS))
                 .select_from(values["from"])
                 .where(*self.in_scope, _owes_slot(S.period_end), B.county_code == county)
-                for values in map(_wanted, self.sources)
+                for values in (_wanted(source, postgres) for source in self.sources)
             ]
         return self._selects
 
@@ -433,6 +447,11 @@ class SetwiseSchedule:
             self.connection.execute(statement, {"county": county})
         w, filed = WANTED.c, tables.tasks.alias("filed")
         f = filed.c
+        # The county is implied by the business (its key names it), matched all the same:
+        # a distributed PostgreSQL (Citus) joins rows of one county only where they are.
+        same = sa.and_(
+            f.county_code == w.county_code, f.business_key == w.business_key, f.key == w.key
+        )
         total, exempted, unassigned = self.connection.execute(
             sa.select(
                 sa.func.count(),
@@ -443,13 +462,11 @@ class SetwiseSchedule:
         differs = sa.or_(f.key.is_(None), *(f[name].is_distinct_from(w[name]) for name in DECIDED))
         query = (
             sa.select(*(w[name] for name in COLUMNS), f.visit_id, f.credited_to)
-            .select_from(
-                WANTED.outerjoin(filed, sa.and_(f.business_key == w.business_key, f.key == w.key))
-            )
+            .select_from(WANTED.outerjoin(filed, same))
             .where(w.county_code == county, differs)
         )
         changed = [_merged(row) for c in self._chunks(self.connection.execute(query)) for row in c]
-        slots = [w.business_key, w.period, w.seq]
+        slots = [w.county_code, w.business_key, w.period, w.seq]
         self.connection.execute(
             WANTED_SLOTS.insert().from_select([c.name for c in slots], sa.select(*slots))
         )
@@ -489,9 +506,13 @@ class SetwiseSchedule:
         if skipped:
             where.append(T.county_code.not_in(sorted(skipped)))
         w = WANTED_SLOTS.c
+        # County matched too, though implied by the business (as in _bring_up_to_date).
         found_here = sa.exists(
             sa.select(sa.literal(1)).where(
-                w.business_key == T.business_key, w.period == T.period, w.seq == T.seq
+                w.county_code == T.county_code,
+                w.business_key == T.business_key,
+                w.period == T.period,
+                w.seq == T.seq,
             )
         )
         wanted = [
@@ -501,6 +522,7 @@ class SetwiseSchedule:
                 .where(
                     *self.in_scope,
                     _owes_slot(S.period_end),
+                    B.county_code == T.county_code,
                     B.key == T.business_key,
                     S.period == T.period,
                     S.seq == T.seq,
