@@ -60,6 +60,12 @@ def as_error(error: Exception, db: str | None) -> twores.TworesError | None:
     orig = getattr(error, "orig", None) or error
     reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
     name = shown(db)
+    if str(getattr(orig, "sqlstate", "") or "").startswith("40"):  # serialization, deadlock
+        return twores.TworesError(
+            f"与同时进行的另一写入冲突，未作任何更改，请重试（数据库 {name}：{reason}）",
+            f"conflicted with another write made at the same time; nothing changed, try "
+            f"again (database {name}: {reason})",
+        )
     return twores.TworesError(
         f"无法使用数据库 {name}：{reason}", f"cannot use the database {name}: {reason}"
     )
