@@ -45,8 +45,14 @@ def render() -> str:
         "",
     ]
     for path, command in _walk(cli, ["twores"]):
+        # the settings a real invocation inherits from the top group (``-h, --help``)
+        settings = {**cli.context_settings, **command.context_settings}
         with click.Context(
-            command, info_name=" ".join(path), terminal_width=100, max_content_width=100
+            command,
+            info_name=" ".join(path),
+            terminal_width=100,
+            max_content_width=100,
+            **settings,
         ) as ctx:
             text = command.get_help(ctx)
         lines += [f"## `{' '.join(path)}`", "", "```text", text.rstrip(), "```", ""]

@@ -34,6 +34,7 @@ from litestar.exceptions import (
 )
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Server
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.stores.base import Store as SessionStore
@@ -83,11 +84,12 @@ def create_app(
     client out (default: 5 per username, 20 per client, in 15 minutes; counted in the
     database, so shared by every worker). ``base_path``: the path the app is mounted under
     in a host app or behind a proxy (``"/twores"``), which its pages link and redirect to
-    (the JSON API needs none). ``secure_cookies``: the session and CSRF cookies go over
-    HTTPS only (set it whenever the app is served over HTTPS). ``writes_wait``: the seconds
-    a request that writes waits for another write (a ledger import from the CLI, say)
-    before it answers 503 with Retry-After; ``write_slots``: how many such requests run at
-    once, on threads of their own (reads never wait for them: docs/web.md).
+    and its OpenAPI description names as the server of its paths. ``secure_cookies``: the
+    session and CSRF cookies go over HTTPS only (set it whenever the app is served over
+    HTTPS). ``writes_wait``: the seconds a request that writes waits for another write (a
+    ledger import from the CLI, say) before it answers 503 with Retry-After;
+    ``write_slots``: how many such requests run at once, on threads of their own (reads
+    never wait for them: docs/web.md).
     ``request_max_body_size``: the largest request body in bytes, an uploaded ledger's
     above all (default 128 MB); a larger one answers 413 saying the limit.
     """
@@ -160,7 +162,9 @@ def create_app(
             version=twores.__version__,
             description="食品安全“两个责任”包保工作 API (food-safety two responsibilities)",
             path="/schema",
-            render_plugins=[JsonRenderPlugin()],
+            # the paths are the app's own: its server is the path it is mounted under
+            servers=[Server(url=base_path or "/")],
+            render_plugins=[_MountedDescription()],
         ),
         exception_handlers={Exception: functools.partial(handle_error, state)},
         # Pages and answers hold personal data: no browser or proxy keeps them (Back after
@@ -172,6 +176,18 @@ def create_app(
         request_max_body_size=request_max_body_size,
         debug=debug,
     )
+
+
+class _MountedDescription(JsonRenderPlugin):
+    """The OpenAPI description (``/schema/openapi.json``) whose server is the path the app
+    is mounted under, ``base_path`` or else the ASGI ``root_path`` (as the pages' links):
+    a client generated from it calls ``/twores/api/me`` on the host, not ``/api/me``."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        mounted = base_path(request)
+        if mounted:
+            openapi_schema = {**openapi_schema, "servers": [{"url": mounted}]}
+        return self.render_json(request, openapi_schema)
 
 
 def _configure(app: twores.Twores, engine: JinjaTemplateEngine) -> None:

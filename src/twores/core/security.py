@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from twores.core.areas import canonical_area_code
 from twores.core.errors import InvalidValueError, TworesError
 from twores.core.labels import LabelledEnum
 
@@ -23,14 +24,40 @@ WRITING_ROLES = frozenset({Role.ADMIN, Role.OFFICE, Role.CADRE})
 LEDGER_ROLES = frozenset({Role.ADMIN, Role.OFFICE})
 
 
+def _role(value: Role | str) -> Role:
+    """A role, or its spelling as the CLI, the web and the docs write it (``office``, 食安办)."""
+    return Role.parse(value, field="role")
+
+
+def _area(value: str | None) -> str | None:
+    """An area code in canonical form (``None``: everywhere); a malformed one is refused."""
+    return None if value is None else canonical_area_code(value, field="area_code")
+
+
+def _check_actor(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    """Who acts: the audit log names them, so never blank."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidValueError(
+            "actor",
+            value,
+            "应为操作人名称（审计日志记录谁做了什么），不能为空",
+            "must name who acts (the audit log records it), not be blank",
+        )
+
+
 @attrs.frozen
 class Scope:
     """``actor`` acting as ``role`` over the subtree of ``area_code`` (None: everywhere); a
-    cadre's scope names the cadre it acts as (``cadre_id``, else the actor)."""
+    cadre's scope names the cadre it acts as (``cadre_id``, else the actor).
 
-    actor: str
-    role: Role
-    area_code: str | None = None
+    ``role`` may be given as its spelling (``"office"``, ``"食安办"``) and ``area_code`` as a
+    ledger types it (``"４５０３２３"``); an unknown role, a malformed area code or a blank
+    actor is refused here (:class:`~twores.core.errors.InvalidValueError`), before any
+    unit of work opens."""
+
+    actor: str = attrs.field(validator=_check_actor)
+    role: Role = attrs.field(converter=_role)
+    area_code: str | None = attrs.field(default=None, converter=_area)
     cadre_id: str | None = None
 
     @classmethod

@@ -21,13 +21,13 @@ from twores.core.duties import (
     owes_period,
     staff_problems,
 )
-from twores.core.errors import DateAheadError, InvalidValueError, TworesError
+from twores.core.errors import DateAheadError, InvalidDateError, InvalidValueError, TworesError
 from twores.core.periods import Period, china_time, today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.problems import Problem, ProblemSource
 from twores.core.security import Scope
 from twores.services.lookups import IMPORTING, business_in_scope, check_office
-from twores.services.problems import NewProblem, open_many_in
+from twores.services.problems import NewProblem, given_day, open_many_in
 from twores.services.sheets.duties import parse_duties
 from twores.services.sheets.parsing import RowError, read_sheet
 from twores.services.sheets.report import remove_stale_report, written_report
@@ -235,8 +235,8 @@ def duty_report(
     app: Twores,
     store: Store,
     scope: Scope,
-    start: date,
-    end: date,
+    start: date | str,
+    end: date | str,
     *,
     within: str | None = None,
 ) -> list[BusinessDuties]:
@@ -245,7 +245,17 @@ def duty_report(
     counts whole: its records from before ``start`` are read too) and that the business
     owed (:func:`~twores.core.duties.owes_period`: none before it opened or once it was
     suspended). Staff gaps include anyone under the 5-year ban for a business revoked
-    within the caller's scope (matched by ID number)."""
+    within the caller's scope (matched by ID number). ``start`` and ``end`` may be written
+    ``YYYY-MM-DD``; an ``end`` before ``start`` is refused (a reversed span would read as
+    "nothing due")."""
+    start, end = given_day(start, "start"), given_day(end, "end")
+    if end < start:
+        raise InvalidDateError(
+            "end",
+            end.isoformat(),
+            f"不能早于开始日期（{start.isoformat()}）",
+            f"must not be before the start ({start.isoformat()})",
+        )
     found: list[BusinessDuties] = []
     owed_by = min(end, today() - timedelta(days=1))  # a day not yet over owes nothing yet
     first = min(Period.containing(kind.period_kind, start).start for kind in DutyKind)

@@ -16,6 +16,7 @@ from twores.core.areas import Tier
 from twores.core.businesses import FoodBusiness
 from twores.core.errors import (
     DateAheadError,
+    InvalidDateError,
     InvalidValueError,
     MissingValueError,
     NotFoundError,
@@ -43,6 +44,22 @@ from twores.services.reminders import write_reminder
 
 def _now(at: datetime | None) -> datetime:
     return china_time(at)
+
+
+def given_day(value: date | str, field: str) -> date:
+    """A day a service is given: a date, or its ``YYYY-MM-DD`` spelling as the CLI and the
+    docs write it; anything else (a datetime, whose day depends on its time zone,
+    included) is refused naming ``field``, before anything is read or written."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InvalidDateError(
+        field, value, "应为 YYYY-MM-DD 格式的日期", "expected a date, YYYY-MM-DD"
+    )
 
 
 def problem_id(
@@ -456,18 +473,29 @@ def list_problems(
     store: Store,
     scope: Scope,
     *,
-    status: ProblemStatus | None = None,
-    severity: Severity | None = None,
-    overdue_on: date | None = None,
+    status: ProblemStatus | str | None = None,
+    severity: Severity | str | None = None,
+    overdue_on: date | str | None = None,
     business_key: str | None = None,
     within: str | None = None,
 ) -> Iterator[Problem]:
-    """Problems by area subtree, status, severity, overdue day or business (its history)."""
-    with store.unit_of_work(scope) as uow:
-        yield from uow.problems.stream(
-            business_key=business_key,
-            status=status,
-            severity=severity,
-            open_on=overdue_on,
-            within=within,
-        )
+    """Problems by area subtree, status, severity, overdue day or business (its history).
+
+    ``status`` and ``severity`` may be given as the CLI spells them (``rectifying``,
+    ``整改中``, ``一般``) and ``overdue_on`` as ``YYYY-MM-DD``; a value that names none is
+    refused here, when called, not when the problems are first read."""
+    chosen_status = None if status is None else ProblemStatus.parse(status, field="problem_status")
+    chosen_severity = None if severity is None else Severity.parse(severity, field="severity")
+    day = None if overdue_on is None else given_day(overdue_on, "overdue_on")
+
+    def listed() -> Iterator[Problem]:
+        with store.unit_of_work(scope) as uow:
+            yield from uow.problems.stream(
+                business_key=business_key,
+                status=chosen_status,
+                severity=chosen_severity,
+                open_on=day,
+                within=within,
+            )
+
+    return listed()

@@ -13,6 +13,7 @@ import attrs
 from twores.bootstrap import Twores
 from twores.core.assignment import Assignment
 from twores.core.businesses import FoodBusiness, Grade
+from twores.core.errors import InvalidPeriodError, InvalidValueError
 from twores.core.gc import gc_paused
 from twores.core.periods import YEARS, Frequency, Period, PeriodKind, china_time, today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
@@ -43,7 +44,7 @@ from twores.core.supervision import (
     window_open,
 )
 from twores.services.lookups import business_in_scope, check_area, check_office
-from twores.services.problems import NewProblem, open_many_in
+from twores.services.problems import NewProblem, given_day, open_many_in
 
 
 @attrs.frozen
@@ -199,18 +200,22 @@ def schedule(
     scope: Scope,
     period: Period | str,
     *,
-    on: date | None = None,
+    on: date | str | None = None,
     within: str | None = None,
 ) -> ScheduleReport:
     """Create (or bring up to date) the tasks due in ``period``; running it again changes 0.
 
     One transaction. A task no longer due is retired (exempt, ``NO_LONGER_DUE``), never
     deleted; a business that moved within its county takes its task along. An office's or
-    admin's work.
+    admin's work. ``period`` may be written ``2026Q4`` and ``on`` ``YYYY-MM-DD``.
     """
     check_office(scope, ("督导任务排期", "scheduling supervision tasks"))
     requested = Period.parse(period) if isinstance(period, str) else period
-    rules = _SlotRules(app, requested, on or today())
+    if not isinstance(requested, Period):
+        raise InvalidPeriodError(
+            "period", period, "应为周期，如 2026Q1", "must be a period, like 2026Q1"
+        )
+    rules = _SlotRules(app, requested, today() if on is None else given_day(on, "on"))
     plan = rules.plan()
     with gc_paused(), store.unit_of_work(scope) as uow:
         uow.claim_writes()  # before the first read of what it writes
@@ -270,20 +275,88 @@ def _entered_in_time(visit: Visit, tasks: Sequence[SupervisionTask]) -> bool:
     return bool(visit.late_reason) or not dues or window_open(visit.recorded_day, min(dues))
 
 
+def _not_one_string(value: object, field: str, example: str) -> None:
+    """A sequence is expected: one string (or anything not iterable) is refused, never
+    read as its characters."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidValueError(
+            field,
+            value,
+            f"应为列表或元组，如 {example}，不能是单个字符串",
+            f"must be a list or tuple, like {example}, not one string",
+        )
+
+
+def _texts(value: Iterable[str], field: str, example: str) -> tuple[str, ...]:
+    _not_one_string(value, field, example)
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidValueError(field, item, "每项应为文本", "each item must be text")
+    return items
+
+
+def _finding_texts(value: Iterable[str]) -> tuple[str, ...]:
+    return _texts(value, "findings", '("未公示许可证",)')
+
+
+def _evidence_texts(value: Iterable[str]) -> tuple[str, ...]:
+    return _texts(value, "evidence", '("<SHA-256>",)')
+
+
+def _answer_pairs(value: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Checklist answers as (item code, answer) pairs: ``(("M1", "符合"), ("P1", "不符合"))``."""
+    _not_one_string(value, "answers", '(("M1", "符合"),)')
+    pairs: list[tuple[str, str]] = []
+    for pair in value:
+        if not (
+            isinstance(pair, tuple | list)
+            and len(pair) == 2
+            and isinstance(pair[0], str)
+            and isinstance(pair[1], str | Answer)
+        ):
+            raise InvalidValueError(
+                "answers",
+                pair,
+                '每项应为（检查项代码, 结果）两项，如 ("M1", "符合")',
+                'each item must be a pair (item code, answer), like ("M1", "符合")',
+            )
+        Answer.parse(pair[1], field="answers")
+        pairs.append((pair[0], pair[1]))
+    return tuple(pairs)
+
+
+def _visited_on(value: date | str) -> date:
+    return given_day(value, "visited_on")
+
+
+def _check_mode(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    VisitMode.parse(value, field="mode")
+
+
+def _check_severity(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    Severity.parse(value, field="severity")
+
+
 @attrs.frozen
 class VisitInput:
-    """A visit as a cadre or an import states it."""
+    """A visit as a cadre or an import states it.
+
+    ``visited_on`` may be written ``YYYY-MM-DD``; ``findings`` and ``evidence`` are
+    sequences of texts (one string is refused, not read as its characters) and
+    ``answers`` (item code, answer) pairs: a malformed value is refused here, naming its
+    field, before anything is read or written."""
 
     business_key: str
     cadre_id: str
-    visited_on: date
-    mode: str = "现场"
-    answers: tuple[tuple[str, str], ...] = ()
-    evidence: tuple[str, ...] = ()
-    findings: tuple[str, ...] = ()
+    visited_on: date = attrs.field(converter=_visited_on)
+    mode: str = attrs.field(default="现场", validator=_check_mode)
+    answers: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_answer_pairs)
+    evidence: tuple[str, ...] = attrs.field(default=(), converter=_evidence_texts)
+    findings: tuple[str, ...] = attrs.field(default=(), converter=_finding_texts)
     late_reason: str | None = None
     #: How serious the findings are (一般/较重/严重, or minor/major/severe): their deadline.
-    severity: str = "一般"
+    severity: str = attrs.field(default="一般", validator=_check_severity)
 
 
 @attrs.frozen

@@ -50,8 +50,9 @@ def verify(obj: Context) -> None:
                 obj.t(f"末条 #{last.seq} 哈希 {last.hash}", f"last #{last.seq} hash {last.hash}")
             )
         return
-    for problem in problems:
-        obj.errors.print(
-            problem.message_zh if obj.lang == "zh" else problem.message_en, highlight=False
-        )
+    for problem in problems:  # in Chinese the English follows, as for every error
+        said = problem.message_zh if obj.lang == "zh" else problem.message_en
+        obj.errors.print(said, style="red", highlight=False, markup=False)
+        if obj.lang == "zh" and problem.message_en != problem.message_zh:
+            obj.errors.print(problem.message_en, highlight=False, markup=False)
     raise SystemExit(EXIT_ERROR)
