@@ -218,13 +218,34 @@ def _check_optional_text(
 
 
 #: What people put between a phone number's digits.
-_PHONE_SEPARATORS = str.maketrans("", "", " -()")
+_PHONE_SEPARATORS = str.maketrans("", "", " -().")
+#: A whole number as WPS, pandas or Excel's "General" format write a number cell out as
+#: text (13800138000.0, 450323101202.0): its digits, up to the 15 a number cell keeps.
+_WHOLE_NUMBER = re.compile(r"([0-9]{1,15})\.0")
+#: A mainland mobile number after China's country code (+86, 0086 or 86).
+_COUNTRY_MOBILE = re.compile(r"(?:\+|00)?86(1[3-9][0-9]{9})")
+
+
+def whole_number_text(text: str) -> str:
+    """``text`` that spells a whole number as a number cell written out as text does
+    (13800138000.0) as its digits, read as the same number in a number cell is; any other
+    text as it is."""
+    found = _WHOLE_NUMBER.fullmatch(text)
+    return text if found is None else found.group(1)
 
 
 def canonical_phone(value: str | None) -> str | None:
     """A phone number as stored: digits (and a leading +) only, so 183-7407-4002,
-    (0773)2345678 and 183 7407 4002 name the same number as 18374074002."""
-    return None if value is None else value.translate(_PHONE_SEPARATORS)
+    183.7407.4002, (0773)2345678 and 183 7407 4002 name the same number as 18374074002;
+    a mobile number after China's country code (+86 183-7407-4002, 0086…, 86…) is the
+    number alone, and one a number cell wrote out as text (18374074002.0) its digits.
+    Numbers already stored so (digits, or + and digits not a +86 mobile) stay as they are."""
+    if value is None:
+        return None
+    found = _WHOLE_NUMBER.fullmatch(value)
+    digits = value.translate(_PHONE_SEPARATORS) if found is None else found.group(1)
+    mobile = _COUNTRY_MOBILE.fullmatch(digits)
+    return digits if mobile is None else mobile.group(1)
 
 
 def checked_phone(value: str | None, field: str = "phone") -> str | None:

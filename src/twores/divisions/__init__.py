@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from twores.core.areas import Area, Hierarchy, Tier, canonical_area_code, is_standard_code
+from twores.core.businesses import whole_number_text
 from twores.core.errors import (
     InvalidValueError,
     MissingValueError,
@@ -28,6 +29,7 @@ from twores.core.errors import (
     TworesError,
     UnknownAreaError,
 )
+from twores.core.labels import clean_text
 
 #: The packaged demo region: 桂林市 (4503) with its province, complete to village level.
 DEMO_REGION_CODE = "4503"
@@ -109,7 +111,7 @@ def _sheet_rows(rows: Iterable[Mapping[str, str]], source: str, root: str | None
                         columns[field] = header
         try:
             values = {field: (row.get(header) or "").strip() for field, header in columns.items()}
-            code = canonical_area_code(values.get("code", ""))
+            code = canonical_area_code(_typed(values.get("code", "")))
             if not _within(code, root):
                 continue
             if not values.get("tier"):
@@ -123,12 +125,22 @@ def _sheet_rows(rows: Iterable[Mapping[str, str]], source: str, root: str | None
                 code=code,
                 name=values.get("name", ""),
                 tier=tier,
-                parent_code=canonical_area_code(parent, field="parent_code") if parent else None,
+                parent_code=(
+                    canonical_area_code(_typed(parent), field="parent_code") if parent else None
+                ),
             )
         except InvalidValueError as exc:
             errors.append(exc.at(row=line))
     if errors:
         raise StructureError(source, errors)
+
+
+def _typed(code: str) -> str:
+    """An area sheet's code as a CSV holds it, read as a workbook's cell of it is: without
+    the apostrophe typed to keep it as text ('450323), a number written out as text
+    (450323.0, as WPS or pandas save a number cell) as its digits."""
+    text = clean_text(code)
+    return whole_number_text(text[1:].lstrip() if text.startswith("'") else text)
 
 
 def read_areas(
@@ -145,10 +157,12 @@ def read_areas(
 def load_divisions(path: str | Path, *, within: str | None = None) -> list[Area]:
     """Areas from a division file or a folder of them, keeping only the subtree ``within``.
 
-    With ``within="4503"`` the result holds 桂林市, everything below it, and its province,
-    so that it forms a complete :class:`~twores.core.areas.Hierarchy`.
+    With ``within="4503"`` (or 450300, as GB/T 2260 writes it, or 450300000000) the result
+    holds 桂林市, everything below it, and its province, so that it forms a complete
+    :class:`~twores.core.areas.Hierarchy`; a code the files hold nothing at or below is an
+    :class:`UnknownAreaError`.
     """
-    root = canonical_area_code(within, field="within") if within else None
+    root = division_root(within) if within else None
     if root is not None and not is_standard_code(root):
         raise TworesError(
             f"“{root}”不是统计区划代码", f"'{root}' is not a statistical division code"
@@ -159,9 +173,19 @@ def load_divisions(path: str | Path, *, within: str | None = None) -> list[Area]
     for file in files:
         with open_text(file) as stream:
             areas.extend(read_areas(stream, source=file.name, within=root))
-    if root is not None and not areas:
-        raise UnknownAreaError(root)
+    if root is not None and not any(area.code.startswith(root) for area in areas):
+        raise UnknownAreaError(str(within))  # its ancestors alone (459999: 广西) are no subtree
     return areas
+
+
+def division_root(code: str) -> str:
+    """The statistical code of the area ``code`` names (:func:`canonical_area_code`), a
+    6- or 9-digit code padded with zeros (GB/T 2260's 450300 for 桂林市, 450000 for 广西)
+    read as the 12-digit padded code is: 4503, 45."""
+    root = canonical_area_code(code, field="within")
+    if root.isdigit() and len(root) in (6, 9):
+        return canonical_area_code(root.ljust(12, "0"), field="within")
+    return root
 
 
 def division_files(folder: Path) -> list[Path]:

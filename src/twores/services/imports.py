@@ -24,7 +24,7 @@ from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy, Tier
 from twores.core.assignment import Assignment, AssignmentReason
 from twores.core.audit import now_iso
-from twores.core.businesses import FoodBusiness
+from twores.core.businesses import FoodBusiness, canonical_phone
 from twores.core.cadres import Cadre
 from twores.core.errors import (
     DateAheadError,
@@ -316,8 +316,9 @@ def _same_people(uow: UnitOfWork, parsed: ParseResult[Cadre]) -> tuple[list[Cadr
     for county in sorted({_county_of(hierarchy, area) for area in areas}):
         for known in uow.cadres.stream(within=county):
             if known.area_code in areas:
-                name = compact_name(known.name)  # as sheets now read it
-                by_person[person_key(known.area_code, name, known.phone)].append(known)
+                name = compact_name(known.name)  # as sheets now read name and phone
+                phone = canonical_phone(known.phone)
+                by_person[person_key(known.area_code, name, phone)].append(known)
                 if known.active_to is None:  # not one who left
                     by_name[known.area_code, name].append(known)
     taken = {c.id for c in cadres if c.id not in unnamed}
@@ -404,7 +405,7 @@ def _moved_people(new: list[Cadre], uow: UnitOfWork, taken: set[str]) -> dict[st
     by_person: dict[tuple[str, str | None], list[Cadre]] = defaultdict(list)
     for known in uow.cadres.stream():
         if known.active_to is None and known.id not in taken:
-            by_person[compact_name(known.name), known.phone].append(known)
+            by_person[compact_name(known.name), canonical_phone(known.phone)].append(known)
     moved: dict[str, str] = {}
     for cadre in phoned:
         same = by_person.get((cadre.name, cadre.phone), [])
@@ -439,7 +440,7 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
             errors.extend(chunk.errors)
             chunk = file_by_credit_code(uow, chunk, errors, in_scope=stored, seen=seen)
             absent = Absent.of(chunk.columns)
-            if absent and stored:
+            if stored and (absent or any(r.blank for r in chunk.rows)):
                 chunk = _keep_unsaid(uow, chunk, absent, errors)
             for row in chunk.rows:
                 if not inside(row.business.area_code):
@@ -488,17 +489,18 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
 def _keep_unsaid(
     uow: UnitOfWork, chunk: ParseResult[BusinessRow], absent: Absent, errors: list[RowError]
 ) -> ParseResult[BusinessRow]:
-    """The chunk's businesses with the fields their sheet has no column for kept as stored
-    (a ledger without staff columns re-imported never erases the staff)."""
-    found = uow.businesses.get_many([r.business.key for r in chunk.rows])
+    """The chunk's businesses with the fields their sheet has no column for, or their row
+    left blank, kept as stored (a ledger without staff columns re-imported never erases the
+    staff; a blank 经营状态 never reopens a closed business)."""
+    found = uow.businesses.get_many([r.business.key for r in chunk.rows if absent or r.blank])
     kept: list[BusinessRow] = []
     for row in chunk.rows:
         before = found.get(row.business.key)
-        if before is None:
+        if before is None:  # new, or nothing of it left unsaid
             kept.append(row)
             continue
         try:
-            kept.append(attrs.evolve(row, business=absent.keep(before, row.business)))
+            kept.append(attrs.evolve(row, business=absent.keep(before, row.business, row.blank)))
         except InvalidValueError as error:
             column = chunk.columns.get(error.field, error.field)
             errors.append(_at_row(row, column, str(error.value), error))
@@ -847,7 +849,10 @@ class CadreResolver:
         if ref.tier is not None:
             candidates = [c for c in candidates if c.tier is ref.tier]
         if ref.phone:
-            candidates = [c for c in candidates if c.phone == ref.phone]
+            named = candidates  # phones as sheets now read them (+86 183… stored before)
+            candidates = [c for c in named if canonical_phone(c.phone) == ref.phone]
+            if named and not candidates:
+                return None, _phone_differs(ref, len(named), row, serial, columns)
         elif ref.post:
             candidates = [c for c in candidates if c.post == ref.post]
         if len(candidates) == 1:
@@ -886,3 +891,24 @@ class CadreResolver:
             f"{len(candidates)} cadres share this name; give the phone number to tell them apart",
             "ambiguous_cadre",
         )
+
+
+def _phone_differs(
+    ref: CadreRef, named: int, row: int, serial: str | None, columns: dict[str, str]
+) -> RowError:
+    """The row's cadre phone is not the phone of the cadre (or namesakes) its name finds:
+    reported at the phone, the cell to check (the stored phone is not shown)."""
+    column = columns.get("cadre_phone", "联系电话")
+    whom_zh, whom_en = f"包保干部{ref.name}的联系电话", f"cadre {ref.name}"
+    if named > 1:
+        whom_zh, whom_en = f"{named} 名{whom_zh}都", f"any of the {named} cadres named {ref.name}"
+    return RowError(
+        row,
+        serial,
+        column,
+        ref.phone or "",
+        f"与已登记的{whom_zh}不符（请核对联系电话，或先导入更新了电话的干部名单）",
+        f"the phone differs from the one stored for {whom_en} (check the phone, or import "
+        "the cadre roster with the new phone first)",
+        "unknown_cadre",
+    )

@@ -3,10 +3,11 @@
 A business name such as ``=HYPERLINK("http://…","点击")`` is data. In .xlsx it is written
 as a text cell (openpyxl would otherwise store a live formula); in CSV, which Excel parses
 as it opens it, text starting like a formula (= + - @, tab, carriage return) gets a
-leading apostrophe, as OWASP advises against CSV injection, and imports take that
-apostrophe off again (:func:`unquoted`), so an export still re-imports to the same data;
-text that itself starts with an apostrophe before such a character gets one more, in
-.xlsx too.
+leading apostrophe, as OWASP advises against CSV injection. Imports take a leading
+apostrophe off every text cell (:func:`unquoted`): that one, and the one clerks type (and
+platforms export) before '450323…, '138… or 'JY1… to keep Excel from turning a code into
+a number. So an export still re-imports to the same data: text that itself starts with an
+apostrophe gets one more, in .xlsx too.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ def csv_text(value: str) -> str:
 
 
 def _quoted(value: str) -> bool:
-    """Text that already starts as :func:`csv_text` marks it: one more apostrophe keeps it
-    whole through :func:`unquoted` (in .xlsx too, whose cells imports unquote alike)."""
-    return value.startswith("'") and value.lstrip("'")[:1] in FORMULA_START
+    """Text that starts with an apostrophe, which :func:`unquoted` would take off: one more
+    keeps it whole (in .xlsx too, whose cells imports unquote alike)."""
+    return value.startswith("'")
 
 
 def unquoted(value: str) -> str:
-    """A CSV cell's text without the apostrophe :func:`csv_text` put before it."""
+    """A cell's text without its leading apostrophe: the one :func:`csv_text` put before
+    it, or one typed to keep a code as text ('4503231011 -> 4503231011)."""
     return value[1:] if _quoted(value) else value
 
 

@@ -198,19 +198,21 @@ def _each(name: str, field: str, read: Reader, cells: list[object], slow: set[in
 def _normalised(cells: list[str], normal: _Normal) -> list[str] | None:
     """Each cell as the row parser normalises it (invisible characters dropped, NFKC,
     trimmed, inner whitespace collapsed or dropped, upper-cased), for the whole column at
-    once; None when a cell holds a line break or an apostrophe (then the column is read
-    cell by cell).
+    once; None when a cell holds a line break or an apostrophe, full-width too (then the
+    column is read cell by cell).
 
     NFKC never composes across a line feed, so normalising the joined column equals
     normalising each cell.
     """
     joined = "\n".join(cells)
-    if "'" in joined:  # perhaps an export's apostrophe before a formula-like text
+    if "'" in joined:  # perhaps a leading apostrophe, which v.clean takes off
         return None
     if not joined.isascii():
         if INVISIBLE.search(joined):  # zero-width characters go before NFKC, as in v.clean
             joined = INVISIBLE.sub("", joined)
         joined = unicodedata.normalize("NFKC", joined)
+        if "'" in joined:  # a full-width apostrophe (＇), an apostrophe once NFKC folds it
+            return None
     if normal.drop_dashes:
         joined = joined.replace("-", "")
     if normal.upper:

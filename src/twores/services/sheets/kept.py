@@ -1,5 +1,6 @@
 """What a ledger leaves unsaid stays as stored: a re-imported business keeps the fields whose
-columns its sheet does not have (a sheet without staff columns never erases the staff)."""
+columns its sheet does not have (a sheet without staff columns never erases the staff), and
+the status a row leaves blank (a blank 经营状态 never reopens a closed business)."""
 
 from __future__ import annotations
 
@@ -46,13 +47,17 @@ class Absent:
     def __bool__(self) -> bool:
         return bool(self.fields or self.staff)
 
-    def keep(self, stored: FoodBusiness, read: FoodBusiness) -> FoodBusiness:
-        """``read`` with what the sheet did not say taken from ``stored``: a status date
-        only while the status is the same, a person's phone, ID number and ban only while
-        the person is."""
-        kept = {f: getattr(stored, f) for f in self.fields if f != "status_since"}
+    def keep(
+        self, stored: FoodBusiness, read: FoodBusiness, blank: frozenset[str] = frozenset()
+    ) -> FoodBusiness:
+        """``read`` with what the sheet did not say taken from ``stored``: the fields it has
+        no column for, and those whose cells the row left ``blank``
+        (:attr:`parsing.BusinessRow.blank`); a status date only while the status is the
+        same, a person's phone, ID number and ban only while the person is."""
+        fields = self.fields | blank if blank else self.fields
+        kept = {f: getattr(stored, f) for f in fields if f != "status_since"}
         status = kept.get("status", read.status)
-        if "status_since" in self.fields and status is stored.status:
+        if "status_since" in fields and status is stored.status:
             kept["status_since"] = stored.status_since
         staff = {
             role: _person(getattr(stored.staff, role), getattr(read.staff, role), parts)

@@ -94,6 +94,10 @@ class BusinessRow:
     serial: str | None
     business: FoodBusiness
     cadre: CadreRef | None
+    #: The fields whose cells the row left blank and a stored business keeps as stored
+    #: (a blank 经营状态, with 状态变更日期 unless the row gives one): the business holds
+    #: their defaults, for a new business.
+    blank: frozenset[str] = frozenset()
 
 
 @attrs.frozen
@@ -239,7 +243,7 @@ def _enum(enum: type[E], *, required: bool = False) -> Callable[[object, str], E
             if required:
                 raise MissingValueError(field)
             return None
-        return enum.parse(v.visible(str(value)), field=field)
+        return enum.parse(v.clean(str(value)), field=field)
 
     return read
 
@@ -280,7 +284,7 @@ class AreaResolver:
         if isinstance(value, int | float) or not v.HAN.search(text):  # a code, typed any way
             if v.scientific(text):  # 4.50323E+11: Excel saved the code as a number
                 raise v.DigitsLostError(field, value)
-            typed = value if isinstance(value, int | float) else text
+            typed = value if isinstance(value, int | float) else v.whole_number(text)
             code = canonical_area_code(typed, field=field)
             if code in self.hierarchy:
                 return code
@@ -573,8 +577,9 @@ def iter_business_chunks(
     ]
     staff_plan = _staff_plan(positions)
     occupied = [p for _, where in staff_plan for p in where]
-    if "cadre_name" in positions:
-        occupied.append(positions["cadre_name"])
+    if "cadre_name" in positions:  # a cadre's phone or post without a name is an error
+        occupied.extend(positions[f] for f in ("cadre_name", *_CADRE_FIELDS) if f in positions)
+    status_at, since_at = positions.get("status"), positions.get("status_since")
     fast = ColumnwiseBusinesses(positions, readers, occupied) if columnwise else None
     licence_column = columns.get("licence_no", "许可证编号")
     credit_column = columns.get("uscc", "统一社会信用代码")
@@ -592,6 +597,10 @@ def iter_business_chunks(
                 result = BusinessRow(row.number, row.serial, business, None)
             else:
                 result = _parse_business(row, positions, columns, readers, plan, staff_plan)
+            if status_at is not None and isinstance(result, BusinessRow):
+                blank = _left_blank(row.cells, status_at, since_at)
+                if blank:
+                    result = attrs.evolve(result, blank=blank)
             if formulas and row.number in formulas:
                 result = _with_formula_errors(result, row, formulas, positions, columns)
             if isinstance(result, list):
@@ -620,6 +629,21 @@ def iter_business_chunks(
                 licensed_by_code.setdefault(result.business.uscc, row.number)
             parsed.append(result)
         yield ParseResult(parsed, sorted(problems, key=lambda e: (e.row, e.column)), columns)
+
+
+_STATUS = frozenset({"status"})
+_STATUS_AND_DAY = frozenset({"status", "status_since"})
+
+
+def _left_blank(cells: list[object], status_at: int, since_at: int | None) -> frozenset[str]:
+    """What a row whose 经营状态 cell is blank leaves a stored business as it is: its
+    status, and its status date unless the row gives one (empty: the status is given)."""
+    size = len(cells)
+    if status_at < size and not v.blank(cells[status_at]):
+        return frozenset()
+    if since_at is not None and since_at < size and not v.blank(cells[since_at]):
+        return _STATUS
+    return _STATUS_AND_DAY
 
 
 def _same_by_code(
@@ -723,7 +747,7 @@ def _parse_business(
         # Empty cells are falsy: most ledgers leave the staff columns empty.
         if any(present) and not all(map(v.blank, present)):
             staff[role] = _staff(r, role)
-    cadre = _cadre_ref(r) if "cadre_name" in positions else None
+    cadre = _cadre_ref(r, named=True) if "cadre_name" in positions else None
     if not r.errors:
         try:
             business = FoodBusiness(**fields, staff=Staff(**staff))  # type: ignore[arg-type]
@@ -840,9 +864,20 @@ def _staff(r: _RowReader, role: str) -> StaffMember | None:
         return None
 
 
-def _cadre_ref(r: _RowReader) -> CadreRef | None:
+#: The cells besides 包保干部姓名 that name a row's cadre.
+_CADRE_FIELDS = ("cadre_post", "cadre_tier", "cadre_phone")
+
+
+def _cadre_ref(r: _RowReader, *, named: bool = False) -> CadreRef | None:
+    """The cadre a row names; with ``named``, a row that fills in a cadre's post, tier or
+    phone but no name is an error (which cadre is meant is never guessed)."""
+    errors = len(r.errors)
     name = r.get("cadre_name", v.person_name)
     if name is None:
+        if named and len(r.errors) == errors:
+            given = [f for f in _CADRE_FIELDS if f in r.positions and _filled(r.raw(f))]
+            if given:
+                r.fail("cadre_name", r.raw("cadre_name"), UnnamedCadreError(given, r.column))
         return None
     return CadreRef(
         name=name,
@@ -850,6 +885,34 @@ def _cadre_ref(r: _RowReader) -> CadreRef | None:
         post=r.get("cadre_post", v.text),
         tier=r.get("cadre_tier", _enum(Tier)),
     )
+
+
+def _filled(value: object) -> bool:
+    """Whether a cell holds anything to read (not blank once invisible characters and a
+    leading apostrophe are taken off; an Excel error value is something)."""
+    if v.blank(value):
+        return False
+    if not isinstance(value, str):
+        return True
+    try:
+        return bool(v.clean(value))
+    except InvalidValueError:
+        return True
+
+
+class UnnamedCadreError(MissingValueError):
+    """A row naming its cadre by phone, post or tier but not by name."""
+
+    def __init__(self, given: list[str], column: Callable[[str], str]) -> None:
+        shown = "、".join(column(f) for f in given)
+        InvalidValueError.__init__(
+            self,
+            "cadre_name",
+            "",
+            f"填写了包保干部的{shown}，但未填包保干部姓名：请填写姓名（不按电话、职务猜测干部）",
+            f"the row names a cadre by {shown.replace('、', ', ')} but not by name: give the "
+            "cadre's name (a cadre is never guessed from a phone or post)",
+        )
 
 
 def provisional_cadre_id(row: int) -> str:
@@ -992,7 +1055,14 @@ def parse_assignments(table: Table) -> ParseResult[AssignmentRow]:
             continue
         rows.append(
             AssignmentRow(
-                row.number, row.serial, canonical_licence(key), cadre_id, cadre, start, end, reason
+                row.number,
+                row.serial,
+                canonical_licence(v.whole_number(key)),  # 4503231234.0: as its number cell
+                cadre_id,
+                cadre,
+                start,
+                end,
+                reason,
             )
         )
     return ParseResult(rows, errors, columns)
@@ -1024,6 +1094,15 @@ def parse_areas(path: str | Path) -> ParseResult[Area]:
         )
 
 
+def _area_code(value: object, field: str) -> str:
+    """An area sheet's code cell in canonical form (``canonical_area_code``), its text read
+    as every text cell is (a leading apostrophe off) and a whole number written as text
+    (450323.0) as its digits, as a number cell of it reads."""
+    if isinstance(value, str):
+        value = v.whole_number(v.clean(value))
+    return canonical_area_code(value, field=field)
+
+
 def _canonical_area_field(field: str) -> str:
     return {
         "code": "区划代码",
@@ -1052,10 +1131,8 @@ def _area_sheet(source: Path) -> ParseResult[Area]:
     areas, errors = [], []
     for row in table.rows:
         r = _RowReader(row, positions, columns, table.formulas.get(row.number))
-        code = r.get("code", lambda x, f: canonical_area_code(x, field=f))
-        parent = r.get(
-            "parent_code", lambda x, f: None if v.blank(x) else canonical_area_code(x, field=f)
-        )
+        code = r.get("code", _area_code)
+        parent = r.get("parent_code", lambda x, f: None if v.blank(x) else _area_code(x, f))
         tier = r.get("tier", _enum(Tier))
         name = r.get("name", lambda x, f: v.text(x, f, required=True))
         if code is not None and tier is None and is_standard_code(code):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from twores.core.businesses import canonical_phone
+from twores.core.businesses import canonical_phone, whole_number_text
 from twores.core.errors import InvalidDateError, InvalidValueError, MissingValueError
 from twores.core.labels import clean_text
 from twores.services.sheets.cells import ExcelErrorText, unquoted
@@ -51,9 +51,18 @@ def visible(value: str) -> str:
 
 
 def clean(value: str) -> str:
-    """:func:`clean_text` of the visible characters: what every text cell is read as (a
-    CSV export's apostrophe before text that starts like a formula taken off)."""
-    return clean_text(visible(unquoted(value)))
+    """:func:`clean_text` of the visible characters: what every text cell is read as, its
+    leading apostrophe taken off (:func:`cells.unquoted`: the one typed to keep '4503… or
+    '138… as text, or a CSV export's before text that starts like a formula)."""
+    found = clean_text(visible(value))
+    return unquoted(found).lstrip() if found.startswith("'") else found
+
+
+def whole_number(text: str) -> str:
+    """A whole number written as text the way WPS, pandas or Excel's "General" format write
+    a number cell (450323101202.0, 13800138000.0; at most 15 digits, as a number cell
+    keeps) as its digits, read as that number cell is; other text as it is."""
+    return whole_number_text(text)
 
 
 def text(value: object, field: str, *, required: bool = False) -> str | None:
@@ -118,19 +127,20 @@ _EXACT_DIGITS = 10**15
 
 def code_text(value: object, field: str) -> str | None:
     """A code cell (licence, registration or credit code) as text: a whole number stored as
-    a number reads as its digits (4503231234.0 -> "4503231234"); a number too long to be
-    kept exactly (9.25E+17), or its scientific spelling in a CSV, is an error, not a code
-    with its last digits turned to zeros."""
+    a number reads as its digits (4503231234.0 -> "4503231234"), and so does its spelling
+    as text (a CSV's "4503231234.0": :func:`whole_number`); a number too long to be kept
+    exactly (9.25E+17), or its scientific spelling in a CSV, is an error, not a code with
+    its last digits turned to zeros."""
     if blank(value):
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         if abs(value) >= _EXACT_DIGITS:
             raise DigitsLostError(field, value)
         return str(int(value)) if float(value).is_integer() else str(value)
-    found = visible(str(value))
+    found = clean(str(value))
     if scientific(found):
         raise DigitsLostError(field, value)
-    return found
+    return whole_number(found)
 
 
 def id_number(value: object, field: str) -> str | None:
@@ -146,7 +156,7 @@ def id_number(value: object, field: str) -> str | None:
     found = clean(str(value))
     if scientific(found):
         raise DigitsLostError(field, value)
-    return found.upper() or None
+    return whole_number(found).upper() or None
 
 
 def scientific(text: str) -> bool:
@@ -156,7 +166,8 @@ def scientific(text: str) -> bool:
 
 
 def phone(value: object, field: str) -> str | None:
-    """A phone number as stored (``canonical_phone``: separators dropped)."""
+    """A phone number as stored (``canonical_phone``: separators and a +86 before a mobile
+    number dropped, 13800138000.0 read as 13800138000)."""
     found = text(value, field)
     if found is not None and scientific(found):
         raise DigitsLostError(field, value)
@@ -172,7 +183,7 @@ def integer(value: object, field: str) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    cleaned = clean(str(value)).replace(",", "")
+    cleaned = whole_number(clean(str(value)).replace(",", ""))
     if re.fullmatch(r"-?\d+", cleaned):
         return int(cleaned)
     raise InvalidValueError(field, value, "应为整数", "expected a whole number")
@@ -204,7 +215,7 @@ def day(value: object, field: str) -> date | None:
         if 10000 <= value < 100000:  # an Excel serial (1927 on); a fraction is the time of day
             return _EXCEL_EPOCH + timedelta(days=int(value))
         value = str(int(value)) if float(value).is_integer() else str(value)
-    cleaned = _TIME_OF_DAY.sub("", clean(str(value))).replace(" ", "")
+    cleaned = whole_number(_TIME_OF_DAY.sub("", clean(str(value))).replace(" ", ""))
     if _SERIAL.fullmatch(cleaned):
         return _EXCEL_EPOCH + timedelta(days=int(float(cleaned)))
     for pattern in _DATE_PATTERNS:
