@@ -51,3 +51,12 @@ def test_an_area_the_division_files_do_not_hold_is_refused(
     assert not database.exists()
     with pytest.raises(UnknownAreaError):
         init(app, f"sqlite:///{database}", area=code)
+
+
+def test_the_packaged_region_takes_the_six_digit_code_too() -> None:
+    from twores.services.setup import region
+
+    assert {a.code for a in region("450300", None)} == {a.code for a in region("4503", None)}
+    assert {a.code for a in region("450323000000", None)} == {
+        a.code for a in region("450323", None)
+    }

@@ -12,7 +12,7 @@ from twores.core.areas import Hierarchy
 from twores.core.errors import InvalidValueError
 from twores.core.periods import Period, PeriodKind
 from twores.core.security import Scope
-from twores.divisions import demo_region, load_divisions
+from twores.divisions import demo_region, division_root, load_divisions
 from twores.services.assignments import assign
 from twores.services.demo_cycle import CycleReport, check_begun, run_cycle
 from twores.services.stores import open_store
@@ -22,7 +22,7 @@ from twores.services.synth import synthetic_businesses, synthetic_cadres
 def region(area: str | None, divisions: str | Path | None) -> Hierarchy:
     """The statistical divisions under ``area`` (from ``divisions``), or the packaged 桂林市."""
     if divisions is None:
-        return demo_region() if area is None else demo_region().subtree(area)
+        return demo_region() if area is None else demo_region().subtree(division_root(area))
     return Hierarchy(load_divisions(Path(divisions), within=area))
 
 
