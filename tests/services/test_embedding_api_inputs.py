@@ -181,3 +181,12 @@ def test_a_duty_report_over_a_reversed_span_is_refused(
     with pytest.raises(twores.InvalidValueError) as refused:
         duty_report(app, store, OFFICE, "2026-03-01", "三月底")
     _refused(refused.value, "end")
+
+
+def test_a_signing_takes_the_day_as_the_cli_writes_it_and_refuses_anything_else() -> None:
+    from twores.services.commitments import Signing
+
+    assert Signing("C1", 2026, "2026-02-01", "镇党委书记").signed_on == date(2026, 2, 1)
+    with pytest.raises(twores.TworesError) as refused:
+        Signing("C1", 2026, "昨天", "镇党委书记")
+    assert "signed_on" in str(refused.value)

@@ -23,6 +23,7 @@ from twores.services.imports import file_sha256
 from twores.services.letters import DocumentInput, keys_hash, write_documents
 from twores.services.lookups import check_office, tier_label, tier_name_of
 from twores.services.privacy import cadre_for
+from twores.services.problems import given_day
 
 
 @attrs.frozen
@@ -91,14 +92,18 @@ class GeneratedLetter:
     renewed: bool
 
 
+def _signed_on(day: date | str) -> date:
+    return given_day(day, "signed_on")
+
+
 @attrs.frozen
 class Signing:
     """One signed letter to record: whose, which year's, when, with whom, and its scan."""
 
     cadre_id: str
     year: int
-    signed_on: date
-    counterparty: str
+    signed_on: date = attrs.field(converter=_signed_on)
+    counterparty: str = attrs.field()
     scan: str | Path | None = None
 
 
@@ -261,7 +266,7 @@ def sign_letter(
     cadre_id: str,
     year: int,
     *,
-    signed_on: date,
+    signed_on: date | str,
     counterparty: str,
     scan: str | Path | None = None,
 ) -> Letter:
