@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import twores
+from twores.core.areas import Tier
 from twores.core.assignment import Assignment
 from twores.core.businesses import FoodBusiness, Grade, OperatingStatus
 from twores.core.periods import Frequency, Period, PeriodKind
@@ -99,7 +100,9 @@ def changes(draw: st.DrawFn, roster: Roster, plan: TaskPlan) -> list[FoodBusines
         elif kind == "regrade":
             business = attrs.evolve(business, grade=draw(st.sampled_from(Grade)))
         else:  # within its county: a move to another is a new registration, refused
-            county = [a for a in low if a[:6] == business.area_code[:6]]
+            of = roster.hierarchy.ancestor  # codes of generated regions are not statistical
+            home = of(business.area_code, Tier.COUNTY)
+            county = [a for a in low if of(a, Tier.COUNTY) == home]
             business = attrs.evolve(business, area_code=draw(st.sampled_from(county)))
         changed.append(business)
     return changed
