@@ -27,7 +27,7 @@ import attrs
 from twores.core.areas import Hierarchy, Tier
 from twores.core.businesses import FoodBusiness
 from twores.core.duties import DutyKind
-from twores.core.errors import PluginError, TworesError
+from twores.core.errors import InvalidChoiceError, PluginError, TworesError
 from twores.core.labels import LabelledEnum
 from twores.core.periods import Period
 
@@ -214,6 +214,17 @@ class KpiSpec:
 
     def definition(self, lang: str = "zh") -> str:
         return self.definition_zh if lang == "zh" else self.definition_en
+
+
+def unknown_kpi(field: str, value: object, specs: Iterable[KpiSpec]) -> InvalidChoiceError:
+    """The error for a KPI name (``value``, of ``field``) not among ``specs``: it lists the
+    known names, each with its label (a misspelt name would otherwise read as 0 of 0)."""
+    known = list(specs)
+    zh = "、".join(f"{s.name}（{s.zh}）" for s in known) or "（无）"
+    en = ", ".join(f"{s.name} ({s.en})" for s in known) or "(none)"
+    return InvalidChoiceError(
+        field, value, f"不是已知指标，应为以下之一：{zh}", f"no such KPI; expected one of: {en}"
+    )
 
 
 @attrs.frozen(order=True)

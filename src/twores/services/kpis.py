@@ -29,6 +29,7 @@ from twores.core.kpis import (
     counted,
     rank_areas,
     roll_ups,
+    unknown_kpi,
 )
 from twores.core.periods import Period, today
 from twores.core.ports import Store, SummaryState, UnitOfWork
@@ -54,13 +55,19 @@ class KpiTable:
 
     def value(self, kpi: str, area_code: str) -> KpiValue:
         """``kpi``'s value in ``area_code`` (0 of 0 where nothing was counted); an area
-        outside the counted subtree is an error, not a partial sum."""
+        outside the counted subtree is an error, not a partial sum, and so is a KPI not in
+        the table (a misspelt name is no 0 of 0)."""
         if self.top is not None and not self.hierarchy.holds(self.top, area_code):
             raise ScopeError(
                 f"{area_code} 不在本次统计的区域 {self.top} 之内",
                 f"{area_code} lies outside the area counted, {self.top}",
             )
-        found = self.values.get(kpi, {}).get(area_code)
+        by_area = self.values.get(kpi)
+        if by_area is None:
+            if not any(s.name == kpi for s in self.specs):
+                raise unknown_kpi("kpi", kpi, self.specs)
+            by_area = {}
+        found = by_area.get(area_code)
         return found if found is not None else KpiValue(kpi, area_code, str(self.period))
 
     def children(self, area_code: str | None) -> list[str]:
@@ -141,8 +148,17 @@ def compute_kpis(
 
 
 def _chosen(app: Twores, names: Sequence[str] | None) -> dict[str, Kpi]:
+    """The registered KPIs named (None: all of them, in order); a name not registered is
+    refused, before anything is counted (a bare string is one name)."""
     kpis: dict[str, Kpi] = app.plugins.kpis()
-    return kpis if names is None else {n: kpis[n] for n in names}
+    if names is None:
+        return kpis
+    wanted = [names] if isinstance(names, str) else list(names)
+    unknown = [n for n in wanted if not isinstance(n, str) or n not in kpis]
+    if unknown:
+        shown = unknown[0] if len(unknown) == 1 else tuple(unknown)
+        raise unknown_kpi("names", shown, (k.spec for k in kpis.values()))
+    return {n: kpis[n] for n in wanted}
 
 
 def _facts(
