@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import attrs
@@ -18,6 +18,7 @@ from stdnum.exceptions import (
 
 from twores.core.areas import _check_code, check_date_range
 from twores.core.errors import (
+    InvalidDateError,
     InvalidGradeError,
     InvalidLicenceError,
     InvalidUSCCError,
@@ -25,6 +26,7 @@ from twores.core.errors import (
     MissingValueError,
 )
 from twores.core.labels import LabelledEnum, clean_text
+from twores.core.problems import CONTROL_CHARACTER, checked_limit, checked_text
 
 
 class Grade(LabelledEnum):
@@ -158,9 +160,79 @@ def uscc_check_digit(canonical: str) -> str:
     return _USCC_ALPHABET[-int(canonical[16::-1].translate(_AS_BASE_34), 34) % 31]
 
 
+#: The largest whole number an INTEGER column holds (PostgreSQL, and SQLite via SQLAlchemy).
+MAX_INT = 2_147_483_647
+#: Longest texts the store keeps (the VARCHAR(n) columns of ``plugins/sqlalchemy/tables.py``,
+#: which PostgreSQL enforces): a business's name, a cadre's name and post.
+BUSINESS_NAME_MAX = 200
+PERSON_NAME_MAX = 100
+POST_MAX = 100
+
+
+def max_length(limit: int) -> Any:
+    """An attrs validator: an optional text field of at most ``limit`` characters, no
+    control characters."""
+
+    def check(instance: Any, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+        if value is None:
+            return
+        if not isinstance(value, str):
+            raise InvalidValueError(attribute.name, value, "应为文本", "must be text")
+        checked_limit(value, attribute.name, limit)
+
+    return check
+
+
+def enum_of(cls: type[LabelledEnum], *, optional: bool = False) -> Any:
+    """An attrs validator: a member of ``cls`` (or None when ``optional``). A text, even a
+    spelling :meth:`LabelledEnum.parse` reads, is refused with a bilingual error: records
+    hold members (``converter.structure`` and the importers read the spellings)."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value.__class__ is cls or (value is None and optional):
+            return
+        name = attribute.name
+        try:
+            member = cls.parse(value, field=name)
+        except InvalidValueError as error:
+            raise error from None
+        raise type(cls._error(name, value, ""))(
+            name,
+            value,
+            f"应为 {cls.__name__}.{member.name}（枚举成员），不是文本",
+            f"must be the member {cls.__name__}.{member.name}, not text",
+        )
+
+    return check
+
+
+def optional_date(instance: Any, attribute: attrs.Attribute[date | None], value: object) -> None:
+    """An attrs validator: a ``date`` (not a datetime, not text) or None."""
+    if value is not None and value.__class__ is not date:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return  # a date subclass
+        raise InvalidDateError(
+            attribute.name,
+            value,
+            "应为日期（datetime.date），不是文本或时间",
+            "must be a date (datetime.date), not text or a datetime",
+        )
+
+
+def _check_bool(instance: Any, attribute: attrs.Attribute[bool], value: object) -> None:
+    if value is not True and value is not False:
+        raise InvalidValueError(attribute.name, value, "应为是或否（bool）", "must be a bool")
+
+
+def _check_text_type(attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str):
+        raise InvalidValueError(attribute.name, value, "应为文本", "must be text")
+
+
 def _check_uscc(instance: Any, attribute: attrs.Attribute[str | None], value: str | None) -> None:
     if value is None:
         return
+    _check_text_type(attribute, value)
     if _USCC_CANONICAL.match(value):
         if uscc_check_digit(value) == value[-1]:
             return
@@ -189,6 +261,7 @@ def _check_licence(
 ) -> None:
     if value is None:
         return
+    _check_text_type(attribute, value)
     match = _LICENCE_RE.match(value)
     if match:
         prefix, digits = match.groups()
@@ -240,8 +313,8 @@ def canonical_phone(value: str | None) -> str | None:
     a mobile number after China's country code (+86 183-7407-4002, 0086…, 86…) is the
     number alone, and one a number cell wrote out as text (18374074002.0) its digits.
     Numbers already stored so (digits, or + and digits not a +86 mobile) stay as they are."""
-    if value is None:
-        return None
+    if value is None or not isinstance(value, str):
+        return value  # checked_phone refuses it
     found = _WHOLE_NUMBER.fullmatch(value)
     digits = value.translate(_PHONE_SEPARATORS) if found is None else found.group(1)
     mobile = _COUNTRY_MOBILE.fullmatch(digits)
@@ -250,7 +323,7 @@ def canonical_phone(value: str | None) -> str | None:
 
 def checked_phone(value: str | None, field: str = "phone") -> str | None:
     """``value`` if it is a phone number as stored (or None), else an error naming ``field``."""
-    if value is not None and not _PHONE_RE.match(value):
+    if value is not None and (not isinstance(value, str) or not _PHONE_RE.match(value)):
         raise InvalidValueError(field, value, "不是有效的电话号码", "not a valid phone number")
     return value
 
@@ -263,7 +336,7 @@ def checked_id_number(value: str | None, field: str = "id_number") -> str | None
     """``value`` if it is a valid resident ID number (or None), else an error naming ``field``."""
     if value is None:
         return None
-    if not _valid_ric(value):
+    if not isinstance(value, str) or not _valid_ric(value):
         raise InvalidValueError(
             field, value, "不是有效的居民身份证号", "not a valid resident ID number"
         )
@@ -300,6 +373,13 @@ def _check_diners(instance: Any, attribute: attrs.Attribute[int | None], value: 
         raise InvalidValueError(
             attribute.name, value, "应为非负整数", "must be a non-negative integer"
         )
+    if value is not None and value > MAX_INT:
+        raise InvalidValueError(
+            attribute.name,
+            value,
+            f"不能超过 {MAX_INT:,}",
+            f"must be at most {MAX_INT:,}",
+        )
 
 
 def _check_name(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
@@ -312,6 +392,19 @@ def _check_name(instance: Any, attribute: attrs.Attribute[str], value: str) -> N
             "含有多余空格或全角字符",
             "has stray spaces or full-width characters",
         )
+    if CONTROL_CHARACTER.search(value):
+        checked_text(value, attribute.name)  # raises: NUL and the like
+
+
+def name_of_at_most(limit: int) -> Any:
+    """An attrs validator: a name (:func:`_check_name`) of at most ``limit`` characters."""
+
+    def check(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
+        _check_name(instance, attribute, value)
+        if len(value) > limit:
+            checked_limit(value, attribute.name, limit)
+
+    return check
 
 
 @attrs.frozen
@@ -322,19 +415,31 @@ class StaffMember:
     phone: str | None = attrs.field(default=None, converter=canonical_phone, validator=_check_phone)
     id_number: str | None = attrs.field(default=None, validator=_check_id_number)
     #: Barred from serving as director or officer until this date (5-year ban).
-    banned_until: date | None = None
+    banned_until: date | None = attrs.field(default=None, validator=optional_date)
 
     def is_banned(self, on: date) -> bool:
         return self.banned_until is not None and on <= self.banned_until
+
+
+def _check_member(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, StaffMember):
+        raise InvalidValueError(
+            attribute.name, value, "应为 StaffMember 或 None", "must be a StaffMember or None"
+        )
 
 
 @attrs.frozen
 class Staff:
     """Enterprise head (主要负责人), food safety director (总监) and officer (安全员)."""
 
-    head: StaffMember | None = None
-    director: StaffMember | None = None
-    officer: StaffMember | None = None
+    head: StaffMember | None = attrs.field(default=None, validator=_check_member)
+    director: StaffMember | None = attrs.field(default=None, validator=_check_member)
+    officer: StaffMember | None = attrs.field(default=None, validator=_check_member)
+
+
+def _check_staff(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Staff):
+        raise InvalidValueError(attribute.name, value, "应为 Staff", "must be a Staff")
 
 
 @attrs.frozen
@@ -345,22 +450,28 @@ class FoodBusiness:
     ``grade`` (包保分级) and ``risk_grade`` (风险等级) are independent.
     """
 
-    name: str = attrs.field(validator=_check_name)
+    name: str = attrs.field(validator=name_of_at_most(BUSINESS_NAME_MAX))
     area_code: str = attrs.field(validator=_check_code)
-    business_type: BusinessType = attrs.field(validator=attrs.validators.instance_of(BusinessType))
+    business_type: BusinessType = attrs.field(validator=enum_of(BusinessType))
     licence_no: str | None = attrs.field(default=None, validator=_check_licence)
     uscc: str | None = attrs.field(default=None, validator=_check_uscc)
-    scale: Scale | None = None
-    canteen_kind: CanteenKind | None = None
+    scale: Scale | None = attrs.field(default=None, validator=enum_of(Scale, optional=True))
+    canteen_kind: CanteenKind | None = attrs.field(
+        default=None, validator=enum_of(CanteenKind, optional=True)
+    )
     #: Average diners per meal, for canteens and meal suppliers.
     diners: int | None = attrs.field(default=None, validator=_check_diners)
-    chain_headquarters: bool = False
-    status: OperatingStatus = OperatingStatus.OPERATING
-    status_since: date | None = None
-    opened_on: date | None = None
-    grade: Grade | None = None
-    risk_grade: RiskLevel | None = None
-    staff: Staff = Staff()
+    chain_headquarters: bool = attrs.field(default=False, validator=_check_bool)
+    status: OperatingStatus = attrs.field(
+        default=OperatingStatus.OPERATING, validator=enum_of(OperatingStatus)
+    )
+    status_since: date | None = attrs.field(default=None, validator=optional_date)
+    opened_on: date | None = attrs.field(default=None, validator=optional_date)
+    grade: Grade | None = attrs.field(default=None, validator=enum_of(Grade, optional=True))
+    risk_grade: RiskLevel | None = attrs.field(
+        default=None, validator=enum_of(RiskLevel, optional=True)
+    )
+    staff: Staff = attrs.field(default=Staff(), validator=_check_staff)
 
     def __attrs_post_init__(self) -> None:
         if self.licence_no is None and self.uscc is None:

@@ -9,7 +9,17 @@ from typing import Any
 import attrs
 
 from twores.core.areas import Tier, _check_code, check_date_range
-from twores.core.businesses import _check_id_number, _check_name, _check_phone, canonical_phone
+from twores.core.businesses import (
+    PERSON_NAME_MAX,
+    POST_MAX,
+    _check_id_number,
+    _check_phone,
+    canonical_phone,
+    enum_of,
+    max_length,
+    name_of_at_most,
+    optional_date,
+)
 from twores.core.errors import InvalidAreaCodeError, InvalidValueError
 from twores.core.labels import clean_text
 
@@ -44,14 +54,16 @@ class Cadre:
     """
 
     id: str = attrs.field(validator=_check_id)
-    name: str = attrs.field(validator=_check_name)
-    tier: Tier = attrs.field(validator=attrs.validators.instance_of(Tier))
+    name: str = attrs.field(validator=name_of_at_most(PERSON_NAME_MAX))
+    tier: Tier = attrs.field(validator=enum_of(Tier))
     area_code: str = attrs.field(validator=_check_code)
-    post: str | None = attrs.field(default=None, converter=_clean_post)
+    post: str | None = attrs.field(
+        default=None, converter=_clean_post, validator=max_length(POST_MAX)
+    )
     phone: str | None = attrs.field(default=None, converter=canonical_phone, validator=_check_phone)
     id_number: str | None = attrs.field(default=None, validator=_check_id_number)
-    active_from: date | None = None
-    active_to: date | None = None
+    active_from: date | None = attrs.field(default=None, validator=optional_date)
+    active_to: date | None = attrs.field(default=None, validator=optional_date)
 
     def __attrs_post_init__(self) -> None:
         implied = Tier.for_code(self.area_code)

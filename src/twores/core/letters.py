@@ -7,10 +7,26 @@ letter is kept as history (``superseded``) beside the new, unsigned one.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import attrs
 
+from twores.core.errors import InvalidValueError
 from twores.core.labels import LabelledEnum
+from twores.core.problems import checked_limit
+
+#: The longest counterparty (签订对象) the store keeps (``letters.counterparty``).
+COUNTERPARTY_MAX = 100
+
+
+def _check_counterparty(
+    instance: Any, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise InvalidValueError(attribute.name, value, "应为文本", "must be text")
+    checked_limit(value, attribute.name, COUNTERPARTY_MAX)
 
 
 class LetterStatus(LabelledEnum):
@@ -39,7 +55,7 @@ class Letter:
     businesses: int
     generated_on: date
     signed_on: date | None = None
-    counterparty: str | None = None
+    counterparty: str | None = attrs.field(default=None, validator=_check_counterparty)
     scan_sha256: str | None = None
 
     @property

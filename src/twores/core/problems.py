@@ -77,6 +77,63 @@ def checked_text(value: str, field: str) -> str:
     return value
 
 
+#: Control characters (Unicode category Cc) other than tab, newline and carriage return:
+#: PostgreSQL cannot store NUL, and reports cannot hold any of them.
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def checked_limit(value: str, field: str, limit: int) -> str:
+    """``value`` if it holds no control character (NUL…, see :func:`checked_text`) and at
+    most ``limit`` characters (the store's column is that wide), else an error naming
+    ``field``, the value and the limit."""
+    if CONTROL_CHARACTER.search(value):
+        checked_text(value, field)  # raises, showing the characters
+    if len(value) > limit:
+        raise InvalidValueError(
+            field,
+            value,
+            f"不能超过 {limit} 个字符（现有 {len(value)} 个）",
+            f"must be at most {limit} characters long (it has {len(value)})",
+        )
+    return value
+
+
+#: The longest reporter, verifier (``problems.reporter``/``verified_by``) and source
+#: reference (``problems.source_ref``) the store keeps.
+PERSON_MAX = 100
+SOURCE_REF_MAX = 200
+#: The largest whole number an INTEGER column holds.
+INT_MAX = 2_147_483_647
+
+
+def _text_at_most(limit: int, *, optional: bool) -> Any:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidValueError(attribute.name, value, "应为非空文本", "must be non-blank text")
+        checked_limit(value, attribute.name, limit)
+
+    return check
+
+
+def _check_description(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidValueError(attribute.name, value, "应为非空文本", "must be non-blank text")
+    if "\x00" in value:  # PostgreSQL cannot store it; other control characters are refused
+        checked_text(value, attribute.name)  # on input (checked_text), stored ones still read
+
+
+def _check_count(instance: Any, attribute: attrs.Attribute[int], value: object) -> None:
+    if value.__class__ is not int or not 0 <= value <= INT_MAX:
+        raise InvalidValueError(
+            attribute.name,
+            value,
+            f"应为 0 到 {INT_MAX:,} 之间的整数",
+            f"must be a whole number from 0 to {INT_MAX:,}",
+        )
+
+
 class Severity(LabelledEnum):
     MINOR = ("minor", "一般", "minor", ("轻微", "一般问题"))
     MAJOR = ("major", "较重", "major", ("较大", "较重问题"))
@@ -188,18 +245,22 @@ class Problem:
     business_key: str
     area_code: str
     source: ProblemSource
-    description: str = attrs.field(validator=attrs.validators.min_len(1))
+    description: str = attrs.field(validator=_check_description)
     severity: Severity
     found_on: date
-    reporter: str
-    source_ref: str | None = None
+    reporter: str = attrs.field(validator=_text_at_most(PERSON_MAX, optional=False))
+    source_ref: str | None = attrs.field(
+        default=None, validator=_text_at_most(SOURCE_REF_MAX, optional=True)
+    )
     status: ProblemStatus = ProblemStatus.FOUND
     deadline: date | None = None
     #: Reminder letters sent since the deadline last restarted (a rejected fix, a reopening).
-    reminders: int = 0
+    reminders: int = attrs.field(default=0, validator=_check_count)
     #: Levels above the problem's own area that now own the follow-up (0: its own).
-    escalation: int = 0
-    verified_by: str | None = None
+    escalation: int = attrs.field(default=0, validator=_check_count)
+    verified_by: str | None = attrs.field(
+        default=None, validator=_text_at_most(PERSON_MAX, optional=True)
+    )
     history: tuple[ProblemEvent, ...] = ()
 
     @property

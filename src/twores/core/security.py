@@ -34,8 +34,13 @@ def _area(value: str | None) -> str | None:
     return None if value is None else canonical_area_code(value, field="area_code")
 
 
+#: The longest actor the audit log (``audit_log.actor``), import batches and rankings keep.
+ACTOR_MAX = 100
+
+
 def _check_actor(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    """Who acts: the audit log names them, so never blank."""
+    """Who acts: the audit log names them, so never blank, never longer than it keeps, and
+    free of control characters (PostgreSQL cannot store NUL)."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidValueError(
             "actor",
@@ -43,6 +48,10 @@ def _check_actor(instance: object, attribute: attrs.Attribute[str], value: objec
             "应为操作人名称（审计日志记录谁做了什么），不能为空",
             "must name who acts (the audit log records it), not be blank",
         )
+    if len(value) > ACTOR_MAX or not value.isprintable():
+        from twores.core.problems import checked_limit  # problems imports this module
+
+        checked_limit(value, "actor", ACTOR_MAX)
 
 
 @attrs.frozen

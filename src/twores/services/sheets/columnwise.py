@@ -19,9 +19,10 @@ from typing import Any, cast
 
 import attrs
 
-from twores.core.businesses import FoodBusiness, OperatingStatus, Staff
+from twores.core.businesses import BUSINESS_NAME_MAX, FoodBusiness, OperatingStatus, Staff
 from twores.core.convert import trusted_fields
 from twores.core.errors import TworesError
+from twores.core.problems import CONTROL_CHARACTER
 from twores.services.sheets.values import INVISIBLE
 
 Reader = Callable[[object, str], object]
@@ -148,9 +149,8 @@ class ColumnwiseBusinesses:
                 values.append(None)
                 continue
             if required:
-                if not value:
-                    slow.add(index)
-                # else: a clean, non-blank name always passes _check_name
+                if not value or len(value) > BUSINESS_NAME_MAX or CONTROL_CHARACTER.search(value):
+                    slow.add(index)  # the row parser reports it
             else:
                 try:
                     check(None, attribute, value)
