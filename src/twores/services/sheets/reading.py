@@ -18,7 +18,9 @@ from __future__ import annotations
 import codecs
 import csv
 import functools
+import gzip
 import html
+import io
 import itertools
 import lzma
 import re
@@ -28,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 from xml.etree import ElementTree
 
 import attrs
@@ -36,8 +38,8 @@ import xlrd
 from xlrd.biffh import XLRDError
 
 from twores.core.errors import InvalidValueError, NotFoundError, StructureError
-from twores.divisions import open_binary, open_text
 from twores.services.sheets.cells import ExcelError
+from twores.services.sheets.extent import check_extent, check_xls_extent
 from twores.services.sheets.values import clean
 
 SERIAL_HEADERS = ("序号", "编号序号", "no", "no.", "#")
@@ -120,6 +122,111 @@ def _filled(
 #: What a damaged or truncated .gz or .xz file raises while it is read.
 _DAMAGED = (OSError, EOFError, lzma.LZMAError, zlib.error)
 _COMPRESSED = (".gz", ".xz")
+#: The longest line a text ledger may hold, in bytes (its line break included): a ledger
+#: row is a few hundred. A longer one (a damaged file, or a bomb of one endless line) is
+#: refused, naming it, as soon as that much of it is read: no line is ever built longer.
+LINE_LIMIT = 1 << 22
+#: Bytes read from a file (or inflated) at a time.
+_READ = 1 << 16
+
+
+class _Checked(io.RawIOBase):
+    """A text file's bytes (a .gz or .xz one's as they inflate), refused once a line runs
+    past ``LINE_LIMIT`` or once they pass what a ledger inflates to: the limits of a
+    workbook's parts (``_INFLATED_LIMIT`` in all, and ``_RATIO_LIMIT`` times the
+    compressed bytes read, beyond the first MiB)."""
+
+    def __init__(self, path: Path, raw: BinaryIO, inflating: BinaryIO | None, lines: bool) -> None:
+        self._path, self._raw, self._inflating, self._lines = path, raw, inflating, lines
+        self._out = 0  # bytes read
+        self._run = 0  # bytes since the last line break
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = (self._inflating or self._raw).read(min(len(buffer), _READ))
+        size = len(data)
+        buffer[:size] = data
+        self._out += size
+        if self._inflating is not None and self._out > min(
+            _INFLATED_LIMIT, (1 << 20) + _RATIO_LIMIT * self._raw.tell()
+        ):
+            raise InvalidValueError(
+                "file",
+                self._path.name,
+                "压缩文件解压后的大小不合常理（疑似“压缩炸弹”），未读取",
+                "the compressed file would inflate to an implausible size (a decompression "
+                "bomb?); not read",
+            )
+        if self._lines:
+            self._check_lines(data)
+        return size
+
+    def _check_lines(self, data: bytes) -> None:
+        """``data`` just read: the line running on from the chunks before it may not end
+        (or go on) past ``LINE_LIMIT``; a line within it is shorter than the chunk."""
+        begins = self._out - len(data) - self._run  # where that line begins
+        first = data.find(b"\n")
+        if first < 0:
+            first = data.find(b"\r")
+        if first < 0:  # the line goes on
+            self._run += len(data)
+            if self._run > LINE_LIMIT:
+                raise self._too_long(begins)
+            return
+        if self._run + first + 1 > LINE_LIMIT:
+            raise self._too_long(begins)
+        last = data.rfind(b"\n")
+        self._run = len(data) - 1 - max(last, data.rfind(b"\r", last + 1))
+
+    def _too_long(self, begins: int) -> InvalidValueError:
+        number = _line_at(self._path, begins)
+        return InvalidValueError(
+            "file",
+            self._path.name,
+            f"第 {number} 行超过 {LINE_LIMIT:,} 字节，不是台账的一行（文件已损坏，或并非 CSV "
+            "文本），未读取",
+            f"line {number} is longer than {LINE_LIMIT:,} bytes: no ledger row is (the file "
+            "is damaged, or not CSV text); not read",
+        )
+
+    def close(self) -> None:
+        try:
+            if self._inflating is not None:
+                self._inflating.close()
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def _open_bytes(path: Path, lines: bool = True) -> BinaryIO:
+    """A file's bytes, a .gz or .xz one inflated within bounds, no line over
+    ``LINE_LIMIT`` (unless ``lines`` is false)."""
+    raw: Any = path.open("rb", buffering=0)
+    inflating: Any = None  # closed with the stream returned
+    if path.suffix == ".gz":
+        inflating = gzip.GzipFile(fileobj=raw)
+    elif path.suffix == ".xz":
+        inflating = lzma.LZMAFile(raw)  # noqa: SIM115
+    return io.BufferedReader(_Checked(path, raw, inflating, lines), _READ)
+
+
+def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
+    stream = io.TextIOWrapper(_open_bytes(path), encoding=encoding, newline="")
+    stream._CHUNK_SIZE = _READ  # type: ignore[attr-defined]  # 64 KiB decoded at a time, not 8
+    return stream
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """The number of the line at byte ``offset`` (line breaks: \\n, or \\r alone)."""
+    breaks, done = {b"\n": 0, b"\r": 0}, 0
+    with _open_bytes(path, lines=False) as stream:
+        while done < offset and (data := stream.read(min(_READ, offset - done))):
+            done += len(data)
+            for byte in breaks:
+                breaks[byte] += data.count(byte)
+    return 1 + (breaks[b"\n"] or breaks[b"\r"])
 
 
 def _csv_rows(path: Path, encoding: str, delimiter: str = ",") -> Generator[list[str]]:
@@ -131,7 +238,7 @@ def _csv_rows(path: Path, encoding: str, delimiter: str = ",") -> Generator[list
     """
     done = 0
     lines: list[str] = []  # the lines of the row being read
-    with open_text(path, encoding) as stream:
+    with _open_text(path, encoding) as stream:
         reader = csv.reader(_kept(stream, lines), delimiter=delimiter, strict=True)
         try:
             while True:
@@ -230,7 +337,7 @@ def text_encoding(path: Path) -> str:
 
 
 def _encoding_of(path: Path) -> str:
-    with open_binary(path) as stream:
+    with _open_bytes(path) as stream:
         while chunk := stream.read(_CHUNK):
             found = _NON_ASCII.search(chunk)
             if found is not None:
@@ -517,6 +624,11 @@ def _workbook_table(source: Path, known: set[str]) -> Table:
     zipped = zipfile.is_zipfile(source)
     if zipped:
         _check_inflation(source)
+    else:
+        with source.open("rb") as stream:
+            compound = stream.read(4) == _WORKBOOK_MAGIC[1]
+        if compound:  # an .xls, whose sheets calamine builds as it opens it
+            check_xls_extent(source.name, source.read_bytes())
     try:
         workbook = CalamineWorkbook.from_path(str(source))
     except CalamineError as error:  # not a workbook, damaged, or password-protected
@@ -530,6 +642,10 @@ def _workbook_table(source: Path, known: set[str]) -> Table:
     if active in names:
         names.remove(active)
         names.insert(0, active)
+    if zipped:  # each sheet read below, before calamine builds it (a far cell aborts it)
+        with zipfile.ZipFile(source) as archive:
+            for name in names:
+                check_extent(source.name, archive, name)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The sheet scan inflates the sheet's XML again: it runs while calamine (which
         # lets go of the GIL) loads the sheets, so it costs no time on a machine with 2 cores.
@@ -614,7 +730,14 @@ def _sheet_rows(
     start = sheet.start or (0, 0)
     if errors:
         rows = _with_errors(rows, errors, start[1])
-    merged = sheet.merged_cell_ranges or []
+    # A range merged beyond the cells (A1:XFD1048576) is cut to them: filling it whole
+    # would spend minutes on cells no column reads.
+    end = sheet.end or (0, 0)
+    merged = [
+        (first, (min(last[0], end[0]), min(last[1], end[1])))
+        for first, last in sheet.merged_cell_ranges or []
+        if first[0] <= end[0] and first[1] <= end[1]
+    ]
     return (_filled(rows, merged, start) if merged else rows), start[1]
 
 
@@ -670,7 +793,7 @@ _OTHER_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")
 
 def _head_bytes(path: Path) -> bytes:
     try:
-        with open_binary(path) as stream:
+        with _open_bytes(path) as stream:
             return stream.read(4096)
     except _DAMAGED as error:
         if path.suffix not in _COMPRESSED:
@@ -702,12 +825,24 @@ def _unreadable(source: Path, error: Exception) -> InvalidValueError:
 
 def _check_inflation(source: Path) -> None:
     """Refuse a workbook that would inflate to an implausible size before anything reads
-    it (each member's declared size is also all that ``zipfile`` will inflate)."""
+    it (each member's declared size is also all that ``zipfile`` will inflate); and one
+    calamine would not read as .xlsx (an .xlsb or .ods, whose cells no check here sees),
+    or whose parts are named twice (which of them a reader takes is its own choice)."""
     try:
         with zipfile.ZipFile(source) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError) as error:
         raise _unreadable(source, error) from error
+    names = {m.filename for m in members}
+    if len(names) < len(members):
+        raise _unreadable(source, zipfile.BadZipFile("a part is named twice"))
+    if names & {"xl/workbook.bin", "mimetype"} or "xl/workbook.xml" not in names:
+        raise InvalidValueError(
+            "file",
+            source.name,
+            "不是 .xlsx 工作簿（.xlsb、.ods 等格式请在 Excel 中另存为 .xlsx 后再导入）",
+            "not an .xlsx workbook (save an .xlsb, .ods or the like as .xlsx in Excel)",
+        )
     total = sum(m.file_size for m in members)
     inflated = [m for m in members if m.file_size > (1 << 20) + _RATIO_LIMIT * m.compress_size]
     if total > _INFLATED_LIMIT or inflated:
