@@ -64,6 +64,7 @@ def test_a_duty_report_to_a_day_before_its_start_is_refused(
 
 _REFERENCE_MATCHES_HELP = r"""
 from click.testing import CliRunner
+from twores_cli import reference
 from twores_cli.main import cli
 page = reference.render()  # (click keeps a command's help option once made: rendering
 # without ``-h`` took it away from the commands for the rest of the process)
