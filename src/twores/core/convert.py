@@ -30,8 +30,11 @@ from twores.core.periods import Period
 T = TypeVar("T")
 
 
-def _structure_date(value: object, _: type) -> date:
-    if isinstance(value, date) and not hasattr(value, "hour"):
+def given_day(value: object, field: str) -> date:
+    """A day as given: a date, or its ``YYYY-MM-DD`` spelling as the CLI and the docs
+    write it; anything else (a datetime, whose day depends on its time zone, included)
+    is refused naming ``field``."""
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str):
         try:
@@ -39,8 +42,12 @@ def _structure_date(value: object, _: type) -> date:
         except ValueError:
             pass
     raise InvalidDateError(
-        "value", value, "应为 YYYY-MM-DD 格式的日期", "expected a YYYY-MM-DD date"
+        field, value, "应为 YYYY-MM-DD 格式的日期", "expected a date, YYYY-MM-DD"
     )
+
+
+def _structure_date(value: object, _: type) -> date:
+    return given_day(value, "value")
 
 
 def _parse_datetime(value: object) -> datetime | None:

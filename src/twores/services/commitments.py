@@ -12,6 +12,7 @@ import attrs
 from twores.bootstrap import Twores
 from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.cadres import Cadre
+from twores.core.convert import given_day
 from twores.core.errors import InvalidValueError, MissingValueError, NotFoundError
 from twores.core.letters import Letter, LetterStatus, letter_key, letter_status
 from twores.core.periods import today
@@ -23,7 +24,6 @@ from twores.services.imports import file_sha256
 from twores.services.letters import DocumentInput, keys_hash, write_documents
 from twores.services.lookups import check_office, tier_label, tier_name_of
 from twores.services.privacy import cadre_for
-from twores.services.problems import given_day
 
 
 @attrs.frozen

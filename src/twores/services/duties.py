@@ -11,6 +11,7 @@ import attrs
 
 from twores.bootstrap import Twores
 from twores.core.businesses import FoodBusiness
+from twores.core.convert import given_day
 from twores.core.duties import (
     Compliance,
     DutyKind,
@@ -27,7 +28,7 @@ from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.problems import Problem, ProblemSource
 from twores.core.security import Scope
 from twores.services.lookups import IMPORTING, business_in_scope, check_office
-from twores.services.problems import NewProblem, given_day, open_many_in
+from twores.services.problems import NewProblem, open_many_in
 from twores.services.sheets.duties import parse_duties
 from twores.services.sheets.parsing import RowError, read_sheet
 from twores.services.sheets.report import remove_stale_report, written_report

@@ -14,9 +14,9 @@ import attrs
 from twores.bootstrap import Twores
 from twores.core.areas import Tier
 from twores.core.businesses import FoodBusiness
+from twores.core.convert import given_day
 from twores.core.errors import (
     DateAheadError,
-    InvalidDateError,
     InvalidValueError,
     MissingValueError,
     NotFoundError,
@@ -44,22 +44,6 @@ from twores.services.reminders import write_reminder
 
 def _now(at: datetime | None) -> datetime:
     return china_time(at)
-
-
-def given_day(value: date | str, field: str) -> date:
-    """A day a service is given: a date, or its ``YYYY-MM-DD`` spelling as the CLI and the
-    docs write it; anything else (a datetime, whose day depends on its time zone,
-    included) is refused naming ``field``, before anything is read or written."""
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise InvalidDateError(
-        field, value, "应为 YYYY-MM-DD 格式的日期", "expected a date, YYYY-MM-DD"
-    )
 
 
 def problem_id(

@@ -13,6 +13,7 @@ import attrs
 from twores.bootstrap import Twores
 from twores.core.assignment import Assignment
 from twores.core.businesses import FoodBusiness, Grade
+from twores.core.convert import given_day
 from twores.core.errors import InvalidPeriodError, InvalidValueError
 from twores.core.gc import gc_paused
 from twores.core.periods import YEARS, Frequency, Period, PeriodKind, china_time, today
@@ -44,7 +45,7 @@ from twores.core.supervision import (
     window_open,
 )
 from twores.services.lookups import business_in_scope, check_area, check_office
-from twores.services.problems import NewProblem, given_day, open_many_in
+from twores.services.problems import NewProblem, open_many_in
 
 
 @attrs.frozen
