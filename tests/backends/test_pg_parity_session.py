@@ -6,21 +6,17 @@ read, before the claim)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
-from urllib.parse import quote
 
 import attrs
 import pytest
-import sqlalchemy as sa
 
 import twores
 from twores.core.businesses import OperatingStatus
 from twores.divisions import demo_region
-from twores.plugins.sqlalchemy.backend import SqlStore, normalise_url
-from twores.testing.postgres import POSTGRES_URL
+from twores.plugins.sqlalchemy.backend import SqlStore
+from twores.testing.postgres import POSTGRES_URL, scratch_store
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="TWORES_TEST_POSTGRES_URL is not set")
 
@@ -29,24 +25,10 @@ ADMIN = twores.Scope("admin", twores.Role.ADMIN)
 DBA_DEFAULTS = ("datestyle=SQL,DMY", r"default_transaction_isolation=repeatable\ read")
 
 
-@contextmanager
-def dba_store(*settings: str) -> Iterator[SqlStore]:
+def dba_store(*settings: str) -> AbstractContextManager[SqlStore]:
     """A store in a fresh schema whose connections start with ``settings`` (``-c``)."""
     assert POSTGRES_URL is not None
-    schema = f"p_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(normalise_url(POSTGRES_URL))
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    options = " ".join(f"-c{s}" for s in (f"search_path={schema}", *settings))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    store = SqlStore(f"{POSTGRES_URL}{separator}options={quote(options)}")
-    try:
-        yield store
-    finally:
-        store.close()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    return scratch_store(POSTGRES_URL, "p", settings)
 
 
 def _shop(i: int) -> twores.FoodBusiness:

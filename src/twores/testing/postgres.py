@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -18,14 +19,16 @@ from twores.plugins.sqlalchemy.backend import SqlStore, normalise_url
 
 
 @contextmanager
-def scratch_store(url: str, prefix: str = "k") -> Iterator[SqlStore]:
-    """A migrated :class:`SqlStore` on ``url`` in a fresh schema ``<prefix>_<random>``."""
+def scratch_store(url: str, prefix: str = "k", settings: Sequence[str] = ()) -> Iterator[SqlStore]:
+    """A migrated :class:`SqlStore` on ``url`` in a fresh schema ``<prefix>_<random>``;
+    its connections start with ``settings`` too (``name=value``: a DBA's defaults)."""
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(normalise_url(url))
     with admin.begin() as connection:
         connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    options = " ".join(f"-c{s}" for s in (f"search_path={schema}", *settings))
     separator = "&" if "?" in url else "?"
-    store = SqlStore(f"{url}{separator}options=-csearch_path%3D{schema}")
+    store = SqlStore(f"{url}{separator}options={quote(options)}")
     try:
         yield store
     finally:
