@@ -16,7 +16,7 @@ from rich.table import Table
 
 import twores
 from twores.services.sheets.parsing import RowError
-from twores.services.sheets.report import REPORT_NOT_WRITTEN
+from twores.services.sheets.report import ERRORS_NOT_LISTED, REPORT_NOT_WRITTEN
 from twores.services.stores import open_store
 from twores_cli import databases, output
 
@@ -101,14 +101,18 @@ class Context:
         """A refused file: how many errors, where the report is (or why it is not), the
         first rows; exit 3."""
         t = self.t
-        count = sum(e.code != REPORT_NOT_WRITTEN for e in errors)
+        count = sum(e.code not in (REPORT_NOT_WRITTEN, ERRORS_NOT_LISTED) for e in errors)
+        if any(e.code == ERRORS_NOT_LISTED for e in errors):
+            count_zh, count_en = f"至少 {count}", f"at least {count:,}"
+        else:
+            count_zh, count_en = str(count), str(count)
         shown = (
             escape(str(report)) if report else t("未能写入（原因见下）", "not written (see below)")
         )
         self.errors.print(
             t(
-                f"[red]拒绝导入：{count} 处错误，数据库未改动。错误报告：{shown}[/]",
-                f"[red]rejected: {count} error(s), nothing changed. Report: {shown}[/]",
+                f"[red]拒绝导入：{count_zh} 处错误，数据库未改动。错误报告：{shown}[/]",
+                f"[red]rejected: {count_en} error(s), nothing changed. Report: {shown}[/]",
             ),
             highlight=False,
         )

@@ -31,7 +31,7 @@ from twores.services.lookups import IMPORTING, business_in_scope, check_office
 from twores.services.problems import NewProblem, open_many_in
 from twores.services.sheets.duties import parse_duties
 from twores.services.sheets.parsing import RowError, read_sheet
-from twores.services.sheets.report import remove_stale_report, written_report
+from twores.services.sheets.report import listed, remove_stale_report, written_report
 
 
 @attrs.frozen
@@ -152,7 +152,7 @@ def import_duties(
                 app.plugins.notify(problem.history[-1], problem.area_code)
     rows = len(parsed.rows) + len({e.row for e in parsed.errors})
     if errors:
-        errors.sort(key=lambda e: (e.row, e.column))
+        errors = listed(errors)
         report, unwritten = written_report(errors, source, reports)
         if unwritten is not None:  # the row errors still reach the caller
             errors.insert(0, unwritten)

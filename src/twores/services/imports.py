@@ -61,7 +61,12 @@ from twores.services.sheets.parsing import (
     read_sheet,
 )
 from twores.services.sheets.reading import Table, no_such_file
-from twores.services.sheets.report import remove_stale_report, written_report
+from twores.services.sheets.report import (
+    MAX_LISTED_ERRORS,
+    listed,
+    remove_stale_report,
+    written_report,
+)
 from twores.services.sheets.values import compact_name
 
 KINDS = ("areas", "businesses", "cadres", "assignments")
@@ -181,6 +186,7 @@ def import_file(
                 rows, errors = 0, written_errors(error)
                 records = linked = UpsertResult()
         if errors:
+            errors = listed(errors)
             report, unwritten = written_report(errors, source, reports)
             return ImportReport(
                 kind,
@@ -434,9 +440,16 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
     chunks = iter_business_chunks(source.read("businesses"), hierarchy)
     stored = bool(uow.businesses.page(limit=1))  # before this file's own rows
     seen: dict[str, int] = {}  # business key -> the row of the file filing it
+    read_through = 0  # the last row read
+    unread_after: int | None = None  # read_through, when reading stopped at the error limit
     with uow.businesses.bulk_load():
         for chunk in chunks:
+            if len(errors) >= MAX_LISTED_ERRORS:
+                unread_after = read_through
+                break
             rows += len(chunk.rows) + len({e.row for e in chunk.errors})
+            read_through = max([read_through, *(r.row for r in chunk.rows[-1:])])
+            read_through = max([read_through, *(e.row for e in chunk.errors)])
             errors.extend(chunk.errors)
             chunk = file_by_credit_code(uow, chunk, errors, in_scope=stored, seen=seen)
             absent = Absent.of(chunk.columns)
@@ -479,7 +492,7 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
                         raise
                     errors += moved
     if errors:
-        return rows, sorted(errors, key=lambda e: (e.row, e.column)), UpsertResult(), UpsertResult()
+        return rows, listed(errors, unread_after=unread_after), UpsertResult(), UpsertResult()
     linked = uow.assignments.upsert_many(_assignments_for(uow, links, on))
     if closed:  # a business the ledger closes or revokes is held by no one from that day
         linked += end_closed_assignments(uow, closed)

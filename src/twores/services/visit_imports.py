@@ -21,7 +21,7 @@ from twores.core.supervision import (
 )
 from twores.services.credit_codes import AmbiguousBusinessError, licensed_keys
 from twores.services.sheets.parsing import RowError, read_sheet
-from twores.services.sheets.report import remove_stale_report, written_report
+from twores.services.sheets.report import listed, remove_stale_report, written_report
 from twores.services.sheets.visits import VisitRow, parse_visits, row_error
 from twores.services.supervision import VISIT_BATCH, VisitOutcome, VisitRecorder
 
@@ -102,7 +102,7 @@ def import_visits(
                 outcome.notify(app)
     rows = len(parsed.rows) + len({e.row for e in parsed.errors})
     if errors:
-        errors.sort(key=lambda e: (e.row, e.column))
+        errors = listed(errors)
         report, unwritten = written_report(errors, source, reports)
         if unwritten is not None:  # the row errors still reach the caller
             errors.insert(0, unwritten)

@@ -72,6 +72,45 @@ def write_report(errors: Sequence[RowError], source: Path, folder: Path | None =
 #: The code of the note a refusal carries when its report could not be written.
 REPORT_NOT_WRITTEN = "report_not_written"
 
+#: The most row errors a refused file lists: a sheet of nothing but bad rows would
+#: otherwise take memory and a report of millions of lines; the first ones show what is
+#: wrong. A streamed business sheet stops being read once it has this many.
+MAX_LISTED_ERRORS = 10_000
+#: The code of the note that says errors were left out, or rows left unread.
+ERRORS_NOT_LISTED = "errors_not_listed"
+
+
+def listed(errors: Sequence[RowError], *, unread_after: int | None = None) -> list[RowError]:
+    """``errors`` in row order, at most :data:`MAX_LISTED_ERRORS` of them, led by a note (row
+    0, the file as a whole) when some were left out or reading stopped after row
+    ``unread_after``. A list already listed so is returned as it is."""
+    ordered = sorted(errors, key=lambda e: (e.row, e.column))
+    if ordered and ordered[0].code == ERRORS_NOT_LISTED:
+        return ordered
+    left_out = len(ordered) - MAX_LISTED_ERRORS
+    if left_out <= 0 and unread_after is None:
+        return ordered
+    kept = ordered[:MAX_LISTED_ERRORS]
+    zh = f"只列出前 {len(kept)} 处错误"
+    en = f"only the first {len(kept):,} errors are listed"
+    if left_out > 0:
+        zh += f"，另有 {left_out} 处未列出"
+        en += f"; {left_out:,} more are not"
+    if unread_after is not None:
+        zh += f"；第 {unread_after} 行之后未再检查"
+        en += f"; rows after row {unread_after} were not checked"
+    note = RowError(
+        0,
+        None,
+        "",
+        "",
+        f"{zh}：请先改正这些错误，再重新导入",
+        f"{en}: correct these and import again",
+        ERRORS_NOT_LISTED,
+    )
+    return [note, *kept]
+
+
 #: Why a report could not be written, by the OS error met.
 _UNWRITABLE: tuple[tuple[type[OSError], str, str], ...] = (
     (PermissionError, "没有写权限", "permission denied"),
