@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import twores
 from twores.services.stores import database_url, shown_url
@@ -54,6 +55,9 @@ def as_error(error: Exception, db: str | None) -> twores.TworesError | None:
     exc = sys.modules.get("sqlalchemy.exc")  # loaded only once a store was opened
     if exc is None:
         return None
+    refused = refused_write(error, exc, db)
+    if refused is not None:
+        return refused
     reachable = isinstance(error, exc.OperationalError | exc.InterfaceError)
     if not reachable and type(error) is not exc.DatabaseError:  # e.g. "file is not a database"
         return None
@@ -68,6 +72,36 @@ def as_error(error: Exception, db: str | None) -> twores.TworesError | None:
         )
     return twores.TworesError(
         f"无法使用数据库 {name}：{reason}", f"cannot use the database {name}: {reason}"
+    )
+
+
+def refused_write(error: Exception, exc: Any, db: str | None) -> twores.TworesError | None:
+    """A value or row the database refused to store (a DataError: too long, too large, a
+    NUL; an IntegrityError: a constraint), as a TworesError. It never shows the driver's
+    text, the statement or its parameters: they can hold unmasked phone and ID numbers."""
+    if isinstance(error, exc.DataError):
+        zh = "数据超出数据库的限制（文本过长、数字过大或含有无法保存的字符）"
+        en = (
+            "a value exceeds the database's limits (a text too long, a number too large "
+            "or a character it cannot store)"
+        )
+    elif isinstance(error, exc.IntegrityError):
+        zh = "数据违反数据库的约束（如重复的记录或缺少所关联的记录）"
+        en = (
+            "the data breaks a database constraint (such as a duplicate record or a "
+            "missing linked one)"
+        )
+    else:
+        return None
+    orig = getattr(error, "orig", None)
+    state = str(getattr(orig, "sqlstate", "") or "")
+    known = len(state) == 5 and state.isalnum()  # PostgreSQL's code, e.g. 22001: too long
+    name = shown(db)
+    return twores.TworesError(
+        f"数据库 {name} 拒绝保存：{zh}，操作已中止，请检查输入后重试"
+        + (f"（SQLSTATE {state}）" if known else ""),
+        f"the database {name} refused to store the data: {en}; the operation was stopped, "
+        "check the input and try again" + (f" (SQLSTATE {state})" if known else ""),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
+from typing import Any
 
 import attrs
 
@@ -21,6 +22,7 @@ from twores.core.businesses import FoodBusiness, OperatingStatus, StaffMember
 from twores.core.errors import InvalidValueError
 from twores.core.labels import LabelledEnum
 from twores.core.periods import Period, PeriodKind
+from twores.core.problems import checked_limit
 
 __all__ = [
     "Compliance",
@@ -33,6 +35,16 @@ __all__ = [
     "owes_period",
     "staff_problems",
 ]
+
+
+#: The longest filer's name (``duty_records.by_name``) the store keeps.
+BY_NAME_MAX = 100
+
+
+def _check_by_name(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str):
+        raise InvalidValueError(attribute.name, value, "应为文本", "must be text")
+    checked_limit(value, attribute.name, BY_NAME_MAX)
 
 
 class DutyKind(LabelledEnum):
@@ -85,7 +97,7 @@ class DutyRecord:
     kind: DutyKind = attrs.field(validator=attrs.validators.instance_of(DutyKind))
     on: date
     by_role: StaffRole = attrs.field(validator=attrs.validators.instance_of(StaffRole))
-    by_name: str
+    by_name: str = attrs.field(validator=_check_by_name)
     zero_risk: bool = False
     findings: tuple[str, ...] = ()
 

@@ -26,11 +26,11 @@ from twores.core.audit import AuditEntry, AuditProblem
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
-from twores.core.errors import TworesError, UnitEndedError, UnitInUseError
+from twores.core.errors import InvalidValueError, TworesError, UnitEndedError, UnitInUseError
 from twores.core.kpis import BusinessTally, Ranking, RankingRun
 from twores.core.letters import Letter
-from twores.core.problems import Problem, ProblemStatus, Severity
-from twores.core.security import Scope
+from twores.core.problems import Problem, ProblemStatus, Severity, checked_limit
+from twores.core.security import ACTOR_MAX, Scope
 from twores.core.supervision import SupervisionTask, TaskPlan, Visit
 
 #: How long a unit of work waits for another writer by default (seconds): a province's
@@ -82,14 +82,30 @@ class TaskSync:
     retired: int
 
 
+#: The longest imported file name (``import_batches.file_name``) the store keeps.
+FILE_NAME_MAX = 500
+
+
+def _check_file_name(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidValueError(attribute.name, value, "应为非空文本", "must be non-blank text")
+    checked_limit(value, attribute.name, FILE_NAME_MAX)
+
+
+def _check_actor(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidValueError(attribute.name, value, "应为非空文本", "must be non-blank text")
+    checked_limit(value, attribute.name, ACTOR_MAX)
+
+
 @attrs.frozen
 class ImportRecord:
     """One imported file: its SHA-256, kind, name, who and when, and what it changed."""
 
     sha256: str
     kind: str
-    file_name: str
-    actor: str
+    file_name: str = attrs.field(validator=_check_file_name)
+    actor: str = attrs.field(validator=_check_actor)
     at: str
     rows: int
     inserted: int

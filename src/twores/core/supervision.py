@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
+from typing import Any
 
 import attrs
 
@@ -19,6 +20,28 @@ from twores.core.businesses import FoodBusiness, Grade, OperatingStatus
 from twores.core.errors import InvalidValueError, TworesError
 from twores.core.labels import LabelledEnum
 from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
+from twores.core.problems import checked_limit
+
+#: The longest late-entry reason (``visits.late_reason``), exemption reason
+#: (``supervision_tasks.exempt_reason``) and checklist reference (``visits.checklist``) the
+#: store keeps.
+LATE_REASON_MAX = 500
+EXEMPT_REASON_MAX = 200
+CHECKLIST_REF_MAX = 64
+
+
+def text_of_at_most(limit: int, *, optional: bool = True) -> Any:
+    """An attrs validator: text (None too when ``optional``) of at most ``limit``
+    characters and without control characters (NUL…), :func:`checked_limit`."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, str):
+            raise InvalidValueError(attribute.name, value, "应为文本", "must be text")
+        checked_limit(value, attribute.name, limit)
+
+    return check
 
 
 class VisitMode(LabelledEnum):
@@ -157,7 +180,9 @@ class SupervisionTask:
     seq: int
     due_on: date
     cadre_id: str | None = None
-    exempt_reason: str | None = None
+    exempt_reason: str | None = attrs.field(
+        default=None, validator=text_of_at_most(EXEMPT_REASON_MAX)
+    )
     visit_id: str | None = attrs.field(default=None)
     credited_to: str | None = None
     key: str = attrs.field(init=False, repr=False)
@@ -212,11 +237,13 @@ class Visit:
     visited_on: date
     recorded_at: datetime
     mode: VisitMode = VisitMode.ON_SITE
-    checklist: str = NATIONAL_CHECKLIST.ref
+    checklist: str = attrs.field(
+        default=NATIONAL_CHECKLIST.ref, validator=text_of_at_most(CHECKLIST_REF_MAX, optional=False)
+    )
     answers: tuple[tuple[str, Answer], ...] = ()
     evidence: tuple[str, ...] = ()
     findings: tuple[str, ...] = ()
-    late_reason: str | None = None
+    late_reason: str | None = attrs.field(default=None, validator=text_of_at_most(LATE_REASON_MAX))
 
     def __attrs_post_init__(self) -> None:
         if self.recorded_at.tzinfo is None:

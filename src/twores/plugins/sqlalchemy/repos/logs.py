@@ -6,9 +6,11 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import sqlalchemy as sa
 
 from twores.core.audit import AuditEntry, AuditProblem, verify_chain
+from twores.core.convert import trusted_fields
 from twores.core.errors import AuditTamperedError
 from twores.core.kpis import Ranking, RankingRun
 from twores.core.ports import ImportRecord, unit_write
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from twores.plugins.sqlalchemy.backend import SqlUnitOfWork
 
 
+_IMPORT_FIELDS = tuple(f.name for f in attrs.fields(ImportRecord))
 _HEAD = sa.select(tables.audit_head.c.seq, tables.audit_head.c.hash)
 
 
@@ -165,7 +168,7 @@ class Imports:
         row = self.uow.connection.execute(
             sa.select(tables.import_batches).where(tables.import_batches.c.sha256 == sha256)
         ).first()
-        return None if row is None else ImportRecord(*row)
+        return None if row is None else trusted_fields(ImportRecord, _IMPORT_FIELDS, row)
 
     @unit_write
     def record(self, record: ImportRecord) -> None:
