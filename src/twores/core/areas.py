@@ -26,6 +26,7 @@ from twores.core.errors import (
     UnknownAreaError,
 )
 from twores.core.labels import LabelledEnum, clean_text
+from twores.core.texts import checked_limit
 
 
 class Tier(LabelledEnum):
@@ -189,9 +190,14 @@ def _check_code(instance: Any, attribute: attrs.Attribute[str], value: str) -> N
         )
 
 
+#: The longest area name (``areas.name``) the store keeps.
+AREA_NAME_MAX = 100
+
+
 def _check_name(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or not value.strip():
         raise MissingValueError(attribute.name)
+    checked_limit(value, attribute.name, AREA_NAME_MAX)
 
 
 def _check_tier(instance: Any, attribute: attrs.Attribute[Tier], value: Tier) -> None:

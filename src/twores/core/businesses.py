@@ -26,7 +26,7 @@ from twores.core.errors import (
     MissingValueError,
 )
 from twores.core.labels import LabelledEnum, clean_text
-from twores.core.problems import CONTROL_CHARACTER, checked_limit, checked_text
+from twores.core.texts import CONTROL_CHARACTER, checked_limit, checked_text
 
 
 class Grade(LabelledEnum):

@@ -22,7 +22,7 @@ from twores.core.businesses import FoodBusiness, OperatingStatus, StaffMember
 from twores.core.errors import InvalidValueError
 from twores.core.labels import LabelledEnum
 from twores.core.periods import Period, PeriodKind
-from twores.core.problems import checked_limit
+from twores.core.texts import checked_limit
 
 __all__ = [
     "Compliance",

@@ -13,7 +13,7 @@ import attrs
 
 from twores.core.errors import InvalidValueError
 from twores.core.labels import LabelledEnum
-from twores.core.problems import checked_limit
+from twores.core.texts import checked_limit
 
 #: The longest counterparty (签订对象) the store keeps (``letters.counterparty``).
 COUNTERPARTY_MAX = 100

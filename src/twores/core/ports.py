@@ -29,9 +29,10 @@ from twores.core.duties import DutyKind, DutyRecord
 from twores.core.errors import InvalidValueError, TworesError, UnitEndedError, UnitInUseError
 from twores.core.kpis import BusinessTally, Ranking, RankingRun
 from twores.core.letters import Letter
-from twores.core.problems import Problem, ProblemStatus, Severity, checked_limit
+from twores.core.problems import Problem, ProblemStatus, Severity
 from twores.core.security import ACTOR_MAX, Scope
 from twores.core.supervision import SupervisionTask, TaskPlan, Visit
+from twores.core.texts import checked_limit
 
 #: How long a unit of work waits for another writer by default (seconds): a province's
 #: import holds the writer claim for minutes; a web request should wait a few seconds.

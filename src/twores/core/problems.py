@@ -9,7 +9,6 @@ reporter (a case outcome recorded by the regulator counts as one).
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from twores.core.errors import InvalidValueError, TworesError
 from twores.core.labels import LabelledEnum, clean_text
 from twores.core.periods import CHINA_TZ
 from twores.core.security import Role
+from twores.core.texts import checked_limit, checked_text
 
 #: Whole texts that say nothing was found (compared after :func:`clean_text`, lower case,
 #: end punctuation dropped): what offices write in a 发现问题 column for "none".
@@ -53,49 +53,6 @@ def real_findings(texts: tuple[str, ...], field: str = "findings") -> tuple[str,
     """A visit's findings as problems to open: each :func:`checked_text`, those that say
     nothing was found (:func:`means_no_problem`) left out."""
     return tuple(t for t in (checked_text(t, field) for t in texts) if not means_no_problem(t))
-
-
-#: Word's soft line break (Shift+Enter) arrives as a vertical tab when pasted.
-_SOFT_BREAK = "\x0b"
-
-
-def checked_text(value: str, field: str) -> str:
-    """``value`` with Word's soft line breaks as newlines; any other control character but
-    tab and newline (a backspace, U+001F…) is refused: a report cannot hold it."""
-    value = value.replace(_SOFT_BREAK, "\n")
-    bad = sorted({c for c in value if c not in "\t\n\r" and unicodedata.category(c) == "Cc"})
-    if bad:
-        shown = "".join(f"\\x{ord(c):02x}" if c in bad else c for c in value)
-        codes = "、".join(f"U+{ord(c):04X}" for c in bad)
-        raise InvalidValueError(
-            field,
-            shown,
-            f"含控制字符 {codes}，无法写入通报和表格，请删除后重新录入",
-            f"holds control character {codes.replace('、', ', ')}, which reports cannot "
-            "hold: delete it and enter the text again",
-        )
-    return value
-
-
-#: Control characters (Unicode category Cc) other than tab, newline and carriage return:
-#: PostgreSQL cannot store NUL, and reports cannot hold any of them.
-CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def checked_limit(value: str, field: str, limit: int) -> str:
-    """``value`` if it holds no control character (NUL…, see :func:`checked_text`) and at
-    most ``limit`` characters (the store's column is that wide), else an error naming
-    ``field``, the value and the limit."""
-    if CONTROL_CHARACTER.search(value):
-        checked_text(value, field)  # raises, showing the characters
-    if len(value) > limit:
-        raise InvalidValueError(
-            field,
-            value,
-            f"不能超过 {limit} 个字符（现有 {len(value)} 个）",
-            f"must be at most {limit} characters long (it has {len(value)})",
-        )
-    return value
 
 
 #: The longest reporter, verifier (``problems.reporter``/``verified_by``) and source

@@ -7,6 +7,7 @@ import attrs
 from twores.core.areas import canonical_area_code
 from twores.core.errors import InvalidValueError, TworesError
 from twores.core.labels import LabelledEnum
+from twores.core.texts import checked_limit
 
 
 class Role(LabelledEnum):
@@ -49,8 +50,6 @@ def _check_actor(instance: object, attribute: attrs.Attribute[str], value: objec
             "must name who acts (the audit log records it), not be blank",
         )
     if len(value) > ACTOR_MAX or not value.isprintable():
-        from twores.core.problems import checked_limit  # problems imports this module
-
         checked_limit(value, "actor", ACTOR_MAX)
 
 

@@ -20,7 +20,7 @@ from twores.core.businesses import FoodBusiness, Grade, OperatingStatus
 from twores.core.errors import InvalidValueError, TworesError
 from twores.core.labels import LabelledEnum
 from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
-from twores.core.problems import checked_limit
+from twores.core.texts import checked_limit
 
 #: The longest late-entry reason (``visits.late_reason``), exemption reason
 #: (``supervision_tasks.exempt_reason``) and checklist reference (``visits.checklist``) the

@@ -22,7 +22,7 @@ import attrs
 from twores.core.businesses import BUSINESS_NAME_MAX, FoodBusiness, OperatingStatus, Staff
 from twores.core.convert import trusted_fields
 from twores.core.errors import TworesError
-from twores.core.problems import CONTROL_CHARACTER
+from twores.core.texts import CONTROL_CHARACTER
 from twores.services.sheets.values import INVISIBLE
 
 Reader = Callable[[object, str], object]
