@@ -31,13 +31,13 @@ from twores.core.problems import (
     ProblemSource,
     ProblemStatus,
     Severity,
-    checked_text,
     may_take,
     means_no_problem,
     next_escalation,
     transition,
 )
 from twores.core.security import Role, Scope, outside_scope
+from twores.core.texts import checked_text
 from twores.services.lookups import business_in_scope
 from twores.services.reminders import write_reminder
 
