@@ -751,7 +751,7 @@ def test_tables_honour_csv_json_and_xlsx(tmp_path: Path) -> None:
     rows = list(csv.reader(io.StringIO(kpi.stdout)))
     assert rows[0][:3] == ["区域", "包保覆盖率", "督导任务完成率"] and rows[1][0] == "大圩镇"
     plugins = run("--format", "csv", "plugins", cwd=tmp_path)
-    assert next(csv.reader(io.StringIO(plugins.stdout))) == ["插件", "规则集", "钩子"]
+    assert next(csv.reader(io.StringIO(plugins.stdout))) == ["插件", "规则集", "钩子", "指标"]
     described = json.loads(run("--format", "json", "plugins", cwd=tmp_path).stdout)
     assert "national" in {p["name"] for p in described}
     with sqlite3.connect(db) as connection:

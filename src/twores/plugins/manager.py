@@ -61,6 +61,8 @@ class TworesPluginManager(pluggy.PluginManager):
         self._arguments_cache: dict[str, tuple[str, ...]] = {}
         self._levels_cache: dict[str, int] = {}
         self._paths: dict[str, tuple[str, ...]] = {}
+        #: (KPI, plugin in force, plugin replaced) overrides already logged.
+        self._kpi_overrides_logged: set[tuple[str, str, str]] = set()
         #: Where the stored areas are read when a non-standard code (a development zone)
         #: is not in ``hierarchy``: set by ``open_store``, so every command and request
         #: judges a zone by its region's rules.
@@ -185,8 +187,39 @@ class TworesPluginManager(pluggy.PluginManager):
                 sources.setdefault(name, {})[plugin] = None
                 if name not in found:
                     found[name] = attrs.evolve(kpi, plugin=plugin)
+                elif found[name].plugin != plugin:
+                    self._log_kpi_override(name, found[name].plugin, plugin)
         order = dict.fromkeys(k.spec.name for _, kpis in reversed(results) for k in kpis)
         return {name: (found[name], tuple(sources[name])) for name in order}
+
+    def _log_kpi_override(self, name: str, winner: str, replaced: str) -> None:
+        """Say (once per manager) that ``winner``'s definition of KPI ``name`` is in force
+        over ``replaced``'s: at INFO when a plugin replaces a built-in (national) KPI, as
+        regions are meant to; else a WARNING, since one of the two plugins' authors may not
+        know their definition is overridden."""
+        key = (name, winner, replaced)
+        if key in self._kpi_overrides_logged:
+            return
+        self._kpi_overrides_logged.add(key)
+        intended = self.is_builtin(replaced) and not self.is_builtin(winner)
+        LOG.log(
+            logging.INFO if intended else logging.WARNING,
+            "指标 %s：插件 %s 的定义替代了插件 %s 的定义%s | KPI %s: plugin %s's definition "
+            "replaces plugin %s's%s",
+            name,
+            winner,
+            replaced,
+            "（替代全国指标）" if intended else "",
+            name,
+            winner,
+            replaced,
+            " (a national KPI)" if intended else "",
+        )
+
+    def is_builtin(self, plugin: str) -> bool:
+        """Whether ``plugin`` names a built-in plugin (``national_kpis``...), registered as
+        shipped."""
+        return any(plugin == n and self.get_plugin(n) is m for n, m in DEFAULT_PLUGINS)
 
     def cli_commands(self) -> list[Any]:
         """Commands plugins add to the ``twores`` command line."""
@@ -725,16 +758,32 @@ class TworesPluginManager(pluggy.PluginManager):
     # --- introspection ----------------------------------------------------------------
 
     def describe(self) -> list[dict[str, Any]]:
-        """Each plugin: name, the hooks it implements, and the rule sets it registers."""
+        """Each plugin: name, the hooks it implements, the rule sets it registers, the KPIs
+        it registers whose definition is in force (``kpis``) and those it registers that
+        another plugin's definition overrides (``kpis_overridden``: name and ``by``)."""
         rule_sets: dict[str, list[str]] = {}
         for rule_set, source in self._rule_sets_with_source():
             rule_sets.setdefault(source, []).append(f"{rule_set.name} {rule_set.version}")
+        in_force: dict[str, list[str]] = {}
+        overridden: dict[str, list[dict[str, str]]] = {}
+        for kpi, sources in self.kpi_sources().items():
+            in_force.setdefault(sources[0], []).append(kpi)
+            for replaced in sources[1:]:
+                overridden.setdefault(replaced, []).append({"name": kpi, "by": sources[0]})
         described = []
         for name, plugin in sorted(self.list_name_plugin(), key=lambda item: item[0]):
             if plugin is None:
                 continue
             hooks = sorted(caller.name for caller in self.get_hookcallers(plugin) or ())
-            described.append({"name": name, "hooks": hooks, "rule_sets": rule_sets.get(name, [])})
+            described.append(
+                {
+                    "name": name,
+                    "hooks": hooks,
+                    "rule_sets": rule_sets.get(name, []),
+                    "kpis": in_force.get(name, []),
+                    "kpis_overridden": overridden.get(name, []),
+                }
+            )
         return described
 
 

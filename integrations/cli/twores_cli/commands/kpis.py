@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Column, Table
 
+from twores.services.kpi_definitions import kpi_definition
 from twores.services.kpis import (
     compute_kpis,
     issue_bulletin,
@@ -107,21 +108,36 @@ def kpi_command(
 
 
 @click.command("kpis")
+@click.option(
+    "--area",
+    help="Name tiers in the definitions as this area's region does (reads --db) / "
+    "按该区域所在地区的层级称谓（旗、苏木…）解释指标",
+)
 @pass_context
-def kpis_command(obj: Context) -> None:
+def kpis_command(obj: Context, area: str | None) -> None:
     """The KPIs in force: what each counts, which way is good, its weight / 指标定义.
 
     The plugin column names the plugin whose definition is in force, and those it replaces
-    where plugins register one KPI name more than once (JSON: plugin, replaces).
+    where plugins register one KPI name more than once (JSON: plugin, replaces). With
+    --area, the definitions call the tiers as the area's region names them (旗县级 in
+    Inner Mongolia).
 
     \b
     Examples:
       twores kpis
       twores --lang en --format json kpis
+      twores --region inner_mongolia kpis --area 15
     """
     lang, t = obj.lang, obj.t
     specs = kpi_specs(obj.app)
     sources = obj.app.plugins.kpi_sources()
+    hierarchy = None
+    if area is not None:
+        with obj.store().unit_of_work(obj.scope()) as uow:
+            hierarchy = uow.areas.hierarchy()
+    definitions = {
+        s.name: kpi_definition(obj.app, s, lang, hierarchy=hierarchy, area=area) for s in specs
+    }
     if obj.output == "json":
         click.echo(
             json.dumps(
@@ -133,7 +149,7 @@ def kpis_command(obj: Context) -> None:
                         "denominator": s.counts(lang)[1],
                         "direction": s.direction.value,
                         "weight": s.weight,
-                        "definition": s.definition(lang),
+                        "definition": definitions[s.name],
                         "plugin": sources[s.name][0],
                         "replaces": list(sources[s.name][1:]),
                     }
@@ -160,7 +176,7 @@ def kpis_command(obj: Context) -> None:
             denominator,
             s.direction.label(lang),
             f"{s.weight:g}",
-            s.definition(lang),
+            definitions[s.name],
             _source(sources[s.name], lang),
         )
     obj.show(view)
