@@ -1021,6 +1021,35 @@ def test_a_credit_code_filed_in_another_jurisdiction_is_refused_not_filed_twice(
     assert state(store) == before
 
 
+def test_a_business_filed_outside_is_reported_with_the_rows_other_errors(
+    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+) -> None:
+    """What the store refuses is listed with the row errors, not only once they are
+    corrected (a clerk fixed every row listed and was refused again)."""
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=ON)
+    businesses, *_ = state(store)
+    theirs = next(b for b in businesses if b.licence_no)  # type: ignore[attr-defined]
+    other = next(
+        b
+        for b in businesses
+        if b.area_code[:9] != theirs.area_code[:9]  # type: ignore[attr-defined]
+    )
+    office = twores.Scope("乡镇办", twores.Role.OFFICE, other.area_code[:9])
+    ahead = attrs.evolve(other, opened_on=date(2099, 1, 1))
+    moved = attrs.evolve(theirs, area_code=other.area_code)
+    sheet = _coded_sheet(tmp_path / "两处错误.csv", [ahead, moved], licences=True)
+    before = state(store)
+
+    refused = import_file(app, store, office, "businesses", sheet, on=ON)
+
+    assert [(e.row, e.code) for e in refused.errors] == [
+        (2, "date_ahead"),
+        (3, "out_of_scope"),
+    ]
+    assert state(store) == before
+
+
 def test_a_ledger_dated_before_a_later_holder_hands_over_until_then(
     app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
 ) -> None:

@@ -455,13 +455,16 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
             absent = Absent.of(chunk.columns)
             if stored and (absent or any(r.blank for r in chunk.rows)):
                 chunk = _keep_unsaid(uow, chunk, absent, errors)
+            unfit: set[int] = set()  # rows whose business is not to be stored
             for row in chunk.rows:
                 if not inside(row.business.area_code):
                     errors.append(_outside(row, uow.scope, chunk.columns))
+                    unfit.add(row.row)
                     continue
                 ahead = _dated_ahead(row, chunk.columns, entered_on)
                 if ahead:
                     errors.extend(ahead)
+                    unfit.add(row.row)
                     continue
                 if row.cadre is None:
                     if not row.business.status.in_scope:
@@ -479,18 +482,21 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
                     errors.append(error)
                 else:
                     links[row.business.key] = cadre.id  # type: ignore[union-attr]
-            if not errors:
-                try:
-                    records += uow.businesses.upsert_many(r.business for r in chunk.rows)
-                except ScopeError as refused:
-                    if not refused.keys:
-                        raise
-                    errors += _filed_outside(chunk.rows, refused, chunk.columns)
-                except (StructureError, InvalidAreaCodeError) as refused:
-                    moved = _moved_county(chunk.rows, refused, chunk.columns)
-                    if not moved:
-                        raise
-                    errors += moved
+            # Written even after an error (the file is then rolled back): what the store
+            # refuses (a business filed outside the jurisdiction, moved to another county)
+            # is reported with the rest, not only once the rest is corrected.
+            fit = [r for r in chunk.rows if r.row not in unfit] if unfit else chunk.rows
+            try:
+                records += uow.businesses.upsert_many(r.business for r in fit)
+            except ScopeError as refused:
+                if not refused.keys:
+                    raise
+                errors += _filed_outside(fit, refused, chunk.columns)
+            except (StructureError, InvalidAreaCodeError) as refused:
+                moved = _moved_county(fit, refused, chunk.columns)
+                if not moved:
+                    raise
+                errors += moved
     if errors:
         return rows, listed(errors, unread_after=unread_after), UpsertResult(), UpsertResult()
     linked = uow.assignments.upsert_many(_assignments_for(uow, links, on))
