@@ -324,8 +324,23 @@ def canonical_phone(value: str | None) -> str | None:
 def checked_phone(value: str | None, field: str = "phone") -> str | None:
     """``value`` if it is a phone number as stored (or None), else an error naming ``field``."""
     if value is not None and (not isinstance(value, str) or not _PHONE_RE.match(value)):
+        if isinstance(value, str) and "*" in value:
+            raise masked_number(field, value)
         raise InvalidValueError(field, value, "不是有效的电话号码", "not a valid phone number")
     return value
+
+
+def masked_number(field: str, value: str) -> InvalidValueError:
+    """A phone or ID number masked for display (138****8000), as a masked export shows it:
+    it names no one, so it cannot be stored."""
+    return InvalidValueError(
+        field,
+        value,
+        "是脱敏显示的号码（含 *），无法导入：请改用未脱敏导出的文件（twores export --unmask）"
+        "，或填写完整号码",
+        "a number masked for display (with *) cannot be imported: use an unmasked export "
+        "(twores export --unmask) or give the whole number",
+    )
 
 
 def _check_phone(instance: Any, attribute: attrs.Attribute[str | None], value: str | None) -> None:
@@ -337,6 +352,8 @@ def checked_id_number(value: str | None, field: str = "id_number") -> str | None
     if value is None:
         return None
     if not isinstance(value, str) or not _valid_ric(value):
+        if isinstance(value, str) and "*" in value:
+            raise masked_number(field, value)
         raise InvalidValueError(
             field, value, "不是有效的居民身份证号", "not a valid resident ID number"
         )

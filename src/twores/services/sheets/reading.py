@@ -488,6 +488,8 @@ def read_table(path: str | Path, known: Iterable[str]) -> Table:
         raise no_such_file(source)
     known_set = set(known)
     head = _head_bytes(source)
+    if not head.removeprefix(codecs.BOM_UTF8).strip():
+        raise _empty(source)
     named = source.name.lower().endswith(_WORKBOOKS)
     if named and not head.startswith(_WORKBOOK_MAGIC):
         _refuse_markup(source, head)  # a web page or XML saved under a workbook's name
@@ -807,6 +809,15 @@ def _not_a_sheet(path: Path) -> InvalidValueError:
         path.name,
         "不是表格文件：请上传 Excel 工作簿（.xlsx/.xls）或 CSV 文本（UTF-8 或 GB18030 编码）",
         "not a spreadsheet: upload an Excel workbook (.xlsx/.xls) or CSV text (UTF-8 or GB18030)",
+    )
+
+
+def _empty(path: Path) -> InvalidValueError:
+    return InvalidValueError(
+        "file",
+        path.name,
+        "文件为空：没有表头，也没有数据行",
+        "the file is empty: it has no header and no rows",
     )
 
 
