@@ -466,3 +466,25 @@ def test_a_ledger_step_timed_after_now_is_refused(
         app, store, ADMIN, problem.id, Action.SUBMIT, actor="干部乙", evidence=EVIDENCE
     )
     assert later.status is ProblemStatus.SUBMITTED
+
+
+def test_a_cadres_refused_step_names_only_the_steps_a_cadre_may_take(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    day = date(2026, 3, 2)
+    held, problem = _one_finding(app, store, roster, day)
+    assert problem.status is ProblemStatus.RECTIFYING
+    cadre = twores.Scope(held.cadre_id, twores.Role.CADRE, COUNTY, cadre_id=held.cadre_id)
+
+    with pytest.raises(IllegalTransitionError) as refused:
+        transition_problem(
+            app, store, cadre, problem.id, Action.CLOSE, actor=held.cadre_id, at=_at(day, 11)
+        )
+
+    assert refused.value.message_zh.endswith(f"当前可执行：{Action.SUBMIT.zh}")
+    assert refused.value.message_en.endswith(f"allowed now: {Action.SUBMIT.en}")
+    with pytest.raises(IllegalTransitionError) as office:  # an office is offered its steps
+        transition_problem(
+            app, store, ADMIN, problem.id, Action.CLOSE, actor="监管员", at=_at(day, 11)
+        )
+    assert Action.REMIND.zh in office.value.message_zh

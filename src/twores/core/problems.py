@@ -258,8 +258,9 @@ def deadline_after(action: Action, before: date | None, given: date | None) -> d
     return None if action is A.REFER else before
 
 
-def allowed_actions(problem: Problem) -> tuple[Action, ...]:
-    return tuple(TRANSITIONS[problem.status])
+def allowed_actions(problem: Problem, role: Role | None = None) -> tuple[Action, ...]:
+    """The steps ``problem``'s status allows next; those ``role`` may take, when given."""
+    return tuple(a for a in TRANSITIONS[problem.status] if role is None or may_take(role, a))
 
 
 def transition(
@@ -271,12 +272,14 @@ def transition(
     note: str = "",
     evidence: tuple[str, ...] = (),
     deadline: date | None = None,
+    role: Role | None = None,
 ) -> tuple[Problem, ProblemEvent]:
-    """The problem after ``action``, and the event that records it."""
+    """The problem after ``action``, and the event that records it. A refused step names
+    the steps allowed now (those ``role`` may take, when given)."""
     after = TRANSITIONS[problem.status].get(action)
     if after is None:
-        allowed = "、".join(a.zh for a in allowed_actions(problem)) or "无"
-        allowed_en = ", ".join(a.en for a in allowed_actions(problem)) or "none"
+        allowed = "、".join(a.zh for a in allowed_actions(problem, role)) or "无"
+        allowed_en = ", ".join(a.en for a in allowed_actions(problem, role)) or "none"
         raise IllegalTransitionError(
             problem, action, f"当前可执行：{allowed}", f"allowed now: {allowed_en}"
         )

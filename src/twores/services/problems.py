@@ -355,6 +355,7 @@ def _step(app: Twores, scope: Scope, problem: Problem, step: Step) -> tuple[Prob
         note=step.note,
         evidence=step.evidence,
         deadline=deadline,
+        role=scope.role,
     )
 
 
