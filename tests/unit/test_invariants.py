@@ -147,8 +147,10 @@ def test_a_plan_that_leaves_a_placeable_business_unplaced_is_caught() -> None:
     )
     with pytest.raises(InvariantViolated) as caught:
         assert_unplaced_exactly(roster, lazy, RULES)
-    assert [v.kind for v in caught.value.violations] == ["plan.placeable_unplaced"]
+    # SHOP listed though placeable; the other neither placed nor listed (dropped)
+    assert [v.kind for v in caught.value.violations] == ["plan.placeable_unplaced", "plan.dropped"]
     assert f"{SHOP.key} could be held by v" in str(caught.value)
+    assert other.key in str(caught.value.violations[1])
 
 
 def test_a_plan_cannot_hide_a_bad_assignment_by_calling_its_business_unplaced() -> None:

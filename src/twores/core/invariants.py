@@ -118,6 +118,7 @@ def roster_violations(
       not as of now) has exactly one active assignment;
     * tier: the cadre's tier is the one the rules in force give for the business's grade;
     * jurisdiction: the business lies inside the cadre's area, an area of the cadre's tier;
+      both filed under areas the hierarchy holds;
     * no active assignment to an unknown or inactive cadre, or to an unknown business or one
       closed or revoked by ``on``;
     * no overlapping valid time for one business, over the whole history;
@@ -224,9 +225,9 @@ def assignment_violations(
     roster: Roster, rules: RuleBook, on: date, assignment: Assignment
 ) -> list[Violation]:
     """What is wrong with one assignment active on ``on``: an unknown, closed or revoked
-    business; an unknown or inactive cadre; the wrong tier; a business outside the
-    cadre's area; a cadre whose area is not of their tier (the planner never places on
-    one)."""
+    business; an unknown or inactive cadre; the wrong tier; a business or cadre filed
+    under an area the hierarchy does not hold; a business outside the cadre's area; a
+    cadre whose area is not of their tier (the planner never places on one)."""
     key, cadre_id = assignment.business_key, assignment.cadre_id
     ids = (key, cadre_id)
     business = roster.businesses.get(key)
@@ -275,12 +276,24 @@ def assignment_violations(
             )
         )
     hierarchy = roster.hierarchy
-    inside = (
-        business.area_code in hierarchy
-        and cadre.area_code in hierarchy
-        and hierarchy.contains(cadre.area_code, business.area_code)
-    )
-    if not inside:
+    unknown_areas = [
+        (what_zh, what_en, who, code)
+        for what_zh, what_en, who, code in (
+            ("主体", "business", key, business.area_code),
+            ("干部", "cadre", cadre_id, cadre.area_code),
+        )
+        if code not in hierarchy
+    ]
+    for what_zh, what_en, who, code in unknown_areas:
+        found.append(
+            Violation(
+                "assignment.unknown_area",
+                (*ids, code),
+                f"{what_zh} {who} 所在区划 {code} 不在区划树中",
+                f"{what_en} {who} is filed under {code}, an area the hierarchy does not hold",
+            )
+        )
+    if not unknown_areas and not hierarchy.contains(cadre.area_code, business.area_code):
         found.append(
             Violation(
                 "assignment.jurisdiction",
@@ -337,24 +350,31 @@ def placement_violations(
     roster: Roster, plan: Plan, rules: RuleBook, after: Roster
 ) -> list[Violation]:
     """What ``plan`` (made on ``roster``, giving ``after``) left unplaced that it could
-    place, and what it placed nowhere without saying so: a business is unplaced exactly
-    when it has no eligible cadre, or (``load_cap``) every eligible cadre is at the cap."""
+    place, and what it placed nowhere without saying so: a business in scope on the plan's
+    day (``in_scope_on``, as :func:`roster_violations` judges coverage) is unplaced exactly
+    when it has no eligible cadre, or (``load_cap``) every eligible cadre is at the cap;
+    every other one is held in ``after``. Listing unplaced a business that is unknown or
+    closed (or revoked) by that day is a violation; one not yet open then may be listed
+    or not (the planner may plan ahead for it)."""
     on = plan.on
     said = {u.business_key: u.reason for u in plan.unplaced}
-    held = Counter(a.cadre_id for a in after.active_assignments(on))
+    active = after.active_assignments(on)
+    held = Counter(a.cadre_id for a in active)
+    holding = {a.business_key for a in active}
     by_area = _active_by_area(roster, on)
     found: list[Violation] = [
         Violation(
             "plan.unplaced_out_of_scope",
             (key,),
-            f"计划列为未安排的 {key} 不是在营（或停业）的主体，无需安排",
-            f"the plan lists {key} unplaced, but it is no operating or suspended business",
+            f"计划列为未安排的 {key} 在 {on} 不是在营（或停业）的主体，无需安排",
+            f"the plan lists {key} unplaced, but it is no operating or suspended business on {on}",
         )
         for key in sorted(said)
-        if (business := roster.businesses.get(key)) is None or not business.in_scope
+        if (business := roster.businesses.get(key)) is None
+        or not business.status_on(on).in_scope  # as of the plan's day, not as of now
     ]
     for key, business in sorted(roster.businesses.items()):
-        if not business.in_scope:
+        if not business.in_scope_on(on):  # as of the plan's day, not as of now
             continue
         cadres = by_area.get(_target(roster, rules, on, business), [])
         reason = said.get(key)
@@ -365,6 +385,17 @@ def placement_violations(
                     (key,),
                     f"主体 {key} 没有可包保的干部，计划却未列为未安排",
                     f"business {key} has no eligible cadre, yet the plan does not list it unplaced",
+                )
+            )
+        elif cadres and reason is None and key not in holding:
+            who = "、".join(c.id for c in cadres[:5])
+            found.append(
+                Violation(
+                    "plan.dropped",
+                    (key, *(c.id for c in cadres[:5])),
+                    f"主体 {key} 可由 {who} 包保，计划却既未安排也未列为未安排",
+                    f"business {key} could be held by {who}, yet the plan neither placed it "
+                    "nor listed it unplaced",
                 )
             )
         elif cadres and reason is not None:

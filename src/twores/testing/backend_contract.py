@@ -77,6 +77,7 @@ from twores.testing.assertions import national_rules
 ON = date(2025, 6, 30)
 COUNTY = "450323"
 TOWNSHIP = "450323101"
+OTHER_COUNTY = "450324"
 SYSTEM = Scope.system("contract")
 HIGHER = Direction.HIGHER_IS_BETTER
 
@@ -310,8 +311,12 @@ class BackendContract:
             assert uow.businesses.upsert_many(roster.businesses.values()) == UpsertResult(
                 0, 0, len(roster.businesses)
             )
-            assert uow.cadres.upsert_many(roster.cadres.values()).changed == 0
-            assert uow.areas.upsert_many(roster.hierarchy).changed == 0
+            assert uow.cadres.upsert_many(roster.cadres.values()) == UpsertResult(
+                0, 0, len(roster.cadres)
+            )
+            assert uow.areas.upsert_many(roster.hierarchy) == UpsertResult(
+                0, 0, len(roster.hierarchy)
+            )
             uow.commit()
         with loaded.unit_of_work(SYSTEM) as uow:
             assert len(list(uow.audit.entries())) == before
@@ -698,6 +703,7 @@ class BackendContract:
             ]
             assert uow.cadres.count(within=TOWNSHIP) == len(cadres)
             assert uow.cadres.count(within="4503") == len(roster.cadres)
+            assert uow.cadres.count() == len(roster.cadres)
 
     def test_pages_of_businesses_and_cadres_are_slices_of_the_stream(self, loaded: Store) -> None:
         with loaded.unit_of_work(SYSTEM) as uow:
@@ -820,6 +826,143 @@ class BackendContract:
             assert uow.businesses.count() == len(seen)
             with pytest.raises(ScopeError):
                 list(uow.businesses.stream(within="450323102"))
+
+    @pytest.fixture
+    def two_counties(self, loaded: Store, roster: Roster) -> tuple[Roster, list[Assignment]]:
+        """The roster of ``loaded`` and one of another county (``OTHER_COUNTY``) stored
+        together, each with a fresh plan applied: the whole roster and every assignment."""
+        drawn = synthetic_roster(
+            demo_region().subtree(OTHER_COUNTY),
+            businesses=60,
+            cadres=20,
+            seed=5,
+            within=OTHER_COUNTY,
+        )
+        other = Roster.build(  # its cadres above the county are those of ``roster`` too
+            drawn.hierarchy,
+            drawn.businesses.values(),
+            [c for c in drawn.cadres.values() if c.area_code.startswith(OTHER_COUNTY)],
+        )
+        assert not set(other.businesses) & set(roster.businesses)
+        assert not set(other.cadres) & set(roster.cadres)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            uow.areas.upsert_many(other.hierarchy)
+            uow.businesses.upsert_many(other.businesses.values())
+            uow.cadres.upsert_many(other.cadres.values())
+            for one in (roster, other):
+                uow.assignments.apply(plan_assignments(one, national_rules(), ON, PlanMode.FRESH))
+            uow.commit()
+        with loaded.unit_of_work(SYSTEM) as uow:
+            stored = list(uow.assignments.stream())
+        both = Roster.build(
+            demo_region(),
+            [*roster.businesses.values(), *other.businesses.values()],
+            [*roster.cadres.values(), *other.cadres.values()],
+            stored,
+        )
+        assert {roster.businesses[k].area_code[:6] for k in roster.businesses} == {COUNTY}
+        assert any(a.business_key in other.businesses for a in stored)
+        assert any(a.business_key in roster.businesses for a in stored)
+        return both, stored
+
+    @pytest.mark.parametrize("area", [TOWNSHIP, COUNTY])
+    def test_scope_limits_cadre_and_assignment_reads(
+        self, loaded: Store, two_counties: tuple[Roster, list[Assignment]], area: str
+    ) -> None:
+        """An office sees the cadres filed in its area and the assignments of businesses
+        filed there, by every read: get, get_many, stream, count, page and each filter;
+        nothing of another township or county."""
+        both, stored = two_counties
+        hierarchy = both.hierarchy
+
+        def inside(code: str) -> bool:
+            return hierarchy.contains(area, code)
+
+        cadres = sorted(both.cadres.values(), key=lambda c: c.id)
+        ours = [c for c in cadres if inside(c.area_code)]
+        theirs = [c for c in cadres if not inside(c.area_code)]
+        held = [a for a in stored if inside(both.businesses[a.business_key].area_code)]
+        unseen = [a for a in stored if not inside(both.businesses[a.business_key].area_code)]
+        assert ours and theirs and held and unseen
+        office = Scope("辖区用户", Role.OFFICE, area)
+        with loaded.unit_of_work(office) as uow:
+            for cadre in theirs:
+                assert uow.cadres.get(cadre.id) is None, cadre.id
+            assert uow.cadres.get(ours[0].id) == ours[0]
+            asked = [c.id for c in cadres] + ["no-such-cadre"]
+            assert uow.cadres.get_many(asked) == {c.id: c for c in ours}
+            assert uow.cadres.get_many([c.id for c in theirs]) == {}
+            assert list(uow.cadres.stream()) == ours
+            assert uow.cadres.count() == len(ours)
+            assert uow.cadres.page(offset=0, limit=len(cadres)) == ours
+            assert list(uow.assignments.stream()) == held
+            assert uow.assignments.count() == len(held)
+            assert uow.assignments.count(active_on=ON) == len(held)
+            assert list(uow.assignments.stream(county_code=OTHER_COUNTY)) == []
+            assert list(uow.assignments.stream(county_code=COUNTY)) == held
+            some_unseen = {a.business_key for a in unseen[:10]}
+            assert list(uow.assignments.stream(business_keys=some_unseen)) == []
+            for assignment in unseen[:10]:
+                assert list(uow.assignments.stream(business_key=assignment.business_key)) == []
+            for cadre in theirs[:10]:
+                assert [a for a in uow.assignments.stream(cadre_id=cadre.id) if a not in held] == []
+            assert uow.businesses.get_many(list(both.businesses)) == {
+                k: b for k, b in both.businesses.items() if inside(b.area_code)
+            }
+
+    def test_streams_by_county_for_assignments_and_tasks(
+        self, loaded: Store, two_counties: tuple[Roster, list[Assignment]]
+    ) -> None:
+        """``county_code`` keeps the records of one county (here there are two), and
+        ``county_codes`` names the counties that hold some."""
+        both, stored = two_counties
+        counties = [COUNTY, OTHER_COUNTY]
+
+        def county(key: str) -> str:
+            return both.businesses[key].area_code[:6]
+
+        plan = _grade_dependent_plan(Period.parse("2025Q3"), ON)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            synced = uow.tasks.sync(plan)
+            uow.commit()
+        assert synced.tasks > 0
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert uow.businesses.county_codes() == counties
+            tasks = list(uow.tasks.stream())
+            assert len(tasks) == synced.tasks
+            assert uow.tasks.county_codes() == sorted({county(t.business_key) for t in tasks})
+            assert uow.tasks.county_codes() == counties
+            assert uow.tasks.county_codes(within=TOWNSHIP) == [COUNTY]
+            assert uow.tasks.county_codes(within=OTHER_COUNTY) == [OTHER_COUNTY]
+            for code in counties:
+                mine = [a for a in stored if county(a.business_key) == code]
+                assert mine, code
+                assert list(uow.assignments.stream(county_code=code)) == mine, code
+                assert [
+                    a.business_key for a in uow.assignments.stream(county_code=code, active_on=ON)
+                ] == [a.business_key for a in mine if a.is_active(ON)], code
+                assert [t.key for t in uow.tasks.stream(county_code=code)] == [
+                    t.key for t in tasks if county(t.business_key) == code
+                ], code
+                assert [b.key for b in uow.businesses.stream(county_code=code)] == sorted(
+                    k for k in both.businesses if county(k) == code
+                ), code
+            assert list(uow.assignments.stream(county_code="450325")) == []
+
+    def test_get_many_gives_every_stored_key_asked_for(self, loaded: Store, roster: Roster) -> None:
+        businesses = sorted(roster.businesses.values(), key=lambda b: b.key)
+        cadres = sorted(roster.cadres.values(), key=lambda c: c.id)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            for wanted in (businesses[:3], businesses[::7], businesses):
+                asked = [b.key for b in wanted] + ["JY00000000000000"]
+                assert uow.businesses.get_many(asked) == {b.key: b for b in wanted}
+            assert uow.businesses.get_many([]) == {}
+            assert uow.businesses.get_many(["JY00000000000000"]) == {}
+            for some in (cadres[:3], cadres[::5], cadres):
+                asked = [c.id for c in some] + ["no-such-cadre"]
+                assert uow.cadres.get_many(asked) == {c.id: c for c in some}
+            assert uow.cadres.get_many([]) == {}
+            assert uow.cadres.get_many(["no-such-cadre"]) == {}
 
     def test_scope_limits_writes(self, loaded: Store, roster: Roster) -> None:
         hierarchy = roster.hierarchy

@@ -57,18 +57,22 @@ from twores.core.rules import Rule, RuleSet
 from twores.plugins.builtin.national import TIER_FOR_GRADE_TABLE
 
 __all__ = [
+    "DEFAULT_DAY",
     "Tier",
     "areas",
     "assignments",
     "businesses",
     "cadres",
     "credit_codes",
+    "frequencies",
     "hierarchies",
     "licence_numbers",
     "periods",
+    "region_rosters",
     "roster_changes",
     "rosters",
     "rule_sets",
+    "rules",
     "staff_members",
 ]
 
@@ -177,10 +181,12 @@ def hierarchies(
         if forced is not None:
             segments.append(forced)
         for index, segment in enumerate(sorted(segments)):
-            special = segment != forced and (
-                # 1 in 10, shrinking towards a standard area (readable, its tier in its code)
-                not parent.is_standard or (nonstandard and draw(st.integers(0, 9)) == 9)
-            )
+            # 1 in 10, shrinking towards a standard area (readable, its tier in its code).
+            # Drawn below a development zone too (where every child is one): otherwise a
+            # zone's subtree costs fewer choices than a standard one, and the shrinker
+            # would prefer zones.
+            zone = nonstandard and draw(st.integers(0, 9)) == 9
+            special = segment != forced and (not parent.is_standard or zone)
             if special:
                 code = f"{parent.code}-Z{index}"
                 child = Area(
