@@ -395,8 +395,10 @@ def export_download(
         path = Path(folder) / f"export.{fmt}"  # the area's name is for the header only
         export_list(web.store, user.scope, kind, path, unmask=unmask, within=area or None)
         content = path.read_bytes()
-    name = download_name(where.name if where else "全国", f"-{EXPORT_NAMES[kind]}.{fmt}")
-    ascii_name = f"{where.code if where else 'all'}-{kind}.{fmt}"
+    # an unmasked file is named so (never mistaken for the masked one it sits beside)
+    suffix, ascii_suffix = ("-未脱敏", "-unmasked") if unmask else ("", "")
+    name = download_name(where.name if where else "全国", f"-{EXPORT_NAMES[kind]}{suffix}.{fmt}")
+    ascii_name = f"{where.code if where else 'all'}-{kind}{ascii_suffix}.{fmt}"
     return _download(content, name, MEDIA[fmt], ascii_name)
 
 

@@ -18,7 +18,7 @@ from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import Litestar, Request, Response
 from litestar.concurrency import sync_to_thread
@@ -47,13 +47,15 @@ from twores.services.sign_in import SignInThrottle, SignInThrottledError
 from twores.services.users import AuthenticationError, User
 from twores_web.api import Api
 from twores_web.auth import Authenticator, Me, request_user, require_user, session_user
-from twores_web.i18n import lang_of, translator
+from twores_web.i18n import FORM_EXPIRED, lang_of, translator
 from twores_web.pages import PAGES, app_path, base_path, go, here, import_page, this_page
 from twores_web.sessions import RotatingSessionConfig
 from twores_web.state import MAX_BODY_SIZE, WebState
 from twores_web.writes import WRITE_SLOTS, WRITES_WAIT, WebStore, WriteLane, WritesBusy, is_busy
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: How long a sign-in lasts unused, by default (seconds): a working day.
+SESSION_IDLE_TIMEOUT = 8 * 3600
 
 
 def create_app(
@@ -71,6 +73,7 @@ def create_app(
     writes_wait: float = WRITES_WAIT,
     write_slots: int = WRITE_SLOTS,
     request_max_body_size: int = MAX_BODY_SIZE,
+    session_idle_timeout: int = SESSION_IDLE_TIMEOUT,
 ) -> Litestar:
     """The web app over ``store``.
 
@@ -92,6 +95,10 @@ def create_app(
     never wait for them: docs/web.md).
     ``request_max_body_size``: the largest request body in bytes, an uploaded ledger's
     above all (default 128 MB); a larger one answers 413 saying the limit.
+    ``session_idle_timeout``: the seconds a sign-in lasts without a request (default 8
+    hours): every answer renews it, and after that long unused the session is gone (a
+    shared office computer left signed in), so the next page or form asks to sign in
+    again and comes back afterwards.
     """
     if base_path and (not base_path.startswith("/") or base_path.endswith("/")):
         raise twores.InvalidValueError(
@@ -105,6 +112,15 @@ def create_app(
             request_max_body_size,
             "应为正整数（字节数）",
             "must be a positive whole number of bytes",
+        )
+    if isinstance(session_idle_timeout, bool) or not (
+        isinstance(session_idle_timeout, int) and session_idle_timeout > 0
+    ):
+        raise twores.InvalidValueError(
+            "session_idle_timeout",
+            session_idle_timeout,
+            "应为正整数（秒数）",
+            "must be a positive whole number of seconds",
         )
     lane = WriteLane(write_slots, writes_wait)
     store = WebStore(store, writes_wait)
@@ -143,7 +159,12 @@ def create_app(
         },
         middleware=[
             RotatingSessionConfig(
-                secure=secure_cookies, httponly=True, samesite="lax", path=base_path or "/"
+                secure=secure_cookies,
+                httponly=True,
+                samesite="lax",
+                path=base_path or "/",
+                # renewed by every answer: the session ends after this long unused
+                max_age=session_idle_timeout,
             ).middleware
         ],
         stores={"sessions": session_store or MemoryStore()},
@@ -390,6 +411,13 @@ def _body(
         return error.to_dict()
     if isinstance(error, NotAuthorizedException):
         return {"code": "not_signed_in", "zh": "请先登录", "en": "sign in first"}
+    if is_csrf_refusal(error):
+        return {
+            "code": "forbidden",
+            "zh": FORM_EXPIRED[0],
+            "en": FORM_EXPIRED[1],
+            "detail": str(getattr(error, "detail", "")),
+        }
     if isinstance(error, PermissionDeniedException):
         return {
             "code": "forbidden",
@@ -405,6 +433,27 @@ def _body(
         zh = _HTTP_ZH.get(status, f"请求无法处理（HTTP {status}）")
         return {"code": "http_error", "zh": zh, "en": str(error.detail)}
     return {"code": "internal_error", "zh": "服务器内部错误", "en": "internal server error"}
+
+
+def is_csrf_refusal(error: Exception) -> bool:
+    """The framework's refusal of a form or call without a valid CSRF token."""
+    return isinstance(error, PermissionDeniedException) and "CSRF" in str(error.detail)
+
+
+def came_from(request: Request[Any, Any, Any]) -> str:
+    """The page of this app a form was posted from (its ``Referer``, same site only), to
+    come back to after signing in again; home when it is not known."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.url.netloc:
+        return "/"
+    path, root = referer.path, base_path(request)
+    if root:
+        if not (path == root or path.startswith(root + "/")):
+            return "/"
+        path = path[len(root) :] or "/"
+    if not path.startswith("/") or path.startswith("//") or path == "/login":
+        return "/"
+    return path + (f"?{referer.query}" if referer.query else "")
 
 
 def handle_error(
@@ -430,19 +479,21 @@ def handle_error(
         request.logger.warning("写入繁忙 / write refused as busy: %s %s", request.method, where)
     if app_path(request).startswith(("/api", "/schema")):
         return Response(body, status_code=status, headers=headers)
-    if status == 401:
-        back = this_page(request)
-        login = f"/login?next={quote(back)}" if request.method == "GET" else "/login"
-        return go(request, login)
+    if status == 401:  # after signing in: this page, or the page a form was posted from
+        back = this_page(request) if request.method == "GET" else came_from(request)
+        return go(request, f"/login?next={quote(back)}")
     lang = lang_of(request)
+    if is_csrf_refusal(error) and app_path(request) == "/login":  # not signed in: sign in
+        return go(request, "/login?expired=1")
     if status == 413 and app_path(request) == "/imports":  # the form again, saying why
         user = session_user(request, state.app, state.store)  # the database is fine
         if user is not None:
             form = import_page(request, user, state, 413, error=body[lang])
             form.headers.update(headers)
             return form
-    # the remembered user only: an error page asks no database (the error may be its)
-    user = session_user(request, state.app, state.store, lookup=False)
+    # a refusal (4xx) names the user, looked up if need be, to keep the navigation; after a
+    # server error the remembered user only: the page asks no database (the error may be its)
+    user = session_user(request, state.app, state.store, lookup=status < 500)
     return Template(
         "error.html",
         context={

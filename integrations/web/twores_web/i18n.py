@@ -22,3 +22,11 @@ def translator(lang: str) -> Any:
         return zh if lang == "zh" else en
 
     return t
+
+
+#: Why a form without a valid CSRF token was refused (a page open too long, another tab
+#: signed out and in): what to do about it, not "not allowed".
+FORM_EXPIRED = (
+    "表单已过期或无效，请刷新页面后重试",
+    "The form has expired or is invalid: reload the page and try again",
+)

@@ -3,14 +3,19 @@ services like the API. Forms post with the CSRF token; nothing needs JavaScript.
 
 from __future__ import annotations
 
+import base64
 import functools
+import tempfile
 import threading
+from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import litestar
 from litestar import MediaType, Request, Response
+from litestar.concurrency import sync_to_thread
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from markupsafe import Markup
@@ -18,12 +23,14 @@ from markupsafe import Markup
 import twores
 from twores.services import imports, lookups, problems, sign_in, supervision, users, web_views
 from twores.services.kpis import Dashboard, kpi_dashboard
+from twores.services.sheets.parsing import RowError
+from twores.services.sheets.report import write_report
 from twores.services.users import User
-from twores_web.api import bulletin_download, period_of, run_import
+from twores_web.api import EXPORT_NAMES, bulletin_download, export_download, period_of, run_import
 from twores_web.auth import Me, client_address, session_data
 from twores_web.charts import bar_chart
 from twores_web.handlers import get, post, write
-from twores_web.i18n import COOKIE, LANGS, lang_of, translator
+from twores_web.i18n import COOKIE, FORM_EXPIRED, LANGS, lang_of, translator
 from twores_web.sessions import start_session
 from twores_web.state import CurrentUser, Web, WebState
 from twores_web.writes import is_busy
@@ -111,8 +118,17 @@ def _local(target: str | None) -> str:
 
 
 @litestar.get("/login", sync_to_thread=False, **NO_SCHEMA)  # no I/O here
-def login_form(request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:
-    return page(request, "login.html", None, next=_local(next))
+def login_form(
+    request: Request[Any, Any, Any],
+    next: FromQuery[str | None] = None,
+    expired: FromQuery[str | None] = None,
+) -> Template:
+    """The sign-in form; ``expired``: a sign-in form posted without a valid token (open too
+    long) came back here, saying so."""
+    said = None
+    if expired:
+        said = FORM_EXPIRED[0] if lang_of(request) == "zh" else FORM_EXPIRED[1]
+    return page(request, "login.html", None, next=_local(next), error=said)
 
 
 @post("/login", media_type=MediaType.HTML, **NO_SCHEMA)
@@ -208,7 +224,7 @@ def _dashboard_body(
     labels = tuple(names.get(k, k) for k in kids)
     charts = [
         bar_chart(
-            spec.zh if lang == "zh" else spec.en,
+            _kpi_title(spec, lang),
             labels,
             tuple(board.values[spec.name][k].rate for k in kids),
             chart_id=f"chart-{spec.name}",
@@ -237,6 +253,15 @@ def _dashboard_body(
             _BODIES.pop(next(iter(_BODIES)))
         _BODIES[key] = body
     return body
+
+
+def _kpi_title(spec: Any, lang: str) -> str:
+    """A KPI's name as a chart heads it, with its direction when lower is better (the rates
+    read higher-is-better otherwise)."""
+    name = str(spec.zh if lang == "zh" else spec.en)
+    if spec.direction.value != "lower":
+        return name
+    return name + ("（越低越好）" if lang == "zh" else " (lower is better)")
 
 
 def _body_key(
@@ -380,12 +405,13 @@ def record_visit(
     return go(request, target)
 
 
-def _date(text: str) -> date:
+def _date(text: str, field: str = "visited_on") -> date:
+    """``text`` as a date; refused naming ``field``, the form field it came from."""
     try:
         return date.fromisoformat(text)
     except ValueError:
         raise twores.InvalidValueError(
-            "visited_on", text, "应为 YYYY-MM-DD 格式的日期", "must be a date YYYY-MM-DD"
+            field, text, "应为 YYYY-MM-DD 格式的日期", "must be a date YYYY-MM-DD"
         ) from None
 
 
@@ -401,21 +427,25 @@ def problem_ledger(
     offset: FromQuery[int] = 0,
 ) -> Template:
     day, offset = twores.today(), max(offset, 0)
-    found = web_views.problem_ledger(
+    choices = web_views.area_choices(web.store, user.scope)
+    within = web_views.area_code_of(web.store, user.scope, area) if area else None
+    found = web_views.problem_page(
         web.store,
         user.scope,
         status=twores.ProblemStatus.parse(status, field="problem_status") if status else None,
         severity=twores.Severity.parse(severity, field="severity") if severity else None,
-        within=area or None,
+        within=within,
         overdue_on=day if overdue else None,
         offset=offset,
-        limit=web_views.PAGE + 1,  # one more: is there a next page
+        limit=web_views.PAGE,
     )
-    shown = found[: web_views.PAGE]
+    shown = found.problems
+    if within and within not in {a.code for a in choices}:  # a deeper area, from a link
+        choices = (*choices, *web_views.areas_of(web.store, user.scope, [within]).values())
     held = None  # a cadre moves only the problems of the businesses they hold
     if user.role is twores.Role.CADRE and user.cadre_id:
         held = web_views.held_today(web.store, user.scope, user.cadre_id)
-    chosen = {"status": status or "", "severity": severity or "", "area": area or ""}
+    chosen = {"status": status or "", "severity": severity or "", "area": within or ""}
     if overdue:
         chosen["overdue"] = "1"
     return page(
@@ -430,7 +460,10 @@ def problem_ledger(
         query=urlencode({k: v for k, v in chosen.items() if v}),
         offset=offset,
         page_size=web_views.PAGE,
-        more=len(found) > web_views.PAGE,
+        more=found.more,
+        total=found.total,
+        total_exact=found.exact,
+        area_choices=choices,
         overdue_ids={p.id for p in shown if p.overdue_on(day)},
         here=this_page(request),
     )
@@ -455,11 +488,12 @@ def transition(
             actor=user.acts_as,
             note=str(data.get("note", "")),
             evidence=evidence,
-            deadline=_date(deadline) if deadline else None,
+            deadline=_date(deadline, "deadline") if deadline else None,
         )
-    except (twores.ScopeError, twores.NotFoundError):
+    except twores.NotFoundError:
         raise
     except twores.TworesError as error:  # refused: the same list, filters kept, saying why
+        # (a step the role may not take, too: the ledger again, not an error page)
         if is_busy(error):  # another write: 503, try again
             raise
         said = error.message(lang)  # most name the problem already
@@ -492,7 +526,14 @@ def import_page(
     """The import form offering the kinds ``user`` may import, with the size limit, and a
     report or an error (``report``, ``error``)."""
     kinds = [(k, *imports.IMPORT_KINDS[k]) for k in imports.import_kinds(user.scope)]
-    shown = {"report": None, "error": None, **context}
+    shown = {
+        "report": None,
+        "error": None,
+        "chosen_kind": None,
+        "error_report": None,
+        "error_report_name": None,
+        **context,
+    }
     return page(request, "imports.html", user, status, kinds=kinds, limit=web.upload_limit, **shown)
 
 
@@ -504,10 +545,34 @@ async def import_upload(
     if upload is None or not hasattr(upload, "read"):
         raise twores.InvalidValueError("file", "", "请选择文件", "choose a file")
     kind = str(data.get("kind", ""))
-    report = await web.writes.run(
-        functools.partial(run_import, web, user, kind, upload.filename, upload.file)
+    try:
+        report = await web.writes.run(
+            functools.partial(run_import, web, user, kind, upload.filename, upload.file)
+        )
+    except twores.InvalidValueError as error:  # a file that cannot be read: the form again
+        if is_busy(error):
+            raise
+        said = error.message(lang_of(request))
+        return import_page(request, user, web, 400, error=said, chosen_kind=kind)
+    if report.accepted:
+        return import_page(request, user, web, 200, report=report)
+    name, link = await sync_to_thread(error_report_link, report.errors, report.file_name)
+    return import_page(
+        request, user, web, 422, report=report, error_report=link, error_report_name=name
     )
-    return import_page(request, user, web, 200 if report.accepted else 422, report=report)
+
+
+def error_report_link(errors: Sequence[RowError], file_name: str) -> tuple[str, str]:
+    """A refused file's error report as the CLI writes it (CSV, UTF-8 with BOM, one row an
+    error: :data:`~twores.services.sheets.report.HEADERS`), named after the file
+    (``台账.errors.csv``), as a ``data:`` link the page downloads: the app keeps nothing of
+    an upload, and any worker may answer the next request. The service lists at most
+    10,001 errors, so the link stays within a few MB."""
+    source = Path(file_name).name or "upload.csv"
+    with tempfile.TemporaryDirectory() as folder:
+        written = write_report(errors, Path(folder, source).with_suffix(".csv"), Path(folder))
+        content, name = written.read_bytes(), written.name
+    return name, "data:text/csv;charset=utf-8;base64," + base64.b64encode(content).decode()
 
 
 @litestar.get("/bulletin", sync_to_thread=False, **NO_SCHEMA)  # no I/O here
@@ -516,7 +581,7 @@ def bulletin_form(request: Request[Any, Any, Any], user: CurrentUser) -> Templat
     return page(request, "bulletin.html", user, period=str(web_views.current_period()))
 
 
-@write("/bulletin", **NO_SCHEMA)
+@write("/bulletin", status_code=200, **NO_SCHEMA)  # a download, not a created resource
 def bulletin(user: CurrentUser, web: Web, data: Form) -> Response[bytes]:
     fmt = str(data.get("format") or "docx")
     if fmt not in ("docx", "xlsx", "md"):
@@ -524,6 +589,20 @@ def bulletin(user: CurrentUser, web: Web, data: Form) -> Response[bytes]:
     return bulletin_download(
         web, user, str(data.get("area") or user.area_code or ""), data.get("period"), fmt
     )
+
+
+@post("/exports", status_code=200, **NO_SCHEMA)  # a download, not a created resource
+def unmasked_export(user: CurrentUser, web: Web, data: Form) -> Response[bytes]:
+    """An unmasked list, asked for with the form (POST, CSRF token) the area page shows an
+    office or admin: no link a crawler or a browser's prefetch follows exports personal
+    data. The masked lists stay links (``/api/export.xlsx``)."""
+    kind = str(data.get("kind") or "")
+    if kind not in EXPORT_NAMES:
+        raise twores.InvalidValueError(
+            "kind", kind, "应为 " + "、".join(EXPORT_NAMES), "one of " + ", ".join(EXPORT_NAMES)
+        )
+    area = str(data.get("area") or "") or None
+    return export_download(web, user, kind, area, "xlsx", unmask=True)
 
 
 PAGES = [
@@ -543,4 +622,5 @@ PAGES = [
     import_upload,
     bulletin_form,
     bulletin,
+    unmasked_export,
 ]

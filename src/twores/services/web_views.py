@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -23,7 +23,7 @@ from twores.core.errors import InvalidValueError, NotFoundError
 from twores.core.kpis import Ranking, RunKind, rank_areas
 from twores.core.letters import LetterStatus, letter_key
 from twores.core.periods import Period, PeriodKind, today
-from twores.core.ports import Store
+from twores.core.ports import Store, UnitOfWork
 from twores.core.problems import (
     TRANSITIONS,
     Action,
@@ -38,7 +38,7 @@ from twores.core.supervision import SupervisionTask, Visit
 from twores.core.users import User
 from twores.services.commitments import letter_state
 from twores.services.kpis import Dashboard
-from twores.services.lookups import business_in_scope, check_area
+from twores.services.lookups import business_in_scope, check_area, in_scope
 from twores.services.privacy import business_for, cadre_for
 from twores.services.supervision import VisitInput
 
@@ -97,13 +97,16 @@ def areas_of(store: Store, scope: Scope, codes: Iterable[str]) -> dict[str, Area
 
 @attrs.frozen
 class BusinessPage:
-    """A page of businesses. ``total``: all of the area's businesses for a list, the ones
-    shown for a search (a search is not counted through); ``more``: others follow this
-    page, in both."""
+    """A page of businesses. ``total``: all of the area's businesses for a list; for a
+    search (which is not counted through), those known to match: the ones up to the end of
+    this page, and more than that when ``more`` (then ``exact`` is false); ``more``:
+    others follow this page, in both."""
 
     total: int
     businesses: tuple[FoodBusiness, ...]
     more: bool = False
+    #: ``total`` is the number of matches, not a lower bound of it.
+    exact: bool = True
 
 
 def businesses(
@@ -126,8 +129,10 @@ def search_businesses(
     limit: int = PAGE,
 ) -> BusinessPage:
     """A page of the businesses under ``within`` whose name, licence number or credit code
-    holds ``text``, in key order from the ``offset``-th (``total``: how many shown;
-    ``more``: others match after them), masked as the scope requires."""
+    holds ``text``, in key order from the ``offset``-th (``total``: how many are known to
+    match, exact only when this page is the last; ``more``: others match after them),
+    masked as the scope requires. The store does not count a search, and counting it by
+    reading every match would scan a province's businesses on every page."""
     wanted = text.strip()
     if not wanted:
         raise InvalidValueError("q", text, "请输入要查找的名称或编号", "type a name or number")
@@ -137,7 +142,10 @@ def search_businesses(
             check_area(uow.areas.hierarchy(), scope, within)
         found = uow.businesses.search(wanted, within=within, offset=offset, limit=limit + 1)
     shown = tuple(business_for(scope, b) for b in found[:limit])
-    return BusinessPage(len(shown), shown, more=len(found) > limit)
+    more = len(found) > limit
+    if not shown and offset:  # past the last match: how many there are is not known
+        return BusinessPage(0, shown, more=False, exact=False)
+    return BusinessPage(offset + len(shown), shown, more=more, exact=not more)
 
 
 @attrs.frozen
@@ -279,12 +287,93 @@ def problem_ledger(
     outside the scope, or above it, is refused."""
     _check_page(offset, limit)
     with store.unit_of_work(scope) as uow:
-        if within is not None:
-            check_area(uow.areas.hierarchy(), scope, within)
-        matching = uow.problems.stream(
-            status=status, severity=severity, within=within, open_on=overdue_on
-        )
+        matching = _matching(uow, scope, status, severity, within, overdue_on)
         return list(itertools.islice(matching, offset, offset + limit))
+
+
+def _matching(
+    uow: UnitOfWork,
+    scope: Scope,
+    status: ProblemStatus | None,
+    severity: Severity | None,
+    within: str | None,
+    overdue_on: date | None,
+) -> Iterator[Problem]:
+    """The problems matching a ledger's filters, in id order; an area outside the scope, or
+    above it, is refused."""
+    if within is not None:
+        check_area(uow.areas.hierarchy(), scope, within)
+    return uow.problems.stream(status=status, severity=severity, within=within, open_on=overdue_on)
+
+
+#: The problems a ledger page counts at most beyond its own rows: past them it says "more
+#: than" (the store does not count problems; reading on costs a row each).
+COUNT_BEYOND = 2_000
+
+
+@attrs.frozen
+class ProblemPage:
+    """A page of the ledger: ``total`` problems match, or more than that when not
+    ``exact``; ``more``: others follow this page."""
+
+    problems: tuple[Problem, ...]
+    total: int
+    exact: bool
+    more: bool
+
+
+def problem_page(
+    store: Store,
+    scope: Scope,
+    *,
+    status: ProblemStatus | None = None,
+    severity: Severity | None = None,
+    within: str | None = None,
+    overdue_on: date | None = None,
+    limit: int = PAGE,
+    offset: int = 0,
+) -> ProblemPage:
+    """:func:`problem_ledger`'s page with how many match: counted while the problems are
+    read anyway, up to :data:`COUNT_BEYOND` past the page (a bounded read, never a scan of a
+    province's ledger on every view)."""
+    _check_page(offset, limit)
+    with store.unit_of_work(scope) as uow:
+        matching = _matching(uow, scope, status, severity, within, overdue_on)
+        shown = tuple(itertools.islice(matching, offset, offset + limit))
+        if len(shown) < limit:  # the last page (or past it): nothing follows
+            exact = bool(shown) or offset == 0
+            return ProblemPage(shown, offset + len(shown) if exact else 0, exact, False)
+        beyond = sum(1 for _ in itertools.islice(matching, COUNT_BEYOND + 1))
+    exact = beyond <= COUNT_BEYOND
+    return ProblemPage(shown, offset + limit + min(beyond, COUNT_BEYOND), exact, beyond > 0)
+
+
+def area_choices(store: Store, scope: Scope) -> tuple[Area, ...]:
+    """The areas a ledger filters by: the scope's root and its children (for a nationwide
+    scope, the provinces)."""
+    view = area_view(store, scope)
+    return (view.area, *view.children) if view.area else view.children
+
+
+def area_code_of(store: Store, scope: Scope, text: str) -> str:
+    """The code of the area ``text`` names: a code as it is, else the one area in the
+    scope of that name (a name several areas share is refused, naming their codes); an
+    unknown one is returned for :func:`check_area` to refuse."""
+    wanted = text.strip()
+    with store.unit_of_work(scope) as uow:
+        hierarchy = uow.areas.hierarchy()
+    if wanted in hierarchy:
+        return wanted
+    named = [a for a in hierarchy if a.name == wanted and in_scope(hierarchy, scope, a.code)]
+    if len(named) > 1:
+        codes = "、".join(a.code for a in named[:10])
+        raise InvalidValueError(
+            "area_code",
+            wanted,
+            f"有多个同名区划（{codes}），请输入区划代码",
+            f"several areas have this name ({codes}): give the area code",
+        )
+    return named[0].code if named else wanted
 
 
 def business_names(store: Store, scope: Scope, keys: Iterable[str]) -> dict[str, str]:

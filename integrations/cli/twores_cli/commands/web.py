@@ -39,9 +39,22 @@ SECRET_ENV = "TWORES_WEB_SECRET"
     type=click.IntRange(1),
     help="Largest upload (a ledger) in MB / 上传文件大小上限（MB）",
 )
+@click.option(
+    "--session-idle-minutes",
+    default=480,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Sign-ins end after this many minutes unused / 登录闲置多少分钟后失效",
+)
 @pass_context
 def serve_command(
-    obj: Context, host: str, port: int, base_path: str, secure_cookies: bool, max_upload_mb: int
+    obj: Context,
+    host: str,
+    port: int,
+    base_path: str,
+    secure_cookies: bool,
+    max_upload_mb: int,
+    session_idle_minutes: int,
 ) -> None:
     """Serve the web pages and JSON API (OpenAPI at /schema) / 启动网页与 API 服务.
 
@@ -55,6 +68,7 @@ def serve_command(
       twores serve --base-path /twores   # behind a proxy that passes /twores/… as /…
       twores serve --secure-cookies      # served over HTTPS by a proxy
       twores serve --max-upload-mb 256   # province-sized .xlsx ledgers
+      twores serve --session-idle-minutes 120   # shared computers: sign out sooner
     """
     try:
         import uvicorn
@@ -77,6 +91,7 @@ def serve_command(
             base_path=base_path.rstrip("/"),
             secure_cookies=secure_cookies,
             request_max_body_size=max_upload_mb * 1024 * 1024,
+            session_idle_timeout=session_idle_minutes * 60,
         )
     except twores.TworesError as error:
         obj.fail(error, EXIT_USAGE)
