@@ -7,8 +7,6 @@ that printed the statement's parameters; SQLite stored it)."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from tests.backends.conftest import postgres_url  # noqa: F401  (a fresh schema)
 
 import twores
 from twores.core.duties import BY_NAME_MAX, DutyKind, DutyRecord, StaffRole
@@ -34,7 +33,6 @@ from twores.divisions import demo_region
 from twores.plugins.sqlalchemy import tables
 from twores.services.stores import open_store
 
-POSTGRES_URL = os.environ.get("TWORES_TEST_POSTGRES_URL")
 AREA = "450323101200"
 BUSINESS = "JY14503230000003"
 
@@ -157,26 +155,6 @@ def test_optional_reasons_may_be_left_out() -> None:
 
 
 # --- stored at the limit, on every backend ------------------------------------------------
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh schema on the test server, dropped afterwards."""
-    if not POSTGRES_URL:
-        pytest.skip("TWORES_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
-    from twores.plugins.sqlalchemy.backend import normalise_url
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(normalise_url(POSTGRES_URL))
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
