@@ -332,6 +332,30 @@ def test_an_audit_entry_rewritten_to_parse_alike_is_an_edit(backend: str) -> Non
 
 
 @pytest.mark.parametrize("backend", sql_backends())
+@pytest.mark.parametrize("text", ["garbage", "[1,2", ""])
+def test_an_audit_entry_edited_into_text_that_is_not_json_is_an_edit(
+    backend: str, text: str
+) -> None:
+    """Hand-edited text that does not parse is reported as the edit it is (it raised a
+    JSONDecodeError from ``audit verify``)."""
+    with fresh_sql_store(backend) as store:
+        with store.unit_of_work(twores.Scope.system("test")) as uow:
+            uow.areas.upsert_many(demo_region().path("450323"))
+            uow.commit()
+        with store.engine.begin() as connection:
+            seq = connection.execute(
+                sa.text("SELECT seq FROM audit_log WHERE after IS NOT NULL LIMIT 1")
+            ).scalar_one()
+            connection.execute(
+                sa.text("UPDATE audit_log SET after = :after WHERE seq = :seq"),
+                {"after": text, "seq": seq},
+            )
+        with store.unit_of_work(twores.Scope.system("test")) as uow:
+            (problem,) = uow.audit.verify()
+        assert problem.kind == "edited" and problem.seq == seq
+
+
+@pytest.mark.parametrize("backend", sql_backends())
 def test_a_deleted_audit_head_is_reported_and_stops_writes(backend: str) -> None:
     with fresh_sql_store(backend) as store:
         system = twores.Scope.system("test")

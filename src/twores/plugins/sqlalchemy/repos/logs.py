@@ -35,7 +35,14 @@ def audit_head(connection: sa.Connection) -> tuple[int, str]:
 
 
 def _load(value: str | None) -> Any:
-    return None if value is None else json.loads(value)
+    """A stored before/after payload; text that is not JSON (edited by hand) as it is, for
+    the hash check (over the stored text) to report the entry as edited."""
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 class AuditLog:
