@@ -45,7 +45,7 @@ from twores.core.errors import (
 from twores.core.errors import labelled as labelled_field
 from twores.core.invariants import Violation, hierarchy_violations, roster_violations
 from twores.core.letters import Letter, LetterStatus
-from twores.core.periods import Frequency, Period, PeriodKind, today
+from twores.core.periods import Frequency, Period, PeriodKind, end_after, last_day, today
 from twores.core.ports import ImportRecord, Store, UnitOfWork, UpsertResult
 from twores.core.problems import (
     Action,
@@ -153,9 +153,11 @@ __all__ = [
     "apply_plan",
     "build",
     "canonical_area_code",
+    "end_after",
     "explain",
     "hierarchy_violations",
     "labelled_field",
+    "last_day",
     "make_converter",
     "plan_assignments",
     "roster_violations",

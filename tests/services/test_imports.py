@@ -91,12 +91,12 @@ def test_a_cadre_who_left_holds_nothing_from_that_day(
     monkeypatch.setattr(assignments, "_ONE_BY_ONE", one_by_one)
     import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
     import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=ON)
-    left = date(2025, 7, 1)
+    left = date(2025, 7, 1)  # the first day not served: 任职截止日期 is the day before
     header, first, *rest = _sample_cadres(samples)
     departed = tmp_path / "干部.csv"
     with departed.open("w", encoding="utf-8", newline="") as stream:
         csv.writer(stream).writerows(
-            [[*header, "任职截止日期"], [*first, left.isoformat()], *[[*r, ""] for r in rest]]
+            [[*header, "任职截止日期"], [*first, "2025-06-30"], *[[*r, ""] for r in rest]]
         )
     with store.unit_of_work(ADMIN) as uow:
         (cadre,) = [c for c in uow.cadres.stream() if c.name == first[0]]
@@ -125,7 +125,7 @@ def test_a_roster_without_some_columns_keeps_what_it_leaves_unsaid(
         csv.writer(stream).writerows(
             [
                 [*header, "身份证号", "任职截止日期"],
-                [*first, "110101199003071233", "2025-07-01"],
+                [*first, "110101199003071233", "2025-06-30"],  # served through
                 *[[*r, "", ""] for r in rest],
             ]
         )
@@ -455,8 +455,8 @@ def test_assignments_that_break_the_invariants_are_refused(
     assert state(store) == before
     hand_over = sheet(
         "hand-over.csv",
-        [
-            [first.business_key, first.cadre_id, first.valid_from, later],
+        [  # 结束日期 is the last day held: the next holder starts the day after
+            [first.business_key, first.cadre_id, first.valid_from, later - timedelta(days=1)],
             [first.business_key, first.cadre_id, later, None],
         ],
     )
@@ -482,7 +482,8 @@ def test_an_assignment_sheet_may_name_businesses_by_credit_code(
     assert credit is not None
     path = tmp_path / "按信用代码.csv"
     header = ("统一社会信用代码", "干部编号", "开始日期", "结束日期")
-    write_table(path, header, [[credit.lower(), first.cadre_id, first.valid_from, later]])
+    last = later - timedelta(days=1)  # 结束日期: the last day held
+    write_table(path, header, [[credit.lower(), first.cadre_id, first.valid_from, last]])
     report = import_file(app, store, ADMIN, "assignments", path, on=ON)
     assert report.accepted, report.errors
     with store.unit_of_work(ADMIN) as uow:
@@ -1127,3 +1128,44 @@ def test_an_office_with_an_area_may_not_import_areas(
         import_file(app, store, county, "areas", sheet)
     assert state(store) == before
     assert import_file(app, store, county, "areas", sheet, dry_run=True).dry_run
+
+
+def test_a_hand_over_written_as_offices_write_it_leaves_no_day_uncovered(
+    app: twores.Twores, store: twores.Store, samples: Path, tmp_path: Path
+) -> None:
+    """任职截止日期 is the last day served and 任职起始日期 the first: a successor from 07-01
+    after a cadre whose term ends 06-30 leaves no business without a cadre on 06-30 (read
+    as the first day not served, it left a day's gap in the quarter's coverage)."""
+    start = date(2026, 1, 1)
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=start)
+    import_file(app, store, ADMIN, "businesses", samples / "lingchuan_ledger.xlsx", on=start)
+    with store.unit_of_work(ADMIN) as uow:
+        held = list(uow.assignments.stream(active_on=start))
+        cadres = {c.id: c for c in uow.cadres.stream()}
+    leaving = cadres[held[0].cadre_id]
+    roster = tmp_path / "交接.csv"
+    write_table(
+        roster,
+        ("干部编号", "包保干部姓名", "职务", "层级", "所属区划", "任职起始日期", "任职截止日期"),
+        [
+            [
+                leaving.id,
+                leaving.name,
+                leaving.post,
+                leaving.tier.zh,
+                leaving.area_code,
+                "",
+                "2026-06-30",
+            ],
+            ["", "新干部", leaving.post, leaving.tier.zh, leaving.area_code, "2026-07-01", ""],
+        ],
+    )
+    assert import_file(app, store, ADMIN, "cadres", roster, on=date(2026, 6, 1)).accepted
+    assignments.assign(app, store, ADMIN, on=date(2026, 7, 1))
+
+    for day in (date(2026, 6, 30), date(2026, 7, 1)):
+        coverage = compute_kpis(app, store, ADMIN, "2026Q2", as_of=day).values["coverage"]
+        assert coverage["450323"].numerator == coverage["450323"].denominator, day
+    with store.unit_of_work(ADMIN) as uow:
+        ended = list(uow.assignments.stream(cadre_id=leaving.id))
+    assert {a.valid_to for a in ended} == {date(2026, 7, 1)}

@@ -114,7 +114,8 @@ def test_a_ledger_never_links_a_business_to_a_cadre_who_has_left(
     assert [(e.row, e.column, e.value, e.code) for e in report.errors] == [
         (3, "包保干部姓名", "吴伟", "inactive_cadre")
     ]
-    assert "2025-06-01" in report.errors[0].reason_zh and "left" in report.errors[0].reason_en
+    assert "任职已于 2025-06-01 截止" in report.errors[0].reason_zh  # as the roster wrote it
+    assert "served until 2025-06-01" in report.errors[0].reason_en
     assert businesses(store) == {} and assignments(store) == []
 
 

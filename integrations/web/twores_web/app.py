@@ -225,6 +225,7 @@ def _configure(app: twores.Twores, engine: JinjaTemplateEngine) -> None:
 
     engine.engine.globals["tier_label"] = tier_label
     engine.engine.globals["percent"] = percent
+    engine.engine.globals["last_day"] = twores.last_day  # a span's last day, as offices write it
 
 
 def _as_refusal(error: Exception) -> Exception:

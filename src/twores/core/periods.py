@@ -24,6 +24,21 @@ def today() -> date:
     return datetime.now(CHINA_TZ).date()
 
 
+_ONE_DAY = timedelta(days=1)
+
+
+def last_day(end: date | None) -> date | None:
+    """The last day of a span that ends before ``end`` (validity is half-open: a cadre
+    whose ``active_to`` is 07-01 served through 06-30), as sheets and pages show it:
+    offices write the last day served (任职截止日期, 结束日期)."""
+    return None if end is None else end - _ONE_DAY
+
+
+def end_after(last: date | None) -> date | None:
+    """The half-open end of a span whose last day is ``last`` (:func:`last_day` undone)."""
+    return None if last is None else last + _ONE_DAY
+
+
 def china_time(at: datetime | None = None) -> datetime:
     """``at`` (default: now) as a time in China; a time without a zone is refused (read
     as the host's own, it would move a step to another China day)."""

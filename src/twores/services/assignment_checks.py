@@ -8,6 +8,7 @@ from datetime import date
 
 from twores.core.assignment import Assignment
 from twores.core.invariants import Violation, assignment_violations, overlapping
+from twores.core.periods import last_day
 from twores.core.ports import UnitOfWork
 from twores.core.roster import Roster, RuleBook
 from twores.services.sheets.parsing import AssignmentRow, RowError
@@ -60,8 +61,10 @@ def imported_assignment_errors(
 
 
 def _overlap(a: Assignment, other: Assignment) -> Violation:
-    until = other.valid_to.isoformat() if other.valid_to else "至今"
-    until_en = other.valid_to.isoformat() if other.valid_to else "now"
+    """The overlap, the other assignment's span as sheets write it (its last day held)."""
+    last = last_day(other.valid_to)
+    until = last.isoformat() if last else "至今"
+    until_en = last.isoformat() if last else "now"
     return Violation(
         "assignment.overlap",
         (a.business_key, a.cadre_id, other.cadre_id),

@@ -21,7 +21,7 @@ from twores.core.assignment import Assignment
 from twores.core.businesses import FoodBusiness, StaffMember
 from twores.core.cadres import Cadre
 from twores.core.errors import InvalidValueError
-from twores.core.periods import today
+from twores.core.periods import last_day, today
 from twores.core.ports import Store
 from twores.core.security import Scope, mask_id_number, mask_phone, outside_scope
 from twores.services.lookups import check_area
@@ -148,12 +148,12 @@ def cadre_row(c: Cadre, mask: _Masker) -> list[object]:
         mask.phone(c.phone),
         mask.id_number(c.id_number),
         c.active_from,
-        c.active_to,
+        last_day(c.active_to),  # the last day served, as offices write it
     ]
 
 
 def assignment_row(a: Assignment) -> list[object]:
-    return [a.business_key, a.cadre_id, a.valid_from, a.valid_to, a.reason]
+    return [a.business_key, a.cadre_id, a.valid_from, last_day(a.valid_to), a.reason]
 
 
 #: What an exported file's name may end in (each one the importer reads back).
@@ -324,6 +324,6 @@ def _cadre_lists(uow: Any, within: str | None, on: date | None) -> Iterator[list
                 business.business_type,
                 business.grade,
                 assignment.valid_from,
-                assignment.valid_to,
+                last_day(assignment.valid_to),
                 assignment.reason,
             ]

@@ -35,7 +35,7 @@ from twores.core.errors import (
     TworesError,
 )
 from twores.core.gc import gc_paused
-from twores.core.periods import today
+from twores.core.periods import last_day, today
 from twores.core.ports import ImportRecord, Store, UnitOfWork, UpsertResult
 from twores.core.roster import RuleBook
 from twores.core.security import Scope, ScopeError
@@ -640,8 +640,9 @@ def _inactive_error(
     if cadre.is_active(on):
         return None
     left = cadre.active_to is not None and cadre.active_to <= on
-    when_zh = f"已于 {cadre.active_to} 离岗" if left else f"自 {cadre.active_from} 起才在岗"
-    when_en = f"left on {cadre.active_to}" if left else f"serves only from {cadre.active_from}"
+    served = last_day(cadre.active_to)  # as the roster writes it
+    when_zh = f"任职已于 {served} 截止" if left else f"自 {cadre.active_from} 起才在岗"
+    when_en = f"served until {served}" if left else f"serves only from {cadre.active_from}"
     return _cadre_refused(
         row,
         cadre,

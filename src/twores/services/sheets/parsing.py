@@ -38,6 +38,7 @@ from twores.core.errors import (
     TworesError,
 )
 from twores.core.labels import LabelledEnum
+from twores.core.periods import end_after
 from twores.divisions import load_divisions
 from twores.services.sheets import values as v
 from twores.services.sheets.columns import COLUMNS, REQUIRED, known_headers, map_columns
@@ -965,7 +966,7 @@ def parse_cadres(
             "phone": phone,
             "id_number": r.get("id_number", lambda x, f: checked_id_number(v.id_number(x, f), f)),
             "active_from": r.get("active_from", v.day),
-            "active_to": r.get("active_to", v.day),
+            "active_to": end_after(r.get("active_to", v.day)),  # the last day served
         }
         given_id = r.get("id", v.text)
         if r.errors or name is None or area_code is None:
@@ -1038,7 +1039,8 @@ def parse_assignments(table: Table) -> ParseResult[AssignmentRow]:
         start = r.get("valid_from", v.day)
         if start is None and not r.errors:
             r.fail("valid_from", None, MissingValueError("valid_from"))
-        end = r.get("valid_to", v.day)
+        last = r.get("valid_to", v.day)  # the last day held (an empty span: the day before)
+        end = end_after(last)
         reason = r.get("reason", _enum(AssignmentReason))
         cadre_id = r.get("cadre_id", v.text)
         cadre = _cadre_ref(r)
@@ -1048,7 +1050,9 @@ def parse_assignments(table: Table) -> ParseResult[AssignmentRow]:
             r.fail(
                 "valid_to",
                 r.raw("valid_to"),
-                InvalidValueError("valid_to", end, "结束日期早于开始日期", "ends before it starts"),
+                InvalidValueError(
+                    "valid_to", last, "结束日期早于开始日期", "ends before it starts"
+                ),
             )
         if r.errors or key is None or start is None:
             errors.extend(r.errors)

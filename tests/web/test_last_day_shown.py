@@ -1,0 +1,43 @@
+"""A business's page shows an ended assignment's last day held, as sheets write it (its
+stored end is the day after: validity is half-open)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import attrs
+from litestar.testing import TestClient
+from tests.web.conftest import COUNTY, PASSWORD, sign_in
+
+import twores
+from twores.services import web_views
+from twores.services.setup import synthesize
+from twores.services.sign_in import SignInThrottle
+from twores.services.stores import open_store
+from twores.services.users import User, add_user
+from twores_web import create_app
+
+
+def test_an_ended_assignment_shows_its_last_day(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ended.db'}"
+    app = twores.build(load_entrypoints=False)
+    on = web_views.current_period().start - timedelta(days=40)
+    synthesize(app, url, businesses=20, cadres=10, area=COUNTY, on=on, folder=tmp_path)
+    store = open_store(app, url)
+    system = twores.Scope.system("test setup")
+    add_user(app, store, system, User("admin", "管理员", twores.Role.ADMIN), password=PASSWORD)
+    with store.unit_of_work(system) as uow:
+        held = next(uow.assignments.stream(active_on=on))
+        ended = attrs.evolve(held, valid_to=on + timedelta(days=10))
+        uow.assignments.upsert_many([ended])
+        uow.commit()
+    web = create_app(app, store, secret="s", sign_in_throttle=SignInThrottle(), freeze_heap=False)
+    with TestClient(web) as client:
+        sign_in(client, "admin")
+        page = client.get(f"/businesses/{held.business_key}").text
+    store.close()
+
+    last: date = on + timedelta(days=9)
+    assert f"<td>{held.valid_from}</td><td>{last}</td>" in page
+    assert f"<td>{ended.valid_to}</td>" not in page
