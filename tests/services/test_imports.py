@@ -1168,4 +1168,12 @@ def test_a_hand_over_written_as_offices_write_it_leaves_no_day_uncovered(
         assert coverage["450323"].numerator == coverage["450323"].denominator, day
     with store.unit_of_work(ADMIN) as uow:
         ended = list(uow.assignments.stream(cadre_id=leaving.id))
+        taken = [
+            a
+            for e in ended
+            for a in uow.assignments.stream(business_key=e.business_key)
+            if a.valid_from == date(2026, 7, 1)
+        ]
     assert {a.valid_to for a in ended} == {date(2026, 7, 1)}
+    # taken over because the cadre left (干部离岗), not placed as a new business (新增主体)
+    assert len(taken) == len(ended) and {a.reason for a in taken} == {AssignmentReason.CADRE_LEFT}

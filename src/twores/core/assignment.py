@@ -313,6 +313,9 @@ def _plan(roster: Roster, rules: RuleBook, on: date, mode: PlanMode) -> Plan:
     #: Business -> the first day an assignment dated after ``on`` takes it over: what the
     #: plan creates for it ends then (two holders never overlap).
     taken_over: dict[str, date] = {}
+    #: Business -> its assignment that ended last, by ``on``: why it ended is why the
+    #: business, held by no one now, is placed again (a cadre left; not a new business).
+    last_ended: dict[str, Assignment] = {}
     for assignment in roster.assignments:
         if assignment.valid_from > on:
             key = assignment.business_key
@@ -320,6 +323,9 @@ def _plan(roster: Roster, rules: RuleBook, on: date, mode: PlanMode) -> Plan:
                 taken_over[key] = assignment.valid_from
             continue
         if assignment.valid_to is not None and assignment.valid_to <= on:
+            last = last_ended.get(assignment.business_key)
+            if last is None or last.valid_to < assignment.valid_to:  # type: ignore[operator]
+                last_ended[assignment.business_key] = assignment
             continue
         key = assignment.business_key
         placed = target.get(key)
@@ -380,7 +386,7 @@ def _plan(roster: Roster, rules: RuleBook, on: date, mode: PlanMode) -> Plan:
                     continue
                 ends.append(Change.ending(held, on, moved_reason))
                 ended_reason.setdefault(key, moved_reason)
-            reason = ended_reason.get(key, new_business)
+            reason = ended_reason.get(key) or _handed_over(last_ended.get(key)) or new_business
             creates.append(make_change((create, cadre_id, key, on, taken_over.get(key), reason)))
     ends.sort(key=operator.itemgetter(2, 1, 3))
     unplaced.sort(key=operator.attrgetter("business_key"))
@@ -394,6 +400,29 @@ def _plan(roster: Roster, rules: RuleBook, on: date, mode: PlanMode) -> Plan:
         target,
         current if incremental else {},
     )
+
+
+#: Why an assignment ends and another holder takes the business over.
+_HANDING_OVER = frozenset(
+    {
+        AssignmentReason.CADRE_LEFT,
+        AssignmentReason.REGRADED,
+        AssignmentReason.MOVED,
+        AssignmentReason.DUPLICATE,
+        AssignmentReason.REPLAN,
+        AssignmentReason.REBALANCE,
+        AssignmentReason.MANUAL,
+    }
+)
+
+
+def _handed_over(last: Assignment | None) -> AssignmentReason | None:
+    """Why a business its last holder no longer holds is placed again: why that holder's
+    assignment ended (a cadre who left, a move…); None for a business never held, or one
+    closed since (reopened, it is placed as new)."""
+    if last is None or last.reason not in _HANDING_OVER:
+        return None
+    return last.reason
 
 
 def _over_cap(
