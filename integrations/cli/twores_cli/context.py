@@ -10,7 +10,6 @@ from typing import NoReturn
 import attrs
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
@@ -27,6 +26,8 @@ EXIT_USAGE = 2
 EXIT_REJECTED = 3
 #: Row errors a refused import prints (the report lists them all).
 SHOWN_ERRORS = 20
+#: Problem ids a summary prints (--format json lists them all).
+SHOWN_PROBLEMS = 20
 
 #: Where a refused file's row-level report goes (every import command takes it).
 report_dir_option = click.option(
@@ -47,6 +48,8 @@ class Context:
     console: Console = attrs.field(factory=lambda: Console(soft_wrap=True))
     errors: Console = attrs.field(factory=lambda: Console(stderr=True, soft_wrap=True))
     _app: twores.Twores | None = None
+    #: An error printed already (the plugins' load error): :meth:`say` skips it.
+    said: twores.TworesError | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.output != "table":  # stdout carries only the data; messages go to stderr
@@ -93,28 +96,69 @@ class Context:
         chosen = twores.Role(role) if role else (twores.Role.OFFICE if area else twores.Role.ADMIN)
         return twores.Scope(actor, chosen, area)
 
+    def opened(self, problems: Sequence[str]) -> str:
+        """The problems a visit or an import opened, as a summary's last clause ("" if
+        none): how many, and the ids (the first :data:`SHOWN_PROBLEMS`)."""
+        if not problems:
+            return ""
+        ids = "、".join(problems[:SHOWN_PROBLEMS])
+        more = len(problems) > SHOWN_PROBLEMS
+        return self.t(
+            f"；登记问题 {len(problems)} 个：{ids}" + ("等" if more else ""),
+            f"; opened {len(problems)} problems: {ids}" + (" …" if more else ""),
+        )
+
     def working(self, zh: str, en: str) -> Status:
         """A spinner on stderr while a long operation runs (shown on terminals only)."""
         return self.errors.status(self.t(zh, en))
 
-    def rejected(self, errors: Sequence[RowError], report: Path | None) -> NoReturn:
+    def rejected(
+        self,
+        errors: Sequence[RowError],
+        report: Path | None,
+        *,
+        kind: str,
+        file: Path,
+        **fields: object,
+    ) -> NoReturn:
         """A refused file: how many errors, where the report is (or why it is not), the
-        first rows; exit 3."""
+        first rows; exit 3. With ``--format json`` stdout carries them as one object:
+        kind, file, accepted (false), report (its path or null), errors ([{row, serial,
+        column, value, code, zh, en}], the notes among them) and ``fields``."""
         t = self.t
         count = sum(e.code not in (REPORT_NOT_WRITTEN, ERRORS_NOT_LISTED) for e in errors)
         if any(e.code == ERRORS_NOT_LISTED for e in errors):
             count_zh, count_en = f"至少 {count}", f"at least {count:,}"
         else:
             count_zh, count_en = str(count), str(count)
-        shown = (
-            escape(str(report)) if report else t("未能写入（原因见下）", "not written (see below)")
-        )
-        self.errors.print(
-            t(
-                f"[red]拒绝导入：{count_zh} 处错误，数据库未改动。错误报告：{shown}[/]",
-                f"[red]rejected: {count_en} error(s), nothing changed. Report: {shown}[/]",
-            ),
-            highlight=False,
+        if self.output == "json":
+            self.result(
+                {
+                    "kind": kind,
+                    "file": str(file),
+                    "accepted": False,
+                    "report": str(report) if report else None,
+                    **fields,
+                    "errors": [
+                        {
+                            "row": e.row or None,
+                            "serial": e.serial,
+                            "column": e.column,
+                            "value": e.value,
+                            "code": e.code,
+                            "zh": e.reason_zh,
+                            "en": e.reason_en,
+                        }
+                        for e in errors
+                    ],
+                }
+            )
+        shown_zh = str(report) if report else "未能写入（原因见下）"
+        shown_en = str(report) if report else "not written (see below)"
+        self.message(
+            f"拒绝导入：{count_zh} 处错误，数据库未改动。错误报告：{shown_zh}",
+            f"rejected: {count_en} error(s), nothing changed. Report: {shown_en}",
+            style="red",
         )
         for error in errors[:SHOWN_ERRORS]:
             reason = (
@@ -129,15 +173,26 @@ class Context:
             self.errors.print(t(f"  ……另有 {more} 处，见报告", f"  … {more} more in the report"))
         raise SystemExit(EXIT_REJECTED)
 
+    def message(self, zh: str, en: str, style: str = "red") -> None:
+        """A message on stderr in the chosen language; in Chinese the English follows (as
+        :meth:`say` prints an error). Printed as it is, never read as markup."""
+        self.errors.print(self.t(zh, en), style=style, highlight=False, markup=False)
+        if self.lang == "zh" and en != zh:
+            self.errors.print(en, highlight=False, markup=False)
+
     def fail(self, error: twores.TworesError, code: int = EXIT_ERROR) -> NoReturn:
         self.say(error)
         raise SystemExit(code)
 
     def say(self, error: twores.TworesError) -> None:
         """An error on stderr in the chosen language; in Chinese the English follows."""
-        self.errors.print(error.message(self.lang), style="red", highlight=False, markup=False)  # type: ignore[arg-type]
-        if self.lang == "zh" and error.message_en != error.message_zh:
-            self.errors.print(error.message_en, highlight=False, markup=False)
+        said = self.said
+        if said is not None and (said.message_zh, said.message_en) == (
+            error.message_zh,
+            error.message_en,
+        ):
+            return
+        self.message(error.message_zh, error.message_en)
 
 
 pass_context = click.make_pass_decorator(Context)

@@ -103,6 +103,10 @@ def cli(
       twores --lang en plugins
     """
     ctx.obj = Context(lang=lang, db=db, regions=regions or None, output=output)
+    loading = _load_error.get(regions or None)
+    if loading is not None:  # the plugins' load error, once, in the chosen language(s)
+        ctx.obj.say(loading)
+        ctx.obj.said = loading  # a command that needs the rules fails with it: not again
     if output == "xlsx" and sys.stdout.isatty():
         ctx.obj.fail(
             twores.TworesError(
@@ -144,17 +148,25 @@ def regions_named(args: list[str]) -> tuple[str, ...] | None:
     return tuple(found) or None
 
 
+#: The error loading the plugins gave, by the ``--region`` values it was for: printed
+#: once, in ``--lang``, when the command line is read (a command that needs the rules
+#: fails with the same error, which is not printed again).
+_load_error: dict[tuple[str, ...] | None, twores.TworesError] = {}
+
+
 def add_plugin_commands(regions: tuple[str, ...] | None = None) -> None:
     """Commands installed plugins add through ``twores_cli_commands``; with ``--region``,
     only those plugins' commands.
 
-    A plugin that fails to load costs its commands, not the CLI: the error is printed once
-    here, and again by any command that needs the rules (``--region`` can leave it out).
-    Ours keep their names: a plugin command named like one is refused, its error printed."""
+    A plugin that fails to load costs its commands, not the CLI: the error is kept and
+    printed once, in the chosen language(s), before the command runs (``--region`` can
+    leave the plugin out). Ours keep their names: a plugin command named like one is
+    refused, its error printed."""
+    _load_error.pop(regions, None)
     try:
         commands = twores.build(regions=regions).plugins.cli_commands_by_plugin()
     except twores.TworesError as error:
-        click.echo(f"{error.message_zh} | {error.message_en}", err=True)
+        _load_error[regions] = error
         return
     for plugin, command in commands:
         if command.name in cli.commands:

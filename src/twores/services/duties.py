@@ -42,6 +42,8 @@ class DutyImportReport:
     errors: tuple[RowError, ...] = ()
     report_path: Path | None = None
     dry_run: bool = False
+    #: Ids of the problems its weekly findings opened (a dry run: those it would open).
+    problems: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -159,7 +161,8 @@ def import_duties(
         return DutyImportReport(source, rows, UpsertResult(), tuple(errors), report, dry_run)
     if not dry_run:
         remove_stale_report(source, reports)
-    return DutyImportReport(source, rows, written, (), None, dry_run)
+    problems = tuple(p.id for p in opened)
+    return DutyImportReport(source, rows, written, (), None, dry_run, problems)
 
 
 def _refiled_weeks(uow: UnitOfWork, records: list[DutyRecord]) -> dict[str, DutyRecord]:

@@ -40,6 +40,8 @@ class VisitImportReport:
     dry_run: bool = False
     #: Visits recorded before whose answers, findings or evidence the sheet changed.
     updated: int = 0
+    #: Ids of the problems the sheet's findings opened (a dry run: those it would open).
+    problems: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -109,8 +111,9 @@ def import_visits(
         return VisitImportReport(source, rows, 0, 0, 0, 0, tuple(errors), report, dry_run)
     if not dry_run:
         remove_stale_report(source, reports)
+    opened = tuple(p.id for outcome in outcomes for p in outcome.opened)
     return VisitImportReport(
-        source, rows, inserted, unchanged, fulfilled, late, (), None, dry_run, updated
+        source, rows, inserted, unchanged, fulfilled, late, (), None, dry_run, updated, opened
     )
 
 

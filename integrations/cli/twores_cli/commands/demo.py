@@ -10,6 +10,7 @@ from rich.table import Table
 from twores.services.demo import GUILIN_BUSINESSES, GUILIN_CADRES, DemoReport, run_demo
 from twores.services.demo_cycle import CycleReport
 from twores.services.numbers import percent
+from twores.services.synth import CADRE_SHARE
 from twores_cli import databases
 from twores_cli.context import EXIT_ERROR, Context, pass_context
 
@@ -18,7 +19,13 @@ from twores_cli.context import EXIT_ERROR, Context, pass_context
 @click.option(
     "--businesses", default=GUILIN_BUSINESSES, show_default=True, help="Synthetic businesses"
 )
-@click.option("--cadres", default=GUILIN_CADRES, show_default=True, help="Synthetic cadres")
+@click.option(
+    "--cadres",
+    default=GUILIN_CADRES,
+    show_default=True,
+    help="Synthetic cadres, at least one per area (2,112 in 桂林市): a smaller number is "
+    "raised to that, with a note / 合成干部数，每个区划至少一名",
+)
 @click.option("--seed", default=2023, show_default=True, help="Random seed for the synthetic data")
 @click.option(
     "--cycle/--no-cycle",
@@ -63,6 +70,14 @@ def command(
             folder=folder,
         )
     _print(obj, report)
+    minimum = sum(n for tier, n in report.areas_by_tier.items() if tier in CADRE_SHARE)
+    if cadres < minimum:
+        obj.message(
+            f"注意：--cadres {cadres} 少于区划数，每个区划至少一名干部，已按 {minimum} 名生成",
+            f"note: --cadres {cadres} is fewer than the areas; each area has at least one "
+            f"cadre, so {minimum} were made",
+            style="yellow",
+        )
     if report.cycle is not None:
         _print_cycle(obj, report.cycle)
     if report.violations:

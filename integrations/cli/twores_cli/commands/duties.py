@@ -41,6 +41,8 @@ def import_command(
     Columns: 许可证编号, 类型 (日管控/周排查/月调度), 日期, 填报人角色, 填报人, 零风险,
     发现问题. On any bad row nothing changes, a report is written beside FILE (or into
     --report-dir), exit code 3.
+    With --format json a refused file prints one object: kind, file, accepted
+    (false), report (its path or null), errors [{row, serial, column, value, code, zh, en}].
 
     \b
     Examples:
@@ -52,15 +54,27 @@ def import_command(
     store.close()
     t = obj.t
     if not report.accepted:
-        obj.rejected(report.errors, report.report_path)
+        obj.rejected(report.errors, report.report_path, kind="duties", file=file)
     w = report.written
+    obj.result(
+        {
+            "file": str(file),
+            "rows": report.rows,
+            "dry_run": dry_run,
+            "inserted": w.inserted,
+            "updated": w.updated,
+            "unchanged": w.unchanged,
+            "problems": list(report.problems),
+        }
+    )
     checked = t("检查通过（未写入）：", "checked (nothing written): ") if dry_run else ""
     obj.console.print(
         checked
         + t(
             f"{report.rows} 行：新增 {w.inserted}，更新 {w.updated}，未变 {w.unchanged}",
             f"{report.rows} rows: {w.inserted} new, {w.updated} updated, {w.unchanged} unchanged",
-        ),
+        )
+        + obj.opened(report.problems),
         highlight=False,
     )
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import attrs
 import click
-from rich.markup import escape
 
 import twores
 from twores.services.imports import KINDS, import_file
@@ -47,6 +46,9 @@ def command(
 
     On any bad row nothing changes, a report is written beside FILE (or into --report-dir)
     and the exit code is 3.
+    With --format json a refused file prints one object: kind, file, accepted
+    (false), report (its path or null), unread_columns and errors [{row, serial, column,
+    value, code, zh, en}].
     `import areas` of the national division files loads the whole country (665k areas,
     which every later command reads: about 5 s each on 2 cores); for one county or city
     use `twores init --divisions DIR --area CODE`.
@@ -73,18 +75,21 @@ def command(
         )
     store.close()
     t = obj.t
-    if report.unread_columns:
-        listed = escape("、".join(report.unread_columns))  # the file's text, not markup
-        obj.errors.print(
-            t(
-                f"[yellow]以下列未导入（不是可识别的表头，请核对）：{listed}[/]",
-                f"[yellow]columns not imported (not headers twores reads; check them): "
-                f"{escape(', '.join(report.unread_columns))}[/]",
-            ),
-            highlight=False,
+    if report.unread_columns:  # the file's text, printed as it is
+        obj.message(
+            f"以下列未导入（不是可识别的表头，请核对）：{'、'.join(report.unread_columns)}",
+            "columns not imported (not headers twores reads; check them): "
+            f"{', '.join(report.unread_columns)}",
+            style="yellow",
         )
     if not report.accepted:
-        obj.rejected(report.errors, report.report_path)
+        obj.rejected(
+            report.errors,
+            report.report_path,
+            kind=kind,
+            file=file,
+            unread_columns=list(report.unread_columns),
+        )
     verb = (
         t("检查通过（未写入）", "checked (nothing written)") if dry_run else t("已导入", "imported")
     )

@@ -209,15 +209,7 @@ def record_command(
         else t("不计入任务", "fulfils no task")
     )
     late = t("（补录）", " (late entry)") if outcome.late else ""
-    opened = "、".join(p.id for p in outcome.opened)
-    problems = (
-        t(
-            f"；登记问题 {len(outcome.opened)} 个：{opened}",
-            f"; opened {len(outcome.opened)} problems: {opened}",
-        )
-        if outcome.opened
-        else ""
-    )
+    problems = obj.opened([p.id for p in outcome.opened])
     obj.console.print(
         f"{t('已记录', 'recorded')} {outcome.visit.key}{late}; {done}{problems}", highlight=False
     )
@@ -243,6 +235,8 @@ def import_command(
     Columns: 许可证编号, 干部编号, 督导日期, 督导方式, 检查结果 (M1:符合；P1:不符合),
     发现问题, 证据哈希, 补录原因, 问题严重程度 (一般/较重/严重). On any bad row nothing changes, a
     report is written beside FILE (or into --report-dir) and the exit code is 3.
+    With --format json a refused file prints one object: kind, file, accepted
+    (false), report (its path or null), errors [{row, serial, column, value, code, zh, en}].
 
     \b
     Examples:
@@ -261,7 +255,7 @@ def import_command(
     store.close()
     t = obj.t
     if not report.accepted:
-        obj.rejected(report.errors, report.report_path)
+        obj.rejected(report.errors, report.report_path, kind="visits", file=file)
     obj.result(
         {
             "file": str(file),
@@ -272,15 +266,18 @@ def import_command(
             "unchanged": report.unchanged,
             "fulfilled": report.fulfilled,
             "late": report.late,
+            "problems": list(report.problems),
         }
     )
     obj.console.print(
         t(
             f"督导记录 {report.rows} 行：新增 {report.inserted}，更新 {report.updated}，"
             f"未变 {report.unchanged}，完成任务 {report.fulfilled}，补录 {report.late}"
+            + obj.opened(report.problems)
             + ("（仅检查，未写入）" if dry_run else ""),
             f"{report.rows} visit rows: {report.inserted} new, {report.updated} updated, "
             f"{report.unchanged} unchanged, {report.fulfilled} tasks fulfilled, {report.late} late"
+            + obj.opened(report.problems)
             + (" (checked only, nothing written)" if dry_run else ""),
         ),
         highlight=False,
