@@ -137,3 +137,31 @@ def test_letter_states_mask_personal_data_for_roles_that_may_not_see_it(
     assert phoned and all(
         shown[c.id].phone != c.phone and "****" in shown[c.id].phone for c in phoned
     )
+
+
+def test_a_paper_letter_signed_before_it_was_entered_can_be_dated_back(
+    app: twores.Twores, store: Store, roster: twores.Roster, tmp_path: Path
+) -> None:
+    """Generated again with an earlier day, an unsigned letter with the same list was made
+    then: its signing on that day is recorded (it was refused as before the letter)."""
+    load(store, roster, START)
+    with store.unit_of_work(ADMIN) as uow:
+        cadre_id = next(uow.assignments.stream(active_on=START)).cadre_id
+    entered, made = date(2026, 3, 20), date(2026, 2, 1)
+    generate_letters(app, store, ADMIN, 2026, tmp_path, on=entered, cadre_id=cadre_id)
+    with pytest.raises(InvalidValueError, match="早于"):
+        sign_letter(store, ADMIN, cadre_id, 2026, signed_on=date(2026, 2, 10), counterparty="书记")
+
+    (again,) = generate_letters(
+        app, store, ADMIN, 2026, tmp_path, on=made, cadre_id=cadre_id, documents=False
+    )
+    signed = sign_letter(
+        store, ADMIN, cadre_id, 2026, signed_on=date(2026, 2, 10), counterparty="书记"
+    )
+
+    assert again.letter.generated_on == made
+    assert signed.signed_on == date(2026, 2, 10)
+    (later,) = generate_letters(
+        app, store, ADMIN, 2026, tmp_path, on=date(2026, 1, 5), cadre_id=cadre_id, documents=False
+    )
+    assert later.letter.generated_on == made  # a signed letter keeps its day

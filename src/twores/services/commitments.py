@@ -202,6 +202,8 @@ def generate_letters(
             letter = Letter(cadre.id, cadre.area_code, year, digest, len(keys), day)
             if before is not None and before.list_hash == digest:
                 letter = before
+                if before.signed_on is None and day < before.generated_on:
+                    letter = attrs.evolve(before, generated_on=day)  # given back-dated: so
             elif before is not None and before.signed_on is not None:
                 kept.append(_superseded(before, day))  # the signing stays, as history
             if documents:
