@@ -120,3 +120,21 @@ def test_the_cli_says_at_least_when_errors_were_left_out(
     assert result.exit_code == 3
     assert "拒绝导入：至少 2 处错误" in result.output
     assert "只列出前 2 处错误，另有 2 处未列出" in result.output
+
+
+def test_a_long_cell_is_shown_cut_short(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    """An error shows at most 200 characters of its cell (row and column name it): a file
+    of long bad cells made reports and pages larger than the file."""
+    long_area = "4503" * 1_250
+    source = _write(
+        tmp_path / "台账.csv",
+        ["主体名称", "许可证编号", "所属区划", "业态"],
+        [["大圩豆腐坊", "SC14503231110603", long_area, "食品生产"]],
+    )
+
+    (error,) = import_file(app, store, ADMIN, "businesses", source).errors
+
+    assert (error.row, error.column) == (2, "所属区划")
+    assert error.value == long_area[: report.MAX_SHOWN_VALUE] + "…"

@@ -7,6 +7,8 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
+
 from twores.services.exports import write_table
 from twores.services.sheets.parsing import RowError
 
@@ -80,17 +82,22 @@ MAX_LISTED_ERRORS = 10_000
 ERRORS_NOT_LISTED = "errors_not_listed"
 
 
+#: The most characters of a cell an error shows (the cell is named by row and column).
+MAX_SHOWN_VALUE = 200
+
+
 def listed(errors: Sequence[RowError], *, unread_after: int | None = None) -> list[RowError]:
-    """``errors`` in row order, at most :data:`MAX_LISTED_ERRORS` of them, led by a note (row
-    0, the file as a whole) when some were left out or reading stopped after row
-    ``unread_after``. A list already listed so is returned as it is."""
+    """``errors`` in row order, at most :data:`MAX_LISTED_ERRORS` of them, each value cut to
+    :data:`MAX_SHOWN_VALUE` characters, led by a note (row 0, the file as a whole) when some
+    were left out or reading stopped after row ``unread_after``. A list already listed so
+    is returned as it is."""
     ordered = sorted(errors, key=lambda e: (e.row, e.column))
     if ordered and ordered[0].code == ERRORS_NOT_LISTED:
         return ordered
     left_out = len(ordered) - MAX_LISTED_ERRORS
+    kept = [_shortened(e) for e in ordered[:MAX_LISTED_ERRORS]]
     if left_out <= 0 and unread_after is None:
-        return ordered
-    kept = ordered[:MAX_LISTED_ERRORS]
+        return kept
     zh = f"只列出前 {len(kept)} 处错误"
     en = f"only the first {len(kept):,} errors are listed"
     if left_out > 0:
@@ -156,3 +163,9 @@ def written_report(
             REPORT_NOT_WRITTEN,
         )
         return None, note
+
+
+def _shortened(error: RowError) -> RowError:
+    if len(error.value) <= MAX_SHOWN_VALUE:
+        return error
+    return attrs.evolve(error, value=error.value[:MAX_SHOWN_VALUE] + "…")
