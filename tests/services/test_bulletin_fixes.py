@@ -411,3 +411,22 @@ def test_the_cli_writes_a_stored_problem_holding_a_control_character(
     assert "Traceback" not in done.stderr
     table = docx.Document(str(out / f"{COUNTY}-2026Q1-周通报.docx")).tables[-1]
     assert table.rows[1].cells[3].text == "过期食品 未下架"
+
+
+@pytest.mark.parametrize("role", [twores.Role.CADRE, twores.Role.READ_ONLY])
+def test_only_an_office_issues_a_bulletin_even_one_issued_before(
+    app: twores.Twores, store: twores.Store, tmp_path: Path, role: twores.Role
+) -> None:
+    """A repeat is the stored run, but the bulletin is still an office's to issue (a cadre
+    downloaded it once an office had issued the same one)."""
+    issue_bulletin(app, store, ADMIN, "2026Q1", COUNTY, tmp_path / "a", as_of=date(2026, 3, 31))
+    someone = twores.Scope(
+        "someone", role, COUNTY, cadre_id="c1" if role is twores.Role.CADRE else None
+    )
+
+    with pytest.raises(twores.ScopeError):
+        issue_bulletin(
+            app, store, someone, "2026Q1", COUNTY, tmp_path / "b", as_of=date(2026, 3, 31)
+        )
+
+    assert not (tmp_path / "b").exists()

@@ -501,6 +501,7 @@ def issue_bulletin(
     then the run committed (a stored run is what the next bulletin compares with). A
     bulletin that fails at any step stores no run, puts back the earlier files and leaves
     no file of its own behind."""
+    check_office(scope, ISSUING)  # an office's or admin's, even as a repeat of a stored run
     run_kind = _bulletin_kind(kind)
     target = check_makeable(Path(folder))
     table = compute_kpis(app, store, scope, period, as_of=as_of, within=parent)
