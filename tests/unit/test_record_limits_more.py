@@ -212,3 +212,53 @@ def test_texts_stored_before_their_limits_were_checked_still_read(tmp_path: Path
         assert uow.visits.get(late.key).late_reason == too_long  # type: ignore[union-attr]
         assert uow.imports.find(imported.sha256).file_name == "台" * 600  # type: ignore[union-attr]
     opened.close()
+
+
+def test_a_finding_longer_than_a_problem_description_is_refused() -> None:
+    """A finding opens a problem: 1,000 characters at most, each (a 100,000-character one was
+    taken in, and every later refusal of the visit echoed it whole)."""
+    from twores.core.problems import DESCRIPTION_MAX
+
+    assert visit(findings=("冷" * DESCRIPTION_MAX,)).findings == ("冷" * DESCRIPTION_MAX,)
+    with pytest.raises(InvalidValueError) as refused:
+        visit(findings=("无健康证", "冷" * (DESCRIPTION_MAX + 1)))
+    assert refused.value.field == "findings" and "1000" in refused.value.message_zh
+
+
+def test_a_ledger_step_note_and_a_description_are_bounded() -> None:
+    from twores.core.problems import (
+        DESCRIPTION_MAX,
+        NOTE_MAX,
+        Action,
+        Problem,
+        ProblemSource,
+        Severity,
+        transition,
+    )
+
+    def problem(description: str) -> Problem:
+        return Problem(
+            id="p1",
+            business_key=BUSINESS,
+            area_code=AREA,
+            source=ProblemSource.VISIT,
+            description=description,
+            severity=Severity.MINOR,
+            found_on=date(2026, 3, 2),
+            reporter="c1",
+        )
+
+    with pytest.raises(InvalidValueError):
+        problem("冷" * (DESCRIPTION_MAX + 1))
+    found = problem("冷库温度超标")
+    at = datetime(2026, 3, 3, 10, tzinfo=CHINA_TZ)
+    with pytest.raises(InvalidValueError) as refused:
+        transition(
+            found,
+            Action.ORDER,
+            actor="所",
+            at=at,
+            note="催" * (NOTE_MAX + 1),
+            deadline=date(2026, 3, 20),
+        )
+    assert refused.value.field == "note"

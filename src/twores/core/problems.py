@@ -59,6 +59,10 @@ def real_findings(texts: tuple[str, ...], field: str = "findings") -> tuple[str,
 #: reference (``problems.source_ref``) the store keeps.
 PERSON_MAX = 100
 SOURCE_REF_MAX = 200
+#: The longest problem description (a visit's finding) and ledger step note taken in: a
+#: report names the problem, it is not the place for documents (evidence is attached).
+DESCRIPTION_MAX = 1_000
+NOTE_MAX = 1_000
 #: The largest whole number an INTEGER column holds.
 INT_MAX = 2_147_483_647
 
@@ -79,6 +83,8 @@ def _check_description(instance: Any, attribute: attrs.Attribute[str], value: ob
         raise InvalidValueError(attribute.name, value, "应为非空文本", "must be non-blank text")
     if "\x00" in value:  # PostgreSQL cannot store it; other control characters are refused
         checked_text(value, attribute.name)  # on input (checked_text), stored ones still read
+    if len(value) > DESCRIPTION_MAX:  # on input; a stored one reads as written
+        checked_limit(value, attribute.name, DESCRIPTION_MAX)
 
 
 def _check_count(instance: Any, attribute: attrs.Attribute[int], value: object) -> None:
@@ -314,6 +320,8 @@ def transition(
             raise InvalidValueError(
                 "deadline", deadline.isoformat(), "整改期限已过", "the deadline has passed"
             )
+    if len(note) > NOTE_MAX:
+        checked_limit(note, "note", NOTE_MAX)
     if action in (A.REJECT, A.REOPEN, A.REFER) and not note.strip():
         raise IllegalTransitionError(problem, action, "须说明原因", "a reason is required")
     if problem.history and at < problem.history[-1].at:

@@ -20,6 +20,7 @@ from twores.core.businesses import FoodBusiness, Grade, OperatingStatus
 from twores.core.errors import InvalidValueError, TworesError
 from twores.core.labels import LabelledEnum
 from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
+from twores.core.problems import DESCRIPTION_MAX
 from twores.core.texts import checked_limit
 
 #: The longest late-entry reason (``visits.late_reason``), exemption reason
@@ -42,6 +43,17 @@ def text_of_at_most(limit: int, *, optional: bool = True) -> Any:
         checked_limit(value, attribute.name, limit)
 
     return check
+
+
+def _check_findings(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Each finding opens a problem: at most as long as a problem's description."""
+    if not isinstance(value, tuple):
+        raise InvalidValueError(attribute.name, value, "应为文本列表", "must be a tuple of texts")
+    for finding in value:
+        if not isinstance(finding, str):
+            raise InvalidValueError(attribute.name, finding, "应为文本", "must be text")
+        if len(finding) > DESCRIPTION_MAX:
+            checked_limit(finding, attribute.name, DESCRIPTION_MAX)
 
 
 class VisitMode(LabelledEnum):
@@ -242,7 +254,7 @@ class Visit:
     )
     answers: tuple[tuple[str, Answer], ...] = ()
     evidence: tuple[str, ...] = ()
-    findings: tuple[str, ...] = ()
+    findings: tuple[str, ...] = attrs.field(default=(), validator=_check_findings)
     late_reason: str | None = attrs.field(default=None, validator=text_of_at_most(LATE_REASON_MAX))
 
     def __attrs_post_init__(self) -> None:
