@@ -71,6 +71,8 @@ def _area_view(hierarchy: Hierarchy, scope: Scope, code: str | None) -> AreaView
     code = code or scope.area_code
     if code is None:
         return AreaView(None, (), hierarchy.roots)
+    if code not in hierarchy:  # the page (or record) asked for does not exist: 404
+        raise NotFoundError("area_code", code, "区划不存在", "no such area")
     check_area(hierarchy, scope, code)
     path = hierarchy.path(code)
     if scope.area_code is not None:  # the path shown starts at the scope's root

@@ -1,5 +1,6 @@
-"""A business's page shows an ended assignment's last day held, as sheets write it (its
-stored end is the day after: validity is half-open)."""
+"""Area and business pages: an ended assignment shows its last day held, as sheets write it
+(its stored end is the day after: validity is half-open); an area that does not exist is
+not found."""
 
 from __future__ import annotations
 
@@ -41,3 +42,27 @@ def test_an_ended_assignment_shows_its_last_day(tmp_path: Path) -> None:
     last: date = on + timedelta(days=9)
     assert f"<td>{held.valid_from}</td><td>{last}</td>" in page
     assert f"<td>{ended.valid_to}</td>" not in page
+
+
+def test_an_area_that_does_not_exist_is_not_found(tmp_path: Path) -> None:
+    """GET /api/areas/{code} of no area answers the documented 404 (it was a 400)."""
+    url = f"sqlite:///{tmp_path / 'areas.db'}"
+    app = twores.build(load_entrypoints=False)
+    on = web_views.current_period().start - timedelta(days=40)
+    synthesize(app, url, businesses=5, cadres=5, area=COUNTY, on=on, folder=tmp_path)
+    store = open_store(app, url)
+    add_user(
+        app,
+        store,
+        twores.Scope.system("t"),
+        User("admin", "管理员", twores.Role.ADMIN),
+        password=PASSWORD,
+    )
+    web = create_app(app, store, secret="s", sign_in_throttle=SignInThrottle(), freeze_heap=False)
+    with TestClient(web) as client:
+        sign_in(client, "admin")
+        answer = client.get("/api/areas/99")
+    store.close()
+
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "not_found"
