@@ -43,3 +43,30 @@ def test_an_area_sheet_with_an_overlong_name_is_a_row_error(tmp_path: Path) -> N
     with store.unit_of_work(twores.Scope.system()) as uow:
         assert list(uow.areas.hierarchy()) == []
     store.close()
+
+
+@pytest.mark.parametrize("text", ["foo,bar\n", "区划名称,层级\n桂林市,市级\n"])
+@pytest.mark.parametrize("ending", [".csv", ".xlsx"])
+def test_an_area_sheet_without_code_or_name_columns_is_refused(
+    tmp_path: Path, text: str, ending: str
+) -> None:
+    """A sheet of other headers was accepted as 0 areas; one without 区划代码 too."""
+    from openpyxl import Workbook
+
+    sheet = tmp_path / f"区划{ending}"
+    if ending == ".csv":
+        sheet.write_text(text, encoding="utf-8")
+    else:
+        book = Workbook()
+        for line in text.splitlines():
+            book.active.append(line.split(","))  # type: ignore[union-attr]
+        book.save(sheet)
+    app = twores.build(load_entrypoints=False)
+    store = open_store(app, f"sqlite:///{tmp_path / 't.db'}")
+
+    report = import_file(app, store, twores.Scope("测试员", twores.Role.ADMIN), "areas", sheet)
+
+    assert not report.accepted
+    assert {e.code for e in report.errors} == {"missing_column"}
+    assert "区划代码" in {e.column for e in report.errors}
+    store.close()

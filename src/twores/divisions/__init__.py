@@ -151,7 +151,20 @@ def read_areas(
     header = set(reader.fieldnames or ())
     if "code" in header and "name" in header and not header & {"tier", "parent_code"}:
         return list(_nbs_rows(reader, source, within))
+    named = {h.strip() for h in header if h}
+    missing = [f for f in ("code", "name") if not named & set(_SHEET_COLUMNS[f])]
+    if missing:  # other headers (or none): no area file, rather than 0 areas
+        raise StructureError(source, [MissingColumnError(f).at(row=1) for f in missing])
     return list(_sheet_rows(reader, source, within))
+
+
+class MissingColumnError(InvalidValueError):
+    """An area file without a column every area needs (区划代码, 区划名称)."""
+
+    code = "missing_column"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field, "", "缺少必需的列", "a required column is missing")
 
 
 def load_divisions(path: str | Path, *, within: str | None = None) -> list[Area]:

@@ -1132,6 +1132,21 @@ def _area_sheet(source: Path) -> ParseResult[Area]:
         f: next((h for h in aliases if h in header), aliases[0]) for f, aliases in field.items()
     }
     positions = _positions(table, columns)
+    missing = [
+        RowError(
+            table.header_row,
+            None,
+            columns[f],
+            "",
+            "缺少必需的列",
+            "a required column is missing",
+            "missing_column",
+        )
+        for f in ("code", "name")
+        if f not in positions
+    ]
+    if missing:  # a sheet of other headers is no area sheet (it was taken as 0 rows)
+        return ParseResult([], missing, columns)
     areas, errors = [], []
     for row in table.rows:
         r = _RowReader(row, positions, columns, table.formulas.get(row.number))
