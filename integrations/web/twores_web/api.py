@@ -29,10 +29,20 @@ from litestar.params import (
 
 import twores
 from twores.services import imports, problems, sign_in, supervision, web_views
-from twores.services.kpis import Dashboard, kpi_dashboard
+from twores.services.kpis import Dashboard, Ranking, kpi_dashboard
 from twores.services.sheets.parsing import RowError
 from twores_web.auth import Me, client_address, session_data
-from twores_web.handlers import SIGN_IN_ERRORS, WRITE_ERRORS, SignInOperation, get, post, write
+from twores_web.handlers import (
+    CSRF_ONLY,
+    DOWNLOAD_NAME,
+    SIGN_IN_ERRORS,
+    WRITE_ERRORS,
+    BulletinOperation,
+    SignInOperation,
+    get,
+    post,
+    write,
+)
 from twores_web.sessions import start_session
 from twores_web.state import CurrentUser, Web
 
@@ -106,8 +116,11 @@ class VisitResult:
 
 @attrs.frozen
 class RankingResult:
-    ranking: Any
-    previous: Any
+    """The children of the area ranked now (None: fewer than two to rank), and the last
+    stored run the movements are counted against (None: none yet)."""
+
+    ranking: Ranking | None
+    previous: Ranking | None
 
 
 def period_of(text: str | None) -> twores.Period:
@@ -125,6 +138,7 @@ class Api(Controller):
         "or from the client; the password is not checked.",
         responses=SIGN_IN_ERRORS,
         operation_class=SignInOperation,
+        security=CSRF_ONLY,
     )
     def login(self, request: Request[Any, Any, Any], web: Web, data: JSONBody[Credentials]) -> Me:
         user = sign_in.sign_in(
@@ -138,7 +152,7 @@ class Api(Controller):
         start_session(request, session_data(user))
         return Me.of(user)
 
-    @post("/logout", summary="Sign out / 退出", status_code=204)
+    @post("/logout", summary="Sign out / 退出", status_code=204, security=CSRF_ONLY)
     def logout(self, request: Request[Any, Any, Any]) -> None:
         request.clear_session()
 
@@ -276,7 +290,12 @@ class Api(Controller):
         result = run_import(web, user, kind, data.file.filename, data.file.file)
         return Response(result, status_code=201 if result.accepted else 422)
 
-    @get("/export.xlsx", summary="Download a list as .xlsx / 导出清单", media_type=MEDIA["xlsx"])
+    @get(
+        "/export.xlsx",
+        summary="Download a list as .xlsx / 导出清单",
+        media_type=MEDIA["xlsx"],
+        response_headers=[DOWNLOAD_NAME],
+    )
     def export_xlsx(
         self,
         user: CurrentUser,
@@ -287,7 +306,12 @@ class Api(Controller):
     ) -> Response[bytes]:
         return export_download(web, user, kind, area, "xlsx", unmask=unmask)
 
-    @get("/export.csv", summary="Download a list as CSV / 导出清单", media_type="text/csv")
+    @get(
+        "/export.csv",
+        summary="Download a list as CSV / 导出清单",
+        media_type="text/csv",
+        response_headers=[DOWNLOAD_NAME],
+    )
     def export_csv(
         self,
         user: CurrentUser,
@@ -303,6 +327,8 @@ class Api(Controller):
         summary="Issue the bulletin and download it / 周通报下载",
         description="201: the bulletin as .docx (default), .xlsx or Markdown, by `format`.",
         media_type=MEDIA["docx"],
+        response_headers=[DOWNLOAD_NAME],
+        operation_class=BulletinOperation,
     )
     def bulletin(
         self,

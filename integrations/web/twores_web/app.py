@@ -23,7 +23,8 @@ from urllib.parse import quote, urlsplit
 from litestar import Litestar, Request, Response
 from litestar.concurrency import sync_to_thread
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader, ResponseHeader, State
+from litestar.connection import ASGIConnection
+from litestar.datastructures import CacheControlHeader, ResponseHeader, State, UploadFile
 from litestar.di import Provide
 from litestar.exceptions import (
     HTTPException,
@@ -34,7 +35,7 @@ from litestar.exceptions import (
 )
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Server
+from litestar.openapi.spec import Components, Reference, SecurityScheme, Server
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.stores.base import Store as SessionStore
@@ -47,6 +48,7 @@ from twores.services.sign_in import SignInThrottle, SignInThrottledError
 from twores.services.users import AuthenticationError, User
 from twores_web.api import Api
 from twores_web.auth import Authenticator, Me, request_user, require_user, session_user
+from twores_web.handlers import CSRF_SCHEME, SESSION_SCHEME
 from twores_web.i18n import FORM_EXPIRED, lang_of, translator
 from twores_web.pages import PAGES, app_path, base_path, go, here, import_page, this_page
 from twores_web.sessions import RotatingSessionConfig
@@ -54,6 +56,27 @@ from twores_web.state import MAX_BODY_SIZE, WebState
 from twores_web.writes import WRITE_SLOTS, WRITES_WAIT, WebStore, WriteLane, WritesBusy, is_busy
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: Where the guard leaves the user it found for the ``user`` dependency.
+_USER = "twores.user"
+#: The OpenAPI security schemes: the session cookie, and the CSRF token every unsafe call
+#: sends back from the ``csrftoken`` cookie (``GET /login`` sets it).
+SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
+    SESSION_SCHEME: SecurityScheme(
+        type="apiKey",
+        name="session",
+        security_scheme_in="cookie",
+        description="登录后的会话（POST /api/login 设置）/ the session cookie set by "
+        "POST /api/login (or a user vouched for by the deployment's SSO gateway)",
+    ),
+    CSRF_SCHEME: SecurityScheme(
+        type="apiKey",
+        name="X-CSRFToken",
+        security_scheme_in="header",
+        description="每个 POST 须在此请求头回传 csrftoken Cookie 的值（先 GET /login 取得）/ "
+        "every POST sends the `csrftoken` cookie's value back in this header (a new "
+        "client first makes a GET: `GET /login` sets the cookie); without it 403",
+    ),
+}
 #: How long a sign-in lasts unused, by default (seconds): a working day.
 SESSION_IDLE_TIMEOUT = 8 * 3600
 
@@ -133,12 +156,25 @@ def create_app(
         return state
 
     async def provide_user(request: Request[Any, Any, Any]) -> User:
+        checked = request.scope.get(_USER)  # the guard's (signed_in)
+        if checked is not None:
+            return checked  # type: ignore[no-any-return]
         if not state.authenticators:  # a remembered session user: no thread, no query
             user = session_user(request, app, store, lookup=False)
             if user is not None:
                 return user
         found = await sync_to_thread(request_user, request, app, store, state.authenticators)
         return require_user(found)
+
+    async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], handler: Any) -> None:
+        """A call of the API that needs a user answers 401 without one before its body is
+        read (a malformed body from nobody is not worth parsing); the user found is the
+        ``user`` dependency's, not looked up again."""
+        if "user" not in handler.parsed_fn_signature.parameters:
+            return
+        if not app_path(connection).startswith("/api/"):  # type: ignore[arg-type]
+            return
+        connection.scope[_USER] = await provide_user(connection)  # type: ignore[arg-type,literal-required]
 
     def warm(server: Litestar) -> None:
         with store.unit_of_work(twores.Scope.system("web startup")) as uow:
@@ -186,7 +222,11 @@ def create_app(
             # the paths are the app's own: its server is the path it is mounted under
             servers=[Server(url=base_path or "/")],
             render_plugins=[_MountedDescription()],
+            components=Components(security_schemes=SECURITY_SCHEMES),
+            # every call but sign-in names a signed-in session (or the SSO gateway's user)
+            security=[{SESSION_SCHEME: []}],
         ),
+        guards=[signed_in],
         exception_handlers={Exception: functools.partial(handle_error, state)},
         # Pages and answers hold personal data: no browser or proxy keeps them (Back after
         # 退出 on a shared office computer shows nothing).
@@ -287,6 +327,9 @@ _TYPES = {
     "str": ("文本", "text"),
     "date": ("日期（YYYY-MM-DD）", "a date (YYYY-MM-DD)"),
     "datetime": ("时间（ISO 8601）", "a time (ISO 8601)"),
+    "array": ("列表（JSON 数组）", "a list (JSON array)"),
+    "object": ("对象（JSON 对象）", "an object (JSON object)"),
+    "null": ("空值（null）", "null"),
 }
 _REFUSALS = (
     (
@@ -305,7 +348,11 @@ _REFUSALS = (
         "must be a date (YYYY-MM-DD)",
     ),
 )
-_EXPECTED = re.compile(r"Expected `(\w+)`")
+_EXPECTED = re.compile(r"Expected `([\w |]+)`(?: of length (\d+))?")
+#: A value of a type the field does not take (a multipart text part for a file, two files).
+_UNSUPPORTED = re.compile(r"Unsupported type: <class '(\w+)'>")
+#: The enum value msgspec refused (a body's field: the query's value is read from the query).
+_ENUM_VALUE = re.compile(r"Invalid enum value (.+)$")
 #: A parameter whose pattern lists its values (``^(docx|xlsx|md)$``).
 _ONE_OF = re.compile(r"Expected `str` matching regex '\^\(([\w|-]+)\)\$'")
 #: The framework's refusal of a missing query parameter (no ``extra``).
@@ -314,12 +361,15 @@ _MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
 
 def _refusal(item: dict[str, Any], request: Request[Any, Any, Any] | None) -> dict[str, Any]:
     """One refused field: its name (a body's field, not the body "data"), the value the
-    query gave, why in zh and en."""
+    request gave, why in zh and en."""
     key, message = str(item.get("key") or ""), str(item.get("message") or "")
     missing = _MISSING.search(message)
     if missing:
         return {"field": missing.group(1), "value": None, "zh": "缺少必填项", "en": "is required"}
+    if key == "data" and message == "'data'":  # no body at all (JSON null or nothing)
+        return {"field": key, "value": None, "zh": "缺少必填项", "en": "is required"}
     zh, en = "格式不正确", message or "is invalid"
+    value = request.query_params.get(key) if request is not None and key else None
     one_of = _ONE_OF.search(message)
     for pattern, zh_text, en_text in () if one_of else _REFUSALS:
         found = pattern.search(message)
@@ -332,17 +382,47 @@ def _refusal(item: dict[str, Any], request: Request[Any, Any, Any] | None) -> di
             zh = f"不是可选值（可选：{'、'.join(values)}）"
             en = f"is not an allowed value (one of: {', '.join(values)})"
         elif expected := _EXPECTED.search(message):
-            name = expected.group(1)
-            zh_type, en_type = _TYPES.get(name, (name, name))
-            zh, en = f"应为{zh_type}", f"must be {en_type}"
+            zh, en = _expected(expected.group(1), expected.group(2))
+        elif unsupported := _UNSUPPORTED.search(message):
+            zh, en = _unsupported(request, key, unsupported.group(1))
         elif _ENUM.search(message):
             choices = _choices(request, key)
             zh = "不是可选值" + (f"（可选：{'、'.join(c.zh for c in choices)}）" if choices else "")
             en = "is not an allowed value" + (
                 f" (one of: {', '.join(c.en for c in choices)})" if choices else ""
             )
-    value = request.query_params.get(key) if request is not None and key else None
+            if value is None and (given := _ENUM_VALUE.search(message)):
+                value = _unquoted(given.group(1))
     return {"field": key, "value": value, "zh": zh, "en": en}
+
+
+def _expected(names: str, length: str | None) -> tuple[str, str]:
+    """What msgspec expected (``str | null``, ``array`` of length 2), in zh and en."""
+    kinds = [_TYPES.get(name.strip(), (name.strip(), name.strip())) for name in names.split("|")]
+    if length is not None and names.strip() == "array":
+        return f"应为含 {length} 项的列表", f"must be a list of {length} items"
+    return (
+        "应为" + "或".join(zh for zh, _ in kinds),
+        "must be " + " or ".join(en for _, en in kinds),
+    )
+
+
+def _unsupported(request: Request[Any, Any, Any] | None, key: str, given: str) -> tuple[str, str]:
+    """A value of a type the field cannot take: for a file, a form part without a file
+    name (no file chosen) or several files."""
+    if _body_field(request, key) is UploadFile:
+        if given == "list":
+            return "只能上传一个文件", "must be one file, not several"
+        return "请选择文件（上传的部分没有文件名）", "choose a file (the part has no file name)"
+    return "类型不正确", "has the wrong type"
+
+
+def _unquoted(text: str) -> str:
+    """A value msgspec quoted in its message (``'zzz'``), as it was given."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
 
 
 class _Choice(NamedTuple):
@@ -351,8 +431,10 @@ class _Choice(NamedTuple):
 
 
 def _choices(request: Request[Any, Any, Any] | None, key: str) -> list[_Choice]:
-    """The values an enumerated query parameter takes: ``code（标签）``."""
+    """The values an enumerated query parameter or body field takes: ``code（标签）``."""
     parameter = None if request is None else _parameter(request, key)
+    if parameter is None:
+        parameter = _body_field(request, key)
     kinds = typing.get_args(parameter) or (parameter,)
     enum = next((k for k in kinds if isinstance(k, type) and issubclass(k, Enum)), None)
     if enum is None:
@@ -365,6 +447,19 @@ def _parameter(request: Request[Any, Any, Any], key: str) -> Any:
     handler = request.scope.get("route_handler")  # none for a path no route matched
     field = None if handler is None else handler.parsed_fn_signature.parameters.get(key)
     return None if field is None else field.annotation
+
+
+def _body_field(request: Request[Any, Any, Any] | None, key: str) -> Any:
+    """The type of the field ``key`` of the request body's (``data``) class, if any."""
+    body = None if request is None else _parameter(request, "data")
+    args = typing.get_args(body)
+    kind = args[0] if typing.get_origin(body) is typing.Annotated and args else body
+    if not isinstance(kind, type):
+        return None
+    try:
+        return typing.get_type_hints(kind).get(key)
+    except (NameError, TypeError):  # pragma: no cover - a class whose hints do not resolve
+        return None
 
 
 def _label_of(request: Request[Any, Any, Any] | None, field: str) -> str | None:
@@ -389,7 +484,10 @@ def _invalid_request(
 
     def said(one: dict[str, Any], lang: str) -> str:
         field = one["field"]
-        name = twores.labelled_field(field, lang, label_of=_label_of(request, field))  # type: ignore[arg-type]
+        if field == "data":  # the handler's name for the whole body, not a field of it
+            name = "请求体（JSON）" if lang == "zh" else "the request body (JSON)"
+        else:
+            name = twores.labelled_field(field, lang, label_of=_label_of(request, field))  # type: ignore[arg-type]
         value = one["value"]
         if lang == "zh":
             return f"{name}{'' if value is None else f'“{value}”'}{one['zh']}"
@@ -441,6 +539,11 @@ def is_csrf_refusal(error: Exception) -> bool:
     return isinstance(error, PermissionDeniedException) and "CSRF" in str(error.detail)
 
 
+def is_upload(request: Request[Any, Any, Any]) -> bool:
+    """Whether the request sends a file (a multipart form), not JSON or a plain form."""
+    return request.headers.get("content-type", "").lower().startswith("multipart/")
+
+
 def came_from(request: Request[Any, Any, Any]) -> str:
     """The page of this app a form was posted from (its ``Referer``, same site only), to
     come back to after signing in again; home when it is not known."""
@@ -466,7 +569,11 @@ def handle_error(
     if is_busy(error) and not isinstance(error, twores.TworesError):
         error = WritesBusy()  # SQLite's "database is locked", a lock timeout: never a 500
     status = _status(error)
-    body = state.too_large() if status == 413 else _body(error, status, request)
+    body = (
+        state.too_large(upload=is_upload(request))
+        if status == 413
+        else _body(error, status, request)
+    )
     if status == 500:
         request.logger.exception("unhandled error", exc_info=error)
     # a throttled sign-in or a write refused as busy: when it may be tried again

@@ -10,9 +10,17 @@ from typing import Any
 
 import attrs
 import litestar
+from litestar.datastructures import ResponseHeader
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.openapi.spec import (
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+)
 
 from twores_web.writes import on_write_lane
 
@@ -32,6 +40,8 @@ class ErrorBody:
     #: Seconds until a throttled sign-in or a refused write may be tried again (as the
     #: Retry-After header).
     retry_after: int | None = None
+    #: The largest body the app takes, in bytes (413 ``too_large``).
+    max_bytes: int | None = None
 
 
 def _error(description: str) -> ResponseSpec:
@@ -55,6 +65,7 @@ SIGN_IN_ERRORS = {
 #: Retry-After seconds (nothing was changed).
 WRITE_ERRORS = {
     **ERRORS,
+    413: _error("The body is over the size limit (`max_bytes`) / 请求内容超过上限（too_large）"),
     503: _error("Another write is under way (see Retry-After) / 另一项写入正在进行，请稍后重试"),
 }
 
@@ -88,8 +99,52 @@ class WriteOperation(Operation):
         _retry_after(busy, "Seconds until the write may be tried again / 可再次提交前的秒数")
 
 
+@dataclasses.dataclass
+class BulletinOperation(WriteOperation):
+    """The bulletin's operation: its 201 answer is a .docx, .xlsx or Markdown file, by the
+    ``format`` asked for."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        issued = (self.responses or {}).get("201")
+        if isinstance(issued, OpenAPIResponse):
+            issued.content = file_content(*BULLETIN_MEDIA)
+
+
+#: The bulletin's files, by ``format``: docx, xlsx, md (Markdown, UTF-8).
+BULLETIN_MEDIA = (
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "text/markdown",
+)
+#: A download's name (RFC 6266, with an RFC 5987 ``filename*`` for a Chinese name).
+DOWNLOAD_NAME = ResponseHeader(
+    name="Content-Disposition",
+    documentation_only=True,  # each download sends its own
+    value="attachment",  # documents a text header (not sent)
+    required=True,
+    description="attachment; an ASCII `filename` and the UTF-8 `filename*` "
+    "(`attachment; filename=\"450323101-businesses.csv\"; filename*=UTF-8''…`) / 下载文件名",
+)
+
+
+def file_content(*media_types: str) -> dict[str, OpenAPIMediaType]:
+    """A download's body in each of ``media_types``: the file's bytes."""
+    body = Schema(type=OpenAPIType.STRING, content_media_type="application/octet-stream")
+    return {media_type: OpenAPIMediaType(schema=body) for media_type in media_types}
+
+
+#: The OpenAPI security schemes (app.SECURITY_SCHEMES): the session cookie and the CSRF
+#: header. A GET needs the session (the description's default); a POST the CSRF header as
+#: well, and sign-in and sign-out the CSRF header only.
+SESSION_SCHEME, CSRF_SCHEME = "session", "csrf"
+CSRF_ONLY: list[dict[str, list[str]]] = [{CSRF_SCHEME: []}]
+SIGNED_IN_POST: list[dict[str, list[str]]] = [{SESSION_SCHEME: [], CSRF_SCHEME: []}]
+
 get = functools.partial(litestar.get, sync_to_thread=True, responses=ERRORS)
-post = functools.partial(litestar.post, sync_to_thread=True, responses=ERRORS)
+post = functools.partial(
+    litestar.post, sync_to_thread=True, responses=ERRORS, security=SIGNED_IN_POST
+)
 
 
 def write(path: str, **options: Any) -> Any:
@@ -100,6 +155,7 @@ def write(path: str, **options: Any) -> Any:
     def route(handler: Any) -> HTTPRouteHandler:
         options.setdefault("responses", WRITE_ERRORS)
         options.setdefault("operation_class", WriteOperation)
+        options.setdefault("security", SIGNED_IN_POST)
         return litestar.post(path, **options)(on_write_lane(handler))
 
     return route

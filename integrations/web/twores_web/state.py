@@ -34,9 +34,18 @@ class WebState:
         """The largest upload, as people read it (``128 MB``)."""
         return size_text(self.max_body_size)
 
-    def too_large(self) -> dict[str, Any]:
-        """Why a request over :attr:`max_body_size` was refused, and what to do instead."""
+    def too_large(self, *, upload: bool = True) -> dict[str, Any]:
+        """Why a request over :attr:`max_body_size` was refused, and what to do instead:
+        for an ``upload`` (a ledger file), compress, split or use the command line; for
+        any other body (JSON, a form), send less."""
         limit = self.upload_limit
+        if not upload:
+            return {
+                "code": "too_large",
+                "zh": f"请求内容超过 {limit} 上限，请精简内容后重试",
+                "en": f"the request body is over the {limit} limit: send less and try again",
+                "max_bytes": self.max_body_size,
+            }
         return {
             "code": "too_large",
             "zh": f"文件超过 {limit} 上限，请压缩为 .csv.gz 或 .csv.xz、分批导入，"
