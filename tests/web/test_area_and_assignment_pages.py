@@ -4,10 +4,13 @@ not found."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import attrs
+import pytest
 from litestar.testing import TestClient
 from tests.web.conftest import COUNTY, PASSWORD, sign_in
 
@@ -19,50 +22,43 @@ from twores.services.stores import open_store
 from twores.services.users import User, add_user
 from twores_web import create_app
 
+ON = web_views.current_period().start - timedelta(days=40)
 
-def test_an_ended_assignment_shows_its_last_day(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'ended.db'}"
+
+@pytest.fixture
+def county(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A small county of its own, an admin, and the app over it."""
+    url = f"sqlite:///{tmp_path / 'pages.db'}"
     app = twores.build(load_entrypoints=False)
-    on = web_views.current_period().start - timedelta(days=40)
-    synthesize(app, url, businesses=20, cadres=10, area=COUNTY, on=on, folder=tmp_path)
+    synthesize(app, url, businesses=20, cadres=10, area=COUNTY, on=ON, folder=tmp_path)
     store = open_store(app, url)
-    system = twores.Scope.system("test setup")
-    add_user(app, store, system, User("admin", "管理员", twores.Role.ADMIN), password=PASSWORD)
-    with store.unit_of_work(system) as uow:
-        held = next(uow.assignments.stream(active_on=on))
-        ended = attrs.evolve(held, valid_to=on + timedelta(days=10))
-        uow.assignments.upsert_many([ended])
-        uow.commit()
+    admin = User("admin", "管理员", twores.Role.ADMIN)
+    add_user(app, store, twores.Scope.system("test setup"), admin, password=PASSWORD)
     web = create_app(app, store, secret="s", sign_in_throttle=SignInThrottle(), freeze_heap=False)
-    with TestClient(web) as client:
-        sign_in(client, "admin")
-        page = client.get(f"/businesses/{held.business_key}").text
+    yield {"store": store, "web": web}
     store.close()
 
-    last: date = on + timedelta(days=9)
+
+def test_an_ended_assignment_shows_its_last_day(county: dict[str, Any]) -> None:
+    with county["store"].unit_of_work(twores.Scope.system("test")) as uow:
+        held = next(uow.assignments.stream(active_on=ON))
+        ended = attrs.evolve(held, valid_to=ON + timedelta(days=10))
+        uow.assignments.upsert_many([ended])
+        uow.commit()
+    with TestClient(county["web"]) as client:
+        sign_in(client, "admin")
+        page = client.get(f"/businesses/{held.business_key}").text
+
+    last: date = ON + timedelta(days=9)
     assert f"<td>{held.valid_from}</td><td>{last}</td>" in page
     assert f"<td>{ended.valid_to}</td>" not in page
 
 
-def test_an_area_that_does_not_exist_is_not_found(tmp_path: Path) -> None:
+def test_an_area_that_does_not_exist_is_not_found(county: dict[str, Any]) -> None:
     """GET /api/areas/{code} of no area answers the documented 404 (it was a 400)."""
-    url = f"sqlite:///{tmp_path / 'areas.db'}"
-    app = twores.build(load_entrypoints=False)
-    on = web_views.current_period().start - timedelta(days=40)
-    synthesize(app, url, businesses=5, cadres=5, area=COUNTY, on=on, folder=tmp_path)
-    store = open_store(app, url)
-    add_user(
-        app,
-        store,
-        twores.Scope.system("t"),
-        User("admin", "管理员", twores.Role.ADMIN),
-        password=PASSWORD,
-    )
-    web = create_app(app, store, secret="s", sign_in_throttle=SignInThrottle(), freeze_heap=False)
-    with TestClient(web) as client:
+    with TestClient(county["web"]) as client:
         sign_in(client, "admin")
         answer = client.get("/api/areas/99")
-    store.close()
 
     assert answer.status_code == 404
     assert answer.json()["code"] == "not_found"
