@@ -138,3 +138,29 @@ def test_a_long_cell_is_shown_cut_short(
 
     assert (error.row, error.column) == (2, "所属区划")
     assert error.value == long_area[: report.MAX_SHOWN_VALUE] + "…"
+
+
+def test_a_write_refused_for_the_whole_file_joins_the_row_errors_before_it(
+    app: twores.Twores, store: twores.Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows are written after a row error to find what only writing finds; a refusal of the
+    file as a whole there is listed with the row errors, not instead of them."""
+    from twores.core.errors import InvalidValueError, StructureError
+    from twores.plugins.sqlalchemy.repos.keyed import Keyed
+
+    def refused(self: object, records: object) -> object:
+        raise StructureError("区划", [InvalidValueError("parent_code", "45", "上级不符", "bad")])
+
+    monkeypatch.setattr(Keyed, "upsert_many", refused)
+    source = _write(
+        tmp_path / "台账.csv",
+        ["主体名称", "许可证编号", "所属区划", "业态"],
+        [
+            ["大圩豆腐坊", "SC14503231110603", "450323101202", ""],
+            ["敢兴便利店", "JY14503230034495", "450323101202", "食品销售"],
+        ],
+    )
+
+    errors = import_file(app, store, ADMIN, "businesses", source).errors
+
+    assert [(e.row, e.code) for e in errors] == [(0, "invalid_value"), (2, "missing_value")]

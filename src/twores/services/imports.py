@@ -441,6 +441,7 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
     stored = bool(uow.businesses.page(limit=1))  # before this file's own rows
     seen: dict[str, int] = {}  # business key -> the row of the file filing it
     read_through = 0  # the last row read
+    writing = True  # until a write is refused for the file as a whole
     unread_after: int | None = None  # read_through, when reading stopped at the error limit
     with uow.businesses.bulk_load():
         for chunk in chunks:
@@ -486,16 +487,18 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
             # refuses (a business filed outside the jurisdiction, moved to another county)
             # is reported with the rest, not only once the rest is corrected.
             fit = [r for r in chunk.rows if r.row not in unfit] if unfit else chunk.rows
+            if not writing:
+                continue
             try:
                 records += uow.businesses.upsert_many(r.business for r in fit)
             except ScopeError as refused:
                 if not refused.keys:
-                    raise
+                    writing = _refused_with(errors, refused)
                 errors += _filed_outside(fit, refused, chunk.columns)
             except (StructureError, InvalidAreaCodeError) as refused:
                 moved = _moved_county(fit, refused, chunk.columns)
                 if not moved:
-                    raise
+                    writing = _refused_with(errors, refused)
                 errors += moved
     if errors:
         return rows, listed(errors, unread_after=unread_after), UpsertResult(), UpsertResult()
@@ -503,6 +506,16 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
     if closed:  # a business the ledger closes or revokes is held by no one from that day
         linked += end_closed_assignments(uow, closed)
     return rows, [], records, linked
+
+
+def _refused_with(errors: list[RowError], refused: TworesError) -> bool:
+    """A write refused for the file as a whole (an area that breaks the hierarchy, say):
+    raised as such when nothing else is wrong (:func:`import_file` reports it), else added
+    to the row errors found before it; no later chunk is written (False)."""
+    if not errors:
+        raise refused
+    errors += written_errors(refused)
+    return False
 
 
 def _keep_unsaid(
