@@ -430,3 +430,19 @@ def test_only_an_office_issues_a_bulletin_even_one_issued_before(
         )
 
     assert not (tmp_path / "b").exists()
+
+
+def test_the_overdue_list_names_each_business(
+    app: twores.Twores, store: twores.Store, tmp_path: Path
+) -> None:
+    """The bulletin's overdue problems name their businesses (read in one batch)."""
+    with store.unit_of_work(ADMIN) as uow:
+        shops = sorted(uow.businesses.stream(), key=lambda b: b.key)[:3]
+    at = datetime(2026, 3, 1, 9, tzinfo=CHINA_TZ)
+    found = [NewProblem(b.key, f"过期食品{i}", "甲", date(2026, 3, 1)) for i, b in enumerate(shops)]
+    open_problems(app, store, ADMIN, found, at=at)  # due by 03-31, so overdue on it
+    paths = issue_bulletin(app, store, ADMIN, "2026Q1", COUNTY, tmp_path, as_of=date(2026, 3, 31))
+
+    markdown = next(p for p in paths if p.suffix == ".md").read_text(encoding="utf-8")
+    overdue = markdown.split("逾期", 1)[1]
+    assert all(b.name in overdue for b in shops), overdue[:500]

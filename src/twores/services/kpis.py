@@ -550,14 +550,18 @@ def _bulletin_kind(kind: str | RunKind) -> RunKind:
 def _overdue(uow: UnitOfWork, table: KpiTable, parent: str) -> tuple[OverdueItem, ...]:
     """The problems under ``parent`` overdue on the as-of day, the longest overdue first."""
     found = []
-    for problem in uow.problems.stream(open_on=table.as_of, within=parent):
-        business = uow.businesses.get(problem.business_key)
+    overdue = list(uow.problems.stream(open_on=table.as_of, within=parent))
+    names = {  # one read for all (a province's list was a query per problem)
+        key: business.name
+        for key, business in uow.businesses.get_many({p.business_key for p in overdue}).items()
+    }
+    for problem in overdue:
         deadline = problem.state_on(table.as_of)[1]  # as it stood on the day
         assert deadline is not None
         found.append(
             OverdueItem(
                 problem.id,
-                business.name if business else problem.business_key,
+                names.get(problem.business_key, problem.business_key),
                 table.hierarchy.display_path(problem.area_code, "/"),
                 problem.description,
                 deadline,
