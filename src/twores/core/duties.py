@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
-from typing import Any
 
 import attrs
 
@@ -22,7 +21,7 @@ from twores.core.businesses import FoodBusiness, OperatingStatus, StaffMember
 from twores.core.errors import InvalidValueError
 from twores.core.labels import LabelledEnum
 from twores.core.periods import Period, PeriodKind
-from twores.core.texts import checked_limit
+from twores.core.texts import text_of_at_most
 
 __all__ = [
     "Compliance",
@@ -39,12 +38,6 @@ __all__ = [
 
 #: The longest filer's name (``duty_records.by_name``) the store keeps.
 BY_NAME_MAX = 100
-
-
-def _check_by_name(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str):
-        raise InvalidValueError(attribute.name, value, "应为文本", "must be text")
-    checked_limit(value, attribute.name, BY_NAME_MAX)
 
 
 class DutyKind(LabelledEnum):
@@ -97,7 +90,7 @@ class DutyRecord:
     kind: DutyKind = attrs.field(validator=attrs.validators.instance_of(DutyKind))
     on: date
     by_role: StaffRole = attrs.field(validator=attrs.validators.instance_of(StaffRole))
-    by_name: str = attrs.field(validator=_check_by_name)
+    by_name: str = attrs.field(validator=text_of_at_most(BY_NAME_MAX))
     zero_risk: bool = False
     findings: tuple[str, ...] = ()
 

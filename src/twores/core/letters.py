@@ -7,26 +7,14 @@ letter is kept as history (``superseded``) beside the new, unsigned one.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 import attrs
 
-from twores.core.errors import InvalidValueError
 from twores.core.labels import LabelledEnum
-from twores.core.texts import checked_limit
+from twores.core.texts import text_of_at_most
 
 #: The longest counterparty (签订对象) the store keeps (``letters.counterparty``).
 COUNTERPARTY_MAX = 100
-
-
-def _check_counterparty(
-    instance: Any, attribute: attrs.Attribute[str | None], value: object
-) -> None:
-    if value is None:
-        return
-    if not isinstance(value, str):
-        raise InvalidValueError(attribute.name, value, "应为文本", "must be text")
-    checked_limit(value, attribute.name, COUNTERPARTY_MAX)
 
 
 class LetterStatus(LabelledEnum):
@@ -55,7 +43,9 @@ class Letter:
     businesses: int
     generated_on: date
     signed_on: date | None = None
-    counterparty: str | None = attrs.field(default=None, validator=_check_counterparty)
+    counterparty: str | None = attrs.field(
+        default=None, validator=text_of_at_most(COUNTERPARTY_MAX, optional=True)
+    )
     scan_sha256: str | None = None
 
     @property

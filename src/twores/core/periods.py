@@ -36,7 +36,8 @@ def last_day(end: date | None) -> date | None:
 
 def end_after(last: date | None) -> date | None:
     """The half-open end of a span whose last day is ``last`` (:func:`last_day` undone);
-    a span through the last day there is (9999-12-31, a placeholder for "no end") has none."""
+    a span through the last day there is (9999-12-31, which offices write for no end) has
+    none."""
     return None if last is None or last == date.max else last + _ONE_DAY
 
 

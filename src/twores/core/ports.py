@@ -32,7 +32,7 @@ from twores.core.letters import Letter
 from twores.core.problems import Problem, ProblemStatus, Severity
 from twores.core.security import ACTOR_MAX, Scope
 from twores.core.supervision import SupervisionTask, TaskPlan, Visit
-from twores.core.texts import checked_limit
+from twores.core.texts import text_of_at_most
 
 #: How long a unit of work waits for another writer by default (seconds): a province's
 #: import holds the writer claim for minutes; a web request should wait a few seconds.
@@ -87,16 +87,16 @@ class TaskSync:
 FILE_NAME_MAX = 500
 
 
-def _check_file_name(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise InvalidValueError(attribute.name, value, "应为非空文本", "must be non-blank text")
-    checked_limit(value, attribute.name, FILE_NAME_MAX)
+def _non_empty_text_of_at_most(limit: int) -> Any:
+    """:func:`text_of_at_most`, refusing the empty text (a name of spaces alone is a name)."""
+    within = text_of_at_most(limit)
 
+    def check(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
+        if value == "":
+            raise InvalidValueError(attribute.name, value, "应为非空文本", "must be non-blank text")
+        within(instance, attribute, value)
 
-def _check_actor(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise InvalidValueError(attribute.name, value, "应为非空文本", "must be non-blank text")
-    checked_limit(value, attribute.name, ACTOR_MAX)
+    return check
 
 
 @attrs.frozen
@@ -105,8 +105,8 @@ class ImportRecord:
 
     sha256: str
     kind: str
-    file_name: str = attrs.field(validator=_check_file_name)
-    actor: str = attrs.field(validator=_check_actor)
+    file_name: str = attrs.field(validator=_non_empty_text_of_at_most(FILE_NAME_MAX))
+    actor: str = attrs.field(validator=_non_empty_text_of_at_most(ACTOR_MAX))
     at: str
     rows: int
     inserted: int

@@ -18,7 +18,7 @@ from twores.core.errors import InvalidValueError, TworesError
 from twores.core.labels import LabelledEnum, clean_text
 from twores.core.periods import CHINA_TZ
 from twores.core.security import Role
-from twores.core.texts import checked_limit, checked_text
+from twores.core.texts import checked_limit, checked_text, text_of_at_most
 
 #: Whole texts that say nothing was found (compared after :func:`clean_text`, lower case,
 #: end punctuation dropped): what offices write in a 发现问题 column for "none".
@@ -65,17 +65,6 @@ DESCRIPTION_MAX = 1_000
 NOTE_MAX = 1_000
 #: The largest whole number an INTEGER column holds.
 INT_MAX = 2_147_483_647
-
-
-def _text_at_most(limit: int, *, optional: bool) -> Any:
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is None and optional:
-            return
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidValueError(attribute.name, value, "应为非空文本", "must be non-blank text")
-        checked_limit(value, attribute.name, limit)
-
-    return check
 
 
 def _check_description(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
@@ -211,9 +200,9 @@ class Problem:
     description: str = attrs.field(validator=_check_description)
     severity: Severity
     found_on: date
-    reporter: str = attrs.field(validator=_text_at_most(PERSON_MAX, optional=False))
+    reporter: str = attrs.field(validator=text_of_at_most(PERSON_MAX, blank=False))
     source_ref: str | None = attrs.field(
-        default=None, validator=_text_at_most(SOURCE_REF_MAX, optional=True)
+        default=None, validator=text_of_at_most(SOURCE_REF_MAX, optional=True, blank=False)
     )
     status: ProblemStatus = ProblemStatus.FOUND
     deadline: date | None = None
@@ -222,7 +211,7 @@ class Problem:
     #: Levels above the problem's own area that now own the follow-up (0: its own).
     escalation: int = attrs.field(default=0, validator=_check_count)
     verified_by: str | None = attrs.field(
-        default=None, validator=_text_at_most(PERSON_MAX, optional=True)
+        default=None, validator=text_of_at_most(PERSON_MAX, optional=True, blank=False)
     )
     history: tuple[ProblemEvent, ...] = ()
 

@@ -21,7 +21,7 @@ from twores.core.errors import InvalidValueError, TworesError
 from twores.core.labels import LabelledEnum
 from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
 from twores.core.problems import DESCRIPTION_MAX
-from twores.core.texts import checked_limit
+from twores.core.texts import checked_limit, text_of_at_most
 
 #: The longest late-entry reason (``visits.late_reason``), exemption reason
 #: (``supervision_tasks.exempt_reason``) and checklist reference (``visits.checklist``) the
@@ -29,20 +29,6 @@ from twores.core.texts import checked_limit
 LATE_REASON_MAX = 500
 EXEMPT_REASON_MAX = 200
 CHECKLIST_REF_MAX = 64
-
-
-def text_of_at_most(limit: int, *, optional: bool = True) -> Any:
-    """An attrs validator: text (None too when ``optional``) of at most ``limit``
-    characters and without control characters (NUL…), :func:`checked_limit`."""
-
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is None and optional:
-            return
-        if not isinstance(value, str):
-            raise InvalidValueError(attribute.name, value, "应为文本", "must be text")
-        checked_limit(value, attribute.name, limit)
-
-    return check
 
 
 def _check_findings(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -193,7 +179,7 @@ class SupervisionTask:
     due_on: date
     cadre_id: str | None = None
     exempt_reason: str | None = attrs.field(
-        default=None, validator=text_of_at_most(EXEMPT_REASON_MAX)
+        default=None, validator=text_of_at_most(EXEMPT_REASON_MAX, optional=True)
     )
     visit_id: str | None = attrs.field(default=None)
     credited_to: str | None = None
@@ -250,12 +236,14 @@ class Visit:
     recorded_at: datetime
     mode: VisitMode = VisitMode.ON_SITE
     checklist: str = attrs.field(
-        default=NATIONAL_CHECKLIST.ref, validator=text_of_at_most(CHECKLIST_REF_MAX, optional=False)
+        default=NATIONAL_CHECKLIST.ref, validator=text_of_at_most(CHECKLIST_REF_MAX)
     )
     answers: tuple[tuple[str, Answer], ...] = ()
     evidence: tuple[str, ...] = ()
     findings: tuple[str, ...] = attrs.field(default=(), validator=_check_findings)
-    late_reason: str | None = attrs.field(default=None, validator=text_of_at_most(LATE_REASON_MAX))
+    late_reason: str | None = attrs.field(
+        default=None, validator=text_of_at_most(LATE_REASON_MAX, optional=True)
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.recorded_at.tzinfo is None:

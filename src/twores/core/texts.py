@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
+
+import attrs
 
 from twores.core.errors import InvalidValueError
 
@@ -48,3 +51,20 @@ def checked_limit(value: str, field: str, limit: int) -> str:
             f"must be at most {limit} characters long (it has {len(value)})",
         )
     return value
+
+
+def text_of_at_most(limit: int, *, optional: bool = False, blank: bool = True) -> Any:
+    """An attrs validator: text of at most ``limit`` characters without control characters
+    (:func:`checked_limit`); None too when ``optional``; white space alone only when
+    ``blank``."""
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, str):
+            raise InvalidValueError(attribute.name, value, "应为文本", "must be text")
+        if not blank and not value.strip():
+            raise InvalidValueError(attribute.name, value, "应为非空文本", "must be non-blank text")
+        checked_limit(value, attribute.name, limit)
+
+    return check
