@@ -20,6 +20,7 @@ from twores.core.supervision import NO_LONGER_DUE
 from twores.plugins import hookimpl
 from twores.plugins.builtin.memory import MemoryStore
 from twores.plugins.sqlalchemy.backend import SqlStore
+from twores.services.rules import rule_business
 from twores.services.supervision import schedule
 
 from .helpers import ADMIN, COUNTY, START, load
@@ -158,3 +159,42 @@ def test_each_period_of_a_year_is_judged_by_the_rules_in_force_then(
     assert found[0] == found[1]  # memory and SQL alike, whatever day it runs
     months = {f"2026-{m:02d}" for m in range(7, 13)}
     assert found[0] == {"2026Q1", "2026Q2", *months}
+
+
+THIS_COUNTY_MONTHLY = Rule("test.county_monthly", "本县县级每月一次", "this county's tier monthly")
+
+
+class ThisCountyMonthly:
+    """County cadres whose jurisdiction is COUNTY itself supervise monthly (the rule reads
+    the end of ``area_path``, as the hook documents it: the cadre's jurisdiction)."""
+
+    @hookimpl
+    def twores_rule_sets(self) -> list[RuleSet]:
+        return [RuleSet("county", "1", "本县规则", "county rules", (THIS_COUNTY_MONTHLY,))]
+
+    @hookimpl(tryfirst=True)
+    def twores_supervision_frequency(
+        self, tier: Tier, area_path: tuple[str, ...]
+    ) -> Ruling[Frequency] | None:
+        if tier is Tier.COUNTY and area_path[-1] == COUNTY:
+            return Ruling(Frequency(PeriodKind.MONTH, 1), THIS_COUNTY_MONTHLY)
+        return None
+
+
+def test_frequency_rules_read_the_cadres_jurisdiction_not_the_businesss_village(
+    roster: twores.Roster, tmp_path: Path
+) -> None:
+    app = twores.build(load_entrypoints=False, plugins=[ThisCountyMonthly()])
+    rules = app.plugins.rulebook()
+    large = next(b for b in roster.businesses.values() if rules.grade_of(b, START) is Grade.B)
+    assert len(large.area_code) > len(COUNTY)  # filed in a village or township of COUNTY
+    kinds = []
+    for store in (MemoryStore(), SqlStore(f"sqlite:///{tmp_path / 'county.db'}")):
+        load(store, roster, START)
+        schedule(app, store, ADMIN, "2026Q1", on=START)
+        with store.unit_of_work(ADMIN) as uow:
+            kinds.append({t.period.kind for t in uow.tasks.stream() if t.business_key == large.key})
+    assert kinds == [{PeriodKind.MONTH}, {PeriodKind.MONTH}]
+    ruled = rule_business(app, large, START)  # the explanation says what was scheduled
+    assert ruled.tier.value is Tier.COUNTY and ruled.frequency.value.kind is PeriodKind.MONTH
+    assert app.plugins.supervision_frequency(Tier.COUNTY, START, COUNTY).rule == THIS_COUNTY_MONTHLY

@@ -232,7 +232,8 @@ def twores_supervision_frequency(
 ) -> Ruling[Frequency] | None:
     """Decide how often a cadre of ``tier`` must supervise each assigned business.
 
-    ``area_path`` leads to the cadre's jurisdiction.
+    ``area_path`` leads to the cadre's jurisdiction, the business's area at ``tier``: for a
+    county cadre it ends at the county, whichever village the business lies in.
 
     Example (county-tier cadres in Inner Mongolia supervise half-yearly)::
 

@@ -391,6 +391,12 @@ class TworesPluginManager(pluggy.PluginManager):
                 self._paths[area_code] = path
         return path
 
+    def jurisdiction_path(self, area_code: str, tier: Tier) -> tuple[str, ...]:
+        """The path to the jurisdiction of a ``tier`` cadre over ``area_code``: its ancestor
+        at ``tier`` (the area itself when it lies at or above ``tier``). A county cadre's
+        rules read the county, not the village of the business it holds."""
+        return self.area_path(area_code)[: tier.depth]
+
     def _compute_path(self, area_code: str) -> tuple[str, ...]:
         if self._hierarchy is not None and area_code in self._hierarchy:
             return tuple(area.code for area in self._hierarchy.path(area_code))
@@ -601,13 +607,14 @@ class TworesPluginManager(pluggy.PluginManager):
         return cast(Decision[Tier], decision)
 
     def supervision_frequency(self, tier: Tier, on: date, area_code: str) -> Decision[Frequency]:
-        """How often a ``tier`` cadre with jurisdiction ``area_code`` must supervise."""
+        """How often a ``tier`` cadre with jurisdiction ``area_code`` (or over a business
+        there) must supervise."""
         decision = self._decide(
             "twores_supervision_frequency",
             ("督导频次", "supervision frequency"),
             f"{tier.zh}包保干部（{area_code}）",
             on,
-            {"tier": tier, "on": on, "area_path": self.area_path(area_code)},
+            {"tier": tier, "on": on, "area_path": self.jurisdiction_path(area_code, tier)},
             Frequency,
         )
         return cast(Decision[Frequency], decision)
@@ -888,8 +895,10 @@ class PluginRuleBook:
         return cast(Tier, tier)
 
     def frequency(self, tier: Tier, on: date, area_code: str) -> Frequency:
-        """The supervision frequency, asked once per the arguments its rules read."""
-        kwargs = {"tier": tier, "on": on, "area_path": self.manager.area_path(area_code)}
+        """The supervision frequency for a ``tier`` cadre over ``area_code``, asked once per
+        the arguments its rules read."""
+        path = self.manager.jurisdiction_path(area_code, tier)
+        kwargs = {"tier": tier, "on": on, "area_path": path}
         return cast(
             Frequency,
             self.manager._remembered_value("twores_supervision_frequency", on, kwargs, Frequency),
