@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 import twores
-from twores.services.stores import database_url, shown_url
+from twores.services.stores import database_unavailable, database_url, shown_url, write_conflict
+
+
+class _IgnoredTermination(logging.Filter):
+    """Drops psycopg's "error ignored terminating <Pipeline [BAD]>" (or COPY) warning: it
+    comes while the error that ended the pipeline is raised, which the command reports."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("error ignored terminating")
+
+
+logging.getLogger("psycopg").addFilter(_IgnoredTermination())
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -58,13 +70,13 @@ def as_error(error: Exception, db: str | None) -> twores.TworesError | None:
     refused = refused_write(error, exc, db)
     if refused is not None:
         return refused
-    reachable = isinstance(error, exc.OperationalError | exc.InterfaceError)
-    if not reachable and type(error) is not exc.DatabaseError:  # e.g. "file is not a database"
+    conflict = write_conflict(error)
+    if not conflict and not database_unavailable(error):
         return None
     orig = getattr(error, "orig", None) or error
     reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
     name = shown(db)
-    if str(getattr(orig, "sqlstate", "") or "").startswith("40"):  # serialization, deadlock
+    if conflict:  # serialization, deadlock
         return twores.TworesError(
             f"与同时进行的另一写入冲突，未作任何更改，请重试（数据库 {name}：{reason}）",
             f"conflicted with another write made at the same time; nothing changed, try "

@@ -45,6 +45,7 @@ from litestar.template.config import TemplateConfig
 import twores
 from twores.services.numbers import percent
 from twores.services.sign_in import SignInThrottle, SignInThrottledError
+from twores.services.stores import database_unavailable, write_conflict
 from twores.services.users import AuthenticationError, User
 from twores_web.api import Api
 from twores_web.auth import Authenticator, Me, request_user, require_user, session_user
@@ -79,6 +80,20 @@ SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
 }
 #: How long a sign-in lasts unused, by default (seconds): a working day.
 SESSION_IDLE_TIMEOUT = 8 * 3600
+#: When to try again after the database could not be used (seconds): a server's restart.
+UNAVAILABLE_RETRY_AFTER = 5
+
+
+class DatabaseUnavailable(twores.TworesError):
+    """The database cannot be used now (no server, a connection lost, an unreadable
+    SQLite file): nothing was done; try again after Retry-After."""
+
+    code = "store_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "数据库暂不可用，请稍后重试", "the database is unavailable; try again shortly"
+        )
 
 
 def create_app(
@@ -279,7 +294,7 @@ def _as_refusal(error: Exception) -> Exception:
 
 
 def _status(error: Exception) -> int:
-    if is_busy(error):
+    if is_busy(error) or isinstance(error, DatabaseUnavailable):
         return 503
     if isinstance(error, AuthenticationError):
         return 401
@@ -566,8 +581,15 @@ def handle_error(
     """JSON with a code and zh/en messages under /api; elsewhere an error page with the
     signed-in user's navigation, or sign-in (coming back here afterwards)."""
     error = _as_refusal(error)
-    if is_busy(error) and not isinstance(error, twores.TworesError):
-        error = WritesBusy()  # SQLite's "database is locked", a lock timeout: never a 500
+    reason = ""
+    if (is_busy(error) or write_conflict(error)) and not isinstance(error, twores.TworesError):
+        # SQLite's "database is locked", a lock timeout, a serialization failure or a
+        # deadlock: nothing changed, never a 500
+        error = WritesBusy()
+    elif database_unavailable(error):  # one log line below, not a traceback
+        orig = getattr(error, "orig", None) or error
+        reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+        error = DatabaseUnavailable()
     status = _status(error)
     body = (
         state.too_large(upload=is_upload(request))
@@ -576,15 +598,25 @@ def handle_error(
     )
     if status == 500:
         request.logger.exception("unhandled error", exc_info=error)
-    # a throttled sign-in or a write refused as busy: when it may be tried again
+    # a throttled sign-in, a write refused as busy, the database unavailable: when to retry
     headers = dict(_ERROR_HEADERS)
     if isinstance(error, SignInThrottledError):
         headers["Retry-After"] = str(error.retry_after)
     if status == 503:
-        body["retry_after"] = state.writes.retry_after
-        headers["Retry-After"] = str(state.writes.retry_after)
+        unavailable = isinstance(error, DatabaseUnavailable)
+        wait = UNAVAILABLE_RETRY_AFTER if unavailable else state.writes.retry_after
+        body["retry_after"] = wait
+        headers["Retry-After"] = str(wait)
         where = app_path(request)
-        request.logger.warning("写入繁忙 / write refused as busy: %s %s", request.method, where)
+        if unavailable:
+            request.logger.warning(
+                "数据库暂不可用 / the database is unavailable: %s %s: %s",
+                request.method,
+                where,
+                reason,
+            )
+        else:
+            request.logger.warning("写入繁忙 / write refused as busy: %s %s", request.method, where)
     if app_path(request).startswith(("/api", "/schema")):
         return Response(body, status_code=status, headers=headers)
     if status == 401:  # after signing in: this page, or the page a form was posted from

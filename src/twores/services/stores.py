@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from pathlib import Path
 
 from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy
-from twores.core.errors import PluginError
+from twores.core.errors import PluginError, StoreUnavailableError
 from twores.core.ports import Store
 from twores.core.security import Scope
+from twores.plugins.sqlalchemy import shown_url as shown_url  # one masking, for every layer
 
 DB_ENV = "TWORES_DB"
 DEFAULT_DB_FILE = "twores.db"
@@ -36,12 +38,33 @@ def _stored_areas(store: Store) -> Hierarchy:
         return uow.areas.hierarchy()
 
 
-def shown_url(url: str) -> str:
-    """``url`` fit to print: any password replaced by ``***``."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    user, colon, _ = credentials.partition(":")
-    return f"{scheme}{sep}{user}:***@{host}" if sep and at and colon else url
+def _driver_failure(error: BaseException) -> bool:
+    """A database driver's failure to reach, keep or read the database (SQLAlchemy's
+    OperationalError or InterfaceError, or a bare DatabaseError: "file is not a database")."""
+    exc = sys.modules.get("sqlalchemy.exc")  # loaded only once a store was opened
+    if exc is None:
+        return False
+    return isinstance(error, exc.OperationalError | exc.InterfaceError) or (
+        type(error) is exc.DatabaseError
+    )
+
+
+def write_conflict(error: BaseException) -> bool:
+    """Whether ``error`` is a write that conflicted with another at the same time
+    (PostgreSQL SQLSTATE 40xxx: a serialization failure, a deadlock): nothing was changed,
+    and trying again may succeed."""
+    orig = getattr(error, "orig", None) or error
+    state = str(getattr(orig, "sqlstate", "") or "")
+    return _driver_failure(error) and state.startswith("40")
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be used now: a server that does not
+    answer or dropped the connection, an SQLite file that cannot be opened or read, a
+    store that could not be opened. Not a :func:`write_conflict`."""
+    if isinstance(error, StoreUnavailableError):
+        return True
+    return _driver_failure(error) and not write_conflict(error)
 
 
 def open_store(app: Twores, url: str | None = None, **options: object) -> Store:

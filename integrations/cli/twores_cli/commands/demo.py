@@ -10,6 +10,7 @@ from rich.table import Table
 from twores.services.demo import GUILIN_BUSINESSES, GUILIN_CADRES, DemoReport, run_demo
 from twores.services.demo_cycle import CycleReport
 from twores.services.numbers import percent
+from twores.services.stores import shown_url
 from twores.services.synth import CADRE_SHARE
 from twores_cli import databases
 from twores_cli.context import EXIT_ERROR, Context, pass_context
@@ -134,8 +135,8 @@ def _print(obj: Context, report: DemoReport) -> None:
         console.print(" • " + (zh if lang == "zh" else en), highlight=False)
     console.print(
         t(
-            f"用时 {report.seconds:.1f} 秒；数据库：{report.db_url}",
-            f"took {report.seconds:.1f} s; database: {report.db_url}",
+            f"用时 {report.seconds:.1f} 秒；数据库：{shown_url(report.db_url)}",
+            f"took {report.seconds:.1f} s; database: {shown_url(report.db_url)}",
         ),
         highlight=False,
     )

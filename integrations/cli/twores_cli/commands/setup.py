@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from twores.services.setup import init, synthesize
+from twores.services.stores import shown_url
 from twores_cli import databases
 from twores_cli.context import Context, pass_context
 
@@ -32,10 +33,11 @@ def init_command(obj: Context, area: str | None, divisions: Path | None) -> None
     """
     databases.check(obj.db, create=True)
     report = init(obj.app, obj.db, area=area, divisions=divisions)
+    where = shown_url(str(report.url))
     obj.console.print(
         obj.t(
-            f"已初始化：{report.url}，区划 {report.areas} 个",
-            f"initialised {report.url}: {report.areas} areas",
+            f"已初始化：{where}，区划 {report.areas} 个",
+            f"initialised {where}: {report.areas} areas",
         ),
         highlight=False,
     )
@@ -102,11 +104,12 @@ def synth_command(
             quarter=quarter,
             folder=folder,
         )
+    where = shown_url(str(report.url))
     obj.console.print(
         obj.t(
-            f"{report.url}：区划 {report.areas}，主体 {report.businesses}，干部 {report.cadres}，"
+            f"{where}：区划 {report.areas}，主体 {report.businesses}，干部 {report.cadres}，"
             f"新建包保关系 {report.assignments}",
-            f"{report.url}: {report.areas} areas, {report.businesses} businesses, "
+            f"{where}: {report.areas} areas, {report.businesses} businesses, "
             f"{report.cadres} cadres, {report.assignments} assignments created",
         ),
         highlight=False,

@@ -5,11 +5,36 @@ This module only registers the backend; SQLAlchemy is imported when a store is o
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import unquote
 
 from twores.plugins import hookimpl
 from twores.plugins.records import BackendSpec
+
+#: ``scheme://`` and ``user:password@`` as SQLAlchemy's ``make_url`` reads them: the
+#: password runs to the first ``@`` (it may hold ``/``, ``?`` or ``:``).
+_CREDENTIALS = re.compile(r"(?P<head>[\w+.-]+://(?P<user>[^:/@]*)):(?P<password>[^@]*)@")
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit to print or log: its password, and the value of every query parameter
+    whose name holds "password" (libpq's ``password``, ``sslpassword``), as ``***``."""
+    if "://" not in url:
+        return url
+    credentials = _CREDENTIALS.match(url)
+    if credentials is not None:
+        head = credentials.group("head")
+        url = f"{head}:***@{url[credentials.end() :]}"
+    base, question, query = url.partition("?")
+    if not question:
+        return url
+    parts = []
+    for part in re.split("([&;])", query):
+        key, equals, _ = part.partition("=")
+        secret = equals and "password" in unquote(key).lower()
+        parts.append(f"{key}=***" if secret else part)
+    return f"{base}?{''.join(parts)}"
 
 
 def open_sql_store(url: str, **options: Any) -> Any:
@@ -21,7 +46,7 @@ def open_sql_store(url: str, **options: Any) -> Any:
     try:
         return SqlStore(url, **options)
     except sqlalchemy.exc.DatabaseError as error:  # no server, no folder, not a database
-        where = unquote(sqlalchemy.engine.make_url(url).render_as_string(hide_password=True))
+        where = shown_url(url)
         reason = str(error.orig or error).strip().splitlines()[0]
         if "not a database" in reason:
             reason = f"不是 SQLite 数据库文件 / {reason}"
