@@ -60,18 +60,17 @@ def test_memory_and_sqlite_compute_the_same_kpis(
     assert tables[0]["coverage"][COUNTY].rate == 1.0
 
 
-def test_a_period_not_yet_begun_counts_nothing_owed_on_every_backend(
+def test_a_period_not_yet_begun_is_refused_on_every_backend(
     app: twores.Twores, roster: twores.Roster, tmp_path: Path
 ) -> None:
-    """Asked before the period starts (next quarter, as of today), the routines owe nothing:
-    their rates are None, on the memory backend and on SQLite alike."""
-    tables = []
+    """Asked before the period starts (next quarter, as of today), nothing is counted: its
+    tasks would show as 0 done of N (the CLI's table said so), its routines as owing none."""
     for store in (MemoryStore(), SqlStore(f"sqlite:///{tmp_path / 'f.db'}")):
         _scenario(app, store, roster)
-        tables.append(compute_kpis(app, store, ADMIN, "2026Q2", as_of=END).values)
-    assert tables[0] == tables[1]
-    for name in ("daily_routine", "weekly_routine", "monthly_routine"):
-        assert all(v.rate is None for v in tables[0][name].values()), name
+        with pytest.raises(twores.InvalidValueError, match="has not begun") as refused:
+            compute_kpis(app, store, ADMIN, "2026Q2", as_of=END)
+        assert refused.value.field == "period"
+        assert compute_kpis(app, store, ADMIN, "2026Q2", as_of=date(2026, 4, 1)).values
 
 
 def test_rankings_are_stored_reproduced_and_compared(

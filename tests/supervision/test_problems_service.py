@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import docx
 import pytest
 
 import twores
+from twores.core import periods
 from twores.core.assignment import Assignment
 from twores.core.errors import MissingValueError
 from twores.core.periods import CHINA_TZ
@@ -20,6 +22,7 @@ from twores.services.problems import (
     NewProblem,
     escalate_overdue,
     list_problems,
+    open_in,
     open_problems,
     transition_problem,
 )
@@ -488,3 +491,47 @@ def test_a_cadres_refused_step_names_only_the_steps_a_cadre_may_take(
             app, store, ADMIN, problem.id, Action.CLOSE, actor="监管员", at=_at(day, 11)
         )
     assert Action.REMIND.zh in office.value.message_zh
+
+
+class _EarlyMorning(datetime):
+    """China time 06:30 on 2026-03-17, the day after a deadline (the nightly job's hour)."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+        return datetime(2026, 3, 17, 6, 30, tzinfo=CHINA_TZ).astimezone(tz)
+
+
+def test_an_escalation_run_before_eight_is_stamped_now_and_blocks_no_later_step(
+    app: twores.Twores, store: Store, roster: twores.Roster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load(store, roster, START)
+    key = sorted(roster.businesses)[0]
+    opened = _at(date(2026, 3, 1))
+    (problem,) = open_problems(
+        app, store, ADMIN, [NewProblem(key, "进货查验记录不全", "督查组", opened.date())], at=opened
+    )
+    assert problem.deadline == date(2026, 3, 16)
+    monkeypatch.setattr(periods, "datetime", _EarlyMorning)
+    (reminded,) = escalate_overdue(app, store, ADMIN)  # judging today, 06:30
+    assert reminded.event.at == datetime(2026, 3, 17, 6, 30, tzinfo=CHINA_TZ)
+    fixed = transition_problem(
+        app, store, ADMIN, problem.id, Action.SUBMIT, actor="店主", evidence=EVIDENCE
+    )
+    assert fixed.status is ProblemStatus.SUBMITTED
+
+
+def test_a_problem_opened_just_after_midnight_in_china_counts_its_days_from_that_china_day(
+    app: twores.Twores, store: Store, roster: twores.Roster
+) -> None:
+    load(store, roster, START)
+    key = sorted(roster.businesses)[0]
+    at = datetime(2026, 3, 31, 16, 30, tzinfo=UTC)  # 00:30 on 04-01 in China
+    with store.unit_of_work(ADMIN) as uow:  # open_in: the unit-of-work API, any time zone
+        problem, _ = open_in(app, uow, NewProblem(key, "地面湿滑", "督查组", date(2026, 3, 31)), at)
+        same, _ = open_in(
+            app,
+            uow,
+            NewProblem(key, "墙面霉斑", "督查组", date(2026, 3, 31)),
+            at.astimezone(CHINA_TZ),
+        )
+    assert problem.deadline == same.deadline == date(2026, 4, 16)

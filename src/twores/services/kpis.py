@@ -128,6 +128,7 @@ def compute_kpis(
     recounted); ``fresh`` counts everything from raw rows instead."""
     chosen = Period.parse(period) if isinstance(period, str) else period
     day = _as_of(chosen, as_of)
+    _check_begun_on(chosen, day)
     kpis = _chosen(app, names)
     with gc_paused(), store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
@@ -476,8 +477,8 @@ def _check_begun_on(period: Period, day: date) -> None:
         raise InvalidValueError(
             "period",
             str(period),
-            f"截至 {day.isoformat()} 尚未开始，不能排名或通报",
-            f"has not begun by {day.isoformat()}: nothing to rank or report yet",
+            f"截至 {day.isoformat()} 尚未开始，尚无可统计、排名或通报的数据",
+            f"has not begun by {day.isoformat()}: nothing to count, rank or report yet",
         )
 
 

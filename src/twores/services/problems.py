@@ -46,6 +46,17 @@ def _now(at: datetime | None) -> datetime:
     return china_time(at)
 
 
+def _escalated_at(on: date, at: datetime | None, latest: date) -> datetime:
+    """When an escalation on ``on`` is stamped: ``at``; else now when judging today (a
+    run before 08:00 stamped 08:00 would refuse every step until then); else 08:00 of
+    the day judged (a back-dated or simulated run)."""
+    if at is not None:
+        return _now(at)
+    if on == latest:
+        return _now(None)
+    return datetime(on.year, on.month, on.day, 8, tzinfo=CHINA_TZ)
+
+
 def problem_id(
     business_key: str,
     found_on: date,
@@ -201,7 +212,7 @@ def _opened(
     )
     if new.fixed_on_site:
         return transition(problem, Action.FIX_ON_SITE, actor=new.reporter, at=at)
-    deadline = _deadline(app, problem, max(new.found_on, at.date()))
+    deadline = _deadline(app, problem, max(new.found_on, china_time(at).date()))
     return transition(problem, Action.ORDER, actor=new.reporter, at=at, deadline=deadline)
 
 
@@ -396,7 +407,7 @@ def escalate_overdue(
         raise InvalidValueError(
             "on", on.isoformat(), f"晚于今天（{latest.isoformat()}）", f"after today ({latest})"
         )
-    moment = _now(at) if at else datetime(on.year, on.month, on.day, 8, tzinfo=CHINA_TZ)
+    moment = _escalated_at(on, at, latest)
     done: list[Escalation] = []
     with store.unit_of_work(scope) as uow:
         uow.claim_writes()  # before the first read of what it writes
