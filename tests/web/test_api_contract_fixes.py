@@ -49,6 +49,12 @@ def test_writes_document_413(openapi: dict[str, Any]) -> None:
         assert "413" in openapi["paths"][path]["post"]["responses"], path
 
 
+def test_reads_and_writes_document_the_database_unavailable_503(openapi: dict[str, Any]) -> None:
+    for path, method in (("/api/dashboard", "get"), ("/api/visits", "post")):
+        answer = openapi["paths"][path][method]["responses"]["503"]
+        assert "store_unavailable" in answer["description"], path
+
+
 def test_413_for_a_json_body_does_not_speak_of_ledger_files(web_db: dict[str, Any]) -> None:
     from twores.services.sign_in import SignInThrottle
     from twores_web import create_app

@@ -37,3 +37,27 @@ def test_area_and_cadre_pages_use_the_regions_tier_names(web_db: dict[str, Any])
         assert "苏木 · " + TOWNSHIP in client.get(f"/areas/{TOWNSHIP}").text
         sign_in(client, "cadre")
         assert "苏木级" in client.get("/cadre").text
+
+
+class BrokenLabels(Sumus):
+    @hookimpl(tryfirst=True)
+    def twores_area_label(  # type: ignore[override]
+        self, area: twores.Area
+    ) -> Ruling[TierLabel] | None:
+        return Ruling("苏木", SUMU)  # type: ignore[arg-type]  # not a TierLabel
+
+
+def test_a_page_a_broken_plugin_fails_is_a_server_error_naming_the_plugin(
+    web_db: dict[str, Any],
+) -> None:
+    from twores_web import create_app
+
+    app = twores.build(
+        load_entrypoints=False, plugins=[BrokenLabels()], hierarchy=web_db["app"].hierarchy
+    )
+    asgi = create_app(app, web_db["store"], secret="test-secret", freeze_heap=False)
+    with TestClient(asgi) as client:
+        sign_in(client, "town")
+        page = client.get(f"/areas/{TOWNSHIP}")
+        assert page.status_code == 500  # not the request's fault
+        assert "BrokenLabels" in page.text or "twores_area_label" in page.text

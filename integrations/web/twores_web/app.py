@@ -43,6 +43,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 import twores
+from twores.core.errors import PluginError
 from twores.services.numbers import percent
 from twores.services.sign_in import SignInThrottle, SignInThrottledError
 from twores.services.stores import database_unavailable, write_conflict
@@ -304,6 +305,8 @@ def _status(error: Exception) -> int:
         return 403
     if isinstance(error, twores.NotFoundError):
         return 404
+    if isinstance(error, PluginError):  # the server's rules broke, not the request
+        return 500
     if isinstance(error, twores.TworesError):
         return 400
     if isinstance(error, HTTPException):

@@ -53,6 +53,9 @@ ERRORS = {
     401: _error("Not signed in / 未登录"),
     403: _error("Outside the scope or no CSRF token / 超出辖区或缺少 CSRF 令牌"),
     404: _error("No such record in scope / 记录不存在或不在辖区内"),
+    503: _error(
+        "The database is unavailable, store_unavailable (see Retry-After) / 数据库暂不可用"
+    ),
 }
 #: What sign-in answers besides: too many failures, try again after Retry-After seconds.
 SIGN_IN_ERRORS = {
@@ -66,7 +69,10 @@ SIGN_IN_ERRORS = {
 WRITE_ERRORS = {
     **ERRORS,
     413: _error("The body is over the size limit (`max_bytes`) / 请求内容超过上限（too_large）"),
-    503: _error("Another write is under way (see Retry-After) / 另一项写入正在进行，请稍后重试"),
+    503: _error(
+        "Another write is under way (writes_busy) or the database is unavailable "
+        "(store_unavailable); see Retry-After / 另一项写入正在进行或数据库暂不可用，请稍后重试"
+    ),
 }
 
 
