@@ -33,6 +33,7 @@ from twores.core.duties import DutyKind, DutyRecord, StaffRole
 from twores.core.errors import (
     InvalidValueError,
     NotFoundError,
+    PluginError,
     SchemaNewerError,
     SchemaOutdatedError,
     SchemaVersionError,
@@ -113,6 +114,7 @@ __all__ = [
     "PeriodKind",
     "Plan",
     "PlanMode",
+    "PluginError",
     "Problem",
     "ProblemEvent",
     "ProblemSource",

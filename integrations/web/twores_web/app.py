@@ -43,7 +43,6 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 import twores
-from twores.core.errors import PluginError
 from twores.services.numbers import percent
 from twores.services.sign_in import SignInThrottle, SignInThrottledError
 from twores.services.stores import database_unavailable, write_conflict
@@ -305,7 +304,7 @@ def _status(error: Exception) -> int:
         return 403
     if isinstance(error, twores.NotFoundError):
         return 404
-    if isinstance(error, PluginError):  # the server's rules broke, not the request
+    if isinstance(error, twores.PluginError):  # the server's rules broke, not the request
         return 500
     if isinstance(error, twores.TworesError):
         return 400

@@ -26,7 +26,7 @@ from twores.core.errors import (
     MissingValueError,
 )
 from twores.core.labels import LabelledEnum, clean_text
-from twores.core.texts import CONTROL_CHARACTER, checked_limit, checked_text
+from twores.core.texts import CONTROL_CHARACTER, checked_limit, checked_text, clean_person_name
 
 
 class Grade(LabelledEnum):
@@ -139,7 +139,15 @@ def canonical_uscc(value: str) -> str:
 
 
 def canonical_licence(value: str) -> str:
+    """A licence or registration number as imports read it: NFKC (（2020） is (2020)),
+    spaces dropped, upper case (not validated)."""
     return clean_text(value).replace(" ", "").upper()
+
+
+def _licence_key(value: object) -> object:
+    """The converter of ``FoodBusiness.licence_no``: text as :func:`canonical_licence` gives
+    it, so a number stored through the API keeps its key when an export re-imports."""
+    return canonical_licence(value) if isinstance(value, str) else value
 
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -428,7 +436,7 @@ def name_of_at_most(limit: int) -> Any:
 class StaffMember:
     """A named person in one of the three roles (三人三责)."""
 
-    name: str = attrs.field(validator=_check_name)
+    name: str = attrs.field(converter=clean_person_name, validator=_check_name)
     phone: str | None = attrs.field(default=None, converter=canonical_phone, validator=_check_phone)
     id_number: str | None = attrs.field(default=None, validator=_check_id_number)
     #: Barred from serving as director or officer until this date (5-year ban).
@@ -470,7 +478,9 @@ class FoodBusiness:
     name: str = attrs.field(validator=name_of_at_most(BUSINESS_NAME_MAX))
     area_code: str = attrs.field(validator=_check_code)
     business_type: BusinessType = attrs.field(validator=enum_of(BusinessType))
-    licence_no: str | None = attrs.field(default=None, validator=_check_licence)
+    licence_no: str | None = attrs.field(
+        default=None, converter=_licence_key, validator=_check_licence
+    )
     uscc: str | None = attrs.field(default=None, validator=_check_uscc)
     scale: Scale | None = attrs.field(default=None, validator=enum_of(Scale, optional=True))
     canteen_kind: CanteenKind | None = attrs.field(

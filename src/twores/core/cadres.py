@@ -22,6 +22,7 @@ from twores.core.businesses import (
 )
 from twores.core.errors import InvalidAreaCodeError, InvalidValueError
 from twores.core.labels import clean_text
+from twores.core.texts import clean_person_name
 
 _ID_RE = re.compile(r"^[0-9A-Za-z_.:-]{1,64}$")
 
@@ -54,7 +55,7 @@ class Cadre:
     """
 
     id: str = attrs.field(validator=_check_id)
-    name: str = attrs.field(validator=name_of_at_most(PERSON_NAME_MAX))
+    name: str = attrs.field(converter=clean_person_name, validator=name_of_at_most(PERSON_NAME_MAX))
     tier: Tier = attrs.field(validator=enum_of(Tier))
     area_code: str = attrs.field(validator=_check_code)
     post: str | None = attrs.field(

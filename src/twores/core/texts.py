@@ -9,9 +9,43 @@ from typing import Any
 import attrs
 
 from twores.core.errors import InvalidValueError
+from twores.core.labels import clean_text
 
 #: Word's soft line break (Shift+Enter) arrives as a vertical tab when pasted.
 _SOFT_BREAK = "\x0b"
+
+#: Characters that show as nothing (zero-width space, non-joiner and joiner, direction
+#: marks and embeddings, word joiner and invisible operators, BOM, soft hyphen): pasted
+#: from web pages and chat apps, they make a code fail its check and a name differ from its
+#: clean spelling. NFKC keeps them, so they are dropped before it.
+INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+#: Han characters (the CJK blocks person names are written in).
+HAN_CHARACTERS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_SPACE_IN_NAME = re.compile(f"(?<=[{HAN_CHARACTERS}])\\s+(?=[{HAN_CHARACTERS}])")
+
+
+def without_invisible(value: str) -> str:
+    """``value`` without the characters that show as nothing (:data:`INVISIBLE`)."""
+    if value.isascii() or not INVISIBLE.search(value):
+        return value
+    return INVISIBLE.sub("", value)
+
+
+def compact_name(name: str) -> str:
+    """A Chinese person's name without the spaces offices pad it with to align a column
+    (周　敏, 周 敏 -> 周敏); a space between Latin letters (a transliterated name) stays."""
+    return _SPACE_IN_NAME.sub("", name) if " " in name else name
+
+
+def clean_person_name(value: object) -> object:
+    """A person's name (cadre, or a business's head, director, officer) as the importer
+    reads it: invisible characters dropped, NFKC, trimmed, inner whitespace collapsed
+    (:func:`clean_text`), spaces between Han characters dropped (:func:`compact_name`).
+    The converter of ``StaffMember.name`` and ``Cadre.name``, so a name stored through
+    the API re-imports unchanged; anything but text is left to the validator."""
+    if not isinstance(value, str):
+        return value
+    return compact_name(clean_text(without_invisible(value)))
 
 
 def checked_text(value: str, field: str) -> str:

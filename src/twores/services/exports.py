@@ -13,7 +13,7 @@ import gzip
 import logging
 import lzma
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -92,6 +92,22 @@ def _text(value: object) -> str:
         return value.isoformat()
     label = getattr(value, "zh", None)
     return str(label) if label is not None else str(value)
+
+
+#: Whole numbers an .xlsx number cell holds exactly (Excel keeps 15 significant digits).
+_EXACT_INT = 10**15
+#: The first day Excel's date cells show right (serials before it are off by 1900's leap day).
+_FIRST_EXCEL_DAY = date(1900, 3, 1)
+
+
+def _xlsx_value(value: object) -> object:
+    """A cell for .xlsx: a date as a date cell, a whole number as a number, else its text
+    (codes, phones and ID numbers are text already, so they stay text cells)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value if value >= _FIRST_EXCEL_DAY else value.isoformat()
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < _EXACT_INT:
+        return value
+    return _text(value)
 
 
 class _Masker:
@@ -204,7 +220,9 @@ def check_makeable(folder: Path) -> Path:
 
 def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
     """Write ``rows`` under ``headers`` to .xlsx, else CSV (compressed when the name ends
-    .gz or .xz); text never runs as a formula in Excel (:mod:`twores.services.sheets.cells`)."""
+    .gz or .xz); text never runs as a formula in Excel (:mod:`twores.services.sheets.cells`).
+    In .xlsx dates are date cells and whole numbers number cells (sorted and filtered as
+    such); in CSV every value is written as text."""
     count = 0
     if path.suffix.lower() == ".xlsx":
         from openpyxl import Workbook
@@ -213,7 +231,7 @@ def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[obje
         sheet = workbook.create_sheet()
         sheet.append(list(headers))
         for row in rows:
-            sheet.append(xlsx_row(sheet, [_text(cell) for cell in row]))
+            sheet.append(xlsx_row(sheet, [_xlsx_value(cell) for cell in row]))
             count += 1
         workbook.save(path)
         return count

@@ -1,9 +1,11 @@
 """Cells of the files offices open in Excel: text never runs as a formula there.
 
-A business name such as ``=HYPERLINK("http://…","点击")`` is data. In .xlsx it is written
-as a text cell (openpyxl would otherwise store a live formula); in CSV, which Excel parses
-as it opens it, text starting like a formula (= + - @, tab, carriage return) gets a
-leading apostrophe, as OWASP advises against CSV injection. Imports take a leading
+A business name such as ``=HYPERLINK("http://…","点击")`` is data. In .xlsx every text is
+written as a text cell (openpyxl would otherwise store a live formula, and #N/A or #REF!
+an error value, which imports refuse); in CSV, which Excel parses as it opens it, text
+starting like a formula (= + - @, tab, carriage return) gets a leading apostrophe, as
+OWASP advises against CSV injection, and so does a number written with a + (a landline
++867732345678, which Excel would read as a number without its +). Imports take a leading
 apostrophe off every text cell (:func:`unquoted`): that one, and the one clerks type (and
 platforms export) before '450323…, '138… or 'JY1… to keep Excel from turning a code into
 a number. So an export still re-imports to the same data: text that itself starts with an
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -22,8 +25,10 @@ _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?%?")
 
 def csv_text(value: str) -> str:
     """``value`` as a CSV cell that Excel shows as the text it is."""
-    if (value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value)) or _quoted(value):
-        return "'" + value
+    if value.startswith(("+", "'")) or (
+        value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value)
+    ):
+        return "'" + value  # a formula, +86… (a number to Excel), or a quote to keep
     return value
 
 
@@ -39,20 +44,35 @@ def unquoted(value: str) -> str:
     return value[1:] if _quoted(value) else value
 
 
+#: How a date cell shows its day.
+DATE_FORMAT = "yyyy-mm-dd"
+
+
 def xlsx_row(sheet: Any, values: Iterable[object]) -> list[object]:
-    """``values`` for ``sheet.append``, text starting with "=" as a text cell (not a formula)."""
+    """``values`` for ``sheet.append``: every text as a text cell (never a formula or an
+    error value such as #N/A), a date as a date cell shown yyyy-mm-dd, others as they are."""
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES
 
     row: list[object] = []
     for value in values:
-        if isinstance(value, str) and _quoted(value):
-            value = "'" + value
-        if isinstance(value, str) and value.startswith("="):
-            cell = WriteOnlyCell(sheet, value)
-            cell.data_type = "s"
+        if isinstance(value, str):
+            if _quoted(value):
+                value = "'" + value
+            if value.startswith("=") or value in ERROR_CODES:
+                # openpyxl types these alone as a formula or an error; other text it
+                # writes as text (an explicit cell for each costs exports 60% more time)
+                cell = WriteOnlyCell(sheet, value)
+                cell.data_type = "s"
+                row.append(cell)
+                continue
+        elif isinstance(value, date) and not isinstance(value, datetime):
+            cell = WriteOnlyCell(sheet)
+            cell.value = value
+            cell.number_format = DATE_FORMAT
             row.append(cell)
-        else:
-            row.append(value)
+            continue
+        row.append(value)
     return row
 
 

@@ -1,13 +1,14 @@
 """Reading a sheet into a header and numbered rows, the way offices really lay them out.
 
 Titles, "填报单位" and "填报人 | 职务 | 联系电话" lines above the header, blank rows in the
-middle, totals rows (合计/小计/总计/汇总, with a count or not) and signature lines
-("填表人：…") below are skipped; the header is the row of the first ten that names the most
-known columns, or two rows when a group label is merged over the columns below it (包保干部
-over 姓名 | 职务 | 联系电话). In a workbook the ledger is the active sheet if it is visible,
-else the first visible one (a hidden 下拉选项 list sheet is never read); a workbook whose
-ledger goes on over other visible sheets is refused, naming them, rather than read in
-part. A cell holding an Excel error (#N/A, #REF!…), in .xlsx or .xls, is read as an
+middle, totals rows (合计/小计/总计/汇总, with a count or not, and no key such as a
+licence number: a business named 合计 is data; listed in ``Table.totals``) and signature
+lines ("填表人：…") below are skipped; the header is the row of the first ten that names
+the most known columns, or two rows when a group label is merged over the columns below it
+(包保干部 over 姓名 | 职务 | 联系电话). In a workbook the ledger is the active sheet if it
+is visible, else the first visible one (a hidden 下拉选项 list sheet is never read); a
+workbook whose ledger goes on over other visible sheets is refused, naming them, rather
+than read in part. A cell holding an Excel error (#N/A, #REF!…), in .xlsx or .xls, is read as an
 :class:`ExcelError`, which every reader refuses (a row error), never as an empty cell.
 Text files are separated by commas, tabs or semicolons; an ".xls" that is text is read as
 text, one that is a web page or XML is refused saying so.
@@ -61,7 +62,8 @@ class Table:
 
     ``sheet`` is the workbook sheet read (None for a CSV file); ``formulas`` are the
     formula cells the file holds no computed value for (row number -> cell position ->
-    formula): they read as empty, so the parsers report them instead.
+    formula): they read as empty, so the parsers report them instead. ``totals`` are the
+    numbers of the totals rows skipped (合计 20户), filled in as ``rows`` is walked.
     """
 
     header: list[str]
@@ -69,6 +71,7 @@ class Table:
     rows: Iterable[Row]
     sheet: str | None = None
     formulas: dict[int, dict[int, str]] = attrs.field(factory=dict)
+    totals: list[int] = attrs.field(factory=list)
 
     @functools.cached_property
     def index(self) -> dict[str, int]:
@@ -389,8 +392,27 @@ _TOTAL = re.compile(
 )
 
 
+#: Fields whose cell names a record (its key, or what identifies a cadre): a row giving one
+#: is data, never a totals row, whatever its first cell says (a business named 合计).
+_KEY_FIELDS = ("licence_no", "uscc", "business_key", "id", "cadre_id", "id_number", "phone")
+
+
+@functools.cache
+def _key_headers() -> frozenset[str]:
+    """The normalised headers of :data:`_KEY_FIELDS` in every kind of sheet."""
+    from twores.services.sheets.columns import COLUMNS  # it imports this module
+
+    return frozenset(
+        normalise_header(alias)
+        for fields in COLUMNS.values()
+        for field in _KEY_FIELDS
+        for alias in fields.get(field, ())
+    )
+
+
 def _is_total(cells: list[object]) -> bool:
-    """A totals row (合计/小计/总计/汇总 in its first filled cell, under 序号 or 主体名称)."""
+    """A totals row (合计/小计/总计/汇总 in its first filled cell, under 序号 or 主体名称);
+    callers also check that it gives no key (:data:`_KEY_FIELDS`)."""
     for cell in cells:
         if cell is None or cell == "":
             continue
@@ -572,21 +594,35 @@ def _table(
     normalised = [normalise_header(h) for h in header]
     serial_at = next((i for i, h in enumerate(normalised) if h in SERIAL_HEADERS), None)
     recognised = [i for i, h in enumerate(normalised) if h in known]
+    keys = _key_positions(normalised, known)
     remaining = itertools.chain(head[last + 1 :], stream)
-    rows = _data_rows(remaining, last + 2, recognised, serial_at)
-    return Table(header, last + 1, rows, sheet, formulas or {})
+    totals: list[int] = []
+    rows = _data_rows(remaining, last + 2, recognised, serial_at, keys, totals)
+    return Table(header, last + 1, rows, sheet, formulas or {}, totals)
+
+
+def _key_positions(normalised: list[str], known: set[str]) -> list[int]:
+    """Positions of the known headers that name a record's key (:data:`_KEY_FIELDS`)."""
+    keys = _key_headers()
+    return [i for i, h in enumerate(normalised) if h in known and h in keys]
 
 
 def _data_rows(
-    raw: Iterable[list[object]], first_number: int, recognised: list[int], serial_at: int | None
+    raw: Iterable[list[object]],
+    first_number: int,
+    recognised: list[int],
+    serial_at: int | None,
+    keys: list[int],
+    totals: list[int],
 ) -> Iterator[Row]:
     for number, cells in enumerate(raw, start=first_number):
         if _all_blank(cells, recognised):
             continue  # a blank row
         if _is_footer(cells):
             continue  # a signature line such as 填表人：… 审核人：…
-        if _is_total(cells):
-            continue  # a totals row: 合计 20户
+        if _is_total(cells) and _all_blank(cells, keys):
+            totals.append(number)
+            continue  # a totals row: 合计 20户 (a business named 合计 has a licence)
         serial = None
         if serial_at is not None and serial_at < len(cells) and not _blank(cells[serial_at]):
             value = cells[serial_at]
@@ -765,10 +801,14 @@ def _same_table(
     found = _header_at(head, known)
     if found is None or len(found.names & columns) < max(2, _SAME_TABLE * len(columns)):
         return False
-    at = [i for i, text in enumerate(found.texts) if normalise_header(text) in known]
+    normalised = [normalise_header(text) for text in found.texts]
+    at = [i for i, text in enumerate(normalised) if text in known]
+    keys = _key_positions(normalised, known)
     below = itertools.chain(head[found.last + 1 :], rows)
     return any(
-        not _all_blank(cells, at) and not _is_footer(cells) and not _is_total(cells)
+        not _all_blank(cells, at)
+        and not _is_footer(cells)
+        and not (_is_total(cells) and _all_blank(cells, keys))
         for cells in below
     )
 

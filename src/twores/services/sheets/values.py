@@ -8,6 +8,9 @@ from datetime import date, datetime, timedelta
 from twores.core.businesses import canonical_phone, whole_number_text
 from twores.core.errors import InvalidDateError, InvalidValueError, MissingValueError
 from twores.core.labels import clean_text
+from twores.core.texts import HAN_CHARACTERS, without_invisible
+from twores.core.texts import INVISIBLE as INVISIBLE  # re-exported for the readers
+from twores.core.texts import compact_name as compact_name
 from twores.services.sheets.cells import ExcelErrorText, unquoted
 
 _EXCEL_EPOCH = date(1899, 12, 30)
@@ -21,16 +24,8 @@ _DATE_PATTERNS = (
 #: A time of day after a date: "2019/5/2 0:00", "2023-03-15 00:00:00", "2023-03-15T09:30".
 _TIME_OF_DAY = re.compile(r"(?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp][Mm])?$")
 _SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
-#: Characters that show as nothing (zero-width space, non-joiner and joiner, direction
-#: marks and embeddings, word joiner and invisible operators, BOM, soft hyphen): pasted
-#: from web pages and chat apps, they make a code fail its check and a name differ from its
-#: clean spelling. NFKC keeps them, so they are dropped before it.
-INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
-#: Han characters (the CJK blocks person names are written in).
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_SPACE_IN_NAME = re.compile(f"(?<=[{_HAN}])\\s+(?=[{_HAN}])")
 #: Any Chinese character (a cell holding one is a name, not a code).
-HAN = re.compile(f"[{_HAN}]")
+HAN = re.compile(f"[{HAN_CHARACTERS}]")
 _TRUE = {"是", "有", "y", "yes", "true", "1", "√"}
 _FALSE = {"否", "无", "n", "no", "false", "0", "×"}
 
@@ -45,9 +40,7 @@ def visible(value: str) -> str:
     :class:`FormulaError`, so every reader refuses it, whatever its column."""
     if value.__class__ is not str and isinstance(value, ExcelErrorText):
         raise FormulaError("cell", str.__str__(value))
-    if value.isascii() or not INVISIBLE.search(value):
-        return value
-    return INVISIBLE.sub("", value)
+    return without_invisible(value)
 
 
 def clean(value: str) -> str:
@@ -78,14 +71,9 @@ def text(value: object, field: str, *, required: bool = False) -> str | None:
     return found or None
 
 
-def compact_name(name: str) -> str:
-    """A Chinese person's name without the spaces offices pad it with to align a column
-    (周　敏, 周 敏 -> 周敏); a space between Latin letters (a transliterated name) stays."""
-    return _SPACE_IN_NAME.sub("", name) if " " in name else name
-
-
 def person_name(value: object, field: str, *, required: bool = False) -> str | None:
-    """A person's name (cadre or staff): :func:`text`, then :func:`compact_name`."""
+    """A person's name (cadre or staff): :func:`text`, then :func:`compact_name` (as
+    ``core.texts.clean_person_name``, the models' converter, gives it)."""
     found = text(value, field, required=required)
     return None if found is None else compact_name(found)
 
