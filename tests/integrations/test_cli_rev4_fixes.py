@@ -286,3 +286,18 @@ def test_duties_import_reports_the_problems_it_opened(
     text = _run("--lang", "en", "--db", fresh, "duties", "import", str(sheet))
     assert text.exit_code == 0, text.output
     assert f"opened 1 problems: {problem}" in text.stdout
+
+
+def test_an_import_says_which_totals_rows_it_skipped(county: str, tmp_path: Path) -> None:
+    ledger = tmp_path / "合计.csv"
+    ledger.write_text(
+        "序号,主体名称,许可证编号,所属区划,业态\n"
+        "1,阳朔米粉店,JY14503210000001,450321,餐饮服务\n"
+        "合计,1户,,,\n",
+        encoding="utf-8",
+    )
+    said = _run("--db", county, "import", "businesses", str(ledger))
+    assert said.exit_code == 0, said.output
+    assert "已跳过 1 个合计行" in said.output and "第 3 行" in said.output
+    shown = _run("--db", county, "--format", "json", "import", "businesses", str(ledger))
+    assert json.loads(shown.stdout)["totals_rows"] == [3]

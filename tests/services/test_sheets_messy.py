@@ -402,7 +402,7 @@ def test_invisible_characters_are_dropped_everywhere(
 # -- 12. totals rows -------------------------------------------------------------------------
 
 
-def test_totals_rows_are_skipped_and_counted_nowhere(
+def test_totals_rows_are_skipped_counted_nowhere_and_reported(
     app: twores.Twores, store: twores.Store, tmp_path: Path
 ) -> None:
     blank = [None] * len(HEADER)
@@ -411,10 +411,12 @@ def test_totals_rows_are_skipped_and_counted_nowhere(
     subtotal = list(blank)
     subtotal[1] = "小 计："
     data = [*rows()[1:], subtotal, total]
-    for name, write in (("t.csv", write_csv), ("t.xlsx", write_xlsx)):
+    # the workbook has a title line above its header
+    for name, write, skipped in (("t.csv", write_csv, (3, 4)), ("t.xlsx", write_xlsx, (4, 5))):
         report = import_file(app, store, ADMIN, "businesses", write(tmp_path / name, data))
         assert report.accepted, report.errors
         assert report.rows == 1
+        assert report.totals_rows == skipped  # said, never silently dropped
 
 
 # -- 13. codes stored as numbers ------------------------------------------------------------

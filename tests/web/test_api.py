@@ -273,6 +273,7 @@ def test_a_bad_import_is_refused_with_row_errors(client: TestClient[Any], tmp_pa
             [
                 ["主体名称", "许可证编号", "所属区划", "业态", "包保等级"],
                 ["坏店", "JY123", TOWNSHIP + "001", "食品销售", "E"],
+                ["合计", "", "", "", ""],
             ]
         )
     with ledger.open("rb") as stream:
@@ -284,6 +285,7 @@ def test_a_bad_import_is_refused_with_row_errors(client: TestClient[Any], tmp_pa
     assert report["accepted"] is False and report["inserted"] == 0
     assert {e["column"] for e in report["errors"]} >= {"许可证编号"}
     assert all(e["reason_zh"] and e["reason_en"] for e in report["errors"])
+    assert report["totals_rows"] == [3]  # skipped, and said so
 
 
 def test_any_upload_name_imports_or_is_refused_never_a_crash(

@@ -104,6 +104,8 @@ class ImportResult:
     unread_columns: tuple[str, ...] = ()
     #: The same file (by its SHA-256) was imported before.
     replay: bool = False
+    #: Rows skipped as totals rows (合计 20户): not imported.
+    totals_rows: tuple[int, ...] = ()
 
 
 @attrs.frozen
@@ -398,6 +400,7 @@ def run_import(
         report.errors,
         report.unread_columns,
         report.replay,
+        report.totals_rows,
     )
 
 

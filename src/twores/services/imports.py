@@ -131,6 +131,8 @@ class ImportReport:
     #: Why the report of a refused file could not be written (``report_path`` is then
     #: None): also the first of ``errors``, at row 0, so whoever shows the errors shows it.
     report_error: RowError | None = None
+    #: Rows of the file skipped as totals rows (合计 20户: a total, no key): not imported.
+    totals_rows: tuple[int, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -173,14 +175,14 @@ def import_file(
     sha = file_sha256(source)
     day = on or today()
     rules = app.plugins.rulebook()
-    unread: list[str] = []
+    sheet = _Sheet(source, [], [])
     with store.unit_of_work(scope) as uow:
         uow.claim_writes()  # before the replay check: a file imported at once is a replay
         replay = uow.imports.find(sha) is not None
         importer = _IMPORTERS[kind]
         with gc_paused():  # a large import creates no cycles; GC rescans cost ~9%
             try:
-                rows, errors, records, linked = importer(uow, _Sheet(source, unread), rules, day)
+                rows, errors, records, linked = importer(uow, sheet, rules, day)
             except (HierarchyError, StructureError, ScopeError, InvalidAreaCodeError) as error:
                 # met on writing (an area that holds records moved, say)
                 rows, errors = 0, written_errors(error)
@@ -199,8 +201,9 @@ def import_file(
                 report,
                 replay,
                 dry_run,
-                tuple(unread),
+                tuple(sheet.unread),
                 unwritten,
+                sheet.totals_rows(),
             )
         if not replay and not dry_run:
             uow.imports.record(
@@ -222,7 +225,18 @@ def import_file(
     if not dry_run:
         remove_stale_report(source, reports)  # the report of an earlier, rejected try of this file
     return ImportReport(
-        kind, source, sha, rows, records, linked, (), None, replay, dry_run, tuple(unread)
+        kind,
+        source,
+        sha,
+        rows,
+        records,
+        linked,
+        (),
+        None,
+        replay,
+        dry_run,
+        tuple(sheet.unread),
+        totals_rows=sheet.totals_rows(),
     )
 
 
@@ -231,15 +245,21 @@ Outcome = tuple[int, list[RowError], UpsertResult, UpsertResult]
 
 @attrs.frozen
 class _Sheet:
-    """The file an importer reads; reading it as a sheet notes the columns nothing reads."""
+    """The file an importer reads; reading it as a sheet notes the columns nothing reads
+    and (once read through) the totals rows it skipped."""
 
     path: Path
     unread: list[str]
+    tables: list[Table]
 
     def read(self, kind: str) -> Table:
         table = read_sheet(self.path, kind)
         self.unread.extend(unread_columns(kind, table.header))
+        self.tables.append(table)
         return table
+
+    def totals_rows(self) -> tuple[int, ...]:
+        return tuple(sorted({row for table in self.tables for row in table.totals}))
 
 
 def written_errors(error: TworesError) -> list[RowError]:

@@ -82,6 +82,15 @@ def command(
             f"{', '.join(report.unread_columns)}",
             style="yellow",
         )
+    if report.totals_rows:
+        shown = "、".join(map(str, report.totals_rows[:20]))
+        more = "…" if len(report.totals_rows) > 20 else ""
+        obj.message(
+            f"已跳过 {len(report.totals_rows)} 个合计行（未导入）：第 {shown}{more} 行",
+            f"skipped {len(report.totals_rows)} totals rows (not imported): rows "
+            f"{shown.replace('、', ', ')}{more}",
+            style="yellow",
+        )
     if not report.accepted:
         obj.rejected(
             report.errors,
@@ -108,6 +117,7 @@ def command(
             "unchanged": records.unchanged,
             "assignments": attrs.asdict(links),
             "unread_columns": list(report.unread_columns),
+            "totals_rows": list(report.totals_rows),
         }
     )
     obj.console.print(

@@ -618,11 +618,11 @@ def _data_rows(
     for number, cells in enumerate(raw, start=first_number):
         if _all_blank(cells, recognised):
             continue  # a blank row
-        if _is_footer(cells):
-            continue  # a signature line such as 填表人：… 审核人：…
         if _is_total(cells) and _all_blank(cells, keys):
             totals.append(number)
             continue  # a totals row: 合计 20户 (a business named 合计 has a licence)
+        if _is_footer(cells):
+            continue  # a signature line such as 填表人：… 审核人：…
         serial = None
         if serial_at is not None and serial_at < len(cells) and not _blank(cells[serial_at]):
             value = cells[serial_at]
