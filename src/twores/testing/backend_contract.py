@@ -1154,6 +1154,63 @@ class BackendContract:
             assert list(uow.assignments.stream(within="450324")) == []
             assert list(uow.assignments.stream(business_keys=keys, within=township)) == history
 
+    def test_a_business_moved_within_its_county_takes_its_problems_along(
+        self, loaded: Store, roster: Roster
+    ) -> None:
+        """Its problems, open and closed, are its ledger: filed again under its new area
+        (the new township's office lists and acts on them, the old one no longer sees
+        them), audited as any update."""
+        hierarchy = roster.hierarchy
+        business = sorted(roster.businesses.values(), key=lambda b: b.key)[0]
+        cadre = next(iter(roster.cadres.values()))
+        old = hierarchy.ancestor_codes(business.area_code).get(Tier.TOWNSHIP)
+        township = next(
+            a.code
+            for a in hierarchy.children(COUNTY)
+            if not hierarchy.contains(a.code, business.area_code)
+        )
+        assert old is not None, business.area_code
+        open_ = _problem(business, cadre)
+        at = datetime(2025, 6, 3, 9, tzinfo=CHINA_TZ)
+        closed = Problem(
+            f"{business.key}/2025-06-02/closed",
+            business.key,
+            business.area_code,
+            ProblemSource.VISIT,
+            "餐具未消毒",
+            Severity.MINOR,
+            date(2025, 6, 2),
+            cadre.id,
+        )
+        steps = [(Action.FIX_ON_SITE, cadre.id), (Action.VERIFY, "复核人"), (Action.CLOSE, "县局")]
+        for action, actor in steps:
+            closed, _ = transition(closed, action, actor=actor, at=at, evidence=("ev.jpg",))
+        with loaded.unit_of_work(SYSTEM) as uow:
+            uow.problems.upsert_many([open_, closed])
+            uow.commit()
+        with loaded.unit_of_work(Scope("县局", Role.OFFICE, COUNTY)) as uow:
+            uow.businesses.upsert_many([attrs.evolve(business, area_code=township)])
+            uow.commit()
+        refiled = [attrs.evolve(p, area_code=township) for p in (closed, open_)]
+        with loaded.unit_of_work(SYSTEM) as uow:
+            moves = [e for e in uow.audit.entries() if e.entity == "problem"]
+            assert any(township in str(e.after) for e in moves)  # the move is audited
+        with loaded.unit_of_work(Scope("乡镇用户", Role.OFFICE, township)) as uow:
+            found = sorted(uow.problems.stream(business_key=business.key), key=_key)
+            assert found == sorted(refiled, key=_key)
+            assert uow.problems.get(open_.id) == refiled[1]
+            submitted, _ = transition(
+                refiled[1], Action.SUBMIT, actor="店主", at=at, evidence=("ev.jpg",)
+            )
+            assert uow.problems.upsert_many([submitted]) == UpsertResult(0, 1, 0)
+            uow.commit()
+        with loaded.unit_of_work(Scope("乡镇用户", Role.OFFICE, old)) as uow:
+            assert list(uow.problems.stream(business_key=business.key)) == []
+            assert uow.problems.get(open_.id) is None
+        with loaded.unit_of_work(SYSTEM) as uow:
+            assert len(list(uow.problems.stream(business_key=business.key, within=township))) == 2
+            assert uow.audit.verify() == []
+
     def test_an_area_with_records_keeps_its_parent(self, loaded: Store, roster: Roster) -> None:
         """Records are filed under their area's ancestors, which scope every query: moving
         an area that holds records is refused and changes nothing; an empty one moves."""

@@ -454,8 +454,8 @@ class _Businesses(_Keyed):
 
     @unit_write
     def upsert_many(self, records: Iterable[FoodBusiness]) -> UpsertResult:
-        """A business moved within its county takes its routine records along, as on SQL
-        (its assignments are found through it)."""
+        """A business moved within its county takes its ledger along, routine records and
+        problems (open or closed), as on SQL (its assignments are found through it)."""
         records = list(records)
         stored = self._table()
         moved = {
@@ -465,15 +465,24 @@ class _Businesses(_Keyed):
         if not moved:
             return result
         guard = self.uow.guard
-        refiled = [
-            attrs.evolve(d, area_code=moved[d.business_key].area_code)
-            for d in self.uow._state.duties.values()
-            if d.business_key in moved
-            and d.area_code != moved[d.business_key].area_code
-            and guard.allows(d.area_code)
-        ]
-        if refiled:
-            self.uow.duties.upsert_many(sorted(refiled, key=lambda d: d.key))
+        state = self.uow._state
+        ledgers: tuple[tuple[dict[str, Any], _Keyed], ...] = (
+            (state.duties, self.uow.duties),
+            (state.problems, self.uow.problems),
+        )
+        for table, repo in ledgers:
+            refiled = sorted(
+                (
+                    (key, attrs.evolve(r, area_code=moved[r.business_key].area_code))
+                    for key, r in table.items()
+                    if r.business_key in moved
+                    and r.area_code != moved[r.business_key].area_code
+                    and guard.allows(r.area_code)
+                ),
+                key=lambda pair: pair[0],
+            )
+            if refiled:
+                repo.upsert_many([r for _, r in refiled])
         return result
 
     def _table(self) -> dict[str, FoodBusiness]:

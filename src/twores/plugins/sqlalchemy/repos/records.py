@@ -104,12 +104,12 @@ class Businesses(Keyed):
         """A business moved within its county (another county is refused: ``upsert_many``)
         takes its assignment history with it (they are filed by its area): deleted and
         inserted again, never updated in place, so no write to a distributed table (Citus)
-        ever changes a row's county by UPDATE. Its routine records follow too
-        (``_duties_follow``)."""
+        ever changes a row's county by UPDATE. Its ledger follows too: routine records and
+        problems (``_ledger_follows``)."""
         a = tables.assignments
         filing = {key: dict(zip(rows.ANCESTORS, rows.ancestor_values(codes), strict=True))
                   for key, codes in moves}  # fmt: skip
-        self._duties_follow(moves)
+        self._ledger_follows(moves)
         filed = a.c.business_key.in_(sorted(filing))
         held = self.uow.connection.execute(sa.select(a).where(filed)).mappings().all()
         if not held:
@@ -118,27 +118,32 @@ class Businesses(Keyed):
         refiled = [{**row, **filing[row["business_key"]]} for row in held]
         self.uow.connection.execute(sa.insert(a), refiled)
 
-    def _duties_follow(self, moves: list[tuple[str, AncestorCodes]]) -> None:
-        """Routine records (日管控/周排查/月调度) are counted at their business's area and
-        scoped by their own: filed again where the business now is, audited as any move of
-        a record (records the caller cannot see stay put, as row-level security would
+    def _ledger_follows(self, moves: list[tuple[str, AncestorCodes]]) -> None:
+        """Routine records (日管控/周排查/月调度) and problems, open or closed, are the
+        business's ledger, listed and counted by their own area: filed again where the
+        business now is, audited as any move of a record, which bumps the KPI versions of
+        their county (records the caller cannot see stay put, as row-level security would
         hide them)."""
-        d = tables.duty_records
         moved = self.get_many([key for key, _ in moves])
         counties = sorted({codes.county_code for _, codes in moves})
-        query = sa.select(d).where(
-            d.c.county_code.in_(counties), d.c.business_key.in_(sorted(moved))
-        )
         guard = self.uow.guard
-        refiled = [
-            attrs.evolve(record, area_code=area)
-            for row in self.uow.fetch(query)
-            if (record := rows.DUTY.record(row)).business_key in moved
-            and record.area_code != (area := moved[record.business_key].area_code)
-            and guard.allows(record.area_code)
-        ]
-        if refiled:
-            self.uow.duties.upsert_many(sorted(refiled, key=lambda d: d.key))
+        ledgers: tuple[tuple[sa.Table, rows.Codec, Keyed], ...] = (
+            (tables.duty_records, rows.DUTY, self.uow.duties),
+            (tables.problems, rows.PROBLEM, self.uow.problems),
+        )
+        for table, codec, repo in ledgers:
+            query = sa.select(table).where(
+                table.c.county_code.in_(counties), table.c.business_key.in_(sorted(moved))
+            )
+            refiled = [
+                attrs.evolve(record, area_code=area)
+                for row in self.uow.fetch(query)
+                if (record := codec.record(row)).business_key in moved
+                and record.area_code != (area := moved[record.business_key].area_code)
+                and guard.allows(record.area_code)
+            ]
+            if refiled:
+                repo.upsert_many(sorted(refiled, key=codec.key))
 
 
 class Cadres(Keyed):
