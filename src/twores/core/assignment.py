@@ -24,6 +24,7 @@ from twores.core.gc import gc_paused
 from twores.core.labels import LabelledEnum
 
 if TYPE_CHECKING:
+    from twores.core.cadres import Cadre
     from twores.core.roster import Roster, RuleBook
 
 
@@ -300,11 +301,15 @@ def _plan(roster: Roster, rules: RuleBook, on: date, mode: PlanMode) -> Plan:
 
     cadres_of: dict[GroupKey, list[str]] = {}
     group_of_cadre: dict[str, GroupKey] = {}
+    #: Active cadre -> their recorded departure (``active_to``, after ``on``).
+    departing: dict[str, date] = {}
     for cadre_id, cadre in roster.cadres.items():
         if cadre.is_active(on) and cadre.area_code in hierarchy:
             group = ctx.key(cadre.area_code, cadre.tier)
             group_of_cadre[cadre_id] = group
             cadres_of.setdefault(group, []).append(cadre_id)
+            if cadre.active_to is not None:
+                departing[cadre_id] = cadre.active_to
 
     ends: list[Change] = []
     current: dict[str, Assignment] = {}
@@ -368,7 +373,8 @@ def _plan(roster: Roster, rules: RuleBook, on: date, mode: PlanMode) -> Plan:
         if not cadre_ids:
             unplaced.extend(Unplaced(k, UnplacedReason.NO_ACTIVE_CADRE, group) for k in keys)
             continue
-        chosen = plan_group(keys, cadre_ids, current, ctx.cap(group), mode, group_loads)
+        leaving = _leaving_ranks(cadre_ids, departing) if departing else None
+        chosen = plan_group(keys, cadre_ids, current, ctx.cap(group), mode, group_loads, leaving)
         for key in keys:
             choice = chosen[key]
             held = current.get(key)
@@ -386,8 +392,16 @@ def _plan(roster: Roster, rules: RuleBook, on: date, mode: PlanMode) -> Plan:
                     continue
                 ends.append(Change.ending(held, on, moved_reason))
                 ended_reason.setdefault(key, moved_reason)
-            reason = ended_reason.get(key) or _handed_over(last_ended.get(key)) or new_business
-            creates.append(make_change((create, cadre_id, key, on, taken_over.get(key), reason)))
+            reason = (
+                ended_reason.get(key)
+                or _handed_over(last_ended.get(key), roster.cadres)
+                or new_business
+            )
+            valid_to = taken_over.get(key)
+            leaves = departing.get(cadre_id) if departing else None
+            if leaves is not None and (valid_to is None or leaves < valid_to):
+                valid_to = leaves  # orphaned on the day the cadre leaves, as imported ones are
+            creates.append(make_change((create, cadre_id, key, on, valid_to, reason)))
     ends.sort(key=operator.itemgetter(2, 1, 3))
     unplaced.sort(key=operator.attrgetter("business_key"))
     return Plan(
@@ -416,13 +430,31 @@ _HANDING_OVER = frozenset(
 )
 
 
-def _handed_over(last: Assignment | None) -> AssignmentReason | None:
+def _handed_over(last: Assignment | None, cadres: Mapping[str, Cadre]) -> AssignmentReason | None:
     """Why a business its last holder no longer holds is placed again: why that holder's
     assignment ended (a cadre who left, a move…); None for a business never held, or one
-    closed since (reopened, it is placed as new)."""
-    if last is None or last.reason not in _HANDING_OVER:
+    closed since (reopened, it is placed as new). One a plan created to end on its cadre's
+    departure keeps its creation reason, and is handed over as the cadre left."""
+    if last is None or last.reason is AssignmentReason.BUSINESS_CLOSED:
+        return None
+    cadre = cadres.get(last.cadre_id)
+    if cadre is not None and cadre.active_to is not None and last.valid_to == cadre.active_to:
+        return AssignmentReason.CADRE_LEFT
+    if last.reason not in _HANDING_OVER:
         return None
     return last.reason
+
+
+#: A cadre's rank as a holder of new businesses: lower is preferred.
+_Rank = tuple[int, int]
+_STAYS: _Rank = (0, 0)
+
+
+def _leaving_ranks(cadre_ids: list[str], departing: Mapping[str, date]) -> dict[str, _Rank] | None:
+    """Each cadre's rank, when some cadre of the group has a recorded departure (else None):
+    those with none first, then the later departure first."""
+    ranks = {c: (1, -d.toordinal()) if (d := departing.get(c)) else _STAYS for c in cadre_ids}
+    return ranks if any(r is not _STAYS for r in ranks.values()) else None
 
 
 def _over_cap(
@@ -486,11 +518,16 @@ def _incremental(
     cap: int | None,
     mode: PlanMode,
     load: dict[str, int],
+    leaving: Mapping[str, _Rank] | None = None,
 ) -> _Choice:
     """Place the businesses without a valid assignment on the least-loaded cadres.
 
-    ``load`` holds the kept assignments per cadre and is updated in place.
+    ``load`` holds the kept assignments per cadre and is updated in place. With
+    ``leaving``, a cadre with a recorded departure takes one only when no cadre without
+    one has room (least-loaded first, then the later departure).
     """
+    if leaving is not None:
+        return _incremental_leaving(keys, cap, load, leaving)
     chosen: _Choice = {}
     heap = [(n, cadre_id) for cadre_id, n in load.items() if cap is None or n < cap]
     heapq.heapify(heap)
@@ -506,6 +543,25 @@ def _incremental(
     return chosen
 
 
+def _incremental_leaving(
+    keys: list[str], cap: int | None, load: dict[str, int], leaving: Mapping[str, _Rank]
+) -> _Choice:
+    """:func:`_incremental` for a group with cadres known to leave."""
+    chosen: _Choice = {}
+    heap = [(leaving[c][0], n, leaving[c][1], c) for c, n in load.items() if cap is None or n < cap]
+    heapq.heapify(heap)
+    for key in keys:
+        if not heap:
+            chosen[key] = (None, Placed.LEAST_LOADED)
+            continue
+        first, n, later, cadre_id = heapq.heappop(heap)
+        chosen[key] = (cadre_id, Placed.LEAST_LOADED)
+        load[cadre_id] = n + 1
+        if cap is None or n + 1 < cap:
+            heapq.heappush(heap, (first, n + 1, later, cadre_id))
+    return chosen
+
+
 def _balanced(
     keys: list[str],
     cadre_ids: list[str],
@@ -513,8 +569,10 @@ def _balanced(
     cap: int | None,
     mode: PlanMode,
     load: dict[str, int],
+    leaving: Mapping[str, _Rank] | None = None,
 ) -> _Choice:
-    """Loads within ±1 with the fewest moves (rebalance) or canonically (fresh)."""
+    """Loads within ±1 with the fewest moves (rebalance) or canonically (fresh); the ⌈n/m⌉
+    slots go first to the cadres without a recorded departure (``leaving``)."""
     n, m = len(keys), len(cadre_ids)
     base, extra = divmod(n, m)
     if cap is not None and base >= cap:
@@ -526,7 +584,10 @@ def _balanced(
             if held is not None and held.cadre_id in holding:
                 holding[held.cadre_id].append(key)
     # The ceil slots go to the cadres already holding the most (fewest moves).
-    by_holding = sorted(cadre_ids, key=lambda c: (-len(holding[c]), c))
+    if leaving is None:
+        by_holding = sorted(cadre_ids, key=lambda c: (-len(holding[c]), c))
+    else:
+        by_holding = sorted(cadre_ids, key=lambda c: (-len(holding[c]), leaving[c], c))
     capacity = {c: base + (1 if i < extra else 0) for i, c in enumerate(by_holding)}
     chosen: _Choice = {}
     free: dict[str, int] = {}
