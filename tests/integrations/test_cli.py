@@ -264,8 +264,11 @@ def test_letters_through_the_cli(tmp_path: Path) -> None:
     db = str(tmp_path / "twores.db")
     assert run("--db", db, "demo", "--businesses", "60", cwd=tmp_path).returncode == 0
     with sqlite3.connect(db) as connection:
-        (cadre,) = connection.execute(
-            "SELECT cadre_id FROM assignments WHERE valid_to IS NULL LIMIT 1"
+        (cadre,) = connection.execute(  # one whose letter of the year the demo left unsigned
+            "SELECT a.cadre_id FROM assignments a WHERE a.valid_to IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM letters l WHERE l.cadre_id = a.cadre_id AND l.year = ? "
+            "AND l.signed_on IS NOT NULL) LIMIT 1",
+            (int(year),),
         ).fetchone()
     out = tmp_path / "承诺书"
     made = run(

@@ -67,6 +67,20 @@ def _cadre(cid: str, tier: Tier = Tier.VILLAGE, area: str = VILLAGE) -> Cadre:
     return Cadre(id=cid, name=f"干部{cid}", tier=tier, area_code=area)
 
 
+def _each_holding_one(
+    cadres: list[Cadre],
+) -> tuple[list[FoodBusiness], list[Cadre], list[Assignment]]:
+    """``cadres``, each holding one business of their own area (letters are owed then)."""
+    held = [
+        attrs.evolve(_business(i), area_code=c.area_code, licence_no=f"JY1450399{i:07d}")
+        for i, c in enumerate(cadres, start=1)
+    ]
+    assignments = [
+        Assignment(c.id, b.key, date(2025, 1, 1)) for c, b in zip(cadres, held, strict=True)
+    ]
+    return held, cadres, assignments
+
+
 def _load(
     store: Store,
     businesses: list[FoodBusiness],
@@ -136,7 +150,9 @@ def test_regenerating_a_changed_list_keeps_the_signed_letter_as_history(
     # KPIs as of past days are unchanged; the old signing counts until it is a year old.
     assert _rate(app, store, "2026Q1", date(2026, 3, 31)) == "1/1"
     assert _rate(app, store, "2026-05", date(2026, 5, 31)) == "1/1"
-    assert _rate(app, store, "2026-06", date(2026, 6, 5)) == "1/1"
+    assert _rate(app, store, "2026-06", date(2026, 6, 1)) == "1/1"
+    # from the day it was replaced, the new (unsigned) letter is the one that counts
+    assert _rate(app, store, "2026-06", date(2026, 6, 5)) == "0/1"
     assert _status(app, store, "v1", date(2026, 6, 5)) is LetterStatus.UNSIGNED
 
     # Signing the new letter keeps the old signing too, and the past stays as it was.
@@ -316,13 +332,8 @@ def _counterparty_line(path: Path | None) -> str:
 def test_districts_and_county_level_cities_sign_with_their_own_leaders(
     app: twores.Twores, store: Store, tmp_path: Path
 ) -> None:
-    _load(
-        store,
-        [],
-        [_cadre("d1", Tier.COUNTY, "450302"), _cadre("k1", Tier.COUNTY, "450381")],
-        [],
-        areas=demo_region(),
-    )  # 秀峰区, 荔浦市
+    cadres = [_cadre("d1", Tier.COUNTY, "450302"), _cadre("k1", Tier.COUNTY, "450381")]
+    _load(store, *_each_holding_one(cadres), areas=demo_region())  # 秀峰区, 荔浦市
     made = {g.letter.cadre_id: g for g in generate_letters(app, store, ADMIN, 2026, tmp_path)}
     assert "区委、区政府主要负责人" in _counterparty_line(made["d1"].docx)
     assert "市委、市政府主要负责人" in _counterparty_line(made["k1"].docx)
@@ -345,7 +356,7 @@ def test_a_banners_sumus_and_gachas_letters_name_their_own_leaders(tmp_path: Pat
         _cadre("s1", Tier.TOWNSHIP, "152527201"),
         _cadre("g1", Tier.VILLAGE, "152527201001"),
     ]
-    _load(store, [], cadres, [], areas=areas)
+    _load(store, *_each_holding_one(cadres), areas=areas)
     app = twores.build(regions=["inner_mongolia"])
     made = {g.letter.cadre_id: g for g in generate_letters(app, store, ADMIN, 2026, tmp_path)}
     assert "盟委、行政公署主要负责人" in _counterparty_line(made["m1"].docx)

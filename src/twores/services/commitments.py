@@ -14,14 +14,25 @@ from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.cadres import Cadre
 from twores.core.convert import given_day
 from twores.core.errors import InvalidValueError, MissingValueError, NotFoundError
-from twores.core.letters import Letter, LetterStatus, letter_key, letter_status
+from twores.core.letters import (
+    Letter,
+    LetterStatus,
+    letter_in_force,
+    letter_key,
+    letter_status,
+)
 from twores.core.periods import today
 from twores.core.ports import Store, UnitOfWork
 from twores.core.security import Scope
 from twores.plugins.records import TierLabel
 from twores.services.exports import check_makeable
 from twores.services.imports import file_sha256
-from twores.services.letters import DocumentInput, keys_hash, write_documents
+from twores.services.letters import (
+    DocumentInput,
+    keep_signed_documents,
+    keys_hash,
+    write_documents,
+)
 from twores.services.lookups import check_office, tier_label, tier_name_of
 from twores.services.privacy import cadre_for
 
@@ -92,6 +103,15 @@ class GeneratedLetter:
     renewed: bool
 
 
+class LetterRun(list[GeneratedLetter]):
+    """The letters a run generated; ``not_owed``: the cadres it skipped because they hold
+    no business (无需签订), by id."""
+
+    def __init__(self, letters: Iterable[GeneratedLetter] = (), not_owed: Iterable[str] = ()):
+        super().__init__(letters)
+        self.not_owed = tuple(not_owed)
+
+
 def _signed_on(day: date | str) -> date:
     return given_day(day, "signed_on")
 
@@ -153,6 +173,15 @@ def _current(letters: Iterable[Letter]) -> dict[str, Letter]:
     return {x.cadre_id: x for x in letters if not x.superseded}
 
 
+def _in_force(letters: Iterable[Letter], day: date) -> dict[str, Letter]:
+    """Cadre id -> the letter in force on ``day``, as it stood then (``letter_in_force``)."""
+    mine: dict[str, list[Letter]] = defaultdict(list)
+    for letter in letters:
+        mine[letter.cadre_id].append(letter)
+    found = {cadre_id: letter_in_force(theirs, day) for cadre_id, theirs in mine.items()}
+    return {cadre_id: letter for cadre_id, letter in found.items() if letter is not None}
+
+
 #: What only an office or admin does with letters.
 LETTERS = ("承诺书生成与签订登记", "generating and filing commitment letters")
 
@@ -168,14 +197,16 @@ def generate_letters(
     cadre_id: str | None = None,
     counterparty: str | None = None,
     documents: bool = True,
-) -> list[GeneratedLetter]:
+) -> LetterRun:
     """Write each cadre's letter and lists (.docx and .xlsx) for ``year`` and record them
-    (without ``documents``, only record them: the files can be written later).
+    (without ``documents``, only record them: the files can be written later). A cadre
+    holding no business owes none: skipped, and listed in ``LetterRun.not_owed``.
 
     A letter whose list is unchanged keeps its signature; a changed list starts a new,
     unsigned letter, and a signed one it replaces is kept as history (``Letter.superseded``:
-    its signing still counts in the KPIs for its year of validity). An office's or admin's
-    work.
+    its signing counts in the KPIs until the day it was replaced). The signed version's
+    files in ``folder`` are kept, renamed by its signing day (``keep_signed_documents``).
+    An office's or admin's work.
     """
     check_office(scope, LETTERS)
     day = on or today()
@@ -184,6 +215,7 @@ def generate_letters(
         check_makeable(target)
     generated: list[GeneratedLetter] = []
     drafts: list[DocumentInput] = []
+    not_owed: list[str] = []
     with store.unit_of_work(scope) as uow:
         uow.claim_writes()  # before the first read of what it writes
         if cadre_id is not None and uow.cadres.get(cadre_id) is None:
@@ -196,6 +228,9 @@ def generate_letters(
         by_key = {b.key: b for b in uow.businesses.stream()} if documents else {}
         for cadre, keys in list(_lists(uow, day)):  # read out: a refusal may stop the loop
             if cadre_id is not None and cadre.id != cadre_id:
+                continue
+            if not keys:  # holds no business: no letter owed
+                not_owed.append(cadre.id)
                 continue
             digest = keys_hash(keys)
             before = filed.get(cadre.id)
@@ -228,6 +263,9 @@ def generate_letters(
         uow.letters.upsert_many([*kept, *(g.letter for g in generated)])
         if documents:  # once the store took the letters: a refused run writes no file
             target.mkdir(parents=True, exist_ok=True)
+            for old in kept:
+                assert old.signed_on is not None
+                keep_signed_documents(old.cadre_id, old.year, old.signed_on, target)
             generated = [
                 attrs.evolve(g, docx=docx, xlsx=xlsx)
                 for g, (docx, xlsx) in zip(
@@ -235,7 +273,7 @@ def generate_letters(
                 )
             ]
         uow.commit()
-    return generated
+    return LetterRun(generated, not_owed)
 
 
 def _counterparty(cadre: Cadre, area: Area | None, label: TierLabel | None) -> Counterparty:
@@ -286,8 +324,14 @@ def sign_letters(store: Store, scope: Scope, signings: Iterable[Signing]) -> lis
     asked = list(signings)
     with store.unit_of_work(scope) as uow:
         uow.claim_writes()  # before the first read of what it writes
+        cadres = uow.cadres.get_many({s.cadre_id for s in asked})
         filed = uow.letters.get_many({letter_key(s.year, s.cadre_id) for s in asked})
         for s in asked:
+            cadre = cadres.get(s.cadre_id)
+            if cadre is None:
+                raise NotFoundError(
+                    "cadre_id", s.cadre_id, "干部不存在或不在辖区内", "no such cadre in scope"
+                )
             if s.signed_on > latest:
                 raise InvalidValueError(
                     "signed_on",
@@ -302,6 +346,22 @@ def sign_letters(store: Store, scope: Scope, signings: Iterable[Signing]) -> lis
                     s.cadre_id,
                     f"{s.year}年承诺书尚未生成（先运行 twores letters generate）",
                     f"no {s.year} letter generated yet (run twores letters generate)",
+                )
+            if letter.signed_on is not None:  # a signing is never erased nor re-dated
+                raise InvalidValueError(
+                    "cadre_id",
+                    s.cadre_id,
+                    f"{cadre.name}（{s.cadre_id}）的{s.year}年承诺书已于"
+                    f"{letter.signed_on.isoformat()}签订，签订记录不可更改",
+                    f"{cadre.name} ({s.cadre_id})'s {s.year} letter was already signed on "
+                    f"{letter.signed_on.isoformat()}: a signing is never changed",
+                )
+            if letter.businesses == 0:
+                raise InvalidValueError(
+                    "cadre_id",
+                    s.cadre_id,
+                    f"{cadre.name}的{s.year}年承诺书未包保任何主体，无需签订",
+                    f"{cadre.name}'s {s.year} letter covers no business: none is owed",
                 )
             if s.signed_on < letter.generated_on:
                 raise InvalidValueError(
@@ -322,14 +382,14 @@ def sign_letters(store: Store, scope: Scope, signings: Iterable[Signing]) -> lis
                     f"the cadre's list on {s.signed_on.isoformat()} is not the letter's: "
                     "generate it again, then sign",
                 )
-            signed.append(
-                attrs.evolve(
-                    letter,
-                    signed_on=s.signed_on,
-                    counterparty=s.counterparty.strip(),
-                    scan_sha256=file_sha256(Path(s.scan)) if s.scan is not None else None,
-                )
+            done = attrs.evolve(
+                letter,
+                signed_on=s.signed_on,
+                counterparty=s.counterparty.strip(),
+                scan_sha256=file_sha256(Path(s.scan)) if s.scan is not None else None,
             )
+            filed[done.key] = done  # signed twice in one batch: refused as above
+            signed.append(done)
         uow.letters.upsert_many(signed)
         uow.commit()
     return signed
@@ -338,11 +398,12 @@ def sign_letters(store: Store, scope: Scope, signings: Iterable[Signing]) -> lis
 def letter_states(
     app: Twores, store: Store, scope: Scope, year: int, *, on: date | None = None
 ) -> list[LetterState]:
-    """Every active cadre's letter for ``year`` and where it stands on ``on``."""
+    """Every active cadre's letter for ``year`` and where it stands on ``on``: the letter
+    in force that day (current or superseded), a signing after it not yet made."""
     day = on or today()
     with store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
-        letters = _current(uow.letters.stream(year=year))
+        letters = _in_force(uow.letters.stream(year=year), day)
         states = []
         for cadre, keys in _lists(uow, day):
             label = tier_label(app, hierarchy, cadre.area_code, day)

@@ -10,7 +10,7 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -229,8 +229,37 @@ def write_xlsx(doc: DocumentInput, path: Path) -> Path:
     return path
 
 
+def document_paths(cadre_id: str, year: int, folder: Path) -> tuple[Path, Path]:
+    """The current letter's files: ``<stem>-承诺书及三清单.docx`` and ``.xlsx``."""
+    stem = f"{document_stem(cadre_id, year)}-承诺书及三清单"
+    return folder / f"{stem}.docx", folder / f"{stem}.xlsx"
+
+
+def signed_document_paths(
+    cadre_id: str, year: int, signed_on: date, folder: Path
+) -> tuple[Path, Path]:
+    """A superseded letter's files: ``<stem>-<signing day>签订-承诺书及三清单.docx``, ``.xlsx``."""
+    stem = f"{document_stem(cadre_id, year)}-{signed_on.isoformat()}签订-承诺书及三清单"
+    return folder / f"{stem}.docx", folder / f"{stem}.xlsx"
+
+
+def keep_signed_documents(cadre_id: str, year: int, signed_on: date, folder: Path) -> list[Path]:
+    """Move the files of a letter signed on ``signed_on``, now replaced, aside in
+    ``folder`` (``signed_document_paths``), so generating its successor keeps them;
+    files already moved are left alone. Returns the files moved to."""
+    moved = []
+    current = document_paths(cadre_id, year, folder)
+    for old, new in zip(
+        current, signed_document_paths(cadre_id, year, signed_on, folder), strict=True
+    ):
+        if old.exists() and not new.exists():
+            old.replace(new)
+            moved.append(new)
+    return moved
+
+
 def write_documents(doc: DocumentInput, folder: Path) -> tuple[Path, Path]:
     """Both files in ``folder``, named ``<stem>-承诺书及三清单.docx`` and ``.xlsx``."""
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{document_stem(doc.cadre.id, doc.year)}-承诺书及三清单"
-    return write_docx(doc, folder / f"{stem}.docx"), write_xlsx(doc, folder / f"{stem}.xlsx")
+    docx_path, xlsx_path = document_paths(doc.cadre.id, doc.year, folder)
+    return write_docx(doc, docx_path), write_xlsx(doc, xlsx_path)

@@ -21,7 +21,7 @@ from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.errors import InvalidValueError, NotFoundError
 from twores.core.kpis import Ranking, RunKind, rank_areas
-from twores.core.letters import LetterStatus, letter_key
+from twores.core.letters import LetterStatus, letter_in_force
 from twores.core.periods import Period, PeriodKind, today
 from twores.core.ports import Store, UnitOfWork
 from twores.core.problems import (
@@ -261,7 +261,7 @@ def cadre_desk(
         keys = [a.business_key for a in uow.assignments.stream(cadre_id=cadre_id, active_on=day)]
         held = uow.businesses.get_many(keys)
         tasks = tuple(uow.tasks.stream(cadre_id=cadre_id, overlapping=(chosen.start, chosen.end)))
-        letter = uow.letters.get(letter_key(day.year, cadre_id))
+        letter = letter_in_force(uow.letters.stream(year=day.year, cadre_id=cadre_id), day)
     mine = letter_state(app, cadre, letter, keys, day.year, day) if cadre.is_active(day) else None
     return CadreDesk(
         cadre_for(scope, cadre),

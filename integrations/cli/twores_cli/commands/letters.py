@@ -48,6 +48,10 @@ def generate_command(
 ) -> None:
     """Generate each cadre's letter and lists as .docx and .xlsx / 生成承诺书及三清单.
 
+    A cadre holding no business owes no letter and is skipped (无需签订). When a
+    changed list replaces a signed letter, its files in the folder are kept, renamed
+    <year>-<cadre>-<signing day>签订-承诺书及三清单.docx/.xlsx.
+
     \b
     Examples:
       twores letters generate --year 2026 --out 承诺书
@@ -67,19 +71,23 @@ def generate_command(
         )
     store.close()
     renewed = sum(g.renewed for g in generated)
+    skipped = len(generated.not_owed)
     obj.result(
         {
             "year": year,
             "folder": str(folder),
             "cadres": len(generated),
             "renewed": renewed,
+            "not_owed": list(generated.not_owed),
             "files": [str(p) for g in generated for p in (g.docx, g.xlsx) if p is not None],
         }
     )
     obj.console.print(
         obj.t(
-            f"已生成 {len(generated)} 名干部的承诺书及三清单（新签 {renewed}）：{folder}",
-            f"letters and lists for {len(generated)} cadres ({renewed} new): {folder}",
+            f"已生成 {len(generated)} 名干部的承诺书及三清单（新签 {renewed}；"
+            f"无包保主体、无需签订 {skipped}）：{folder}",
+            f"letters and lists for {len(generated)} cadres ({renewed} new; "
+            f"{skipped} holding no business owe none): {folder}",
         ),
         highlight=False,
     )
@@ -109,6 +117,8 @@ def sign_command(
     actor: str,
 ) -> None:
     """Record that CADRE_ID signed the year's letter / 登记承诺书签订.
+
+    A letter already signed is refused: a signing is never changed (签订记录不可更改).
 
     \b
     Examples:
@@ -142,6 +152,8 @@ def sign_command(
 @pass_context
 def status_command(obj: Context, year: int, on: dt.datetime | None, scope_area: str | None) -> None:
     """Who has signed, and who still owes a letter / 承诺书签订情况.
+
+    With --on, as of that day: the letter then in force; a later signing does not show.
 
     \b
     Examples:

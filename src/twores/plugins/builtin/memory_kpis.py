@@ -43,7 +43,7 @@ class MemoryKpiCounts:
         signed = {
             (x.cadre_id, self._county(x.area_code))
             for x in self.uow.letters.stream(within=within)
-            if x.valid_on(on)  # signed within the year, whatever year it is for
+            if x.counts_on(on)  # signed within the year, whatever year it is for
         }
         area = {b.key: b.area_code for b in self.uow.businesses.stream(within=within)}
         holding = {
