@@ -164,8 +164,9 @@ def test_two_rows_of_one_period_are_refused_never_merged(
 
 
 def test_who_ran_a_revoked_business_is_banned_elsewhere_for_five_years(
-    store: Store, roster: twores.Roster
+    store: Store, roster: twores.Roster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("twores.services.duties.today", lambda: date(2029, 12, 31))
     load(store, roster, START)
     first, second = sorted(roster.businesses)[:2]
     person = StaffMember("陈明", id_number="11010519491231002X")

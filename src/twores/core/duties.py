@@ -24,11 +24,14 @@ from twores.core.periods import Period, PeriodKind
 from twores.core.texts import text_of_at_most
 
 __all__ = [
+    "Ban",
     "Compliance",
     "DutyKind",
     "DutyRecord",
     "StaffProblem",
     "StaffRole",
+    "banned_until",
+    "bans_from_revocations",
     "due_periods",
     "duty_compliance",
     "owes_period",
@@ -227,23 +230,50 @@ class StaffProblem:
 BAN_YEARS = 5
 
 
-def bans_from_revocations(businesses: Iterable[FoodBusiness]) -> dict[str, date]:
-    """ID number -> the last day of the ban of each head, director or officer of a
-    business whose licence was revoked (吊销): five years from the revocation (the latest
-    ban where a person was at several). As 民法典 第二百零一、二百零二条 count a period of
-    years: the day of the decision is not counted, and the period ends on the same day of
-    the month five years on (the month's last day when that month has no such day)."""
-    found: dict[str, date] = {}
+#: The first and last day of a ban.
+Ban = tuple[date, date]
+
+
+def bans_from_revocations(businesses: Iterable[FoodBusiness]) -> dict[str, Ban]:
+    """ID number -> the ban (first and last day) of each head, director or officer of a
+    business whose licence was revoked (吊销): from the revocation day (``status_since``)
+    for five years. As 民法典 第二百零一、二百零二条 count a period of years: the day of the
+    decision is not counted, and the period ends on the same day of the month five years on
+    (the month's last day when that month has no such day). A person at several revoked
+    businesses: overlapping bans join; of bans apart, the latest is kept."""
+    found: dict[str, Ban] = {}
     for business in businesses:
         since = business.status_since
         if business.status is not OperatingStatus.REVOKED or since is None:
             continue
-        until = _years_after(since, BAN_YEARS)
+        ban = (since, _years_after(since, BAN_YEARS))
         staff = business.staff
         for member in (staff.head, staff.director, staff.officer):
             if member is not None and member.id_number:
-                found[member.id_number] = max(until, found.get(member.id_number, until))
+                known = found.get(member.id_number)
+                found[member.id_number] = ban if known is None else _joined(known, ban)
     return found
+
+
+def _joined(one: Ban, other: Ban) -> Ban:
+    first, later = sorted((one, other))
+    if later[0] <= first[1]:  # overlapping: one ban
+        return (first[0], max(first[1], later[1]))
+    return later
+
+
+def banned_until(
+    member: StaffMember, on: date, bans: Mapping[str, Ban] | None = None
+) -> date | None:
+    """The last day of the ban ``member`` is under on ``on``, if any: the date recorded with
+    them (banned through it), or a ban of ``bans`` (:func:`bans_from_revocations`, by ID
+    number) that has begun by ``on``."""
+    recorded = member.banned_until
+    found = [recorded] if recorded is not None and on <= recorded else []
+    ban = bans.get(member.id_number) if bans and member.id_number else None
+    if ban is not None and ban[0] <= on <= ban[1]:
+        found.append(ban[1])
+    return max(found, default=None)
 
 
 def _years_after(day: date, years: int) -> date:
@@ -257,17 +287,18 @@ def staff_problems(
     business: FoodBusiness,
     on: date,
     director_required: bool,
-    bans: Mapping[str, date] | None = None,
+    bans: Mapping[str, Ban] | None = None,
 ) -> list[StaffProblem]:
     """What is wrong with ``business``'s director and officer on ``on``.
 
     Every in-scope business (operating or suspended) needs an officer; it needs a director
     when ``director_required`` (pass ``plugins.requires_director(business, on).value``).
     Nobody banned on ``on`` (the 5-year ban: the date recorded with the person, or from
-    ``bans``, :func:`bans_from_revocations`, by ID number) may serve as director or
-    officer. Closed and revoked businesses have no problems.
+    ``bans``, :func:`bans_from_revocations`, by ID number, once begun) may serve as
+    director or officer. A business not open, or closed or revoked, on ``on`` has no
+    problems (its status on that day, not today's).
     """
-    if not business.in_scope:
+    if not business.in_scope_on(on):
         return []
     problems: list[StaffProblem] = []
     staff = business.staff
@@ -285,11 +316,7 @@ def staff_problems(
                     f"a {role.en} is required but none is appointed",
                 )
             )
-        elif (
-            member is not None
-            and (until_day := _banned_until(member, bans)) is not None
-            and (on <= until_day)
-        ):
+        elif member is not None and (until_day := banned_until(member, on, bans)) is not None:
             until = until_day.isoformat()
             problems.append(
                 StaffProblem(
@@ -301,9 +328,3 @@ def staff_problems(
                 )
             )
     return problems
-
-
-def _banned_until(member: StaffMember, bans: Mapping[str, date] | None) -> date | None:
-    """The last day of the member's ban: recorded with them, or found by ID number."""
-    found = bans.get(member.id_number) if bans and member.id_number else None
-    return max(filter(None, (found, member.banned_until)), default=None)

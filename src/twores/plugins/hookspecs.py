@@ -187,7 +187,9 @@ def twores_grade_business(
     Decide from the business's classification — type, scale, canteen kind, diners, chain
     flag, operating status, recorded grade and risk grade — and, if you take it,
     ``area_path``: an SQL store schedules by grading each distinct such profile once
-    (with its area only when some grading rule takes ``area_path``), not each business.
+    (with its area only when some grading rule takes ``area_path``), not each business,
+    and refuses a rule that reads another field there (a
+    :class:`~twores.core.errors.PluginError` naming the plugin).
 
     Example (grade every school canteen at least C in province 33)::
 
@@ -278,6 +280,14 @@ def twores_requires_director(
     business: FoodBusiness, on: date, area_path: tuple[str, ...]
 ) -> Ruling[bool] | None:
     """Decide whether a business must appoint a food safety director (食品安全总监) on ``on``.
+
+    Decide from the business's classification — type, scale, canteen kind, diners, chain
+    flag, operating status, recorded grade and risk grade — and, if you take it,
+    ``area_path`` (not ``business.area_code``): an SQL store counts the director KPI by
+    asking once per distinct such profile, not each business. A rule that reads anything
+    else (opening day, status date, name, licence or credit code, staff) is refused there
+    with a :class:`~twores.core.errors.PluginError` naming the plugin, rather than given a
+    profile's blanks (its KPI would part from the duties report's and the memory store's).
 
     Example (a province that requires a director in every chain store)::
 

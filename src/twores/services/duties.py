@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -13,10 +14,13 @@ from twores.bootstrap import Twores
 from twores.core.businesses import FoodBusiness
 from twores.core.convert import given_day
 from twores.core.duties import (
+    Ban,
     Compliance,
     DutyKind,
     DutyRecord,
     StaffProblem,
+    StaffRole,
+    banned_until,
     bans_from_revocations,
     duty_compliance,
     owes_period,
@@ -60,7 +64,52 @@ class DuplicateRecordError(InvalidValueError):
             "on",
             record.on.isoformat(),
             f"与第{first_row}行重复：同一主体 {record.period} 的{record.kind.zh}记录只能有一条",
-            f"repeats row {first_row}: one {record.kind.en} record a business for {record.period}",
+            f"repeats row {first_row}: only one {record.kind.en} record per business for "
+            f"{record.period}",
+        )
+
+
+class NotOperatingError(InvalidValueError):
+    """A routine record for a period the business owed none: before it opened, or once it
+    was suspended, closed or revoked (:func:`~twores.core.duties.owes_period`)."""
+
+    code = "not_operating"
+
+    def __init__(self, record: DutyRecord, business: FoodBusiness) -> None:
+        period = record.period
+        opened, since = business.opened_on, business.status_since
+        if not business.opened_by(period.end) and opened is not None:
+            why_zh, why_en = f"开业日期为{opened.isoformat()}", f"it opened on {opened}"
+        elif since is not None:
+            status = business.status
+            why_zh = f"自{since.isoformat()}起{status.zh}"
+            why_en = f"{status.en} since {since.isoformat()}"
+        else:
+            why_zh, why_en = f"状态为{business.status.zh}", f"its status is {business.status.en}"
+        super().__init__(
+            "on",
+            record.on.isoformat(),
+            f"该主体在{period}未在营（{why_zh}），不应有{record.kind.zh}记录",
+            f"the business was not operating in {period} ({why_en}): no {record.kind.en} "
+            "record is owed for it",
+        )
+
+
+class BannedFilerError(InvalidValueError):
+    """A routine record filed by the business's recorded director or officer while that
+    person is banned (the 5-year ban): it cannot count as kept."""
+
+    code = "filer_banned"
+
+    def __init__(self, record: DutyRecord, until: date) -> None:
+        role = record.by_role
+        super().__init__(
+            "by_name",
+            record.by_name,
+            f"{role.zh}{record.by_name}在禁业期内（至{until.isoformat()}），"
+            f"其{record.on.isoformat()}的记录不能计入",
+            f"{role.en} {record.by_name} is banned until {until.isoformat()}: "
+            f"their record of {record.on.isoformat()} cannot count",
         )
 
 
@@ -77,7 +126,11 @@ def import_duties(
     """Import routine records, all or nothing; a later record for a period replaces it.
     A refused sheet's report is written into ``report_dir`` (default: beside it).
 
-    Problems a weekly check report lists are opened in the problem ledger."""
+    Problems a weekly check report lists are opened in the problem ledger. A record for a
+    period the business owed none (before it opened, while suspended, once closed or
+    revoked: :func:`~twores.core.duties.owes_period`, as the KPIs count) is a row error
+    (``not_operating``), and so is one filed by the business's recorded director or officer
+    on a day that person is banned (``filer_banned``)."""
     source = Path(path)
     reports = None if report_dir is None else Path(report_dir)
     check_office(scope, IMPORTING)  # a business's records come in through its office
@@ -96,6 +149,13 @@ def import_duties(
         key_column = parsed.columns.get("business_key", "许可证编号")
         records: list[DutyRecord] = []
         first_row: dict[str, int] = {}  # record key -> the sheet row that gave it
+        bans: list[dict[str, Ban]] = []  # read once, when a filer could be under one
+
+        def revocation_bans() -> dict[str, Ban]:
+            if not bans:
+                bans.append(bans_from_revocations(uow.businesses.stream()))
+            return bans[0]
+
         entered_on = china_time(now).date()
         for row in parsed.rows:
             try:
@@ -118,6 +178,11 @@ def import_duties(
                     row.zero_risk,
                     row.findings,
                 )
+                if not owes_period(business, record.period):
+                    raise NotOperatingError(record, business)
+                until = _filer_banned(record, business, revocation_bans)
+                if until is not None:
+                    raise BannedFilerError(record, until)
                 if record.key in first_row:  # one record a period: refused, never merged
                     raise DuplicateRecordError(record, first_row[record.key])
                 first_row[record.key] = row.row
@@ -163,6 +228,23 @@ def import_duties(
         remove_stale_report(source, reports)
     problems = tuple(p.id for p in opened)
     return DutyImportReport(source, rows, written, (), None, dry_run, problems)
+
+
+def _filer_banned(
+    record: DutyRecord, business: FoodBusiness, revocation_bans: Callable[[], dict[str, Ban]]
+) -> date | None:
+    """The last day of the ban the filer is under on the record's day, when they file as the
+    business's recorded director or officer (by name); a name unlike the recorded one is
+    not judged (ledgers often lack the staff)."""
+    if record.by_role is StaffRole.HEAD:
+        return None
+    member = getattr(business.staff, record.by_role.value)
+    if member is None or member.name != record.by_name:
+        return None
+    until = banned_until(member, record.on)
+    if until is None and member.id_number:
+        until = banned_until(member, record.on, revocation_bans())
+    return until
 
 
 def _refiled_weeks(uow: UnitOfWork, records: list[DutyRecord]) -> dict[str, DutyRecord]:
@@ -251,7 +333,8 @@ def duty_report(
     suspended). Staff gaps include anyone under the 5-year ban for a business revoked
     within the caller's scope (matched by ID number). ``start`` and ``end`` may be written
     ``YYYY-MM-DD``; an ``end`` before ``start`` is refused (a reversed span would read as
-    "nothing due")."""
+    "nothing due"), and so is an ``end`` after today (staff and scope are judged on
+    ``end``: a day not yet come would hide a ban in force today)."""
     start, end = given_day(start, "start"), given_day(end, "end")
     if end < start:
         raise InvalidDateError(
@@ -260,8 +343,16 @@ def duty_report(
             f"不能早于开始日期（{start.isoformat()}）",
             f"must not be before the start ({start.isoformat()})",
         )
+    now = today()
+    if end > now:
+        raise DateAheadError(
+            "end",
+            end.isoformat(),
+            f"晚于今天（{now.isoformat()}），尚未到来的日子不能统计",
+            f"is after today ({now.isoformat()}): days not yet come cannot be counted",
+        )
     found: list[BusinessDuties] = []
-    owed_by = min(end, today() - timedelta(days=1))  # a day not yet over owes nothing yet
+    owed_by = min(end, now - timedelta(days=1))  # a day not yet over owes nothing yet
     first = min(Period.containing(kind.period_kind, start).start for kind in DutyKind)
     with store.unit_of_work(scope) as uow:
         by_business: dict[str, list[DutyRecord]] = defaultdict(list)

@@ -81,7 +81,13 @@ def import_command(
 
 @command.command("report")
 @click.option("--from", "start", type=_DATE, required=True, help="First day / 开始日期")
-@click.option("--to", "end", type=_DATE, required=True, help="Last day / 结束日期")
+@click.option(
+    "--to",
+    "end",
+    type=_DATE,
+    required=True,
+    help="Last day, not after today / 结束日期（不晚于今天）",
+)
 @click.option("--within", help="Only this area's subtree / 仅该区划")
 @click.option("--scope", "scope_area", help="Your area's subtree / 限定辖区")
 @click.option("--gaps-only", is_flag=True, help="Only businesses with a gap / 仅列出未达标主体")

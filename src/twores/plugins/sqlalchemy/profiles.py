@@ -12,7 +12,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from twores.core.businesses import (
-    LICENSED_PREFIX,
     BusinessType,
     CanteenKind,
     FoodBusiness,
@@ -20,36 +19,92 @@ from twores.core.businesses import (
     OperatingStatus,
     RiskLevel,
     Scale,
-    Staff,
 )
+from twores.plugins.records import InvalidRecordError
 from twores.plugins.sqlalchemy.rows import StoredRow, maybe
-from twores.plugins.storage.common import trusted
 
 Answer = tuple[Sequence[Any], bool]
 
 
+#: The fields a profile holds no value of: a rule reading one is refused, not misled.
+UNPROFILED = ("name", "licence_no", "uscc", "status_since", "opened_on", "staff")
+
+
+class ProfileFieldError(InvalidRecordError):
+    """A grading or director rule read a field a business profile does not hold; the plugin
+    manager reports it as a :class:`~twores.core.errors.PluginError` naming the plugin and
+    the hook."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"规则读取了 {field}，而按主体画像判定时只能读取类型、规模、食堂类别、就餐人数、"
+            "连锁总部、经营状态、分级、风险等级和区划（area_path）",
+            f"the rule read {field}, but a rule decided per business profile may read only "
+            "the type, scale, canteen kind, diners, chain flag, status, grades and area "
+            "(area_path)",
+        )
+        self.field = field
+
+
+class _Profile(FoodBusiness):
+    """A business of a profile: reading a field it does not hold raises."""
+
+    __slots__ = ()
+
+    @property
+    def key(self) -> str:  # for the manager's own messages (no decision), never a rule's
+        return "profile"
+
+    def __repr__(self) -> str:
+        return f"<business profile {self.business_type.value}>"
+
+
+def _refusing(field: str) -> property:
+    def read(self: _Profile) -> object:
+        raise ProfileFieldError(field)
+
+    return property(read)
+
+
+for _field in UNPROFILED:
+    setattr(_Profile, _field, _refusing(_field))
+
+_PUT = {
+    name: FoodBusiness.__dict__[name].__set__
+    for name in (
+        "area_code",
+        "business_type",
+        "scale",
+        "canteen_kind",
+        "diners",
+        "chain_headquarters",
+        "status",
+        "grade",
+        "risk_grade",
+    )
+}
+
+
 def profile_business(values: StoredRow, within: str | None) -> FoodBusiness:
     """A business of a profile (built from the grouped columns, not read): the rule sees
-    its type, scale, canteen kind, diners, chain flag, status, grades and area."""
-    kind = BusinessType.of(values["business_type"])
-    return trusted(
-        FoodBusiness,
-        name="profile",
-        area_code=values.get("area_code", within or ""),
-        business_type=kind,
-        licence_no=f"{LICENSED_PREFIX.get(kind, '')}0",
-        uscc=None,
-        scale=maybe(Scale.of, values["scale"]),
-        canteen_kind=maybe(CanteenKind.of, values["canteen_kind"]),
-        diners=values["diners"],
-        chain_headquarters=bool(values["chain_headquarters"]),
-        status=maybe(OperatingStatus.of, values["status"]),
-        status_since=None,
-        opened_on=None,
-        grade=maybe(Grade.of, values["grade"]),
-        risk_grade=maybe(RiskLevel.of, values["risk_grade"]),
-        staff=Staff(),
-    )
+    its type, scale, canteen kind, diners, chain flag, status, grades and area. Reading any
+    other field (:data:`UNPROFILED`: its opening day, status date, codes, name or staff)
+    raises :class:`ProfileFieldError`, which the plugin manager reports as a
+    :class:`~twores.core.errors.PluginError` naming the plugin: such a rule would get
+    another answer per business than per profile, and the SQL KPIs would part from the
+    memory backend's and the duties report's."""
+    business = object.__new__(_Profile)
+    put = _PUT
+    put["area_code"](business, values.get("area_code", within or ""))
+    put["business_type"](business, BusinessType.of(values["business_type"]))
+    put["scale"](business, maybe(Scale.of, values["scale"]))
+    put["canteen_kind"](business, maybe(CanteenKind.of, values["canteen_kind"]))
+    put["diners"](business, values["diners"])
+    put["chain_headquarters"](business, bool(values["chain_headquarters"]))
+    put["status"](business, maybe(OperatingStatus.of, values["status"]))
+    put["grade"](business, maybe(Grade.of, values["grade"]))
+    put["risk_grade"](business, maybe(RiskLevel.of, values["risk_grade"]))
+    return business
 
 
 def director_rule(

@@ -1,6 +1,7 @@
 """What a ledger leaves unsaid stays as stored: a re-imported business keeps the fields whose
-columns its sheet does not have (a sheet without staff columns never erases the staff), and
-the status a row leaves blank (a blank 经营状态 never reopens a closed business)."""
+columns its sheet does not have (a sheet without staff columns never erases the staff), the
+status a row leaves blank (a blank 经营状态 never reopens a closed business) and the ban a
+row leaves blank for the same person (a blank 禁业截止日期 never lifts a ban)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ OPTIONAL_FIELDS = tuple(
 STAFF_ROLES = ("head", "director", "officer")
 #: StaffMember field -> the suffix of its sheet field (``director_phone``, …).
 STAFF_PARTS = {"phone": "phone", "id_number": "id_number", "banned_until": "banned_until"}
+_FIELDS = frozenset(OPTIONAL_FIELDS)
 
 
 @attrs.frozen
@@ -53,15 +55,21 @@ class Absent:
         """``read`` with what the sheet did not say taken from ``stored``: the fields it has
         no column for, and those whose cells the row left ``blank``
         (:attr:`parsing.BusinessRow.blank`); a status date only while the status is the
-        same, a person's phone, ID number and ban only while the person is."""
-        fields = self.fields | blank if blank else self.fields
+        same, a person's phone, ID number and ban only while the person is (same name, and
+        the same ID number where both give one)."""
+        fields = self.fields | (blank & _FIELDS) if blank else self.fields
         kept = {f: getattr(stored, f) for f in fields if f != "status_since"}
         status = kept.get("status", read.status)
         if "status_since" in fields and status is stored.status:
             kept["status_since"] = stored.status_since
+        roles = dict(self.staff)
+        for role in STAFF_ROLES:
+            said = frozenset(p for p, suffix in STAFF_PARTS.items() if f"{role}_{suffix}" in blank)
+            if said:
+                roles[role] = roles.get(role, frozenset()) | said
         staff = {
             role: _person(getattr(stored.staff, role), getattr(read.staff, role), parts)
-            for role, parts in self.staff.items()
+            for role, parts in roles.items()
         }
         if staff:
             kept["staff"] = attrs.evolve(read.staff, **staff)
@@ -73,6 +81,12 @@ def _person(
 ) -> StaffMember | None:
     if "name" in absent:
         return stored
-    if read is None or stored is None or stored.name != read.name:
+    if read is None or stored is None or not _same_person(stored, read):
         return read
     return attrs.evolve(read, **{part: getattr(stored, part) for part in absent})
+
+
+def _same_person(stored: StaffMember, read: StaffMember) -> bool:
+    """Same name, and the same ID number unless either has none."""
+    ids = stored.id_number, read.id_number
+    return stored.name == read.name and (None in ids or ids[0] == ids[1])

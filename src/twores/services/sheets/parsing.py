@@ -96,8 +96,9 @@ class BusinessRow:
     business: FoodBusiness
     cadre: CadreRef | None
     #: The fields whose cells the row left blank and a stored business keeps as stored
-    #: (a blank 经营状态, with 状态变更日期 unless the row gives one): the business holds
-    #: their defaults, for a new business.
+    #: (a blank 经营状态, with 状态变更日期 unless the row gives one; a named person's blank
+    #: 禁业截止日期, as ``officer_banned_until``…): the business holds their defaults, for a
+    #: new business.
     blank: frozenset[str] = frozenset()
 
 
@@ -601,7 +602,7 @@ def iter_business_chunks(
             if status_at is not None and isinstance(result, BusinessRow):
                 blank = _left_blank(row.cells, status_at, since_at)
                 if blank:
-                    result = attrs.evolve(result, blank=blank)
+                    result = attrs.evolve(result, blank=result.blank | blank)
             if formulas and row.number in formulas:
                 result = _with_formula_errors(result, row, formulas, positions, columns)
             if isinstance(result, list):
@@ -743,11 +744,15 @@ def _parse_business(
     fields["chain_headquarters"] = fields["chain_headquarters"] or False
     fields["status"] = fields["status"] or OperatingStatus.OPERATING
     staff: dict[str, StaffMember | None] = {}
+    unsaid: list[str] = []  # a named person's blank ban cells
     for role, where in staff_plan:
         present = [cells[p] for p in where if p < size]
         # Empty cells are falsy: most ledgers leave the staff columns empty.
         if any(present) and not all(map(v.blank, present)):
-            staff[role] = _staff(r, role)
+            staff[role] = member = _staff(r, role)
+            ban = f"{role}_banned_until"
+            if member is not None and ban in positions and v.blank(r.raw(ban)):
+                unsaid.append(ban)
     cadre = _cadre_ref(r, named=True) if "cadre_name" in positions else None
     if not r.errors:
         try:
@@ -758,7 +763,7 @@ def _parse_business(
             if not r.errors:
                 r.record_errors(error, lambda f: _FIELD_OF.get(f, f))
         else:
-            return BusinessRow(row.number, row.serial, business, cadre)
+            return BusinessRow(row.number, row.serial, business, cadre, frozenset(unsaid))
     else:
         _validate_fields(r, fields, readers)
     return r.errors
@@ -840,17 +845,31 @@ def _business_readers(area: AreaResolver) -> dict[str, tuple[str, Reader]]:
 
 
 _STAFF_PARTS = ("name", "phone", "id_number", "banned_until")
+#: What a 禁业截止日期 cell says to lift a recorded ban (a blank cell keeps it).
+BAN_LIFTED = frozenset({"无", "解除", "已解除", "none"})
+
+
+def _ban_day(value: object, field: str) -> date | None:
+    if isinstance(value, str) and v.clean(value).casefold() in BAN_LIFTED:
+        return None
+    return v.day(value, field)
 
 
 def _staff(r: _RowReader, role: str) -> StaffMember | None:
+    """The person a row names in ``role``; their phone, ID number or ban given without a
+    name is a row error (whose they are is never guessed)."""
     fields = [f"{role}_{part}" for part in _STAFF_PARTS]
     if not any(f in r.positions for f in fields) or all(v.blank(r.raw(f)) for f in fields):
         return None
+    errors = len(r.errors)
     name = r.get(f"{role}_name", v.person_name)
     phone = r.get(f"{role}_phone", v.phone)
     id_number = r.get(f"{role}_id_number", v.id_number)
-    banned = r.get(f"{role}_banned_until", v.day)
+    banned = r.get(f"{role}_banned_until", _ban_day)
     if name is None:
+        given = [f for f in fields[1:] if f in r.positions and _filled(r.raw(f))]
+        if given and not any(e.column == r.column(fields[0]) for e in r.errors[errors:]):
+            r.fail(fields[0], r.raw(fields[0]), UnnamedStaffError(role, given, r.column))
         return None
     try:
         return StaffMember(name, phone, id_number, banned)
@@ -899,6 +918,22 @@ def _filled(value: object) -> bool:
         return bool(v.clean(value))
     except InvalidValueError:
         return True
+
+
+class UnnamedStaffError(MissingValueError):
+    """A row giving a person's phone, ID number or ban in a staff role but not their name."""
+
+    def __init__(self, role: str, given: list[str], column: Callable[[str], str]) -> None:
+        shown = "、".join(column(f) for f in given)
+        who = column(f"{role}_name")
+        InvalidValueError.__init__(
+            self,
+            f"{role}_name",
+            "",
+            f"填写了{shown}，但未填{who}：请填写姓名（不按电话、身份证号猜测是谁）",
+            f"the row gives {shown.replace('、', ', ')} but no {who}: give the person's name "
+            "(who it is is never guessed from a phone or ID number)",
+        )
 
 
 class UnnamedCadreError(MissingValueError):

@@ -26,8 +26,8 @@ _TIME_OF_DAY = re.compile(r"(?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[Aa
 _SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
 #: Any Chinese character (a cell holding one is a name, not a code).
 HAN = re.compile(f"[{HAN_CHARACTERS}]")
-_TRUE = {"是", "有", "y", "yes", "true", "1", "√"}
-_FALSE = {"否", "无", "n", "no", "false", "0", "×"}
+_TRUE = {"是", "有", "y", "yes", "true", "1", "√", "✓", "✔", "☑"}
+_FALSE = {"否", "无", "n", "no", "false", "0", "×", "✗", "✘"}
 
 
 def blank(value: object) -> bool:
@@ -209,9 +209,17 @@ def day(value: object, field: str) -> date | None:
     for pattern in _DATE_PATTERNS:
         match = pattern.match(cleaned)
         if match:
+            year, month, day_of_month = (int(g) for g in match.groups())
             try:
-                return date(*(int(g) for g in match.groups()))
+                return date(year, month, day_of_month)
             except ValueError:
+                if year >= 1 and 1 <= month <= 12 and day_of_month >= 1:  # no such day
+                    raise InvalidDateError(
+                        field,
+                        value,
+                        f"该日期不存在（{year}年{month}月没有{day_of_month}日）",
+                        f"no such day ({year}-{month:02d} has no day {day_of_month})",
+                    ) from None
                 break
     raise InvalidDateError(
         field,
