@@ -69,20 +69,19 @@ def _refusing(field: str) -> property:
 for _field in UNPROFILED:
     setattr(_Profile, _field, _refusing(_field))
 
-_PUT = {
-    name: FoodBusiness.__dict__[name].__set__
-    for name in (
-        "area_code",
-        "business_type",
-        "scale",
-        "canteen_kind",
-        "diners",
-        "chain_headquarters",
-        "status",
-        "grade",
-        "risk_grade",
-    )
-}
+#: The business columns a profile groups by (the fields a rule asked per profile may read,
+#: with the area).
+PROFILE = (
+    "business_type",
+    "scale",
+    "canteen_kind",
+    "diners",
+    "chain_headquarters",
+    "status",
+    "grade",
+    "risk_grade",
+)
+_PUT = {name: FoodBusiness.__dict__[name].__set__ for name in ("area_code", *PROFILE)}
 
 
 def profile_business(values: StoredRow, within: str | None) -> FoodBusiness:

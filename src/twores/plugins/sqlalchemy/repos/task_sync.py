@@ -28,7 +28,7 @@ from twores.core.ports import TaskSync, UpsertResult
 from twores.core.scheduling import TaskTally, retirements
 from twores.core.supervision import NO_LONGER_DUE, SupervisionTask, TaskPlan, TaskSlot
 from twores.plugins.sqlalchemy import rows, tables
-from twores.plugins.sqlalchemy.profiles import profile_business
+from twores.plugins.sqlalchemy.profiles import PROFILE, profile_business
 from twores.plugins.sqlalchemy.repos import BATCH
 from twores.plugins.sqlalchemy.repos.assignments import in_force_on
 from twores.plugins.sqlalchemy.repos.sync_marks import Counts, SyncMarks
@@ -38,16 +38,6 @@ if TYPE_CHECKING:
     from twores.plugins.sqlalchemy.repos.records import Tasks
 
 B, A, T = tables.businesses.c, tables.assignments.c, tables.tasks.c
-PROFILE = (
-    "business_type",
-    "scale",
-    "canteen_kind",
-    "diners",
-    "chain_headquarters",
-    "status",
-    "grade",
-    "risk_grade",
-)
 _TEMP = sa.MetaData()
 
 
