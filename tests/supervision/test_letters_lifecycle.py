@@ -23,7 +23,7 @@ from twores.divisions import demo_region
 from twores.plugins.builtin.memory import MemoryStore
 from twores.services.commitments import LetterRun, generate_letters, letter_states, sign_letter
 from twores.services.kpis import compute_kpis
-from twores.services.letters import document_paths, signed_document_paths
+from twores.services.letters import document_paths
 from twores.services.web_views import cadre_desk
 from twores.testing.postgres import fresh_sql_store, sql_backends
 
@@ -249,7 +249,7 @@ def test_regenerating_keeps_the_signed_versions_files(
     _sign(store, "v1", date(2026, 3, 10))
     _hold(store, Assignment("v1", b2.key, date(2026, 6, 1)))
     (second,) = generate_letters(app, store, ADMIN, 2026, tmp_path, on=date(2026, 6, 2))
-    kept = signed_document_paths("v1", 2026, date(2026, 3, 10), tmp_path)
+    kept = document_paths("v1", 2026, tmp_path, date(2026, 3, 10))
     assert [p.read_bytes() for p in kept] == signed_files
     assert kept[0].name == "2026-v1-2026-03-10签订-承诺书及三清单.docx"
     assert (second.docx, second.xlsx) == document_paths("v1", 2026, tmp_path)

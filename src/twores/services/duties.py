@@ -149,12 +149,8 @@ def import_duties(
         key_column = parsed.columns.get("business_key", "许可证编号")
         records: list[DutyRecord] = []
         first_row: dict[str, int] = {}  # record key -> the sheet row that gave it
-        bans: list[dict[str, Ban]] = []  # read once, when a filer could be under one
-
-        def revocation_bans() -> dict[str, Ban]:
-            if not bans:
-                bans.append(bans_from_revocations(uow.businesses.stream()))
-            return bans[0]
+        # read once, when a filer could be under one
+        revocation_bans = functools.cache(lambda: bans_from_revocations(uow.businesses.stream()))
 
         entered_on = china_time(now).date()
         for row in parsed.rows:

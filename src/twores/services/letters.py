@@ -229,29 +229,23 @@ def write_xlsx(doc: DocumentInput, path: Path) -> Path:
     return path
 
 
-def document_paths(cadre_id: str, year: int, folder: Path) -> tuple[Path, Path]:
-    """The current letter's files: ``<stem>-承诺书及三清单.docx`` and ``.xlsx``."""
-    stem = f"{document_stem(cadre_id, year)}-承诺书及三清单"
-    return folder / f"{stem}.docx", folder / f"{stem}.xlsx"
-
-
-def signed_document_paths(
-    cadre_id: str, year: int, signed_on: date, folder: Path
+def document_paths(
+    cadre_id: str, year: int, folder: Path, signed_on: date | None = None
 ) -> tuple[Path, Path]:
-    """A superseded letter's files: ``<stem>-<signing day>签订-承诺书及三清单.docx``, ``.xlsx``."""
-    stem = f"{document_stem(cadre_id, year)}-{signed_on.isoformat()}签订-承诺书及三清单"
+    """A letter's files: ``<stem>-承诺书及三清单.docx`` and ``.xlsx``; a superseded letter's
+    (``signed_on``) ``<stem>-<signing day>签订-承诺书及三清单.docx`` and ``.xlsx``."""
+    signed = "" if signed_on is None else f"-{signed_on.isoformat()}签订"
+    stem = f"{document_stem(cadre_id, year)}{signed}-承诺书及三清单"
     return folder / f"{stem}.docx", folder / f"{stem}.xlsx"
 
 
 def keep_signed_documents(cadre_id: str, year: int, signed_on: date, folder: Path) -> list[Path]:
     """Move the files of a letter signed on ``signed_on``, now replaced, aside in
-    ``folder`` (``signed_document_paths``), so generating its successor keeps them;
+    ``folder`` (:func:`document_paths` of ``signed_on``), so generating its successor keeps them;
     files already moved are left alone. Returns the files moved to."""
     moved = []
     current = document_paths(cadre_id, year, folder)
-    for old, new in zip(
-        current, signed_document_paths(cadre_id, year, signed_on, folder), strict=True
-    ):
+    for old, new in zip(current, document_paths(cadre_id, year, folder, signed_on), strict=True):
         if old.exists() and not new.exists():
             old.replace(new)
             moved.append(new)
