@@ -53,11 +53,13 @@ class WritesBusyError(TworesError):
 
 @attrs.frozen
 class UpsertResult:
-    """How many records a write inserted, updated or found unchanged."""
+    """How many records a write inserted, updated or found unchanged; and the keys of the
+    updated records it filed in another area (``moved``, not compared)."""
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    moved: tuple[str, ...] = attrs.field(default=(), eq=False, repr=False)
 
     @property
     def changed(self) -> int:
@@ -68,6 +70,7 @@ class UpsertResult:
             self.inserted + other.inserted,
             self.updated + other.updated,
             self.unchanged + other.unchanged,
+            self.moved + other.moved,
         )
 
 
@@ -460,6 +463,13 @@ class KpiSummary(Protocol):
     def claim(self) -> None:
         """Wait until no other unit of work (in any process) is recounting into the summary,
         before this one reads what is stale: the one that waited then finds it fresh."""
+        ...
+
+    def try_claim(self) -> bool:
+        """:meth:`claim` without waiting: False at once when another unit of work holds it
+        (or, on a backend with one writer, such as SQLite, any writer does); the unit then
+        stays a reader. A claim, taken or refused, may begin the unit again (SQLite: a new
+        snapshot), so what was read before it is read again before it is relied on."""
         ...
 
     def store(

@@ -36,7 +36,7 @@ from twores.core.ports import Store, SummaryState, UnitOfWork
 from twores.core.security import Scope, ScopeError
 from twores.services.bulletin import BulletinInput, OverdueItem, staged_bulletin
 from twores.services.exports import check_makeable
-from twores.services.kpi_summary import refresh
+from twores.services.kpi_summary import Refreshed, keep, refresh
 from twores.services.lookups import ISSUING, check_area, check_office
 
 
@@ -135,14 +135,17 @@ def compute_kpis(
         if within is not None:  # an area above the scope is refused, not narrowed
             check_area(hierarchy, scope, within)
         facts = _facts(app, uow, chosen, day)
-        stored = {} if fresh else _summarised(app, uow, kpis, chosen, day, within, facts)
+        stored, save = (
+            ({}, None) if fresh else _summarised(app, uow, kpis, chosen, day, within, facts)
+        )
         direct = facts(within)
         counts = {
             n: stored[n] if n in stored else counted(k, direct, hierarchy) for n, k in kpis.items()
         }
         top = within if within is not None else scope.area_code
         values = roll_ups(str(chosen), counts, hierarchy, top)
-        if stored:
+        if save is not None:  # last: everything above was read in the unit's one snapshot
+            save()
             uow.commit()
     specs = tuple(k.spec for k in kpis.values())
     return KpiTable(chosen, day, specs, values, hierarchy, top)
@@ -179,6 +182,19 @@ def _facts(
     return facts
 
 
+@attrs.frozen
+class _Found:
+    """What :func:`_refreshed` found: the counties, the KPIs kept in the summary, their
+    states as of the unit's snapshot (stale ones recounted) and ``save``, which stores the
+    recounts if the summary's claim is free at once (the unit's last step: True when all
+    were stored)."""
+
+    counties: list[str]
+    kept: dict[str, Kpi]
+    refreshed: Refreshed
+    save: Callable[[], bool]
+
+
 def _refreshed(
     app: Twores,
     uow: UnitOfWork,
@@ -189,9 +205,10 @@ def _refreshed(
     *,
     recount: bool = True,
     facts: Callable[[str | None], KpiInput] | None = None,
-) -> tuple[list[str], dict[str, Kpi], dict[tuple[str, str], SummaryState]] | None:
+) -> _Found | None:
     """The counties, the KPIs kept in the summary and their fresh states (None: no summary
-    for this query). Raises :class:`_Stale` when ``recount`` is off and a count is stale."""
+    for this query). Raises :class:`_Stale` when ``recount`` is off and a count is stale.
+    Stale counts are recounted in the unit's snapshot, never waiting for a writer."""
     summary = uow.kpi_summary
     counties = summary.counties(within) if summary is not None else None
     kept = {n: k for n, k in kpis.items() if k.per_county}
@@ -200,7 +217,8 @@ def _refreshed(
     rules = ",".join(sorted(f"{r.name} {r.version}" for r in app.plugins.rule_sets()))
     if day >= today():  # counts of a day not yet over: recounted once it is
         rules += "|day not over"
-    states = refresh(
+    hierarchy = uow.areas.hierarchy()
+    found = refresh(
         summary,
         kept,
         counties,
@@ -208,22 +226,33 @@ def _refreshed(
         day,
         within=within,
         facts=facts or _facts(app, uow, period, day),
-        hierarchy=uow.areas.hierarchy(),
+        hierarchy=hierarchy,
         rules=rules,
         recount=recount,
     )
-    if states is None:
+    if found is None:
         raise _Stale()
-    return counties, kept, states
+
+    def same_areas() -> bool:  # after the claim (SQLite: a new snapshot), areas as counted
+        return uow.areas.hierarchy() is hierarchy
+
+    def save() -> bool:
+        assert summary is not None and found is not None
+        return keep(summary, found, str(period), day, unchanged=same_areas)
+
+    return _Found(counties, kept, found, save)
 
 
 class _Stale(Exception):
     """A read-only pass met stale counts."""
 
 
-#: One summary refresh at a time per process: concurrent dashboards (a web server's
-#: threads) would otherwise all recount the same counties and collide writing them.
+#: One summary refresh at a time per process, as far as it goes: concurrent dashboards (a
+#: web server's threads) would otherwise all recount the same counties. A refresh waits at
+#: most this many seconds for another's, then recounts on its own (never waiting for a
+#: writer: see :func:`twores.services.kpi_summary.keep`).
 _REFRESHING = threading.Lock()
+_REFRESH_WAIT = 0.5
 
 
 def _summarised(
@@ -234,12 +263,23 @@ def _summarised(
     day: date,
     within: str | None,
     facts: Callable[[str | None], KpiInput],
-) -> dict[str, dict[str, tuple[int, int]]]:
+) -> tuple[dict[str, dict[str, tuple[int, int]]], Callable[[], bool] | None]:
+    """Per KPI kept in the summary: its counts per area (stored, or recounted where stale),
+    and the call that stores the recounts (None: no summary)."""
     found = _refreshed(app, uow, kpis, period, day, within, facts=facts)
-    if found is None or uow.kpi_summary is None:
-        return {}
-    counties, kept, _ = found
-    return uow.kpi_summary.leaves(str(period), day, list(kept), counties)
+    summary = uow.kpi_summary
+    if found is None or summary is None:
+        return {}, None
+    counties, refreshed, name = found.counties, found.refreshed, str(period)
+    plain = [n for n in found.kept if not refreshed.stale(n)]
+    leaves = summary.leaves(name, day, plain, counties) if plain else {}
+    for kpi, recount in refreshed.recounts.items():  # the stale counties' stored counts are old
+        rest = [c for c in counties if c not in recount.counts]
+        counts = dict(summary.leaves(name, day, [kpi], rest)[kpi]) if rest else {}
+        for _, recounted in recount.counts.values():
+            counts.update(recounted)
+        leaves[kpi] = counts
+    return leaves, found.save
 
 
 @attrs.frozen
@@ -281,8 +321,13 @@ def kpi_dashboard(
     try:  # warm: read only, in parallel with other readers
         return _dashboard(app, store, scope, chosen, day, kpis, area, recount=False)
     except _Stale:
-        with _REFRESHING:
-            return _dashboard(app, store, scope, chosen, day, kpis, area, recount=True)
+        pass
+    if not _REFRESHING.acquire(timeout=_REFRESH_WAIT):  # another's takes long: count too
+        return _dashboard(app, store, scope, chosen, day, kpis, area, recount=True)
+    try:  # the refresh before this one may have stored what was stale
+        return _dashboard(app, store, scope, chosen, day, kpis, area, recount=True)
+    finally:
+        _REFRESHING.release()
 
 
 def _dashboard(
@@ -309,12 +354,15 @@ def _dashboard(
         memo = memos.get(key)
         fresh = memo is not None and memo.hierarchy is hierarchy and memo.versions == versions
         totals: dict[str, dict[str, tuple[int, int]]] = memo.totals if memo and fresh else {}
-        found = None if fresh else _refreshed(app, uow, kpis, chosen, day, area, recount=recount)
+        # a county is summed by compute_kpis below (which refreshes): here only whether stale
+        skip = fresh or (county and recount)
+        found = None if skip else _refreshed(app, uow, kpis, chosen, day, area, recount=recount)
         if found is not None and not county:
-            counties, kept, states = found
-            totals = _totals(hierarchy, area, kids, counties, kept, states)
+            states = found.refreshed.states
+            totals = _totals(hierarchy, area, kids, found.counties, found.kept, states)
+            stored = found.save()  # last: the totals were read in the unit's one snapshot
             uow.commit()
-            if versions is not None:
+            if versions is not None and stored:  # unstored: the next dashboard stores them
                 if len(memos) >= _MEMO_SIZE:
                     memos.pop(next(iter(memos)))
                 memos[key] = _Memo(versions, hierarchy, totals)

@@ -46,6 +46,17 @@ def _now(at: datetime | None) -> datetime:
     return china_time(at)
 
 
+def _after_last(problem: Problem, now: datetime) -> datetime:
+    """When a step the caller gave no time is stamped: ``now``, taken once the unit holds
+    the writer, so after every step committed before it; or the problem's last step's
+    time, should that lie after ``now`` (another machine's clock a little ahead, or a
+    step given a time up to :data:`_CLOCK_SKEW` ahead): a step stamped by the service is
+    never refused as earlier than the previous one."""
+    if problem.history and problem.history[-1].at > now:
+        return problem.history[-1].at
+    return now
+
+
 def _escalated_at(on: date, at: datetime | None, latest: date) -> datetime:
     """When an escalation on ``on`` is stamped: ``at``; else now when judging today (a
     run before 08:00 stamped 08:00 would refuse every step until then); else 08:00 of
@@ -224,10 +235,11 @@ def open_problems(
     *,
     at: datetime | None = None,
 ) -> list[Problem]:
-    moment = _not_ahead(_now(at))
+    given = None if at is None else _not_ahead(_now(at))
     opened, events = [], []
     with store.unit_of_work(scope) as uow:
         uow.claim_writes()  # before the first read of what it writes
+        moment = given or _now(None)  # now: after the claim, as a step's (transition_many)
         for new in problems:
             new = attrs.evolve(new, reporter=_who(new.reporter, "reporter"))
             if means_no_problem(new.description):
@@ -267,19 +279,25 @@ def transition_problem(
     evidence: tuple[str, ...] = (),
     deadline: date | None = None,
 ) -> Problem:
-    """Move one problem; a new deadline, when the step needs one, defaults to the rules'."""
-    step = Step(key, action, actor, _now(at), note, evidence, deadline)
+    """Move one problem; a new deadline, when the step needs one, defaults to the rules'.
+    Without ``at`` the step is timed when its unit of work holds the writer (:class:`Step`)."""
+    step = Step(key, action, actor, None if at is None else _now(at), note, evidence, deadline)
     return transition_many(app, store, scope, [step])[-1]
 
 
 @attrs.frozen
 class Step:
-    """One transition to apply: ``transition_many`` applies a list of them together."""
+    """One transition to apply: ``transition_many`` applies a list of them together.
+
+    ``at`` None: now, taken once the unit of work holds the writer, so never before a
+    step another writer committed while this one waited for it (nor before the problem's
+    last step: :func:`_after_last`). A time given is kept, and refused if it lies before
+    the problem's last step."""
 
     key: str
     action: Action
     actor: str
-    at: datetime
+    at: datetime | None
     note: str = ""
     evidence: tuple[str, ...] = ()
     deadline: date | None = None
@@ -295,11 +313,12 @@ def transition_many(
     moved: list[Problem] = []
     with store.unit_of_work(scope) as uow:
         uow.claim_writes()  # before the first read of what it writes
+        now = _now(None)  # after the claim: after every step committed before this unit's
         changed: dict[str, Problem] = {}
         for step in steps:
             _check_role(scope, step.action)
             step = attrs.evolve(step, actor=_who(step.actor, "actor"))
-            if not simulated:
+            if step.at is not None and not simulated:
                 _not_ahead(step.at)
             scope.check_acts_as(step.actor, "actor")
             problem = changed.get(step.key) or uow.problems.get(step.key)
@@ -307,16 +326,17 @@ def transition_many(
                 raise NotFoundError(
                     "problem_id", step.key, "问题不存在或不在辖区内", "no such problem in scope"
                 )
+            at = _after_last(problem, now) if step.at is None else step.at
             if step.action in CASE_ACTIONS:
                 _check_case_office(uow, scope, problem)
-            if scope.role is Role.CADRE and not _holds(uow, step.actor, problem, step.at):
+            if scope.role is Role.CADRE and not _holds(uow, step.actor, problem, at):
                 raise outside_scope(
                     scope,
                     f"问题 {problem.id}（所在主体不由 {step.actor} 包保）",
                     f"problem {problem.id} (its business is not held by {step.actor})",
                 )
             with _naming(problem, step.action):
-                after, event = _step(app, scope, problem, step)
+                after, event = _step(app, scope, problem, step, at)
             changed[step.key] = after
             moved.append(after)
             events.append((event, after.area_code))
@@ -342,11 +362,14 @@ def _naming(problem: Problem, action: Action) -> Iterator[None]:
         ) from error
 
 
-def _step(app: Twores, scope: Scope, problem: Problem, step: Step) -> tuple[Problem, ProblemEvent]:
-    """``step`` taken on ``problem`` (the deadline the rules give when it needs one)."""
+def _step(
+    app: Twores, scope: Scope, problem: Problem, step: Step, at: datetime
+) -> tuple[Problem, ProblemEvent]:
+    """``step`` taken on ``problem`` at ``at`` (the deadline the rules give when it needs
+    one)."""
     deadline = step.deadline
     if step.action in NEEDS_DEADLINE:
-        ruled = _deadline(app, problem, china_time(step.at).date())
+        ruled = _deadline(app, problem, china_time(at).date())
         if deadline is None:
             deadline = ruled
         elif deadline > ruled and scope.role is Role.CADRE:
@@ -362,7 +385,7 @@ def _step(app: Twores, scope: Scope, problem: Problem, step: Step) -> tuple[Prob
         problem,
         step.action,
         actor=step.actor,
-        at=step.at,
+        at=at,
         note=step.note,
         evidence=step.evidence,
         deadline=deadline,
@@ -407,22 +430,24 @@ def escalate_overdue(
         raise InvalidValueError(
             "on", on.isoformat(), f"晚于今天（{latest.isoformat()}）", f"after today ({latest})"
         )
-    moment = _escalated_at(on, at, latest)
     done: list[Escalation] = []
     with store.unit_of_work(scope) as uow:
         uow.claim_writes()  # before the first read of what it writes
+        moment = _escalated_at(on, at, latest)  # now, if so: after the claim (transition_many)
+        stamped_now = at is None and on == latest
         changed = []
         for problem in uow.problems.stream(open_on=on, within=within):
             policy = app.plugins.escalation_policy(problem.area_code, on).value
             step = next_escalation(problem, on, policy)
             if step is None:
                 continue
+            when = _after_last(problem, moment) if stamped_now else moment
             if step is Action.REMIND:
                 after, event = transition(
                     problem,
                     step,
                     actor=actor,
-                    at=moment,
+                    at=when,
                     note=f"逾期未整改（期限 {problem.deadline}），发提醒函",
                     deadline=on + timedelta(days=policy.grace_days),
                 )
@@ -431,7 +456,7 @@ def escalate_overdue(
                     problem,
                     step,
                     actor=actor,
-                    at=moment,
+                    at=when,
                     note="提醒后仍逾期未整改，移交市场监管部门立案，上提一级督办",
                 )
             changed.append(after)

@@ -1106,10 +1106,10 @@ class BackendContract:
 
     def test_a_business_moves_within_its_county_only(self, loaded: Store, roster: Roster) -> None:
         """Within its county a business takes its assignment history along (filed under its
-        new area, none left under the old one). Licences are issued by the county, so a
-        move to another county is a new registration there: it is refused — an error
-        naming the key, the county it is filed in and the new one, in Chinese and English —
-        and nothing of the write changes (its problems, visits and tasks stay with the
+        new area, none left under the old one); the write names it moved. Licences are
+        issued by the county, so a move to another county is a new registration there: it
+        is refused — an error naming the key, the county it is filed in and the new one, in
+        Chinese and English — and nothing of the write changes (its problems, visits and tasks stay with the
         county that keeps them)."""
         hierarchy = roster.hierarchy
         business, other = sorted(roster.businesses.values(), key=lambda b: b.key)[:2]
@@ -1127,7 +1127,8 @@ class BackendContract:
         with loaded.unit_of_work(SYSTEM) as uow:
             uow.assignments.upsert_many(history)
             uow.areas.upsert_many(demo_region().subtree("450324"))
-            assert uow.businesses.upsert_many([moved]) == UpsertResult(0, 1, 0)
+            written = uow.businesses.upsert_many([moved, other])
+            assert written == UpsertResult(0, 1, 1) and written.moved == (business.key,)
             uow.commit()
         keys = {business.key}
         with loaded.unit_of_work(SYSTEM) as uow:

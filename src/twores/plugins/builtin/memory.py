@@ -328,6 +328,7 @@ class _Keyed:
         guard = self.uow.guard
         inserted = updated = unchanged = 0
         changes: list[Change] = []
+        moved: list[str] = []
         records = list(records)
         for record in records:  # as the SQL backend: where they go first, then where they are
             AncestorCodes.of(guard.hierarchy, record.area_code)
@@ -349,8 +350,10 @@ class _Keyed:
             )
             inserted += before is None
             updated += before is not None
+            if before is not None and before.area_code != record.area_code:
+                moved.append(key)
         self.uow.record(self.entity, changes)
-        return UpsertResult(inserted, updated, unchanged)
+        return UpsertResult(inserted, updated, unchanged, tuple(moved))
 
     def _check_counties(self, records: list[Any], table: dict[str, Any]) -> None:
         """No stored record moves to another county (as the SQL store refuses)."""

@@ -319,9 +319,10 @@ class SqlUnitOfWork:
         if not self._changed_schema and statement.lstrip()[:6].upper().startswith(_SCHEMA_CHANGES):
             self._changed_schema = True
 
-    def claim_writer(self, name: str) -> None:
+    def claim_writer(self, name: str, *, wait: float | None = None) -> None:
         """Wait until no other run that claims ``name`` is under way, before reading what
-        this one will write from (once per unit of work).
+        this one will write from (once per unit of work). ``wait``: seconds instead of
+        :attr:`writes_wait`; 0 only tries (busy: :class:`WritesBusyError` at once).
 
         PostgreSQL: a transaction-scoped advisory lock on ``name`` (within the schema),
         waited for at most :attr:`writes_wait` (else :class:`WritesBusyError`, the unit
@@ -333,8 +334,9 @@ class SqlUnitOfWork:
         has written rows holds the write lock already; one that has changed the schema, or
         holds a savepoint, cannot begin again without losing them: an error.
         """
+        waiting = self.writes_wait if wait is None else wait
         if self.store.is_postgres:
-            self._advisory_lock(name)
+            self._advisory_lock(name, waiting)
             return
         if not self.store.is_sqlite or self._claimed:
             return
@@ -345,11 +347,13 @@ class SqlUnitOfWork:
             raise RuntimeError(f"claim_writer({name!r}) must come before this unit's writes")
         connection = self.connection
         connection.exec_driver_sql("ROLLBACK")
-        connection.exec_driver_sql(f"PRAGMA busy_timeout={max(1, round(self.writes_wait * 1000))}")
+        busy_ms = max(1, round(waiting * 1000)) if waiting > 0 else 0
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_ms}")
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except sa.exc.OperationalError as error:
             connection.exec_driver_sql("BEGIN")  # as SQLAlchemy believes, to roll back
+            self._claimed = False  # refused: the next claim tries again
             if _locked(error):
                 raise WritesBusyError() from error
             raise
@@ -389,9 +393,10 @@ class SqlUnitOfWork:
             self.claim_writer(WRITES)
             self._writing = True  # a refused claim is tried again by the next write
 
-    def _advisory_lock(self, name: str) -> None:
+    def _advisory_lock(self, name: str, wait: float | None = None) -> None:
         """PostgreSQL: take the transaction-scoped advisory lock on ``name`` (within the
-        schema), waiting at most :attr:`writes_wait` seconds, else :class:`WritesBusyError`.
+        schema), waiting at most ``wait`` (default :attr:`writes_wait`) seconds, else
+        :class:`WritesBusyError`; ``wait`` 0 only tries (``pg_try_advisory_xact_lock``).
 
         The wait is ``lock_timeout``, and a lock timeout aborts the transaction it ends:
         the attempt runs in a savepoint, rolled back when refused, so a busy refusal leaves
@@ -402,12 +407,17 @@ class SqlUnitOfWork:
         server's queue (first come, first served) and add up to a polling interval to
         every contended claim."""
         connection = self.connection
-        waited = connection.exec_driver_sql("SHOW lock_timeout").scalar()
-        wait = max(1, round(self.writes_wait * 1000))
         key = sa.func.hashtext(sa.func.current_schema() + f" {name}")
+        seconds = self.writes_wait if wait is None else wait
+        if seconds <= 0:  # a try: never waits, never aborts the transaction
+            if not connection.execute(sa.select(sa.func.pg_try_advisory_xact_lock(key))).scalar():
+                raise WritesBusyError()
+            return
+        waited = connection.exec_driver_sql("SHOW lock_timeout").scalar()
+        wait_ms = max(1, round(seconds * 1000))
         try:
             with connection.begin_nested():
-                connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{wait}ms'")
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{wait_ms}ms'")
                 connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
         except sa.exc.OperationalError as error:
             if getattr(error.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from twores.core.areas import Tier
 from twores.core.periods import Period
-from twores.core.ports import Counts, SummaryState
+from twores.core.ports import Counts, SummaryState, WritesBusyError
 from twores.core.supervision import counts_toward
 from twores.plugins.sqlalchemy import rows, tables
 from twores.plugins.sqlalchemy.rows import StoredRow
@@ -49,6 +49,8 @@ V, S, K = tables.kpi_versions, tables.kpi_states, tables.kpi_summary
 _MOVED_BY_DELTA = SOURCES["supervision_tasks"]
 #: Above this many counties, read all rows and pick counties in Python.
 _IN_LIST = 500
+#: The claim of a unit of work storing recounted counts.
+_CLAIM = "twores.kpi_summary"
 
 
 def _one_of(column: sa.Column[Any], values: Collection[str]) -> list[sa.ColumnElement[bool]]:
@@ -237,7 +239,14 @@ class SqlKpiSummary:
         }
 
     def claim(self) -> None:
-        self.uow.claim_writer("twores.kpi_summary")
+        self.uow.claim_writer(_CLAIM)
+
+    def try_claim(self) -> bool:
+        try:  # SQLite: BEGIN IMMEDIATE without waiting; PostgreSQL: a try of the advisory lock
+            self.uow.claim_writer(_CLAIM, wait=0)
+        except WritesBusyError:
+            return False
+        return True
 
     def store(
         self,

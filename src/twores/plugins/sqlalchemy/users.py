@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from twores.core.ports import UpsertResult
+from twores.core.ports import UpsertResult, WritesBusyError
 from twores.core.security import Role, outside_scope
 from twores.core.users import User
 from twores.plugins.sqlalchemy.tables import code
@@ -47,6 +47,11 @@ sign_in_failures = sa.Table(
     sa.Index("ix_sign_in_failures_client", "client", "failed_at"),
     sa.Index("ix_sign_in_failures_failed_at", "failed_at"),
 )
+
+#: SQLite: the seconds a sign-in waits for the database's write lock (which an import, a
+#: schedule run or any other writer may hold for minutes) before it counts by reading alone
+#: (:class:`SqlSignInFailures`).
+SQLITE_SIGN_IN_WAIT = 0.5
 
 #: Audited fields: never the password hash (only whether it changed).
 AUDITED = ("display_name", "role", "area_code", "cadre_id", "active")
@@ -143,14 +148,38 @@ def _stamp(at: datetime) -> str:
 
 class SqlSignInFailures:
     """Failed sign-ins; only a nationwide (system) scope reads or writes them, one unit of
-    work at a time (an advisory lock on PostgreSQL; the write lock, taken before reading,
-    on SQLite)."""
+    work at a time (an advisory lock on PostgreSQL, waited for as long as the unit waits
+    for a writer; the write lock, taken before reading, on SQLite).
+
+    SQLite has one write lock for the whole database, which a CLI import holds for
+    minutes: there the lock is waited for :data:`SQLITE_SIGN_IN_WAIT` seconds at most, and
+    if another writer still holds it the repository is only read (:attr:`writable` false:
+    :meth:`recent` answers what was committed, as reads never wait in WAL mode; :meth:`add`,
+    :meth:`clear` and :meth:`prune` raise :class:`~twores.core.ports.WritesBusyError`). The
+    sign-in service then counts the attempt in its process until it can store it
+    (:mod:`twores.services.sign_in`)."""
 
     def __init__(self, uow: Any) -> None:
         if uow.scope.area_code is not None or uow.scope.role is not Role.ADMIN:
             raise outside_scope(uow.scope, "登录失败记录", "failed sign-ins")
-        uow.claim_writer("twores.sign_in")
         self.uow = uow
+        #: Whether this unit holds the sign-in lock, so may count (SQLite: see above).
+        self.writable = True
+        if not uow.store.is_sqlite:
+            uow.claim_writer("twores.sign_in")
+            return
+        waits = uow.writes_wait
+        uow.writes_wait = min(waits, SQLITE_SIGN_IN_WAIT)
+        try:
+            uow.claim_writer("twores.sign_in")
+        except WritesBusyError:
+            self.writable = False  # another writer holds the database: read only
+        finally:
+            uow.writes_wait = waits
+
+    def _writing(self) -> None:
+        if not self.writable:
+            raise WritesBusyError()
 
     def recent(
         self, *, since: datetime, limit: int, username: str | None = None, client: str | None = None
@@ -166,6 +195,7 @@ class SqlSignInFailures:
         return [datetime.fromisoformat(at) for at in rows.scalars()]
 
     def add(self, username: str, client: str | None, at: datetime) -> None:
+        self._writing()
         self.uow.connection.execute(
             sa.insert(sign_in_failures).values(
                 id=uuid.uuid4().hex, username=username, client=client, failed_at=_stamp(at)
@@ -173,12 +203,14 @@ class SqlSignInFailures:
         )
 
     def clear(self, username: str) -> int:
+        self._writing()
         done = self.uow.connection.execute(
             sa.delete(sign_in_failures).where(sign_in_failures.c.username == username)
         )
         return int(done.rowcount)
 
     def prune(self, before: datetime) -> int:
+        self._writing()
         done = self.uow.connection.execute(
             sa.delete(sign_in_failures).where(sign_in_failures.c.failed_at < _stamp(before))
         )

@@ -168,7 +168,8 @@ class Keyed:
         replaced = [existing[k] for _, k in deletes] + [before for before, _ in updates]
         uow.kpi_summary.wrote(self.table, replaced, inserts + [values for _, values in updates])
         uow.record(self.entity, changes, codec.fields)
-        return UpsertResult(len(inserts) + len(updates) - updated, updated, unchanged)
+        moved = tuple(key for key, _ in moves)
+        return UpsertResult(len(inserts) + len(updates) - updated, updated, unchanged, moved)
 
     def _update(self, updates: list[tuple[rows.StoredRow, tuple[Any, ...]]]) -> None:
         """Rewrite only the columns that changed, one statement per set of changed columns
