@@ -14,6 +14,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
+    Example,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -22,7 +23,10 @@ from litestar.openapi.spec import (
     Schema,
 )
 
-from twores_web.writes import on_write_lane
+import twores
+from twores.services.sign_in import SignInThrottledError
+from twores_web.state import MAX_BODY_SIZE, size_text
+from twores_web.writes import WritesBusy, on_write_lane
 
 
 @attrs.frozen
@@ -44,23 +48,60 @@ class ErrorBody:
     max_bytes: int | None = None
 
 
-def _error(description: str) -> ResponseSpec:
-    return ResponseSpec(ErrorBody, description=description)
+def _error(description: str, *examples: dict[str, object]) -> ResponseSpec:
+    """An error answer, shown by real bodies the app sends (no generated placeholders)."""
+    return ResponseSpec(
+        ErrorBody,
+        description=description,
+        generate_examples=False,
+        examples=[Example(summary=str(body["code"]), value=body) for body in examples],
+    )
 
+
+#: One real body for each error status (what the app answers, with its stable code).
+_EXAMPLE_SCOPE = twores.Scope("town", twores.Role.OFFICE, "450323101")
+BAD_INPUT = twores.InvalidValueError("limit", 5000, "应在 1–1000 之间", "must be 1-1000").to_dict()
+NOT_SIGNED_IN: dict[str, object] = {
+    "code": "not_signed_in",
+    "zh": "请先登录",
+    "en": "sign in first",
+}
+OUT_OF_SCOPE = twores.ScopeError(
+    f"town（{twores.Role.OFFICE.zh}，辖区 450323101）无权访问区划 450324",
+    f"town ({twores.Role.OFFICE.en}, scope 450323101) may not access area 450324",
+).to_dict()
+NOT_FOUND = twores.NotFoundError(
+    "cadre_id", "C450323101-001", "干部不存在或不在辖区内", "no such cadre in scope"
+).to_dict()
+TOO_LARGE: dict[str, object] = {
+    "code": "too_large",
+    "zh": f"请求内容超过 {size_text(MAX_BODY_SIZE)} 上限，请精简内容后重试",
+    "en": f"the request body is over the {size_text(MAX_BODY_SIZE)} limit: send less and try again",
+    "max_bytes": MAX_BODY_SIZE,
+}
+THROTTLED = SignInThrottledError(900).to_dict()
+UNAVAILABLE: dict[str, object] = {
+    "code": "store_unavailable",
+    "zh": "数据库暂不可用，请稍后重试",
+    "en": "the database is unavailable; try again shortly",
+    "retry_after": 5,
+}
+BUSY_BODY: dict[str, object] = {**WritesBusy().to_dict(), "retry_after": 5}
 
 ERRORS = {
-    400: _error("Bad input / 输入有误"),
-    401: _error("Not signed in / 未登录"),
-    403: _error("Outside the scope or no CSRF token / 超出辖区或缺少 CSRF 令牌"),
-    404: _error("No such record in scope / 记录不存在或不在辖区内"),
+    400: _error("Bad input / 输入有误", BAD_INPUT),
+    401: _error("Not signed in / 未登录", NOT_SIGNED_IN),
+    403: _error("Outside the scope or no CSRF token / 超出辖区或缺少 CSRF 令牌", OUT_OF_SCOPE),
+    404: _error("No such record in scope / 记录不存在或不在辖区内", NOT_FOUND),
     503: _error(
-        "The database is unavailable, store_unavailable (see Retry-After) / 数据库暂不可用"
+        "The database is unavailable, store_unavailable (see Retry-After) / 数据库暂不可用",
+        UNAVAILABLE,
     ),
 }
 #: What sign-in answers besides: too many failures, try again after Retry-After seconds.
 SIGN_IN_ERRORS = {
     **ERRORS,
-    429: _error("Too many failed sign-ins (see Retry-After) / 登录失败次数过多"),
+    429: _error("Too many failed sign-ins (see Retry-After) / 登录失败次数过多", THROTTLED),
 }
 
 
@@ -68,10 +109,14 @@ SIGN_IN_ERRORS = {
 #: Retry-After seconds (nothing was changed).
 WRITE_ERRORS = {
     **ERRORS,
-    413: _error("The body is over the size limit (`max_bytes`) / 请求内容超过上限（too_large）"),
+    413: _error(
+        "The body is over the size limit (`max_bytes`) / 请求内容超过上限（too_large）", TOO_LARGE
+    ),
     503: _error(
         "Another write is under way (writes_busy) or the database is unavailable "
-        "(store_unavailable); see Retry-After / 另一项写入正在进行或数据库暂不可用，请稍后重试"
+        "(store_unavailable); see Retry-After / 另一项写入正在进行或数据库暂不可用，请稍后重试",
+        BUSY_BODY,
+        UNAVAILABLE,
     ),
 }
 

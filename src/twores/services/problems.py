@@ -409,11 +409,13 @@ def escalate_overdue(
     within: str | None = None,
     at: datetime | None = None,
     letters: str | Path | None = None,
+    issuer: str | None = None,
     simulated: bool = False,
 ) -> list[Escalation]:
     """Take the one step each problem overdue on ``on`` is due: a reminder letter, or after
     the policy's reminders a referral one level up. Running it again the same day does
-    nothing more. With ``letters``, each reminder letter (提醒函) is written there as .docx.
+    nothing more. With ``letters``, each reminder letter (提醒函) is written there as .docx,
+    signed by ``issuer`` (default: ``actor``, who takes the steps).
     A day after today is refused unless ``simulated`` (the demo playing a year out)."""
     for action in (Action.REMIND, Action.REFER):
         _check_role(scope, action)
@@ -463,7 +465,7 @@ def escalate_overdue(
             done.append(Escalation(after, event))
         uow.problems.upsert_many(changed)
         if letters is not None:
-            _write_reminders(uow, done, Path(letters), actor, on)
+            _write_reminders(uow, done, Path(letters), issuer or actor, on)
         uow.commit()
     _notify(app, [(e.event, e.problem.area_code) for e in done])
     return done

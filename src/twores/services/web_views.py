@@ -502,7 +502,7 @@ def desk_of(user: User, cadre_id: str | None) -> str:
             "cadre_id", "", "请指定干部编号（?cadre=…）", "name a cadre (?cadre=...)"
         )
     if user.role is Role.CADRE and chosen != user.cadre_id:
-        raise outside_scope(user.scope, f"干部 {chosen} 的包保", f"cadre {chosen}'s desk")
+        raise outside_scope(user.scope, f"干部 {chosen} 的工作台", f"cadre {chosen}'s desk")
     return chosen
 
 

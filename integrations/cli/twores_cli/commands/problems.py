@@ -137,15 +137,18 @@ def show_command(obj: Context, problem_id: str, scope_area: str | None) -> None:
         ]
         obj.result(data)
         return
-    lang = obj.lang
+    t, lang = obj.t, obj.lang
+    about = t("（{}，{}）", " ({}, {}) ").format(
+        problem.severity.label(lang), problem.source.label(lang)
+    )
     obj.console.print(
-        f"{problem.id}  {problem.description}（{problem.severity.label(lang)}，"
-        f"{problem.source.label(lang)}）→ {problem.status.label(lang)}",
+        f"{problem.id}  {problem.description}{about}→ {problem.status.label(lang)}",
         highlight=False,
+        markup=False,
     )
     for e in problem.history:
         deadline = f" → {e.deadline}" if e.deadline else ""
-        note = f"：{e.note}" if e.note else ""
+        note = f"{t('：', ': ')}{e.note}" if e.note else ""
         obj.console.print(
             f"  {e.seq}. {e.at:%Y-%m-%d %H:%M} {e.actor} {e.action.label(lang)}{deadline}{note}",
             highlight=False,
@@ -215,7 +218,13 @@ def transition_command(
     type=click.Path(file_okay=False, path_type=Path),
     help="Write each reminder letter (.docx) here / 提醒函输出目录",
 )
-@click.option("--issuer", default="食品安全委员会办公室", show_default=True, help="落款单位")
+@click.option(
+    "--issuer",
+    default="食品安全委员会办公室",
+    show_default=True,
+    help="The letters' signature / 落款单位",
+)
+@click.option("--actor", default="cli", show_default=True, help="Who runs it (audit log) / 操作人")
 @click.option("--scope", "scope_area", help="Your area's subtree / 限定辖区")
 @pass_context
 def overdue_command(
@@ -224,6 +233,7 @@ def overdue_command(
     within: str | None,
     letters: Path | None,
     issuer: str,
+    actor: str,
     scope_area: str | None,
 ) -> None:
     """Escalate overdue problems one step each: reminder letter, then referral / 逾期升级.
@@ -234,6 +244,7 @@ def overdue_command(
     Examples:
       twores problems overdue
       twores problems overdue --on 2026-04-20 --within 450323 --letters 提醒函
+      twores problems overdue --scope 450323 --actor 张三
     """
     if on is not None and on.date() > twores.today():  # China's today; later steps would block
         obj.fail(
@@ -244,11 +255,12 @@ def overdue_command(
         done = escalate_overdue(
             obj.app,
             store,
-            obj.scope(scope_area, issuer),
+            obj.scope(scope_area, actor),  # who ran it: the audit log's actor
             on.date() if on else None,
             within=within,
-            actor=issuer,
+            actor=actor,
             letters=letters,
+            issuer=issuer,
         )
     store.close()
     if obj.output == "json":

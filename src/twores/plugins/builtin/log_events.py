@@ -16,14 +16,17 @@ LOG = logging.getLogger("twores.events")
 
 @hookimpl
 def twores_on_event(event: ProblemEvent, area_path: tuple[str, ...]) -> None:
-    deadline = f" 期限 {event.deadline.isoformat()}" if event.deadline else ""
+    # as every operational line: "中文 / English: the facts", each label in both languages
+    about = ", ".join(filter(None, (event.actor, area_path[-1] if area_path else "")))
+    if event.deadline:
+        about += f"; 期限 / deadline {event.deadline.isoformat()}"
     LOG.info(
-        "问题 %s #%d %s → %s（%s，%s）%s",
+        "问题流转 / problem step: %s #%d %s / %s → %s / %s (%s)",
         event.problem_id,
         event.seq,
         event.action.zh,
+        event.action.en,
         event.status.zh,
-        event.actor,
-        area_path[-1] if area_path else "",
-        deadline,
+        event.status.en,
+        about,
     )
