@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
 
@@ -29,6 +33,7 @@ from twores.services.exports import check_makeable
 from twores.services.imports import file_sha256
 from twores.services.letters import (
     DocumentInput,
+    document_paths,
     keep_signed_documents,
     keys_hash,
     write_documents,
@@ -207,73 +212,169 @@ def generate_letters(
     its signing counts in the KPIs until the day it was replaced). The signed version's
     files in ``folder`` are kept, renamed by its signing day (``keep_signed_documents``).
     An office's or admin's work.
+
+    The files are written first, into a staging folder inside ``folder``, without holding
+    the store's writer (other writers go on meanwhile); then, holding it, the letters are
+    worked out again from what is stored, a cadre whose letter changed meanwhile is written
+    again, the letters are recorded, and once they are committed the files are moved into
+    place (docs/supervision.md, Commitment letters). A refused or failed run records no
+    letter and leaves ``folder`` as it was.
     """
     check_office(scope, LETTERS)
     day = on or today()
     target = Path(folder)
-    if documents:
-        check_makeable(target)
-    generated: list[GeneratedLetter] = []
-    drafts: list[DocumentInput] = []
-    not_owed: list[str] = []
-    with store.unit_of_work(scope) as uow:
-        uow.claim_writes()  # before the first read of what it writes
-        if cadre_id is not None and uow.cadres.get(cadre_id) is None:
-            raise NotFoundError(
-                "cadre_id", cadre_id, "干部不存在或不在辖区内", "no such cadre in scope"
-            )
-        hierarchy = uow.areas.hierarchy()
-        filed = _current(uow.letters.stream(year=year, cadre_id=cadre_id))
-        kept: list[Letter] = []
-        by_key = {b.key: b for b in uow.businesses.stream()} if documents else {}
-        for cadre, keys in list(_lists(uow, day)):  # read out: a refusal may stop the loop
-            if cadre_id is not None and cadre.id != cadre_id:
-                continue
-            if not keys:  # holds no business: no letter owed
-                not_owed.append(cadre.id)
-                continue
-            digest = keys_hash(keys)
-            before = filed.get(cadre.id)
-            letter = Letter(cadre.id, cadre.area_code, year, digest, len(keys), day)
-            if before is not None and before.list_hash == digest:
-                letter = before
-                if before.signed_on is None and day < before.generated_on:
-                    letter = attrs.evolve(before, generated_on=day)  # given back-dated: so
-            elif before is not None and before.signed_on is not None:
-                kept.append(_superseded(before, day))  # the signing stays, as history
-            if documents:
-                businesses = [by_key[k] for k in keys if k in by_key]
-                frequency = app.plugins.supervision_frequency(cadre.tier, day, cadre.area_code)
-                area = hierarchy.get(cadre.area_code)
-                label = app.plugins.area_label(area, day).value if area is not None else None
-                document = DocumentInput(
-                    cadre=cadre,
-                    year=year,
-                    businesses=tuple(businesses),
-                    area_names={
-                        b.area_code: _path_name(hierarchy, b.area_code) for b in businesses
-                    },
-                    jurisdiction_name=_path_name(hierarchy, cadre.area_code),
-                    frequency_label=frequency.value.label("zh"),
-                    counterparty=counterparty or _counterparty(cadre, area, label).zh,
-                    tier_name=tier_name_of(label) if label is not None else "",
-                )
-                drafts.append(document)
-            generated.append(GeneratedLetter(letter, None, None, before is not letter))
-        uow.letters.upsert_many([*kept, *(g.letter for g in generated)])
-        if documents:  # once the store took the letters: a refused run writes no file
-            target.mkdir(parents=True, exist_ok=True)
-            for old in kept:
+    if not documents:
+        with store.unit_of_work(scope) as uow:
+            uow.claim_writes()  # before the first read of what it writes
+            plan = _plan(app, uow, year, day, cadre_id, counterparty, documents=False)
+            uow.letters.upsert_many([*plan.kept, *(g.letter for g in plan.generated)])
+            uow.commit()
+        return LetterRun(plan.generated, plan.not_owed)
+    check_makeable(target)
+    with store.unit_of_work(scope) as uow:  # reads only: refused before any file is made
+        plan = _plan(app, uow, year, day, cadre_id, counterparty, documents=True)
+    made = _missing_folders(target)
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target))
+    aside: list[tuple[Path, Path]] = []  # a replaced signed letter's files moved aside
+    try:
+        rendered = _render(plan, plan.drafts, staging, lambda: store.unit_of_work(scope))
+        with store.unit_of_work(scope) as uow:
+            uow.claim_writes()  # before the first read of what it writes
+            plan = _plan(app, uow, year, day, cadre_id, counterparty, documents=True)
+            stale = {k: d for k, d in plan.drafts.items() if rendered.get(k) != d}
+            _render(plan, stale, staging, lambda: contextlib.nullcontext(uow))  # the few
+            uow.letters.upsert_many([*plan.kept, *(g.letter for g in plan.generated)])
+            for old in plan.kept:  # before the commit: a run dying after it finds them aside
                 assert old.signed_on is not None
-                keep_signed_documents(old.cadre_id, old.year, old.signed_on, target)
-            generated = [
-                attrs.evolve(g, docx=docx, xlsx=xlsx)
-                for g, (docx, xlsx) in zip(
-                    generated, (write_documents(d, target) for d in drafts), strict=True
-                )
-            ]
-        uow.commit()
-    return LetterRun(generated, not_owed)
+                moved = keep_signed_documents(old.cadre_id, old.year, old.signed_on, target)
+                for current, dated in zip(
+                    document_paths(old.cadre_id, old.year, target),
+                    document_paths(old.cadre_id, old.year, target, old.signed_on),
+                    strict=True,
+                ):
+                    if dated in moved:
+                        aside.append((dated, current))
+            uow.commit()
+    except BaseException:
+        for dated, current in reversed(aside):  # back where they were
+            with contextlib.suppress(OSError):
+                dated.replace(current)
+        shutil.rmtree(staging, ignore_errors=True)
+        for made_folder in made:  # deepest first; only the ones left empty
+            with contextlib.suppress(OSError):
+                made_folder.rmdir()
+        raise
+    try:  # the letters are stored: their files go in place, each by one rename
+        generated = []
+        for g in plan.generated:
+            paths = document_paths(g.letter.cadre_id, year, target)
+            staged = document_paths(g.letter.cadre_id, year, staging)
+            for source, final in zip(staged, paths, strict=True):
+                source.replace(final)
+            generated.append(attrs.evolve(g, docx=paths[0], xlsx=paths[1]))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return LetterRun(generated, plan.not_owed)
+
+
+#: The name of the folder, inside the output folder, a run writes its files to first.
+STAGING_PREFIX = ".twores-staging-"
+#: How many cadres' businesses are read (and documents written) at a time.
+RENDER_BATCH = 200
+
+
+@attrs.frozen
+class _LetterPlan:
+    """What a run records, worked out from one reading of the store."""
+
+    generated: list[GeneratedLetter]
+    #: Signed letters replaced by a changed list (as history).
+    kept: list[Letter]
+    not_owed: list[str]
+    hierarchy: Hierarchy
+    #: Cadre id -> their document without businesses, and the keys of those businesses
+    #: (sorted): what the files show (with the businesses' details).
+    drafts: dict[str, tuple[DocumentInput, tuple[str, ...]]]
+
+
+def _plan(
+    app: Twores,
+    uow: UnitOfWork,
+    year: int,
+    day: date,
+    cadre_id: str | None,
+    counterparty: str | None,
+    *,
+    documents: bool,
+) -> _LetterPlan:
+    """The letters a run generates and keeps, as ``uow`` reads the store (refusing a
+    changed list as of a signing day or earlier, and an unknown ``cadre_id``)."""
+    if cadre_id is not None and uow.cadres.get(cadre_id) is None:
+        raise NotFoundError(
+            "cadre_id", cadre_id, "干部不存在或不在辖区内", "no such cadre in scope"
+        )
+    hierarchy = uow.areas.hierarchy()
+    filed = _current(uow.letters.stream(year=year, cadre_id=cadre_id))
+    plan = _LetterPlan([], [], [], hierarchy, {})
+    for cadre, keys in list(_lists(uow, day)):  # read out: a refusal may stop the loop
+        if cadre_id is not None and cadre.id != cadre_id:
+            continue
+        if not keys:  # holds no business: no letter owed
+            plan.not_owed.append(cadre.id)
+            continue
+        digest = keys_hash(keys)
+        before = filed.get(cadre.id)
+        letter = Letter(cadre.id, cadre.area_code, year, digest, len(keys), day)
+        if before is not None and before.list_hash == digest:
+            letter = before
+            if before.signed_on is None and day < before.generated_on:
+                letter = attrs.evolve(before, generated_on=day)  # given back-dated: so
+        elif before is not None and before.signed_on is not None:
+            plan.kept.append(_superseded(before, day))  # the signing stays, as history
+        if documents:
+            frequency = app.plugins.supervision_frequency(cadre.tier, day, cadre.area_code)
+            area = hierarchy.get(cadre.area_code)
+            label = app.plugins.area_label(area, day).value if area is not None else None
+            draft = DocumentInput(
+                cadre=cadre,
+                year=year,
+                businesses=(),
+                area_names={},
+                jurisdiction_name=_path_name(hierarchy, cadre.area_code),
+                frequency_label=frequency.value.label("zh"),
+                counterparty=counterparty or _counterparty(cadre, area, label).zh,
+                tier_name=tier_name_of(label) if label is not None else "",
+            )
+            plan.drafts[cadre.id] = (draft, tuple(sorted(keys)))
+        plan.generated.append(GeneratedLetter(letter, None, None, before is not letter))
+    return plan
+
+
+def _render(
+    plan: _LetterPlan,
+    drafts: Mapping[str, tuple[DocumentInput, tuple[str, ...]]],
+    folder: Path,
+    reading: Callable[[], AbstractContextManager[UnitOfWork]],
+) -> dict[str, tuple[DocumentInput, tuple[str, ...]]]:
+    """Write the files of ``drafts`` to ``folder``, reading their businesses a batch of
+    cadres at a time (each batch in a unit ``reading`` opens). Returns what was written."""
+    items = list(drafts.items())
+    for start in range(0, len(items), RENDER_BATCH):
+        batch = items[start : start + RENDER_BATCH]
+        with reading() as uow:
+            by_key = uow.businesses.get_many({k for _, (_, keys) in batch for k in keys})
+        for _, (draft, keys) in batch:
+            businesses = [by_key[k] for k in keys if k in by_key]
+            names = {b.area_code: _path_name(plan.hierarchy, b.area_code) for b in businesses}
+            document = attrs.evolve(draft, businesses=tuple(businesses), area_names=names)
+            write_documents(document, folder)
+    return dict(items)
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents not there yet, deepest first."""
+    return [p for p in (folder, *folder.parents) if not p.exists()]
 
 
 def _counterparty(cadre: Cadre, area: Area | None, label: TierLabel | None) -> Counterparty:
