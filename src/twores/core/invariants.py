@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 
 import attrs
@@ -123,15 +123,45 @@ def roster_violations(
       closed or revoked by ``on``;
     * no overlapping valid time for one business, over the whole history;
     * no cadre above the load cap where the rules set one.
-    """
+
+    In that order: coverage by business key, then each active assignment's violations by
+    business key, overlaps by business (in the order of ``roster.assignments``), load
+    caps by cadre id (:class:`RosterViolationParts` holds the first three apart, for a
+    check made part by part)."""
+    parts = roster_violation_parts(roster, rules, on, ignore=ignore)
+    return [
+        *parts.coverage,
+        *parts.assignments,
+        *parts.overlaps,
+        *load_cap_violations(roster, rules, on, parts.load),
+    ]
+
+
+@attrs.frozen
+class RosterViolationParts:
+    """:func:`roster_violations` but the load caps, section by section, and each cadre's
+    load (active assignments on the day): a roster split by business (each business
+    with all its assignments) gives, per part, sections whose every violation names its
+    business first (``ids[0]``), so merged by that key they are the whole roster's, and
+    the loads add up to the whole roster's."""
+
+    coverage: list[Violation]
+    assignments: list[Violation]
+    overlaps: list[Violation]
+    load: Counter[str]
+
+
+def roster_violation_parts(
+    roster: Roster, rules: RuleBook, on: date, *, ignore: Iterable[str] = ()
+) -> RosterViolationParts:
+    """The sections of :func:`roster_violations` before the load caps, and the loads."""
     skipped = set(ignore)
-    found: list[Violation] = []
-    hierarchy = roster.hierarchy
+    coverage: list[Violation] = []
     active_by_business: dict[str, list[Assignment]] = {}
-    load: dict[str, int] = {}
+    load: Counter[str] = Counter()
     for assignment in roster.active_assignments(on):
         active_by_business.setdefault(assignment.business_key, []).append(assignment)
-        load[assignment.cadre_id] = load.get(assignment.cadre_id, 0) + 1
+        load[assignment.cadre_id] += 1
 
     for key in sorted(roster.businesses):
         business = roster.businesses[key]
@@ -139,7 +169,7 @@ def roster_violations(
             continue
         held = active_by_business.get(key, [])
         if not held and key not in skipped:
-            found.append(
+            coverage.append(
                 Violation(
                     "coverage.missing",
                     (key,),
@@ -149,7 +179,7 @@ def roster_violations(
             )
         elif len(held) > 1:
             cadres = ", ".join(sorted(a.cadre_id for a in held))
-            found.append(
+            coverage.append(
                 Violation(
                     "coverage.multiple",
                     (key, *sorted(a.cadre_id for a in held)),
@@ -158,13 +188,15 @@ def roster_violations(
                 )
             )
 
+    assigned: list[Violation] = []
     for key in sorted(active_by_business):
         for assignment in active_by_business[key]:
-            found.extend(assignment_violations(roster, rules, on, assignment))
+            assigned.extend(assignment_violations(roster, rules, on, assignment))
 
+    overlaps: list[Violation] = []
     for key, history in _by_business(roster.assignments).items():
         for first, second in overlapping_pairs(history):
-            found.append(
+            overlaps.append(
                 Violation(
                     "assignment.overlap",
                     (key, first.cadre_id, second.cadre_id),
@@ -173,7 +205,17 @@ def roster_violations(
                     f"({first.cadre_id} and {second.cadre_id})",
                 )
             )
+    return RosterViolationParts(coverage, assigned, overlaps, load)
 
+
+def load_cap_violations(
+    roster: Roster, rules: RuleBook, on: date, load: Mapping[str, int]
+) -> list[Violation]:
+    """The cadres of ``roster`` holding more than the rules' cap (``load``: their active
+    assignments on ``on``), by cadre id; an unknown cadre, or one filed under an area
+    the hierarchy does not hold, is another violation's."""
+    found: list[Violation] = []
+    hierarchy = roster.hierarchy
     for cadre_id in sorted(load):
         cadre = roster.cadres.get(cadre_id)
         if cadre is None or cadre.area_code not in hierarchy:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 
 import attrs
 
 from twores.bootstrap import Twores
-from twores.core.areas import Tier
+from twores.core.areas import Hierarchy, Tier
 from twores.core.assignment import (
     Assignment,
     AssignmentReason,
@@ -17,10 +19,15 @@ from twores.core.assignment import (
     Unplaced,
     plan_assignments,
 )
-from twores.core.businesses import IN_SCOPE_STATUSES
+from twores.core.businesses import IN_SCOPE_STATUSES, FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.gc import gc_paused
-from twores.core.invariants import Violation, roster_violations
+from twores.core.invariants import (
+    RosterViolationParts,
+    Violation,
+    load_cap_violations,
+    roster_violation_parts,
+)
 from twores.core.periods import today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.roster import Roster, RuleBook
@@ -99,6 +106,35 @@ def end_closed_assignments(uow: UnitOfWork, closed: dict[str, date]) -> UpsertRe
         for a in uow.assignments.stream(business_keys=keys[start : start + _BATCH])
     ]
     return _end(uow, held, lambda a: closed[a.business_key], AssignmentReason.BUSINESS_CLOSED)
+
+
+def end_moved_assignments(uow: UnitOfWork, moved: Mapping[str, str], on: date) -> UpsertResult:
+    """Businesses moved to another area (key -> the area they are filed in now) are held
+    from ``on`` only by cadres whose area holds that area (by the hierarchy: a county cadre
+    keeps a business moved between its townships, a township cadre one moved between its
+    villages): every other assignment still in force then ends on it (reason moved), so
+    coverage drops at once and ``twores assign`` finds the business orphaned. A cadre the
+    caller cannot see is left holding (an office sees no cadre above its own area, and
+    every such area holds the caller's). Only the moved businesses' assignments are read,
+    a batch at a time. Re-running changes nothing. Returns the assignments ended."""
+    keys = sorted(moved)
+    held = [
+        a
+        for start in range(0, len(keys), _BATCH)
+        for a in uow.assignments.stream(business_keys=keys[start : start + _BATCH])
+        if a.valid_to is None or a.valid_to > on
+    ]
+    if not held:
+        return UpsertResult()
+    cadres = uow.cadres.get_many({a.cadre_id for a in held})
+    hierarchy = uow.areas.hierarchy()
+    outside = [
+        a
+        for a in held
+        if (cadre := cadres.get(a.cadre_id)) is not None
+        and not hierarchy.holds(cadre.area_code, moved[a.business_key])
+    ]
+    return _end(uow, outside, lambda _: on, AssignmentReason.MOVED)
 
 
 def _end(
@@ -197,11 +233,127 @@ def check(app: Twores, store: Store, scope: Scope, *, on: date | None = None) ->
     """Every broken assignment invariant on ``on`` (coverage, tier, jurisdiction, …).
 
     Businesses no eligible cadre can take (none of the right tier in their area) are
-    listed apart: the plan reports them unplaceable and no assignment could fix them."""
+    listed apart: the plan reports them unplaceable and no assignment could fix them.
+
+    Checked county by county (``county_code``: each business with all its assignments),
+    never holding the whole roster: the result is the whole roster's
+    (:func:`~twores.core.invariants.roster_violations` on :func:`load_roster`, and the
+    unplaced of an incremental plan of it), in the same order. The plan works group by
+    group ((area, tier): :func:`~twores.core.assignment.plan_assignments`); a group at
+    county tier or below lies inside one county and is planned with it, with that
+    county's cadres; a group above (a city's, for a grade the rules give city cadres)
+    spans counties and is planned last, with all its businesses and the cadres above
+    county level. A cadre's load (and its cap) adds up every county's assignments."""
     day = on or today()
     rules = app.plugins.rulebook()
     with gc_paused(), store.unit_of_work(scope) as uow:
-        roster = managed_roster(load_roster(uow), rules, day, scope)
-    unplaceable = plan_assignments(roster, rules, day, PlanMode.INCREMENTAL).unplaced
-    ignore = {u.business_key for u in unplaceable}
-    return CheckReport(tuple(roster_violations(roster, rules, day, ignore=ignore)), unplaceable)
+        hierarchy = uow.areas.hierarchy()
+        cadres = {c.id: c for c in uow.cadres.stream()}
+        return _check_by_county(uow, hierarchy, cadres, rules, day, scope)
+
+
+def _county_of(hierarchy: Hierarchy, area_code: str) -> str | None:
+    """The county an area lies in; None when it lies above county level (or is unknown)."""
+    if area_code not in hierarchy:
+        return None
+    county = hierarchy.ancestor(area_code, Tier.COUNTY)
+    return None if county is None else county.code
+
+
+def _check_by_county(
+    uow: UnitOfWork,
+    hierarchy: Hierarchy,
+    cadres: dict[str, Cadre],
+    rules: RuleBook,
+    day: date,
+    scope: Scope,
+) -> CheckReport:
+    cadres_in: dict[str | None, dict[str, Cadre]] = {}
+    for cadre in cadres.values():
+        cadres_in.setdefault(_county_of(hierarchy, cadre.area_code), {})[cadre.id] = cadre
+    upper_cadres = cadres_in.get(None, {})
+    # Businesses (and their assignments) of the groups above county level: planned last.
+    upper: dict[str, FoodBusiness] = {}
+    upper_assignments: list[Assignment] = []
+    unplaced: list[Unplaced] = []
+    parts: list[RosterViolationParts] = []
+    known: set[str] = set()
+    for county_code in uow.businesses.county_codes():
+        businesses = list(uow.businesses.stream(county_code=county_code))
+        known.update(b.key for b in businesses)
+        assignments = [
+            a
+            for keys in _chunks([b.key for b in businesses], 5_000)
+            for a in uow.assignments.stream(business_keys=keys)
+        ]
+        part = managed_roster(
+            Roster(hierarchy, {b.key: b for b in businesses}, cadres, tuple(assignments)),
+            rules,
+            day,
+            scope,
+        )
+        held = [
+            b
+            for b in part.businesses.values()
+            if b.status in IN_SCOPE_STATUSES or b.status_on(day) in IN_SCOPE_STATUSES
+        ]
+        above = {
+            b.key
+            for b, grade in zip(held, rules.grades_of(held, day), strict=True)
+            if b.area_code in hierarchy
+            and (tier := rules.tier_of(grade, day, b.area_code)).depth < Tier.COUNTY.depth
+            and hierarchy.ancestor(b.area_code, tier) is not None
+        }
+        upper.update((k, part.businesses[k]) for k in sorted(above))
+        upper_assignments += [a for a in part.assignments if a.business_key in above]
+        local = Roster(
+            hierarchy,
+            {k: b for k, b in part.businesses.items() if k not in above},
+            cadres_in.get(county_code, {}),
+            tuple(a for a in part.assignments if a.business_key not in above),
+        )
+        unplaced += plan_assignments(local, rules, day, PlanMode.INCREMENTAL).unplaced
+        parts.append(roster_violation_parts(part, rules, day))
+    if upper:
+        remote = Roster(hierarchy, upper, upper_cadres, tuple(upper_assignments))
+        unplaced += plan_assignments(remote, rules, day, PlanMode.INCREMENTAL).unplaced
+    # Assignments of businesses the scope does not hold (unknown): checked on their own.
+    dangling = Roster(hierarchy, {}, cadres, tuple(_dangling(uow, known)))
+    parts.append(roster_violation_parts(dangling, rules, day))
+    unplaced.sort(key=lambda u: u.business_key)
+    ignore = {u.business_key for u in unplaced}
+    load: Counter[str] = Counter()
+    for part_ in parts:
+        load.update(part_.load)
+
+    def merged(section: Callable[[RosterViolationParts], list[Violation]]) -> list[Violation]:
+        return sorted(
+            (v for p in parts for v in section(p)), key=lambda v: v.ids[0]
+        )  # stable: each part's own order stays, and parts hold distinct businesses
+
+    coverage = [
+        v
+        for v in merged(lambda p: p.coverage)
+        if not (v.kind == "coverage.missing" and v.ids[0] in ignore)
+    ]
+    violations = [
+        *coverage,
+        *merged(lambda p: p.assignments),
+        *merged(lambda p: p.overlaps),
+        *load_cap_violations(Roster(hierarchy, {}, cadres), rules, day, load),
+    ]
+    return CheckReport(tuple(violations), tuple(unplaced))
+
+
+def _dangling(uow: UnitOfWork, known: set[str]) -> Iterator[Assignment]:
+    """The assignments in scope whose business is none of ``known`` (the scope's)."""
+    for assignment in uow.assignments.stream():
+        if assignment.business_key not in known:
+            yield assignment
+
+
+def _chunks(keys: list[str], size: int) -> Iterator[list[str]]:
+    """``keys`` in lists of ``size`` (a query's bound parameters stay few)."""
+    pending = iter(keys)
+    while chunk := list(itertools.islice(pending, size)):
+        yield chunk

@@ -13,7 +13,7 @@ import functools
 import hashlib
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,11 @@ from twores.core.roster import RuleBook
 from twores.core.security import Scope, ScopeError
 from twores.divisions import division_files
 from twores.services.assignment_checks import imported_assignment_errors
-from twores.services.assignments import end_closed_assignments, upsert_cadres
+from twores.services.assignments import (
+    end_closed_assignments,
+    end_moved_assignments,
+    upsert_cadres,
+)
 from twores.services.credit_codes import by_credit_code, file_by_credit_code
 from twores.services.lookups import IMPORTING, check_office, in_scope
 from twores.services.sheets.columns import unread_columns
@@ -453,6 +457,7 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
     errors: list[RowError] = []
     links: dict[str, str] = {}
     closed: dict[str, date] = {}
+    moved_to: dict[str, str] = {}  # business key -> the area this file moves it to
     inside = _scope_test(hierarchy, uow.scope)
     entered_on = today()
     records = UpsertResult()
@@ -510,7 +515,9 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
             if not writing:
                 continue
             try:
-                records += uow.businesses.upsert_many(r.business for r in fit)
+                written = uow.businesses.upsert_many(r.business for r in fit)
+                records += written
+                moved_to.update(_moved_areas(fit, written.moved))
             except ScopeError as refused:
                 if not refused.keys:
                     writing = _refused_with(errors, refused)
@@ -522,7 +529,10 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
                 errors += moved
     if errors:
         return rows, listed(errors, unread_after=unread_after), UpsertResult(), UpsertResult()
-    linked = uow.assignments.upsert_many(_assignments_for(uow, links, on))
+    # A business moved out of its cadre's area is held by them no longer (before the
+    # ledger's own links: a row naming its new cadre then replaces an ended assignment).
+    linked = end_moved_assignments(uow, {k: a for k, a in moved_to.items() if k not in closed}, on)
+    linked += uow.assignments.upsert_many(_assignments_for(uow, links, on))
     if closed:  # a business the ledger closes or revokes is held by no one from that day
         linked += end_closed_assignments(uow, closed)
     return rows, [], records, linked
@@ -536,6 +546,14 @@ def _refused_with(errors: list[RowError], refused: TworesError) -> bool:
         raise refused
     errors += written_errors(refused)
     return False
+
+
+def _moved_areas(rows: list[BusinessRow], moved: Collection[str]) -> dict[str, str]:
+    """Of ``rows``, those whose business was ``moved``: key -> its new area."""
+    if not moved:
+        return {}
+    keys = set(moved)
+    return {r.business.key: r.business.area_code for r in rows if r.business.key in keys}
 
 
 def _keep_unsaid(

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 _IMPORT_FIELDS = tuple(f.name for f in attrs.fields(ImportRecord))
 _HEAD = sa.select(tables.audit_head.c.seq, tables.audit_head.c.hash)
+#: Entries :meth:`AuditLog.verify` holds at once: a payload can be close to a megabyte
+#: (a bulk operation's before and after), so a verification batch stays small.
+VERIFY_BATCH = 100
 
 
 def audit_head(connection: sa.Connection) -> tuple[int, str]:
@@ -72,9 +75,43 @@ class AuditLog:
                 "null" if r.after is None else r.after,
             )
 
+    def _stored_text(self) -> Iterator[AuditEntry]:
+        """Every entry as stored, for :func:`verify_chain`: the chain is checked over the
+        stored text of before and after, so they are never parsed (``before``/``after``
+        stay None; ``before_json``/``after_json`` carry the text), and only a few entries
+        are held at once (:data:`VERIFY_BATCH`)."""
+        t = tables.audit_log
+        query = sa.select(
+            t.c.seq,
+            t.c.at,
+            t.c.actor,
+            t.c.operation,
+            t.c.entity,
+            t.c.key,
+            t.c.before,
+            t.c.after,
+            t.c.prev_hash,
+            t.c.hash,
+        ).order_by(t.c.seq)
+        for r in self.uow.connection.execute(query.execution_options(yield_per=VERIFY_BATCH)):
+            yield AuditEntry(
+                r.seq,
+                r.at,
+                r.actor,
+                r.operation,
+                r.entity,
+                r.key,
+                None,
+                None,
+                r.prev_hash,
+                r.hash,
+                "null" if r.before is None else r.before,
+                "null" if r.after is None else r.after,
+            )
+
     def verify(self) -> list[AuditProblem]:
         self.uow.guard.check_audit_reader()
-        problems = verify_chain(self._entries(0))
+        problems = verify_chain(self._stored_text())
         head = self.uow.connection.execute(_HEAD).first()
         if head is None:
             missing = AuditTamperedError()
