@@ -84,6 +84,8 @@ class TaskSync:
     unassigned: int
     written: UpsertResult
     retired: int
+    #: The businesses whose tasks the run wrote; None when not known (a bulk first run).
+    businesses_written: frozenset[str] | None = attrs.field(default=None, eq=False)
 
 
 #: The longest imported file name (``import_batches.file_name``) the store keeps.

@@ -47,9 +47,11 @@ def sync_tasks(uow: UnitOfWork, plan: TaskPlan, *, within: str | None = None) ->
         merged = [merge_task(existing.get(t.key), t) for t in required]
         wanted.update(t.key for t in merged)
         leftover += [t for key, t in filed.items() if key not in wanted]
-        written = uow.tasks.upsert_many(t for t in merged if existing.get(t.key) != t)
-        tally.add(merged, written)
+        changed = [t for t in merged if existing.get(t.key) != t]
+        tally.wrote(changed)
+        tally.add(merged, uow.tasks.upsert_many(changed))
     retired = retirements(t for t in leftover if t.key not in wanted)
+    tally.wrote(retired)
     return tally.result(uow.tasks.upsert_many(retired), len(retired))
 
 
@@ -70,6 +72,13 @@ class TaskTally:
     exempt: int = 0
     unassigned: int = 0
     written: UpsertResult = attrs.Factory(UpsertResult)
+    #: The businesses whose tasks were written; None once some were written unnamed.
+    businesses: set[str] | None = attrs.Factory(set)
+
+    def wrote(self, tasks: Iterable[SupervisionTask]) -> None:
+        """``tasks`` are written (their businesses are named in the result)."""
+        if self.businesses is not None:
+            self.businesses.update(t.business_key for t in tasks)
 
     def add(self, merged: list[SupervisionTask], written: UpsertResult) -> None:
         exempt = sum(t.exempt for t in merged)
@@ -86,6 +95,12 @@ class TaskTally:
         self.written += written + UpsertResult(unchanged=unchanged)
 
     def result(self, retire_written: UpsertResult, retired: int) -> TaskSync:
+        written_to = None if self.businesses is None else frozenset(self.businesses)
         return TaskSync(
-            self.tasks, self.exempt, self.unassigned, self.written + retire_written, retired
+            self.tasks,
+            self.exempt,
+            self.unassigned,
+            self.written + retire_written,
+            retired,
+            written_to,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 import attrs
 
@@ -60,10 +60,17 @@ def quality_report(
     def window_closes(visit: Visit) -> date:
         return window(visit)[0]
 
+    read: set[str] = set()
+
     def read_tasks(uow: UnitOfWork, keys: set[str], span: tuple[date, date]) -> None:
-        tasks.clear()
+        """Add the tasks of ``keys`` meeting ``span`` not read yet (each business's in key
+        order once :func:`_in_key_order` has run, as one read of all spans would give)."""
+        if not keys or span[0] > span[1]:
+            return
         for task in uow.tasks.stream(business_keys=keys, overlapping=span, within=within):
-            tasks[task.business_key].append(task)
+            if task.key not in read:
+                read.add(task.key)
+                tasks[task.business_key].append(task)
 
     with store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
@@ -82,7 +89,13 @@ def quality_report(
                 for v in uow.visits.stream(between=(start, end), within=within)
                 if v.cadre_id in cadres and v.key not in own
             ]
-            read_tasks(uow, keys | {v.business_key for v in context}, (start, end))
+            # Read once: of the visited businesses only the tasks meeting the days added on
+            # either side (a task within the period reported is held already).
+            day = timedelta(days=1)
+            read_tasks(uow, keys, (start, chosen.start - day))
+            read_tasks(uow, keys, (chosen.end + day, end))
+            read_tasks(uow, {v.business_key for v in context} - keys, (start, end))
+            _in_key_order(tasks)
         assignments = list(uow.assignments.stream(business_keys=keys, within=within))
         businesses = uow.businesses.get_many(keys)
     signals: list[Signal] = []
@@ -105,6 +118,13 @@ def quality_report(
         for code in sorted({_county(hierarchy, area) for area in areas}):
             by_area.setdefault(code, Counter())[signal.kind] += 1
     return QualityReport(chosen, len(visits), tuple(signals), by_area)
+
+
+def _in_key_order(tasks: dict[str, list[SupervisionTask]]) -> None:
+    """Each business's tasks in key order (the order of one read, which a tie between due
+    days goes by)."""
+    for held in tasks.values():
+        held.sort(key=lambda t: t.key)
 
 
 def _county(hierarchy: Hierarchy, area_code: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -225,7 +225,10 @@ def schedule(
         synced = uow.tasks.sync(plan, within=within)
         credited = 0
         if synced.written.inserted:  # a visit may have been recorded before its task
-            credited = _credit_filed_visits(app, uow, rules.covered(), within)
+            # only the businesses whose tasks it wrote can be owed a visit filed before them
+            credited = _credit_filed_visits(
+                app, uow, rules.covered(), within, synced.businesses_written
+            )
         uow.commit()
     return ScheduleReport(
         requested,
@@ -243,13 +246,37 @@ def _counts(app: Twores, visit: Visit) -> bool:
     return visit.mode in app.plugins.counting_modes(visit.visited_on, visit.area_code)
 
 
+#: Up to this many businesses, a run that wrote their tasks reads their visits one business
+#: at a time (through the business index); more, the whole period's at once.
+_VISITS_ONE_BY_ONE = 2_000
+
+
 def _credit_filed_visits(
-    app: Twores, uow: UnitOfWork, span: tuple[date, date], within: str | None
+    app: Twores,
+    uow: UnitOfWork,
+    span: tuple[date, date],
+    within: str | None,
+    businesses: Collection[str] | None = None,
 ) -> int:
     """Credit new tasks with the counting visits filed before they existed (a visit
     recorded before its quarter was scheduled), as recording them would have: not one
-    entered after its window closed without a late-entry reason; their number."""
-    visits = list(uow.visits.stream(between=span, within=within))
+    entered after its window closed without a late-entry reason; their number.
+
+    A business's crediting reads only its own visits and tasks, so given ``businesses``
+    (those whose tasks the run wrote) only theirs are read: one new business mid-quarter
+    costs its own visits, not the quarter's."""
+    if businesses is None:
+        visits = list(uow.visits.stream(between=span, within=within))
+    elif len(businesses) <= _VISITS_ONE_BY_ONE:
+        visits = [
+            visit
+            for key in sorted(businesses)
+            for visit in uow.visits.stream(business_key=key, between=span, within=within)
+        ]
+    else:
+        wanted = set(businesses)
+        stream = uow.visits.stream(between=span, within=within)
+        visits = [visit for visit in stream if visit.business_key in wanted]
     if not visits:
         return 0
     keys = {v.business_key for v in visits}

@@ -136,7 +136,6 @@ class Assignments:
     def _query(
         self,
         business_key: str | None,
-        business_keys: Collection[str] | None,
         cadre_id: str | None,
         active_on: date | None,
         within: str | None,
@@ -148,8 +147,6 @@ class Assignments:
             conditions.append(clause)
         if business_key is not None:
             conditions.append(t.c.business_key == business_key)
-        if business_keys is not None:
-            conditions.append(t.c.business_key.in_(sorted(business_keys)))
         if cadre_id is not None:
             conditions.append(t.c.cadre_id == cadre_id)
         if active_on is not None:
@@ -167,20 +164,27 @@ class Assignments:
         county_code: str | None = None,
     ) -> Iterator[Assignment]:
         t = tables.assignments
-        conditions = self._query(business_key, business_keys, cadre_id, active_on, within)
+        conditions = self._query(business_key, cadre_id, active_on, within)
         if county_code is not None:
             conditions.append(t.c.county_code == county_code)
         query = (
             sa.select(t).where(*conditions).order_by(t.c.business_key, t.c.cadre_id, t.c.valid_from)
         )
-        for row in self.uow.fetch(query):
-            yield rows.assignment(row)
+        if business_keys is None:
+            for row in self.uow.fetch(query):
+                yield rows.assignment(row)
+            return
+        # One statement per batch of keys (a database takes a bounded number of parameters:
+        # 65,535 on PostgreSQL); sorted keys batched in order keep the business key order.
+        for batch in batches(sorted(set(business_keys))):
+            for row in self.uow.fetch(query.where(t.c.business_key.in_(batch))):
+                yield rows.assignment(row)
 
     def count(self, *, active_on: date | None = None, within: str | None = None) -> int:
         t = tables.assignments
         query = (
             sa.select(sa.func.count())
             .select_from(t)
-            .where(*self._query(None, None, None, active_on, within))
+            .where(*self._query(None, None, active_on, within))
         )
         return int(self.uow.connection.execute(query).scalar_one())

@@ -16,7 +16,7 @@ from twores.core.ports import TaskSync, unit_write
 from twores.core.problems import OPEN_WITH_DEADLINE, Problem, ProblemStatus, Severity
 from twores.core.supervision import SupervisionTask, TaskPlan, Visit, task_business_key
 from twores.plugins.sqlalchemy import rls, rows, tables
-from twores.plugins.sqlalchemy.repos import BATCH
+from twores.plugins.sqlalchemy.repos import BATCH, prefix_batches
 from twores.plugins.sqlalchemy.repos.assignments import held_on
 from twores.plugins.sqlalchemy.repos.keyed import Keyed
 from twores.plugins.sqlalchemy.repos.task_sync import SetwiseSchedule
@@ -221,13 +221,21 @@ class Tasks(Keyed):
         clauses = [] if county_code is None else [c.county_code == county_code]
         if business_key is not None:
             clauses.append(c.business_key == business_key)
-        if business_keys is not None:
-            clauses.append(c.business_key.in_(sorted(business_keys)))
         if cadre_id is not None:
             clauses.append(c.cadre_id == cadre_id)
         if overlapping is not None:
             clauses += [c.period_start <= overlapping[1], c.period_end >= overlapping[0]]
-        return self._where(clauses, within)
+        if business_keys is None:
+            return self._where(clauses, within)
+        return self._of_businesses(clauses, business_keys, within)
+
+    def _of_businesses(
+        self, clauses: list[sa.ColumnElement[bool]], keys: Collection[str], within: str | None
+    ) -> Iterator[SupervisionTask]:
+        """The tasks of ``keys`` among ``clauses``'s, in key order, one statement per batch
+        of keys (a database takes a bounded number of parameters: 65,535 on PostgreSQL)."""
+        for batch in prefix_batches(keys, "/"):  # a task's key is its business's + "/…"
+            yield from self._where([*clauses, self.table.c.business_key.in_(batch)], within)
 
 
 class Visits(Keyed):

@@ -271,6 +271,7 @@ class SetwiseSchedule:
             marks.plan = self.plan_digests
         scheduled: dict[str, Counts] = {}
         if self._first_run():
+            self.tally.businesses = None  # inserted set-wise, unnamed
             for county in counties:
                 scheduled[county] = self._counted(self._insert, county)
             synced = self.tally.result(UpsertResult(), 0)
@@ -282,6 +283,7 @@ class SetwiseSchedule:
                 else:
                     scheduled[county] = self._counted(self._bring_up_to_date, county)
             retired = retirements(self._unwanted(skipped))
+            self.tally.wrote(retired)
             synced = self.tally.result(self.tasks.upsert_many(retired), len(retired))
         if marks:
             marks.save(scheduled)
@@ -464,8 +466,8 @@ class SetwiseSchedule:
             self.connection.exec_driver_sql(f"TRUNCATE {WANTED.name}")
         else:  # SQLite empties a table on an unqualified DELETE
             self.connection.execute(WANTED.delete())
-        written = self.tasks.upsert_many(changed)
-        self.tally.add_counts(total, exempted, unassigned, written)
+        self.tally.wrote(changed)
+        self.tally.add_counts(total, exempted, unassigned, self.tasks.upsert_many(changed))
 
     def _chunks(self, result: sa.CursorResult[Any]) -> Iterator[Sequence[Sequence[Any]]]:
         """``result``'s rows in chunks of ``BATCH``; on SQLite the driver's values (ISO
