@@ -218,21 +218,54 @@ def check_makeable(folder: Path) -> Path:
     return folder
 
 
+#: The data rows an .xlsx sheet holds: Excel's 1,048,576 rows less the header (Excel and
+#: WPS refuse, or cut short, a sheet with more, and openpyxl writes them without a word).
+XLSX_ROWS = 1_048_575
+
+
+def too_many_rows(path: Path, rows: int | None = None) -> InvalidValueError:
+    """The refusal of an .xlsx export of more rows than a sheet holds."""
+    counted_zh = f"（{rows:,} 行）" if rows is not None else ""
+    counted_en = f" ({rows:,} rows)" if rows is not None else ""
+    return InvalidValueError(
+        "path",
+        path.name,
+        f"清单行数{counted_zh}超过 .xlsx 工作表的上限 {XLSX_ROWS:,} 行，Excel、WPS 无法完整"
+        "打开：请改为导出 CSV（.csv，或压缩的 .csv.gz、.csv.xz），或用 --within "
+        "（网页上选择下级区划）缩小范围；未写出任何文件",
+        f"the list{counted_en} has more rows than an .xlsx sheet holds ({XLSX_ROWS:,}), "
+        "which Excel and WPS cannot open whole: export to CSV (.csv, or compressed "
+        ".csv.gz, .csv.xz) instead, or narrow it with --within (in the web: a smaller "
+        "area); no file was written",
+    )
+
+
 def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
     """Write ``rows`` under ``headers`` to .xlsx, else CSV (compressed when the name ends
     .gz or .xz); text never runs as a formula in Excel (:mod:`twores.services.sheets.cells`).
     In .xlsx dates are date cells and whole numbers number cells (sorted and filtered as
-    such); in CSV every value is written as text."""
+    such); in CSV every value is written as text.
+
+    An .xlsx of more than :data:`XLSX_ROWS` rows is refused (:func:`too_many_rows`) when
+    the row past the limit comes, and nothing is written: the file is made only once
+    every row is in (a file already at ``path`` is left as it was)."""
     count = 0
     if path.suffix.lower() == ".xlsx":
         from openpyxl import Workbook
 
+        limit = XLSX_ROWS
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet()
-        sheet.append(list(headers))
-        for row in rows:
-            sheet.append(xlsx_row(sheet, [_xlsx_value(cell) for cell in row]))
-            count += 1
+        try:
+            sheet.append(list(headers))
+            for row in rows:
+                if count >= limit:
+                    raise too_many_rows(path)
+                sheet.append(xlsx_row(sheet, [_xlsx_value(cell) for cell in row]))
+                count += 1
+        except BaseException:
+            _discard(sheet)
+            raise
         workbook.save(path)
         return count
     with _text_writer(path) as stream:
@@ -242,6 +275,18 @@ def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[obje
             writer.writerow([csv_text(_text(cell)) for cell in row])
             count += 1
     return count
+
+
+def _discard(sheet: Any) -> None:
+    """Drop an unsaved write-only sheet's temporary file now (openpyxl would keep it, rows
+    and all, until the process ends: a web server's never)."""
+    try:
+        sheet.close()
+        writer = getattr(sheet, "_writer", None)
+        if writer is not None:
+            writer.cleanup()
+    except Exception:  # best effort: the refusal is what the caller needs
+        LOG.debug("an unsaved .xlsx sheet's temporary file was not removed", exc_info=True)
 
 
 def export_list(
@@ -279,6 +324,10 @@ def export_list(
     with store.unit_of_work(scope) as uow:
         if within is not None:
             check_area(uow.areas.hierarchy(), scope, within)
+        if target.suffix.lower() == ".xlsx":  # refused before a row is read, when known
+            known = _known_count(uow, kind, within, on)
+            if known is not None and known > XLSX_ROWS:
+                raise too_many_rows(target, known)
         headers, rows = _rows(uow, kind, mask, within, on)
         written = write_table(target, headers, rows)
     if unmask:  # personal data left the system: who, what and where, for the record
@@ -315,6 +364,22 @@ def _rows(
     return generators[kind]()
 
 
+def _known_count(uow: Any, kind: str, within: str | None, on: date | None) -> int | None:
+    """The rows a list of ``kind`` will have, when the store counts them (not the cadre
+    lists: a row needs its business in scope)."""
+    if kind == "businesses":
+        return int(uow.businesses.count(within=within))
+    if kind == "cadres":
+        return int(uow.cadres.count(within=within))
+    if kind == "assignments":
+        return int(uow.assignments.count(active_on=on, within=within))
+    return None
+
+
+#: The list rows whose businesses are read together (``get_many`` batches them further).
+LIST_CHUNK = 2_000
+
+
 def _cadre_lists(uow: Any, within: str | None, on: date | None) -> Iterator[list[object]]:
     """Each cadre's responsibility list (责任清单): the businesses assigned on ``on``.
 
@@ -322,26 +387,52 @@ def _cadre_lists(uow: Any, within: str | None, on: date | None) -> Iterator[list
     its business by 许可证编号 (its credit code when it has none, as the assignments list
     does), its cadre by 干部编号, and gives the assignment's 开始日期, 结束日期 and 原因.
     The other columns (names, areas, type, grade) are there to be read by people: the
-    import reports them as not read."""
+    import reports them as not read.
+
+    Cadres in id order, each one's businesses in key order. One pass: the assignments in
+    force on the day under ``within`` are read once and grouped by cadre, the cadres once,
+    and the businesses :data:`LIST_CHUNK` rows at a time (a query per cadre would scan the
+    assignments once per cadre). A cadre's businesses lie in the cadre's area
+    (jurisdiction), so under ``within`` when the cadre is; an assignment breaking that
+    rule (``twores check`` reports it) is listed only under an area holding its business.
+    """
     day = on or today()
+    held: dict[str, list[Assignment]] = {}
+    for assignment in uow.assignments.stream(within=within, active_on=day):
+        held.setdefault(assignment.cadre_id, []).append(assignment)
+    pending: list[tuple[Cadre, Assignment]] = []
     for cadre in uow.cadres.stream(within=within):
-        for assignment in uow.assignments.stream(cadre_id=cadre.id, active_on=day):
-            business = uow.businesses.get(assignment.business_key)
-            if business is None:
-                continue
-            yield [
-                cadre.id,
-                cadre.name,
-                cadre.post,
-                cadre.tier,
-                cadre.area_code,
-                business.name,
-                business.key,  # its credit code when it has no licence (as assignments)
-                business.uscc,
-                business.area_code,
-                business.business_type,
-                business.grade,
-                assignment.valid_from,
-                last_day(assignment.valid_to),
-                assignment.reason,
-            ]
+        for assignment in held.pop(cadre.id, ()):
+            pending.append((cadre, assignment))
+        if len(pending) >= LIST_CHUNK:
+            yield from _list_rows(uow, pending)
+            pending = []
+    yield from _list_rows(uow, pending)
+
+
+def _list_rows(uow: Any, pending: list[tuple[Cadre, Assignment]]) -> Iterator[list[object]]:
+    """The list rows of ``pending`` (cadre, assignment) pairs, in order; a business not in
+    scope (or gone) gives none."""
+    if not pending:
+        return
+    businesses = uow.businesses.get_many({a.business_key for _, a in pending})
+    for cadre, assignment in pending:
+        business = businesses.get(assignment.business_key)
+        if business is None:
+            continue
+        yield [
+            cadre.id,
+            cadre.name,
+            cadre.post,
+            cadre.tier,
+            cadre.area_code,
+            business.name,
+            business.key,  # its credit code when it has no licence (as assignments)
+            business.uscc,
+            business.area_code,
+            business.business_type,
+            business.grade,
+            assignment.valid_from,
+            last_day(assignment.valid_to),
+            assignment.reason,
+        ]

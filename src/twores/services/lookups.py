@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from twores.bootstrap import Twores
-from twores.core.areas import Hierarchy
+from twores.core.areas import Hierarchy, Tier
 from twores.core.businesses import FoodBusiness
 from twores.core.errors import InvalidValueError, NotFoundError
 from twores.core.ports import UnitOfWork
@@ -26,6 +26,21 @@ def check_area(hierarchy: Hierarchy, scope: Scope, area_code: str) -> None:
         raise InvalidValueError("area_code", area_code, "区划不存在", "no such area")
     if not in_scope(hierarchy, scope, area_code):
         raise outside_scope(scope, f"区划 {area_code}", f"area {area_code}")
+
+
+def county_filed(hierarchy: Hierarchy, area_code: str) -> str | None:
+    """The distribution key (``county_code``) every record in ``area_code``'s subtree is
+    filed under: the county the area lies in, or is. None above county level (a city's
+    records lie under several keys), under a city without counties, and for an unknown
+    area: a query then names no key.
+
+    A cadre's businesses lie in the cadre's area, so a query of a county-or-lower cadre's
+    assignments or tasks passes this key and reads one county (indexes on ``cadre_id``
+    lead with ``county_code``)."""
+    if area_code not in hierarchy:
+        return None
+    county = hierarchy.ancestor(area_code, Tier.COUNTY)
+    return None if county is None else county.code
 
 
 #: What only an office or admin does (:attr:`Scope.keeps_ledgers`), as refusals name it.

@@ -38,7 +38,7 @@ from twores.core.supervision import SupervisionTask, Visit
 from twores.core.users import User
 from twores.services.commitments import letter_state
 from twores.services.kpis import Dashboard
-from twores.services.lookups import business_in_scope, check_area, in_scope
+from twores.services.lookups import business_in_scope, check_area, county_filed, in_scope
 from twores.services.privacy import business_for, cadre_for
 from twores.services.supervision import VisitInput
 
@@ -257,10 +257,19 @@ def cadre_desk(
             raise NotFoundError(
                 "cadre_id", cadre_id, "干部不存在或不在辖区内", "no such cadre in scope"
             )
-        area = uow.areas.hierarchy().get(cadre.area_code)
-        keys = [a.business_key for a in uow.assignments.stream(cadre_id=cadre_id, active_on=day)]
+        hierarchy = uow.areas.hierarchy()
+        area = hierarchy.get(cadre.area_code)
+        county = county_filed(hierarchy, cadre.area_code)  # one county read, not all
+        keys = [
+            a.business_key
+            for a in uow.assignments.stream(cadre_id=cadre_id, active_on=day, county_code=county)
+        ]
         held = uow.businesses.get_many(keys)
-        tasks = tuple(uow.tasks.stream(cadre_id=cadre_id, overlapping=(chosen.start, chosen.end)))
+        tasks = tuple(
+            uow.tasks.stream(
+                cadre_id=cadre_id, overlapping=(chosen.start, chosen.end), county_code=county
+            )
+        )
         letter = letter_in_force(uow.letters.stream(year=day.year, cadre_id=cadre_id), day)
     mine = letter_state(app, cadre, letter, keys, day.year, day) if cadre.is_active(day) else None
     return CadreDesk(
@@ -474,9 +483,10 @@ def held_today(store: Store, scope: Scope, cadre_id: str) -> set[str]:
     """The keys of the businesses ``cadre_id`` holds today (the ledger steps a cadre may
     take are theirs only)."""
     with store.unit_of_work(scope) as uow:
-        return {
-            a.business_key for a in uow.assignments.stream(cadre_id=cadre_id, active_on=today())
-        }
+        cadre = uow.cadres.get(cadre_id)
+        county = None if cadre is None else county_filed(uow.areas.hierarchy(), cadre.area_code)
+        held = uow.assignments.stream(cadre_id=cadre_id, active_on=today(), county_code=county)
+        return {a.business_key for a in held}
 
 
 def next_actions(
