@@ -5,9 +5,12 @@ from __future__ import annotations
 import click
 
 import twores
-from twores.services.stores import database_url, shown_url
+from twores.services.stores import database_url, open_store, shown_url
+from twores_cli import databases
 from twores_cli.context import Context, pass_context
-from twores_cli.databases import sqlite_file
+
+#: The URL schemes of the SQL backend, whose stores log a migration made on opening.
+_MIGRATED_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
 @click.group("db")
@@ -24,24 +27,32 @@ def upgrade(obj: Context) -> None:
     Example:
       twores --db twores.db db upgrade
     """
-    file = sqlite_file(database_url(obj.db))
-    created = file is not None and not file.exists()
-    store = obj.store(create=True)
-    upgrade_to_head = getattr(store, "upgrade", None)
-    if upgrade_to_head is not None:
-        upgrade_to_head()
-    revision = getattr(store, "revision", lambda: None)()
-    where = shown_url(str(store.url))
-    store.close()
-    if created:
+    url = database_url(obj.db)
+    databases.check(obj.db, create=True)
+    # The SQL store migrates as it opens: told not to log it, since this command says it
+    # (a backend without migrations, e.g. memory://, takes no such option).
+    migrates = url.split("://", 1)[0].split("+", 1)[0] in _MIGRATED_SCHEMES
+    store = open_store(obj.app, obj.db, **({"announce": False} if migrates else {}))
+    try:
+        migrated = getattr(store, "migrated", None)
+        before, after = migrated if migrated is not None else (None, None)
+        where = shown_url(str(store.url))
+    finally:
+        store.close()
+    if before is None:
         done = obj.t(
-            f"已创建数据库并升级到最新结构（{revision}）：{where}",
-            f"created the database at the latest revision {revision}: {where}",
+            f"已创建数据库并升级到最新结构（{after}）：{where}",
+            f"created the database at the latest revision {after}: {where}",
+        )
+    elif before != after:
+        done = obj.t(
+            f"已将数据库结构从 {before} 升级到 {after}（最新）：{where}",
+            f"upgraded the database from {before} to {after}, the latest revision: {where}",
         )
     else:
         done = obj.t(
-            f"数据库结构为最新版本（{revision}）：{where}",
-            f"database at the latest revision {revision}: {where}",
+            f"数据库结构已是最新版本（{after}），无需升级：{where}",
+            f"database at the latest revision {after} already, nothing to upgrade: {where}",
         )
     obj.console.print(done, highlight=False)
 

@@ -8,6 +8,7 @@ record makes re-imports of unchanged data write nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from importlib import resources
 from types import TracebackType
@@ -25,7 +26,7 @@ from twores.core.audit import AuditChain
 from twores.core.errors import SchemaNewerError, SchemaOutdatedError, UnitFailedError
 from twores.core.ports import WRITES_WAIT, UnitState, WritesBusyError
 from twores.core.security import Scope
-from twores.plugins.sqlalchemy import rls, rows, tables
+from twores.plugins.sqlalchemy import rls, rows, shown_url, tables
 from twores.plugins.sqlalchemy.checkpoints import THRESHOLD_BYTES, WalCheckpointer
 from twores.plugins.sqlalchemy.kpi_counts import SqlKpiCounts
 from twores.plugins.sqlalchemy.repos import BATCH
@@ -78,6 +79,11 @@ _UNICODE_LOWER = "twores_lower"
 #: PostgreSQL: ICU's root-locale collation, whose ``lower()`` is Unicode's full lower-case
 #: mapping (as Python's ``str.lower()``), whatever the database's LC_CTYPE.
 _ICU_ROOT = "und-x-icu"
+#: SQLite: an execution option; a transaction begun on a connection that has it is
+#: ``BEGIN IMMEDIATE`` (takes the write lock at once, waiting ``busy_timeout``).
+_IMMEDIATE = "twores_begin_immediate"
+
+_LOG = logging.getLogger("twores")
 
 
 def normalise_url(url: str) -> str:
@@ -118,7 +124,8 @@ def _postgres_session(dbapi_connection: Any, _: Any) -> None:
 
 
 def _sqlite_begin(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _locked(error: sa.exc.OperationalError) -> bool:
@@ -135,7 +142,11 @@ def _known(scripts: ScriptDirectory, revision: str) -> bool:
 
 
 class SqlStore:
-    """A database opened from a SQLAlchemy URL; migrated to the latest schema on open.
+    """A database opened from a SQLAlchemy URL; migrated to the latest schema on open
+    (``migrate``), which a database that was at an older revision logs on the ``twores``
+    logger as a warning, naming both revisions (a new database: at INFO), unless not
+    ``announce`` (``twores db upgrade``, which says it itself). :attr:`migrated`: the
+    revisions before and after that migration (None: not migrated on opening).
 
     ``writes_wait``: the seconds a unit of work waits for another writer by default
     (:attr:`SqlUnitOfWork.writes_wait`)."""
@@ -145,6 +156,7 @@ class SqlStore:
         url: str,
         *,
         migrate: bool = True,
+        announce: bool = True,
         echo: bool = False,
         writes_wait: float = WRITES_WAIT,
     ) -> None:
@@ -175,12 +187,15 @@ class SqlStore:
                 self.checkpointer = WalCheckpointer(database)
         self._hierarchy: Hierarchy | None = None
         self._areas_version: int | None = None
+        self.migrated: tuple[str | None, str | None] | None = None
         if migrate:
             try:
-                self.upgrade()
+                self.migrated = self.upgrade()
             except BaseException:
                 self.close()  # a schema this code cannot use: release the engine
                 raise
+            if announce:
+                _log_migration(shown_url(self.url), *self.migrated)
 
     def alembic_config(self, connection: sa.Connection | None = None) -> Config:
         config = Config()
@@ -191,31 +206,47 @@ class SqlStore:
             config.attributes["connection"] = connection
         return config
 
-    def upgrade(self, revision: str = "head") -> None:
-        """Apply the Alembic migrations up to ``revision``. A role that may not change the
-        schema (the app role of docs/web.md) gets :class:`SchemaOutdatedError` saying who
-        must upgrade it; a database a newer twores migrated, :class:`SchemaNewerError`."""
-        with self.engine.begin() as connection:
-            if self.is_postgres:  # processes opening a fresh database migrate one at a time
-                key = sa.func.hashtext(sa.func.current_schema() + " twores.migrate")
-                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
-            config = self.alembic_config(connection)
-            current = MigrationContext.configure(connection).get_current_revision()
-            scripts = ScriptDirectory.from_config(config)
-            head = scripts.get_current_head()
-            if revision == "head" and current == head:
-                return
-            assert head is not None
-            if current is not None and not _known(scripts, current):
-                raise SchemaNewerError(current, head)
-            try:
-                command.upgrade(config, revision)
-            except sa.exc.DBAPIError as error:
-                if getattr(error.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
-                    raise
-                raise SchemaOutdatedError(current, head) from error
+    def upgrade(self, revision: str = "head") -> tuple[str | None, str | None]:
+        """Apply the Alembic migrations up to ``revision``; the revisions before and after
+        (the same when there was nothing to do; None before: a new database). A role that
+        may not change the schema (the app role of docs/web.md) gets
+        :class:`SchemaOutdatedError` saying who must upgrade it; a database a newer twores
+        migrated, :class:`SchemaNewerError`.
+
+        Processes opening an outdated database at once migrate one at a time; the others
+        wait, then find it migrated. PostgreSQL: a transaction-scoped advisory lock.
+        SQLite: the migration's transaction is ``BEGIN IMMEDIATE`` (waiting up to the busy
+        timeout, 30 s); a deferred ``BEGIN`` that had read the old revision could not write
+        once the first process committed ("database is locked")."""
+        scripts = ScriptDirectory.from_config(self.alembic_config())
+        head = scripts.get_current_head()
+        assert head is not None
+        if self.is_sqlite and revision == "head":  # the usual case: no write lock to wait for
+            with self.engine.connect() as connection:
+                if MigrationContext.configure(connection).get_current_revision() == head:
+                    return head, head
+        with self.engine.connect() as opened:
+            connection = opened.execution_options(**{_IMMEDIATE: True})
+            with connection.begin():
+                if self.is_postgres:  # processes opening a database migrate one at a time
+                    key = sa.func.hashtext(sa.func.current_schema() + " twores.migrate")
+                    connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+                config = self.alembic_config(connection)
+                current = MigrationContext.configure(connection).get_current_revision()
+                if revision == "head" and current == head:
+                    return current, current
+                if current is not None and not _known(scripts, current):
+                    raise SchemaNewerError(current, head)
+                try:
+                    command.upgrade(config, revision)
+                except sa.exc.DBAPIError as error:
+                    if getattr(error.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+                        raise
+                    raise SchemaOutdatedError(current, head) from error
+                after = MigrationContext.configure(connection).get_current_revision()
         if self.checkpointer is not None:
             self.checkpointer.committed()
+        return current, after
 
     def revision(self) -> str | None:
         with self.engine.connect() as connection:
@@ -260,6 +291,31 @@ class SqlStore:
             self._hierarchy = Hierarchy(rows.area(r) for r in found.fetchall())
             self._areas_version = version
         return self._hierarchy
+
+
+def _log_migration(where: str, before: str | None, after: str | None) -> None:
+    """Say on the ``twores`` logger that opening ``where`` migrated it (nothing if not)."""
+    if before == after:
+        return
+    if before is None:
+        _LOG.info(
+            "已创建数据库结构（%s）：%s / created the database schema at %s: %s",
+            after,
+            where,
+            after,
+            where,
+        )
+        return
+    _LOG.warning(
+        "打开数据库时已将其结构从 %s 升级到 %s：%s / opening the database upgraded its schema"
+        " from %s to %s: %s",
+        before,
+        after,
+        where,
+        before,
+        after,
+        where,
+    )
 
 
 class SqlUnitOfWork:

@@ -9,6 +9,11 @@ that day" (the letters KPI's denominator, per cadre) is answered from the index.
 them SQLite, which keeps no statistics unless asked, preferred the covering
 ``ix_assignments_held`` on the county alone and read the county's assignments for every
 cadre: 内蒙古's 39,000 cadres took 2.0 s instead of 0.09 s.
+
+Locks: dropping and building the index holds ``assignments`` (PostgreSQL: ACCESS
+EXCLUSIVE, no reads either; SQLite: the database's write lock) until the whole upgrade
+commits, and building it reads every assignment: upgrade a large database in a maintenance
+window (docs/storage.md).
 """
 
 from __future__ import annotations
