@@ -28,6 +28,10 @@ def test_the_demo_runs_a_year_of_quarters_and_is_idempotent(tmp_path: Path) -> N
     )
     assert again.audit_entries == first.audit_entries  # nothing changed, nothing audited
     assert again.cycle is not None and again.cycle.problems_opened == 0
+    # the re-run still reports the problems its visits found (recorded by the first run)
+    found = [q.problems_found for q in first.cycle.quarters]
+    assert [q.problems_opened for q in first.cycle.quarters] == found and sum(found) > 0
+    assert [q.problems_found for q in again.cycle.quarters] == found
 
 
 def test_the_demo_bulletin_reads_right(tmp_path: Path) -> None:

@@ -43,6 +43,20 @@ def render() -> str:
         "reached is an error naming it (exit 1). Errors (exit 1) and usage errors (exit 2)",
         "print a Chinese line before the English one unless `--lang en`.",
         "",
+        "Environment variables (an option given on the command line wins):",
+        "",
+        "* `TWORES_DB`: the database when `--db` is not given (a URL or an SQLite file;",
+        "  default `twores.db` in the working folder).",
+        "* `TWORES_LANG`: `zh` or `en`, the language when `--lang` is not given (default `zh`).",
+        "* `TWORES_DISABLED_PLUGINS`: installed plugins not to load, comma-separated",
+        "  (`inner_mongolia,gansu`); `--region` naming one of them is an error.",
+        "* `TWORES_DISABLE_PLUGIN_AUTOLOAD`: any value but empty, `0`, `false` or `no` loads",
+        "  no installed plugin at all (the national rules only).",
+        "* `TWORES_WEB_SECRET` (`serve`): the secret CSRF tokens are signed with; set it so",
+        "  they survive restarts and agree between workers (unset: a new one each start).",
+        "* `FORWARDED_ALLOW_IPS` (`serve`, read by uvicorn): the proxies whose",
+        "  `X-Forwarded-For` names the client (default `127.0.0.1,::1`; docs/web.md).",
+        "",
     ]
     for path, command in _walk(cli, ["twores"]):
         # the settings a real invocation inherits from the top group (``-h, --help``)

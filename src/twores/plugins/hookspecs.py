@@ -2,8 +2,10 @@
 
 Three shapes:
 
-* **registration** hooks return records (rule sets, storage backends); the manager rejects
-  duplicate names and names both plugins;
+* **registration** hooks return records (rule sets, KPIs, CLI commands, storage backends).
+  A rule-set, storage-backend or command name two plugins register fails naming both; a KPI
+  named like an earlier one replaces it (see ``twores_kpis``), and a command named like a
+  built-in one is not added (the command line says so);
 * **decision** hooks are ``firstresult``: the first plugin to return a
   :class:`~twores.core.rules.Ruling` decides. The national baseline implements them with
   ``trylast=True`` so any region wins. Return ``None`` to abstain (e.g. outside your region).
@@ -53,7 +55,8 @@ def twores_rule_sets() -> Sequence[RuleSet]:
     """Register the dated rules this plugin decides with.
 
     Every :class:`~twores.core.rules.Rule` a decision hook returns must belong to a
-    registered rule set; ``twores plugins`` lists them with their versions.
+    registered rule set; ``twores plugins`` lists them with their versions. A rule-set name
+    two plugins register fails naming both.
 
     Example::
 
@@ -118,20 +121,26 @@ def twores_cli_commands() -> Sequence[Any]:
 
 @hookspec
 def twores_storage_backends() -> Sequence[BackendSpec]:
-    """Register storage backends by name (``memory``, ``sqlalchemy``, ...).
+    """Register storage backends, chosen by URL scheme.
 
-    Example::
+    :func:`~twores.services.stores.open_store` (and so every command and the web app)
+    opens a database URL with the backend whose ``schemes`` hold the URL's scheme: a
+    backend registered without ``schemes`` is never opened. ``open(url, **options)``
+    returns the store. A backend name two plugins register fails naming both.
+
+    Example (``open_store(app, "mystore://host/ledger")`` then opens a ``MyStore``)::
 
         from twores.plugins import hookimpl
         from twores.plugins.records import BackendSpec
 
-        def open_store(url):
+        def open_my_store(url, **options):
             from my_package.store import MyStore   # import heavy modules lazily
-            return MyStore(url)
+            return MyStore(url, **options)
 
         @hookimpl
         def twores_storage_backends():
-            return [BackendSpec("mystore", "我的存储", "My store", open_store)]
+            return [BackendSpec("mystore", "我的存储", "My store", open_my_store,
+                                schemes=("mystore",))]
     """
     raise NotImplementedError
 

@@ -19,8 +19,10 @@ Generated from `twores.plugins.hookspecs` by `python -m twores.plugins.reference
 edit by hand. Implement hooks with the `hookimpl` marker from `twores.plugins`; an
 implementation may accept fewer arguments than the spec lists.
 
-**Registration hooks** return records; a name registered twice fails with both plugins
-named. **Decision hooks** are `firstresult`: the first plugin to return a
+**Registration hooks** return records; a rule-set, storage-backend or command name two
+plugins register fails naming both, a KPI named like an earlier one replaces it (see
+`twores_kpis`), and a command named like a built-in is not added (the command line says
+so). **Decision hooks** are `firstresult`: the first plugin to return a
 `Ruling(value, rule, detail_zh, detail_en)` decides and `None` abstains; the national
 baseline answers each of them with `trylast=True`. A ruling under a rule not in force on the
 date asked counts as abstaining (so a dated regional rule leaves earlier years to the next

@@ -48,6 +48,8 @@ class QuarterReport:
     problems_opened: int
     problems_closed: int
     reminders: int
+    #: Findings in the quarter's visits: each a problem, opened now or by an earlier run.
+    problems_found: int = 0
 
 
 @attrs.frozen
@@ -190,6 +192,7 @@ def _run_quarter(
         len(opened),
         sum(p.status is ProblemStatus.CLOSED for p in moved),
         Counter(e.event.action for e in escalated)[Action.REMIND],
+        sum(len(v.findings) for v in visits),
     )
 
 

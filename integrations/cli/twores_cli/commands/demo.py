@@ -148,14 +148,17 @@ _DASHBOARD = ("coverage", "task_completion", "rectification", "overdue_problems"
 def _print_cycle(obj: Context, cycle: CycleReport) -> None:
     t, lang, table = obj.t, obj.lang, cycle.kpis
     for q in cycle.quarters:
+        earlier = q.problems_found - q.problems_opened  # recorded by an earlier run
         obj.console.print(
             t(
                 f"[bold]{q.period.label('zh')}督导[/]：任务 {q.tasks}，督导记录 {q.visits}，"
-                f"发现问题 {q.problems_opened}（已销号 {q.problems_closed}，"
-                f"逾期发提醒函 {q.reminders}）",
+                f"发现问题 {q.problems_found}（"
+                + (f"此前已记录 {earlier}；" if earlier else "")
+                + f"本次销号 {q.problems_closed}，逾期发提醒函 {q.reminders}）",
                 f"[bold]{q.period} supervision[/]: {q.tasks} tasks, {q.visits} visits, "
-                f"{q.problems_opened} problems found ({q.problems_closed} closed, "
-                f"{q.reminders} reminder letters)",
+                f"{q.problems_found} problems found ("
+                + (f"{earlier} recorded before; " if earlier else "")
+                + f"{q.problems_closed} closed now, {q.reminders} reminder letters)",
             ),
             highlight=False,
         )

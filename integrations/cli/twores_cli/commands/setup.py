@@ -9,6 +9,7 @@ import click
 
 from twores.services.setup import init, synthesize
 from twores.services.stores import shown_url
+from twores.services.synth import CADRE_SHARE
 from twores_cli import databases
 from twores_cli.context import Context, pass_context
 
@@ -45,7 +46,13 @@ def init_command(obj: Context, area: str | None, divisions: Path | None) -> None
 
 @click.command("synth")
 @click.option("--businesses", type=int, required=True, help="Synthetic businesses / 主体数")
-@click.option("--cadres", type=int, required=True, help="Synthetic cadres / 干部数")
+@click.option(
+    "--cadres",
+    type=int,
+    required=True,
+    help="Synthetic cadres, at least one per city, county, township and village (2,112 in "
+    "桂林市): a smaller number is raised to that, with a note / 干部数，每个区划至少一名",
+)
 @click.option("--area", help="Only this area's subtree, e.g. 15 / 区划")
 @click.option(
     "--divisions",
@@ -105,6 +112,8 @@ def synth_command(
             folder=folder,
         )
     where = shown_url(str(report.url))
+    hierarchy = obj.app.hierarchy  # the areas synthesize used
+    minimum = sum(1 for a in hierarchy if a.tier in CADRE_SHARE) if hierarchy is not None else 0
     obj.console.print(
         obj.t(
             f"{where}：区划 {report.areas}，主体 {report.businesses}，干部 {report.cadres}，"
@@ -114,6 +123,14 @@ def synth_command(
         ),
         highlight=False,
     )
+    if cadres < minimum:
+        obj.message(
+            f"注意：--cadres {cadres} 少于区划数，每个区划至少一名干部，"
+            f"已按 {report.cadres} 名生成",
+            f"note: --cadres {cadres} is fewer than the areas; each area has at least one "
+            f"cadre, so {report.cadres} were made",
+            style="yellow",
+        )
     if report.cycle is not None:
         c = report.cycle.last
         obj.console.print(

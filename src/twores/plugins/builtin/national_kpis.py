@@ -170,8 +170,9 @@ NATIONAL: tuple[Kpi, ...] = (
             "business data complete",
             "必填信息完整的主体",
             "在营、停业主体",
-            "主体名称、区划、业态、许可证或信用代码、规模、包保等级、经营状态均已填写的比例。",
-            "Share of businesses whose required fields are all filled in.",
+            "统计日在营或停业的主体中，主体名称、区划、业态、许可证或信用代码、规模、包保等级、"
+            "经营状态均已填写的比例。",
+            "Share of operating or suspended businesses whose required fields are all filled in.",
         ),
         _data,
         frozenset({"business"}),
