@@ -1109,8 +1109,8 @@ class BackendContract:
         new area, none left under the old one); the write names it moved. Licences are
         issued by the county, so a move to another county is a new registration there: it
         is refused — an error naming the key, the county it is filed in and the new one, in
-        Chinese and English — and nothing of the write changes (its problems, visits and tasks stay with the
-        county that keeps them)."""
+        Chinese and English — and nothing of the write changes (its problems, visits and
+        tasks stay with the county that keeps them)."""
         hierarchy = roster.hierarchy
         business, other = sorted(roster.businesses.values(), key=lambda b: b.key)[:2]
         cadre = next(iter(roster.cadres.values()))
