@@ -343,6 +343,34 @@ class ProblemRepository(Protocol):
         then: :meth:`Problem.overdue_on`)."""
         ...
 
+    def page(
+        self,
+        *,
+        status: ProblemStatus | None = None,
+        severity: Severity | None = None,
+        open_on: date | None = None,
+        within: str | None = None,
+        offset: int = 0,
+        limit: int,
+    ) -> list[Problem]:
+        """``limit`` of :meth:`stream`'s problems from the ``offset``-th (a ledger page: the
+        database skips the rows before it)."""
+        ...
+
+    def count(
+        self,
+        *,
+        status: ProblemStatus | None = None,
+        severity: Severity | None = None,
+        open_on: date | None = None,
+        within: str | None = None,
+        offset: int = 0,
+        cap: int | None = None,
+    ) -> int:
+        """How many of :meth:`stream`'s problems there are from the ``offset``-th on, at
+        most ``cap`` (counted by the database: a ledger's "more than" stops at the cap)."""
+        ...
+
 
 class RankingLog(Protocol):
     """Stored runs; a run ranks its parent's children, so only a scope that holds the

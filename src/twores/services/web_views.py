@@ -6,11 +6,10 @@ checks apply; personal data is masked for roles that may not see it.
 
 from __future__ import annotations
 
-import itertools
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 import attrs
 
@@ -298,27 +297,35 @@ def problem_ledger(
     outside the scope, or above it, is refused."""
     _check_page(offset, limit)
     with store.unit_of_work(scope) as uow:
-        matching = _matching(uow, scope, status, severity, within, overdue_on)
-        return list(itertools.islice(matching, offset, offset + limit))
+        filters = _filters(uow, scope, status, severity, within, overdue_on)
+        return uow.problems.page(**filters, offset=offset, limit=limit)
 
 
-def _matching(
+class _Filters(TypedDict):
+    status: ProblemStatus | None
+    severity: Severity | None
+    within: str | None
+    open_on: date | None
+
+
+def _filters(
     uow: UnitOfWork,
     scope: Scope,
     status: ProblemStatus | None,
     severity: Severity | None,
     within: str | None,
     overdue_on: date | None,
-) -> Iterator[Problem]:
-    """The problems matching a ledger's filters, in id order; an area outside the scope, or
-    above it, is refused."""
+) -> _Filters:
+    """A ledger's filters as the problems repository takes them; an area outside the
+    scope, or above it, is refused."""
     if within is not None:
         check_area(uow.areas.hierarchy(), scope, within)
-    return uow.problems.stream(status=status, severity=severity, within=within, open_on=overdue_on)
+    return _Filters(status=status, severity=severity, within=within, open_on=overdue_on)
 
 
 #: The problems a ledger page counts at most beyond its own rows: past them it says "more
-#: than" (the store does not count problems; reading on costs a row each).
+#: than" (the database counts them, but a province's ledger need not be counted whole on
+#: every view).
 COUNT_BEYOND = 2_000
 
 
@@ -344,17 +351,17 @@ def problem_page(
     limit: int = PAGE,
     offset: int = 0,
 ) -> ProblemPage:
-    """:func:`problem_ledger`'s page with how many match: counted while the problems are
-    read anyway, up to :data:`COUNT_BEYOND` past the page (a bounded read, never a scan of a
-    province's ledger on every view)."""
+    """:func:`problem_ledger`'s page with how many match: counted by the store up to
+    :data:`COUNT_BEYOND` past the page (a bounded count, never a province's ledger on every
+    view; the rows before the page are skipped by the database, not read)."""
     _check_page(offset, limit)
     with store.unit_of_work(scope) as uow:
-        matching = _matching(uow, scope, status, severity, within, overdue_on)
-        shown = tuple(itertools.islice(matching, offset, offset + limit))
+        filters = _filters(uow, scope, status, severity, within, overdue_on)
+        shown = tuple(uow.problems.page(**filters, offset=offset, limit=limit))
         if len(shown) < limit:  # the last page (or past it): nothing follows
             exact = bool(shown) or offset == 0
             return ProblemPage(shown, offset + len(shown) if exact else 0, exact, False)
-        beyond = sum(1 for _ in itertools.islice(matching, COUNT_BEYOND + 1))
+        beyond = uow.problems.count(**filters, offset=offset + limit, cap=COUNT_BEYOND + 1)
     exact = beyond <= COUNT_BEYOND
     return ProblemPage(shown, offset + limit + min(beyond, COUNT_BEYOND), exact, beyond > 0)
 

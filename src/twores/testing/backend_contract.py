@@ -66,7 +66,14 @@ from twores.core.kpis import Direction, KpiSpec, KpiValue, Ranking, RankingRun, 
 from twores.core.letters import Letter
 from twores.core.periods import CHINA_TZ, Frequency, Period, PeriodKind
 from twores.core.ports import ImportRecord, Store, UpsertResult, WritesBusyError
-from twores.core.problems import Action, Problem, ProblemSource, Severity, transition
+from twores.core.problems import (
+    Action,
+    Problem,
+    ProblemSource,
+    ProblemStatus,
+    Severity,
+    transition,
+)
 from twores.core.roster import Roster, UnknownRecordError
 from twores.core.security import Role, Scope, ScopeError
 from twores.core.supervision import TaskPlan, Visit, VisitMode, required_tasks, task_slots
@@ -1053,6 +1060,60 @@ class BackendContract:
         for kind, (_, outside) in records.items():
             with pytest.raises(ScopeError), loaded.unit_of_work(township) as uow:
                 getattr(uow, kind).upsert_many([outside])
+
+    def test_pages_and_counts_of_problems_are_slices_of_the_stream(
+        self, loaded: Store, roster: Roster
+    ) -> None:
+        """A ledger page is its slice of :meth:`stream` under every filter, the overdue
+        one too (problems that changed after the day are judged as they stood on it);
+        a capped count, the length of the slice from the offset on."""
+        businesses = sorted(roster.businesses.values(), key=lambda b: b.key)[:14]
+        cadre = min(roster.cadres)
+        problems = []
+        for i, business in enumerate(businesses):
+            found_on = date(2025, 6, 1 + i % 3)
+            found = Problem(
+                f"{business.key}/{found_on}/page",
+                business.key,
+                business.area_code,
+                ProblemSource.VISIT,
+                "进货查验记录不全",
+                Severity.MINOR if i % 3 else Severity.MAJOR,
+                found_on,
+                cadre,
+            )
+            at = datetime(2025, 6, 5, 10, tzinfo=CHINA_TZ)
+            if i % 4:
+                deadline = date(2025, 6, 30) if i % 4 == 3 else date(2025, 6, 10)
+                found, _ = transition(found, Action.ORDER, actor=cadre, at=at, deadline=deadline)
+            if i % 4 == 2:  # overdue on 15 June as it stood then, referred since
+                later = datetime(2025, 6, 20, 10, tzinfo=CHINA_TZ)
+                found, _ = transition(found, Action.REFER, actor=cadre, at=later, note="立案")
+            problems.append(found)
+        with loaded.unit_of_work(SYSTEM) as uow:
+            uow.problems.upsert_many(problems)
+            uow.commit()
+        days = (None, date(2025, 6, 15), date(2025, 7, 5))
+        every_filter = [
+            {"open_on": day, "status": status, "severity": severity, "within": within}
+            for day in days
+            for status in (None, ProblemStatus.RECTIFYING)
+            for severity in (None, Severity.MINOR)
+            for within in (None, COUNTY, TOWNSHIP)
+        ]
+        with loaded.unit_of_work(SYSTEM) as uow:
+            for filters in every_filter:
+                every = list(uow.problems.stream(**filters))  # type: ignore[arg-type]
+                for offset in sorted({0, 1, 2, 5, max(len(every) - 1, 0), len(every) + 1}):
+                    for limit in (1, 3):
+                        page = uow.problems.page(**filters, offset=offset, limit=limit)  # type: ignore[arg-type]
+                        assert page == every[offset : offset + limit], (filters, offset, limit)
+                    for cap in (None, 2):
+                        end = None if cap is None else offset + cap
+                        counted = uow.problems.count(**filters, offset=offset, cap=cap)  # type: ignore[arg-type]
+                        assert counted == len(every[offset:end]), (filters, offset, cap)
+            overdue = list(uow.problems.stream(open_on=date(2025, 6, 15)))
+            assert {p.id for p in overdue} >= {problems[2].id, problems[1].id}  # replayed too
 
     # --- imports ----------------------------------------------------------------------
 

@@ -672,6 +672,34 @@ class _Problems(_Keyed):
 
         return self._matching(wanted, within)
 
+    def page(
+        self,
+        *,
+        status: ProblemStatus | None = None,
+        severity: Severity | None = None,
+        open_on: date | None = None,
+        within: str | None = None,
+        offset: int = 0,
+        limit: int,
+    ) -> list[Problem]:
+        found = self.stream(status=status, severity=severity, open_on=open_on, within=within)
+        return list(itertools.islice(found, offset, offset + limit))
+
+    def count(
+        self,
+        *,
+        status: ProblemStatus | None = None,
+        severity: Severity | None = None,
+        open_on: date | None = None,
+        within: str | None = None,
+        offset: int = 0,
+        cap: int | None = None,
+    ) -> int:
+        found = self.stream(status=status, severity=severity, open_on=open_on, within=within)
+        return sum(
+            1 for _ in itertools.islice(found, offset, None if cap is None else offset + cap)
+        )
+
 
 class _Assignments:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
