@@ -9,9 +9,9 @@ which a region may change.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -102,7 +102,24 @@ class Signal:
         return (self.kind.value, self.area_code, self.subject, self.visits, self.zh, self.en)
 
 
-def _area(group: Iterable[Visit]) -> str:
+class Seen(Protocol):
+    """What a signal over several visits needs of each (a :class:`Visit` has it)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def cadre_id(self) -> str: ...
+    @property
+    def area_code(self) -> str: ...
+    @property
+    def business_key(self) -> str: ...
+    @property
+    def visited_on(self) -> date: ...
+    @property
+    def mode(self) -> VisitMode: ...
+
+
+def _area(group: Iterable[Seen]) -> str:
     """Where a signal over ``group`` is reported: the smallest area holding every visit's
     area (their statistical codes' common ancestor: a signal across townships is the
     county's); for zones' codes, which say no ancestor, the most common area (ties to the
@@ -207,31 +224,264 @@ def _outside_assignment(
     return SignalKind.AFTER_ASSIGNMENT, "after_assignment", {"end": end.isoformat()}
 
 
-def _copy_texts(rows: list[Visit], rules: QualityRules) -> dict[tuple[str, str], list[Visit]]:
-    """(cadre, finding text) -> that cadre's visits with it, for the texts that could show
-    copying: long enough, saying a problem was found, not common wording."""
-    by_pair: defaultdict[tuple[str, str], list[Visit]] = defaultdict(list)
-    for v in rows:
-        for text in {clean_text(f) for f in v.findings}:
-            if (
-                len(text) >= rules.same_text_min_length
-                and text not in _CHECKLIST_TEXTS
-                and not means_no_problem(text)
-            ):
-                by_pair[v.cadre_id, text].append(v)
-    writers = Counter(text for _, text in by_pair)
+def copy_candidates(v: Visit, rules: QualityRules) -> set[str]:
+    """The finding texts of ``v`` that could show copying: long enough, saying a problem
+    was found, not a checklist item's name."""
     return {
-        pair: group
-        for pair, group in by_pair.items()
-        if writers[pair[1]] < rules.same_text_common_cadres
-        and len({v.business_key for v in group}) >= rules.same_text_min_businesses
+        text
+        for text in {clean_text(f) for f in v.findings}
+        if len(text) >= rules.same_text_min_length
+        and text not in _CHECKLIST_TEXTS
+        and not means_no_problem(text)
     }
 
 
-def _evidence_use(v: Visit) -> tuple[str, ...]:
+def _evidence_use(v: Seen) -> tuple[str, ...]:
     """One use of an evidence file: a visit, or a day's grouped session (集中督导) whose
     one photo every business it covered attaches."""
     return ("grouped", v.visited_on.isoformat()) if v.mode is VisitMode.GROUPED else (v.key,)
+
+
+@attrs.frozen
+class SeenVisit:
+    """A visit kept for a signal judged over several parts (a few fields, not its text)."""
+
+    key: str
+    cadre_id: str
+    area_code: str
+    business_key: str
+    visited_on: date
+    mode: VisitMode
+
+    @classmethod
+    def of(cls, v: Visit) -> SeenVisit:
+        return cls(v.key, v.cadre_id, v.area_code, v.business_key, v.visited_on, v.mode)
+
+
+class QualityOverview:
+    """A light first look at all the visits judged together (one entry per cadre, evidence
+    hash and candidate text), so that :class:`QualityJudge` can then take them a part (a
+    county) at a time with the same result as all at once.
+
+    Each visit is added with its ``place`` (its county). A cadre or evidence hash seen in
+    one place only is judged with that place; the others are judged at the end. Finding
+    texts count their writers over all the places (common wording)."""
+
+    def __init__(self, rules: QualityRules = QualityRules()) -> None:
+        self.rules = rules
+        self._cadres: dict[str, str | None] = {}  # None: seen in several places
+        # by Python hash: a collision can only send a hash to the end (same result)
+        self._hashes: dict[int, str | None] = {}
+        self._writers: dict[str, set[str]] = {}  # below the common-wording count
+        self._common: set[str] = set()
+
+    def add(self, v: Visit, place: str) -> None:
+        if self._cadres.setdefault(v.cadre_id, place) != place:
+            self._cadres[v.cadre_id] = None
+        for digest in set(v.evidence):
+            if self._hashes.setdefault(hash(digest), place) != place:
+                self._hashes[hash(digest)] = None
+        for text in copy_candidates(v, self.rules):
+            if text in self._common:
+                continue
+            who = self._writers.setdefault(text, set())
+            who.add(v.cadre_id)
+            if len(who) >= self.rules.same_text_common_cadres:
+                self._common.add(text)
+                del self._writers[text]
+
+    def judge(self) -> QualityJudge:
+        """A judge for the visits added, taken a place at a time."""
+        return QualityJudge(
+            self.rules,
+            common=frozenset(self._common),
+            roaming=frozenset(c for c, place in self._cadres.items() if place is None),
+            shared=lambda digest: self._hashes.get(hash(digest), "") is None,
+        )
+
+
+class QualityJudge:
+    """The signals of visits given in parts (each part's visits with the assignments and
+    businesses they need), the same as :func:`quality_signals` of all at once when the
+    parts hold every visit once and ``common``, ``roaming`` and ``shared`` are as
+    :class:`QualityOverview` finds them.
+
+    ``common``: the texts written by ``same_text_common_cadres`` cadres or more over all
+    the parts; ``roaming``: the cadres whose visits may lie in several parts (their
+    per-day and same-text groups are judged at the end); ``shared``: whether an evidence
+    hash may lie in several parts (likewise). The back-filling share is always counted
+    over all the parts, :meth:`count_context` included."""
+
+    def __init__(
+        self,
+        rules: QualityRules = QualityRules(),
+        *,
+        common: Container[str] = frozenset(),
+        roaming: Container[str] = frozenset(),
+        shared: Callable[[str], bool] = lambda digest: False,
+    ) -> None:
+        self.rules = rules
+        self._common, self._roaming, self._shared = common, roaming, shared
+        self._found: dict[Signal, frozenset[str]] = {}  # -> the area codes of its visits
+        self._days: defaultdict[tuple[str, date], list[Seen]] = defaultdict(list)
+        self._texts: defaultdict[tuple[str, str], list[Seen]] = defaultdict(list)
+        self._hashes: defaultdict[str, list[Seen]] = defaultdict(list)
+        # (cadre, close) -> [visits counted, the back-filled ones with whether judged here]
+        self._closes: dict[tuple[str, date], tuple[list[int], list[tuple[Seen, bool]]]] = {}
+
+    def signals(self) -> list[Signal]:
+        """Every signal, sorted by (kind, area code, subject), once all parts are in."""
+        rules = self.rules
+        for (who, day), group in self._days.items():
+            self._busy_day(who, day, group)
+        self._days.clear()
+        for (_, text), group in self._texts.items():
+            self._same_text(text, group)
+        self._texts.clear()
+        for digest, group in self._hashes.items():
+            self._same_evidence(digest, group)
+        self._hashes.clear()
+        days, share, lag = (
+            rules.last_minute_days,
+            rules.last_minute_share,
+            rules.last_minute_lag_days,
+        )
+        for (who, close), ([total], rushed) in self._closes.items():
+            if (
+                total >= rules.min_visits
+                and len(rushed) > share * total
+                and any(own for _, own in rushed)
+            ):
+                facts = {"who": who, "close": close.isoformat(), "days": str(days), "lag": str(lag)}
+                pct, limit = f"{len(rushed) / total:.0%}", f"{share:.0%}"
+                group = [v for v, _ in rushed]
+                self._add(
+                    SignalKind.LAST_MINUTE, group, who, total=total, pct=pct, limit=limit, **facts
+                )
+        self._closes.clear()
+        return sorted(self._found, key=Signal.sort_key)
+
+    def areas(self, signal: Signal) -> frozenset[str]:
+        """The area codes of the visits of a signal :meth:`signals` returned."""
+        return self._found[signal]
+
+    def judge(
+        self,
+        visits: Iterable[Visit],
+        assignments: Iterable[Assignment],
+        businesses: Mapping[str, FoodBusiness],
+        *,
+        window_closes: Callable[[Visit], date],
+    ) -> None:
+        """Judge one part's visits (identical records given twice count once)."""
+        rules = self.rules
+        rows = list(dict.fromkeys(visits))
+        held: defaultdict[tuple[str, str], list[Assignment]] = defaultdict(list)
+        for a in assignments:
+            held[a.cadre_id, a.business_key].append(a)
+        by_day: defaultdict[tuple[str, date], list[Seen]] = defaultdict(list)
+        by_pair: defaultdict[tuple[str, str], list[Seen]] = defaultdict(list)
+        by_hash: defaultdict[str, list[Seen]] = defaultdict(list)
+        for v in rows:
+            roaming = v.cadre_id in self._roaming
+            seen: Seen = SeenVisit.of(v) if roaming else v
+            if v.mode is not VisitMode.GROUPED:  # a grouped session covers many at once
+                (self._days if roaming else by_day)[v.cadre_id, v.visited_on].append(seen)
+            self._count(v, window_closes(v), own=True)
+            for digest in set(v.evidence):
+                if self._shared(digest):
+                    self._hashes[digest].append(SeenVisit.of(v))
+                else:
+                    by_hash[digest].append(v)
+            for text in copy_candidates(v, rules):
+                if text not in self._common:
+                    (self._texts if roaming else by_pair)[v.cadre_id, text].append(seen)
+            self._one_visit(v, held[v.cadre_id, v.business_key], businesses.get(v.business_key))
+        for (who, day), group in by_day.items():
+            self._busy_day(who, day, group)
+        for (_, text), group in by_pair.items():
+            self._same_text(text, group)
+        for digest, group in by_hash.items():
+            self._same_evidence(digest, group)
+
+    def count_context(
+        self, visits: Iterable[Visit], *, window_closes: Callable[[Visit], date]
+    ) -> None:
+        """More visits of the same windows' periods, counted only in the back-filling share
+        (a visit judged already does not count again)."""
+        for v in visits:
+            self._count(v, window_closes(v), own=False)
+
+    def _count(self, v: Visit, close: date, *, own: bool) -> None:
+        rules = self.rules
+        total, rushed = self._closes.setdefault((v.cadre_id, close), ([0], []))
+        total[0] += 1
+        if (
+            0 <= (close - v.recorded_day).days < rules.last_minute_days
+            and (v.recorded_day - v.visited_on).days >= rules.last_minute_lag_days
+        ):  # back-filled, not on the spot
+            rushed.append((SeenVisit.of(v), own))
+
+    def _add(
+        self,
+        kind: SignalKind,
+        group: Sequence[Seen],
+        subject: str,
+        variant: str = "",
+        **fields: object,
+    ) -> None:
+        zh, en = _TEXTS[variant or kind.value]
+        who = sorted({v.cadre_id for v in group})
+        zh = zh.format(**fields, n=len(group), subject=subject, cadres=_named(who, "zh"))
+        en = en.format(**fields, n=len(group), subject=subject, cadres=_named(who, "en"))
+        keys = tuple(sorted({v.key for v in group}))
+        signal = Signal(kind, _area(group), subject, keys, zh, en)
+        self._found[signal] = self._found.get(signal, frozenset()) | {v.area_code for v in group}
+
+    def _one_visit(self, v: Visit, held: list[Assignment], business: FoodBusiness | None) -> None:
+        rules = self.rules
+        about = {"who": v.cadre_id, "day": v.visited_on.isoformat(), "biz": v.business_key}
+        after_closure = False
+        if business and not business.status.in_scope:  # closed or revoked (吊销)
+            closed = business.status_since
+            if closed and v.visited_on > closed:
+                after_closure = True
+                status = {"status_zh": business.status.zh, "status_en": business.status.en}
+                self._add(
+                    SignalKind.AFTER_CLOSURE,
+                    [v],
+                    v.key,
+                    closed=closed.isoformat(),
+                    **status,
+                    **about,
+                )
+        outside = _outside_assignment(v, held)
+        if outside is not None:
+            kind, variant, dates = outside
+            if not (kind is SignalKind.AFTER_ASSIGNMENT and after_closure):  # said once
+                self._add(kind, [v], v.key, variant, **dates, **about)
+        local = v.recorded_at.astimezone(CHINA_TZ)
+        if rules.is_night(local.hour):
+            span = f"{rules.night_start}:00–{rules.night_end}:00"
+            at = local.strftime("%Y-%m-%d %H:%M")
+            self._add(SignalKind.ODD_HOURS, [v], v.key, at=at, span=span, **about)
+
+    def _busy_day(self, who: str, day: date, group: Sequence[Seen]) -> None:
+        most = self.rules.max_visits_per_cadre_day
+        if len(group) > most:
+            self._add(
+                SignalKind.TOO_MANY_PER_DAY, group, who, who=who, day=day.isoformat(), most=most
+            )
+
+    def _same_text(self, text: str, group: Sequence[Seen]) -> None:
+        businesses_count = len({v.business_key for v in group})
+        if businesses_count >= self.rules.same_text_min_businesses:
+            quoted = text if len(text) <= 30 else text[:29] + "…"
+            self._add(SignalKind.SAME_TEXT, group, text, text=quoted, businesses=businesses_count)
+
+    def _same_evidence(self, digest: str, group: Sequence[Seen]) -> None:
+        if len({_evidence_use(v) for v in group}) >= 2:
+            self._add(SignalKind.SAME_EVIDENCE, group, digest, digest=digest[:12])
 
 
 def quality_signals(
@@ -253,86 +503,12 @@ def quality_signals(
     """
     rows = list(dict.fromkeys(visits))
     own = set(rows)
-    extra = [v for v in dict.fromkeys(context) if v not in own]
-    held: defaultdict[tuple[str, str], list[Assignment]] = defaultdict(list)
-    for a in assignments:
-        held[a.cadre_id, a.business_key].append(a)
-    found: set[Signal] = set()
-
-    def add(
-        kind: SignalKind, group: list[Visit], subject: str, variant: str = "", **fields: object
-    ) -> None:
-        zh, en = _TEXTS[variant or kind.value]
-        who = sorted({v.cadre_id for v in group})
-        zh = zh.format(**fields, n=len(group), subject=subject, cadres=_named(who, "zh"))
-        en = en.format(**fields, n=len(group), subject=subject, cadres=_named(who, "en"))
-        keys = tuple(sorted({v.key for v in group}))
-        found.add(Signal(kind, _area(group), subject, keys, zh, en))
-
-    by_day: defaultdict[tuple[str, date], list[Visit]] = defaultdict(list)
-    by_close: defaultdict[tuple[str, date], list[Visit]] = defaultdict(list)
-    by_hash: defaultdict[str, list[Visit]] = defaultdict(list)
-    for v in extra:
-        by_close[v.cadre_id, window_closes(v)].append(v)
+    overview = QualityOverview(rules)
     for v in rows:
-        if v.mode is not VisitMode.GROUPED:  # a grouped session covers many at once
-            by_day[v.cadre_id, v.visited_on].append(v)
-        by_close[v.cadre_id, window_closes(v)].append(v)
-        for digest in set(v.evidence):
-            by_hash[digest].append(v)
-        about = {"who": v.cadre_id, "day": v.visited_on.isoformat(), "biz": v.business_key}
-        business = businesses.get(v.business_key)
-        after_closure = False
-        if business and not business.status.in_scope:  # closed or revoked (吊销)
-            closed = business.status_since
-            if closed and v.visited_on > closed:
-                after_closure = True
-                status = {"status_zh": business.status.zh, "status_en": business.status.en}
-                add(
-                    SignalKind.AFTER_CLOSURE,
-                    [v],
-                    v.key,
-                    closed=closed.isoformat(),
-                    **status,
-                    **about,
-                )
-        outside = _outside_assignment(v, held[v.cadre_id, v.business_key])
-        if outside is not None:
-            kind, variant, dates = outside
-            if not (kind is SignalKind.AFTER_ASSIGNMENT and after_closure):  # said once
-                add(kind, [v], v.key, variant, **dates, **about)
-        local = v.recorded_at.astimezone(CHINA_TZ)
-        if rules.is_night(local.hour):
-            span = f"{rules.night_start}:00–{rules.night_end}:00"
-            at = local.strftime("%Y-%m-%d %H:%M")
-            add(SignalKind.ODD_HOURS, [v], v.key, at=at, span=span, **about)
-
-    most = rules.max_visits_per_cadre_day
-    for (who, day), group in by_day.items():
-        if len(group) > most:
-            add(SignalKind.TOO_MANY_PER_DAY, group, who, who=who, day=day.isoformat(), most=most)
-
-    days, share, lag = rules.last_minute_days, rules.last_minute_share, rules.last_minute_lag_days
-    for (who, close), group in by_close.items():
-        rushed = [
-            v
-            for v in group
-            if 0 <= (close - v.recorded_day).days < days
-            and (v.recorded_day - v.visited_on).days >= lag  # back-filled, not on the spot
-        ]
-        total = len(group)
-        if total >= rules.min_visits and len(rushed) > share * total and own & set(rushed):
-            facts = {"who": who, "close": close.isoformat(), "days": str(days), "lag": str(lag)}
-            pct, limit = f"{len(rushed) / total:.0%}", f"{share:.0%}"
-            add(SignalKind.LAST_MINUTE, rushed, who, total=total, pct=pct, limit=limit, **facts)
-
-    for (_, text), group in _copy_texts(rows, rules).items():
-        quoted = text if len(text) <= 30 else text[:29] + "…"
-        businesses_count = len({v.business_key for v in group})
-        add(SignalKind.SAME_TEXT, group, text, text=quoted, businesses=businesses_count)
-
-    for digest, group in by_hash.items():
-        if len({_evidence_use(v) for v in group}) >= 2:
-            add(SignalKind.SAME_EVIDENCE, group, digest, digest=digest[:12])
-
-    return sorted(found, key=Signal.sort_key)
+        overview.add(v, "")
+    judge = overview.judge()
+    judge.judge(rows, assignments, businesses, window_closes=window_closes)
+    judge.count_context(
+        [v for v in dict.fromkeys(context) if v not in own], window_closes=window_closes
+    )
+    return judge.signals()

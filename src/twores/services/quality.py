@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import date
 
 import attrs
 
@@ -11,7 +12,13 @@ from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy, Tier
 from twores.core.periods import Period, PeriodKind
 from twores.core.ports import Store, UnitOfWork
-from twores.core.quality import QualityRules, Signal, SignalKind, quality_signals
+from twores.core.quality import (
+    QualityJudge,
+    QualityOverview,
+    QualityRules,
+    Signal,
+    SignalKind,
+)
 from twores.core.security import Scope
 from twores.core.supervision import SupervisionTask, Visit
 
@@ -74,50 +81,94 @@ def quality_report(
 
     with store.unit_of_work(scope) as uow:
         hierarchy = uow.areas.hierarchy()
-        visits = list(uow.visits.stream(between=(chosen.start, chosen.end), within=within))
-        keys = {v.business_key for v in visits}
-        read_tasks(uow, keys, (chosen.start, chosen.end))
-        # the windows' whole periods: their cadres' other visits count in the share
-        periods = [window(v)[1] for v in visits]
-        start = min((p.start for p in periods), default=chosen.start)
-        end = max((p.end for p in periods), default=chosen.end)
-        context: list[Visit] = []
+        area = within or scope.area_code
+        places: dict[str, tuple[str, str]] = {}  # area code -> (rules part, county)
+
+        def place(visit: Visit) -> tuple[str, str]:
+            code = visit.area_code
+            if code not in places:
+                places[code] = (_part(hierarchy, area, code), _county(hierarchy, code))
+            return places[code]
+
+        # A light first look at every visit: which cadres and evidence hashes lie in more
+        # than one county, and how many cadres write each text (common wording).
+        overviews: dict[str, QualityOverview] = {}
+        counties: dict[str, set[str]] = defaultdict(set)  # county -> its rules parts
+        cadres: set[str] = set()
+        visits = 0
+        for v in uow.visits.stream(between=(chosen.start, chosen.end), within=within):
+            part, county = place(v)
+            if part not in overviews:
+                overviews[part] = QualityOverview(rules or _rules(app, part, chosen))
+            overviews[part].add(v, county)
+            counties[county].add(part)
+            cadres.add(v.cadre_id)
+            visits += 1
+        judges = {part: overview.judge() for part, overview in sorted(overviews.items())}
+        del overviews
+        # Then a county at a time: its visits, their tasks, assignments and businesses.
+        start, end = chosen.start, chosen.end
+        for county in sorted(counties):
+            narrow = within
+            if county in hierarchy and not (within and hierarchy.contains(county, within)):
+                narrow = county
+            own = [
+                v
+                for v in uow.visits.stream(between=(chosen.start, chosen.end), within=narrow)
+                if place(v)[1] == county
+            ]
+            keys = {v.business_key for v in own}
+            read_tasks(uow, keys, (chosen.start, chosen.end))
+            _in_key_order(tasks)
+            for v in own:  # the windows' whole periods: their cadres' other visits count
+                period_of = window(v)[1]
+                start, end = min(start, period_of.start), max(end, period_of.end)
+            assignments = list(uow.assignments.stream(business_keys=keys, within=within))
+            businesses = uow.businesses.get_many(keys)
+            by_part: dict[str, list[Visit]] = defaultdict(list)
+            for v in own:
+                by_part[place(v)[0]].append(v)
+            for part, part_visits in sorted(by_part.items()):
+                judges[part].judge(
+                    part_visits, assignments, businesses, window_closes=window_closes
+                )
+            del own, by_part, assignments, businesses
+            tasks.clear()
+            read.clear()
         if start < chosen.start or end > chosen.end:
-            cadres, own = {v.cadre_id for v in visits}, {v.key for v in visits}
-            context = [
+            # the same cadres' visits outside the period, a batch at a time with the tasks
+            # of their businesses meeting those days
+            context = (
                 v
                 for v in uow.visits.stream(between=(start, end), within=within)
-                if v.cadre_id in cadres and v.key not in own
-            ]
-            # Read once: of the visited businesses only the tasks meeting the days added on
-            # either side (a task within the period reported is held already).
-            day = timedelta(days=1)
-            read_tasks(uow, keys, (start, chosen.start - day))
-            read_tasks(uow, keys, (chosen.end + day, end))
-            read_tasks(uow, {v.business_key for v in context} - keys, (start, end))
-            _in_key_order(tasks)
-        assignments = list(uow.assignments.stream(business_keys=keys, within=within))
-        businesses = uow.businesses.get_many(keys)
-    signals: list[Signal] = []
-    outside = {v.key for v in context}
-    parts = _by_rules(app, hierarchy, within or scope.area_code, visits + context, chosen)
-    for part, part_rules in parts:
-        signals += quality_signals(
-            [v for v in part if v.key not in outside],
-            assignments,
-            businesses,
-            window_closes=window_closes,
-            rules=rules or part_rules,
-            context=[v for v in part if v.key in outside],
-        )
-    signals.sort(key=Signal.sort_key)
-    area_of = {v.key: v.area_code for v in [*context, *visits]}
+                if v.cadre_id in cadres and not chosen.start <= v.visited_on <= chosen.end
+            )
+            while batch := list(itertools.islice(context, _CONTEXT_BATCH)):
+                read_tasks(uow, {v.business_key for v in batch}, (start, end))
+                _in_key_order(tasks)
+                by_part = defaultdict(list)
+                for v in batch:
+                    by_part[place(v)[0]].append(v)
+                for part, part_visits in sorted(by_part.items()):
+                    if part not in judges:
+                        judges[part] = QualityJudge(rules or _rules(app, part, chosen))
+                    judges[part].count_context(part_visits, window_closes=window_closes)
+                tasks.clear()
+                read.clear()
+    found = [
+        (signal, judge.areas(signal)) for judge in judges.values() for signal in judge.signals()
+    ]
+    found.sort(key=lambda pair: pair[0].sort_key())
     by_area: dict[str, Counter[SignalKind]] = {}
-    for signal in signals:  # in each county its visits lie in
-        areas = {area_of.get(key, signal.area_code) for key in signal.visits} or {signal.area_code}
-        for code in sorted({_county(hierarchy, area) for area in areas}):
+    for signal, areas in found:  # in each county its visits lie in
+        for code in sorted({_county(hierarchy, a) for a in areas or {signal.area_code}}):
             by_area.setdefault(code, Counter())[signal.kind] += 1
-    return QualityReport(chosen, len(visits), tuple(signals), by_area)
+    signals = tuple(signal for signal, _ in found)
+    return QualityReport(chosen, visits, signals, by_area)
+
+
+#: Visits outside the period read at a time (with their businesses' tasks).
+_CONTEXT_BATCH = 20_000
 
 
 def _in_key_order(tasks: dict[str, list[SupervisionTask]]) -> None:
@@ -133,21 +184,17 @@ def _county(hierarchy: Hierarchy, area_code: str) -> str:
     return county.code if county is not None else area_code
 
 
-def _by_rules(
-    app: Twores, hierarchy: Hierarchy, area: str | None, visits: list[Visit], period: Period
-) -> list[tuple[list[Visit], QualityRules]]:
-    """The visits with the thresholds the rules give for the area the report covers; a
-    report over several roots (provinces) judges each root's visits by its own rules."""
-    on = period.end
+def _rules(app: Twores, part: str, period: Period) -> QualityRules:
+    return app.plugins.quality_rules(part, period.end).value
+
+
+def _part(hierarchy: Hierarchy, area: str | None, area_code: str) -> str:
+    """Whose rules judge a visit in ``area_code``: the area the report covers, or the root
+    (province) it lies in; a report over several roots judges each by its own rules."""
     if area is not None:
-        return [(visits, app.plugins.quality_rules(area, on).value)]
+        return area
     roots = hierarchy.roots
     if len(roots) == 1:
-        return [(visits, app.plugins.quality_rules(roots[0].code, on).value)]
-    by_root: dict[str, list[Visit]] = defaultdict(list)
-    for visit in visits:
-        path = hierarchy.path(visit.area_code) if visit.area_code in hierarchy else ()
-        by_root[path[0].code if path else visit.area_code].append(visit)
-    return [
-        (part, app.plugins.quality_rules(root, on).value) for root, part in sorted(by_root.items())
-    ]
+        return roots[0].code
+    path = hierarchy.path(area_code) if area_code in hierarchy else ()
+    return path[0].code if path else area_code
