@@ -57,6 +57,15 @@ EXPORT_KIND = QueryParameter(
 SEARCH = QueryParameter(
     required=False, description="名称、许可证编号或信用代码的一部分 / part of a name or code"
 )
+AFTER = QueryParameter(
+    required=False,
+    max_length=200,
+    description=(
+        "上一页最后一个主体的编号：从其后读起（翻页不受深度影响；查找 q 时不用）/ the last key "
+        "of the page before: the businesses after it, read from the key index however deep "
+        "(`offset` is then not skipped; ignored with `q`)"
+    ),
+)
 UNMASK = QueryParameter(description="不脱敏（须有权限）/ unmasked (if the role may)")
 MEDIA = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -201,12 +210,15 @@ class Api(Controller):
         offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         q: Annotated[str | None, SEARCH] = None,
+        after: Annotated[str | None, AFTER] = None,
     ) -> web_views.BusinessPage:
         if q and q.strip():
             return web_views.search_businesses(
                 web.store, user.scope, q, area, offset=offset, limit=limit
             )
-        return web_views.businesses(web.store, user.scope, area, offset=offset, limit=limit)
+        return web_views.businesses(
+            web.store, user.scope, area, offset=offset, limit=limit, after=after or None
+        )
 
     @get("/businesses/{key:str}", summary="A business with its history / 主体详情")
     def business(self, key: FromPath[str], user: CurrentUser, web: Web) -> web_views.BusinessDetail:

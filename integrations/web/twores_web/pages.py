@@ -298,16 +298,23 @@ def area(
     offset: FromQuery[int] = 0,
     cadre_offset: FromQuery[int] = 0,
     q: FromQuery[str | None] = None,
+    after: FromQuery[str | None] = None,
 ) -> Template:
     view = web_views.area_view(web.store, user.scope, code)
     offset, cadre_offset = max(offset, 0), max(cadre_offset, 0)
     web_views.check_offset(cadre_offset, "cadre_offset")
     if q and q.strip():
+        after = None  # a search pages by offset
         found = web_views.search_businesses(
             web.store, user.scope, q, code, offset=offset, limit=AREA_PAGE
         )
     else:
-        found = web_views.businesses(web.store, user.scope, code, offset=offset, limit=AREA_PAGE)
+        # "next page" links name the last key shown (``after``): a seek on the key index
+        # however deep the page; ``offset`` then only numbers it (old links: it skips)
+        after = after or None
+        found = web_views.businesses(
+            web.store, user.scope, code, offset=offset, limit=AREA_PAGE, after=after
+        )
     held_by = web_views.cadres(web.store, user.scope, code, offset=cadre_offset, limit=AREA_PAGE)
     codes = (b.area_code for b in found.businesses)
     return page(
@@ -317,6 +324,7 @@ def area(
         view=view,
         page_=found,
         offset=offset,
+        after=after,
         page_size=AREA_PAGE,
         cadres=held_by,
         cadre_offset=cadre_offset,

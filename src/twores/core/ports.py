@@ -165,9 +165,18 @@ class BusinessRepository(Protocol):
         ``county_code``, only those filed under that distribution key."""
         ...
 
-    def page(self, *, within: str | None = None, offset: int = 0, limit: int) -> list[FoodBusiness]:
+    def page(
+        self,
+        *,
+        within: str | None = None,
+        offset: int = 0,
+        limit: int,
+        after: str | None = None,
+    ) -> list[FoodBusiness]:
         """``limit`` of :meth:`stream`'s businesses from the ``offset``-th (a list page: the
-        database skips the rows before it)."""
+        database skips the rows before it); with ``after``, of those whose key sorts after
+        it (stored or not), from the ``offset``-th of them: the next page read from the
+        key index (``WHERE key > after``), however deep, where an offset is O(offset)."""
         ...
 
     def search(
@@ -192,8 +201,16 @@ class CadreRepository(Protocol):
         """In id order, within the scope (and the subtree ``within``)."""
         ...
 
-    def page(self, *, within: str | None = None, offset: int = 0, limit: int) -> list[Cadre]:
-        """``limit`` of :meth:`stream`'s cadres from the ``offset``-th."""
+    def page(
+        self,
+        *,
+        within: str | None = None,
+        offset: int = 0,
+        limit: int,
+        after: str | None = None,
+    ) -> list[Cadre]:
+        """``limit`` of :meth:`stream`'s cadres from the ``offset``-th; with ``after``, of
+        those whose id sorts after it (as :meth:`BusinessRepository.page`)."""
         ...
 
     def count(self, *, within: str | None = None) -> int: ...
@@ -352,9 +369,11 @@ class ProblemRepository(Protocol):
         within: str | None = None,
         offset: int = 0,
         limit: int,
+        after: str | None = None,
     ) -> list[Problem]:
         """``limit`` of :meth:`stream`'s problems from the ``offset``-th (a ledger page: the
-        database skips the rows before it)."""
+        database skips the rows before it); with ``after``, of those whose id sorts after
+        it (as :meth:`BusinessRepository.page`)."""
         ...
 
     def count(

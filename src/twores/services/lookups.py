@@ -43,6 +43,39 @@ def county_filed(hierarchy: Hierarchy, area_code: str) -> str | None:
     return None if county is None else county.code
 
 
+#: The most distribution keys a desk reads one by one (a province has about a hundred
+#: counties; a city without counties files every township and village under its own).
+MAX_FILED_KEYS = 256
+
+
+def counties_filed(hierarchy: Hierarchy, area_code: str) -> tuple[str, ...] | None:
+    """The distribution keys (``county_code``) the records in ``area_code``'s subtree are
+    filed under, sorted: the one county of a county-or-lower area (:func:`county_filed`);
+    above county level, each county below it and each area above or outside any county
+    (filed under its own code: the city itself for a city-level business). None for an
+    unknown area, or when there are more than :data:`MAX_FILED_KEYS` (then a query names
+    none and reads them all at once).
+
+    A query of an above-county cadre's assignments or tasks reads one key after another
+    (each an index seek: the indexes on ``cadre_id`` lead with ``county_code``) instead of
+    scanning every county's rows."""
+    county = county_filed(hierarchy, area_code)
+    if county is not None:
+        return (county,)
+    if area_code not in hierarchy:
+        return None
+    found: list[str] = []
+    stack = [area_code]
+    while stack:
+        code = stack.pop()
+        found.append(code)  # a county, or an area no county lies above
+        if len(found) > MAX_FILED_KEYS:
+            return None
+        if hierarchy[code].tier is not Tier.COUNTY:
+            stack.extend(a.code for a in hierarchy.children(code))
+    return tuple(sorted(found))
+
+
 #: What only an office or admin does (:attr:`Scope.keeps_ledgers`), as refusals name it.
 ISSUING = ("发布排名与通报", "issuing rankings and bulletins")
 IMPORTING = ("台账导入", "ledger imports")

@@ -6,6 +6,7 @@ checks apply; personal data is masked for roles that may not see it.
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -37,7 +38,7 @@ from twores.core.supervision import SupervisionTask, Visit
 from twores.core.users import User
 from twores.services.commitments import letter_state
 from twores.services.kpis import Dashboard
-from twores.services.lookups import business_in_scope, check_area, county_filed, in_scope
+from twores.services.lookups import business_in_scope, check_area, counties_filed, in_scope
 from twores.services.privacy import business_for, cadre_for
 from twores.services.supervision import VisitInput
 
@@ -111,13 +112,27 @@ class BusinessPage:
 
 
 def businesses(
-    store: Store, scope: Scope, within: str | None = None, *, offset: int = 0, limit: int = PAGE
+    store: Store,
+    scope: Scope,
+    within: str | None = None,
+    *,
+    offset: int = 0,
+    limit: int = PAGE,
+    after: str | None = None,
 ) -> BusinessPage:
     """A page of the businesses under ``within`` (default: the whole scope), in key order,
-    personal data masked unless the scope may see it."""
-    total, found = _page(store, scope, "businesses", within, offset, limit)
-    shown = tuple(business_for(scope, b) for b in found)
-    return BusinessPage(total, shown, more=offset + len(shown) < total)
+    personal data masked unless the scope may see it: from the ``offset``-th, or with
+    ``after`` (the last key of the page before: a "next page" link), those whose key sorts
+    after it, read from the key index however deep the page (``offset`` then only numbers
+    the page for display and skips nothing)."""
+    if after is None:
+        total, found = _page(store, scope, "businesses", within, offset, limit)
+        shown = tuple(business_for(scope, b) for b in found)
+        return BusinessPage(total, shown, more=offset + len(shown) < total)
+    _check_page(offset, limit)
+    total, found = _page(store, scope, "businesses", within, offset, limit + 1, after=after)
+    shown = tuple(business_for(scope, b) for b in found[:limit])
+    return BusinessPage(total, shown, more=len(found) > limit)
 
 
 def search_businesses(
@@ -183,17 +198,43 @@ def _check_page(offset: int, limit: int) -> None:
 
 
 def _page(
-    store: Store, scope: Scope, records: str, within: str | None, offset: int, limit: int
+    store: Store,
+    scope: Scope,
+    records: str,
+    within: str | None,
+    offset: int,
+    limit: int,
+    *,
+    after: str | None = None,
 ) -> tuple[int, list[Any]]:
     """How many ``records`` (the unit of work's repository) lie under ``within``, and the
-    page of them from ``offset``."""
-    _check_page(offset, limit)
+    page of them from ``offset`` (with ``after``: of those whose key sorts after it, from
+    the first; ``limit`` may then be one over a page's, to learn whether more follow)."""
+    if after is None:
+        _check_page(offset, limit)
+    else:  # the page was checked by the caller
+        _check_after(after)
     with store.unit_of_work(scope) as uow:
         if within is not None:  # an area above the scope is refused, not narrowed
             check_area(uow.areas.hierarchy(), scope, within)
         repository = getattr(uow, records)
-        return repository.count(within=within), repository.page(
-            within=within, offset=offset, limit=limit
+        total = repository.count(within=within)
+        if after is None:
+            return total, repository.page(within=within, offset=offset, limit=limit)
+        return total, repository.page(within=within, after=after, limit=limit)
+
+
+#: The longest key an ``after`` may name (keys are licence numbers, credit codes, ids).
+MAX_AFTER = 200
+
+
+def _check_after(after: str) -> None:
+    if not after or len(after) > MAX_AFTER:
+        raise InvalidValueError(
+            "after",
+            after[:MAX_AFTER],
+            f"应为上一页最后一个主体的编号（1–{MAX_AFTER} 个字符）",
+            f"must be the last key of the page before (1-{MAX_AFTER} characters)",
         )
 
 
@@ -258,15 +299,17 @@ def cadre_desk(
             )
         hierarchy = uow.areas.hierarchy()
         area = hierarchy.get(cadre.area_code)
-        county = county_filed(hierarchy, cadre.area_code)  # one county read, not all
-        keys = [
-            a.business_key
-            for a in uow.assignments.stream(cadre_id=cadre_id, active_on=day, county_code=county)
-        ]
+        counties = _counties_of(hierarchy, cadre)
+        keys = [a.business_key for a in _held_on(uow, cadre_id, day, counties)]
         held = uow.businesses.get_many(keys)
+        span = (chosen.start, chosen.end)
         tasks = tuple(
-            uow.tasks.stream(
-                cadre_id=cadre_id, overlapping=(chosen.start, chosen.end), county_code=county
+            heapq.merge(
+                *(
+                    list(uow.tasks.stream(cadre_id=cadre_id, overlapping=span, county_code=c))
+                    for c in counties
+                ),
+                key=_task_order,
             )
         )
         letter = letter_in_force(uow.letters.stream(year=day.year, cadre_id=cadre_id), day)
@@ -491,9 +534,39 @@ def held_today(store: Store, scope: Scope, cadre_id: str) -> set[str]:
     take are theirs only)."""
     with store.unit_of_work(scope) as uow:
         cadre = uow.cadres.get(cadre_id)
-        county = None if cadre is None else county_filed(uow.areas.hierarchy(), cadre.area_code)
-        held = uow.assignments.stream(cadre_id=cadre_id, active_on=today(), county_code=county)
-        return {a.business_key for a in held}
+        counties = (None,) if cadre is None else _counties_of(uow.areas.hierarchy(), cadre)
+        return {a.business_key for a in _held_on(uow, cadre_id, today(), counties)}
+
+
+def _counties_of(hierarchy: Hierarchy, cadre: Cadre) -> tuple[str | None, ...]:
+    """The distribution keys to read a cadre's assignments and tasks under, one by one:
+    a county-or-lower cadre's one county, each key under an above-county cadre's area (a
+    cadre's businesses lie in the cadre's area); ``(None,)``: all at once (an unknown
+    area, or too many keys)."""
+    return counties_filed(hierarchy, cadre.area_code) or (None,)
+
+
+def _assignment_order(a: Assignment) -> tuple[str, str, date]:
+    return a.business_key, a.cadre_id, a.valid_from
+
+
+def _task_order(t: SupervisionTask) -> str:
+    return t.key
+
+
+def _held_on(
+    uow: UnitOfWork, cadre_id: str, day: date, counties: Sequence[str | None]
+) -> Iterable[Assignment]:
+    """``cadre_id``'s assignments in force on ``day``, read per key of ``counties`` and
+    merged in the order one unrestricted :meth:`stream` gives (business key, cadre id,
+    valid_from)."""
+    return heapq.merge(
+        *(
+            list(uow.assignments.stream(cadre_id=cadre_id, active_on=day, county_code=c))
+            for c in counties
+        ),
+        key=_assignment_order,
+    )
 
 
 def next_actions(

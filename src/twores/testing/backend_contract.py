@@ -723,6 +723,36 @@ class BackendContract:
             cadres = list(uow.cadres.stream(within="4503"))
             assert uow.cadres.page(within="4503", offset=1, limit=2) == cadres[1:3]
 
+    def test_a_page_after_a_key_is_the_stream_past_it(self, loaded: Store) -> None:
+        """Keyset paging: ``page(after=k)`` is the stream's records whose key sorts after
+        ``k``, whether ``k`` is stored, lies between stored keys, or sorts before or after
+        them all; under ``within`` too, and from an offset among them."""
+        with loaded.unit_of_work(SYSTEM) as uow:
+            for within in (None, TOWNSHIP):
+                every = list(uow.businesses.stream(within=within))
+                keys = [b.key for b in every]
+                assert len(every) >= 3
+                middle = keys[len(keys) // 2]
+                unstored = (middle + " ", middle[:-1], "", "\uffff")
+                assert not set(unstored) & set(keys)
+                for after in (keys[0], middle, keys[-2], keys[-1], *unstored):
+                    past = [b for b in every if b.key > after]
+                    for offset, limit in ((0, 2), (0, len(every) + 1), (1, 2)):
+                        page = uow.businesses.page(
+                            within=within, after=after, offset=offset, limit=limit
+                        )
+                        assert page == past[offset : offset + limit], (within, after, offset)
+                # pages chained by their last keys walk the whole stream
+                walked, last = [], None
+                while chunk := uow.businesses.page(within=within, after=last, limit=2):
+                    walked += chunk
+                    last = chunk[-1].key
+                assert walked == every
+            cadres = list(uow.cadres.stream(within="4503"))
+            for cadre in (cadres[0], cadres[-1]):
+                later = [c for c in cadres if c.id > cadre.id]
+                assert uow.cadres.page(within="4503", after=cadre.id, limit=3) == later[:3]
+
     def test_businesses_are_found_by_part_of_a_name_or_code(self, loaded: Store) -> None:
         with loaded.unit_of_work(SYSTEM) as uow:
             every = list(uow.businesses.stream())
@@ -902,6 +932,14 @@ class BackendContract:
             assert list(uow.cadres.stream()) == ours
             assert uow.cadres.count() == len(ours)
             assert uow.cadres.page(offset=0, limit=len(cadres)) == ours
+            for cadre in (theirs[0], ours[0], theirs[-1]):  # keyset pages keep to the scope
+                past = [c for c in ours if c.id > cadre.id]
+                assert uow.cadres.page(after=cadre.id, limit=len(cadres)) == past
+            businesses = sorted(both.businesses.values(), key=lambda b: b.key)
+            mine = [b for b in businesses if inside(b.area_code)]
+            for business in (businesses[0], businesses[len(businesses) // 2]):
+                later = [b for b in mine if b.key > business.key]
+                assert uow.businesses.page(after=business.key, limit=len(businesses)) == later
             assert list(uow.assignments.stream()) == held
             assert uow.assignments.count() == len(held)
             assert uow.assignments.count(active_on=ON) == len(held)
@@ -1112,6 +1150,10 @@ class BackendContract:
                         end = None if cap is None else offset + cap
                         counted = uow.problems.count(**filters, offset=offset, cap=cap)  # type: ignore[arg-type]
                         assert counted == len(every[offset:end]), (filters, offset, cap)
+                for after in {every[0].id, every[-1].id, every[0].id + " "} if every else ():
+                    past_it = [p for p in every if p.id > after]
+                    page = uow.problems.page(**filters, after=after, limit=3)  # type: ignore[arg-type]
+                    assert page == past_it[:3], (filters, after)
             overdue = list(uow.problems.stream(open_on=date(2025, 6, 15)))
             assert {p.id for p in overdue} >= {problems[2].id, problems[1].id}  # replayed too
 

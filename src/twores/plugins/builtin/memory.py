@@ -393,8 +393,18 @@ class _Keyed:
     def stream(self, *, within: str | None = None, county_code: str | None = None) -> Iterator[Any]:
         return self._matching(lambda _: True, within, county_code)
 
-    def page(self, *, within: str | None = None, offset: int = 0, limit: int) -> list[Any]:
-        return list(itertools.islice(self.stream(within=within), offset, offset + limit))
+    def page(
+        self,
+        *,
+        within: str | None = None,
+        offset: int = 0,
+        limit: int,
+        after: str | None = None,
+    ) -> list[Any]:
+        found = self.stream(within=within)
+        if after is not None:
+            found = (r for r in found if self._key(r) > after)
+        return list(itertools.islice(found, offset, offset + limit))
 
     def county_codes(self, *, within: str | None = None) -> list[str]:
         county_of = self.uow.county_of
@@ -681,8 +691,11 @@ class _Problems(_Keyed):
         within: str | None = None,
         offset: int = 0,
         limit: int,
+        after: str | None = None,
     ) -> list[Problem]:
         found = self.stream(status=status, severity=severity, open_on=open_on, within=within)
+        if after is not None:
+            found = (p for p in found if p.id > after)
         return list(itertools.islice(found, offset, offset + limit))
 
     def count(

@@ -242,8 +242,18 @@ class Keyed:
         clauses = [] if county_code is None else [self.table.c.county_code == county_code]
         return self._where(clauses, within)
 
-    def page(self, *, within: str | None = None, offset: int = 0, limit: int) -> list[Any]:
-        query = self._select(within).order_by(self.table.c[self.key_column])
+    def page(
+        self,
+        *,
+        within: str | None = None,
+        offset: int = 0,
+        limit: int,
+        after: str | None = None,
+    ) -> list[Any]:
+        key = self.table.c[self.key_column]
+        query = self._select(within).order_by(key)
+        if after is not None:  # keyset: a seek on the key, not a skip over the rows before
+            query = query.where(key > after)
         rows = self.uow.fetch(query.offset(offset).limit(limit))
         return [self.codec.record(row) for row in rows]
 

@@ -331,8 +331,11 @@ class Problems(Keyed):
         within: str | None = None,
         offset: int = 0,
         limit: int,
+        after: str | None = None,
     ) -> list[Problem]:
         query, held = self._query(None, status, severity, open_on, within)
+        if after is not None:  # keyset: a seek on the id
+            query = query.where(self.table.c.key > after)
         if open_on is None or held is None:
             rows = list(self.uow.fetch(query.offset(offset).limit(limit)))
         else:
