@@ -301,3 +301,167 @@ def test_a_failed_commit_puts_the_signed_letters_files_back(
         _files(folder)["2026-v1-2026-03-02签订-承诺书及三清单.docx"]
         == (before["2026-v1-承诺书及三清单.docx"])
     )
+
+
+# --- rev6: what the files show, file places refused before the commit, files left after it
+
+
+def _docx_text(path: Path) -> str:
+    import docx
+
+    document = docx.Document(str(path))
+    cells = (c.text for t in document.tables for r in t.rows for c in r.cells)
+    return "\n".join([*(p.text for p in document.paragraphs), *cells])
+
+
+def test_details_edited_while_the_files_are_written_show_in_the_files(
+    monkeypatch: pytest.MonkeyPatch, app: twores.Twores, sqlite: SqlStore, tmp_path: Path
+) -> None:
+    """rev6 §1: while the run writes its files (the lists unchanged), v0's 店1 is renamed
+    and regraded, its 店2 moved to another village, and that village renamed: the files
+    placed show them as stored, and are those a run made afterwards makes."""
+    import attrs
+
+    _small(sqlite)
+    renamed = attrs.evolve(BUSINESSES[0], name="新名字餐馆", grade=Grade.C)
+    moved = attrs.evolve(BUSINESSES[1], area_code="450323101201")  # 敢兴村委会
+
+    def meanwhile() -> None:
+        with sqlite.unit_of_work(ADMIN) as uow:
+            village = uow.areas.hierarchy()["450323101201"]
+            uow.areas.upsert_many([attrs.evolve(village, name="新兴村委会")])
+            uow.businesses.upsert_many([renamed, moved])
+            uow.commit()
+
+    folder = tmp_path / "承诺书"
+    made = _while_writing(monkeypatch, app, sqlite, folder, meanwhile)
+    v0 = next(g for g in made if g.letter.cadre_id == "v0")
+    assert v0.docx is not None
+    text = _docx_text(v0.docx)
+    assert "新名字餐馆" in text and "店1" not in text.split("\n")
+    assert "新兴村委会" in text
+    _, files = _as_now(app, sqlite, tmp_path)
+    assert _files(folder) == files  # byte-identical to a run made afterwards
+
+
+def test_documents_unchanged_meanwhile_are_not_written_again(
+    monkeypatch: pytest.MonkeyPatch, app: twores.Twores, sqlite: SqlStore, tmp_path: Path
+) -> None:
+    _small(sqlite)
+    written: list[str] = []
+    write = letter_files.write_documents
+
+    def counting(doc: DocumentInput, to: Path) -> tuple[Path, Path]:
+        written.append(doc.cadre.id)
+        return write(doc, to)
+
+    monkeypatch.setattr(commitments, "write_documents", counting)
+    generate_letters(app, sqlite, ADMIN, 2026, tmp_path / "承诺书", on=DAY)
+    assert sorted(written) == ["v0", "v1"]  # once each: the check under the claim wrote none
+
+
+def test_a_folder_in_a_files_place_is_refused_before_any_letter_is_recorded(
+    app: twores.Twores, sqlite: SqlStore, tmp_path: Path
+) -> None:
+    """rev6 §3: refused before the commit, the output folder as it was."""
+    _small(sqlite)
+    folder = tmp_path / "承诺书"
+    folder.mkdir()
+    letter_files.document_paths("v1", 2026, folder)[1].mkdir()
+    before = _files(folder)
+    with pytest.raises(twores.InvalidValueError, match="folder of that name"):
+        generate_letters(app, sqlite, ADMIN, 2026, folder, on=DAY)
+    assert _letters(sqlite) == {}
+    assert _files(folder) == before  # nothing replaced, no staging folder
+
+    letter_files.document_paths("v1", 2026, folder)[1].rmdir()
+    generate_letters(app, sqlite, ADMIN, 2026, folder, on=date(2026, 3, 1))
+    _hold(sqlite, Assignment("v0", BUSINESSES[3].key, date(2026, 3, 5)))
+    letter_files.document_paths("v0", 2026, folder)[0].unlink()
+    letter_files.document_paths("v0", 2026, folder)[0].mkdir()
+    before, stored = _files(folder), _letters(sqlite)
+    with pytest.raises(twores.InvalidValueError, match="no letter recorded"):
+        generate_letters(app, sqlite, ADMIN, 2026, folder, on=DAY)
+    assert _letters(sqlite) == stored
+    assert _files(folder) == before
+
+
+def test_a_file_failing_to_move_after_the_commit_is_kept_and_the_next_run_places_it(
+    monkeypatch: pytest.MonkeyPatch, app: twores.Twores, sqlite: SqlStore, tmp_path: Path
+) -> None:
+    """rev6 §3: the letters stay recorded, the file not moved stays in the staging folder
+    (named in the error, in both languages); running again places it, changing no letter,
+    and removes the staging folder left."""
+    import os
+
+    _small(sqlite)
+    folder = tmp_path / "承诺书"
+    replace = os.replace
+    failed: list[str] = []
+
+    def failing_once(source: Any, target: Any, *args: Any, **kwargs: Any) -> None:
+        if not failed and Path(target) == letter_files.document_paths("v1", 2026, folder)[1]:
+            failed.append(str(target))
+            raise PermissionError(13, "Permission denied")
+        replace(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", failing_once)
+    with pytest.raises(commitments.LetterFilesLeftError) as left:
+        generate_letters(app, sqlite, ADMIN, 2026, folder, on=DAY)
+    monkeypatch.setattr(os, "replace", replace)
+    error = left.value
+    assert "承诺书已登记" in error.message_zh and "were recorded" in error.message_en
+    assert "letters generate" in error.message_en
+    staged = [p for p in folder.iterdir() if p.name.startswith(commitments.STAGING_PREFIX)]
+    assert staged == [error.staging]
+    kept = error.staging / letter_files.document_paths("v1", 2026, folder)[1].name
+    assert kept.is_file() and str(error.staging) in error.message_zh
+    assert [(f, t) for f, t, _ in error.left] == [
+        (kept, letter_files.document_paths("v1", 2026, folder)[1])
+    ]
+    recorded = _letters(sqlite)
+    assert {x.cadre_id for x in recorded.values()} == {"v0", "v1"}
+    placed = {p.name for p in folder.iterdir() if p.is_file()}
+    assert kept.name not in placed and len(placed) == 3
+
+    again = generate_letters(app, sqlite, ADMIN, 2026, folder, on=DAY)
+    assert _letters(sqlite) == recorded
+    assert not any(g.renewed for g in again)
+    _, files = _as_now(app, sqlite, tmp_path)
+    assert _files(folder) == files  # every file in place, the staging folder removed
+
+
+def test_only_staging_folders_no_run_uses_are_removed(
+    app: twores.Twores, sqlite: SqlStore, tmp_path: Path
+) -> None:
+    import fcntl
+    import os
+
+    _small(sqlite)
+    folder = tmp_path / "承诺书"
+    folder.mkdir()
+    long_ago = datetime(2026, 1, 1).timestamp()
+
+    def staging(name: str, *, lock: bool, old: bool) -> Path:
+        made = folder / f"{commitments.STAGING_PREFIX}{name}"
+        made.mkdir()
+        (made / "x.docx").write_bytes(b"x")
+        if lock:
+            (made / commitments.STAGING_LOCK).touch()
+            if old:
+                os.utime(made / commitments.STAGING_LOCK, (long_ago, long_ago))
+        if old:
+            os.utime(made, (long_ago, long_ago))
+        return made
+
+    died = staging("died", lock=True, old=True)  # a run that died: unlocked
+    running = staging("running", lock=True, old=True)  # a long run still going
+    just_made = staging("new", lock=True, old=False)  # a run about to lock it
+    unlocked_new = staging("nolock", lock=False, old=False)
+    unlocked_old = staging("nolockold", lock=False, old=True)
+    with (running / commitments.STAGING_LOCK).open("a+b") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        generate_letters(app, sqlite, ADMIN, 2026, folder, on=DAY)
+        left = {p for p in folder.iterdir() if p.name.startswith(commitments.STAGING_PREFIX)}
+    assert left == {running, just_made, unlocked_new}
+    assert not died.exists() and not unlocked_old.exists()

@@ -177,3 +177,51 @@ def test_the_web_signs_in_while_another_process_writes(
         assert signed_in.status_code == 201, signed_in.text
         assert time.monotonic() - started < QUICK
         assert client.get("/api/me").json()["username"] == "admin"
+
+
+def test_a_success_stored_as_a_failure_while_its_password_was_checked_is_cleared(
+    db: tuple[twores.Twores, Store, Path], clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rev6 §2: admin signs in while an import runs (the attempt counted in this process);
+    the import ends while the password is checked, and a sign-in that can write stores
+    what was counted, admin's attempt among it. Admin's success leaves no failure stored,
+    so more such successes than ``per_user`` never lock admin out."""
+    import threading
+
+    app, store, path = db
+    throttle = SignInThrottle(per_user=2, per_client=50, clock=clock)
+    real = signing.authenticate
+    checking, stored = threading.Event(), threading.Event()
+
+    def slow(app: twores.Twores, store: Store, username: str, password: str) -> User:
+        if username == "admin":
+            checking.set()
+            assert stored.wait(30)  # the password hash takes its time
+        return real(app, store, username, password)
+
+    def admin_signs_in() -> None:
+        signed_in.append(sign_in(app, store, "admin", PASSWORD, throttle=throttle))
+
+    monkeypatch.setattr(signing, "authenticate", slow)
+    for _ in range(3):  # more than per_user of them
+        signed_in: list[User] = []
+        running = Import(path)
+        admin = threading.Thread(target=admin_signs_in)
+        try:
+            admin.start()
+            assert checking.wait(30)
+            running.end()  # the import ends while admin's password is checked
+            with pytest.raises(AuthenticationError):  # can write: stores what was counted
+                sign_in(app, store, "clerk", "wrong-guess-1", throttle=throttle)
+        finally:
+            running.end()
+            stored.set()
+            admin.join(30)
+        assert [u.username for u in signed_in] == ["admin"]
+        assert stored_failures(path, "admin") == 0
+        assert stored_failures(path, "clerk") == 1
+        with sqlite3.connect(path) as connection:
+            connection.execute("DELETE FROM sign_in_failures WHERE username = 'clerk'")
+        checking.clear()
+        stored.clear()
+        clock.advance(minutes=1)

@@ -28,8 +28,12 @@ password is checked, with the stored failures read as they were last committed. 
   app, at most ``N`` times ``per_user`` guesses for a name (and ``per_client`` per client)
   within a window, where the stored count alone allows ``per_user``; failures counted in a
   process that stops before it can store them are lost;
-- a success while the store is busy forgets this process's failures of the name, not the
-  stored ones (they leave the window, or the next success that can write clears them);
+- a success while the store is busy forgets this process's failures of the name, and
+  then clears the stored ones if the store can be written by then (one more try, waiting
+  as briefly as the sign-in's own); if it still cannot, they stay (they leave the window,
+  or the next success that can write clears them). An attempt another sign-in stored
+  while this one's password was being checked (the import ended meanwhile) is among the
+  stored ones: cleared likewise, so a right password is not left counted as a failure;
 - at most ``PENDING_MAX`` attempts wait in a process: beyond that a sign-in is refused as
   busy (503), its password unchecked (fail closed).
 
@@ -215,9 +219,13 @@ def sign_in(
         )
         raise
     with pending.lock:  # this attempt and the name's earlier failures counted here
+        # Not there any more when a sign-in that could write stored it meanwhile (under
+        # this lock, committed before it let go): then it is a stored failure to clear.
+        flushed = not stored and not any(a is attempt for a in pending.attempts)
         pending.attempts = [a for a in pending.attempts if a[0] != name]
-    if stored:
-        _clear(app, store, name)
+    # Whether or not the store was busy at the start: once the attempt has left the pending
+    # list no sign-in can store it again, so clearing now clears it for good.
+    _clear(app, store, name, flushed=flushed)
     return user
 
 
@@ -235,18 +243,21 @@ def _count_here(pending: _Pending, attempt: _Attempt, username: str, client: str
     pending.attempts.append(attempt)
 
 
-def _clear(app: Twores, store: Store, name: str) -> None:
+def _clear(app: Twores, store: Store, name: str, *, flushed: bool = False) -> None:
     """Forget the stored failures of ``name`` (this attempt's too), if the store can now:
-    the user is signed in either way."""
+    the user is signed in either way. ``flushed``: this successful attempt was stored as a
+    failure by another sign-in while its password was checked."""
     try:
         with store.unit_of_work(_SYSTEM) as uow:
             app.plugins.sign_in_failures(uow).clear(name)
             uow.commit()
     except WritesBusyError:
-        LOG.info(
+        LOG.log(
+            logging.WARNING if flushed else logging.INFO,
             "登录成功，失败记录稍后清除 / signed in; failures kept (another write holds the "
-            "store): user=%r",
+            "store): user=%r%s",
             name,
+            " (this sign-in among them)" if flushed else "",
         )
 
 
