@@ -4,8 +4,12 @@ passed to the ``twores_on_event`` notifiers once committed."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +24,7 @@ from twores.core.errors import (
     InvalidValueError,
     MissingValueError,
     NotFoundError,
+    TworesError,
 )
 from twores.core.periods import CHINA_TZ, china_time, today
 from twores.core.ports import Store, UnitOfWork
@@ -38,6 +43,7 @@ from twores.core.problems import (
 )
 from twores.core.security import Role, Scope, outside_scope
 from twores.core.texts import checked_text
+from twores.services.exports import check_makeable
 from twores.services.lookups import business_in_scope
 from twores.services.reminders import write_reminder
 
@@ -415,7 +421,13 @@ def escalate_overdue(
     """Take the one step each problem overdue on ``on`` is due: a reminder letter, or after
     the policy's reminders a referral one level up. Running it again the same day does
     nothing more. With ``letters``, each reminder letter (提醒函) is written there as .docx,
-    signed by ``issuer`` (default: ``actor``, who takes the steps).
+    signed by ``issuer`` (default: ``actor``, who takes the steps): first into a staging
+    folder inside it (``.twores-reminders-…``, each file under a temporary name until
+    complete), before the commit; once committed, each is moved into place (``os.replace``).
+    A run failed before or at its commit records no step and leaves ``letters`` as it was
+    (the staging folder, and any folder the run made, removed). A letter that cannot be
+    moved after the commit stays in the staging folder, which
+    :class:`ReminderFilesLeftError` names (the steps are recorded: never deleted).
     A day after today is refused unless ``simulated`` (the demo playing a year out)."""
     for action in (Action.REMIND, Action.REFER):
         _check_role(scope, action)
@@ -432,63 +444,173 @@ def escalate_overdue(
         raise InvalidValueError(
             "on", on.isoformat(), f"晚于今天（{latest.isoformat()}）", f"after today ({latest})"
         )
+    staging = _ReminderStaging(Path(letters)) if letters is not None else None
     done: list[Escalation] = []
-    with store.unit_of_work(scope) as uow:
-        uow.claim_writes()  # before the first read of what it writes
-        moment = _escalated_at(on, at, latest)  # now, if so: after the claim (transition_many)
-        stamped_now = at is None and on == latest
-        changed = []
-        for problem in uow.problems.stream(open_on=on, within=within):
-            policy = app.plugins.escalation_policy(problem.area_code, on).value
-            step = next_escalation(problem, on, policy)
-            if step is None:
-                continue
-            when = _after_last(problem, moment) if stamped_now else moment
-            if step is Action.REMIND:
-                after, event = transition(
-                    problem,
-                    step,
-                    actor=actor,
-                    at=when,
-                    note=f"逾期未整改（期限 {problem.deadline}），发提醒函",
-                    deadline=on + timedelta(days=policy.grace_days),
-                )
-            else:
-                after, event = transition(
-                    problem,
-                    step,
-                    actor=actor,
-                    at=when,
-                    note="提醒后仍逾期未整改，移交市场监管部门立案，上提一级督办",
-                )
-            changed.append(after)
-            done.append(Escalation(after, event))
-        uow.problems.upsert_many(changed)
-        if letters is not None:
-            _write_reminders(uow, done, Path(letters), issuer or actor, on)
-        uow.commit()
+    try:
+        if staging is not None:
+            staging.open()  # before the claim: a folder that cannot be made holds no writer
+        with store.unit_of_work(scope) as uow:
+            uow.claim_writes()  # before the first read of what it writes
+            moment = _escalated_at(on, at, latest)  # now, if so: after the claim
+            stamped_now = at is None and on == latest
+            changed = []
+            for problem in uow.problems.stream(open_on=on, within=within):
+                policy = app.plugins.escalation_policy(problem.area_code, on).value
+                step = next_escalation(problem, on, policy)
+                if step is None:
+                    continue
+                when = _after_last(problem, moment) if stamped_now else moment
+                if step is Action.REMIND:
+                    after, event = transition(
+                        problem,
+                        step,
+                        actor=actor,
+                        at=when,
+                        note=f"逾期未整改（期限 {problem.deadline}），发提醒函",
+                        deadline=on + timedelta(days=policy.grace_days),
+                    )
+                else:
+                    after, event = transition(
+                        problem,
+                        step,
+                        actor=actor,
+                        at=when,
+                        note="提醒后仍逾期未整改，移交市场监管部门立案，上提一级督办",
+                    )
+                changed.append(after)
+                done.append(Escalation(after, event))
+            uow.problems.upsert_many(changed)
+            if staging is not None:  # written before the commit, into the staging folder
+                _write_reminders(uow, done, staging, issuer or actor, on)
+            uow.commit()
+    except BaseException:
+        if staging is not None:
+            staging.discard()  # no step recorded: the output folder as it was
+        raise
+    # The steps are stored: the letters go in place, each by one rename.
+    left = staging.place() if staging is not None else []
     _notify(app, [(e.event, e.problem.area_code) for e in done])
+    if left:
+        assert staging is not None and staging.folder is not None
+        raise ReminderFilesLeftError(staging.folder, left)
     return done
 
 
+#: The name of the folder, inside the output folder, the reminder letters are written to
+#: first. Not the commitment letters' ``.twores-staging-``: a run of ``letters generate``
+#: removes those it finds unused, and a reminder staging folder kept after a failed move
+#: holds the only copy of letters whose steps are recorded.
+REMINDER_STAGING_PREFIX = ".twores-reminders-"
+
+
+class _ReminderStaging:
+    """The reminder letters of one run: written into a staging folder inside ``target``
+    (same file system) before the commit, moved into ``target`` once committed."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.folder: Path | None = None
+        self.made: list[Path] = []  # the folders the run made, deepest first
+        self.files: list[tuple[Path, Path]] = []  # staged file, its place in target
+
+    def open(self) -> None:
+        check_makeable(self.target)
+        self.made = [p for p in (self.target, *self.target.parents) if not p.exists()]
+        self.target.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=REMINDER_STAGING_PREFIX, dir=self.target))
+
+    def write(self, name: str, render: Callable[..., object]) -> None:
+        """Stage the file ``name``: ``render(path=…)`` writes it under a temporary name,
+        renamed once complete (never a half-written .docx, even in the staging folder)."""
+        assert self.folder is not None
+        final = self.target / name
+        if final.is_dir() or (final.is_symlink() and not final.exists()):
+            raise InvalidValueError(
+                "letters",
+                str(final),
+                "该位置已有同名文件夹（或失效的链接），提醒函无法放入",
+                "a folder (or a broken link) of that name is there: the letter cannot go there",
+            )
+        staged = self.folder / name
+        part = self.folder / f".{name}.part"
+        render(path=part)
+        part.replace(staged)
+        self.files.append((staged, final))
+
+    def discard(self) -> None:
+        """Before (or at) a failed commit: the staging folder, and each folder the run
+        made, removed; the output folder as it was."""
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        for made in self.made:  # deepest first; only those left empty
+            with contextlib.suppress(OSError):
+                made.rmdir()
+
+    def place(self) -> list[tuple[Path, Path, OSError]]:
+        """After the commit: move each staged file into place (``os.replace``). Returns
+        those that could not move, kept in the staging folder (removed once it is empty)."""
+        left = []
+        for staged, final in self.files:
+            try:
+                os.replace(staged, final)
+            except OSError as error:
+                left.append((staged, final, error))
+        if not left and self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        return left
+
+
+class ReminderFilesLeftError(TworesError):
+    """The escalation steps were recorded, but some reminder letters could not be moved
+    into the output folder: they are kept in ``staging`` (``left``: each file there, where
+    it was to go, and why). Running ``problems overdue`` again does not write them again
+    (the steps are taken): move them by hand."""
+
+    code = "reminder_files_left"
+
+    def __init__(self, staging: Path, left: list[tuple[Path, Path, OSError]]) -> None:
+        self.staging = staging
+        self.left = left
+        shown = left[:_SHOWN]
+        more_zh = f"等 {len(left)} 个文件" if len(left) > _SHOWN else ""
+        more_en = f" ({len(left)} files in all)" if len(left) > _SHOWN else ""
+        zh = "；".join(f"{f.name} → {t}（{e.strerror or e}）" for f, t, e in shown)
+        en = "; ".join(f"{f.name} -> {t} ({e.strerror or e})" for f, t, e in shown)
+        super().__init__(
+            f"逾期升级已登记，但以下提醒函未能放入输出文件夹：{zh}{more_zh}。这些提醒函保留在 "
+            f"{staging}，不会自动删除；重新运行不会再次生成它们（升级已登记）。请关闭占用"
+            "这些文件的程序或移走同名文件夹后，将其手工移入输出文件夹",
+            f"the escalations were recorded, but these reminder letters could not be moved "
+            f"into the output folder: {en}{more_en}. They are kept in {staging}, never "
+            "removed by twores; running again does not write them again (the steps are "
+            "taken). Close what holds them or move the folder of that name away, then move "
+            "them into the output folder by hand",
+        )
+
+
+#: How many files a :class:`ReminderFilesLeftError` names.
+_SHOWN = 10
+
+
 def _write_reminders(
-    uow: UnitOfWork, done: list[Escalation], folder: Path, issuer: str, on: date
+    uow: UnitOfWork, done: list[Escalation], staging: _ReminderStaging, issuer: str, on: date
 ) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
     hierarchy = uow.areas.hierarchy()
     for step in done:
         if step.event.action is not Action.REMIND:
             continue
         problem = step.problem
         business = uow.businesses.get(problem.business_key)
-        name = problem.id.replace("/", "_")
-        write_reminder(
-            problem,
-            business_name=business.name if business else problem.business_key,
-            area_name=hierarchy.display_path(problem.area_code, ""),
-            issuer=issuer,
-            issued_on=on,
-            path=folder / f"提醒函-{name}-{problem.reminders}.docx",
+        staging.write(
+            f"提醒函-{problem.id.replace('/', '_')}-{problem.reminders}.docx",
+            functools.partial(
+                write_reminder,
+                problem,
+                business_name=business.name if business else problem.business_key,
+                area_name=hierarchy.display_path(problem.area_code, ""),
+                issuer=issuer,
+                issued_on=on,
+            ),
         )
 
 

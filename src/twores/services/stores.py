@@ -6,6 +6,7 @@ import functools
 import os
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 from twores.bootstrap import Twores
 from twores.core.areas import Hierarchy
@@ -30,7 +31,29 @@ def database_url(value: str | None) -> str:
 
 
 def _as_url(value: str) -> str:
-    return value if "://" in value else f"sqlite:///{Path(value).resolve()}"
+    return value if "://" in value else sqlite_url(value)
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """The SQLAlchemy URL of the SQLite file ``path`` (made absolute), whatever its name.
+
+    SQLAlchemy decodes ``%xx`` in a URL's database part and reads a ``?`` as the start of
+    its query: ``a%20b.db`` would open ``a b.db``, ``x?mode=ro.db`` the file ``x``. So
+    those two are escaped (``%25``, ``%3F``), and only those: every other character, a
+    space or a Chinese one, stays as written (see :func:`sqlite_path`)."""
+    text = str(Path(path).resolve())
+    return "sqlite:///" + text.replace("%", "%25").replace("?", "%3F")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file an SQLite URL names, as SQLAlchemy reads it (``%xx`` decoded, up to the
+    query): None for other databases, in-memory SQLite and ``file:`` URIs. The inverse
+    of :func:`sqlite_url`."""
+    scheme, sep, rest = url.partition(":///")
+    if not sep or scheme.split("+", 1)[0] != "sqlite":
+        return None
+    path = unquote(rest.split("?", 1)[0])
+    return None if not path or path == ":memory:" or path.startswith("file:") else Path(path)
 
 
 def _stored_areas(store: Store) -> Hierarchy:
