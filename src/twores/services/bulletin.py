@@ -622,6 +622,28 @@ class StagedBulletin:
         shutil.rmtree(self._scratch)
 
 
+def _scratch_folder(folder: Path) -> Path:
+    """A hidden scratch folder in ``folder``; when it cannot be made (a read-only folder, a
+    full disk), the error names ``folder``, not the scratch folder's name."""
+    try:
+        return Path(tempfile.mkdtemp(dir=folder, prefix=".twores-"))
+    except PermissionError as error:
+        raise InvalidValueError(
+            "path",
+            str(folder),
+            "没有写入权限，无法在此文件夹中写入通报文件",
+            "permission denied: the bulletin's files cannot be written in this folder",
+        ) from error
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise InvalidValueError(
+            "path",
+            str(folder),
+            f"无法在此文件夹中写入通报文件（{reason}）",
+            f"the bulletin's files cannot be written in this folder ({reason})",
+        ) from error
+
+
 @contextmanager
 def staged_bulletin(b: BulletinInput, folder: Path, stem: str) -> Iterator[StagedBulletin]:
     """``<stem>.docx``, ``<stem>.xlsx`` and ``<stem>.md`` rendered in a scratch folder inside
@@ -637,7 +659,7 @@ def staged_bulletin(b: BulletinInput, folder: Path, stem: str) -> Iterator[Stage
             raise InvalidValueError(
                 "file", str(target), "这是一个文件夹，不是文件", "it is a folder, not a file"
             )
-    scratch = Path(tempfile.mkdtemp(dir=folder, prefix=".twores-"))
+    scratch = _scratch_folder(folder)
     staged = StagedBulletin(scratch, (docx_path, xlsx_path, md_path))
     try:
         write_bulletin_docx(b, scratch / docx_path.name)

@@ -9,10 +9,15 @@ allows it; an unmasked export re-imports to the identical state.
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import logging
 import lzma
+import os
+import secrets
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -176,14 +181,90 @@ def assignment_row(a: Assignment) -> list[object]:
 EXPORT_ENDINGS = (".xlsx", ".csv", ".csv.gz", ".csv.xz")
 
 
-def _text_writer(path: Path) -> IO[str]:
-    """A CSV file (UTF-8 with BOM, for Excel) to write, compressed for .gz and .xz."""
-    suffix = path.suffix.lower()
+def _text_writer(path: Path, named: Path | None = None) -> IO[str]:
+    """A CSV file (UTF-8 with BOM, for Excel) to write at ``path``, compressed when the name
+    (``named``'s, when given: the file ``path`` is to become) ends .gz or .xz."""
+    suffix = (named or path).suffix.lower()
     if suffix == ".gz":
         return gzip.open(path, "wt", encoding="utf-8-sig", newline="")
     if suffix == ".xz":
         return lzma.open(path, "wt", encoding="utf-8-sig", newline="")
     return path.open("w", encoding="utf-8-sig", newline="")
+
+
+def _temporary_beside(target: Path) -> Path:
+    """A new empty file, hidden, in ``target``'s folder (``.<name>.tmp-XXXXXXXX``), made as
+    a new file is (the umask applies), else with the mode of the file it is to replace."""
+    for _ in range(100):
+        candidate = target.with_name(f".{target.name}.tmp-{secrets.token_hex(4)}")
+        try:
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        with suppress(OSError):
+            os.chmod(candidate, stat.S_IMODE(os.stat(target).st_mode))
+        return candidate
+    raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
+
+
+def _sync(path: Path) -> None:
+    """``path``'s data on disk, before it is put in place."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_folder(folder: Path) -> None:
+    """``folder``'s entries on disk (a replaced file's new name kept across a power cut)."""
+    with suppress(OSError, AttributeError):  # best effort: not every system opens folders
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write in the block; once the block ends without
+    error it is synced to disk and put in place of ``path`` in one step (``os.replace``).
+    On any error, Ctrl-C included, it is removed and ``path`` is left as it was (a full
+    disk or an interrupted export never leaves a cut-short file, nor loses the earlier
+    one). An OSError names ``path``, not the temporary file."""
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path  # the file linked
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    temporary: Path | None = None
+    try:
+        temporary = _temporary_beside(target)
+        yield temporary
+        _sync(temporary)
+        os.replace(temporary, target)
+        temporary = None
+        _sync_folder(target.parent)
+    except BaseException as error:
+        if temporary is not None:
+            with suppress(OSError):
+                temporary.unlink()
+        if isinstance(error, OSError):
+            _name_target(error, path, target)
+        raise
+
+
+def _name_target(error: OSError, path: Path, target: Path) -> None:
+    """Let ``error`` name the export's file ``path``, not the temporary one beside
+    ``target`` (nor nothing: a full disk's error names no file)."""
+    if error.errno is None:
+        return
+    named = error.filename
+    if named is None or (
+        isinstance(named, str | os.PathLike) and Path(named).name.startswith(f".{target.name}.tmp-")
+    ):
+        error.filename = str(path)
+        error.filename2 = None
 
 
 def check_folder(target: Path) -> None:
@@ -246,9 +327,11 @@ def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[obje
     In .xlsx dates are date cells and whole numbers number cells (sorted and filtered as
     such); in CSV every value is written as text.
 
-    An .xlsx of more than :data:`XLSX_ROWS` rows is refused (:func:`too_many_rows`) when
-    the row past the limit comes, and nothing is written: the file is made only once
-    every row is in (a file already at ``path`` is left as it was)."""
+    The file is written under a temporary name in the same folder and put in place of
+    ``path`` only once whole (:func:`_replacing`): a failure, a full disk or Ctrl-C leaves a
+    file already at ``path`` as it was. An .xlsx of more than :data:`XLSX_ROWS` rows is
+    refused (:func:`too_many_rows`) when the row past the limit comes, and nothing is
+    written."""
     count = 0
     if path.suffix.lower() == ".xlsx":
         from openpyxl import Workbook
@@ -263,12 +346,13 @@ def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[obje
                     raise too_many_rows(path)
                 sheet.append(xlsx_row(sheet, [_xlsx_value(cell) for cell in row]))
                 count += 1
+            with _replacing(path) as temporary:
+                workbook.save(temporary)
         except BaseException:
             _discard(sheet)
             raise
-        workbook.save(path)
         return count
-    with _text_writer(path) as stream:
+    with _replacing(path) as temporary, _text_writer(temporary, path) as stream:
         writer = csv.writer(stream)
         writer.writerow(headers)
         for row in rows:
@@ -278,15 +362,30 @@ def write_table(path: Path, headers: Sequence[str], rows: Iterable[Sequence[obje
 
 
 def _discard(sheet: Any) -> None:
-    """Drop an unsaved write-only sheet's temporary file now (openpyxl would keep it, rows
-    and all, until the process ends: a web server's never)."""
+    """Drop an unsaved (or half-saved) write-only sheet's temporary file now: openpyxl would
+    keep it, rows and all, until the process ends (a web server's never). Its file is
+    removed even when closing the sheet fails (a full temporary folder fails it again)."""
     try:
         sheet.close()
-        writer = getattr(sheet, "_writer", None)
-        if writer is not None:
-            writer.cleanup()
-    except Exception:  # best effort: the refusal is what the caller needs
+    except Exception:  # best effort: the first error is what the caller needs
+        LOG.debug("an unsaved .xlsx sheet could not be closed", exc_info=True)
+    writer: Any = getattr(sheet, "_writer", None)
+    out = getattr(writer, "out", None)
+    if not isinstance(out, str):
+        return
+    with suppress(Exception):  # its stream, if closing the sheet did not end it
+        writer.xf.close()
+    try:
+        os.remove(out)
+    except FileNotFoundError:
+        pass
+    except OSError:
         LOG.debug("an unsaved .xlsx sheet's temporary file was not removed", exc_info=True)
+        return
+    from openpyxl.worksheet import _writer
+
+    with suppress(ValueError):
+        _writer.ALL_TEMP_FILES.remove(out)
 
 
 def export_list(
