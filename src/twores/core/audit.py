@@ -111,6 +111,12 @@ class AuditChain:
 
 @attrs.frozen
 class AuditProblem:
+    """One finding of a verification: ``kind`` is ``missing``, ``broken_link`` or
+    ``edited`` (:func:`verify_chain`), ``head_missing`` or ``truncated`` (the chain's head
+    disagrees with its last entry), or, from a store that can check its own file (SQLite),
+    ``database_damaged`` (the file is corrupt; ``seq`` 0) and ``unreadable`` (the log
+    could not be read to its end)."""
+
     seq: int
     kind: str
     message_zh: str

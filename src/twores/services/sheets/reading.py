@@ -139,8 +139,11 @@ class _Checked(io.RawIOBase):
     workbook's parts (``_INFLATED_LIMIT`` in all, and ``_RATIO_LIMIT`` times the
     compressed bytes read, beyond the first MiB)."""
 
-    def __init__(self, path: Path, raw: BinaryIO, inflating: BinaryIO | None, lines: bool) -> None:
+    def __init__(
+        self, path: Path, raw: BinaryIO, inflating: BinaryIO | None, lines: bool, text: bool
+    ) -> None:
         self._path, self._raw, self._inflating, self._lines = path, raw, inflating, lines
+        self._text = text  # read as rows: a NUL byte is refused, naming its line
         self._out = 0  # bytes read
         self._run = 0  # bytes since the last line break
 
@@ -164,6 +167,8 @@ class _Checked(io.RawIOBase):
             )
         if self._lines:
             self._check_lines(data)
+        if self._text and (at := data.find(b"\x00")) >= 0:
+            raise _nul_byte(self._path, _line_at(self._path, self._out - size + at))
         return size
 
     def _check_lines(self, data: bytes) -> None:
@@ -203,20 +208,21 @@ class _Checked(io.RawIOBase):
             super().close()
 
 
-def _open_bytes(path: Path, lines: bool = True) -> BinaryIO:
+def _open_bytes(path: Path, lines: bool = True, text: bool = False) -> BinaryIO:
     """A file's bytes, a .gz or .xz one inflated within bounds, no line over
-    ``LINE_LIMIT`` (unless ``lines`` is false)."""
+    ``LINE_LIMIT`` (unless ``lines`` is false), and no NUL byte when ``text`` (read as
+    rows)."""
     raw: Any = path.open("rb", buffering=0)
     inflating: Any = None  # closed with the stream returned
     if path.suffix == ".gz":
         inflating = gzip.GzipFile(fileobj=raw)
     elif path.suffix == ".xz":
         inflating = lzma.LZMAFile(raw)  # noqa: SIM115
-    return io.BufferedReader(_Checked(path, raw, inflating, lines), _READ)
+    return io.BufferedReader(_Checked(path, raw, inflating, lines, text), _READ)
 
 
 def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
-    stream = io.TextIOWrapper(_open_bytes(path), encoding=encoding, newline="")
+    stream = io.TextIOWrapper(_open_bytes(path, text=True), encoding=encoding, newline="")
     stream._CHUNK_SIZE = _READ  # type: ignore[attr-defined]  # 64 KiB decoded at a time, not 8
     return stream
 
@@ -258,16 +264,65 @@ def _csv_rows(path: Path, encoding: str, delimiter: str = ",") -> Generator[list
                     yield next(csv.reader(lines, delimiter=delimiter))
                     lines.clear()
         except UnicodeDecodeError as error:
-            raise InvalidValueError(
-                "encoding",
-                path.name,
-                f"第 {done + 1} 行附近的字节不是 {encoding} 编码（文件混用了编码）",
-                f"bytes near row {done + 1} are not {encoding} (the file mixes encodings)",
-            ) from error
+            raise _mixed_encodings(path, encoding) from error
         except _DAMAGED as error:
             if path.suffix not in _COMPRESSED:
                 raise
             raise _damaged(path, done, error) from error
+
+
+#: How the encodings a text ledger is read in (:func:`text_encoding`) are named to users.
+_ENCODING_NAMES = {"utf-8-sig": "UTF-8", "gb18030": "GB18030（GBK）"}
+_ENCODING_NAMES_EN = {"utf-8-sig": "UTF-8", "gb18030": "GB18030 (GBK)"}
+
+
+def _mixed_encodings(path: Path, encoding: str) -> InvalidValueError:
+    """A text file read in ``encoding`` (chosen on its first non-ASCII text) with bytes
+    further on that are not: named by the line they are on."""
+    at = _undecodable_at(path, encoding)
+    where_zh = f"第 {_line_at(path, at)} 行" if at is not None else "文件中有一行"
+    where_en = f"line {_line_at(path, at)}" if at is not None else "a line of the file"
+    zh, en = _ENCODING_NAMES.get(encoding, encoding), _ENCODING_NAMES_EN.get(encoding, encoding)
+    return InvalidValueError(
+        "file",
+        path.name,
+        f"文件编码不一致：{where_zh}不是 {zh} 编码的文字，而文件前面的内容按 {zh} 读取。"
+        "台账可以是 UTF-8 或 GB18030（GBK）编码，但全文件须用同一种（此文件混用了编码，"
+        "多为拼接了不同编码保存的文件）。请核对该行，把整个文件另存为 UTF-8 编码后再导入",
+        f"mixed file encodings: {where_en} is not {en} text, while the text before it "
+        f"reads as {en}. A ledger may be in UTF-8 or GB18030 (GBK), but all of one file in "
+        "one of them (this file mixes them, most often files saved in different encodings "
+        "joined together); check that line, save the whole file as UTF-8, then import again",
+    )
+
+
+def _undecodable_at(path: Path, encoding: str) -> int | None:
+    """The offset of the first byte of ``path`` that does not decode in ``encoding``."""
+    decoder = codecs.getincrementaldecoder("utf-8" if encoding == "utf-8-sig" else encoding)()
+    done = 0
+    with _open_bytes(path, lines=False) as stream:
+        while True:
+            data = stream.read(_READ)
+            pending = len(decoder.getstate()[0])  # the bytes of a character cut short
+            try:
+                decoder.decode(data, final=not data)
+            except UnicodeDecodeError as error:  # its offsets count from the pending bytes
+                return done - pending + error.start
+            if not data:
+                return None
+            done += len(data)
+
+
+def _nul_byte(path: Path, line: int) -> InvalidValueError:
+    return InvalidValueError(
+        "file",
+        path.name,
+        f"第 {line} 行含有空字符（NUL，字节 0x00）：文本台账中不应有此字符，文件可能被某个"
+        "工具按二进制方式保存，或已损坏。请删去该字符（或在 Excel 中打开后另存为 CSV）后再导入",
+        f"line {line} holds a NUL byte (0x00), which no text ledger does: the file may have "
+        "been saved as binary by some tool, or be damaged; remove it (or open the file in "
+        "Excel and save it as CSV again), then import again",
+    )
 
 
 def _kept(stream: Iterable[str], lines: list[str]) -> Iterator[str]:
@@ -516,10 +571,10 @@ def read_table(path: str | Path, known: Iterable[str]) -> Table:
     if named and not head.startswith(_WORKBOOK_MAGIC):
         _refuse_markup(source, head)  # a web page or XML saved under a workbook's name
     # A platform's ".xls" export may be tab-separated text (often GBK): it is read as text.
-    text_xls = source.suffix.lower() == ".xls" and b"\x00" not in head and bool(head.strip())
+    text_xls = source.suffix.lower() == ".xls" and not _binary(head) and bool(head.strip())
     if head.startswith(_WORKBOOK_MAGIC) or (named and not text_xls):
         return _workbook_table(source, known_set)  # a workbook, whatever its name says
-    if b"\x00" in head or head.startswith(_OTHER_MAGIC):
+    if _binary(head) or head.startswith(_OTHER_MAGIC):
         raise _not_a_sheet(source)
     # Text (a .csv, or a platform's "xls" export that is tab-separated text)
     encoding = text_encoding(source)
@@ -831,6 +886,23 @@ _ROW_LIMIT = 64 << 20
 _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 #: Files offices upload by mistake: PDF, PNG, JPEG, GIF (text never holds a NUL either).
 _OTHER_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")
+
+
+#: Bytes text never holds (NUL and the control characters but tab, line breaks, form
+#: feed, and the SUB and ESC a few old tools leave).
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x19\x1c-\x1f]")
+_WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # and UTF-32's, which begin alike
+
+
+def _binary(head: bytes) -> bool:
+    """Whether a file beginning with ``head`` is no text: UTF-16 or UTF-32 (Excel's
+    "Unicode text": a NUL in every other byte), or bytes with many control characters. A
+    text ledger with a stray NUL is text (read, it is refused naming the NUL's line)."""
+    if head.startswith(_WIDE_BOMS):
+        return True
+    if b"\x00" not in head:
+        return False
+    return len(_CONTROL.findall(head)) > max(4, len(head) // 256)
 
 
 def _head_bytes(path: Path) -> bytes:

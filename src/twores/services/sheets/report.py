@@ -169,3 +169,26 @@ def _shortened(error: RowError) -> RowError:
     if len(error.value) <= MAX_SHOWN_VALUE:
         return error
     return attrs.evolve(error, value=error.value[:MAX_SHOWN_VALUE] + "…")
+
+
+#: The most unread columns (:func:`unread_columns_message`) named, and the most characters
+#: of each name shown.
+MAX_SHOWN_COLUMNS = 10
+MAX_SHOWN_COLUMN = 40
+
+
+def unread_columns_message(columns: Sequence[str]) -> tuple[str, str]:
+    """The warning (Chinese, English) that a file's ``columns`` were not imported: the first
+    :data:`MAX_SHOWN_COLUMNS` named, each cut to :data:`MAX_SHOWN_COLUMN` characters, and
+    the count of the rest (a sheet of 100,000 stray columns is a few lines, not 700 KB)."""
+    shown = [
+        name if len(name) <= MAX_SHOWN_COLUMN else name[:MAX_SHOWN_COLUMN] + "…"
+        for name in columns[:MAX_SHOWN_COLUMNS]
+    ]
+    more = len(columns) - len(shown)
+    zh = f"以下列未导入（不是可识别的表头，请核对）：{'、'.join(shown)}"
+    en = f"columns not imported (not headers twores reads; check them): {', '.join(shown)}"
+    if more > 0:
+        zh += f" 等 {len(columns)} 个（另有 {more} 个未列出）"
+        en += f" and {more:,} more ({len(columns):,} in all)"
+    return zh, en
