@@ -31,6 +31,7 @@ import twores
 from twores.services import imports, problems, sign_in, supervision, web_views
 from twores.services.kpis import Dashboard, Ranking, kpi_dashboard
 from twores.services.sheets.parsing import RowError
+from twores.services.sheets.report import unread_columns_message
 from twores_web.auth import Me, client_address, session_data
 from twores_web.handlers import (
     CSRF_ONLY,
@@ -115,6 +116,11 @@ class ImportResult:
     replay: bool = False
     #: Rows skipped as totals rows (合计 20户): not imported.
     totals_rows: tuple[int, ...] = ()
+
+    def unread_message(self, lang: str) -> str:
+        """The warning naming the first unread columns and counting the rest."""
+        zh, en = unread_columns_message(self.unread_columns)
+        return zh if lang == "zh" else en[:1].upper() + en[1:]
 
 
 @attrs.frozen

@@ -110,6 +110,16 @@ class AuditChain:
 
 
 @attrs.frozen
+class AuditSummary:
+    """How many entries the log holds and its last one's number and hash (what a verified
+    chain vouches for: kept apart, they show later that nothing was forged into it)."""
+
+    entries: int
+    last_seq: int | None
+    last_hash: str | None
+
+
+@attrs.frozen
 class AuditProblem:
     """One finding of a verification: ``kind`` is ``missing``, ``broken_link`` or
     ``edited`` (:func:`verify_chain`), ``head_missing`` or ``truncated`` (the chain's head

@@ -22,7 +22,7 @@ import attrs
 
 from twores.core.areas import Area, Hierarchy
 from twores.core.assignment import Assignment, Plan
-from twores.core.audit import AuditEntry, AuditProblem
+from twores.core.audit import AuditEntry, AuditProblem, AuditSummary
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
@@ -415,6 +415,10 @@ class AuditLog(Protocol):
     def entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]: ...
     def verify(self) -> list[AuditProblem]:
         """Every edited, deleted or unlinked entry (empty when the log is intact)."""
+        ...
+
+    def summary(self) -> AuditSummary:
+        """The number of entries and the last one's number and hash (no payload is read)."""
         ...
 
 

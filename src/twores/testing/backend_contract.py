@@ -42,6 +42,7 @@ import pytest
 
 from twores.core.areas import Area, Hierarchy, Tier
 from twores.core.assignment import Assignment, AssignmentReason, PlanMode, plan_assignments
+from twores.core.audit import AuditSummary
 from twores.core.businesses import (
     BusinessType,
     CanteenKind,
@@ -366,8 +367,13 @@ class BackendContract:
                     list(uow.audit.entries())
                 with pytest.raises(ScopeError):
                     uow.audit.verify()
+                with pytest.raises(ScopeError):
+                    uow.audit.summary()
         with loaded.unit_of_work(SYSTEM) as uow:
-            assert [e.seq for e in uow.audit.entries()][:1] == [1]
+            entries = list(uow.audit.entries())
+            assert [e.seq for e in entries][:1] == [1]
+            last = entries[-1]
+            assert uow.audit.summary() == AuditSummary(len(entries), last.seq, last.hash)
 
     def test_audit_detects_an_edited_entry(self, loaded: Store) -> None:
         self.edit_audit_entry(loaded, 2)

@@ -28,27 +28,24 @@ def verify(obj: Context) -> None:
     store = obj.store()
     with store.unit_of_work(twores.Scope.system("twores audit verify")) as uow:
         problems = uow.audit.verify()
-        count, last = 0, None
-        for entry in uow.audit.entries():
-            count, last = count + 1, entry
+        summary = None if problems else uow.audit.summary()  # a damaged log may not read
     store.close()
     obj.result(
         {
             "intact": not problems,
-            "entries": count,
-            "last_seq": last.seq if last else None,
-            "last_hash": last.hash if last else None,
+            "entries": summary.entries if summary else None,
+            "last_seq": summary.last_seq if summary else None,
+            "last_hash": summary.last_hash if summary else None,
             "problems": [p.message_en for p in problems],
         }
     )
-    if not problems:
+    if summary is not None:
+        count, seq, digest = summary.entries, summary.last_seq, summary.last_hash
         obj.console.print(
             obj.t(f"审计日志完整：{count} 条记录", f"audit log intact: {count} entries")
         )
-        if last is not None:
-            obj.console.print(
-                obj.t(f"末条 #{last.seq} 哈希 {last.hash}", f"last #{last.seq} hash {last.hash}")
-            )
+        if seq is not None:
+            obj.console.print(obj.t(f"末条 #{seq} 哈希 {digest}", f"last #{seq} hash {digest}"))
         return
     for problem in problems:  # in Chinese the English follows, as for every error
         said = problem.message_zh if obj.lang == "zh" else problem.message_en

@@ -10,6 +10,7 @@ import click
 
 import twores
 from twores.services.imports import KINDS, import_file
+from twores.services.sheets.report import unread_columns_message
 from twores_cli.context import Context, pass_context, report_dir_option
 
 
@@ -75,13 +76,8 @@ def command(
         )
     store.close()
     t = obj.t
-    if report.unread_columns:  # the file's text, printed as it is
-        obj.message(
-            f"以下列未导入（不是可识别的表头，请核对）：{'、'.join(report.unread_columns)}",
-            "columns not imported (not headers twores reads; check them): "
-            f"{', '.join(report.unread_columns)}",
-            style="yellow",
-        )
+    if report.unread_columns:  # the file's text: the first few named, then a count
+        obj.message(*unread_columns_message(report.unread_columns), style="yellow")
     if report.totals_rows:
         shown = "、".join(map(str, report.totals_rows[:20]))
         more = "…" if len(report.totals_rows) > 20 else ""

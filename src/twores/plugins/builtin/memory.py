@@ -16,7 +16,14 @@ import attrs
 
 from twores.core.areas import Area, Hierarchy, records_block_the_move
 from twores.core.assignment import Assignment, Plan
-from twores.core.audit import GENESIS, AuditChain, AuditEntry, AuditProblem, verify_chain
+from twores.core.audit import (
+    GENESIS,
+    AuditChain,
+    AuditEntry,
+    AuditProblem,
+    AuditSummary,
+    verify_chain,
+)
 from twores.core.businesses import FoodBusiness
 from twores.core.cadres import Cadre
 from twores.core.duties import DutyKind, DutyRecord
@@ -808,6 +815,11 @@ class _Audit:
     def entries(self, *, after_seq: int = 0) -> Iterator[AuditEntry]:
         self.uow.guard.check_audit_reader()
         return (e for e in self.uow._state.audit if e.seq > after_seq)
+
+    def summary(self) -> AuditSummary:
+        self.uow.guard.check_audit_reader()
+        log = self.uow._state.audit
+        return AuditSummary(len(log), *((log[-1].seq, log[-1].hash) if log else (None, None)))
 
     def verify(self) -> list[AuditProblem]:
         """The chain's breaks, and an end that is not the stored head (the last entries

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import sqlalchemy as sa
 
-from twores.core.audit import AuditEntry, AuditProblem, verify_chain
+from twores.core.audit import AuditEntry, AuditProblem, AuditSummary, verify_chain
 from twores.core.convert import trusted_fields
 from twores.core.errors import AuditTamperedError
 from twores.core.kpis import Ranking, RankingRun
@@ -108,6 +108,15 @@ class AuditLog:
                 "null" if r.before is None else r.before,
                 "null" if r.after is None else r.after,
             )
+
+    def summary(self) -> AuditSummary:
+        self.uow.guard.check_audit_reader()
+        t = tables.audit_log
+        entries = self.uow.connection.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+        last = self.uow.connection.execute(
+            sa.select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)
+        ).first()
+        return AuditSummary(int(entries or 0), *(last if last else (None, None)))
 
     def verify(self) -> list[AuditProblem]:
         """Every break in the chain; on SQLite, first, a damaged database file (a log
