@@ -8,6 +8,7 @@ field ``_csrf_token`` or header ``X-CSRFToken``).
 
 from __future__ import annotations
 
+import errno
 import functools
 import gc
 import re
@@ -94,6 +95,36 @@ class DatabaseUnavailable(twores.TworesError):
         super().__init__(
             "数据库暂不可用，请稍后重试", "the database is unavailable; try again shortly"
         )
+
+
+class ServerDiskFull(twores.TworesError):
+    """The server's disk (its temporary folder, say) is full: an upload or a download
+    could not be written; nothing was imported."""
+
+    code = "server_disk_full"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "服务器磁盘空间不足，请联系管理员后重试",
+            "the server is out of disk space; ask its administrator, then try again",
+        )
+
+
+#: The errors of a full disk (or quota) where a file was being written.
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _disk_full(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it: lxml wraps the OSError of a full disk) is a
+    full disk."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _DISK_FULL:
+            return True
+        if "No space left on device" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def create_app(
@@ -296,6 +327,8 @@ def _as_refusal(error: Exception) -> Exception:
 def _status(error: Exception) -> int:
     if is_busy(error) or isinstance(error, DatabaseUnavailable):
         return 503
+    if isinstance(error, ServerDiskFull):
+        return 507
     if isinstance(error, AuthenticationError):
         return 401
     if isinstance(error, SignInThrottledError):
@@ -584,6 +617,9 @@ def handle_error(
     signed-in user's navigation, or sign-in (coming back here afterwards)."""
     error = _as_refusal(error)
     reason = ""
+    if _disk_full(error):
+        request.logger.error("服务器磁盘已满 / the server's disk is full: %s", error)
+        error = ServerDiskFull()
     if (is_busy(error) or write_conflict(error)) and not isinstance(error, twores.TworesError):
         # SQLite's "database is locked", a lock timeout, a serialization failure or a
         # deadlock: nothing changed, never a 500
