@@ -26,6 +26,7 @@ from twores.divisions import demo_region
 from twores.plugins.sqlalchemy.backend import SqlStore
 from twores.services import commitments
 from twores.services import letters as letter_files
+from twores.services import staging as staging_folders
 from twores.services.commitments import LetterRun, generate_letters, sign_letter
 from twores.services.letters import DocumentInput
 from twores.services.supervision import VisitInput, record_visit, schedule
@@ -447,9 +448,9 @@ def test_only_staging_folders_no_run_uses_are_removed(
         made.mkdir()
         (made / "x.docx").write_bytes(b"x")
         if lock:
-            (made / commitments.STAGING_LOCK).touch()
+            (made / staging_folders.LOCK).touch()
             if old:
-                os.utime(made / commitments.STAGING_LOCK, (long_ago, long_ago))
+                os.utime(made / staging_folders.LOCK, (long_ago, long_ago))
         if old:
             os.utime(made, (long_ago, long_ago))
         return made
@@ -459,7 +460,7 @@ def test_only_staging_folders_no_run_uses_are_removed(
     just_made = staging("new", lock=True, old=False)  # a run about to lock it
     unlocked_new = staging("nolock", lock=False, old=False)
     unlocked_old = staging("nolockold", lock=False, old=True)
-    with (running / commitments.STAGING_LOCK).open("a+b") as held:
+    with (running / staging_folders.LOCK).open("a+b") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         generate_letters(app, sqlite, ADMIN, 2026, folder, on=DAY)
         left = {p for p in folder.iterdir() if p.name.startswith(commitments.STAGING_PREFIX)}

@@ -28,6 +28,7 @@ from twores.services.problems import (
     open_problems,
 )
 from twores.services.reminders import write_reminder
+from twores.services.staging import Unreplaceable, check_replaceable
 
 from .helpers import ADMIN, START, load
 
@@ -188,3 +189,43 @@ def test_a_letter_failing_to_move_after_the_commit_is_kept_and_named(
     assert all(s[1] == 1 for s in _states(store).values())
     assert escalate_overdue(app, store, ADMIN, DUE, letters=letters) == []
     assert kept.exists()
+
+
+def test_a_letters_place_a_rename_cannot_take_is_refused_before_the_commit(
+    app: twores.Twores,
+    store: Store,
+    roster: twores.Roster,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A folder where a letter goes, or a file a rename cannot replace (open in Word on
+    Windows, another user's in a sticky folder: :func:`staging.check_replaceable`), is
+    refused under the claim, before the commit: no step recorded, the folder as it was."""
+    opened = _overdue(store, roster, app)
+    before = _states(store)
+    letters = tmp_path / "提醒函"
+    letters.mkdir()
+    in_the_way = letters / f"提醒函-{sorted(p.id for p in opened)[2].replace('/', '_')}-1.docx"
+    in_the_way.mkdir()
+    with pytest.raises(twores.InvalidValueError, match="folder") as refused:
+        escalate_overdue(app, store, ADMIN, DUE, letters=letters)
+    assert refused.value.field == "letters"
+    assert _everything(letters) == [in_the_way.name]
+    assert _states(store) == before
+    in_the_way.rmdir()
+
+    in_the_way.write_bytes(b"open in Word")
+
+    def held_open(finals: Any, folder: Path) -> Any:
+        finals = list(finals)
+        if in_the_way in finals:
+            return Unreplaceable(in_the_way, "文件被其他程序占用", "the file is open")
+        return check_replaceable(finals, folder)
+
+    monkeypatch.setattr(problems_service, "check_replaceable", held_open)
+    with pytest.raises(twores.InvalidValueError, match="the file is open") as refused:
+        escalate_overdue(app, store, ADMIN, DUE, letters=letters)
+    assert "the letter cannot go there" in refused.value.reason_en
+    assert _everything(letters) == [in_the_way.name]
+    assert in_the_way.read_bytes() == b"open in Word"
+    assert _states(store) == before

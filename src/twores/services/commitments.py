@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import shutil
-import stat
-import sys
-import tempfile
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
-from typing import IO
 
 import attrs
 
@@ -46,6 +39,13 @@ from twores.services.letters import (
 )
 from twores.services.lookups import check_office, tier_label, tier_name_of
 from twores.services.privacy import cadre_for
+from twores.services.staging import (
+    Left,
+    StagedFolder,
+    check_replaceable,
+    left_lists,
+    remove_leftover,
+)
 
 
 @attrs.frozen
@@ -246,20 +246,16 @@ def generate_letters(
     with store.unit_of_work(scope) as uow:  # reads only: refused before any file is made
         plan = _plan(app, uow, year, day, cadre_id, counterparty, documents=True)
     _check_replaceable(plan, year, target)  # refused before any file is made, too
-    made = _missing_folders(target)
-    target.mkdir(parents=True, exist_ok=True)
-    remove_leftover_staging(target)
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target))
-    lock: IO[bytes] | None = None
+    remove_leftover(target, STAGING_PREFIX)
+    staging = StagedFolder.make(target, STAGING_PREFIX, disposable=True)
     aside: list[tuple[Path, Path]] = []  # a replaced signed letter's files moved aside
     try:
-        lock = _lock_staging(staging)
-        rendered = _render(plan, plan.drafts, staging, lambda: store.unit_of_work(scope))
+        rendered = _render(plan, plan.drafts, staging.path, lambda: store.unit_of_work(scope))
         with store.unit_of_work(scope) as uow:
             uow.claim_writes()  # before the first read of what it writes
             plan = _plan(app, uow, year, day, cadre_id, counterparty, documents=True)
             # every document as it would be now; the few that changed are written again
-            _render(plan, plan.drafts, staging, lambda: contextlib.nullcontext(uow), rendered)
+            _render(plan, plan.drafts, staging.path, lambda: contextlib.nullcontext(uow), rendered)
             _check_replaceable(plan, year, target)
             uow.letters.upsert_many([*plan.kept, *(g.letter for g in plan.generated)])
             for old in plan.kept:  # before the commit: a run dying after it finds them aside
@@ -277,33 +273,20 @@ def generate_letters(
         for dated, current in reversed(aside):  # back where they were
             with contextlib.suppress(OSError):
                 dated.replace(current)
-        _unlock(lock)
-        shutil.rmtree(staging, ignore_errors=True)
-        for made_folder in made:  # deepest first; only the ones left empty
-            with contextlib.suppress(OSError):
-                made_folder.rmdir()
+        staging.discard()
         raise
     # The letters are stored: their files go in place, each by one rename. A rename that
-    # fails leaves its file in the staging folder (the letters refer to it), kept.
-    generated, left = [], []
-    try:
-        for g in plan.generated:
-            paths = document_paths(g.letter.cadre_id, year, target)
-            staged = document_paths(g.letter.cadre_id, year, staging)
-            for source, final in zip(staged, paths, strict=True):
-                try:
-                    source.replace(final)
-                except OSError as error:
-                    left.append((source, final, error))
-            generated.append(attrs.evolve(g, docx=paths[0], xlsx=paths[1]))
-    finally:
-        if left:  # done with it: the next run may remove it at once
-            with contextlib.suppress(OSError):
-                (staging / STAGING_DONE).touch()
-        _unlock(lock)
+    # fails leaves its file in the staging folder (the letters refer to it), kept, marked
+    # done: the next run may remove it at once.
+    generated: list[GeneratedLetter] = []
+    moves: list[tuple[Path, Path]] = []
+    for g in plan.generated:
+        paths = document_paths(g.letter.cadre_id, year, target)
+        moves += zip(document_paths(g.letter.cadre_id, year, staging.path), paths, strict=True)
+        generated.append(attrs.evolve(g, docx=paths[0], xlsx=paths[1]))
+    left = staging.place(moves)
     if left:
-        raise LetterFilesLeftError(staging, left)
-    shutil.rmtree(staging, ignore_errors=True)
+        raise LetterFilesLeftError(staging.path, left)
     return LetterRun(generated, plan.not_owed)
 
 
@@ -314,27 +297,19 @@ class LetterFilesLeftError(TworesError):
 
     code = "letter_files_left"
 
-    def __init__(self, staging: Path, left: list[tuple[Path, Path, OSError]]) -> None:
+    def __init__(self, staging: Path, left: list[Left]) -> None:
         self.staging = staging
         self.left = left
-        shown = left[:_SHOWN]
-        more_zh = f"等 {len(left)} 个文件" if len(left) > _SHOWN else ""
-        more_en = f" ({len(left)} files in all)" if len(left) > _SHOWN else ""
-        zh = "；".join(f"{f.name} → {t}（{e.strerror or e}）" for f, t, e in shown)
-        en = "; ".join(f"{f.name} -> {t} ({e.strerror or e})" for f, t, e in shown)
+        zh, en = left_lists(left)
         super().__init__(
-            f"承诺书已登记，但以下文件未能放入输出文件夹：{zh}{more_zh}。这些文件保留在 "
+            f"承诺书已登记，但以下文件未能放入输出文件夹：{zh}。这些文件保留在 "
             f"{staging}（下次生成时删除）。请关闭占用这些文件的程序（如 Excel、WPS）或移走"
             "同名文件夹后，重新运行 letters generate：将重新写出这些文件，不改变任何承诺书",
             f"the letters were recorded, but these files could not be moved into the output "
-            f"folder: {en}{more_en}. They are kept in {staging} (removed by the next run). "
+            f"folder: {en}. They are kept in {staging} (removed by the next run). "
             "Close what holds them (Excel, WPS) or move the folder of that name away, then "
             "run letters generate again: it writes them again and changes no letter",
         )
-
-
-#: How many files a :class:`LetterFilesLeftError` names.
-_SHOWN = 10
 
 
 #: The name of the folder, inside the output folder, a run writes its files to first.
@@ -446,161 +421,25 @@ def _digest(document: DocumentInput) -> str:
 
 def _check_replaceable(plan: _LetterPlan, year: int, folder: Path) -> None:
     """Refuse, before anything is recorded, a file of ``plan`` whose place in ``folder``
-    cannot be taken by a rename: a folder there, a file another program holds open or
-    read-only (Windows), another user's file in a folder only owners may replace files in
-    (the sticky bit), or an output folder that cannot be written to."""
-    if not folder.exists():
-        return  # made by the run: nothing in the way
-    if not os.access(folder, os.W_OK | os.X_OK):
+    cannot be taken by a rename (:func:`~twores.services.staging.check_replaceable`)."""
+    finals = (p for g in plan.generated for p in document_paths(g.letter.cadre_id, year, folder))
+    blocked = check_replaceable(finals, folder)
+    if blocked is None:
+        return
+    if blocked.folder:
         raise InvalidValueError(
             "path",
             str(folder),
             "无法写入输出文件夹（权限不足）；未登记任何承诺书",
             "the output folder cannot be written to (permission denied); no letter recorded",
         )
-    try:
-        owner = folder.stat()
-    except OSError:
-        return
-    sticky = bool(owner.st_mode & stat.S_ISVTX)
-    me = os.geteuid() if hasattr(os, "geteuid") else None
-    for g in plan.generated:
-        for final in document_paths(g.letter.cadre_id, year, folder):
-            reason = _unreplaceable(final, sticky and me not in (0, owner.st_uid), me)
-            if reason is not None:
-                raise InvalidValueError(
-                    "path",
-                    str(final),
-                    f"{reason[0]}，无法替换为新文件；未登记任何承诺书，输出文件夹未改动",
-                    f"{reason[1]}, so it cannot be replaced by the new file; no letter "
-                    "recorded, the output folder left as it was",
-                )
-
-
-def _unreplaceable(final: Path, sticky: bool, me: int | None) -> tuple[str, str] | None:
-    """Why a rename cannot replace ``final`` (None: it can, as far as can be told)."""
-    try:
-        found = final.lstat()
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        return f"无法读取（{error.strerror}）", f"it cannot be read ({error.strerror})"
-    if stat.S_ISDIR(found.st_mode):
-        return "此处是一个同名文件夹", "a folder of that name is there"
-    if sys.platform == "win32":  # a file Excel or WPS has open is locked against writing
-        try:
-            with open(final, "r+b"):
-                pass
-        except OSError:
-            return (
-                "文件被其他程序占用（如 Excel、WPS）或为只读",
-                "the file is open in another program (Excel, WPS?) or read-only",
-            )
-    elif sticky and found.st_uid != me:
-        return (
-            "文件属于其他用户，而该文件夹只允许所有者替换文件",
-            "the file belongs to another user, in a folder where only owners replace files",
-        )
-    return None
-
-
-#: The file, inside a staging folder, its run holds locked while it uses the folder.
-STAGING_LOCK = ".lock"
-#: The file a run leaves in a staging folder it is done with but keeps (its files could
-#: not all be moved into place).
-STAGING_DONE = ".done"
-#: A staging folder whose lock file is younger than this is left alone (its run may be
-#: about to lock it); one without a lock file, younger than :data:`STAGING_UNLOCKED_AGE`.
-STAGING_GRACE = 60.0
-STAGING_UNLOCKED_AGE = 86_400.0
-
-
-def _lock_staging(staging: Path) -> IO[bytes]:
-    """Lock ``staging`` as in use by this run (until :func:`_unlock`)."""
-    handle = (staging / STAGING_LOCK).open("a+b")
-    try:
-        _try_lock(handle)
-    except BaseException:
-        handle.close()
-        raise
-    return handle
-
-
-def _try_lock(handle: IO[bytes]) -> None:
-    """Lock ``handle``'s file without waiting; OSError when another holds it."""
-    if sys.platform == "win32":
-        import msvcrt
-
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-def _unlock(handle: IO[bytes] | None) -> None:
-    """Let go of a staging folder's lock and close its file."""
-    if handle is None:
-        return
-    with contextlib.suppress(OSError):
-        if sys.platform == "win32":
-            import msvcrt
-
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-    with contextlib.suppress(OSError):
-        handle.close()  # closing lets go of a flock too
-
-
-def remove_leftover_staging(folder: Path) -> list[Path]:
-    """Remove the staging folders (``.twores-staging-…``) in ``folder`` that earlier runs
-    left and no run uses: one its run kept, done with it (its files could not all be moved
-    into place: marked :data:`STAGING_DONE`), and one of a run that died. A run holds its
-    folder's lock file locked from just after it made the folder until it is done with it,
-    so a folder whose lock can be taken, its lock file older than :data:`STAGING_GRACE`
-    (so not one a run has just made and is about to lock), is no run's; one without a lock
-    file is removed only once older than :data:`STAGING_UNLOCKED_AGE`. Returns the folders
-    removed."""
-    removed: list[Path] = []
-    now = time.time()
-    try:
-        entries = [p for p in folder.iterdir() if p.name.startswith(STAGING_PREFIX)]
-    except OSError:
-        return removed
-    for entry in entries:
-        with contextlib.suppress(OSError):
-            if entry.is_symlink() or not entry.is_dir():
-                continue
-            lock_file = entry / STAGING_LOCK
-            if (entry / STAGING_DONE).exists():
-                shutil.rmtree(entry, ignore_errors=True)
-                removed.append(entry)
-                continue
-            if not lock_file.exists():
-                if now - entry.stat().st_mtime < STAGING_UNLOCKED_AGE:
-                    continue
-                shutil.rmtree(entry, ignore_errors=True)
-                removed.append(entry)
-                continue
-            if now - lock_file.stat().st_mtime < STAGING_GRACE:
-                continue
-            handle = lock_file.open("a+b")
-            try:
-                _try_lock(handle)  # OSError: a run is using it
-            except OSError:
-                handle.close()
-                continue
-            _unlock(handle)
-            # no run holds it (nor takes it again: a run only locks the folder it made)
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
-    return removed
-
-
-def _missing_folders(folder: Path) -> list[Path]:
-    """``folder`` and those of its parents not there yet, deepest first."""
-    return [p for p in (folder, *folder.parents) if not p.exists()]
+    raise InvalidValueError(
+        "path",
+        str(blocked.path),
+        f"{blocked.zh}，无法替换为新文件；未登记任何承诺书，输出文件夹未改动",
+        f"{blocked.en}, so it cannot be replaced by the new file; no letter "
+        "recorded, the output folder left as it was",
+    )
 
 
 def _counterparty(cadre: Cadre, area: Area | None, label: TierLabel | None) -> Counterparty:

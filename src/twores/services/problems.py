@@ -4,12 +4,8 @@ passed to the ``twores_on_event`` notifiers once committed."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -43,9 +39,9 @@ from twores.core.problems import (
 )
 from twores.core.security import Role, Scope, outside_scope
 from twores.core.texts import checked_text
-from twores.services.exports import check_makeable
 from twores.services.lookups import business_in_scope
 from twores.services.reminders import write_reminder
+from twores.services.staging import Left, StagedFolder, check_replaceable, left_lists
 
 
 def _now(at: datetime | None) -> datetime:
@@ -444,11 +440,12 @@ def escalate_overdue(
         raise InvalidValueError(
             "on", on.isoformat(), f"晚于今天（{latest.isoformat()}）", f"after today ({latest})"
         )
-    staging = _ReminderStaging(Path(letters)) if letters is not None else None
+    staging: StagedFolder | None = None
+    moves: list[tuple[Path, Path]] = []  # each staged letter, its place in ``letters``
     done: list[Escalation] = []
     try:
-        if staging is not None:
-            staging.open()  # before the claim: a folder that cannot be made holds no writer
+        if letters is not None:  # before the claim: a folder that cannot be made holds no writer
+            staging = StagedFolder.make(Path(letters), REMINDER_STAGING_PREFIX, disposable=False)
         with store.unit_of_work(scope) as uow:
             uow.claim_writes()  # before the first read of what it writes
             moment = _escalated_at(on, at, latest)  # now, if so: after the claim
@@ -481,18 +478,19 @@ def escalate_overdue(
                 done.append(Escalation(after, event))
             uow.problems.upsert_many(changed)
             if staging is not None:  # written before the commit, into the staging folder
-                _write_reminders(uow, done, staging, issuer or actor, on)
+                moves = _write_reminders(uow, done, staging, issuer or actor, on)
             uow.commit()
     except BaseException:
         if staging is not None:
             staging.discard()  # no step recorded: the output folder as it was
         raise
     # The steps are stored: the letters go in place, each by one rename.
-    left = staging.place() if staging is not None else []
+    # One that fails stays in the staging folder, kept: never removed by twores.
+    left = staging.place(moves) if staging is not None else []
     _notify(app, [(e.event, e.problem.area_code) for e in done])
     if left:
-        assert staging is not None and staging.folder is not None
-        raise ReminderFilesLeftError(staging.folder, left)
+        assert staging is not None
+        raise ReminderFilesLeftError(staging.path, left)
     return done
 
 
@@ -503,63 +501,6 @@ def escalate_overdue(
 REMINDER_STAGING_PREFIX = ".twores-reminders-"
 
 
-class _ReminderStaging:
-    """The reminder letters of one run: written into a staging folder inside ``target``
-    (same file system) before the commit, moved into ``target`` once committed."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        self.folder: Path | None = None
-        self.made: list[Path] = []  # the folders the run made, deepest first
-        self.files: list[tuple[Path, Path]] = []  # staged file, its place in target
-
-    def open(self) -> None:
-        check_makeable(self.target)
-        self.made = [p for p in (self.target, *self.target.parents) if not p.exists()]
-        self.target.mkdir(parents=True, exist_ok=True)
-        self.folder = Path(tempfile.mkdtemp(prefix=REMINDER_STAGING_PREFIX, dir=self.target))
-
-    def write(self, name: str, render: Callable[..., object]) -> None:
-        """Stage the file ``name``: ``render(path=…)`` writes it under a temporary name,
-        renamed once complete (never a half-written .docx, even in the staging folder)."""
-        assert self.folder is not None
-        final = self.target / name
-        if final.is_dir() or (final.is_symlink() and not final.exists()):
-            raise InvalidValueError(
-                "letters",
-                str(final),
-                "该位置已有同名文件夹（或失效的链接），提醒函无法放入",
-                "a folder (or a broken link) of that name is there: the letter cannot go there",
-            )
-        staged = self.folder / name
-        part = self.folder / f".{name}.part"
-        render(path=part)
-        part.replace(staged)
-        self.files.append((staged, final))
-
-    def discard(self) -> None:
-        """Before (or at) a failed commit: the staging folder, and each folder the run
-        made, removed; the output folder as it was."""
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-        for made in self.made:  # deepest first; only those left empty
-            with contextlib.suppress(OSError):
-                made.rmdir()
-
-    def place(self) -> list[tuple[Path, Path, OSError]]:
-        """After the commit: move each staged file into place (``os.replace``). Returns
-        those that could not move, kept in the staging folder (removed once it is empty)."""
-        left = []
-        for staged, final in self.files:
-            try:
-                os.replace(staged, final)
-            except OSError as error:
-                left.append((staged, final, error))
-        if not left and self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-        return left
-
-
 class ReminderFilesLeftError(TworesError):
     """The escalation steps were recorded, but some reminder letters could not be moved
     into the output folder: they are kept in ``staging`` (``left``: each file there, where
@@ -568,49 +509,85 @@ class ReminderFilesLeftError(TworesError):
 
     code = "reminder_files_left"
 
-    def __init__(self, staging: Path, left: list[tuple[Path, Path, OSError]]) -> None:
+    def __init__(self, staging: Path, left: list[Left]) -> None:
         self.staging = staging
         self.left = left
-        shown = left[:_SHOWN]
-        more_zh = f"等 {len(left)} 个文件" if len(left) > _SHOWN else ""
-        more_en = f" ({len(left)} files in all)" if len(left) > _SHOWN else ""
-        zh = "；".join(f"{f.name} → {t}（{e.strerror or e}）" for f, t, e in shown)
-        en = "; ".join(f"{f.name} -> {t} ({e.strerror or e})" for f, t, e in shown)
+        zh, en = left_lists(left)
         super().__init__(
-            f"逾期升级已登记，但以下提醒函未能放入输出文件夹：{zh}{more_zh}。这些提醒函保留在 "
+            f"逾期升级已登记，但以下提醒函未能放入输出文件夹：{zh}。这些提醒函保留在 "
             f"{staging}，不会自动删除；重新运行不会再次生成它们（升级已登记）。请关闭占用"
             "这些文件的程序或移走同名文件夹后，将其手工移入输出文件夹",
             f"the escalations were recorded, but these reminder letters could not be moved "
-            f"into the output folder: {en}{more_en}. They are kept in {staging}, never "
+            f"into the output folder: {en}. They are kept in {staging}, never "
             "removed by twores; running again does not write them again (the steps are "
             "taken). Close what holds them or move the folder of that name away, then move "
             "them into the output folder by hand",
         )
 
 
-#: How many files a :class:`ReminderFilesLeftError` names.
-_SHOWN = 10
-
-
 def _write_reminders(
-    uow: UnitOfWork, done: list[Escalation], staging: _ReminderStaging, issuer: str, on: date
-) -> None:
+    uow: UnitOfWork, done: list[Escalation], staging: StagedFolder, issuer: str, on: date
+) -> list[tuple[Path, Path]]:
+    """Stage the reminder letter of each REMIND step of ``done``. Returns each staged
+    letter with its place in the output folder (refused, naming it, when a rename cannot
+    take that place: :func:`_check_place`)."""
     hierarchy = uow.areas.hierarchy()
+    moves = []
     for step in done:
         if step.event.action is not Action.REMIND:
             continue
         problem = step.problem
         business = uow.businesses.get(problem.business_key)
-        staging.write(
-            f"提醒函-{problem.id.replace('/', '_')}-{problem.reminders}.docx",
-            functools.partial(
-                write_reminder,
-                problem,
-                business_name=business.name if business else problem.business_key,
-                area_name=hierarchy.display_path(problem.area_code, ""),
-                issuer=issuer,
-                issued_on=on,
-            ),
+        business_name = business.name if business else problem.business_key
+        area_name = hierarchy.display_path(problem.area_code, "")
+        moves.append(_stage_reminder(staging, problem, business_name, area_name, issuer, on))
+    return moves
+
+
+def _stage_reminder(
+    staging: StagedFolder,
+    problem: Problem,
+    business_name: str,
+    area_name: str,
+    issuer: str,
+    on: date,
+) -> tuple[Path, Path]:
+    """Stage ``problem``'s reminder letter: the staged file, and its place."""
+    name = f"提醒函-{problem.id.replace('/', '_')}-{problem.reminders}.docx"
+    final = staging.target / name
+    _check_place(final)
+
+    def render(part: Path) -> Path:
+        return write_reminder(
+            problem,
+            business_name=business_name,
+            area_name=area_name,
+            issuer=issuer,
+            issued_on=on,
+            path=part,
+        )
+
+    return staging.write(name, render), final
+
+
+def _check_place(final: Path) -> None:
+    """Refuse, before the commit, a reminder letter whose place ``final`` a rename cannot
+    take (:func:`~twores.services.staging.check_replaceable`); a folder there, or a broken
+    link, is refused as such."""
+    if final.is_dir() or (final.is_symlink() and not final.exists()):
+        raise InvalidValueError(
+            "letters",
+            str(final),
+            "该位置已有同名文件夹（或失效的链接），提醒函无法放入",
+            "a folder (or a broken link) of that name is there: the letter cannot go there",
+        )
+    blocked = check_replaceable([final], final.parent)
+    if blocked is not None:
+        raise InvalidValueError(
+            "letters",
+            str(blocked.path),
+            f"{blocked.zh}，提醒函无法放入",
+            f"{blocked.en}: the letter cannot go there",
         )
 
 
