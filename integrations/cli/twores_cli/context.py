@@ -67,7 +67,16 @@ class Context:
     def store(self, *, create: bool = False) -> twores.Store:
         """Open --db; a missing SQLite file is an error unless ``create``."""
         databases.check(self.db, create=create)
-        return open_store(self.app, self.db)
+        store = open_store(self.app, self.db)
+        databases.announce_waits(store, self._waiting)
+        return store
+
+    def _waiting(self) -> None:
+        """Said once when a write has waited a while for another process's write (the
+        store waits up to 600 s, in silence)."""
+        self.message(
+            "正在等待另一项写入完成…", "waiting for another write to finish…", style="yellow"
+        )
 
     def show(self, table: Table) -> None:
         """Print a command's table in the --format chosen."""
@@ -170,7 +179,18 @@ class Context:
             self.errors.print(f"  {where}{cell}：{reason}", highlight=False, markup=False)
         if len(errors) > SHOWN_ERRORS:
             more = len(errors) - SHOWN_ERRORS
-            self.errors.print(t(f"  ……另有 {more} 处，见报告", f"  … {more} more in the report"))
+            if report is not None:
+                self.errors.print(
+                    t(f"  ……另有 {more} 处，见报告", f"  … {more:,} more in the report")
+                )
+            elif self.output != "json":  # json lists them all on stdout
+                self.message(
+                    f"  ……另有 {more} 处未在此显示，错误报告也未能写入：用 --format json "
+                    "列出全部错误，或用 --report-dir 指定可写的文件夹后重新导入",
+                    f"  … {more:,} more not shown here, and the error report could not be "
+                    "written: use --format json to list every error, or name a writable "
+                    "folder with --report-dir and import again",
+                )
         raise SystemExit(EXIT_REJECTED)
 
     def message(self, zh: str, en: str, style: str = "red") -> None:

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import logging
+import os
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import twores
-from twores.services.stores import database_unavailable, database_url, shown_url, write_conflict
+from twores.services.stores import (
+    database_unavailable,
+    database_url,
+    shown_url,
+    sqlite_path,
+    write_conflict,
+)
 
 
 class _IgnoredTermination(logging.Filter):
@@ -23,12 +35,9 @@ logging.getLogger("psycopg").addFilter(_IgnoredTermination())
 
 
 def sqlite_file(url: str) -> Path | None:
-    """The file an SQLite URL names (None for other databases and in-memory SQLite)."""
-    scheme, sep, rest = url.partition(":///")
-    if not sep or scheme.split("+", 1)[0] != "sqlite":
-        return None
-    path = rest.split("?", 1)[0]
-    return None if not path or path == ":memory:" or path.startswith("file:") else Path(path)
+    """The file an SQLite URL names, as the store opens it (None for other databases and
+    in-memory SQLite)."""
+    return sqlite_path(url)
 
 
 def shown(db: str | None) -> str:
@@ -82,9 +91,161 @@ def as_error(error: Exception, db: str | None) -> twores.TworesError | None:
             f"conflicted with another write made at the same time; nothing changed, try "
             f"again (database {name}: {reason})",
         )
+    zh, en = explained(reason, db)
     return twores.TworesError(
-        f"无法使用数据库 {name}：{reason}", f"cannot use the database {name}: {reason}"
+        f"无法使用数据库 {name}：{zh}", f"cannot use the database {name}: {en}"
     )
+
+
+def unopened(error: twores.TworesError, db: str | None) -> twores.TworesError:
+    """The store's "cannot open the database" error with its reason in Chinese too (the
+    driver's English reason kept in the English line), and why when it can be told: a
+    read-only folder or mount, a file that cannot be read. Other errors as they are."""
+    cause = error.__cause__
+    if getattr(error, "code", None) != "store_unavailable" or cause is None:
+        return error
+    orig = getattr(cause, "orig", None) or cause
+    reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    zh, en = explained(reason, db)
+    name = shown(db)
+    return twores.TworesError(
+        f"无法打开数据库 {name}：{zh}", f"cannot open the database {name}: {en}"
+    )
+
+
+#: The common reasons SQLite and PostgreSQL (psycopg) give, by a part of their English
+#: text (lower case): its Chinese, and what to do (in both languages; "" if nothing).
+_DB_REASONS: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "database is locked",
+        "数据库被另一进程锁定，等待超时",
+        "另一写入结束后重试",
+        "try again once the other write has finished",
+    ),
+    (
+        "database or disk is full",
+        "数据库或磁盘已满",
+        "腾出磁盘空间后重试",
+        "free disk space and try again",
+    ),
+    (
+        "disk i/o error",
+        "磁盘读写出错（磁盘故障、网络盘断开或文件被移走）",
+        "检查磁盘及网络盘后重试",
+        "check the disk or network share and try again",
+    ),
+    (
+        "database disk image is malformed",
+        "数据库文件已损坏",
+        "请从备份恢复数据库",
+        "restore the database from a backup",
+    ),
+    ("file is not a database", "不是 SQLite 数据库文件", "", ""),
+    ("unable to open database file", "无法打开数据库文件", "", ""),
+    ("attempt to write a readonly database", "数据库是只读的，无法写入", "", ""),
+    (
+        "no such table",
+        "数据库中缺少所需的表：它不是 twores 数据库，或结构尚未升级",
+        "运行 twores db upgrade，或用 --db 指定 twores 数据库",
+        "run twores db upgrade, or name a twores database with --db",
+    ),
+    (
+        "no such column",
+        "数据库结构与本版本不符",
+        "运行 twores db upgrade",
+        "run twores db upgrade",
+    ),
+    (
+        "connection refused",
+        "数据库服务器拒绝连接（服务器未运行，或地址、端口不对）",
+        "",
+        "",
+    ),
+    (
+        "could not translate host name",
+        "找不到数据库服务器（主机名无法解析）",
+        "",
+        "",
+    ),
+    ("password authentication failed", "数据库登录失败：用户名或密码不对", "", ""),
+    ("no pg_hba.conf entry", "数据库服务器不允许此连接（pg_hba.conf）", "", ""),
+    ("timeout expired", "连接数据库服务器超时", "", ""),
+    ("server closed the connection", "数据库服务器断开了连接", "稍后重试", "try again later"),
+    ("terminating connection", "数据库服务器断开了连接", "稍后重试", "try again later"),
+    ("could not extend file", "数据库服务器磁盘已满", "", ""),
+    ("no space left on device", "磁盘已满", "腾出磁盘空间后重试", "free disk space and try again"),
+    ("does not exist", "数据库或用户不存在", "", ""),
+)
+
+
+def explained(reason: str, db: str | None) -> tuple[str, str]:
+    """A database driver's English ``reason``, as a Chinese reason and an English one (the
+    driver's text, then why, when it can be told, and what to do)."""
+    lowered = reason.lower()
+    found = next((r for r in _DB_REASONS if r[0] in lowered), None)
+    if found is None:
+        return reason, reason
+    _, zh, todo_zh, todo_en = found
+    en = reason
+    if found[0] in ("unable to open database file", "attempt to write a readonly database"):
+        why = _unwritable_sqlite(db, writing=found[0].startswith("attempt"))
+        if why is not None:
+            zh, todo_zh = why[0], why[1]
+            en, todo_en = f"{reason}: {why[2]}", why[3]
+    if todo_zh:
+        zh, en = f"{zh}；{todo_zh}", f"{en}; {todo_en}"
+    return zh, en
+
+
+_WAL = (
+    "SQLite 要在数据库旁创建 -wal 和 -shm 文件，即使只读取，数据库所在的文件夹也必须可写",
+    "SQLite creates the -wal and -shm files beside the database, so even to read it the "
+    "database's folder must be writable",
+)
+
+
+def _unwritable_sqlite(db: str | None, *, writing: bool) -> tuple[str, str, str, str] | None:
+    """Why an SQLite file cannot be opened or written, when the file system tells
+    (Chinese, what to do, English, what to do), else None."""
+    path = sqlite_file(database_url(db))
+    if path is None:
+        return None
+    folder = path.parent
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no such folder; no statvfs (Windows)
+        read_only = False
+    copy_zh = "请把数据库复制到可写的文件夹，用 --db 指定它"
+    copy_en = "copy the database to a writable folder and name it with --db"
+    if read_only:
+        return (
+            f"数据库所在的磁盘或分区（{folder}）是只读挂载的；{_WAL[0]}",
+            copy_zh,
+            f"the database's folder {folder} is on a read-only file system; {_WAL[1]}",
+            copy_en,
+        )
+    if path.exists() and not os.access(path, os.R_OK):
+        return (
+            f"没有读取数据库文件 {path} 的权限",
+            "请检查文件权限",
+            f"permission denied reading the database file {path}",
+            "check the file's permissions",
+        )
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        return (
+            f"没有在数据库所在文件夹 {folder} 中写入的权限；{_WAL[0]}",
+            f"{copy_zh}，或请管理员开放该文件夹的写权限",
+            f"no permission to write in the database's folder {folder}; {_WAL[1]}",
+            f"{copy_en}, or have the folder made writable",
+        )
+    if writing and path.exists() and not os.access(path, os.W_OK):
+        return (
+            f"没有写数据库文件 {path} 的权限",
+            "请检查文件权限",
+            f"no permission to write the database file {path}",
+            "check the file's permissions",
+        )
+    return None
 
 
 def refused_write(error: Exception, exc: Any, db: str | None) -> twores.TworesError | None:
@@ -126,13 +287,154 @@ _FILE_REASONS: tuple[tuple[type[OSError], str, str], ...] = (
     (FileExistsError, "已存在", "already exists"),
 )
 
+#: Why, by the OS error's number, for errors with no type of their own: Chinese, English,
+#: and whether only a write meets it.
+_ERRNO_REASONS: dict[int, tuple[str, str, bool]] = {
+    errno.ENOSPC: ("磁盘已满", "the disk is full", True),
+    errno.EDQUOT: ("超出了磁盘配额", "the disk quota is used up", True),
+    errno.EFBIG: (
+        "文件过大，超出文件系统的限制",
+        "the file is too large for the file system",
+        True,
+    ),
+    errno.EROFS: ("磁盘以只读方式挂载（只读文件系统）", "read-only file system", True),
+    errno.EIO: (
+        "磁盘读写出错（磁盘故障或网络盘断开）",
+        "input/output error (a failing disk or a lost network share)",
+        False,
+    ),
+    errno.EACCES: ("无权限", "permission denied", False),
+    errno.EPERM: ("不允许此操作", "operation not permitted", False),
+    errno.ENAMETOOLONG: ("文件名过长", "the file name is too long", False),
+    errno.EMFILE: ("打开的文件过多", "too many open files", False),
+    errno.ENFILE: ("系统打开的文件过多", "too many open files in the system", False),
+    errno.ENOMEM: ("内存不足", "out of memory", False),
+}
 
-def file_error(error: Exception) -> twores.TworesError | None:
-    """A file the command could not read or write (naming it), as a TworesError."""
-    if not isinstance(error, OSError) or error.filename is None:
-        return None
-    zh, en = next(
-        ((z, e) for kind, z, e in _FILE_REASONS if isinstance(error, kind)),
-        ("无法读写", error.strerror or type(error).__name__),
+
+def _os_reason(error: OSError) -> tuple[str, str]:
+    """Why ``error`` happened, in Chinese and English."""
+    typed = next(((z, e) for kind, z, e in _FILE_REASONS if isinstance(error, kind)), None)
+    if typed is not None:
+        return typed
+    known = _ERRNO_REASONS.get(error.errno or 0)
+    if known is not None:
+        return known[0], known[1]
+    words = error.strerror or type(error).__name__
+    return f"系统错误（{words}）", words
+
+
+#: The attributes of a writer (``self`` in a traceback's frame) that hold the stream it
+#: writes to: rich's Console.file, zipfile's fp, gzip's fileobj, lzma's _fp, ...
+_STREAM_ATTRIBUTES = ("file", "_file", "fp", "_fp", "fileobj", "_fileobj", "stream", "buffer")
+
+
+def _is_stdout(stream: object) -> bool:
+    if stream is sys.stdout or stream is sys.__stdout__:
+        return True
+    if stream is getattr(sys.__stdout__, "buffer", None):
+        return True
+    fileno = getattr(stream, "fileno", None)
+    try:
+        return callable(fileno) and fileno() == 1
+    except Exception:  # closed, or no descriptor (a StringIO)
+        return False
+
+
+def _written(tb: TracebackType | None) -> Path | str | None:
+    """What the failed write wrote to: ``"stdout"``, a file's path, or None (not told),
+    found in the stream the innermost frame able to tell was writing to."""
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        values = list(frame.f_locals.values())
+        owner = frame.f_locals.get("self")
+        values += [getattr(owner, name, None) for name in _STREAM_ATTRIBUTES]
+        for value in values:
+            if value is None or isinstance(value, str | bytes | int | float):
+                continue
+            if _is_stdout(value):
+                return "stdout"
+            name = getattr(value, "name", None) if isinstance(value, io.IOBase) else None
+            if isinstance(name, str) and name and not name.startswith("<"):
+                return Path(name)
+    return None
+
+
+def broken_pipe(error: BaseException) -> bool:
+    """Output to a reader that has gone (``twores … | head``): not an error to report."""
+    return isinstance(error, BrokenPipeError) or (
+        isinstance(error, OSError) and error.errno == errno.EPIPE
     )
-    return twores.InvalidValueError("file", str(error.filename), zh, en)
+
+
+def file_error(error: BaseException) -> twores.TworesError | None:
+    """A file the command could not read or write, or its output (stdout) that could not be
+    written (a full disk), as a TworesError naming it and why. None for other errors and a
+    broken pipe (the reader has gone: nothing to say)."""
+    if not isinstance(error, OSError) or broken_pipe(error):
+        return None
+    zh, en = _os_reason(error)
+    if error.filename is not None:
+        return twores.InvalidValueError("file", str(error.filename), zh, en)
+    target = _written(error.__traceback__)
+    write_only = _ERRNO_REASONS.get(error.errno or 0, ("", "", False))[2]
+    if target == "stdout":
+        return twores.TworesError(
+            f"无法写出命令的输出（标准输出）：{zh}",
+            f"cannot write the command's output (stdout): {en}",
+        )
+    verb_zh, verb_en = ("写入", "write") if write_only else ("读写", "read or write")
+    if target is not None:
+        return twores.TworesError(
+            f"无法{verb_zh}文件 {target}：{zh}", f"cannot {verb_en} the file {target}: {en}"
+        )
+    return twores.TworesError(f"无法{verb_zh}文件：{zh}", f"cannot {verb_en} a file: {en}")
+
+
+#: Seconds a write waits for another before :func:`announce_waits` says so.
+WAIT_NOTICE_AFTER = 2.0
+
+
+def announce_waits(
+    store: object, notice: Callable[[], None], after: float = WAIT_NOTICE_AFTER
+) -> None:
+    """Call ``notice`` (once) when a write of ``store`` has waited ``after`` seconds for
+    another process's write to finish: the store waits in silence for up to its
+    ``writes_wait`` (600 s). SQLAlchemy stores only, where the wait is a statement: SQLite's
+    ``BEGIN IMMEDIATE``, PostgreSQL's ``pg_advisory_xact_lock``. A no-op elsewhere."""
+    engine = getattr(store, "engine", None)
+    if engine is None or "sqlalchemy" not in sys.modules:
+        return
+    from sqlalchemy import event
+
+    told = threading.Event()
+    local = threading.local()
+
+    def tell() -> None:
+        if not told.is_set():
+            told.set()
+            notice()
+
+    def started(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        text = statement.lstrip()[:200].upper()
+        if told.is_set() or not (
+            text.startswith("BEGIN IMMEDIATE") or "PG_ADVISORY_XACT_LOCK(" in text
+        ):
+            return
+        timer = threading.Timer(after, tell)
+        timer.daemon = True
+        local.timer = timer
+        timer.start()
+
+    def ended(*_: Any) -> None:
+        timer = getattr(local, "timer", None)
+        if timer is not None:
+            timer.cancel()
+            local.timer = None
+
+    event.listen(engine, "before_cursor_execute", started)
+    event.listen(engine, "after_cursor_execute", ended)
+    event.listen(engine, "handle_error", ended)

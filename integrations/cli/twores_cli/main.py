@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn
 
-import click
+#: Exit code after Ctrl-C (128 + SIGINT), as shells give.
+EXIT_INTERRUPTED = 130
+#: Said on Ctrl-C while the CLI starts (before any command has run) ...
+STARTING_INTERRUPTED = (
+    "已中断：命令尚未开始，未作任何更改",
+    "interrupted: the command had not started; nothing was changed",
+)
+#: ... and while a command runs: its database work is in transactions, rolled back
+#: unless committed; what it committed, and files it had written in full, stay.
+RUNNING_INTERRUPTED = (
+    "已中断：未提交的更改均已撤销（中断前已提交的更改和已写完的文件保留）",
+    "interrupted: nothing uncommitted was kept (changes committed and files written in "
+    "full before the interrupt stay)",
+)
 
-import twores
-from twores_cli.commands import (
+
+def _interrupted_while_starting(_signal: int, _frame: FrameType | None) -> NoReturn:
+    """Ctrl-C while the modules below load (about a second): a line, not a traceback."""
+    zh, en = STARTING_INTERRUPTED
+    with contextlib.suppress(OSError):
+        os.write(2, f"\n{zh}\n{en}\n".encode())
+    raise SystemExit(EXIT_INTERRUPTED)
+
+
+_sigint = signal.getsignal(signal.SIGINT)
+if _sigint is signal.default_int_handler:  # not when SIGINT is ignored (a background job)
+    with contextlib.suppress(ValueError):  # imported outside the main thread: no handler
+        signal.signal(signal.SIGINT, _interrupted_while_starting)
+
+import click  # noqa: E402  (after the handler: loading these takes most of the start)
+
+import twores  # noqa: E402
+from twores_cli.commands import (  # noqa: E402
     assignments,
     audit,
     db,
@@ -25,10 +58,10 @@ from twores_cli.commands import (
     supervision,
     web,
 )
-from twores_cli.context import EXIT_ERROR, EXIT_USAGE, Context
-from twores_cli.databases import as_error, file_error
-from twores_cli.output import FORMATS
-from twores_cli.usage import bilingual
+from twores_cli.context import EXIT_ERROR, EXIT_USAGE, Context  # noqa: E402
+from twores_cli.databases import as_error, broken_pipe, file_error, unopened  # noqa: E402
+from twores_cli.output import FORMATS  # noqa: E402
+from twores_cli.usage import bilingual  # noqa: E402
 
 
 class TworesGroup(click.Group):
@@ -43,14 +76,24 @@ class TworesGroup(click.Group):
             raise bilingual(error) from None
 
     def invoke(self, ctx: click.Context) -> object:
+        global _running
+        _running = True
         try:
             return super().invoke(ctx)
         except click.UsageError as error:
             raise bilingual(error) from None
+        except (KeyboardInterrupt, click.Abort) as error:
+            if isinstance(error, click.Abort) and not isinstance(
+                error.__context__, KeyboardInterrupt
+            ):
+                raise  # end of input at a prompt: click's "Aborted!"
+            obj = ctx.obj if isinstance(ctx.obj, Context) else Context()
+            _say_interrupted(obj, RUNNING_INTERRUPTED)
+            raise SystemExit(EXIT_INTERRUPTED) from None
         except Exception as error:
             obj = ctx.obj if isinstance(ctx.obj, Context) else Context()
             failed = (
-                error
+                unopened(error, obj.db)
                 if isinstance(error, twores.TworesError)
                 else as_error(error, obj.db) or file_error(error)
             )
@@ -58,6 +101,22 @@ class TworesGroup(click.Group):
                 raise
             obj.say(failed)  # both languages, as a usage error says it
             raise SystemExit(EXIT_ERROR) from None
+
+
+#: Whether a command has begun (Ctrl-C then may have been in its transactions).
+_running = False
+
+
+def _say_interrupted(obj: Context | None, said: tuple[str, str]) -> None:
+    """The Ctrl-C line on stderr (after the terminal's ``^C``), in --lang; never fails."""
+    try:
+        click.echo(file=sys.stderr)
+        if obj is None:
+            click.echo(f"{said[0]}\n{said[1]}", err=True)
+        else:
+            obj.message(*said, style="yellow")
+    except Exception:  # stderr gone: the exit code still tells
+        pass
 
 
 @click.group(cls=TworesGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -181,10 +240,61 @@ def add_plugin_commands(regions: tuple[str, ...] | None = None) -> None:
 
 
 def main() -> None:
-    """Run the CLI (exit codes: 0 ok, 1 error, 2 usage, 3 input rejected)."""
-    add_plugin_commands(regions_named(sys.argv[1:]))
-    cli.main(prog_name="twores")
+    """Run the CLI (exit codes: 0 ok, 1 error, 2 usage, 3 input rejected, 130 Ctrl-C).
 
+    Ctrl-C prints one line in both languages (once a command has started: what is kept),
+    never a traceback; so does output that cannot be written (a full disk), also when
+    stdout fails only as the command ends. A reader that has gone (``| head``) ends it
+    quietly."""
+    code: int | str | None = 0
+    try:
+        add_plugin_commands(regions_named(sys.argv[1:]))
+        try:
+            cli.main(prog_name="twores")
+        except SystemExit as done:
+            code = done.code
+        unwritten = _flushed()
+        if unwritten is not None and not code:
+            raise unwritten
+    except KeyboardInterrupt:
+        _say_interrupted(None, RUNNING_INTERRUPTED if _running else STARTING_INTERRUPTED)
+        code = EXIT_INTERRUPTED
+    except OSError as error:
+        _flushed()
+        code = EXIT_ERROR
+        if not broken_pipe(error):
+            failed = file_error(error)
+            _say(f"{failed.message_zh}\n{failed.message_en}" if failed else str(error))
+    sys.exit(code)
+
+
+def _say(text: str) -> None:
+    with contextlib.suppress(OSError):  # stderr gone too: the exit code still tells
+        click.echo(text, err=True)
+
+
+def _flushed() -> OSError | None:
+    """Write out what stdout still holds, so that a full disk fails here and not at the
+    interpreter's exit (a traceback there, and exit code 120). When it cannot be written,
+    what it holds is dropped (stdout then goes nowhere) and the error returned."""
+    try:
+        sys.stdout.flush()
+        return None
+    except OSError as error:
+        try:
+            nowhere = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(nowhere, sys.stdout.fileno())
+            os.close(nowhere)
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        return error
+
+
+# Loaded: Ctrl-C raises KeyboardInterrupt again, which main() (or a test, or a program
+# embedding the CLI) handles.
+if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
+    signal.signal(signal.SIGINT, _sigint)
 
 if __name__ == "__main__":
     main()

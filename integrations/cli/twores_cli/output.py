@@ -55,7 +55,8 @@ def show(console: Console, table: Table, output: str) -> None:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "table.xlsx"
             write_table(path, headers(table), rows(table))
-            click.get_binary_stream("stdout").write(path.read_bytes())
+            piped = click.get_binary_stream("stdout")  # a local: a failed write names it
+            piped.write(path.read_bytes())
     else:
         for part in _fitted(console, table):
             console.print(part)
