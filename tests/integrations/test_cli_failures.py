@@ -112,7 +112,11 @@ def test_os_errors_are_named_in_words() -> None:
     assert databases.file_error(BrokenPipeError(errno.EPIPE, "Broken pipe")) is None
 
 
-def _interrupted(args: list[str], cwd: Path, after: float) -> subprocess.CompletedProcess[str]:
+def _interrupted(
+    args: list[str], cwd: Path, after: float, begun: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI and send it SIGINT ``after`` seconds (counted from when ``begun``
+    appears, the command's own file, if given: a loaded machine starts slowly)."""
     started = subprocess.Popen(
         [*TWORES, *args],
         stdout=subprocess.PIPE,
@@ -121,6 +125,9 @@ def _interrupted(args: list[str], cwd: Path, after: float) -> subprocess.Complet
         cwd=cwd,
         env=_env(),
     )
+    deadline = time.monotonic() + 60
+    while begun is not None and not begun.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     time.sleep(after)
     running = started.poll() is None
     started.send_signal(signal.SIGINT)
@@ -131,7 +138,9 @@ def _interrupted(args: list[str], cwd: Path, after: float) -> subprocess.Complet
 
 def test_ctrl_c_says_what_was_kept_in_both_languages(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
-    stopped = _interrupted(["--db", db, "demo", "--businesses", "3000"], tmp_path, 2.0)
+    stopped = _interrupted(
+        ["--db", db, "demo", "--businesses", "3000"], tmp_path, 1.0, begun=Path(db)
+    )
     assert stopped.returncode == 130, stopped.stderr
     assert "Traceback" not in stopped.stderr and "Aborted!" not in stopped.stderr
     assert "已中断：未提交的更改均已撤销" in stopped.stderr, stopped.stderr
