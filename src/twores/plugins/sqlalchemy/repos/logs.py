@@ -57,43 +57,19 @@ class AuditLog:
         return self._entries(after_seq)
 
     def _entries(self, after_seq: int) -> Iterator[AuditEntry]:
-        t = tables.audit_log
-        query = sa.select(t).where(t.c.seq > after_seq).order_by(t.c.seq)
-        for r in self.uow.connection.execute(query.execution_options(yield_per=BATCH)):
-            yield AuditEntry(
-                r.seq,
-                r.at,
-                r.actor,
-                r.operation,
-                r.entity,
-                r.key,
-                _load(r.before),
-                _load(r.after),
-                r.prev_hash,
-                r.hash,
-                "null" if r.before is None else r.before,
-                "null" if r.after is None else r.after,
-            )
+        return self._read(after_seq, parse=True, batch=BATCH)
 
     def _stored_text(self) -> Iterator[AuditEntry]:
         """Every entry as stored, for :func:`verify_chain`: the chain is checked over the
         stored text of before and after, so they are never parsed (``before``/``after``
         stay None; ``before_json``/``after_json`` carry the text), and only a few entries
         are held at once (:data:`VERIFY_BATCH`)."""
+        return self._read(0, parse=False, batch=VERIFY_BATCH)
+
+    def _read(self, after_seq: int, *, parse: bool, batch: int) -> Iterator[AuditEntry]:
         t = tables.audit_log
-        query = sa.select(
-            t.c.seq,
-            t.c.at,
-            t.c.actor,
-            t.c.operation,
-            t.c.entity,
-            t.c.key,
-            t.c.before,
-            t.c.after,
-            t.c.prev_hash,
-            t.c.hash,
-        ).order_by(t.c.seq)
-        for r in self.uow.connection.execute(query.execution_options(yield_per=VERIFY_BATCH)):
+        query = sa.select(t).where(t.c.seq > after_seq).order_by(t.c.seq)
+        for r in self.uow.connection.execute(query.execution_options(yield_per=batch)):
             yield AuditEntry(
                 r.seq,
                 r.at,
@@ -101,8 +77,8 @@ class AuditLog:
                 r.operation,
                 r.entity,
                 r.key,
-                None,
-                None,
+                _load(r.before) if parse else None,
+                _load(r.after) if parse else None,
                 r.prev_hash,
                 r.hash,
                 "null" if r.before is None else r.before,
