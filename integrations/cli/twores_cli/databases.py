@@ -34,22 +34,16 @@ class _IgnoredTermination(logging.Filter):
 logging.getLogger("psycopg").addFilter(_IgnoredTermination())
 
 
-def sqlite_file(url: str) -> Path | None:
-    """The file an SQLite URL names, as the store opens it (None for other databases and
-    in-memory SQLite)."""
-    return sqlite_path(url)
-
-
 def shown(db: str | None) -> str:
     """The database as a user knows it: an SQLite file's path, or the URL sans password."""
     url = database_url(db)
-    path = sqlite_file(url)
+    path = sqlite_path(url)
     return str(path) if path else shown_url(url)
 
 
 def check(db: str | None, *, create: bool) -> None:
     """Refuse an SQLite path that cannot be a database; unless ``create``, a missing one."""
-    path = sqlite_file(database_url(db))
+    path = sqlite_path(database_url(db))
     if path is None:
         return
     if path.is_dir():
@@ -207,7 +201,7 @@ _WAL = (
 def _unwritable_sqlite(db: str | None, *, writing: bool) -> tuple[str, str, str, str] | None:
     """Why an SQLite file cannot be opened or written, when the file system tells
     (Chinese, what to do, English, what to do), else None."""
-    path = sqlite_file(database_url(db))
+    path = sqlite_path(database_url(db))
     if path is None:
         return None
     folder = path.parent

@@ -49,7 +49,7 @@ class ErrorBody:
 
 
 def _error(description: str, *examples: dict[str, object]) -> ResponseSpec:
-    """An error answer, shown by real bodies the app sends (no generated placeholders)."""
+    """An error answer, shown by real bodies the app sends (none generated)."""
     return ResponseSpec(
         ErrorBody,
         description=description,

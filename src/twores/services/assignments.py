@@ -32,7 +32,7 @@ from twores.core.periods import today
 from twores.core.ports import Store, UnitOfWork, UpsertResult
 from twores.core.roster import Roster, RuleBook
 from twores.core.security import Scope
-from twores.services.lookups import check_office
+from twores.services.lookups import check_office, county_filed
 
 
 def upsert_cadres(
@@ -252,14 +252,6 @@ def check(app: Twores, store: Store, scope: Scope, *, on: date | None = None) ->
         return _check_by_county(uow, hierarchy, cadres, rules, day, scope)
 
 
-def _county_of(hierarchy: Hierarchy, area_code: str) -> str | None:
-    """The county an area lies in; None when it lies above county level (or is unknown)."""
-    if area_code not in hierarchy:
-        return None
-    county = hierarchy.ancestor(area_code, Tier.COUNTY)
-    return None if county is None else county.code
-
-
 def _check_by_county(
     uow: UnitOfWork,
     hierarchy: Hierarchy,
@@ -270,7 +262,7 @@ def _check_by_county(
 ) -> CheckReport:
     cadres_in: dict[str | None, dict[str, Cadre]] = {}
     for cadre in cadres.values():
-        cadres_in.setdefault(_county_of(hierarchy, cadre.area_code), {})[cadre.id] = cadre
+        cadres_in.setdefault(county_filed(hierarchy, cadre.area_code), {})[cadre.id] = cadre
     upper_cadres = cadres_in.get(None, {})
     # Businesses (and their assignments) of the groups above county level: planned last.
     upper: dict[str, FoodBusiness] = {}

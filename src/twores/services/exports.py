@@ -193,8 +193,9 @@ def _text_writer(path: Path, named: Path | None = None) -> IO[str]:
 
 
 def _temporary_beside(target: Path) -> Path:
-    """A new empty file, hidden, in ``target``'s folder (``.<name>.tmp-XXXXXXXX``), made as
-    a new file is (the umask applies), else with the mode of the file it is to replace."""
+    """A new empty file, hidden, in ``target``'s folder (``.<name>.tmp-`` and eight random
+    hex digits), made as a new file is (the umask applies: ``mkstemp`` would give 0o600),
+    else with the mode of the file it is to replace."""
     for _ in range(100):
         candidate = target.with_name(f".{target.name}.tmp-{secrets.token_hex(4)}")
         try:

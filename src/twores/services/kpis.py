@@ -322,12 +322,13 @@ def kpi_dashboard(
         return _dashboard(app, store, scope, chosen, day, kpis, area, recount=False)
     except _Stale:
         pass
-    if not _REFRESHING.acquire(timeout=_REFRESH_WAIT):  # another's takes long: count too
-        return _dashboard(app, store, scope, chosen, day, kpis, area, recount=True)
-    try:  # the refresh before this one may have stored what was stale
+    # the refresh before this one may have stored what was stale; if it takes long, count too
+    locked = _REFRESHING.acquire(timeout=_REFRESH_WAIT)
+    try:
         return _dashboard(app, store, scope, chosen, day, kpis, area, recount=True)
     finally:
-        _REFRESHING.release()
+        if locked:
+            _REFRESHING.release()
 
 
 def _dashboard(
