@@ -407,7 +407,7 @@ def run_import(
         with path.open("wb") as stored:
             content.seek(0)
             shutil.copyfileobj(content, stored)
-        report = imports.import_file(web.app, web.store, user.scope, kind, path)
+        report = imports.import_file(web.app, web.store, user.scope, kind, path, parse_ahead=False)
     return ImportResult(
         kind,
         safe,

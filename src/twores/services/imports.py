@@ -9,11 +9,12 @@ is recorded, so a replay is reported.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Generator, Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,10 @@ from twores.services.assignments import (
 )
 from twores.services.credit_codes import by_credit_code, file_by_credit_code
 from twores.services.lookups import IMPORTING, check_office, in_scope
+from twores.services.sheets.ahead import parsed_ahead, worth_parsing_ahead
 from twores.services.sheets.columns import unread_columns
 from twores.services.sheets.kept import Absent
+from twores.services.sheets.packed import pack_business_chunk, unpack_business_chunk
 from twores.services.sheets.parsing import (
     AssignmentRow,
     BusinessRow,
@@ -168,18 +171,22 @@ def import_file(
     on: date | None = None,
     dry_run: bool = False,
     report_dir: str | Path | None = None,
+    parse_ahead: bool | None = None,
 ) -> ImportReport:
     """Import one ledger file of ``kind`` (areas, businesses, cadres, assignments).
 
     On any error nothing changes and the row-level report is written into ``report_dir``
-    (default: beside the file)."""
+    (default: beside the file). ``parse_ahead``: parse a business ledger in a forked
+    process while this one writes (``sheets/ahead.py``); by default for a large file on a
+    machine with two cores. A server holding sockets and threads passes False."""
     check_import_kind(scope, kind, writing=not dry_run)
     source = Path(path)
     reports = None if report_dir is None else Path(report_dir)
     sha = file_sha256(source)
     day = on or today()
     rules = app.plugins.rulebook()
-    sheet = _Sheet(source, [], [])
+    ahead = worth_parsing_ahead(source) if parse_ahead is None else parse_ahead
+    sheet = _Sheet(source, [], [], ahead)
     with store.unit_of_work(scope) as uow:
         uow.claim_writes()  # before the replay check: a file imported at once is a replay
         replay = uow.imports.find(sha) is not None
@@ -255,12 +262,26 @@ class _Sheet:
     path: Path
     unread: list[str]
     tables: list[Table]
+    parse_ahead: bool = False
 
     def read(self, kind: str) -> Table:
         table = read_sheet(self.path, kind)
         self.unread.extend(unread_columns(kind, table.header))
         self.tables.append(table)
         return table
+
+    def business_chunks(self, hierarchy: Hierarchy) -> Generator[ParseResult[BusinessRow]]:
+        table = self.read("businesses")
+        parse = functools.partial(iter_business_chunks, hierarchy=hierarchy)
+        if not self.parse_ahead:
+            return parse(table)
+        return parsed_ahead(
+            table,
+            parse,
+            functools.partial(read_sheet, self.path, "businesses"),
+            pack_business_chunk,
+            unpack_business_chunk,
+        )
 
     def totals_rows(self) -> tuple[int, ...]:
         return tuple(sorted({row for table in self.tables for row in table.totals}))
@@ -462,13 +483,13 @@ def _import_businesses(uow: UnitOfWork, source: _Sheet, rules: RuleBook, on: dat
     entered_on = today()
     records = UpsertResult()
     rows = 0
-    chunks = iter_business_chunks(source.read("businesses"), hierarchy)
+    chunks = source.business_chunks(hierarchy)
     stored = bool(uow.businesses.page(limit=1))  # before this file's own rows
     seen: dict[str, int] = {}  # business key -> the row of the file filing it
     read_through = 0  # the last row read
     writing = True  # until a write is refused for the file as a whole
     unread_after: int | None = None  # read_through, when reading stopped at the error limit
-    with uow.businesses.bulk_load():
+    with uow.businesses.bulk_load(), contextlib.closing(chunks):
         for chunk in chunks:
             if len(errors) >= MAX_LISTED_ERRORS:
                 unread_after = read_through

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from datetime import date
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -558,7 +558,7 @@ _FIELD_OF = {"area_code": "area"}
 
 def iter_business_chunks(
     table: Table, hierarchy: Hierarchy, *, size: int | None = None, columnwise: bool = True
-) -> Iterator[ParseResult[BusinessRow]]:
+) -> Generator[ParseResult[BusinessRow]]:
     """Parse a business sheet ``size`` (default ``CHUNK``) rows at a time (a key repeated
     anywhere is an error).
 

@@ -1,0 +1,227 @@
+"""A business ledger parsed in a forked process while this one writes (``sheets/ahead.py``)
+imports exactly as one parsed here: the same rows, errors, totals and stored state, also
+when the parsing process fails or is killed part-way."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import twores
+from twores.core.areas import Tier
+from twores.core.errors import InvalidValueError
+from twores.services.imports import import_file
+from twores.services.sheets import parsing
+from twores.services.sheets.ahead import parsed_ahead
+from twores.services.sheets.packed import pack_business_chunk, unpack_business_chunk
+from twores.services.sheets.parsing import BusinessRow, CadreRef, ParseResult
+from twores.services.sheets.reading import Row, Table
+from twores.testing.strategies import businesses
+
+from .conftest import guilin_store
+
+ADMIN = twores.Scope("测试员", twores.Role.ADMIN)
+ON = date(2025, 6, 30)
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "sample-ledgers"
+
+
+@pytest.fixture
+def samples(tmp_path: Path) -> Path:
+    if not SAMPLES.exists():
+        pytest.skip(f"sample ledgers not present at {SAMPLES}")
+    folder = tmp_path / "samples"
+    shutil.copytree(SAMPLES, folder)
+    return folder
+
+
+def _imported(
+    app: twores.Twores, tmp_path: Path, samples: Path, ledger: str, ahead: bool
+) -> tuple[object, ...]:
+    store = guilin_store(app, f"sqlite:///{tmp_path / f'ahead-{ahead}.db'}")
+    import_file(app, store, ADMIN, "cadres", samples / "lingchuan_cadres.csv", on=ON)
+    report = import_file(
+        app, store, ADMIN, "businesses", samples / ledger, on=ON, parse_ahead=ahead
+    )
+    with store.unit_of_work(ADMIN) as uow:
+        person = {c.id: (c.name, c.phone) for c in uow.cadres.stream()}  # ids are drawn anew
+        held = [(person[a.cadre_id], a.business_key) for a in uow.assignments.stream()]
+        stored = (list(uow.businesses.stream()), held)
+    return (
+        report.rows,
+        report.records,
+        report.assignments,
+        report.errors,
+        report.totals_rows,
+        report.unread_columns,
+        stored,
+    )
+
+
+@pytest.mark.parametrize("ledger", ["lingchuan_ledger.xlsx", "lingchuan_ledger_bad.xlsx"])
+def test_the_sample_ledger_imports_alike_parsed_ahead(
+    app: twores.Twores,
+    tmp_path: Path,
+    samples: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    ledger: str,
+) -> None:
+    monkeypatch.setattr(parsing, "CHUNK", 97)  # many chunks cross the pipe
+    ahead = _imported(app, tmp_path, samples, ledger, ahead=True)
+    here = _imported(app, tmp_path, samples, ledger, ahead=False)
+    assert ahead == here
+    assert ahead[0] and (ahead[3] if "bad" in ledger else ahead[1].inserted)  # type: ignore[attr-defined]
+
+
+def _ledger(tmp_path: Path, rows: int, nul_at: int | None = None) -> Path:
+    lines = ["主体名称,许可证编号,所属区划,业态,规模"]
+    for i in range(1, rows):
+        lines.append(f"测试店{i:05d},JY1450323{i:07d},450323101202,食品销售,微型")
+        if i % 700 == 0:
+            lines.append("合计,,,,")
+    if nul_at is not None:
+        lines[nul_at - 1] = lines[nul_at - 1].replace("微型", "微\x00型")
+    path = tmp_path / "ledger.csv"
+    path.write_bytes("\r\n".join(lines).encode("utf-8"))
+    return path
+
+
+def test_totals_rows_and_counts_come_back_from_the_parser(
+    app: twores.Twores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parsing, "CHUNK", 500)
+    path = _ledger(tmp_path, 3000)
+    reports = [
+        import_file(
+            app, guilin_store(app, "memory://"), ADMIN, "businesses", path, parse_ahead=ahead
+        )
+        for ahead in (True, False)
+    ]
+    assert reports[0].totals_rows == reports[1].totals_rows and len(reports[0].totals_rows) == 4
+    assert reports[0].records == reports[1].records and reports[0].records.inserted == 2999
+
+
+def test_a_parser_that_fails_part_way_is_replaced_by_parsing_here(
+    app: twores.Twores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parsing, "CHUNK", 500)
+    path = _ledger(tmp_path, 3000, nul_at=2501)  # read by the parser after five chunks
+    refused = []
+    for ahead in (True, False):
+        store = guilin_store(app, "memory://")
+        with pytest.raises(InvalidValueError) as error:
+            import_file(app, store, ADMIN, "businesses", path, parse_ahead=ahead)
+        refused.append(str(error.value))
+        with store.unit_of_work(ADMIN) as uow:
+            assert uow.businesses.count() == 0  # the chunks written before it rolled back
+    assert refused[0] == refused[1] and "第 2501 行" in refused[0]
+
+
+def _table(chunks: int) -> Table:
+    rows = [Row(n, None, [f"行{n}"]) for n in range(chunks * 3)]
+    return Table(["名称"], 1, iter(rows))
+
+
+def _counted(table: Table, dies_after: int | None = None) -> Iterator[list[str]]:
+    """Three rows a chunk; every second chunk a totals row. ``dies_after`` chunks, the
+    parsing process is killed."""
+    parent = os.getppid() if multiprocessing.parent_process() else None
+    chunk: list[str] = []
+    sent = 0
+    for row in table.rows:
+        chunk.append(str(row.cells[0]))
+        if len(chunk) == 3:
+            if sent % 2:
+                table.totals.append(row.number)
+            if dies_after is not None and sent == dies_after and parent is not None:
+                os.kill(os.getpid(), signal.SIGKILL)
+            yield chunk
+            sent += 1
+            chunk = []
+
+
+def _ahead(table: Table, dies_after: int | None = None) -> Iterator[list[str]]:
+    return parsed_ahead(
+        table,
+        lambda t: _counted(t, dies_after),
+        lambda: _table(8),
+        pickle.dumps,
+        pickle.loads,
+    )
+
+
+@pytest.mark.parametrize("dies_after", [None, 0, 3, 7])
+def test_a_killed_parser_loses_and_repeats_no_chunk(dies_after: int | None) -> None:
+    here = _table(8)
+    expected = list(_counted(here))
+    table = _table(8)
+    assert list(_ahead(table, dies_after)) == expected
+    assert table.totals == here.totals == [5, 11, 17, 23]
+    assert not multiprocessing.active_children()
+
+
+def test_a_reader_that_stops_early_stops_the_parser() -> None:
+    chunks = _ahead(_table(400))
+    assert next(chunks) == ["行0", "行1", "行2"]
+    chunks.close()
+    assert not multiprocessing.active_children()
+
+
+def test_output_buffered_before_the_fork_is_printed_once(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from twores.services.sheets.ahead import parsed_ahead\n"
+        "from twores.services.sheets.reading import Row, Table\n"
+        "sys.stdout.write('printed once')\n"
+        "table = Table(['名称'], 1, iter([Row(2, None, ['a'])]))\n"
+        "chunks = parsed_ahead(table, lambda t: iter([[r.number for r in t.rows]]),"
+        " None, list, list)\n"
+        "assert list(chunks) == [[2]]\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert done.stdout == "printed once"
+
+
+cadre_refs = st.none() | st.builds(
+    CadreRef,
+    name=st.sampled_from(["张伟", "李娜"]),
+    phone=st.none() | st.just("13800138000"),
+    post=st.none() | st.just("镇长"),
+    tier=st.none() | st.sampled_from(Tier),
+)
+
+
+@given(
+    st.lists(
+        st.tuples(businesses(), cadre_refs, st.sampled_from([frozenset(), frozenset({"status"})])),
+        max_size=5,
+    )
+)
+def test_a_packed_chunk_unpacks_to_equal_rows(
+    rows: list[tuple[twores.FoodBusiness, CadreRef | None, frozenset[str]]],
+) -> None:
+    chunk = ParseResult(
+        [BusinessRow(n, str(n), b, c, blank) for n, (b, c, blank) in enumerate(rows, start=2)],
+        [],
+        {"name": "主体名称"},
+    )
+    back = unpack_business_chunk(pickle.loads(pickle.dumps(pack_business_chunk(chunk))))
+    assert back == chunk
+    assert [r.business.key for r in back.rows] == [r.business.key for r in chunk.rows]
