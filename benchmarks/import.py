@@ -39,7 +39,7 @@ import twores
 from twores.divisions import demo_region
 from twores.services.imports import import_file
 from twores.services.stores import open_store
-url, path = sys.argv[1], sys.argv[2]
+url, path, ahead = sys.argv[1], sys.argv[2], {"auto": None, "here": False}[sys.argv[3]]
 app = twores.build(load_entrypoints=False)
 store = open_store(app, url)
 scope = twores.Scope("bench", twores.Role.ADMIN)
@@ -47,10 +47,11 @@ with store.unit_of_work(scope) as uow:
     uow.areas.upsert_many(demo_region())
     uow.commit()
 start = time.perf_counter()
-report = import_file(app, store, scope, "businesses", path)
+report = import_file(app, store, scope, "businesses", path, parse_ahead=ahead)
 elapsed = time.perf_counter() - start
 rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": elapsed, "rss_mb": rss_mb,
+parser_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({"seconds": elapsed, "rss_mb": rss_mb, "parser_rss_mb": parser_mb,
                   "inserted": report.records.inserted, "updated": report.records.updated,
                   "unchanged": report.records.unchanged, "errors": len(report.errors)}))
 """
@@ -68,9 +69,11 @@ def write_csv(path: Path) -> list[tuple[object, ...]]:
         return [tuple(row) for row in reader]
 
 
-def run_child(url: str, path: Path) -> dict[str, float]:
+def run_child(url: str, path: Path, parse: str = "auto") -> dict[str, float]:
+    """One import in a child process; ``parse``: "auto" (a file this large is parsed in a
+    second process, ``sheets/ahead.py``) or "here" (parsed in the importing process)."""
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, url, str(path)],
+        [sys.executable, "-c", CHILD, url, str(path), parse],
         capture_output=True,
         text=True,
         check=True,
@@ -209,9 +212,16 @@ def _run(folder: Path) -> list[Figure]:
     db = f"sqlite:///{folder / 'twores.db'}"
     first = run_child(db, source)
     again = run_child(db, source)
+    here = run_child(f"sqlite:///{folder / 'here.db'}", source, "here")
+    (folder / "here.db").unlink()
     print(
         f"  {ROWS:,} rows; first import: inserted {first['inserted']:.0f}, peak RSS "
-        f"{first['rss_mb']:.0f} MB; re-import: changed {again['inserted'] + again['updated']:.0f}"
+        f"{first['rss_mb']:.0f} MB (its parsing process {first['parser_rss_mb']:.0f} MB); "
+        f"re-import: changed {again['inserted'] + again['updated']:.0f}"
+    )
+    print(
+        f"  the same import parsing in its own process: {here['seconds']:.2f} s, peak RSS "
+        f"{here['rss_mb']:.0f} MB (parsed ahead {first['seconds'] / here['seconds']:.2f}x it)"
     )
     floor_s = sqlite_floor(folder / "twores.db")
     print(
