@@ -36,6 +36,7 @@ POSTGRES = os.environ.get("TWORES_TEST_POSTGRES_URL", "postgresql://postgres@127
 CHILD = """
 import json, resource, sys, time
 import twores
+from benchmarks.harness import peak_rss_mb
 from twores.divisions import demo_region
 from twores.services.imports import import_file
 from twores.services.stores import open_store
@@ -49,7 +50,7 @@ with store.unit_of_work(scope) as uow:
 start = time.perf_counter()
 report = import_file(app, store, scope, "businesses", path, parse_ahead=ahead)
 elapsed = time.perf_counter() - start
-rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss_mb = peak_rss_mb()
 parser_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(json.dumps({"seconds": elapsed, "rss_mb": rss_mb, "parser_rss_mb": parser_mb,
                   "inserted": report.records.inserted, "updated": report.records.updated,
@@ -216,12 +217,13 @@ def _run(folder: Path) -> list[Figure]:
     (folder / "here.db").unlink()
     print(
         f"  {ROWS:,} rows; first import: inserted {first['inserted']:.0f}, peak RSS "
-        f"{first['rss_mb']:.0f} MB (its parsing process {first['parser_rss_mb']:.0f} MB); "
+        f"{first['rss_mb']:.0f} MB (its parsing process {first['parser_rss_mb']:.0f} MB, pages "
+        f"shared with it at the fork included); "
         f"re-import: changed {again['inserted'] + again['updated']:.0f}"
     )
     print(
         f"  the same import parsing in its own process: {here['seconds']:.2f} s, peak RSS "
-        f"{here['rss_mb']:.0f} MB (parsed ahead {first['seconds'] / here['seconds']:.2f}x it)"
+        f"{here['rss_mb']:.0f} MB (the default import {first['seconds'] / here['seconds']:.2f}x it)"
     )
     floor_s = sqlite_floor(folder / "twores.db")
     print(
@@ -238,12 +240,12 @@ def _run(folder: Path) -> list[Figure]:
             first["seconds"] <= 15 * ROWS / 1_000_000 and first["seconds"] <= 4 * raw_s,
         ),
         Figure(
-            "import peak RSS",
-            first["rss_mb"],
+            "import peak RSS (with its parser)",
+            first["rss_mb"] + first["parser_rss_mb"],
             "-",
             None,
             "<= 1500 MB",
-            first["rss_mb"] <= 1500,
+            first["rss_mb"] + first["parser_rss_mb"] <= 1500,
             unit="MB",
         ),
         Figure(
