@@ -1,9 +1,10 @@
 """Parsed business rows as plain tuples, to cross from a parsing process to the importing one.
 
-Pickled as they are, a chunk of 10,000 validated rows costs about 16 µs a row to send and
-receive (attrs instances go field by field, by name); as tuples of their field values it
-costs about 1 µs, and rebuilding them (:func:`~twores.core.convert.as_stored`: every field
-given, nothing validated twice) about 3 µs.
+Pickled as they are, validated rows cost about 11 µs a row to pickle and unpickle, 8 of
+them unpickling in the importing process (attrs instances go field by field, by name); as
+tuples of their field values, rebuilt without validating anything twice
+(:func:`~twores.core.convert.as_stored`), the importing process spends about 4.5 µs a row
+on them (measured on 50,000 rows, best of five, the cycle collector paused as in an import).
 """
 
 from __future__ import annotations
