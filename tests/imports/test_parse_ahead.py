@@ -24,7 +24,7 @@ from twores.core.areas import Tier
 from twores.core.errors import InvalidValueError
 from twores.services.imports import import_file
 from twores.services.sheets import parsing
-from twores.services.sheets.ahead import parsed_ahead
+from twores.services.sheets.ahead import AHEAD_FROM_BYTES, parsed_ahead, worth_parsing_ahead
 from twores.services.sheets.packed import pack_business_chunk, unpack_business_chunk
 from twores.services.sheets.parsing import BusinessRow, CadreRef, ParseResult
 from twores.services.sheets.reading import Row, Table
@@ -225,3 +225,16 @@ def test_a_packed_chunk_unpacks_to_equal_rows(
     back = unpack_business_chunk(pickle.loads(pickle.dumps(pack_business_chunk(chunk))))
     assert back == chunk
     assert [r.business.key for r in back.rows] == [r.business.key for r in chunk.rows]
+
+
+@pytest.mark.parametrize(
+    ("cores", "size", "expected"),
+    [({0, 1}, AHEAD_FROM_BYTES, True), ({0}, AHEAD_FROM_BYTES, False), ({0, 1}, 1000, False)],
+)
+def test_a_large_file_is_parsed_ahead_where_a_second_core_is_allowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: set[int], size: int, expected: bool
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: cores, raising=False)
+    path = tmp_path / "ledger.csv"
+    path.write_bytes(b"x" * size)
+    assert worth_parsing_ahead(path) is expected

@@ -37,9 +37,17 @@ def worth_parsing_ahead(path: Path) -> bool:
     """A file large enough, on a machine with a second core that can fork."""
     return (
         "fork" in multiprocessing.get_all_start_methods()
-        and (os.cpu_count() or 1) > 1
+        and _usable_cores() > 1
         and path.stat().st_size >= AHEAD_FROM_BYTES
     )
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container or ``taskset`` may allow fewer than
+    the machine has)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def parsed_ahead(
