@@ -210,18 +210,42 @@ def test_database_reasons_are_put_in_chinese() -> None:
 def test_a_long_wait_for_another_writer_is_said(demo_db: Path, tmp_path: Path) -> None:
     db = tmp_path / "t.db"
     shutil.copy(demo_db, db)
-    holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process's write, under way
-    released = threading.Timer(databases.WAIT_NOTICE_AFTER + 1.5, holder.rollback)
-    released.start()
-    try:
-        shown = run("--db", str(db), "problems", "overdue", cwd=tmp_path)
-    finally:
-        released.join()
-        holder.close()
-    assert shown.returncode == 0, shown.stderr
-    assert shown.stderr.count("正在等待另一项写入完成") == 1, shown.stderr
-    assert "waiting for another write to finish" in shown.stderr
+    said: list[str] = []
+    told = threading.Event()
+    with subprocess.Popen(
+        [*TWORES, "--db", str(db), "problems", "overdue"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=_env(),
+    ) as waiting:
+
+        def read_stderr() -> None:
+            assert waiting.stderr is not None
+            for line in waiting.stderr:
+                said.append(line)
+                if "正在等待另一项写入完成" in line:
+                    told.set()
+
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
+        try:  # the lock is let go once the wait was said (however slowly the command started)
+            told.wait(timeout=90)
+        finally:
+            holder.rollback()
+            holder.close()
+        assert waiting.stdout is not None
+        out = waiting.stdout.read()  # stderr is the reader's alone
+        waiting.wait(timeout=120)
+        reader.join(timeout=10)
+    stderr = "".join(said)
+    assert waiting.returncode == 0, stderr
+    assert stderr.count("正在等待另一项写入完成") == 1, stderr
+    assert "waiting for another write to finish" in stderr
+    assert "移交立案" in out  # it went on once the other write ended
     quick = run("--db", str(db), "problems", "overdue", cwd=tmp_path)
     assert quick.returncode == 0 and "等待" not in quick.stderr, quick.stderr
 
