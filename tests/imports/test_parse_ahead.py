@@ -11,6 +11,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -22,6 +24,7 @@ from hypothesis import strategies as st
 import twores
 from twores.core.areas import Tier
 from twores.core.errors import InvalidValueError
+from twores.services import imports
 from twores.services.imports import import_file
 from twores.services.sheets import parsing
 from twores.services.sheets.ahead import AHEAD_FROM_BYTES, parsed_ahead, worth_parsing_ahead
@@ -84,10 +87,13 @@ def test_the_sample_ledger_imports_alike_parsed_ahead(
     assert ahead[0] and (ahead[3] if "bad" in ledger else ahead[1].inserted)  # type: ignore[attr-defined]
 
 
-def _ledger(tmp_path: Path, rows: int, nul_at: int | None = None) -> Path:
+def _ledger(
+    tmp_path: Path, rows: int, nul_at: int | None = None, bad_every: int | None = None
+) -> Path:
     lines = ["主体名称,许可证编号,所属区划,业态,规模"]
     for i in range(1, rows):
-        lines.append(f"测试店{i:05d},JY1450323{i:07d},450323101202,食品销售,微型")
+        area = "459999999999" if bad_every and i % bad_every == 0 else "450323101202"
+        lines.append(f"测试店{i:05d},JY1450323{i:07d},{area},食品销售,微型")
         if i % 700 == 0:
             lines.append("合计,,,,")
     if nul_at is not None:
@@ -110,6 +116,22 @@ def test_totals_rows_and_counts_come_back_from_the_parser(
     ]
     assert reports[0].totals_rows == reports[1].totals_rows and len(reports[0].totals_rows) == 4
     assert reports[0].records == reports[1].records and reports[0].records.inserted == 2999
+
+
+def test_an_import_stopped_at_the_error_limit_names_the_totals_rows_read(
+    app: twores.Twores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parsing, "CHUNK", 500)
+    monkeypatch.setattr(imports, "MAX_LISTED_ERRORS", 300)
+    path = _ledger(tmp_path, 6000, bad_every=2)  # stops after two chunks; the parser is ahead
+    reports = [
+        import_file(
+            app, guilin_store(app, "memory://"), ADMIN, "businesses", path, parse_ahead=ahead
+        )
+        for ahead in (True, False)
+    ]
+    assert reports[0].errors == reports[1].errors and len(reports[0].errors) > 300
+    assert reports[0].totals_rows == reports[1].totals_rows and 702 in reports[0].totals_rows
 
 
 def test_a_parser_that_fails_part_way_is_replaced_by_parsing_here(
@@ -229,12 +251,121 @@ def test_a_packed_chunk_unpacks_to_equal_rows(
 
 @pytest.mark.parametrize(
     ("cores", "size", "expected"),
-    [({0, 1}, AHEAD_FROM_BYTES, True), ({0}, AHEAD_FROM_BYTES, False), ({0, 1}, 1000, False)],
+    [
+        ({0, 1}, AHEAD_FROM_BYTES, True),
+        ({0}, AHEAD_FROM_BYTES, False),  # one core allowed
+        ({0, 1}, 1000, False),  # a small file
+    ],
 )
-def test_a_large_file_is_parsed_ahead_where_a_second_core_is_allowed(
+def test_a_large_file_is_worth_parsing_ahead_with_a_second_core(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: set[int], size: int, expected: bool
 ) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: cores, raising=False)
     path = tmp_path / "ledger.csv"
     path.write_bytes(b"x" * size)
     assert worth_parsing_ahead(path) is expected
+
+
+@pytest.mark.parametrize(("threads", "ahead"), [(1, True), (2, False)])
+def test_by_default_an_import_beside_other_threads_parses_here(
+    app: twores.Twores,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    threads: int,
+    ahead: bool,
+) -> None:
+    forked: list[bool] = []
+
+    def spied(*args: object) -> Iterator[object]:
+        forked.append(True)
+        return parsed_ahead(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(imports, "worth_parsing_ahead", lambda _path: True)
+    monkeypatch.setattr(imports, "parsed_ahead", spied)
+    monkeypatch.setattr(threading, "active_count", lambda: threads)
+    report = import_file(
+        app, guilin_store(app, "memory://"), ADMIN, "businesses", _ledger(tmp_path, 9)
+    )
+    assert report.records.inserted == 8 and bool(forked) is ahead
+
+
+def test_the_parser_dies_with_the_importing_process(tmp_path: Path) -> None:
+    script = tmp_path / "importer.py"
+    script.write_text(
+        "import multiprocessing, time\n"
+        "from twores.services.sheets.ahead import parsed_ahead\n"
+        "from twores.services.sheets.reading import Row, Table\n"
+        "def slow(table):\n"
+        "    for row in table.rows:\n"
+        "        time.sleep(0.05)\n"
+        "        yield [row.number]\n"
+        "table = Table(['名称'], 1, iter([Row(n, None, ['x']) for n in range(100_000)]))\n"
+        "chunks = parsed_ahead(table, slow, None, list, list)\n"
+        "next(chunks)\n"
+        "print(multiprocessing.active_children()[0].pid, flush=True)\n"
+        "time.sleep(120)\n",
+        encoding="utf-8",
+    )
+    with subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    ) as importer:
+        assert importer.stdout is not None
+        parser = int(importer.stdout.readline())
+        assert _running(parser)
+        importer.kill()  # SIGKILL: no cleanup of its own runs
+        importer.wait()
+    for _ in range(100):
+        if not _running(parser):
+            return
+        time.sleep(0.1)
+    os.kill(parser, signal.SIGKILL)
+    pytest.fail("the parser outlived the importing process")
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def test_an_import_in_a_daemonic_process_parses_there(app: twores.Twores, tmp_path: Path) -> None:
+    path = _ledger(tmp_path, 50)
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+
+    def imported() -> None:
+        try:
+            report = import_file(
+                app, guilin_store(app, "memory://"), ADMIN, "businesses", path, parse_ahead=True
+            )
+            results.put(report.records.inserted)
+        except Exception as error:  # the test shows what it was
+            results.put(repr(error))
+
+    worker = context.Process(target=imported, daemon=True)
+    worker.start()
+    assert results.get(timeout=60) == 49
+    worker.join()
+
+
+def test_a_process_without_stdout_or_stderr_parses_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    assert list(_ahead(_table(3))) == list(_counted(_table(3)))
+
+
+def _sigint_ignored(table: Table) -> Iterator[list[bool]]:
+    yield [signal.getsignal(signal.SIGINT) is signal.SIG_IGN]
+
+
+def test_the_parser_ignores_ctrl_c_and_the_importer_takes_it_again() -> None:
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    chunks = parsed_ahead(_table(1), _sigint_ignored, lambda: _table(1), list, list)
+    assert list(chunks) == [[True]]
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+    assert signal.SIGINT not in before

@@ -328,7 +328,8 @@ def trusted_fields(cls: type[T], names: Iterable[str], values: Iterable[Any]) ->
 def as_stored(cls: type[T], names: Sequence[str], values: Iterable[Any]) -> T:
     """A record exactly as a store wrote it: every field given, derived ones included, so
     neither validators nor ``__attrs_post_init__`` run again (the store ran them before it
-    wrote the row). For the stored area tree, read whole by every command."""
+    wrote the row). For the stored area tree, read whole by every command, and for records
+    another process validated and sent as their field values (an import's parser)."""
     record = _new(cls)
     for put, value in zip(_setters(cls, tuple(names)), values, strict=False):  # type: ignore[arg-type]
         put(record, value)

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import hashlib
 import secrets
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Generator, Iterable
 from datetime import date
@@ -49,7 +50,7 @@ from twores.services.assignments import (
 )
 from twores.services.credit_codes import by_credit_code, file_by_credit_code
 from twores.services.lookups import IMPORTING, check_office, in_scope
-from twores.services.sheets.ahead import parsed_ahead, worth_parsing_ahead
+from twores.services.sheets.ahead import can_parse_ahead, parsed_ahead, worth_parsing_ahead
 from twores.services.sheets.columns import unread_columns
 from twores.services.sheets.kept import Absent
 from twores.services.sheets.packed import pack_business_chunk, unpack_business_chunk
@@ -177,15 +178,19 @@ def import_file(
 
     On any error nothing changes and the row-level report is written into ``report_dir``
     (default: beside the file). ``parse_ahead``: parse a business ledger in a forked
-    process while this one writes (``sheets/ahead.py``); by default for a large file on a
-    machine with two cores. A server holding sockets and threads passes False."""
+    process while this one writes (``sheets/ahead.py``); by default when
+    :func:`worth_parsing_ahead` (a large file, two cores) in a process of one thread. A
+    server passes False; True forks even beside other threads (never in a daemonic
+    process, which may have no children)."""
     check_import_kind(scope, kind, writing=not dry_run)
     source = Path(path)
     reports = None if report_dir is None else Path(report_dir)
     sha = file_sha256(source)
     day = on or today()
     rules = app.plugins.rulebook()
-    ahead = worth_parsing_ahead(source) if parse_ahead is None else parse_ahead
+    if parse_ahead is None:  # never beside other threads, unless the caller says so
+        parse_ahead = threading.active_count() == 1 and worth_parsing_ahead(source)
+    ahead = parse_ahead and can_parse_ahead()
     sheet = _Sheet(source, [], [], ahead)
     with store.unit_of_work(scope) as uow:
         uow.claim_writes()  # before the replay check: a file imported at once is a replay

@@ -3,43 +3,61 @@
 An import spends about as long reading and validating its rows as storing them; on two
 cores the two halves overlap. The parser is a forked copy of this process (it sees the
 area tree and rules already loaded) that walks the table and sends each parsed chunk back
-through a pipe, a chunk or two ahead of the writer (the pipe's buffer bounds memory).
+through a pipe, with the totals rows it skipped on the way, a chunk or two ahead of the
+writer (the pipe's buffer bounds memory).
 
-Nothing else changes: the chunks are the ones parsing in this process would give, in the
-same order. If the parser fails for any reason (a damaged file, a killed process), this
-process parses the file again itself from the chunk it has reached, so errors are raised
-here exactly as without it.
+Nothing else changes: the chunks and totals rows are the ones parsing in this process
+would give, in the same order, wherever the importer stops reading. If the parser fails for
+any reason (a damaged file, a killed process), this process parses the file again from its
+start and keeps the chunks it had not received, so errors are raised here exactly as
+without it. The parser ignores Ctrl-C (the importing process stops it) and dies with the
+importing process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import logging
 import multiprocessing
 import os
 import signal
 import sys
 from collections.abc import Callable, Generator, Iterator
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, TypeVar
 
 from twores.services.sheets.reading import Table
 
 T = TypeVar("T")
+LOG = logging.getLogger("twores.imports")
 
 #: Files smaller than this are parsed in this process (forking costs more than it saves).
 AHEAD_FROM_BYTES = 4 << 20
 
 _ROWS, _DONE, _FAILED = "rows", "done", "failed"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def can_parse_ahead() -> bool:
+    """Whether this process can fork a parser (a daemonic process may have no children)."""
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and not multiprocessing.current_process().daemon
+    )
 
 
 def worth_parsing_ahead(path: Path) -> bool:
-    """A file large enough, on a machine with a second core that can fork."""
-    return (
-        "fork" in multiprocessing.get_all_start_methods()
-        and _usable_cores() > 1
-        and path.stat().st_size >= AHEAD_FROM_BYTES
-    )
+    """A file large enough, with a second core to run on, in a process that can fork.
+
+    Mind other threads: the parser drops its standard streams and exits without flushing
+    or finalizing anything, but a lock another thread held at the fork (a module being
+    imported, say) stays held in the copy. :func:`~twores.services.imports.import_file`
+    parses ahead by default only in a process of one thread; the CLI, whose other threads
+    only draw its spinner, asks this."""
+    return can_parse_ahead() and _usable_cores() > 1 and path.stat().st_size >= AHEAD_FROM_BYTES
 
 
 def _usable_cores() -> int:
@@ -60,27 +78,19 @@ def parsed_ahead(
     """``parse(table)``, run in a forked process; ``pack`` and ``unpack`` carry each chunk
     across. ``reread`` opens the file again, for parsing here if the other process fails.
     ``table.totals`` is filled in as if it had been walked here."""
-    for stream in (sys.stdout, sys.stderr):  # else the copy would print it again on exit
-        stream.flush()
-    context = multiprocessing.get_context("fork")
-    receiving, sending = context.Pipe(duplex=False)
-    parser = context.Process(
-        target=_parse_into, args=(table, parse, pack, sending), name="twores-parse", daemon=True
-    )
-    parser.start()
-    sending.close()
+    parser, receiving = _start(table, parse, pack)
     received = 0
     try:
         while True:
             try:
-                kind, payload = receiving.recv()
+                kind, payload, totals = receiving.recv()
             except (EOFError, OSError):
-                kind, payload = _FAILED, None
+                kind, payload, totals = _FAILED, None, ()
+            table.totals.extend(totals)
             if kind == _ROWS:
                 received += 1
                 yield unpack(payload)
             elif kind == _DONE:
-                table.totals.extend(payload)
                 return
             else:
                 break
@@ -89,25 +99,78 @@ def parsed_ahead(
         if parser.is_alive():
             parser.terminate()
         parser.join()
+    LOG.warning(
+        "解析进程未能完成（退出码 %s），改在本进程重新解析 / the parsing process did not "
+        "finish (exit code %s); parsing the file here instead",
+        parser.exitcode,
+        parser.exitcode,
+    )
     yield from _parsed_here(table, parse, reread, skip=received)
+
+
+def _start(
+    table: Table, parse: Callable[[Table], Iterator[Any]], pack: Callable[[Any], Any]
+) -> tuple[BaseProcess, Connection]:
+    for stream in (sys.stdout, sys.stderr):  # else the copy would print it again on exit
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    parser = context.Process(
+        target=_parse_into,
+        args=(table, parse, pack, receiving, sending, os.getpid()),
+        name="twores-parse",
+        daemon=True,
+    )
+    # Ctrl-C waits until the parser ignores it: until then it would end the copy with a
+    # traceback, or interrupt start() with the parser untracked.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        parser.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    sending.close()
+    return parser, receiving
 
 
 def _parse_into(
     table: Table,
     parse: Callable[[Table], Iterator[Any]],
     pack: Callable[[Any], Any],
+    receiving: Connection,
     out: Connection,
+    importer: int,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's to handle
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    receiving.close()  # the importer's end: once it is gone, a send fails and this ends
+    _die_with(importer)
+    # Nothing here writes to the importer's streams (a warning is dropped): another thread
+    # of it may have held their locks at the fork.
+    sys.stdout = sys.stderr = None
+    sent = 0
     try:
         for chunk in parse(table):
-            out.send((_ROWS, pack(chunk)))
-        out.send((_DONE, list(table.totals)))
+            out.send((_ROWS, pack(chunk), table.totals[sent:]))
+            sent = len(table.totals)
+        out.send((_DONE, None, table.totals[sent:]))
     except BaseException:  # the importing process parses again and reports it
         with contextlib.suppress(OSError):
-            out.send((_FAILED, None))
+            out.send((_FAILED, None, ()))
     finally:
         out.close()
+        os._exit(0)  # no flushing or finalizing of what the copy inherited
+
+
+def _die_with(importer: int) -> None:
+    """On Linux, be killed with the importing process (else this would end only at its next
+    send, still holding the files and connections it inherited)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != importer:  # it died before that
+        os._exit(0)
 
 
 def _parsed_here(
@@ -116,5 +179,6 @@ def _parsed_here(
     again = reread()
     for number, chunk in enumerate(parse(again)):
         if number >= skip:
+            table.totals[:] = again.totals
             yield chunk
     table.totals[:] = again.totals
