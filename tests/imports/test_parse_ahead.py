@@ -26,6 +26,7 @@ from twores.core.areas import Tier
 from twores.core.errors import InvalidValueError
 from twores.services import imports
 from twores.services.imports import import_file
+from twores.services.sheets import ahead as ahead_module
 from twores.services.sheets import parsing
 from twores.services.sheets.ahead import AHEAD_FROM_BYTES, parsed_ahead, worth_parsing_ahead
 from twores.services.sheets.packed import pack_business_chunk, unpack_business_chunk
@@ -266,26 +267,37 @@ def test_a_large_file_is_worth_parsing_ahead_with_a_second_core(
     assert worth_parsing_ahead(path) is expected
 
 
-@pytest.mark.parametrize(("threads", "ahead"), [(1, True), (2, False)])
-def test_by_default_an_import_beside_other_threads_parses_here(
+@pytest.mark.parametrize(("daemon", "ahead"), [(True, True), (False, False)])
+def test_an_import_beside_a_working_thread_parses_here(
     app: twores.Twores,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    threads: int,
+    daemon: bool,
     ahead: bool,
 ) -> None:
+    """A daemon beside it (a spinner, the WAL checkpointer) is no bar; another thread is."""
     forked: list[bool] = []
 
     def spied(*args: object) -> Iterator[object]:
         forked.append(True)
         return parsed_ahead(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(imports, "worth_parsing_ahead", lambda _path: True)
     monkeypatch.setattr(imports, "parsed_ahead", spied)
-    monkeypatch.setattr(threading, "active_count", lambda: threads)
-    report = import_file(
-        app, guilin_store(app, "memory://"), ADMIN, "businesses", _ledger(tmp_path, 9)
-    )
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(ahead_module, "AHEAD_FROM_BYTES", 100)
+    store = guilin_store(app, "memory://")
+    alone = [
+        t for t in threading.enumerate() if not t.daemon and t is not threading.current_thread()
+    ]
+    assert not alone, alone  # the test runner's own threads are daemons
+    stop = threading.Event()
+    beside = threading.Thread(target=stop.wait, daemon=daemon)
+    beside.start()
+    try:
+        report = import_file(app, store, ADMIN, "businesses", _ledger(tmp_path, 9))
+    finally:
+        stop.set()
+        beside.join()
     assert report.records.inserted == 8 and bool(forked) is ahead
 
 

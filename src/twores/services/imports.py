@@ -13,7 +13,6 @@ import contextlib
 import functools
 import hashlib
 import secrets
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Generator, Iterable
 from datetime import date
@@ -179,7 +178,7 @@ def import_file(
     On any error nothing changes and the row-level report is written into ``report_dir``
     (default: beside the file). ``parse_ahead``: parse a business ledger in a forked
     process while this one writes (``sheets/ahead.py``); by default when
-    :func:`worth_parsing_ahead` (a large file, two cores) in a process of one thread. A
+    :func:`worth_parsing_ahead` (a large file, two cores, no other thread but daemons). A
     server passes False; True forks even beside other threads (never in a daemonic
     process, which may have no children)."""
     check_import_kind(scope, kind, writing=not dry_run)
@@ -188,9 +187,9 @@ def import_file(
     sha = file_sha256(source)
     day = on or today()
     rules = app.plugins.rulebook()
-    if parse_ahead is None:  # never beside other threads, unless the caller says so
-        parse_ahead = threading.active_count() == 1 and worth_parsing_ahead(source)
-    ahead = parse_ahead and can_parse_ahead()
+    ahead = (
+        worth_parsing_ahead(source) if parse_ahead is None else parse_ahead and can_parse_ahead()
+    )
     sheet = _Sheet(source, [], [], ahead)
     with store.unit_of_work(scope) as uow:
         uow.claim_writes()  # before the replay check: a file imported at once is a replay

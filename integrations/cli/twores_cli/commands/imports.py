@@ -10,7 +10,6 @@ import click
 
 import twores
 from twores.services.imports import KINDS, import_file
-from twores.services.sheets.ahead import worth_parsing_ahead
 from twores.services.sheets.report import unread_columns_message
 from twores_cli.context import Context, pass_context, report_dir_option
 
@@ -74,8 +73,6 @@ def command(
             on=on.date() if on else None,
             dry_run=dry_run,
             report_dir=report_dir,
-            # beside the spinner's thread, which the parser never touches
-            parse_ahead=file.exists() and worth_parsing_ahead(file),
         )
     store.close()
     t = obj.t

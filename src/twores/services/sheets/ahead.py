@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Generator, Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -50,14 +51,25 @@ def can_parse_ahead() -> bool:
 
 
 def worth_parsing_ahead(path: Path) -> bool:
-    """A file large enough, with a second core to run on, in a process that can fork.
+    """A file large enough, with a second core to run on, in a process that can fork and
+    runs no thread of its own beside this one.
 
-    Mind other threads: the parser drops its standard streams and exits without flushing
-    or finalizing anything, but a lock another thread held at the fork (a module being
-    imported, say) stays held in the copy. :func:`~twores.services.imports.import_file`
-    parses ahead by default only in a process of one thread; the CLI, whose other threads
-    only draw its spinner, asks this."""
-    return can_parse_ahead() and _usable_cores() > 1 and path.stat().st_size >= AHEAD_FROM_BYTES
+    Daemon threads (a spinner, the WAL checkpointer) are no bar: the parser writes nothing
+    to the importer's streams and exits without flushing or finalizing anything. Another
+    thread might hold a lock at the fork (a module being imported, say) that would stay held
+    in the copy, so a process running them parses in itself unless told otherwise."""
+    return (
+        can_parse_ahead()
+        and not _threads_at_work()
+        and _usable_cores() > 1
+        and path.stat().st_size >= AHEAD_FROM_BYTES
+    )
+
+
+def _threads_at_work() -> bool:
+    """Whether a thread other than this one runs that is no daemon."""
+    current = threading.current_thread()
+    return any(not t.daemon and t is not current for t in threading.enumerate())
 
 
 def _usable_cores() -> int:
