@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +29,17 @@ def divisions_dir() -> Path:
     folder = Path(os.environ.get("TWORES_DIVISIONS_DIR", SHARED_DATA / "china-divisions-2022"))
     if not (folder / "villages.csv.xz").exists():
         pytest.skip(f"division data not present at {folder}")
+    return folder
+
+
+@pytest.fixture
+def samples(tmp_path: Path) -> Path:
+    """A copy of the sample county ledgers (灵川县), to import and write reports beside."""
+    source = SHARED_DATA / "sample-ledgers"
+    if not source.exists():
+        pytest.skip(f"sample ledgers not present at {source}")
+    folder = tmp_path / "samples"
+    shutil.copytree(source, folder)
     return folder
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
-import shutil
 import signal
 import subprocess
 import sys
@@ -38,16 +37,6 @@ from .conftest import guilin_store
 
 ADMIN = twores.Scope("测试员", twores.Role.ADMIN)
 ON = date(2025, 6, 30)
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "sample-ledgers"
-
-
-@pytest.fixture
-def samples(tmp_path: Path) -> Path:
-    if not SAMPLES.exists():
-        pytest.skip(f"sample ledgers not present at {SAMPLES}")
-    folder = tmp_path / "samples"
-    shutil.copytree(SAMPLES, folder)
-    return folder
 
 
 def _imported(

@@ -30,18 +30,8 @@ from twores.services.sheets import parsing
 from twores.services.stores import open_store
 from twores.services.synth import synthetic_businesses, synthetic_roster
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "sample-ledgers"
 ADMIN = twores.Scope("测试员", twores.Role.ADMIN)
 ON = date(2025, 6, 30)
-
-
-@pytest.fixture
-def samples(tmp_path: Path) -> Path:
-    if not SAMPLES.exists():
-        pytest.skip(f"sample ledgers not present at {SAMPLES}")
-    folder = tmp_path / "samples"
-    shutil.copytree(SAMPLES, folder)
-    return folder
 
 
 def _sample_cadres(samples: Path) -> list[list[str]]:
