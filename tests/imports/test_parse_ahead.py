@@ -4,6 +4,7 @@ when the parsing process fails or is killed part-way."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import pickle
@@ -125,11 +126,15 @@ def test_an_import_stopped_at_the_error_limit_names_the_totals_rows_read(
 
 
 def test_a_parser_that_fails_part_way_is_replaced_by_parsing_here(
-    app: twores.Twores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: twores.Twores,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(parsing, "CHUNK", 500)
     path = _ledger(tmp_path, 3000, nul_at=2501)  # read by the parser after five chunks
     refused = []
+    caplog.set_level(logging.WARNING, logger="twores.imports")
     for ahead in (True, False):
         store = guilin_store(app, "memory://")
         with pytest.raises(InvalidValueError) as error:
@@ -138,6 +143,7 @@ def test_a_parser_that_fails_part_way_is_replaced_by_parsing_here(
         with store.unit_of_work(ADMIN) as uow:
             assert uow.businesses.count() == 0  # the chunks written before it rolled back
     assert refused[0] == refused[1] and "第 2501 行" in refused[0]
+    assert not caplog.records  # the file's error is said once, as without a parser
 
 
 def _table(chunks: int) -> Table:
@@ -174,13 +180,19 @@ def _ahead(table: Table, dies_after: int | None = None) -> Iterator[list[str]]:
 
 
 @pytest.mark.parametrize("dies_after", [None, 0, 3, 7])
-def test_a_killed_parser_loses_and_repeats_no_chunk(dies_after: int | None) -> None:
+def test_a_killed_parser_loses_and_repeats_no_chunk(
+    dies_after: int | None, caplog: pytest.LogCaptureFixture
+) -> None:
     here = _table(8)
     expected = list(_counted(here))
     table = _table(8)
-    assert list(_ahead(table, dies_after)) == expected
+    with caplog.at_level(logging.WARNING, logger="twores.imports"):
+        assert list(_ahead(table, dies_after)) == expected
     assert table.totals == here.totals == [5, 11, 17, 23]
     assert not multiprocessing.active_children()
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == (dies_after is not None)  # said: a killed parser is no file's fault
+    assert all("parsing the file here instead" in w for w in warned)
 
 
 def test_a_reader_that_stops_early_stops_the_parser() -> None:

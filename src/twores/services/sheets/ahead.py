@@ -39,6 +39,7 @@ LOG = logging.getLogger("twores.imports")
 AHEAD_FROM_BYTES = 4 << 20
 
 _ROWS, _DONE, _FAILED = "rows", "done", "failed"
+_LOST = "lost"  # the parser ended without a word (killed)
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -52,7 +53,7 @@ def can_parse_ahead() -> bool:
 
 def worth_parsing_ahead(path: Path) -> bool:
     """A file large enough, with a second core to run on, in a process that can fork and
-    runs no thread of its own beside this one.
+    runs no thread but daemons beside this one.
 
     Daemon threads (a spinner, the WAL checkpointer) are no bar: the parser writes nothing
     to the importer's streams and exits without flushing or finalizing anything. Another
@@ -97,7 +98,7 @@ def parsed_ahead(
             try:
                 kind, payload, totals = receiving.recv()
             except (EOFError, OSError):
-                kind, payload, totals = _FAILED, None, ()
+                kind, payload, totals = _LOST, None, ()
             table.totals.extend(totals)
             if kind == _ROWS:
                 received += 1
@@ -111,7 +112,9 @@ def parsed_ahead(
         if parser.is_alive():
             parser.terminate()
         parser.join()
-    LOG.warning(
+    # A file that cannot be read fails the parser as it fails here: said once, from here.
+    LOG.log(
+        logging.WARNING if kind == _LOST else logging.DEBUG,
         "解析进程未能完成（退出码 %s），改在本进程重新解析 / the parsing process did not "
         "finish (exit code %s); parsing the file here instead",
         parser.exitcode,
@@ -161,18 +164,19 @@ def _parse_into(
     # Nothing here writes to the importer's streams (a warning is dropped): another thread
     # of it may have held their locks at the fork.
     sys.stdout = sys.stderr = None
-    sent = 0
+    sent, code = 0, 0
     try:
         for chunk in parse(table):
             out.send((_ROWS, pack(chunk), table.totals[sent:]))
             sent = len(table.totals)
         out.send((_DONE, None, table.totals[sent:]))
     except BaseException:  # the importing process parses again and reports it
+        code = 1
         with contextlib.suppress(OSError):
             out.send((_FAILED, None, ()))
     finally:
         out.close()
-        os._exit(0)  # no flushing or finalizing of what the copy inherited
+        os._exit(code)  # no flushing or finalizing of what the copy inherited
 
 
 def _die_with(importer: int) -> None:
