@@ -151,10 +151,11 @@ def _table(chunks: int) -> Table:
     return Table(["名称"], 1, iter(rows))
 
 
-def _counted(table: Table, dies_after: int | None = None) -> Iterator[list[str]]:
+def _counted(
+    table: Table, dies_after: int | None = None, importer: int | None = None
+) -> Iterator[list[str]]:
     """Three rows a chunk; every second chunk a totals row. ``dies_after`` chunks, the
-    parsing process is killed."""
-    parent = os.getppid() if multiprocessing.parent_process() else None
+    parsing process (any but ``importer``) is killed."""
     chunk: list[str] = []
     sent = 0
     for row in table.rows:
@@ -162,7 +163,7 @@ def _counted(table: Table, dies_after: int | None = None) -> Iterator[list[str]]
         if len(chunk) == 3:
             if sent % 2:
                 table.totals.append(row.number)
-            if dies_after is not None and sent == dies_after and parent is not None:
+            if dies_after is not None and sent == dies_after and os.getpid() != importer:
                 os.kill(os.getpid(), signal.SIGKILL)
             yield chunk
             sent += 1
@@ -170,9 +171,10 @@ def _counted(table: Table, dies_after: int | None = None) -> Iterator[list[str]]
 
 
 def _ahead(table: Table, dies_after: int | None = None) -> Iterator[list[str]]:
+    importer = os.getpid()
     return parsed_ahead(
         table,
-        lambda t: _counted(t, dies_after),
+        lambda t: _counted(t, dies_after, importer),
         lambda: _table(8),
         pickle.dumps,
         pickle.loads,
@@ -189,7 +191,7 @@ def test_a_killed_parser_loses_and_repeats_no_chunk(
     with caplog.at_level(logging.WARNING, logger="twores.imports"):
         assert list(_ahead(table, dies_after)) == expected
     assert table.totals == here.totals == [5, 11, 17, 23]
-    assert not multiprocessing.active_children()
+    assert not _children()
     warned = [r.getMessage() for r in caplog.records]
     assert len(warned) == (dies_after is not None)  # said: a killed parser is no file's fault
     assert all("parsing the file here instead" in w for w in warned)
@@ -199,7 +201,7 @@ def test_a_reader_that_stops_early_stops_the_parser() -> None:
     chunks = _ahead(_table(400))
     assert next(chunks) == ["行0", "行1", "行2"]
     chunks.close()
-    assert not multiprocessing.active_children()
+    assert not _children()
 
 
 def test_output_buffered_before_the_fork_is_printed_once(tmp_path: Path) -> None:
@@ -305,7 +307,7 @@ def test_an_import_beside_a_working_thread_parses_here(
 def test_the_parser_dies_with_the_importing_process(tmp_path: Path) -> None:
     script = tmp_path / "importer.py"
     script.write_text(
-        "import multiprocessing, time\n"
+        "import os, time\n"
         "from twores.services.sheets.ahead import parsed_ahead\n"
         "from twores.services.sheets.reading import Row, Table\n"
         "def slow(table):\n"
@@ -315,7 +317,7 @@ def test_the_parser_dies_with_the_importing_process(tmp_path: Path) -> None:
         "table = Table(['名称'], 1, iter([Row(n, None, ['x']) for n in range(100_000)]))\n"
         "chunks = parsed_ahead(table, slow, None, list, list)\n"
         "next(chunks)\n"
-        "print(multiprocessing.active_children()[0].pid, flush=True)\n"
+        "print(open(f'/proc/self/task/{os.getpid()}/children').read().split()[0], flush=True)\n"
         "time.sleep(120)\n",
         encoding="utf-8",
     )
@@ -336,6 +338,12 @@ def test_the_parser_dies_with_the_importing_process(tmp_path: Path) -> None:
         time.sleep(0.1)
     os.kill(parser, signal.SIGKILL)
     pytest.fail("the parser outlived the importing process")
+
+
+def _children() -> list[str]:
+    """This process's child processes (Linux)."""
+    tasks = Path(f"/proc/{os.getpid()}/task")
+    return [pid for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
 
 
 def _running(pid: int) -> bool:
@@ -382,3 +390,39 @@ def test_the_parser_ignores_ctrl_c_and_the_importer_takes_it_again() -> None:
     assert list(chunks) == [[True]]
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
     assert signal.SIGINT not in before
+
+
+def test_the_parser_runs_nothing_of_the_program_it_was_forked_from(tmp_path: Path) -> None:
+    """Not its signal handlers nor an event loop's wakeup fd, and not the start-up that
+    closed stdin (waiting forever while a thread of the program was reading it)."""
+    script = tmp_path / "program.py"
+    script.write_text(
+        "import signal, socket, sys, threading, time\n"
+        "from twores.services.sheets.ahead import parsed_ahead\n"
+        "from twores.services.sheets.reading import Row, Table\n"
+        "signal.signal(signal.SIGTERM, lambda *_: print('the program cleans up'))\n"
+        "wakeup, _ = socket.socketpair()\n"
+        "wakeup.setblocking(False)\n"
+        "signal.set_wakeup_fd(wakeup.fileno())\n"
+        "threading.Thread(target=sys.stdin.readline, daemon=True).start()\n"
+        "time.sleep(0.3)  # reading, holding stdin's lock\n"
+        "def seen(table):\n"
+        "    list(table.rows)\n"
+        "    yield [callable(signal.getsignal(signal.SIGTERM)), signal.set_wakeup_fd(-1),\n"
+        "           signal.getsignal(signal.SIGINT) is signal.SIG_IGN]\n"
+        "table = Table(['名称'], 1, iter([Row(2, None, ['a'])]))\n"
+        "print(list(parsed_ahead(table, seen, None, list, list)))\n",
+        encoding="utf-8",
+    )
+    with subprocess.Popen(
+        [sys.executable, str(script)],
+        stdin=subprocess.PIPE,  # never written: the thread reads on
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    ) as program:
+        try:
+            out, _ = program.communicate(timeout=60)
+        finally:
+            program.kill()
+    assert out == "[[False, -1, True]]\n"

@@ -26,7 +26,6 @@ import sys
 import threading
 from collections.abc import Callable, Generator, Iterator
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,21 +43,21 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def can_parse_ahead() -> bool:
-    """Whether this process can fork a parser (a daemonic process may have no children)."""
-    return (
-        "fork" in multiprocessing.get_all_start_methods()
-        and not multiprocessing.current_process().daemon
-    )
+    """Whether this process can fork a parser: not on a system without ``fork``, nor in a
+    daemonic process (a ``multiprocessing.Pool`` worker: its siblings use the cores)."""
+    return hasattr(os, "fork") and not multiprocessing.current_process().daemon
 
 
 def worth_parsing_ahead(path: Path) -> bool:
     """A file large enough, with a second core to run on, in a process that can fork and
     runs no thread but daemons beside this one.
 
-    Daemon threads (a spinner, the WAL checkpointer) are no bar: the parser writes nothing
-    to the importer's streams and exits without flushing or finalizing anything. Another
-    thread might hold a lock at the fork (a module being imported, say) that would stay held
-    in the copy, so a process running them parses in itself unless told otherwise."""
+    The parser touches nothing of this process but the file, its pipe and the parsing code
+    (its streams are dropped, its signal handlers reset, it ends with ``os._exit``); still,
+    a lock another thread held at the fork (a module half imported) would stay held in the
+    copy. Daemon threads here are the CLI's spinner and the WAL checkpointer; a program's
+    own threads are a risk this does not take: such a process parses in itself unless told
+    otherwise."""
     return (
         can_parse_ahead()
         and not _threads_at_work()
@@ -91,9 +90,21 @@ def parsed_ahead(
     """``parse(table)``, run in a forked process; ``pack`` and ``unpack`` carry each chunk
     across. ``reread`` opens the file again, for parsing here if the other process fails.
     ``table.totals`` is filled in as if it had been walked here."""
-    parser, receiving = _start(table, parse, pack)
-    received = 0
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+    # Ctrl-C is held back until the parser ignores it (it would end the copy with a
+    # traceback) and this process is inside the try below (which stops the parser).
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
+        parser = _fork(table, parse, pack, receiving, sending)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        receiving.close()
+        raise
+    finally:
+        sending.close()
+    received, kind = 0, _LOST
+    try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         while True:
             try:
                 kind, payload, totals = receiving.recv()
@@ -109,44 +120,52 @@ def parsed_ahead(
                 break
     finally:
         receiving.close()
-        if parser.is_alive():
-            parser.terminate()
-        parser.join()
+        code = _ended(parser, finished=kind == _DONE)
     # A file that cannot be read fails the parser as it fails here: said once, from here.
     LOG.log(
         logging.WARNING if kind == _LOST else logging.DEBUG,
         "解析进程未能完成（退出码 %s），改在本进程重新解析 / the parsing process did not "
         "finish (exit code %s); parsing the file here instead",
-        parser.exitcode,
-        parser.exitcode,
+        code,
+        code,
     )
     yield from _parsed_here(table, parse, reread, skip=received)
 
 
-def _start(
-    table: Table, parse: Callable[[Table], Iterator[Any]], pack: Callable[[Any], Any]
-) -> tuple[BaseProcess, Connection]:
-    for stream in (sys.stdout, sys.stderr):  # else the copy would print it again on exit
+def _fork(
+    table: Table,
+    parse: Callable[[Table], Iterator[Any]],
+    pack: Callable[[Any], Any],
+    receiving: Connection,
+    sending: Connection,
+) -> int:
+    """The parser's process id. A bare fork: nothing of this process runs in the copy
+    (multiprocessing's start-up would close stdin there, waiting forever on its lock if
+    another thread was reading it)."""
+    for stream in (sys.stdout, sys.stderr):  # else the copy could print it again
         if stream is not None:
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
-    context = multiprocessing.get_context("fork")
-    receiving, sending = context.Pipe(duplex=False)
-    parser = context.Process(
-        target=_parse_into,
-        args=(table, parse, pack, receiving, sending, os.getpid()),
-        name="twores-parse",
-        daemon=True,
-    )
-    # Ctrl-C waits until the parser ignores it: until then it would end the copy with a
-    # traceback, or interrupt start() with the parser untracked.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    importer = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
     try:
-        parser.start()
+        _parse_into(table, parse, pack, receiving, sending, importer)
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    sending.close()
-    return parser, receiving
+        os._exit(1)  # only if the parser itself failed to start
+
+
+def _ended(pid: int, *, finished: bool) -> int | None:
+    """Wait for the parser, killed first unless it ``finished`` (SIGKILL: no handler of
+    the program runs in the copy); its exit code (None if the program reaps children)."""
+    with contextlib.suppress(ChildProcessError):
+        if not finished:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status)
+    return None
 
 
 def _parse_into(
@@ -157,8 +176,7 @@ def _parse_into(
     out: Connection,
     importer: int,
 ) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's to handle
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    _own_signals()
     receiving.close()  # the importer's end: once it is gone, a send fails and this ends
     _die_with(importer)
     # Nothing here writes to the importer's streams (a warning is dropped): another thread
@@ -177,6 +195,19 @@ def _parse_into(
     finally:
         out.close()
         os._exit(code)  # no flushing or finalizing of what the copy inherited
+
+
+def _own_signals() -> None:
+    """The program's signal handlers are not the parser's: they go back to the defaults,
+    with no wakeup fd (an event loop's); Ctrl-C is ignored (the importer stops the parser)."""
+    with contextlib.suppress(ValueError, OSError):
+        signal.set_wakeup_fd(-1)
+    for number in signal.valid_signals():
+        with contextlib.suppress(ValueError, OSError):
+            if callable(signal.getsignal(number)):
+                signal.signal(number, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _die_with(importer: int) -> None:
