@@ -127,8 +127,10 @@ class Keyed:
         rehashed: list[tuple[str, str, str]] = []
         for key, (_, _, values) in list(changed.items()):
             before = existing[key]
-            if not before["row_hash"] and codec.audit(before) == codec.audit_values(values):
-                rehashed.append((values[-1], before["county_code"], key))  # written set-wise
+            # the same values under another hash: written set-wise (""), or hashed by an
+            # earlier version of ``row_hash``; only the hash is rewritten, set-wise
+            if codec.audit(before) == codec.audit_values(values):
+                rehashed.append((values[-1], before["county_code"], key))
                 del changed[key]
         filed = ((key, existing[key]["area_code"]) for key in changed)
         guard.check_stored_writes(filed, self.what_zh, self.entity)
