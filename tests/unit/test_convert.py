@@ -2,12 +2,17 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import pytest
+from hypothesis import given
 
 from twores import make_converter
+from twores.core.areas import Area, Tier
 from twores.core.businesses import FoodBusiness
+from twores.core.convert import as_stored, stored_builder
 from twores.core.errors import StructureError
 from twores.core.rules import RuleSet
+from twores.testing.strategies import businesses
 
 
 def test_every_bad_field_is_listed_with_its_path() -> None:
@@ -80,3 +85,22 @@ def test_json_round_trip_of_a_ledger_like_business() -> None:
     )
     assert again == business
     assert converter.unstructure(business)["grade"] == "D"
+
+
+@given(businesses())
+def test_a_record_built_as_stored_equals_the_record(business: FoodBusiness) -> None:
+    names = tuple(a.name for a in attrs.fields(FoodBusiness))
+    values = [getattr(business, name) for name in names]
+    rebuilt = as_stored(FoodBusiness, names, values)
+    assert rebuilt == business and rebuilt.key == business.key
+    reordered = tuple(reversed(names))
+    assert stored_builder(FoodBusiness, reordered)(*reversed(values)) == business
+
+
+def test_a_record_built_as_stored_takes_every_field() -> None:
+    build = stored_builder(Area, ("code", "name", "tier", "parent_code", "valid_from", "valid_to"))
+    assert build("45", "广西壮族自治区", Tier.PROVINCE, None, None, None) == Area(
+        "45", "广西壮族自治区", Tier.PROVINCE
+    )
+    with pytest.raises(TypeError):
+        build("45", "广西壮族自治区", Tier.PROVINCE)

