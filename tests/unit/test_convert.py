@@ -9,7 +9,7 @@ from hypothesis import given
 from twores import make_converter
 from twores.core.areas import Area, Tier
 from twores.core.businesses import FoodBusiness
-from twores.core.convert import as_stored, stored_builder
+from twores.core.convert import stored_builder
 from twores.core.errors import StructureError
 from twores.core.rules import RuleSet
 from twores.testing.strategies import businesses
@@ -91,7 +91,7 @@ def test_json_round_trip_of_a_ledger_like_business() -> None:
 def test_a_record_built_as_stored_equals_the_record(business: FoodBusiness) -> None:
     names = tuple(a.name for a in attrs.fields(FoodBusiness))
     values = [getattr(business, name) for name in names]
-    rebuilt = as_stored(FoodBusiness, names, values)
+    rebuilt = stored_builder(FoodBusiness, names)(*values)
     assert rebuilt == business and rebuilt.key == business.key
     reordered = tuple(reversed(names))
     assert stored_builder(FoodBusiness, reordered)(*reversed(values)) == business

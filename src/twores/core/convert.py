@@ -325,18 +325,16 @@ def trusted_fields(cls: type[T], names: Iterable[str], values: Iterable[Any]) ->
     return record
 
 
-def as_stored(cls: type[T], names: Sequence[str], values: Iterable[Any]) -> T:
-    """A record exactly as a store wrote it: every field given, derived ones included, so
-    neither validators nor ``__attrs_post_init__`` run again (the store ran them before it
-    wrote the row). For the stored area tree, read whole by every command, and for records
-    another process validated and sent as their field values (an import's parser)."""
-    return stored_builder(cls, tuple(names))(*values)
-
-
 def stored_builder(cls: type[T], names: tuple[str, ...]) -> Callable[..., T]:
-    """:func:`as_stored` of ``cls`` for one order of its fields, made once: a function of
-    the field values, one positional argument each, that sets each field's slot by a line
-    of its own (0.9 µs for a 16-field business, where a loop over the fields took 1.6)."""
+    """A maker of records exactly as a store wrote them: every field given, derived ones
+    included, so neither validators nor ``__attrs_post_init__`` run again (the store ran
+    them before it wrote the row). For the stored area tree, read whole by every command,
+    and for records another process validated and sent as their field values (an import's
+    parser).
+
+    Made once per class and order of ``names``: a function of the field values, one
+    positional argument each, that sets each field's slot by a line of its own (0.9 µs for
+    a 16-field business, where a loop over the fields took 1.6)."""
     build: Callable[..., T] = _stored_builder(cast(type, cls), names)
     return build
 

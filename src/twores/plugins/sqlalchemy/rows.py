@@ -26,7 +26,7 @@ from twores.core.businesses import (
     StaffMember,
 )
 from twores.core.cadres import Cadre
-from twores.core.convert import as_stored, trusted_fields
+from twores.core.convert import stored_builder, trusted_fields
 from twores.core.duties import DutyKind, DutyRecord, StaffRole
 from twores.core.letters import Letter
 from twores.core.periods import Period, PeriodKind
@@ -259,6 +259,7 @@ CADRE = Codec(
 
 
 _AREA_FIELDS = ("code", "name", "tier", "parent_code", "valid_from", "valid_to")
+_stored_area = stored_builder(Area, _AREA_FIELDS)
 
 
 def area(row: Any) -> Area:
@@ -272,7 +273,7 @@ def area(row: Any) -> Area:
     values = (code, name, tier, parent_code, valid_from, valid_to)
     if parent_code is None and tier is not Tier.PROVINCE:
         return trusted_fields(Area, _AREA_FIELDS, values)
-    return as_stored(Area, _AREA_FIELDS, values)
+    return _stored_area(*values)
 
 
 def _maybe_day(value: Any) -> date | None:
