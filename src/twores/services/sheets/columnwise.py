@@ -20,7 +20,7 @@ from typing import Any, cast
 import attrs
 
 from twores.core.businesses import BUSINESS_NAME_MAX, FoodBusiness, OperatingStatus, Staff
-from twores.core.convert import trusted_fields
+from twores.core.convert import stored_builder
 from twores.core.errors import TworesError
 from twores.core.texts import CONTROL_CHARACTER
 from twores.services.sheets.values import INVISIBLE
@@ -75,9 +75,10 @@ class ColumnwiseBusinesses:
             (name, sheet_field, positions.get(sheet_field), read)
             for name, (sheet_field, read) in readers.items()
         ]
-        self._names = (*readers, "staff")
-        if set(self._names) != {field.name for field in _FIELDS}:
+        names = (*readers, "staff")
+        if set(names) != {field.name for field in _FIELDS}:
             raise ValueError("the readers must give every FoodBusiness field but staff")
+        self._build = stored_builder(FoodBusiness, names)
         self._occupied = tuple(occupied)
         self._memo: dict[str, dict[object, object]] = {name: {} for name in readers}
         self._bad: dict[str, set[object]] = {name: set() for name in readers}
@@ -97,14 +98,15 @@ class ColumnwiseBusinesses:
                 values = self._by_distinct(name, sheet_field, read, cells, slow)
                 default = _DEFAULTS.get(name)
                 columns.append(values if default is None else [v or default for v in values])
-        names = self._names
+        build = self._build
         vouched: list[FoodBusiness | None] = []
         for index, fields in enumerate(zip(*columns, strict=True)):
             if index in slow:
                 vouched.append(None)
                 continue
+            business = build(*fields, _NO_STAFF)  # each field checked above
             try:
-                business = trusted_fields(FoodBusiness, names, (*fields, _NO_STAFF))
+                business.__attrs_post_init__()
             except TworesError:  # a cross-field rule: the row parser reports it
                 vouched.append(None)
             else:
