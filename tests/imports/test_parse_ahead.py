@@ -4,6 +4,7 @@ when the parsing process fails or is killed part-way."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import multiprocessing
 import os
@@ -426,3 +427,14 @@ def test_the_parser_runs_nothing_of_the_program_it_was_forked_from(tmp_path: Pat
         finally:
             program.kill()
     assert out == "[[False, -1, True]]\n"
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_SETPIPE_SZ"), reason="pipe sizes are Linux's")
+def test_the_pipe_holds_a_whole_chunk_within_the_systems_limit() -> None:
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+    with receiving, sending:
+        ahead_module._widen(sending)
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        held = fcntl.fcntl(receiving.fileno(), fcntl.F_GETPIPE_SZ)
+        assert held == min(ahead_module.PIPE_BYTES, limit)
+        assert held >= 1 << 20 or limit < 1 << 20  # a pickled 10,000-row chunk: ~0.9 MB

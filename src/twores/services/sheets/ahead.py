@@ -39,6 +39,9 @@ AHEAD_FROM_BYTES = 4 << 20
 
 _ROWS, _DONE, _FAILED = "rows", "done", "failed"
 _LOST = "lost"  # the parser ended without a word (killed)
+#: What the pipe may hold: a pickled chunk of 10,000 rows takes about 0.9 MB.
+PIPE_BYTES = 4 << 20
+_PIPE_MAX = Path("/proc/sys/fs/pipe-max-size")
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -91,6 +94,7 @@ def parsed_ahead(
     across. ``reread`` opens the file again, for parsing here if the other process fails.
     ``table.totals`` is filled in as if it had been walked here."""
     receiving, sending = multiprocessing.Pipe(duplex=False)
+    _widen(sending)
     # Ctrl-C is held back until the parser ignores it (it would end the copy with a
     # traceback) and this process is inside the try below (which stops the parser).
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -130,6 +134,22 @@ def parsed_ahead(
         code,
     )
     yield from _parsed_here(table, parse, reread, skip=received)
+
+
+def _widen(pipe: Connection) -> None:
+    """Let the pipe hold a whole chunk or more (64 KiB by default), so the parser goes on
+    to the next one while the importing process still writes the last: on Linux, up to
+    :data:`PIPE_BYTES` within the system's limit for a pipe (``fs.pipe-max-size``, 1 MiB
+    unless raised); elsewhere, or refused, the pipe stays as it is."""
+    try:
+        import fcntl  # POSIX only
+    except ImportError:
+        return
+    size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    if size is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        fcntl.fcntl(pipe.fileno(), size, min(PIPE_BYTES, int(_PIPE_MAX.read_text())))
 
 
 def _fork(
