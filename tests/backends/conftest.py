@@ -6,6 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from twores.core.businesses import BusinessType, FoodBusiness
+from twores.divisions import demo_region
+
+#: A village of the demo region.
+VILLAGE = next(a for a in demo_region() if len(a.code) == 12)
+
 POSTGRES_URL = os.environ.get("TWORES_TEST_POSTGRES_URL")
 
 
@@ -29,3 +35,13 @@ def postgres_url() -> Iterator[str]:
         with admin.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+def catering_business(number: int) -> FoodBusiness:
+    """Catering business ``number`` of :data:`VILLAGE`, licensed by its county."""
+    return FoodBusiness(
+        name=f"饭店{number}",
+        area_code=VILLAGE.code,
+        business_type=BusinessType.CATERING,
+        licence_no=f"JY1{VILLAGE.code[:6]}{number:07d}",
+    )

@@ -8,10 +8,10 @@ from datetime import date
 
 import attrs
 import pytest
+from tests.backends.conftest import VILLAGE, catering_business
 
 import twores
 from twores.core.assignment import plan_assignments
-from twores.core.businesses import BusinessType, FoodBusiness
 from twores.core.supervision import visit_key
 from twores.divisions import demo_region
 from twores.services.kpis import compute_kpis
@@ -20,18 +20,8 @@ from twores.services.synth import synthetic_roster
 from twores.testing.postgres import POSTGRES_URL, fresh_sql_store, sql_backends
 
 ADMIN = twores.Scope("tester", twores.Role.ADMIN)
-VILLAGE = next(a for a in demo_region() if len(a.code) == 12)
 COUNTY = VILLAGE.code[:6]
 START = date(2026, 1, 5)
-
-
-def _business(number: int) -> FoodBusiness:
-    return FoodBusiness(
-        name=f"饭店{number}",
-        area_code=VILLAGE.code,
-        business_type=BusinessType.CATERING,
-        licence_no=f"JY1{COUNTY}{number:07d}",
-    )
 
 
 @pytest.mark.parametrize("backend", sql_backends())
@@ -39,14 +29,14 @@ def test_a_write_after_a_read_moves_the_version(backend: str) -> None:
     with fresh_sql_store(backend) as store, store.unit_of_work(ADMIN) as uow:
         uow.areas.upsert_many(demo_region())
         summary = uow.kpi_summary  # type: ignore[attr-defined]
-        uow.businesses.upsert_many([_business(1)])
+        uow.businesses.upsert_many([catering_business(1)])
         first = summary.versions([COUNTY])[COUNTY]["business"]
-        uow.businesses.upsert_many([_business(2)])
-        uow.businesses.upsert_many([attrs.evolve(_business(2), name="饭店二")])
+        uow.businesses.upsert_many([catering_business(2)])
+        uow.businesses.upsert_many([attrs.evolve(catering_business(2), name="饭店二")])
         second = summary.versions([COUNTY])[COUNTY]["business"]
-        uow.businesses.upsert_many([_business(3)])
+        uow.businesses.upsert_many([catering_business(3)])
         third = summary.fingerprint([COUNTY])
-        uow.businesses.upsert_many([_business(4)])
+        uow.businesses.upsert_many([catering_business(4)])
         assert first < second
         assert summary.fingerprint([COUNTY])[1] > third[1]
 
@@ -98,7 +88,7 @@ def test_recounts_into_the_summary_wait_for_each_other(backend: str) -> None:
     with fresh_sql_store(backend) as store:
         with store.unit_of_work(ADMIN) as uow:
             uow.areas.upsert_many(demo_region())
-            uow.businesses.upsert_many([_business(1)])
+            uow.businesses.upsert_many([catering_business(1)])
             uow.commit()
         first = store.unit_of_work(ADMIN)
         first.kpi_summary.claim()

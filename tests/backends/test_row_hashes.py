@@ -9,24 +9,14 @@ import hashlib
 import attrs
 import pytest
 import sqlalchemy as sa
+from tests.backends.conftest import catering_business
 
 import twores
-from twores.core.businesses import BusinessType, FoodBusiness
 from twores.divisions import demo_region
 from twores.plugins.sqlalchemy import rows
 from twores.testing.postgres import fresh_sql_store, sql_backends
 
 ADMIN = twores.Scope("tester", twores.Role.ADMIN)
-VILLAGE = next(a for a in demo_region() if len(a.code) == 12)
-
-
-def _business(number: int) -> FoodBusiness:
-    return FoodBusiness(
-        name=f"饭店{number}",
-        area_code=VILLAGE.code,
-        business_type=BusinessType.CATERING,
-        licence_no=f"JY1{VILLAGE.code[:6]}{number:07d}",
-    )
 
 
 def _old_hash(values: tuple[object, ...]) -> str:
@@ -36,7 +26,7 @@ def _old_hash(values: tuple[object, ...]) -> str:
 
 @pytest.mark.parametrize("backend", sql_backends())
 def test_rows_hashed_another_way_are_rehashed_not_changed(backend: str) -> None:
-    businesses = [_business(n) for n in range(1, 7)]
+    businesses = [catering_business(n) for n in range(1, 7)]
     with fresh_sql_store(backend) as store:
         with store.unit_of_work(ADMIN) as uow:
             uow.areas.upsert_many(demo_region())
