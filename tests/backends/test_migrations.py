@@ -1,5 +1,6 @@
 """Migrations 0021 and 0022: the scope policies by tier, and the repair of databases that
-ran 0016 or 0017 as they stood before those released migrations were edited."""
+ran 0016 or 0017 as they stood before those released migrations were edited; 0024: the
+audit log compressed with LZ4 on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from tests.backends.conftest import catering_business
+
+import twores
 from twores.core.errors import SchemaNewerError, SchemaOutdatedError, SchemaVersionError
+from twores.divisions import demo_region
 from twores.plugins.sqlalchemy import rls
 from twores.plugins.sqlalchemy.backend import SqlStore, normalise_url
 
-HEAD = "0023"
+HEAD = "0024"
 
 
 def _alembic(store: SqlStore, action: str, revision: str) -> None:
@@ -275,3 +280,53 @@ def test_an_app_role_meeting_an_old_schema_gets_the_outdated_code(postgres_url: 
             connection.exec_driver_sql(f"DROP OWNED BY {role}")
             connection.exec_driver_sql(f"DROP ROLE {role}")
         owner.close()
+
+
+# -- PostgreSQL: LZ4 for the audit log (0024) -----------------------------------------------
+
+
+def _compression(store: SqlStore) -> dict[str, str]:
+    with store.engine.connect() as connection:
+        found = connection.exec_driver_sql(
+            "SELECT attrelid::regclass::text || '.' || attname, attcompression FROM pg_attribute "
+            "WHERE attrelid IN ('audit_log'::regclass, 'rankings'::regclass) "
+            "AND attname IN ('before', 'after', 'payload')"
+        )
+        return dict(found.all())  # type: ignore[arg-type]
+
+
+def _audited_values(store: SqlStore) -> list[tuple[Any, ...]]:
+    with store.engine.connect() as connection:
+        found = connection.exec_driver_sql(
+            "SELECT after, pg_column_compression(after) FROM audit_log "
+            "WHERE entity = 'business' ORDER BY seq"
+        )
+        return list(found.all())
+
+
+def test_the_audit_log_is_compressed_with_lz4_and_reads_the_same_either_way(
+    postgres_store: SqlStore,
+) -> None:
+    store = postgres_store
+    with store.engine.connect() as connection:
+        offered = connection.exec_driver_sql(
+            "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"
+        ).scalar()
+    if "lz4" not in (offered or ()):
+        pytest.skip("this PostgreSQL server was built without LZ4: 0024 changes nothing")
+    lz4 = {"audit_log.before": "l", "audit_log.after": "l", "rankings.payload": "l"}
+    assert _compression(store) == lz4
+    admin = twores.Scope("tester", twores.Role.ADMIN)
+    with store.unit_of_work(admin) as uow:
+        uow.areas.upsert_many(demo_region())
+        uow.businesses.upsert_many([catering_business(n) for n in range(1, 201)])
+        uow.commit()
+    [(written, method)] = _audited_values(store)
+    assert method == "lz4" and len(written) > 8_000  # one bulk entry, stored out of line
+    _alembic(store, "downgrade", "0023")
+    assert set(_compression(store).values()) == {"p"}
+    assert _audited_values(store) == [(written, "lz4")]  # nothing rewritten, still readable
+    store.upgrade()
+    assert _compression(store) == lz4
+    with store.unit_of_work(admin) as uow:
+        assert uow.audit.verify() == []

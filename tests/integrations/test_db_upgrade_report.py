@@ -20,7 +20,7 @@ from twores.plugins.sqlalchemy.backend import SqlStore, normalise_url
 from twores.testing.postgres import POSTGRES_URL
 
 TWORES = [sys.executable, "-m", "twores_cli.main"]
-HEAD = "0023"
+HEAD = "0024"
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
