@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -18,7 +19,7 @@ from twores.core.ports import Store
 from twores.divisions import demo_region
 from twores.plugins.builtin.memory import MemoryStore
 from twores.plugins.sqlalchemy import repos, tables
-from twores.plugins.sqlalchemy.backend import SqlStore
+from twores.plugins.sqlalchemy.backend import PAGE_BYTES, SqlStore
 from twores.services.synth import synthetic_roster
 from twores.testing.backend_contract import SYSTEM, BackendContract
 from twores.testing.postgres import fresh_sql_store, sql_backends
@@ -96,6 +97,24 @@ def test_sqlite_runs_in_wal_with_full_sync(tmp_path: Path) -> None:
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     assert store.revision() == "0024"
     store.close()
+
+
+def test_a_new_sqlite_database_has_16k_pages_and_an_old_one_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    old = tmp_path / "old.db"
+    with contextlib.closing(sqlite3.connect(old)) as connection:
+        connection.execute("CREATE TABLE kept (x)")  # a database made with 4 KiB pages
+        connection.commit()
+    for path, size in ((tmp_path / "new.db", PAGE_BYTES), (old, 4096)):
+        store = SqlStore(f"sqlite:///{path}")
+        with store.unit_of_work(twores.Scope("tester", twores.Role.ADMIN)) as uow:
+            uow.areas.upsert_many(demo_region())
+            uow.commit()
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA page_size").scalar() == size
+            assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        store.close()
 
 
 def test_postgres_code_columns_use_the_c_collation(postgres_url: str) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from alembic import command
-
 from tests.backends.conftest import catering_business
 
 import twores

@@ -92,9 +92,17 @@ def normalise_url(url: str) -> str:
     return url
 
 
+#: SQLite page size of a new database: 16 KiB rather than 4. Measured: importing 1M businesses
+#: 7-9 % faster (22.3-23.0 s against 23.2-25.3 s), the full KPI recount of 内蒙古 (225k) 6 %
+#: (1.18 s against 1.25 s), a one-task commit the same (2.0 ms). An existing database keeps
+#: its size (docs/storage.md says how to convert one).
+PAGE_BYTES = 16_384
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event emit BEGIN
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA page_size={PAGE_BYTES}")  # takes effect in a new database only
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
