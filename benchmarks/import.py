@@ -32,6 +32,7 @@ from pathlib import Path
 
 from benchmarks.harness import Figure, scaled
 from twores.divisions import demo_region
+from twores.plugins.sqlalchemy.backend import CACHE_KIB
 from twores.services.exports import BUSINESS_HEADERS, business_row, write_table
 from twores.services.synth import synthetic_businesses
 
@@ -131,8 +132,8 @@ def raw_copy(rows: list[tuple[object, ...]]) -> float | None:
 
 
 def sqlite_floor(db: Path, file_keys: list[str]) -> tuple[float, float]:
-    """The stored businesses loaded again by ``executemany`` into a table of the same shape
-    and page size (in one transaction, synchronous=NORMAL as a bulk import), its indexes
+    """The stored businesses loaded again by ``executemany`` into a table of the same shape,
+    page size and page cache (in one transaction, synchronous=NORMAL as a bulk import), its indexes
     built after: seconds in key order, then in the file's order (``file_keys``), the order
     any import reading the file as it comes inserts them in."""
     with contextlib.closing(sqlite3.connect(db)) as source:
@@ -154,6 +155,7 @@ def _load(db: Path, ddl: list[str], page_size: int, rows: list[tuple[object, ...
     floor = db.with_name("floor.db")
     connection = sqlite3.connect(floor)
     connection.execute(f"PRAGMA page_size={page_size}")
+    connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")  # as the store's connections
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute(table)
