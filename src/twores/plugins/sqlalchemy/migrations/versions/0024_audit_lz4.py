@@ -12,7 +12,7 @@ are compressed the new way; older ones stay readable as they are.
 
 Nothing changes on SQLite, or on a PostgreSQL server built without LZ4 (before 14, or
 ``--without-lz4``). ``SET COMPRESSION`` changes only the catalogue: no rewrite, a brief
-ACCESS EXCLUSIVE lock on each table.
+ACCESS EXCLUSIVE lock on each table; Citus (10.2 and later) passes it on to the shards.
 """
 
 from __future__ import annotations
