@@ -9,7 +9,7 @@ record makes re-imports of unchanged data write nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from importlib import resources
 from types import TracebackType
 from typing import Any, Self
@@ -20,6 +20,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
+from sqlalchemy.dialects import postgresql
 
 from twores.core.areas import Hierarchy
 from twores.core.audit import AuditChain
@@ -531,6 +532,28 @@ class SqlUnitOfWork:
             while batch := cursor.fetchmany(BATCH):
                 for values in batch:
                     yield dict(zip(names, values, strict=True))
+        finally:
+            result.close()
+
+    def one_of(
+        self, column: sa.ColumnElement[Any], values: Collection[Any]
+    ) -> sa.ColumnElement[bool]:
+        """``column IN values``; on PostgreSQL ``column = ANY(array)``: one parameter for
+        any number of values (5,000 keys as an IN list took twice as long to look up, most
+        of it parsing and planning the statement)."""
+        if self.store.is_postgres:
+            array = sa.literal(list(values), postgresql.ARRAY(column.type))
+            return column == sa.any_(array)
+        return column.in_(values)
+
+    def pairs(self, query: sa.Select[tuple[Any, Any]]) -> dict[Any, Any]:
+        """The rows of a two-column ``query`` as a dict, read at once as the driver's
+        tuples (on SQLite 0.3 s less per million rows than mappings)."""
+        if not self.store.is_sqlite:
+            return dict(self.connection.execute(query).all())
+        result = self.connection.execute(query)
+        try:
+            return dict(result.cursor.fetchall())
         finally:
             result.close()
 

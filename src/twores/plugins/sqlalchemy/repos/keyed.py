@@ -195,7 +195,7 @@ class Keyed:
         """The stored row hash of each of ``keys`` that exists (one narrow read per batch)."""
         t = self.table
         query = sa.select(t.c[self.key_column], t.c.row_hash).where(self._with_keys(keys))
-        return {row[self.key_column]: row["row_hash"] for row in self.uow.fetch(query)}
+        return self.uow.pairs(query)
 
     def _existing(self, keys: list[str]) -> dict[str, Any]:
         query = sa.select(self.table).where(self._with_keys(keys))
@@ -204,7 +204,7 @@ class Keyed:
 
     def _with_keys(self, keys: Collection[str]) -> sa.ColumnElement[bool]:
         """The rows of ``keys`` (wherever they are filed)."""
-        return self.table.c[self.key_column].in_(keys)
+        return self.uow.one_of(self.table.c[self.key_column], keys)
 
     def _moved(self, moves: list[tuple[str, AncestorCodes]]) -> None:
         """Rows that follow a moved record's location (the business's assignments)."""

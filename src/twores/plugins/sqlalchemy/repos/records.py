@@ -203,7 +203,7 @@ class Tasks(Keyed):
         """Through the business index: a task's key names its business."""
         c = self.table.c
         businesses = sorted({task_business_key(key) for key in keys})
-        return sa.and_(c.business_key.in_(businesses), c.key.in_(keys))
+        return sa.and_(self.uow.one_of(c.business_key, businesses), self.uow.one_of(c.key, keys))
 
     @unit_write
     def sync(self, plan: TaskPlan, *, within: str | None = None) -> TaskSync:
