@@ -57,19 +57,19 @@ class Assignments:
         areas = dict(
             uow.connection.execute(
                 sa.select(tables.businesses.c.key, tables.businesses.c.area_code).where(
-                    tables.businesses.c.key.in_(keys)
+                    uow.one_of(tables.businesses.c.key, keys)
                 )
             ).all()
         )
         cadre_ids = sorted({a.cadre_id for a in batch})
         known_cadres = set(
             uow.connection.execute(
-                sa.select(tables.cadres.c.id).where(tables.cadres.c.id.in_(cadre_ids))
+                sa.select(tables.cadres.c.id).where(uow.one_of(tables.cadres.c.id, cadre_ids))
             ).scalars()
         )
         existing = {
             (r["business_key"], r["cadre_id"], r["valid_from"]): r
-            for r in uow.connection.execute(sa.select(t).where(t.c.business_key.in_(keys)))
+            for r in uow.connection.execute(sa.select(t).where(uow.one_of(t.c.business_key, keys)))
             .mappings()
             .all()
         }
@@ -177,7 +177,7 @@ class Assignments:
         # One statement per batch of keys (a database takes a bounded number of parameters:
         # 65,535 on PostgreSQL); sorted keys batched in order keep the business key order.
         for batch in batches(sorted(set(business_keys))):
-            for row in self.uow.fetch(query.where(t.c.business_key.in_(batch))):
+            for row in self.uow.fetch(query.where(self.uow.one_of(t.c.business_key, batch))):
                 yield rows.assignment(row)
 
     def count(self, *, active_on: date | None = None, within: str | None = None) -> int:

@@ -69,7 +69,7 @@ class Businesses(Keyed):
         b, ordered = self.table.c, sorted(set(codes))
         found: dict[str, list[str]] = defaultdict(list)
         for start in range(0, len(ordered), BATCH):
-            wanted = b.uscc.in_(ordered[start : start + BATCH])
+            wanted = self.uow.one_of(b.uscc, ordered[start : start + BATCH])
             query = self._select(None).with_only_columns(b.uscc, b.key).where(wanted)
             for code, key in self.uow.connection.execute(query.order_by(b.uscc, b.key)):
                 found[code].append(key)
@@ -85,7 +85,7 @@ class Businesses(Keyed):
             return set(rls.filed_elsewhere(self.uow, "uscc", unseen))
         b, found = self.table.c, set[str]()
         for start in range(0, len(unseen), BATCH):
-            wanted = b.uscc.in_(unseen[start : start + BATCH])
+            wanted = self.uow.one_of(b.uscc, unseen[start : start + BATCH])
             found.update(self.uow.connection.execute(sa.select(b.uscc).where(wanted)).scalars())
         return found
 
@@ -113,7 +113,7 @@ class Businesses(Keyed):
         filing = {key: dict(zip(rows.ANCESTORS, rows.ancestor_values(codes), strict=True))
                   for key, codes in moves}  # fmt: skip
         self._ledger_follows(moves)
-        filed = a.c.business_key.in_(sorted(filing))
+        filed = self.uow.one_of(a.c.business_key, sorted(filing))
         held = self.uow.connection.execute(sa.select(a).where(filed)).mappings().all()
         if not held:
             return
@@ -136,7 +136,8 @@ class Businesses(Keyed):
         )
         for table, codec, repo in ledgers:
             query = sa.select(table).where(
-                table.c.county_code.in_(counties), table.c.business_key.in_(sorted(moved))
+                table.c.county_code.in_(counties),
+                self.uow.one_of(table.c.business_key, sorted(moved)),
             )
             refiled = [
                 attrs.evolve(record, area_code=area)
@@ -238,7 +239,9 @@ class Tasks(Keyed):
         """The tasks of ``keys`` among ``clauses``'s, in key order, one statement per batch
         of keys (a database takes a bounded number of parameters: 65,535 on PostgreSQL)."""
         for batch in prefix_batches(keys, "/"):  # a task's key is its business's + "/…"
-            yield from self._where([*clauses, self.table.c.business_key.in_(batch)], within)
+            yield from self._where(
+                [*clauses, self.uow.one_of(self.table.c.business_key, batch)], within
+            )
 
 
 class Visits(Keyed):
