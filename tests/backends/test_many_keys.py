@@ -83,3 +83,14 @@ def _batched(keys: list[str], size: int) -> list[list[str]]:
         return list(repos.prefix_batches(keys, "/"))
     finally:
         repos.BATCH = saved
+
+
+def test_keys_are_looked_up_as_values_whatever_characters_they_hold(store: SqlStore) -> None:
+    """PostgreSQL binds a batch of keys as one array: commas, quotes, braces and
+    backslashes in a key are a key's own characters, never the array's syntax."""
+    odd = ["a,b", '{"x"}', "NULL", "back\\slash", "it's", "", "全角，逗号"]
+    with store.unit_of_work(ADMIN) as uow:
+        stored = [b.key for b in uow.businesses.stream()]
+        found = uow.businesses.get_many([*odd, *stored])
+        assert sorted(found) == sorted(stored)
+        assert uow.tasks.get_many(odd) == {}
