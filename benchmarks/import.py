@@ -133,9 +133,9 @@ def raw_copy(rows: list[tuple[object, ...]]) -> float | None:
 
 def sqlite_floor(db: Path, file_keys: list[str]) -> tuple[float, float]:
     """The stored businesses loaded again by ``executemany`` into a table of the same shape,
-    page size and page cache (in one transaction, synchronous=NORMAL as a bulk import), its indexes
-    built after: seconds in key order, then in the file's order (``file_keys``), the order
-    any import reading the file as it comes inserts them in."""
+    page size and page cache (in one transaction, synchronous=NORMAL as a bulk import), its
+    indexes built after: seconds in key order, then in the file's order (``file_keys``),
+    the order any import reading the file as it comes inserts them in."""
     with contextlib.closing(sqlite3.connect(db)) as source:
         stored = source.execute("SELECT * FROM businesses").fetchall()
         page_size = source.execute("PRAGMA page_size").fetchone()[0]
