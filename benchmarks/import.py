@@ -288,7 +288,7 @@ def _run(folder: Path) -> list[Figure]:
 
 
 def _postgres(rows: list[tuple[object, ...]], source: Path) -> list[Figure]:
-    copy, imported, again, schemas = [], [], [], []
+    copy, imported, again, schema = [], [], [], ""
     for _ in range(RUNS):
         copy_s = raw_copy(rows)
         schema_url = fresh_postgres_schema() if copy_s is not None else None
@@ -296,9 +296,9 @@ def _postgres(rows: list[tuple[object, ...]], source: Path) -> list[Figure]:
             print("  PostgreSQL not reachable: COPY figures skipped")
             return []
         copy.append(copy_s)
-        schemas.append(schema_url)
-        imported.append(run_child(schema_url, source))
-        again.append(run_child(schema_url, source))
+        schema = schema_url  # each run's, dropped by the next
+        imported.append(run_child(schema, source))
+        again.append(run_child(schema, source))
     copy_s, seconds = statistics.median(copy), _seconds(imported)
     rates = ", ".join(f"{ROWS / r['seconds']:,.0f}" for r in imported)
     changed = sum(r["inserted"] + r["updated"] for r in again)
@@ -307,7 +307,7 @@ def _postgres(rows: list[tuple[object, ...]], source: Path) -> list[Figure]:
         f"(raw COPY {ROWS / copy_s:,.0f} rows/s); re-imports {_each(r['seconds'] for r in again)} "
         f"s, {_seconds(again) / seconds:.2f}x the first (changed {changed:.0f})"
     )
-    floor_s = postgres_floor(schemas[-1])
+    floor_s = postgres_floor(schema)  # the last run's import
     print(
         f"  PostgreSQL floor (the stored rows by COPY into our table's shape, indexes after, "
         f"no Python work): {ROWS / floor_s:,.0f} rows/s"
